@@ -1,0 +1,77 @@
+// swift-tools-version:6.0
+import PackageDescription
+import Foundation
+
+// Loom's hot loops are Swift SIMD code: Swift's default x86-64 target is SSE2, which turns
+// SIMD16<Float> into four xmm ops and `addingProduct` into a libm call per lane.
+// LOOM_TARGET_CPU picks the target: `native` (default) for the build machine, or a portable
+// level such as `x86-64-v3` (AVX2 + FMA) for clusters of mixed machines.
+let targetCPU = ProcessInfo.processInfo.environment["LOOM_TARGET_CPU"] ?? "native"
+
+// Swift has no `#if` for CPU features, so the manifest tells the code which vector extension the
+// target has (for benchmark headers): from /proc/cpuinfo for `native`, from the level otherwise.
+func simdDefine(_ cpu: String) -> String {
+    switch cpu {
+    case "x86-64-v4": return "LOOM_SIMD_AVX512"
+    case "x86-64-v3", "haswell", "znver2", "znver3": return "LOOM_SIMD_AVX2"
+    case "native":
+        let info = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        if info.contains(" avx512f") { return "LOOM_SIMD_AVX512" }
+        if info.contains(" avx2") { return "LOOM_SIMD_AVX2" }
+        return "LOOM_SIMD_BASE"
+    default: return "LOOM_SIMD_BASE"
+    }
+}
+let cpuSettings: [SwiftSetting] = [
+    .unsafeFlags(["-target-cpu", targetCPU]),
+    .define(simdDefine(targetCPU)),
+]
+let fastSwift: [SwiftSetting] = cpuSettings + [.unsafeFlags(["-Ounchecked", "-enforce-exclusivity=unchecked"])]
+let portableSwift: [SwiftSetting] = cpuSettings
+
+let package = Package(
+    name: "Loom",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "loom", targets: ["LoomCLI"]),
+        .library(name: "TensorCore", targets: ["TensorCore"]),
+        .library(name: "Attention", targets: ["Attention"]),
+    ],
+    targets: [
+        // C libraries from Debian, one system-library target each (see PLATFORM notes in docs).
+        // libzmq's pkg-config file drags in a prohibited -isystem flag; its header and library
+        // are on the default paths, so CZeroMQ goes without pkgConfig.
+        .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ",
+                       providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CGraphviz", path: "Sources/CGraphviz", pkgConfig: "libgvc",
+                       providers: [.apt(["libgraphviz-dev"])]),
+        .systemLibrary(name: "CYAML", path: "Sources/CYAML", pkgConfig: "yaml-0.1",
+                       providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+
+        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fastSwift),
+        .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
+        .target(name: "Wire", dependencies: ["CZeroMQ", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "Experiments", dependencies: ["CYAML", "CSQLite"], swiftSettings: portableSwift),
+        .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
+        .executableTarget(
+            name: "LoomCLI",
+            dependencies: ["TensorCore", "Attention", "Wire", "Experiments", "Reports"],
+            swiftSettings: portableSwift),
+
+        // Float64 references, error metrics and the process launcher shared by the test targets.
+        .target(name: "LoomTestSupport", dependencies: ["TensorCore", "Attention"],
+                swiftSettings: portableSwift),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "AttentionTests",
+                    dependencies: ["Attention", "TensorCore", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+    ],
+    swiftLanguageModes: [.v6]
+)

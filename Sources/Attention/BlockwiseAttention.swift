@@ -1,0 +1,81 @@
+import Foundation
+import TensorCore
+
+/// Exact attention computed block by block with an online softmax (flash-attention style).
+///
+/// Shapes, with n queries, m keys, H query heads, Hkv key/value heads and head dimension d:
+/// query `[n, H, d]`, key and value `[m, Hkv, d]`, H a multiple of Hkv (grouped-query attention:
+/// query head h reads key/value head h / (H / Hkv)). Scores are `s = scale · q·k` with
+/// scale 1/√d unless given. Memory is O(n·d): no n×m matrix is formed; each thread holds one
+/// `queryBlock × keyBlock` score tile.
+public struct BlockwiseAttention: Sendable {
+    /// Which keys each query sees.
+    public var mask: AttentionMask
+    /// How scores become weights.
+    public var score: ScoreFunction
+    /// The score scale; nil means 1/√d.
+    public var scale: Float?
+    /// Worker threads; 0 means one per active core.
+    public var threads: Int
+    /// Query rows per tile.
+    public var queryBlock: Int
+    /// Key rows per tile.
+    public var keyBlock: Int
+
+    /// An attention operator.
+    public init(mask: AttentionMask = .none, score: ScoreFunction = .softmax, scale: Float? = nil,
+                threads: Int = 0, queryBlock: Int = 128, keyBlock: Int = 512) {
+        self.mask = mask
+        self.score = score
+        self.scale = scale
+        self.threads = threads
+        self.queryBlock = queryBlock
+        self.keyBlock = keyBlock
+    }
+}
+
+/// Gradients of a scalar loss with respect to the inputs of attention.
+public struct AttentionGradients: Sendable, Equatable {
+    /// `[n, H, d]`
+    public var query: Tensor
+    /// `[m, Hkv, d]`
+    public var key: Tensor
+    /// `[m, Hkv, d]`
+    public var value: Tensor
+
+    public init(query: Tensor, key: Tensor, value: Tensor) {
+        self.query = query
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The checked extents of one attention call.
+public struct AttentionShape: Sendable, Equatable {
+    public var queries: Int, keys: Int, heads: Int, keyHeads: Int, headDimension: Int
+
+    /// Checks q `[n, H, d]`, k and v `[m, Hkv, d]` with H a multiple of Hkv.
+    public init(query: [Int], key: [Int], value: [Int]) throws(AttentionError) {
+        guard query.count == 3 else {
+            throw .shape("query has shape \(Tensor.describe(query)); expected [n, H, d]")
+        }
+        guard key.count == 3, value.count == 3 else {
+            throw .shape("key \(Tensor.describe(key)) and value \(Tensor.describe(value)) must be [m, Hkv, d]")
+        }
+        guard key == value else {
+            throw .shape("key \(Tensor.describe(key)) and value \(Tensor.describe(value)) must have the same shape [m, Hkv, d]")
+        }
+        guard query[2] == key[2] else {
+            throw .shape("head dimension of query \(Tensor.describe(query)) and key \(Tensor.describe(key)) differ (\(query[2]) vs \(key[2]))")
+        }
+        guard key[1] > 0, query[1] % key[1] == 0 else {
+            throw .shape("query heads H = \(query[1]) (query \(Tensor.describe(query))) must be a multiple of key/value heads Hkv = \(key[1]) (key \(Tensor.describe(key)))")
+        }
+        guard query[2] > 0 else { throw .shape("head dimension must be at least 1, got query \(Tensor.describe(query))") }
+        queries = query[0]; heads = query[1]; headDimension = query[2]
+        keys = key[0]; keyHeads = key[1]
+    }
+
+    /// Query heads per key/value head.
+    public var groupSize: Int { heads / keyHeads }
+}

@@ -1,0 +1,52 @@
+internal import CBLAS
+
+/// Loom's door to OpenBLAS: raw-pointer sgemm for kernels, and the library's own settings.
+///
+/// Kernels call `BLAS.sgemm` on blocks with explicit leading dimensions, so a head-interleaved
+/// `[n, H, d]` tensor is multiplied in place without copies (lda = H·d).
+public enum BLAS {
+    /// Whether an operand is used as stored or transposed.
+    public enum Transpose: Sendable {
+        case none, transposed
+        var cblas: CBLAS_TRANSPOSE { self == .none ? CblasNoTrans : CblasTrans }
+    }
+
+    /// `C ← α·op(A)·op(B) + β·C` in row-major order, with op(A) `m × k` and op(B) `k × n`.
+    /// - Precondition: pointers hold the extents their leading dimensions imply.
+    /// - Complexity: 2·m·n·k floating-point operations.
+    public static func sgemm(_ transA: Transpose, _ transB: Transpose, m: Int, n: Int, k: Int,
+                             alpha: Float, a: UnsafePointer<Float>, lda: Int,
+                             b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k),
+                    alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+
+    /// The CPU core OpenBLAS chose (or was told by `OPENBLAS_CORETYPE`), e.g. `Haswell`, `Cooperlake`.
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
+    /// OpenBLAS's build configuration string (version, threading model, max threads).
+    public static var configuration: String {
+        guard let text = openblas_get_config() else { return "unknown" }
+        return String(cString: text)
+    }
+
+    /// The version OpenBLAS reports in its configuration, e.g. `0.3.21`.
+    public static var version: String {
+        let words = configuration.split(separator: " ")
+        if let index = words.firstIndex(of: "OpenBLAS"), index + 1 < words.count {
+            return String(words[index + 1])
+        }
+        return configuration
+    }
+
+    /// The number of threads OpenBLAS uses for one call.
+    public static var threadCount: Int {
+        get { Int(openblas_get_num_threads()) }
+        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+}
