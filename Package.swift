@@ -60,7 +60,10 @@ let package = Package(
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Wire", "Experiments", "Reports"],
-            swiftSettings: portableSwift),
+            swiftSettings: portableSwift,
+            plugins: ["BuildInfo"]),
+        // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
+        .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
 
         // Float64 references, error metrics and the process launcher shared by the test targets.
         .target(name: "LoomTestSupport", dependencies: ["TensorCore", "Attention"],

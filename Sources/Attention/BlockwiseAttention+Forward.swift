@@ -1,9 +1,198 @@
+import Foundation
 import TensorCore
 
 extension BlockwiseAttention {
     /// Attention of `query` over `key`/`value`: returns `(output [n, H, d], logSumExp [n, H])`.
-    /// - Throws: `AttentionError.shape` naming both shapes when they do not fit.
+    ///
+    /// Softmax: `out[i] = Σ_j exp(s_ij − lse_i)·v_j` over visible keys, computed one key tile at a
+    /// time with a running row maximum, so no exponential overflows and no n×m matrix exists.
+    /// A query that sees no key gets output 0 and logSumExp −∞. NaN in the inputs propagates to
+    /// the rows it touches.
+    /// - Throws: `AttentionError.shape` naming both shapes when they do not fit;
+    ///   `AttentionError.parameter` for a window or block size below 1.
+    /// - Complexity: 4·n·m·H·d floating-point operations (fewer under a mask); O(n·H·d) memory.
     public func forward(query: Tensor, key: Tensor, value: Tensor) throws(AttentionError) -> PartialAttention {
-        throw .parameter("blockwise forward: being built")
+        let shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)
+        try validateParameters()
+        var output = Tensor(uncheckedZeros: [shape.queries, shape.heads, shape.headDimension])
+        var logSumExp = Tensor(uncheckedZeros: [shape.queries, shape.heads])
+        if shape.queries > 0 && shape.heads > 0 {
+            query.withUnsafeBufferPointer { q in
+                key.withUnsafeBufferPointer { k in
+                    value.withUnsafeBufferPointer { v in
+                        output.withUnsafeMutableBufferPointer { o in
+                            logSumExp.withUnsafeMutableBufferPointer { l in
+                                let kernel = ForwardKernel(
+                                    shape: shape, mask: mask, score: score,
+                                    scale: scale ?? 1 / Float(shape.headDimension).squareRoot(),
+                                    queryBlock: min(queryBlock, shape.queries), keyBlock: keyBlock,
+                                    q: q.baseAddress!, k: k.baseAddress ?? q.baseAddress!,
+                                    v: v.baseAddress ?? q.baseAddress!,
+                                    out: o.baseAddress!, lse: l.baseAddress!)
+                                kernel.run(threads: resolvedThreads)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return try PartialAttention(output: output, logSumExp: logSumExp)
+    }
+
+    var resolvedThreads: Int { threads > 0 ? threads : Parallel.activeCores }
+
+    func validateParameters() throws(AttentionError) {
+        if let window = mask.window, window < 1 {
+            throw .parameter("window must be at least 1 (got \(window)); omit it for no window")
+        }
+        guard queryBlock >= 1, keyBlock >= 1 else {
+            throw .parameter("block sizes must be at least 1 (got queryBlock \(queryBlock), keyBlock \(keyBlock))")
+        }
+    }
+}
+
+/// One forward call's raw buffers and settings; `run` tiles the work over threads.
+///
+/// `@unchecked Sendable`: the pointers outlive `run` (the caller's `withUnsafe…` scopes), inputs
+/// are only read, and each work item writes only its own (query block, head) rows of out and lse.
+struct ForwardKernel: @unchecked Sendable {
+    let shape: AttentionShape
+    let mask: AttentionMask
+    let score: ScoreFunction
+    let scale: Float
+    let queryBlock: Int
+    let keyBlock: Int
+    let q: UnsafePointer<Float>        // [n, H, d]
+    let k: UnsafePointer<Float>        // [m, Hkv, d]
+    let v: UnsafePointer<Float>        // [m, Hkv, d]
+    let out: UnsafeMutablePointer<Float>  // [n, H, d], zero on entry
+    let lse: UnsafeMutablePointer<Float>  // [n, H]
+
+    func run(threads: Int) {
+        let queryBlocks = (shape.queries + queryBlock - 1) / queryBlock
+        let items = queryBlocks * shape.heads
+        BLASThreading.singleThreaded {
+            Parallel.forEach(items, threads: threads, setup: { _ in
+                TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
+            }, body: { item, scratch in
+                // Later query blocks see more keys under a causal mask: hand them out first.
+                let block = queryBlocks - 1 - item / shape.heads
+                compute(block: block, head: item % shape.heads, scratch: scratch)
+            })
+        }
+    }
+
+    func compute(block: Int, head h: Int, scratch: TileScratch) {
+        let d = shape.headDimension, m = shape.keys
+        let i0 = block * queryBlock
+        let rows = min(queryBlock, shape.queries - i0)
+        let ldq = shape.heads * d, ldk = shape.keyHeads * d
+        let kvHead = h / shape.groupSize
+        let qBlock = q + (i0 * shape.heads + h) * d
+        let oBlock = out + (i0 * shape.heads + h) * d
+        let kHead = k + kvHead * d, vHead = v + kvHead * d
+        let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
+        let tile = scratch.tile
+
+        let acc = scratch.accumulator              // [rows, d] contiguous: the strided output rows
+        acc.update(repeating: 0, count: rows * d)  // (stride H·d) thrash the cache when rescaled
+        var keyLo = m, keyHi = 0
+        for r in 0..<rows {
+            let range = mask.visibleKeys(query: i0 + r, keyCount: m)
+            lo[r] = range.lowerBound
+            hi[r] = range.upperBound
+            if !range.isEmpty {
+                keyLo = min(keyLo, range.lowerBound)
+                keyHi = max(keyHi, range.upperBound)
+            }
+            rowMax[r] = -.infinity
+            rowSum[r] = 0
+        }
+
+        var j0 = keyLo
+        while j0 < keyHi {
+            let width = min(keyBlock, keyHi - j0)
+            // S = scale · Q_blk · K_tileᵀ   (rows × width)
+            BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: scale,
+                       a: qBlock, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
+                       beta: 0, c: tile, ldc: width)
+            for r in 0..<rows {
+                let row = tile + r * width
+                let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
+                if cLo >= cHi {
+                    TileKernels.zeroOutside(row, width: width, 0, 0)
+                    continue
+                }
+                if score == .softmax {
+                    let tileMax = TileKernels.maximum(row, cLo, cHi)
+                    // Lazy rescaling: keep the old shift unless the maximum grew by more than
+                    // `rescaleThreshold`; exponentials then stay below e^8 (no overflow) and most
+                    // tiles skip the rescale of the accumulator row. The result is the same.
+                    if tileMax > rowMax[r] + Self.rescaleThreshold || rowMax[r] == -.infinity {
+                        let factor = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - tileMax)
+                        if rowSum[r] != 0 { TileKernels.scale(acc + r * d, count: d, by: factor) }
+                        rowSum[r] *= factor
+                        rowMax[r] = tileMax
+                    }
+                    rowSum[r] += TileKernels.exponentiate(row, width: width, cLo, cHi, shift: rowMax[r])
+                } else {
+                    TileKernels.pointwiseScore(row, width: width, cLo, cHi, score: score,
+                                               weight: 1 / Float(hi[r] - lo[r]))
+                }
+            }
+            // O_acc += P · V_tile   (rows × d)
+            BLAS.sgemm(.none, .none, m: rows, n: d, k: width, alpha: 1,
+                       a: tile, lda: width, b: vHead + j0 * ldk, ldb: ldk,
+                       beta: 1, c: acc, ldc: d)
+            j0 += width
+        }
+
+        for r in 0..<rows {
+            let lseIndex = (i0 + r) * shape.heads + h
+            let visible = hi[r] - lo[r]
+            let target = oBlock + r * ldq
+            if visible <= 0 {
+                lse[lseIndex] = -.infinity
+                target.update(repeating: 0, count: d)
+            } else if score == .softmax {
+                TileKernels.scaledCopy(acc + r * d, to: target, count: d, by: 1 / rowSum[r])
+                lse[lseIndex] = rowMax[r] + logf(rowSum[r])
+            } else {
+                target.update(from: acc + r * d, count: d)
+                lse[lseIndex] = logf(Float(visible))
+            }
+        }
+    }
+
+    /// How far (in natural-log units) a row maximum may grow before the accumulator is rescaled.
+    static let rescaleThreshold: Float = 8
+}
+
+/// One thread's tile and row state, allocated once per call and reused for every item.
+final class TileScratch {
+    let tile: UnsafeMutablePointer<Float>      // [rows, columns]
+    let second: UnsafeMutablePointer<Float>    // [rows, columns], the backward pass's dP tile
+    let rowMax: UnsafeMutablePointer<Float>    // [rows]
+    let rowSum: UnsafeMutablePointer<Float>    // [rows]
+    let accumulator: UnsafeMutablePointer<Float>  // [rows, d]
+    let lo: UnsafeMutablePointer<Int>          // [rows] first visible key
+    let hi: UnsafeMutablePointer<Int>          // [rows] one past the last visible key
+    private let rows: Int
+
+    init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
+        self.rows = rows
+        accumulator = .allocate(capacity: rows * headDimension)
+        tile = .allocate(capacity: rows * columns)
+        second = .allocate(capacity: needsSecond ? rows * columns : 1)
+        rowMax = .allocate(capacity: rows)
+        rowSum = .allocate(capacity: rows)
+        lo = .allocate(capacity: rows)
+        hi = .allocate(capacity: rows)
+    }
+
+    deinit {
+        tile.deallocate(); second.deallocate(); accumulator.deallocate()
+        rowMax.deallocate(); rowSum.deallocate()
+        lo.deallocate(); hi.deallocate()
     }
 }
