@@ -32,6 +32,7 @@ extension BlockwiseAttention {
         guard shape.queries > 0, shape.keys > 0, shape.heads > 0 else {
             return AttentionGradients(query: dq, key: dk, value: dv)
         }
+        let keyBlock = min(backwardKeyBlock, shape.keys)
         let threads = min(resolvedThreads, shape.keyHeads * ((shape.keys + keyBlock - 1) / keyBlock))
         // D_i = dO_i · out_i, per row and head: the softmax Jacobian's diagonal correction.
         var rowDot = Tensor(uncheckedZeros: [shape.queries, shape.heads])
@@ -62,7 +63,7 @@ extension BlockwiseAttention {
             let kernel = BackwardKernel(
                 shape: shape, mask: mask, score: score,
                 scale: scale ?? 1 / Float(d).squareRoot(),
-                queryBlock: min(queryBlock, shape.queries), keyBlock: min(keyBlock, shape.keys),
+                queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock,
                 q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, dO: dO.baseAddress!,
                 lse: lse.baseAddress!, rowDot: rd.baseAddress!,
                 dq: dqb.baseAddress!, privateDQ: pdq.baseAddress, dk: dkb.baseAddress!, dv: dvb.baseAddress!)

@@ -25,7 +25,7 @@ extension BlockwiseAttention {
                                 let kernel = ForwardKernel(
                                     shape: shape, mask: mask, score: score,
                                     scale: scale ?? 1 / Float(shape.headDimension).squareRoot(),
-                                    queryBlock: min(queryBlock, shape.queries), keyBlock: keyBlock,
+                                    queryBlock: min(forwardQueryBlock, shape.queries), keyBlock: forwardKeyBlock,
                                     q: q.baseAddress!, k: k.baseAddress ?? q.baseAddress!,
                                     v: v.baseAddress ?? q.baseAddress!,
                                     out: o.baseAddress!, lse: l.baseAddress!)
@@ -45,8 +45,11 @@ extension BlockwiseAttention {
         if let window = mask.window, window < 1 {
             throw .parameter("window must be at least 1 (got \(window)); omit it for no window")
         }
-        guard queryBlock >= 1, keyBlock >= 1 else {
-            throw .parameter("block sizes must be at least 1 (got queryBlock \(queryBlock), keyBlock \(keyBlock))")
+        if let block = queryBlock, block < 1 {
+            throw .parameter("queryBlock must be at least 1 (got \(block)); omit it for the tuned default")
+        }
+        if let block = keyBlock, block < 1 {
+            throw .parameter("keyBlock must be at least 1 (got \(block)); omit it for the tuned default")
         }
     }
 }

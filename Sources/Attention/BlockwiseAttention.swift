@@ -17,14 +17,14 @@ public struct BlockwiseAttention: Sendable {
     public var scale: Float?
     /// Worker threads; 0 means one per active core.
     public var threads: Int
-    /// Query rows per tile.
-    public var queryBlock: Int
-    /// Key rows per tile.
-    public var keyBlock: Int
+    /// Query rows per tile; nil picks the tuned default of each pass.
+    public var queryBlock: Int?
+    /// Key rows per tile; nil picks the tuned default of each pass.
+    public var keyBlock: Int?
 
     /// An attention operator.
     public init(mask: AttentionMask = .none, score: ScoreFunction = .softmax, scale: Float? = nil,
-                threads: Int = 0, queryBlock: Int = 128, keyBlock: Int = 512) {
+                threads: Int = 0, queryBlock: Int? = nil, keyBlock: Int? = nil) {
         self.mask = mask
         self.score = score
         self.scale = scale
@@ -32,6 +32,20 @@ public struct BlockwiseAttention: Sendable {
         self.queryBlock = queryBlock
         self.keyBlock = keyBlock
     }
+}
+
+extension BlockwiseAttention {
+    /// Tile sizes measured fastest with OpenBLAS on 2 cores at n = m = 8192 (BENCHMARKS.md):
+    /// a score tile of 384 × 512 floats (768 KB) stays in a core's L2 next to OpenBLAS's packed
+    /// blocks, and the tall query block amortises re-packing K and V.
+    static let forwardBlocks = (query: 384, key: 512)
+    /// The backward pass keeps two tiles (P and dS) and two key-block accumulators per thread.
+    static let backwardBlocks = (query: 512, key: 256)
+
+    var forwardQueryBlock: Int { queryBlock ?? Self.forwardBlocks.query }
+    var forwardKeyBlock: Int { keyBlock ?? Self.forwardBlocks.key }
+    var backwardQueryBlock: Int { queryBlock ?? Self.backwardBlocks.query }
+    var backwardKeyBlock: Int { keyBlock ?? Self.backwardBlocks.key }
 }
 
 /// Gradients of a scalar loss with respect to the inputs of attention.
