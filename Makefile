@@ -1,0 +1,57 @@
+# Loom's entry points. Each target that builds first installs any missing Debian package.
+#   make run    deps + release build + the main job (for now: a small attention benchmark)
+#   make test   deps + swift test
+#   make bench  deps + release build + the full attention benchmark
+#   make build  release build only;  make deps  packages only
+# Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
+# SWIFTPM_FLAGS for extra SwiftPM flags (e.g. --scratch-path /tmp/build), RUN_ARGS, BENCH_ARGS.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# A fresh machine may have the toolchain in /opt/swift without it on PATH.
+SWIFT_BIN_DIR := /opt/swift/usr/bin
+ifneq ($(wildcard $(SWIFT_BIN_DIR)/swift),)
+export PATH := $(SWIFT_BIN_DIR):$(PATH)
+endif
+
+SWIFT ?= swift
+SWIFTPM_FLAGS ?=
+DEBIAN_PACKAGES := libzmq3-dev libopenblas-dev libgraphviz-dev libyaml-dev libsqlite3-dev \
+                   pkg-config gnuplot-nox graphviz
+# sudo only when not already root (containers and CI often run as root without sudo).
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+RUN_ARGS ?= --sizes 1024 --head-dims 64 --repeat 3
+BENCH_ARGS ?=
+# The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
+LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
+
+.PHONY: deps build run test bench
+
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1; then \
+		echo "make deps: no dpkg-query (not Debian/Ubuntu); install yourself: $(DEBIAN_PACKAGES)" >&2; \
+		exit 0; \
+	fi; \
+	missing=""; \
+	for package in $(DEBIAN_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' "$$package" 2>/dev/null | grep -q "install ok installed" \
+			|| missing="$$missing $$package"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "make deps: installing$$missing"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update \
+		&& $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build -c release $(SWIFTPM_FLAGS)
+
+run: build
+	$(LOOM) bench attention $(RUN_ARGS)
+
+test: deps
+	$(SWIFT) test $(SWIFTPM_FLAGS)
+
+bench: build
+	$(LOOM) bench attention $(BENCH_ARGS)

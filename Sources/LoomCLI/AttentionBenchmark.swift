@@ -1,0 +1,274 @@
+import Attention
+import Foundation
+import TensorCore
+
+/// The measurements behind `loom bench attention`: the blockwise kernel, and in the same process on
+/// the same inputs its two baselines, OpenBLAS sgemm (the limiting rate) and the materialised kernel.
+///
+/// FLOPs count useful work only: forward `4·H·d·P`, P the number of visible (query, key) pairs
+/// (n·m without a mask, n(n+1)/2 causal with n = m), so a causal kernel that skips masked tiles is
+/// not credited for them; backward is 2.5× forward (five n×m products against two). Rates use the
+/// median sample.
+struct AttentionBenchmark {
+    /// Whether a case is causal.
+    enum Causality: String, CaseIterable {
+        case both, yes, no
+        /// The mask settings to run, non-causal first.
+        var cases: [Bool] {
+            switch self {
+            case .both: [false, true]
+            case .yes: [true]
+            case .no: [false]
+            }
+        }
+    }
+
+    /// Which pass to time.
+    enum Pass: String, CaseIterable {
+        case fwd, bwd, both
+        /// The passes to run, forward first.
+        var cases: [Pass] { self == .both ? [.fwd, .bwd] : [self] }
+    }
+
+    /// What to run.
+    struct Configuration {
+        /// Sequence lengths n = m.
+        var sizes: [Int]
+        /// Head dimensions d.
+        var headDimensions: [Int]
+        /// Query (and key/value) heads H.
+        var heads: Int
+        /// Causal, non-causal or both.
+        var causality: Causality
+        /// Forward, backward or both.
+        var pass: Pass
+        /// Threads for the kernel and for OpenBLAS.
+        var threads: Int
+        /// Timed samples per case, after one warm-up.
+        var repeatCount: Int
+        /// The largest n for which the materialised kernel runs (its memory is O(n²)).
+        var naiveMax: Int
+        /// Seeds the inputs; case (n, d) uses `seed + n + d` for q, k, v, dout in turn.
+        var seed: UInt64 = 20_240_601
+
+        /// Every case in run order.
+        var cases: [Case] {
+            sizes.flatMap { n in
+                headDimensions.flatMap { d in
+                    causality.cases.flatMap { isCausal in
+                        pass.cases.map { Case(n: n, heads: heads, headDimension: d, isCausal: isCausal, pass: $0) }
+                    }
+                }
+            }
+        }
+    }
+
+    /// One row of the table: n = m, H, d, mask, pass.
+    struct Case {
+        /// Queries and keys (n = m).
+        var n: Int
+        /// Heads H (= Hkv).
+        var heads: Int
+        /// Head dimension d.
+        var headDimension: Int
+        /// Causal (aligned to the end; for n = m the lower triangle).
+        var isCausal: Bool
+        /// `fwd` or `bwd`.
+        var pass: Pass
+
+        /// The mask the kernel runs with.
+        var mask: AttentionMask { isCausal ? .causalAlignedToEnd(queries: n, keys: n) : .none }
+
+        /// Visible (query, key) pairs under the mask.
+        var visiblePairs: Int {
+            (0..<n).reduce(0) { $0 + mask.visibleKeys(query: $1, keyCount: n).count }
+        }
+
+        /// Useful floating-point operations: forward `4·H·d·pairs`, backward 2.5× that.
+        var flops: Double {
+            let forward = 4 * Double(heads) * Double(headDimension) * Double(visiblePairs)
+            return pass == .bwd ? 2.5 * forward : forward
+        }
+
+        /// `n=4096 H=8 d=64 causal fwd`, for progress lines.
+        var label: String {
+            "n=\(n) H=\(heads) d=\(headDimension) \(isCausal ? "causal" : "full") \(pass.rawValue)"
+        }
+    }
+
+    /// The measured figures of one case.
+    struct Result {
+        /// The case.
+        var item: Case
+        /// The blockwise kernel's samples.
+        var samples: Samples
+        /// The blockwise kernel's rate at the median sample.
+        var gigaflops: Double
+        /// The sgemm baseline at the comparable size.
+        var sgemm: SgemmBaseline
+        /// The materialised kernel's samples (forward, n ≤ naive-max only).
+        var naive: Samples?
+        /// Its rate at the median sample, over the same useful FLOPs.
+        var naiveGigaflops: Double?
+        /// `‖blockwise − naive‖₂ / ‖naive‖₂` on the output, when the naive kernel ran.
+        var naiveRelativeError: Double?
+    }
+
+    /// An sgemm rate at one square size.
+    struct SgemmBaseline {
+        /// M = N = K.
+        var size: Int
+        /// Median GFLOP/s (2·size³ per call).
+        var gigaflops: Double
+    }
+
+    /// The relative error above which the blockwise output is reported as not matching the naive
+    /// kernel: float32 rounding over m ≤ 16K terms stays near 1e-6; a wrong mask or merge is O(1).
+    static let matchTolerance = 1e-4
+
+    /// The sgemm size quoted at the top of the report.
+    static let referenceSgemmSize = 2048
+
+    let configuration: Configuration
+    private(set) var checksum = 0.0
+    private var sgemmCache: [Int: SgemmBaseline] = [:]
+
+    /// A benchmark of `configuration`.
+    init(configuration: Configuration) {
+        self.configuration = configuration
+    }
+
+    /// The square sgemm size whose FLOPs (2s³) match `flops`, rounded to a multiple of 128 and
+    /// kept in 256 … 4096: beyond 4096 OpenBLAS's rate no longer rises, only the time and memory.
+    static func comparableSgemmSize(flops: Double) -> Int {
+        let rounded = Int((Foundation.cbrt(flops / 2) / 128).rounded()) * 128
+        return min(4096, max(256, rounded))
+    }
+
+    /// Times OpenBLAS sgemm at size³ on the configured threads (cached per size within the run).
+    mutating func sgemm(size: Int) -> SgemmBaseline {
+        if let cached = sgemmCache[size] { return cached }
+        var generator = SeededRandom(seed: configuration.seed &+ UInt64(size))
+        let a = Tensor.randomNormal(shape: [size, size], using: &generator)   // [s, s]
+        let b = Tensor.randomNormal(shape: [size, size], using: &generator)   // [s, s]
+        var c = Tensor(uncheckedZeros: [size, size])                            // [s, s]
+        let samples = Samples.measure(count: configuration.repeatCount, checksum: &checksum) { () -> Double in
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        BLAS.sgemm(.none, .none, m: size, n: size, k: size, alpha: 1,
+                                   a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
+                                   beta: 0, c: c.baseAddress!, ldc: size)
+                        return Double(c[0]) + Double(c[c.count - 1])
+                    }
+                }
+            }
+        }
+        let baseline = SgemmBaseline(size: size, gigaflops: samples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
+        sgemmCache[size] = baseline
+        return baseline
+    }
+
+    /// Runs every case, reporting each to `progress` as it finishes.
+    /// - Throws: `CommandError.failure` when the kernel refuses a case.
+    mutating func run(progress: (Int, Int, Result) -> Void) throws(CommandError) -> [Result] {
+        let cases = configuration.cases
+        var results: [Result] = []
+        // Inputs are made once per (n, d) and shared by its mask and pass cases.
+        var inputs: (key: [Int], q: Tensor, k: Tensor, v: Tensor, dout: Tensor)?
+        for (index, item) in cases.enumerated() {
+            let inputKey = [item.n, item.headDimension]
+            if inputs?.key != inputKey {
+                inputs = nil                                                  // free the previous size first
+                var generator = SeededRandom(seed: configuration.seed &+ UInt64(item.n + item.headDimension))
+                let shape = [item.n, item.heads, item.headDimension]          // [n, H, d]
+                inputs = (inputKey,
+                          Tensor.randomNormal(shape: shape, using: &generator),
+                          Tensor.randomNormal(shape: shape, using: &generator),
+                          Tensor.randomNormal(shape: shape, using: &generator),
+                          Tensor.randomNormal(shape: shape, using: &generator))
+            }
+            guard let inputs else { continue }
+            let result = try measure(item, query: inputs.q, key: inputs.k, value: inputs.v, outputGradient: inputs.dout)
+            results.append(result)
+            progress(index + 1, cases.count, result)
+        }
+        return results
+    }
+
+    /// Measures one case: the naive kernel first (forward, small n), then the blockwise kernel,
+    /// whose output is checked against it, then the sgemm baseline.
+    private mutating func measure(_ item: Case, query: Tensor, key: Tensor, value: Tensor,
+                                  outputGradient: Tensor) throws(CommandError) -> Result {
+        let attention = BlockwiseAttention(mask: item.mask, score: .softmax, threads: configuration.threads)
+        let repeatCount = configuration.repeatCount
+        var naive: Samples?
+        var naiveOutput: Tensor?
+        if item.pass == .fwd && item.n <= configuration.naiveMax {
+            naive = try Self.mapError(item) { () throws(AttentionError) -> Samples in
+                try Samples.measure(count: repeatCount, checksum: &checksum) { () throws(AttentionError) -> Double in
+                    let result = try MaterializedAttention.forward(query: query, key: key, value: value, mask: item.mask)
+                    naiveOutput = result.output
+                    return Self.sum(result.output)
+                }
+            }
+        }
+        let forward = try Self.mapError(item) { () throws(AttentionError) -> PartialAttention in
+            try attention.forward(query: query, key: key, value: value)
+        }
+        var naiveRelativeError: Double?
+        if let naiveOutput { naiveRelativeError = Self.relativeError(forward.output, naiveOutput) }
+        let samples: Samples
+        switch item.pass {
+        case .fwd, .both:
+            samples = try Self.mapError(item) { () throws(AttentionError) -> Samples in
+                try Samples.measure(count: repeatCount, checksum: &checksum) { () throws(AttentionError) -> Double in
+                    Self.sum(try attention.forward(query: query, key: key, value: value).output)
+                }
+            }
+        case .bwd:
+            samples = try Self.mapError(item) { () throws(AttentionError) -> Samples in
+                try Samples.measure(count: repeatCount, checksum: &checksum) { () throws(AttentionError) -> Double in
+                    let gradients = try attention.backward(query: query, key: key, value: value, result: forward,
+                                                           outputGradient: outputGradient)
+                    return Self.sum(gradients.query) + Self.sum(gradients.key) + Self.sum(gradients.value)
+                }
+            }
+        }
+        let baseline = sgemm(size: Self.comparableSgemmSize(flops: item.flops))
+        return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),
+                      sgemm: baseline, naive: naive,
+                      naiveGigaflops: naive.map { $0.gigaflopsPerSecond(item.flops) },
+                      naiveRelativeError: naiveRelativeError)
+    }
+
+    /// Runs `body`, turning a kernel's refusal into a run-time failure that names the case.
+    private static func mapError<T>(_ item: Case, _ body: () throws(AttentionError) -> T) throws(CommandError) -> T {
+        do {
+            return try body()
+        } catch {
+            throw .failure("bench attention: \(item.label): \(error.description)")
+        }
+    }
+
+    /// The sum of a tensor's elements in float64: the checksum that keeps the work observable.
+    static func sum(_ tensor: Tensor) -> Double {
+        tensor.withUnsafeBufferPointer { buffer in
+            var total = 0.0
+            for x in buffer { total += Double(x) }
+            return total
+        }
+    }
+
+    /// `‖a − b‖₂ / ‖b‖₂` in float64.
+    static func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
+        guard a.shape == b.shape else { return .infinity }
+        var difference = 0.0, reference = 0.0
+        for (x, y) in zip(a.storage, b.storage) {
+            let delta = Double(x) - Double(y)
+            difference += delta * delta
+            reference += Double(y) * Double(y)
+        }
+        return reference > 0 ? (difference / reference).squareRoot() : difference.squareRoot()
+    }
+}

@@ -1,0 +1,151 @@
+import Attention
+import Foundation
+import TensorCore
+
+/// `loom attention`: blockwise attention on `.npy` files, forward or (with `--backward`) backward.
+enum AttentionCommand: Command {
+    static let words = ["attention"]
+    static let summary = "run attention on .npy files (forward; backward with --backward)"
+    static let usage = "loom attention --q FILE --k FILE --v FILE --out FILE [--lse FILE] [options]\n" +
+        "       loom attention --backward --q FILE --k FILE --v FILE --dout FILE --dq FILE --dk FILE --dv FILE [options]"
+    static let options: [Option] = [
+        .value("q", "FILE", "queries [n, H, d], float32 or float64 .npy"),
+        .value("k", "FILE", "keys [m, Hkv, d]; H must be a multiple of Hkv"),
+        .value("v", "FILE", "values [m, Hkv, d]"),
+        .flag("causal", "causal mask aligned to the end: query i sees keys 0 … m − n + i"),
+        .value("window", "W", "local window: keys at most W − 1 positions away (W ≥ 1; with --causal, only back)"),
+        .value("score", "FUNCTION", "softmax (default), relu or softplus (see below)"),
+        .value("scale", "S", "score scale (default 1/√d)"),
+        .value("threads", "N", "worker threads (default: one per active core)"),
+        .value("out", "FILE", "writes the output [n, H, d], float32"),
+        .value("lse", "FILE", "writes the log-sum-exp [n, H], float32"),
+        .flag("backward", "also compute gradients from --dout into --dq, --dk, --dv"),
+        .value("dout", "FILE", "∂L/∂out [n, H, d] (with --backward)"),
+        .value("dq", "FILE", "writes ∂L/∂q [n, H, d], float32 (with --backward)"),
+        .value("dk", "FILE", "writes ∂L/∂k [m, Hkv, d], float32 (with --backward)"),
+        .value("dv", "FILE", "writes ∂L/∂v [m, Hkv, d], float32 (with --backward)"),
+    ]
+    static let discussion = """
+        Shapes: n queries, m keys, H query heads, Hkv key/value heads (grouped-query: query head h \
+        reads key/value head h / (H / Hkv)), head dimension d. Scores are s = scale · q·k.
+
+        Causal convention: with --causal and n ≠ m the mask is aligned to the end, as \
+        flash-attention does: query i sees keys 0 … m − n + i. With n = m that is the usual lower \
+        triangle; with n < m (new queries against a longer cache) the last query sees every key; \
+        with n > m the first n − m queries see no key, and get output 0 and lse −inf. --window W \
+        uses the same alignment (query i at position m − n + i): it sees the keys j with \
+        |m − n + i − j| < W, and with --causal only those at or before it.
+
+        Score functions: softmax gives lse = log Σ exp(s) over the visible keys. relu and softplus \
+        weight each visible key by ReLU(s) / N or log(1 + e^s) / N, N the number of visible keys, \
+        and report lse = log N, so partial results merge with the same rule as softmax.
+
+        Inputs are checked before any work: a missing, truncated or non-float .npy file, shapes \
+        that do not fit, or a NaN or ±inf element (the error names the file and the first bad \
+        index) stop with exit status 2. Outputs are written as little-endian float32 .npy.
+
+        Example:
+          loom attention --q q.npy --k k.npy --v v.npy --causal --out out.npy --lse lse.npy
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let isBackward = arguments.flag("backward")
+        let gradientOptions = ["dout", "dq", "dk", "dv"]
+        if !isBackward, let stray = gradientOptions.first(where: { arguments.string($0) != nil }) {
+            throw .usage("--\(stray) is used only with --backward; add --backward or drop --\(stray)")
+        }
+        let queryPath = try arguments.required("q", "the queries, an [n, H, d] .npy file")
+        let keyPath = try arguments.required("k", "the keys, an [m, Hkv, d] .npy file")
+        let valuePath = try arguments.required("v", "the values, an [m, Hkv, d] .npy file")
+        let outPath = isBackward ? arguments.string("out")
+            : try arguments.required("out", "where to write the output [n, H, d]")
+        let lsePath = arguments.string("lse")
+        var gradientPaths: (dout: String, dq: String, dk: String, dv: String)?
+        if isBackward {
+            gradientPaths = (try arguments.required("dout", "∂L/∂out, an [n, H, d] .npy file"),
+                             try arguments.required("dq", "where to write ∂L/∂q"),
+                             try arguments.required("dk", "where to write ∂L/∂k"),
+                             try arguments.required("dv", "where to write ∂L/∂v"))
+        }
+        let window = try arguments.int("window", minimum: 1)
+        let score = try arguments.choice("score", as: ScoreFunction.self) ?? .softmax
+        let scale = try arguments.positiveFloat("scale")
+        let threads = try arguments.int("threads", minimum: 1) ?? Parallel.activeCores
+
+        // Fail on an unwritable destination before the work, not after it.
+        let destinations = [("out", outPath), ("lse", lsePath), ("dq", gradientPaths?.dq),
+                            ("dk", gradientPaths?.dk), ("dv", gradientPaths?.dv)]
+        for case let (option, path?) in destinations {
+            try TensorFile.checkWritable(path, option: option)
+        }
+
+        let query = try TensorFile.readFinite(queryPath, option: "q")
+        let key = try TensorFile.readFinite(keyPath, option: "k")
+        let value = try TensorFile.readFinite(valuePath, option: "v")
+        let shape: AttentionShape
+        do {
+            shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)
+        } catch {
+            throw .usage("\(error.description) (--q \(queryPath), --k \(keyPath), --v \(valuePath))")
+        }
+        // Query i sits at position m − n + i for --causal and --window alike (end-aligned); with
+        // neither, positions do not matter and the mask is `.none`.
+        var mask = AttentionMask.none
+        if arguments.flag("causal") || window != nil {
+            mask = .causalAlignedToEnd(queries: shape.queries, keys: shape.keys)
+            mask.isCausal = arguments.flag("causal")
+            mask.window = window
+        }
+        let attention = BlockwiseAttention(mask: mask, score: score, scale: scale, threads: threads)
+
+        let started = ContinuousClock.now
+        let result: PartialAttention
+        do {
+            result = try attention.forward(query: query, key: key, value: value)
+        } catch {
+            throw error.asCommandError(context: "forward")
+        }
+        if let outPath { try TensorFile.write(result.output, to: outPath, option: "out") }
+        if let lsePath { try TensorFile.write(result.logSumExp, to: lsePath, option: "lse") }
+        var summary = "attention \(score) q \(Tensor.describe(query.shape)) k \(Tensor.describe(key.shape)), " +
+            "mask \(mask), \(threads) threads"
+
+        if let gradientPaths {
+            let outputGradient = try TensorFile.readFinite(gradientPaths.dout, option: "dout")
+            guard outputGradient.shape == query.shape else {
+                throw .usage("--dout \(gradientPaths.dout) has shape \(Tensor.describe(outputGradient.shape)); it must match the output [n, H, d] = \(Tensor.describe(query.shape))")
+            }
+            let gradients: AttentionGradients
+            do {
+                gradients = try attention.backward(query: query, key: key, value: value, result: result,
+                                                   outputGradient: outputGradient)
+            } catch {
+                throw error.asCommandError(context: "backward")
+            }
+            try TensorFile.write(gradients.query, to: gradientPaths.dq, option: "dq")
+            try TensorFile.write(gradients.key, to: gradientPaths.dk, option: "dk")
+            try TensorFile.write(gradients.value, to: gradientPaths.dv, option: "dv")
+            summary += ", forward and backward"
+        }
+        let elapsed = ContinuousClock.now - started
+        Console.progress(summary + String(format: " in %.1f ms", elapsed.milliseconds))
+    }
+}
+
+extension AttentionError {
+    /// A shape the kernel refuses is bad input (exit 2); anything else is a failure at run time.
+    func asCommandError(context: String) -> CommandError {
+        switch self {
+        case .shape: .usage("\(context): \(description)")
+        case .parameter: .failure("\(context): \(description)")
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in milliseconds, for printing.
+    var milliseconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
+    }
+}

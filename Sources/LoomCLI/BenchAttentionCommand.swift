@@ -1,0 +1,194 @@
+import Foundation
+import TensorCore
+
+/// `loom bench attention`: GFLOP/s of blockwise attention against sgemm and the materialised kernel.
+enum BenchAttentionCommand: Command {
+    static let words = ["bench", "attention"]
+    static let summary = "time blockwise attention against OpenBLAS sgemm and the materialised kernel"
+    static let usage = "loom bench attention [options]"
+    static let options: [Option] = [
+        .value("sizes", "N,N,…", "sequence lengths n = m (default 1024,2048,4096,8192,16384)"),
+        .value("head-dims", "D,D,…", "head dimensions d (default 64,128)"),
+        .value("heads", "H", "heads H = Hkv (default 8)"),
+        .value("causal", "both|yes|no", "mask: causal (end-aligned), none, or both (default both)"),
+        .value("pass", "fwd|bwd|both", "forward, backward, or both (default both)"),
+        .value("threads", "N", "kernel and OpenBLAS threads (default: active cores)"),
+        .value("repeat", "R", "timed samples per case after one warm-up (default 5)"),
+        .value("naive-max", "N", "largest n for the materialised baseline, O(n²) memory (default 4096)"),
+        .flag("json", "print one JSON object instead of the table (release builds only)"),
+    ]
+    static let discussion = """
+        Inputs are seeded standard normals, q, k, v [n, H, d] with n = m. Each case runs one \
+        discarded warm-up, then R timed samples; the table shows the median and minimum time and the \
+        GFLOP/s at the median.
+
+        FLOPs count useful work: forward 4·H·d·P with P the visible (query, key) pairs (n·m, or \
+        n(n+1)/2 causal), backward 2.5× forward. A causal case therefore does about half the work \
+        of a full one and is credited only for that half.
+
+        Baselines, measured in the same process on the same inputs:
+          sgemm  OpenBLAS square sgemm whose 2s³ FLOPs match the case (s rounded to 128, kept in
+                 256 … 4096), on the same threads; 'vs sgemm' is the kernel's fraction of it.
+          naive  the materialised kernel (n×m score matrix, two sgemms and a row softmax), forward
+                 only and only for n ≤ --naive-max; the blockwise output must match it to 1e-4
+                 relative before its time is trusted (a mismatch is flagged).
+
+        The header names OpenBLAS's kernel core (OPENBLAS_CORETYPE may pin it) and the SIMD target \
+        Loom was built for: read every ratio against them. Progress goes to stderr, so stdout is \
+        only the table or the JSON. Quote speedups only against baselines of the same run.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let wantsJSON = arguments.flag("json")
+        if wantsJSON && !Provenance.isRelease {
+            throw .usage("--json needs a release build: debug timings are not comparable with anything. Build with 'swift build -c release' (or run 'make bench') and use .build/release/loom")
+        }
+        let configuration = AttentionBenchmark.Configuration(
+            sizes: try arguments.intList("sizes") ?? [1024, 2048, 4096, 8192, 16384],
+            headDimensions: try arguments.intList("head-dims") ?? [64, 128],
+            heads: try arguments.int("heads", minimum: 1) ?? 8,
+            causality: try arguments.choice("causal", as: AttentionBenchmark.Causality.self) ?? .both,
+            pass: try arguments.choice("pass", as: AttentionBenchmark.Pass.self) ?? .both,
+            threads: try arguments.int("threads", minimum: 1) ?? Parallel.activeCores,
+            repeatCount: try arguments.int("repeat", minimum: 1) ?? 5,
+            naiveMax: try arguments.int("naive-max", minimum: 0) ?? 4096)
+
+        // Every OpenBLAS call of the run (the sgemm baseline, the materialised kernel, any sgemm
+        // inside the blockwise kernel) uses the requested threads; the header prints the setting.
+        BLAS.threadCount = configuration.threads
+        var benchmark = AttentionBenchmark(configuration: configuration)
+        Console.progress("bench attention: \(configuration.cases.count) cases, \(configuration.repeatCount) samples each after a warm-up")
+        Console.progress("sgemm \(AttentionBenchmark.referenceSgemmSize)³ reference …")
+        let reference = benchmark.sgemm(size: AttentionBenchmark.referenceSgemmSize)
+        let results = try benchmark.run { index, total, result in
+            var line = "[\(index)/\(total)] \(result.item.label): " +
+                String(format: "%.2f ms median, %.1f GFLOP/s", result.samples.medianMilliseconds, result.gigaflops)
+            if let error = result.naiveRelativeError {
+                line += String(format: ", rel. error vs naive %.1e", error)
+                if !(error <= AttentionBenchmark.matchTolerance) { line += " — MISMATCH" }
+            }
+            Console.progress(line)
+        }
+        if wantsJSON {
+            Console.output(json(configuration, reference: reference, results: results, checksum: benchmark.checksum).rendered())
+        } else {
+            Console.output(table(configuration, reference: reference, results: results, checksum: benchmark.checksum))
+        }
+    }
+
+    /// The header lines: what ran, on what, built how.
+    private static func header(_ configuration: AttentionBenchmark.Configuration,
+                               reference: AttentionBenchmark.SgemmBaseline) -> [(String, String)] {
+        [
+            ("OpenBLAS core", "\(BLAS.coreName) (OpenBLAS \(BLAS.version))"),
+            ("OpenBLAS threads", String(BLAS.threadCount)),
+            ("Loom SIMD target", SIMDTarget.name),
+            ("threads", String(configuration.threads)),
+            ("build", Provenance.build),
+            ("commit", Provenance.commit),
+            ("host", "\(Provenance.host) (\(Provenance.cpuModel))"),
+            ("samples", "1 warm-up discarded, then \(configuration.repeatCount) timed; rates at the median"),
+            ("sgemm \(reference.size)³", String(format: "%.1f GFLOP/s", reference.gigaflops)),
+        ]
+    }
+
+    /// The report as a text table.
+    private static func table(_ configuration: AttentionBenchmark.Configuration,
+                              reference: AttentionBenchmark.SgemmBaseline,
+                              results: [AttentionBenchmark.Result], checksum: Double) -> String {
+        var lines: [String] = []
+        let rows = header(configuration, reference: reference)
+        let width = rows.map(\.0.count).max() ?? 0
+        for (name, value) in rows { lines.append(name.padding(width) + "  " + value) }
+        if !Provenance.isRelease {
+            lines.append("warning: debug build — these timings are not meaningful; run 'make bench'")
+        }
+        lines.append("")
+        let columns = ["n", "H", "d", "causal", "pass", "ms median", "ms min", "GFLOP/s", "vs sgemm",
+                       "sgemm GFLOP/s", "naive GFLOP/s", "naive vs sgemm", "vs naive"]
+        var cells: [[String]] = [columns]
+        for result in results {
+            let item = result.item
+            let naive = result.naiveGigaflops
+            var naiveCell = naive.map { String(format: "%.1f", $0) } ?? "—"
+            if let error = result.naiveRelativeError, !(error <= AttentionBenchmark.matchTolerance) {
+                naiveCell += " MISMATCH"
+            }
+            cells.append([
+                String(item.n), String(item.heads), String(item.headDimension), item.isCausal ? "yes" : "no",
+                item.pass.rawValue,
+                String(format: "%.2f", result.samples.medianMilliseconds),
+                String(format: "%.2f", result.samples.minimumMilliseconds),
+                String(format: "%.1f", result.gigaflops),
+                String(format: "%.2f×", result.gigaflops / result.sgemm.gigaflops),
+                String(format: "%.1f (%d³)", result.sgemm.gigaflops, result.sgemm.size),
+                naiveCell,
+                naive.map { String(format: "%.2f×", $0 / result.sgemm.gigaflops) } ?? "—",
+                naive.map { String(format: "%.2f×", result.gigaflops / $0) } ?? "—",
+            ])
+        }
+        let widths = columns.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
+        for row in cells {
+            // Text columns (causal, pass) left-aligned, numbers right-aligned.
+            let text = row.indices.map { column in
+                column == 3 || column == 4 ? row[column].padding(widths[column]) : row[column].leftPadding(widths[column])
+            }
+            lines.append(text.joined(separator: "  "))
+        }
+        lines.append("")
+        lines.append("FLOPs: forward 4·H·d·(visible pairs), backward 2.5× forward; naive is forward only, n ≤ \(configuration.naiveMax)")
+        lines.append(String(format: "checksum %.9e", checksum))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The report as one JSON object: configuration, the reference sgemm rate, one object per case.
+    private static func json(_ configuration: AttentionBenchmark.Configuration,
+                             reference: AttentionBenchmark.SgemmBaseline,
+                             results: [AttentionBenchmark.Result], checksum: Double) -> JSONValue {
+        let rows: [JSONValue] = results.map { result in
+            let item = result.item
+            let naive = result.naiveGigaflops
+            return .object([
+                ("n", .integer(item.n)),
+                ("m", .integer(item.n)),
+                ("heads", .integer(item.heads)),
+                ("head_dim", .integer(item.headDimension)),
+                ("causal", .bool(item.isCausal)),
+                ("pass", .string(item.pass.rawValue)),
+                ("flops", .number(item.flops)),
+                ("ms_median", .number(result.samples.medianMilliseconds)),
+                ("ms_min", .number(result.samples.minimumMilliseconds)),
+                ("gflops", .number(result.gigaflops)),
+                ("sgemm_gflops", .number(result.sgemm.gigaflops)),
+                ("sgemm_size", .integer(result.sgemm.size)),
+                ("ratio", .number(result.gigaflops / result.sgemm.gigaflops)),
+                ("naive_gflops", .number(naive)),
+                ("naive_ms_median", .number(result.naive?.medianMilliseconds)),
+                ("naive_ratio", .number(naive.map { $0 / result.sgemm.gigaflops })),
+                ("speedup_vs_naive", .number(naive.map { result.gigaflops / $0 })),
+                ("naive_rel_error", .number(result.naiveRelativeError)),
+                ("matches_naive", result.naiveRelativeError.map { .bool($0 <= AttentionBenchmark.matchTolerance) } ?? .null),
+            ])
+        }
+        return .object([
+            ("benchmark", .string("attention")),
+            ("loom_version", .string(Provenance.loomVersion)),
+            ("threads", .integer(configuration.threads)),
+            ("openblas_core", .string(BLAS.coreName)),
+            ("openblas_version", .string(BLAS.version)),
+            ("openblas_threads", .integer(BLAS.threadCount)),
+            ("simd", .string(SIMDTarget.name)),
+            ("commit", .string(Provenance.commit)),
+            ("host", .string(Provenance.host)),
+            ("cpu", .string(Provenance.cpuModel)),
+            ("build", .string(Provenance.build)),
+            ("repeat", .integer(configuration.repeatCount)),
+            ("warmup", .integer(1)),
+            ("naive_max", .integer(configuration.naiveMax)),
+            ("sgemm_gflops", .number(reference.gigaflops)),
+            ("sgemm_size", .integer(reference.size)),
+            ("checksum", .number(checksum)),
+            ("results", .array(rows)),
+        ])
+    }
+}

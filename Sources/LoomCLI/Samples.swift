@@ -1,0 +1,43 @@
+/// Timed repetitions of one piece of work: one warm-up discarded, then the kept samples.
+struct Samples {
+    /// Each kept sample's wall-clock time, in the order taken.
+    private(set) var durations: [Duration] = []
+
+    /// Runs `body` once untimed (caches, page faults, thread start-up), then `count` timed times.
+    /// - Parameters:
+    ///   - count: timed samples to keep (at least 1).
+    ///   - body: the work; it returns a value folded into the caller's checksum so it cannot be
+    ///     optimised away.
+    /// - Throws: whatever `body` throws; no sample is kept then.
+    static func measure<E: Error>(count: Int, checksum: inout Double,
+                                  _ body: () throws(E) -> Double) throws(E) -> Samples {
+        checksum += try body()
+        var samples = Samples()
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, count) {
+            let start = clock.now
+            let value = try body()
+            samples.durations.append(clock.now - start)
+            checksum += value
+        }
+        return samples
+    }
+
+    /// The median sample in milliseconds (the mean of the middle two for an even count).
+    var medianMilliseconds: Double {
+        let sorted = durations.map(\.milliseconds).sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// The fastest sample in milliseconds.
+    var minimumMilliseconds: Double {
+        durations.map(\.milliseconds).min() ?? .nan
+    }
+
+    /// The rate `flops` per median sample, in GFLOP/s.
+    func gigaflopsPerSecond(_ flops: Double) -> Double {
+        flops / (medianMilliseconds * 1e-3) / 1e9
+    }
+}

@@ -1,0 +1,51 @@
+import Attention
+import LoomTestSupport
+import TensorCore
+import Testing
+
+/// The float32 blockwise backward pass against the float64 reference backward (the second link of
+/// STYLE §6; `ReferenceAttentionTests` checks the first, reference against central differences).
+///
+/// Tolerance 1e-4 relative: the backward recomputes P from the float32 lse, forms dS = P∘(dP − D)
+/// with a difference that cancels (D ≈ dP on average), and sums dk and dv over every query of a
+/// group, so it loses about an order of magnitude more than the forward pass's 1e-5.
+@Suite("Blockwise backward vs float64 reference")
+struct BlockwiseBackwardTests {
+    static let tolerance = 1e-4
+
+    static let maskAndScoreCases = KernelCase.maskAndScoreSweep(
+        sizes: [(7, 5), (70, 100), (1, 100), (70, 33), (33, 70), (1, 1), (7, 100), (100, 5)],
+        dimensions: [8, 33, 64],
+        tiles: [(16, 32), nil, (32, 16)])
+
+    static let raggedCases = KernelCase.raggedSweep(
+        queries: [1, 7, 70], keys: [1, 5, 100], dimensions: [8, 33, 64],
+        tiles: [(16, 32), (32, 16), nil])
+
+    @Test("every mask and score function", arguments: maskAndScoreCases)
+    func masksAndScores(_ c: KernelCase) throws {
+        try Self.check(c)
+    }
+
+    @Test("ragged n and m (not multiples of the blocks)", arguments: raggedCases)
+    func raggedSizes(_ c: KernelCase) throws {
+        try Self.check(c)
+    }
+
+    static func check(_ c: KernelCase) throws {
+        let inputs = c.makeInputs()
+        let attention = c.attention
+        let result = try attention.forward(query: inputs.query, key: inputs.key, value: inputs.value)
+        let outputGradient = makeRandomTensor(shape: [c.queries, c.heads, c.headDimension], seed: c.seed + 1000)
+        let gradients = try attention.backward(query: inputs.query, key: inputs.key, value: inputs.value,
+                                               result: result, outputGradient: outputGradient.tensor)
+        let reference = inputs.referenceBackward(mask: c.attentionMask, score: c.score,
+                                                 outputGradient: outputGradient.values)
+        for (name, actual, expected) in [("dq", gradients.query, reference.query),
+                                         ("dk", gradients.key, reference.key),
+                                         ("dv", gradients.value, reference.value)] {
+            let report = ErrorReport(actual.storage, expected)
+            #expect(report.relative <= tolerance, "\(name): \(report.describing(shape: actual.shape))")
+        }
+    }
+}

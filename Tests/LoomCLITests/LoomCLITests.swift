@@ -1,0 +1,274 @@
+import Attention
+import Foundation
+import Testing
+
+/// `loom` as users run it: a real process, its exit status, stdout and stderr (STYLE §1, §7).
+@Suite struct LoomCLITests {
+    @Test func helpListsTheCommandsAndExitsZero() throws {
+        let outcome = try LoomProcess.run(["--help"])
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.standardOutput.contains("usage: loom <command>"), "\(outcome)")
+        for command in ["version", "attention", "bench attention"] {
+            #expect(outcome.standardOutput.contains("  \(command) "), "help should list \(command): \(outcome)")
+        }
+    }
+
+    @Test(arguments: [["attention", "--help"], ["bench", "attention", "--help"], ["help", "version"]])
+    func commandHelpExitsZero(arguments: [String]) throws {
+        let outcome = try LoomProcess.run(arguments)
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.standardOutput.contains("usage: loom"), "\(outcome)")
+    }
+
+    @Test func attentionHelpStatesTheCausalConvention() throws {
+        let outcome = try LoomProcess.run(["attention", "--help"])
+        #expect(outcome.standardOutput.contains("query i sees keys 0 … m − n + i"), "\(outcome)")
+    }
+
+    @Test func versionNamesEveryLinkedLibrary() throws {
+        let outcome = try LoomProcess.run(["version"])
+        #expect(outcome.status == 0, "\(outcome)")
+        let lines = outcome.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.first?.hasPrefix("loom 0.1.0 (commit ") == true, "\(outcome)")
+        // The major versions Debian 12 ships; a different machine may need these updated.
+        let expected = [("libzmq", "4."), ("OpenBLAS", "0."), ("Graphviz", "2."), ("libyaml", "0."), ("SQLite", "3.")]
+        for (library, major) in expected {
+            let line = lines.first { $0.hasPrefix(library + " ") }
+            let version = line?.dropFirst(library.count).drop(while: { $0 == " " })
+            #expect(version?.hasPrefix(major) == true, "\(library) \(major)… expected: \(outcome)")
+        }
+    }
+
+    @Test func unknownOptionSuggestsTheNearestAndExitsTwo() throws {
+        let outcome = try LoomProcess.run(["bench", "attention", "--sise", "1024"])
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(
+            "error: unknown option '--sise' for 'loom bench attention'; did you mean '--sizes'?"), "\(outcome)")
+        #expect(outcome.standardOutput.isEmpty, "\(outcome)")
+    }
+
+    @Test(arguments: [
+        (["bnch"], "did you mean 'bench'?"),
+        (["bench", "atention"], "did you mean 'loom bench attention'?"),
+        (["bench", "attention", "--causal", "maybe"], "--causal must be one of both, yes, no"),
+        (["bench", "attention", "--sizes", "1024,x"], "'x' in '1024,x'"),
+        (["bench", "attention", "--repeat"], "needs a value"),
+        (["attention", "--q", "q.npy"], "needs --k"),
+        (["attention", "--q", "q.npy", "--k", "k.npy", "--v", "v.npy", "--out", "o.npy", "--dq", "dq.npy"],
+         "--dq is used only with --backward"),
+    ])
+    func badInputExitsTwoWithAReason(arguments: [String], reason: String) throws {
+        let outcome = try LoomProcess.run(arguments)
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(reason), "\(outcome)")
+    }
+
+    @Test func truncatedInputFileIsNamed() throws {
+        let directory = try TemporaryDirectory()
+        let shape = [4, 2, 8]
+        let values = (0..<64).map { Double($0) / 64 }
+        try NPYTestFile.write(values, shape: shape, to: directory.path("q.npy"))
+        try NPYTestFile.write(values, shape: shape, to: directory.path("v.npy"))
+        let whole = NPYTestFile.encode(values, shape: shape)
+        try Data(whole.prefix(whole.count - 100)).write(to: URL(fileURLWithPath: directory.path("k.npy")))
+        let outcome = try LoomProcess.run(["attention", "--q", directory.path("q.npy"), "--k", directory.path("k.npy"),
+                                           "--v", directory.path("v.npy"), "--out", directory.path("out.npy")])
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(directory.path("k.npy")), "\(outcome)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("out.npy")), "no output after bad input")
+    }
+
+    @Test func missingInputFileIsNamed() throws {
+        let directory = try TemporaryDirectory()
+        let outcome = try LoomProcess.run(["attention", "--q", directory.path("absent.npy"), "--k", "k.npy",
+                                           "--v", "v.npy", "--out", directory.path("out.npy")])
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(directory.path("absent.npy")), "\(outcome)")
+    }
+
+    @Test func nonFiniteInputIsNamedWithItsIndex() throws {
+        let directory = try TemporaryDirectory()
+        let shape = [3, 2, 4]
+        var values = (0..<24).map { Double($0) / 24 }
+        values[(1 * 2 + 0) * 4 + 2] = .nan                      // element [1, 0, 2]
+        try NPYTestFile.write(values, shape: shape, to: directory.path("q.npy"))
+        values[(1 * 2 + 0) * 4 + 2] = 0
+        try NPYTestFile.write(values, shape: shape, to: directory.path("k.npy"))
+        try NPYTestFile.write(values, shape: shape, to: directory.path("v.npy"))
+        let outcome = try LoomProcess.run(["attention", "--q", directory.path("q.npy"), "--k", directory.path("k.npy"),
+                                           "--v", directory.path("v.npy"), "--out", directory.path("out.npy")])
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(directory.path("q.npy")), "\(outcome)")
+        #expect(outcome.standardError.contains("[1, 0, 2]"), "\(outcome)")
+    }
+
+    /// One `loom attention` case: shapes, mask flags and score function.
+    struct RoundTrip: CustomStringConvertible, Sendable {
+        var queries: Int, keys: Int, heads: Int, keyHeads: Int, headDimension: Int
+        var isCausal = false
+        var window: Int?
+        var score: ScoreFunction = .softmax
+        var asFloat32 = false
+
+        var description: String {
+            "n=\(queries) m=\(keys) H=\(heads) Hkv=\(keyHeads) d=\(headDimension) causal=\(isCausal) " +
+                "window=\(window.map(String.init) ?? "none") \(score) \(asFloat32 ? "f4" : "f8")"
+        }
+
+        /// The mask `loom attention` documents for these flags: end-aligned.
+        var mask: AttentionMask {
+            AttentionMask(isCausal: isCausal, window: window, queryOffset: keys - queries)
+        }
+
+        /// The flags that select this case.
+        var flags: [String] {
+            var flags = ["--score", score.rawValue]
+            if isCausal { flags.append("--causal") }
+            if let window { flags += ["--window", String(window)] }
+            return flags
+        }
+    }
+
+    static let roundTrips: [RoundTrip] = [
+        RoundTrip(queries: 37, keys: 37, heads: 4, keyHeads: 2, headDimension: 16),
+        RoundTrip(queries: 37, keys: 37, heads: 4, keyHeads: 2, headDimension: 16, asFloat32: true),
+        RoundTrip(queries: 20, keys: 45, heads: 2, keyHeads: 2, headDimension: 8, isCausal: true),
+        RoundTrip(queries: 45, keys: 20, heads: 2, keyHeads: 1, headDimension: 8, isCausal: true),
+        RoundTrip(queries: 33, keys: 33, heads: 2, keyHeads: 2, headDimension: 8, isCausal: true, window: 5),
+        RoundTrip(queries: 24, keys: 30, heads: 2, keyHeads: 2, headDimension: 8, score: .relu),
+        RoundTrip(queries: 24, keys: 30, heads: 2, keyHeads: 2, headDimension: 8, isCausal: true, score: .softplus),
+    ]
+
+    /// Forward through the CLI equals the float64 reference: `‖out − ref‖/‖ref‖ ≤ 1e-5` (DESIGN,
+    /// Numerics: float32 forward passes), lse likewise on finite rows and −∞ on rows that see nothing.
+    @Test(arguments: roundTrips)
+    func forwardMatchesTheFloat64Reference(_ trip: RoundTrip) throws {
+        let directory = try TemporaryDirectory()
+        let inputs = Self.inputs(trip, seed: 11)
+        try Self.writeInputs(inputs, trip, to: directory)
+        let outcome = try LoomProcess.run(["attention", "--q", directory.path("q.npy"), "--k", directory.path("k.npy"),
+                                           "--v", directory.path("v.npy"), "--out", directory.path("out.npy"),
+                                           "--lse", directory.path("lse.npy"), "--threads", "2"] + trip.flags)
+        try #require(outcome.status == 0, "\(outcome)")
+        let shape = try AttentionShape(query: inputs.queryShape, key: inputs.keyShape, value: inputs.keyShape)
+        let reference = ReferenceAttention.forward(query: inputs.query, key: inputs.key, value: inputs.value,
+                                                   shape: shape, mask: trip.mask, score: trip.score)
+        let out = try NPYTestFile.readFloat32(directory.path("out.npy"))
+        #expect(out.shape == inputs.queryShape)
+        let outError = Self.relativeError(out.values, reference.output)
+        #expect(outError <= 1e-5, "output relative error \(outError) for \(trip)")
+        let lse = try NPYTestFile.readFloat32(directory.path("lse.npy"))
+        #expect(lse.shape == [trip.queries, trip.heads])
+        for (row, (got, want)) in zip(lse.values, reference.logSumExp).enumerated() where !want.isFinite {
+            #expect(got == want, "lse row \(row): \(got), reference \(want) for \(trip)")
+        }
+        let finite = zip(lse.values, reference.logSumExp).filter { $0.1.isFinite }
+        let lseError = Self.relativeError(finite.map(\.0), finite.map(\.1))
+        #expect(lseError <= 1e-5, "lse relative error \(lseError) for \(trip)")
+    }
+
+    /// Backward through the CLI equals the float64 reference to 1e-4 relative: the float32 backward
+    /// recomputes P from a rounded lse and sums dS over keys and groups, about ten times the forward's
+    /// error (the same bound the kernel's own tests state).
+    @Test(arguments: [roundTrips[0], roundTrips[3], roundTrips[6]])
+    func backwardMatchesTheFloat64Reference(_ trip: RoundTrip) throws {
+        let directory = try TemporaryDirectory()
+        let inputs = Self.inputs(trip, seed: 23)
+        try Self.writeInputs(inputs, trip, to: directory)
+        let outputGradient = Self.normals(count: inputs.query.count, seed: 29)
+        try NPYTestFile.write(outputGradient, shape: inputs.queryShape, to: directory.path("dout.npy"))
+        let outcome = try LoomProcess.run(["attention", "--backward", "--q", directory.path("q.npy"),
+                                           "--k", directory.path("k.npy"), "--v", directory.path("v.npy"),
+                                           "--dout", directory.path("dout.npy"), "--dq", directory.path("dq.npy"),
+                                           "--dk", directory.path("dk.npy"), "--dv", directory.path("dv.npy")]
+                                          + trip.flags)
+        try #require(outcome.status == 0, "\(outcome)")
+        let shape = try AttentionShape(query: inputs.queryShape, key: inputs.keyShape, value: inputs.keyShape)
+        let reference = ReferenceAttention.backward(query: inputs.query, key: inputs.key, value: inputs.value,
+                                                    shape: shape, mask: trip.mask, score: trip.score,
+                                                    outputGradient: outputGradient)
+        for (name, want, expectedShape) in [("dq", reference.query, inputs.queryShape),
+                                            ("dk", reference.key, inputs.keyShape),
+                                            ("dv", reference.value, inputs.keyShape)] {
+            let got = try NPYTestFile.readFloat32(directory.path("\(name).npy"))
+            #expect(got.shape == expectedShape, "\(name) shape for \(trip)")
+            let error = Self.relativeError(got.values, want)
+            #expect(error <= 1e-4, "\(name) relative error \(error) for \(trip)")
+        }
+    }
+
+    @Test func benchRunsASmallCaseOrRefusesJSONInDebug() throws {
+        let version = try LoomProcess.run(["version"])
+        let isDebug = version.standardOutput.contains("debug build")
+        let small = ["bench", "attention", "--sizes", "64", "--head-dims", "16", "--heads", "2", "--repeat", "1",
+                     "--threads", "1"]
+        let table = try LoomProcess.run(small)
+        #expect(table.status == 0, "\(table)")
+        #expect(table.standardOutput.contains("OpenBLAS core"), "\(table)")
+        #expect(table.standardOutput.contains("checksum"), "\(table)")
+        #expect(!table.standardOutput.contains("MISMATCH"), "\(table)")
+        let json = try LoomProcess.run(small + ["--json"])
+        if isDebug {
+            #expect(json.status == 2, "\(json)")
+            #expect(json.standardError.contains("--json needs a release build"), "\(json)")
+        } else {
+            try #require(json.status == 0, "\(json)")
+            let object = try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any]
+            let results = object?["results"] as? [[String: Any]]
+            #expect(object?["sgemm_gflops"] is Double, "\(json)")
+            #expect(results?.count == 4, "\(json)")
+            for key in ["n", "m", "heads", "head_dim", "causal", "pass", "gflops", "sgemm_gflops", "ratio",
+                        "ms_median", "ms_min", "naive_gflops"] {
+                #expect(results?.first?[key] != nil, "results[0] lacks \(key): \(json)")
+            }
+        }
+    }
+
+    // MARK: inputs
+
+    /// Seeded q `[n, H, d]`, k and v `[m, Hkv, d]` in float64 (rounded to float32 when the case writes f4).
+    struct Inputs {
+        var query: [Double], key: [Double], value: [Double]
+        var queryShape: [Int], keyShape: [Int]
+    }
+
+    static func inputs(_ trip: RoundTrip, seed: UInt64) -> Inputs {
+        let queryShape = [trip.queries, trip.heads, trip.headDimension]
+        let keyShape = [trip.keys, trip.keyHeads, trip.headDimension]
+        let round: (Double) -> Double = { trip.asFloat32 ? Double(Float($0)) : $0 }
+        return Inputs(query: normals(count: queryShape.reduce(1, *), seed: seed).map(round),
+                      key: normals(count: keyShape.reduce(1, *), seed: seed + 1).map(round),
+                      value: normals(count: keyShape.reduce(1, *), seed: seed + 2).map(round),
+                      queryShape: queryShape, keyShape: keyShape)
+    }
+
+    static func writeInputs(_ inputs: Inputs, _ trip: RoundTrip, to directory: TemporaryDirectory) throws {
+        try NPYTestFile.write(inputs.query, shape: inputs.queryShape, to: directory.path("q.npy"), asFloat32: trip.asFloat32)
+        try NPYTestFile.write(inputs.key, shape: inputs.keyShape, to: directory.path("k.npy"), asFloat32: trip.asFloat32)
+        try NPYTestFile.write(inputs.value, shape: inputs.keyShape, to: directory.path("v.npy"), asFloat32: trip.asFloat32)
+    }
+
+    /// Standard normals from SplitMix64 and Box–Muller, fixed by `seed`.
+    static func normals(count: Int, seed: UInt64) -> [Double] {
+        var state = seed
+        func next() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return (Double((z ^ (z >> 31)) >> 11) + 0.5) * 0x1p-53
+        }
+        return (0..<count).map { _ in (-2 * log(next())).squareRoot() * cos(2 * Double.pi * next()) }
+    }
+
+    /// `‖a − b‖₂ / ‖b‖₂` (absolute when b is zero).
+    static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+        guard a.count == b.count else { return .infinity }
+        var difference = 0.0, reference = 0.0
+        for (x, y) in zip(a, b) {
+            difference += (x - y) * (x - y)
+            reference += y * y
+        }
+        return reference > 0 ? (difference / reference).squareRoot() : difference.squareRoot()
+    }
+}
