@@ -7,7 +7,8 @@ extension BlockwiseAttention {
     /// Softmax: `out[i] = Σ_j exp(s_ij − lse_i)·v_j` over visible keys, computed one key tile at a
     /// time with a running row maximum, so no exponential overflows and no n×m matrix exists.
     /// A query that sees no key gets output 0 and logSumExp −∞. NaN in the inputs propagates to
-    /// the rows it touches.
+    /// the rows it touches; a NaN in value coordinate c can also reach coordinate c of masked rows
+    /// of the same query tile and head group (0·NaN in the P·V product). It never crashes.
     /// - Throws: `AttentionError.shape` naming both shapes when they do not fit;
     ///   `AttentionError.parameter` for a window or block size below 1.
     /// - Complexity: 4·n·m·H·d floating-point operations (fewer under a mask); O(n·H·d) memory.
@@ -76,7 +77,8 @@ struct ForwardKernel: @unchecked Sendable {
         let items = queryBlocks * shape.heads
         BLASThreading.singleThreaded {
             Parallel.forEach(items, threads: threads, setup: { _ in
-                TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
+                BLAS.warmUp()
+                return TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
             }, body: { item, scratch in
                 // Later query blocks see more keys under a causal mask: hand them out first.
                 let block = queryBlocks - 1 - item / shape.heads
@@ -115,12 +117,13 @@ struct ForwardKernel: @unchecked Sendable {
         var j0 = keyLo
         while j0 < keyHi {
             let width = min(keyBlock, keyHi - j0)
-            // S = scale · Q_blk · K_tileᵀ   (rows × width)
+            let ldt = TileScratch.paddedStride(width)
+            // S = scale · Q_blk · K_tileᵀ   (rows × width, row stride ldt)
             BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: scale,
                        a: qBlock, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
-                       beta: 0, c: tile, ldc: width)
+                       beta: 0, c: tile, ldc: ldt)
             for r in 0..<rows {
-                let row = tile + r * width
+                let row = tile + r * ldt
                 let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
                 if cLo >= cHi {
                     TileKernels.zeroOutside(row, width: width, 0, 0)
@@ -145,7 +148,7 @@ struct ForwardKernel: @unchecked Sendable {
             }
             // O_acc += P · V_tile   (rows × d)
             BLAS.sgemm(.none, .none, m: rows, n: d, k: width, alpha: 1,
-                       a: tile, lda: width, b: vHead + j0 * ldk, ldb: ldk,
+                       a: tile, lda: ldt, b: vHead + j0 * ldk, ldb: ldk,
                        beta: 1, c: acc, ldc: d)
             j0 += width
         }
@@ -185,13 +188,17 @@ final class TileScratch {
     init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
         self.rows = rows
         accumulator = .allocate(capacity: rows * headDimension)
-        tile = .allocate(capacity: rows * columns)
-        second = .allocate(capacity: needsSecond ? rows * columns : 1)
+        tile = .allocate(capacity: rows * Self.paddedStride(columns))
+        second = .allocate(capacity: needsSecond ? rows * Self.paddedStride(columns) : 1)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)
         lo = .allocate(capacity: rows)
         hi = .allocate(capacity: rows)
     }
+
+    /// The row stride of a tile `width` columns wide: padded off a multiple of 4 KB, so that rows
+    /// of a power-of-two-wide tile do not all fall into the same few cache sets.
+    static func paddedStride(_ width: Int) -> Int { width % 64 == 0 ? width + 16 : width }
 
     deinit {
         tile.deallocate(); second.deallocate(); accumulator.deallocate()

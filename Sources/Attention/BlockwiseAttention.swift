@@ -71,7 +71,7 @@ public struct AttentionShape: Sendable, Equatable {
     /// Checks q `[n, H, d]`, k and v `[m, Hkv, d]` with H a multiple of Hkv.
     public init(query: [Int], key: [Int], value: [Int]) throws(AttentionError) {
         guard query.count == 3 else {
-            throw .shape("query has shape \(Tensor.describe(query)); expected [n, H, d]")
+            throw .shape("query has shape \(Tensor.describe(query)); expected [n, H, d] (key is \(Tensor.describe(key)), value \(Tensor.describe(value)))")
         }
         guard key.count == 3, value.count == 3 else {
             throw .shape("key \(Tensor.describe(key)) and value \(Tensor.describe(value)) must be [m, Hkv, d]")

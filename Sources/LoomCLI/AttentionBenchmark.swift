@@ -48,6 +48,9 @@ struct AttentionBenchmark {
         var repeatCount: Int
         /// The largest n for which the materialised kernel runs (its memory is O(n²)).
         var naiveMax: Int
+        /// Tile sizes for tuning; nil keeps each pass's tuned default.
+        var queryBlock: Int? = nil
+        var keyBlock: Int? = nil
         /// Seeds the inputs; case (n, d) uses `seed + n + d` for q, k, v, dout in turn.
         var seed: UInt64 = 20_240_601
 
@@ -200,7 +203,8 @@ struct AttentionBenchmark {
     /// whose output is checked against it, then the sgemm baseline.
     private mutating func measure(_ item: Case, query: Tensor, key: Tensor, value: Tensor,
                                   outputGradient: Tensor) throws(CommandError) -> Result {
-        let attention = BlockwiseAttention(mask: item.mask, score: .softmax, threads: configuration.threads)
+        let attention = BlockwiseAttention(mask: item.mask, score: .softmax, threads: configuration.threads,
+                                           queryBlock: configuration.queryBlock, keyBlock: configuration.keyBlock)
         let repeatCount = configuration.repeatCount
         var naive: Samples?
         var naiveOutput: Tensor?

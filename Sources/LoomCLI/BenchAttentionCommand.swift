@@ -15,6 +15,8 @@ enum BenchAttentionCommand: Command {
         .value("threads", "N", "kernel and OpenBLAS threads (default: active cores)"),
         .value("repeat", "R", "timed samples per case after one warm-up (default 5)"),
         .value("naive-max", "N", "largest n for the materialised baseline, O(n²) memory (default 4096)"),
+        .value("query-block", "B", "query rows per tile, for tuning (default: each pass's tuned size)"),
+        .value("key-block", "B", "key rows per tile, for tuning (default: each pass's tuned size)"),
         .flag("json", "print one JSON object instead of the table (release builds only)"),
     ]
     static let discussion = """
@@ -51,7 +53,9 @@ enum BenchAttentionCommand: Command {
             pass: try arguments.choice("pass", as: AttentionBenchmark.Pass.self) ?? .both,
             threads: try arguments.int("threads", minimum: 1) ?? Parallel.activeCores,
             repeatCount: try arguments.int("repeat", minimum: 1) ?? 5,
-            naiveMax: try arguments.int("naive-max", minimum: 0) ?? 4096)
+            naiveMax: try arguments.int("naive-max", minimum: 0) ?? 4096,
+            queryBlock: try arguments.int("query-block", minimum: 1),
+            keyBlock: try arguments.int("key-block", minimum: 1))
 
         // Every OpenBLAS call of the run (the sgemm baseline, the materialised kernel, any sgemm
         // inside the blockwise kernel) uses the requested threads; the header prints the setting.

@@ -20,13 +20,30 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
 
 /// The exponential of scores already shifted by their row maximum, the softmax inner loop.
 ///
-/// For x ≤ 88.72 (softmax calls it with x ≤ 8). Below −87.33 it returns e^−87.33 ≈ 1.2·10⁻³⁸
-/// instead of 0: against a row sum of at least 1 that is far below float32 rounding, and it
-/// saves four blends per vector. NaN propagates.
+/// For x ≤ 88.72 (softmax calls it with x ≤ 8). Cheaper than `fastExp`, because at d = 64 the
+/// exponential costs a tenth of the attention forward pass: one-step range reduction (the
+/// rounding of ln2 adds at most |n|·2⁻²⁸ relative error, below 2.5·10⁻⁷ even for n = −126) and a
+/// degree-5 polynomial fitted for relative error (≤ 1·10⁻⁷ on |r| ≤ ln2/2), evaluated by Horner
+/// in five fused multiply-adds. Relative error ≤ 4·10⁻⁷ overall. Below −87.33 it returns
+/// e^−87.33 ≈ 1.2·10⁻³⁸ instead of 0: against a row sum of at least 1 that is far below float32
+/// rounding, and it saves blends. NaN propagates.
 @inlinable @inline(__always)
 public func fastExpShifted(_ x: SIMD16<Float>) -> SIMD16<Float> {
-    let lowest: Float = -87.33
-    return expCore(x.replacing(with: lowest, where: x .< lowest))
+    let lowest = SIMD16<Float>(repeating: -87.33)
+    let xc = x.replacing(with: lowest, where: x .< lowest)
+    let log2e: Float = 1.442_695_040_888_963_4
+    let shifter = SIMD16<Float>(repeating: 12_582_912)  // 1.5·2²³, as in `expCore`
+    let t = shifter.addingProduct(xc, log2e)
+    let n = t - shifter
+    let r = xc.addingProduct(n, -0.693_147_182_464_599_6)   // ln2 rounded to float
+    var p = SIMD16<Float>(repeating: 8.291_809_8e-3)
+    p = SIMD16<Float>(repeating: 4.189_829_9e-2).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 1.666_761_34e-1).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 4.999_914_77e-1).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 9.999_997_02e-1).addingProduct(p, r)
+    p = SIMD16<Float>(repeating: 1).addingProduct(p, r)
+    let scaleBits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- (0x4B40_0000 - 127)) &<< 23
+    return p * unsafeBitCast(scaleBits, to: SIMD16<Float>.self)
 }
 
 /// e^x for x already in [−87.33, 88.72].
