@@ -114,9 +114,17 @@ struct ForwardKernel: @unchecked Sendable {
             rowSum[r] = 0
         }
 
-        var j0 = keyLo
-        while j0 < keyHi {
-            let width = min(keyBlock, keyHi - j0)
+        // Split the visible key range into tiles of nearly equal width, on 16-column boundaries:
+        // a narrow last tile costs nearly as much per call as a full one, and ragged widths
+        // leave the SIMD row loops a scalar tail.
+        // Widths never exceed keyBlock: a tile holds at most keyBlock / unit whole units.
+        let unit = keyBlock >= 32 ? 16 : 1
+        let units = (max(0, keyHi - keyLo) + unit - 1) / unit
+        let unitsPerTile = keyBlock / unit
+        let tileCount = (units + unitsPerTile - 1) / unitsPerTile
+        for t in 0..<tileCount {
+            let j0 = keyLo + unit * (units * t / tileCount)
+            let width = min(keyLo + unit * (units * (t + 1) / tileCount), keyHi) - j0
             let ldt = TileScratch.paddedStride(width)
             // S = scale · Q_blk · K_tileᵀ   (rows × width, row stride ldt)
             BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: scale,
@@ -150,7 +158,6 @@ struct ForwardKernel: @unchecked Sendable {
             BLAS.sgemm(.none, .none, m: rows, n: d, k: width, alpha: 1,
                        a: tile, lda: ldt, b: vHead + j0 * ldk, ldb: ldk,
                        beta: 1, c: acc, ldc: d)
-            j0 += width
         }
 
         for r in 0..<rows {
@@ -188,8 +195,8 @@ final class TileScratch {
     init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
         self.rows = rows
         accumulator = .allocate(capacity: rows * headDimension)
-        tile = .allocate(capacity: rows * Self.paddedStride(columns))
-        second = .allocate(capacity: needsSecond ? rows * Self.paddedStride(columns) : 1)
+        tile = .allocate(capacity: rows * (columns + 16))  // room for `paddedStride`
+        second = .allocate(capacity: needsSecond ? rows * (columns + 16) : 1)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)
         lo = .allocate(capacity: rows)

@@ -68,14 +68,18 @@ extension Kernels {
     /// `s·(1 + 2x(1 − s)u′)`: see `geluBackward(outputGradient:input:count:inputGradient:)`.
     @inlinable @inline(__always)
     static func geluDerivativeVector(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let squared = x * x
-        let inner = x.addingProduct(SIMD16(repeating: geluCubic), squared * x)
+        // Past |x| = 20 the float32 derivative is exactly 1 or −0 already. Clamping there keeps
+        // 2x·u′ and x² finite; they overflow from x ≈ −1.2e13 and x ≈ 1.8e19, where 0·∞ made the
+        // slope NaN. Comparisons with NaN are false, so NaN stays NaN.
+        let xc = x.replacing(with: 20, where: x .> 20).replacing(with: -20, where: x .< -20)
+        let squared = xc * xc
+        let inner = xc.addingProduct(SIMD16(repeating: geluCubic), squared * xc)
         let e = fastExp(inner * (-2 * geluScale))
         let s = 1 / (1 + e)
         // e = +∞ gives s = 0 and e·s = NaN; that lane takes the `1 − s` branch.
         let complement = (e * s).replacing(with: 1 - s, where: e .> 1)
         let slope = SIMD16<Float>(repeating: 1).addingProduct(squared, SIMD16(repeating: 3 * geluCubic)) * geluScale
-        return s * (1 + 2 * x * complement * slope)
+        return s * (1 + 2 * xc * complement * slope)
     }
 
     /// ReLU, elementwise: `y = max(x, 0)`. NaN stays NaN and −0 stays −0.

@@ -20,8 +20,9 @@ public func fastExp(_ x: SIMD16<Float>) -> SIMD16<Float> {
 
 /// The exponential of scores already shifted by their row maximum, the softmax inner loop.
 ///
-/// For x ≤ 88.72 (softmax calls it with x ≤ 8). Cheaper than `fastExp`, because at d = 64 the
-/// exponential costs a tenth of the attention forward pass: one-step range reduction (the
+/// For x ≤ 88.37 (softmax calls it with x ≤ 8; from 88.38 on 2ⁿ overflows to +∞).
+/// Cheaper than `fastExp`, because at d = 64 the exponential costs a tenth of the attention
+/// forward pass: one-step range reduction (the
 /// rounding of ln2 adds at most |n|·2⁻²⁸ relative error, below 2.5·10⁻⁷ even for n = −126) and a
 /// degree-5 polynomial fitted for relative error (≤ 1·10⁻⁷ on |r| ≤ ln2/2), evaluated by Horner
 /// in five fused multiply-adds. Relative error ≤ 4·10⁻⁷ overall. Below −87.33 it returns
@@ -62,10 +63,14 @@ public func expCore(_ x: SIMD16<Float>) -> SIMD16<Float> {
     p = SIMD16<Float>(repeating: 1.666_666_545_9e-1).addingProduct(p, r)
     p = SIMD16<Float>(repeating: 5.000_000_120_1e-1).addingProduct(p, r)
     let er = (r + 1).addingProduct(p, r * r)
-    // t's bit pattern is 0x4B40_0000 + n; 2^n has exponent bits n + 127.
-    let tBits = unsafeBitCast(t, to: SIMD16<Int32>.self)
-    let scaleBits = (tBits &- 0x4B40_0000 &+ 127) &<< 23
-    return er * unsafeBitCast(scaleBits, to: SIMD16<Float>.self)
+    // t's bit pattern is 0x4B40_0000 + n; 2^k has exponent bits k + 127. n reaches 128 for
+    // x ≥ 88.38, where 2^n has no float32 exponent (bits 255 are +∞), so 2^n is applied as
+    // 2^h·2^(n − h) with h = ⌊n/2⌋: er·2^h is exact, so the result still rounds only once.
+    let exponent = unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000
+    let half = exponent &>> 1
+    let scaleHigh = unsafeBitCast((exponent &- half &+ 127) &<< 23, to: SIMD16<Float>.self)
+    let scaleLow = unsafeBitCast((half &+ 127) &<< 23, to: SIMD16<Float>.self)
+    return er * scaleLow * scaleHigh
 }
 
 /// Scalar exponential with the same rounding as `fastExp`, for loop tails.

@@ -106,6 +106,16 @@ public struct Tensor: Sendable, Equatable {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw .invalidShape("negative extent \(bad) in shape \(describe(shape))")
         }
+        // `reduce(1, *)` wraps silently under -Ounchecked: [2³², 2³²] would count 0 elements.
+        guard !shape.contains(0) else { return }
+        var count = 1
+        for extent in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: extent)
+            guard !overflow else {
+                throw .invalidShape("shape \(describe(shape)) has more elements than an Int can count")
+            }
+            count = product
+        }
     }
 }
 
