@@ -91,13 +91,9 @@ struct ForwardKernel: @unchecked Sendable {
         let d = shape.headDimension, m = shape.keys
         let i0 = block * queryBlock
         let rows = min(queryBlock, shape.queries - i0)
-        let ldq = shape.heads * d, ldk = shape.keyHeads * d
-        let kvHead = h / shape.groupSize
-        let qBlock = q + (i0 * shape.heads + h) * d
+        let ldq = shape.heads * d
         let oBlock = out + (i0 * shape.heads + h) * d
-        let kHead = k + kvHead * d, vHead = v + kvHead * d
         let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
-        let tile = scratch.tile
 
         let acc = scratch.accumulator              // [rows, d] contiguous: the strided output rows
         acc.update(repeating: 0, count: rows * d)  // (stride H·d) thrash the cache when rescaled
@@ -114,23 +110,77 @@ struct ForwardKernel: @unchecked Sendable {
             rowSum[r] = 0
         }
 
-        // Split the visible key range into tiles of nearly equal width, on 16-column boundaries:
-        // a narrow last tile costs nearly as much per call as a full one, and ragged widths
-        // leave the SIMD row loops a scalar tail.
-        // Widths never exceed keyBlock: a tile holds at most keyBlock / unit whole units.
-        let unit = keyBlock >= 32 ? 16 : 1
-        let units = (max(0, keyHi - keyLo) + unit - 1) / unit
-        let unitsPerTile = keyBlock / unit
+        // Keys [fullLo, fullHi) are visible to every row; the keys either side (the causal
+        // diagonal, a window's edges) are visible to some rows only. Boundary tiles are half as
+        // wide and run only the rows that see them, which halves the masked work on the diagonal.
+        var fullLo = keyLo, fullHi = keyHi
+        for r in 0..<rows where lo[r] < hi[r] {
+            fullLo = max(fullLo, lo[r])
+            fullHi = min(fullHi, hi[r])
+        }
+        if fullLo >= fullHi {
+            computeTiles(keyLo, keyHi, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
+        } else {
+            computeTiles(keyLo, fullLo, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
+            computeTiles(fullLo, fullHi, maxWidth: keyBlock, rows: rows, i0: i0, h: h, scratch: scratch)
+            computeTiles(fullHi, keyHi, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
+        }
+
+        for r in 0..<rows {
+            let lseIndex = (i0 + r) * shape.heads + h
+            let visible = hi[r] - lo[r]
+            let target = oBlock + r * ldq
+            if visible <= 0 {
+                lse[lseIndex] = -.infinity
+                target.update(repeating: 0, count: d)
+            } else if score == .softmax {
+                TileKernels.scaledCopy(acc + r * d, to: target, count: d, by: 1 / rowSum[r])
+                lse[lseIndex] = rowMax[r] + logf(rowSum[r])
+            } else {
+                target.update(from: acc + r * d, count: d)
+                lse[lseIndex] = logf(Float(visible))
+            }
+        }
+    }
+
+    /// Folds keys `keyLo..<keyHi` into the running row state, in tiles of nearly equal width.
+    ///
+    /// Widths are multiples of 16 where the tile allows (ragged widths leave the SIMD row loops a
+    /// scalar tail) and never exceed `maxWidth`; a narrow last tile would cost nearly as much per
+    /// call as a full one. Each tile multiplies only the rows that see at least one of its keys.
+    func computeTiles(_ keyLo: Int, _ keyHi: Int, maxWidth: Int, rows: Int, i0: Int, h: Int,
+                      scratch: TileScratch) {
+        guard keyLo < keyHi else { return }
+        let d = shape.headDimension
+        let ldq = shape.heads * d, ldk = shape.keyHeads * d
+        let kvHead = h / shape.groupSize
+        let qBlock = q + (i0 * shape.heads + h) * d
+        let kHead = k + kvHead * d, vHead = v + kvHead * d
+        let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
+        let tile = scratch.tile, acc = scratch.accumulator
+
+        let unit = maxWidth >= 32 ? 16 : 1
+        let units = (keyHi - keyLo + unit - 1) / unit
+        let unitsPerTile = max(1, maxWidth / unit)
         let tileCount = (units + unitsPerTile - 1) / unitsPerTile
         for t in 0..<tileCount {
             let j0 = keyLo + unit * (units * t / tileCount)
-            let width = min(keyLo + unit * (units * (t + 1) / tileCount), keyHi) - j0
+            let j1 = min(keyLo + unit * (units * (t + 1) / tileCount), keyHi)
+            let width = j1 - j0
+            // Rows with a visible key in [j0, j1): contiguous, since every mask's key range moves
+            // forward with the query; rows in between that see none are zeroed below.
+            var first = rows, last = 0
+            for r in 0..<rows where lo[r] < j1 && hi[r] > j0 && lo[r] < hi[r] {
+                first = min(first, r)
+                last = r + 1
+            }
+            guard first < last else { continue }
             let ldt = TileScratch.paddedStride(width)
-            // S = scale · Q_blk · K_tileᵀ   (rows × width, row stride ldt)
-            BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: scale,
-                       a: qBlock, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
-                       beta: 0, c: tile, ldc: ldt)
-            for r in 0..<rows {
+            // S = scale · Q_rows · K_tileᵀ   (rows first..<last × width, row stride ldt)
+            BLAS.sgemm(.none, .transposed, m: last - first, n: width, k: d, alpha: scale,
+                       a: qBlock + first * ldq, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
+                       beta: 0, c: tile + first * ldt, ldc: ldt)
+            for r in first..<last {
                 let row = tile + r * ldt
                 let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
                 if cLo >= cHi {
@@ -154,26 +204,10 @@ struct ForwardKernel: @unchecked Sendable {
                                                weight: 1 / Float(hi[r] - lo[r]))
                 }
             }
-            // O_acc += P · V_tile   (rows × d)
-            BLAS.sgemm(.none, .none, m: rows, n: d, k: width, alpha: 1,
-                       a: tile, lda: ldt, b: vHead + j0 * ldk, ldb: ldk,
-                       beta: 1, c: acc, ldc: d)
-        }
-
-        for r in 0..<rows {
-            let lseIndex = (i0 + r) * shape.heads + h
-            let visible = hi[r] - lo[r]
-            let target = oBlock + r * ldq
-            if visible <= 0 {
-                lse[lseIndex] = -.infinity
-                target.update(repeating: 0, count: d)
-            } else if score == .softmax {
-                TileKernels.scaledCopy(acc + r * d, to: target, count: d, by: 1 / rowSum[r])
-                lse[lseIndex] = rowMax[r] + logf(rowSum[r])
-            } else {
-                target.update(from: acc + r * d, count: d)
-                lse[lseIndex] = logf(Float(visible))
-            }
+            // O_acc[first..<last] += P · V_tile   ((last − first) × d)
+            BLAS.sgemm(.none, .none, m: last - first, n: d, k: width, alpha: 1,
+                       a: tile + first * ldt, lda: ldt, b: vHead + j0 * ldk, ldb: ldk,
+                       beta: 1, c: acc + first * d, ldc: d)
         }
     }
 
