@@ -77,8 +77,7 @@ struct ForwardKernel: @unchecked Sendable {
         let items = queryBlocks * shape.heads
         BLASThreading.singleThreaded {
             Parallel.forEach(items, threads: threads, setup: { _ in
-                BLAS.warmUp()
-                return TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
+                TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
             }, body: { item, scratch in
                 // Later query blocks see more keys under a causal mask: hand them out first.
                 let block = queryBlocks - 1 - item / shape.heads

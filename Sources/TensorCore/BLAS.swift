@@ -49,18 +49,4 @@ public enum BLAS {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
-
-    /// One 256³ sgemm on the calling thread (about 1 ms), before a burst of small ones.
-    ///
-    /// Measured with OpenBLAS 0.3.21 (Zen kernels): a thread whose first calls are small
-    /// (k = 64, as attention tiles are) ran them at 12 GFLOP/s, against 31 after one call with
-    /// k ≥ 128 had gone first; 2–3 ms of warm-up repays itself on the first tile row.
-    public static func warmUp() {
-        let size = 256
-        let a = UnsafeMutablePointer<Float>.allocate(capacity: 3 * size * size)
-        defer { a.deallocate() }
-        a.initialize(repeating: 0, count: 3 * size * size)
-        sgemm(.none, .none, m: size, n: size, k: size, alpha: 1, a: a, lda: size,
-              b: a + size * size, ldb: size, beta: 0, c: a + 2 * size * size, ldc: size)
-    }
 }
