@@ -153,21 +153,28 @@ struct BackwardKernel: @unchecked Sendable {
         dV.update(repeating: 0, count: width * d)
         let dqBase = scratch.worker == 0 ? dq : privateDQ! + (scratch.worker - 1) * n * ldq
         let tile = scratch.tiles.tile, dS = scratch.tiles.second
-        let lo = scratch.tiles.lo, hi = scratch.tiles.hi
+        let rowLo = scratch.tiles.lo, rowHi = scratch.tiles.hi
 
         for h in (keyHead * shape.groupSize)..<((keyHead + 1) * shape.groupSize) {
-            var i0 = 0
-            while i0 < n {
-                let rows = min(queryBlock, n - i0)
-                defer { i0 += rows }
-                var touches = false
-                for r in 0..<rows {
-                    let range = mask.visibleKeys(query: i0 + r, keyCount: m)
-                    lo[r] = min(max(range.lowerBound - j0, 0), width)
-                    hi[r] = min(max(range.upperBound - j0, 0), width)
-                    if lo[r] < hi[r] { touches = true }
+            var blockStart = 0
+            while blockStart < n {
+                let blockRows = min(queryBlock, n - blockStart)
+                defer { blockStart += blockRows }
+                // Only the rows that see a key of this block take part (under a causal mask the
+                // block on the diagonal starts part-way down).
+                var first = blockRows, last = 0
+                for r in 0..<blockRows {
+                    let range = mask.visibleKeys(query: blockStart + r, keyCount: m)
+                    rowLo[r] = min(max(range.lowerBound - j0, 0), width)
+                    rowHi[r] = min(max(range.upperBound - j0, 0), width)
+                    if rowLo[r] < rowHi[r] {
+                        first = min(first, r)
+                        last = r + 1
+                    }
                 }
-                guard touches else { continue }
+                guard first < last else { continue }
+                let i0 = blockStart + first, rows = last - first
+                let lo = rowLo + first, hi = rowHi + first
                 let qBlock = q + i0 * ldq + h * d
                 let dOBlock = dO + i0 * ldq + h * d
                 // S = scale · Q_blk · K_tileᵀ   (rows × width)
