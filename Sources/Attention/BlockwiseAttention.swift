@@ -35,12 +35,18 @@ public struct BlockwiseAttention: Sendable {
 }
 
 extension BlockwiseAttention {
-    /// Tile sizes measured fastest with OpenBLAS on 2 cores at n = m = 8192 (BENCHMARKS.md):
-    /// a score tile of 384 × 512 floats (768 KB) stays in a core's L2 next to OpenBLAS's packed
-    /// blocks, and the tall query block amortises re-packing K and V.
+    /// Tile sizes from a sweep with OpenBLAS on 2 cores at n = m = 8192, d = 64 (BENCHMARKS.md):
+    /// 384 × 512, 256 × 384 and 512 × 384 were equal within run-to-run noise; key tiles of 256
+    /// ran 25 % slower (OpenBLAS's score product is slow for narrow tiles), and a tall query
+    /// block amortises packing K and V.
     static let forwardBlocks = (query: 384, key: 512)
     /// The backward pass keeps two tiles (P and dS) and two key-block accumulators per thread.
     static let backwardBlocks = (query: 512, key: 256)
+
+    /// The forward pass's tile (query rows × key rows) when none is given.
+    public static var defaultForwardBlocks: (query: Int, key: Int) { forwardBlocks }
+    /// The backward pass's tile (query rows × key rows) when none is given.
+    public static var defaultBackwardBlocks: (query: Int, key: Int) { backwardBlocks }
 
     var forwardQueryBlock: Int { queryBlock ?? Self.forwardBlocks.query }
     var forwardKeyBlock: Int { keyBlock ?? Self.forwardBlocks.key }

@@ -1,4 +1,5 @@
 import Foundation
+import Attention
 import TensorCore
 
 /// `loom bench attention`: GFLOP/s of blockwise attention against sgemm and the materialised kernel.
@@ -92,8 +93,16 @@ enum BenchAttentionCommand: Command {
             ("commit", Provenance.commit),
             ("host", "\(Provenance.host) (\(Provenance.cpuModel))"),
             ("samples", "1 warm-up discarded, then \(configuration.repeatCount) timed; rates at the median"),
+            ("tiles", tiles(configuration)),
             ("sgemm \(reference.size)³", String(format: "%.1f GFLOP/s", reference.gigaflops)),
         ]
+    }
+
+    /// The tile sizes in use: the tuned defaults unless overridden.
+    private static func tiles(_ configuration: AttentionBenchmark.Configuration) -> String {
+        let forward = BlockwiseAttention.defaultForwardBlocks, backward = BlockwiseAttention.defaultBackwardBlocks
+        let q = configuration.queryBlock, k = configuration.keyBlock
+        return "forward \(q ?? forward.query)×\(k ?? forward.key), backward \(q ?? backward.query)×\(k ?? backward.key) (query × key rows)"
     }
 
     /// The report as a text table.
@@ -189,6 +198,8 @@ enum BenchAttentionCommand: Command {
             ("repeat", .integer(configuration.repeatCount)),
             ("warmup", .integer(1)),
             ("naive_max", .integer(configuration.naiveMax)),
+            ("query_block", configuration.queryBlock.map { .integer($0) } ?? .null),
+            ("key_block", configuration.keyBlock.map { .integer($0) } ?? .null),
             ("sgemm_gflops", .number(reference.gigaflops)),
             ("sgemm_size", .integer(reference.size)),
             ("checksum", .number(checksum)),
