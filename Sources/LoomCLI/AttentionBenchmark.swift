@@ -134,7 +134,7 @@ struct AttentionBenchmark {
 
     let configuration: Configuration
     private(set) var checksum = 0.0
-    private var sgemmCache: [Int: SgemmBaseline] = [:]
+    private var sgemmOperands: [Int: SgemmOperands] = [:]
 
     /// A benchmark of `configuration`.
     init(configuration: Configuration) {
@@ -148,28 +148,51 @@ struct AttentionBenchmark {
         return min(4096, max(256, rounded))
     }
 
-    /// Times OpenBLAS sgemm at size³ on the configured threads (cached per size within the run).
+    /// Times OpenBLAS sgemm at size³ on the configured threads, on its own.
     mutating func sgemm(size: Int) -> SgemmBaseline {
-        if let cached = sgemmCache[size] { return cached }
-        var generator = SeededRandom(seed: configuration.seed &+ UInt64(size))
-        let a = Tensor.randomNormal(shape: [size, size], using: &generator)   // [s, s]
-        let b = Tensor.randomNormal(shape: [size, size], using: &generator)   // [s, s]
-        var c = Tensor(uncheckedZeros: [size, size])                            // [s, s]
-        let samples = Samples.measure(count: configuration.repeatCount, checksum: &checksum) { () -> Double in
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
-                        BLAS.sgemm(.none, .none, m: size, n: size, k: size, alpha: 1,
-                                   a: a.baseAddress!, lda: size, b: b.baseAddress!, ldb: size,
-                                   beta: 0, c: c.baseAddress!, ldc: size)
-                        return Double(c[0]) + Double(c[c.count - 1])
-                    }
-                }
-            }
+        let call = sgemmCall(size: size)
+        let samples = Samples.measure(count: configuration.repeatCount, checksum: &checksum, call)
+        return SgemmBaseline(size: size, gigaflops: samples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
+    }
+
+    /// One sgemm of size³ on seeded operands made once per size and kept for the run.
+    private mutating func sgemmCall(size: Int) -> () -> Double {
+        let operands: SgemmOperands
+        if let cached = sgemmOperands[size] {
+            operands = cached
+        } else {
+            operands = SgemmOperands(size: size, seed: configuration.seed &+ UInt64(size))
+            sgemmOperands = [size: operands]     // one size at a time: 4096³ operands are 200 MB
         }
-        let baseline = SgemmBaseline(size: size, gigaflops: samples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
-        sgemmCache[size] = baseline
-        return baseline
+        return { operands.multiply() }
+    }
+
+    /// Square sgemm operands, `[s, s]` each, seeded normals.
+    private final class SgemmOperands {
+        let size: Int
+        let a: UnsafeMutablePointer<Float>, b: UnsafeMutablePointer<Float>, c: UnsafeMutablePointer<Float>
+
+        init(size: Int, seed: UInt64) {
+            self.size = size
+            var generator = SeededRandom(seed: seed)
+            a = .allocate(capacity: size * size)
+            b = .allocate(capacity: size * size)
+            c = .allocate(capacity: size * size)
+            for i in 0..<(size * size) {
+                a[i] = generator.normal()
+                b[i] = generator.normal()
+            }
+            c.initialize(repeating: 0, count: size * size)
+        }
+
+        deinit { a.deallocate(); b.deallocate(); c.deallocate() }
+
+        /// C = A·B; returns two elements of C for the checksum.
+        func multiply() -> Double {
+            BLAS.sgemm(.none, .none, m: size, n: size, k: size, alpha: 1, a: a, lda: size, b: b, ldb: size,
+                       beta: 0, c: c, ldc: size)
+            return Double(c[0]) + Double(c[size * size - 1])
+        }
     }
 
     /// Runs every case, reporting each to `progress` as it finishes.
@@ -200,7 +223,7 @@ struct AttentionBenchmark {
     }
 
     /// Measures one case: the naive kernel first (forward, small n), then the blockwise kernel,
-    /// whose output is checked against it, then the sgemm baseline.
+    /// whose output is checked against it, alternating sample by sample with the sgemm baseline.
     private mutating func measure(_ item: Case, query: Tensor, key: Tensor, value: Tensor,
                                   outputGradient: Tensor) throws(CommandError) -> Result {
         let attention = BlockwiseAttention(mask: item.mask, score: .softmax, threads: configuration.threads,
@@ -222,24 +245,26 @@ struct AttentionBenchmark {
         }
         var naiveRelativeError: Double?
         if let naiveOutput { naiveRelativeError = Self.relativeError(forward.output, naiveOutput) }
-        let samples: Samples
+        // The kernel and its sgemm baseline alternate sample by sample (see `measureAlternately`).
+        let size = Self.comparableSgemmSize(flops: item.flops)
+        let sgemmCall = sgemmCall(size: size)
+        let kernel: () throws(AttentionError) -> Double
         switch item.pass {
         case .fwd, .both:
-            samples = try Self.mapError(item) { () throws(AttentionError) -> Samples in
-                try Samples.measure(count: repeatCount, checksum: &checksum) { () throws(AttentionError) -> Double in
-                    Self.sum(try attention.forward(query: query, key: key, value: value).output)
-                }
+            kernel = { () throws(AttentionError) -> Double in
+                Self.sum(try attention.forward(query: query, key: key, value: value).output)
             }
         case .bwd:
-            samples = try Self.mapError(item) { () throws(AttentionError) -> Samples in
-                try Samples.measure(count: repeatCount, checksum: &checksum) { () throws(AttentionError) -> Double in
-                    let gradients = try attention.backward(query: query, key: key, value: value, result: forward,
-                                                           outputGradient: outputGradient)
-                    return Self.sum(gradients.query) + Self.sum(gradients.key) + Self.sum(gradients.value)
-                }
+            kernel = { () throws(AttentionError) -> Double in
+                let gradients = try attention.backward(query: query, key: key, value: value, result: forward,
+                                                       outputGradient: outputGradient)
+                return Self.sum(gradients.query) + Self.sum(gradients.key) + Self.sum(gradients.value)
             }
         }
-        let baseline = sgemm(size: Self.comparableSgemmSize(flops: item.flops))
+        let (samples, sgemmSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples) in
+            try Samples.measureAlternately(count: repeatCount, checksum: &checksum, kernel, sgemmCall)
+        }
+        let baseline = SgemmBaseline(size: size, gigaflops: sgemmSamples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
         return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),
                       sgemm: baseline, naive: naive,
                       naiveGigaflops: naive.map { $0.gigaflopsPerSecond(item.flops) },

@@ -31,7 +31,8 @@ enum BenchAttentionCommand: Command {
 
         Baselines, measured in the same process on the same inputs:
           sgemm  OpenBLAS square sgemm whose 2s³ FLOPs match the case (s rounded to 128, kept in
-                 256 … 4096), on the same threads; 'vs sgemm' is the kernel's fraction of it.
+                 256 … 4096), on the same threads, timed alternately with the kernel sample by
+                 sample so that both see the same machine; 'vs sgemm' is the kernel's fraction.
           naive  the materialised kernel (n×m score matrix, two sgemms and a row softmax), forward
                  only and only for n ≤ --naive-max; the blockwise output must match it to 1e-4
                  relative before its time is trusted (a mismatch is flagged).

@@ -23,6 +23,29 @@ struct Samples {
         return samples
     }
 
+    /// Runs `first` and `second` once each untimed, then alternately `count` times each.
+    ///
+    /// For a kernel and its baseline: this machine's speed drifts by ±10 % over minutes, and
+    /// alternating makes both see the same drift, so their ratio stays honest.
+    /// - Throws: whatever `first` throws; no sample is kept then.
+    static func measureAlternately<E: Error>(count: Int, checksum: inout Double,
+                                             _ first: () throws(E) -> Double,
+                                             _ second: () -> Double) throws(E) -> (Samples, Samples) {
+        checksum += try first()
+        checksum += second()
+        var a = Samples(), b = Samples()
+        let clock = ContinuousClock()
+        for _ in 0..<max(1, count) {
+            var start = clock.now
+            checksum += try first()
+            a.durations.append(clock.now - start)
+            start = clock.now
+            checksum += second()
+            b.durations.append(clock.now - start)
+        }
+        return (a, b)
+    }
+
     /// The median sample in milliseconds (the mean of the middle two for an even count).
     var medianMilliseconds: Double {
         let sorted = durations.map(\.milliseconds).sorted()

@@ -86,7 +86,7 @@ private func bits(_ values: [Float]) -> [UInt32] { values.map(\.bitPattern) }
             #expect(array.values == tensor.storage.map(Double.init))
             #expect(try Tensor(contentsOfNPYFile: path64) == tensor)
 
-            let values = [0.1, 0.2, 0.3, 1e-310]
+            let values = [0.1, 0.2, 0.3, Double.leastNormalMagnitude / 1024]  // a subnormal
             let path = directory + "/array.npy"
             try NPYArray(shape: [2, 2], values: values).write(toFile: path)
             #expect(try NPYArray(contentsOfFile: path).values == values)
