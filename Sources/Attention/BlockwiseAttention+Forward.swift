@@ -174,13 +174,12 @@ struct ForwardKernel: @unchecked Sendable {
                 last = r + 1
             }
             guard first < last else { continue }
-            let ldt = TileScratch.paddedStride(width)
-            // S = scale · Q_rows · K_tileᵀ   (rows first..<last × width, row stride ldt)
+            // S = scale · Q_rows · K_tileᵀ   (rows first..<last × width)
             BLAS.sgemm(.none, .transposed, m: last - first, n: width, k: d, alpha: scale,
                        a: qBlock + first * ldq, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
-                       beta: 0, c: tile + first * ldt, ldc: ldt)
+                       beta: 0, c: tile + first * width, ldc: width)
             for r in first..<last {
-                let row = tile + r * ldt
+                let row = tile + r * width
                 let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
                 if cLo >= cHi {
                     TileKernels.zeroOutside(row, width: width, 0, 0)
@@ -205,7 +204,7 @@ struct ForwardKernel: @unchecked Sendable {
             }
             // O_acc[first..<last] += P · V_tile   ((last − first) × d)
             BLAS.sgemm(.none, .none, m: last - first, n: d, k: width, alpha: 1,
-                       a: tile + first * ldt, lda: ldt, b: vHead + j0 * ldk, ldb: ldk,
+                       a: tile + first * width, lda: width, b: vHead + j0 * ldk, ldb: ldk,
                        beta: 1, c: acc + first * d, ldc: d)
         }
     }
@@ -228,17 +227,13 @@ final class TileScratch {
     init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
         self.rows = rows
         accumulator = .allocate(capacity: rows * headDimension)
-        tile = .allocate(capacity: rows * (columns + 16))  // room for `paddedStride`
-        second = .allocate(capacity: needsSecond ? rows * (columns + 16) : 1)
+        tile = .allocate(capacity: rows * columns)
+        second = .allocate(capacity: needsSecond ? rows * columns : 1)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)
         lo = .allocate(capacity: rows)
         hi = .allocate(capacity: rows)
     }
-
-    /// The row stride of a tile `width` columns wide: padded off a multiple of 4 KB, so that rows
-    /// of a power-of-two-wide tile do not all fall into the same few cache sets.
-    static func paddedStride(_ width: Int) -> Int { width % 64 == 0 ? width + 16 : width }
 
     deinit {
         tile.deallocate(); second.deallocate(); accumulator.deallocate()

@@ -49,10 +49,7 @@ public enum MaterializedAttention {
                                                a: q + h * d, lda: heads * d,
                                                b: k + kvHead * d, ldb: keyHeads * d,
                                                beta: 0, c: s, ldc: m)
-                                    for i in 0..<n {
-                                        let visible = mask.visibleKeys(query: i, keyCount: m)
-                                        l[i * heads + h] = softmaxRow(s + i * m, count: m, visible: visible)
-                                    }
+                                    softmaxRows(s, rows: n, columns: m, mask: mask, head: h, heads: heads, lse: l)
                                     BLAS.sgemm(.none, .none, m: n, n: d, k: m, alpha: 1,
                                                a: s, lda: m,
                                                b: v + kvHead * d, ldb: keyHeads * d,
@@ -65,6 +62,33 @@ public enum MaterializedAttention {
             }
         }
         return result
+    }
+
+    /// Softmax of every row of one head's `[rows, columns]` score matrix in place, writing each
+    /// row's log-sum-exp to `lse[i · heads + head]`.
+    ///
+    /// Rows are shared out over as many threads as OpenBLAS uses for the two products, so the
+    /// baseline is not held back by a single-threaded middle step.
+    static func softmaxRows(_ scores: UnsafeMutablePointer<Float>, rows: Int, columns: Int, mask: AttentionMask,
+                            head: Int, heads: Int, lse: UnsafeMutablePointer<Float>) {
+        let chunk = 64
+        let chunks = (rows + chunk - 1) / chunk
+        let rowsPointer = UncheckedPointers(scores: scores, lse: lse)
+        Parallel.forEach(chunks, threads: BLAS.threadCount, setup: { _ in () }, body: { index, _ in
+            for i in (index * chunk)..<min(rows, (index + 1) * chunk) {
+                let visible = mask.visibleKeys(query: i, keyCount: columns)
+                rowsPointer.lse[i * heads + head] = softmaxRow(rowsPointer.scores + i * columns, count: columns,
+                                                               visible: visible)
+            }
+        })
+    }
+
+    /// The score matrix and lse pointers, shared by the softmax threads.
+    ///
+    /// `@unchecked Sendable`: each thread writes only its own rows of both.
+    private struct UncheckedPointers: @unchecked Sendable {
+        let scores: UnsafeMutablePointer<Float>
+        let lse: UnsafeMutablePointer<Float>
     }
 
     /// Turns one row of scores into softmax weights over `visible`, zeroing the rest.
