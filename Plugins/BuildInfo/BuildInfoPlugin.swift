@@ -5,9 +5,7 @@ import PackagePlugin
 /// into the target before every build, so `loom version` and benchmark headers name the code they ran.
 ///
 /// A prebuild command, not a build command: SwiftPM cannot know when HEAD moves, so the script runs on
-/// every build and rewrites the file every time. Debug and release builds share the generated file;
-/// rewriting only on a change once left a release binary naming an older commit, so the one-file
-/// recompile per build is the price of provenance that is always right. It runs
+/// every build and rewrites the file only when its text changes (no needless recompiles). It runs
 /// `/bin/sh` (prebuild commands may only run existing executables) and writes `unknown` when git or
 /// `.git` is absent, as in a source tarball, so the build never fails on provenance.
 @main
@@ -54,6 +52,6 @@ struct BuildInfoPlugin: BuildToolPlugin {
             static let isDirty = $dirty
         }
         SWIFT
-        mv -f "$next" "$out/BuildInfo.swift"
+        if cmp -s "$next" "$out/BuildInfo.swift"; then rm -f "$next"; else mv -f "$next" "$out/BuildInfo.swift"; fi
         """#
 }
