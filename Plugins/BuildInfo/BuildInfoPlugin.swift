@@ -2,26 +2,50 @@ import Foundation
 import PackagePlugin
 
 /// Writes `BuildInfo.swift` (the git commit of the package and whether tracked files differ from it)
-/// into the target before every build, so `loom version` and benchmark headers name the code they ran.
+/// into the target, so `loom version` and benchmark headers name the code they ran.
 ///
-/// A prebuild command, not a build command: SwiftPM cannot know when HEAD moves, so the script runs on
-/// every build and rewrites the file only when its text changes (no needless recompiles). It runs
-/// `/bin/sh` (prebuild commands may only run existing executables) and writes `unknown` when git or
-/// `.git` is absent, as in a source tarball, so the build never fails on provenance.
+/// A build command whose inputs are git's `HEAD`, index and current branch ref, and every source file
+/// of the package: a commit, a checkout, `git add` or an edit re-runs it. A prebuild command looked
+/// simpler, but SwiftPM 6.3 ran it only when it re-planned the build, so a release binary built after
+/// a commit that changed no source went on naming the previous commit. It runs `/bin/sh` and writes
+/// `unknown` when git or `.git` is absent, as in a source tarball, so the build never fails on
+/// provenance.
 @main
 struct BuildInfoPlugin: BuildToolPlugin {
     func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
         let output = context.pluginWorkDirectoryURL.appending(path: "Generated")
+        let file = output.appending(path: "BuildInfo.swift")
         let scratch = context.pluginWorkDirectoryURL.appending(path: "BuildInfo.swift.next")
         return [
-            .prebuildCommand(
+            .buildCommand(
                 displayName: "BuildInfo: git commit of \(context.package.displayName) for \(target.name)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
                 arguments: ["-c", Self.script, "BuildInfo",
                             context.package.directoryURL.path, output.path, scratch.path],
                 environment: [:],
-                outputFilesDirectory: output),
+                inputFiles: Self.gitFiles(context.package.directoryURL) + Self.sourceFiles(context.package),
+                outputFiles: [file]),
         ]
+    }
+
+    /// `.git/HEAD`, `.git/index` and the branch ref HEAD names, those that exist (a worktree's `.git`
+    /// is a file; then only source edits re-run the command).
+    static func gitFiles(_ package: URL) -> [URL] {
+        let git = package.appending(path: ".git")
+        var files = [git.appending(path: "HEAD"), git.appending(path: "index"), git.appending(path: "packed-refs")]
+        if let head = try? String(contentsOf: git.appending(path: "HEAD"), encoding: .utf8),
+           head.hasPrefix("ref: ") {
+            files.append(git.appending(path: head.dropFirst(5).trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        return files.filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+
+    /// Every source file of every target of the package, so that an edit marks the build dirty.
+    static func sourceFiles(_ package: Package) -> [URL] {
+        package.targets.flatMap { target -> [URL] in
+            guard let source = target as? SourceModuleTarget else { return [] }
+            return source.sourceFiles.map(\.url)
+        }
     }
 
     /// `$1` package directory, `$2` output directory, `$3` scratch file outside the output directory
@@ -52,6 +76,6 @@ struct BuildInfoPlugin: BuildToolPlugin {
             static let isDirty = $dirty
         }
         SWIFT
-        if cmp -s "$next" "$out/BuildInfo.swift"; then rm -f "$next"; else mv -f "$next" "$out/BuildInfo.swift"; fi
+        mv -f "$next" "$out/BuildInfo.swift"
         """#
 }
