@@ -5,7 +5,8 @@ import PackagePlugin
 /// into the target, so `loom version` and benchmark headers name the code they ran.
 ///
 /// A build command whose inputs are git's `HEAD`, index and current branch ref, and every source file
-/// of the package: a commit, a checkout, `git add` or an edit re-runs it. A prebuild command looked
+/// of the package: a commit, a checkout, `git add` or an edit to a source file re-runs it (an edit to
+/// another tracked file shows as dirty once it is added or a source changes). A prebuild command looked
 /// simpler, but SwiftPM 6.3 ran it only when it re-planned the build, so a release binary built after
 /// a commit that changed no source went on naming the previous commit. It runs `/bin/sh` and writes
 /// `unknown` when git or `.git` is absent, as in a source tarball, so the build never fails on
