@@ -54,36 +54,39 @@ struct MergeTests {
     /// Float64 reference parts rounded to float32 and merged: tests the merge alone.
     @Test("merge of reference parts equals attention over all keys", arguments: splitCases)
     func mergeOfReferenceParts(_ c: SplitCase) throws {
-        let inputs = AttentionInputs(queries: Self.queries, keys: Self.keys, heads: Self.heads,
-                                     keyHeads: Self.keyHeads, headDimension: Self.headDimension, seed: c.seed)
-        let mask = c.mask.mask(queries: Self.queries, keys: Self.keys)
-        let (slices, order) = Self.split(c)
-        var merged = PartialAttention(empty: Self.queries, heads: Self.heads, headDimension: Self.headDimension)
-        for index in order {
-            let part = inputs.keySlice(slices[index])
-                .referenceForward(mask: Self.sliceMask(mask, start: slices[index].lowerBound), score: c.score)
-            try merged.merge(PartialAttention(
-                output: Tensor(shape: merged.output.shape, storage: part.output.map { Float($0) }),
-                logSumExp: Tensor(shape: merged.logSumExp.shape, storage: part.logSumExp.map { Float($0) })))
+        try Self.checkMergedParts(c) { part, sliceMask, merged in
+            let reference = part.referenceForward(mask: sliceMask, score: c.score)
+            return try PartialAttention(
+                output: Tensor(shape: merged.output.shape, storage: reference.output.map { Float($0) }),
+                logSumExp: Tensor(shape: merged.logSumExp.shape, storage: reference.logSumExp.map { Float($0) }))
         }
-        try Self.expectMatchesWhole(merged, inputs: inputs, mask: mask, score: c.score, slices: slices, order: order)
     }
 
     /// Blockwise parts, each over one key slice with its own keyOffset, merged in a random order.
     @Test("merge of blockwise parts equals attention over all keys", arguments: splitCases)
     func mergeOfBlockwiseParts(_ c: SplitCase) throws {
-        let inputs = AttentionInputs(queries: Self.queries, keys: Self.keys, heads: Self.heads,
-                                     keyHeads: Self.keyHeads, headDimension: Self.headDimension, seed: c.seed)
-        let mask = c.mask.mask(queries: Self.queries, keys: Self.keys)
-        let (slices, order) = Self.split(c)
-        var merged = PartialAttention(empty: Self.queries, heads: Self.heads, headDimension: Self.headDimension)
-        for index in order {
-            let part = inputs.keySlice(slices[index])
-            let attention = BlockwiseAttention(mask: Self.sliceMask(mask, start: slices[index].lowerBound),
-                                               score: c.score, threads: 1, queryBlock: 16, keyBlock: 16)
-            try merged.merge(attention.forward(query: part.query, key: part.key, value: part.value))
+        try Self.checkMergedParts(c) { part, sliceMask, _ in
+            try BlockwiseAttention(mask: sliceMask, score: c.score, threads: 1, queryBlock: 16, keyBlock: 16)
+                .forward(query: part.query, key: part.key, value: part.value)
         }
-        try Self.expectMatchesWhole(merged, inputs: inputs, mask: mask, score: c.score, slices: slices, order: order)
+    }
+
+    /// Splits the keys as `c` says, computes each slice's part with `makePart(slice inputs, slice
+    /// mask, the merged result so far)`, merges the parts in `c`'s random order, and compares with
+    /// the float64 reference over all keys.
+    static func checkMergedParts(_ c: SplitCase,
+                                 _ makePart: (AttentionInputs, AttentionMask, PartialAttention) throws -> PartialAttention) throws {
+        let inputs = AttentionInputs(queries: queries, keys: keys, heads: heads,
+                                     keyHeads: keyHeads, headDimension: headDimension, seed: c.seed)
+        let mask = c.mask.mask(queries: queries, keys: keys)
+        let (slices, order) = split(c)
+        var merged = PartialAttention(empty: queries, heads: heads, headDimension: headDimension)
+        for index in order {
+            let part = try makePart(inputs.keySlice(slices[index]),
+                                    sliceMask(mask, start: slices[index].lowerBound), merged)
+            try merged.merge(part)
+        }
+        try expectMatchesWhole(merged, inputs: inputs, mask: mask, score: c.score, slices: slices, order: order)
     }
 
     static func expectMatchesWhole(_ merged: PartialAttention, inputs: AttentionInputs, mask: AttentionMask,
