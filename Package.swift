@@ -41,6 +41,8 @@ let package = Package(
         // C libraries from Debian, one system-library target each (see PLATFORM notes in docs).
         // libzmq's pkg-config file drags in a prohibited -isystem flag; its header and library
         // are on the default paths, so CZeroMQ goes without pkgConfig.
+        // Linux calls Swift's Glibc module lacks (mallopt, eventfd, memfd_create), for Wire.
+        .systemLibrary(name: "CSystem", path: "Sources/CSystem"),
         .systemLibrary(name: "CZeroMQ", path: "Sources/CZeroMQ",
                        providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
@@ -54,7 +56,7 @@ let package = Package(
 
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fastSwift),
         .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
-        .target(name: "Wire", dependencies: ["CZeroMQ", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "Wire", dependencies: ["CZeroMQ", "CSystem", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Experiments", dependencies: ["CYAML", "CSQLite"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
         .executableTarget(
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "AttentionTests",
                     dependencies: ["Attention", "TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
     ],
