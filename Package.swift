@@ -57,11 +57,12 @@ let package = Package(
         .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fastSwift),
         .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
         .target(name: "Wire", dependencies: ["CZeroMQ", "CSystem", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "Cluster", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Experiments", dependencies: ["CYAML", "CSQLite"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Wire", "Experiments", "Reports"],
+            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "Experiments", "Reports"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).

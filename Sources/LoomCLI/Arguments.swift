@@ -6,10 +6,17 @@ struct Option: Sendable {
     let valueName: String?
     /// One line for `--help`; mention the default here.
     let help: String
+    /// Whether the option may be given several times (`--param a=1 --param b=2`).
+    var isRepeatable = false
 
     /// An option that takes a value.
     static func value(_ name: String, _ valueName: String, _ help: String) -> Option {
         Option(name: name, valueName: valueName, help: help)
+    }
+
+    /// An option that takes a value and may be given several times.
+    static func repeated(_ name: String, _ valueName: String, _ help: String) -> Option {
+        Option(name: name, valueName: valueName, help: help, isRepeatable: true)
     }
 
     /// A switch that takes no value.
@@ -28,6 +35,7 @@ struct Arguments {
     let command: String
     private var values: [String: String] = [:]
     private var switches: Set<String> = []
+    private var lists: [String: [String]] = [:]
 
     /// Parses `words` against `options`.
     /// - Returns: nil when `--help` or `-h` was given (the caller prints help and exits 0).
@@ -61,15 +69,17 @@ struct Arguments {
                 }
                 throw .usage(message)
             }
-            guard result.values[name] == nil, !result.switches.contains(name) else {
+            guard option.isRepeatable || (result.values[name] == nil && !result.switches.contains(name)) else {
                 throw .usage("option '--\(name)' given twice for '\(command)'; give it once")
             }
             if let valueName = option.valueName {
                 if let inline {
                     result.values[name] = inline
+                    result.lists[name, default: []].append(inline)
                 } else if index < words.count {
                     // Taken even when it starts with '-': `--scale -0.5` is a negative number.
                     result.values[name] = words[index]
+                    result.lists[name, default: []].append(words[index])
                     index += 1
                 } else {
                     throw .usage("option '--\(name)' for '\(command)' needs a value: --\(name) \(valueName)")
@@ -88,6 +98,9 @@ struct Arguments {
 
     /// Whether the switch `--name` was given.
     func flag(_ name: String) -> Bool { switches.contains(name) }
+
+    /// Every value given for a repeatable `--name`, in order.
+    func strings(_ name: String) -> [String] { lists[name] ?? [] }
 
     /// The raw value of `--name`, if given.
     func string(_ name: String) -> String? { values[name] }

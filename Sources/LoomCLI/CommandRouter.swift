@@ -5,6 +5,11 @@ enum CommandRouter {
         VersionCommand.self,
         AttentionCommand.self,
         BenchAttentionCommand.self,
+        UpCommand.self,
+        CoordinatorCommand.self,
+        WorkerCommand.self,
+        StatusCommand.self,
+        SubmitCommand.self,
     ] }
 
     /// Runs the command `arguments` name.

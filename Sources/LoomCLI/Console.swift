@@ -7,6 +7,12 @@ enum Console {
         print(line)
     }
 
+    /// Pushes buffered stdout to its reader now (a pipe is block-buffered): for a line another
+    /// program waits on, such as the endpoint `loom up` prints.
+    static func flush() {
+        fflush(nil)
+    }
+
     /// Writes a progress or diagnostic line to stderr, unbuffered, so stdout stays machine-readable.
     static func progress(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))

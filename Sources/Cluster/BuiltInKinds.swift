@@ -1,0 +1,96 @@
+import Foundation
+import TensorCore
+
+/// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
+enum BuiltInKinds {
+    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier] }
+
+    static let sleep = TaskKind(
+        name: "sleep", summary: "waits, honouring cancellation",
+        parameters: [ParameterSpec("seconds", .double, default: .double(1), "how long to wait")]
+    ) { context, params in
+        let seconds = params["seconds"]?.number ?? 1
+        guard seconds.isFinite, seconds >= 0 else { throw ClusterError.invalidTask("sleep seconds must be ≥ 0, got \(seconds)") }
+        try context.sleep(for: .milliseconds(Int64(seconds * 1000)))
+        return TaskOutcome(metrics: ["slept_s": .double(seconds)])
+    }
+
+    static let echo = TaskKind(
+        name: "echo", summary: "returns its value as a metric",
+        parameters: [ParameterSpec("value", .string, default: .string(""), "the value to return")]
+    ) { _, params in
+        TaskOutcome(metrics: ["value": params["value"] ?? .string("")])
+    }
+
+    static let fail = TaskKind(
+        name: "fail", summary: "fails with the given probability",
+        parameters: [ParameterSpec("probability", .double, default: .double(1), "chance of failing, 0…1"),
+                     ParameterSpec("seed", .int, default: .int(0), "seed for the draw (with the task id and attempt)")]
+    ) { context, params in
+        let probability = params["probability"]?.number ?? 1
+        var random = SeededRandom(seed: UInt64(truncatingIfNeeded: (params["seed"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 0))
+                                  &+ context.taskID &* 1_000_003 &+ UInt64(context.attempt))
+        let draw = Double(random.nextUnitFloat())
+        if draw < probability {
+            throw ClusterError.refused("task failed on purpose (draw \(String(format: "%.3f", draw)) < probability \(probability))")
+        }
+        return TaskOutcome(metrics: ["draw": .double(draw)])
+    }
+
+    static let crash = TaskKind(
+        name: "crash", summary: "kills its worker process mid-task (for fault tests)",
+        parameters: [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying")]
+    ) { context, params in
+        try context.sleep(for: .milliseconds(Int64((params["after"]?.number ?? 0) * 1000)))
+        // The point is an abrupt death: no result, no goodbye, exactly like a lost node.
+        _exit(99)
+    }
+
+    static let gemm = TaskKind(
+        name: "gemm", summary: "an OpenBLAS sgemm of n×n matrices; reports GFLOP/s",
+        parameters: [ParameterSpec("n", .int, default: .int(1024), "matrix size"),
+                     ParameterSpec("threads", .int, default: .int(1), "OpenBLAS threads"),
+                     ParameterSpec("repeat", .int, default: .int(3), "products to time (the median is kept)")]
+    ) { context, params in
+        guard case let .int(n)? = params["n"], n >= 1, n <= 16384,
+              case let .int(threads)? = params["threads"], threads >= 1,
+              case let .int(repeats)? = params["repeat"], repeats >= 1 else {
+            throw ClusterError.invalidTask("gemm needs 1 ≤ n ≤ 16384, threads ≥ 1, repeat ≥ 1")
+        }
+        BLAS.threadCount = threads
+        var random = SeededRandom(seed: 1)
+        let a = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
+        let b = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
+        var times: [Double] = []
+        var checksum: Float = 0
+        for _ in 0..<repeats {
+            try context.checkCancellation()
+            let start = ContinuousClock.now
+            let c = try matmul(a, b)
+            times.append((ContinuousClock.now - start).seconds)
+            checksum = c.storage[n * n / 2]
+        }
+        let median = times.sorted()[times.count / 2]
+        return TaskOutcome(metrics: ["gflops": .double(2 * Double(n) * Double(n) * Double(n) / median / 1e9),
+                                     "seconds": .double(median), "checksum": .double(Double(checksum))])
+    }
+
+    static let gangBarrier = TaskKind(
+        name: "gang.barrier", summary: "a gang builds its peer mesh and passes barriers (for fault tests)",
+        parameters: [ParameterSpec("rounds", .int, default: .int(3), "barriers to pass"),
+                     ParameterSpec("pause", .double, default: .double(0), "seconds between barriers"),
+                     ParameterSpec("topology", .string, default: .string("mesh"), "mesh or ring")],
+        isGang: true
+    ) { context, params in
+        guard let gang = context.gang else { throw ClusterError.invalidTask("gang.barrier must run as a gang") }
+        let rounds = params["rounds"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 3
+        let pause = params["pause"]?.number ?? 0
+        let start = ContinuousClock.now
+        for round in 0..<rounds {
+            try gang.barrier(round: round, context: context)
+            if pause > 0 { try context.sleep(for: .milliseconds(Int64(pause * 1000))) }
+        }
+        return TaskOutcome(metrics: ["rank": .int(gang.rank), "size": .int(gang.size),
+                                     "seconds": .double((ContinuousClock.now - start).seconds)])
+    }
+}

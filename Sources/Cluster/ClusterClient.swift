@@ -1,0 +1,68 @@
+import Foundation
+import Wire
+
+/// A short-lived connection to a running coordinator, for `loom status` and `loom submit`.
+///
+/// Use it from one thread (it owns a socket).
+public final class ClusterClient {
+    private let context: Context
+    private let socket: SocketBox
+    /// The coordinator's endpoint.
+    public let endpoint: String
+
+    /// Connects to `endpoint` (libzmq connects in the background; requests wait for it).
+    public init(connect endpoint: String, security: CurveClientSecurity? = nil) throws(ClusterError) {
+        self.endpoint = endpoint
+        do throws(WireError) {
+            context = try Context()
+            let socket = try Socket(context, kind: .dealer)
+            if let security { try security.apply(to: socket) }
+            try socket.connect(endpoint)
+            self.socket = SocketBox(socket)
+        } catch { throw .wire(error) }
+    }
+
+    /// Sends `request` and waits for the reply.
+    /// - Throws: `ClusterError.timeout` naming the endpoint when nothing answers in time, and
+    ///   `.refused` when the coordinator answers with an error.
+    public func request(_ request: ClusterMessage, timeout: Duration) throws(ClusterError) -> ClusterMessage {
+        var reply: ClusterMessage?
+        do throws(WireError) {
+            try socket.socket.send(request.message.frames)
+            let end = ContinuousClock.now + timeout
+            while reply == nil && ContinuousClock.now < end {
+                guard let received = try socket.socket.receive(timeout: min(.milliseconds(100), end - ContinuousClock.now)) else { continue }
+                reply = try ClusterMessage(Message(frames: received.frames[...]))
+            }
+        } catch { throw .wire(error) }
+        if case let .error(text) = reply { throw .refused(text) }
+        if let reply { return reply }
+        throw .timeout("no answer from a coordinator at \(endpoint) within \(timeout); is 'loom coordinator' or 'loom up' running there?")
+    }
+
+    /// The coordinator's status as JSON.
+    public func status(timeout: Duration = .seconds(5)) throws(ClusterError) -> String {
+        guard case let .status(json) = try request(.statusRequest, timeout: timeout) else {
+            throw .refused("the coordinator answered 'status?' with something else")
+        }
+        return json
+    }
+
+    /// Queues tasks; returns their ids.
+    public func submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int,
+                       maxAttempts: Int, timeout: Duration = .seconds(5)) throws(ClusterError) -> [UInt64] {
+        guard case let .submitted(ids) = try request(.submit(kind: kind, params: params, count: count, gang: gang,
+                                                             maxAttempts: maxAttempts), timeout: timeout) else {
+            throw .refused("the coordinator answered 'submit' with something else")
+        }
+        return ids
+    }
+
+    /// The finished results among `ids`.
+    public func results(_ ids: [UInt64], timeout: Duration = .seconds(5)) throws(ClusterError) -> [TaskResult] {
+        guard case let .results(results) = try request(.resultsRequest(ids), timeout: timeout) else {
+            throw .refused("the coordinator answered 'results?' with something else")
+        }
+        return results
+    }
+}

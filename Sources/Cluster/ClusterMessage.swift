@@ -1,0 +1,199 @@
+import Foundation
+import Wire
+
+/// What a worker says about itself when it registers.
+public struct WorkerInfo: Sendable {
+    public var name: String
+    public var host: String
+    /// Identifies the machine (boot id), so peers can tell they share a host.
+    public var hostID: String
+    public var pid: Int
+    public var cores: Int
+    public var slots: Int
+    public var version: String
+    public var kinds: [String]
+}
+
+/// A task's place in a gang: its rank and the gang's size.
+public struct GangSlot: Sendable, Equatable {
+    public var rank: Int
+    public var size: Int
+}
+
+/// A finished task as reported by a worker (or by the coordinator to a client).
+public struct TaskResult: Sendable {
+    public var taskID: UInt64
+    public var attempt: Int
+    public var succeeded: Bool
+    public var metrics: [String: ParameterValue]
+    public var artifacts: [String]
+    /// Why it failed; empty on success.
+    public var error: String
+    public var seconds: Double
+    /// The worker that ran it (filled in by the coordinator).
+    public var worker: String
+}
+
+/// Every message of the cluster protocol (docs/wire.md), decoded from and encoded to `Message`.
+public enum ClusterMessage: Sendable {
+    // worker → coordinator
+    case register(WorkerInfo)
+    case heartbeat
+    case result(TaskResult)
+    case gangBound(taskID: UInt64, attempt: Int, endpoint: String)
+    case drain
+    case handBack(taskID: UInt64, attempt: Int)
+    case bye
+    // coordinator → worker
+    case welcome(workerID: Int, heartbeatMilliseconds: Int, liveness: Int)
+    case task(taskID: UInt64, attempt: Int, kind: String, params: [String: ParameterValue], gang: GangSlot?)
+    case gangStart(taskID: UInt64, attempt: Int, endpoints: [String])
+    case cancel(taskID: UInt64, attempt: Int, reason: String)
+    case reregister
+    case refused(String)
+    // client ↔ coordinator
+    case submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int, maxAttempts: Int)
+    case submitted([UInt64])
+    case statusRequest
+    case status(json: String)
+    case resultsRequest([UInt64])
+    case results([TaskResult])
+    case error(String)
+
+    /// The command word on the wire.
+    public var command: String {
+        switch self {
+        case .register: "register"
+        case .heartbeat: "heartbeat"
+        case .result: "result"
+        case .gangBound: "gang.bound"
+        case .drain: "drain"
+        case .handBack: "handback"
+        case .bye: "bye"
+        case .welcome: "welcome"
+        case .task: "task"
+        case .gangStart: "gang.start"
+        case .cancel: "cancel"
+        case .reregister: "reregister"
+        case .refused: "refused"
+        case .submit: "submit"
+        case .submitted: "submitted"
+        case .statusRequest: "status?"
+        case .status: "status"
+        case .resultsRequest: "results?"
+        case .results: "results"
+        case .error: "error"
+        }
+    }
+
+    /// The message as a `Message` ready to send.
+    public var message: Message {
+        var w = ByteWriter()
+        switch self {
+        case let .register(info):
+            w.write(info.name); w.write(info.host); w.write(info.hostID); w.write(info.pid)
+            w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds)
+        case .heartbeat, .drain, .bye, .reregister, .statusRequest: break
+        case let .result(result): result.write(to: &w)
+        case let .gangBound(taskID, attempt, endpoint): w.write(taskID); w.write(attempt); w.write(endpoint)
+        case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
+        case let .welcome(workerID, heartbeat, liveness): w.write(workerID); w.write(heartbeat); w.write(liveness)
+        case let .task(taskID, attempt, kind, params, gang):
+            w.write(taskID); w.write(attempt); w.write(kind); w.write(params)
+            w.write(gang != nil)
+            if let gang { w.write(gang.rank); w.write(gang.size) }
+        case let .gangStart(taskID, attempt, endpoints): w.write(taskID); w.write(attempt); w.write(endpoints)
+        case let .cancel(taskID, attempt, reason): w.write(taskID); w.write(attempt); w.write(reason)
+        case let .refused(text), let .status(text), let .error(text): w.write(text)
+        case let .submit(kind, params, count, gang, maxAttempts):
+            w.write(kind); w.write(params); w.write(count); w.write(gang); w.write(maxAttempts)
+        case let .submitted(ids), let .resultsRequest(ids):
+            w.write(UInt32(ids.count))
+            for id in ids { w.write(id) }
+        case let .results(results):
+            w.write(UInt32(results.count))
+            for result in results { result.write(to: &w) }
+        }
+        return Message(command, header: w.data)
+    }
+
+    /// Decodes `message`.
+    /// - Throws: `WireError.malformed` for an unknown command, a header that does not decode, or
+    ///   trailing bytes.
+    public init(_ message: Message) throws(WireError) {
+        var r = ByteReader(message.header)
+        let command = message.command
+        switch command {
+        case "register":
+            self = .register(WorkerInfo(
+                name: try r.readString("name"), host: try r.readString("host"), hostID: try r.readString("host id"),
+                pid: try r.readInt("pid", in: 0...Int(Int32.max)), cores: try r.readInt("cores", in: 1...65536),
+                slots: try r.readInt("slots", in: 1...4096), version: try r.readString("version"),
+                kinds: try r.readStrings("kinds")))
+        case "heartbeat": self = .heartbeat
+        case "result": self = .result(try TaskResult.read(from: &r))
+        case "gang.bound":
+            self = .gangBound(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
+                              endpoint: try r.readString("endpoint"))
+        case "drain": self = .drain
+        case "handback": self = .handBack(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000))
+        case "bye": self = .bye
+        case "welcome":
+            self = .welcome(workerID: try r.readInt("worker id", in: 0...Int(Int32.max)),
+                            heartbeatMilliseconds: try r.readInt("heartbeat", in: 1...3_600_000),
+                            liveness: try r.readInt("liveness", in: 1...1000))
+        case "task":
+            let taskID = try r.readUInt64("task id"), attempt = try r.readInt("attempt", in: 1...1_000_000)
+            let kind = try r.readString("kind"), params = try r.readValues("params")
+            var gang: GangSlot?
+            if try r.readBool("gang flag") {
+                let rank = try r.readInt("rank", in: 0...65535), size = try r.readInt("gang size", in: 1...65536)
+                guard rank < size else { throw .malformed("rank \(rank) is not below gang size \(size)") }
+                gang = GangSlot(rank: rank, size: size)
+            }
+            self = .task(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
+        case "gang.start":
+            self = .gangStart(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
+                              endpoints: try r.readStrings("endpoints"))
+        case "cancel":
+            self = .cancel(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
+                           reason: try r.readString("reason"))
+        case "reregister": self = .reregister
+        case "refused": self = .refused(try r.readString("reason"))
+        case "submit":
+            self = .submit(kind: try r.readString("kind"), params: try r.readValues("params"),
+                           count: try r.readInt("count", in: 1...1_000_000), gang: try r.readInt("gang", in: 0...65536),
+                           maxAttempts: try r.readInt("max attempts", in: 1...1000))
+        case "submitted", "results?":
+            let count = try r.readCount("number of ids", minimumItemBytes: 8)
+            var ids: [UInt64] = []
+            for _ in 0..<count { ids.append(try r.readUInt64("task id")) }
+            self = command == "submitted" ? .submitted(ids) : .resultsRequest(ids)
+        case "status?": self = .statusRequest
+        case "status": self = .status(json: try r.readString("status"))
+        case "results":
+            let count = try r.readCount("number of results", minimumItemBytes: 8)
+            var results: [TaskResult] = []
+            for _ in 0..<count { results.append(try TaskResult.read(from: &r)) }
+            self = .results(results)
+        case "error": self = .error(try r.readString("error"))
+        default:
+            throw .malformed("unknown command '\(command)'")
+        }
+        try r.finish("'\(command)'")
+    }
+}
+
+extension TaskResult {
+    func write(to w: inout ByteWriter) {
+        w.write(taskID); w.write(attempt); w.write(succeeded); w.write(metrics); w.write(artifacts)
+        w.write(error); w.write(seconds); w.write(worker)
+    }
+
+    static func read(from r: inout ByteReader) throws(WireError) -> TaskResult {
+        TaskResult(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
+                   succeeded: try r.readBool("succeeded"), metrics: try r.readValues("metrics"),
+                   artifacts: try r.readStrings("artifacts"), error: try r.readString("error"),
+                   seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
+    }
+}

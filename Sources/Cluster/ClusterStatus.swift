@@ -1,0 +1,42 @@
+import Foundation
+
+/// A snapshot of the coordinator: its workers, its tasks and its counters.
+public struct ClusterStatus: Sendable {
+    /// One registered worker.
+    public struct Worker: Sendable {
+        public var id: Int
+        public var name: String
+        public var host: String
+        public var pid: Int
+        public var cores: Int
+        public var slots: Int
+        public var version: String
+        public var running: Int
+        public var draining: Bool
+        /// Seconds since the coordinator last heard from it.
+        public var silentSeconds: Double
+    }
+
+    public var endpoint: String
+    public var workers: [Worker]
+    public var queued: Int
+    public var running: Int
+    public var succeeded: Int
+    public var failed: Int
+    /// Counters: dropped and rejected messages, lost workers, requeues, late results.
+    public var counters: [String: Int]
+
+    /// The snapshot as one JSON object (stable key order).
+    public var json: String {
+        func quote(_ text: String) -> String { ParameterValue.string(text).json }
+        let workerItems = workers.map { w in
+            "{\"id\":\(w.id),\"name\":\(quote(w.name)),\"host\":\(quote(w.host)),\"pid\":\(w.pid),\"cores\":\(w.cores),"
+                + "\"slots\":\(w.slots),\"version\":\(quote(w.version)),\"running\":\(w.running),"
+                + "\"draining\":\(w.draining),\"silent_s\":\(String(format: "%.3f", w.silentSeconds))}"
+        }
+        let counterItems = counters.keys.sorted().map { "\(quote($0)):\(counters[$0]!)" }
+        return "{\"endpoint\":\(quote(endpoint)),\"workers\":[\(workerItems.joined(separator: ","))],"
+            + "\"tasks\":{\"queued\":\(queued),\"running\":\(running),\"succeeded\":\(succeeded),\"failed\":\(failed)},"
+            + "\"counters\":{\(counterItems.joined(separator: ","))}}"
+    }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Synchronization
+import Wire
+
+/// How a coordinator runs: where it binds, the liveness rule, the kinds it accepts.
+public struct CoordinatorConfiguration: Sendable {
+    /// The endpoint to bind, e.g. `tcp://127.0.0.1:*` (the port is read back) or `tcp://*:5555`.
+    public var bind: String
+    public var liveness: Liveness
+    /// The kinds submissions are checked against (workers must know them too).
+    public var registry: TaskRegistry
+    /// Where log lines go.
+    public var log: ClusterLog
+
+    public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
+                log: @escaping ClusterLog = { _ in }) {
+        self.bind = bind
+        self.liveness = liveness
+        self.registry = registry
+        self.log = log
+    }
+}
+
+/// The coordinator: a ROUTER socket on its own thread that registers workers, tracks their
+/// liveness, leases tasks to them and collects results.
+///
+/// All state lives on the socket thread; this object's methods reach it through a locked inbox
+/// and a wake signal, so they are safe from any thread.
+public final class Coordinator: Sendable {
+    /// The bound endpoint, with a wildcard port resolved.
+    public let endpoint: String
+    private let configuration: CoordinatorConfiguration
+    private let shared: Shared
+
+    /// What the API side and the socket thread share; every field is thread-safe.
+    private final class Shared: Sendable {
+        let inbox = Mutex<[Request]>([])
+        let wake: WakeSignal
+        let stopping = Atomic<Bool>(false)
+        let stopped = DispatchSemaphore(value: 0)
+        let nextTaskID = Atomic<UInt64>(1)
+        let results = Mutex<[UInt64: TaskResult]>([:])
+        init(wake: WakeSignal) { self.wake = wake }
+    }
+
+    private enum Request: Sendable {
+        case submit(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int)
+        case status(reply: @Sendable (ClusterStatus) -> Void)
+    }
+
+    /// Binds and starts the socket thread.
+    /// - Throws: `ClusterError.wire` when the endpoint cannot be bound (in use, bad address).
+    public init(_ configuration: CoordinatorConfiguration) throws(ClusterError) {
+        self.configuration = configuration
+        let shared: Shared
+        do throws(WireError) { shared = Shared(wake: try WakeSignal()) } catch { throw .wire(error) }
+        self.shared = shared
+        let bound = Mutex<Result<String, WireError>?>(nil)
+        let ready = DispatchSemaphore(value: 0)
+        let context: Context
+        do throws(WireError) { context = try Context() } catch { throw .wire(error) }
+        let thread = Thread {
+            do throws(WireError) {
+                let socket = try Socket(context, kind: .router)
+                try socket.set(.routerMandatory(true))
+                try socket.set(.sendHighWaterMark(100_000))
+                try socket.set(.receiveHighWaterMark(100_000))
+                try socket.bind(configuration.bind)
+                let endpoint = socket.lastEndpoint
+                bound.withLock { $0 = .success(endpoint) }
+                ready.signal()
+                let loop = CoordinatorLoop(socket: socket, endpoint: endpoint, configuration: configuration, shared: shared)
+                loop.run()
+            } catch {
+                bound.withLock { $0 = .failure(error) }
+                ready.signal()
+            }
+            shared.stopped.signal()
+        }
+        thread.name = "loom-coordinator"
+        thread.start()
+        ready.wait()
+        switch bound.withLock({ $0 })! {
+        case let .success(endpoint): self.endpoint = endpoint
+        case let .failure(error): throw .wire(error)
+        }
+    }
+
+    /// Queues `count` tasks of `kind` after checking the kind and its parameters.
+    /// - Parameters:
+    ///   - gang: 0 for a single-worker task; P ≥ 1 to run on P workers at once (gang kinds).
+    ///   - maxAttempts: attempts allowed when the task itself fails (lost attempts count apart).
+    /// - Returns: the new task ids.
+    /// - Throws: `ClusterError.invalidTask` naming the bad kind or parameter.
+    @discardableResult
+    public func submit(kind: String, params: [String: ParameterValue] = [:], count: Int = 1, gang: Int = 0,
+                       maxAttempts: Int = 1) throws(ClusterError) -> [UInt64] {
+        let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: configuration.registry)
+        guard count >= 1, maxAttempts >= 1 else { throw .invalidTask("count and max attempts must be at least 1") }
+        let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
+        let ids = (0..<UInt64(count)).map { first + $0 }
+        shared.inbox.withLock { $0.append(.submit(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)) }
+        shared.wake.raise()
+        return ids
+    }
+
+    static func validate(kind name: String, params: [String: ParameterValue], gang: Int,
+                         registry: TaskRegistry) throws(ClusterError) -> [String: ParameterValue] {
+        let kind = try registry.kind(named: name)
+        if kind.isGang && gang < 1 {
+            throw .invalidTask("kind '\(name)' runs as a gang: give the gang size (gang ≥ 1)")
+        }
+        if !kind.isGang && gang != 0 {
+            throw .invalidTask("kind '\(name)' runs on one worker; it cannot take a gang size")
+        }
+        return try kind.resolve(params)
+    }
+
+    /// The finished results among `ids` (tasks still queued or running are absent).
+    public func results(for ids: [UInt64]) -> [TaskResult] {
+        shared.results.withLock { table in ids.compactMap { table[$0] } }
+    }
+
+    /// Waits until every task in `ids` has finished, or `timeout` passes.
+    /// - Returns: the results, in the order of `ids`, or nil on timeout.
+    public func waitForResults(_ ids: [UInt64], timeout: Duration) -> [TaskResult]? {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            let found = results(for: ids)
+            if found.count == ids.count { return found }
+            Thread.sleep(forTimeInterval: 0.005)
+        }
+        return nil
+    }
+
+    /// A snapshot of workers, tasks and counters, taken on the socket thread.
+    public func status(timeout: Duration = .seconds(5)) -> ClusterStatus? {
+        let box = Mutex<ClusterStatus?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        shared.inbox.withLock { $0.append(.status(reply: { status in box.withLock { $0 = status }; done.signal() })) }
+        shared.wake.raise()
+        guard done.wait(timeout: .now() + timeout.seconds) == .success else { return nil }
+        return box.withLock { $0 }
+    }
+
+    /// Stops the socket thread and waits for it. Workers notice the silence and reconnect.
+    public func stop() {
+        guard !shared.stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        shared.wake.raise()
+        shared.stopped.wait()
+    }
+
+    deinit { stop() }
+
+    /// Runs on the socket thread: the poll loop around `CoordinatorState`.
+    private final class CoordinatorLoop {
+        let socket: Socket
+        let endpoint: String
+        let shared: Shared
+        let state: CoordinatorState
+        let log: ClusterLog
+        var malformedLogged = 0
+
+        init(socket: consuming Socket, endpoint: String, configuration: CoordinatorConfiguration, shared: Shared) {
+            self.socket = socket
+            self.endpoint = endpoint
+            self.shared = shared
+            self.log = configuration.log
+            self.state = CoordinatorState(liveness: configuration.liveness, registry: configuration.registry,
+                                          log: configuration.log)
+        }
+
+        func run() {
+            let tick = min(state.liveness.interval / 4, .milliseconds(250))
+            while !shared.stopping.load(ordering: .acquiring) {
+                let ready: [Bool]
+                do { ready = try Poller.wait([socket.pollItem, shared.wake.pollItem], timeout: tick) } catch {
+                    log("coordinator: poll failed: \(error); stopping")
+                    return
+                }
+                let now = ContinuousClock.now
+                if ready[1] {
+                    shared.wake.clear()
+                    for request in shared.inbox.withLock({ let all = $0; $0 = []; return all }) {
+                        switch request {
+                        case let .submit(ids, kind, params, gang, maxAttempts):
+                            state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts)
+                        case let .status(reply):
+                            reply(state.status(endpoint: endpoint, now: now))
+                        }
+                    }
+                }
+                // Read everything queued (bounded per tick so liveness checks still run).
+                var budget = 10_000
+                while budget > 0, let received = receiveOne() {
+                    budget -= 1
+                    handle(received, now: now)
+                }
+                state.checkLiveness(now: now)
+                state.dispatch()
+                flush(now: now)
+                if !state.finished.isEmpty {
+                    shared.results.withLock { table in for result in state.finished { table[result.taskID] = result } }
+                    state.finished = []
+                }
+            }
+        }
+
+        private func receiveOne() -> ReceivedFrames? {
+            do { return try socket.receive(timeout: .zero) } catch {
+                log("coordinator: receive failed: \(error)")
+                return nil
+            }
+        }
+
+        private func handle(_ received: ReceivedFrames, now: ContinuousClock.Instant) {
+            guard received.frames.count >= 2, !received.truncated else {
+                dropped("\(received.frames.count) frame(s)\(received.truncated ? ", truncated" : "")")
+                return
+            }
+            let routingID = received.frames[0]
+            let message: ClusterMessage
+            do {
+                message = try ClusterMessage(Message(frames: received.frames.dropFirst()))
+            } catch {
+                dropped(error.description)
+                return
+            }
+            switch message {
+            case let .submit(kind, params, count, gang, maxAttempts):
+                do {
+                    let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: state.registry)
+                    let first = state.nextClientTaskID(count: count)
+                    let ids = (0..<UInt64(count)).map { first + $0 }
+                    state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)
+                    state.outbox.append((routingID, .submitted(ids)))
+                } catch {
+                    state.count("rejected_submissions")
+                    state.outbox.append((routingID, .error(error.description)))
+                }
+            case .statusRequest:
+                state.outbox.append((routingID, .status(json: state.status(endpoint: endpoint, now: now).json)))
+            case let .resultsRequest(ids):
+                let found = ids.compactMap { state.tasks[$0]?.result }
+                state.outbox.append((routingID, .results(found)))
+            default:
+                state.handle(message, from: routingID, now: now)
+            }
+        }
+
+        private func dropped(_ why: String) {
+            state.count("dropped_messages")
+            // Log the first few and then every thousandth, so a flood cannot flood the log too.
+            malformedLogged += 1
+            if malformedLogged <= 5 || malformedLogged % 1000 == 0 {
+                log("coordinator: dropped a message (\(malformedLogged) so far): \(why)")
+            }
+        }
+
+        private func flush(now: ContinuousClock.Instant) {
+            for (routingID, message) in state.outbox {
+                do {
+                    if try socket.send([routingID] + message.message.frames, wait: false) {
+                        state.workers[routingID]?.lastSent = now
+                    } else {
+                        state.count("unroutable_sends")
+                    }
+                } catch {
+                    state.count("failed_sends")
+                }
+            }
+            state.outbox.removeAll(keepingCapacity: true)
+        }
+    }
+}

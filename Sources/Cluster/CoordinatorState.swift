@@ -1,0 +1,323 @@
+import Foundation
+import Wire
+
+/// A task attempt: results are idempotent by this pair.
+struct Attempt: Hashable {
+    var taskID: UInt64
+    var number: Int
+}
+
+/// The coordinator's bookkeeping. Only the coordinator's socket thread touches it, so it needs
+/// no locks; everything it wants sent goes into `outbox`.
+final class CoordinatorState {
+    enum TaskState: String { case queued, running, succeeded, failed }
+
+    final class TaskRecord {
+        let id: UInt64
+        let kind: String
+        let params: [String: ParameterValue]
+        let gangSize: Int                       // 0: a single-worker task
+        let maxAttempts: Int
+        var attempt = 1
+        var state = TaskState.queued
+        var failures = 0                        // attempts the task itself failed
+        var losses = 0                          // attempts lost to dead workers or drains
+        var members: [Data] = []                // routing ids, by rank
+        var endpoints: [String?] = []           // gang peer endpoints, by rank
+        var rankResults: [TaskResult?] = []
+        var result: TaskResult?
+
+        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int) {
+            self.id = id; self.kind = kind; self.params = params; self.gangSize = gangSize; self.maxAttempts = maxAttempts
+        }
+    }
+
+    final class WorkerRecord {
+        let id: Int
+        let routingID: Data
+        let info: WorkerInfo
+        var running: Set<Attempt> = []
+        var draining = false
+        var lastHeard: ContinuousClock.Instant
+        var lastSent: ContinuousClock.Instant
+
+        init(id: Int, routingID: Data, info: WorkerInfo, now: ContinuousClock.Instant) {
+            self.id = id; self.routingID = routingID; self.info = info; lastHeard = now; lastSent = now
+        }
+
+        var freeSlots: Int { draining ? 0 : info.slots - running.count }
+    }
+
+    /// Losses tolerated before a task is failed: a task that kills every worker it touches
+    /// (the `crash` kind) must not take down the whole cluster.
+    static let maximumLosses = 3
+
+    let liveness: Liveness
+    let registry: TaskRegistry
+    let log: ClusterLog
+    var workers: [Data: WorkerRecord] = [:]
+    var tasks: [UInt64: TaskRecord] = [:]
+    var queue: [UInt64] = []
+    var queueHead = 0
+    var nextWorkerID = 1
+    var counters: [String: Int] = [:]
+    var outbox: [(Data, ClusterMessage)] = []
+    /// Finished tasks for the API side (drained by the thread into the shared table).
+    var finished: [TaskResult] = []
+    var succeeded = 0, failed = 0
+
+    init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog) {
+        self.liveness = liveness
+        self.registry = registry
+        self.log = log
+    }
+
+    func count(_ counter: String, by amount: Int = 1) { counters[counter, default: 0] += amount }
+
+    private func send(_ message: ClusterMessage, to routingID: Data) { outbox.append((routingID, message)) }
+
+    // MARK: submissions
+
+    /// Queues `count` copies of a validated task under the ids given.
+    func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) {
+        for id in ids {
+            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts)
+            queue.append(id)
+        }
+    }
+
+    // MARK: messages from peers
+
+    func handle(_ message: ClusterMessage, from routingID: Data, now: ContinuousClock.Instant) {
+        if case let .register(info) = message {
+            register(info, routingID: routingID, now: now)
+            return
+        }
+        guard let worker = workers[routingID] else {
+            // A worker we declared dead, or a coordinator restart: it must register again.
+            switch message {
+            case .result: count("late_results"); send(.reregister, to: routingID)
+            case .heartbeat, .gangBound, .handBack, .drain: send(.reregister, to: routingID); count("reregister_requests")
+            case .bye: break
+            default: count("unexpected_commands")
+            }
+            return
+        }
+        worker.lastHeard = now
+        switch message {
+        case .heartbeat: break
+        case let .result(result): finish(result, from: worker)
+        case let .gangBound(taskID, attempt, endpoint): gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, from: worker)
+        case .drain:
+            worker.draining = true
+            log("worker \(worker.info.name) (#\(worker.id)) is draining")
+        case let .handBack(taskID, attempt):
+            let key = Attempt(taskID: taskID, number: attempt)
+            guard worker.running.remove(key) != nil else { count("unexpected_commands"); return }
+            if let task = tasks[taskID], task.attempt == attempt, task.state == .running {
+                count("handed_back")
+                failAttempt(task, reason: "handed back by draining worker \(worker.info.name)", lost: true)
+            }
+        case .bye:
+            log("worker \(worker.info.name) (#\(worker.id)) left")
+            remove(worker, reason: "it left")
+        default:
+            count("unexpected_commands")
+        }
+    }
+
+    private func register(_ info: WorkerInfo, routingID: Data, now: ContinuousClock.Instant) {
+        if let old = workers[routingID] { remove(old, reason: "it registered again") }
+        let record = WorkerRecord(id: nextWorkerID, routingID: routingID, info: info, now: now)
+        nextWorkerID += 1
+        workers[routingID] = record
+        count("registrations")
+        log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(info.slots) slot(s), loom \(info.version)) registered")
+        send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.milliseconds), liveness: liveness.misses),
+             to: routingID)
+    }
+
+    private func finish(_ result: TaskResult, from worker: WorkerRecord) {
+        let key = Attempt(taskID: result.taskID, number: result.attempt)
+        guard worker.running.remove(key) != nil, let task = tasks[result.taskID],
+              task.attempt == result.attempt, task.state == .running else {
+            count("late_results")
+            return
+        }
+        var result = result
+        result.worker = worker.info.name
+        if task.gangSize > 0 {
+            guard let rank = task.members.firstIndex(of: worker.routingID) else { count("late_results"); return }
+            guard result.succeeded else {
+                failAttempt(task, reason: "rank \(rank) (\(worker.info.name)): \(result.error)", lost: false)
+                return
+            }
+            task.rankResults[rank] = result
+            guard task.rankResults.allSatisfy({ $0 != nil }) else { return }
+            result = mergedGangResult(task)
+        } else if !result.succeeded {
+            failAttempt(task, reason: result.error, lost: false)
+            return
+        }
+        complete(task, with: result)
+    }
+
+    private func mergedGangResult(_ task: TaskRecord) -> TaskResult {
+        var merged = task.rankResults[0]!
+        for (rank, rankResult) in task.rankResults.enumerated().dropFirst() {
+            for (key, value) in rankResult!.metrics { merged.metrics["rank\(rank).\(key)"] = value }
+            merged.artifacts += rankResult!.artifacts
+            merged.seconds = max(merged.seconds, rankResult!.seconds)
+        }
+        merged.metrics["gang_size"] = .int(task.gangSize)
+        merged.worker = task.rankResults.map { $0!.worker }.joined(separator: ",")
+        return merged
+    }
+
+    private func complete(_ task: TaskRecord, with result: TaskResult) {
+        task.state = result.succeeded ? .succeeded : .failed
+        task.result = result
+        if result.succeeded { succeeded += 1 } else { failed += 1 }
+        finished.append(result)
+    }
+
+    /// Ends the current attempt: cancels gang members still running it, then retries or fails.
+    /// - Parameter lost: the attempt was lost to infrastructure (a dead or draining worker),
+    ///   which is counted apart from failures of the task itself.
+    func failAttempt(_ task: TaskRecord, reason: String, lost: Bool) {
+        let old = Attempt(taskID: task.id, number: task.attempt)
+        for member in task.members {
+            if let worker = workers[member], worker.running.contains(old) {
+                send(.cancel(taskID: task.id, attempt: task.attempt, reason: "gang attempt failed: \(reason)"), to: member)
+            }
+        }
+        if lost { task.losses += 1 } else { task.failures += 1 }
+        count(lost ? "attempts_lost" : "attempts_failed")
+        let exhausted = lost ? task.losses >= CoordinatorState.maximumLosses : task.failures >= task.maxAttempts
+        if exhausted {
+            let why = lost ? "lost \(task.losses) time(s), last: \(reason)" : "failed \(task.failures) time(s), last: \(reason)"
+            log("task \(task.id) (\(task.kind)) failed: \(why)")
+            complete(task, with: TaskResult(taskID: task.id, attempt: task.attempt, succeeded: false, metrics: [:],
+                                            artifacts: [], error: why, seconds: 0, worker: ""))
+            return
+        }
+        log("task \(task.id) (\(task.kind)) attempt \(task.attempt) \(lost ? "lost" : "failed"): \(reason); requeued as attempt \(task.attempt + 1)")
+        task.attempt += 1
+        task.state = .queued
+        task.members = []
+        queue.append(task.id)
+    }
+
+    // MARK: gangs
+
+    private func gangBound(taskID: UInt64, attempt: Int, endpoint: String, from worker: WorkerRecord) {
+        guard let task = tasks[taskID], task.attempt == attempt, task.state == .running,
+              let rank = task.members.firstIndex(of: worker.routingID) else {
+            count("late_results")
+            return
+        }
+        task.endpoints[rank] = endpoint
+        guard task.endpoints.allSatisfy({ $0 != nil }) else { return }
+        let endpoints = task.endpoints.map { $0! }
+        for member in task.members {
+            send(.gangStart(taskID: taskID, attempt: attempt, endpoints: endpoints), to: member)
+        }
+    }
+
+    // MARK: liveness
+
+    /// Declares silent workers dead, requeues their tasks, and queues heartbeats.
+    func checkLiveness(now: ContinuousClock.Instant) {
+        for worker in Array(workers.values) where now - worker.lastHeard > liveness.deadline {
+            log("worker \(worker.info.name) (#\(worker.id), pid \(worker.info.pid)) is dead: silent for \(String(format: "%.1f", (now - worker.lastHeard).seconds)) s")
+            count("workers_lost")
+            remove(worker, reason: "its worker \(worker.info.name) died")
+        }
+        for worker in workers.values where now - worker.lastSent >= liveness.interval {
+            send(.heartbeat, to: worker.routingID)
+        }
+    }
+
+    private func remove(_ worker: WorkerRecord, reason: String) {
+        workers[worker.routingID] = nil
+        for key in worker.running {
+            if let task = tasks[key.taskID], task.attempt == key.number, task.state == .running {
+                failAttempt(task, reason: reason, lost: true)
+            }
+        }
+    }
+
+    // MARK: dispatch
+
+    /// Hands queued tasks to workers with free slots, single tasks by credit, gangs to idle workers.
+    func dispatch() {
+        guard queueHead < queue.count else { return }
+        var capacity = workers.values.reduce(0) { $0 + max(0, $1.freeSlots) }
+        var deferred: [UInt64] = []
+        while queueHead < queue.count && capacity > 0 {
+            let id = queue[queueHead]
+            queueHead += 1
+            guard let task = tasks[id], task.state == .queued else { continue }
+            if task.gangSize > 0 {
+                let idle = workers.values.filter { $0.running.isEmpty && !$0.draining && $0.info.kinds.contains(task.kind) }
+                guard idle.count >= task.gangSize else { deferred.append(id); continue }
+                let members = idle.sorted { $0.id < $1.id }.prefix(task.gangSize)
+                start(task, on: Array(members))
+                capacity -= members.reduce(0) { $0 + $1.info.slots }
+            } else {
+                let candidates = workers.values.filter { $0.freeSlots > 0 && $0.info.kinds.contains(task.kind) }
+                guard let worker = candidates.max(by: { ($0.freeSlots, -$0.id) < ($1.freeSlots, -$1.id) }) else {
+                    deferred.append(id); continue
+                }
+                start(task, on: [worker])
+                capacity -= 1
+            }
+        }
+        // Tasks no worker could take now go back to the front, in order.
+        if queueHead > 4096 || !deferred.isEmpty {
+            queue = deferred + queue[queueHead...]
+            queueHead = 0
+        }
+    }
+
+    private func start(_ task: TaskRecord, on members: [WorkerRecord]) {
+        task.state = .running
+        task.members = members.map(\.routingID)
+        let key = Attempt(taskID: task.id, number: task.attempt)
+        if task.gangSize > 0 {
+            task.endpoints = Array(repeating: nil, count: members.count)
+            task.rankResults = Array(repeating: nil, count: members.count)
+        }
+        for (rank, worker) in members.enumerated() {
+            worker.running.insert(key)
+            let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count) : nil
+            send(.task(taskID: task.id, attempt: task.attempt, kind: task.kind, params: task.params, gang: slot),
+                 to: worker.routingID)
+        }
+    }
+
+    // MARK: status
+
+    func status(endpoint: String, now: ContinuousClock.Instant) -> ClusterStatus {
+        let running = tasks.values.reduce(0) { $0 + ($1.state == .running ? 1 : 0) }
+        let queued = tasks.values.reduce(0) { $0 + ($1.state == .queued ? 1 : 0) }
+        return ClusterStatus(
+            endpoint: endpoint,
+            workers: workers.values.sorted { $0.id < $1.id }.map { w in
+                ClusterStatus.Worker(id: w.id, name: w.info.name, host: w.info.host, pid: w.info.pid, cores: w.info.cores,
+                                     slots: w.info.slots, version: w.info.version, running: w.running.count,
+                                     draining: w.draining, silentSeconds: (now - w.lastHeard).seconds)
+            },
+            queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)
+    }
+}
+
+extension CoordinatorState {
+    /// Ids for tasks submitted over the wire: from the top half of the id space, so they never
+    /// meet the ids the in-process API hands out from 1.
+    func nextClientTaskID(count: Int) -> UInt64 {
+        let first = (1 << 62) + UInt64(counters["client_tasks", default: 0])
+        counters["client_tasks", default: 0] += count
+        return first
+    }
+}

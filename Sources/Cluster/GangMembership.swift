@@ -1,0 +1,176 @@
+import Foundation
+import Synchronization
+import Wire
+
+/// One rank's place in a gang: its rank, the gang's size, and its peer mesh.
+///
+/// The worker makes it for a gang task; the task's body uses it to reach the other ranks.
+/// `@unchecked Sendable`: the sockets are created, used and closed only by the task thread that
+/// runs the body (STYLE §4); the worker's I/O thread touches only `endpoints`, under its mutex.
+public final class GangMembership: @unchecked Sendable {
+    /// How the ranks connect.
+    public enum Topology: String, Sendable {
+        /// Every rank can send to every other (TokenRing, Ulysses).
+        case mesh
+        /// Rank r sends to r + 1 and hears from r − 1 (ring attention).
+        case ring
+    }
+
+    /// This worker's rank, 0 ≤ rank < size.
+    public let rank: Int
+    /// The number of ranks.
+    public let size: Int
+    let taskID: UInt64
+    let attempt: Int
+    private let context: Context
+    private let advertisedHost: String
+    private let endpoints = Mutex<[String]?>(nil)
+    /// How long a rank waits for the others (start, messages) before failing the attempt.
+    public let peerTimeout: Duration
+
+    private var incoming: SocketBox?
+    private var outgoing: [Int: SocketBox] = [:]
+    private var pending: [(rank: Int, message: Message)] = []
+    public private(set) var topology = Topology.mesh
+
+    init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, advertisedHost: String, peerTimeout: Duration) {
+        rank = slot.rank
+        size = slot.size
+        self.taskID = taskID
+        self.attempt = attempt
+        self.context = context
+        self.advertisedHost = advertisedHost
+        self.peerTimeout = peerTimeout
+    }
+
+    /// Binds this rank's incoming socket. Called on the task thread.
+    /// - Returns: the endpoint other ranks connect to.
+    func bind() throws(WireError) -> String {
+        let socket = try Socket(context, kind: .router)
+        try socket.bind("tcp://\(advertisedHost == "127.0.0.1" ? "127.0.0.1" : "*"):*")
+        let port = socket.lastEndpoint.split(separator: ":").last.map(String.init) ?? ""
+        incoming = SocketBox(socket)
+        return "tcp://\(advertisedHost):\(port)"
+    }
+
+    /// Called by the worker's I/O thread when the coordinator sends every rank's endpoint.
+    func deliver(endpoints list: [String]) {
+        endpoints.withLock { $0 = list }
+    }
+
+    /// Waits for the endpoints, connects to the peers `topology` needs, and checks the mesh with
+    /// a barrier. Called on the task thread before the body runs.
+    /// - Throws: `ClusterError` on cancellation, timeout or a socket failure.
+    func connect(topology: Topology, context task: TaskContext) throws(ClusterError) {
+        self.topology = topology
+        let end = ContinuousClock.now + peerTimeout
+        var list: [String]?
+        while list == nil {
+            try task.checkCancellation()
+            guard ContinuousClock.now < end else { throw .timeout("rank \(rank) waited \(peerTimeout) for the gang's endpoints") }
+            list = endpoints.withLock { $0 }
+            if list == nil { Thread.sleep(forTimeInterval: 0.002) }
+        }
+        guard let list, list.count == size else { throw .gangFailed("rank \(rank) got \(list?.count ?? 0) endpoints for a gang of \(size)") }
+        let targets = topology == .mesh ? (0..<size).filter { $0 != rank } : (size > 1 ? [(rank + 1) % size] : [])
+        do {
+            for peer in targets {
+                let socket = try Socket(context, kind: .dealer)
+                try socket.set(.routingID("r\(rank)"))
+                try socket.set(.sendTimeout(peerTimeout))
+                try socket.connect(list[peer])
+                outgoing[peer] = SocketBox(socket)
+            }
+        } catch { throw .wire(error) }
+        try barrier(round: -1, context: task)
+    }
+
+    /// Sends `message` to rank `peer` (a neighbour in a ring, anyone in a mesh).
+    /// - Throws: `ClusterError.gangFailed` when this topology has no link to `peer`.
+    public func send(_ message: Message, to peer: Int) throws(ClusterError) {
+        guard let socket = outgoing[peer] else {
+            throw .gangFailed("rank \(rank) has no link to rank \(peer) in a \(topology.rawValue) of \(size)")
+        }
+        do {
+            guard try socket.socket.send(message.frames) else { throw ClusterError.timeout("rank \(rank) could not send to rank \(peer)") }
+        } catch let error as ClusterError { throw error } catch let error as WireError { throw .wire(error) } catch {
+            throw .gangFailed("\(error)")
+        }
+    }
+
+    /// Receives the next message whose command is `command` from rank `peer` (any rank if nil),
+    /// keeping others for later calls.
+    /// - Throws: `ClusterError` on cancellation (a member died), timeout, or a socket failure.
+    public func receive(_ command: String, from peer: Int? = nil, context task: TaskContext) throws(ClusterError) -> (rank: Int, message: Message) {
+        if let index = pending.firstIndex(where: { $0.message.command == command && (peer == nil || $0.rank == peer) }) {
+            return pending.remove(at: index)
+        }
+        guard let incoming else { throw .gangFailed("rank \(rank) has no incoming socket") }
+        let end = ContinuousClock.now + peerTimeout
+        while true {
+            try task.checkCancellation()
+            guard ContinuousClock.now < end else {
+                throw .timeout("rank \(rank) waited \(peerTimeout) for '\(command)' from \(peer.map { "rank \($0)" } ?? "any rank")")
+            }
+            let received: ReceivedFrames?
+            do { received = try incoming.socket.receive(timeout: .milliseconds(20)) } catch { throw .wire(error) }
+            guard let received, received.frames.count >= 2 else { continue }
+            let id = String(decoding: received.frames[0], as: UTF8.self)
+            guard id.hasPrefix("r"), let from = Int(id.dropFirst()), (0..<size).contains(from),
+                  let message = try? Message(frames: received.frames.dropFirst()) else { continue }
+            if message.command == command && (peer == nil || from == peer) { return (from, message) }
+            pending.append((from, message))
+        }
+    }
+
+    /// Returns once every rank has reached barrier `round`.
+    ///
+    /// A mesh exchanges one message with every peer; a ring passes a token twice around (the
+    /// first pass gathers, the second releases).
+    /// - Throws: `ClusterError` when a rank does not arrive in time or the attempt is cancelled.
+    public func barrier(round: Int, context task: TaskContext) throws(ClusterError) {
+        guard size > 1 else { return }
+        var header = ByteWriter()
+        header.write(round)
+        let token = Message("barrier", header: header.data)
+        func receiveRound(from peer: Int?) throws(ClusterError) {
+            while true {
+                let (_, message) = try receive("barrier", from: peer, context: task)
+                var reader = ByteReader(message.header)
+                if (try? reader.readInt("round")) == round { return }
+            }
+        }
+        switch topology {
+        case .mesh:
+            for peer in 0..<size where peer != rank { try send(token, to: peer) }
+            for _ in 0..<(size - 1) { try receiveRound(from: nil) }
+        case .ring:
+            let next = (rank + 1) % size, previous = (rank + size - 1) % size
+            // Pass 1 gathers (rank 0 hears the token back once all have arrived); pass 2
+            // releases (it stops at the last rank).
+            if rank == 0 {
+                try send(token, to: next)
+                try receiveRound(from: previous)
+                try send(token, to: next)
+            } else {
+                try receiveRound(from: previous)
+                try send(token, to: next)
+                try receiveRound(from: previous)
+                if next != 0 { try send(token, to: next) }
+            }
+        }
+    }
+
+    /// Closes the mesh. Called on the task thread after the body returns or throws.
+    func tearDown() {
+        outgoing = [:]
+        incoming = nil
+        pending = []
+    }
+}
+
+/// A socket owned by a reference, so it can sit in collections (a `~Copyable` value cannot).
+final class SocketBox {
+    let socket: Socket
+    init(_ socket: consuming Socket) { self.socket = socket }
+}

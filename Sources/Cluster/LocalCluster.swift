@@ -1,0 +1,84 @@
+import Foundation
+import Synchronization
+
+/// The embedded default: a coordinator in this process and N local worker processes.
+///
+/// `loom up` runs one until a signal; `loom run` (experiments) uses the same call. Workers get
+/// `--exit-with-parent`, so even a `kill -9` of this process leaves no orphan for long.
+public final class LocalCluster: Sendable {
+    /// The in-process coordinator.
+    public let coordinator: Coordinator
+    private let children: Mutex<[Process]>
+    private let logDirectory: URL?
+
+    /// Starts the coordinator, then spawns `workers` copies of `executable worker …`.
+    /// - Parameters:
+    ///   - executable: the `loom` binary to spawn (usually this process's own).
+    ///   - workerArguments: extra arguments for each worker (`--slots`, `--heartbeat-ms`).
+    ///   - logDirectory: where each worker's stderr goes (`worker-N.log`); nil inherits stderr.
+    /// - Throws: `ClusterError` when the coordinator cannot bind or a worker cannot start.
+    public init(configuration: CoordinatorConfiguration, workers: Int, executable: URL, workerArguments: [String] = [],
+                logDirectory: URL? = nil) throws(ClusterError) {
+        coordinator = try Coordinator(configuration)
+        self.logDirectory = logDirectory
+        children = Mutex([])
+        for index in 0..<workers {
+            do { try spawnWorker(index: index, executable: executable, arguments: workerArguments) } catch {
+                stop()
+                throw error
+            }
+        }
+    }
+
+    /// The process ids of the workers spawned (alive or not).
+    public var workerPIDs: [Int32] { children.withLock { $0.map(\.processIdentifier) } }
+
+    /// The workers that have exited: pid and exit status.
+    public var exitedWorkers: [(pid: Int32, status: Int32)] {
+        children.withLock { $0.filter { !$0.isRunning }.map { ($0.processIdentifier, $0.terminationStatus) } }
+    }
+
+    /// Starts one more worker process.
+    public func spawnWorker(index: Int, executable: URL, arguments: [String]) throws(ClusterError) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = ["worker", "--connect", coordinator.endpoint, "--name", "local-\(index)", "--exit-with-parent"]
+            + arguments
+        process.standardInput = FileHandle.nullDevice
+        if let logDirectory {
+            let url = logDirectory.appendingPathComponent("worker-\(index).log")
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+            if let handle = try? FileHandle(forWritingTo: url) {
+                process.standardError = handle
+                process.standardOutput = handle
+            }
+        }
+        do { try process.run() } catch {
+            throw .refused("cannot start worker \(index) from \(executable.path): \(error)")
+        }
+        children.withLock { $0.append(process) }
+    }
+
+    /// Waits until `count` workers have registered, or `timeout` passes.
+    /// - Returns: whether they did.
+    public func waitForWorkers(_ count: Int, timeout: Duration) -> Bool {
+        let end = ContinuousClock.now + timeout
+        while ContinuousClock.now < end {
+            if let status = coordinator.status(), status.workers.count >= count { return true }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        return false
+    }
+
+    /// Stops every worker (SIGTERM, then SIGKILL after `grace`), reaps them, and stops the
+    /// coordinator. Safe to call twice.
+    public func stop(grace: Duration = .seconds(3)) {
+        let processes = children.withLock { let all = $0; $0 = []; return all }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
+        let end = ContinuousClock.now + grace
+        while processes.contains(where: \.isRunning) && ContinuousClock.now < end { Thread.sleep(forTimeInterval: 0.01) }
+        for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        for process in processes { process.waitUntilExit() }
+        coordinator.stop()
+    }
+}

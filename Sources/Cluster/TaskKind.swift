@@ -1,0 +1,116 @@
+import Foundation
+
+/// One declared parameter of a task kind: its name, type, default and meaning.
+public struct ParameterSpec: Sendable {
+    /// The types a parameter can have.
+    public enum ValueType: String, Sendable {
+        case int, double, string, bool
+    }
+
+    public let name: String
+    public let type: ValueType
+    /// The value when none is given; nil makes the parameter required.
+    public let defaultValue: ParameterValue?
+    /// One line for help text.
+    public let help: String
+
+    public init(_ name: String, _ type: ValueType, default defaultValue: ParameterValue? = nil, _ help: String) {
+        self.name = name
+        self.type = type
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+
+    /// `value` converted to this parameter's type, if it can be without loss.
+    func coerce(_ value: ParameterValue) -> ParameterValue? {
+        switch (type, value) {
+        case (.int, .int), (.double, .double), (.string, .string), (.bool, .bool): value
+        case let (.double, .int(int)): .double(Double(int))
+        case let (.int, .double(double)) where double.rounded() == double && abs(double) < 9e15: .int(Int(double))
+        case let (.int, .string(text)): Int(text).map(ParameterValue.int)
+        case let (.double, .string(text)): Double(text).map(ParameterValue.double)
+        case let (.bool, .string(text)): ["true": true, "false": false, "1": true, "0": false][text].map(ParameterValue.bool)
+        case let (.string, other): .string(other.description)
+        default: nil
+        }
+    }
+}
+
+/// What a finished task reports: metrics (numbers, strings) and artifacts (file paths).
+public struct TaskOutcome: Sendable {
+    public var metrics: [String: ParameterValue]
+    public var artifacts: [String]
+
+    public init(metrics: [String: ParameterValue] = [:], artifacts: [String] = []) {
+        self.metrics = metrics
+        self.artifacts = artifacts
+    }
+}
+
+/// A kind of task a worker can run: a name, declared parameters, and the function that runs it.
+public struct TaskKind: Sendable {
+    public typealias Body = @Sendable (TaskContext, [String: ParameterValue]) throws -> TaskOutcome
+
+    public let name: String
+    public let summary: String
+    public let parameters: [ParameterSpec]
+    /// Whether the kind runs as a gang of several workers (it needs `gang` ≥ 1 at submission).
+    public let isGang: Bool
+    let body: Body
+
+    public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false, body: @escaping Body) {
+        self.name = name
+        self.summary = summary
+        self.parameters = parameters
+        self.isGang = isGang
+        self.body = body
+    }
+
+    /// Checks `given` against the declared parameters and fills in defaults.
+    /// - Returns: every declared parameter with a value of its declared type.
+    /// - Throws: `ClusterError.invalidTask` naming an unknown key (with the nearest known one), a
+    ///   value of the wrong type, or a missing required parameter.
+    public func resolve(_ given: [String: ParameterValue]) throws(ClusterError) -> [String: ParameterValue] {
+        var resolved: [String: ParameterValue] = [:]
+        let known = parameters.map(\.name)
+        for key in given.keys.sorted() where !known.contains(key) {
+            var message = "kind '\(name)' has no parameter '\(key)'"
+            if let near = nearestName(to: key, among: known) { message += "; did you mean '\(near)'?" }
+            message += known.isEmpty ? " (it takes none)" : " (it takes: \(known.joined(separator: ", ")))"
+            throw .invalidTask(message)
+        }
+        for spec in parameters {
+            if let value = given[spec.name] {
+                guard let typed = spec.coerce(value) else {
+                    throw .invalidTask("parameter '\(spec.name)' of kind '\(name)' must be \(spec.type.rawValue); got '\(value)'")
+                }
+                resolved[spec.name] = typed
+            } else if let fallback = spec.defaultValue {
+                resolved[spec.name] = fallback
+            } else {
+                throw .invalidTask("kind '\(name)' needs parameter '\(spec.name)' (\(spec.type.rawValue): \(spec.help))")
+            }
+        }
+        return resolved
+    }
+}
+
+/// The nearest of `names` to `word` by edit distance, if close enough to be a likely typo.
+func nearestName(to word: String, among names: [String]) -> String? {
+    func distance(_ a: [Character], _ b: [Character]) -> Int {
+        var row = Array(0...b.count)
+        for i in 1...max(1, a.count) where !a.isEmpty {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...max(1, b.count) where !b.isEmpty {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return a.isEmpty ? b.count : row[b.count]
+    }
+    let scored = names.map { ($0, distance(Array(word), Array($0))) }
+    guard let best = scored.min(by: { $0.1 < $1.1 }), best.1 <= max(2, word.count / 3) else { return nil }
+    return best.0
+}

@@ -1,0 +1,276 @@
+import Foundation
+import Synchronization
+import Wire
+
+/// How a worker agent runs.
+public struct WorkerConfiguration: Sendable {
+    /// The coordinator's endpoint, e.g. `tcp://127.0.0.1:5555`.
+    public var connect: String
+    public var name: String
+    /// Tasks held at once (credit): the coordinator never sends more.
+    public var slots: Int
+    /// The liveness rule until the coordinator's welcome states its own.
+    public var liveness: Liveness
+    public var registry: TaskRegistry
+    /// CURVE client keys and the server's public key; nil for plain TCP.
+    public var security: CurveClientSecurity?
+    /// The host name other gang ranks use to reach this worker's peer socket.
+    public var advertisedHost: String
+    /// How long a draining worker lets its tasks finish before cancelling and handing them back.
+    public var drainTimeout: Duration
+    /// How long a gang rank waits for its peers.
+    public var peerTimeout: Duration
+    public var version: String
+    public var log: ClusterLog
+
+    public init(connect: String, name: String, slots: Int = 1, liveness: Liveness = .standard,
+                registry: TaskRegistry = .builtIn, security: CurveClientSecurity? = nil, advertisedHost: String = "127.0.0.1",
+                drainTimeout: Duration = .seconds(10), peerTimeout: Duration = .seconds(60), version: String,
+                log: @escaping ClusterLog = { _ in }) {
+        self.connect = connect; self.name = name; self.slots = slots; self.liveness = liveness
+        self.registry = registry; self.security = security; self.advertisedHost = advertisedHost
+        self.drainTimeout = drainTimeout; self.peerTimeout = peerTimeout; self.version = version; self.log = log
+    }
+}
+
+/// A worker agent: a DEALER connection to the coordinator, served from the calling thread
+/// (heartbeats included), with each task on its own thread so a long task never looks dead.
+public final class WorkerAgent {
+    private let configuration: WorkerConfiguration
+    private let context: Context
+    private let mailbox: Mailbox
+    private var running: [Attempt: RunningTask] = [:]
+    private var liveness: Liveness
+    private var draining = false
+    private var drainDeadline: ContinuousClock.Instant?
+
+    private final class RunningTask {
+        let context: TaskContext
+        var handedBack = false
+        init(context: TaskContext) { self.context = context }
+    }
+
+    /// Why `run` returned.
+    public enum Exit: Sendable, Equatable {
+        /// Drained and said goodbye.
+        case drained
+        /// The coordinator refused registration (the reason).
+        case refused(String)
+        /// The stop condition asked for an immediate stop.
+        case stopped
+    }
+
+    /// Creates the agent; nothing connects until `run`.
+    public init(_ configuration: WorkerConfiguration) throws(ClusterError) {
+        self.configuration = configuration
+        self.liveness = configuration.liveness
+        do throws(WireError) {
+            context = try Context()
+            mailbox = Mailbox(wake: try WakeSignal())
+        } catch { throw .wire(error) }
+    }
+
+    /// Serves the coordinator until drained, refused or stopped.
+    /// - Parameters:
+    ///   - shouldDrain: polled each tick; once true, the worker drains (SIGTERM).
+    ///   - shouldStop: polled each tick; once true, the worker cancels its tasks and leaves at once.
+    public func run(shouldDrain: () -> Bool, shouldStop: () -> Bool) -> Exit {
+        var backoff = liveness.interval
+        while true {
+            let outcome = serveConnection(shouldDrain: shouldDrain, shouldStop: shouldStop)
+            switch outcome {
+            case let .exit(exit): return exit
+            case .registered: backoff = liveness.interval
+            case .lost: break
+            }
+            // The coordinator went silent: back off, then reconnect on a fresh socket.
+            configuration.log("no coordinator at \(configuration.connect); reconnecting in \(String(format: "%.1f", backoff.seconds)) s")
+            let end = ContinuousClock.now + backoff
+            while ContinuousClock.now < end {
+                if shouldStop() { cancelAll("worker stopping"); return .stopped }
+                if shouldDrain() && running.isEmpty { return .drained }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            backoff = min(backoff * 2, liveness.interval * 16)
+        }
+    }
+
+    private enum ConnectionOutcome { case exit(Exit), registered, lost }
+
+    /// One connection's life: register, serve, and return when the coordinator is silent too long.
+    private func serveConnection(shouldDrain: () -> Bool, shouldStop: () -> Bool) -> ConnectionOutcome {
+        do throws(WireError) {
+            let socket = try Socket(context, kind: .dealer)
+            try socket.set(.sendHighWaterMark(100_000))
+            try socket.set(.receiveHighWaterMark(100_000))
+            if let security = configuration.security { try security.apply(to: socket) }
+            try socket.connect(configuration.connect)
+            return serve(socket, shouldDrain: shouldDrain, shouldStop: shouldStop)
+        } catch {
+            configuration.log("cannot connect to \(configuration.connect): \(error)")
+            return .lost
+        }
+    }
+
+    private func serve(_ socket: borrowing Socket, shouldDrain: () -> Bool, shouldStop: () -> Bool) -> ConnectionOutcome {
+        var registered = false
+        var everRegistered = false
+        var lastHeard = ContinuousClock.now
+        var lastSent = ContinuousClock.now
+        func send(_ message: ClusterMessage) {
+            _ = try? socket.send(message.message.frames, wait: false)
+            lastSent = ContinuousClock.now
+        }
+        send(.register(info))
+        if draining { send(.drain) }
+        while true {
+            let tick = min(liveness.interval / 4, .milliseconds(100))
+            let ready = (try? Poller.wait([socket.pollItem, mailbox.wake.pollItem], timeout: tick)) ?? [false, false]
+            if ready[1] { mailbox.wake.clear() }
+            let now = ContinuousClock.now
+            while let received = try? socket.receive(timeout: .zero) {
+                lastHeard = now
+                guard !received.truncated, let message = try? ClusterMessage(Message(frames: received.frames[...])) else {
+                    configuration.log("dropped a malformed message from the coordinator")
+                    continue
+                }
+                switch message {
+                case let .welcome(workerID, heartbeat, misses):
+                    registered = true
+                    everRegistered = true
+                    liveness = Liveness(interval: .milliseconds(Int64(heartbeat)), misses: misses)
+                    configuration.log("registered with \(configuration.connect) as worker #\(workerID)")
+                case .heartbeat: break
+                case .reregister:
+                    registered = false
+                    send(.register(info))
+                    if draining { send(.drain) }
+                case let .refused(reason):
+                    configuration.log("the coordinator refused this worker: \(reason)")
+                    return .exit(.refused(reason))
+                case let .task(taskID, attempt, kind, params, gang):
+                    start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
+                case let .gangStart(taskID, attempt, endpoints):
+                    running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints)
+                case let .cancel(taskID, attempt, reason):
+                    running[Attempt(taskID: taskID, number: attempt)]?.context.cancel(reason)
+                default:
+                    configuration.log("ignored an unexpected '\(message.command)' from the coordinator")
+                }
+            }
+            // Results and gang endpoints from task threads.
+            for message in mailbox.takeAll() {
+                if case let .result(result) = message {
+                    let key = Attempt(taskID: result.taskID, number: result.attempt)
+                    let task = running.removeValue(forKey: key)
+                    if task?.handedBack == true { continue }      // already handed back
+                }
+                send(message)
+            }
+            if shouldStop() {
+                cancelAll("worker stopping")
+                send(.bye)
+                return .exit(.stopped)
+            }
+            if shouldDrain() && !draining {
+                draining = true
+                drainDeadline = now + configuration.drainTimeout
+                configuration.log("draining: finishing \(running.count) task(s), at most \(configuration.drainTimeout)")
+                send(.drain)
+            }
+            if draining {
+                if let deadline = drainDeadline, now >= deadline {
+                    for (key, task) in running where !task.handedBack {
+                        task.handedBack = true
+                        task.context.cancel("worker draining")
+                        send(.handBack(taskID: key.taskID, attempt: key.number))
+                    }
+                    running = running.filter { !$0.value.handedBack }
+                }
+                if running.isEmpty {
+                    send(.bye)
+                    return .exit(.drained)
+                }
+            }
+            if now - lastSent >= liveness.interval { send(.heartbeat) }
+            if now - lastHeard > liveness.deadline {
+                configuration.log("the coordinator has been silent for \(String(format: "%.1f", (now - lastHeard).seconds)) s")
+                return everRegistered || registered ? .registered : .lost
+            }
+        }
+    }
+
+    private var info: WorkerInfo {
+        WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: WorkerAgent.hostID,
+                   pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
+                   version: configuration.version, kinds: configuration.registry.names)
+    }
+
+    private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?) {
+        let key = Attempt(taskID: taskID, number: attempt)
+        guard running[key] == nil else { return }
+        let membership = gang.map {
+            GangMembership(slot: $0, taskID: taskID, attempt: attempt, context: context,
+                           advertisedHost: configuration.advertisedHost, peerTimeout: configuration.peerTimeout)
+        }
+        let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership)
+        running[key] = RunningTask(context: taskContext)
+        let registry = configuration.registry, mailbox = self.mailbox, workerName = configuration.name
+        let thread = Thread {
+            let start = ContinuousClock.now
+            var result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
+                                    error: "", seconds: 0, worker: workerName)
+            do {
+                let kind = try registry.kind(named: name)
+                let params = try kind.resolve(params)
+                if let membership {
+                    let endpoint: String
+                    do throws(WireError) { endpoint = try membership.bind() } catch { throw ClusterError.wire(error) }
+                    mailbox.post(.gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint))
+                    let topology = GangMembership.Topology(rawValue: params["topology"]?.description ?? "mesh") ?? .mesh
+                    try membership.connect(topology: topology, context: taskContext)
+                }
+                let outcome = try kind.body(taskContext, params)
+                result.succeeded = true
+                result.metrics = outcome.metrics
+                result.artifacts = outcome.artifacts
+            } catch {
+                result.error = "\(error)"
+            }
+            membership?.tearDown()
+            result.seconds = (ContinuousClock.now - start).seconds
+            mailbox.post(.result(result))
+        }
+        thread.name = "loom-task-\(taskID)"
+        thread.start()
+    }
+
+    /// The kernel's boot id, so peers can tell they share a machine (else the host name).
+    static let hostID: String = {
+        if let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) {
+            return boot.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        return ProcessInfo.processInfo.hostName
+    }()
+
+    private func cancelAll(_ reason: String) {
+        for task in running.values { task.context.cancel(reason) }
+    }
+}
+
+/// Messages from task threads to the worker's socket thread, with a signal that wakes its poll.
+final class Mailbox: Sendable {
+    private let messages = Mutex<[ClusterMessage]>([])
+    let wake: WakeSignal
+
+    init(wake: WakeSignal) { self.wake = wake }
+
+    func post(_ message: ClusterMessage) {
+        messages.withLock { $0.append(message) }
+        wake.raise()
+    }
+
+    func takeAll() -> [ClusterMessage] {
+        messages.withLock { let all = $0; $0 = []; return all }
+    }
+}

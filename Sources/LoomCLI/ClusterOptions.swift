@@ -1,0 +1,50 @@
+import Cluster
+import Foundation
+
+/// Options and helpers shared by the cluster commands (coordinator, worker, up, status, submit).
+enum ClusterOptions {
+    static let heartbeat = Option.value("heartbeat-ms", "MS", "heartbeat interval in milliseconds (default 1000)")
+    static let liveness = Option.value("liveness", "N", "missed heartbeats before a peer is dead (default 3)")
+
+    /// The liveness rule from `--heartbeat-ms` and `--liveness`.
+    static func liveness(_ arguments: Arguments) throws(CommandError) -> Liveness {
+        let interval = try arguments.int("heartbeat-ms", minimum: 10) ?? 1000
+        let misses = try arguments.int("liveness", minimum: 1) ?? 3
+        return Liveness(interval: .milliseconds(Int64(interval)), misses: misses)
+    }
+
+    /// Whether `endpoint` stays on this machine (loopback TCP, ipc or inproc).
+    static func isLoopback(_ endpoint: String) -> Bool {
+        if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
+        guard endpoint.hasPrefix("tcp://") else { return false }
+        let host = endpoint.dropFirst(6).split(separator: ":").first.map(String.init) ?? ""
+        return host.hasPrefix("127.") || host == "localhost" || host == "[::1]"
+    }
+
+    /// Checks an endpoint's shape before libzmq sees it, with an example of a good one.
+    static func checkEndpoint(_ endpoint: String, option: String) throws(CommandError) {
+        let schemes = ["tcp://", "ipc://", "inproc://"]
+        guard schemes.contains(where: endpoint.hasPrefix), endpoint.count > 7 else {
+            throw .usage("--\(option) '\(endpoint)' is not a ZeroMQ endpoint; write e.g. tcp://127.0.0.1:5555 or tcp://*:5555")
+        }
+    }
+
+    /// `key=value` words as parameters (typed later against the kind's declaration).
+    static func parameters(_ words: [String]) throws(CommandError) -> [String: ParameterValue] {
+        var params: [String: ParameterValue] = [:]
+        for word in words {
+            guard let equals = word.firstIndex(of: "="), equals != word.startIndex else {
+                throw .usage("--param expects key=value, got '\(word)'")
+            }
+            let key = String(word[..<equals])
+            guard params[key] == nil else { throw .usage("--param \(key) given twice; give it once") }
+            params[key] = .string(String(word[word.index(after: equals)...]))
+        }
+        return params
+    }
+
+    /// This process's executable, for spawning workers.
+    static var executable: URL {
+        URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    }
+}

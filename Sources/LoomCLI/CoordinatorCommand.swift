@@ -1,0 +1,37 @@
+import Cluster
+import Foundation
+
+/// `loom coordinator`: runs a coordinator until Ctrl-C or SIGTERM.
+enum CoordinatorCommand: Command {
+    static let words = ["coordinator"]
+    static let summary = "run a coordinator that workers connect to"
+    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N]"
+    static let options: [Option] = [
+        .value("bind", "ADDR", "endpoint to bind, e.g. tcp://127.0.0.1:5555 or tcp://*:5555 (required)"),
+        ClusterOptions.heartbeat, ClusterOptions.liveness,
+    ]
+    static let discussion = """
+        Workers join with 'loom worker --connect ADDR'; 'loom status --connect ADDR' shows them. \
+        The coordinator prints the endpoint it bound (a '*' port is resolved) on stdout, then logs \
+        registrations, lost workers and requeued tasks on stderr. Ctrl-C or SIGTERM stops it; \
+        workers then reconnect with back-off until a coordinator is back.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let bind = try arguments.required("bind", "the endpoint to bind, e.g. tcp://127.0.0.1:5555")
+        try ClusterOptions.checkEndpoint(bind, option: "bind")
+        let liveness = try ClusterOptions.liveness(arguments)
+        let signals = Signals()
+        let coordinator: Coordinator
+        do {
+            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, log: clusterLog("coordinator")))
+        } catch {
+            throw .failure("cannot start the coordinator on \(bind): \(error)")
+        }
+        Console.output(coordinator.endpoint)
+        Console.flush()
+        while !signals.received { Thread.sleep(forTimeInterval: 0.05) }
+        Console.progress("stopping the coordinator")
+        coordinator.stop()
+    }
+}

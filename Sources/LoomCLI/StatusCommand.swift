@@ -1,0 +1,55 @@
+import Cluster
+import Foundation
+
+/// `loom status`: what a running coordinator knows.
+enum StatusCommand: Command {
+    static let words = ["status"]
+    static let summary = "show a coordinator's workers, tasks and counters"
+    static let usage = "loom status --connect ADDR [--json]"
+    static let options: [Option] = [
+        .value("connect", "ADDR", "the coordinator's endpoint (required)"),
+        .value("timeout", "S", "seconds to wait for an answer (default 5)"),
+        .flag("json", "print the status as one JSON object"),
+    ]
+    static let discussion = """
+        Counters include dropped_messages (malformed or hostile input), late_results (from \
+        attempts already declared lost), workers_lost, attempts_lost (requeued) and \
+        attempts_failed.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let connect = try arguments.required("connect", "the coordinator's endpoint")
+        try ClusterOptions.checkEndpoint(connect, option: "connect")
+        let timeout = try arguments.positiveFloat("timeout") ?? 5
+        let json: String
+        do {
+            json = try ClusterClient(connect: connect).status(timeout: .milliseconds(Int64(timeout * 1000)))
+        } catch {
+            throw .failure("\(error)")
+        }
+        if arguments.flag("json") {
+            Console.output(json)
+            return
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else {
+            throw .failure("the coordinator sent a status that is not JSON")
+        }
+        let workers = object["workers"] as? [[String: Any]] ?? []
+        let tasks = object["tasks"] as? [String: Any] ?? [:]
+        let counters = object["counters"] as? [String: Any] ?? [:]
+        Console.output("coordinator \(object["endpoint"] ?? connect): \(workers.count) worker(s)")
+        Console.output("  " + "id".padding(4) + "name".padding(22) + "pid".padding(9) + "slots".padding(7)
+                       + "running".padding(9) + "silent s".padding(10) + "state")
+        for worker in workers {
+            Console.output("  " + "\(worker["id"] ?? "")".padding(4) + "\(worker["name"] ?? "")".padding(22)
+                           + "\(worker["pid"] ?? "")".padding(9) + "\(worker["slots"] ?? "")".padding(7)
+                           + "\(worker["running"] ?? "")".padding(9) + "\(worker["silent_s"] ?? "")".padding(10)
+                           + ((worker["draining"] as? Bool) == true ? "draining" : "live"))
+        }
+        Console.output("tasks: \(tasks["queued"] ?? 0) queued, \(tasks["running"] ?? 0) running, "
+                       + "\(tasks["succeeded"] ?? 0) succeeded, \(tasks["failed"] ?? 0) failed")
+        if !counters.isEmpty {
+            Console.output("counters: " + counters.keys.sorted().map { "\($0)=\(counters[$0]!)" }.joined(separator: " "))
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Cluster
+import Foundation
+
+/// `loom up`: the embedded default, a coordinator in this process and N local workers.
+enum UpCommand: Command {
+    static let words = ["up"]
+    static let summary = "start a coordinator and N local worker processes"
+    static let usage = "loom up [--workers N] [--bind ADDR] [--slots N]"
+    static let options: [Option] = [
+        .value("workers", "N", "local worker processes (default: the core count)"),
+        .value("bind", "ADDR", "the coordinator's endpoint (default tcp://127.0.0.1:*, port printed)"),
+        .value("slots", "N", "tasks each worker holds at once (default 1)"),
+        .value("logs", "DIR", "write each worker's log to DIR/worker-N.log (default: this terminal)"),
+        ClusterOptions.heartbeat, ClusterOptions.liveness,
+    ]
+    static let discussion = """
+        Prints the coordinator's endpoint on stdout once every worker has registered; use it \
+        with 'loom submit' and 'loom status'. Ctrl-C or SIGTERM stops the workers (SIGTERM, then \
+        SIGKILL after 3 s) and waits for each, so no process is left behind; the workers also \
+        leave by themselves if this process is killed.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let workers = try arguments.int("workers", minimum: 1) ?? ProcessInfo.processInfo.activeProcessorCount
+        let bind = arguments.string("bind") ?? "tcp://127.0.0.1:*"
+        try ClusterOptions.checkEndpoint(bind, option: "bind")
+        let liveness = try ClusterOptions.liveness(arguments)
+        var workerArguments = ["--slots", String(try arguments.int("slots", minimum: 1) ?? 1),
+                               "--heartbeat-ms", String(try arguments.int("heartbeat-ms", minimum: 10) ?? 1000), "--liveness", String(liveness.misses)]
+        if !ClusterOptions.isLoopback(bind) { workerArguments += ["--advertise", ProcessInfo.processInfo.hostName] }
+        let logs = arguments.string("logs").map { URL(fileURLWithPath: $0) }
+        if let logs {
+            do { try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true) } catch {
+                throw .failure("cannot create the log directory \(logs.path): \(error.localizedDescription)")
+            }
+        }
+        let signals = Signals()
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(
+                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, log: clusterLog("coordinator")),
+                workers: workers, executable: ClusterOptions.executable, workerArguments: workerArguments, logDirectory: logs)
+        } catch {
+            throw .failure("cannot start the local cluster: \(error)")
+        }
+        defer { cluster.stop() }
+        Console.progress("started the coordinator on \(cluster.coordinator.endpoint) and \(workers) worker(s): pids "
+                         + cluster.workerPIDs.map(String.init).joined(separator: " "))
+        var announced = false
+        while !signals.received {
+            if !announced, let dead = cluster.exitedWorkers.first {
+                throw .failure("worker pid \(dead.pid) exited with status \(dead.status) before registering"
+                               + (logs.map { "; see its log in \($0.path)" } ?? "; its error is above"))
+            }
+            if !announced, let status = cluster.coordinator.status(), status.workers.count >= workers {
+                announced = true
+                Console.output(cluster.coordinator.endpoint)
+                Console.flush()
+                Console.progress("all \(workers) worker(s) registered; Ctrl-C stops them")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        Console.progress("stopping \(workers) worker(s)")
+    }
+}

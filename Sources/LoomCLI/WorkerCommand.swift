@@ -1,0 +1,52 @@
+import Cluster
+import Foundation
+
+/// `loom worker`: a worker agent that serves a coordinator until drained.
+enum WorkerCommand: Command {
+    static let words = ["worker"]
+    static let summary = "run a worker agent for a coordinator"
+    static let usage = "loom worker --connect ADDR [--slots N] [--name X] [options]"
+    static let options: [Option] = [
+        .value("connect", "ADDR", "the coordinator's endpoint (required)"),
+        .value("slots", "N", "tasks held at once (default 1)"),
+        .value("name", "X", "name shown in 'loom status' (default host-pid)"),
+        .value("advertise", "HOST", "host name gang peers use to reach this worker (default: 127.0.0.1 for a loopback coordinator, else this host's name)"),
+        .value("drain-timeout", "S", "seconds a draining worker lets its tasks finish before handing them back (default 10)"),
+        ClusterOptions.heartbeat, ClusterOptions.liveness,
+        .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
+    ]
+    static let discussion = """
+        SIGTERM or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
+        --drain-timeout seconds, hands back the rest to be run elsewhere, and leaves. A second \
+        Ctrl-C leaves at once. When the coordinator goes silent, the worker reconnects with \
+        back-off (one heartbeat, doubling up to 16) and registers again.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let connect = try arguments.required("connect", "the coordinator's endpoint, e.g. tcp://127.0.0.1:5555")
+        try ClusterOptions.checkEndpoint(connect, option: "connect")
+        let slots = try arguments.int("slots", minimum: 1) ?? 1
+        let name = arguments.string("name") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let drain = try arguments.positiveFloat("drain-timeout") ?? 10
+        let advertise = arguments.string("advertise")
+            ?? (ClusterOptions.isLoopback(connect) ? "127.0.0.1" : ProcessInfo.processInfo.hostName)
+        let signals = Signals()
+        let parent = getppid()
+        let watchParent = arguments.flag("exit-with-parent")
+        let configuration = WorkerConfiguration(
+            connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
+            advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
+            version: Provenance.loomVersion, log: clusterLog("worker \(name)"))
+        let agent: WorkerAgent
+        do { agent = try WorkerAgent(configuration) } catch {
+            throw .failure("cannot start the worker: \(error)")
+        }
+        let exit = agent.run(
+            shouldDrain: { signals.received },
+            shouldStop: { signals.interruptCount >= 2 || (watchParent && getppid() != parent) })
+        switch exit {
+        case .drained, .stopped: return
+        case let .refused(reason): throw .failure("the coordinator at \(connect) refused this worker: \(reason)")
+        }
+    }
+}
