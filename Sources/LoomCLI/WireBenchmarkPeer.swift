@@ -12,10 +12,13 @@ import Wire
 ///   `bytes` frame      reads one byte per page of the received frame in place;
 ///   `ping`             answers `ping` at once; `quit` ends the peer.
 /// It says `hello` with its `HostIdentity` first, and exits on its own when the benchmark
-/// process is gone or silent for `idleLimit`.
+/// process is gone or silent for `idleLimit`, or an answer cannot be queued within
+/// `sendLimit` (a PAIR socket whose peer died blocks sends forever).
 enum WireBenchmarkPeer {
     /// The longest the peer waits for a request before giving up.
     static let idleLimit: Duration = .seconds(120)
+    /// The longest the peer waits to queue an answer.
+    static let sendLimit: Duration = .seconds(5)
 
     /// Serves until `quit`, the parent's death or `idleLimit` of silence.
     /// - Throws: `WireError` when a socket fails.
@@ -23,8 +26,10 @@ enum WireBenchmarkPeer {
         let parent = getppid()
         let context = try Context()
         let ipc = try Socket(context, kind: .pair)
+        try ipc.set(.sendTimeout(sendLimit))
         try ipc.connect(ipcEndpoint)
         let tcp = try Socket(context, kind: .pair)
+        try tcp.set(.sendTimeout(sendLimit))
         try tcp.connect(tcpEndpoint)
         try ipc.send([Data("hello".utf8), Data(HostIdentity.current.text.utf8)])
         let receiver = SharedTensorReceiver()
@@ -41,7 +46,8 @@ enum WireBenchmarkPeer {
         }
     }
 
-    /// Consumes one request and acks it. - Returns: false for `quit`.
+    /// Consumes one request and acks it. - Returns: false for `quit` or when the answer could
+    /// not be queued (the benchmark process is gone).
     private static func answer(_ frames: [Data], on socket: borrowing Socket,
                                receiver: SharedTensorReceiver) throws(WireError) -> Bool {
         let command = String(decoding: frames.first ?? Data(), as: UTF8.self)
@@ -49,8 +55,7 @@ enum WireBenchmarkPeer {
         do throws(WireError) {
             switch command {
             case "ping":
-                try socket.send([Data("ping".utf8)])
-                return true
+                return try socket.send([Data("ping".utf8)])
             case "quit":
                 return false
             case "bytes" where frames.count == 2:
@@ -65,10 +70,8 @@ enum WireBenchmarkPeer {
                 throw .malformed("bench wire peer: unknown request '\(command)' with \(frames.count) frame(s)")
             }
         } catch {
-            try socket.send([Data("error".utf8), Data(error.description.utf8)])
-            return true
+            return try socket.send([Data("error".utf8), Data(error.description.utf8)])
         }
-        try socket.send([Data("ack".utf8), withUnsafeBytes(of: sum.littleEndian) { Data($0) }])
-        return true
+        return try socket.send([Data("ack".utf8), withUnsafeBytes(of: sum.littleEndian) { Data($0) }])
     }
 }
