@@ -33,6 +33,9 @@ public enum SocketKind: Sendable, CustomStringConvertible {
 /// allocate without bound.
 public struct Socket: ~Copyable {
     let handle: UnsafeMutableRawPointer
+    /// Kept so the context outlives the socket: Swift may release a `Context` local after its last
+    /// use, before the sockets made from it, and `zmq_ctx_term` then waits forever for them.
+    private let context: Context
     /// The pattern, for error messages.
     public let kind: SocketKind
 
@@ -55,6 +58,7 @@ public struct Socket: ~Copyable {
         }
         self.handle = handle
         self.kind = kind
+        self.context = context
     }
 
     deinit { zmq_close(handle) }
