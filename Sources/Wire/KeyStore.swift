@@ -13,8 +13,11 @@ public struct KeyStore: Sendable {
     /// The allow-list's file name inside the directory.
     public static let allowListFileName = "allowed_keys"
 
-    /// `~/.loom/keys`.
-    public static var defaultDirectory: String { NSHomeDirectory() + "/.loom/keys" }
+    /// `~/.loom/keys`, where `~` is `$HOME` (Foundation's home directory when it is unset).
+    public static var defaultDirectory: String {
+        let home = ProcessInfo.processInfo.environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + "/.loom/keys"
+    }
 
     /// The directory holding the key files.
     public let directory: String
@@ -181,14 +184,18 @@ public struct KeyStore: Sendable {
         return "loom keys generate --name \(name)\(keys)"
     }
 
-    /// Accepts names of letters, digits, `.`, `_` and `-` that do not start with `.` (so a name
-    /// never leaves the directory or hides its files).
-    static func checkName(_ name: String) throws(WireError) {
+    /// Whether `name` can name a pair: 1 to 64 letters, digits, `.`, `_` or `-`, not starting with
+    /// `.` (so a name never leaves the directory or hides its files).
+    public static func isUsableName(_ name: String) -> Bool {
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte | 0x20 >= 0x61 && byte | 0x20 <= 0x7a)
                 || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
         }
-        guard allowed, !name.isEmpty, name.utf8.count <= 64, !name.hasPrefix(".") else {
+        return allowed && !name.isEmpty && name.utf8.count <= 64 && !name.hasPrefix(".")
+    }
+
+    static func checkName(_ name: String) throws(WireError) {
+        guard isUsableName(name) else {
             throw .keys("'\(name)' is not a usable key name; use 1 to 64 letters, digits, '.', '_' or '-', "
                         + "not starting with '.', e.g. 'coordinator' or 'worker-3'")
         }
