@@ -23,7 +23,7 @@ public final class ZAPHandler: Sendable {
     public static let endpoint = "inproc://zeromq.zap.01"
     /// How many distinct rejected clients `recentRejections` keeps.
     public static let recentRejectionLimit = 8
-    /// How often the thread checks for `stop()` if the wake signal were lost.
+    /// The longest the thread waits between checks for `stop()` (the wake signal usually ends the wait).
     static let pollInterval = Duration.milliseconds(250)
 
     private let shared: Shared
@@ -106,7 +106,13 @@ public final class ZAPHandler: Sendable {
         var isBound = false
         do throws(WireError) {
             let socket = try Socket(context, kind: .rep)
-            try socket.bind(endpoint)
+            do throws(WireError) {
+                try socket.bind(endpoint)
+            } catch {
+                guard case let .call(_, code, text) = error, code == EADDRINUSE else { throw error }
+                throw .call("zmq_bind(REP, \(endpoint)) for a second ZAP handler in one Context (reuse the running one)",
+                            code: code, text: text)
+            }
             isBound = true
             started.signal()
             while !shared.state.withLock({ $0.isStopping }) {

@@ -117,7 +117,7 @@ struct CurveTests {
         #expect {
             _ = try ZAPHandler(context: context, allowList: AllowList([]))
         } throws: { error in
-            "\(error)".contains(ZAPHandler.endpoint) && "\(error)".contains("in use")
+            "\(error)".contains(ZAPHandler.endpoint) && "\(error)".contains("in use") && "\(error)".contains("reuse")
         }
         #expect(first.failure == nil)
     }
