@@ -27,7 +27,8 @@ public struct AllowList: Sendable {
     public let path: String?
     private let names: [String: String?]  // key text → name
 
-    /// A list of `entries`, not backed by a file.
+    /// A list of `entries`; `path` names the file they came from (nil when built in memory, which
+    /// `ZAPHandler.reload()` then cannot re-read).
     public init(_ entries: [Entry], path: String? = nil) {
         var seen: [String: String?] = [:]
         var unique: [Entry] = []
