@@ -3,7 +3,7 @@ internal import CZeroMQ
 
 /// The ZeroMQ socket patterns Loom uses.
 public enum SocketKind: Sendable, CustomStringConvertible {
-    case pair, dealer, router, push, pull
+    case pair, dealer, router, push, pull, rep
 
     var rawValue: Int32 {
         switch self {
@@ -12,6 +12,7 @@ public enum SocketKind: Sendable, CustomStringConvertible {
         case .router: ZMQ_ROUTER
         case .push: ZMQ_PUSH
         case .pull: ZMQ_PULL
+        case .rep: ZMQ_REP
         }
     }
 
@@ -22,6 +23,7 @@ public enum SocketKind: Sendable, CustomStringConvertible {
         case .router: "ROUTER"
         case .push: "PUSH"
         case .pull: "PULL"
+        case .rep: "REP"
         }
     }
 }
