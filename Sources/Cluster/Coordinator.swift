@@ -9,11 +9,14 @@ public struct CoordinatorConfiguration: Sendable {
     public var liveness: Liveness
     /// The kinds submissions are checked against (workers must know them too).
     public var registry: TaskRegistry
+    /// CURVE keys and the allow-list; nil serves plain TCP (the CLI allows that on loopback only).
+    public var security: CurveServerSecurity?
     /// Where log lines go.
     public var log: ClusterLog
 
     public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
-                log: @escaping ClusterLog = { _ in }) {
+                security: CurveServerSecurity? = nil, log: @escaping ClusterLog = { _ in }) {
+        self.security = security
         self.bind = bind
         self.liveness = liveness
         self.registry = registry
@@ -61,7 +64,16 @@ public final class Coordinator: Sendable {
         do throws(WireError) { context = try Context() } catch { throw .wire(error) }
         let thread = Thread {
             do throws(WireError) {
+                // The ZAP handler must run before the CURVE socket binds and outlive it: without
+                // a handler, libzmq admits any client that completes the handshake.
+                let zap = try configuration.security.map { security throws(WireError) in
+                    try ZAPHandler(context: context, allowList: security.allowList)
+                }
+                defer { zap?.stop() }
                 let socket = try Socket(context, kind: .router)
+                if let security = configuration.security {
+                    try socket.set(.curveServer(secretKey: security.keys.secretKey))
+                }
                 try socket.set(.routerMandatory(true))
                 try socket.set(.sendHighWaterMark(100_000))
                 try socket.set(.receiveHighWaterMark(100_000))
@@ -69,7 +81,8 @@ public final class Coordinator: Sendable {
                 let endpoint = socket.lastEndpoint
                 bound.withLock { $0 = .success(endpoint) }
                 ready.signal()
-                let loop = CoordinatorLoop(socket: socket, endpoint: endpoint, configuration: configuration, shared: shared)
+                let loop = CoordinatorLoop(socket: socket, endpoint: endpoint, configuration: configuration,
+                                           shared: shared, zap: zap)
                 loop.run()
             } catch {
                 bound.withLock { $0 = .failure(error) }
@@ -157,11 +170,14 @@ public final class Coordinator: Sendable {
         let socket: Socket
         let endpoint: String
         let shared: Shared
+        let zap: ZAPHandler?
         let state: CoordinatorState
         let log: ClusterLog
         var malformedLogged = 0
 
-        init(socket: consuming Socket, endpoint: String, configuration: CoordinatorConfiguration, shared: Shared) {
+        init(socket: consuming Socket, endpoint: String, configuration: CoordinatorConfiguration, shared: Shared,
+             zap: ZAPHandler?) {
+            self.zap = zap
             self.socket = socket
             self.endpoint = endpoint
             self.shared = shared
@@ -173,6 +189,11 @@ public final class Coordinator: Sendable {
         func run() {
             let tick = min(state.liveness.interval / 4, .milliseconds(250))
             while !shared.stopping.load(ordering: .acquiring) {
+                if let failure = zap?.failure {
+                    // Serving on without the handler would admit any key: stop instead.
+                    log("coordinator: the ZAP handler failed (\(failure)); stopping so no unlisted key gets in")
+                    return
+                }
                 let ready: [Bool]
                 do { ready = try Poller.wait([socket.pollItem, shared.wake.pollItem], timeout: tick) } catch {
                     log("coordinator: poll failed: \(error); stopping")
@@ -186,7 +207,7 @@ public final class Coordinator: Sendable {
                         case let .submit(ids, kind, params, gang, maxAttempts):
                             state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts)
                         case let .status(reply):
-                            reply(state.status(endpoint: endpoint, now: now))
+                            reply(status(now: now))
                         }
                     }
                 }
@@ -204,6 +225,15 @@ public final class Coordinator: Sendable {
                     state.finished = []
                 }
             }
+        }
+
+        private func status(now: ContinuousClock.Instant) -> ClusterStatus {
+            var status = state.status(endpoint: endpoint, now: now)
+            if let zap {
+                status.counters["curve_accepted"] = zap.acceptedCount
+                status.counters["curve_rejected"] = zap.rejectedCount
+            }
+            return status
         }
 
         private func receiveOne() -> ReceivedFrames? {
@@ -230,7 +260,7 @@ public final class Coordinator: Sendable {
             case let .submit(kind, params, count, gang, maxAttempts):
                 do {
                     let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: state.registry)
-                    let first = state.nextClientTaskID(count: count)
+                    let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
                     let ids = (0..<UInt64(count)).map { first + $0 }
                     state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)
                     state.outbox.append((routingID, .submitted(ids)))
@@ -239,7 +269,7 @@ public final class Coordinator: Sendable {
                     state.outbox.append((routingID, .error(error.description)))
                 }
             case .statusRequest:
-                state.outbox.append((routingID, .status(json: state.status(endpoint: endpoint, now: now).json)))
+                state.outbox.append((routingID, .status(json: status(now: now).json)))
             case let .resultsRequest(ids):
                 let found = ids.compactMap { state.tasks[$0]?.result }
                 state.outbox.append((routingID, .results(found)))

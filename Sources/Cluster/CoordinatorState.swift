@@ -312,12 +312,3 @@ final class CoordinatorState {
     }
 }
 
-extension CoordinatorState {
-    /// Ids for tasks submitted over the wire: from the top half of the id space, so they never
-    /// meet the ids the in-process API hands out from 1.
-    func nextClientTaskID(count: Int) -> UInt64 {
-        let first = (1 << 62) + UInt64(counters["client_tasks", default: 0])
-        counters["client_tasks", default: 0] += count
-        return first
-    }
-}

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Wire
 
 /// Options and helpers shared by the cluster commands (coordinator, worker, up, status, submit).
 enum ClusterOptions {
@@ -46,5 +47,53 @@ enum ClusterOptions {
     /// This process's executable, for spawning workers.
     static var executable: URL {
         URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+    }
+}
+
+/// CURVE set-up from the command line: on for non-loopback endpoints, or with `--curve`.
+enum CurveOptions {
+    static let options: [Option] = [
+        .flag("curve", "encrypt and authenticate with CURVE even on loopback (always on otherwise)"),
+        .value("keys", "DIR", "the key directory (default ~/.loom/keys)"),
+        .value("key", "NAME", "the key pair to use (default: coordinator for a coordinator; this host's name, else coordinator, for others)"),
+    ]
+
+    static func isOn(_ arguments: Arguments, endpoint: String) -> Bool {
+        arguments.flag("curve") || !ClusterOptions.isLoopback(endpoint)
+    }
+
+    static func store(_ arguments: Arguments) -> KeyStore {
+        arguments.string("keys").map { KeyStore(directory: $0) } ?? KeyStore()
+    }
+
+    /// The coordinator's keys and allow-list (its own public key is always admitted, so local
+    /// workers and commands on the head node can use its pair).
+    static func server(_ arguments: Arguments, endpoint: String) throws(CommandError) -> CurveServerSecurity? {
+        guard isOn(arguments, endpoint: endpoint) else { return nil }
+        let store = store(arguments)
+        let name = arguments.string("key") ?? "coordinator"
+        do {
+            let keys = try store.loadPair(named: name)
+            let listed = FileManager.default.fileExists(atPath: store.allowListPath) ? try store.loadAllowList() : AllowList([])
+            let allowList = AllowList(listed.entries + [AllowList.Entry(key: keys.publicKey, name: name)], path: listed.path)
+            return CurveServerSecurity(keys: keys, allowList: allowList)
+        } catch {
+            throw .usage("CURVE is on for \(endpoint) (\(arguments.flag("curve") ? "--curve" : "not loopback")) but its keys are not usable: \(error.detail)")
+        }
+    }
+
+    /// A worker's or client's keys and the coordinator's public key (`coordinator.pub`).
+    static func client(_ arguments: Arguments, endpoint: String) throws(CommandError) -> CurveClientSecurity? {
+        guard isOn(arguments, endpoint: endpoint) else { return nil }
+        let store = store(arguments)
+        let name = arguments.string("key")
+            ?? (store.containsPair(named: KeysCommand.defaultName) ? KeysCommand.defaultName : "coordinator")
+        do {
+            return CurveClientSecurity(keys: try store.loadPair(named: name),
+                                       serverPublicKey: try store.loadPublicKey(named: "coordinator"))
+        } catch {
+            throw .usage("CURVE is on for \(endpoint) but the keys are not usable: \(error.detail) "
+                         + "(a client needs its own pair and the coordinator's public key as coordinator.pub in \(store.directory))")
+        }
     }
 }

@@ -5,11 +5,13 @@ enum CommandRouter {
         VersionCommand.self,
         AttentionCommand.self,
         BenchAttentionCommand.self,
+        BenchWireCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,
         StatusCommand.self,
         SubmitCommand.self,
+        KeysCommand.self,
     ] }
 
     /// Runs the command `arguments` name.

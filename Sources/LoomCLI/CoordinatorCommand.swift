@@ -9,22 +9,25 @@ enum CoordinatorCommand: Command {
     static let options: [Option] = [
         .value("bind", "ADDR", "endpoint to bind, e.g. tcp://127.0.0.1:5555 or tcp://*:5555 (required)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
-    ]
+    ] + CurveOptions.options
     static let discussion = """
         Workers join with 'loom worker --connect ADDR'; 'loom status --connect ADDR' shows them. \
         The coordinator prints the endpoint it bound (a '*' port is resolved) on stdout, then logs \
         registrations, lost workers and requeued tasks on stderr. Ctrl-C or SIGTERM stops it; \
-        workers then reconnect with back-off until a coordinator is back.
+        workers then reconnect with back-off until a coordinator is back. CURVE is on for any bind \
+        that is not loopback: the coordinator uses the pair 'coordinator' in the key directory and \
+        admits the public keys in its allowed_keys file (and its own).
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let bind = try arguments.required("bind", "the endpoint to bind, e.g. tcp://127.0.0.1:5555")
         try ClusterOptions.checkEndpoint(bind, option: "bind")
         let liveness = try ClusterOptions.liveness(arguments)
+        let security = try CurveOptions.server(arguments, endpoint: bind)
         let signals = Signals()
         let coordinator: Coordinator
         do {
-            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, log: clusterLog("coordinator")))
+            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, security: security, log: clusterLog("coordinator")))
         } catch {
             throw .failure("cannot start the coordinator on \(bind): \(error)")
         }

@@ -10,7 +10,7 @@ enum StatusCommand: Command {
         .value("connect", "ADDR", "the coordinator's endpoint (required)"),
         .value("timeout", "S", "seconds to wait for an answer (default 5)"),
         .flag("json", "print the status as one JSON object"),
-    ]
+    ] + CurveOptions.options
     static let discussion = """
         Counters include dropped_messages (malformed or hostile input), late_results (from \
         attempts already declared lost), workers_lost, attempts_lost (requeued) and \
@@ -23,7 +23,7 @@ enum StatusCommand: Command {
         let timeout = try arguments.positiveFloat("timeout") ?? 5
         let json: String
         do {
-            json = try ClusterClient(connect: connect).status(timeout: .milliseconds(Int64(timeout * 1000)))
+            json = try ClusterClient(connect: connect, security: try CurveOptions.client(arguments, endpoint: connect)).status(timeout: .milliseconds(Int64(timeout * 1000)))
         } catch {
             throw .failure("\(error)")
         }

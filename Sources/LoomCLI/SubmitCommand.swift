@@ -16,7 +16,7 @@ enum SubmitCommand: Command {
         .flag("wait", "wait for the results and print them"),
         .value("timeout", "S", "with --wait: seconds to wait (default 600)"),
         .flag("json", "with --wait: print one JSON object per result"),
-    ]
+    ] + CurveOptions.options
     static var discussion: String {
         let kinds = TaskRegistry.builtIn.names.compactMap { TaskRegistry.builtIn[$0] }
         return "Kinds and their parameters:\n" + kinds.map { kind in
@@ -47,7 +47,7 @@ enum SubmitCommand: Command {
         let client: ClusterClient
         let ids: [UInt64]
         do {
-            client = try ClusterClient(connect: connect)
+            client = try ClusterClient(connect: connect, security: try CurveOptions.client(arguments, endpoint: connect))
             ids = try client.submit(kind: kind, params: params, count: count, gang: gang, maxAttempts: attempts)
         } catch {
             throw .failure("\(error)")

@@ -12,7 +12,7 @@ enum UpCommand: Command {
         .value("slots", "N", "tasks each worker holds at once (default 1)"),
         .value("logs", "DIR", "write each worker's log to DIR/worker-N.log (default: this terminal)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
-    ]
+    ] + CurveOptions.options
     static let discussion = """
         Prints the coordinator's endpoint on stdout once every worker has registered; use it \
         with 'loom submit' and 'loom status'. Ctrl-C or SIGTERM stops the workers (SIGTERM, then \
@@ -28,6 +28,12 @@ enum UpCommand: Command {
         var workerArguments = ["--slots", String(try arguments.int("slots", minimum: 1) ?? 1),
                                "--heartbeat-ms", String(try arguments.int("heartbeat-ms", minimum: 10) ?? 1000), "--liveness", String(liveness.misses)]
         if !ClusterOptions.isLoopback(bind) { workerArguments += ["--advertise", ProcessInfo.processInfo.hostName] }
+        let security = try CurveOptions.server(arguments, endpoint: bind)
+        if security != nil {
+            // Local workers use the coordinator's own pair, which it always admits.
+            workerArguments += ["--curve", "--key", arguments.string("key") ?? "coordinator"]
+            if let keys = arguments.string("keys") { workerArguments += ["--keys", keys] }
+        }
         let logs = arguments.string("logs").map { URL(fileURLWithPath: $0) }
         if let logs {
             do { try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true) } catch {
@@ -38,7 +44,7 @@ enum UpCommand: Command {
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster(
-                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, log: clusterLog("coordinator")),
+                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, security: security, log: clusterLog("coordinator")),
                 workers: workers, executable: ClusterOptions.executable, workerArguments: workerArguments, logDirectory: logs)
         } catch {
             throw .failure("cannot start the local cluster: \(error)")

@@ -14,7 +14,7 @@ enum WorkerCommand: Command {
         .value("drain-timeout", "S", "seconds a draining worker lets its tasks finish before handing them back (default 10)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
         .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
-    ]
+    ] + CurveOptions.options
     static let discussion = """
         SIGTERM or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
         --drain-timeout seconds, hands back the rest to be run elsewhere, and leaves. A second \
@@ -30,12 +30,13 @@ enum WorkerCommand: Command {
         let drain = try arguments.positiveFloat("drain-timeout") ?? 10
         let advertise = arguments.string("advertise")
             ?? (ClusterOptions.isLoopback(connect) ? "127.0.0.1" : ProcessInfo.processInfo.hostName)
+        let security = try CurveOptions.client(arguments, endpoint: connect)
         let signals = Signals()
         let parent = getppid()
         let watchParent = arguments.flag("exit-with-parent")
         let configuration = WorkerConfiguration(
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
-            advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
+            security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
             version: Provenance.loomVersion, log: clusterLog("worker \(name)"))
         let agent: WorkerAgent
         do { agent = try WorkerAgent(configuration) } catch {

@@ -1,31 +1,30 @@
 import Foundation
-import Testing
 
 /// The built `loom` executable, run as a real child process with a deadline (STYLE §7).
-struct LoomProcess {
+public struct LoomProcess {
     /// What a finished run left behind.
-    struct Outcome: CustomStringConvertible {
+    public struct Outcome: CustomStringConvertible {
         /// The exit status (or 128 + signal when killed).
-        var status: Int32
+        public var status: Int32
         /// Everything written to stdout.
-        var standardOutput: String
+        public var standardOutput: String
         /// Everything written to stderr.
-        var standardError: String
+        public var standardError: String
 
-        var description: String {
+        public var description: String {
             "exit \(status)\n--- stdout ---\n\(standardOutput)\n--- stderr ---\n\(standardError)"
         }
     }
 
     /// Why a run could not happen.
-    struct LaunchError: Error, CustomStringConvertible {
-        var description: String
+    public struct LaunchError: Error, CustomStringConvertible {
+        public var description: String
     }
 
     /// Where `loom` is: `LOOM_EXECUTABLE` if set, else next to the test binary in SwiftPM's
     /// products directory, else the package's `.build/debug/loom`.
     /// - Throws: `LaunchError` listing every place looked at and how to fix it.
-    static func executable(filePath: String = #filePath) throws -> URL {
+    public static func executable(filePath: String = #filePath) throws -> URL {
         var candidates: [URL] = []
         if let explicit = ProcessInfo.processInfo.environment["LOOM_EXECUTABLE"] {
             candidates.append(URL(fileURLWithPath: explicit))
@@ -54,7 +53,7 @@ struct LoomProcess {
 
     /// Runs `loom arguments…` in `directory` and waits at most `deadline`, killing it after that.
     /// - Throws: `LaunchError` when the executable is missing, cannot start, or overruns the deadline.
-    static func run(_ arguments: [String], in directory: URL? = nil,
+    public static func run(_ arguments: [String], in directory: URL? = nil,
                     deadline: Duration = .seconds(120)) throws -> Outcome {
         let process = Process()
         process.executableURL = try executable()
@@ -89,18 +88,18 @@ struct LoomProcess {
 }
 
 /// A fresh directory under the system's temporary directory, removed when the value goes away.
-final class TemporaryDirectory {
+public final class TemporaryDirectory {
     /// The directory.
-    let url: URL
+    public let url: URL
 
     /// Creates a directory with a unique name.
-    init() throws {
+    public init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("loom-cli-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
     /// The path of `name` inside the directory.
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    public func path(_ name: String) -> String { url.appendingPathComponent(name).path }
 
     deinit { try? FileManager.default.removeItem(at: url) }
 }
