@@ -77,7 +77,7 @@ let package = Package(
                     dependencies: ["Attention", "TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Wire", "LoomTestSupport"],
+        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Wire", "TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),

@@ -12,6 +12,11 @@ public struct WorkerInfo: Sendable {
     public var slots: Int
     public var version: String
     public var kinds: [String]
+
+    public init(name: String, host: String, hostID: String, pid: Int, cores: Int, slots: Int, version: String, kinds: [String]) {
+        self.name = name; self.host = host; self.hostID = hostID; self.pid = pid; self.cores = cores
+        self.slots = slots; self.version = version; self.kinds = kinds
+    }
 }
 
 /// A task's place in a gang: its rank and the gang's size.

@@ -212,12 +212,16 @@ public final class Coordinator: Sendable {
                     }
                 }
                 // Read everything queued (bounded per tick so liveness checks still run).
-                var budget = 10_000
+                // A bounded batch per turn, so heartbeats still go out during a flood.
+                var budget = 2_000
                 while budget > 0, let received = receiveOne() {
                     budget -= 1
-                    handle(received, now: now)
+                    handle(received, now: ContinuousClock.now)
                 }
-                state.checkLiveness(now: now)
+                // With messages still queued, a worker's heartbeat may be among them: judge
+                // liveness only once the queue is drained, so a flood never kills a live worker.
+                if budget > 0 { state.removeSilentWorkers(now: ContinuousClock.now) }
+                state.queueHeartbeats(now: ContinuousClock.now)
                 state.dispatch()
                 flush(now: now)
                 if !state.finished.isEmpty {
@@ -245,7 +249,7 @@ public final class Coordinator: Sendable {
 
         private func handle(_ received: ReceivedFrames, now: ContinuousClock.Instant) {
             guard received.frames.count >= 2, !received.truncated else {
-                dropped("\(received.frames.count) frame(s)\(received.truncated ? ", truncated" : "")")
+                dropped { "\(received.frames.count) frame(s)\(received.truncated ? ", truncated" : "")" }
                 return
             }
             let routingID = received.frames[0]
@@ -253,7 +257,7 @@ public final class Coordinator: Sendable {
             do {
                 message = try ClusterMessage(Message(frames: received.frames.dropFirst()))
             } catch {
-                dropped(error.description)
+                dropped { error.description }
                 return
             }
             switch message {
@@ -278,12 +282,12 @@ public final class Coordinator: Sendable {
             }
         }
 
-        private func dropped(_ why: String) {
+        private func dropped(_ why: () -> String) {
             state.count("dropped_messages")
             // Log the first few and then every thousandth, so a flood cannot flood the log too.
             malformedLogged += 1
             if malformedLogged <= 5 || malformedLogged % 1000 == 0 {
-                log("coordinator: dropped a message (\(malformedLogged) so far): \(why)")
+                log("coordinator: dropped a message (\(malformedLogged) so far): \(why())")
             }
         }
 

@@ -226,13 +226,17 @@ final class CoordinatorState {
 
     // MARK: liveness
 
-    /// Declares silent workers dead, requeues their tasks, and queues heartbeats.
-    func checkLiveness(now: ContinuousClock.Instant) {
+    /// Declares silent workers dead and requeues their tasks.
+    func removeSilentWorkers(now: ContinuousClock.Instant) {
         for worker in Array(workers.values) where now - worker.lastHeard > liveness.deadline {
             log("worker \(worker.info.name) (#\(worker.id), pid \(worker.info.pid)) is dead: silent for \(String(format: "%.1f", (now - worker.lastHeard).seconds)) s")
             count("workers_lost")
             remove(worker, reason: "its worker \(worker.info.name) died")
         }
+    }
+
+    /// Queues a heartbeat for every worker sent nothing for an interval.
+    func queueHeartbeats(now: ContinuousClock.Instant) {
         for worker in workers.values where now - worker.lastSent >= liveness.interval {
             send(.heartbeat, to: worker.routingID)
         }
