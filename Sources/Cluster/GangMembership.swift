@@ -32,6 +32,8 @@ public final class GangMembership: @unchecked Sendable {
     private var outgoing: [Int: SocketBox] = [:]
     private var pending: [(rank: Int, message: Message)] = []
     public private(set) var topology = Topology.mesh
+    /// The task this membership serves, for cancellation checks inside sends.
+    private var task: TaskContext?
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, advertisedHost: String, peerTimeout: Duration) {
         rank = slot.rank
@@ -63,6 +65,7 @@ public final class GangMembership: @unchecked Sendable {
     /// - Throws: `ClusterError` on cancellation, timeout or a socket failure.
     func connect(topology: Topology, context task: TaskContext) throws(ClusterError) {
         self.topology = topology
+        self.task = task
         let end = ContinuousClock.now + peerTimeout
         var list: [String]?
         while list == nil {
@@ -77,7 +80,6 @@ public final class GangMembership: @unchecked Sendable {
             for peer in targets {
                 let socket = try Socket(context, kind: .dealer)
                 try socket.set(.routingID("r\(rank)"))
-                try socket.set(.sendTimeout(peerTimeout))
                 try socket.connect(list[peer])
                 outgoing[peer] = SocketBox(socket)
             }
@@ -86,15 +88,24 @@ public final class GangMembership: @unchecked Sendable {
     }
 
     /// Sends `message` to rank `peer` (a neighbour in a ring, anyone in a mesh).
-    /// - Throws: `ClusterError.gangFailed` when this topology has no link to `peer`.
+    ///
+    /// It never blocks for long: a full queue (a dead or stalled peer) is retried every
+    /// millisecond until the attempt is cancelled or `peerTimeout` passes.
+    /// - Throws: `ClusterError.gangFailed` when this topology has no link to `peer`; `.cancelled`
+    ///   or `.timeout` when the message cannot go.
     public func send(_ message: Message, to peer: Int) throws(ClusterError) {
         guard let socket = outgoing[peer] else {
             throw .gangFailed("rank \(rank) has no link to rank \(peer) in a \(topology.rawValue) of \(size)")
         }
-        do {
-            guard try socket.socket.send(message.frames) else { throw ClusterError.timeout("rank \(rank) could not send to rank \(peer)") }
-        } catch let error as ClusterError { throw error } catch let error as WireError { throw .wire(error) } catch {
-            throw .gangFailed("\(error)")
+        let frames = message.frames
+        let end = ContinuousClock.now + peerTimeout
+        while true {
+            do throws(WireError) {
+                if try socket.socket.send(frames, wait: false) { return }
+            } catch { throw .wire(error) }
+            if let task { try task.checkCancellation() }
+            guard ContinuousClock.now < end else { throw .timeout("rank \(rank) could not send to rank \(peer) for \(peerTimeout)") }
+            Thread.sleep(forTimeInterval: 0.001)
         }
     }
 
@@ -130,15 +141,12 @@ public final class GangMembership: @unchecked Sendable {
     /// - Throws: `ClusterError` when a rank does not arrive in time or the attempt is cancelled.
     public func barrier(round: Int, context task: TaskContext) throws(ClusterError) {
         guard size > 1 else { return }
-        var header = ByteWriter()
-        header.write(round)
-        let token = Message("barrier", header: header.data)
+        // The round is in the command, so a fast rank's next-round token waits in `pending`
+        // instead of being mistaken for (or dropped as) this round's.
+        let command = "barrier:\(round)"
+        let token = Message(command)
         func receiveRound(from peer: Int?) throws(ClusterError) {
-            while true {
-                let (_, message) = try receive("barrier", from: peer, context: task)
-                var reader = ByteReader(message.header)
-                if (try? reader.readInt("round")) == round { return }
-            }
+            _ = try receive(command, from: peer, context: task)
         }
         switch topology {
         case .mesh:
@@ -166,6 +174,7 @@ public final class GangMembership: @unchecked Sendable {
         outgoing = [:]
         incoming = nil
         pending = []
+        task = nil
     }
 }
 

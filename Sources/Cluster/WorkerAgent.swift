@@ -149,10 +149,12 @@ public final class WorkerAgent {
                     configuration.log("the coordinator refused this worker: \(reason)")
                     return .exit(.refused(reason))
                 case let .task(taskID, attempt, kind, params, gang):
+                    configuration.log("task \(taskID) attempt \(attempt) (\(kind)\(gang.map { ", rank \($0.rank) of \($0.size)" } ?? "")) started")
                     start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
                 case let .gangStart(taskID, attempt, endpoints):
                     running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints)
                 case let .cancel(taskID, attempt, reason):
+                    configuration.log("task \(taskID) attempt \(attempt) cancelled: \(reason)")
                     running[Attempt(taskID: taskID, number: attempt)]?.context.cancel(reason)
                 default:
                     configuration.log("ignored an unexpected '\(message.command)' from the coordinator")
@@ -164,6 +166,9 @@ public final class WorkerAgent {
                     let key = Attempt(taskID: result.taskID, number: result.attempt)
                     let task = running.removeValue(forKey: key)
                     if task?.handedBack == true { continue }      // already handed back
+                    configuration.log("task \(result.taskID) attempt \(result.attempt) "
+                                      + (result.succeeded ? "finished" : "failed: \(result.error)")
+                                      + String(format: " after %.3f s", result.seconds))
                 }
                 send(message)
             }

@@ -13,6 +13,9 @@ enum BenchWireCommand: Command {
         .value("pings", "N", "round trips per latency figure (default 1000)"),
         .flag("quick", "sizes 64K,64M only (a few seconds)"),
         .flag("json", "print one JSON object instead of the table (release builds only)"),
+        .value("dispatch-workers", "N,N,…", "worker counts for the dispatch test (default 1,2,4; 0 skips it)"),
+        .value("dispatch-tasks", "N", "echo tasks per dispatch sample (default 10000)"),
+        .value("dispatch-slots", "N", "slots (credit) per worker in the dispatch test (default 16)"),
         .value("serve", "IPC,TCP", "internal: run as the peer process the benchmark starts"),
     ]
     static let discussion = """
@@ -56,7 +59,11 @@ enum BenchWireCommand: Command {
             pingCount: try arguments.int("pings", minimum: 1) ?? 1000)
         Console.progress("bench wire: sizes \(configuration.sizes.map(WireBenchmark.sizeLabel).joined(separator: ", ")), peer process starting …")
         let report = try WireBenchmark.run(configuration) { Console.progress($0) }
-        Console.output(wantsJSON ? json(configuration, report).rendered() : table(configuration, report))
+        let dispatchWorkers = arguments.string("dispatch-workers") == "0" ? [] : try arguments.intList("dispatch-workers") ?? [1, 2, 4]
+        let dispatch = try DispatchBenchmark.run(
+            workerCounts: dispatchWorkers, slots: try arguments.int("dispatch-slots", minimum: 1) ?? 16,
+            tasks: try arguments.int("dispatch-tasks", minimum: 1) ?? 10_000, repeats: 3) { Console.progress($0) }
+        Console.output(wantsJSON ? json(configuration, report, dispatch).rendered() : table(configuration, report, dispatch))
     }
 
     /// Parses `1K,64K,1M` (binary units) into byte counts.
@@ -93,7 +100,8 @@ enum BenchWireCommand: Command {
         ]
     }
 
-    private static func table(_ configuration: WireBenchmark.Configuration, _ report: WireBenchmark.Report) -> String {
+    private static func table(_ configuration: WireBenchmark.Configuration, _ report: WireBenchmark.Report,
+                              _ dispatch: [DispatchBenchmark.Row]) -> String {
         var lines: [String] = []
         let rows = header(configuration, report)
         let width = rows.map(\.0.count).max() ?? 0
@@ -116,11 +124,22 @@ enum BenchWireCommand: Command {
         }
         lines.append("")
         lines.append("one-way transfer to a second process, timed until it acks having read the bytes; see --help")
+        if !dispatch.isEmpty {
+            lines.append("")
+            lines.append("dispatch through the coordinator (echo tasks, submit to last result, median of 3):")
+            lines.append("workers  slots   tasks    tasks/s   samples")
+            for row in dispatch {
+                lines.append(String(row.workers).leftPadding(7) + String(row.slots).leftPadding(7) + String(row.tasks).leftPadding(8)
+                             + String(format: "%11.0f", row.tasksPerSecond) + "   "
+                             + row.samples.map { String(format: "%.0f", $0) }.joined(separator: ", "))
+            }
+        }
         lines.append(String(format: "checksum %.9e", report.checksum))
         return lines.joined(separator: "\n")
     }
 
-    private static func json(_ configuration: WireBenchmark.Configuration, _ report: WireBenchmark.Report) -> JSONValue {
+    private static func json(_ configuration: WireBenchmark.Configuration, _ report: WireBenchmark.Report,
+                             _ dispatch: [DispatchBenchmark.Row]) -> JSONValue {
         let rows: [JSONValue] = report.rows.map { row in
             .object([
                 ("bytes", .integer(row.bytes)),
@@ -151,8 +170,8 @@ enum BenchWireCommand: Command {
             ("tcp_gbps_64mb", .number(at64MiB(report, .tcp))),
             ("pingpong_us_ipc", .number(report.pingMicrosecondsIPC)),
             ("pingpong_us_tcp", .number(report.pingMicrosecondsTCP)),
-            // dispatch_tasks_per_s: reserved for coordinator dispatch throughput (added with the
-            // coordinator benchmark); not measured here, so the key is absent rather than faked.
+            ("dispatch_tasks_per_s", .object(dispatch.map { (String($0.workers), .number($0.tasksPerSecond)) })),
+            ("dispatch_slots", .integer(dispatch.first?.slots ?? 0)),
             ("checksum", .number(report.checksum)),
             ("results", .array(rows)),
         ])

@@ -53,7 +53,7 @@ final class TestCluster {
 
     /// The coordinator's log and the tail of every worker's log, for failure messages.
     var logText: String {
-        var text = "--- coordinator ---\n" + lines.all.suffix(40).joined(separator: "\n")
+        var text = "--- status ---\n" + (coordinator.status()?.json ?? "none") + "\n--- coordinator ---\n" + lines.all.suffix(40).joined(separator: "\n")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: logs.url.path)) ?? []
         for file in files.sorted() {
             let content = (try? String(contentsOfFile: logs.path(file), encoding: .utf8)) ?? ""
