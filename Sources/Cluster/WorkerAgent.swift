@@ -21,12 +21,15 @@ public struct WorkerConfiguration: Sendable {
     /// How long a gang rank waits for its peers.
     public var peerTimeout: Duration
     public var version: String
+    /// Whether to log every task's start and end (failures and cancellations are always logged).
+    public var logsEveryTask: Bool
     public var log: ClusterLog
 
     public init(connect: String, name: String, slots: Int = 1, liveness: Liveness = .standard,
                 registry: TaskRegistry = .builtIn, security: CurveClientSecurity? = nil, advertisedHost: String = "127.0.0.1",
                 drainTimeout: Duration = .seconds(10), peerTimeout: Duration = .seconds(60), version: String,
-                log: @escaping ClusterLog = { _ in }) {
+                logsEveryTask: Bool = false, log: @escaping ClusterLog = { _ in }) {
+        self.logsEveryTask = logsEveryTask
         self.connect = connect; self.name = name; self.slots = slots; self.liveness = liveness
         self.registry = registry; self.security = security; self.advertisedHost = advertisedHost
         self.drainTimeout = drainTimeout; self.peerTimeout = peerTimeout; self.version = version; self.log = log
@@ -149,7 +152,7 @@ public final class WorkerAgent {
                     configuration.log("the coordinator refused this worker: \(reason)")
                     return .exit(.refused(reason))
                 case let .task(taskID, attempt, kind, params, gang):
-                    configuration.log("task \(taskID) attempt \(attempt) (\(kind)\(gang.map { ", rank \($0.rank) of \($0.size)" } ?? "")) started")
+                    if configuration.logsEveryTask { configuration.log("task \(taskID) attempt \(attempt) (\(kind)\(gang.map { ", rank \($0.rank) of \($0.size)" } ?? "")) started") }
                     start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
                 case let .gangStart(taskID, attempt, endpoints):
                     running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints)
@@ -166,9 +169,9 @@ public final class WorkerAgent {
                     let key = Attempt(taskID: result.taskID, number: result.attempt)
                     let task = running.removeValue(forKey: key)
                     if task?.handedBack == true { continue }      // already handed back
-                    configuration.log("task \(result.taskID) attempt \(result.attempt) "
+                    if configuration.logsEveryTask || !result.succeeded { configuration.log("task \(result.taskID) attempt \(result.attempt) "
                                       + (result.succeeded ? "finished" : "failed: \(result.error)")
-                                      + String(format: " after %.3f s", result.seconds))
+                                      + String(format: " after %.3f s", result.seconds)) }
                 }
                 send(message)
             }

@@ -20,11 +20,16 @@ enum DispatchBenchmark {
         var rows: [Row] = []
         for workers in workerCounts {
             progress("dispatch: \(workers) worker(s) × \(slots) slots, \(tasks) echo tasks × \(repeats) …")
+            // Worker logs go to a scratch directory, removed afterwards: only the table matters here.
+            let logs = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-dispatch-\(getpid())-\(workers)")
+            try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: logs) }
             let cluster: LocalCluster
             do {
                 cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*"),
                                            workers: workers, executable: ClusterOptions.executable,
-                                           workerArguments: ["--slots", String(slots)])
+                                           workerArguments: ["--slots", String(slots)],
+                                           logDirectory: logs)
             } catch {
                 throw .failure("dispatch benchmark: cannot start a local cluster: \(error)")
             }

@@ -13,6 +13,7 @@ enum WorkerCommand: Command {
         .value("advertise", "HOST", "host name gang peers use to reach this worker (default: 127.0.0.1 for a loopback coordinator, else this host's name)"),
         .value("drain-timeout", "S", "seconds a draining worker lets its tasks finish before handing them back (default 10)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
+        .flag("verbose", "log every task's start and end (failures are always logged)"),
         .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
     ] + CurveOptions.options
     static let discussion = """
@@ -37,7 +38,7 @@ enum WorkerCommand: Command {
         let configuration = WorkerConfiguration(
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
-            version: Provenance.loomVersion, log: clusterLog("worker \(name)"))
+            version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         let agent: WorkerAgent
         do { agent = try WorkerAgent(configuration) } catch {
             throw .failure("cannot start the worker: \(error)")

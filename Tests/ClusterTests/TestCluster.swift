@@ -25,7 +25,7 @@ final class TestCluster {
                                                     security: security, log: { lines.append($0) }),
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "3",
-                              "--drain-timeout", "2"] + extraWorkerArguments,
+                              "--drain-timeout", "2", "--verbose"] + extraWorkerArguments,
             logDirectory: logs.url)
         if workers > 0 && security == nil {
             guard local.waitForWorkers(workers, timeout: .seconds(30)) else {
