@@ -3,7 +3,7 @@ import TensorCore
 
 /// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
 enum BuiltInKinds {
-    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier] }
+    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum] }
 
     static let sleep = TaskKind(
         name: "sleep", summary: "waits, honouring cancellation",
@@ -92,5 +92,53 @@ enum BuiltInKinds {
         }
         return TaskOutcome(metrics: ["rank": .int(gang.rank), "size": .int(gang.size),
                                      "seconds": .double((ContinuousClock.now - start).seconds)])
+    }
+}
+
+extension BuiltInKinds {
+    /// Passes every rank's tensor once around the ring and sums them: each rank must end with the
+    /// exact sum of all ranks' tensors, whichever path (shared memory or frames) carried them.
+    static let gangRingSum = TaskKind(
+        name: "gang.ringsum", summary: "a gang passes seeded tensors around a ring and sums them (checks tensor transport)",
+        parameters: [ParameterSpec("elements", .int, default: .int(1 << 20), "floats per tensor"),
+                     ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
+                     ParameterSpec("topology", .string, default: .string("ring"), "ring (the kind needs only neighbours)")],
+        isGang: true
+    ) { context, params in
+        guard let gang = context.gang else { throw ClusterError.invalidTask("gang.ringsum must run as a gang") }
+        guard case let .int(count)? = params["elements"], count >= 1, count <= 1 << 28 else {
+            throw ClusterError.invalidTask("gang.ringsum needs 1 ≤ elements ≤ 2^28")
+        }
+        let forceFrames = params["frames"] == .bool(true)
+        func tensor(of rank: Int) throws -> Tensor {
+            var random = SeededRandom(seed: UInt64(rank) &+ 1000)
+            return try Tensor(shape: [count], storage: (0..<count).map { _ in random.nextUnitFloat() })
+        }
+        var travelling = try tensor(of: gang.rank)
+        var sum = travelling.storage.map(Double.init)
+        let next = (gang.rank + 1) % gang.size, previous = (gang.rank + gang.size - 1) % gang.size
+        let start = ContinuousClock.now
+        for step in 0..<(gang.size - 1) {
+            // Even ranks send first and odd ranks receive first, so a ring of any size never
+            // has every rank blocked on a full slot pool at once.
+            if gang.rank % 2 == 0 {
+                try gang.send(travelling, to: next, tag: "step\(step)", forceFrames: forceFrames)
+                travelling = try gang.receiveTensor("step\(step)", from: previous)
+            } else {
+                let incoming = try gang.receiveTensor("step\(step)", from: previous)
+                try gang.send(travelling, to: next, tag: "step\(step)", forceFrames: forceFrames)
+                travelling = incoming
+            }
+            for i in 0..<count { sum[i] += Double(travelling.storage[i]) }
+        }
+        let seconds = (ContinuousClock.now - start).seconds
+        // Checked against the sum of the ranks' own seeded tensors, recomputed here.
+        var expected = [Double](repeating: 0, count: count)
+        for rank in 0..<gang.size { for (i, x) in try tensor(of: rank).storage.enumerated() { expected[i] += Double(x) } }
+        let maxError = zip(sum, expected).map { abs($0 - $1) }.max() ?? 0
+        return TaskOutcome(metrics: [
+            "max_abs_error": .double(maxError), "seconds": .double(seconds),
+            "shared_memory_transfers": .int(gang.sharedMemoryTransfers), "frame_transfers": .int(gang.frameTransfers),
+            "bytes_sent": .int((gang.size - 1) * count * 4)])
     }
 }

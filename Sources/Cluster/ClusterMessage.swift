@@ -45,14 +45,14 @@ public enum ClusterMessage: Sendable {
     case register(WorkerInfo)
     case heartbeat
     case result(TaskResult)
-    case gangBound(taskID: UInt64, attempt: Int, endpoint: String)
+    case gangBound(taskID: UInt64, attempt: Int, endpoint: String, host: String)
     case drain
     case handBack(taskID: UInt64, attempt: Int)
     case bye
     // coordinator → worker
     case welcome(workerID: Int, heartbeatMilliseconds: Int, liveness: Int)
     case task(taskID: UInt64, attempt: Int, kind: String, params: [String: ParameterValue], gang: GangSlot?)
-    case gangStart(taskID: UInt64, attempt: Int, endpoints: [String])
+    case gangStart(taskID: UInt64, attempt: Int, endpoints: [String], hosts: [String])
     case cancel(taskID: UInt64, attempt: Int, reason: String)
     case reregister
     case refused(String)
@@ -100,14 +100,15 @@ public enum ClusterMessage: Sendable {
             w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds)
         case .heartbeat, .drain, .bye, .reregister, .statusRequest: break
         case let .result(result): result.write(to: &w)
-        case let .gangBound(taskID, attempt, endpoint): w.write(taskID); w.write(attempt); w.write(endpoint)
+        case let .gangBound(taskID, attempt, endpoint, host): w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
         case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
         case let .welcome(workerID, heartbeat, liveness): w.write(workerID); w.write(heartbeat); w.write(liveness)
         case let .task(taskID, attempt, kind, params, gang):
             w.write(taskID); w.write(attempt); w.write(kind); w.write(params)
             w.write(gang != nil)
             if let gang { w.write(gang.rank); w.write(gang.size) }
-        case let .gangStart(taskID, attempt, endpoints): w.write(taskID); w.write(attempt); w.write(endpoints)
+        case let .gangStart(taskID, attempt, endpoints, hosts):
+            w.write(taskID); w.write(attempt); w.write(endpoints); w.write(hosts)
         case let .cancel(taskID, attempt, reason): w.write(taskID); w.write(attempt); w.write(reason)
         case let .refused(text), let .status(text), let .error(text): w.write(text)
         case let .submit(kind, params, count, gang, maxAttempts):
@@ -139,7 +140,7 @@ public enum ClusterMessage: Sendable {
         case "result": self = .result(try TaskResult.read(from: &r))
         case "gang.bound":
             self = .gangBound(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
-                              endpoint: try r.readString("endpoint"))
+                              endpoint: try r.readString("endpoint"), host: try r.readString("host identity"))
         case "drain": self = .drain
         case "handback": self = .handBack(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000))
         case "bye": self = .bye
@@ -159,7 +160,7 @@ public enum ClusterMessage: Sendable {
             self = .task(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
         case "gang.start":
             self = .gangStart(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
-                              endpoints: try r.readStrings("endpoints"))
+                              endpoints: try r.readStrings("endpoints"), hosts: try r.readStrings("host identities"))
         case "cancel":
             self = .cancel(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
                            reason: try r.readString("reason"))

@@ -24,6 +24,7 @@ final class CoordinatorState {
         var losses = 0                          // attempts lost to dead workers or drains
         var members: [Data] = []                // routing ids, by rank
         var endpoints: [String?] = []           // gang peer endpoints, by rank
+        var hosts: [String] = []                // gang ranks' host identities, by rank
         var rankResults: [TaskResult?] = []
         var result: TaskResult?
 
@@ -107,7 +108,8 @@ final class CoordinatorState {
         switch message {
         case .heartbeat: break
         case let .result(result): finish(result, from: worker)
-        case let .gangBound(taskID, attempt, endpoint): gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, from: worker)
+        case let .gangBound(taskID, attempt, endpoint, host):
+            gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, host: host, from: worker)
         case .drain:
             worker.draining = true
             log("worker \(worker.info.name) (#\(worker.id)) is draining")
@@ -210,17 +212,18 @@ final class CoordinatorState {
 
     // MARK: gangs
 
-    private func gangBound(taskID: UInt64, attempt: Int, endpoint: String, from worker: WorkerRecord) {
+    private func gangBound(taskID: UInt64, attempt: Int, endpoint: String, host: String, from worker: WorkerRecord) {
         guard let task = tasks[taskID], task.attempt == attempt, task.state == .running,
               let rank = task.members.firstIndex(of: worker.routingID) else {
             count("late_results")
             return
         }
         task.endpoints[rank] = endpoint
+        task.hosts[rank] = host
         guard task.endpoints.allSatisfy({ $0 != nil }) else { return }
         let endpoints = task.endpoints.map { $0! }
         for member in task.members {
-            send(.gangStart(taskID: taskID, attempt: attempt, endpoints: endpoints), to: member)
+            send(.gangStart(taskID: taskID, attempt: attempt, endpoints: endpoints, hosts: task.hosts), to: member)
         }
     }
 
@@ -290,6 +293,7 @@ final class CoordinatorState {
         let key = Attempt(taskID: task.id, number: task.attempt)
         if task.gangSize > 0 {
             task.endpoints = Array(repeating: nil, count: members.count)
+            task.hosts = Array(repeating: "", count: members.count)
             task.rankResults = Array(repeating: nil, count: members.count)
         }
         for (rank, worker) in members.enumerated() {

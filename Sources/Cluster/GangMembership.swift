@@ -24,7 +24,7 @@ public final class GangMembership: @unchecked Sendable {
     let attempt: Int
     private let context: Context
     private let advertisedHost: String
-    private let endpoints = Mutex<[String]?>(nil)
+    private let endpoints = Mutex<(endpoints: [String], hosts: [String])?>(nil)
     /// How long a rank waits for the others (start, messages) before failing the attempt.
     public let peerTimeout: Duration
 
@@ -33,7 +33,14 @@ public final class GangMembership: @unchecked Sendable {
     private var pending: [(rank: Int, message: Message)] = []
     public private(set) var topology = Topology.mesh
     /// The task this membership serves, for cancellation checks inside sends.
-    private var task: TaskContext?
+    var task: TaskContext?
+    /// Each rank's host identity: ranks on this machine get tensors through shared memory.
+    var peerHosts: [HostIdentity] = []
+    var tensorSender: SharedTensorSender?
+    var tensorReceiver: SharedTensorReceiver?
+    /// Tensors sent through shared memory and as plain frames, for metrics and tests.
+    public internal(set) var sharedMemoryTransfers = 0
+    public internal(set) var frameTransfers = 0
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, advertisedHost: String, peerTimeout: Duration) {
         rank = slot.rank
@@ -56,8 +63,8 @@ public final class GangMembership: @unchecked Sendable {
     }
 
     /// Called by the worker's I/O thread when the coordinator sends every rank's endpoint.
-    func deliver(endpoints list: [String]) {
-        endpoints.withLock { $0 = list }
+    func deliver(endpoints list: [String], hosts: [String]) {
+        endpoints.withLock { $0 = (list, hosts) }
     }
 
     /// Waits for the endpoints, connects to the peers `topology` needs, and checks the mesh with
@@ -67,14 +74,18 @@ public final class GangMembership: @unchecked Sendable {
         self.topology = topology
         self.task = task
         let end = ContinuousClock.now + peerTimeout
-        var list: [String]?
-        while list == nil {
+        var delivered: (endpoints: [String], hosts: [String])?
+        while delivered == nil {
             try task.checkCancellation()
             guard ContinuousClock.now < end else { throw .timeout("rank \(rank) waited \(peerTimeout) for the gang's endpoints") }
-            list = endpoints.withLock { $0 }
-            if list == nil { Thread.sleep(forTimeInterval: 0.002) }
+            delivered = endpoints.withLock { $0 }
+            if delivered == nil { Thread.sleep(forTimeInterval: 0.002) }
         }
-        guard let list, list.count == size else { throw .gangFailed("rank \(rank) got \(list?.count ?? 0) endpoints for a gang of \(size)") }
+        guard let delivered, delivered.endpoints.count == size, delivered.hosts.count == size else {
+            throw .gangFailed("rank \(rank) got \(delivered?.endpoints.count ?? 0) endpoints for a gang of \(size)")
+        }
+        let list = delivered.endpoints
+        peerHosts = delivered.hosts.map(HostIdentity.init)
         let targets = topology == .mesh ? (0..<size).filter { $0 != rank } : (size > 1 ? [(rank + 1) % size] : [])
         do {
             for peer in targets {
@@ -175,6 +186,8 @@ public final class GangMembership: @unchecked Sendable {
         incoming = nil
         pending = []
         task = nil
+        tensorSender = nil
+        tensorReceiver = nil
     }
 }
 

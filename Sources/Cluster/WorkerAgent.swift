@@ -154,8 +154,8 @@ public final class WorkerAgent {
                 case let .task(taskID, attempt, kind, params, gang):
                     if configuration.logsEveryTask { configuration.log("task \(taskID) attempt \(attempt) (\(kind)\(gang.map { ", rank \($0.rank) of \($0.size)" } ?? "")) started") }
                     start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
-                case let .gangStart(taskID, attempt, endpoints):
-                    running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints)
+                case let .gangStart(taskID, attempt, endpoints, hosts):
+                    running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints, hosts: hosts)
                 case let .cancel(taskID, attempt, reason):
                     configuration.log("task \(taskID) attempt \(attempt) cancelled: \(reason)")
                     running[Attempt(taskID: taskID, number: attempt)]?.context.cancel(reason)
@@ -209,7 +209,7 @@ public final class WorkerAgent {
     }
 
     private var info: WorkerInfo {
-        WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: WorkerAgent.hostID,
+        WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: HostIdentity.current.text,
                    pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
                    version: configuration.version, kinds: configuration.registry.names)
     }
@@ -234,7 +234,7 @@ public final class WorkerAgent {
                 if let membership {
                     let endpoint: String
                     do throws(WireError) { endpoint = try membership.bind() } catch { throw ClusterError.wire(error) }
-                    mailbox.post(.gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint))
+                    mailbox.post(.gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, host: HostIdentity.current.text))
                     let topology = GangMembership.Topology(rawValue: params["topology"]?.description ?? "mesh") ?? .mesh
                     try membership.connect(topology: topology, context: taskContext)
                 }
@@ -252,14 +252,6 @@ public final class WorkerAgent {
         thread.name = "loom-task-\(taskID)"
         thread.start()
     }
-
-    /// The kernel's boot id, so peers can tell they share a machine (else the host name).
-    static let hostID: String = {
-        if let boot = try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8) {
-            return boot.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        return ProcessInfo.processInfo.hostName
-    }()
 
     private func cancelAll(_ reason: String) {
         for task in running.values { task.context.cancel(reason) }
