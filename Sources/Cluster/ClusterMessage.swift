@@ -12,10 +12,13 @@ public struct WorkerInfo: Sendable {
     public var slots: Int
     public var version: String
     public var kinds: [String]
+    /// The worker's CURVE public key (Z85), or empty without CURVE: gang peers admit each other by it.
+    public var publicKey: String
 
-    public init(name: String, host: String, hostID: String, pid: Int, cores: Int, slots: Int, version: String, kinds: [String]) {
+    public init(name: String, host: String, hostID: String, pid: Int, cores: Int, slots: Int, version: String,
+                kinds: [String], publicKey: String = "") {
         self.name = name; self.host = host; self.hostID = hostID; self.pid = pid; self.cores = cores
-        self.slots = slots; self.version = version; self.kinds = kinds
+        self.slots = slots; self.version = version; self.kinds = kinds; self.publicKey = publicKey
     }
 }
 
@@ -23,6 +26,9 @@ public struct WorkerInfo: Sendable {
 public struct GangSlot: Sendable, Equatable {
     public var rank: Int
     public var size: Int
+    /// Every rank's CURVE public key (empty strings without CURVE), known before anyone binds, so
+    /// each rank's peer socket admits exactly its gang from the first handshake.
+    public var keys: [String]
 }
 
 /// A finished task as reported by a worker (or by the coordinator to a client).
@@ -97,16 +103,17 @@ public enum ClusterMessage: Sendable {
         switch self {
         case let .register(info):
             w.write(info.name); w.write(info.host); w.write(info.hostID); w.write(info.pid)
-            w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds)
+            w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds); w.write(info.publicKey)
         case .heartbeat, .drain, .bye, .reregister, .statusRequest: break
         case let .result(result): result.write(to: &w)
-        case let .gangBound(taskID, attempt, endpoint, host): w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
+        case let .gangBound(taskID, attempt, endpoint, host):
+            w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
         case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
         case let .welcome(workerID, heartbeat, liveness): w.write(workerID); w.write(heartbeat); w.write(liveness)
         case let .task(taskID, attempt, kind, params, gang):
             w.write(taskID); w.write(attempt); w.write(kind); w.write(params)
             w.write(gang != nil)
-            if let gang { w.write(gang.rank); w.write(gang.size) }
+            if let gang { w.write(gang.rank); w.write(gang.size); w.write(gang.keys) }
         case let .gangStart(taskID, attempt, endpoints, hosts):
             w.write(taskID); w.write(attempt); w.write(endpoints); w.write(hosts)
         case let .cancel(taskID, attempt, reason): w.write(taskID); w.write(attempt); w.write(reason)
@@ -135,7 +142,7 @@ public enum ClusterMessage: Sendable {
                 name: try r.readString("name"), host: try r.readString("host"), hostID: try r.readString("host id"),
                 pid: try r.readInt("pid", in: 0...Int(Int32.max)), cores: try r.readInt("cores", in: 1...65536),
                 slots: try r.readInt("slots", in: 1...4096), version: try r.readString("version"),
-                kinds: try r.readStrings("kinds")))
+                kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key")))
         case "heartbeat": self = .heartbeat
         case "result": self = .result(try TaskResult.read(from: &r))
         case "gang.bound":
@@ -155,7 +162,9 @@ public enum ClusterMessage: Sendable {
             if try r.readBool("gang flag") {
                 let rank = try r.readInt("rank", in: 0...65535), size = try r.readInt("gang size", in: 1...65536)
                 guard rank < size else { throw .malformed("rank \(rank) is not below gang size \(size)") }
-                gang = GangSlot(rank: rank, size: size)
+                let keys = try r.readStrings("gang keys")
+                guard keys.count == size else { throw .malformed("\(keys.count) gang keys for a gang of \(size)") }
+                gang = GangSlot(rank: rank, size: size, keys: keys)
             }
             self = .task(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
         case "gang.start":

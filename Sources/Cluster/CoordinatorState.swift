@@ -298,7 +298,7 @@ final class CoordinatorState {
         }
         for (rank, worker) in members.enumerated() {
             worker.running.insert(key)
-            let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count) : nil
+            let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count, keys: members.map(\.info.publicKey)) : nil
             send(.task(taskID: task.id, attempt: task.attempt, kind: task.kind, params: task.params, gang: slot),
                  to: worker.routingID)
         }

@@ -25,6 +25,10 @@ public final class GangMembership: @unchecked Sendable {
     private let context: Context
     private let advertisedHost: String
     private let endpoints = Mutex<(endpoints: [String], hosts: [String])?>(nil)
+    private let keys: [String]
+    /// With CURVE, this rank's keys; its peer socket serves CURVE and admits only the gang's keys.
+    private let security: CurveClientSecurity?
+    private let zap: ZAPHandler?
     /// How long a rank waits for the others (start, messages) before failing the attempt.
     public let peerTimeout: Duration
 
@@ -42,7 +46,11 @@ public final class GangMembership: @unchecked Sendable {
     public internal(set) var sharedMemoryTransfers = 0
     public internal(set) var frameTransfers = 0
 
-    init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, advertisedHost: String, peerTimeout: Duration) {
+    init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, security: CurveClientSecurity?, zap: ZAPHandler?,
+         advertisedHost: String, peerTimeout: Duration) {
+        self.security = security
+        self.zap = zap
+        self.keys = slot.keys
         rank = slot.rank
         size = slot.size
         self.taskID = taskID
@@ -56,6 +64,14 @@ public final class GangMembership: @unchecked Sendable {
     /// - Returns: the endpoint other ranks connect to.
     func bind() throws(WireError) -> String {
         let socket = try Socket(context, kind: .router)
+        if let security, let zap {
+            // Admit exactly this gang before binding: libzmq never retries a refused handshake,
+            // so a peer must not be able to arrive before its key is on the list.
+            let peers = keys.compactMap { try? CurveKey(text: $0) }
+            guard peers.count == size else { throw .keys("a gang with CURVE needs every rank's public key; some are missing") }
+            zap.reload(AllowList(peers.map { AllowList.Entry(key: $0, name: nil) }))
+            try socket.set(.curveServer(secretKey: security.keys.secretKey))
+        }
         try socket.bind("tcp://\(advertisedHost == "127.0.0.1" ? "127.0.0.1" : "*"):*")
         let port = socket.lastEndpoint.split(separator: ":").last.map(String.init) ?? ""
         incoming = SocketBox(socket)
@@ -86,11 +102,18 @@ public final class GangMembership: @unchecked Sendable {
         }
         let list = delivered.endpoints
         peerHosts = delivered.hosts.map(HostIdentity.init)
+        let peerKeys = keys.map { try? CurveKey(text: $0) }
         let targets = topology == .mesh ? (0..<size).filter { $0 != rank } : (size > 1 ? [(rank + 1) % size] : [])
-        do {
+        do throws(WireError) {
             for peer in targets {
                 let socket = try Socket(context, kind: .dealer)
                 try socket.set(.routingID("r\(rank)"))
+                if let security {
+                    guard let serverKey = peer < peerKeys.count ? peerKeys[peer] : nil else {
+                        throw .keys("rank \(peer) has no CURVE key while this gang runs with CURVE")
+                    }
+                    try socket.set(.curveClient(keys: security.keys, serverPublicKey: serverKey))
+                }
                 try socket.connect(list[peer])
                 outgoing[peer] = SocketBox(socket)
             }

@@ -42,6 +42,8 @@ public final class WorkerAgent {
     private let configuration: WorkerConfiguration
     private let context: Context
     private let mailbox: Mailbox
+    /// Admits gang peers on this worker's CURVE peer sockets: the members of the current gang.
+    private let zap: ZAPHandler?
     private var running: [Attempt: RunningTask] = [:]
     private var liveness: Liveness
     private var draining = false
@@ -70,6 +72,7 @@ public final class WorkerAgent {
         do throws(WireError) {
             context = try Context()
             mailbox = Mailbox(wake: try WakeSignal())
+            zap = configuration.security == nil ? nil : try ZAPHandler(context: context, allowList: AllowList([]))
         } catch { throw .wire(error) }
     }
 
@@ -211,14 +214,16 @@ public final class WorkerAgent {
     private var info: WorkerInfo {
         WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: HostIdentity.current.text,
                    pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
-                   version: configuration.version, kinds: configuration.registry.names)
+                   version: configuration.version, kinds: configuration.registry.names,
+                   publicKey: configuration.security?.keys.publicKey.text ?? "")
     }
 
     private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?) {
         let key = Attempt(taskID: taskID, number: attempt)
         guard running[key] == nil else { return }
+        let security = configuration.security, zap = self.zap
         let membership = gang.map {
-            GangMembership(slot: $0, taskID: taskID, attempt: attempt, context: context,
+            GangMembership(slot: $0, taskID: taskID, attempt: attempt, context: context, security: security, zap: zap,
                            advertisedHost: configuration.advertisedHost, peerTimeout: configuration.peerTimeout)
         }
         let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership)

@@ -33,4 +33,27 @@ import Wire
         let ids = try cluster.coordinator.submit(kind: "echo", params: ["value": .string("secret")])
         #expect(cluster.coordinator.waitForResults(ids, timeout: .seconds(20))?.first?.worker == "local-0")
     }
+
+    @Test func aGangTalksCURVEBetweenItsRanks() throws {
+        try #require(Context.hasCurve)
+        let server = try TemporaryDirectory()
+        let serverKeys = try KeyStore(directory: server.url.path).generate(name: "coordinator")
+        var entries: [AllowList.Entry] = []
+        var directories: [TemporaryDirectory] = []
+        for _ in 0..<2 {
+            let directory = try TemporaryDirectory()
+            entries.append(.init(key: try KeyStore(directory: directory.url.path).generate(name: "worker").publicKey, name: nil))
+            try (serverKeys.publicKey.text + "\n").write(toFile: directory.path("coordinator.pub"), atomically: true, encoding: .utf8)
+            directories.append(directory)
+        }
+        let cluster = try TestCluster(workers: 0, security: CurveServerSecurity(keys: serverKeys, allowList: AllowList(entries)))
+        for (index, directory) in directories.enumerated() {
+            try cluster.local.spawnWorker(index: index, executable: try LoomProcess.executable(),
+                                          arguments: ["--curve", "--keys", directory.url.path, "--key", "worker", "--heartbeat-ms", "100"])
+        }
+        try cluster.wait(for: "both workers to register", timeout: .seconds(20)) { $0.workers.count == 2 }
+        let ids = try cluster.coordinator.submit(kind: "gang.ringsum", params: ["elements": .int(50_000), "frames": .bool(true)], gang: 2)
+        let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(30))?.first, "\(cluster.logText)")
+        #expect(result.succeeded && (result.metrics["max_abs_error"]?.number ?? 1) < 1e-9, "\(result)\n\(cluster.logText)")
+    }
 }
