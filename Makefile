@@ -1,7 +1,7 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
 #   make run    deps + release build + the main job (for now: a small attention benchmark)
 #   make test   deps + swift test
-#   make bench  deps + release build + the full attention benchmark
+#   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
 # Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
 # SWIFTPM_FLAGS for extra SwiftPM flags (e.g. --scratch-path /tmp/build), RUN_ARGS, BENCH_ARGS.
@@ -55,3 +55,4 @@ test: deps
 
 bench: build
 	$(LOOM) bench attention $(BENCH_ARGS)
+	$(LOOM) bench wire
