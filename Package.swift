@@ -58,11 +58,13 @@ let package = Package(
         .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
         .target(name: "Wire", dependencies: ["CZeroMQ", "CSystem", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Cluster", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "TensorCore", "Wire"],
+                swiftSettings: portableSwift),
         .target(name: "Experiments", dependencies: ["CYAML", "CSQLite"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "Experiments", "Reports"],
+            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).

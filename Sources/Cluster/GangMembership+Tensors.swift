@@ -20,7 +20,7 @@ extension GangMembership {
             let bytes = tensor.count * MemoryLayout<Float>.size
             do throws(WireError) {
                 if tensorSender == nil || tensorSender!.slotBytes < bytes {
-                    tensorSender = try SharedTensorSender(slotCount: 4, slotBytes: max(bytes, 1 << 20))
+                    tensorSender = try SharedTensorSender(slotCount: 8, slotBytes: max(bytes, 1 << 20))
                 }
             } catch { throw .wire(error) }
             let sender = tensorSender!
@@ -47,6 +47,7 @@ extension GangMembership {
             frameTransfers += 1
         }
         try send(Message("t:" + tag, header: header.data, payload: payload), to: peer)
+        tensorBytesSent[peer, default: 0] += tensor.count * MemoryLayout<Float>.size
     }
 
     /// Receives the tensor rank `peer` sent under `tag`, by whichever path it took.
@@ -54,6 +55,12 @@ extension GangMembership {
     public func receiveTensor(_ tag: String, from peer: Int) throws(ClusterError) -> Tensor {
         guard let task else { throw .gangFailed("rank \(rank) is not connected to its gang") }
         let (_, message) = try receive("t:" + tag, from: peer, context: task)
+        let tensor = try decodeTensor(message)
+        tensorBytesReceived[peer, default: 0] += tensor.count * MemoryLayout<Float>.size
+        return tensor
+    }
+
+    private func decodeTensor(_ message: Message) throws(ClusterError) -> Tensor {
         do throws(WireError) {
             var reader = ByteReader(message.header)
             switch try reader.readUInt8("tensor path") {

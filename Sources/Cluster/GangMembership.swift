@@ -45,6 +45,9 @@ public final class GangMembership: @unchecked Sendable {
     /// Tensors sent through shared memory and as plain frames, for metrics and tests.
     public internal(set) var sharedMemoryTransfers = 0
     public internal(set) var frameTransfers = 0
+    /// Tensor payload bytes sent to and received from each rank (protocol headers aside).
+    public internal(set) var tensorBytesSent: [Int: Int] = [:]
+    public internal(set) var tensorBytesReceived: [Int: Int] = [:]
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, security: CurveClientSecurity?, zap: ZAPHandler?,
          advertisedHost: String, peerTimeout: Duration) {

@@ -27,7 +27,7 @@ enum CoordinatorCommand: Command {
         let signals = Signals()
         let coordinator: Coordinator
         do {
-            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, security: security, log: clusterLog("coordinator")))
+            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator")))
         } catch {
             throw .failure("cannot start the coordinator on \(bind): \(error)")
         }

@@ -8,7 +8,7 @@ enum SubmitCommand: Command {
     static let usage = "loom submit --connect ADDR --kind KIND [--param key=value …] [--count N] [--wait]"
     static let options: [Option] = [
         .value("connect", "ADDR", "the coordinator's endpoint (required)"),
-        .value("kind", "KIND", "task kind, e.g. sleep, echo, fail, crash, gemm, gang.barrier (required)"),
+        .value("kind", "KIND", "task kind, e.g. sleep, echo, gemm, attention.sharded (required; see below)"),
         .repeated("param", "KEY=VALUE", "a parameter of the kind; repeat for several"),
         .value("count", "N", "copies of the task to queue (default 1)"),
         .value("gang", "P", "run each task on a gang of P workers (gang kinds only)"),
@@ -18,7 +18,7 @@ enum SubmitCommand: Command {
         .flag("json", "with --wait: print one JSON object per result"),
     ] + CurveOptions.options
     static var discussion: String {
-        let kinds = TaskRegistry.builtIn.names.compactMap { TaskRegistry.builtIn[$0] }
+        let kinds = LoomTasks.registry.names.compactMap { LoomTasks.registry[$0] }
         return "Kinds and their parameters:\n" + kinds.map { kind in
             "  \(kind.name): \(kind.summary)\n" + kind.parameters.map {
                 "      \($0.name) (\($0.type.rawValue), default \($0.defaultValue?.description ?? "required")): \($0.help)"
@@ -36,7 +36,7 @@ enum SubmitCommand: Command {
         let attempts = try arguments.int("attempts", minimum: 1) ?? 1
         // Checked here too, so a typo is a usage error before anything is sent.
         do {
-            let registry = TaskRegistry.builtIn
+            let registry = LoomTasks.registry
             let known = try registry.kind(named: kind)
             if known.isGang && gang == 0 { throw ClusterError.invalidTask("kind '\(kind)' runs as a gang: give --gang P") }
             if !known.isGang && gang > 0 { throw ClusterError.invalidTask("kind '\(kind)' runs on one worker; drop --gang") }

@@ -44,7 +44,7 @@ enum UpCommand: Command {
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster(
-                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, security: security, log: clusterLog("coordinator")),
+                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator")),
                 workers: workers, executable: ClusterOptions.executable, workerArguments: workerArguments, logDirectory: logs)
         } catch {
             throw .failure("cannot start the local cluster: \(error)")

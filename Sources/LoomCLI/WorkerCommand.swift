@@ -37,6 +37,7 @@ enum WorkerCommand: Command {
         let watchParent = arguments.flag("exit-with-parent")
         let configuration = WorkerConfiguration(
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
+            registry: LoomTasks.registry,
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         let agent: WorkerAgent

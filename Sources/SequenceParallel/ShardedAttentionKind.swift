@@ -1,0 +1,89 @@
+import Attention
+import Cluster
+import Foundation
+import TensorCore
+
+/// The task kinds of sequence-parallel attention, for the registry of `loom worker`.
+public enum SequenceParallelKinds {
+    public static var all: [TaskKind] { [shardedAttention] }
+
+    /// The algorithms this build runs.
+    public enum Algorithm: String, Sendable, CaseIterable {
+        case ring
+        case zigzagRing = "zigzag_ring"
+    }
+
+    /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
+    static let shardedAttention = TaskKind(
+        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring)",
+        parameters: [
+            ParameterSpec("algorithm", .string, default: .string("ring"), "ring or zigzag_ring"),
+            ParameterSpec("tokens", .int, "sequence length N"),
+            ParameterSpec("heads", .int, default: .int(8), "query heads H"),
+            ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
+            ParameterSpec("head_dim", .int, default: .int(64), "head dimension d"),
+            ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
+            ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
+            ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
+            ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
+            ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
+            ParameterSpec("topology", .string, default: .string("ring"), "peer links the gang builds (ring schedules need ring)"),
+        ],
+        isGang: true
+    ) { context, params in
+        guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
+        let problem = try ShardedProblem(params, ranks: gang.size)
+        let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+        let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
+        let query = chunks.map { problem.inputs.tensor(.query, tokens: $0) }
+        let key = chunks.map { problem.inputs.tensor(.key, tokens: $0) }
+        let value = chunks.map { problem.inputs.tensor(.value, tokens: $0) }
+        BLAS.threadCount = problem.threads
+        let run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                       threads: problem.threads, forceFrames: problem.forceFrames)
+        var metrics = ShardedMetrics.metrics(of: run, schedule: schedule, gang: gang, problem: problem)
+        if problem.verify {
+            for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
+        }
+        return TaskOutcome(metrics: metrics)
+    }
+}
+
+/// The checked parameters of one sharded attention problem.
+struct ShardedProblem {
+    let algorithm: SequenceParallelKinds.Algorithm
+    let layout: ShardLayout
+    let inputs: ShardedInputs
+    let isCausal: Bool
+    let threads: Int
+    let verify: Bool
+    let forceFrames: Bool
+
+    init(_ params: [String: ParameterValue], ranks: Int) throws(ClusterError) {
+        func int(_ key: String) -> Int { if case let .int(v)? = params[key] { v } else { 0 } }
+        guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: params["algorithm"]?.description ?? "") else {
+            throw .invalidTask("algorithm '\(params["algorithm"]?.description ?? "")' is not one of "
+                               + SequenceParallelKinds.Algorithm.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let tokens = int("tokens"), heads = int("heads"), d = int("head_dim")
+        let keyHeads = int("kv_heads") == 0 ? heads : int("kv_heads")
+        let kind: ShardLayout.Kind = algorithm == .zigzagRing ? .zigzag : .contiguous
+        let chunkCount = kind == .zigzag ? 2 * ranks : ranks
+        guard tokens >= chunkCount else {
+            throw .invalidTask("\(tokens) tokens cannot be cut into \(chunkCount) chunks for \(algorithm.rawValue) on \(ranks) ranks; give tokens ≥ \(chunkCount)")
+        }
+        guard heads >= 1, keyHeads >= 1, heads % keyHeads == 0, d >= 1 else {
+            throw .invalidTask("heads (\(heads)) must be a positive multiple of kv_heads (\(keyHeads)), and head_dim (\(d)) positive")
+        }
+        guard params["topology"]?.description == "ring" else {
+            throw .invalidTask("ring schedules need topology=ring")
+        }
+        self.algorithm = algorithm
+        layout = ShardLayout(tokens: tokens, ranks: ranks, kind: kind)
+        inputs = ShardedInputs(seed: UInt64(truncatingIfNeeded: int("seed")), heads: heads, keyHeads: keyHeads, headDimension: d)
+        isCausal = params["causal"] == .bool(true)
+        threads = max(1, int("threads"))
+        verify = params["verify"] == .bool(true)
+        forceFrames = params["frames"] == .bool(true)
+    }
+}

@@ -1,0 +1,32 @@
+import Cluster
+
+/// The measurements one rank reports: time, where it went, and bytes per peer.
+enum ShardedMetrics {
+    static func metrics(of run: ShardedRun, schedule: RingSchedule, gang: GangMembership,
+                        problem: ShardedProblem) -> [String: ParameterValue] {
+        let compute = run.timings.reduce(0) { $0 + $1.computeSeconds }
+        let wait = run.timings.reduce(0) { $0 + $1.waitSeconds }
+        let send = run.timings.reduce(0) { $0 + $1.sendSeconds }
+        var metrics: [String: ParameterValue] = [
+            "wall_s": .double(run.wallSeconds),
+            "compute_s": .double(compute),
+            "wait_s": .double(wait),
+            "send_s": .double(send),
+            // The share of the run spent computing: 1 when every transfer hid behind compute.
+            "compute_fraction": .double(run.wallSeconds > 0 ? compute / run.wallSeconds : 1),
+            "bytes_sent": .int(gang.tensorBytesSent.values.reduce(0, +)),
+            "bytes_received": .int(gang.tensorBytesReceived.values.reduce(0, +)),
+            "expected_bytes_sent": .int(schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)),
+            "visible_pairs": .int(schedule.visiblePairs),
+            "shared_memory_transfers": .int(gang.sharedMemoryTransfers),
+            "frame_transfers": .int(gang.frameTransfers),
+        ]
+        for (peer, bytes) in gang.tensorBytesSent { metrics["bytes_to_r\(peer)"] = .int(bytes) }
+        for (peer, bytes) in gang.tensorBytesReceived { metrics["bytes_from_r\(peer)"] = .int(bytes) }
+        for timing in run.timings {
+            metrics["step\(timing.step).compute_s"] = .double(timing.computeSeconds)
+            metrics["step\(timing.step).wait_s"] = .double(timing.waitSeconds)
+        }
+        return metrics
+    }
+}
