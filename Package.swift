@@ -71,7 +71,7 @@ let package = Package(
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
 
         // Float64 references, error metrics and the process launcher shared by the test targets.
-        .target(name: "LoomTestSupport", dependencies: ["TensorCore", "Attention"],
+        .target(name: "LoomTestSupport", dependencies: ["TensorCore", "Attention", "Cluster", "Wire"],
                 swiftSettings: portableSwift),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
@@ -80,6 +80,9 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Wire", "TensorCore", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "SequenceParallelTests",
+                    dependencies: ["SequenceParallel", "Cluster", "Attention", "TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),

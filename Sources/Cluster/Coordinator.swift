@@ -126,7 +126,7 @@ public final class Coordinator: Sendable {
         if !kind.isGang && gang != 0 {
             throw .invalidTask("kind '\(name)' runs on one worker; it cannot take a gang size")
         }
-        return try kind.resolve(params)
+        return try kind.validate(params, gangSize: gang)
     }
 
     /// The finished results among `ids` (tasks still queued or running are absent).

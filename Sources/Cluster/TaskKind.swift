@@ -50,6 +50,8 @@ public struct TaskOutcome: Sendable {
 /// A kind of task a worker can run: a name, declared parameters, and the function that runs it.
 public struct TaskKind: Sendable {
     public typealias Body = @Sendable (TaskContext, [String: ParameterValue]) throws -> TaskOutcome
+    /// Checks resolved parameters against each other and the gang size, before anything runs.
+    public typealias Check = @Sendable ([String: ParameterValue], _ gangSize: Int) throws(ClusterError) -> Void
 
     public let name: String
     public let summary: String
@@ -57,13 +59,24 @@ public struct TaskKind: Sendable {
     /// Whether the kind runs as a gang of several workers (it needs `gang` ≥ 1 at submission).
     public let isGang: Bool
     let body: Body
+    let check: Check?
 
-    public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false, body: @escaping Body) {
+    public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
+                check: Check? = nil, body: @escaping Body) {
         self.name = name
         self.summary = summary
         self.parameters = parameters
         self.isGang = isGang
+        self.check = check
         self.body = body
+    }
+
+    /// Resolves `given` and runs the kind's own check for a run on `gangSize` workers.
+    /// - Throws: `ClusterError.invalidTask` saying what is wrong and how to fix it.
+    public func validate(_ given: [String: ParameterValue], gangSize: Int) throws(ClusterError) -> [String: ParameterValue] {
+        let resolved = try resolve(given)
+        try check?(resolved, gangSize)
+        return resolved
     }
 
     /// Checks `given` against the declared parameters and fills in defaults.

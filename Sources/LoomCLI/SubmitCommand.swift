@@ -40,7 +40,7 @@ enum SubmitCommand: Command {
             let known = try registry.kind(named: kind)
             if known.isGang && gang == 0 { throw ClusterError.invalidTask("kind '\(kind)' runs as a gang: give --gang P") }
             if !known.isGang && gang > 0 { throw ClusterError.invalidTask("kind '\(kind)' runs on one worker; drop --gang") }
-            _ = try known.resolve(params)
+            _ = try known.validate(params, gangSize: gang)
         } catch {
             throw .usage("\(error)")
         }

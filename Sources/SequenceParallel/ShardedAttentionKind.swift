@@ -29,7 +29,8 @@ public enum SequenceParallelKinds {
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("topology", .string, default: .string("ring"), "peer links the gang builds (ring schedules need ring)"),
         ],
-        isGang: true
+        isGang: true,
+        check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
         let problem = try ShardedProblem(params, ranks: gang.size)

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import LoomTestSupport
 import Testing
 import TensorCore
 import Wire

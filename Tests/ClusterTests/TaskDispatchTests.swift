@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import LoomTestSupport
 import Testing
 
 /// Tasks through a coordinator and real worker processes.

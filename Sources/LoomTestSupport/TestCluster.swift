@@ -1,29 +1,29 @@
 import Cluster
 import Foundation
-import LoomTestSupport
-import Testing
+import Synchronization
 import Wire
 
 /// A coordinator in the test process and real `loom worker` processes on loopback (STYLE §7),
 /// with fast liveness so faults are noticed in well under a second.
-final class TestCluster {
+public final class TestCluster {
     /// 100 ms beats, dead after 5 missed: faults show within about 0.5–0.7 s, with room for a
     /// busy 2-core machine running other test suites at the same time.
-    static let liveness = Liveness(interval: .milliseconds(100), misses: 5)
+    public static let liveness = Liveness(interval: .milliseconds(100), misses: 5)
 
-    let local: LocalCluster
+    public let local: LocalCluster
     let logs: TemporaryDirectory
     let lines = LogLines()
 
-    var coordinator: Coordinator { local.coordinator }
+    public var coordinator: Coordinator { local.coordinator }
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
-    init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil, extraWorkerArguments: [String] = []) throws {
+    public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil, registry: TaskRegistry = .builtIn,
+                extraWorkerArguments: [String] = []) throws {
         logs = try TemporaryDirectory()
         let lines = self.lines
         local = try LocalCluster(
             configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", liveness: TestCluster.liveness,
-                                                    security: security, log: { lines.append($0) }),
+                                                    registry: registry, security: security, log: { lines.append($0) }),
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "5",
                               "--drain-timeout", "2", "--verbose"] + extraWorkerArguments,
@@ -37,13 +37,13 @@ final class TestCluster {
     }
 
     /// The status, or a failure naming the logs.
-    func status() throws -> ClusterStatus {
+    public func status() throws -> ClusterStatus {
         guard let status = coordinator.status() else { throw TestClusterError(description: "no status\n" + logText) }
         return status
     }
 
     /// Waits until `condition` holds for the status, polling every 10 ms.
-    func wait(for what: String, timeout: Duration = .seconds(20), _ condition: (ClusterStatus) -> Bool) throws {
+    public func wait(for what: String, timeout: Duration = .seconds(20), _ condition: (ClusterStatus) -> Bool) throws {
         let end = ContinuousClock.now + timeout
         while ContinuousClock.now < end {
             if let status = coordinator.status(), condition(status) { return }
@@ -53,7 +53,7 @@ final class TestCluster {
     }
 
     /// The coordinator's log and the tail of every worker's log, for failure messages.
-    var logText: String {
+    public var logText: String {
         var text = "--- status ---\n" + (coordinator.status()?.json ?? "none") + "\n--- coordinator ---\n" + lines.all.suffix(40).joined(separator: "\n")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: logs.url.path)) ?? []
         for file in files.sorted() {
@@ -66,8 +66,8 @@ final class TestCluster {
     deinit { local.stop(grace: .seconds(2)) }
 }
 
-struct TestClusterError: Error, CustomStringConvertible {
-    var description: String
+public struct TestClusterError: Error, CustomStringConvertible {
+    public var description: String
 }
 
 /// Log lines collected from the coordinator's thread.
@@ -77,9 +77,7 @@ final class LogLines: Sendable {
     var all: [String] { lines.withLock { $0 } }
 }
 
-import Synchronization
-
 /// Whether a process with `pid` still exists (a zombie counts until it is reaped).
-func isAlive(_ pid: Int32) -> Bool {
+public func isAlive(_ pid: Int32) -> Bool {
     kill(pid, 0) == 0
 }

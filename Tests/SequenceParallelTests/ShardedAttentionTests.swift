@@ -1,0 +1,83 @@
+import Cluster
+import Foundation
+import LoomTestSupport
+import SequenceParallel
+import Testing
+
+/// `attention.sharded` on real worker processes: exact against float64, bytes as the formula.
+@Suite(.serialized) struct ShardedAttentionTests {
+    static var registry: TaskRegistry {
+        var registry = TaskRegistry.builtIn
+        for kind in SequenceParallelKinds.all { registry.register(kind) }
+        return registry
+    }
+
+    /// Runs one problem on a gang of `ranks` and returns every rank's metrics by name.
+    static func run(_ cluster: TestCluster, ranks: Int, _ params: [String: ParameterValue]) throws -> [String: ParameterValue] {
+        let ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params.merging(["verify": .bool(true)]) { a, _ in a },
+                                                 gang: ranks)
+        let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(120))?.first, "\(cluster.logText)")
+        try #require(result.succeeded, "\(result.error)\n\(cluster.logText)")
+        return result.metrics
+    }
+
+    static func rankMetric(_ metrics: [String: ParameterValue], _ rank: Int, _ name: String) -> Double? {
+        metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number
+    }
+
+    @Test(arguments: ["ring", "zigzag_ring"])
+    func exactForEveryGangSizeMaskAndHeadLayout(algorithm: String) throws {
+        let cluster = try TestCluster(workers: 4, registry: ShardedAttentionTests.registry)
+        // N = 101 divides by no 2P here; H = 4 with Hkv = 4 (MHA) and 2 (GQA).
+        for ranks in 1...4 {
+            for causal in [false, true] {
+                for keyHeads in [4, 2] {
+                    let metrics = try ShardedAttentionTests.run(cluster, ranks: ranks, [
+                        "algorithm": .string(algorithm), "tokens": .int(101), "heads": .int(4), "kv_heads": .int(keyHeads),
+                        "head_dim": .int(16), "causal": .bool(causal), "seed": .int(ranks * 10 + keyHeads)])
+                    for rank in 0..<ranks {
+                        let out = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_out") ?? .infinity
+                        let lse = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_lse") ?? .infinity
+                        // Float32 blockwise attention against float64: 1e-5 (DESIGN.md).
+                        #expect(out <= 1e-5 && lse <= 1e-5, "\(algorithm) P=\(ranks) causal=\(causal) Hkv=\(keyHeads) rank \(rank): out \(out), lse \(lse)")
+                        let sent = ShardedAttentionTests.rankMetric(metrics, rank, "bytes_sent")
+                        let expected = ShardedAttentionTests.rankMetric(metrics, rank, "expected_bytes_sent")
+                        #expect(sent == expected && sent != nil, "rank \(rank) sent \(sent ?? -1) bytes, formula \(expected ?? -1)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func bytesPerRankEqualTheRingFormulaOverBothPaths() throws {
+        let cluster = try TestCluster(workers: 4, registry: ShardedAttentionTests.registry)
+        let (ranks, tokens, keyHeads, d) = (4, 256, 2, 32)
+        for frames in [false, true] {
+            let metrics = try ShardedAttentionTests.run(cluster, ranks: ranks, [
+                "algorithm": .string("ring"), "tokens": .int(tokens), "heads": .int(4), "kv_heads": .int(keyHeads),
+                "head_dim": .int(d), "frames": .bool(frames)])
+            let formula = Double((ranks - 1) * 2 * (tokens / ranks) * keyHeads * d * 4)
+            for rank in 0..<ranks {
+                #expect(ShardedAttentionTests.rankMetric(metrics, rank, "bytes_sent") == formula)
+                // Ring: everything goes to the next rank and comes from the previous one.
+                #expect(ShardedAttentionTests.rankMetric(metrics, rank, "bytes_to_r\((rank + 1) % ranks)") == formula)
+                #expect(ShardedAttentionTests.rankMetric(metrics, rank, "bytes_from_r\((rank + ranks - 1) % ranks)") == formula)
+                let path = frames ? "frame_transfers" : "shared_memory_transfers"
+                #expect(ShardedAttentionTests.rankMetric(metrics, rank, path) == Double((ranks - 1) * 2), "\(path)")
+            }
+        }
+    }
+
+    @Test func badProblemsAreRefusedBeforeAnyWorkerStarts() throws {
+        let cluster = try TestCluster(workers: 0, registry: ShardedAttentionTests.registry)
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("rign")], gang: 2) } throws: {
+            "\($0)".contains("algorithm") || "\($0)".contains("rign")
+        }
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(3), "algorithm": .string("zigzag_ring")], gang: 2) } throws: {
+            "\($0)".contains("tokens ≥ 4")
+        }
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "heads": .int(6), "kv_heads": .int(4)], gang: 2) } throws: {
+            "\($0)".contains("multiple of kv_heads")
+        }
+    }
+}
