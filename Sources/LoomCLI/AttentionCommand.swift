@@ -1,5 +1,6 @@
 import Attention
 import Foundation
+import SequenceParallel
 import TensorCore
 
 /// `loom attention`: blockwise attention on `.npy` files, forward or (with `--backward`) backward.
@@ -24,6 +25,9 @@ enum AttentionCommand: Command {
         .value("dq", "FILE", "writes ∂L/∂q [n, H, d], float32 (with --backward)"),
         .value("dk", "FILE", "writes ∂L/∂k [m, Hkv, d], float32 (with --backward)"),
         .value("dv", "FILE", "writes ∂L/∂v [m, Hkv, d], float32 (with --backward)"),
+        .value("algorithm", "A", "shard the sequence over local worker processes: ring or zigzag_ring"),
+        .value("workers", "P", "with --algorithm: the number of worker processes (default 2)"),
+        .flag("json", "with --algorithm: print the run's measurements as one JSON object"),
     ]
     static let discussion = """
         Shapes: n queries, m keys, H query heads, Hkv key/value heads (grouped-query: query head h \
@@ -44,8 +48,14 @@ enum AttentionCommand: Command {
         that do not fit, or a NaN or ±inf element (the error names the file and the first bad \
         index) stop with exit status 2. Outputs are written as little-endian float32 .npy.
 
+        Sharded: --algorithm ring|zigzag_ring --workers P computes the same forward pass on P local \
+        worker processes that pass K/V blocks round a ring (zigzag_ring balances causal work), and \
+        writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
+        and no --window or --scale; the sharded backward pass is not built yet.
+
         Example:
           loom attention --q q.npy --k k.npy --v v.npy --causal --out out.npy --lse lse.npy
+          loom attention --q q.npy --k k.npy --v v.npy --causal --algorithm zigzag_ring --workers 2 --out out.npy
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -79,9 +89,26 @@ enum AttentionCommand: Command {
             try TensorFile.checkWritable(path, option: option)
         }
 
+        let algorithm = try arguments.choice("algorithm", as: SequenceParallelKinds.Algorithm.self)
+        if algorithm == nil, let stray = ["workers", "json"].first(where: { arguments.string($0) != nil || arguments.flag($0) }) {
+            throw .usage("--\(stray) is used only with --algorithm; add --algorithm ring or drop --\(stray)")
+        }
+        if algorithm != nil {
+            if isBackward { throw .usage("the sharded backward pass is not built yet; drop --algorithm to run --backward in one process") }
+            if let stray = ["window", "scale", "score"].first(where: { arguments.string($0) != nil }) {
+                throw .usage("--algorithm runs softmax attention with the default scale and no window; drop --\(stray)")
+            }
+        }
         let query = try TensorFile.readFinite(queryPath, option: "q")
         let key = try TensorFile.readFinite(keyPath, option: "k")
         let value = try TensorFile.readFinite(valuePath, option: "v")
+        if let algorithm {
+            try ShardedAttentionRun.run(algorithm: algorithm, workers: try arguments.int("workers", minimum: 1) ?? 2,
+                                        query: query, key: key, value: value, isCausal: arguments.flag("causal"),
+                                        threads: try arguments.int("threads", minimum: 1) ?? 1, outPath: outPath,
+                                        lsePath: lsePath, json: arguments.flag("json"))
+            return
+        }
         let shape: AttentionShape
         do {
             shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)

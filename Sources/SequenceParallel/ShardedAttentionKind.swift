@@ -28,6 +28,8 @@ public enum SequenceParallelKinds {
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("topology", .string, default: .string("ring"), "peer links the gang builds (ring schedules need ring)"),
+            ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
+            ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
         ],
         isGang: true,
         check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) }
@@ -36,9 +38,7 @@ public enum SequenceParallelKinds {
         let problem = try ShardedProblem(params, ranks: gang.size)
         let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
         let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
-        let query = chunks.map { problem.inputs.tensor(.query, tokens: $0) }
-        let key = chunks.map { problem.inputs.tensor(.key, tokens: $0) }
-        let value = chunks.map { problem.inputs.tensor(.value, tokens: $0) }
+        let (query, key, value) = try problem.shard(chunks)
         BLAS.threadCount = problem.threads
         let run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
                                        threads: problem.threads, forceFrames: problem.forceFrames)
@@ -46,7 +46,17 @@ public enum SequenceParallelKinds {
         if problem.verify {
             for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
         }
-        return TaskOutcome(metrics: metrics)
+        var artifacts: [String] = []
+        if let directory = problem.outputDirectory {
+            for (index, output) in run.outputs.enumerated() {
+                for (name, tensor) in [("out", output.output), ("lse", output.logSumExp)] {
+                    let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
+                    try tensor.writeNPY(toFile: path)
+                    artifacts.append(path)
+                }
+            }
+        }
+        return TaskOutcome(metrics: metrics, artifacts: artifacts)
     }
 }
 
@@ -59,6 +69,8 @@ struct ShardedProblem {
     let threads: Int
     let verify: Bool
     let forceFrames: Bool
+    let inputDirectory: String?
+    let outputDirectory: String?
 
     init(_ params: [String: ParameterValue], ranks: Int) throws(ClusterError) {
         func int(_ key: String) -> Int { if case let .int(v)? = params[key] { v } else { 0 } }
@@ -86,5 +98,28 @@ struct ShardedProblem {
         threads = max(1, int("threads"))
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)
+        let input = params["input_dir"]?.description ?? "", output = params["output_dir"]?.description ?? ""
+        inputDirectory = input.isEmpty ? nil : input
+        outputDirectory = output.isEmpty ? nil : output
+        if verify && inputDirectory != nil {
+            throw .invalidTask("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
+        }
+    }
+
+    /// This rank's q, k and v chunks: from the seed, or sliced from the files in `inputDirectory`.
+    func shard(_ chunks: [Range<Int>]) throws -> (query: [Tensor], key: [Tensor], value: [Tensor]) {
+        guard let directory = inputDirectory else {
+            return (chunks.map { inputs.tensor(.query, tokens: $0) }, chunks.map { inputs.tensor(.key, tokens: $0) },
+                    chunks.map { inputs.tensor(.value, tokens: $0) })
+        }
+        var tensors: [Tensor] = []
+        for (name, heads) in [("q", inputs.heads), ("k", inputs.keyHeads), ("v", inputs.keyHeads)] {
+            let tensor = try Tensor(contentsOfNPYFile: directory + "/\(name).npy")
+            guard tensor.shape == [layout.tokens, heads, inputs.headDimension] else {
+                throw ClusterError.invalidTask("\(directory)/\(name).npy has shape \(tensor.shape); expected [\(layout.tokens), \(heads), \(inputs.headDimension)]")
+            }
+            tensors.append(tensor)
+        }
+        return (chunks.map { tensors[0].rows($0) }, chunks.map { tensors[1].rows($0) }, chunks.map { tensors[2].rows($0) })
     }
 }

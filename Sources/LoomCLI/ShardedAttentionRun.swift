@@ -1,0 +1,105 @@
+import Attention
+import Cluster
+import Foundation
+import SequenceParallel
+import TensorCore
+
+/// `loom attention --algorithm A --workers P`: the same files, computed by a gang of P local
+/// worker processes, assembled into the same outputs.
+enum ShardedAttentionRun {
+    /// Runs the sharded forward pass and writes `out` (and `lse`) like the single-process command.
+    static func run(algorithm: SequenceParallelKinds.Algorithm, workers: Int, query: Tensor, key: Tensor, value: Tensor,
+                    isCausal: Bool, threads: Int, outPath: String?, lsePath: String?, json: Bool) throws(CommandError) {
+        let shape: AttentionShape
+        do { shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape) } catch {
+            throw .usage("\(error)")
+        }
+        guard shape.queries == shape.keys else {
+            throw .usage("--algorithm shards one sequence: q and k must have the same length (got n = \(shape.queries), m = \(shape.keys))")
+        }
+        let chunks = algorithm == .zigzagRing ? 2 * workers : workers
+        guard shape.queries >= chunks else {
+            throw .usage("\(shape.queries) tokens cannot be cut into \(chunks) chunks for \(algorithm.rawValue) on \(workers) workers; use fewer --workers")
+        }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("loom-sharded-\(getpid())-\(UUID().uuidString.prefix(8))")
+        do { try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
+            throw .failure("cannot create the scratch directory \(scratch.path): \(error.localizedDescription)")
+        }
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // The ranks read float32 copies of the checked inputs and each slices its own rows.
+        for (name, tensor) in [("q", query), ("k", key), ("v", value)] {
+            try TensorFile.write(tensor, to: scratch.appendingPathComponent("\(name).npy").path, option: name)
+        }
+        let params: [String: ParameterValue] = [
+            "algorithm": .string(algorithm.rawValue), "tokens": .int(shape.queries), "heads": .int(shape.heads),
+            "kv_heads": .int(shape.keyHeads), "head_dim": .int(shape.headDimension), "causal": .bool(isCausal),
+            "threads": .int(threads), "input_dir": .string(scratch.path), "output_dir": .string(scratch.path)]
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
+                                       workers: workers, executable: ClusterOptions.executable,
+                                       logDirectory: scratch)
+        } catch {
+            throw .failure("cannot start \(workers) local workers: \(error)")
+        }
+        defer { cluster.stop() }
+        guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else {
+            throw .failure("\(workers) local workers did not register within 60 s")
+        }
+        let ids: [UInt64]
+        do { ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params, gang: workers) } catch {
+            throw .usage("\(error)")
+        }
+        guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(24 * 3600))?.first else {
+            throw .failure("the sharded run did not finish")
+        }
+        guard result.succeeded else { throw .failure("the sharded run failed: \(result.error)") }
+        let layout = ShardLayout(tokens: shape.queries, ranks: workers, kind: algorithm == .zigzagRing ? .zigzag : .contiguous)
+        var output = Tensor(uncheckedZeros: query.shape)
+        var lse = Tensor(uncheckedZeros: [shape.queries, shape.heads])
+        for rank in 0..<workers {
+            for (index, chunk) in layout.chunks(ofRank: rank).enumerated() {
+                let range = layout.range(ofChunk: chunk)
+                for (name, width) in [("out", shape.heads * shape.headDimension), ("lse", shape.heads)] {
+                    let path = scratch.appendingPathComponent("\(name).r\(rank).c\(index).npy").path
+                    let part: Tensor
+                    do { part = try Tensor(contentsOfNPYFile: path) } catch {
+                        throw .failure("rank \(rank) left no readable \(name) chunk \(index): \(error)")
+                    }
+                    guard part.count == range.count * width else { throw .failure("rank \(rank) wrote a \(name) chunk of the wrong size") }
+                    let offset = range.lowerBound * width
+                    if name == "out" {
+                        output.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
+                    } else {
+                        lse.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
+                    }
+                }
+            }
+        }
+        if let outPath { try TensorFile.write(output, to: outPath, option: "out") }
+        if let lsePath { try TensorFile.write(lse, to: lsePath, option: "lse") }
+        report(result, workers: workers, algorithm: algorithm, json: json)
+    }
+
+    /// Prints the run's measurements: a line per rank, or one JSON object.
+    private static func report(_ result: TaskResult, workers: Int, algorithm: SequenceParallelKinds.Algorithm, json: Bool) {
+        func metric(_ rank: Int, _ name: String) -> ParameterValue? { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"] }
+        if json {
+            let ranks = (0..<workers).map { rank in
+                let keys = ["wall_s", "compute_s", "wait_s", "send_s", "compute_fraction", "bytes_sent", "bytes_received",
+                            "expected_bytes_sent", "visible_pairs"]
+                let fields = keys.compactMap { key in metric(rank, key).map { "\"\(key)\":\($0.json)" } }
+                return "{\"rank\":\(rank)," + fields.joined(separator: ",") + "}"
+            }
+            Console.output("{\"algorithm\":\"\(algorithm.rawValue)\",\"workers\":\(workers),\"wall_s\":\(result.seconds),"
+                           + "\"ranks\":[\(ranks.joined(separator: ","))]}")
+            return
+        }
+        Console.progress("\(algorithm.rawValue) on \(workers) worker(s) in \(String(format: "%.3f", result.seconds)) s")
+        for rank in 0..<workers {
+            let number = { (name: String) in metric(rank, name)?.number ?? .nan }
+            Console.progress(String(format: "  rank %d: compute %.3f s, waiting %.3f s, sent %.0f bytes (formula %.0f)",
+                                    rank, number("compute_s"), number("wait_s"), number("bytes_sent"), number("expected_bytes_sent")))
+        }
+    }
+}

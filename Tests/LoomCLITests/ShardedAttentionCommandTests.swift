@@ -1,0 +1,49 @@
+import Foundation
+import LoomTestSupport
+import TensorCore
+import Testing
+
+/// `loom attention --algorithm … --workers P` gives the same files as the single-process command.
+@Suite(.serialized) struct ShardedAttentionCommandTests {
+    @Test(arguments: [("ring", 2, false), ("ring", 3, true), ("zigzag_ring", 2, true), ("zigzag_ring", 4, false)])
+    func shardedOutputMatchesTheSingleProcessCommand(algorithm: String, workers: Int, causal: Bool) throws {
+        let scratch = try TemporaryDirectory()
+        var random = SeededRandom(seed: 5)
+        for (name, heads) in [("q", 4), ("k", 2), ("v", 2)] {
+            let tensor = try Tensor(shape: [97, heads, 16], storage: (0..<(97 * heads * 16)).map { _ in random.normal() })
+            try tensor.writeNPY(toFile: scratch.path("\(name).npy"))
+        }
+        let inputs = ["--q", scratch.path("q.npy"), "--k", scratch.path("k.npy"), "--v", scratch.path("v.npy")] + (causal ? ["--causal"] : [])
+        let single = try LoomProcess.run(["attention"] + inputs + ["--out", scratch.path("out1.npy"), "--lse", scratch.path("lse1.npy")])
+        try #require(single.status == 0, "\(single)")
+        let sharded = try LoomProcess.run(["attention"] + inputs + ["--algorithm", algorithm, "--workers", String(workers),
+                                                                    "--out", scratch.path("out2.npy"), "--lse", scratch.path("lse2.npy"), "--json"],
+                                          deadline: .seconds(120))
+        try #require(sharded.status == 0, "\(sharded)")
+        #expect(sharded.standardOutput.contains("\"workers\":\(workers)"), "\(sharded)")
+        for name in ["out", "lse"] {
+            let a = try Tensor(contentsOfNPYFile: scratch.path("\(name)1.npy")), b = try Tensor(contentsOfNPYFile: scratch.path("\(name)2.npy"))
+            #expect(a.shape == b.shape)
+            let difference = zip(a.storage, b.storage).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            let norm = a.storage.reduce(0.0) { $0 + Double($1) * Double($1) }
+            // Both are float32 blockwise results within 1e-5 of float64; they differ in merge order only.
+            #expect((difference / norm).squareRoot() <= 1e-5, "\(name): ‖Δ‖/‖a‖ = \((difference / norm).squareRoot())")
+        }
+    }
+
+    @Test(arguments: [
+        (["--algorithm", "rign"], "did you mean 'ring'"),
+        (["--algorithm", "ring", "--window", "4"], "drop --window"),
+        (["--workers", "2"], "only with --algorithm"),
+        (["--algorithm", "zigzag_ring", "--workers", "60"], "use fewer --workers"),
+    ])
+    func badShardedArgumentsExitTwo(extra: [String], expected: String) throws {
+        let scratch = try TemporaryDirectory()
+        for (name, heads) in [("q", 2), ("k", 2), ("v", 2)] {
+            try Tensor(uncheckedZeros: [100, heads, 8]).writeNPY(toFile: scratch.path("\(name).npy"))
+        }
+        let outcome = try LoomProcess.run(["attention", "--q", scratch.path("q.npy"), "--k", scratch.path("k.npy"),
+                                           "--v", scratch.path("v.npy"), "--out", scratch.path("o.npy")] + extra)
+        #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
+    }
+}
