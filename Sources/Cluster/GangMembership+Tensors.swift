@@ -16,6 +16,7 @@ extension GangMembership {
         precondition(!tag.isEmpty && tag.utf8.count <= 30, "a tensor tag is 1–30 characters")
         var header = ByteWriter()
         var payload: [Data] = []
+        let sentAt = MonotonicTime.nanoseconds
         if !forceFrames && sharesMemory(with: peer) {
             let bytes = tensor.count * MemoryLayout<Float>.size
             do throws(WireError) {
@@ -36,11 +37,13 @@ extension GangMembership {
             do throws(WireError) {
                 let handle = try sender.send(tensor, timeout: .seconds(1))
                 header.write(UInt8(1))
+                header.write(sentAt)
                 header.write(bytes: handle.header)
             } catch { throw .wire(error) }
             sharedMemoryTransfers += 1
         } else {
             header.write(UInt8(0))
+            header.write(sentAt)
             header.write(UInt32(tensor.shape.count))
             for extent in tensor.shape { header.write(extent) }
             payload = [tensor.frame]
@@ -55,20 +58,39 @@ extension GangMembership {
     public func receiveTensor(_ tag: String, from peer: Int) throws(ClusterError) -> Tensor {
         guard let task else { throw .gangFailed("rank \(rank) is not connected to its gang") }
         let (_, message) = try receive("t:" + tag, from: peer, context: task)
-        let tensor = try decodeTensor(message)
-        tensorBytesReceived[peer, default: 0] += tensor.count * MemoryLayout<Float>.size
+        let (tensor, sentAt) = try decodeTensor(message)
+        let bytes = tensor.count * MemoryLayout<Float>.size
+        tensorBytesReceived[peer, default: 0] += bytes
+        if let throttle { try waitForModelledArrival(of: bytes, sentAt: sentAt, from: peer, throttle: throttle, task: task) }
         return tensor
     }
 
-    private func decodeTensor(_ message: Message) throws(ClusterError) -> Tensor {
+    /// Holds a received tensor until a link of `throttle`'s speed would have delivered it: the
+    /// link from `peer` sends one message at a time, each taking latency + bytes / bandwidth
+    /// from when both it was sent and the previous one had arrived.
+    private func waitForModelledArrival(of bytes: Int, sentAt: UInt64, from peer: Int, throttle: LinkThrottle,
+                                        task: TaskContext) throws(ClusterError) {
+        let start = max(sentAt, linkFreeAt[peer] ?? 0)
+        let arrival = start + UInt64(throttle.latency.seconds * 1e9) + UInt64(Double(bytes) / throttle.bytesPerSecond * 1e9)
+        linkFreeAt[peer] = arrival
+        while MonotonicTime.nanoseconds < arrival {
+            try task.checkCancellation()
+            let left = Double(arrival - min(arrival, MonotonicTime.nanoseconds)) / 1e9
+            Thread.sleep(forTimeInterval: min(left, 0.01))
+        }
+    }
+
+    private func decodeTensor(_ message: Message) throws(ClusterError) -> (Tensor, sentAt: UInt64) {
         do throws(WireError) {
             var reader = ByteReader(message.header)
-            switch try reader.readUInt8("tensor path") {
+            let path = try reader.readUInt8("tensor path")
+            let sentAt = try reader.readUInt64("send time")
+            switch path {
             case 1:
                 let handle = try SharedTensorHandle(header: try reader.readBytes("tensor handle"))
                 try reader.finish("a shared tensor")
                 if tensorReceiver == nil { tensorReceiver = SharedTensorReceiver() }
-                return try tensorReceiver!.tensor(handle)
+                return (try tensorReceiver!.tensor(handle), sentAt)
             case 0:
                 let rank = try reader.readCount("tensor rank", minimumItemBytes: 8)
                 guard rank <= 8 else { throw WireError.malformed("tensor of rank \(rank); at most 8") }
@@ -76,7 +98,7 @@ extension GangMembership {
                 for _ in 0..<rank { shape.append(try reader.readInt("tensor extent")) }
                 try reader.finish("a tensor frame header")
                 guard message.payload.count == 1 else { throw WireError.malformed("a tensor message carries one frame, not \(message.payload.count)") }
-                return try Tensor(shape: shape, frame: message.payload[0])
+                return (try Tensor(shape: shape, frame: message.payload[0]), sentAt)
             case let path:
                 throw WireError.malformed("unknown tensor path \(path)")
             }

@@ -48,6 +48,10 @@ public final class GangMembership: @unchecked Sendable {
     /// Tensor payload bytes sent to and received from each rank (protocol headers aside).
     public internal(set) var tensorBytesSent: [Int: Int] = [:]
     public internal(set) var tensorBytesReceived: [Int: Int] = [:]
+    /// A modelled link speed for tensors between ranks (nil: as fast as the transport goes).
+    public var throttle: LinkThrottle?
+    /// When each incoming modelled link is free again (monotonic nanoseconds).
+    var linkFreeAt: [Int: UInt64] = [:]
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, security: CurveClientSecurity?, zap: ZAPHandler?,
          advertisedHost: String, peerTimeout: Duration) {

@@ -28,6 +28,8 @@ public enum SequenceParallelKinds {
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("topology", .string, default: .string("ring"), "peer links the gang builds (ring schedules need ring)"),
+            ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
+            ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
             ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
             ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
         ],
@@ -40,6 +42,7 @@ public enum SequenceParallelKinds {
         let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
         let (query, key, value) = try problem.shard(chunks)
         BLAS.threadCount = problem.threads
+        gang.throttle = problem.throttle
         let run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
                                        threads: problem.threads, forceFrames: problem.forceFrames)
         var metrics = ShardedMetrics.metrics(of: run, schedule: schedule, gang: gang, problem: problem)
@@ -69,6 +72,7 @@ struct ShardedProblem {
     let threads: Int
     let verify: Bool
     let forceFrames: Bool
+    let throttle: LinkThrottle?
     let inputDirectory: String?
     let outputDirectory: String?
 
@@ -98,6 +102,11 @@ struct ShardedProblem {
         threads = max(1, int("threads"))
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)
+        let gbps = params["link_gbps"]?.number ?? 0, latency = params["link_latency_us"]?.number ?? 0
+        guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {
+            throw .invalidTask("link_gbps and link_latency_us must be ≥ 0")
+        }
+        throttle = gbps > 0 ? LinkThrottle(bytesPerSecond: gbps * 1e9, latency: .nanoseconds(Int64(latency * 1000))) : nil
         let input = params["input_dir"]?.description ?? "", output = params["output_dir"]?.description ?? ""
         inputDirectory = input.isEmpty ? nil : input
         outputDirectory = output.isEmpty ? nil : output

@@ -24,6 +24,8 @@ enum ShardedMetrics {
         for (peer, bytes) in gang.tensorBytesSent { metrics["bytes_to_r\(peer)"] = .int(bytes) }
         for (peer, bytes) in gang.tensorBytesReceived { metrics["bytes_from_r\(peer)"] = .int(bytes) }
         for timing in run.timings {
+            metrics["step\(timing.step).start_s"] = .double(timing.start)
+            metrics["step\(timing.step).send_s"] = .double(timing.sendSeconds)
             metrics["step\(timing.step).compute_s"] = .double(timing.computeSeconds)
             metrics["step\(timing.step).wait_s"] = .double(timing.waitSeconds)
         }

@@ -81,3 +81,36 @@ import Testing
         }
     }
 }
+
+/// Throttled links and dead ranks.
+@Suite(.serialized) struct ShardedAttentionLinkTests {
+    @Test func aThrottledLinkTakesAtLeastBytesOverBandwidth() throws {
+        let cluster = try TestCluster(workers: 2, registry: ShardedAttentionTests.registry)
+        // Each rank forwards one K/V block of 2 · 512 · 2 · 32 · 4 = 262,144 bytes at 1 MB/s.
+        let metrics = try ShardedAttentionTests.run(cluster, ranks: 2, [
+            "algorithm": .string("ring"), "tokens": .int(1024), "heads": .int(2), "head_dim": .int(32),
+            "link_gbps": .double(0.001), "link_latency_us": .double(1000)])
+        for rank in 0..<2 {
+            let wall = ShardedAttentionTests.rankMetric(metrics, rank, "wall_s") ?? 0
+            let wait = ShardedAttentionTests.rankMetric(metrics, rank, "wait_s") ?? 0
+            #expect(wall >= 0.262 + 0.001, "rank \(rank) finished in \(wall) s, faster than the modelled link allows")
+            #expect(wait >= 0.2 && wall < 5, "rank \(rank): wait \(wait) s of \(wall) s")
+        }
+    }
+
+    @Test func aRankKilledMidJobFailsTheAttemptAndTheRetrySucceeds() throws {
+        let cluster = try TestCluster(workers: 3, registry: ShardedAttentionTests.registry)
+        // 2 ranks, 1 MB per step at 1 MB/s: the job takes about a second per attempt.
+        let ids = try cluster.coordinator.submit(kind: "attention.sharded", params: [
+            "algorithm": .string("ring"), "tokens": .int(2048), "heads": .int(2), "head_dim": .int(64),
+            "link_gbps": .double(0.001), "verify": .bool(true)], gang: 2)
+        try cluster.wait(for: "the job to start") { $0.workers.filter { $0.running == 1 }.count == 2 }
+        Thread.sleep(forTimeInterval: 0.3)
+        let victim = try #require(try cluster.status().workers.first { $0.running == 1 })
+        kill(Int32(victim.pid), SIGKILL)
+        let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(60))?.first, "\(cluster.logText)")
+        #expect(result.succeeded && result.attempt == 2, "\(result)\n\(cluster.logText)")
+        #expect((result.metrics["rel_error_out"]?.number ?? 1) <= 1e-5 && (result.metrics["rank1.rel_error_out"]?.number ?? 1) <= 1e-5)
+        #expect(try cluster.status().counters["attempts_lost"] == 1)
+    }
+}
