@@ -28,6 +28,9 @@ enum AttentionCommand: Command {
         .value("algorithm", "A", "shard the sequence over local worker processes: ring or zigzag_ring"),
         .value("workers", "P", "with --algorithm: the number of worker processes (default 2)"),
         .flag("json", "with --algorithm: print the run's measurements as one JSON object"),
+        .value("trace", "FILE", "with --algorithm: write the timeline as a Chrome trace (open it in Perfetto)"),
+        .value("link-gbps", "G", "with --algorithm: model each link at G GB/s (default: unthrottled)"),
+        .value("link-latency-us", "U", "with --link-gbps: latency per message in µs (default 0)"),
     ]
     static let discussion = """
         Shapes: n queries, m keys, H query heads, Hkv key/value heads (grouped-query: query head h \
@@ -90,7 +93,8 @@ enum AttentionCommand: Command {
         }
 
         let algorithm = try arguments.choice("algorithm", as: SequenceParallelKinds.Algorithm.self)
-        if algorithm == nil, let stray = ["workers", "json"].first(where: { arguments.string($0) != nil || arguments.flag($0) }) {
+        if algorithm == nil, let stray = ["workers", "json", "trace", "link-gbps", "link-latency-us"]
+            .first(where: { arguments.string($0) != nil || arguments.flag($0) }) {
             throw .usage("--\(stray) is used only with --algorithm; add --algorithm ring or drop --\(stray)")
         }
         if algorithm != nil {
@@ -103,10 +107,18 @@ enum AttentionCommand: Command {
         let key = try TensorFile.readFinite(keyPath, option: "k")
         let value = try TensorFile.readFinite(valuePath, option: "v")
         if let algorithm {
+            var link: (gbps: Double, latencyMicroseconds: Double)?
+            if let gbps = try arguments.positiveFloat("link-gbps") {
+                link = (Double(gbps), Double(try arguments.positiveFloat("link-latency-us") ?? 0))
+            } else if arguments.string("link-latency-us") != nil {
+                throw .usage("--link-latency-us needs --link-gbps")
+            }
             try ShardedAttentionRun.run(algorithm: algorithm, workers: try arguments.int("workers", minimum: 1) ?? 2,
                                         query: query, key: key, value: value, isCausal: arguments.flag("causal"),
-                                        threads: try arguments.int("threads", minimum: 1) ?? 1, outPath: outPath,
-                                        lsePath: lsePath, json: arguments.flag("json"))
+                                        threads: try arguments.int("threads", minimum: 1) ?? 1,
+                                        link: link,
+                                        outPath: outPath, lsePath: lsePath, tracePath: arguments.string("trace"),
+                                        json: arguments.flag("json"))
             return
         }
         let shape: AttentionShape

@@ -9,7 +9,8 @@ import TensorCore
 enum ShardedAttentionRun {
     /// Runs the sharded forward pass and writes `out` (and `lse`) like the single-process command.
     static func run(algorithm: SequenceParallelKinds.Algorithm, workers: Int, query: Tensor, key: Tensor, value: Tensor,
-                    isCausal: Bool, threads: Int, outPath: String?, lsePath: String?, json: Bool) throws(CommandError) {
+                    isCausal: Bool, threads: Int, link: (gbps: Double, latencyMicroseconds: Double)?, outPath: String?,
+                    lsePath: String?, tracePath: String?, json: Bool) throws(CommandError) {
         let shape: AttentionShape
         do { shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape) } catch {
             throw .usage("\(error)")
@@ -30,10 +31,12 @@ enum ShardedAttentionRun {
         for (name, tensor) in [("q", query), ("k", key), ("v", value)] {
             try TensorFile.write(tensor, to: scratch.appendingPathComponent("\(name).npy").path, option: name)
         }
-        let params: [String: ParameterValue] = [
+        if let tracePath { try TensorFile.checkWritable(tracePath, option: "trace") }
+        var params: [String: ParameterValue] = [
             "algorithm": .string(algorithm.rawValue), "tokens": .int(shape.queries), "heads": .int(shape.heads),
             "kv_heads": .int(shape.keyHeads), "head_dim": .int(shape.headDimension), "causal": .bool(isCausal),
             "threads": .int(threads), "input_dir": .string(scratch.path), "output_dir": .string(scratch.path)]
+        if let link { params["link_gbps"] = .double(link.gbps); params["link_latency_us"] = .double(link.latencyMicroseconds) }
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
@@ -78,18 +81,25 @@ enum ShardedAttentionRun {
         }
         if let outPath { try TensorFile.write(output, to: outPath, option: "out") }
         if let lsePath { try TensorFile.write(lse, to: lsePath, option: "lse") }
-        report(result, workers: workers, algorithm: algorithm, json: json)
+        let timeline = ShardedTimeline(result: result, ranks: workers)
+        if let tracePath {
+            do { try Data(timeline.chromeTrace(algorithm: algorithm.rawValue).utf8).write(to: URL(fileURLWithPath: tracePath)) } catch {
+                throw .failure("cannot write --trace \(tracePath): \(error.localizedDescription)")
+            }
+        }
+        report(result, timeline: timeline, workers: workers, algorithm: algorithm, json: json)
     }
 
     /// Prints the run's measurements: a line per rank, or one JSON object.
-    private static func report(_ result: TaskResult, workers: Int, algorithm: SequenceParallelKinds.Algorithm, json: Bool) {
+    private static func report(_ result: TaskResult, timeline: ShardedTimeline, workers: Int,
+                               algorithm: SequenceParallelKinds.Algorithm, json: Bool) {
         func metric(_ rank: Int, _ name: String) -> ParameterValue? { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"] }
         if json {
             let ranks = (0..<workers).map { rank in
                 let keys = ["wall_s", "compute_s", "wait_s", "send_s", "compute_fraction", "bytes_sent", "bytes_received",
                             "expected_bytes_sent", "visible_pairs"]
                 let fields = keys.compactMap { key in metric(rank, key).map { "\"\(key)\":\($0.json)" } }
-                return "{\"rank\":\(rank)," + fields.joined(separator: ",") + "}"
+                return "{\"rank\":\(rank)," + fields.joined(separator: ",") + ",\"steps\":" + timeline.stepsJSON(rank: rank) + "}"
             }
             Console.output("{\"algorithm\":\"\(algorithm.rawValue)\",\"workers\":\(workers),\"wall_s\":\(result.seconds),"
                            + "\"ranks\":[\(ranks.joined(separator: ","))]}")
