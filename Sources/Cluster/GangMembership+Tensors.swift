@@ -8,6 +8,17 @@ extension GangMembership {
         peer < peerHosts.count && HostIdentity.current.sharesMemory(with: peerHosts[peer])
     }
 
+    /// Makes the shared-memory slots for tensors of up to `bytes` now, so that the first timed
+    /// send does not pay for creating and faulting in the segment.
+    public func reserveSharedMemory(bytesPerTensor bytes: Int) throws(ClusterError) {
+        guard peerHosts.indices.contains(where: { $0 != rank && sharesMemory(with: $0) }) else { return }
+        do throws(WireError) {
+            if tensorSender == nil || tensorSender!.slotBytes < bytes {
+                tensorSender = try SharedTensorSender(slotCount: 8, slotBytes: max(bytes, 1 << 20))
+            }
+        } catch { throw .wire(error) }
+    }
+
     /// Sends `tensor` to rank `peer` under `tag` (at most 30 characters), through shared memory
     /// when the peer is on this machine and as one float32 frame otherwise.
     /// - Parameter forceFrames: send a plain frame even to a same-host peer (for comparisons).

@@ -6,6 +6,7 @@ enum CommandRouter {
         AttentionCommand.self,
         BenchAttentionCommand.self,
         BenchWireCommand.self,
+        BenchSPCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,

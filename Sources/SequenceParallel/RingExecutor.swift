@@ -44,6 +44,10 @@ public enum RingExecutor {
         var outputs = query.map { PartialAttention(empty: $0.shape[0], heads: heads, headDimension: d) }
         var heldKey = key, heldValue = value
         var timings: [StepTiming] = []
+        if let gang, !forceFrames {
+            let largest = (0..<layout.ranks).flatMap { layout.chunks(ofRank: $0) }.map { layout.range(ofChunk: $0).count }.max() ?? 0
+            try gang.reserveSharedMemory(bytesPerTensor: largest * key[0].shape[1] * key[0].shape[2] * 4)
+        }
         let clock = ContinuousClock(), begin = clock.now
         for step in schedule.steps {
             let stepStart = clock.now

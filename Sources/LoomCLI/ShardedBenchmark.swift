@@ -1,0 +1,116 @@
+import Attention
+import Cluster
+import Foundation
+import SequenceParallel
+import TensorCore
+
+/// Sequence-parallel attention on local worker processes, against single-process attention of
+/// the same problem measured in the same run.
+enum ShardedBenchmark {
+    struct Case {
+        var algorithm: SequenceParallelKinds.Algorithm
+        var workers: Int
+        var tokens: Int
+        var isCausal: Bool
+        var linkGbps: Double?
+    }
+
+    struct Row {
+        var setting: Case
+        /// The slowest rank's wall time.
+        var wallSeconds: Double
+        /// Single-process, single-thread time of the whole problem, same run.
+        var singleSeconds: Double
+        var bytesSent: [Int]
+        var expectedBytes: [Int]
+        /// Max over min of the ranks' compute seconds.
+        var computeImbalance: Double
+        var maxWaitSeconds: Double
+        var maxRelativeError: Double?
+
+        /// Wall time against a perfect split of the single-process time over the ranks.
+        var overhead: Double { wallSeconds / (singleSeconds / Double(setting.workers)) }
+    }
+
+    struct Configuration {
+        var algorithms: [SequenceParallelKinds.Algorithm]
+        var workerCounts: [Int]
+        var sizes: [Int]
+        var causality: [Bool]
+        var links: [Double?]
+        var heads: Int
+        var keyHeads: Int
+        var headDimension: Int
+    }
+
+    static func run(_ configuration: Configuration, progress: (String) -> Void) throws(CommandError) -> [Row] {
+        let most = configuration.workerCounts.max() ?? 2
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-sp-\(getpid())")
+        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
+                                       workers: most, executable: ClusterOptions.executable, logDirectory: logs)
+        } catch { throw .failure("bench sp: cannot start \(most) local workers: \(error)") }
+        defer { cluster.stop() }
+        guard cluster.waitForWorkers(most, timeout: .seconds(60)) else { throw .failure("bench sp: workers did not register") }
+        var single: [String: Double] = [:]
+        var rows: [Row] = []
+        for tokens in configuration.sizes {
+            for causal in configuration.causality {
+                let key = "\(tokens)-\(causal)"
+                progress("single process, 1 thread: n = \(tokens)\(causal ? ", causal" : "") …")
+                single[key] = try singleProcessSeconds(tokens: tokens, causal: causal, configuration: configuration)
+                for algorithm in configuration.algorithms {
+                    for workers in configuration.workerCounts {
+                        for link in configuration.links {
+                            let setting = Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: causal, linkGbps: link)
+                            progress("\(algorithm.rawValue) P = \(workers) n = \(tokens)\(causal ? " causal" : "")\(link.map { " link \($0) GB/s" } ?? "") …")
+                            rows.append(try sharded(setting, cluster: cluster, singleSeconds: single[key]!, configuration: configuration))
+                        }
+                    }
+                }
+            }
+        }
+        return rows
+    }
+
+    private static func singleProcessSeconds(tokens: Int, causal: Bool, configuration: Configuration) throws(CommandError) -> Double {
+        let inputs = ShardedInputs(seed: 1, heads: configuration.heads, keyHeads: configuration.keyHeads,
+                                   headDimension: configuration.headDimension)
+        let q = inputs.tensor(.query, tokens: 0..<tokens), k = inputs.tensor(.key, tokens: 0..<tokens)
+        let v = inputs.tensor(.value, tokens: 0..<tokens)
+        let saved = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = saved }
+        let attention = BlockwiseAttention(mask: causal ? .causal() : .none, threads: 1)
+        let start = ContinuousClock.now
+        do { _ = try attention.forward(query: q, key: k, value: v) } catch { throw .failure("bench sp: \(error)") }
+        return (ContinuousClock.now - start).seconds
+    }
+
+    private static func sharded(_ setting: Case, cluster: LocalCluster, singleSeconds: Double,
+                                configuration: Configuration) throws(CommandError) -> Row {
+        var params: [String: ParameterValue] = [
+            "algorithm": .string(setting.algorithm.rawValue), "tokens": .int(setting.tokens), "heads": .int(configuration.heads),
+            "kv_heads": .int(configuration.keyHeads), "head_dim": .int(configuration.headDimension),
+            "causal": .bool(setting.isCausal), "threads": .int(1)]
+        if let link = setting.linkGbps { params["link_gbps"] = .double(link) }
+        let ids: [UInt64]
+        do { ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params, gang: setting.workers) } catch {
+            throw .usage("bench sp: \(error)")
+        }
+        guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(3600))?.first, result.succeeded else {
+            throw .failure("bench sp: \(setting.algorithm.rawValue) P = \(setting.workers) n = \(setting.tokens) failed")
+        }
+        func metric(_ rank: Int, _ name: String) -> Double { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number ?? 0 }
+        let ranks = 0..<setting.workers
+        let compute = ranks.map { metric($0, "compute_s") }
+        return Row(setting: setting, wallSeconds: ranks.map { metric($0, "wall_s") }.max() ?? 0, singleSeconds: singleSeconds,
+                   bytesSent: ranks.map { Int(metric($0, "bytes_sent")) },
+                   expectedBytes: ranks.map { Int(metric($0, "expected_bytes_sent")) },
+                   computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
+                   maxWaitSeconds: ranks.map { metric($0, "wait_s") }.max() ?? 0, maxRelativeError: nil)
+    }
+}
