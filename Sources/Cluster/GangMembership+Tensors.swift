@@ -21,6 +21,10 @@ extension GangMembership {
 
     /// Sends `tensor` to rank `peer` under `tag` (at most 30 characters), through shared memory
     /// when the peer is on this machine and as one float32 frame otherwise.
+    ///
+    /// It never waits for a shared-memory slot: when every slot still holds a tensor that its
+    /// receiver has not taken (an all-to-all sends many before receiving any), the tensor goes
+    /// as a frame instead, so no pattern of sends and receives can deadlock on slots.
     /// - Parameter forceFrames: send a plain frame even to a same-host peer (for comparisons).
     /// - Throws: `ClusterError` on cancellation, timeout (the peer frees no slot), or a socket failure.
     public func send(_ tensor: Tensor, to peer: Int, tag: String, forceFrames: Bool = false) throws(ClusterError) {
@@ -28,23 +32,15 @@ extension GangMembership {
         var header = ByteWriter()
         var payload: [Data] = []
         let sentAt = MonotonicTime.nanoseconds
+        let bytes = tensor.count * MemoryLayout<Float>.size
         if !forceFrames && sharesMemory(with: peer) {
-            let bytes = tensor.count * MemoryLayout<Float>.size
             do throws(WireError) {
                 if tensorSender == nil || tensorSender!.slotBytes < bytes {
                     tensorSender = try SharedTensorSender(slotCount: 8, slotBytes: max(bytes, 1 << 20))
                 }
             } catch { throw .wire(error) }
-            let sender = tensorSender!
-            // Wait for a free slot here, where cancellation can be checked, not inside `send`.
-            let end = ContinuousClock.now + peerTimeout
-            while sender.freeSlotCount == 0 {
-                if let task { try task.checkCancellation() }
-                guard ContinuousClock.now < end else {
-                    throw .timeout("rank \(rank): rank \(peer) freed no shared-memory slot for \(peerTimeout)")
-                }
-                Thread.sleep(forTimeInterval: 0.0005)
-            }
+        }
+        if !forceFrames && sharesMemory(with: peer), let sender = tensorSender, sender.freeSlotCount > 0 {
             do throws(WireError) {
                 let handle = try sender.send(tensor, timeout: .seconds(1))
                 header.write(UInt8(1))

@@ -60,9 +60,14 @@ public struct TaskKind: Sendable {
     public let isGang: Bool
     let body: Body
     let check: Check?
+    /// For a gang kind: the links its ranks need (`ring` or `mesh`) for the given parameters;
+    /// nil reads a `topology` parameter, else builds a full mesh.
+    let gangTopology: (@Sendable ([String: ParameterValue]) -> String)?
 
     public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
-                check: Check? = nil, body: @escaping Body) {
+                check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
+                body: @escaping Body) {
+        self.gangTopology = gangTopology
         self.name = name
         self.summary = summary
         self.parameters = parameters

@@ -240,10 +240,14 @@ public final class WorkerAgent {
                     let endpoint: String
                     do throws(WireError) { endpoint = try membership.bind() } catch { throw ClusterError.wire(error) }
                     mailbox.post(.gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, host: HostIdentity.current.text))
-                    let topology = GangMembership.Topology(rawValue: params["topology"]?.description ?? "mesh") ?? .mesh
+                    let wanted = kind.gangTopology?(params) ?? params["topology"]?.description ?? "mesh"
+                    let topology = GangMembership.Topology(rawValue: wanted) ?? .mesh
                     try membership.connect(topology: topology, context: taskContext)
                 }
                 let outcome = try kind.body(taskContext, params)
+                // A closing barrier: no rank tears down its mesh (and the shared memory behind
+                // tensors it sent) until every rank has taken what was sent to it.
+                try membership?.barrier(round: Int.max, context: taskContext)
                 result.succeeded = true
                 result.metrics = outcome.metrics
                 result.artifacts = outcome.artifacts

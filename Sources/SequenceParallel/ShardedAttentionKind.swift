@@ -11,13 +11,17 @@ public enum SequenceParallelKinds {
     public enum Algorithm: String, Sendable, CaseIterable {
         case ring
         case zigzagRing = "zigzag_ring"
+        case ulysses
+
+        /// The peer links the algorithm needs.
+        var topology: String { self == .ulysses ? "mesh" : "ring" }
     }
 
     /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
     static let shardedAttention = TaskKind(
-        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring)",
+        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses)",
         parameters: [
-            ParameterSpec("algorithm", .string, default: .string("ring"), "ring or zigzag_ring"),
+            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring or ulysses"),
             ParameterSpec("tokens", .int, "sequence length N"),
             ParameterSpec("heads", .int, default: .int(8), "query heads H"),
             ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
@@ -27,25 +31,40 @@ public enum SequenceParallelKinds {
             ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
-            ParameterSpec("topology", .string, default: .string("ring"), "peer links the gang builds (ring schedules need ring)"),
             ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
             ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
             ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
             ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
         ],
         isGang: true,
-        check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) }
+        check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) },
+        gangTopology: { params in Algorithm(rawValue: params["algorithm"]?.description ?? "")?.topology ?? "ring" }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
         let problem = try ShardedProblem(params, ranks: gang.size)
-        let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
         let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
         let (query, key, value) = try problem.shard(chunks)
         BLAS.threadCount = problem.threads
         gang.throttle = problem.throttle
-        let run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+        let run: ShardedRun
+        let expectedBytes: Int, work: Int
+        switch problem.algorithm {
+        case .ring, .zigzagRing:
+            let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+            run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
                                        threads: problem.threads, forceFrames: problem.forceFrames)
-        var metrics = ShardedMetrics.metrics(of: run, schedule: schedule, gang: gang, problem: problem)
+            expectedBytes = schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+            work = schedule.visiblePairs
+        case .ulysses:
+            let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
+                                           keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
+            run = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
+                                          threads: problem.threads, forceFrames: problem.forceFrames)
+            expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
+            let n = problem.layout.tokens
+            work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
+        }
+        var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, gang: gang)
         if problem.verify {
             for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
         }
@@ -92,8 +111,8 @@ struct ShardedProblem {
         guard heads >= 1, keyHeads >= 1, heads % keyHeads == 0, d >= 1 else {
             throw .invalidTask("heads (\(heads)) must be a positive multiple of kv_heads (\(keyHeads)), and head_dim (\(d)) positive")
         }
-        guard params["topology"]?.description == "ring" else {
-            throw .invalidTask("ring schedules need topology=ring")
+        if algorithm == .ulysses && (heads % ranks != 0 || keyHeads % ranks != 0) {
+            throw .invalidTask("ulysses splits heads over the ranks: \(ranks) ranks must divide heads (\(heads)) and kv_heads (\(keyHeads)); use ring or zigzag_ring, or a gang size that divides both")
         }
         self.algorithm = algorithm
         layout = ShardLayout(tokens: tokens, ranks: ranks, kind: kind)

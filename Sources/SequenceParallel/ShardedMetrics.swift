@@ -2,8 +2,7 @@ import Cluster
 
 /// The measurements one rank reports: time, where it went, and bytes per peer.
 enum ShardedMetrics {
-    static func metrics(of run: ShardedRun, schedule: RingSchedule, gang: GangMembership,
-                        problem: ShardedProblem) -> [String: ParameterValue] {
+    static func metrics(of run: ShardedRun, expectedBytes: Int, work: Int, gang: GangMembership) -> [String: ParameterValue] {
         let compute = run.timings.reduce(0) { $0 + $1.computeSeconds }
         let wait = run.timings.reduce(0) { $0 + $1.waitSeconds }
         let send = run.timings.reduce(0) { $0 + $1.sendSeconds }
@@ -16,8 +15,9 @@ enum ShardedMetrics {
             "compute_fraction": .double(run.wallSeconds > 0 ? compute / run.wallSeconds : 1),
             "bytes_sent": .int(gang.tensorBytesSent.values.reduce(0, +)),
             "bytes_received": .int(gang.tensorBytesReceived.values.reduce(0, +)),
-            "expected_bytes_sent": .int(schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)),
-            "visible_pairs": .int(schedule.visiblePairs),
+            "expected_bytes_sent": .int(expectedBytes),
+            // (query, key) pairs scored, counted over all heads: this rank's share of the work.
+            "visible_pairs": .int(work),
             "shared_memory_transfers": .int(gang.sharedMemoryTransfers),
             "frame_transfers": .int(gang.frameTransfers),
         ]
