@@ -25,7 +25,7 @@ enum AttentionCommand: Command {
         .value("dq", "FILE", "writes ∂L/∂q [n, H, d], float32 (with --backward)"),
         .value("dk", "FILE", "writes ∂L/∂k [m, Hkv, d], float32 (with --backward)"),
         .value("dv", "FILE", "writes ∂L/∂v [m, Hkv, d], float32 (with --backward)"),
-        .value("algorithm", "A", "shard the sequence over local worker processes: ring, zigzag_ring or ulysses"),
+        .value("algorithm", "A", "shard the sequence over local worker processes: ring, zigzag_ring, ulysses or tokenring"),
         .value("workers", "P", "with --algorithm: the number of worker processes (default 2)"),
         .flag("json", "with --algorithm: print the run's measurements as one JSON object"),
         .value("trace", "FILE", "with --algorithm: write the timeline as a Chrome trace (open it in Perfetto)"),
@@ -51,9 +51,10 @@ enum AttentionCommand: Command {
         that do not fit, or a NaN or ±inf element (the error names the file and the first bad \
         index) stop with exit status 2. Outputs are written as little-endian float32 .npy.
 
-        Sharded: --algorithm ring|zigzag_ring|ulysses --workers P computes the same forward pass on P \
-        local worker processes that pass K/V blocks round a ring (zigzag_ring balances causal work) \
-        or exchange heads all-to-all (ulysses: P must divide H and Hkv), and writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
+        Sharded: --algorithm ring|zigzag_ring|ulysses|tokenring --workers P computes the same forward \
+        pass on P local worker processes that pass K/V blocks round a ring (zigzag_ring balances \
+        causal work), exchange heads all-to-all (ulysses: P must divide H and Hkv), or pass queries \
+        round the ring with results sent straight home (tokenring), and writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
         and no --window or --scale; the sharded backward pass is not built yet.
 
         Example:

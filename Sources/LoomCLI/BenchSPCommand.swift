@@ -7,7 +7,7 @@ enum BenchSPCommand: Command {
     static let summary = "time sharded attention schedules on local workers against single-process attention"
     static let usage = "loom bench sp [options]"
     static let options: [Option] = [
-        .value("algorithms", "A,A,…", "ring, zigzag_ring, ulysses (default all)"),
+        .value("algorithms", "A,A,…", "ring, zigzag_ring, ulysses, tokenring (default all)"),
         .value("workers", "P,P,…", "gang sizes (default 2,4)"),
         .value("sizes", "N,N,…", "sequence lengths (default 4096,16384)"),
         .value("causal", "both|yes|no", "mask (default both)"),
@@ -24,7 +24,8 @@ enum BenchSPCommand: Command {
         wall time over single/P, 1.0 for a perfect split (causal ring cannot reach it: its last \
         rank does P − ½ blocks of work against P/2 on average). 'imbalance' is the ranks' max over \
         min compute time. Bytes are tensor payload per rank, against the schedule's closed form \
-        ((P − 1)·2·c·Hkv·d·4 for the rings; the all-to-all volume for ulysses). Links are modelled at the receiver: each message \
+        ((P − 1)·2·c·Hkv·d·4 for the rings; the all-to-all volume for ulysses; queries out and \
+        results back for tokenring). Links are modelled at the receiver: each message \
         arrives latency + bytes/bandwidth after it was sent and after the previous one on that link.
         Each case is one sample: read ratios, and repeat runs for noise.
         """

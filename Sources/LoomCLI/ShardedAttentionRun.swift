@@ -18,7 +18,8 @@ enum ShardedAttentionRun {
         guard shape.queries == shape.keys else {
             throw .usage("--algorithm shards one sequence: q and k must have the same length (got n = \(shape.queries), m = \(shape.keys))")
         }
-        let chunks = algorithm == .zigzagRing ? 2 * workers : workers
+        let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && isCausal)
+        let chunks = zigzag ? 2 * workers : workers
         guard shape.queries >= chunks else {
             throw .usage("\(shape.queries) tokens cannot be cut into \(chunks) chunks for \(algorithm.rawValue) on \(workers) workers; use fewer --workers")
         }
@@ -57,7 +58,7 @@ enum ShardedAttentionRun {
             throw .failure("the sharded run did not finish")
         }
         guard result.succeeded else { throw .failure("the sharded run failed: \(result.error)") }
-        let layout = ShardLayout(tokens: shape.queries, ranks: workers, kind: algorithm == .zigzagRing ? .zigzag : .contiguous)
+        let layout = ShardLayout(tokens: shape.queries, ranks: workers, kind: zigzag ? .zigzag : .contiguous)
         var output = Tensor(uncheckedZeros: query.shape)
         var lse = Tensor(uncheckedZeros: [shape.queries, shape.heads])
         for rank in 0..<workers {

@@ -12,16 +12,17 @@ public enum SequenceParallelKinds {
         case ring
         case zigzagRing = "zigzag_ring"
         case ulysses
+        case tokenring
 
         /// The peer links the algorithm needs.
-        var topology: String { self == .ulysses ? "mesh" : "ring" }
+        var topology: String { self == .ulysses || self == .tokenring ? "mesh" : "ring" }
     }
 
     /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
     static let shardedAttention = TaskKind(
-        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses)",
+        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring)",
         parameters: [
-            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring or ulysses"),
+            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring"),
             ParameterSpec("tokens", .int, "sequence length N"),
             ParameterSpec("heads", .int, default: .int(8), "query heads H"),
             ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
@@ -63,6 +64,13 @@ public enum SequenceParallelKinds {
             expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
             let n = problem.layout.tokens
             work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
+        case .tokenring:
+            let schedule = TokenRingSchedule(tokens: problem.layout.tokens, ranks: gang.size, rank: gang.rank,
+                                             isCausal: problem.isCausal)
+            run = try TokenRingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                            threads: problem.threads, forceFrames: problem.forceFrames)
+            expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
+            work = schedule.visiblePairs
         }
         var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, gang: gang)
         if problem.verify {
@@ -103,7 +111,9 @@ struct ShardedProblem {
         }
         let tokens = int("tokens"), heads = int("heads"), d = int("head_dim")
         let keyHeads = int("kv_heads") == 0 ? heads : int("kv_heads")
-        let kind: ShardLayout.Kind = algorithm == .zigzagRing ? .zigzag : .contiguous
+        // TokenRing's causal variant uses the zigzag layout (its non-causal one, contiguous shards).
+        let isCausal = params["causal"] == .bool(true)
+        let kind: ShardLayout.Kind = algorithm == .zigzagRing || (algorithm == .tokenring && isCausal) ? .zigzag : .contiguous
         let chunkCount = kind == .zigzag ? 2 * ranks : ranks
         guard tokens >= chunkCount else {
             throw .invalidTask("\(tokens) tokens cannot be cut into \(chunkCount) chunks for \(algorithm.rawValue) on \(ranks) ranks; give tokens ≥ \(chunkCount)")
@@ -117,7 +127,7 @@ struct ShardedProblem {
         self.algorithm = algorithm
         layout = ShardLayout(tokens: tokens, ranks: ranks, kind: kind)
         inputs = ShardedInputs(seed: UInt64(truncatingIfNeeded: int("seed")), heads: heads, keyHeads: keyHeads, headDimension: d)
-        isCausal = params["causal"] == .bool(true)
+        self.isCausal = isCausal
         threads = max(1, int("threads"))
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)

@@ -5,7 +5,7 @@ import Testing
 
 /// `loom attention --algorithm … --workers P` gives the same files as the single-process command.
 @Suite(.serialized) struct ShardedAttentionCommandTests {
-    @Test(arguments: [("ring", 2, false), ("ring", 3, true), ("zigzag_ring", 2, true), ("zigzag_ring", 4, false), ("ulysses", 2, true)])
+    @Test(arguments: [("ring", 2, false), ("ring", 3, true), ("zigzag_ring", 2, true), ("zigzag_ring", 4, false), ("ulysses", 2, true), ("tokenring", 3, true), ("tokenring", 2, false)])
     func shardedOutputMatchesTheSingleProcessCommand(algorithm: String, workers: Int, causal: Bool) throws {
         let scratch = try TemporaryDirectory()
         var random = SeededRandom(seed: 5)

@@ -25,7 +25,7 @@ import Testing
         metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number
     }
 
-    @Test(arguments: ["ring", "zigzag_ring", "ulysses"])
+    @Test(arguments: ["ring", "zigzag_ring", "ulysses", "tokenring"])
     func exactForEveryGangSizeMaskAndHeadLayout(algorithm: String) throws {
         let cluster = try TestCluster(workers: 4, registry: ShardedAttentionTests.registry)
         // N = 101 divides by no 2P here; H = 4 with Hkv = 4 (MHA) and 2 (GQA).

@@ -1,0 +1,44 @@
+import Testing
+@testable import SequenceParallel
+
+/// TokenRing schedules as values: coverage and bytes.
+@Suite struct TokenRingScheduleTests {
+    @Test(arguments: [(64, 1), (64, 4), (67, 3), (16, 8), (9, 2)], [false, true])
+    func everyVisiblePairIsComputedExactlyOnce(_ c: (tokens: Int, ranks: Int), causal: Bool) {
+        var seen = [Int](repeating: 0, count: c.tokens * c.tokens)
+        for rank in 0..<c.ranks {
+            let schedule = TokenRingSchedule(tokens: c.tokens, ranks: c.ranks, rank: rank, isCausal: causal)
+            let layout = schedule.layout
+            #expect(Set(schedule.steps.map(\.queryOwner)).count == c.ranks, "each rank's queries visit once")
+            for step in schedule.steps {
+                let owner = layout.chunks(ofRank: step.queryOwner), mine = layout.chunks(ofRank: rank)
+                for block in step.blocks {
+                    #expect(step.heldChunks.contains(block.queryChunk), "a computed chunk must be held")
+                    for i in layout.range(ofChunk: owner[block.queryChunk]) {
+                        for j in layout.range(ofChunk: mine[block.keyChunk]) where block.mask == .full || j <= i {
+                            seen[i * c.tokens + j] += 1
+                        }
+                    }
+                }
+            }
+        }
+        for i in 0..<c.tokens {
+            for j in 0..<c.tokens {
+                #expect(seen[i * c.tokens + j] == (!causal || j <= i ? 1 : 0), "pair (\(i), \(j))")
+            }
+        }
+    }
+
+    @Test(arguments: [2, 4, 8])
+    func bytesMatchTheClosedFormsAndCausalMovesThreeQuarters(ranks: Int) {
+        let (tokens, heads, d) = (64 * ranks, 4, 16)
+        let c = tokens / ranks
+        let plain = (0..<ranks).map { TokenRingSchedule(tokens: tokens, ranks: ranks, rank: $0, isCausal: false).bytesSent(heads: heads, headDimension: d) }
+        let queries: Int = (ranks - 1) * c * heads * d * 4
+        let results: Int = (ranks - 1) * c * heads * (d + 1) * 4
+        for bytes in plain { #expect(bytes == queries + results) }
+        let causal = (0..<ranks).map { TokenRingSchedule(tokens: tokens, ranks: ranks, rank: $0, isCausal: true).bytesSent(heads: heads, headDimension: d) }
+        let causalTotal: Int = causal.reduce(0, +), plainTotal: Int = plain.reduce(0, +)
+        #expect(causalTotal * 4 == plainTotal * 3, "causal TokenRing moves 0.75 of the non-causal bytes in all")
+    }
+}
