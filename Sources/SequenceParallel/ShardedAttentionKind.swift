@@ -30,6 +30,7 @@ public enum SequenceParallelKinds {
             ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
             ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
             ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
+            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout); ring and zigzag_ring"),
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
@@ -73,13 +74,36 @@ public enum SequenceParallelKinds {
             work = schedule.visiblePairs
         }
         var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, gang: gang)
+        var gradients: ShardedGradients?
+        if problem.backward {
+            let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+            let outputGradient = try problem.outputGradient(chunks)
+            let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
+            let (result, timings, wall) = try RingExecutor.backward(
+                schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
+                gang: gang, threads: problem.threads, forceFrames: problem.forceFrames)
+            gradients = result
+            metrics["bwd_wall_s"] = .double(wall)
+            metrics["bwd_compute_s"] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
+            metrics["bwd_wait_s"] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
+            metrics["bwd_bytes_sent"] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
+            metrics["bwd_expected_bytes_sent"] = .int(schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads,
+                                                                                 headDimension: problem.inputs.headDimension))
+        }
         if problem.verify {
             for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
+            if let gradients {
+                for (name, value) in try ShardedVerification.gradientErrors(gradients, chunks: chunks, problem: problem) {
+                    metrics[name] = value
+                }
+            }
         }
         var artifacts: [String] = []
         if let directory = problem.outputDirectory {
             for (index, output) in run.outputs.enumerated() {
-                for (name, tensor) in [("out", output.output), ("lse", output.logSumExp)] {
+                var named = [("out", output.output), ("lse", output.logSumExp)]
+                if let gradients { named += [("dq", gradients.query[index]), ("dk", gradients.key[index]), ("dv", gradients.value[index])] }
+                for (name, tensor) in named {
                     let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
                     try tensor.writeNPY(toFile: path)
                     artifacts.append(path)
@@ -98,6 +122,7 @@ struct ShardedProblem {
     let isCausal: Bool
     let threads: Int
     let verify: Bool
+    let backward: Bool
     let forceFrames: Bool
     let throttle: LinkThrottle?
     let inputDirectory: String?
@@ -131,6 +156,10 @@ struct ShardedProblem {
         threads = max(1, int("threads"))
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)
+        backward = params["backward"] == .bool(true)
+        if backward && !(algorithm == .ring || algorithm == .zigzagRing) {
+            throw .invalidTask("the backward pass is built for ring and zigzag_ring so far, not \(algorithm.rawValue)")
+        }
         let gbps = params["link_gbps"]?.number ?? 0, latency = params["link_latency_us"]?.number ?? 0
         guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {
             throw .invalidTask("link_gbps and link_latency_us must be ≥ 0")
@@ -142,6 +171,16 @@ struct ShardedProblem {
         if verify && inputDirectory != nil {
             throw .invalidTask("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
         }
+    }
+
+    /// This rank's ∂L/∂out chunks: from the seed, or sliced from `dout.npy` in `inputDirectory`.
+    func outputGradient(_ chunks: [Range<Int>]) throws -> [Tensor] {
+        guard let directory = inputDirectory else { return chunks.map { inputs.tensor(.outputGradient, tokens: $0) } }
+        let tensor = try Tensor(contentsOfNPYFile: directory + "/dout.npy")
+        guard tensor.shape == [layout.tokens, inputs.heads, inputs.headDimension] else {
+            throw ClusterError.invalidTask("\(directory)/dout.npy has shape \(tensor.shape); expected [\(layout.tokens), \(inputs.heads), \(inputs.headDimension)]")
+        }
+        return chunks.map { tensor.rows($0) }
     }
 
     /// This rank's q, k and v chunks: from the seed, or sliced from the files in `inputDirectory`.

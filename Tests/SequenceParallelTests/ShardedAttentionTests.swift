@@ -32,9 +32,11 @@ import Testing
         for ranks in 1...4 {
             for causal in [false, true] {
                 for keyHeads in [4, 2] where algorithm != "ulysses" || (4 % ranks == 0 && keyHeads % ranks == 0) {
+                    let backward = algorithm == "ring" || algorithm == "zigzag_ring"
                     let metrics = try ShardedAttentionTests.run(cluster, ranks: ranks, [
                         "algorithm": .string(algorithm), "tokens": .int(101), "heads": .int(4), "kv_heads": .int(keyHeads),
-                        "head_dim": .int(16), "causal": .bool(causal), "seed": .int(ranks * 10 + keyHeads)])
+                        "head_dim": .int(16), "causal": .bool(causal), "seed": .int(ranks * 10 + keyHeads),
+                        "backward": .bool(backward)])
                     for rank in 0..<ranks {
                         let out = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_out") ?? .infinity
                         let lse = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_lse") ?? .infinity
@@ -43,6 +45,14 @@ import Testing
                         let sent = ShardedAttentionTests.rankMetric(metrics, rank, "bytes_sent")
                         let expected = ShardedAttentionTests.rankMetric(metrics, rank, "expected_bytes_sent")
                         #expect(sent == expected && sent != nil, "rank \(rank) sent \(sent ?? -1) bytes, formula \(expected ?? -1)")
+                        guard backward else { continue }
+                        for gradient in ["dq", "dk", "dv"] {
+                            let error = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_\(gradient)") ?? .infinity
+                            // Float32 backward against float64: 1e-4 (DESIGN.md).
+                            #expect(error <= 1e-4, "\(algorithm) P=\(ranks) causal=\(causal) Hkv=\(keyHeads) rank \(rank): \(gradient) \(error)")
+                        }
+                        let backwardSent = ShardedAttentionTests.rankMetric(metrics, rank, "bwd_bytes_sent")
+                        #expect(backwardSent != nil && backwardSent == ShardedAttentionTests.rankMetric(metrics, rank, "bwd_expected_bytes_sent"))
                     }
                 }
             }
