@@ -55,7 +55,8 @@ enum AttentionCommand: Command {
         pass on P local worker processes that pass K/V blocks round a ring (zigzag_ring balances \
         causal work), exchange heads all-to-all (ulysses: P must divide H and Hkv), or pass queries \
         round the ring with results sent straight home (tokenring), and writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
-        and no --window or --scale; the sharded backward pass is not built yet.
+        and no --window or --scale. --backward works with ring and zigzag_ring (dK/dV travel \
+        round the ring with their blocks).
 
         Example:
           loom attention --q q.npy --k k.npy --v v.npy --causal --out out.npy --lse lse.npy
@@ -99,7 +100,9 @@ enum AttentionCommand: Command {
             throw .usage("--\(stray) is used only with --algorithm; add --algorithm ring or drop --\(stray)")
         }
         if algorithm != nil {
-            if isBackward { throw .usage("the sharded backward pass is not built yet; drop --algorithm to run --backward in one process") }
+            if isBackward && !(algorithm == .ring || algorithm == .zigzagRing) {
+                throw .usage("the sharded backward pass is built for ring and zigzag_ring so far, not \(algorithm!.rawValue); use one of those or drop --algorithm")
+            }
             if let stray = ["window", "scale", "score"].first(where: { arguments.string($0) != nil }) {
                 throw .usage("--algorithm runs softmax attention with the default scale and no window; drop --\(stray)")
             }
@@ -108,6 +111,14 @@ enum AttentionCommand: Command {
         let key = try TensorFile.readFinite(keyPath, option: "k")
         let value = try TensorFile.readFinite(valuePath, option: "v")
         if let algorithm {
+            var backward: (dout: Tensor, dq: String, dk: String, dv: String)?
+            if let gradientPaths {
+                let outputGradient = try TensorFile.readFinite(gradientPaths.dout, option: "dout")
+                guard outputGradient.shape == query.shape else {
+                    throw .usage("--dout \(gradientPaths.dout) has shape \(Tensor.describe(outputGradient.shape)); it must match the output [n, H, d] = \(Tensor.describe(query.shape))")
+                }
+                backward = (outputGradient, gradientPaths.dq, gradientPaths.dk, gradientPaths.dv)
+            }
             var link: (gbps: Double, latencyMicroseconds: Double)?
             if let gbps = try arguments.positiveFloat("link-gbps") {
                 link = (Double(gbps), Double(try arguments.positiveFloat("link-latency-us") ?? 0))
@@ -118,7 +129,7 @@ enum AttentionCommand: Command {
                                         query: query, key: key, value: value, isCausal: arguments.flag("causal"),
                                         threads: try arguments.int("threads", minimum: 1) ?? 1,
                                         link: link,
-                                        outPath: outPath, lsePath: lsePath, tracePath: arguments.string("trace"),
+                                        outPath: outPath, lsePath: lsePath, backward: backward, tracePath: arguments.string("trace"),
                                         json: arguments.flag("json"))
             return
         }

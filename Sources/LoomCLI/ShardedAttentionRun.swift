@@ -10,7 +10,8 @@ enum ShardedAttentionRun {
     /// Runs the sharded forward pass and writes `out` (and `lse`) like the single-process command.
     static func run(algorithm: SequenceParallelKinds.Algorithm, workers: Int, query: Tensor, key: Tensor, value: Tensor,
                     isCausal: Bool, threads: Int, link: (gbps: Double, latencyMicroseconds: Double)?, outPath: String?,
-                    lsePath: String?, tracePath: String?, json: Bool) throws(CommandError) {
+                    lsePath: String?, backward: (dout: Tensor, dq: String, dk: String, dv: String)?, tracePath: String?,
+                    json: Bool) throws(CommandError) {
         let shape: AttentionShape
         do { shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape) } catch {
             throw .usage("\(error)")
@@ -29,7 +30,9 @@ enum ShardedAttentionRun {
         }
         defer { try? FileManager.default.removeItem(at: scratch) }
         // The ranks read float32 copies of the checked inputs and each slices its own rows.
-        for (name, tensor) in [("q", query), ("k", key), ("v", value)] {
+        var inputs = [("q", query), ("k", key), ("v", value)]
+        if let backward { inputs.append(("dout", backward.dout)) }
+        for (name, tensor) in inputs {
             try TensorFile.write(tensor, to: scratch.appendingPathComponent("\(name).npy").path, option: name)
         }
         if let tracePath { try TensorFile.checkWritable(tracePath, option: "trace") }
@@ -37,6 +40,7 @@ enum ShardedAttentionRun {
             "algorithm": .string(algorithm.rawValue), "tokens": .int(shape.queries), "heads": .int(shape.heads),
             "kv_heads": .int(shape.keyHeads), "head_dim": .int(shape.headDimension), "causal": .bool(isCausal),
             "threads": .int(threads), "input_dir": .string(scratch.path), "output_dir": .string(scratch.path)]
+        if backward != nil { params["backward"] = .bool(true) }
         if let link { params["link_gbps"] = .double(link.gbps); params["link_latency_us"] = .double(link.latencyMicroseconds) }
         let cluster: LocalCluster
         do {
@@ -59,12 +63,20 @@ enum ShardedAttentionRun {
         }
         guard result.succeeded else { throw .failure("the sharded run failed: \(result.error)") }
         let layout = ShardLayout(tokens: shape.queries, ranks: workers, kind: zigzag ? .zigzag : .contiguous)
-        var output = Tensor(uncheckedZeros: query.shape)
-        var lse = Tensor(uncheckedZeros: [shape.queries, shape.heads])
+        var assembled: [String: Tensor] = ["out": Tensor(uncheckedZeros: query.shape),
+                                           "lse": Tensor(uncheckedZeros: [shape.queries, shape.heads])]
+        var parts = [("out", shape.heads * shape.headDimension), ("lse", shape.heads)]
+        if backward != nil {
+            assembled["dq"] = Tensor(uncheckedZeros: query.shape)
+            assembled["dk"] = Tensor(uncheckedZeros: key.shape)
+            assembled["dv"] = Tensor(uncheckedZeros: value.shape)
+            parts += [("dq", shape.heads * shape.headDimension), ("dk", shape.keyHeads * shape.headDimension),
+                      ("dv", shape.keyHeads * shape.headDimension)]
+        }
         for rank in 0..<workers {
             for (index, chunk) in layout.chunks(ofRank: rank).enumerated() {
                 let range = layout.range(ofChunk: chunk)
-                for (name, width) in [("out", shape.heads * shape.headDimension), ("lse", shape.heads)] {
+                for (name, width) in parts {
                     let path = scratch.appendingPathComponent("\(name).r\(rank).c\(index).npy").path
                     let part: Tensor
                     do { part = try Tensor(contentsOfNPYFile: path) } catch {
@@ -72,16 +84,17 @@ enum ShardedAttentionRun {
                     }
                     guard part.count == range.count * width else { throw .failure("rank \(rank) wrote a \(name) chunk of the wrong size") }
                     let offset = range.lowerBound * width
-                    if name == "out" {
-                        output.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
-                    } else {
-                        lse.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
-                    }
+                    assembled[name]!.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
                 }
             }
         }
-        if let outPath { try TensorFile.write(output, to: outPath, option: "out") }
-        if let lsePath { try TensorFile.write(lse, to: lsePath, option: "lse") }
+        if let outPath { try TensorFile.write(assembled["out"]!, to: outPath, option: "out") }
+        if let lsePath { try TensorFile.write(assembled["lse"]!, to: lsePath, option: "lse") }
+        if let backward {
+            try TensorFile.write(assembled["dq"]!, to: backward.dq, option: "dq")
+            try TensorFile.write(assembled["dk"]!, to: backward.dk, option: "dk")
+            try TensorFile.write(assembled["dv"]!, to: backward.dv, option: "dv")
+        }
         let timeline = ShardedTimeline(result: result, ranks: workers)
         if let tracePath {
             do { try Data(timeline.chromeTrace(algorithm: algorithm.rawValue).utf8).write(to: URL(fileURLWithPath: tracePath)) } catch {

@@ -47,3 +47,31 @@ import Testing
         #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
     }
 }
+
+/// `loom attention --backward --algorithm …` gives the same gradients as one process.
+@Suite(.serialized) struct ShardedBackwardCommandTests {
+    @Test(arguments: [("ring", 3, false), ("zigzag_ring", 2, true)])
+    func shardedGradientsMatchTheSingleProcessCommand(algorithm: String, workers: Int, causal: Bool) throws {
+        let scratch = try TemporaryDirectory()
+        var random = SeededRandom(seed: 9)
+        for (name, heads) in [("q", 4), ("k", 2), ("v", 2), ("dout", 4)] {
+            let tensor = try Tensor(shape: [61, heads, 8], storage: (0..<(61 * heads * 8)).map { _ in random.normal() })
+            try tensor.writeNPY(toFile: scratch.path("\(name).npy"))
+        }
+        let inputs = ["attention", "--q", scratch.path("q.npy"), "--k", scratch.path("k.npy"), "--v", scratch.path("v.npy"),
+                      "--backward", "--dout", scratch.path("dout.npy")] + (causal ? ["--causal"] : [])
+        let single = try LoomProcess.run(inputs + ["--dq", scratch.path("dq1.npy"), "--dk", scratch.path("dk1.npy"), "--dv", scratch.path("dv1.npy")])
+        try #require(single.status == 0, "\(single)")
+        let sharded = try LoomProcess.run(inputs + ["--dq", scratch.path("dq2.npy"), "--dk", scratch.path("dk2.npy"), "--dv", scratch.path("dv2.npy"),
+                                                    "--algorithm", algorithm, "--workers", String(workers)], deadline: .seconds(120))
+        try #require(sharded.status == 0, "\(sharded)")
+        for name in ["dq", "dk", "dv"] {
+            let a = try Tensor(contentsOfNPYFile: scratch.path("\(name)1.npy")), b = try Tensor(contentsOfNPYFile: scratch.path("\(name)2.npy"))
+            #expect(a.shape == b.shape)
+            let difference = zip(a.storage, b.storage).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            let norm = a.storage.reduce(0.0) { $0 + Double($1) * Double($1) }
+            // Both float32 backward passes are within 1e-4 of float64; they differ in summation order.
+            #expect((difference / norm).squareRoot() <= 1e-4, "\(name): ‖Δ‖/‖a‖ = \((difference / norm).squareRoot())")
+        }
+    }
+}
