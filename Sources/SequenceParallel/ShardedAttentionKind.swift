@@ -30,7 +30,7 @@ public enum SequenceParallelKinds {
             ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
             ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
             ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
-            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout); ring and zigzag_ring"),
+            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout); ring, zigzag_ring, ulysses"),
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
@@ -50,6 +50,7 @@ public enum SequenceParallelKinds {
         gang.throttle = problem.throttle
         let run: ShardedRun
         let expectedBytes: Int, work: Int
+        var headShard: UlyssesHeadShard?
         switch problem.algorithm {
         case .ring, .zigzagRing:
             let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
@@ -60,8 +61,8 @@ public enum SequenceParallelKinds {
         case .ulysses:
             let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
                                            keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
-            run = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
-                                          threads: problem.threads, forceFrames: problem.forceFrames)
+            (run, headShard) = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
+                                                       threads: problem.threads, forceFrames: problem.forceFrames)
             expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
             let n = problem.layout.tokens
             work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
@@ -76,19 +77,29 @@ public enum SequenceParallelKinds {
         var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, gang: gang)
         var gradients: ShardedGradients?
         if problem.backward {
-            let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
             let outputGradient = try problem.outputGradient(chunks)
             let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
-            let (result, timings, wall) = try RingExecutor.backward(
-                schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
-                gang: gang, threads: problem.threads, forceFrames: problem.forceFrames)
+            let result: ShardedGradients, timings: [StepTiming], wall: Double, expected: Int
+            if let headShard {
+                let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
+                                               keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
+                (result, timings, wall) = try UlyssesExecutor.backward(
+                    schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
+                    forceFrames: problem.forceFrames)
+                expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
+            } else {
+                let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+                (result, timings, wall) = try RingExecutor.backward(
+                    schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
+                    gang: gang, threads: problem.threads, forceFrames: problem.forceFrames)
+                expected = schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+            }
             gradients = result
             metrics["bwd_wall_s"] = .double(wall)
             metrics["bwd_compute_s"] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
             metrics["bwd_wait_s"] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
             metrics["bwd_bytes_sent"] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
-            metrics["bwd_expected_bytes_sent"] = .int(schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads,
-                                                                                 headDimension: problem.inputs.headDimension))
+            metrics["bwd_expected_bytes_sent"] = .int(expected)
         }
         if problem.verify {
             for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
@@ -157,8 +168,8 @@ struct ShardedProblem {
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)
         backward = params["backward"] == .bool(true)
-        if backward && !(algorithm == .ring || algorithm == .zigzagRing) {
-            throw .invalidTask("the backward pass is built for ring and zigzag_ring so far, not \(algorithm.rawValue)")
+        if backward && algorithm == .tokenring {
+            throw .invalidTask("the backward pass is built for ring, zigzag_ring and ulysses so far, not tokenring")
         }
         let gbps = params["link_gbps"]?.number ?? 0, latency = params["link_latency_us"]?.number ?? 0
         guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {

@@ -39,6 +39,18 @@ public struct UlyssesSchedule: Sendable, Equatable {
     /// Float32 bytes this rank sends: its tokens of every other rank's q, k and v heads, then
     /// every other rank's tokens of its own output and log-sum-exp heads. With c tokens per rank,
     /// (P − 1)·c·(H + 2·Hkv)·d·4/P + (P − 1)·c·H·(d + 1)·4/P.
+    /// Float32 bytes this rank sends in the backward pass: its tokens of every other rank's
+    /// ∂L/∂out heads, then every other rank's tokens of dq, dk and dv of its own heads,
+    /// (P − 1)·c·(2H + 2Hkv)·d·4/P with c tokens per rank.
+    public func backwardBytesSent(headDimension d: Int) -> Int {
+        let mine = layout.tokenCount(ofRank: rank)
+        return peers.reduce(0) { total, peer in
+            let inbound = mine * (heads / layout.ranks) * d
+            let outbound = layout.tokenCount(ofRank: peer) * (heads / layout.ranks + 2 * (keyHeads / layout.ranks)) * d
+            return total + 4 * (inbound + outbound)
+        }
+    }
+
     public func bytesSent(headDimension d: Int) -> Int {
         let mine = layout.tokenCount(ofRank: rank)
         return peers.reduce(0) { total, peer in
