@@ -55,8 +55,9 @@ enum AttentionCommand: Command {
         pass on P local worker processes that pass K/V blocks round a ring (zigzag_ring balances \
         causal work), exchange heads all-to-all (ulysses: P must divide H and Hkv), or pass queries \
         round the ring with results sent straight home (tokenring), and writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
-        and no --window or --scale. --backward works with ring and zigzag_ring (dK/dV travel \
-        round the ring with their blocks) and ulysses (the inverse all-to-alls).
+        and no --window or --scale. --backward works with every algorithm: the rings send dK/dV \
+        round with their blocks, ulysses reverses its all-to-alls, tokenring sends dK/dV partials \
+        straight to their owners.
 
         Example:
           loom attention --q q.npy --k k.npy --v v.npy --causal --out out.npy --lse lse.npy
@@ -100,9 +101,6 @@ enum AttentionCommand: Command {
             throw .usage("--\(stray) is used only with --algorithm; add --algorithm ring or drop --\(stray)")
         }
         if algorithm != nil {
-            if isBackward && algorithm == .tokenring {
-                throw .usage("the sharded backward pass is built for ring, zigzag_ring and ulysses so far, not tokenring; use one of those or drop --algorithm")
-            }
             if let stray = ["window", "scale", "score"].first(where: { arguments.string($0) != nil }) {
                 throw .usage("--algorithm runs softmax attention with the default scale and no window; drop --\(stray)")
             }

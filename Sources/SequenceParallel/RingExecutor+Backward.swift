@@ -19,14 +19,20 @@ extension RingExecutor {
     /// - Parameters:
     ///   - forward: this rank's forward outputs (the global out and lse of its queries).
     ///   - outputGradient: ∂L/∂out for this rank's chunks.
+    ///   - partialsGoHome: TokenRing's backward: each holder sends its dK/dV partial straight to
+    ///     the K/V owner over the mesh at once, instead of adding it to an accumulator that
+    ///     travels with the block; (P − 1)·2·c·Hkv·d·4 of partials instead of P·2·c·Hkv·d·4, and
+    ///     no step waits for the previous rank's accumulator.
     public static func backward(_ schedule: RingSchedule, query: [Tensor], key: [Tensor], value: [Tensor],
                                 forward: [PartialAttention], outputGradient: [Tensor], gang: GangMembership?,
-                                threads: Int, forceFrames: Bool = false) throws -> (ShardedGradients, [StepTiming], Double) {
+                                threads: Int, forceFrames: Bool = false,
+                                partialsGoHome: Bool = false) throws -> (ShardedGradients, [StepTiming], Double) {
         let layout = schedule.layout
         let mine = layout.chunks(ofRank: schedule.rank)
         var dq = query.map { Tensor(uncheckedZeros: $0.shape) }
         var heldKey = key, heldValue = value
         var heldDK = key.map { Tensor(uncheckedZeros: $0.shape) }, heldDV = value.map { Tensor(uncheckedZeros: $0.shape) }
+        var ownDK = heldDK, ownDV = heldDV                        // partialsGoHome: this rank's sums
         var timings: [StepTiming] = []
         let clock = ContinuousClock(), begin = clock.now
         for step in schedule.steps {
@@ -52,7 +58,23 @@ extension RingExecutor {
                 heldDV[block.keyChunk].add(gradients.value)
             }
             let computed = clock.now
-            if let gang, layout.ranks > 1 {
+            if partialsGoHome {
+                if step.keyOwner == schedule.rank {
+                    for index in heldDK.indices { ownDK[index].add(heldDK[index]); ownDV[index].add(heldDV[index]) }
+                } else if let gang {
+                    for index in heldDK.indices {
+                        try gang.send(heldDK[index], to: step.keyOwner, tag: "tdk\(step.step).\(index)", forceFrames: forceFrames)
+                        try gang.send(heldDV[index], to: step.keyOwner, tag: "tdv\(step.step).\(index)", forceFrames: forceFrames)
+                    }
+                }
+                if let gang, let previous = step.receiveFrom {
+                    let incoming = layout.chunks(ofRank: (step.keyOwner - 1 + layout.ranks) % layout.ranks).count
+                    heldKey = try (0..<incoming).map { try gang.receiveTensor("bk\(step.step).\($0)", from: previous) }
+                    heldValue = try (0..<incoming).map { try gang.receiveTensor("bv\(step.step).\($0)", from: previous) }
+                    heldDK = heldKey.map { Tensor(uncheckedZeros: $0.shape) }
+                    heldDV = heldValue.map { Tensor(uncheckedZeros: $0.shape) }
+                }
+            } else if let gang, layout.ranks > 1 {
                 // The accumulators move on after this rank's share; from the last step they go home.
                 for index in heldDK.indices {
                     try gang.send(heldDK[index], to: next, tag: "bdk\(step.step).\(index)", forceFrames: forceFrames)
@@ -71,12 +93,32 @@ extension RingExecutor {
                                       computeSeconds: (computed - sent).seconds, waitSeconds: (clock.now - computed).seconds,
                                       blocks: step.blocks.count))
         }
+        if partialsGoHome {
+            // The partials for this rank's K/V, from the rank that held them at each later step.
+            if let gang {
+                for step in 1..<layout.ranks {
+                    let holder = (schedule.rank + step) % layout.ranks
+                    for index in ownDK.indices {
+                        ownDK[index].add(try gang.receiveTensor("tdk\(step).\(index)", from: holder))
+                        ownDV[index].add(try gang.receiveTensor("tdv\(step).\(index)", from: holder))
+                    }
+                }
+            }
+            return (ShardedGradients(query: dq, key: ownDK, value: ownDV), timings, (clock.now - begin).seconds)
+        }
         // After the last step's hop, the accumulators held are this rank's own, complete.
         return (ShardedGradients(query: dq, key: heldDK, value: heldDV), timings, (clock.now - begin).seconds)
     }
 }
 
 extension RingSchedule {
+    /// Float32 bytes this rank sends in TokenRing's backward pass: K/V as in the forward ring,
+    /// plus a dK/dV partial to each other K/V owner, (P − 1)·2·c·Hkv·d·4.
+    public func directBackwardBytesSent(keyHeads: Int, headDimension d: Int) -> Int {
+        bytesSent(keyHeads: keyHeads, headDimension: d)
+            + steps.filter { $0.keyOwner != rank }.reduce(0) { $0 + 2 * layout.tokenCount(ofRank: $1.keyOwner) * keyHeads * d * 4 }
+    }
+
     /// Float32 bytes this rank sends in the backward pass: K/V as in the forward pass plus the
     /// dK/dV accumulators on every step, P·2·c·Hkv·d·4 (none for a single rank).
     public func backwardBytesSent(keyHeads: Int, headDimension d: Int) -> Int {

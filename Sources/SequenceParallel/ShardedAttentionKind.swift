@@ -30,7 +30,7 @@ public enum SequenceParallelKinds {
             ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
             ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
             ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
-            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout); ring, zigzag_ring, ulysses"),
+            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout)"),
             ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
             ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
             ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
@@ -88,11 +88,16 @@ public enum SequenceParallelKinds {
                     forceFrames: problem.forceFrames)
                 expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
             } else {
+                // Ring and zigzag: accumulators travel with K/V. TokenRing mirrors its forward
+                // pass: K/V travel on its layout, dq stays home, dK/dV partials go straight home.
+                let direct = problem.algorithm == .tokenring
                 let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
                 (result, timings, wall) = try RingExecutor.backward(
                     schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
-                    gang: gang, threads: problem.threads, forceFrames: problem.forceFrames)
-                expected = schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                    gang: gang, threads: problem.threads, forceFrames: problem.forceFrames, partialsGoHome: direct)
+                expected = direct
+                    ? schedule.directBackwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                    : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
             }
             gradients = result
             metrics["bwd_wall_s"] = .double(wall)
@@ -168,9 +173,6 @@ struct ShardedProblem {
         verify = params["verify"] == .bool(true)
         forceFrames = params["frames"] == .bool(true)
         backward = params["backward"] == .bool(true)
-        if backward && algorithm == .tokenring {
-            throw .invalidTask("the backward pass is built for ring, zigzag_ring and ulysses so far, not tokenring")
-        }
         let gbps = params["link_gbps"]?.number ?? 0, latency = params["link_latency_us"]?.number ?? 0
         guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {
             throw .invalidTask("link_gbps and link_latency_us must be ≥ 0")

@@ -50,7 +50,7 @@ import Testing
 
 /// `loom attention --backward --algorithm …` gives the same gradients as one process.
 @Suite(.serialized) struct ShardedBackwardCommandTests {
-    @Test(arguments: [("ring", 3, false), ("zigzag_ring", 2, true), ("ulysses", 2, true)])
+    @Test(arguments: [("ring", 3, false), ("zigzag_ring", 2, true), ("ulysses", 2, true), ("tokenring", 3, true)])
     func shardedGradientsMatchTheSingleProcessCommand(algorithm: String, workers: Int, causal: Bool) throws {
         let scratch = try TemporaryDirectory()
         var random = SeededRandom(seed: 9)
