@@ -78,7 +78,9 @@ extension GangMembership {
     private func waitForModelledArrival(of bytes: Int, sentAt: UInt64, from peer: Int, throttle: LinkThrottle,
                                         task: TaskContext) throws(ClusterError) {
         let start = max(sentAt, linkFreeAt[peer] ?? 0)
-        let arrival = start + UInt64(throttle.latency.seconds * 1e9) + UInt64(Double(bytes) / throttle.bytesPerSecond * 1e9)
+        let transmission = throttle.latency.seconds + Double(bytes) / throttle.bytesPerSecond
+        modelledLinkSeconds[peer, default: 0] += transmission
+        let arrival = start + UInt64(transmission * 1e9)
         linkFreeAt[peer] = arrival
         while MonotonicTime.nanoseconds < arrival {
             try task.checkCancellation()

@@ -52,6 +52,8 @@ public final class GangMembership: @unchecked Sendable {
     public var throttle: LinkThrottle?
     /// When each incoming modelled link is free again (monotonic nanoseconds).
     var linkFreeAt: [Int: UInt64] = [:]
+    /// Seconds each incoming modelled link spent transmitting (latency + bytes / bandwidth).
+    public internal(set) var modelledLinkSeconds: [Int: Double] = [:]
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, security: CurveClientSecurity?, zap: ZAPHandler?,
          advertisedHost: String, peerTimeout: Duration) {

@@ -26,7 +26,9 @@ enum BenchSPCommand: Command {
         min compute time. Bytes are tensor payload per rank, against the schedule's closed form \
         ((P − 1)·2·c·Hkv·d·4 for the rings; the all-to-all volume for ulysses; queries out and \
         results back for tokenring). Links are modelled at the receiver: each message \
-        arrives latency + bytes/bandwidth after it was sent and after the previous one on that link.
+        arrives latency + bytes/bandwidth after it was sent and after the previous one on that link; \
+        'link s/step' is the busiest incoming link's transmission time per step, the communication \
+        a step needs whether or not compute hides it.
         Each case is one sample: read ratios, and repeat runs for noise.
         """
 
@@ -75,7 +77,7 @@ enum BenchSPCommand: Command {
         var lines = ["loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.host)",
                      "H = \(configuration.heads), Hkv = \(configuration.keyHeads), d = \(configuration.headDimension), one thread per rank", ""]
         if !Provenance.isRelease { lines.append("warning: debug build — these timings are not meaningful") }
-        let header = ["algorithm", "P", "n", "causal", "link", "wall s", "single s", "overhead", "imbalance", "max wait s", "bytes/rank (formula)"]
+        let header = ["algorithm", "P", "n", "causal", "link", "wall s", "single s", "overhead", "imbalance", "max wait s", "link s/step", "bytes/rank (formula)"]
         var cells = [header]
         for row in rows {
             let bytes = row.bytesSent == row.expectedBytes ? "\(row.bytesSent.max() ?? 0) (=)" : "\(row.bytesSent) vs \(row.expectedBytes)"
@@ -83,7 +85,8 @@ enum BenchSPCommand: Command {
                           row.setting.isCausal ? "yes" : "no", row.setting.linkGbps.map { "\($0) GB/s" } ?? "—",
                           String(format: "%.3f", row.wallSeconds), String(format: "%.3f", row.singleSeconds),
                           String(format: "%.2f", row.overhead), String(format: "%.2f", row.computeImbalance),
-                          String(format: "%.3f", row.maxWaitSeconds), bytes])
+                          String(format: "%.3f", row.maxWaitSeconds),
+                          row.linkSecondsPerStep.map { String(format: "%.4f", $0) } ?? "—", bytes])
         }
         let widths = header.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
         for row in cells {
@@ -104,6 +107,7 @@ enum BenchSPCommand: Command {
                     ("link_gbps", .number(row.setting.linkGbps)), ("wall_s", .number(row.wallSeconds)),
                     ("single_s", .number(row.singleSeconds)), ("overhead", .number(row.overhead)),
                     ("compute_imbalance", .number(row.computeImbalance)), ("max_wait_s", .number(row.maxWaitSeconds)),
+                    ("link_s_per_step", .number(row.linkSecondsPerStep)),
                     ("bytes_sent", .array(row.bytesSent.map { .integer($0) })),
                     ("expected_bytes_sent", .array(row.expectedBytes.map { .integer($0) })),
                 ])

@@ -26,6 +26,8 @@ enum ShardedBenchmark {
         /// Max over min of the ranks' compute seconds.
         var computeImbalance: Double
         var maxWaitSeconds: Double
+        /// The busiest modelled link's transmission time per step (throttled cases).
+        var linkSecondsPerStep: Double?
         var maxRelativeError: Double?
 
         /// Wall time against a perfect split of the single-process time over the ranks.
@@ -111,6 +113,8 @@ enum ShardedBenchmark {
                    bytesSent: ranks.map { Int(metric($0, "bytes_sent")) },
                    expectedBytes: ranks.map { Int(metric($0, "expected_bytes_sent")) },
                    computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
-                   maxWaitSeconds: ranks.map { metric($0, "wait_s") }.max() ?? 0, maxRelativeError: nil)
+                   maxWaitSeconds: ranks.map { metric($0, "wait_s") }.max() ?? 0,
+                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, "link_busy_s_per_step") }.max(),
+                   maxRelativeError: nil)
     }
 }

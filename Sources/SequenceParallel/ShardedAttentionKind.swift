@@ -74,7 +74,9 @@ public enum SequenceParallelKinds {
             expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
             work = schedule.visiblePairs
         }
-        var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, gang: gang)
+        let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
+        var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
+                                             gang: gang)
         var gradients: ShardedGradients?
         if problem.backward {
             let outputGradient = try problem.outputGradient(chunks)

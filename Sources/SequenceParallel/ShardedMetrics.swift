@@ -2,7 +2,10 @@ import Cluster
 
 /// The measurements one rank reports: time, where it went, and bytes per peer.
 enum ShardedMetrics {
-    static func metrics(of run: ShardedRun, expectedBytes: Int, work: Int, gang: GangMembership) -> [String: ParameterValue] {
+    /// - Parameter transferSteps: the steps that move data (P − 1 for the rings and TokenRing,
+    ///   2 all-to-alls for Ulysses), for the per-step link time.
+    static func metrics(of run: ShardedRun, expectedBytes: Int, work: Int, transferSteps: Int,
+                        gang: GangMembership) -> [String: ParameterValue] {
         let compute = run.timings.reduce(0) { $0 + $1.computeSeconds }
         let wait = run.timings.reduce(0) { $0 + $1.waitSeconds }
         let send = run.timings.reduce(0) { $0 + $1.sendSeconds }
@@ -21,6 +24,12 @@ enum ShardedMetrics {
             "shared_memory_transfers": .int(gang.sharedMemoryTransfers),
             "frame_transfers": .int(gang.frameTransfers),
         ]
+        if !gang.modelledLinkSeconds.isEmpty {
+            // The busiest incoming modelled link: its transmission time, in all and per step.
+            let busiest = gang.modelledLinkSeconds.values.max() ?? 0
+            metrics["link_busy_s"] = .double(busiest)
+            metrics["link_busy_s_per_step"] = .double(busiest / Double(max(1, transferSteps)))
+        }
         for (peer, bytes) in gang.tensorBytesSent { metrics["bytes_to_r\(peer)"] = .int(bytes) }
         for (peer, bytes) in gang.tensorBytesReceived { metrics["bytes_from_r\(peer)"] = .int(bytes) }
         for timing in run.timings {
