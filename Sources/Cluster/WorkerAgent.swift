@@ -18,7 +18,9 @@ public struct WorkerConfiguration: Sendable {
     public var advertisedHost: String
     /// How long a draining worker lets its tasks finish before cancelling and handing them back.
     public var drainTimeout: Duration
-    /// How long a gang rank waits for its peers.
+    /// How long a gang rank waits for a message from a peer that is still alive. A dead peer is
+    /// noticed by the coordinator's heartbeats, which cancel the attempt long before this; the
+    /// timeout only ends a wait on a live but stuck peer, so it must exceed the longest step.
     public var peerTimeout: Duration
     public var version: String
     /// Whether to log every task's start and end (failures and cancellations are always logged).
@@ -27,7 +29,7 @@ public struct WorkerConfiguration: Sendable {
 
     public init(connect: String, name: String, slots: Int = 1, liveness: Liveness = .standard,
                 registry: TaskRegistry = .builtIn, security: CurveClientSecurity? = nil, advertisedHost: String = "127.0.0.1",
-                drainTimeout: Duration = .seconds(10), peerTimeout: Duration = .seconds(60), version: String,
+                drainTimeout: Duration = .seconds(10), peerTimeout: Duration = .seconds(3600), version: String,
                 logsEveryTask: Bool = false, log: @escaping ClusterLog = { _ in }) {
         self.logsEveryTask = logsEveryTask
         self.connect = connect; self.name = name; self.slots = slots; self.liveness = liveness

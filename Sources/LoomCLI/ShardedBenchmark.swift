@@ -103,8 +103,11 @@ enum ShardedBenchmark {
         do { ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params, gang: setting.workers) } catch {
             throw .usage("bench sp: \(error)")
         }
-        guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(3600))?.first, result.succeeded else {
-            throw .failure("bench sp: \(setting.algorithm.rawValue) P = \(setting.workers) n = \(setting.tokens) failed")
+        guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(4 * 3600))?.first else {
+            throw .failure("bench sp: \(setting.algorithm.rawValue) P = \(setting.workers) n = \(setting.tokens) did not finish in 4 hours")
+        }
+        guard result.succeeded else {
+            throw .failure("bench sp: \(setting.algorithm.rawValue) P = \(setting.workers) n = \(setting.tokens) failed: \(result.error)")
         }
         func metric(_ rank: Int, _ name: String) -> Double { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number ?? 0 }
         let ranks = 0..<setting.workers

@@ -11,6 +11,7 @@ enum WorkerCommand: Command {
         .value("slots", "N", "tasks held at once (default 1)"),
         .value("name", "X", "name shown in 'loom status' (default host-pid)"),
         .value("advertise", "HOST", "host name gang peers use to reach this worker (default: 127.0.0.1 for a loopback coordinator, else this host's name)"),
+        .value("peer-timeout", "S", "seconds a gang rank waits on a live peer before failing the attempt (default 3600)"),
         .value("drain-timeout", "S", "seconds a draining worker lets its tasks finish before handing them back (default 10)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
         .flag("verbose", "log every task's start and end (failures are always logged)"),
@@ -39,6 +40,7 @@ enum WorkerCommand: Command {
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
             registry: LoomTasks.registry,
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
+            peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         let agent: WorkerAgent
         do { agent = try WorkerAgent(configuration) } catch {
