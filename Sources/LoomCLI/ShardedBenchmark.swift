@@ -28,7 +28,6 @@ enum ShardedBenchmark {
         var maxWaitSeconds: Double
         /// The busiest modelled link's transmission time per step (throttled cases).
         var linkSecondsPerStep: Double?
-        var maxRelativeError: Double?
 
         /// Wall time against a perfect split of the single-process time over the ranks.
         var overhead: Double { wallSeconds / (singleSeconds / Double(setting.workers)) }
@@ -117,7 +116,6 @@ enum ShardedBenchmark {
                    expectedBytes: ranks.map { Int(metric($0, "expected_bytes_sent")) },
                    computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
                    maxWaitSeconds: ranks.map { metric($0, "wait_s") }.max() ?? 0,
-                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, "link_busy_s_per_step") }.max(),
-                   maxRelativeError: nil)
+                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, "link_busy_s_per_step") }.max())
     }
 }
