@@ -60,7 +60,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
-        .target(name: "Experiments", dependencies: ["CYAML", "CSQLite"], swiftSettings: portableSwift),
+        .target(name: "Experiments", dependencies: ["CYAML", "CSQLite", "Cluster", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
@@ -83,6 +83,8 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "SequenceParallelTests",
                     dependencies: ["SequenceParallel", "Cluster", "Attention", "TensorCore", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
                     swiftSettings: portableSwift),

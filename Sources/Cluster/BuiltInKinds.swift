@@ -50,7 +50,13 @@ enum BuiltInKinds {
         name: "gemm", summary: "an OpenBLAS sgemm of n×n matrices; reports GFLOP/s",
         parameters: [ParameterSpec("n", .int, default: .int(1024), "matrix size"),
                      ParameterSpec("threads", .int, default: .int(1), "OpenBLAS threads"),
-                     ParameterSpec("repeat", .int, default: .int(3), "products to time (the median is kept)")]
+                     ParameterSpec("repeat", .int, default: .int(3), "products to time (the median is kept)")],
+        check: { params, _ throws(ClusterError) in
+            guard case let .int(n)? = params["n"], n >= 1, n <= 16384, case let .int(threads)? = params["threads"], threads >= 1,
+                  case let .int(repeats)? = params["repeat"], repeats >= 1 else {
+                throw .invalidTask("gemm needs 1 ≤ n ≤ 16384, threads ≥ 1, repeat ≥ 1")
+            }
+        }
     ) { context, params in
         guard case let .int(n)? = params["n"], n >= 1, n <= 16384,
               case let .int(threads)? = params["threads"], threads >= 1,

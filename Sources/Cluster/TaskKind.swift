@@ -22,7 +22,7 @@ public struct ParameterSpec: Sendable {
     }
 
     /// `value` converted to this parameter's type, if it can be without loss.
-    func coerce(_ value: ParameterValue) -> ParameterValue? {
+    public func coerce(_ value: ParameterValue) -> ParameterValue? {
         switch (type, value) {
         case (.int, .int), (.double, .double), (.string, .string), (.bool, .bool): value
         case let (.double, .int(int)): .double(Double(int))

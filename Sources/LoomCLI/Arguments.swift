@@ -36,12 +36,15 @@ struct Arguments {
     private var values: [String: String] = [:]
     private var switches: Set<String> = []
     private var lists: [String: [String]] = [:]
+    /// The words that are not options, in order (for commands that accept them).
+    private(set) var positionals: [String] = []
 
     /// Parses `words` against `options`.
     /// - Returns: nil when `--help` or `-h` was given (the caller prints help and exits 0).
     /// - Throws: `CommandError.usage` for an unknown option (with the nearest known one), a missing
     ///   value, a value given to a switch, an option given twice, or a stray positional word.
-    static func parse(_ words: [String], command: String, options: [Option]) throws(CommandError) -> Arguments? {
+    static func parse(_ words: [String], command: String, options: [Option],
+                      acceptsPositionals: Bool = false) throws(CommandError) -> Arguments? {
         if words.contains("--help") || words.contains("-h") { return nil }
         var result = Arguments(command: command)
         let byName = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -50,6 +53,10 @@ struct Arguments {
             let word = words[index]
             index += 1
             guard word.hasPrefix("-"), word.count > 1 else {
+                if acceptsPositionals {
+                    result.positionals.append(word)
+                    continue
+                }
                 throw .usage("unexpected argument '\(word)' for '\(command)'; options start with '--'")
             }
             let body = word.drop(while: { $0 == "-" })

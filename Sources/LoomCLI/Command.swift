@@ -12,12 +12,16 @@ protocol Command {
     static var options: [Option] { get }
     /// Paragraphs after the options in `--help`: conventions, examples.
     static var discussion: String { get }
+    /// Whether words that are not options are accepted (`loom run FILE key=value`).
+    static var acceptsPositionals: Bool { get }
     /// Runs the command with parsed options.
     /// - Throws: `CommandError.usage` for bad input (exit 2), `.failure` at run time (exit 1).
     static func run(_ arguments: Arguments) throws(CommandError)
 }
 
 extension Command {
+    static var acceptsPositionals: Bool { false }
+
     /// The command as typed, e.g. `loom bench attention`.
     static var name: String { (["loom"] + words).joined(separator: " ") }
 
@@ -42,7 +46,8 @@ extension Command {
     /// - Returns: the process exit status.
     static func main(_ words: [String]) -> Int32 {
         do throws(CommandError) {
-            guard let arguments = try Arguments.parse(words, command: name, options: options) else {
+            guard let arguments = try Arguments.parse(words, command: name, options: options,
+                                                      acceptsPositionals: acceptsPositionals) else {
                 Console.output(help)
                 return 0
             }

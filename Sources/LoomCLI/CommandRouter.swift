@@ -7,6 +7,7 @@ enum CommandRouter {
         BenchAttentionCommand.self,
         BenchWireCommand.self,
         BenchSPCommand.self,
+        RunCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,
