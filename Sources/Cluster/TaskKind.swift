@@ -114,7 +114,7 @@ public struct TaskKind: Sendable {
 }
 
 /// The nearest of `names` to `word` by edit distance, if close enough to be a likely typo.
-func nearestName(to word: String, among names: [String]) -> String? {
+public func nearestName(to word: String, among names: [String]) -> String? {
     func distance(_ a: [Character], _ b: [Character]) -> Int {
         var row = Array(0...b.count)
         for i in 1...max(1, a.count) where !a.isEmpty {
