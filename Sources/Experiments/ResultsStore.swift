@@ -1,0 +1,203 @@
+import Cluster
+import Foundation
+
+/// The results store: experiments, invocations, runs with their parameters, metrics and
+/// artifacts, workers and events, in one SQLite file (docs/store.md). Written only by the
+/// coordinator.
+public final class ResultsStore {
+    /// A run's state.
+    public enum Status: String, Sendable, CaseIterable {
+        case pending = "PENDING", queued = "QUEUED", running = "RUNNING", succeeded = "SUCCEEDED"
+        case failed = "FAILED", lost = "LOST", cancelled = "CANCELLED", cached = "CACHED"
+    }
+
+    let database: SQLiteDatabase
+    /// The database file.
+    public var path: String { database.path }
+
+    /// Versioned migrations: `PRAGMA user_version` counts those applied; each runs in a transaction.
+    static let migrations: [String] = [
+        """
+        CREATE TABLE experiment (
+            id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+            file TEXT NOT NULL, created_at REAL NOT NULL);
+        CREATE TABLE invocation (
+            id INTEGER PRIMARY KEY, experiment_id INTEGER NOT NULL REFERENCES experiment(id),
+            command TEXT NOT NULL, started_at REAL NOT NULL, finished_at REAL,
+            git_commit TEXT, git_dirty INTEGER, loom_version TEXT NOT NULL, loom_build TEXT NOT NULL,
+            host TEXT NOT NULL, libraries TEXT NOT NULL);
+        CREATE TABLE run (
+            id INTEGER PRIMARY KEY, experiment_id INTEGER NOT NULL REFERENCES experiment(id),
+            invocation_id INTEGER NOT NULL REFERENCES invocation(id),
+            run_index INTEGER NOT NULL, repetition INTEGER NOT NULL, task TEXT NOT NULL, cache_key TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('PENDING','QUEUED','RUNNING','SUCCEEDED','FAILED','LOST','CANCELLED','CACHED')),
+            attempt INTEGER NOT NULL DEFAULT 0, lease_worker TEXT, heartbeat_at REAL,
+            created_at REAL NOT NULL, started_at REAL, finished_at REAL, error TEXT, params TEXT NOT NULL);
+        CREATE INDEX run_by_cache_key ON run(cache_key);
+        CREATE INDEX run_by_experiment ON run(experiment_id, status);
+        CREATE TABLE param (
+            run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, value TEXT NOT NULL, type TEXT NOT NULL,
+            PRIMARY KEY (run_id, name));
+        CREATE TABLE metric (
+            run_id INTEGER NOT NULL REFERENCES run(id), name TEXT NOT NULL, step INTEGER, time REAL NOT NULL,
+            value REAL, text TEXT);
+        CREATE INDEX metric_by_run ON metric(run_id, name, step);
+        CREATE TABLE artifact (
+            run_id INTEGER NOT NULL REFERENCES run(id), path TEXT NOT NULL, sha256 TEXT NOT NULL, bytes INTEGER NOT NULL);
+        CREATE TABLE worker (
+            id INTEGER PRIMARY KEY, invocation_id INTEGER REFERENCES invocation(id), name TEXT NOT NULL, host TEXT NOT NULL,
+            pid INTEGER, slots INTEGER, version TEXT, registered_at REAL NOT NULL, last_seen_at REAL);
+        CREATE TABLE event (
+            id INTEGER PRIMARY KEY, time REAL NOT NULL, invocation_id INTEGER REFERENCES invocation(id),
+            run_id INTEGER REFERENCES run(id), kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
+        """,
+    ]
+
+    /// Opens or creates the store at `path` (its directory is created) and applies migrations.
+    /// - Throws: `StoreError` naming the file, or when it was written by a newer Loom.
+    public init(path: String) throws(StoreError) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw StoreError(path: path, step: "create \(directory.path)", code: 0, message: error.localizedDescription)
+        }
+        database = try SQLiteDatabase(path: path)
+        try migrate()
+    }
+
+    /// The schema version: the number of migrations applied.
+    public var schemaVersion: Int {
+        guard let rows = try? database.query("PRAGMA user_version"), case let .integer(version)? = rows.first?.first else { return 0 }
+        return Int(version)
+    }
+
+    private func migrate() throws(StoreError) {
+        let current = schemaVersion
+        guard current <= ResultsStore.migrations.count else {
+            throw StoreError(path: path, step: "open", code: 0,
+                             message: "schema version \(current) is newer than this Loom knows (\(ResultsStore.migrations.count)); use a newer loom")
+        }
+        for (index, sql) in ResultsStore.migrations.enumerated().dropFirst(current) {
+            try database.transaction { () throws(StoreError) in
+                try database.execute(sql)
+                try database.execute("PRAGMA user_version = \(index + 1)")
+            }
+        }
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound file.
+    public func integrityCheck() throws(StoreError) -> String {
+        guard case let .text(result)? = try database.query("PRAGMA integrity_check").first?.first else { return "no answer" }
+        return result
+    }
+
+    static var now: Double { Date().timeIntervalSince1970 }
+
+    /// The id of the experiment called `name`, created if new.
+    public func experiment(named name: String, description: String, file: String) throws(StoreError) -> Int64 {
+        if case let .integer(id)? = try database.query("SELECT id FROM experiment WHERE name = ?", [.text(name)]).first?.first {
+            try database.query("UPDATE experiment SET description = ?, file = ? WHERE id = ?", [.text(description), .text(file), .integer(id)])
+            return id
+        }
+        try database.query("INSERT INTO experiment (name, description, file, created_at) VALUES (?, ?, ?, ?)",
+                           [.text(name), .text(description), .text(file), .real(ResultsStore.now)])
+        return database.lastInsertID
+    }
+
+    /// What produced a set of runs: the command, the code and the machine.
+    public struct Provenance: Sendable {
+        public var command: String, gitCommit: String?, gitDirty: Bool?, loomVersion: String, loomBuild: String
+        public var host: String, libraries: [String: String]
+        public init(command: String, gitCommit: String?, gitDirty: Bool?, loomVersion: String, loomBuild: String,
+                    host: String, libraries: [String: String]) {
+            self.command = command; self.gitCommit = gitCommit; self.gitDirty = gitDirty; self.loomVersion = loomVersion
+            self.loomBuild = loomBuild; self.host = host; self.libraries = libraries
+        }
+    }
+
+    /// Records one `loom run` invocation.
+    public func startInvocation(experiment: Int64, provenance: Provenance) throws(StoreError) -> Int64 {
+        let libraries = provenance.libraries.keys.sorted().map { "\(ParameterValue.string($0).json):\(ParameterValue.string(provenance.libraries[$0]!).json)" }
+        try database.query("""
+            INSERT INTO invocation (experiment_id, command, started_at, git_commit, git_dirty, loom_version, loom_build, host, libraries)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.integer(experiment), .text(provenance.command), .real(ResultsStore.now),
+                  provenance.gitCommit.map { .text($0) } ?? .null, provenance.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null,
+                  .text(provenance.loomVersion), .text(provenance.loomBuild), .text(provenance.host),
+                  .text("{" + libraries.joined(separator: ",") + "}")])
+        return database.lastInsertID
+    }
+
+    /// Adds runs as PENDING with their parameters, in one transaction.
+    /// - Returns: their ids, in order.
+    public func addRuns(_ runs: [ExperimentRun], task: String, cacheKeys: [String], experiment: Int64,
+                        invocation: Int64) throws(StoreError) -> [Int64] {
+        precondition(runs.count == cacheKeys.count, "one cache key per run")
+        return try database.transaction { () throws(StoreError) -> [Int64] in
+            var ids: [Int64] = []
+            for (run, key) in zip(runs, cacheKeys) {
+                let params = run.params.keys.sorted().map { "\(ParameterValue.string($0).json):\(run.params[$0]!.json)" }
+                try database.query("""
+                    INSERT INTO run (experiment_id, invocation_id, run_index, repetition, task, cache_key, status, created_at, params)
+                    VALUES (?, ?, ?, ?, ?, ?, 'PENDING', ?, ?)
+                    """, [.integer(experiment), .integer(invocation), .integer(Int64(run.index)), .integer(Int64(run.repetition)),
+                          .text(task), .text(key), .real(ResultsStore.now), .text("{" + params.joined(separator: ",") + "}")])
+                let id = database.lastInsertID
+                for (name, value) in run.params {
+                    let type: String
+                    switch value { case .int: type = "int"; case .double: type = "double"; case .string: type = "string"; case .bool: type = "bool" }
+                    try database.query("INSERT INTO param (run_id, name, value, type) VALUES (?, ?, ?, ?)",
+                                       [.integer(id), .text(name), .text(value.description), .text(type)])
+                }
+                ids.append(id)
+            }
+            return ids
+        }
+    }
+
+    /// Moves a run to `status` (the state change is stored before the scheduler acts on it).
+    public func setStatus(_ run: Int64, _ status: Status, attempt: Int? = nil, worker: String? = nil,
+                          error: String? = nil) throws(StoreError) {
+        let timeColumn = status == .running ? ", started_at = ?" : [.succeeded, .failed, .cancelled, .cached].contains(status) ? ", finished_at = ?" : ""
+        var bindings: [SQLiteDatabase.Value] = [.text(status.rawValue)]
+        var sql = "UPDATE run SET status = ?"
+        if let attempt { sql += ", attempt = ?"; bindings.append(.integer(Int64(attempt))) }
+        if let worker { sql += ", lease_worker = ?"; bindings.append(.text(worker)) }
+        if let error { sql += ", error = ?"; bindings.append(.text(error)) }
+        if !timeColumn.isEmpty { sql += timeColumn; bindings.append(.real(ResultsStore.now)) }
+        sql += " WHERE id = ?"
+        bindings.append(.integer(run))
+        try database.query(sql, bindings)
+        try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', ?)",
+                           [.real(ResultsStore.now), .integer(run), .text(status.rawValue)])
+    }
+
+    /// Records metrics of a run (numbers as values, everything else as text).
+    public func addMetrics(_ run: Int64, _ metrics: [String: ParameterValue], step: Int? = nil) throws(StoreError) {
+        try database.transaction { () throws(StoreError) in
+            for (name, value) in metrics {
+                try database.query("INSERT INTO metric (run_id, name, step, time, value, text) VALUES (?, ?, ?, ?, ?, ?)",
+                                   [.integer(run), .text(name), step.map { .integer(Int64($0)) } ?? .null, .real(ResultsStore.now),
+                                    value.number.map { .real($0) } ?? .null, value.number == nil ? .text(value.description) : .null])
+            }
+        }
+    }
+
+    /// The number of runs of `experiment` in each status.
+    public func statusCounts(experiment: Int64) throws(StoreError) -> [Status: Int] {
+        var counts: [Status: Int] = [:]
+        for row in try database.query("SELECT status, COUNT(*) FROM run WHERE experiment_id = ? GROUP BY status", [.integer(experiment)]) {
+            if case let .text(name) = row[0], let status = Status(rawValue: name), case let .integer(count) = row[1] {
+                counts[status] = Int(count)
+            }
+        }
+        return counts
+    }
+
+    /// The latest succeeded run with `cacheKey`, if any: the cache.
+    public func succeededRun(cacheKey: String) throws(StoreError) -> Int64? {
+        let rows = try database.query("SELECT id FROM run WHERE cache_key = ? AND status = 'SUCCEEDED' ORDER BY id DESC LIMIT 1",
+                                      [.text(cacheKey)])
+        if case let .integer(id)? = rows.first?.first { return id }
+        return nil
+    }
+}

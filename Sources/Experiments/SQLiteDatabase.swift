@@ -1,0 +1,98 @@
+import Foundation
+internal import CSQLite
+
+/// One SQLite connection. A `final class` because the store shares it; not `Sendable`: the
+/// coordinator's thread owns it (DESIGN.md: the coordinator is the only writer).
+final class SQLiteDatabase {
+    private let handle: OpaquePointer
+    let path: String
+
+    /// Opens (creating if needed) `path` in WAL mode with foreign keys on.
+    init(path: String) throws(StoreError) {
+        var handle: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let code = sqlite3_open_v2(path, &handle, flags, nil)
+        guard code == SQLITE_OK, let handle else {
+            // sqlite3_open_v2 returns a handle even on failure: read its message, then close it.
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw StoreError(path: path, step: "open", code: code, message: message)
+        }
+        self.handle = handle
+        self.path = path
+        sqlite3_busy_timeout(handle, 5000)
+        // WAL: readers never block the writer, and a crash mid-write leaves the last commit intact.
+        try execute("PRAGMA journal_mode = WAL")
+        try execute("PRAGMA synchronous = NORMAL")
+        try execute("PRAGMA foreign_keys = ON")
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    private func failure(_ step: String, _ code: Int32) -> StoreError {
+        StoreError(path: path, step: step, code: code, message: String(cString: sqlite3_errmsg(handle)))
+    }
+
+    /// Runs SQL that returns no rows (several statements allowed).
+    func execute(_ sql: String) throws(StoreError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw failure(String(sql.prefix(60)), code) }
+    }
+
+    /// A bindable SQL value.
+    enum Value: Equatable {
+        case integer(Int64), real(Double), text(String), null
+    }
+
+    /// Runs one statement with `bindings` and returns every row.
+    @discardableResult
+    func query(_ sql: String, _ bindings: [Value] = []) throws(StoreError) -> [[Value]] {
+        var statement: OpaquePointer?
+        let prepared = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard prepared == SQLITE_OK, let statement else { throw failure("prepare \(sql.prefix(60))", prepared) }
+        defer { sqlite3_finalize(statement) }
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        for (index, value) in bindings.enumerated() {
+            let position = Int32(index + 1)
+            let code: Int32
+            switch value {
+            case let .integer(v): code = sqlite3_bind_int64(statement, position, v)
+            case let .real(v): code = sqlite3_bind_double(statement, position, v)
+            case let .text(v): code = sqlite3_bind_text(statement, position, v, -1, transient)
+            case .null: code = sqlite3_bind_null(statement, position)
+            }
+            guard code == SQLITE_OK else { throw failure("bind \(position) of \(sql.prefix(60))", code) }
+        }
+        var rows: [[Value]] = []
+        while true {
+            let step = sqlite3_step(statement)
+            if step == SQLITE_DONE { break }
+            guard step == SQLITE_ROW else { throw failure(String(sql.prefix(60)), step) }
+            rows.append((0..<sqlite3_column_count(statement)).map { column in
+                switch sqlite3_column_type(statement, column) {
+                case SQLITE_INTEGER: .integer(sqlite3_column_int64(statement, column))
+                case SQLITE_FLOAT: .real(sqlite3_column_double(statement, column))
+                case SQLITE_NULL: .null
+                default: .text(String(cString: sqlite3_column_text(statement, column)))
+                }
+            })
+        }
+        return rows
+    }
+
+    /// The rowid of the last insert.
+    var lastInsertID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    /// Runs `body` in one transaction: all of it is stored, or none.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
