@@ -193,6 +193,17 @@ public final class ResultsStore {
         return counts
     }
 
+    /// Marks an invocation finished.
+    public func finishInvocation(_ invocation: Int64) throws(StoreError) {
+        try database.query("UPDATE invocation SET finished_at = ? WHERE id = ?", [.real(ResultsStore.now), .integer(invocation)])
+    }
+
+    /// Records an event (a lost worker, a requeue) for an invocation.
+    public func addEvent(invocation: Int64, kind: String, detail: String) throws(StoreError) {
+        try database.query("INSERT INTO event (time, invocation_id, kind, detail) VALUES (?, ?, ?, ?)",
+                           [.real(ResultsStore.now), .integer(invocation), .text(kind), .text(detail)])
+    }
+
     /// The latest succeeded run with `cacheKey`, if any: the cache.
     public func succeededRun(cacheKey: String) throws(StoreError) -> Int64? {
         let rows = try database.query("SELECT id FROM run WHERE cache_key = ? AND status = 'SUCCEEDED' ORDER BY id DESC LIMIT 1",

@@ -6,12 +6,15 @@ import Foundation
 /// store) run.
 enum RunCommand: Command {
     static let words = ["run"]
-    static let summary = "check and expand an experiment file (--dry-run); running it needs the results store"
-    static let usage = "loom run FILE [key=value …] --dry-run [--json]"
+    static let summary = "run an experiment file on local workers, keeping results in .loom/loom.db"
+    static let usage = "loom run FILE [key=value …] [--workers N] [--state DIR] [--force] [--dry-run [--json]]"
     static let acceptsPositionals = true
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run it expands to, without running anything"),
         .flag("json", "with --dry-run: one JSON object per run"),
+        .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size)"),
+        .value("state", "DIR", "where the store lives (default .loom in the current directory)"),
+        .flag("force", "run again even runs whose cache key already succeeded"),
     ]
     static let discussion = """
         FILE is a YAML experiment file (docs/experiments.md). Overrides follow it, Hydra style: \
@@ -19,8 +22,12 @@ enum RunCommand: Command {
         it. Everything is checked before anything runs: errors name file:line:column and suggest \
         the nearest known key, and exit with status 2.
 
-        Running the runs (scheduling onto workers, the SQLite results store, cache and resume) is \
-        not built yet: without --dry-run the command says so and exits 1.
+        Without --dry-run the runs go to a coordinator in this process and local worker \
+        processes; every state change, metric and the provenance (git commit of the file's \
+        repository, Loom's version and build, host, library versions) go to the SQLite store \
+        (docs/store.md). A run whose cache key (task, Loom version, resolved parameters and seed) \
+        already succeeded is CACHED, not run again, so running the same command after Ctrl-C \
+        resumes. Not built yet: --connect to a running coordinator, loom runs/show/export, reports.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -41,7 +48,8 @@ enum RunCommand: Command {
             throw .usage(error.description)
         }
         guard arguments.flag("dry-run") else {
-            throw .failure("\(path) is valid and expands to \(runs.count) run(s), but running experiments needs the results store, which is not built yet; use --dry-run to list them, or 'loom submit' to run tasks on a cluster")
+            try execute(experiment, runs: runs, arguments: arguments)
+            return
         }
         if arguments.flag("json") {
             for run in runs {
@@ -58,7 +66,38 @@ enum RunCommand: Command {
         let width = String(runs.count).count
         for run in runs {
             Console.output("  " + String(run.index + 1).leftPadding(width) + "  " + Experiment.describe(run.params)
-                           + "  (would run: no results store yet)")
+                           + "  (would run)")
         }
+    }
+
+    /// Runs the experiment on local workers and prints the summary.
+    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], arguments: Arguments) throws(CommandError) {
+        let state = arguments.string("state") ?? ".loom"
+        let store: ResultsStore
+        do { store = try ResultsStore(path: state + "/loom.db") } catch { throw .failure("\(error)") }
+        let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                          experiment.gang)
+        let signals = Signals()
+        let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
+        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
+                                       workers: workers, executable: ClusterOptions.executable, logDirectory: logs)
+        } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
+        defer { cluster.stop() }
+        guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else {
+            throw .failure("\(workers) local workers did not register within 60 s; see \(logs.path)")
+        }
+        let summary: ExperimentRunner.Summary
+        do {
+            summary = try ExperimentRunner.run(experiment, runs: runs, store: store, coordinator: cluster.coordinator,
+                                               provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
+                                               shouldStop: { signals.received }, progress: { Console.progress($0) })
+        } catch { throw .failure("\(error)") }
+        Console.output("\(experiment.name): \(summary.succeeded) succeeded, \(summary.cached) cached, \(summary.failed) failed "
+                       + "of \(summary.total); results in \(store.path)")
+        if signals.received { throw .failure("interrupted; run the same command again to resume") }
+        if summary.failed > 0 { throw .failure("\(summary.failed) run(s) failed; their errors are in \(store.path)") }
     }
 }

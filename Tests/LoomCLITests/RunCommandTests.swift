@@ -28,10 +28,26 @@ import Testing
         #expect(outcome.standardError.contains("\(scratch.path("bad.yaml")):4:3: unknown key 'threds'") && outcome.standardError.contains("did you mean 'threads'"), "\(outcome)")
     }
 
-    @Test func runningWithoutTheStoreSaysSoPlainly() throws {
+    @Test func aSecondRunOfTheSameFileIsCachedAndForceRunsAgain() throws {
         let scratch = try TemporaryDirectory()
-        try "name: x\ntask: echo\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try LoomProcess.run(["run", scratch.path("x.yaml")])
-        #expect(outcome.status == 1 && outcome.standardError.contains("not built yet"), "\(outcome)")
+        try "name: echoes\ntask: echo\nparams: {value: [a, b, c, d, e]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")]
+        let first = try LoomProcess.run(arguments, deadline: .seconds(120))
+        #expect(first.status == 0 && first.standardOutput.contains("5 succeeded, 0 cached, 0 failed of 5"), "\(first)")
+        let second = try LoomProcess.run(arguments, deadline: .seconds(120))
+        #expect(second.status == 0 && second.standardOutput.contains("0 succeeded, 5 cached, 0 failed of 5"), "\(second)")
+        let changed = try LoomProcess.run(arguments + ["value=[a,z]"], deadline: .seconds(120))
+        #expect(changed.status == 0 && changed.standardOutput.contains("1 succeeded, 1 cached"), "only the new value runs: \(changed)")
+        let forced = try LoomProcess.run(arguments + ["--force"], deadline: .seconds(120))
+        #expect(forced.status == 0 && forced.standardOutput.contains("5 succeeded, 0 cached"), "\(forced)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("state/loom.db")))
+    }
+
+    @Test func failingRunsAreStoredAndExitOne() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: failing\ntask: fail\nparams: {probability: 1}\nrepeat: 2\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let outcome = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state")],
+                                          deadline: .seconds(120))
+        #expect(outcome.status == 1 && outcome.standardOutput.contains("0 succeeded, 0 cached, 2 failed of 2"), "\(outcome)")
     }
 }
