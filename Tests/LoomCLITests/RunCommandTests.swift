@@ -51,3 +51,27 @@ import Testing
         #expect(outcome.status == 1 && outcome.standardOutput.contains("0 succeeded, 0 cached, 2 failed of 2"), "\(outcome)")
     }
 }
+
+/// `loom runs`, `show` and `export` read back what `loom run` stored.
+@Suite struct StoreCommandTests {
+    @Test func runsShowAndExportReadTheStore() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: echoes\ntask: echo\nparams: {value: [a, b, c]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let state = ["--state", scratch.path("state")]
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1"] + state, deadline: .seconds(120))
+        try #require(ran.status == 0, "\(ran)")
+        let runs = try LoomProcess.run(["runs", "--json"] + state)
+        let lines = runs.standardOutput.split(separator: "\n")
+        #expect(runs.status == 0 && lines.count == 3 && lines.allSatisfy { $0.contains("\"status\":\"SUCCEEDED\"") }, "\(runs)")
+        #expect(lines[1].contains("\"metrics\":{\"value\":\"b\"}"), "\(runs)")
+        let shown = try LoomProcess.run(["show", "2"] + state)
+        #expect(shown.status == 0 && shown.standardOutput.contains("metrics      value=b") && shown.standardOutput.contains("loom_version"), "\(shown)")
+        let csv = try LoomProcess.run(["export", "--format", "csv"] + state)
+        let rows = csv.standardOutput.split(separator: "\n")
+        #expect(rows.first == "id,experiment,index,repetition,status,attempt,value,metric.value" && rows.count == 4, "\(csv)")
+        let missing = try LoomProcess.run(["runs", "--state", scratch.path("nowhere")])
+        #expect(missing.status == 2 && missing.standardError.contains("no results store"), "\(missing)")
+        let badStatus = try LoomProcess.run(["runs", "--status", "done"] + state)
+        #expect(badStatus.status == 2, "\(badStatus)")
+    }
+}
