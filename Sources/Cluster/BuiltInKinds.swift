@@ -3,7 +3,25 @@ import TensorCore
 
 /// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
 enum BuiltInKinds {
-    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum] }
+    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum, append] }
+
+    static let append = TaskKind(
+        name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",
+        parameters: [ParameterSpec("path", .string, "the file to append to"),
+                     ParameterSpec("line", .string, default: .string(""), "the text of the line"),
+                     ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards")]
+    ) { context, params in
+        let path = params["path"]?.description ?? ""
+        // O_APPEND writes of one short line are atomic, so concurrent workers never interleave.
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw ClusterError.refused("cannot open \(path) for appending: \(String(cString: strerror(errno)))") }
+        let bytes = Array(((params["line"]?.description ?? "") + "\n").utf8)
+        let written = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count else { throw ClusterError.refused("could not append to \(path)") }
+        try context.sleep(for: .milliseconds(Int64((params["seconds"]?.number ?? 0) * 1000)))
+        return TaskOutcome(metrics: ["line": .string(params["line"]?.description ?? "")])
+    }
 
     static let sleep = TaskKind(
         name: "sleep", summary: "waits, honouring cancellation",

@@ -5,7 +5,7 @@ public struct TaskRegistry: Sendable {
     /// An empty registry.
     public init() {}
 
-    /// The runtime's own kinds: sleep, echo, fail, crash, gemm, gang.barrier and gang.ringsum.
+    /// The runtime's own kinds: sleep, echo, fail, crash, gemm, gang.barrier, gang.ringsum and append.
     public static var builtIn: TaskRegistry {
         var registry = TaskRegistry()
         for kind in BuiltInKinds.all { registry.register(kind) }

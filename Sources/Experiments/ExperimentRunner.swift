@@ -31,6 +31,8 @@ public enum ExperimentRunner {
                            provenance: ResultsStore.Provenance, force: Bool, shouldStop: () -> Bool,
                            progress: (String) -> Void) throws -> Summary {
         let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: experiment.file)
+        let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
+        if interrupted > 0 { progress("\(experiment.name): \(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let keys = runs.map { cacheKey(task: experiment.task, version: provenance.loomVersion, params: $0.params) }
         // Looked up before this invocation's rows exist, so they never match themselves.

@@ -193,6 +193,22 @@ public final class ResultsStore {
         return counts
     }
 
+    /// Marks the unfinished runs of `experiment` LOST: called when a new invocation starts, since
+    /// one coordinator writes at a time, so they belong to an invocation that died (a crash or
+    /// `kill -9` of the coordinator). - Returns: how many.
+    public func markInterruptedRunsLost(experiment: Int64) throws(StoreError) -> Int {
+        try database.transaction { () throws(StoreError) -> Int in
+            let rows = try database.query("SELECT id FROM run WHERE experiment_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')",
+                                          [.integer(experiment)])
+            for row in rows {
+                try database.query("UPDATE run SET status = 'LOST', error = 'its invocation ended before it finished' WHERE id = ?", [row[0]])
+                try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', 'LOST')",
+                                   [.real(ResultsStore.now), row[0]])
+            }
+            return rows.count
+        }
+    }
+
     /// Marks an invocation finished.
     public func finishInvocation(_ invocation: Int64) throws(StoreError) {
         try database.query("UPDATE invocation SET finished_at = ? WHERE id = ?", [.real(ResultsStore.now), .integer(invocation)])

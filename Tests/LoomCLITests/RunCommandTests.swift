@@ -75,3 +75,49 @@ import Testing
         #expect(badStatus.status == 2, "\(badStatus)")
     }
 }
+
+/// Killing `loom run` itself mid-sweep, then running the same command: nothing finished runs twice.
+@Suite(.serialized) struct ResumeTests {
+    @Test func killNineOfTheCoordinatorThenTheSameCommandFinishesTheSweep() throws {
+        let scratch = try TemporaryDirectory()
+        let log = scratch.path("executions.txt")
+        let values = (0..<200).map(String.init).joined(separator: ", ")
+        try "name: resume\ntask: append\nparams:\n  path: \"\(log)\"\n  line: [\(values)]\n  seconds: 0.01\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")]
+        // First invocation: killed with SIGKILL once a good part of the sweep has executed.
+        let process = Process()
+        process.executableURL = try LoomProcess.executable()
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let end = ContinuousClock.now + .seconds(60)
+        func executed() -> [Substring] { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n") }
+        while executed().count < 60 && ContinuousClock.now < end && process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let beforeResume = executed().count
+        #expect(beforeResume >= 60 && beforeResume < 200, "the kill should land mid-sweep (\(beforeResume) executed)")
+        // Second invocation: the same command.
+        let resumed = try LoomProcess.run(arguments, deadline: .seconds(120))
+        #expect(resumed.status == 0, "\(resumed)")
+        let export = try LoomProcess.run(["export", "--format", "jsonl", "--state", scratch.path("state")])
+        let rows = export.standardOutput.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let second = rows.suffix(200)
+        let settled = second.filter { ["SUCCEEDED", "CACHED"].contains($0["status"] as? String ?? "") }
+        #expect(rows.count == 400 && settled.count == 200, "the second invocation ends with 200 succeeded or cached runs")
+        let first = rows.prefix(200).map { $0["status"] as? String ?? "" }
+        #expect(first.allSatisfy { $0 == "SUCCEEDED" || $0 == "LOST" } && first.contains("LOST"),
+                "the killed invocation's unfinished runs are recorded as LOST")
+        // A run stored as SUCCEEDED before the kill never executes again.
+        let finishedFirst = rows.prefix(200).filter { $0["status"] as? String == "SUCCEEDED" }
+            .compactMap { ($0["params"] as? [String: Any])?["line"].map { "\($0)" } }
+        let counts = Dictionary(executed().map { (String($0), 1) }, uniquingKeysWith: +)
+        #expect(!finishedFirst.isEmpty)
+        for line in finishedFirst { #expect(counts[line] == 1, "run \(line) finished before the kill but executed \(counts[line] ?? 0) times") }
+        #expect(Set(counts.keys) == Set((0..<200).map(String.init)), "every run executed at least once")
+    }
+}
