@@ -7,6 +7,7 @@ enum CommandRouter {
         BenchAttentionCommand.self,
         BenchWireCommand.self,
         BenchSPCommand.self,
+        BenchSchedCommand.self,
         RunCommand.self,
         RunsCommand.self,
         ShowCommand.self,
