@@ -130,6 +130,7 @@ public final class WorkerAgent {
             lastSent = ContinuousClock.now
         }
         send(.register(info))
+        var lastRegister = ContinuousClock.now
         if draining { send(.drain) }
         while true {
             let tick = min(liveness.interval / 4, .milliseconds(100))
@@ -150,8 +151,12 @@ public final class WorkerAgent {
                     configuration.log("registered with \(configuration.connect) as worker #\(workerID)")
                 case .heartbeat: break
                 case .reregister:
+                    // Every heartbeat a restarted coordinator did not know is answered with
+                    // this; register once per interval, not once per answer.
+                    guard registered || now - lastRegister >= liveness.interval else { break }
                     registered = false
                     send(.register(info))
+                    lastRegister = now
                     if draining { send(.drain) }
                 case let .refused(reason):
                     configuration.log("the coordinator refused this worker: \(reason)")

@@ -27,7 +27,7 @@ import Testing
         }
         try #require(waitForWorker(first), "\(log())")
         first.stop()
-        Thread.sleep(forTimeInterval: 0.5)                  // the worker notices the silence
+        Thread.sleep(forTimeInterval: 1.5)                  // the worker notices the silence (10 beats of 100 ms)
         // The port is free again once libzmq has closed the socket (asynchronously).
         var second: Coordinator?
         let end = ContinuousClock.now + .seconds(10)

@@ -123,10 +123,11 @@ import Testing
         // bound is checked on the slower of the two with a 10 % margin for that skew.
         let walls = (0..<2).map { ShardedAttentionTests.rankMetric(metrics, $0, "wall_s") ?? 0 }
         #expect(walls.max()! >= 0.9 * (0.262 + 0.001), "ranks finished in \(walls) s, faster than the modelled link allows")
-        for rank in 0..<2 {
-            let wait = ShardedAttentionTests.rankMetric(metrics, rank, "wait_s") ?? 0
-            #expect(wait >= 0.2 && walls[rank] < 5, "rank \(rank): wait \(wait) s of \(walls[rank]) s")
-        }
+        // Each rank receives one block, so neither can finish before most of the link time has
+        // passed, however the wait and the compute overlap on a busy machine.
+        #expect(walls.min()! >= 0.5 * 0.263 && walls.max()! < 30, "rank wall times \(walls) s")
+        let link = ShardedAttentionTests.rankMetric(metrics, 0, "link_busy_s") ?? 0
+        #expect(abs(link - 0.263) < 0.01, "the modelled link was busy \(link) s for 262,144 bytes at 1 MB/s plus 1 ms")
     }
 
     @Test func aRankKilledMidJobFailsTheAttemptAndTheRetrySucceeds() throws {
