@@ -86,7 +86,7 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "LoomTestSupport"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "LoomTestSupport"],
+        .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "Experiments", "LoomTestSupport"],
                     swiftSettings: portableSwift),
     ],
     swiftLanguageModes: [.v6]

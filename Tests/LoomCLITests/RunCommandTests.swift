@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import LoomTestSupport
 import Testing
@@ -99,6 +100,8 @@ import Testing
         process.waitUntilExit()
         let beforeResume = executed().count
         #expect(beforeResume >= 60 && beforeResume < 200, "the kill should land mid-sweep (\(beforeResume) executed)")
+        // `loom run` was writing a status or metric row every few milliseconds when it died.
+        #expect(try ResultsStore(path: scratch.path("state/loom.db")).integrityCheck() == "ok")
         // Second invocation: the same command.
         let resumed = try LoomProcess.run(arguments, deadline: .seconds(120))
         #expect(resumed.status == 0, "\(resumed)")
