@@ -224,3 +224,32 @@ struct BackwardKernel: @unchecked Sendable {
         }
     }
 }
+
+/// One thread's tile and row state, allocated once per call and reused for every item.
+final class TileScratch {
+    let tile: UnsafeMutablePointer<Float>      // [rows, columns]
+    let second: UnsafeMutablePointer<Float>    // [rows, columns], the backward pass's dP tile
+    let rowMax: UnsafeMutablePointer<Float>    // [rows]
+    let rowSum: UnsafeMutablePointer<Float>    // [rows]
+    let accumulator: UnsafeMutablePointer<Float>  // [rows, d]
+    let lo: UnsafeMutablePointer<Int>          // [rows] first visible key
+    let hi: UnsafeMutablePointer<Int>          // [rows] one past the last visible key
+    private let rows: Int
+
+    init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
+        self.rows = rows
+        accumulator = .allocate(capacity: rows * headDimension)
+        tile = .allocate(capacity: rows * columns)
+        second = .allocate(capacity: needsSecond ? rows * columns : 1)
+        rowMax = .allocate(capacity: rows)
+        rowSum = .allocate(capacity: rows)
+        lo = .allocate(capacity: rows)
+        hi = .allocate(capacity: rows)
+    }
+
+    deinit {
+        tile.deallocate(); second.deallocate(); accumulator.deallocate()
+        rowMax.deallocate(); rowSum.deallocate()
+        lo.deallocate(); hi.deallocate()
+    }
+}

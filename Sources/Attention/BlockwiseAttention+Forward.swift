@@ -73,29 +73,36 @@ struct ForwardKernel: @unchecked Sendable {
     let lse: UnsafeMutablePointer<Float>  // [n, H]
 
     func run(threads: Int) {
+        let packed = PackedKeyValues(shape: shape, k: k, v: v, threads: threads)
+        defer { packed.deallocate() }
         let queryBlocks = (shape.queries + queryBlock - 1) / queryBlock
         let items = queryBlocks * shape.heads
-        BLASThreading.singleThreaded {
-            Parallel.forEach(items, threads: threads, setup: { _ in
-                TileScratch(rows: queryBlock, columns: keyBlock, headDimension: shape.headDimension)
-            }, body: { item, scratch in
-                // Later query blocks see more keys under a causal mask: hand them out first.
-                let block = queryBlocks - 1 - item / shape.heads
-                compute(block: block, head: item % shape.heads, scratch: scratch)
-            })
-        }
+        Parallel.forEach(items, threads: threads, setup: { _ in
+            ForwardScratch(rows: queryBlock, maxTileWidth: Self.roundedToPanels(keyBlock),
+                           paddedDimension: packed.paddedDimension)
+        }, body: { item, scratch in
+            // Later query blocks see more keys under a causal mask: hand them out first.
+            let block = queryBlocks - 1 - item / shape.heads
+            compute(block: block, head: item % shape.heads, packed: packed, scratch: scratch)
+        })
     }
 
-    func compute(block: Int, head h: Int, scratch: TileScratch) {
-        let d = shape.headDimension, m = shape.keys
+    /// Key tiles start and end on panel boundaries (multiples of 16 keys), so a tile is a run of
+    /// whole packed panels; columns outside a row's visible keys are masked like any others.
+    static func roundedToPanels(_ width: Int) -> Int {
+        max(1, (width + MicroKernel.columns - 1) / MicroKernel.columns) * MicroKernel.columns
+    }
+
+    func compute(block: Int, head h: Int, packed: PackedKeyValues, scratch: ForwardScratch) {
+        let d = shape.headDimension, dp = packed.paddedDimension, m = shape.keys
         let i0 = block * queryBlock
         let rows = min(queryBlock, shape.queries - i0)
         let ldq = shape.heads * d
         let oBlock = out + (i0 * shape.heads + h) * d
         let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
 
-        let acc = scratch.accumulator              // [rows, d] contiguous: the strided output rows
-        acc.update(repeating: 0, count: rows * d)  // (stride H·d) thrash the cache when rescaled
+        let acc = scratch.accumulator               // [rows, dp] contiguous: the strided output rows
+        acc.update(repeating: 0, count: rows * dp)  // (stride H·d) thrash the cache when rescaled
         var keyLo = m, keyHi = 0
         for r in 0..<rows {
             let range = mask.visibleKeys(query: i0 + r, keyCount: m)
@@ -112,17 +119,31 @@ struct ForwardKernel: @unchecked Sendable {
         // Keys [fullLo, fullHi) are visible to every row; the keys either side (the causal
         // diagonal, a window's edges) are visible to some rows only. Boundary tiles are half as
         // wide and run only the rows that see them, which halves the masked work on the diagonal.
-        var fullLo = keyLo, fullHi = keyHi
-        for r in 0..<rows where lo[r] < hi[r] {
-            fullLo = max(fullLo, lo[r])
-            fullHi = min(fullHi, hi[r])
-        }
-        if fullLo >= fullHi {
-            computeTiles(keyLo, keyHi, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
-        } else {
-            computeTiles(keyLo, fullLo, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
-            computeTiles(fullLo, fullHi, maxWidth: keyBlock, rows: rows, i0: i0, h: h, scratch: scratch)
-            computeTiles(fullHi, keyHi, maxWidth: keyBlock / 2, rows: rows, i0: i0, h: h, scratch: scratch)
+        // All split points lie on panel boundaries, so no panel is computed twice.
+        if keyLo < keyHi {
+            let panel = MicroKernel.columns
+            keyLo = keyLo / panel * panel
+            keyHi = min(Self.roundedToPanels(keyHi), packed.paddedKeys)
+            var fullLo = keyLo, fullHi = keyHi
+            for r in 0..<rows where lo[r] < hi[r] {
+                fullLo = max(fullLo, lo[r])
+                fullHi = min(fullHi, hi[r])
+            }
+            fullLo = Self.roundedToPanels(fullLo)
+            fullHi = fullHi / panel * panel
+            let boundaryWidth = Self.roundedToPanels(keyBlock / 2)
+            let fullWidth = Self.roundedToPanels(keyBlock)
+            if fullLo >= fullHi {
+                computeTiles(keyLo, keyHi, maxWidth: boundaryWidth, rows: rows, i0: i0, h: h,
+                             packed: packed, scratch: scratch)
+            } else {
+                computeTiles(keyLo, fullLo, maxWidth: boundaryWidth, rows: rows, i0: i0, h: h,
+                             packed: packed, scratch: scratch)
+                computeTiles(fullLo, fullHi, maxWidth: fullWidth, rows: rows, i0: i0, h: h,
+                             packed: packed, scratch: scratch)
+                computeTiles(fullHi, keyHi, maxWidth: boundaryWidth, rows: rows, i0: i0, h: h,
+                             packed: packed, scratch: scratch)
+            }
         }
 
         for r in 0..<rows {
@@ -133,79 +154,85 @@ struct ForwardKernel: @unchecked Sendable {
                 lse[lseIndex] = -.infinity
                 target.update(repeating: 0, count: d)
             } else if score == .softmax {
-                TileKernels.scaledCopy(acc + r * d, to: target, count: d, by: 1 / rowSum[r])
+                TileKernels.scaledCopy(acc + r * dp, to: target, count: d, by: 1 / rowSum[r])
                 lse[lseIndex] = rowMax[r] + logf(rowSum[r])
             } else {
-                target.update(from: acc + r * d, count: d)
+                target.update(from: acc + r * dp, count: d)
                 lse[lseIndex] = logf(Float(visible))
             }
         }
     }
 
-    /// Folds keys `keyLo..<keyHi` into the running row state, in tiles of nearly equal width.
+    /// Folds keys `keyLo..<keyHi` (multiples of 16) into the running row state, in tiles of
+    /// nearly equal width, each a multiple of 16 and at most `maxWidth` (a multiple of 16).
     ///
-    /// Widths are multiples of 16 where the tile allows (ragged widths leave the SIMD row loops a
-    /// scalar tail) and never exceed `maxWidth`; a narrow last tile would cost nearly as much per
-    /// call as a full one. Each tile multiplies only the rows that see at least one of its keys.
+    /// Each tile is done in strips of 6 query rows, the micro-kernel's height: the strip's scores
+    /// (6 × width, in L1) are computed, turned into weights and multiplied into the accumulator
+    /// before the next strip, so the score tile never leaves L1. The tile's packed keys and
+    /// values (2·width·d floats) stay in L2 across the strips. Only rows that see at least one of
+    /// the tile's keys take part.
     func computeTiles(_ keyLo: Int, _ keyHi: Int, maxWidth: Int, rows: Int, i0: Int, h: Int,
-                      scratch: TileScratch) {
+                      packed: PackedKeyValues, scratch: ForwardScratch) {
         guard keyLo < keyHi else { return }
-        let d = shape.headDimension
-        let ldq = shape.heads * d, ldk = shape.keyHeads * d
+        let d = shape.headDimension, dp = packed.paddedDimension
+        let ldq = shape.heads * d
         let kvHead = h / shape.groupSize
         let qBlock = q + (i0 * shape.heads + h) * d
-        let kHead = k + kvHead * d, vHead = v + kvHead * d
         let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
-        let tile = scratch.tile, acc = scratch.accumulator
+        let strip = scratch.strip, acc = scratch.accumulator
 
-        let unit = maxWidth >= 32 ? 16 : 1
-        let units = (keyHi - keyLo + unit - 1) / unit
-        let unitsPerTile = max(1, maxWidth / unit)
+        let unit = MicroKernel.columns
+        let units = (keyHi - keyLo) / unit
+        let unitsPerTile = maxWidth / unit
         let tileCount = (units + unitsPerTile - 1) / unitsPerTile
         for t in 0..<tileCount {
             let j0 = keyLo + unit * (units * t / tileCount)
-            let j1 = min(keyLo + unit * (units * (t + 1) / tileCount), keyHi)
+            let j1 = keyLo + unit * (units * (t + 1) / tileCount)
             let width = j1 - j0
             // Rows with a visible key in [j0, j1): contiguous, since every mask's key range moves
-            // forward with the query; rows in between that see none are zeroed below.
+            // forward with the query; rows in between that see none get zero weights below.
             var first = rows, last = 0
             for r in 0..<rows where lo[r] < j1 && hi[r] > j0 && lo[r] < hi[r] {
                 first = min(first, r)
                 last = r + 1
             }
             guard first < last else { continue }
-            // S = scale · Q_rows · K_tileᵀ   (rows first..<last × width)
-            BLAS.sgemm(.none, .transposed, m: last - first, n: width, k: d, alpha: scale,
-                       a: qBlock + first * ldq, lda: ldq, b: kHead + j0 * ldk, ldb: ldk,
-                       beta: 0, c: tile + first * width, ldc: width)
-            for r in first..<last {
-                let row = tile + r * width
-                let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
-                if cLo >= cHi {
-                    TileKernels.zeroOutside(row, width: width, 0, 0)
-                    continue
-                }
-                if score == .softmax {
-                    let tileMax = TileKernels.maximum(row, cLo, cHi)
-                    // Lazy rescaling: keep the old shift unless the maximum grew by more than
-                    // `rescaleThreshold`; exponentials then stay below e^8 (no overflow) and most
-                    // tiles skip the rescale of the accumulator row. The result is the same.
-                    if tileMax > rowMax[r] + Self.rescaleThreshold || rowMax[r] == -.infinity {
-                        let factor = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - tileMax)
-                        if rowSum[r] != 0 { TileKernels.scale(acc + r * d, count: d, by: factor) }
-                        rowSum[r] *= factor
-                        rowMax[r] = tileMax
+            let keys = packed.keyPanel(head: kvHead, firstKey: j0)
+            let values = packed.valueRow(head: kvHead, key: j0)
+            for r0 in stride(from: first, to: last, by: MicroKernel.rows) {
+                let stripRows = min(MicroKernel.rows, last - r0)
+                // S = scale · Q_strip · K_tileᵀ   (stripRows × width)
+                MicroKernel.products(rows: stripRows, k: d, alpha: scale, a: qBlock + r0 * ldq, lda: ldq,
+                                     panels: keys, count: width / unit, into: strip, ldc: width)
+                for s in 0..<stripRows {
+                    let r = r0 + s
+                    let row = strip + s * width
+                    let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
+                    if cLo >= cHi {
+                        TileKernels.zeroOutside(row, width: width, 0, 0)
+                        continue
                     }
-                    rowSum[r] += TileKernels.exponentiate(row, width: width, cLo, cHi, shift: rowMax[r])
-                } else {
-                    TileKernels.pointwiseScore(row, width: width, cLo, cHi, score: score,
-                                               weight: 1 / Float(hi[r] - lo[r]))
+                    if score == .softmax {
+                        let tileMax = TileKernels.maximum(row, cLo, cHi)
+                        // Lazy rescaling: keep the old shift unless the maximum grew by more than
+                        // `rescaleThreshold`; exponentials then stay below e^8 (no overflow) and most
+                        // tiles skip the rescale of the accumulator row. The result is the same.
+                        if tileMax > rowMax[r] + Self.rescaleThreshold || rowMax[r] == -.infinity {
+                            let factor = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - tileMax)
+                            if rowSum[r] != 0 { TileKernels.scale(acc + r * dp, count: d, by: factor) }
+                            rowSum[r] *= factor
+                            rowMax[r] = tileMax
+                        }
+                        rowSum[r] += TileKernels.exponentiate(row, width: width, cLo, cHi, shift: rowMax[r])
+                    } else {
+                        TileKernels.pointwiseScore(row, width: width, cLo, cHi, score: score,
+                                                   weight: 1 / Float(hi[r] - lo[r]))
+                    }
                 }
+                // O_acc[strip] += P_strip · V_tile   (stripRows × padded d)
+                MicroKernel.accumulate(rows: stripRows, k: width, a: strip, lda: width, b: values, ldb: dp,
+                                       count: dp / unit, into: acc + r0 * dp, ldc: dp)
             }
-            // O_acc[first..<last] += P · V_tile   ((last − first) × d)
-            BLAS.sgemm(.none, .none, m: last - first, n: d, k: width, alpha: 1,
-                       a: tile + first * width, lda: width, b: vHead + j0 * ldk, ldb: ldk,
-                       beta: 1, c: acc + first * d, ldc: d)
         }
     }
 
@@ -213,22 +240,18 @@ struct ForwardKernel: @unchecked Sendable {
     static let rescaleThreshold: Float = 8
 }
 
-/// One thread's tile and row state, allocated once per call and reused for every item.
-final class TileScratch {
-    let tile: UnsafeMutablePointer<Float>      // [rows, columns]
-    let second: UnsafeMutablePointer<Float>    // [rows, columns], the backward pass's dP tile
-    let rowMax: UnsafeMutablePointer<Float>    // [rows]
-    let rowSum: UnsafeMutablePointer<Float>    // [rows]
-    let accumulator: UnsafeMutablePointer<Float>  // [rows, d]
-    let lo: UnsafeMutablePointer<Int>          // [rows] first visible key
-    let hi: UnsafeMutablePointer<Int>          // [rows] one past the last visible key
-    private let rows: Int
+/// One forward thread's strip and row state, allocated once per call and reused for every item.
+final class ForwardScratch {
+    let strip: UnsafeMutablePointer<Float>        // [6, maxTileWidth], one strip of weights
+    let accumulator: UnsafeMutablePointer<Float>  // [rows, paddedDimension]
+    let rowMax: UnsafeMutablePointer<Float>       // [rows]
+    let rowSum: UnsafeMutablePointer<Float>       // [rows]
+    let lo: UnsafeMutablePointer<Int>             // [rows] first visible key
+    let hi: UnsafeMutablePointer<Int>             // [rows] one past the last visible key
 
-    init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
-        self.rows = rows
-        accumulator = .allocate(capacity: rows * headDimension)
-        tile = .allocate(capacity: rows * columns)
-        second = .allocate(capacity: needsSecond ? rows * columns : 1)
+    init(rows: Int, maxTileWidth: Int, paddedDimension: Int) {
+        strip = .allocate(capacity: MicroKernel.rows * maxTileWidth)
+        accumulator = .allocate(capacity: rows * paddedDimension)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)
         lo = .allocate(capacity: rows)
@@ -236,7 +259,7 @@ final class TileScratch {
     }
 
     deinit {
-        tile.deallocate(); second.deallocate(); accumulator.deallocate()
+        strip.deallocate(); accumulator.deallocate()
         rowMax.deallocate(); rowSum.deallocate()
         lo.deallocate(); hi.deallocate()
     }
