@@ -174,13 +174,9 @@ struct ForwardKernel: @unchecked Sendable {
     func computeTiles(_ keyLo: Int, _ keyHi: Int, maxWidth: Int, rows: Int, i0: Int, h: Int,
                       packed: PackedKeyValues, scratch: ForwardScratch) {
         guard keyLo < keyHi else { return }
-        let d = shape.headDimension, dp = packed.paddedDimension
-        let ldq = shape.heads * d
         let kvHead = h / shape.groupSize
-        let qBlock = q + (i0 * shape.heads + h) * d
-        let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
-        let strip = scratch.strip, acc = scratch.accumulator
-
+        let qBlock = q + (i0 * shape.heads + h) * shape.headDimension
+        let lo = scratch.lo, hi = scratch.hi
         let unit = MicroKernel.columns
         let units = (keyHi - keyLo) / unit
         let unitsPerTile = maxWidth / unit
@@ -188,7 +184,6 @@ struct ForwardKernel: @unchecked Sendable {
         for t in 0..<tileCount {
             let j0 = keyLo + unit * (units * t / tileCount)
             let j1 = keyLo + unit * (units * (t + 1) / tileCount)
-            let width = j1 - j0
             // Rows with a visible key in [j0, j1): contiguous, since every mask's key range moves
             // forward with the query; rows in between that see none get zero weights below.
             var first = rows, last = 0
@@ -197,43 +192,68 @@ struct ForwardKernel: @unchecked Sendable {
                 last = r + 1
             }
             guard first < last else { continue }
-            let keys = packed.keyPanel(head: kvHead, firstKey: j0)
-            let values = packed.valueRow(head: kvHead, key: j0)
             for r0 in stride(from: first, to: last, by: MicroKernel.rows) {
-                let stripRows = min(MicroKernel.rows, last - r0)
-                // S = scale · Q_strip · K_tileᵀ   (stripRows × width)
-                MicroKernel.products(rows: stripRows, k: d, alpha: scale, a: qBlock + r0 * ldq, lda: ldq,
-                                     panels: keys, count: width / unit, into: strip, ldc: width)
-                for s in 0..<stripRows {
-                    let r = r0 + s
-                    let row = strip + s * width
-                    let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
-                    if cLo >= cHi {
-                        TileKernels.zeroOutside(row, width: width, 0, 0)
-                        continue
-                    }
-                    if score == .softmax {
-                        let tileMax = TileKernels.maximum(row, cLo, cHi)
-                        // Lazy rescaling: keep the old shift unless the maximum grew by more than
-                        // `rescaleThreshold`; exponentials then stay below e^8 (no overflow) and most
-                        // tiles skip the rescale of the accumulator row. The result is the same.
-                        if tileMax > rowMax[r] + Self.rescaleThreshold || rowMax[r] == -.infinity {
-                            let factor = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - tileMax)
-                            if rowSum[r] != 0 { TileKernels.scale(acc + r * dp, count: d, by: factor) }
-                            rowSum[r] *= factor
-                            rowMax[r] = tileMax
-                        }
-                        rowSum[r] += TileKernels.exponentiate(row, width: width, cLo, cHi, shift: rowMax[r])
-                    } else {
-                        TileKernels.pointwiseScore(row, width: width, cLo, cHi, score: score,
-                                                   weight: 1 / Float(hi[r] - lo[r]))
-                    }
-                }
-                // O_acc[strip] += P_strip · V_tile   (stripRows × padded d)
-                MicroKernel.accumulate(rows: stripRows, k: width, a: strip, lda: width, b: values, ldb: dp,
-                                       count: dp / unit, into: acc + r0 * dp, ldc: dp)
+                computeStrip(rows: r0..<min(r0 + MicroKernel.rows, last), keys: j0..<j1, q: qBlock,
+                             packed: packed, kvHead: kvHead, scratch: scratch)
             }
         }
+    }
+
+    /// Folds the tile's keys `keys` into the running state of up to 6 query rows `rows`.
+    ///
+    /// Only the panels holding a key that one of the rows sees are computed: on the causal
+    /// diagonal that skips the masked triangle in 16-key steps (the tiles around it skip only
+    /// whole rows).
+    @inline(__always)
+    func computeStrip(rows: Range<Int>, keys: Range<Int>, q qBlock: UnsafePointer<Float>,
+                      packed: PackedKeyValues, kvHead: Int, scratch: ForwardScratch) {
+        let d = shape.headDimension, dp = packed.paddedDimension, ldq = shape.heads * d
+        let unit = MicroKernel.columns
+        let lo = scratch.lo, hi = scratch.hi, rowMax = scratch.rowMax, rowSum = scratch.rowSum
+        let acc = scratch.accumulator
+        var seenLo = keys.upperBound, seenHi = keys.lowerBound
+        for r in rows where lo[r] < hi[r] {
+            seenLo = min(seenLo, max(lo[r], keys.lowerBound))
+            seenHi = max(seenHi, min(hi[r], keys.upperBound))
+        }
+        guard seenLo < seenHi else { return }
+        // The panel-aligned window [j0, j1) of the tile that these rows see.
+        let j0 = keys.lowerBound + (seenLo - keys.lowerBound) / unit * unit
+        let j1 = min(Self.roundedToPanels(seenHi - keys.lowerBound) + keys.lowerBound, keys.upperBound)
+        let width = j1 - j0
+        let strip = scratch.strip  // [rows.count, width]
+        // S = scale · Q_strip · K_windowᵀ   (rows.count × width)
+        MicroKernel.products(rows: rows.count, k: d, alpha: scale, a: qBlock + rows.lowerBound * ldq, lda: ldq,
+                             panels: packed.keyPanel(head: kvHead, firstKey: j0), count: width / unit,
+                             into: strip, ldc: width)
+        for r in rows {
+            let row = strip + (r - rows.lowerBound) * width
+            let cLo = min(max(lo[r] - j0, 0), width), cHi = min(max(hi[r] - j0, 0), width)
+            if cLo >= cHi {
+                TileKernels.zeroOutside(row, width: width, 0, 0)
+                continue
+            }
+            if score == .softmax {
+                let tileMax = TileKernels.maximum(row, cLo, cHi)
+                // Lazy rescaling: keep the old shift unless the maximum grew by more than
+                // `rescaleThreshold`; exponentials then stay below e^8 (no overflow) and most
+                // tiles skip the rescale of the accumulator row. The result is the same.
+                if tileMax > rowMax[r] + Self.rescaleThreshold || rowMax[r] == -.infinity {
+                    let factor = rowMax[r] == -.infinity ? 0 : expf(rowMax[r] - tileMax)
+                    if rowSum[r] != 0 { TileKernels.scale(acc + r * dp, count: d, by: factor) }
+                    rowSum[r] *= factor
+                    rowMax[r] = tileMax
+                }
+                rowSum[r] += TileKernels.exponentiate(row, width: width, cLo, cHi, shift: rowMax[r])
+            } else {
+                TileKernels.pointwiseScore(row, width: width, cLo, cHi, score: score,
+                                           weight: 1 / Float(hi[r] - lo[r]))
+            }
+        }
+        // O_acc[rows] += P_strip · V_window   (rows.count × padded d)
+        MicroKernel.accumulate(rows: rows.count, k: width, a: strip, lda: width,
+                               b: packed.valueRow(head: kvHead, key: j0), ldb: dp,
+                               count: dp / unit, into: acc + rows.lowerBound * dp, ldc: dp)
     }
 
     /// How far (in natural-log units) a row maximum may grow before the accumulator is rescaled.

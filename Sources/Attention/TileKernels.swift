@@ -79,8 +79,20 @@ enum TileKernels {
                              shift: Float) -> Float {
         zeroOutside(row, width: width, lo, hi)
         let s = SIMD16<Float>(repeating: shift)
-        var sums = SIMD16<Float>()
+        var sums = SIMD16<Float>(), sums2 = SIMD16<Float>()
         var c = lo
+        // Two vectors per step: each exp is a chain of seven dependent FMAs, and one chain per
+        // step left the FMA units waiting on latency (measured: exp 10 % of the forward pass).
+        while c + 32 <= hi {
+            let e = fastExpShifted(load(row + c) - s)
+            let e2 = fastExpShifted(load(row + c + 16) - s)
+            store(e, row + c)
+            store(e2, row + c + 16)
+            sums += e
+            sums2 += e2
+            c += 32
+        }
+        sums += sums2
         while c + 16 <= hi {
             let e = fastExpShifted(load(row + c) - s)
             store(e, row + c)
