@@ -11,7 +11,8 @@ extension BlockwiseAttention {
     /// of the same query tile and head group (0·NaN in the P·V product). It never crashes.
     /// - Throws: `AttentionError.shape` naming both shapes when they do not fit;
     ///   `AttentionError.parameter` for a window or block size below 1.
-    /// - Complexity: 4·n·m·H·d floating-point operations (fewer under a mask); O(n·H·d) memory.
+    /// - Complexity: 4·n·m·H·d floating-point operations (fewer under a mask); O(n·H·d + m·Hkv·d)
+    ///   memory (the output and a packed copy of the keys and values).
     public func forward(query: Tensor, key: Tensor, value: Tensor) throws(AttentionError) -> PartialAttention {
         let shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)
         try validateParameters()
@@ -78,7 +79,7 @@ struct ForwardKernel: @unchecked Sendable {
         let queryBlocks = (shape.queries + queryBlock - 1) / queryBlock
         let items = queryBlocks * shape.heads
         Parallel.forEach(items, threads: threads, setup: { _ in
-            ForwardScratch(rows: queryBlock, maxTileWidth: Self.roundedToPanels(keyBlock),
+            ForwardScratch(rows: queryBlock, maxTileWidth: Self.tileWidth(keyBlock),
                            paddedDimension: packed.paddedDimension)
         }, body: { item, scratch in
             // Later query blocks see more keys under a causal mask: hand them out first.
@@ -87,10 +88,15 @@ struct ForwardKernel: @unchecked Sendable {
         })
     }
 
-    /// Key tiles start and end on panel boundaries (multiples of 16 keys), so a tile is a run of
-    /// whole packed panels; columns outside a row's visible keys are masked like any others.
-    static func roundedToPanels(_ width: Int) -> Int {
-        max(1, (width + MicroKernel.columns - 1) / MicroKernel.columns) * MicroKernel.columns
+    /// `keys` rounded up to whole panels of 16. Key tiles start and end on panel boundaries, so a
+    /// tile is a run of packed panels; columns outside a row's visible keys are masked as usual.
+    static func roundedToPanels(_ keys: Int) -> Int {
+        (keys + MicroKernel.columns - 1) / MicroKernel.columns * MicroKernel.columns
+    }
+
+    /// The widest tile for a key block: whole panels, at least one.
+    static func tileWidth(_ keyBlock: Int) -> Int {
+        max(MicroKernel.columns, roundedToPanels(keyBlock))
     }
 
     func compute(block: Int, head h: Int, packed: PackedKeyValues, scratch: ForwardScratch) {
@@ -118,8 +124,8 @@ struct ForwardKernel: @unchecked Sendable {
 
         // Keys [fullLo, fullHi) are visible to every row; the keys either side (the causal
         // diagonal, a window's edges) are visible to some rows only. Boundary tiles are half as
-        // wide and run only the rows that see them, which halves the masked work on the diagonal.
-        // All split points lie on panel boundaries, so no panel is computed twice.
+        // wide and run only the rows that see them; within a tile each strip also skips the panels
+        // its rows cannot see. All split points lie on panel boundaries: no panel is done twice.
         if keyLo < keyHi {
             let panel = MicroKernel.columns
             keyLo = keyLo / panel * panel
@@ -131,8 +137,8 @@ struct ForwardKernel: @unchecked Sendable {
             }
             fullLo = Self.roundedToPanels(fullLo)
             fullHi = fullHi / panel * panel
-            let boundaryWidth = Self.roundedToPanels(keyBlock / 2)
-            let fullWidth = Self.roundedToPanels(keyBlock)
+            let boundaryWidth = Self.tileWidth(keyBlock / 2)
+            let fullWidth = Self.tileWidth(keyBlock)
             if fullLo >= fullHi {
                 computeTiles(keyLo, keyHi, maxWidth: boundaryWidth, rows: rows, i0: i0, h: h,
                              packed: packed, scratch: scratch)

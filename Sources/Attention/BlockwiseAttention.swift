@@ -7,7 +7,8 @@ import TensorCore
 /// query `[n, H, d]`, key and value `[m, Hkv, d]`, H a multiple of Hkv (grouped-query attention:
 /// query head h reads key/value head h / (H / Hkv)). Scores are `s = scale · q·k` with
 /// scale 1/√d unless given. Memory is O(n·d): no n×m matrix is formed; each thread holds one
-/// `queryBlock × keyBlock` score tile.
+/// `queryBlock × keyBlock` score tile (backward) or a 6-row strip of one (forward), and the
+/// forward pass keeps one packed copy of the keys and values.
 public struct BlockwiseAttention: Sendable {
     /// Which keys each query sees.
     public var mask: AttentionMask
@@ -35,10 +36,12 @@ public struct BlockwiseAttention: Sendable {
 }
 
 extension BlockwiseAttention {
-    /// Tile sizes from a sweep with OpenBLAS on 2 cores at n = m = 8192, d = 64 (BENCHMARKS.md):
-    /// 384 × 512, 256 × 384 and 512 × 384 were equal within run-to-run noise; key tiles of 256
-    /// ran 25 % slower (OpenBLAS's score product is slow for narrow tiles), and a tall query
-    /// block amortises packing K and V.
+    /// The forward pass works in strips of 6 query rows (`MicroKernel`): the query block sets the
+    /// work item (384 rows: 22 blocks per head at n = 8192, enough to balance 2 threads), the key
+    /// tile how many packed keys and values the strips reuse from L2 (2·512·d floats, 256 KB at
+    /// d = 64) and how often a row's maximum is checked. Chosen with OpenBLAS products in a sweep
+    /// at n = m = 8192, d = 64 (BENCHMARKS.md); with the micro-kernel, key tiles of 256 and 512
+    /// ran equal within noise at d = 128 on one thread (0.88–0.90 of sgemm).
     static let forwardBlocks = (query: 384, key: 512)
     /// The backward pass keeps two tiles (P and dS) and two key-block accumulators per thread.
     static let backwardBlocks = (query: 512, key: 256)
