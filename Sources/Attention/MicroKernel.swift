@@ -4,9 +4,10 @@
 /// (AVX2 has sixteen registers: twelve sums, two B vectors, one broadcast A value). Per step of
 /// the inner dimension it loads one 16-wide row of B and broadcasts one A value per row, so A is
 /// read in place (any row stride) and never packed: the forward pass feeds it the query rows and
-/// the probability tile as they lie. Measured on the 2-core Zen VM at d = 64, both products of
-/// attention run at 38–40 GFLOP/s per core, against OpenBLAS's 35–36; at these shapes OpenBLAS
-/// also spends about a tenth of the forward pass packing P and zeroing C (β = 0).
+/// the probability strip as they lie. On the 2-core Zen VM at d = 64, both products of attention
+/// ran at 38–40 GFLOP/s on one core and 36–38 per core with both busy, against about 36 per
+/// core for OpenBLAS's sgemm on 2 threads; through OpenBLAS the forward pass also spent a tenth
+/// of its time (perf) packing K, V and P and zeroing C for β = 0.
 enum MicroKernel {
     /// Rows of C per block.
     static let rows = 6
