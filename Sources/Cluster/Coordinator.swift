@@ -13,6 +13,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var security: CurveServerSecurity?
     /// Where log lines go.
     public var log: ClusterLog
+    /// Keep every attempt's start, loss and failure for `takeAttemptEvents()`; off by default,
+    /// since the events pile up unless someone drains them.
+    public var recordsAttemptEvents = false
 
     public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
                 security: CurveServerSecurity? = nil, log: @escaping ClusterLog = { _ in }) {
@@ -43,6 +46,7 @@ public final class Coordinator: Sendable {
         let stopped = DispatchSemaphore(value: 0)
         let nextTaskID = Atomic<UInt64>(1)
         let results = Mutex<[UInt64: TaskResult]>([:])
+        let attemptEvents = Mutex<[AttemptEvent]>([])
         init(wake: WakeSignal) { self.wake = wake }
     }
 
@@ -134,6 +138,12 @@ public final class Coordinator: Sendable {
         shared.results.withLock { table in ids.compactMap { table[$0] } }
     }
 
+    /// The attempt events since the last call, oldest first; empty unless the configuration's
+    /// `recordsAttemptEvents` is on.
+    public func takeAttemptEvents() -> [AttemptEvent] {
+        shared.attemptEvents.withLock { events in defer { events = [] }; return events }
+    }
+
     /// Waits until every task in `ids` has finished, or `timeout` passes.
     /// - Returns: the results, in the order of `ids`, or nil on timeout.
     public func waitForResults(_ ids: [UInt64], timeout: Duration) -> [TaskResult]? {
@@ -184,6 +194,7 @@ public final class Coordinator: Sendable {
             self.log = configuration.log
             self.state = CoordinatorState(liveness: configuration.liveness, registry: configuration.registry,
                                           log: configuration.log)
+            state.recordsAttemptEvents = configuration.recordsAttemptEvents
         }
 
         func run() {
@@ -224,6 +235,11 @@ public final class Coordinator: Sendable {
                 state.queueHeartbeats(now: ContinuousClock.now)
                 state.dispatch()
                 flush(now: now)
+                // Events first: a reader that takes events, then results, sees a start before its end.
+                if !state.attemptEvents.isEmpty {
+                    shared.attemptEvents.withLock { $0.append(contentsOf: state.attemptEvents) }
+                    state.attemptEvents = []
+                }
                 if !state.finished.isEmpty {
                     shared.results.withLock { table in for result in state.finished { table[result.taskID] = result } }
                     state.finished = []

@@ -65,6 +65,9 @@ final class CoordinatorState {
     var outbox: [(Data, ClusterMessage)] = []
     /// Finished tasks for the API side (drained by the thread into the shared table).
     var finished: [TaskResult] = []
+    /// Attempt events for the API side, kept only when asked for (nobody else drains them).
+    var attemptEvents: [AttemptEvent] = []
+    var recordsAttemptEvents = false
     var succeeded = 0, failed = 0
 
     init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog) {
@@ -74,6 +77,10 @@ final class CoordinatorState {
     }
 
     func count(_ counter: String, by amount: Int = 1) { counters[counter, default: 0] += amount }
+
+    private func record(_ event: AttemptEvent) {
+        if recordsAttemptEvents { attemptEvents.append(event) }
+    }
 
     private func send(_ message: ClusterMessage, to routingID: Data) { outbox.append((routingID, message)) }
 
@@ -194,6 +201,7 @@ final class CoordinatorState {
             }
         }
         if lost { task.losses += 1 } else { task.failures += 1 }
+        record(AttemptEvent(taskID: task.id, attempt: task.attempt, kind: lost ? .lost(reason: reason) : .failed(reason: reason)))
         count(lost ? "attempts_lost" : "attempts_failed")
         let exhausted = lost ? task.losses >= CoordinatorState.maximumLosses : task.failures >= task.maxAttempts
         if exhausted {
@@ -296,6 +304,7 @@ final class CoordinatorState {
             task.hosts = Array(repeating: "", count: members.count)
             task.rankResults = Array(repeating: nil, count: members.count)
         }
+        record(AttemptEvent(taskID: task.id, attempt: task.attempt, kind: .started(workers: members.map(\.info.name))))
         for (rank, worker) in members.enumerated() {
             worker.running.insert(key)
             let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count, keys: members.map(\.info.publicKey)) : nil

@@ -69,7 +69,7 @@ import Testing
         #expect(shown.status == 0 && shown.standardOutput.contains("metrics      value=b") && shown.standardOutput.contains("loom_version"), "\(shown)")
         let csv = try LoomProcess.run(["export", "--format", "csv"] + state)
         let rows = csv.standardOutput.split(separator: "\n")
-        #expect(rows.first == "id,experiment,index,repetition,status,attempt,value,metric.value" && rows.count == 4, "\(csv)")
+        #expect(rows.first == "id,experiment,index,repetition,status,attempt,lost_attempts,value,metric.value" && rows.count == 4, "\(csv)")
         let missing = try LoomProcess.run(["runs", "--state", scratch.path("nowhere")])
         #expect(missing.status == 2 && missing.standardError.contains("no results store"), "\(missing)")
         let badStatus = try LoomProcess.run(["runs", "--status", "done"] + state)
@@ -122,5 +122,87 @@ import Testing
         #expect(!finishedFirst.isEmpty)
         for line in finishedFirst { #expect(counts[line] == 1, "run \(line) finished before the kill but executed \(counts[line] ?? 0) times") }
         #expect(Set(counts.keys) == Set((0..<200).map(String.init)), "every run executed at least once")
+    }
+}
+
+/// Killing a worker under `loom run`: its run comes back as a new attempt, and the lost one stays
+/// on record.
+@Suite(.serialized) struct WorkerLossTests {
+    /// The pids of `parent`'s child processes, from /proc.
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+            return status.split(separator: "\n").contains { $0.hasPrefix("PPid:") && $0.split(separator: "\t").last.map(String.init) == String(parent) }
+        }
+    }
+
+    @Test func killNineOfAWorkerMidSweepRecordsTheLostAttemptAndRunsItAgain() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: losses\ntask: sleep\nparams: {seconds: [1.5, 1.6, 1.7, 1.8]}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let state = ["--state", scratch.path("state")]
+        let process = Process()
+        process.executableURL = try LoomProcess.executable()
+        process.arguments = ["run", scratch.path("x.yaml"), "--workers", "2"] + state
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Wait until both workers hold a run (the store says RUNNING), then kill one of them.
+        let end = ContinuousClock.now + .seconds(60)
+        var victim: Int32?
+        while victim == nil && ContinuousClock.now < end && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.1)
+            guard FileManager.default.fileExists(atPath: scratch.path("state/loom.db")),
+                  let running = try? ResultsStore(path: scratch.path("state/loom.db")).runs(status: .running), running.count == 2
+            else { continue }
+            victim = Self.children(of: process.processIdentifier).first
+        }
+        let pid = try #require(victim, "no worker was seen running a task")
+        kill(pid, SIGKILL)
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let said = String(decoding: stdout, as: UTF8.self) + String(decoding: stderr, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(said)")
+        #expect(said.contains("4 succeeded") && said.contains("1 attempt(s) lost to workers and run again"), "\(said)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let runs = try store.runs()
+        #expect(runs.count == 4 && runs.allSatisfy { $0.status == .succeeded }, "\(runs.map(\.status))")
+        let lost = runs.filter { $0.lostAttempts == 1 }
+        try #require(lost.count == 1, "exactly one run lost an attempt: \(runs.map(\.lostAttempts))")
+        let attempts = try store.attempts(run: lost[0].id)
+        #expect(attempts.map(\.status) == ["LOST", "SUCCEEDED"] && lost[0].attempt == 2, "\(attempts)")
+        #expect(attempts[0].workers != "" && attempts[0].error != nil, "\(attempts)")
+        let shown = try LoomProcess.run(["show", String(lost[0].id)] + state)
+        #expect(shown.standardOutput.contains("attempt 1") && shown.standardOutput.contains("LOST on local-"), "\(shown)")
+    }
+}
+
+/// What `--dry-run` says about each run, and `--rerun-failed`.
+@Suite struct PlanTests {
+    @Test func dryRunExplainsEachDecisionAndFailuresAreNotRepeatedUnlessAsked() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: plan\ntask: fail\nparams: {probability: [0, 1]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state")]
+        let fresh = try LoomProcess.run(arguments + ["--dry-run"])
+        #expect(fresh.status == 0 && fresh.standardOutput.components(separatedBy: "(new: no earlier run has this cache key)").count == 3, "\(fresh)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("state/loom.db")), "a dry run creates no store")
+        let first = try LoomProcess.run(arguments + ["--quiet"], deadline: .seconds(120))
+        #expect(first.status == 1 && first.standardOutput.contains("1 succeeded, 0 cached, 1 failed of 2"), "\(first)")
+        #expect(!first.standardError.contains("done ("), "--quiet prints no progress: \(first)")
+        let planned = try LoomProcess.run(arguments + ["--dry-run", "--json"])
+        let lines = planned.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines[0].contains("\"action\":\"cached\"") && lines[0].contains("SUCCEEDED"), "\(planned)")
+        #expect(lines.count == 2 && lines[1].contains("\"action\":\"skip\"") && lines[1].contains("--rerun-failed"), "\(planned)")
+        let again = try LoomProcess.run(arguments, deadline: .seconds(120))
+        #expect(again.status == 1 && again.standardOutput.contains("0 succeeded, 1 cached, 1 failed of 2")
+                && again.standardError.contains("--rerun-failed"), "the failure is not repeated: \(again)")
+        let rerun = try LoomProcess.run(arguments + ["--rerun-failed", "--dry-run"])
+        #expect(rerun.standardOutput.contains("--rerun-failed: run 2 with the same key FAILED"), "\(rerun)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        #expect(try store.runs().count == 4 && store.attempts(run: 2).count == 1 && store.attempts(run: 4).isEmpty,
+                "the second invocation ran nothing")
     }
 }
