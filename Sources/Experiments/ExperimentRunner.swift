@@ -46,12 +46,13 @@ public enum ExperimentRunner {
     /// - Parameters:
     ///   - force: run even runs whose cache key already succeeded.
     ///   - rerunFailed: run again runs whose cache key failed before.
+    ///   - artifacts: where artifact files are copied (`.loom/artifacts`); nil keeps none.
     ///   - progress: receives a snapshot about every `progressInterval` and at the end.
     ///   - tick: called on every poll (the CLI replaces dead local workers there).
     ///   - note: receives lines worth telling the user (runs of a dead invocation marked LOST).
     public static func run(_ experiment: Experiment, runs: [ExperimentRun], store: ResultsStore, dispatcher: any RunDispatcher,
                            provenance: ResultsStore.Provenance, force: Bool, rerunFailed: Bool = false,
-                           progressInterval: Duration = .seconds(1), shouldStop: () -> Bool, tick: () -> Void = {},
+                           artifacts: URL? = nil, progressInterval: Duration = .seconds(1), shouldStop: () -> Bool, tick: () -> Void = {},
                            progress: (Progress) -> Void, note: (String) -> Void = { _ in }) throws -> Summary {
         let start = ContinuousClock.now
         let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: experiment.file)
@@ -118,6 +119,9 @@ public enum ExperimentRunner {
                 }
                 if result.succeeded {
                     try store.addMetrics(runID, result.metrics)
+                    if let artifacts, !result.artifacts.isEmpty {
+                        try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
+                    }
                     try store.setStatus(runID, .succeeded, attempt: result.attempt, worker: result.worker)
                     summary.succeeded += 1
                 } else {

@@ -81,3 +81,53 @@ extension ResultsStore {
         return counts
     }
 }
+
+extension ResultsStore {
+    /// Copies a run's artifact files into `directory/<run id>/` and records each with its
+    /// SHA-256 and size. A path this machine cannot read (a remote worker's file) is recorded
+    /// as an event, not an error: the run's result stands.
+    /// - Returns: the paths stored.
+    @discardableResult
+    public func collectArtifacts(_ run: Int64, paths: [String], into directory: URL) throws(StoreError) -> [String] {
+        var stored: [String] = []
+        for path in paths {
+            let source = URL(fileURLWithPath: path)
+            let target = directory.appendingPathComponent(String(run)).appendingPathComponent(source.lastPathComponent)
+            guard let input = InputStream(url: source), FileManager.default.isReadableFile(atPath: path) else {
+                try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'artifact', ?)",
+                                   [.real(ResultsStore.now), .integer(run), .text("not on this machine, not copied: \(path)")])
+                continue
+            }
+            do {
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(at: target)
+                try FileManager.default.copyItem(at: source, to: target)
+            } catch {
+                throw StoreError(path: self.path, step: "copy artifact \(path)", code: 0, message: error.localizedDescription)
+            }
+            var hash = SHA256(), bytes = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            input.open()
+            while true {
+                let count = input.read(&chunk, maxLength: chunk.count)
+                if count <= 0 { break }
+                hash.update(chunk[0..<count])
+                bytes += count
+            }
+            input.close()
+            try database.query("INSERT INTO artifact (run_id, path, sha256, bytes) VALUES (?, ?, ?, ?)",
+                               [.integer(run), .text(target.path), .text(hash.hexDigest()), .integer(Int64(bytes))])
+            stored.append(target.path)
+        }
+        return stored
+    }
+
+    /// A run's artifacts: stored path, SHA-256 and size.
+    public func artifacts(run: Int64) throws(StoreError) -> [(path: String, sha256: String, bytes: Int)] {
+        try database.query("SELECT path, sha256, bytes FROM artifact WHERE run_id = ? ORDER BY rowid", [.integer(run)]).map { row in
+            func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
+            let bytes: Int = if case let .integer(v) = row[2] { Int(v) } else { 0 }
+            return (text(0), text(1), bytes)
+        }
+    }
+}

@@ -12,6 +12,7 @@ enum CommandRouter {
         RunsCommand.self,
         ShowCommand.self,
         ExportCommand.self,
+        GCCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,

@@ -139,7 +139,9 @@ enum RunCommand: Command {
         do {
             summary = try ExperimentRunner.run(experiment, runs: runs, store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
-                                               rerunFailed: arguments.flag("rerun-failed"), progressInterval: display.interval,
+                                               rerunFailed: arguments.flag("rerun-failed"),
+                                               artifacts: URL(fileURLWithPath: state).appendingPathComponent("artifacts"),
+                                               progressInterval: display.interval,
                                                shouldStop: { signals.received }, tick: {
                                                    guard let cluster else { return }
                                                    for pid in cluster.replaceExitedWorkers(executable: ClusterOptions.executable,

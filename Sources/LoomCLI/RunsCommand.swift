@@ -59,7 +59,7 @@ enum RunsCommand: Command {
 
 enum ShowCommand: Command {
     static let words = ["show"]
-    static let summary = "show one run: parameters, metrics, provenance"
+    static let summary = "show one run: parameters, metrics, attempts, artifacts, provenance"
     static let usage = "loom show RUN [--json]"
     static let acceptsPositionals = true
     static let options: [Option] = [.flag("json", "one JSON object"), StoreOptions.state]
@@ -74,12 +74,14 @@ enum ShowCommand: Command {
         let metrics: [String: ParameterValue]
         let provenance: [(String, String)]
         let attempts: [ResultsStore.AttemptRecord]
+        let artifacts: [(path: String, sha256: String, bytes: Int)]
         do {
             guard let found = try store.runs().first(where: { $0.id == id }) else { throw CommandError.usage("no run \(id) in \(store.path)") }
             record = found
             metrics = try store.finalMetrics(run: id)
             provenance = try store.provenance(invocation: found.invocation)
             attempts = try store.attempts(run: id)
+            artifacts = try store.artifacts(run: id)
         } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
         if arguments.flag("json") {
             let fields = provenance.map { "\(ParameterValue.string($0.0).json):\(ParameterValue.string($0.1).json)" }
@@ -89,7 +91,8 @@ enum ShowCommand: Command {
                 "{\"attempt\":\(attempt.attempt),\"workers\":\(ParameterValue.string(attempt.workers).json),"
                     + "\"status\":\"\(attempt.status)\",\"error\":\(attempt.error.map { ParameterValue.string($0).json } ?? "null")}"
             }
-            Console.output(line + ",\"attempts\":[\(tries.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
+            let files = artifacts.map { "{\"path\":\(ParameterValue.string($0.path).json),\"sha256\":\"\($0.sha256)\",\"bytes\":\($0.bytes)}" }
+            Console.output(line + ",\"attempts\":[\(tries.joined(separator: ","))],\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
             return
         }
         Console.output("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
@@ -100,6 +103,9 @@ enum ShowCommand: Command {
         for attempt in attempts {
             Console.output("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
                            + (attempt.error.map { ": \($0)" } ?? ""))
+        }
+        for artifact in artifacts {
+            Console.output("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
         }
         Console.output("cache key".padding(13) + record.cacheKey)
         for (name, value) in provenance { Console.output(name.padding(13) + value) }

@@ -206,3 +206,59 @@ import Testing
                 "the second invocation ran nothing")
     }
 }
+
+/// Artifacts a task writes are copied into the store with their checksums; `loom gc` cleans up.
+@Suite struct ArtifactTests {
+    @Test func artifactsAreCopiedWithTheirSHA256AndGCRemovesOnlyOrphans() throws {
+        let scratch = try TemporaryDirectory()
+        try """
+            name: outputs
+            task: attention.sharded
+            params: {tokens: 64, heads: 2, head_dim: 8, output_dir: "\(scratch.path("out"))"}
+            resources: {gang: 2}
+            """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: scratch.path("out"), withIntermediateDirectories: true)
+        let state = ["--state", scratch.path("state")]
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--quiet"] + state, deadline: .seconds(120))
+        try #require(ran.status == 0, "\(ran)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let artifacts = try store.artifacts(run: 1)
+        try #require(!artifacts.isEmpty, "the ranks' output chunks are artifacts")
+        for artifact in artifacts {
+            #expect(artifact.path.hasPrefix(scratch.path("state/artifacts/1/")), "\(artifact.path)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: artifact.path))
+            #expect(data.count == artifact.bytes)
+            var hash = SHA256()
+            hash.update(data)
+            #expect(hash.hexDigest() == artifact.sha256)
+        }
+        let shown = try LoomProcess.run(["show", "1"] + state)
+        #expect(shown.standardOutput.contains("artifact") && shown.standardOutput.contains("sha256 \(artifacts[0].sha256)"), "\(shown)")
+        // An orphan: a file no row names. gc --dry-run lists it, gc removes it and nothing else.
+        let orphan = scratch.path("state/artifacts/99/stray.bin")
+        try FileManager.default.createDirectory(atPath: scratch.path("state/artifacts/99"), withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: orphan))
+        let dry = try LoomProcess.run(["gc", "--dry-run"] + state)
+        #expect(dry.status == 0 && dry.standardOutput.contains("would remove \(orphan)") && FileManager.default.fileExists(atPath: orphan), "\(dry)")
+        let gc = try LoomProcess.run(["gc"] + state)
+        #expect(gc.status == 0 && gc.standardOutput.contains("removed 1 file(s)"), "\(gc)")
+        #expect(!FileManager.default.fileExists(atPath: orphan) && artifacts.allSatisfy { FileManager.default.fileExists(atPath: $0.path) })
+        let typo = try LoomProcess.run(["gc", "--experiment", "output"] + state)
+        #expect(typo.status == 2 && typo.standardError.contains("did you mean 'outputs'"), "\(typo)")
+        let dropped = try LoomProcess.run(["gc", "--experiment", "outputs"] + state)
+        #expect(dropped.status == 0 && dropped.standardOutput.contains("removed experiment outputs with 1 run(s)"), "\(dropped)")
+        #expect(try ResultsStore(path: scratch.path("state/loom.db")).runs().isEmpty)
+        #expect(artifacts.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) }, "its artifact files go with it")
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        func digest(_ text: String) -> String { var hash = SHA256(); hash.update(Array(text.utf8)); return hash.hexDigest() }
+        #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var million = SHA256()
+        for _ in 0..<1000 { million.update([UInt8](repeating: 0x61, count: 1000)) }
+        #expect(million.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
