@@ -51,7 +51,7 @@ public final class Coordinator: Sendable {
     }
 
     private enum Request: Sendable {
-        case submit(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int)
+        case submit(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?)
         case status(reply: @Sendable (ClusterStatus) -> Void)
     }
 
@@ -107,16 +107,18 @@ public final class Coordinator: Sendable {
     /// - Parameters:
     ///   - gang: 0 for a single-worker task; P ≥ 1 to run on P workers at once (gang kinds).
     ///   - maxAttempts: attempts allowed when the task itself fails (lost attempts count apart).
+    ///   - timeout: an attempt running longer fails (and is cancelled on its workers); nil: none.
     /// - Returns: the new task ids.
     /// - Throws: `ClusterError.invalidTask` naming the bad kind or parameter.
     @discardableResult
     public func submit(kind: String, params: [String: ParameterValue] = [:], count: Int = 1, gang: Int = 0,
-                       maxAttempts: Int = 1) throws(ClusterError) -> [UInt64] {
+                       maxAttempts: Int = 1, timeout: Duration? = nil) throws(ClusterError) -> [UInt64] {
         let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: configuration.registry)
         guard count >= 1, maxAttempts >= 1 else { throw .invalidTask("count and max attempts must be at least 1") }
+        if let timeout, timeout <= .zero { throw .invalidTask("a timeout must be positive") }
         let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
         let ids = (0..<UInt64(count)).map { first + $0 }
-        shared.inbox.withLock { $0.append(.submit(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)) }
+        shared.inbox.withLock { $0.append(.submit(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts, timeout: timeout)) }
         shared.wake.raise()
         return ids
     }
@@ -215,8 +217,8 @@ public final class Coordinator: Sendable {
                     shared.wake.clear()
                     for request in shared.inbox.withLock({ let all = $0; $0 = []; return all }) {
                         switch request {
-                        case let .submit(ids, kind, params, gang, maxAttempts):
-                            state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts)
+                        case let .submit(ids, kind, params, gang, maxAttempts, timeout):
+                            state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts, timeout: timeout)
                         case let .status(reply):
                             reply(status(now: now))
                         }
@@ -232,6 +234,7 @@ public final class Coordinator: Sendable {
                 // With messages still queued, a worker's heartbeat may be among them: judge
                 // liveness only once the queue is drained, so a flood never kills a live worker.
                 if budget > 0 { state.removeSilentWorkers(now: ContinuousClock.now) }
+                state.expireAttempts(now: ContinuousClock.now)
                 state.queueHeartbeats(now: ContinuousClock.now)
                 state.dispatch()
                 flush(now: now)

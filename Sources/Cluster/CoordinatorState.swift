@@ -18,6 +18,8 @@ final class CoordinatorState {
         let params: [String: ParameterValue]
         let gangSize: Int                       // 0: a single-worker task
         let maxAttempts: Int
+        let timeout: Duration?
+        var startedAt: ContinuousClock.Instant?
         var attempt = 1
         var state = TaskState.queued
         var failures = 0                        // attempts the task itself failed
@@ -28,8 +30,9 @@ final class CoordinatorState {
         var rankResults: [TaskResult?] = []
         var result: TaskResult?
 
-        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int) {
+        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int, timeout: Duration?) {
             self.id = id; self.kind = kind; self.params = params; self.gangSize = gangSize; self.maxAttempts = maxAttempts
+            self.timeout = timeout
         }
     }
 
@@ -59,6 +62,8 @@ final class CoordinatorState {
     var workers: [Data: WorkerRecord] = [:]
     var tasks: [UInt64: TaskRecord] = [:]
     var queue: [UInt64] = []
+    /// Tasks with a timeout, checked every turn.
+    var timed: Set<UInt64> = []
     var queueHead = 0
     var nextWorkerID = 1
     var counters: [String: Int] = [:]
@@ -87,10 +92,23 @@ final class CoordinatorState {
     // MARK: submissions
 
     /// Queues `count` copies of a validated task under the ids given.
-    func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) {
+    func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int,
+                 timeout: Duration? = nil) {
         for id in ids {
-            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts)
+            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts, timeout: timeout)
             queue.append(id)
+            if timeout != nil { timed.insert(id) }
+        }
+    }
+
+    /// Fails every attempt that has run past its task's timeout; its workers are told to cancel.
+    func expireAttempts(now: ContinuousClock.Instant) {
+        for id in timed {
+            guard let task = tasks[id] else { timed.remove(id); continue }
+            if task.state == .succeeded || task.state == .failed { timed.remove(id); continue }
+            guard task.state == .running, let timeout = task.timeout, let started = task.startedAt, now - started > timeout else { continue }
+            count("attempts_timed_out")
+            failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.seconds)) s (resources.timeout)", lost: false)
         }
     }
 
@@ -297,6 +315,7 @@ final class CoordinatorState {
 
     private func start(_ task: TaskRecord, on members: [WorkerRecord]) {
         task.state = .running
+        task.startedAt = ContinuousClock.now
         task.members = members.map(\.routingID)
         let key = Attempt(taskID: task.id, number: task.attempt)
         if task.gangSize > 0 {

@@ -79,7 +79,8 @@ public enum ExperimentRunner {
             case .run:
                 try store.setStatus(ids[index], .queued)
                 let task = try dispatcher.submitRun(kind: experiment.task, params: entry.run.params, gang: experiment.gang,
-                                                    maxAttempts: experiment.retries + 1)
+                                                    maxAttempts: experiment.retries + 1,
+                                                    timeout: experiment.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
                 pending[task] = ids[index]
             }
         }

@@ -3,8 +3,9 @@ import Cluster
 /// Where an experiment's runs go: the coordinator in this process, or a running one reached
 /// over the network (`loom run --connect`).
 public protocol RunDispatcher {
-    /// Queues one task; returns its id.
-    func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) throws -> UInt64
+    /// Queues one task; returns its id. `timeout` bounds each attempt where the dispatcher can
+    /// enforce it (the in-process coordinator; the network protocol does not carry it yet).
+    func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64
     /// The finished results among `ids`.
     func results(for ids: [UInt64]) throws -> [TaskResult]
     /// Starts, losses and failures of attempts since the last call; empty when the dispatcher
@@ -15,14 +16,14 @@ public protocol RunDispatcher {
 }
 
 extension Coordinator: RunDispatcher {
-    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) throws -> UInt64 {
-        try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts)[0]
+    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64 {
+        try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: timeout)[0]
     }
     public var pollInterval: Duration { .milliseconds(10) }
 }
 
 extension ClusterClient: RunDispatcher {
-    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) throws -> UInt64 {
+    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64 {
         let ids = try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: .seconds(10))
         guard let id = ids.first else { throw ClusterError.refused("the coordinator at \(endpoint) queued nothing") }
         return id

@@ -262,3 +262,21 @@ import Testing
         #expect(million.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 }
+
+/// `resources.timeout` and `resources.retries` as the coordinator enforces them.
+@Suite struct TimeoutTests {
+    @Test func anAttemptPastItsTimeoutFailsAndIsRetriedByPolicy() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: slow\ntask: sleep\nparams: {seconds: [0.1, 60]}\nresources: {timeout: 1, retries: 1}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let start = ContinuousClock.now
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")],
+                                      deadline: .seconds(60))
+        #expect(ContinuousClock.now - start < .seconds(30), "the 60 s sleep was cut short")
+        #expect(ran.status == 1 && ran.standardOutput.contains("1 succeeded, 0 cached, 1 failed of 2"), "\(ran)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let slow = try #require(try store.runs().first { $0.status == .failed })
+        #expect(slow.error?.contains("timed out after 1 s") == true && slow.attempt == 2, "\(slow)")
+        #expect(try store.attempts(run: slow.id).map(\.status) == ["FAILED", "FAILED"])
+    }
+}
