@@ -12,6 +12,7 @@ enum CommandRouter {
         RunsCommand.self,
         ShowCommand.self,
         ExportCommand.self,
+        ReportCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,

@@ -6,6 +6,8 @@ struct GnuplotScript {
     static let panelWidth = 720, panelHeight = 480
     /// Panels per row of a faceted figure.
     static let maximumColumns = 3
+    /// Up to this many distinct numeric x values (a swept parameter) each get a tic.
+    static let maximumLabelledValues = 10
 
     let figure: FigureSpec
     let data: FigureData
@@ -49,8 +51,14 @@ struct GnuplotScript {
                       "set xtics noenhanced",
                       "set xrange [-0.5:\(data.categories.count - 1).5]"]
             if figure.logX { lines.append("# logx is ignored: a categorical axis has no scale.") }
-        } else if figure.logX {
-            lines.append("set logscale x")
+        } else {
+            lines += ["# x range from the data, with a margin so the first and last points clear the border.",
+                      "set autoscale xfix", "set offsets graph 0.05, graph 0.05, 0, 0"]
+            if figure.logX { lines.append("set logscale x") }
+            let xs = Set(data.panels.flatMap { $0.series.flatMap { $0.points.map(\.position) } }).sorted()
+            if xs.count <= GnuplotScript.maximumLabelledValues {
+                lines += ["# a few swept values: a tic at each", "set xtics (" + xs.map(FigureData.number).joined(separator: ", ") + ")"]
+            }
         }
         if figure.logY { lines.append("set logscale y") }
         lines += [
