@@ -34,7 +34,10 @@ extension ReportIndex {
         if table.rows.isEmpty {
             body.append("<p>No runs.</p>")
         } else {
-            var rows = ["<tr>" + table.header.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"]
+            let groups = "<tr><th colspan=\"2\"></th>"
+                + (table.parameterCount > 0 ? "<th colspan=\"\(table.parameterCount)\">parameters</th>" : "")
+                + (table.metricCount > 0 ? "<th colspan=\"\(table.metricCount)\">final metrics</th>" : "") + "</tr>"
+            var rows = [groups, "<tr>" + table.header.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"]
             for row in table.rows {
                 rows.append("<tr>" + row.map { value in
                     (Double(value) != nil ? "<td class=\"number\">" : "<td>") + escaped(value) + "</td>"
