@@ -7,7 +7,7 @@ import Reports
 /// latest invocation, as a directory for a paper.
 enum ReportCommand: Command {
     static let words = ["report"]
-    static let summary = "draw an experiment's figures and tables into reports/NAME (gnuplot SVG and PDF, index.html)"
+    static let summary = "draw an experiment's figures and run table into reports/NAME"
     static let usage = "loom report --experiment NAME [--file FILE] [--out DIR] [--state DIR]"
     static let options: [Option] = [
         .value("experiment", "NAME", "the experiment to report (required; 'loom runs' lists them)"),

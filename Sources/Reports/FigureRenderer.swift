@@ -10,7 +10,10 @@ struct FigureRenderer {
     /// Writes the figure's files and runs gnuplot.
     /// - Returns: what was written, and whether gnuplot drew it.
     /// - Throws: `ReportError.write` when a file cannot be written (a gnuplot failure is not thrown: it is the outcome).
+    /// - Precondition: the figure's name is letters, digits, `-` and `_` (`ReportSpec.parse` checks it), so it stays in `directory`.
     func render() throws(ReportError) -> FigureOutcome {
+        precondition(!figure.name.isEmpty && figure.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") },
+                     "figure name '\(figure.name)' must be letters, digits, '-' or '_'")
         let points = FigureData(figure: figure, runs: data.runs)
         guard !points.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
         let name = figure.name
