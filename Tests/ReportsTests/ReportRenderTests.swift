@@ -89,6 +89,25 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("gflops-vs-n.pdf").path))
     }
 
+    @Test(.enabled(if: gnuplotIsInstalled))
+    func aFigureGnuplotCannotDrawKeepsItsScriptAndSaysWhy() throws {
+        let directory = try TemporaryDirectory()
+        let runs = (0..<3).map { id in
+            ReportData.Run(id: Int64(id), index: id, repetition: 0, status: .succeeded, params: ["n": .int(id + 1)],
+                           metrics: ["loss": .double(-1)], metricsSource: nil)
+        }
+        let data = ReportData(experiment: "neg", description: "", file: "neg.yaml", invocation: 1, runs: runs, provenance: [])
+        // Every y is negative, so a log y axis has nothing to show: gnuplot stops with an error.
+        let spec = ReportSpec(figures: [FigureSpec(name: "loss", x: "n", y: "loss", logY: true)])
+        let error = #expect(throws: ReportError.self) { try Report.render(data, spec: spec, to: directory.url) }
+        guard case let .figuresFailed(index, failures)? = error else { Issue.record("\(String(describing: error))"); return }
+        #expect(failures.count == 1 && failures[0].contains("loss.gp: gnuplot exited with status"), "\(failures)")
+        #expect(FileManager.default.fileExists(atPath: index))
+        for name in ["loss.gp", "loss.dat"] { #expect(FileManager.default.fileExists(atPath: directory.path(name))) }
+        let html = try String(contentsOfFile: index, encoding: .utf8)
+        #expect(html.contains("gnuplot could not draw it") && !html.contains("loss.svg"))
+    }
+
     @Test func anUnknownExperimentNamesTheKnownOnes() throws {
         let fixture = try ReportFixture()
         let error = #expect(throws: ReportError.self) {
