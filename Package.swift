@@ -86,6 +86,7 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "LoomTestSupport"],
                     swiftSettings: portableSwift),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Experiments", "Cluster", "LoomTestSupport"], swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "Experiments", "LoomTestSupport"],
                     swiftSettings: portableSwift),
     ],

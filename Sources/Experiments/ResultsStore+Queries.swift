@@ -70,12 +70,3 @@ extension ResultsStore {
         }
     }
 }
-
-extension ResultsStore {
-    /// The names of the stored experiments, sorted.
-    public func experimentNames() throws(StoreError) -> [String] {
-        try database.query("SELECT name FROM experiment ORDER BY name").compactMap { row in
-            if case let .text(name) = row[0] { name } else { nil }
-        }
-    }
-}

@@ -13,6 +13,7 @@ enum CommandRouter {
         ShowCommand.self,
         ExportCommand.self,
         GCCommand.self,
+        ReportCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,
