@@ -197,6 +197,9 @@ final class CoordinatorState {
             merged.seconds = max(merged.seconds, rankResult!.seconds)
         }
         merged.metrics["gang_size"] = .int(task.gangSize)
+        if let summary = registry[task.kind]?.gangSummary {
+            merged.metrics.merge(summary(task.rankResults.map { $0!.metrics }), uniquingKeysWith: { _, gang in gang })
+        }
         merged.worker = task.rankResults.map { $0!.worker }.joined(separator: ",")
         return merged
     }

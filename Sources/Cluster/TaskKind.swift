@@ -63,11 +63,16 @@ public struct TaskKind: Sendable {
     /// For a gang kind: the links its ranks need (`ring` or `mesh`) for the given parameters;
     /// nil reads a `topology` parameter, else builds a full mesh.
     let gangTopology: (@Sendable ([String: ParameterValue]) -> String)?
+    /// For a gang kind: metrics of the whole gang from every rank's metrics (by rank), added to
+    /// the merged result on the coordinator (e.g. the gang's wall time is the slowest rank's).
+    public typealias GangSummary = @Sendable (_ ranks: [[String: ParameterValue]]) -> [String: ParameterValue]
+    let gangSummary: GangSummary?
 
     public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
                 check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
-                body: @escaping Body) {
+                gangSummary: GangSummary? = nil, body: @escaping Body) {
         self.gangTopology = gangTopology
+        self.gangSummary = gangSummary
         self.name = name
         self.summary = summary
         self.parameters = parameters

@@ -55,7 +55,9 @@ public enum ExperimentRunner {
                            artifacts: URL? = nil, progressInterval: Duration = .seconds(1), shouldStop: () -> Bool, tick: () -> Void = {},
                            progress: (Progress) -> Void, note: (String) -> Void = { _ in }) throws -> Summary {
         let start = ContinuousClock.now
-        let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: experiment.file)
+        // The file's absolute path, so `loom report` finds it from any directory.
+        let file = URL(fileURLWithPath: experiment.file).standardizedFileURL.path
+        let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: file)
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         if interrupted > 0 { note("\(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
         // Planned before this invocation's rows exist, so they never match themselves.

@@ -67,14 +67,17 @@ enum ReportCommand: Command {
 
     /// The figures of the experiment file at `path`, checked against its parameters.
     private static func figures(from path: String) throws(CommandError) -> ReportSpec {
-        let registry = LoomTasks.registry
         do throws(ExperimentError) {
-            let experiment = try ExperimentLoader.load(path, overrides: [], registry: registry)
-            var parameters = Set(experiment.params.map(\.name))
-            if let kind = try? registry.kind(named: experiment.task) { parameters.formUnion(kind.parameters.map(\.name)) }
-            return try ReportSpec.parse(experiment.report, file: path, parameters: parameters)
+            return try figures(of: try ExperimentLoader.load(path, overrides: [], registry: LoomTasks.registry))
         } catch {
             throw .usage(error.description)
         }
+    }
+
+    /// The figures of a loaded experiment: `series` and `facet` must name its parameters.
+    static func figures(of experiment: Experiment) throws(ExperimentError) -> ReportSpec {
+        var parameters = Set(experiment.params.map(\.name))
+        if let kind = try? LoomTasks.registry.kind(named: experiment.task) { parameters.formUnion(kind.parameters.map(\.name)) }
+        return try ReportSpec.parse(experiment.report, file: experiment.file, parameters: parameters)
     }
 }

@@ -1,13 +1,14 @@
 import Cluster
 import Experiments
 import Foundation
+import Reports
 
 /// `loom run FILE [key=value …]`: an experiment file, expanded, checked, planned against the
 /// store's cache, and run.
 enum RunCommand: Command {
     static let words = ["run"]
     static let summary = "run an experiment file on local workers (or a running coordinator), keeping results in .loom/loom.db"
-    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet]"
+    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet] [--no-report]"
     static let acceptsPositionals = true
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
@@ -18,6 +19,7 @@ enum RunCommand: Command {
         .flag("force", "run again even runs whose cache key already succeeded"),
         .flag("rerun-failed", "run again runs whose cache key failed before (by default a failure is not repeated)"),
         .flag("quiet", "no progress display; only the summary and errors"),
+        .flag("no-report", "do not draw the report (reports/NAME) at the end"),
     ] + CurveOptions.options
     static let discussion = """
         FILE is a YAML experiment file (docs/experiments.md). Overrides follow it, Hydra style: \
@@ -36,6 +38,9 @@ enum RunCommand: Command {
 
         With --connect, the coordinator reports only final results, so the store keeps no \
         per-attempt rows for those runs (lost attempts show as a higher attempt number).
+
+        At the end the report is drawn into reports/NAME (the figures of the file's report: \
+        section, the run table, the provenance); --no-report skips it.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -55,9 +60,11 @@ enum RunCommand: Command {
         let registry = LoomTasks.registry
         let experiment: Experiment
         let runs: [ExperimentRun]
+        let report: ReportSpec
         do throws(ExperimentError) {
             experiment = try ExperimentLoader.load(path, overrides: overrides, registry: registry)
             runs = try experiment.expand(registry: registry)
+            report = try ReportCommand.figures(of: experiment)      // checked before anything runs
         } catch {
             throw .usage(error.description)
         }
@@ -65,7 +72,7 @@ enum RunCommand: Command {
         if arguments.flag("dry-run") {
             try dryRun(experiment, runs: runs, storePath: state + "/loom.db", arguments: arguments)
         } else {
-            try execute(experiment, runs: runs, state: state, arguments: arguments)
+            try execute(experiment, runs: runs, report: report, state: state, arguments: arguments)
         }
     }
 
@@ -102,8 +109,8 @@ enum RunCommand: Command {
         Console.output("\(plan.toRun) to run, \(plan.cached) cached, \(plan.failedBefore) failed before and not repeated")
     }
 
-    /// Runs the experiment and prints the summary.
-    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], state: String,
+    /// Runs the experiment, prints the summary and draws the report (failed runs included).
+    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], report spec: ReportSpec, state: String,
                                 arguments: Arguments) throws(CommandError) {
         let store: ResultsStore
         do { store = try ResultsStore(path: state + "/loom.db") } catch { throw .failure("\(error)") }
@@ -158,11 +165,26 @@ enum RunCommand: Command {
                        + (summary.lostAttempts > 0 ? "; \(summary.lostAttempts) attempt(s) lost to workers and run again" : "")
                        + "; results in \(store.path)")
         if signals.received { throw .failure("interrupted; run the same command again to resume") }
+        if !arguments.flag("no-report") { drawReport(experiment, spec: spec, state: state) }
         if summary.failedBefore > 0 {
             Console.progress("\(summary.failedBefore) run(s) failed before with the same cache key and were not repeated; add --rerun-failed to run them again")
         }
         if summary.failed + summary.failedBefore > 0 {
             throw .failure("\(summary.failed + summary.failedBefore) run(s) failed; 'loom runs --experiment \(experiment.name) --status FAILED' lists them")
+        }
+    }
+
+    /// Draws reports/NAME; a figure gnuplot cannot draw is a warning here (the runs stand and
+    /// the index says why), not a failure of the run.
+    private static func drawReport(_ experiment: Experiment, spec: ReportSpec, state: String) {
+        guard let store = try? ResultsStore(path: state + "/loom.db") else { return }
+        let directory = URL(fileURLWithPath: "reports").appendingPathComponent(experiment.name)
+        do {
+            let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory)
+            Console.output("report: \(output.indexHTML.relativePath) (figures: \(output.figures.count); "
+                           + "again with 'loom report --experiment \(experiment.name)')")
+        } catch {
+            Console.progress("warning: the report in \(directory.relativePath) is incomplete: \(error)")
         }
     }
 }

@@ -9,7 +9,7 @@ import Testing
         let outcome = try LoomProcess.run(["run", "experiments/quickstart.yaml", "--dry-run"],
                                           in: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
         #expect(outcome.status == 0, "\(outcome)")
-        #expect(outcome.standardOutput.contains("quickstart: 12 run(s) of gemm"), "\(outcome)")
+        #expect(outcome.standardOutput.contains("quickstart: 48 run(s) of attention.sharded on gangs of 2"), "\(outcome)")
     }
 
     @Test func overridesChangeTheExpansion() throws {

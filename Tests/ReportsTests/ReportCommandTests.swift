@@ -1,4 +1,5 @@
 import Foundation
+import FoundationXML
 import LoomTestSupport
 import Testing
 
@@ -49,5 +50,39 @@ import Testing
         let typo = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state, "--file", file.path], in: directory)
         #expect(typo.status == 2 && typo.standardError.contains("typo.yaml:5:") && typo.standardError.contains("did you mean 'threads'?"),
                 "\(typo)")
+    }
+}
+
+/// The main job, shortened: `loom run` on the quickstart ends by drawing its report.
+@Suite struct QuickstartReportTests {
+    @Test func theQuickstartRunEndsWithAReportWhoseFilesAllExist() throws {
+        let scratch = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = root.appendingPathComponent("experiments/quickstart.yaml").path
+        let ran = try LoomProcess.run(["run", file, "tokens=[128,256]", "--workers", "2", "--quiet"], in: scratch.url,
+                                      deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        #expect(ran.standardOutput.contains("32 succeeded") && ran.standardOutput.contains("report: reports/quickstart/index.html"), "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/quickstart")
+        for figure in ["throughput", "compute-fraction", "bytes"] {
+            let parser = XMLParser(data: try Data(contentsOf: out.appendingPathComponent("\(figure).svg")))
+            let root = RootElement()
+            parser.delegate = root
+            #expect(parser.parse() && root.name == "svg", "\(figure).svg is an SVG document: \(String(describing: parser.parserError))")
+            #expect(try Data(contentsOf: out.appendingPathComponent("\(figure).pdf")).starts(with: Array("%PDF".utf8)))
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        let references = try NSRegularExpression(pattern: #"(?:src|href)="([^"]+)""#)
+            .matches(in: html, range: NSRange(html.startIndex..., in: html))
+            .map { String(html[Range($0.range(at: 1), in: html)!]) }
+        #expect(references.count >= 12, "\(references)")
+        for reference in references where !reference.contains(":") && !reference.hasPrefix("#") {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(reference).path), "index.html links \(reference)")
+        }
+        // Every algorithm is drawn, with a median and its spread over the 2 repeats.
+        let data = try String(contentsOf: out.appendingPathComponent("throughput.dat"), encoding: .utf8)
+        for algorithm in ["ring", "zigzag_ring", "tokenring", "ulysses"] { #expect(data.contains("algorithm=\(algorithm)")) }
+        #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.allSatisfy { $0.hasSuffix(" 2") },
+                "each point is over 2 repeats: \(data)")
     }
 }
