@@ -66,6 +66,7 @@ public enum ExperimentRunner {
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
                                     experiment: experimentID, invocation: invocation)
+        try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         var summary = Summary(total: runs.count)
         var state = Progress(total: runs.count, toRun: plan.toRun)
         var pending: [UInt64: Int64] = [:]                  // task id → run id
@@ -138,6 +139,7 @@ public enum ExperimentRunner {
             if now - lastHeartbeat >= .seconds(2) {
                 lastHeartbeat = now
                 try store.heartbeat(invocation: invocation)
+                try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
             }
             if now - lastReport >= progressInterval {
                 lastReport = now
@@ -148,6 +150,7 @@ public enum ExperimentRunner {
         if summary.lostAttempts > 0 {
             try store.addEvent(invocation: invocation, kind: "lost", detail: "\(summary.lostAttempts) attempt(s) lost and run again")
         }
+        try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         try store.finishInvocation(invocation)
         state.finished = true
         progress(snapshot(&state, summary, running: 0, start: start))

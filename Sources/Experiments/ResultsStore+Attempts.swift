@@ -131,3 +131,43 @@ extension ResultsStore {
         }
     }
 }
+
+extension ResultsStore {
+    /// A worker as the store records it.
+    public struct WorkerSighting: Sendable {
+        public var name: String, host: String, pid: Int, slots: Int, version: String
+        public init(name: String, host: String, pid: Int, slots: Int, version: String) {
+            self.name = name; self.host = host; self.pid = pid; self.slots = slots; self.version = version
+        }
+    }
+
+    /// Records the workers an invocation sees: new ones (by name and pid) are added, and every
+    /// one present gets a fresh `last_seen_at`.
+    public func recordWorkers(_ workers: [WorkerSighting], invocation: Int64) throws(StoreError) {
+        let now = ResultsStore.now
+        try database.transaction { () throws(StoreError) in
+            for worker in workers {
+                let found = try database.query("SELECT id FROM worker WHERE invocation_id = ? AND name = ? AND pid = ?",
+                                               [.integer(invocation), .text(worker.name), .integer(Int64(worker.pid))])
+                if case let .integer(id)? = found.first?.first {
+                    try database.query("UPDATE worker SET last_seen_at = ? WHERE id = ?", [.real(now), .integer(id)])
+                } else {
+                    try database.query("""
+                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, [.integer(invocation), .text(worker.name), .text(worker.host), .integer(Int64(worker.pid)),
+                              .integer(Int64(worker.slots)), .text(worker.version), .real(now), .real(now)])
+                }
+            }
+        }
+    }
+
+    /// The workers recorded for an invocation: name, host, pid.
+    public func workers(invocation: Int64) throws(StoreError) -> [(name: String, host: String, pid: Int)] {
+        try database.query("SELECT name, host, pid FROM worker WHERE invocation_id = ? ORDER BY id", [.integer(invocation)]).map { row in
+            func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
+            let pid: Int = if case let .integer(v) = row[2] { Int(v) } else { 0 }
+            return (text(0), text(1), pid)
+        }
+    }
+}

@@ -13,6 +13,8 @@ public protocol RunDispatcher {
     func takeAttemptEvents() -> [AttemptEvent]
     /// How often to ask for results: a remote coordinator costs a round trip per question.
     var pollInterval: Duration { get }
+    /// The workers registered now, for the store's worker table (empty when not known).
+    func workerSightings() -> [ResultsStore.WorkerSighting]
 }
 
 extension Coordinator: RunDispatcher {
@@ -20,6 +22,11 @@ extension Coordinator: RunDispatcher {
         try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: timeout)[0]
     }
     public var pollInterval: Duration { .milliseconds(10) }
+    public func workerSightings() -> [ResultsStore.WorkerSighting] {
+        (status(timeout: .seconds(2))?.workers ?? []).map {
+            ResultsStore.WorkerSighting(name: $0.name, host: $0.host, pid: $0.pid, slots: $0.slots, version: $0.version)
+        }
+    }
 }
 
 extension ClusterClient: RunDispatcher {
@@ -40,5 +47,6 @@ extension ClusterClient: RunDispatcher {
         return found
     }
     public func takeAttemptEvents() -> [AttemptEvent] { [] }
+    public func workerSightings() -> [ResultsStore.WorkerSighting] { [] }
     public var pollInterval: Duration { .milliseconds(200) }
 }

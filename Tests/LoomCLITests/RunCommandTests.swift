@@ -175,6 +175,8 @@ import Testing
         let attempts = try store.attempts(run: lost[0].id)
         #expect(attempts.map(\.status) == ["LOST", "SUCCEEDED"] && lost[0].attempt == 2, "\(attempts)")
         #expect(attempts[0].workers != "" && attempts[0].error != nil, "\(attempts)")
+        let workers = try store.workers(invocation: runs[0].invocation)
+        #expect(workers.contains { $0.pid == Int(pid) } && workers.count >= 2, "the worker table records the killed one: \(workers)")
         let shown = try LoomProcess.run(["show", String(lost[0].id)] + state)
         #expect(shown.standardOutput.contains("attempt 1") && shown.standardOutput.contains("LOST on local-"), "\(shown)")
     }
