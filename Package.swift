@@ -62,9 +62,10 @@ let package = Package(
                 swiftSettings: portableSwift),
         .target(name: "Experiments", dependencies: ["CYAML", "CSQLite", "Cluster", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
+        .target(name: "Models", dependencies: ["TensorCore", "Attention"], swiftSettings: fastSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports"],
+            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
@@ -87,6 +88,8 @@ let package = Package(
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Experiments", "Cluster", "LoomTestSupport"], swiftSettings: portableSwift),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "Attention", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "Experiments", "LoomTestSupport"],
                     swiftSettings: portableSwift),
     ],
