@@ -194,6 +194,7 @@ final class CoordinatorState {
         for (rank, rankResult) in task.rankResults.enumerated().dropFirst() {
             for (key, value) in rankResult!.metrics { merged.metrics["rank\(rank).\(key)"] = value }
             merged.artifacts += rankResult!.artifacts
+            merged.series += rankResult!.series.map { StepMetric(name: "rank\(rank).\($0.name)", step: $0.step, value: $0.value) }
             merged.seconds = max(merged.seconds, rankResult!.seconds)
         }
         merged.metrics["gang_size"] = .int(task.gangSize)

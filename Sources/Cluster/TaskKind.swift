@@ -36,14 +36,25 @@ public struct ParameterSpec: Sendable {
     }
 }
 
-/// What a finished task reports: metrics (numbers, strings) and artifacts (file paths).
+/// A metric measured at a step of a run (a training curve's point).
+public struct StepMetric: Sendable, Equatable {
+    public var name: String
+    public var step: Int
+    public var value: Double
+    public init(name: String, step: Int, value: Double) { self.name = name; self.step = step; self.value = value }
+}
+
+/// What a finished task reports: metrics (numbers, strings), stepped metrics (curves) and
+/// artifacts (file paths).
 public struct TaskOutcome: Sendable {
     public var metrics: [String: ParameterValue]
     public var artifacts: [String]
+    public var series: [StepMetric]
 
-    public init(metrics: [String: ParameterValue] = [:], artifacts: [String] = []) {
+    public init(metrics: [String: ParameterValue] = [:], artifacts: [String] = [], series: [StepMetric] = []) {
         self.metrics = metrics
         self.artifacts = artifacts
+        self.series = series
     }
 }
 

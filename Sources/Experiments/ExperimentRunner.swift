@@ -123,6 +123,7 @@ public enum ExperimentRunner {
                 }
                 if result.succeeded {
                     try store.addMetrics(runID, result.metrics)
+                    try store.addSeries(runID, result.series)
                     if let artifacts, !result.artifacts.isEmpty {
                         try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
                     }

@@ -191,6 +191,27 @@ public final class ResultsStore {
         }
     }
 
+    /// Records stepped metrics (training curves) of a run, in one transaction.
+    public func addSeries(_ run: Int64, _ series: [StepMetric]) throws(StoreError) {
+        guard !series.isEmpty else { return }
+        try database.transaction { () throws(StoreError) in
+            for point in series {
+                try database.query("INSERT INTO metric (run_id, name, step, time, value) VALUES (?, ?, ?, ?, ?)",
+                                   [.integer(run), .text(point.name), .integer(Int64(point.step)), .real(ResultsStore.now),
+                                    .real(point.value)])
+            }
+        }
+    }
+
+    /// A run's stepped metrics called `name`, by step.
+    public func series(run: Int64, name: String) throws(StoreError) -> [(step: Int, value: Double)] {
+        try database.query("SELECT step, value FROM metric WHERE run_id = ? AND name = ? AND step IS NOT NULL ORDER BY step, rowid",
+                           [.integer(run), .text(name)]).compactMap { row in
+            guard case let .integer(step) = row[0], case let .real(value) = row[1] else { return nil }
+            return (Int(step), value)
+        }
+    }
+
     /// The number of runs of `experiment` in each status.
     public func statusCounts(experiment: Int64) throws(StoreError) -> [Status: Int] {
         var counts: [Status: Int] = [:]
