@@ -25,6 +25,8 @@ extension ResultsStore {
         public var metrics: [String: ParameterValue]
         /// For a CACHED run, the SUCCEEDED run whose metrics it shows (nil if none is left).
         public var metricsSource: Int64?
+        /// Stepped metrics (training curves) by name, ascending steps (a CACHED run's are its source's).
+        public var curves: [String: [StepPoint]] = [:]
     }
 
     /// The names of all experiments, sorted.
@@ -66,9 +68,28 @@ extension ResultsStore {
             var source: Int64? = int(0)
             if status == .cached { source = try succeededRun(cacheKey: text(5)) }
             let metrics = try source.map { id throws(StoreError) in try finalMetrics(run: id) } ?? [:]
+            let curves = try source.map { id throws(StoreError) in try self.curves(run: id) } ?? [:]
             runs.append(ReportRun(id: int(0), index: Int(int(1)), repetition: Int(int(2)), status: status, paramsJSON: text(4),
-                                  metrics: metrics, metricsSource: status == .cached ? source : nil))
+                                  metrics: metrics, metricsSource: status == .cached ? source : nil, curves: curves))
         }
         return runs
     }
+
+    /// Every stepped metric of a run, by name, ascending steps.
+    public func curves(run: Int64) throws(StoreError) -> [String: [StepPoint]] {
+        var curves: [String: [StepPoint]] = [:]
+        for row in try database.query("SELECT name, step, value FROM metric WHERE run_id = ? AND step IS NOT NULL ORDER BY step, rowid",
+                                      [.integer(run)]) {
+            guard case let .text(name) = row[0], case let .integer(step) = row[1], case let .real(value) = row[2] else { continue }
+            curves[name, default: []].append(StepPoint(step: Int(step), value: value))
+        }
+        return curves
+    }
+}
+
+/// One point of a training curve.
+public struct StepPoint: Sendable, Equatable {
+    public var step: Int
+    public var value: Double
+    public init(step: Int, value: Double) { self.step = step; self.value = value }
 }

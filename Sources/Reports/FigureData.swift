@@ -47,6 +47,7 @@ public struct FigureData: Sendable {
     /// Groups `runs` for `figure`. Only SUCCEEDED and CACHED runs with a numeric y and an x count.
     /// - Complexity: O(n log n) for n runs.
     public init(figure: FigureSpec, runs: [ReportData.Run]) {
+        let runs = figure.x == FigureData.stepAxis ? FigureData.expandCurves(runs, metric: figure.y) : runs
         let usable = runs.filter { run in
             (run.status == .succeeded || run.status == .cached) && run.value(figure.y)?.number != nil && run.value(figure.x) != nil
         }
@@ -76,6 +77,22 @@ public struct FigureData: Sendable {
             if !panel.series.isEmpty { panels.append(panel) }
         }
         self.panels = panels
+    }
+
+    /// `x: step` draws a stepped metric (a training curve): each run's curve of `y` becomes one
+    /// point per step, so repeats of a setting give a median curve with its min–max band.
+    public static let stepAxis = "step"
+
+    static func expandCurves(_ runs: [ReportData.Run], metric: String) -> [ReportData.Run] {
+        runs.flatMap { run in
+            (run.curves[metric] ?? []).map { point in
+                var copy = run
+                copy.params[stepAxis] = .int(point.step)
+                copy.metrics[metric] = .double(point.value)
+                copy.curves = [:]
+                return copy
+            }
+        }
     }
 
     /// The median of ascending `values`: the middle one, or the mean of the two middle ones.

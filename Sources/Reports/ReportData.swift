@@ -17,6 +17,8 @@ public struct ReportData: Sendable {
         public var metrics: [String: ParameterValue]
         /// For a CACHED run, the run its metrics come from.
         public var metricsSource: Int64?
+        /// Stepped metrics (training curves) by name.
+        public var curves: [String: [StepPoint]] = [:]
 
         /// The value called `name`: a parameter, else a metric.
         public func value(_ name: String) -> ParameterValue? { params[name] ?? metrics[name] }
@@ -44,7 +46,7 @@ public struct ReportData: Sendable {
         data.provenance = try store.provenance(invocation: invocation)
         data.runs = try store.reportRuns(invocation: invocation).map { run in
             Run(id: run.id, index: run.index, repetition: run.repetition, status: run.status, params: decodeParams(run.paramsJSON),
-                metrics: run.metrics, metricsSource: run.metricsSource)
+                metrics: run.metrics, metricsSource: run.metricsSource, curves: run.curves)
         }
         return data
     }

@@ -31,6 +31,23 @@ import Testing
         #expect(points[2].median == 7 && points[2].minimum == 7 && points[2].maximum == 7 && points[2].count == 1)
     }
 
+    @Test func aStepAxisDrawsTrainingCurvesWithTheirSpreadOverRepeats() {
+        func run(_ id: Int64, optimizer: String, losses: [Double]) -> ReportData.Run {
+            var run = ReportData.Run(id: id, index: 0, repetition: 0, status: .succeeded, params: ["optimizer": .string(optimizer)],
+                                     metrics: ["loss": .double(losses.last!)], metricsSource: nil)
+            run.curves["loss"] = losses.enumerated().map { StepPoint(step: $0.offset * 100, value: $0.element) }
+            return run
+        }
+        let runs = [run(1, optimizer: "adamw", losses: [4, 2, 1]), run(2, optimizer: "adamw", losses: [4, 3, 0.5]),
+                    run(3, optimizer: "sgd", losses: [4, 3.5, 3])]
+        let data = FigureData(figure: FigureSpec(name: "loss", x: "step", y: "loss", series: "optimizer"), runs: runs)
+        let series = data.panels[0].series
+        #expect(series.map(\.label) == ["optimizer=adamw", "optimizer=sgd"])
+        #expect(series[0].points.map(\.position) == [0, 100, 200] && series[0].points.map(\.median) == [4, 2.5, 0.75])
+        #expect(series[0].points[2].minimum == 0.5 && series[0].points[2].maximum == 1 && series[0].points[2].count == 2)
+        #expect(series[1].points.map(\.median) == [4, 3.5, 3] && series[1].points.allSatisfy { $0.count == 1 })
+    }
+
     @Test func stringXIsCategoricalInFileOrderAndSharedAcrossSeries() {
         var runs: [ReportData.Run] = []
         for (id, (algorithm, n)) in [("ring", 1), ("zigzag_ring", 1), ("ring", 2), ("ulysses", 2)].enumerated() {
