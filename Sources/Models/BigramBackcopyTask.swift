@@ -120,3 +120,30 @@ public struct BigramBackcopyTask: Sendable {
         return SeededRandom(seed: stepHash.next())
     }
 }
+
+extension BigramBackcopyTask: TrainingTask {
+    public var vocabulary: Int { statistics.count }
+
+    public func trainingBatch(size: Int, length: Int, seed: UInt64, step: Int) -> TrainingBatch {
+        let batch: Batch = batch(size: size, length: length, seed: seed, step: step)
+        return TrainingBatch(size: size, length: length, inputs: batch.inputs, targets: batch.targets,
+                             classes: batch.kinds.map(\.rawValue))
+    }
+
+    /// `backcopy_risk`, `bigram_risk` and `excess_bigram_risk`: the excess is over the oracle of
+    /// this very batch (the mean entropy of the bigram rows its bigram positions draw from), as
+    /// the paper measures it.
+    public func risks(positionLosses: UnsafePointer<Float>, batch: TrainingBatch) -> [String: Double] {
+        let count = batch.size * batch.length
+        let losses = Array(UnsafeBufferPointer(start: positionLosses, count: count))
+        let kinds = batch.classes.map { TargetKind(rawValue: $0) ?? .bigram }
+        let entropy = (0..<statistics.count).map(statistics.rowEntropy)
+        var oracle = 0.0, bigramPositions = 0
+        for (input, kind) in zip(batch.inputs, kinds) where kind == .bigram {
+            oracle += entropy[Int(input)]
+            bigramPositions += 1
+        }
+        let risk = BigramBackcopyRisk(losses: losses, kinds: kinds, oracleBigram: oracle / Double(max(1, bigramPositions)))
+        return ["backcopy_risk": risk.backcopy, "bigram_risk": risk.bigram, "excess_bigram_risk": risk.excessBigram]
+    }
+}

@@ -28,7 +28,7 @@ public struct TrainingBatch: Sendable {
 /// without saving any generator state; and the risks it reports from per-position losses.
 public protocol TrainingTask: Sendable {
     var vocabulary: Int { get }
-    func batch(size: Int, length: Int, seed: UInt64, step: Int) -> TrainingBatch
+    func trainingBatch(size: Int, length: Int, seed: UInt64, step: Int) -> TrainingBatch
     /// Named risks (mean losses over classes of positions, excess over an oracle) of a batch.
     func risks(positionLosses: UnsafePointer<Float>, batch: TrainingBatch) -> [String: Double]
 }

@@ -31,7 +31,7 @@ public final class Trainer {
         self.task = task
         optimizer = config.optimizer.make(for: model.parameters)
         // A fixed evaluation batch, from a seed no training step uses.
-        evaluation = task.batch(size: config.evaluationBatch, length: config.model.context, seed: config.dataSeed &+ 0x9E37_79B9, step: -1)
+        evaluation = task.trainingBatch(size: config.evaluationBatch, length: config.model.context, seed: config.dataSeed &+ 0x9E37_79B9, step: -1)
         let positions = max(config.batch, config.evaluationBatch) * config.model.context
         positionLosses = .allocate(capacity: positions)
         positionLosses.initialize(repeating: 0, count: positions)
@@ -65,7 +65,7 @@ public final class Trainer {
     /// One training step; returns the batch's mean loss before the update, and the gradient norm.
     @discardableResult
     public func trainStep() throws(ModelError) -> (loss: Float, gradientNorm: Float) {
-        let batch = task.batch(size: config.batch, length: config.model.context, seed: config.dataSeed, step: step)
+        let batch = task.trainingBatch(size: config.batch, length: config.model.context, seed: config.dataSeed, step: step)
         let loss = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: batch.size, positionLosses: nil)
         model.backward()
         let norm = clipGradients(model.parameters, maxNorm: config.clipNorm)
