@@ -14,6 +14,7 @@ enum CommandRouter {
         ExportCommand.self,
         GCCommand.self,
         ReportCommand.self,
+        TrainCommand.self,
         UpCommand.self,
         CoordinatorCommand.self,
         WorkerCommand.self,

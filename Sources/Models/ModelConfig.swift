@@ -52,7 +52,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try require(context >= 1, "context must be at least 1 token (got \(context))")
         try require(dModel >= 1, "d_model must be positive (got \(dModel))")
         try require(heads >= 1, "heads must be at least 1 (got \(heads))")
-        try require(dModel % heads == 0, "heads (\(heads)) must divide d_model (\(dModel)); e.g. d_model \(dModel) with heads \(Self.divisors(of: dModel).suffix(3).map(String.init).joined(separator: ", "))")
+        try require(dModel % heads == 0, "heads (\(heads)) must divide d_model (\(dModel)); d_model \(dModel) takes heads \(Self.divisors(of: dModel).filter { $0 <= 16 }.map(String.init).joined(separator: ", "))")
         try require(ffnHidden >= 1, "ffn_hidden must be positive (got \(ffnHidden))")
         try require(!layers.isEmpty, "a model needs at least 1 layer (got \(layers.count))")
         try require(layers.count <= 64, "at most 64 layers (got \(layers.count)); these are small models")
