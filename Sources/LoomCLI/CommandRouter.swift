@@ -8,6 +8,7 @@ enum CommandRouter {
         BenchWireCommand.self,
         BenchSPCommand.self,
         BenchSchedCommand.self,
+        BenchTrainCommand.self,
         RunCommand.self,
         RunsCommand.self,
         ShowCommand.self,
