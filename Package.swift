@@ -63,9 +63,10 @@ let package = Package(
         .target(name: "Experiments", dependencies: ["CYAML", "CSQLite", "Cluster", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments"], swiftSettings: portableSwift),
         .target(name: "Models", dependencies: ["TensorCore", "Attention"], swiftSettings: fastSwift),
+        .target(name: "Mechanisms", dependencies: ["Models", "TensorCore"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models"],
+            dependencies: ["TensorCore", "Attention", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models", "Mechanisms"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
@@ -89,6 +90,8 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Experiments", "Cluster", "LoomTestSupport"], swiftSettings: portableSwift),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "Attention", "LoomTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models", "LoomTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "Experiments", "LoomTestSupport"],
                     swiftSettings: portableSwift),
