@@ -10,6 +10,9 @@ public final class Trainer {
     public let optimizer: any Optimizer
     /// Steps done (where the next one starts).
     public private(set) var step = 0
+    /// Extra measurements at each evaluation (mechanism probes): given the model and the fixed
+    /// evaluation batch, named values. They must leave the model's parameters as they were.
+    public var probe: ((any TrainableModel, TrainingBatch) throws -> [String: Double])?
     private let evaluation: TrainingBatch
     private let positionLosses: UnsafeMutablePointer<Float>
 
@@ -80,6 +83,15 @@ public final class Trainer {
                                      positionLosses: positionLosses)
         var values = task.risks(positionLosses: positionLosses, batch: evaluation)
         values["eval_loss"] = Double(loss)
+        if let probe {
+            do {
+                values.merge(try probe(model, evaluation)) { _, probed in probed }
+            } catch let error as ModelError {
+                throw error
+            } catch {
+                throw .input("a probe failed at step \(step): \(error)")
+            }
+        }
         return values
     }
 
