@@ -56,13 +56,10 @@ struct AttentionKernel: @unchecked Sendable {
                 continue
             }
             switch kind {
-            case .softmax: Kernels.softmax(row, into: row, rows: 1, columns: i + 1)
-            case .relu:
-                let inverse = 1 / Float(i + 1)
-                for j in 0...i { row[j] = row[j] > 0 ? row[j] * inverse : 0 }
+            case .softmax: CausalRows.softmax(row, visible: i + 1, length: t)
+            case .relu: CausalRows.relu(row, visible: i + 1, length: t)
             case .none: break
             }
-            (row + i + 1).update(repeating: 0, count: t - i - 1)
         }
         if zeroedHeads?[h] == true {
             for i in 0..<t { (output + block + i * d).update(repeating: 0, count: headDimension) }
@@ -109,16 +106,10 @@ struct AttentionKernel: @unchecked Sendable {
                 continue
             }
             switch kind {
-            case .softmax:
-                var dot: Float = 0
-                for j in 0...i { dot += weightsRow[j] * row[j] }
-                for j in 0...i { row[j] = weightsRow[j] * (row[j] - dot) }
-            case .relu:
-                let inverse = 1 / Float(i + 1)
-                for j in 0...i { row[j] = weightsRow[j] > 0 ? row[j] * inverse : 0 }
+            case .softmax: CausalRows.softmaxBackward(weights: weightsRow, gradient: row, length: t)
+            case .relu: CausalRows.reluBackward(weights: weightsRow, gradient: row, visible: i + 1, length: t)
             case .none: break
             }
-            (row + i + 1).update(repeating: 0, count: t - i - 1)
         }
         BLAS.sgemm(.none, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
                    b: k + block, ldb: d, beta: 0, c: dq + block, ldc: d)                  // dQ = scale·dS·K

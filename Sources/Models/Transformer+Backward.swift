@@ -8,7 +8,7 @@ extension Transformer {
     /// - Complexity: about twice the forward pass.
     public func backward() {
         guard let batch = lastBatch else { preconditionFailure("Transformer.backward() needs a forward() first") }
-        BLASThreading.singleThreaded { runBackward(batch: batch) }
+        pass { runBackward(batch: batch) }
     }
 
     private func runBackward(batch: Int) {
@@ -52,8 +52,11 @@ extension Transformer {
             if layer.attention != .none {
                 split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
                 split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.wo, ldb: d, beta: 0, c: arena.dHeads, ldc: d)
-                attentionKernel(layer: l, batch: batch).backward(threads: threads, outputGradient: arena.dHeads,
-                                                                 dq: arena.dq, dk: arena.dk, dv: arena.dv, tiles: arena.tiles)
+                let kernel = attentionKernel(layer: l, batch: batch)
+                itemPass {
+                    kernel.backward(threads: threads, outputGradient: arena.dHeads, dq: arena.dq, dk: arena.dk,
+                                    dv: arena.dv, tiles: arena.tiles)
+                }
                 if appliedInterventions.zeroedFirstValues.contains(l) {
                     for b in 0..<batch { (arena.dv + b * t * d).update(repeating: 0, count: d) }
                 }

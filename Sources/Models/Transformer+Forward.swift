@@ -51,7 +51,7 @@ extension Transformer {
         lastTargetCount = targetCount
         lastBatch = batch
         hooks.captured = [:]
-        let loss = BLASThreading.singleThreaded { runForward(batch: batch) }
+        let loss = pass { runForward(batch: batch) }
         if let positionLosses { positionLosses.update(from: arena.losses, count: n) }
         return loss
     }
@@ -73,10 +73,12 @@ extension Transformer {
                 }
                 let kernel = attentionKernel(layer: l, batch: batch)
                 var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
-                if scores.isEmpty {
-                    kernel.forward(threads: threads, scores: nil)
-                } else {
-                    scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
+                itemPass {
+                    if scores.isEmpty {
+                        kernel.forward(threads: threads, scores: nil)
+                    } else {
+                        scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
+                    }
                 }
                 copy(input, to: middle, count: n * d)
                 split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)

@@ -35,7 +35,7 @@ public final class Transformer {
     public var interventions = Interventions()
 
     let arena: TrainingArena
-    let split: WorkSplit
+    var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.
     let layerWeights: [LayerWeights]
     /// The last forward pass: batch size and targets (for backward), nil before the first.
@@ -70,6 +70,21 @@ public final class Transformer {
         arena = TrainingArena(config: config, maxBatch: maxBatch, threads: self.threads)
         layerWeights = config.layers.indices.map { [parameters] in LayerWeights(layer: $0, in: parameters) }
         initializeParameters(seed: seed)
+    }
+
+    /// Runs one pass with OpenBLAS set up for `split`: single-threaded when the products are cut
+    /// into pieces, else on `threads` threads; the caller's setting is restored afterwards.
+    func pass<R>(_ body: () -> R) -> R {
+        guard split.usesBLASThreads else { return BLASThreading.singleThreaded(body) }
+        let saved = BLAS.threadCount
+        BLAS.threadCount = threads
+        defer { BLAS.threadCount = saved }
+        return body()
+    }
+
+    /// Runs `body` (attention's per-(batch, head) items, each calling sgemm) with OpenBLAS single-threaded.
+    func itemPass(_ body: () -> Void) {
+        if split.usesBLASThreads { BLASThreading.singleThreaded(body) } else { body() }
     }
 
     /// The parameter tensors in arena order: name, shape, and whether weight decay applies

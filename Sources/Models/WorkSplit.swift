@@ -10,6 +10,9 @@ import TensorCore
 struct WorkSplit: Sendable {
     /// Workers, ≥ 1.
     let threads: Int
+    /// Whether products go to OpenBLAS whole, on its own `threads` threads, instead of being cut
+    /// into single-threaded pieces (see `Transformer.init`).
+    var usesBLASThreads = false
 
     /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes
     /// per-worker scratch.
@@ -25,11 +28,16 @@ struct WorkSplit: Sendable {
     }
 
     /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
-    /// - Precondition: the caller runs inside `BLASThreading.singleThreaded`.
+    /// - Precondition: OpenBLAS runs single-threaded, or on `threads` threads with `usesBLASThreads`.
     func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         // The pointers outlive this call and each piece writes a disjoint block of C.
+        if usesBLASThreads || threads == 1 {
+            BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+            return
+        }
         nonisolated(unsafe) let a = a, b = b, c = c
         if m >= n {
             rows(m) { range, _ in
