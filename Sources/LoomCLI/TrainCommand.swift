@@ -52,7 +52,7 @@ enum TrainCommand: Command {
         Console.progress("training \(config.model.depth)-layer d=\(config.model.dModel) H=\(config.model.heads) "
                          + "(\(config.model.parameterCount) parameters) for \(config.steps) steps of \(config.batch)×\(config.model.context) tokens")
         if !json {
-            Console.output(["step", "train_loss", "eval_loss", "backcopy", "bigram", "excess", "grad_norm", "tokens/s"]
+            Console.output(["step", "train_loss", "eval_loss", "backcopy", "bigram", "excess", "L0 sink", "L0 prev", "grad_norm", "tokens/s"]
                 .map { $0.leftPadding(11) }.joined())
         }
         do {
@@ -67,6 +67,7 @@ enum TrainCommand: Command {
                     }
                     Console.output(String(measurement.step).leftPadding(11) + cell("train_loss") + cell("eval_loss")
                                    + cell("backcopy_risk") + cell("bigram_risk") + cell("excess_bigram_risk")
+                                   + cell("L0.H0.attn_sink") + cell("L0.H0.attn_prev")
                                    + cell("grad_norm", "%.3f") + cell("tokens_per_s", "%.0f"))
                 }
                 Console.flush()

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Mechanisms
 import Models
 
 /// `train.bb`: trains a small transformer on the Bigram-Backcopy task and reports its curves.
@@ -34,6 +35,7 @@ enum TrainKind {
         ParameterSpec("checkpoint_every", .int, default: .int(0), "checkpoint every N steps (a multiple of evaluate_every; 0: at the end)"),
         ParameterSpec("data", .string, default: .string(""), "task statistics: a bigram-backcopy JSON or a text corpus (default: the shipped Tiny Shakespeare statistics)"),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)"),
+        ParameterSpec("probes", .bool, default: .bool(true), "measure attn_sink, attn_prev, sink_logit_margin, value_drain and residual norms per layer and head at each evaluation"),
     ]
 
     /// The training configuration the parameters describe.
@@ -124,6 +126,9 @@ struct TrainingSession {
         let model = try ModelFactory.make(config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
                                           threads: threads)
         trainer = try Trainer(config: config, model: model, task: task)
+        if params["probes"] != .bool(false) {
+            trainer.probe = { model, batch in try ActiveDormantProbe.measure(model as! Transformer, batch: batch) }
+        }
         let directory = params["checkpoint_dir"]?.description ?? ""
         checkpoints = directory.isEmpty ? nil : URL(fileURLWithPath: directory)
         if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {

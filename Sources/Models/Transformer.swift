@@ -166,3 +166,5 @@ struct LayerWeights: @unchecked Sendable {
         dLn2Gain = gradient("ln2.gain"); dLn2Bias = gradient("ln2.bias"); dw1 = gradient(second); dw2 = gradient("ffn.w2")
     }
 }
+
+extension Transformer: TrainableModel {}
