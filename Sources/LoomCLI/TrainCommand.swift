@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Mechanisms
 import Models
 
 /// `loom train`: trains one small transformer on the Bigram-Backcopy task in this process.
@@ -73,6 +74,17 @@ enum TrainCommand: Command {
                 Console.flush()
             }
         } catch { throw .failure("\(error)") }
+        if session.probes, !signals.received, let model = session.trainer.model as? Transformer {
+            do {
+                let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
+                let triggers = Set(session.task.triggers)
+                for head in active.keys.sorted() {
+                    let tokens = active[head]!.sorted().map { "'\(session.task.statistics.vocabulary[$0])'" }
+                    Console.progress("\(head) is active on \(tokens.count) token(s)\(active[head] == triggers ? " (exactly the triggers)" : ""): "
+                                     + tokens.prefix(12).joined(separator: " ") + (tokens.count > 12 ? " …" : ""))
+                }
+            } catch { throw .failure("\(error)") }
+        }
         if signals.received {
             throw .failure("interrupted at step \(session.trainer.step)"
                            + (session.checkpoints.map { "; the same command resumes from \($0.path)" } ?? ""))

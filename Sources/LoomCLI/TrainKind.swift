@@ -93,6 +93,16 @@ extension TrainKind {
             }
             try context.checkCancellation()
             var metrics = last.mapValues { ParameterValue.double($0) }
+            if session.probes, let model = session.trainer.model as? Transformer {
+                // Which tokens each head is active on, at the end of training.
+                let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
+                let triggers = Set(session.task.triggers)
+                for (head, tokens) in active {
+                    metrics["\(head).active_tokens"] = .int(tokens.count)
+                    metrics["\(head).active_are_triggers"] = .int(tokens == triggers ? 1 : 0)
+                    metrics["\(head).active"] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
+                }
+            }
             metrics["steps"] = .int(session.trainer.step)
             metrics["parameters"] = .int(session.config.model.parameterCount)
             metrics["resumed_from"] = .int(session.resumedFrom)
@@ -105,6 +115,8 @@ extension TrainKind {
 /// checkpoint directory when one is there.
 struct TrainingSession {
     let config: TrainingConfig
+    let task: BigramBackcopyTask
+    let probes: Bool
     let trainer: Trainer
     let checkpoints: URL?
     /// The step the run resumed from (0: a fresh start).
@@ -120,13 +132,14 @@ struct TrainingSession {
         } else {
             statistics = try BigramBackcopyStatistics(corpusAt: data)
         }
-        let task = BigramBackcopyTask(statistics: statistics)
+        task = BigramBackcopyTask(statistics: statistics)
+        probes = params["probes"] != .bool(false)
         config = try TrainKind.configuration(params, vocabulary: statistics.count)
         let threads = if case let .int(count)? = params["threads"] { count } else { 0 }
         let model = try ModelFactory.make(config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
                                           threads: threads)
         trainer = try Trainer(config: config, model: model, task: task)
-        if params["probes"] != .bool(false) {
+        if probes {
             trainer.probe = { model, batch in try ActiveDormantProbe.measure(model as! Transformer, batch: batch) }
         }
         let directory = params["checkpoint_dir"]?.description ?? ""
