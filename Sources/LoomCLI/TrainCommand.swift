@@ -78,6 +78,11 @@ enum TrainCommand: Command {
             do {
                 let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
                 let triggers = Set(session.task.triggers)
+                let (_, effects) = try InterventionStudy.run(model, evaluate: session.trainer.evaluate)
+                for effect in effects {
+                    Console.progress(effect.name.padding(24) + String(format: "Δ backcopy risk %+8.4f   Δ bigram risk %+8.4f",
+                                                                      effect.deltaBackcopy, effect.deltaBigram))
+                }
                 for head in active.keys.sorted() {
                     let tokens = active[head]!.sorted().map { "'\(session.task.statistics.vocabulary[$0])'" }
                     Console.progress("\(head) is active on \(tokens.count) token(s)\(active[head] == triggers ? " (exactly the triggers)" : ""): "

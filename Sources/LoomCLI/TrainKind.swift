@@ -102,6 +102,12 @@ extension TrainKind {
                     metrics["\(head).active_are_triggers"] = .int(tokens == triggers ? 1 : 0)
                     metrics["\(head).active"] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
                 }
+                // Each intervention's change in both risks on the evaluation batch.
+                let (_, effects) = try InterventionStudy.run(model, evaluate: session.trainer.evaluate)
+                for effect in effects {
+                    metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
+                    metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)
+                }
             }
             metrics["steps"] = .int(session.trainer.step)
             metrics["parameters"] = .int(session.config.model.parameterCount)
