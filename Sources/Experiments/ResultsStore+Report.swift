@@ -27,6 +27,8 @@ extension ResultsStore {
         public var metricsSource: Int64?
         /// Stepped metrics (training curves) by name, ascending steps (a CACHED run's are its source's).
         public var curves: [String: [StepPoint]] = [:]
+        /// Stored artifact files (a CACHED run's are its source's).
+        public var artifacts: [String] = []
     }
 
     /// The names of all experiments, sorted.
@@ -69,8 +71,10 @@ extension ResultsStore {
             if status == .cached { source = try succeededRun(cacheKey: text(5)) }
             let metrics = try source.map { id throws(StoreError) in try finalMetrics(run: id) } ?? [:]
             let curves = try source.map { id throws(StoreError) in try self.curves(run: id) } ?? [:]
+            let artifacts = try source.map { id throws(StoreError) in try self.artifacts(run: id).map(\.path) } ?? []
             runs.append(ReportRun(id: int(0), index: Int(int(1)), repetition: Int(int(2)), status: status, paramsJSON: text(4),
-                                  metrics: metrics, metricsSource: status == .cached ? source : nil, curves: curves))
+                                  metrics: metrics, metricsSource: status == .cached ? source : nil, curves: curves,
+                                  artifacts: artifacts))
         }
         return runs
     }

@@ -93,6 +93,7 @@ extension TrainKind {
             }
             try context.checkCancellation()
             var metrics = last.mapValues { ParameterValue.double($0) }
+            var artifacts: [String] = []
             if session.probes, let model = session.trainer.model as? Transformer {
                 // Which tokens each head is active on, at the end of training.
                 let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
@@ -108,11 +109,12 @@ extension TrainKind {
                     metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
                     metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)
                 }
+                artifacts = try TrainGraphs.write(model, session: session, measurements: last, active: active, effects: effects)
             }
             metrics["steps"] = .int(session.trainer.step)
             metrics["parameters"] = .int(session.config.model.parameterCount)
             metrics["resumed_from"] = .int(session.resumedFrom)
-            return TaskOutcome(metrics: metrics, series: series)
+            return TaskOutcome(metrics: metrics, artifacts: artifacts, series: series)
         }
     }
 }

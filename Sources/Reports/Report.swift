@@ -52,16 +52,17 @@ public enum Report {
         for figure in spec.figures {
             outcomes.append(try FigureRenderer(figure: figure, data: data, directory: directory).render())
         }
+        let graphs = copyGraphs(of: data.runs, into: directory)
         var notes = notes
-        if spec.figures.isEmpty && notes.isEmpty { notes.append("The experiment file asks for no figures (its 'report:' is empty or missing).") }
-        let index = ReportIndex(data: data, figures: outcomes, notes: notes)
+        if spec.figures.isEmpty && notes.isEmpty && graphs.isEmpty { notes.append("The experiment file asks for no figures (its 'report:' is empty or missing).") }
+        let index = ReportIndex(data: data, figures: outcomes, notes: notes, graphs: graphs)
         let indexMarkdown = directory.appendingPathComponent("index.md"), indexHTML = directory.appendingPathComponent("index.html")
         for (url, text) in [(indexMarkdown, index.markdown), (indexHTML, index.html)] {
             do { try Data(text.utf8).write(to: url, options: .atomic) } catch {
                 throw .write(path: url.path, message: error.localizedDescription)
             }
         }
-        let names = outcomes.flatMap(\.files) + ["index.md", "index.html"]
+        let names = outcomes.flatMap(\.files) + graphs.flatMap { [$0.svg] + ($0.pdf.map { [$0] } ?? []) } + ["index.md", "index.html"]
         try? Data((names.joined(separator: "\n") + "\n").utf8).write(to: manifest, options: .atomic)
         let failures = outcomes.compactMap { outcome -> String? in
             if case let .failed(message) = outcome.state { message } else { nil }
@@ -69,6 +70,36 @@ public enum Report {
         if !failures.isEmpty { throw .figuresFailed(index: indexHTML.path, failures: failures) }
         return ReportOutput(directory: directory, files: names.map { directory.appendingPathComponent($0) },
                             indexHTML: indexHTML, indexMarkdown: indexMarkdown, figures: outcomes)
+    }
+
+    /// At most this many runs show their graphs (a sweep of hundreds would bury the page).
+    static let graphRuns = 8
+
+    /// Copies the SVG artifacts (mechanism graphs) of the first runs that have them, with their
+    /// PDF siblings, as `graph-run<id>-<name>`; files that cannot be copied are skipped.
+    static func copyGraphs(of runs: [ReportData.Run], into directory: URL) -> [ReportIndex.Graph] {
+        var graphs: [ReportIndex.Graph] = [], shown = 0
+        for run in runs where shown < graphRuns {
+            let svgs = run.artifacts.filter { $0.hasSuffix(".svg") }
+            guard !svgs.isEmpty else { continue }
+            shown += 1
+            for path in svgs {
+                let source = URL(fileURLWithPath: path)
+                let stem = source.deletingPathExtension().lastPathComponent
+                let svg = "graph-run\(run.id)-\(stem).svg"
+                guard copy(source, to: directory.appendingPathComponent(svg)) else { continue }
+                let pdfSource = source.deletingPathExtension().appendingPathExtension("pdf")
+                let pdf = "graph-run\(run.id)-\(stem).pdf"
+                let hasPDF = run.artifacts.contains(pdfSource.path) && copy(pdfSource, to: directory.appendingPathComponent(pdf))
+                graphs.append(ReportIndex.Graph(run: run.id, title: stem, svg: svg, pdf: hasPDF ? pdf : nil))
+            }
+        }
+        return graphs
+    }
+
+    private static func copy(_ source: URL, to target: URL) -> Bool {
+        try? FileManager.default.removeItem(at: target)
+        return (try? FileManager.default.copyItem(at: source, to: target)) != nil
     }
 
     /// The known experiment name nearest to `name`, for "did you mean".

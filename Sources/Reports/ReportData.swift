@@ -19,6 +19,8 @@ public struct ReportData: Sendable {
         public var metricsSource: Int64?
         /// Stepped metrics (training curves) by name.
         public var curves: [String: [StepPoint]] = [:]
+        /// Stored artifact files; SVG ones are shown in the report's graphs section.
+        public var artifacts: [String] = []
 
         /// The value called `name`: a parameter, else a metric.
         public func value(_ name: String) -> ParameterValue? { params[name] ?? metrics[name] }
@@ -46,7 +48,7 @@ public struct ReportData: Sendable {
         data.provenance = try store.provenance(invocation: invocation)
         data.runs = try store.reportRuns(invocation: invocation).map { run in
             Run(id: run.id, index: run.index, repetition: run.repetition, status: run.status, params: decodeParams(run.paramsJSON),
-                metrics: run.metrics, metricsSource: run.metricsSource, curves: run.curves)
+                metrics: run.metrics, metricsSource: run.metricsSource, curves: run.curves, artifacts: run.artifacts)
         }
         return data
     }

@@ -29,6 +29,14 @@ extension ReportIndex {
                     .map { "<a href=\"\(escaped($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
             }
         }
+        if !graphs.isEmpty {
+            body.append("<h2>Graphs</h2>")
+            for graph in graphs {
+                body.append("<figure><img src=\"\(escaped(graph.svg))\" alt=\"\(escaped(graph.title))\">"
+                            + "<figcaption>run \(graph.run): \(escaped(graph.title))"
+                            + (graph.pdf.map { " · <a href=\"\(escaped($0))\">PDF</a>" } ?? "") + "</figcaption></figure>")
+            }
+        }
         body.append("<h2>Runs</h2>")
         let table = RunTable(data.runs)
         if table.rows.isEmpty {

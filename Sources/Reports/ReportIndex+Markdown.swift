@@ -14,6 +14,13 @@ extension ReportIndex {
             if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\($0)](\($0))" }.joined(separator: " · ")) }
             lines.append("")
         }
+        if !graphs.isEmpty {
+            lines += ["## Graphs", ""]
+            for graph in graphs {
+                lines += ["![\(graph.title)](\(graph.svg))", "", "run \(graph.run): \(escaped(graph.title))"
+                          + (graph.pdf.map { " · [PDF](\($0))" } ?? ""), ""]
+            }
+        }
         let table = RunTable(data.runs)
         lines += ["## Runs", ""]
         if table.rows.isEmpty {

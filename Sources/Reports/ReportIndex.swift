@@ -5,6 +5,15 @@ struct ReportIndex {
     let figures: [FigureOutcome]
     /// Remarks for the reader, such as why there are no figures.
     let notes: [String]
+    /// Graphs runs left as SVG artifacts (mechanism graphs), copied next to the index.
+    var graphs: [Graph] = []
+
+    struct Graph: Sendable, Equatable {
+        var run: Int64
+        var title: String
+        var svg: String
+        var pdf: String?
+    }
 
     var title: String { data.experiment }
 

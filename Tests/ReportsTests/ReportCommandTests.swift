@@ -86,3 +86,47 @@ import Testing
                 "each point is over 2 repeats: \(data)")
     }
 }
+
+/// A training sweep through `loom run`: curves in the store, drawn over steps, and the
+/// mechanism graphs of each run in the report.
+@Suite struct TrainingReportTests {
+    @Test func aTrainingSweepReportsCurvesAndGraphs() throws {
+        let scratch = try TemporaryDirectory()
+        try """
+            name: tiny-training
+            task: train.bb
+            params: {layers: 2, d_model: 16, heads: 2, context: 24, batch: 4, steps: 20, evaluate_every: 5,
+                     evaluation_batch: 4, lr: [1e-3, 3e-3], threads: 1}
+            report:
+              - name: sink
+                x: step
+                y: L0.H0.attn_sink
+                series: lr
+            """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/tiny-training")
+        let data = try String(contentsOf: out.appendingPathComponent("sink.dat"), encoding: .utf8)
+        // Steps 0, 5, 10, 15, 20 for each of the two learning rates.
+        let points = data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(points.count == 10 && points.first?.hasPrefix("0 ") == true && points.last?.hasPrefix("20 ") == true, "\(data)")
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("<h2>Graphs</h2>"), "\(html.prefix(2000))")
+        let references = try NSRegularExpression(pattern: #"(?:src|href)="([^"]+)""#)
+            .matches(in: html, range: NSRange(html.startIndex..., in: html))
+            .map { String(html[Range($0.range(at: 1), in: html)!]) }
+        let graphs = references.filter { $0.hasPrefix("graph-run") }
+        // Per run: circuit, heads-by-token and 2 layers × 2 heads of token attention, SVG and PDF.
+        #expect(graphs.count == 2 * 6 * 2, "\(graphs)")
+        for reference in references where !reference.contains(":") && !reference.hasPrefix("#") {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(reference).path), "index.html links \(reference)")
+        }
+        for graph in graphs where graph.hasSuffix(".svg") {
+            let parser = XMLParser(data: try Data(contentsOf: out.appendingPathComponent(graph)))
+            #expect(parser.parse(), "\(graph) is XML")
+        }
+        let runs = try LoomProcess.run(["runs", "--json"], in: scratch.url)
+        #expect(runs.standardOutput.contains("\"L0.H0.active_tokens\"") && runs.standardOutput.contains("intervention.zero_L0H0.delta_backcopy"),
+                "\(runs.standardOutput.prefix(1500))")
+    }
+}
