@@ -188,14 +188,11 @@ extension Transformer {
                 var sum: Float = 0
                 for r in range {
                     let row = logits + r * v, p = probabilities + r * v
-                    Kernels.softmax(row, into: p, rows: 1, columns: v)
+                    p.update(from: row, count: v)
+                    let (rowMax, rowSum) = CausalRows.softmax(p, visible: v, length: v)
                     let target = Int(targets[r])
                     guard target >= 0 else { losses[r] = 0; continue }
-                    // The largest logit has p = e⁰/Σ exactly up to rounding, so lse = max − log p_max,
-                    // which stays finite where −log p[target] would underflow to ∞.
-                    var best = 0
-                    for j in 1..<v where row[j] > row[best] { best = j }
-                    let loss = row[best] - logf(p[best]) - row[target]
+                    let loss = rowMax + logf(rowSum) - row[target]
                     losses[r] = loss
                     sum += loss
                 }
