@@ -5,9 +5,23 @@ import TensorCore
 /// masked, instead of a partial tail filled lane by lane (at T = 64 the tails were a tenth of a
 /// step). Lanes past the row's end T are never read or written.
 enum CausalRows {
-    // The standard library's `replacing(with:where:)`, `max()` and `sum()` on SIMD16 ran lane by
-    // lane here (a tenth of a d = 64 step), so these kernels mask with 0/1 factors built from
-    // `pointwiseMin/Max` and reduce by halves.
+    // The standard library's generic `pointwiseMax/Min`, `replacing(with:where:)`, `max()` and
+    // `sum()` compiled to lane-by-lane loops through the stack here (a tenth of a d = 64 step),
+    // so these kernels select with bit masks (`select`) and reduce by halves.
+
+    /// `mask ? ifTrue : ifFalse` lane by lane, as integer and/or on the bit patterns.
+    @inline(__always)
+    static func select(_ mask: SIMDMask<SIMD16<Int32>>, _ ifTrue: SIMD16<Float>, _ ifFalse: SIMD16<Float>) -> SIMD16<Float> {
+        let m = mask._storage
+        let t = unsafeBitCast(ifTrue, to: SIMD16<Int32>.self), f = unsafeBitCast(ifFalse, to: SIMD16<Int32>.self)
+        return unsafeBitCast((t & m) | (f & ~m), to: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .> b, a, b) }
+
+    @inline(__always)
+    static func minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .< b, a, b) }
 
     /// 16 floats of `row` from `start`; lanes at or past `length` read as `padding`.
     @inline(__always)
@@ -33,7 +47,7 @@ enum CausalRows {
     static func keep(_ start: Int, visible: Int) -> SIMD16<Float> {
         let lanes = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
         let remaining = SIMD16<Float>(repeating: Float(visible - start))
-        return pointwiseMin(pointwiseMax(remaining - lanes, SIMD16(repeating: 0)), SIMD16(repeating: 1))
+        return select(lanes .< remaining, SIMD16(repeating: 1), SIMD16(repeating: 0))
     }
 
     @inline(__always)
@@ -44,16 +58,16 @@ enum CausalRows {
 
     @inline(__always)
     static func max(_ v: SIMD16<Float>) -> Float {
-        let eight = pointwiseMax(v.lowHalf, v.highHalf), four = pointwiseMax(eight.lowHalf, eight.highHalf)
-        let two = pointwiseMax(four.lowHalf, four.highHalf)
-        return Swift.max(two[0], two[1])
+        var result = v[0]
+        for lane in 1..<16 { result = Swift.max(result, v[lane]) }
+        return result
     }
 
     /// e^x for x ≤ 0 (`fastExpShifted`'s polynomial, clamped with min/max instead of blends);
     /// relative error ≤ 4e-7, and ≈ 1.2e-38 below −87.33.
     @inline(__always)
     static func expNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let xc = pointwiseMax(pointwiseMin(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33))
+        let xc = maximum(minimum(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33))
         let shifter = SIMD16<Float>(repeating: 12_582_912)  // 1.5·2²³: t's low mantissa bits hold round(x·log2e)
         let t = shifter.addingProduct(xc, 1.442_695_040_888_963_4)
         let n = t - shifter
@@ -75,7 +89,7 @@ enum CausalRows {
     static func softmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) -> (max: Float, sum: Float) {
         let full = visible & ~15
         var maxima = SIMD16<Float>(repeating: -.infinity)
-        for start in stride(from: 0, to: full, by: 16) { maxima = pointwiseMax(maxima, load(row, start, length: length, padding: 0)) }
+        for start in stride(from: 0, to: full, by: 16) { maxima = maximum(maxima, load(row, start, length: length, padding: 0)) }
         var rowMax = max(maxima)
         for j in full..<visible { rowMax = Swift.max(rowMax, row[j]) }
         let shift = SIMD16<Float>(repeating: rowMax)     // finite: key 0 is always visible
@@ -104,7 +118,7 @@ enum CausalRows {
         let inverse = SIMD16<Float>(repeating: 1 / Float(visible))
         var start = 0
         while start < visible {
-            let x = pointwiseMax(load(row, start, length: length, padding: 0), SIMD16(repeating: 0))
+            let x = maximum(load(row, start, length: length, padding: 0), SIMD16(repeating: 0))
             store(x * inverse * keep(start, visible: visible), row, start, length: length)
             start += 16
         }
@@ -131,7 +145,7 @@ enum CausalRows {
         let inverse = SIMD16<Float>(repeating: 1 / Float(visible))
         for start in stride(from: 0, to: length, by: 16) {
             let weights = load(p, start, length: length, padding: 0)
-            let y = (load(g, start, length: length, padding: 0) * inverse).replacing(with: 0, where: weights .<= 0)
+            let y = select(weights .> 0, load(g, start, length: length, padding: 0) * inverse, SIMD16(repeating: 0))
             store(y, g, start, length: length)
         }
     }
