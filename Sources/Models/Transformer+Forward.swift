@@ -65,11 +65,11 @@ extension Transformer {
             let w = layerWeights[l], a = arena.layers[l]
             if layer.attention != .none && !removed {
                 layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-                for (weight, result) in [(w.wq, a.q), (w.wk, a.k), (w.wv, a.v)] {
-                    split.gemm(.none, .none, m: n, n: d, k: d, a: a.ln1, lda: d, b: weight, ldb: d, beta: 0, c: result, ldc: d)
-                }
+                packQKV(w)
+                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: a.qkv, ldc: 3 * d)
                 if appliedInterventions.zeroedFirstValues.contains(l) {
-                    for b in 0..<batch { (a.v + b * t * d).update(repeating: 0, count: d) }
+                    for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
                 }
                 let kernel = attentionKernel(layer: l, batch: batch)
                 var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
@@ -123,9 +123,19 @@ extension Transformer {
         let zeroed = appliedInterventions.zeroedHeads.filter { $0.layer == l }
         return AttentionKernel(
             batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
-            kind: config.layers[l].attention, q: a.q, k: a.k, v: a.v, weights: a.weights, output: a.heads,
+            kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
             forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l])
+    }
+
+    /// Copies layer `w`'s W_Q, W_K, W_V side by side into `arena.packedWeights`, (d, 3d).
+    func packQKV(_ w: LayerWeights) {
+        let d = config.dModel, packed = arena.packedWeights
+        for r in 0..<d {
+            (packed + r * 3 * d).update(from: w.wq + r * d, count: d)
+            (packed + r * 3 * d + d).update(from: w.wk + r * d, count: d)
+            (packed + r * 3 * d + 2 * d).update(from: w.wv + r * d, count: d)
+        }
     }
 
     /// `stream[0] = embed.token[token] + embed.position[position]`, row by row.
