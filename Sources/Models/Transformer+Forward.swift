@@ -16,10 +16,11 @@ extension Transformer {
     /// - Complexity: O(batch·T·(layers·(d² + d·hidden + T·d) + d·V)).
     public func forward(tokens: [Int32], targets: [Int32], batch: Int,
                         positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
-        let t = config.context, n = batch * t
+        let t = config.context
         guard (1...maxBatch).contains(batch) else {
             throw .input("batch \(batch) is outside 1...\(maxBatch) (the maxBatch this model was built for)")
         }
+        let n = batch * t       // after the check, so a wild batch cannot overflow
         guard tokens.count == n else {
             throw .input("tokens has \(tokens.count) ids; batch \(batch) × context \(t) needs \(n)")
         }
