@@ -5,8 +5,23 @@ import TensorCore
 /// masked, instead of a partial tail filled lane by lane (at T = 64 the tails were a tenth of a
 /// step). Lanes past the row's end T are never read or written.
 enum CausalRows {
-    /// Lane indices 0…15.
-    static let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+    // The standard library's generic `pointwiseMax/Min`, `replacing(with:where:)`, `max()` and
+    // `sum()` compiled to lane-by-lane loops through the stack here (a tenth of a d = 64 step),
+    // so these kernels select with bit masks (`select`) and reduce by halves.
+
+    /// `mask ? ifTrue : ifFalse` lane by lane, as integer and/or on the bit patterns.
+    @inline(__always)
+    static func select(_ mask: SIMDMask<SIMD16<Int32>>, _ ifTrue: SIMD16<Float>, _ ifFalse: SIMD16<Float>) -> SIMD16<Float> {
+        let m = mask._storage
+        let t = unsafeBitCast(ifTrue, to: SIMD16<Int32>.self), f = unsafeBitCast(ifFalse, to: SIMD16<Int32>.self)
+        return unsafeBitCast((t & m) | (f & ~m), to: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .> b, a, b) }
+
+    @inline(__always)
+    static func minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .< b, a, b) }
 
     /// 16 floats of `row` from `start`; lanes at or past `length` read as `padding`.
     @inline(__always)
@@ -27,36 +42,75 @@ enum CausalRows {
         for lane in 0..<(length - start) { row[start + lane] = vector[lane] }
     }
 
-    /// Whether lane l of the vector at `start` lies at or past `visible`.
+    /// 1 in lanes before `visible − start`, 0 from there on.
     @inline(__always)
-    static func masked(_ start: Int, visible: Int) -> SIMDMask<SIMD16<Int32>> {
-        lanes &+ Int32(start) .>= Int32(visible)
+    static func keep(_ start: Int, visible: Int) -> SIMD16<Float> {
+        let lanes = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        let remaining = SIMD16<Float>(repeating: Float(visible - start))
+        return select(lanes .< remaining, SIMD16(repeating: 1), SIMD16(repeating: 0))
+    }
+
+    @inline(__always)
+    static func sum(_ v: SIMD16<Float>) -> Float {
+        let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
+        return two[0] + two[1]
+    }
+
+    @inline(__always)
+    static func max(_ v: SIMD16<Float>) -> Float {
+        var result = v[0]
+        for lane in 1..<16 { result = Swift.max(result, v[lane]) }
+        return result
+    }
+
+    /// e^x for x ≤ 0 (`fastExpShifted`'s polynomial, clamped with min/max instead of blends);
+    /// relative error ≤ 4e-7, and ≈ 1.2e-38 below −87.33.
+    @inline(__always)
+    static func expNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
+        let xc = maximum(minimum(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33))
+        let shifter = SIMD16<Float>(repeating: 12_582_912)  // 1.5·2²³: t's low mantissa bits hold round(x·log2e)
+        let t = shifter.addingProduct(xc, 1.442_695_040_888_963_4)
+        let n = t - shifter
+        let r = xc.addingProduct(n, -0.693_147_182_464_599_6)
+        var p = SIMD16<Float>(repeating: 8.291_809_8e-3)
+        p = SIMD16<Float>(repeating: 4.189_829_9e-2).addingProduct(p, r)
+        p = SIMD16<Float>(repeating: 1.666_761_34e-1).addingProduct(p, r)
+        p = SIMD16<Float>(repeating: 4.999_914_77e-1).addingProduct(p, r)
+        p = SIMD16<Float>(repeating: 9.999_997_02e-1).addingProduct(p, r)
+        p = SIMD16<Float>(repeating: 1).addingProduct(p, r)
+        let scaleBits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- (0x4B40_0000 - 127)) &<< 23
+        return p * unsafeBitCast(scaleBits, to: SIMD16<Float>.self)
     }
 
     /// Softmax over the first `visible` entries of a row of `length`, zeros after:
-    /// `row[j] = exp(row[j] − max) / Σ exp(row[k] − max)` for j < visible.
-    static func softmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) {
+    /// `row[j] = exp(row[j] − m) / Σ exp(row[k] − m)` for j < visible, m the visible maximum.
+    /// - Returns: m and Σ exp(row[k] − m), so `log Σ exp = m + log(sum)`.
+    @discardableResult
+    static func softmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) -> (max: Float, sum: Float) {
+        let full = visible & ~15
         var maxima = SIMD16<Float>(repeating: -.infinity)
-        for start in stride(from: 0, to: visible, by: 16) {
-            let x = load(row, start, length: length, padding: -.infinity)
-            maxima = pointwiseMax(maxima, x.replacing(with: -.infinity, where: masked(start, visible: visible)))
-        }
-        let shift = SIMD16<Float>(repeating: maxima.max())   // finite: key 0 is always visible
+        for start in stride(from: 0, to: full, by: 16) { maxima = maximum(maxima, load(row, start, length: length, padding: 0)) }
+        var rowMax = max(maxima)
+        for j in full..<visible { rowMax = Swift.max(rowMax, row[j]) }
+        let shift = SIMD16<Float>(repeating: rowMax)     // finite: key 0 is always visible
         var sums = SIMD16<Float>()
-        for start in stride(from: 0, to: visible, by: 16) {
-            let x = load(row, start, length: length, padding: 0)
-            // Arguments are ≤ 0, where fastExpShifted is accurate to 4e-7; masked lanes become 0.
-            let e = fastExpShifted(x - shift).replacing(with: 0, where: masked(start, visible: visible))
+        var start = 0
+        while start < visible {
+            // Masked lanes may hold any score; the clamp to ≤ 0 keeps their exp finite before × 0.
+            let e = expNonPositive(load(row, start, length: length, padding: 0) - shift) * keep(start, visible: visible)
             store(e, row, start, length: length)
             sums += e
+            start += 16
         }
-        let inverse = SIMD16<Float>(repeating: 1 / sums.sum())
-        var start = 0
+        let total = sum(sums)
+        let inverse = SIMD16<Float>(repeating: 1 / total)
+        start = 0
         while start < visible {
             store(load(row, start, length: length, padding: 0) * inverse, row, start, length: length)
             start += 16
         }
         if start < length { (row + start).update(repeating: 0, count: length - start) }
+        return (rowMax, total)
     }
 
     /// ReLU attention over the first `visible` entries, zeros after: `row[j] = ReLU(row[j]) / visible`.
@@ -64,9 +118,8 @@ enum CausalRows {
         let inverse = SIMD16<Float>(repeating: 1 / Float(visible))
         var start = 0
         while start < visible {
-            let x = load(row, start, length: length, padding: 0)
-            let y = (x * inverse).replacing(with: 0, where: x .<= 0 .| masked(start, visible: visible))
-            store(y, row, start, length: length)
+            let x = maximum(load(row, start, length: length, padding: 0), SIMD16(repeating: 0))
+            store(x * inverse * keep(start, visible: visible), row, start, length: length)
             start += 16
         }
         if start < length { (row + start).update(repeating: 0, count: length - start) }
@@ -79,7 +132,7 @@ enum CausalRows {
         for start in stride(from: 0, to: length, by: 16) {
             dots.addProduct(load(p, start, length: length, padding: 0), load(g, start, length: length, padding: 0))
         }
-        let dot = SIMD16<Float>(repeating: dots.sum())
+        let dot = SIMD16<Float>(repeating: sum(dots))
         for start in stride(from: 0, to: length, by: 16) {
             let weights = load(p, start, length: length, padding: 0)
             store(weights * (load(g, start, length: length, padding: 0) - dot), g, start, length: length)
@@ -92,7 +145,7 @@ enum CausalRows {
         let inverse = SIMD16<Float>(repeating: 1 / Float(visible))
         for start in stride(from: 0, to: length, by: 16) {
             let weights = load(p, start, length: length, padding: 0)
-            let y = (load(g, start, length: length, padding: 0) * inverse).replacing(with: 0, where: weights .<= 0)
+            let y = select(weights .> 0, load(g, start, length: length, padding: 0) * inverse, SIMD16(repeating: 0))
             store(y, g, start, length: length)
         }
     }

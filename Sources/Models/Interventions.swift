@@ -7,15 +7,20 @@
 public struct Interventions: Sendable {
     /// One attention head: layer ℓ, head h.
     public struct Head: Hashable, Sendable {
+        /// The layer, 0-based.
         public var layer: Int
+        /// The head within the layer, 0-based.
         public var head: Int
+        /// Names head `head` of layer `layer`.
         public init(layer: Int, head: Int) { self.layer = layer; self.head = head }
     }
 
     /// Where a forced head's queries attend: `key(query)` is the key index (0 ≤ key ≤ query) that
     /// gets all the weight, or nil to leave that query's row as computed.
     public struct Pattern: Sendable {
+        /// The forced key of a query, or nil to keep its computed row.
         public var key: @Sendable (_ query: Int) -> Int?
+        /// A pattern from a rule; it is evaluated once per query at each forward pass.
         public init(key: @escaping @Sendable (_ query: Int) -> Int?) { self.key = key }
         /// Every query attends to the first token (the BOS position).
         public static let firstToken = Pattern { _ in 0 }

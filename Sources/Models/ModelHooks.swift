@@ -19,13 +19,19 @@ public struct ModelHooks: Sendable {
         public var residualAfterAttention: Tensor?
         /// The residual stream after the FFN add (the layer's output, after any zeroed first row), (batch, T, d).
         public var residualAfterFFN: Tensor?
+        /// Nothing captured.
         public init() {}
     }
 
+    /// Record `Capture.scores`, (batch, H, T, T) per layer.
     public var captureScores = false
+    /// Record `Capture.weights`, (batch, H, T, T) per layer.
     public var captureWeights = false
+    /// Record `Capture.values`, (batch, T, H, dh) per layer.
     public var captureValues = false
+    /// Record `Capture.headOutputs`, (batch, H, T, d) per layer (one extra small product per head).
     public var captureHeadOutputs = false
+    /// Record `Capture.residualAfterAttention` and `Capture.residualAfterFFN`, (batch, T, d) per layer.
     public var captureResiduals = false
     /// The layers to capture; nil means every layer.
     public var layers: Set<Int>? = nil

@@ -9,8 +9,9 @@ final class TrainingArena: @unchecked Sendable {
     struct Layer: @unchecked Sendable {
         /// LayerNorm 1 output, (N, d); its row mean and 1/std, (N).
         var ln1: UnsafeMutablePointer<Float>, ln1Mean: UnsafeMutablePointer<Float>, ln1Rstd: UnsafeMutablePointer<Float>
-        /// Queries, keys and values, (N, d) = (B, T, H, dh), dh contiguous.
-        var q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+        /// Queries, keys and values side by side, (N, 3d): row n is [q | k | v], each (H, dh) with
+        /// dh contiguous, so one product with the packed [W_Q | W_K | W_V] fills all three.
+        var qkv: UnsafeMutablePointer<Float>
         /// Attention weights, (B, H, T, T), zero above the diagonal.
         var weights: UnsafeMutablePointer<Float>
         /// Heads' outputs before W_O, concatenated: (N, d) = (B, T, H, dh).
@@ -37,8 +38,11 @@ final class TrainingArena: @unchecked Sendable {
     let dStream: UnsafeMutablePointer<Float>
     /// Gradient entering a LayerNorm's output, (N, d); also dL/d(heads before W_O).
     let dNormed: UnsafeMutablePointer<Float>, dHeads: UnsafeMutablePointer<Float>
-    /// dL/dq, dL/dk, dL/dv, (N, d).
-    let dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
+    /// dL/d[q | k | v], (N, 3d), laid out like `Layer.qkv`.
+    let dqkv: UnsafeMutablePointer<Float>
+    /// [W_Q | W_K | W_V] of the layer at hand, (d, 3d), and its gradient: the parameters stay
+    /// three named tensors, packed per use (3d² floats, nothing next to the products).
+    let packedWeights: UnsafeMutablePointer<Float>, packedGradient: UnsafeMutablePointer<Float>
     /// dL/d(FFN hidden) after and before the activation, (N, hidden).
     let dPost: UnsafeMutablePointer<Float>, dPre: UnsafeMutablePointer<Float>
     /// dL/dlogits, (N, V).
@@ -63,14 +67,14 @@ final class TrainingArena: @unchecked Sendable {
             let attention = layer.attention != .none, mlp = layer.ffn == .mlp, ffn = layer.ffn != .none
             layerSlots.append([
                 take(attention ? n * d : 0), take(attention ? n : 0), take(attention ? n : 0),
-                take(attention ? n * d : 0), take(attention ? n * d : 0), take(attention ? n * d : 0),
+                take(attention ? 3 * n * d : 0),
                 take(attention ? maxBatch * config.heads * t * t : 0), take(attention ? n * d : 0),
                 take(ffn ? n * d : 0), take(ffn ? n : 0), take(ffn ? n : 0),
                 take(mlp ? n * hidden : 0), take(mlp ? n * hidden : 0),
             ])
         }
         let finalSlots = [take(n * d), take(n), take(n), take(n * v), take(n * v), take(n)]
-        let scratchSlots = [take(n * d), take(n * d), take(n * d), take(n * d), take(n * d), take(n * d),
+        let scratchSlots = [take(n * d), take(n * d), take(n * d), take(3 * n * d), take(3 * d * d), take(3 * d * d),
                             take(n * hidden), take(n * hidden), take(n * v), take(threads * t * t),
                             take(threads * 2 * d), take(threads * 2)]
         var offsets: [Int] = [], total = 0
@@ -82,14 +86,14 @@ final class TrainingArena: @unchecked Sendable {
 
         stream = streamSlots.map(at)
         layers = layerSlots.map { s in
-            Layer(ln1: at(s[0]), ln1Mean: at(s[1]), ln1Rstd: at(s[2]), q: at(s[3]), k: at(s[4]), v: at(s[5]),
-                  weights: at(s[6]), heads: at(s[7]), ln2: at(s[8]), ln2Mean: at(s[9]), ln2Rstd: at(s[10]),
-                  preActivation: at(s[11]), postActivation: at(s[12]))
+            Layer(ln1: at(s[0]), ln1Mean: at(s[1]), ln1Rstd: at(s[2]), qkv: at(s[3]),
+                  weights: at(s[4]), heads: at(s[5]), ln2: at(s[6]), ln2Mean: at(s[7]), ln2Rstd: at(s[8]),
+                  preActivation: at(s[9]), postActivation: at(s[10]))
         }
         finalLN = at(finalSlots[0]); finalMean = at(finalSlots[1]); finalRstd = at(finalSlots[2])
         logits = at(finalSlots[3]); probabilities = at(finalSlots[4]); losses = at(finalSlots[5])
         dStream = at(scratchSlots[0]); dNormed = at(scratchSlots[1]); dHeads = at(scratchSlots[2])
-        dq = at(scratchSlots[3]); dk = at(scratchSlots[4]); dv = at(scratchSlots[5])
+        dqkv = at(scratchSlots[3]); packedWeights = at(scratchSlots[4]); packedGradient = at(scratchSlots[5])
         dPost = at(scratchSlots[6]); dPre = at(scratchSlots[7]); dLogits = at(scratchSlots[8])
         tiles = at(scratchSlots[9]); normScratch = at(scratchSlots[10]); lossScratch = at(scratchSlots[11])
     }

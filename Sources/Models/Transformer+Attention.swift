@@ -3,7 +3,7 @@ import TensorCore
 /// Causal multi-head attention of one layer over (batch, head) items, forward and backward.
 ///
 /// Symbols: B batch, T context, H heads, dh = d/H, s = q·k/√dh. Each item (b, h) works on
-/// (T, dh) slices of the (B·T, d) q, k, v buffers (leading dimension d, no copies):
+/// (T, dh) slices of the (B·T, 3d) [q | k | v] buffer (leading dimension 3d, no copies):
 /// forward `S = scale·Q·Kᵀ`, `P = rowwise(S)` (softmax over keys j ≤ i, or ReLU(S)/(i+1)),
 /// `O = P·V`; backward `dP = dO·Vᵀ`, `dV = Pᵀ·dO`, `dS = P ⊙ (dP − rowsum(P ⊙ dP))` (softmax) or
 /// `dS = [P > 0]·dP/(i+1)` (ReLU), `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
@@ -15,7 +15,7 @@ import TensorCore
 struct AttentionKernel: @unchecked Sendable {
     let batch: Int, context: Int, heads: Int, headDimension: Int
     let kind: ModelConfig.AttentionKind
-    let q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>  // (B·T, d)
+    let qkv: UnsafeMutablePointer<Float>       // (B·T, 3d): [q | k | v]
     let weights: UnsafeMutablePointer<Float>   // (B, H, T, T)
     let output: UnsafeMutablePointer<Float>    // (B·T, d): heads concatenated, before W_O
     /// Heads whose output is zeroed (H flags), or nil.
@@ -24,6 +24,9 @@ struct AttentionKernel: @unchecked Sendable {
     let forcedKeys: [[Int]]?
 
     var d: Int { heads * headDimension }
+    var q: UnsafeMutablePointer<Float> { qkv }
+    var k: UnsafeMutablePointer<Float> { qkv + d }
+    var v: UnsafeMutablePointer<Float> { qkv + 2 * d }
     var scale: Float { 1 / Float(headDimension).squareRoot() }
 
     /// Fills `weights` and `output`; with `scores` (B, H, T, T) given, also records the scaled
@@ -38,9 +41,9 @@ struct AttentionKernel: @unchecked Sendable {
     func forward(batch b: Int, head h: Int, scores: UnsafeMutablePointer<Float>?) {
         let t = context, tile = (b * heads + h) * t * t
         let p = weights + tile
-        let block = b * t * d + h * headDimension
-        BLAS.sgemm(.none, .transposed, m: t, n: t, k: headDimension, alpha: scale, a: q + block, lda: d,
-                   b: k + block, ldb: d, beta: 0, c: p, ldc: t)
+        let block = b * t * d + h * headDimension, ld = 3 * d, input = b * t * ld + h * headDimension
+        BLAS.sgemm(.none, .transposed, m: t, n: t, k: headDimension, alpha: scale, a: q + input, lda: ld,
+                   b: k + input, ldb: ld, beta: 0, c: p, ldc: t)
         if let scores {
             let s = scores + tile
             for i in 0..<t {
@@ -65,15 +68,16 @@ struct AttentionKernel: @unchecked Sendable {
             for i in 0..<t { (output + block + i * d).update(repeating: 0, count: headDimension) }
         } else {
             BLAS.sgemm(.none, .none, m: t, n: headDimension, k: t, alpha: 1, a: p, lda: t,
-                       b: v + block, ldb: d, beta: 0, c: output + block, ldc: d)
+                       b: v + input, ldb: ld, beta: 0, c: output + block, ldc: d)
         }
     }
 
-    /// From dL/d(output) (B·T, d), writes dq, dk, dv (B·T, d); `tiles` holds one (T, T) tile per worker.
-    func backward(threads: Int, outputGradient: UnsafeMutablePointer<Float>, dq: UnsafeMutablePointer<Float>,
-                  dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, tiles: UnsafeMutablePointer<Float>) {
+    /// From dL/d(output) (B·T, d), writes dL/d[q | k | v] (B·T, 3d); `tiles` holds one (T, T) tile per worker.
+    func backward(threads: Int, outputGradient: UnsafeMutablePointer<Float>, dqkv: UnsafeMutablePointer<Float>,
+                  tiles: UnsafeMutablePointer<Float>) {
         // Each item writes only its own blocks of dq, dk, dv and its worker's tile.
-        nonisolated(unsafe) let dO = outputGradient, dq = dq, dk = dk, dv = dv, tiles = tiles
+        let d = self.d
+        nonisolated(unsafe) let dO = outputGradient, dq = dqkv, dk = dqkv + d, dv = dqkv + 2 * d, tiles = tiles
         let tileSize = context * context
         Parallel.forEach(batch * heads, threads: threads, setup: { worker in tiles + worker * tileSize }) { item, tile in
             backward(batch: item / heads, head: item % heads, dO: dO, dq: dq, dk: dk, dv: dv, tile: tile)
@@ -84,20 +88,20 @@ struct AttentionKernel: @unchecked Sendable {
                   dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>) {
         let t = context, dh = headDimension
         let p = weights + (b * heads + h) * t * t
-        let block = b * t * d + h * dh
+        let block = b * t * d + h * dh, ld = 3 * d, input = b * t * ld + h * dh
         if zeroedHeads?[h] == true {
             // The head's output is zero whatever q, k, v are: no gradient reaches them.
             for i in 0..<t {
-                (dq + block + i * d).update(repeating: 0, count: dh)
-                (dk + block + i * d).update(repeating: 0, count: dh)
-                (dv + block + i * d).update(repeating: 0, count: dh)
+                (dq + input + i * ld).update(repeating: 0, count: dh)
+                (dk + input + i * ld).update(repeating: 0, count: dh)
+                (dv + input + i * ld).update(repeating: 0, count: dh)
             }
             return
         }
         BLAS.sgemm(.none, .transposed, m: t, n: t, k: dh, alpha: 1, a: dO + block, lda: d,
-                   b: v + block, ldb: d, beta: 0, c: tile, ldc: t)                        // dP
+                   b: v + input, ldb: ld, beta: 0, c: tile, ldc: t)                       // dP
         BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: 1, a: p, lda: t,
-                   b: dO + block, ldb: d, beta: 0, c: dv + block, ldc: d)                 // dV = Pᵀ·dO
+                   b: dO + block, ldb: d, beta: 0, c: dv + input, ldc: ld)                // dV = Pᵀ·dO
         let forced = forcedKeys?[h]
         for i in 0..<t {
             let row = tile + i * t, weightsRow = p + i * t
@@ -112,8 +116,8 @@ struct AttentionKernel: @unchecked Sendable {
             }
         }
         BLAS.sgemm(.none, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                   b: k + block, ldb: d, beta: 0, c: dq + block, ldc: d)                  // dQ = scale·dS·K
+                   b: k + input, ldb: ld, beta: 0, c: dq + input, ldc: ld)                // dQ = scale·dS·K
         BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                   b: q + block, ldb: d, beta: 0, c: dk + block, ldc: d)                  // dK = scale·dSᵀ·Q
+                   b: q + input, ldb: ld, beta: 0, c: dk + input, ldc: ld)                // dK = scale·dSᵀ·Q
     }
 }

@@ -54,18 +54,22 @@ extension Transformer {
                 split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.wo, ldb: d, beta: 0, c: arena.dHeads, ldc: d)
                 let kernel = attentionKernel(layer: l, batch: batch)
                 itemPass {
-                    kernel.backward(threads: threads, outputGradient: arena.dHeads, dq: arena.dq, dk: arena.dk,
-                                    dv: arena.dv, tiles: arena.tiles)
+                    kernel.backward(threads: threads, outputGradient: arena.dHeads, dqkv: arena.dqkv, tiles: arena.tiles)
                 }
                 if appliedInterventions.zeroedFirstValues.contains(l) {
-                    for b in 0..<batch { (arena.dv + b * t * d).update(repeating: 0, count: d) }
+                    for b in 0..<batch { (arena.dqkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
                 }
-                let pairs = [(arena.dq, w.wq, w.dwq), (arena.dk, w.wk, w.dwk), (arena.dv, w.wv, w.dwv)]
-                for (index, (gradient, weight, weightGradient)) in pairs.enumerated() {
-                    split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.ln1, lda: d, b: gradient, ldb: d,
-                               beta: 0, c: weightGradient, ldc: d)
-                    split.gemm(.none, .transposed, m: n, n: d, k: d, a: gradient, lda: d, b: weight, ldb: d,
-                               beta: index == 0 ? 0 : 1, c: dNormed, ldc: d)
+                // One product each for [dW_Q | dW_K | dW_V] = LN₁ᵀ·d[q | k | v] and dLN₁ = d[q | k | v]·[W_Q | W_K | W_V]ᵀ.
+                packQKV(w)
+                split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
+                           beta: 0, c: arena.packedGradient, ldc: 3 * d)
+                split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: dNormed, ldc: d)
+                for r in 0..<d {
+                    let row = arena.packedGradient + r * 3 * d
+                    (w.dwq + r * d).update(from: row, count: d)
+                    (w.dwk + r * d).update(from: row + d, count: d)
+                    (w.dwv + r * d).update(from: row + 2 * d, count: d)
                 }
                 layerNormBackward(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd,
                                   rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)

@@ -11,7 +11,13 @@ extension Transformer {
             capture.scores = try! Tensor(shape: [batch, h, t, t], storage: scores)  // the kernel filled B·H·T·T
         }
         if hooks.captureWeights { capture.weights = tensor(a.weights, shape: [batch, h, t, t]) }
-        if hooks.captureValues { capture.values = tensor(a.v, shape: [batch, t, h, dh]) }
+        if hooks.captureValues {
+            var values = [Float](repeating: 0, count: batch * t * d)   // v is the last third of each [q | k | v] row
+            for row in 0..<(batch * t) {
+                for j in 0..<d { values[row * d + j] = a.qkv[row * 3 * d + 2 * d + j] }
+            }
+            capture.values = try! Tensor(shape: [batch, t, h, dh], storage: values)  // B·T·d floats
+        }
         if hooks.captureHeadOutputs {
             // Head h's share of the W_O product: its (T, dh) output block times rows h·dh..<(h+1)·dh of W_O.
             var outputs = [Float](repeating: 0, count: batch * h * t * d)

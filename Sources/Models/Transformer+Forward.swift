@@ -16,10 +16,11 @@ extension Transformer {
     /// - Complexity: O(batch·T·(layers·(d² + d·hidden + T·d) + d·V)).
     public func forward(tokens: [Int32], targets: [Int32], batch: Int,
                         positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
-        let t = config.context, n = batch * t
+        let t = config.context
         guard (1...maxBatch).contains(batch) else {
             throw .input("batch \(batch) is outside 1...\(maxBatch) (the maxBatch this model was built for)")
         }
+        let n = batch * t       // after the check, so a wild batch cannot overflow
         guard tokens.count == n else {
             throw .input("tokens has \(tokens.count) ids; batch \(batch) × context \(t) needs \(n)")
         }
@@ -65,11 +66,11 @@ extension Transformer {
             let w = layerWeights[l], a = arena.layers[l]
             if layer.attention != .none && !removed {
                 layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-                for (weight, result) in [(w.wq, a.q), (w.wk, a.k), (w.wv, a.v)] {
-                    split.gemm(.none, .none, m: n, n: d, k: d, a: a.ln1, lda: d, b: weight, ldb: d, beta: 0, c: result, ldc: d)
-                }
+                packQKV(w)
+                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: a.qkv, ldc: 3 * d)
                 if appliedInterventions.zeroedFirstValues.contains(l) {
-                    for b in 0..<batch { (a.v + b * t * d).update(repeating: 0, count: d) }
+                    for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
                 }
                 let kernel = attentionKernel(layer: l, batch: batch)
                 var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
@@ -123,9 +124,19 @@ extension Transformer {
         let zeroed = appliedInterventions.zeroedHeads.filter { $0.layer == l }
         return AttentionKernel(
             batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
-            kind: config.layers[l].attention, q: a.q, k: a.k, v: a.v, weights: a.weights, output: a.heads,
+            kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
             forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l])
+    }
+
+    /// Copies layer `w`'s W_Q, W_K, W_V side by side into `arena.packedWeights`, (d, 3d).
+    func packQKV(_ w: LayerWeights) {
+        let d = config.dModel, packed = arena.packedWeights
+        for r in 0..<d {
+            (packed + r * 3 * d).update(from: w.wq + r * d, count: d)
+            (packed + r * 3 * d + d).update(from: w.wk + r * d, count: d)
+            (packed + r * 3 * d + 2 * d).update(from: w.wv + r * d, count: d)
+        }
     }
 
     /// `stream[0] = embed.token[token] + embed.position[position]`, row by row.
@@ -188,14 +199,11 @@ extension Transformer {
                 var sum: Float = 0
                 for r in range {
                     let row = logits + r * v, p = probabilities + r * v
-                    Kernels.softmax(row, into: p, rows: 1, columns: v)
+                    p.update(from: row, count: v)
+                    let (rowMax, rowSum) = CausalRows.softmax(p, visible: v, length: v)
                     let target = Int(targets[r])
                     guard target >= 0 else { losses[r] = 0; continue }
-                    // The largest logit has p = e⁰/Σ exactly up to rounding, so lse = max − log p_max,
-                    // which stays finite where −log p[target] would underflow to ∞.
-                    var best = 0
-                    for j in 1..<v where row[j] > row[best] { best = j }
-                    let loss = row[best] - logf(p[best]) - row[target]
+                    let loss = rowMax + logf(rowSum) - row[target]
                     losses[r] = loss
                     sum += loss
                 }

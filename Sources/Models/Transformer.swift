@@ -33,6 +33,13 @@ public final class Transformer {
     public var hooks = ModelHooks()
     /// Edits applied by the next forward and backward passes (none by default).
     public var interventions = Interventions()
+    /// Whether the big products run on OpenBLAS's own `threads` threads (true) or are cut into one
+    /// single-threaded piece per worker (false, the default); attention and the row kernels always
+    /// run on Loom's workers. Neither won clearly on a shared 2-core machine: measure both.
+    public var usesOpenBLASThreads: Bool {
+        get { split.usesBLASThreads }
+        set { split.usesBLASThreads = newValue }
+    }
 
     let arena: TrainingArena
     var split: WorkSplit

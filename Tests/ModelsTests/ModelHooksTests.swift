@@ -32,6 +32,8 @@ import Testing
             // Weights within float32 rounding of the float64 reference (~1e-6).
             let report = ErrorReport(weights, reference.weights[l]!)
             #expect(report.relative <= 1e-5, "layer \(l) weights: \(report)")
+            let values = ErrorReport(try #require(capture.values).storage, reference.values[l]!)
+            #expect(values.relative <= 1e-5, "layer \(l) values: \(values)")
             for row in 0..<(b * h * t) {
                 let i = row % t
                 for j in (i + 1)..<t { #expect(scores[row * t + j] == -.infinity && weights[row * t + j] == 0) }

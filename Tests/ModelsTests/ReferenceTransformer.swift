@@ -21,6 +21,8 @@ struct ReferenceTransformer {
         var weights: [Int: [Double]]
         /// Scores per layer, (batch, H, T, T), −∞ above the diagonal.
         var scores: [Int: [Double]]
+        /// Values per layer, (batch, T, d), after any zeroed first value.
+        var values: [Int: [Double]] = [:]
     }
 
     /// The float32 model's current parameters, widened to Double.
@@ -53,6 +55,7 @@ struct ReferenceTransformer {
                     let k = matmul(a, parameters[p + "attn.wk"]!, d)
                     var values = matmul(a, parameters[p + "attn.wv"]!, d)
                     if interventions.zeroedFirstValues.contains(l) { values[0] = Array(repeating: 0, count: d) }
+                    result.values[l, default: []] += values.flatMap { $0 }
                     var heads = Array(repeating: Array(repeating: 0.0, count: d), count: t)
                     for h in 0..<hCount {
                         let forced = interventions.forcedAttention[.init(layer: l, head: h)]

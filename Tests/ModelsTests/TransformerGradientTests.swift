@@ -102,10 +102,17 @@ import Testing
         let b = try two.forward(tokens: tokens, targets: targets, batch: 3)
         two.backward()
         two.backward()
+        let blas = try TransformerFixture.model(config, threads: 2)
+        blas.usesOpenBLASThreads = true
+        #expect(abs(try blas.forward(tokens: tokens, targets: targets, batch: 3) - a) <= 1e-6 * abs(a))
+        blas.backward()
         #expect(abs(a - b) <= 1e-6 * abs(a))
         for entry in one.parameters.entries {
-            let report = ErrorReport(TransformerFixture.gradient(two, entry.name), TransformerFixture.gradient(one, entry.name).map(Double.init))
+            let expected = TransformerFixture.gradient(one, entry.name).map(Double.init)
+            let report = ErrorReport(TransformerFixture.gradient(two, entry.name), expected)
             #expect(report.relative <= 1e-5, "\(entry.name): \(report)")
+            let blasReport = ErrorReport(TransformerFixture.gradient(blas, entry.name), expected)
+            #expect(blasReport.relative <= 1e-5, "\(entry.name) with OpenBLAS threads: \(blasReport)")
         }
     }
 

@@ -6,7 +6,7 @@ import Testing
     static let config = TransformerFixture.config(layers: [.init()])
 
     enum BadInput: String, CaseIterable, Sendable {
-        case token, negativeToken, target, negativeTarget, shortTokens, longTargets, batchZero, batchTooLarge
+        case token, negativeToken, target, negativeTarget, shortTokens, longTargets, batchZero, batchTooLarge, batchMinimum
 
         /// Spoils a good batch; returns the phrase the error must contain.
         func apply(_ tokens: inout [Int32], _ targets: inout [Int32], _ batch: inout Int) -> String {
@@ -19,6 +19,7 @@ import Testing
             case .longTargets: targets.append(0); return "targets has 22 ids"
             case .batchZero: batch = 0; return "batch 0"
             case .batchTooLarge: batch = 4; return "batch 4"
+            case .batchMinimum: batch = .min; return "batch \(Int.min)"
             }
         }
     }
