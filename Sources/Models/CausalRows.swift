@@ -63,23 +63,12 @@ enum CausalRows {
         return result
     }
 
-    /// e^x for x ≤ 0 (`fastExpShifted`'s polynomial, clamped with min/max instead of blends);
-    /// relative error ≤ 4e-7, and ≈ 1.2e-38 below −87.33.
+    /// e^x for x ≤ 0: TensorCore's `expCore` after a clamp to [−87.33, 0] done with bit-mask
+    /// min/max (the standard library's blends run lane by lane); relative error ≤ 4e-7, and
+    /// ≈ 1.2e-38 below −87.33.
     @inline(__always)
     static func expNonPositive(_ x: SIMD16<Float>) -> SIMD16<Float> {
-        let xc = maximum(minimum(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33))
-        let shifter = SIMD16<Float>(repeating: 12_582_912)  // 1.5·2²³: t's low mantissa bits hold round(x·log2e)
-        let t = shifter.addingProduct(xc, 1.442_695_040_888_963_4)
-        let n = t - shifter
-        let r = xc.addingProduct(n, -0.693_147_182_464_599_6)
-        var p = SIMD16<Float>(repeating: 8.291_809_8e-3)
-        p = SIMD16<Float>(repeating: 4.189_829_9e-2).addingProduct(p, r)
-        p = SIMD16<Float>(repeating: 1.666_761_34e-1).addingProduct(p, r)
-        p = SIMD16<Float>(repeating: 4.999_914_77e-1).addingProduct(p, r)
-        p = SIMD16<Float>(repeating: 9.999_997_02e-1).addingProduct(p, r)
-        p = SIMD16<Float>(repeating: 1).addingProduct(p, r)
-        let scaleBits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- (0x4B40_0000 - 127)) &<< 23
-        return p * unsafeBitCast(scaleBits, to: SIMD16<Float>.self)
+        expCore(maximum(minimum(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33)))
     }
 
     /// Softmax over the first `visible` entries of a row of `length`, zeros after:
