@@ -87,12 +87,7 @@ import Testing
             .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
         let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")]
         // First invocation: killed with SIGKILL once a good part of the sweep has executed.
-        let process = Process()
-        process.executableURL = try LoomProcess.executable()
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try LoomProcess.start(arguments)
         let end = ContinuousClock.now + .seconds(60)
         func executed() -> [Substring] { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n") }
         while executed().count < 60 && ContinuousClock.now < end && process.isRunning { Thread.sleep(forTimeInterval: 0.01) }

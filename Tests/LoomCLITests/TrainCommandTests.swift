@@ -36,12 +36,7 @@ import Testing
 
         let directory = scratch.path("ckpt")
         let arguments = Self.small + ["--steps", "200", "--checkpoint-dir", directory, "--checkpoint-every", "10"]
-        let process = Process()
-        process.executableURL = try LoomProcess.executable()
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try LoomProcess.start(arguments)
         // Kill it once a checkpoint past step 20 exists, mid-run.
         let end = ContinuousClock.now + .seconds(60)
         func savedStep() -> Int {
