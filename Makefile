@@ -1,10 +1,11 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
-#   make run    deps + release build + the main job (for now: a small attention benchmark)
+#   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart)
 #   make test   deps + swift test
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
 # Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
-# SWIFTPM_FLAGS for extra SwiftPM flags (e.g. --scratch-path /tmp/build), RUN_ARGS, BENCH_ARGS.
+# SWIFTPM_FLAGS for extra SwiftPM flags (e.g. --scratch-path /tmp/build), RUN_ARGS (overrides and
+# options for loom run, e.g. RUN_ARGS='tokens=[1024] --force'), BENCH_ARGS.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
@@ -21,7 +22,7 @@ DEBIAN_PACKAGES := libzmq3-dev libopenblas-dev libgraphviz-dev libyaml-dev libsq
                    pkg-config gnuplot-nox graphviz
 # sudo only when not already root (containers and CI often run as root without sudo).
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-RUN_ARGS ?= --sizes 1024 --head-dims 64 --repeat 3
+RUN_ARGS ?=
 BENCH_ARGS ?=
 # The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
 LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
@@ -48,7 +49,7 @@ build: deps
 	$(SWIFT) build -c release $(SWIFTPM_FLAGS)
 
 run: build
-	$(LOOM) bench attention $(RUN_ARGS)
+	$(LOOM) run experiments/quickstart.yaml $(RUN_ARGS)
 
 test: deps
 	$(SWIFT) test $(SWIFTPM_FLAGS)

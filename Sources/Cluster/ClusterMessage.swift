@@ -43,6 +43,14 @@ public struct TaskResult: Sendable {
     public var seconds: Double
     /// The worker that ran it (filled in by the coordinator).
     public var worker: String
+    /// Stepped metrics (training curves), in the order measured.
+    public var series: [StepMetric] = []
+
+    public init(taskID: UInt64, attempt: Int, succeeded: Bool, metrics: [String: ParameterValue], artifacts: [String],
+                error: String, seconds: Double, worker: String, series: [StepMetric] = []) {
+        self.taskID = taskID; self.attempt = attempt; self.succeeded = succeeded; self.metrics = metrics
+        self.artifacts = artifacts; self.error = error; self.seconds = seconds; self.worker = worker; self.series = series
+    }
 }
 
 /// Every message of the cluster protocol (docs/wire.md), decoded from and encoded to `Message`.
@@ -203,12 +211,22 @@ extension TaskResult {
     func write(to w: inout ByteWriter) {
         w.write(taskID); w.write(attempt); w.write(succeeded); w.write(metrics); w.write(artifacts)
         w.write(error); w.write(seconds); w.write(worker)
+        w.write(UInt32(series.count))
+        for point in series { w.write(point.name); w.write(point.step); w.write(point.value) }
     }
 
     static func read(from r: inout ByteReader) throws(WireError) -> TaskResult {
-        TaskResult(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
-                   succeeded: try r.readBool("succeeded"), metrics: try r.readValues("metrics"),
-                   artifacts: try r.readStrings("artifacts"), error: try r.readString("error"),
-                   seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
+        var result = TaskResult(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
+                                succeeded: try r.readBool("succeeded"), metrics: try r.readValues("metrics"),
+                                artifacts: try r.readStrings("artifacts"), error: try r.readString("error"),
+                                seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
+        // Each point is at least a name length, a step and a value: 20 bytes.
+        let count = try r.readCount("number of stepped metrics", minimumItemBytes: 20)
+        result.series.reserveCapacity(count)
+        for _ in 0..<count {
+            result.series.append(StepMetric(name: try r.readString("metric name"), step: try r.readInt("step"),
+                                            value: try r.readDouble("metric value")))
+        }
+        return result
     }
 }

@@ -13,6 +13,9 @@ public struct CoordinatorConfiguration: Sendable {
     public var security: CurveServerSecurity?
     /// Where log lines go.
     public var log: ClusterLog
+    /// Keep every attempt's start, loss and failure for `takeAttemptEvents()`; off by default,
+    /// since the events pile up unless someone drains them.
+    public var recordsAttemptEvents = false
 
     public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
                 security: CurveServerSecurity? = nil, log: @escaping ClusterLog = { _ in }) {
@@ -43,11 +46,12 @@ public final class Coordinator: Sendable {
         let stopped = DispatchSemaphore(value: 0)
         let nextTaskID = Atomic<UInt64>(1)
         let results = Mutex<[UInt64: TaskResult]>([:])
+        let attemptEvents = Mutex<[AttemptEvent]>([])
         init(wake: WakeSignal) { self.wake = wake }
     }
 
     private enum Request: Sendable {
-        case submit(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int)
+        case submit(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?)
         case status(reply: @Sendable (ClusterStatus) -> Void)
     }
 
@@ -103,16 +107,18 @@ public final class Coordinator: Sendable {
     /// - Parameters:
     ///   - gang: 0 for a single-worker task; P ≥ 1 to run on P workers at once (gang kinds).
     ///   - maxAttempts: attempts allowed when the task itself fails (lost attempts count apart).
+    ///   - timeout: an attempt running longer fails (and is cancelled on its workers); nil: none.
     /// - Returns: the new task ids.
     /// - Throws: `ClusterError.invalidTask` naming the bad kind or parameter.
     @discardableResult
     public func submit(kind: String, params: [String: ParameterValue] = [:], count: Int = 1, gang: Int = 0,
-                       maxAttempts: Int = 1) throws(ClusterError) -> [UInt64] {
+                       maxAttempts: Int = 1, timeout: Duration? = nil) throws(ClusterError) -> [UInt64] {
         let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: configuration.registry)
         guard count >= 1, maxAttempts >= 1 else { throw .invalidTask("count and max attempts must be at least 1") }
+        if let timeout, timeout <= .zero { throw .invalidTask("a timeout must be positive") }
         let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
         let ids = (0..<UInt64(count)).map { first + $0 }
-        shared.inbox.withLock { $0.append(.submit(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)) }
+        shared.inbox.withLock { $0.append(.submit(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts, timeout: timeout)) }
         shared.wake.raise()
         return ids
     }
@@ -132,6 +138,12 @@ public final class Coordinator: Sendable {
     /// The finished results among `ids` (tasks still queued or running are absent).
     public func results(for ids: [UInt64]) -> [TaskResult] {
         shared.results.withLock { table in ids.compactMap { table[$0] } }
+    }
+
+    /// The attempt events since the last call, oldest first; empty unless the configuration's
+    /// `recordsAttemptEvents` is on.
+    public func takeAttemptEvents() -> [AttemptEvent] {
+        shared.attemptEvents.withLock { events in defer { events = [] }; return events }
     }
 
     /// Waits until every task in `ids` has finished, or `timeout` passes.
@@ -184,6 +196,7 @@ public final class Coordinator: Sendable {
             self.log = configuration.log
             self.state = CoordinatorState(liveness: configuration.liveness, registry: configuration.registry,
                                           log: configuration.log)
+            state.recordsAttemptEvents = configuration.recordsAttemptEvents
         }
 
         func run() {
@@ -204,8 +217,8 @@ public final class Coordinator: Sendable {
                     shared.wake.clear()
                     for request in shared.inbox.withLock({ let all = $0; $0 = []; return all }) {
                         switch request {
-                        case let .submit(ids, kind, params, gang, maxAttempts):
-                            state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts)
+                        case let .submit(ids, kind, params, gang, maxAttempts, timeout):
+                            state.enqueue(ids: ids, kind: kind, params: params, gang: gang, maxAttempts: maxAttempts, timeout: timeout)
                         case let .status(reply):
                             reply(status(now: now))
                         }
@@ -221,9 +234,15 @@ public final class Coordinator: Sendable {
                 // With messages still queued, a worker's heartbeat may be among them: judge
                 // liveness only once the queue is drained, so a flood never kills a live worker.
                 if budget > 0 { state.removeSilentWorkers(now: ContinuousClock.now) }
+                state.expireAttempts(now: ContinuousClock.now)
                 state.queueHeartbeats(now: ContinuousClock.now)
                 state.dispatch()
                 flush(now: now)
+                // Events first: a reader that takes events, then results, sees a start before its end.
+                if !state.attemptEvents.isEmpty {
+                    shared.attemptEvents.withLock { $0.append(contentsOf: state.attemptEvents) }
+                    state.attemptEvents = []
+                }
                 if !state.finished.isEmpty {
                     shared.results.withLock { table in for result in state.finished { table[result.taskID] = result } }
                     state.finished = []

@@ -18,6 +18,8 @@ final class CoordinatorState {
         let params: [String: ParameterValue]
         let gangSize: Int                       // 0: a single-worker task
         let maxAttempts: Int
+        let timeout: Duration?
+        var startedAt: ContinuousClock.Instant?
         var attempt = 1
         var state = TaskState.queued
         var failures = 0                        // attempts the task itself failed
@@ -28,8 +30,9 @@ final class CoordinatorState {
         var rankResults: [TaskResult?] = []
         var result: TaskResult?
 
-        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int) {
+        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int, timeout: Duration?) {
             self.id = id; self.kind = kind; self.params = params; self.gangSize = gangSize; self.maxAttempts = maxAttempts
+            self.timeout = timeout
         }
     }
 
@@ -59,12 +62,17 @@ final class CoordinatorState {
     var workers: [Data: WorkerRecord] = [:]
     var tasks: [UInt64: TaskRecord] = [:]
     var queue: [UInt64] = []
+    /// Tasks with a timeout, checked every turn.
+    var timed: Set<UInt64> = []
     var queueHead = 0
     var nextWorkerID = 1
     var counters: [String: Int] = [:]
     var outbox: [(Data, ClusterMessage)] = []
     /// Finished tasks for the API side (drained by the thread into the shared table).
     var finished: [TaskResult] = []
+    /// Attempt events for the API side, kept only when asked for (nobody else drains them).
+    var attemptEvents: [AttemptEvent] = []
+    var recordsAttemptEvents = false
     var succeeded = 0, failed = 0
 
     init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog) {
@@ -75,15 +83,32 @@ final class CoordinatorState {
 
     func count(_ counter: String, by amount: Int = 1) { counters[counter, default: 0] += amount }
 
+    private func record(_ event: AttemptEvent) {
+        if recordsAttemptEvents { attemptEvents.append(event) }
+    }
+
     private func send(_ message: ClusterMessage, to routingID: Data) { outbox.append((routingID, message)) }
 
     // MARK: submissions
 
     /// Queues `count` copies of a validated task under the ids given.
-    func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int) {
+    func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int,
+                 timeout: Duration? = nil) {
         for id in ids {
-            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts)
+            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts, timeout: timeout)
             queue.append(id)
+            if timeout != nil { timed.insert(id) }
+        }
+    }
+
+    /// Fails every attempt that has run past its task's timeout; its workers are told to cancel.
+    func expireAttempts(now: ContinuousClock.Instant) {
+        for id in timed {
+            guard let task = tasks[id] else { timed.remove(id); continue }
+            if task.state == .succeeded || task.state == .failed { timed.remove(id); continue }
+            guard task.state == .running, let timeout = task.timeout, let started = task.startedAt, now - started > timeout else { continue }
+            count("attempts_timed_out")
+            failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.seconds)) s (resources.timeout)", lost: false)
         }
     }
 
@@ -169,9 +194,13 @@ final class CoordinatorState {
         for (rank, rankResult) in task.rankResults.enumerated().dropFirst() {
             for (key, value) in rankResult!.metrics { merged.metrics["rank\(rank).\(key)"] = value }
             merged.artifacts += rankResult!.artifacts
+            merged.series += rankResult!.series.map { StepMetric(name: "rank\(rank).\($0.name)", step: $0.step, value: $0.value) }
             merged.seconds = max(merged.seconds, rankResult!.seconds)
         }
         merged.metrics["gang_size"] = .int(task.gangSize)
+        if let summary = registry[task.kind]?.gangSummary {
+            merged.metrics.merge(summary(task.rankResults.map { $0!.metrics }), uniquingKeysWith: { _, gang in gang })
+        }
         merged.worker = task.rankResults.map { $0!.worker }.joined(separator: ",")
         return merged
     }
@@ -194,6 +223,7 @@ final class CoordinatorState {
             }
         }
         if lost { task.losses += 1 } else { task.failures += 1 }
+        record(AttemptEvent(taskID: task.id, attempt: task.attempt, kind: lost ? .lost(reason: reason) : .failed(reason: reason)))
         count(lost ? "attempts_lost" : "attempts_failed")
         let exhausted = lost ? task.losses >= CoordinatorState.maximumLosses : task.failures >= task.maxAttempts
         if exhausted {
@@ -289,6 +319,7 @@ final class CoordinatorState {
 
     private func start(_ task: TaskRecord, on members: [WorkerRecord]) {
         task.state = .running
+        task.startedAt = ContinuousClock.now
         task.members = members.map(\.routingID)
         let key = Attempt(taskID: task.id, number: task.attempt)
         if task.gangSize > 0 {
@@ -296,6 +327,7 @@ final class CoordinatorState {
             task.hosts = Array(repeating: "", count: members.count)
             task.rankResults = Array(repeating: nil, count: members.count)
         }
+        record(AttemptEvent(taskID: task.id, attempt: task.attempt, kind: .started(workers: members.map(\.info.name))))
         for (rank, worker) in members.enumerated() {
             worker.running.insert(key)
             let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count, keys: members.map(\.info.publicKey)) : nil

@@ -10,6 +10,7 @@ public final class LocalCluster: Sendable {
     public let coordinator: Coordinator
     private let children: Mutex<[Process]>
     private let logDirectory: URL?
+    private let replaced = Mutex(0)
 
     /// Starts the coordinator, then spawns `workers` copies of `executable worker …`.
     /// - Parameters:
@@ -57,6 +58,33 @@ public final class LocalCluster: Sendable {
             throw .refused("cannot start worker \(index) from \(executable.path): \(error)")
         }
         children.withLock { $0.append(process) }
+    }
+
+    /// Starts a new worker in place of each one that has exited (killed, crashed, out of
+    /// memory), so a sweep on local workers never stalls with nobody left to run it. At most
+    /// `limit` replacements over the cluster's life: a task that kills every worker it touches
+    /// must not respawn forever (the coordinator fails such a task after a few losses).
+    /// - Returns: the process ids of the exited workers replaced now.
+    @discardableResult
+    public func replaceExitedWorkers(executable: URL, arguments: [String] = [], limit: Int) -> [Int32] {
+        let exited = children.withLock { list in
+            let gone = list.filter { !$0.isRunning }
+            list.removeAll { !$0.isRunning }
+            return gone.map(\.processIdentifier)
+        }
+        var restarted: [Int32] = []
+        for pid in exited {
+            let index = replaced.withLock { count -> Int? in
+                guard count < limit else { return nil }
+                count += 1
+                return count
+            }
+            guard let index else { break }
+            if (try? spawnWorker(index: 1000 + index, executable: executable, arguments: arguments)) != nil {
+                restarted.append(pid)
+            }
+        }
+        return restarted
     }
 
     /// Waits until `count` workers have registered, or `timeout` passes.

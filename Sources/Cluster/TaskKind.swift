@@ -36,14 +36,25 @@ public struct ParameterSpec: Sendable {
     }
 }
 
-/// What a finished task reports: metrics (numbers, strings) and artifacts (file paths).
+/// A metric measured at a step of a run (a training curve's point).
+public struct StepMetric: Sendable, Equatable {
+    public var name: String
+    public var step: Int
+    public var value: Double
+    public init(name: String, step: Int, value: Double) { self.name = name; self.step = step; self.value = value }
+}
+
+/// What a finished task reports: metrics (numbers, strings), stepped metrics (curves) and
+/// artifacts (file paths).
 public struct TaskOutcome: Sendable {
     public var metrics: [String: ParameterValue]
     public var artifacts: [String]
+    public var series: [StepMetric]
 
-    public init(metrics: [String: ParameterValue] = [:], artifacts: [String] = []) {
+    public init(metrics: [String: ParameterValue] = [:], artifacts: [String] = [], series: [StepMetric] = []) {
         self.metrics = metrics
         self.artifacts = artifacts
+        self.series = series
     }
 }
 
@@ -63,11 +74,16 @@ public struct TaskKind: Sendable {
     /// For a gang kind: the links its ranks need (`ring` or `mesh`) for the given parameters;
     /// nil reads a `topology` parameter, else builds a full mesh.
     let gangTopology: (@Sendable ([String: ParameterValue]) -> String)?
+    /// For a gang kind: metrics of the whole gang from every rank's metrics (by rank), added to
+    /// the merged result on the coordinator (e.g. the gang's wall time is the slowest rank's).
+    public typealias GangSummary = @Sendable (_ ranks: [[String: ParameterValue]]) -> [String: ParameterValue]
+    let gangSummary: GangSummary?
 
     public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
                 check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
-                body: @escaping Body) {
+                gangSummary: GangSummary? = nil, body: @escaping Body) {
         self.gangTopology = gangTopology
+        self.gangSummary = gangSummary
         self.name = name
         self.summary = summary
         self.parameters = parameters

@@ -258,6 +258,7 @@ public final class WorkerAgent {
                 result.succeeded = true
                 result.metrics = outcome.metrics
                 result.artifacts = outcome.artifacts
+                result.series = outcome.series
             } catch {
                 result.error = "\(error)"
             }

@@ -1,3 +1,4 @@
+import Foundation
 import Cluster
 
 /// Checks a merged experiment mapping against the schema and the task kind, with errors that
@@ -82,9 +83,19 @@ struct ExperimentParser {
             for item in items { experiment.exclude.append(try row(item, kind: kind, what: "an exclude entry")) }
         }
         if let rows = sweep["rows"] {
-            guard case let .sequence(items, _) = rows, !items.isEmpty else { throw fail("sweep.rows is a non-empty list of {param: value} mappings", at: rows) }
             var parsed: [[String: ParameterValue]] = []
-            for item in items { parsed.append(try row(item, kind: kind, what: "a row")) }
+            if case let .scalar(name, _, _) = rows {
+                // A CSV file, relative to this file; its cells' errors point into the CSV.
+                let base = URL(fileURLWithPath: file).deletingLastPathComponent()
+                let path = name.hasPrefix("/") ? name : base.appendingPathComponent(name).path
+                let csv = ExperimentParser(file: path, registry: registry)
+                for item in try CSVRows.read(path, referencedAt: rows, from: file) { parsed.append(try csv.row(item, kind: kind, what: "a row")) }
+            } else {
+                guard case let .sequence(items, _) = rows, !items.isEmpty else {
+                    throw fail("sweep.rows is a non-empty list of {param: value} mappings, or the path of a CSV file", at: rows)
+                }
+                for item in items { parsed.append(try row(item, kind: kind, what: "a row")) }
+            }
             experiment.rows = parsed
         }
         if let random = sweep["random"] {
@@ -97,7 +108,7 @@ struct ExperimentParser {
     }
 
     /// A `{param: value}` mapping whose values are typed by the kind.
-    private func row(_ node: YAMLNode, kind: TaskKind, what: String) throws(ExperimentError) -> [String: ParameterValue] {
+    func row(_ node: YAMLNode, kind: TaskKind, what: String) throws(ExperimentError) -> [String: ParameterValue] {
         guard case let .mapping(entries, _) = node, !entries.isEmpty else { throw fail("\(what) is a {param: value} mapping", at: node) }
         var values: [String: ParameterValue] = [:]
         for entry in entries {

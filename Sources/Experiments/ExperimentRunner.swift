@@ -1,17 +1,36 @@
 import Cluster
 import Foundation
 
-/// Runs an expanded experiment on a coordinator and keeps every result in the store.
+/// Runs an expanded experiment on a dispatcher and keeps every result in the store.
 ///
 /// Each run's state change is written before the runner acts on it (QUEUED before the task is
-/// submitted). A run whose cache key already has a SUCCEEDED run is CACHED, not run again, so
-/// running the same command after an interruption resumes: finished runs stay finished.
+/// submitted). Every attempt is stored with how it ended, so an attempt lost to a dead worker
+/// stays visible after its retry succeeds. A run whose cache key already succeeded is CACHED,
+/// not run again, so the same command after an interruption resumes.
 public enum ExperimentRunner {
     /// What an invocation did.
     public struct Summary: Sendable, Equatable {
         public var total = 0, cached = 0, succeeded = 0, failed = 0
+        /// Runs not run again because the same key failed before (see `--rerun-failed`).
+        public var failedBefore = 0
         /// Attempts lost to dead or draining workers and run again.
         public var lostAttempts = 0
+    }
+
+    /// A snapshot for progress displays.
+    public struct Progress: Sendable {
+        public var total = 0, succeeded = 0, failed = 0, cached = 0, running = 0, lostAttempts = 0
+        /// Runs this invocation executes (not cached), and how many of them have finished.
+        public var toRun = 0, executed = 0
+        public var elapsed: Duration = .zero
+        public var finished = false
+        public var done: Int { succeeded + failed + cached }
+
+        /// Seconds left at the rate of the runs finished so far; nil until one has.
+        public var etaSeconds: Double? {
+            guard executed > 0, toRun > executed else { return toRun == executed ? 0 : nil }
+            return elapsed.inSeconds / Double(executed) * Double(toRun - executed)
+        }
     }
 
     /// The cache key of a run: a hash of the task kind, Loom's version and the resolved
@@ -23,73 +42,142 @@ public enum ExperimentRunner {
         return String(hash, radix: 16).leftPadded(to: 16)
     }
 
-    /// Runs `runs` of `experiment` on `coordinator`, recording everything in `store`.
+    /// Runs `runs` of `experiment` through `dispatcher`, recording everything in `store`.
     /// - Parameters:
     ///   - force: run even runs whose cache key already succeeded.
-    ///   - progress: receives a line about once a second and at the end.
-    public static func run(_ experiment: Experiment, runs: [ExperimentRun], store: ResultsStore, coordinator: Coordinator,
-                           provenance: ResultsStore.Provenance, force: Bool, shouldStop: () -> Bool,
-                           progress: (String) -> Void) throws -> Summary {
-        let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: experiment.file)
+    ///   - rerunFailed: run again runs whose cache key failed before.
+    ///   - artifacts: where artifact files are copied (`.loom/artifacts`); nil keeps none.
+    ///   - progress: receives a snapshot about every `progressInterval` and at the end.
+    ///   - tick: called on every poll (the CLI replaces dead local workers there).
+    ///   - note: receives lines worth telling the user (runs of a dead invocation marked LOST).
+    public static func run(_ experiment: Experiment, runs: [ExperimentRun], store: ResultsStore, dispatcher: any RunDispatcher,
+                           provenance: ResultsStore.Provenance, force: Bool, rerunFailed: Bool = false,
+                           artifacts: URL? = nil, progressInterval: Duration = .seconds(1), shouldStop: () -> Bool, tick: () -> Void = {},
+                           progress: (Progress) -> Void, note: (String) -> Void = { _ in }) throws -> Summary {
+        let start = ContinuousClock.now
+        // The file's absolute path, so `loom report` finds it from any directory.
+        let file = URL(fileURLWithPath: experiment.file).standardizedFileURL.path
+        let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: file)
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
-        if interrupted > 0 { progress("\(experiment.name): \(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
+        if interrupted > 0 { note("\(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
+        // Planned before this invocation's rows exist, so they never match themselves.
+        let plan = try RunPlan(experiment, runs: runs, version: provenance.loomVersion, store: store,
+                               force: force, rerunFailed: rerunFailed)
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
-        let keys = runs.map { cacheKey(task: experiment.task, version: provenance.loomVersion, params: $0.params) }
-        // Looked up before this invocation's rows exist, so they never match themselves.
-        let cachedFlags = try keys.map { key in force ? false : try store.succeededRun(cacheKey: key) != nil }
-        let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: keys, experiment: experimentID, invocation: invocation)
+        let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
+                                    experiment: experimentID, invocation: invocation)
+        try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         var summary = Summary(total: runs.count)
-        var pending: [UInt64: Int64] = [:]                  // coordinator task id → run id
-        for (index, run) in runs.enumerated() {
-            if cachedFlags[index] {
+        var state = Progress(total: runs.count, toRun: plan.toRun)
+        var pending: [UInt64: Int64] = [:]                  // task id → run id
+        var attempts: [UInt64: Int] = [:]                   // task id → its running attempt
+        for (index, entry) in plan.entries.enumerated() {
+            switch entry.decision {
+            case .cached:
                 try store.setStatus(ids[index], .cached)
                 summary.cached += 1
-                continue
+            case let .failedBefore(_, reason):
+                try store.setStatus(ids[index], .failed, error: reason)
+                summary.failedBefore += 1
+            case .run:
+                try store.setStatus(ids[index], .queued)
+                let task = try dispatcher.submitRun(kind: experiment.task, params: entry.run.params, gang: experiment.gang,
+                                                    maxAttempts: experiment.retries + 1,
+                                                    timeout: experiment.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
+                pending[task] = ids[index]
             }
-            try store.setStatus(ids[index], .queued)
-            let task = try coordinator.submit(kind: experiment.task, params: run.params, gang: experiment.gang,
-                                              maxAttempts: experiment.retries + 1)
-            pending[task[0]] = ids[index]
         }
-        let lostBefore = coordinator.status()?.counters["attempts_lost"] ?? 0
-        var lastReport = ContinuousClock.now
+        state.cached = summary.cached
+        state.failed = summary.failedBefore
+        var lastReport = ContinuousClock.now, lastHeartbeat = ContinuousClock.now
         while !pending.isEmpty {
             if shouldStop() {
-                for runID in pending.values { try store.setStatus(runID, .cancelled, error: "the invocation was interrupted") }
+                for (task, runID) in pending {
+                    if let attempt = attempts[task] { try store.endAttempt(runID, attempt: attempt, outcome: .cancelled) }
+                    try store.setStatus(runID, .cancelled, error: "the invocation was interrupted")
+                }
                 try store.addEvent(invocation: invocation, kind: "interrupted", detail: "\(pending.count) run(s) cancelled")
                 break
             }
-            for result in coordinator.results(for: Array(pending.keys)) {
+            tick()
+            for event in dispatcher.takeAttemptEvents() {
+                guard let runID = pending[event.taskID] else { continue }
+                switch event.kind {
+                case let .started(workers):
+                    attempts[event.taskID] = event.attempt
+                    try store.startAttempt(runID, attempt: event.attempt, workers: workers)
+                case let .lost(reason), let .failed(reason):
+                    let lost = if case .lost = event.kind { true } else { false }
+                    if lost { summary.lostAttempts += 1 }
+                    attempts[event.taskID] = nil
+                    // The final attempt's failure comes as the result; only retried ones requeue.
+                    try store.endAttempt(runID, attempt: event.attempt, outcome: lost ? .lost : .failed, error: reason,
+                                         requeued: true)
+                }
+            }
+            for result in try dispatcher.results(for: Array(pending.keys)) {
                 guard let runID = pending.removeValue(forKey: result.taskID) else { continue }
+                if let attempt = attempts.removeValue(forKey: result.taskID) {
+                    try store.endAttempt(runID, attempt: attempt, outcome: result.succeeded ? .succeeded : .failed,
+                                         error: result.succeeded ? nil : result.error)
+                }
                 if result.succeeded {
                     try store.addMetrics(runID, result.metrics)
+                    try store.addSeries(runID, result.series)
+                    if let artifacts, !result.artifacts.isEmpty {
+                        try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
+                    }
                     try store.setStatus(runID, .succeeded, attempt: result.attempt, worker: result.worker)
                     summary.succeeded += 1
                 } else {
-                    try store.setStatus(runID, .failed, attempt: result.attempt, worker: result.worker, error: result.error)
+                    try store.setStatus(runID, .failed, attempt: result.attempt, worker: result.worker.isEmpty ? nil : result.worker,
+                                        error: result.error)
                     summary.failed += 1
                 }
+                state.executed += 1
             }
-            if ContinuousClock.now - lastReport >= .seconds(1) {
-                lastReport = ContinuousClock.now
-                progress("\(experiment.name): \(summary.succeeded + summary.failed + summary.cached)/\(summary.total) done"
-                         + " (\(summary.cached) cached, \(summary.failed) failed, \(pending.count) to go)")
+            let now = ContinuousClock.now
+            if now - lastHeartbeat >= .seconds(2) {
+                lastHeartbeat = now
+                try store.heartbeat(invocation: invocation)
+                try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
             }
-            if !pending.isEmpty { Thread.sleep(forTimeInterval: 0.01) }
+            if now - lastReport >= progressInterval {
+                lastReport = now
+                progress(snapshot(&state, summary, running: attempts.count, start: start))
+            }
+            if !pending.isEmpty { Thread.sleep(forTimeInterval: dispatcher.pollInterval.inSeconds) }
         }
-        summary.lostAttempts = (coordinator.status()?.counters["attempts_lost"] ?? 0) - lostBefore
         if summary.lostAttempts > 0 {
             try store.addEvent(invocation: invocation, kind: "lost", detail: "\(summary.lostAttempts) attempt(s) lost and run again")
         }
+        try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         try store.finishInvocation(invocation)
-        progress("\(experiment.name): \(summary.total) run(s): \(summary.succeeded) succeeded, \(summary.cached) cached, "
-                 + "\(summary.failed) failed, \(summary.lostAttempts) attempt(s) lost and run again")
+        state.finished = true
+        progress(snapshot(&state, summary, running: 0, start: start))
         return summary
+    }
+
+    private static func snapshot(_ state: inout Progress, _ summary: Summary, running: Int, start: ContinuousClock.Instant) -> Progress {
+        state.succeeded = summary.succeeded
+        state.failed = summary.failed + summary.failedBefore
+        state.cached = summary.cached
+        state.running = running
+        state.lostAttempts = summary.lostAttempts
+        state.elapsed = ContinuousClock.now - start
+        return state
     }
 }
 
 extension String {
     func leftPadded(to width: Int) -> String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }

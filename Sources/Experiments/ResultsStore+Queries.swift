@@ -11,6 +11,8 @@ extension ResultsStore {
         public var task: String
         public var status: Status
         public var attempt: Int
+        /// Attempts lost to dead or draining workers before the one that counted.
+        public var lostAttempts: Int
         public var worker: String?
         public var error: String?
         /// The resolved parameters as stored (a JSON object).
@@ -23,7 +25,7 @@ extension ResultsStore {
     public func runs(experiment: String? = nil, status: Status? = nil) throws(StoreError) -> [RunRecord] {
         var sql = """
             SELECT run.id, experiment.name, run.run_index, run.repetition, run.task, run.status, run.attempt,
-                   run.lease_worker, run.error, run.params, run.cache_key, run.invocation_id
+                   run.lease_worker, run.error, run.params, run.cache_key, run.invocation_id, run.lost_attempts
             FROM run JOIN experiment ON experiment.id = run.experiment_id
             """
         var conditions: [String] = [], bindings: [SQLiteDatabase.Value] = []
@@ -35,7 +37,7 @@ extension ResultsStore {
             func int(_ i: Int) -> Int64 { if case let .integer(v) = row[i] { v } else { 0 } }
             func text(_ i: Int) -> String? { if case let .text(v) = row[i] { v } else { nil } }
             return RunRecord(id: int(0), experiment: text(1) ?? "", index: Int(int(2)), repetition: Int(int(3)), task: text(4) ?? "",
-                             status: Status(rawValue: text(5) ?? "") ?? .pending, attempt: Int(int(6)), worker: text(7),
+                             status: Status(rawValue: text(5) ?? "") ?? .pending, attempt: Int(int(6)), lostAttempts: Int(int(12)), worker: text(7),
                              error: text(8), paramsJSON: text(9) ?? "{}", cacheKey: text(10) ?? "", invocation: int(11))
         }
     }

@@ -51,6 +51,15 @@ public final class ResultsStore {
             id INTEGER PRIMARY KEY, time REAL NOT NULL, invocation_id INTEGER REFERENCES invocation(id),
             run_id INTEGER REFERENCES run(id), kind TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
         """,
+        // 2: every attempt of a run, so lost attempts stay visible after the retry succeeds.
+        """
+        CREATE TABLE attempt (
+            run_id INTEGER NOT NULL REFERENCES run(id), attempt INTEGER NOT NULL, workers TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('RUNNING','SUCCEEDED','FAILED','LOST','CANCELLED')),
+            started_at REAL NOT NULL, finished_at REAL, error TEXT,
+            PRIMARY KEY (run_id, attempt));
+        ALTER TABLE run ADD COLUMN lost_attempts INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     /// Opens or creates the store at `path` (its directory is created) and applies migrations.
@@ -182,6 +191,27 @@ public final class ResultsStore {
         }
     }
 
+    /// Records stepped metrics (training curves) of a run, in one transaction.
+    public func addSeries(_ run: Int64, _ series: [StepMetric]) throws(StoreError) {
+        guard !series.isEmpty else { return }
+        try database.transaction { () throws(StoreError) in
+            for point in series {
+                try database.query("INSERT INTO metric (run_id, name, step, time, value) VALUES (?, ?, ?, ?, ?)",
+                                   [.integer(run), .text(point.name), .integer(Int64(point.step)), .real(ResultsStore.now),
+                                    .real(point.value)])
+            }
+        }
+    }
+
+    /// A run's stepped metrics called `name`, by step.
+    public func series(run: Int64, name: String) throws(StoreError) -> [(step: Int, value: Double)] {
+        try database.query("SELECT step, value FROM metric WHERE run_id = ? AND name = ? AND step IS NOT NULL ORDER BY step, rowid",
+                           [.integer(run), .text(name)]).compactMap { row in
+            guard case let .integer(step) = row[0], case let .real(value) = row[1] else { return nil }
+            return (Int(step), value)
+        }
+    }
+
     /// The number of runs of `experiment` in each status.
     public func statusCounts(experiment: Int64) throws(StoreError) -> [Status: Int] {
         var counts: [Status: Int] = [:]
@@ -202,6 +232,9 @@ public final class ResultsStore {
                                           [.integer(experiment)])
             for row in rows {
                 try database.query("UPDATE run SET status = 'LOST', error = 'its invocation ended before it finished' WHERE id = ?", [row[0]])
+                try database.query("""
+                    UPDATE attempt SET status = 'LOST', finished_at = ?, error = 'its invocation ended' WHERE run_id = ? AND status = 'RUNNING'
+                    """, [.real(ResultsStore.now), row[0]])
                 try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', 'LOST')",
                                    [.real(ResultsStore.now), row[0]])
             }
@@ -218,6 +251,21 @@ public final class ResultsStore {
     public func addEvent(invocation: Int64, kind: String, detail: String) throws(StoreError) {
         try database.query("INSERT INTO event (time, invocation_id, kind, detail) VALUES (?, ?, ?, ?)",
                            [.real(ResultsStore.now), .integer(invocation), .text(kind), .text(detail)])
+    }
+
+    /// The run a new run with `cacheKey` would reuse: the latest SUCCEEDED one, else the latest
+    /// FAILED one (the task itself failed; `--rerun-failed` runs it again), else the latest that
+    /// never finished (LOST, CANCELLED), which only explains why the run goes again. Among
+    /// failures, one that ran (attempt > 0) wins over a row that only recorded "not repeated".
+    public func previousRun(cacheKey: String) throws(StoreError) -> (id: Int64, status: Status, finishedAt: Double?, error: String?)? {
+        let rows = try database.query("""
+            SELECT id, status, finished_at, error FROM run WHERE cache_key = ? AND status IN ('SUCCEEDED', 'FAILED', 'LOST', 'CANCELLED')
+            ORDER BY CASE status WHEN 'SUCCEEDED' THEN 0 WHEN 'FAILED' THEN 1 ELSE 2 END, attempt > 0 DESC, id DESC LIMIT 1
+            """, [.text(cacheKey)])
+        guard let row = rows.first, case let .integer(id) = row[0], case let .text(status) = row[1] else { return nil }
+        let finished: Double? = if case let .real(time) = row[2] { time } else { nil }
+        let error: String? = if case let .text(text) = row[3] { text } else { nil }
+        return (id, Status(rawValue: status) ?? .lost, finished, error)
     }
 
     /// The latest succeeded run with `cacheKey`, if any: the cache.

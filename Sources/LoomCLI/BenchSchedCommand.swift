@@ -39,8 +39,9 @@ enum BenchSchedCommand: Command {
         let startup = ContinuousClock.now
         let cluster: LocalCluster
         do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
-                                       workers: workers, executable: ClusterOptions.executable, logDirectory: scratch)
+            var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry)
+            configuration.recordsAttemptEvents = true    // as 'loom run' does: every attempt is stored
+            cluster = try LocalCluster(configuration: configuration, workers: workers, executable: ClusterOptions.executable, logDirectory: scratch)
         } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
         defer { cluster.stop() }
         guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else { throw .failure("workers did not register") }
@@ -53,7 +54,7 @@ enum BenchSchedCommand: Command {
                 let store = try ResultsStore(path: scratch.appendingPathComponent("state-\(sample)/loom.db").path)
                 let experiment = try ExperimentLoader.load(file, registry: LoomTasks.registry)
                 let runs = try experiment.expand(registry: LoomTasks.registry)
-                let summary = try ExperimentRunner.run(experiment, runs: runs, store: store, coordinator: cluster.coordinator,
+                let summary = try ExperimentRunner.run(experiment, runs: runs, store: store, dispatcher: cluster.coordinator,
                                                        provenance: RunProvenance.collect(for: file), force: true,
                                                        shouldStop: { false }, progress: { _ in })
                 guard summary.succeeded == count else { throw CommandError.failure("only \(summary.succeeded) of \(count) runs succeeded") }

@@ -1,33 +1,46 @@
 import Cluster
 import Experiments
 import Foundation
+import Reports
 
-/// `loom run FILE [key=value …]`: an experiment file, expanded, checked, and (with the results
-/// store) run.
+/// `loom run FILE [key=value …]`: an experiment file, expanded, checked, planned against the
+/// store's cache, and run.
 enum RunCommand: Command {
     static let words = ["run"]
-    static let summary = "run an experiment file on local workers, keeping results in .loom/loom.db"
-    static let usage = "loom run FILE [key=value …] [--workers N] [--state DIR] [--force] [--dry-run [--json]]"
+    static let summary = "run an experiment file on local workers (or a running coordinator), keeping results in .loom/loom.db"
+    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet] [--no-report]"
     static let acceptsPositionals = true
     static let options: [Option] = [
-        .flag("dry-run", "check the file and list every run it expands to, without running anything"),
+        .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
         .flag("json", "with --dry-run: one JSON object per run"),
         .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size)"),
+        .value("connect", "ADDR", "send the runs to a running coordinator ('loom up', 'loom coordinator') instead of local workers"),
         .value("state", "DIR", "where the store lives (default .loom in the current directory)"),
         .flag("force", "run again even runs whose cache key already succeeded"),
-    ]
+        .flag("rerun-failed", "run again runs whose cache key failed before (by default a failure is not repeated)"),
+        .flag("quiet", "no progress display; only the summary and errors"),
+        .flag("no-report", "do not draw the report (reports/NAME) at the end"),
+    ] + CurveOptions.options
     static let discussion = """
         FILE is a YAML experiment file (docs/experiments.md). Overrides follow it, Hydra style: \
         key=value sets a parameter (or a top-level key such as repeat or seed), key=[a,b] sweeps \
         it. Everything is checked before anything runs: errors name file:line:column and suggest \
         the nearest known key, and exit with status 2.
 
-        Without --dry-run the runs go to a coordinator in this process and local worker \
-        processes; every state change, metric and the provenance (git commit of the file's \
-        repository, Loom's version and build, host, library versions) go to the SQLite store \
-        (docs/store.md). A run whose cache key (task, Loom version, resolved parameters and seed) \
-        already succeeded is CACHED, not run again, so running the same command after Ctrl-C \
-        resumes. Not built yet: --connect to a running coordinator, loom runs/show/export, reports.
+        The runs go to a coordinator in this process with local worker processes, or with \
+        --connect to a running coordinator. Every state change, every attempt (a lost one \
+        included), the metrics and the provenance (git commit of the file's repository, Loom's \
+        version and build, host, library versions) go to the SQLite store (docs/store.md). A run \
+        whose cache key (task, Loom version, resolved parameters and seed) already succeeded is \
+        CACHED, not run again, so the same command after Ctrl-C or a crash resumes; one whose key \
+        failed in the task itself is not repeated unless --rerun-failed. Progress is a bar on a \
+        terminal and a line every 5 s otherwise.
+
+        With --connect, the coordinator reports only final results, so the store keeps no \
+        per-attempt rows for those runs (lost attempts show as a higher attempt number).
+
+        At the end the report is drawn into reports/NAME (the figures of the file's report: \
+        section, the run table, the provenance); --no-report skips it.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -38,25 +51,50 @@ enum RunCommand: Command {
         if let stray = overrides.first(where: { !$0.contains("=") }) {
             throw .usage("'\(stray)' is not an override; write key=value after the file (one file per run)")
         }
+        if arguments.string("workers") != nil && arguments.string("connect") != nil {
+            throw .usage("--workers starts local workers and --connect uses a running coordinator's; give one")
+        }
+        if arguments.flag("json") && !arguments.flag("dry-run") {
+            throw .usage("--json goes with --dry-run; 'loom runs --json' lists stored runs")
+        }
         let registry = LoomTasks.registry
         let experiment: Experiment
         let runs: [ExperimentRun]
+        let report: ReportSpec
         do throws(ExperimentError) {
             experiment = try ExperimentLoader.load(path, overrides: overrides, registry: registry)
             runs = try experiment.expand(registry: registry)
+            report = try ReportCommand.figures(of: experiment)      // checked before anything runs
         } catch {
             throw .usage(error.description)
         }
-        guard arguments.flag("dry-run") else {
-            try execute(experiment, runs: runs, arguments: arguments)
-            return
+        let state = arguments.string("state") ?? ".loom"
+        if arguments.flag("dry-run") {
+            try dryRun(experiment, runs: runs, storePath: state + "/loom.db", arguments: arguments)
+        } else {
+            try execute(experiment, runs: runs, report: report, state: state, arguments: arguments)
         }
+    }
+
+    /// Prints every run with its decision; reads the store only if it exists (never creates it).
+    private static func dryRun(_ experiment: Experiment, runs: [ExperimentRun], storePath: String,
+                               arguments: Arguments) throws(CommandError) {
+        let plan: RunPlan
+        do {
+            let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(path: storePath) : nil
+            plan = try RunPlan(experiment, runs: runs, version: Provenance.loomVersion, store: store,
+                               force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"))
+        } catch { throw .failure("cannot read the store \(storePath): \(error)") }
         if arguments.flag("json") {
-            for run in runs {
+            for entry in plan.entries {
+                let run = entry.run
                 let params = run.params.keys.sorted().map { "\(ParameterValue.string($0).json):\(run.params[$0]!.json)" }
+                let action = switch entry.decision { case .run: "run"; case .cached: "cached"; case .failedBefore: "skip" }
                 Console.output("{\"experiment\":\(ParameterValue.string(experiment.name).json),\"run\":\(run.index + 1),"
                                + "\"repeat\":\(run.repetition),\"task\":\(ParameterValue.string(experiment.task).json),"
-                               + "\"gang\":\(experiment.gang),\"params\":{\(params.joined(separator: ","))}}")
+                               + "\"gang\":\(experiment.gang),\"cache_key\":\"\(entry.cacheKey)\",\"action\":\"\(action)\","
+                               + "\"reason\":\(ParameterValue.string(entry.decision.reason).json),"
+                               + "\"params\":{\(params.joined(separator: ","))}}")
             }
             return
         }
@@ -64,40 +102,89 @@ enum RunCommand: Command {
                        + (experiment.gang > 0 ? " on gangs of \(experiment.gang)" : "")
                        + (experiment.description.isEmpty ? "" : " — \(experiment.description)"))
         let width = String(runs.count).count
-        for run in runs {
-            Console.output("  " + String(run.index + 1).leftPadding(width) + "  " + Experiment.describe(run.params)
-                           + "  (would run)")
+        for entry in plan.entries {
+            Console.output("  " + String(entry.run.index + 1).leftPadding(width) + "  " + Experiment.describe(entry.run.params)
+                           + "  (" + entry.decision.reason + ")")
         }
+        Console.output("\(plan.toRun) to run, \(plan.cached) cached, \(plan.failedBefore) failed before and not repeated")
     }
 
-    /// Runs the experiment on local workers and prints the summary.
-    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], arguments: Arguments) throws(CommandError) {
-        let state = arguments.string("state") ?? ".loom"
+    /// Runs the experiment, prints the summary and draws the report (failed runs included).
+    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], report spec: ReportSpec, state: String,
+                                arguments: Arguments) throws(CommandError) {
         let store: ResultsStore
         do { store = try ResultsStore(path: state + "/loom.db") } catch { throw .failure("\(error)") }
-        let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? ProcessInfo.processInfo.activeProcessorCount,
-                          experiment.gang)
+        let display = ProgressDisplay(name: experiment.name, quiet: arguments.flag("quiet"))
         let signals = Signals()
-        let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
-        try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let cluster: LocalCluster
-        do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
-                                       workers: workers, executable: ClusterOptions.executable, logDirectory: logs)
-        } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
-        defer { cluster.stop() }
-        guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else {
-            throw .failure("\(workers) local workers did not register within 60 s; see \(logs.path)")
+        var cluster: LocalCluster?
+        defer { cluster?.stop() }
+        let dispatcher: any RunDispatcher
+        if let connect = arguments.string("connect") {
+            try ClusterOptions.checkEndpoint(connect, option: "connect")
+            do {
+                let client = try ClusterClient(connect: connect, security: try CurveOptions.client(arguments, endpoint: connect))
+                _ = try client.status(timeout: .seconds(10))
+                dispatcher = client
+                if experiment.timeoutSeconds != nil {
+                    display.note("resources.timeout is not enforced through --connect (the protocol does not carry it yet)")
+                }
+            } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
+        } else {
+            let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? ProcessInfo.processInfo.activeProcessorCount,
+                              experiment.gang)
+            let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
+            try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+            do {
+                var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry)
+                configuration.recordsAttemptEvents = true
+                cluster = try LocalCluster(configuration: configuration, workers: workers,
+                                           executable: ClusterOptions.executable, logDirectory: logs)
+            } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
+            guard cluster!.waitForWorkers(workers, timeout: .seconds(60)) else {
+                throw .failure("\(workers) local workers did not register within 60 s; see \(logs.path)")
+            }
+            dispatcher = cluster!.coordinator
         }
         let summary: ExperimentRunner.Summary
         do {
-            summary = try ExperimentRunner.run(experiment, runs: runs, store: store, coordinator: cluster.coordinator,
+            summary = try ExperimentRunner.run(experiment, runs: runs, store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
-                                               shouldStop: { signals.received }, progress: { Console.progress($0) })
-        } catch { throw .failure("\(error)") }
-        Console.output("\(experiment.name): \(summary.succeeded) succeeded, \(summary.cached) cached, \(summary.failed) failed "
-                       + "of \(summary.total); results in \(store.path)")
+                                               rerunFailed: arguments.flag("rerun-failed"),
+                                               artifacts: URL(fileURLWithPath: state).appendingPathComponent("artifacts"),
+                                               progressInterval: display.interval,
+                                               shouldStop: { signals.received }, tick: {
+                                                   guard let cluster else { return }
+                                                   for pid in cluster.replaceExitedWorkers(executable: ClusterOptions.executable,
+                                                                                           limit: 4 * max(1, cluster.workerPIDs.count)) {
+                                                       display.note("worker pid \(pid) exited; a new local worker takes its place")
+                                                   }
+                                               }, progress: display.show, note: display.note)
+        } catch { throw .failure("\(error) — results stored so far are kept in \(store.path)") }
+        Console.output("\(experiment.name): \(summary.succeeded) succeeded, \(summary.cached) cached, "
+                       + "\(summary.failed + summary.failedBefore) failed of \(summary.total)"
+                       + (summary.lostAttempts > 0 ? "; \(summary.lostAttempts) attempt(s) lost to workers and run again" : "")
+                       + "; results in \(store.path)")
         if signals.received { throw .failure("interrupted; run the same command again to resume") }
-        if summary.failed > 0 { throw .failure("\(summary.failed) run(s) failed; their errors are in \(store.path)") }
+        if !arguments.flag("no-report") { drawReport(experiment, spec: spec, state: state) }
+        if summary.failedBefore > 0 {
+            Console.progress("\(summary.failedBefore) run(s) failed before with the same cache key and were not repeated; add --rerun-failed to run them again")
+        }
+        if summary.failed + summary.failedBefore > 0 {
+            throw .failure("\(summary.failed + summary.failedBefore) run(s) failed; 'loom runs --experiment \(experiment.name) --status FAILED' lists them")
+        }
+    }
+
+    /// Draws reports/NAME; a figure gnuplot cannot draw is a warning here (the runs stand and
+    /// the index says why), not a failure of the run.
+    private static func drawReport(_ experiment: Experiment, spec: ReportSpec, state: String) {
+        guard let store = try? ResultsStore(path: state + "/loom.db") else { return }
+        let directory = URL(fileURLWithPath: "reports").appendingPathComponent(experiment.name)
+        do {
+            let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory)
+            Console.output("report: \(output.indexHTML.relativePath) (figures: \(output.figures.count); "
+                           + "again with 'loom report --experiment \(experiment.name)')")
+        } catch {
+            Console.progress("warning: the report in \(directory.relativePath) is incomplete: \(error)")
+        }
     }
 }

@@ -47,7 +47,8 @@ enum RunsCommand: Command {
             } else {
                 Console.output("\(record.id)".leftPadding(5) + "  \(record.experiment) #\(record.index + 1)"
                                + "  \(record.status.rawValue)"
-                               + "  attempt \(record.attempt)  \(record.paramsJSON)"
+                               + "  attempt \(record.attempt)" + (record.lostAttempts > 0 ? " (\(record.lostAttempts) lost)" : "")
+                               + "  \(record.paramsJSON)"
                                + (metrics.isEmpty ? "" : "  " + Experiment.describe(metrics))
                                + (record.error.map { "  error: \($0)" } ?? ""))
             }
@@ -58,11 +59,11 @@ enum RunsCommand: Command {
 
 enum ShowCommand: Command {
     static let words = ["show"]
-    static let summary = "show one run: parameters, metrics, provenance"
+    static let summary = "show one run: parameters, metrics, attempts, artifacts, provenance"
     static let usage = "loom show RUN [--json]"
     static let acceptsPositionals = true
     static let options: [Option] = [.flag("json", "one JSON object"), StoreOptions.state]
-    static let discussion = "RUN is the id 'loom runs' prints."
+    static let discussion = "RUN is the id 'loom runs' prints. Every attempt is listed with how it ended (LOST: its worker died)."
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         guard arguments.positionals.count == 1, let id = Int64(arguments.positionals[0]) else {
@@ -72,17 +73,26 @@ enum ShowCommand: Command {
         let record: ResultsStore.RunRecord
         let metrics: [String: ParameterValue]
         let provenance: [(String, String)]
+        let attempts: [ResultsStore.AttemptRecord]
+        let artifacts: [(path: String, sha256: String, bytes: Int)]
         do {
             guard let found = try store.runs().first(where: { $0.id == id }) else { throw CommandError.usage("no run \(id) in \(store.path)") }
             record = found
             metrics = try store.finalMetrics(run: id)
             provenance = try store.provenance(invocation: found.invocation)
+            attempts = try store.attempts(run: id)
+            artifacts = try store.artifacts(run: id)
         } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
         if arguments.flag("json") {
             let fields = provenance.map { "\(ParameterValue.string($0.0).json):\(ParameterValue.string($0.1).json)" }
             var line = ExportCommand.jsonLine(record, metrics: metrics)
             line.removeLast()
-            Console.output(line + ",\"provenance\":{\(fields.joined(separator: ","))}}")
+            let tries = attempts.map { attempt in
+                "{\"attempt\":\(attempt.attempt),\"workers\":\(ParameterValue.string(attempt.workers).json),"
+                    + "\"status\":\"\(attempt.status)\",\"error\":\(attempt.error.map { ParameterValue.string($0).json } ?? "null")}"
+            }
+            let files = artifacts.map { "{\"path\":\(ParameterValue.string($0.path).json),\"sha256\":\"\($0.sha256)\",\"bytes\":\($0.bytes)}" }
+            Console.output(line + ",\"attempts\":[\(tries.joined(separator: ","))],\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
             return
         }
         Console.output("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
@@ -90,6 +100,13 @@ enum ShowCommand: Command {
         Console.output("params".padding(13) + record.paramsJSON)
         Console.output("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
         if let error = record.error { Console.output("error".padding(13) + error) }
+        for attempt in attempts {
+            Console.output("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
+                           + (attempt.error.map { ": \($0)" } ?? ""))
+        }
+        for artifact in artifacts {
+            Console.output("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
+        }
         Console.output("cache key".padding(13) + record.cacheKey)
         for (name, value) in provenance { Console.output(name.padding(13) + value) }
     }
@@ -102,13 +119,14 @@ enum ExportCommand: Command {
     static let options: [Option] = [
         .value("experiment", "NAME", "only this experiment"), .value("format", "F", "csv or jsonl (required)"), StoreOptions.state,
     ]
-    static let discussion = "One row per run: id, experiment, index, repetition, status, attempt, every parameter and every final metric (pandas.read_csv reads it)."
+    static let discussion = "One row per run: id, experiment, index, repetition, status, attempt, lost_attempts, every parameter and every final metric (pandas.read_csv reads it)."
 
     static func jsonLine(_ record: ResultsStore.RunRecord, metrics: [String: ParameterValue]) -> String {
         let metricFields = metrics.keys.sorted().map { "\(ParameterValue.string($0).json):\(metrics[$0]!.json)" }
         return "{\"id\":\(record.id),\"experiment\":\(ParameterValue.string(record.experiment).json),\"index\":\(record.index),"
             + "\"repetition\":\(record.repetition),\"task\":\(ParameterValue.string(record.task).json),"
-            + "\"status\":\"\(record.status.rawValue)\",\"attempt\":\(record.attempt),\"params\":\(record.paramsJSON),"
+            + "\"status\":\"\(record.status.rawValue)\",\"attempt\":\(record.attempt),\"lost_attempts\":\(record.lostAttempts),"
+            + "\"params\":\(record.paramsJSON),"
             + "\"metrics\":{\(metricFields.joined(separator: ","))}}"
     }
 
@@ -132,11 +150,11 @@ enum ExportCommand: Command {
         func cell(_ text: String) -> String {
             text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
         }
-        Console.output((["id", "experiment", "index", "repetition", "status", "attempt"] + paramNames + metricNames.map { "metric." + $0 })
+        Console.output((["id", "experiment", "index", "repetition", "status", "attempt", "lost_attempts"] + paramNames + metricNames.map { "metric." + $0 })
             .map(cell).joined(separator: ","))
         for (record, params, metrics) in rows {
             let fixed = [String(record.id), record.experiment, String(record.index), String(record.repetition), record.status.rawValue,
-                         String(record.attempt)]
+                         String(record.attempt), String(record.lostAttempts)]
             let paramCells = paramNames.map { params[$0].map { "\($0)" } ?? "" }
             let metricCells = metricNames.map { metrics[$0]?.description ?? "" }
             Console.output((fixed + paramCells + metricCells).map(cell).joined(separator: ","))

@@ -7,6 +7,7 @@ enum LoomTasks {
     static var registry: TaskRegistry {
         var registry = TaskRegistry.builtIn
         for kind in SequenceParallelKinds.all { registry.register(kind) }
+        registry.register(TrainKind.kind)
         return registry
     }
 }

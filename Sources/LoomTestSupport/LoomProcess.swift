@@ -51,6 +51,20 @@ public struct LoomProcess {
             """)
     }
 
+    /// Starts `loom arguments…` in the background, its output discarded, for tests that kill it
+    /// mid-way; the caller waits for it (`waitUntilExit`).
+    /// - Throws: `LaunchError` when the executable is missing; whatever `Process.run` throws.
+    public static func start(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
     /// Runs `loom arguments…` in `directory` and waits at most `deadline`, killing it after that.
     /// - Throws: `LaunchError` when the executable is missing, cannot start, or overruns the deadline.
     public static func run(_ arguments: [String], in directory: URL? = nil,

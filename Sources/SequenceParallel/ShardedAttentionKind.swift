@@ -40,7 +40,14 @@ public enum SequenceParallelKinds {
         ],
         isGang: true,
         check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) },
-        gangTopology: { params in Algorithm(rawValue: params["algorithm"]?.description ?? "")?.topology ?? "ring" }
+        gangTopology: { params in Algorithm(rawValue: params["algorithm"]?.description ?? "")?.topology ?? "ring" },
+        gangSummary: { ranks in
+            // The gang is done when its slowest rank is: an unbalanced schedule (the plain ring
+            // under a causal mask) must not be credited with its fastest rank's time.
+            let wall = ranks.compactMap { $0["wall_s"]?.number }.max() ?? 0
+            let flops = ranks.first?["useful_flops"]?.number ?? 0
+            return ["gang_wall_s": .double(wall), "gflops": .double(wall > 0 ? flops / wall / 1e9 : 0)]
+        }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
         let problem = try ShardedProblem(params, ranks: gang.size)
@@ -77,6 +84,10 @@ public enum SequenceParallelKinds {
         let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
         var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
                                              gang: gang)
+        // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
+        let n = problem.layout.tokens
+        let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
+        metrics["useful_flops"] = .double(4 * Double(problem.inputs.headDimension) * pairs)
         var gradients: ShardedGradients?
         if problem.backward {
             let outputGradient = try problem.outputGradient(chunks)

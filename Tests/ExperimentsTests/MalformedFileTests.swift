@@ -63,6 +63,39 @@ import Testing
         }
     }
 
+    /// `sweep.rows: file.csv` with a bad CSV: the error names the CSV's own line and column.
+    static let csvCorpus: [(String, String, Int, Int, String)] = [
+        ("ragged", "n,threads\n64,1\n128\n", 3, 1, "1 cell(s) but the header names 2"),
+        ("unknown-column", "n,thread\n64,1\n", 2, 4, "did you mean 'threads'"),
+        ("wrong-type", "n,threads\n64,one\n", 2, 4, "must be int"),
+        ("unclosed-quote", "n,threads\n64,\"1\n", 2, 4, "never closed"),
+        ("header-only", "n,threads\n", 1, 1, "no rows"),
+        ("empty-header-cell", "n,,threads\n1,2,3\n", 1, 3, "empty column name"),
+        ("empty", "", 1, 1, "no header"),
+    ]
+
+    @Test(arguments: csvCorpus)
+    func eachMalformedRowsFileNamesItsCell(_ item: (String, String, Int, Int, String)) throws {
+        let directory = try TemporaryDirectory()
+        try Data(item.1.utf8).write(to: URL(fileURLWithPath: directory.path("rows.csv")))
+        try "name: x\ntask: gemm\nsweep: {rows: rows.csv}\n".write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
+        #expect {
+            _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn).expand(registry: .builtIn)
+        } throws: { error in
+            guard let error = error as? ExperimentError else { return false }
+            return error.file == directory.path("rows.csv") && error.line == item.2 && error.column == item.3
+                && error.message.contains(item.4)
+        }
+    }
+
+    @Test func aMissingRowsFileIsNamedWhereTheExperimentAsksForIt() throws {
+        let directory = try TemporaryDirectory()
+        try "name: x\ntask: gemm\nsweep:\n  rows: nowhere.csv\n".write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
+        #expect { _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn) } throws: { error in
+            "\(error)".hasPrefix(directory.path("x.yaml") + ":4:9: sweep.rows names") && "\(error)".contains("cannot be read")
+        }
+    }
+
     @Test func hugeAndMissingAndCircularFilesAreNamed() throws {
         let directory = try TemporaryDirectory()
         let huge = directory.path("huge.yaml")

@@ -21,6 +21,20 @@ import Testing
         #expect(runs.map(\.repetition) == Array(repeating: [0, 1], count: 6).flatMap { $0 })
     }
 
+    @Test func rowsComeFromACSVFileWithQuotesAndBlankLines() throws {
+        let csv = "n, threads\n64, 1\n\n128,2\r\n\"256\",1\n"
+        // Padding is trimmed, a blank line skipped, CRLF read, a quoted number still typed by the kind.
+        let sized = try SweepTests.runs("name: x\ntask: gemm\nsweep: {rows: rows.csv}\n", extra: [("rows.csv", csv)])
+        #expect(sized.map { $0.params["n"] } == [.int(64), .int(128), .int(256)])
+        let runs = try SweepTests.runs("name: x\ntask: echo\nsweep: {rows: rows.csv}\n",
+                                       extra: [("rows.csv", "value\nplain\n\"a, \"\"quoted\"\" cell\"\n  padded  \n")])
+        #expect(runs.map { $0.params["value"] } == [.string("plain"), .string("a, \"quoted\" cell"), .string("padded")])
+        let typed = try SweepTests.runs("name: x\ntask: gemm\nparams: {repeat: 2}\nsweep: {rows: rows.csv}\n",
+                                        extra: [("rows.csv", "n,threads\n64,1\n128,2\n")])
+        #expect(typed.map { [$0.params["n"]!, $0.params["threads"]!, $0.params["repeat"]!] }
+                == [[.int(64), .int(1), .int(2)], [.int(128), .int(2), .int(2)]])
+    }
+
     @Test func zipPairsListsAndExcludeDrops() throws {
         let zipped = try SweepTests.runs("name: x\ntask: gemm\nparams: {n: [1, 2, 3], threads: [4, 5, 6]}\nsweep: {mode: zip}\n")
         #expect(zipped.map { [$0.params["n"]!, $0.params["threads"]!] } == [[.int(1), .int(4)], [.int(2), .int(5)], [.int(3), .int(6)]])

@@ -9,7 +9,7 @@ import Testing
         let outcome = try LoomProcess.run(["run", "experiments/quickstart.yaml", "--dry-run"],
                                           in: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent())
         #expect(outcome.status == 0, "\(outcome)")
-        #expect(outcome.standardOutput.contains("quickstart: 12 run(s) of gemm"), "\(outcome)")
+        #expect(outcome.standardOutput.contains("quickstart: 48 run(s) of attention.sharded on gangs of 2"), "\(outcome)")
     }
 
     @Test func overridesChangeTheExpansion() throws {
@@ -69,7 +69,7 @@ import Testing
         #expect(shown.status == 0 && shown.standardOutput.contains("metrics      value=b") && shown.standardOutput.contains("loom_version"), "\(shown)")
         let csv = try LoomProcess.run(["export", "--format", "csv"] + state)
         let rows = csv.standardOutput.split(separator: "\n")
-        #expect(rows.first == "id,experiment,index,repetition,status,attempt,value,metric.value" && rows.count == 4, "\(csv)")
+        #expect(rows.first == "id,experiment,index,repetition,status,attempt,lost_attempts,value,metric.value" && rows.count == 4, "\(csv)")
         let missing = try LoomProcess.run(["runs", "--state", scratch.path("nowhere")])
         #expect(missing.status == 2 && missing.standardError.contains("no results store"), "\(missing)")
         let badStatus = try LoomProcess.run(["runs", "--status", "done"] + state)
@@ -87,12 +87,7 @@ import Testing
             .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
         let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")]
         // First invocation: killed with SIGKILL once a good part of the sweep has executed.
-        let process = Process()
-        process.executableURL = try LoomProcess.executable()
-        process.arguments = arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try LoomProcess.start(arguments)
         let end = ContinuousClock.now + .seconds(60)
         func executed() -> [Substring] { ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n") }
         while executed().count < 60 && ContinuousClock.now < end && process.isRunning { Thread.sleep(forTimeInterval: 0.01) }
@@ -122,5 +117,163 @@ import Testing
         #expect(!finishedFirst.isEmpty)
         for line in finishedFirst { #expect(counts[line] == 1, "run \(line) finished before the kill but executed \(counts[line] ?? 0) times") }
         #expect(Set(counts.keys) == Set((0..<200).map(String.init)), "every run executed at least once")
+    }
+}
+
+/// Killing a worker under `loom run`: its run comes back as a new attempt, and the lost one stays
+/// on record.
+@Suite(.serialized) struct WorkerLossTests {
+    /// The pids of `parent`'s child processes, from /proc.
+    static func children(of parent: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+            return status.split(separator: "\n").contains { $0.hasPrefix("PPid:") && $0.split(separator: "\t").last.map(String.init) == String(parent) }
+        }
+    }
+
+    @Test func killNineOfAWorkerMidSweepRecordsTheLostAttemptAndRunsItAgain() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: losses\ntask: sleep\nparams: {seconds: [1.5, 1.6, 1.7, 1.8]}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let state = ["--state", scratch.path("state")]
+        let process = Process()
+        process.executableURL = try LoomProcess.executable()
+        process.arguments = ["run", scratch.path("x.yaml"), "--workers", "2"] + state
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Wait until both workers hold a run (the store says RUNNING), then kill one of them.
+        let end = ContinuousClock.now + .seconds(60)
+        var victim: Int32?
+        while victim == nil && ContinuousClock.now < end && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.1)
+            guard FileManager.default.fileExists(atPath: scratch.path("state/loom.db")),
+                  let running = try? ResultsStore(path: scratch.path("state/loom.db")).runs(status: .running), running.count == 2
+            else { continue }
+            victim = Self.children(of: process.processIdentifier).first
+        }
+        let pid = try #require(victim, "no worker was seen running a task")
+        kill(pid, SIGKILL)
+        let stdout = output.fileHandleForReading.readDataToEndOfFile()
+        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let said = String(decoding: stdout, as: UTF8.self) + String(decoding: stderr, as: UTF8.self)
+        #expect(process.terminationStatus == 0, "\(said)")
+        #expect(said.contains("4 succeeded") && said.contains("1 attempt(s) lost to workers and run again"), "\(said)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let runs = try store.runs()
+        #expect(runs.count == 4 && runs.allSatisfy { $0.status == .succeeded }, "\(runs.map(\.status))")
+        let lost = runs.filter { $0.lostAttempts == 1 }
+        try #require(lost.count == 1, "exactly one run lost an attempt: \(runs.map(\.lostAttempts))")
+        let attempts = try store.attempts(run: lost[0].id)
+        #expect(attempts.map(\.status) == ["LOST", "SUCCEEDED"] && lost[0].attempt == 2, "\(attempts)")
+        #expect(attempts[0].workers != "" && attempts[0].error != nil, "\(attempts)")
+        let workers = try store.workers(invocation: runs[0].invocation)
+        #expect(workers.contains { $0.pid == Int(pid) } && workers.count >= 2, "the worker table records the killed one: \(workers)")
+        let shown = try LoomProcess.run(["show", String(lost[0].id)] + state)
+        #expect(shown.standardOutput.contains("attempt 1") && shown.standardOutput.contains("LOST on local-"), "\(shown)")
+    }
+}
+
+/// What `--dry-run` says about each run, and `--rerun-failed`.
+@Suite struct PlanTests {
+    @Test func dryRunExplainsEachDecisionAndFailuresAreNotRepeatedUnlessAsked() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: plan\ntask: fail\nparams: {probability: [0, 1]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state")]
+        let fresh = try LoomProcess.run(arguments + ["--dry-run"])
+        #expect(fresh.status == 0 && fresh.standardOutput.components(separatedBy: "(new: no earlier run has this cache key)").count == 3, "\(fresh)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.path("state/loom.db")), "a dry run creates no store")
+        let first = try LoomProcess.run(arguments + ["--quiet"], deadline: .seconds(120))
+        #expect(first.status == 1 && first.standardOutput.contains("1 succeeded, 0 cached, 1 failed of 2"), "\(first)")
+        #expect(!first.standardError.contains("done ("), "--quiet prints no progress: \(first)")
+        let planned = try LoomProcess.run(arguments + ["--dry-run", "--json"])
+        let lines = planned.standardOutput.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2 && lines[0].contains("\"action\":\"cached\"") && lines[0].contains("SUCCEEDED"), "\(planned)")
+        #expect(lines.count == 2 && lines[1].contains("\"action\":\"skip\"") && lines[1].contains("--rerun-failed"), "\(planned)")
+        let again = try LoomProcess.run(arguments, deadline: .seconds(120))
+        #expect(again.status == 1 && again.standardOutput.contains("0 succeeded, 1 cached, 1 failed of 2")
+                && again.standardError.contains("--rerun-failed"), "the failure is not repeated: \(again)")
+        let rerun = try LoomProcess.run(arguments + ["--rerun-failed", "--dry-run"])
+        #expect(rerun.standardOutput.contains("--rerun-failed: run 2 with the same key FAILED"), "\(rerun)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        #expect(try store.runs().count == 4 && store.attempts(run: 2).count == 1 && store.attempts(run: 4).isEmpty,
+                "the second invocation ran nothing")
+    }
+}
+
+/// Artifacts a task writes are copied into the store with their checksums; `loom gc` cleans up.
+@Suite struct ArtifactTests {
+    @Test func artifactsAreCopiedWithTheirSHA256AndGCRemovesOnlyOrphans() throws {
+        let scratch = try TemporaryDirectory()
+        try """
+            name: outputs
+            task: attention.sharded
+            params: {tokens: 64, heads: 2, head_dim: 8, output_dir: "\(scratch.path("out"))"}
+            resources: {gang: 2}
+            """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: scratch.path("out"), withIntermediateDirectories: true)
+        let state = ["--state", scratch.path("state")]
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--quiet"] + state, deadline: .seconds(120))
+        try #require(ran.status == 0, "\(ran)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let artifacts = try store.artifacts(run: 1)
+        try #require(!artifacts.isEmpty, "the ranks' output chunks are artifacts")
+        for artifact in artifacts {
+            #expect(artifact.path.hasPrefix(scratch.path("state/artifacts/1/")), "\(artifact.path)")
+            let data = try Data(contentsOf: URL(fileURLWithPath: artifact.path))
+            #expect(data.count == artifact.bytes)
+            var hash = SHA256()
+            hash.update(data)
+            #expect(hash.hexDigest() == artifact.sha256)
+        }
+        let shown = try LoomProcess.run(["show", "1"] + state)
+        #expect(shown.standardOutput.contains("artifact") && shown.standardOutput.contains("sha256 \(artifacts[0].sha256)"), "\(shown)")
+        // An orphan: a file no row names. gc --dry-run lists it, gc removes it and nothing else.
+        let orphan = scratch.path("state/artifacts/99/stray.bin")
+        try FileManager.default.createDirectory(atPath: scratch.path("state/artifacts/99"), withIntermediateDirectories: true)
+        try Data(repeating: 7, count: 1000).write(to: URL(fileURLWithPath: orphan))
+        let dry = try LoomProcess.run(["gc", "--dry-run"] + state)
+        #expect(dry.status == 0 && dry.standardOutput.contains("would remove \(orphan)") && FileManager.default.fileExists(atPath: orphan), "\(dry)")
+        let gc = try LoomProcess.run(["gc"] + state)
+        #expect(gc.status == 0 && gc.standardOutput.contains("removed 1 file(s)"), "\(gc)")
+        #expect(!FileManager.default.fileExists(atPath: orphan) && artifacts.allSatisfy { FileManager.default.fileExists(atPath: $0.path) })
+        let typo = try LoomProcess.run(["gc", "--experiment", "output"] + state)
+        #expect(typo.status == 2 && typo.standardError.contains("did you mean 'outputs'"), "\(typo)")
+        let dropped = try LoomProcess.run(["gc", "--experiment", "outputs"] + state)
+        #expect(dropped.status == 0 && dropped.standardOutput.contains("removed experiment outputs with 1 run(s)"), "\(dropped)")
+        #expect(try ResultsStore(path: scratch.path("state/loom.db")).runs().isEmpty)
+        #expect(artifacts.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) }, "its artifact files go with it")
+    }
+
+    @Test func sha256MatchesTheStandardVectors() {
+        func digest(_ text: String) -> String { var hash = SHA256(); hash.update(Array(text.utf8)); return hash.hexDigest() }
+        #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(digest("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        var million = SHA256()
+        for _ in 0..<1000 { million.update([UInt8](repeating: 0x61, count: 1000)) }
+        #expect(million.hexDigest() == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+}
+
+/// `resources.timeout` and `resources.retries` as the coordinator enforces them.
+@Suite struct TimeoutTests {
+    @Test func anAttemptPastItsTimeoutFailsAndIsRetriedByPolicy() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: slow\ntask: sleep\nparams: {seconds: [0.1, 60]}\nresources: {timeout: 1, retries: 1}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let start = ContinuousClock.now
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")],
+                                      deadline: .seconds(60))
+        #expect(ContinuousClock.now - start < .seconds(30), "the 60 s sleep was cut short")
+        #expect(ran.status == 1 && ran.standardOutput.contains("1 succeeded, 0 cached, 1 failed of 2"), "\(ran)")
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let slow = try #require(try store.runs().first { $0.status == .failed })
+        #expect(slow.error?.contains("timed out after 1 s") == true && slow.attempt == 2, "\(slow)")
+        #expect(try store.attempts(run: slow.id).map(\.status) == ["FAILED", "FAILED"])
     }
 }

@@ -56,6 +56,23 @@ import Testing
         }
     }
 
+    @Test func runConnectSendsAnExperimentToARunningCoordinator() throws {
+        let up = try RunningUp(workers: 2)
+        try #require(up.endpoint.hasPrefix("tcp://"), "\(up.standardError)")
+        let scratch = try TemporaryDirectory()
+        try "name: remote\ntask: echo\nparams: {value: [a, b, c]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let arguments = ["run", scratch.path("x.yaml"), "--connect", up.endpoint, "--state", scratch.path("state")]
+        let ran = try LoomProcess.run(arguments, deadline: .seconds(60))
+        #expect(ran.status == 0 && ran.standardOutput.contains("3 succeeded, 0 cached, 0 failed of 3"), "\(ran)")
+        let again = try LoomProcess.run(arguments, deadline: .seconds(60))
+        #expect(again.status == 0 && again.standardOutput.contains("0 succeeded, 3 cached"), "\(again)")
+        let both = try LoomProcess.run(arguments + ["--workers", "2"])
+        #expect(both.status == 2 && both.standardError.contains("give one"), "\(both)")
+        let nobody = try LoomProcess.run(["run", scratch.path("x.yaml"), "--connect", "tcp://127.0.0.1:9", "--state", scratch.path("s2")],
+                                         deadline: .seconds(60))
+        #expect(nobody.status == 1 && nobody.standardError.contains("no answer from a coordinator"), "\(nobody)")
+    }
+
     @Test func workersLeaveWhenUpIsKilledOutright() throws {
         let up = try RunningUp(workers: 2)
         try #require(up.workerPIDs.count == 2, "\(up.standardError)")

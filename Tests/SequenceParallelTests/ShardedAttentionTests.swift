@@ -25,6 +25,19 @@ import Testing
         metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number
     }
 
+    /// The gang's throughput is credited with its slowest rank's time, over the whole useful work.
+    @Test func gangThroughputUsesTheSlowestRank() throws {
+        let cluster = try TestCluster(workers: 3, registry: ShardedAttentionTests.registry)
+        let metrics = try ShardedAttentionTests.run(cluster, ranks: 3, [
+            "algorithm": .string("ring"), "tokens": .int(96), "heads": .int(2), "head_dim": .int(8), "causal": .bool(true)])
+        let walls = (0..<3).compactMap { ShardedAttentionTests.rankMetric(metrics, $0, "wall_s") }
+        let slowest = try #require(walls.max())
+        #expect(walls.count == 3 && metrics["gang_wall_s"]?.number == slowest)
+        let flops = 4.0 * 8 * Double(96 * 97 / 2) * 2
+        #expect(metrics["useful_flops"]?.number == flops)
+        #expect(abs((metrics["gflops"]?.number ?? 0) - flops / slowest / 1e9) <= 1e-9 * flops / slowest / 1e9)
+    }
+
     @Test(arguments: ["ring", "zigzag_ring", "ulysses", "tokenring"])
     func exactForEveryGangSizeMaskAndHeadLayout(algorithm: String) throws {
         let cluster = try TestCluster(workers: 4, registry: ShardedAttentionTests.registry)

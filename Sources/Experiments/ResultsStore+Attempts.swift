@@ -1,0 +1,173 @@
+import Foundation
+
+extension ResultsStore {
+    /// How one attempt of a run ended.
+    public enum AttemptOutcome: String, Sendable {
+        case succeeded = "SUCCEEDED", failed = "FAILED", lost = "LOST", cancelled = "CANCELLED"
+    }
+
+    /// Records that attempt `attempt` of `run` started on `workers` (a gang lists its ranks):
+    /// the run is RUNNING, leased to them, with a fresh heartbeat.
+    public func startAttempt(_ run: Int64, attempt: Int, workers: [String]) throws(StoreError) {
+        let now = ResultsStore.now, names = workers.joined(separator: ",")
+        try database.transaction { () throws(StoreError) in
+            try database.query("""
+                INSERT OR REPLACE INTO attempt (run_id, attempt, workers, status, started_at) VALUES (?, ?, ?, 'RUNNING', ?)
+                """, [.integer(run), .integer(Int64(attempt)), .text(names), .real(now)])
+            try database.query("""
+                UPDATE run SET status = 'RUNNING', attempt = ?, lease_worker = ?, heartbeat_at = ?,
+                       started_at = COALESCE(started_at, ?) WHERE id = ?
+                """, [.integer(Int64(attempt)), .text(names), .real(now), .real(now), .integer(run)])
+            try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', ?)",
+                               [.real(now), .integer(run), .text("RUNNING attempt \(attempt) on \(names)")])
+        }
+    }
+
+    /// Ends attempt `attempt` of `run`. A LOST or FAILED attempt that will be retried puts the
+    /// run back to QUEUED (`requeued`); a LOST one also counts in the run's `lost_attempts`.
+    public func endAttempt(_ run: Int64, attempt: Int, outcome: AttemptOutcome, error: String? = nil,
+                           requeued: Bool = false) throws(StoreError) {
+        let now = ResultsStore.now
+        try database.transaction { () throws(StoreError) in
+            try database.query("UPDATE attempt SET status = ?, finished_at = ?, error = ? WHERE run_id = ? AND attempt = ?",
+                               [.text(outcome.rawValue), .real(now), error.map { .text($0) } ?? .null,
+                                .integer(run), .integer(Int64(attempt))])
+            if outcome == .lost {
+                try database.query("UPDATE run SET lost_attempts = lost_attempts + 1 WHERE id = ?", [.integer(run)])
+            }
+            if requeued {
+                try database.query("UPDATE run SET status = 'QUEUED', lease_worker = NULL WHERE id = ?", [.integer(run)])
+            }
+            try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'attempt', ?)",
+                               [.real(now), .integer(run),
+                                .text("attempt \(attempt) \(outcome.rawValue)" + (error.map { ": \($0)" } ?? ""))])
+        }
+    }
+
+    /// Refreshes the heartbeat of the invocation's RUNNING runs: their workers are alive (the
+    /// coordinator would have reported the attempts lost otherwise).
+    public func heartbeat(invocation: Int64) throws(StoreError) {
+        try database.query("UPDATE run SET heartbeat_at = ? WHERE invocation_id = ? AND status = 'RUNNING'",
+                           [.real(ResultsStore.now), .integer(invocation)])
+    }
+
+    /// One attempt as stored.
+    public struct AttemptRecord: Sendable, Equatable {
+        public var attempt: Int
+        public var workers: String
+        public var status: String
+        public var error: String?
+    }
+
+    /// The attempts of `run`, in order.
+    public func attempts(run: Int64) throws(StoreError) -> [AttemptRecord] {
+        try database.query("SELECT attempt, workers, status, error FROM attempt WHERE run_id = ? ORDER BY attempt",
+                           [.integer(run)]).map { row in
+            func text(_ i: Int) -> String? { if case let .text(v) = row[i] { v } else { nil } }
+            let number: Int = if case let .integer(v) = row[0] { Int(v) } else { 0 }
+            return AttemptRecord(attempt: number, workers: text(1) ?? "", status: text(2) ?? "", error: text(3))
+        }
+    }
+
+    /// The number of lost attempts of each run of an experiment's runs (by run id).
+    public func lostAttempts(experiment name: String) throws(StoreError) -> [Int64: Int] {
+        var counts: [Int64: Int] = [:]
+        for row in try database.query("""
+            SELECT run.id, run.lost_attempts FROM run JOIN experiment ON experiment.id = run.experiment_id
+            WHERE experiment.name = ? AND run.lost_attempts > 0
+            """, [.text(name)]) {
+            if case let .integer(id) = row[0], case let .integer(count) = row[1] { counts[id] = Int(count) }
+        }
+        return counts
+    }
+}
+
+extension ResultsStore {
+    /// Copies a run's artifact files into `directory/<run id>/` and records each with its
+    /// SHA-256 and size. A path this machine cannot read (a remote worker's file) is recorded
+    /// as an event, not an error: the run's result stands.
+    /// - Returns: the paths stored.
+    @discardableResult
+    public func collectArtifacts(_ run: Int64, paths: [String], into directory: URL) throws(StoreError) -> [String] {
+        var stored: [String] = []
+        for path in paths {
+            let source = URL(fileURLWithPath: path)
+            let target = directory.appendingPathComponent(String(run)).appendingPathComponent(source.lastPathComponent)
+            guard let input = InputStream(url: source), FileManager.default.isReadableFile(atPath: path) else {
+                try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'artifact', ?)",
+                                   [.real(ResultsStore.now), .integer(run), .text("not on this machine, not copied: \(path)")])
+                continue
+            }
+            do {
+                try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(at: target)
+                try FileManager.default.copyItem(at: source, to: target)
+            } catch {
+                throw StoreError(path: self.path, step: "copy artifact \(path)", code: 0, message: error.localizedDescription)
+            }
+            var hash = SHA256(), bytes = 0
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            input.open()
+            while true {
+                let count = input.read(&chunk, maxLength: chunk.count)
+                if count <= 0 { break }
+                hash.update(chunk[0..<count])
+                bytes += count
+            }
+            input.close()
+            try database.query("INSERT INTO artifact (run_id, path, sha256, bytes) VALUES (?, ?, ?, ?)",
+                               [.integer(run), .text(target.path), .text(hash.hexDigest()), .integer(Int64(bytes))])
+            stored.append(target.path)
+        }
+        return stored
+    }
+
+    /// A run's artifacts: stored path, SHA-256 and size.
+    public func artifacts(run: Int64) throws(StoreError) -> [(path: String, sha256: String, bytes: Int)] {
+        try database.query("SELECT path, sha256, bytes FROM artifact WHERE run_id = ? ORDER BY rowid", [.integer(run)]).map { row in
+            func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
+            let bytes: Int = if case let .integer(v) = row[2] { Int(v) } else { 0 }
+            return (text(0), text(1), bytes)
+        }
+    }
+}
+
+extension ResultsStore {
+    /// A worker as the store records it.
+    public struct WorkerSighting: Sendable {
+        public var name: String, host: String, pid: Int, slots: Int, version: String
+        public init(name: String, host: String, pid: Int, slots: Int, version: String) {
+            self.name = name; self.host = host; self.pid = pid; self.slots = slots; self.version = version
+        }
+    }
+
+    /// Records the workers an invocation sees: new ones (by name and pid) are added, and every
+    /// one present gets a fresh `last_seen_at`.
+    public func recordWorkers(_ workers: [WorkerSighting], invocation: Int64) throws(StoreError) {
+        let now = ResultsStore.now
+        try database.transaction { () throws(StoreError) in
+            for worker in workers {
+                let found = try database.query("SELECT id FROM worker WHERE invocation_id = ? AND name = ? AND pid = ?",
+                                               [.integer(invocation), .text(worker.name), .integer(Int64(worker.pid))])
+                if case let .integer(id)? = found.first?.first {
+                    try database.query("UPDATE worker SET last_seen_at = ? WHERE id = ?", [.real(now), .integer(id)])
+                } else {
+                    try database.query("""
+                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        """, [.integer(invocation), .text(worker.name), .text(worker.host), .integer(Int64(worker.pid)),
+                              .integer(Int64(worker.slots)), .text(worker.version), .real(now), .real(now)])
+                }
+            }
+        }
+    }
+
+    /// The workers recorded for an invocation: name, host, pid.
+    public func workers(invocation: Int64) throws(StoreError) -> [(name: String, host: String, pid: Int)] {
+        try database.query("SELECT name, host, pid FROM worker WHERE invocation_id = ? ORDER BY id", [.integer(invocation)]).map { row in
+            func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
+            let pid: Int = if case let .integer(v) = row[2] { Int(v) } else { 0 }
+            return (text(0), text(1), pid)
+        }
+    }
+}

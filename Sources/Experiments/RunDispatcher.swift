@@ -1,0 +1,52 @@
+import Cluster
+
+/// Where an experiment's runs go: the coordinator in this process, or a running one reached
+/// over the network (`loom run --connect`).
+public protocol RunDispatcher {
+    /// Queues one task; returns its id. `timeout` bounds each attempt where the dispatcher can
+    /// enforce it (the in-process coordinator; the network protocol does not carry it yet).
+    func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64
+    /// The finished results among `ids`.
+    func results(for ids: [UInt64]) throws -> [TaskResult]
+    /// Starts, losses and failures of attempts since the last call; empty when the dispatcher
+    /// cannot see them (then only final results are stored).
+    func takeAttemptEvents() -> [AttemptEvent]
+    /// How often to ask for results: a remote coordinator costs a round trip per question.
+    var pollInterval: Duration { get }
+    /// The workers registered now, for the store's worker table (empty when not known).
+    func workerSightings() -> [ResultsStore.WorkerSighting]
+}
+
+extension Coordinator: RunDispatcher {
+    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64 {
+        try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: timeout)[0]
+    }
+    public var pollInterval: Duration { .milliseconds(10) }
+    public func workerSightings() -> [ResultsStore.WorkerSighting] {
+        (status(timeout: .seconds(2))?.workers ?? []).map {
+            ResultsStore.WorkerSighting(name: $0.name, host: $0.host, pid: $0.pid, slots: $0.slots, version: $0.version)
+        }
+    }
+}
+
+extension ClusterClient: RunDispatcher {
+    public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64 {
+        let ids = try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: .seconds(10))
+        guard let id = ids.first else { throw ClusterError.refused("the coordinator at \(endpoint) queued nothing") }
+        return id
+    }
+    public func results(for ids: [UInt64]) throws -> [TaskResult] {
+        // Asked in slices: one answer for thousands of ids would be a large message.
+        var found: [TaskResult] = []
+        var start = 0
+        while start < ids.count {
+            let slice = Array(ids[start..<min(start + 2_000, ids.count)])
+            found += try results(slice, timeout: .seconds(10))
+            start += slice.count
+        }
+        return found
+    }
+    public func takeAttemptEvents() -> [AttemptEvent] { [] }
+    public func workerSightings() -> [ResultsStore.WorkerSighting] { [] }
+    public var pollInterval: Duration { .milliseconds(200) }
+}

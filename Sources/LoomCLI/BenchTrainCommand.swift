@@ -1,0 +1,133 @@
+import Foundation
+import Models
+import TensorCore
+
+/// `loom bench train`: training throughput of Bigram-Backcopy models against sgemm.
+enum BenchTrainCommand: Command {
+    static let words = ["bench", "train"]
+    static let summary = "time full training steps (forward, backward, AdamW) of small transformers against sgemm"
+    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--json]"
+    static let options: [Option] = [
+        .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256,3x256; heads: 1)"),
+        .value("context", "T", "tokens per sequence (default 64)"),
+        .value("batch", "B", "sequences per step (default 64)"),
+        .value("steps", "S", "steps per timed sample (default 20)"),
+        .value("repeat", "R", "timed samples per model (default 3; the median is reported)"),
+        .flag("json", "one JSON object with a results array (release builds only)"),
+    ]
+    static let discussion = """
+        Each sample times S full steps: a fresh Bigram-Backcopy batch, forward with the loss, \
+        backward, gradient clipping and an AdamW update; one warm-up step is discarded. FLOPs per \
+        step count the matrix products only: forward 2·T·(4d² + 2·d·ffn) per layer for the \
+        projections and FFN, 2·d·T·(T+1) per layer for the causal scores and weighted sums, and \
+        2·T·d·V for the output layer, per sequence; a training step is 3× the forward. The \
+        baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
+        timed in the same run.
+        """
+
+    struct Case { var layers: Int; var width: Int }
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        if arguments.flag("json") && !Provenance.isRelease {
+            throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
+        }
+        let cases = try parseModels(arguments.string("models") ?? "1x64,3x64,1x256,3x256")
+        let context = try arguments.int("context", minimum: 1) ?? 64
+        let batch = try arguments.int("batch", minimum: 1) ?? 64
+        let steps = try arguments.int("steps", minimum: 1) ?? 20
+        let repeats = try arguments.int("repeat", minimum: 1) ?? 3
+        let task: BigramBackcopyTask
+        do { task = BigramBackcopyTask(statistics: try BigramBackcopyStatistics.load()) } catch { throw .failure("\(error)") }
+        var rows: [[String: Any]] = []
+        for item in cases {
+            let model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
+            let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
+                                        schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
+            let trainer: Trainer
+            do {
+                trainer = try Trainer(config: config, model: try ModelFactory.make(model, seed: 1, maxBatch: batch, threads: 0), task: task)
+                try trainer.trainStep()                                    // warm-up: first touches, packing
+            } catch { throw .failure("\(error)") }
+            var seconds: [Double] = [], sgemm: [Double] = []
+            for _ in 0..<repeats {
+                let start = ContinuousClock.now
+                do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
+                seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
+                sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+            }
+            let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
+            let gflops = flopsPerStep(model, batch: batch) / step / 1e9
+            rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch,
+                         "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
+                         "ratio": gflops / reference, "ms_per_step": step * 1000])
+            if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) done") }
+        }
+        if arguments.flag("json") {
+            let object: [String: Any] = ["benchmark": "train", "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+                                         "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            Console.output(String(decoding: data, as: UTF8.self))
+            return
+        }
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), OpenBLAS core \(BLAS.coreName), "
+                       + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
+        if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+        Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
+        Console.output(["layers", "d", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm"].map { $0.leftPadding(14) }.joined())
+        for row in rows {
+            Console.output([String(row["layers"] as! Int), String(row["d"] as! Int), String(format: "%.0f", row["tokens_per_s"] as! Double),
+                            String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
+                            String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double)]
+                .map { $0.leftPadding(14) }.joined())
+        }
+    }
+
+    static func parseModels(_ text: String) throws(CommandError) -> [Case] {
+        var cases: [Case] = []
+        for word in text.split(separator: ",") {
+            let parts = word.split(separator: "x")
+            guard parts.count == 2, let layers = Int(parts[0]), let width = Int(parts[1]), layers >= 1, width >= 1 else {
+                throw .usage("--models takes layers×width pairs like 1x64,3x256; got '\(word)'")
+            }
+            cases.append(Case(layers: layers, width: width))
+        }
+        guard !cases.isEmpty else { throw .usage("--models is empty; e.g. --models 1x64") }
+        return cases
+    }
+
+    /// Matrix-product FLOPs of one training step (3× the forward), as the help text defines them.
+    static func flopsPerStep(_ model: ModelConfig, batch: Int) -> Double {
+        let t = Double(model.context), d = Double(model.dModel), v = Double(model.vocabulary), hidden = Double(model.ffnHidden)
+        var forward = 2 * t * d * v
+        for layer in model.layers {
+            if layer.attention != .none { forward += 2 * t * 4 * d * d + 2 * d * t * (t + 1) }
+            switch layer.ffn {
+            case .mlp: forward += 2 * t * 2 * d * hidden
+            case .linear: forward += 2 * t * d * d
+            case .none: break
+            }
+        }
+        return 3 * forward * Double(batch)
+    }
+
+    /// OpenBLAS sgemm GFLOP/s at the FFN's shape, [rows, width] × [width, 4·width].
+    static func sgemmRate(rows: Int, width: Int) -> Double {
+        let n = 4 * width
+        var a = [Float](repeating: 0.5, count: rows * width), b = [Float](repeating: 0.25, count: width * n)
+        var c = [Float](repeating: 0, count: rows * n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let start = ContinuousClock.now
+            a.withUnsafeMutableBufferPointer { a in
+                b.withUnsafeMutableBufferPointer { b in
+                    c.withUnsafeMutableBufferPointer { c in
+                        BLAS.sgemm(.none, .none, m: rows, n: n, k: width, alpha: 1, a: a.baseAddress!, lda: width,
+                                   b: b.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
+                    }
+                }
+            }
+            best = min(best, (ContinuousClock.now - start).inSeconds)
+        }
+        return 2 * Double(rows) * Double(width) * Double(n) / best / 1e9
+    }
+}

@@ -1,0 +1,61 @@
+import Models
+
+/// The interventions of the active-dormant study, each measured as the change in both risks on
+/// the evaluation batch: zero each head; remove each layer's FFN; remove each layer; zero the
+/// BOS value and the BOS residual of each layer. (Forcing clean attention per sequence needs a
+/// per-sequence pattern, which `Interventions` does not take yet.)
+public enum InterventionStudy {
+    /// One intervention's effect.
+    public struct Effect: Sendable, Equatable {
+        public var name: String
+        public var backcopyRisk: Double, bigramRisk: Double
+        /// Risk with the intervention minus the risk without it.
+        public var deltaBackcopy: Double, deltaBigram: Double
+    }
+
+    /// Runs every intervention on `model`, measuring with `evaluate` (which returns at least
+    /// `backcopy_risk` and `bigram_risk`, e.g. `Trainer.evaluate`). The model's interventions are
+    /// restored afterwards.
+    public static func run(_ model: Transformer, evaluate: () throws -> [String: Double]) throws
+        -> (base: [String: Double], effects: [Effect]) {
+        let saved = model.interventions
+        defer { model.interventions = saved }
+        model.interventions = Interventions()
+        let base = try evaluate()
+        let config = model.config
+        var cases: [(String, Interventions)] = []
+        for layer in 0..<config.depth {
+            if config.layers[layer].attention != .none {
+                for head in 0..<config.heads {
+                    var edit = Interventions()
+                    edit.zeroedHeads = [.init(layer: layer, head: head)]
+                    cases.append(("zero_L\(layer)H\(head)", edit))
+                }
+                var value = Interventions()
+                value.zeroedFirstValues = [layer]
+                cases.append(("zero_bos_value_L\(layer)", value))
+            }
+            if config.layers[layer].ffn != .none {
+                var ffn = Interventions()
+                ffn.removedFFNs = [layer]
+                cases.append(("remove_ffn_L\(layer)", ffn))
+            }
+            var removed = Interventions()
+            removed.removedLayers = [layer]
+            cases.append(("remove_layer_L\(layer)", removed))
+            var residual = Interventions()
+            residual.zeroedFirstResiduals = [layer]
+            cases.append(("zero_bos_residual_L\(layer)", residual))
+        }
+        var effects: [Effect] = []
+        for (name, edit) in cases {
+            model.interventions = edit
+            let risks = try evaluate()
+            let backcopy = risks["backcopy_risk"] ?? .nan, bigram = risks["bigram_risk"] ?? .nan
+            effects.append(Effect(name: name, backcopyRisk: backcopy, bigramRisk: bigram,
+                                  deltaBackcopy: backcopy - (base["backcopy_risk"] ?? .nan),
+                                  deltaBigram: bigram - (base["bigram_risk"] ?? .nan)))
+        }
+        return (base, effects)
+    }
+}

@@ -1,0 +1,79 @@
+/// The shape of a decoder-only transformer: token embedding and learned absolute positions,
+/// pre-LayerNorm blocks (eps 1e-5) of multi-head causal attention and an FFN, no biases in the
+/// linear layers, a final LayerNorm and an untied output layer.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    /// The FFN's nonlinearity.
+    public enum Activation: String, Codable, Sendable, CaseIterable { case relu, gelu }
+    /// A layer's attention: softmax, ReLU attention (`ReLU(s)/visible keys`), or none.
+    public enum AttentionKind: String, Codable, Sendable, CaseIterable { case softmax, relu, none }
+    /// A layer's FFN: the usual two-layer MLP, one linear map (d → d), or none.
+    public enum FFNKind: String, Codable, Sendable, CaseIterable { case mlp, linear, none }
+
+    /// Per-layer switches.
+    public struct Layer: Codable, Sendable, Equatable {
+        public var attention: AttentionKind
+        public var ffn: FFNKind
+        public init(attention: AttentionKind = .softmax, ffn: FFNKind = .mlp) {
+            self.attention = attention; self.ffn = ffn
+        }
+    }
+
+    public var vocabulary: Int
+    public var context: Int
+    public var dModel: Int
+    public var heads: Int
+    /// The FFN's hidden width (4·d by default).
+    public var ffnHidden: Int
+    public var activation: Activation
+    /// One entry per layer; `layers.count` is the depth.
+    public var layers: [Layer]
+
+    public init(vocabulary: Int, context: Int, layers: Int, dModel: Int, heads: Int, ffnHidden: Int? = nil,
+                activation: Activation = .relu, attention: AttentionKind = .softmax, ffn: FFNKind = .mlp) {
+        self.vocabulary = vocabulary
+        self.context = context
+        self.dModel = dModel
+        self.heads = heads
+        self.ffnHidden = ffnHidden ?? 4 * dModel
+        self.activation = activation
+        self.layers = Array(repeating: Layer(attention: attention, ffn: ffn), count: max(0, layers))
+    }
+
+    public var depth: Int { layers.count }
+    public var headDimension: Int { heads > 0 ? dModel / heads : 0 }
+
+    /// Checks every value before anything is allocated.
+    /// - Throws: `ModelError.configuration` naming the value and the fix.
+    public func validate() throws(ModelError) {
+        func require(_ condition: Bool, _ message: @autoclosure () -> String) throws(ModelError) {
+            if !condition { throw .configuration(message()) }
+        }
+        try require(vocabulary >= 2, "vocabulary must be at least 2 tokens (got \(vocabulary))")
+        try require(context >= 1, "context must be at least 1 token (got \(context))")
+        try require(dModel >= 1, "d_model must be positive (got \(dModel))")
+        try require(heads >= 1, "heads must be at least 1 (got \(heads))")
+        try require(dModel % heads == 0, "heads (\(heads)) must divide d_model (\(dModel)); d_model \(dModel) takes heads \(Self.divisors(of: dModel).filter { $0 <= 16 }.map(String.init).joined(separator: ", "))")
+        try require(ffnHidden >= 1, "ffn_hidden must be positive (got \(ffnHidden))")
+        try require(!layers.isEmpty, "a model needs at least 1 layer (got \(layers.count))")
+        try require(layers.count <= 64, "at most 64 layers (got \(layers.count)); these are small models")
+        let parameters = parameterCount
+        try require(parameters <= 1 << 30, "the model would have \(parameters) parameters; Loom's models stay below 2^30")
+    }
+
+    private static func divisors(of n: Int) -> [Int] { n < 1 ? [] : (1...n).filter { n % $0 == 0 } }
+
+    /// The number of trainable parameters (LayerNorm gains and biases included).
+    public var parameterCount: Int {
+        let d = dModel
+        var total = vocabulary * d + context * d + 2 * d + d * vocabulary    // embeddings, final LN, output
+        for layer in layers {
+            if layer.attention != .none { total += 2 * d + 4 * d * d }
+            switch layer.ffn {
+            case .mlp: total += 2 * d + 2 * d * ffnHidden
+            case .linear: total += 2 * d + d * d
+            case .none: break
+            }
+        }
+        return total
+    }
+}

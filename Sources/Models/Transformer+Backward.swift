@@ -1,0 +1,159 @@
+import TensorCore
+
+extension Transformer {
+    /// Writes the gradient of the last forward pass's mean loss into `parameters.gradients`
+    /// (overwriting them), through the same interventions.
+    ///
+    /// - Precondition: `forward` has run since the model was built.
+    /// - Complexity: about twice the forward pass.
+    public func backward() {
+        guard let batch = lastBatch else { preconditionFailure("Transformer.backward() needs a forward() first") }
+        pass { runBackward(batch: batch) }
+    }
+
+    private func runBackward(batch: Int) {
+        let t = config.context, d = config.dModel, n = batch * t, v = config.vocabulary
+        parameters.zeroGradients()
+        logitGradients(rows: n)
+        split.gemm(.transposed, .none, m: d, n: v, k: n, a: arena.finalLN, lda: d, b: arena.dLogits, ldb: v,
+                   beta: 0, c: parameters.gradient("unembed"), ldc: v)
+        split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
+                   beta: 0, c: arena.dNormed, ldc: d)
+        arena.dStream.update(repeating: 0, count: n * d)
+        layerNormBackward(arena.dNormed, input: arena.stream[2 * config.depth], gain: parameters.value("final_ln.gain"),
+                          mean: arena.finalMean, rstd: arena.finalRstd, rows: n,
+                          gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
+        let dStream = arena.dStream, dNormed = arena.dNormed
+        for (l, layer) in config.layers.enumerated().reversed() {
+            if appliedInterventions.zeroedFirstResiduals.contains(l) {
+                for b in 0..<batch { (dStream + b * t * d).update(repeating: 0, count: d) }
+            }
+            if appliedInterventions.removedLayers.contains(l) { continue }
+            let w = layerWeights[l], a = arena.layers[l]
+            if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
+                if layer.ffn == .mlp {
+                    let hidden = config.ffnHidden
+                    split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
+                               beta: 0, c: arena.dPost, ldc: hidden)
+                    split.gemm(.transposed, .none, m: hidden, n: d, k: n, a: a.postActivation, lda: hidden, b: dStream, ldb: d,
+                               beta: 0, c: w.dw2, ldc: d)
+                    activationBackward(arena.dPost, input: a.preActivation, into: arena.dPre, count: n * hidden)
+                    split.gemm(.transposed, .none, m: d, n: hidden, k: n, a: a.ln2, lda: d, b: arena.dPre, ldb: hidden,
+                               beta: 0, c: w.dw1, ldc: hidden)
+                    split.gemm(.none, .transposed, m: n, n: d, k: hidden, a: arena.dPre, lda: hidden, b: w.w1, ldb: hidden,
+                               beta: 0, c: dNormed, ldc: d)
+                } else {
+                    split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.ln2, lda: d, b: dStream, ldb: d, beta: 0, c: w.dw1, ldc: d)
+                    split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.w1, ldb: d, beta: 0, c: dNormed, ldc: d)
+                }
+                layerNormBackward(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd,
+                                  rows: n, gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
+            }
+            if layer.attention != .none {
+                split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
+                split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.wo, ldb: d, beta: 0, c: arena.dHeads, ldc: d)
+                let kernel = attentionKernel(layer: l, batch: batch)
+                itemPass {
+                    kernel.backward(threads: threads, outputGradient: arena.dHeads, dqkv: arena.dqkv, tiles: arena.tiles)
+                }
+                if appliedInterventions.zeroedFirstValues.contains(l) {
+                    for b in 0..<batch { (arena.dqkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+                }
+                // One product each for [dW_Q | dW_K | dW_V] = LN₁ᵀ·d[q | k | v] and dLN₁ = d[q | k | v]·[W_Q | W_K | W_V]ᵀ.
+                packQKV(w)
+                split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
+                           beta: 0, c: arena.packedGradient, ldc: 3 * d)
+                split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: dNormed, ldc: d)
+                for r in 0..<d {
+                    let row = arena.packedGradient + r * 3 * d
+                    (w.dwq + r * d).update(from: row, count: d)
+                    (w.dwk + r * d).update(from: row + d, count: d)
+                    (w.dwv + r * d).update(from: row + 2 * d, count: d)
+                }
+                layerNormBackward(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd,
+                                  rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
+            }
+        }
+        embeddingGradients(rows: n)
+    }
+
+    /// dL/dlogits = (softmax − onehot(target)) / targets, and 0 on ignored positions.
+    private func logitGradients(rows n: Int) {
+        let v = config.vocabulary
+        let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
+        nonisolated(unsafe) let p = arena.probabilities, dLogits = arena.dLogits  // disjoint rows per worker
+        lastTargets.withUnsafeBufferPointer { targets in
+            nonisolated(unsafe) let targets = targets.baseAddress!
+            split.rows(n) { range, _ in
+                for r in range {
+                    let row = dLogits + r * v, target = Int(targets[r])
+                    guard target >= 0 else { row.update(repeating: 0, count: v); continue }
+                    for j in 0..<v { row[j] = p[r * v + j] * inverse }
+                    row[target] -= inverse
+                }
+            }
+        }
+    }
+
+    /// dL/dx of the FFN nonlinearity into `output` (overwritten).
+    private func activationBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                                    into inputGradient: UnsafeMutablePointer<Float>, count: Int) {
+        nonisolated(unsafe) let dy = outputGradient, x = input, dx = inputGradient  // disjoint ranges per worker
+        let isGELU = config.activation == .gelu
+        split.rows((count + 15) / 16) { blocks, _ in
+            let start = blocks.lowerBound * 16, length = min(blocks.upperBound * 16, count) - start
+            (dx + start).update(repeating: 0, count: length)   // the kernels accumulate
+            if isGELU {
+                Kernels.geluBackward(outputGradient: dy + start, input: x + start, count: length, inputGradient: dx + start)
+            } else {
+                Kernels.reluBackward(outputGradient: dy + start, input: x + start, count: length, inputGradient: dx + start)
+            }
+        }
+    }
+
+    /// Adds LayerNorm's input gradient into `arena.dStream` and its gain and bias gradients into
+    /// the parameters; each worker sums its rows' gain and bias gradients in its own slot first.
+    private func layerNormBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                                   gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                                   rstd: UnsafeMutablePointer<Float>, rows: Int,
+                                   gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
+        let d = config.dModel
+        let slots = arena.normScratch
+        slots.update(repeating: 0, count: threads * 2 * d)
+        // Each worker reads shared inputs and writes its own rows of dStream and its own slot.
+        nonisolated(unsafe) let dy = outputGradient, x = input, gain = gain, mean = mean, rstd = rstd
+        nonisolated(unsafe) let dx = arena.dStream, scratch = slots
+        split.rows(rows) { range, piece in
+            let r = range.lowerBound
+            Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,
+                                      rows: range.count, columns: d, inputGradient: dx + r * d,
+                                      gammaGradient: scratch + piece * 2 * d, betaGradient: scratch + piece * 2 * d + d)
+        }
+        for piece in 0..<threads {
+            for j in 0..<d {
+                gainGradient[j] += slots[piece * 2 * d + j]
+                biasGradient[j] += slots[piece * 2 * d + d + j]
+            }
+        }
+    }
+
+    /// Token and position embedding gradients from dL/dstream[0]; workers split the d columns, so
+    /// repeated tokens never race.
+    private func embeddingGradients(rows n: Int) {
+        let d = config.dModel, t = config.context
+        nonisolated(unsafe) let dx = arena.dStream, dToken = parameters.gradient("embed.token"), dPosition = parameters.gradient("embed.position")
+        lastTokens.withUnsafeBufferPointer { ids in
+            nonisolated(unsafe) let ids = ids.baseAddress!
+            split.rows(d) { columns, _ in
+                for r in 0..<n {
+                    let row = dx + r * d, token = dToken + Int(ids[r]) * d, position = dPosition + (r % t) * d
+                    for j in columns {
+                        token[j] += row[j]
+                        position[j] += row[j]
+                    }
+                }
+            }
+        }
+    }
+}

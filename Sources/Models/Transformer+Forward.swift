@@ -1,0 +1,223 @@
+import Foundation
+import TensorCore
+
+extension Transformer {
+    /// Runs the model on a batch and returns the mean cross-entropy over targets ≥ 0.
+    ///
+    /// Keeps every activation `backward()` needs, the logits (see `logits`), and whatever `hooks`
+    /// asks for; applies `interventions`.
+    /// - Parameters:
+    ///   - tokens: batch·context token ids in 0..<V, row-major (batch, context).
+    ///   - targets: batch·context next-token ids in 0..<V, or −1 to ignore a position.
+    ///   - batch: sequences in this batch, 1...maxBatch.
+    ///   - positionLosses: if given, batch·context floats receiving each position's loss (0 where ignored).
+    /// - Returns: the mean loss over the targets that are not ignored (0 if all are).
+    /// - Throws: `ModelError.input` naming the bad length, batch, token, target or intervention.
+    /// - Complexity: O(batch·T·(layers·(d² + d·hidden + T·d) + d·V)).
+    public func forward(tokens: [Int32], targets: [Int32], batch: Int,
+                        positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
+        let t = config.context
+        guard (1...maxBatch).contains(batch) else {
+            throw .input("batch \(batch) is outside 1...\(maxBatch) (the maxBatch this model was built for)")
+        }
+        let n = batch * t       // after the check, so a wild batch cannot overflow
+        guard tokens.count == n else {
+            throw .input("tokens has \(tokens.count) ids; batch \(batch) × context \(t) needs \(n)")
+        }
+        guard targets.count == n else {
+            throw .input("targets has \(targets.count) ids; batch \(batch) × context \(t) needs \(n)")
+        }
+        let v = Int32(config.vocabulary)
+        var targetCount = 0
+        for i in 0..<n {
+            guard tokens[i] >= 0 && tokens[i] < v else {
+                throw .input("token \(tokens[i]) at sequence \(i / t), position \(i % t) is outside the vocabulary 0..<\(v)")
+            }
+            guard targets[i] >= -1 && targets[i] < v else {
+                throw .input("target \(targets[i]) at sequence \(i / t), position \(i % t) is outside 0..<\(v) (or −1 to ignore)")
+            }
+            if targets[i] >= 0 { targetCount += 1 }
+        }
+        try interventions.validate(for: config)
+        var forced: [[[Int]]?] = []
+        if !interventions.forcedAttention.isEmpty {
+            for l in 0..<config.depth {
+                forced.append(try interventions.forcedKeys(layer: l, heads: config.heads, context: t))
+            }
+        }
+        appliedInterventions = interventions
+        appliedForcedKeys = forced
+        lastTokens = tokens
+        lastTargets = targets
+        lastTargetCount = targetCount
+        lastBatch = batch
+        hooks.captured = [:]
+        let loss = pass { runForward(batch: batch) }
+        if let positionLosses { positionLosses.update(from: arena.losses, count: n) }
+        return loss
+    }
+
+    private func runForward(batch: Int) -> Float {
+        let t = config.context, d = config.dModel, n = batch * t
+        embed(rows: n)
+        for (l, layer) in config.layers.enumerated() {
+            let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
+            let removed = appliedInterventions.removedLayers.contains(l)
+            let w = layerWeights[l], a = arena.layers[l]
+            if layer.attention != .none && !removed {
+                layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
+                packQKV(w)
+                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: a.qkv, ldc: 3 * d)
+                if appliedInterventions.zeroedFirstValues.contains(l) {
+                    for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+                }
+                let kernel = attentionKernel(layer: l, batch: batch)
+                var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
+                itemPass {
+                    if scores.isEmpty {
+                        kernel.forward(threads: threads, scores: nil)
+                    } else {
+                        scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
+                    }
+                }
+                copy(input, to: middle, count: n * d)
+                split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
+                if hooks.captures(layer: l) { captureAttention(layer: l, batch: batch, scores: scores) }
+            } else {
+                copy(input, to: middle, count: n * d)
+            }
+            if layer.ffn != .none && !removed && !appliedInterventions.removedFFNs.contains(l) {
+                layerNorm(middle, rows: n, gain: w.ln2Gain, bias: w.ln2Bias, into: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd)
+                copy(middle, to: output, count: n * d)
+                if layer.ffn == .mlp {
+                    let hidden = config.ffnHidden
+                    split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
+                               beta: 0, c: a.preActivation, ldc: hidden)
+                    activate(a.preActivation, into: a.postActivation, count: n * hidden)
+                    split.gemm(.none, .none, m: n, n: d, k: hidden, a: a.postActivation, lda: hidden, b: w.w2, ldb: d,
+                               beta: 1, c: output, ldc: d)
+                } else {
+                    split.gemm(.none, .none, m: n, n: d, k: d, a: a.ln2, lda: d, b: w.w1, ldb: d, beta: 1, c: output, ldc: d)
+                }
+            } else {
+                copy(middle, to: output, count: n * d)
+            }
+            if appliedInterventions.zeroedFirstResiduals.contains(l) {
+                for b in 0..<batch { (output + b * t * d).update(repeating: 0, count: d) }
+            }
+            if hooks.captures(layer: l) && hooks.captureResiduals {
+                hooks.captured[l, default: .init()].residualAfterAttention = tensor(middle, shape: [batch, t, d])
+                hooks.captured[l, default: .init()].residualAfterFFN = tensor(output, shape: [batch, t, d])
+            }
+        }
+        layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
+                  bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
+        split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
+                   b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
+        return crossEntropy(rows: n)
+    }
+
+    /// The attention of layer `l` as the last forward pass set it up.
+    func attentionKernel(layer l: Int, batch: Int) -> AttentionKernel {
+        let a = arena.layers[l]
+        let zeroed = appliedInterventions.zeroedHeads.filter { $0.layer == l }
+        return AttentionKernel(
+            batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
+            kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
+            zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
+            forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l])
+    }
+
+    /// Copies layer `w`'s W_Q, W_K, W_V side by side into `arena.packedWeights`, (d, 3d).
+    func packQKV(_ w: LayerWeights) {
+        let d = config.dModel, packed = arena.packedWeights
+        for r in 0..<d {
+            (packed + r * 3 * d).update(from: w.wq + r * d, count: d)
+            (packed + r * 3 * d + d).update(from: w.wk + r * d, count: d)
+            (packed + r * 3 * d + 2 * d).update(from: w.wv + r * d, count: d)
+        }
+    }
+
+    /// `stream[0] = embed.token[token] + embed.position[position]`, row by row.
+    private func embed(rows n: Int) {
+        let d = config.dModel, t = config.context
+        // Read-only inputs and disjoint output rows per worker.
+        nonisolated(unsafe) let x = arena.stream[0], token = parameters.value("embed.token"), position = parameters.value("embed.position")
+        lastTokens.withUnsafeBufferPointer { ids in
+            nonisolated(unsafe) let ids = ids.baseAddress!
+            split.rows(n) { range, _ in
+                for r in range {
+                    let out = x + r * d, a = token + Int(ids[r]) * d, b = position + (r % t) * d
+                    for j in 0..<d { out[j] = a[j] + b[j] }
+                }
+            }
+        }
+    }
+
+    /// LayerNorm (ε = 1e-5) of `rows` rows of d, split across the workers.
+    func layerNorm(_ input: UnsafeMutablePointer<Float>, rows: Int, gain: UnsafeMutablePointer<Float>, bias: UnsafeMutablePointer<Float>,
+                   into output: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>) {
+        let d = config.dModel
+        // Each worker reads and writes its own rows.
+        nonisolated(unsafe) let input = input, gain = gain, bias = bias, output = output, mean = mean, rstd = rstd
+        split.rows(rows) { range, _ in
+            let r = range.lowerBound
+            Kernels.layerNorm(input + r * d, rows: range.count, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
+                              into: output + r * d, mean: mean + r, rstd: rstd + r)
+        }
+    }
+
+    /// The FFN nonlinearity, elementwise, split across the workers.
+    private func activate(_ input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
+        nonisolated(unsafe) let input = input, output = output  // disjoint ranges per worker
+        let isGELU = config.activation == .gelu
+        split.rows((count + 15) / 16) { blocks, _ in
+            let start = blocks.lowerBound * 16, length = min(blocks.upperBound * 16, count) - start
+            if isGELU {
+                Kernels.gelu(input + start, into: output + start, count: length)
+            } else {
+                Kernels.relu(input + start, into: output + start, count: length)
+            }
+        }
+    }
+
+    /// Copies `count` floats, split across the workers.
+    func copy(_ source: UnsafeMutablePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+        nonisolated(unsafe) let source = source, target = target  // disjoint ranges per worker
+        split.rows(count) { range, _ in (target + range.lowerBound).update(from: source + range.lowerBound, count: range.count) }
+    }
+
+    /// Softmax of the logits into `probabilities`, each position's loss `lse − logit[target]`, and their mean.
+    private func crossEntropy(rows n: Int) -> Float {
+        let v = config.vocabulary, threads = self.threads
+        nonisolated(unsafe) let logits = arena.logits, probabilities = arena.probabilities, losses = arena.losses, sums = arena.lossScratch
+        sums.update(repeating: 0, count: threads)
+        lastTargets.withUnsafeBufferPointer { targets in
+            nonisolated(unsafe) let targets = targets.baseAddress!
+            split.rows(n) { range, piece in
+                var sum: Float = 0
+                for r in range {
+                    let row = logits + r * v, p = probabilities + r * v
+                    p.update(from: row, count: v)
+                    let (rowMax, rowSum) = CausalRows.softmax(p, visible: v, length: v)
+                    let target = Int(targets[r])
+                    guard target >= 0 else { losses[r] = 0; continue }
+                    let loss = rowMax + logf(rowSum) - row[target]
+                    losses[r] = loss
+                    sum += loss
+                }
+                sums[piece] = sum
+            }
+        }
+        guard lastTargetCount > 0 else { return 0 }
+        var total: Float = 0
+        for piece in 0..<threads { total += sums[piece] }
+        return total / Float(lastTargetCount)
+    }
+
+    /// A copy of `count` floats as a tensor of `shape`.
+    func tensor(_ source: UnsafePointer<Float>, shape: [Int]) -> Tensor {
+        try! Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: source, count: shape.reduce(1, *))))  // count matches
+    }
+}

@@ -1,0 +1,56 @@
+import TensorCore
+
+/// How the transformer spreads one step over its threads: every matrix product and row kernel is
+/// cut into one piece per worker, each piece a plain single-threaded call.
+///
+/// Splitting ourselves rather than letting OpenBLAS thread each call keeps one thread pool busy
+/// (attention's per-(batch, head) items run on the same workers), and no split needs a reduction:
+/// a product is cut along the rows of C when it has more rows than columns, else along C's columns
+/// (a weight gradient `Aᵀ·dY` is cut by dY's columns, so each worker owns whole entries of dW).
+struct WorkSplit: Sendable {
+    /// Workers, ≥ 1.
+    let threads: Int
+    /// Whether products go to OpenBLAS whole, on its own `threads` threads, instead of being cut
+    /// into single-threaded pieces (see `Transformer.init`).
+    var usesBLASThreads = false
+
+    /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes
+    /// per-worker scratch.
+    func rows(_ count: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+        let pieces = max(1, min(threads, count))
+        if pieces == 1 {
+            body(0..<count, 0)
+            return
+        }
+        Parallel.forEach(pieces, threads: pieces, setup: { _ in () }, body: { piece, _ in
+            body(count * piece / pieces ..< count * (piece + 1) / pieces, piece)
+        })
+    }
+
+    /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
+    /// - Precondition: OpenBLAS runs single-threaded, or on `threads` threads with `usesBLASThreads`.
+    func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
+              alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        // The pointers outlive this call and each piece writes a disjoint block of C.
+        if usesBLASThreads || threads == 1 {
+            BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc)
+            return
+        }
+        nonisolated(unsafe) let a = a, b = b, c = c
+        if m >= n {
+            rows(m) { range, _ in
+                let aStart = transA == .none ? a + range.lowerBound * lda : a + range.lowerBound
+                BLAS.sgemm(transA, transB, m: range.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda,
+                           b: b, ldb: ldb, beta: beta, c: c + range.lowerBound * ldc, ldc: ldc)
+            }
+        } else {
+            rows(n) { range, _ in
+                let bStart = transB == .none ? b + range.lowerBound : b + range.lowerBound * ldb
+                BLAS.sgemm(transA, transB, m: m, n: range.count, k: k, alpha: alpha, a: a, lda: lda,
+                           b: bStart, ldb: ldb, beta: beta, c: c + range.lowerBound, ldc: ldc)
+            }
+        }
+    }
+}

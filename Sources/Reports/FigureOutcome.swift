@@ -1,0 +1,17 @@
+/// What became of one figure of a report.
+public struct FigureOutcome: Sendable {
+    /// How far the figure got.
+    public enum State: Sendable, Equatable {
+        /// Drawn: `NAME.svg` and `NAME.pdf` exist next to the `.gp` and `.dat`.
+        case drawn
+        /// No SUCCEEDED or CACHED run had a numeric y; nothing was written for it.
+        case noData
+        /// The `.gp` and `.dat` were written but gnuplot failed; the message names the script and what gnuplot said.
+        case failed(String)
+    }
+
+    public var figure: FigureSpec
+    public var state: State
+    /// The files written for it, relative to the report directory.
+    public var files: [String]
+}

@@ -1,0 +1,96 @@
+extension ReportIndex {
+    /// Light styling, inline so the page is one self-contained file.
+    static let style = """
+        body { font: 15px/1.45 -apple-system, "Helvetica Neue", Helvetica, Arial, sans-serif; color: #222; max-width: 1200px; margin: 2em auto; padding: 0 1em; }
+        h1 { font-size: 1.6em; margin-bottom: .2em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
+        figure { margin: 1em 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+        figcaption, .files, .counts { color: #555; font-size: .92em; }
+        .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .4em .8em; white-space: pre-wrap; }
+        table { border-collapse: collapse; font-size: .9em; } th, td { border: 1px solid #ddd; padding: .25em .6em; }
+        th { background: #f5f5f5; text-align: left; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+        dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { color: #555; } dd { margin: 0; font-family: monospace; }
+        """
+
+    /// The report as one self-contained HTML page (`index.html`); it references only files written.
+    var html: String {
+        var body = ["<h1>\(escaped(title))</h1>"]
+        if !data.description.isEmpty { body.append("<p>\(escaped(data.description))</p>") }
+        body.append("<p class=\"counts\">Runs of the latest invocation: \(escaped(countsLine)).</p>")
+        for note in notes { body.append("<p class=\"note\">\(escaped(note))</p>") }
+        for outcome in figures {
+            let name = outcome.figure.name
+            body.append("<h2 id=\"\(escaped(name))\">\(escaped(outcome.figure.title ?? name))</h2>")
+            body.append("<figure>")
+            if outcome.state == .drawn { body.append("<img src=\"\(escaped(name)).svg\" alt=\"\(escaped(name))\">") }
+            if let problem = ReportIndex.problem(outcome) { body.append("<p class=\"note\">\(escaped(problem))</p>") }
+            body.append("<figcaption>\(escaped(ReportIndex.caption(outcome.figure)))</figcaption></figure>")
+            if !outcome.files.isEmpty {
+                body.append("<p class=\"files\">" + outcome.files.filter { !$0.hasSuffix(".svg") }
+                    .map { "<a href=\"\(escaped($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
+            }
+        }
+        if !graphs.isEmpty {
+            body.append("<h2>Graphs</h2>")
+            for graph in graphs {
+                body.append("<figure><img src=\"\(escaped(graph.svg))\" alt=\"\(escaped(graph.title))\">"
+                            + "<figcaption>run \(graph.run): \(escaped(graph.title))"
+                            + (graph.pdf.map { " · <a href=\"\(escaped($0))\">PDF</a>" } ?? "") + "</figcaption></figure>")
+            }
+        }
+        body.append("<h2>Runs</h2>")
+        let table = RunTable(data.runs)
+        if table.rows.isEmpty {
+            body.append("<p>No runs.</p>")
+        } else {
+            let groups = "<tr><th colspan=\"2\"></th>"
+                + (table.parameterCount > 0 ? "<th colspan=\"\(table.parameterCount)\">parameters</th>" : "")
+                + (table.metricCount > 0 ? "<th colspan=\"\(table.metricCount)\">final metrics</th>" : "") + "</tr>"
+            var rows = [groups, "<tr>" + table.header.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"]
+            for row in table.rows {
+                rows.append("<tr>" + row.map { value in
+                    (Double(value) != nil ? "<td class=\"number\">" : "<td>") + escaped(value) + "</td>"
+                }.joined() + "</tr>")
+            }
+            body.append("<table>\n" + rows.joined(separator: "\n") + "\n</table>")
+        }
+        body.append("<h2>Provenance</h2>")
+        let provenance = ProvenanceTable(data.provenance).rows
+        if provenance.isEmpty {
+            body.append("<p>The experiment has not run yet.</p>")
+        } else {
+            body.append("<dl>" + provenance.map { "<dt>\(escaped($0.0))</dt><dd>\(escaped($0.1))</dd>" }.joined(separator: "\n") + "</dl>")
+        }
+        return """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <title>\(escaped(title)) — Loom report</title>
+            <style>
+            \(ReportIndex.style)
+            </style>
+            </head>
+            <body>
+            \(body.joined(separator: "\n"))
+            </body>
+            </html>
+
+            """
+    }
+
+    /// Text safe inside HTML elements and double-quoted attributes.
+    private func escaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,52 @@
+extension ReportIndex {
+    /// The report as Markdown (`index.md`), linking the same files as the HTML.
+    var markdown: String {
+        var lines = ["# \(escaped(title))", ""]
+        if !data.description.isEmpty { lines += [escaped(data.description), ""] }
+        lines += ["Runs of the latest invocation: \(countsLine).", ""]
+        for note in notes { lines += ["> \(escaped(note))", ""] }
+        for outcome in figures {
+            let name = outcome.figure.name
+            lines += ["## \(escaped(outcome.figure.title ?? name))", ""]
+            if outcome.state == .drawn { lines += ["![\(name)](\(name).svg)", ""] }
+            if let problem = ReportIndex.problem(outcome) { lines += ["> \(escaped(problem))", ""] }
+            lines.append(ReportIndex.caption(outcome.figure))
+            if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\($0)](\($0))" }.joined(separator: " · ")) }
+            lines.append("")
+        }
+        if !graphs.isEmpty {
+            lines += ["## Graphs", ""]
+            for graph in graphs {
+                lines += ["![\(graph.title)](\(graph.svg))", "", "run \(graph.run): \(escaped(graph.title))"
+                          + (graph.pdf.map { " · [PDF](\($0))" } ?? ""), ""]
+            }
+        }
+        let table = RunTable(data.runs)
+        lines += ["## Runs", ""]
+        if table.rows.isEmpty {
+            lines += ["No runs.", ""]
+        } else {
+            lines.append("| " + table.header.map(cell).joined(separator: " | ") + " |")
+            lines.append("|" + String(repeating: "---|", count: table.header.count))
+            for row in table.rows { lines.append("| " + row.map(cell).joined(separator: " | ") + " |") }
+            lines.append("")
+        }
+        lines += ["## Provenance", ""]
+        let provenance = ProvenanceTable(data.provenance).rows
+        if provenance.isEmpty { lines.append("The experiment has not run yet.") }
+        for (name, value) in provenance { lines.append("- \(name): `\(value.replacingOccurrences(of: "`", with: "'"))`") }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Text with Markdown's inline markers escaped.
+    private func escaped(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            if "\\`*_[]<>#|".contains(character) { out.append("\\") }
+            out.append(character)
+        }
+        return out
+    }
+
+    private func cell(_ text: String) -> String { escaped(text).replacingOccurrences(of: "\n", with: " ") }
+}

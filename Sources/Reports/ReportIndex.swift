@@ -1,0 +1,42 @@
+/// The front page of a report (`index.md`, `index.html`): the experiment, its status counts, each
+/// figure, the table of runs and the provenance.
+struct ReportIndex {
+    let data: ReportData
+    let figures: [FigureOutcome]
+    /// Remarks for the reader, such as why there are no figures.
+    let notes: [String]
+    /// Graphs runs left as SVG artifacts (mechanism graphs), copied next to the index.
+    var graphs: [Graph] = []
+
+    struct Graph: Sendable, Equatable {
+        var run: Int64
+        var title: String
+        var svg: String
+        var pdf: String?
+    }
+
+    var title: String { data.experiment }
+
+    /// `12 SUCCEEDED, 2 CACHED, 1 FAILED`, or `no runs`.
+    var countsLine: String {
+        let counts = data.statusCounts
+        return counts.isEmpty ? "no runs" : counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
+    }
+
+    /// What the figure shows, for its caption.
+    static func caption(_ figure: FigureSpec) -> String {
+        var text = "\(figure.yLabel ?? figure.y) against \(figure.xLabel ?? figure.x)"
+        if let series = figure.series { text += ", one line per \(series)" }
+        if let facet = figure.facet { text += ", one panel per \(facet)" }
+        return text + "; median over repeats, bars from min to max."
+    }
+
+    /// Why a figure shows no picture, or nil when it was drawn.
+    static func problem(_ outcome: FigureOutcome) -> String? {
+        switch outcome.state {
+        case .drawn: nil
+        case .noData: "No SUCCEEDED or CACHED run has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
+        case let .failed(message): "gnuplot could not draw it: \(message)"
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Cluster
+import Experiments
+
+/// The figures an experiment file asks for in its `report:` section (docs/experiments.md).
+public struct ReportSpec: Sendable, Equatable {
+    /// The figures, in file order.
+    public var figures: [FigureSpec]
+
+    /// A report with these figures.
+    public init(figures: [FigureSpec] = []) { self.figures = figures }
+
+    /// The keys a figure takes.
+    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel"]
+
+    /// Parses an experiment's `report:` node, as kept in `Experiment.report`.
+    ///
+    /// Any x or y name is accepted (metrics are not declared anywhere before a run), but `series`
+    /// and `facet` must be parameters, since they split runs by parameter values.
+    /// - Parameters:
+    ///   - node: the `report:` value; nil or an empty list means no figures.
+    ///   - file: the experiment file, for error messages.
+    ///   - parameters: the experiment's parameter names (declared by its task kind or set in the file).
+    /// - Returns: the figures.
+    /// - Throws: `ExperimentError` at the offending node's line and column, with the fix: an unknown
+    ///   key (with the nearest known one), a missing or malformed value, a duplicate figure name.
+    public static func parse(_ node: YAMLNode?, file: String, parameters: Set<String>) throws(ExperimentError) -> ReportSpec {
+        guard let node else { return ReportSpec() }
+        func fail(_ message: String, at node: YAMLNode) -> ExperimentError {
+            ExperimentError(file: file, line: node.mark.line, column: node.mark.column, message)
+        }
+        guard case let .sequence(items, _) = node else {
+            if case let .scalar(text, isQuoted: false, _) = node, text.isEmpty || text == "null" || text == "~" { return ReportSpec() }
+            throw fail("'report' is a list of figures, each a mapping such as {name: speed, x: n, y: gflops}; this is \(node.kindName)",
+                       at: node)
+        }
+        var figures: [FigureSpec] = []
+        for item in items {
+            let figure = try parseFigure(item, file: file, parameters: parameters, fail: fail)
+            if figures.contains(where: { $0.name == figure.name }) {
+                throw fail("two figures are named '\(figure.name)'; each name must be unique (it names the files)", at: item["name"] ?? item)
+            }
+            figures.append(figure)
+        }
+        return ReportSpec(figures: figures)
+    }
+
+    private static func parseFigure(_ item: YAMLNode, file: String, parameters: Set<String>,
+                                    fail: (String, YAMLNode) -> ExperimentError) throws(ExperimentError) -> FigureSpec {
+        guard case let .mapping(entries, _) = item else {
+            throw fail("each figure in 'report' is a mapping such as {name: speed, x: n, y: gflops}; this is \(item.kindName)", item)
+        }
+        for entry in entries where !figureKeys.contains(entry.key) {
+            var message = "unknown key '\(entry.key)' in a report figure"
+            if let near = nearestName(to: entry.key, among: figureKeys) { message += "; did you mean '\(near)'?" }
+            message += " (allowed: \(figureKeys.joined(separator: ", ")))"
+            throw ExperimentError(file: file, line: entry.keyMark.line, column: entry.keyMark.column, message)
+        }
+        func text(_ key: String) throws(ExperimentError) -> String? {
+            guard let value = item[key] else { return nil }
+            guard case let .scalar(text, _, _) = value, !text.isEmpty else {
+                throw fail("report figure key '\(key)' takes a non-empty scalar; this is \(value.kindName)", value)
+            }
+            return text
+        }
+        func flag(_ key: String) throws(ExperimentError) -> Bool {
+            guard let value = item[key] else { return false }
+            guard case let .scalar(text, false, _) = value, text == "true" || text == "false" else {
+                throw fail("report figure key '\(key)' takes true or false", value)
+            }
+            return text == "true"
+        }
+        func required(_ key: String, _ example: String) throws(ExperimentError) -> String {
+            guard let value = try text(key) else { throw fail("a report figure needs '\(key)' (for example \(key): \(example))", item) }
+            return value
+        }
+        let name = try required("name", "gflops-vs-n")
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) else {
+            throw fail("figure name '\(name)' must be letters, digits, '-' or '_' (it names the figure's files)", item["name"]!)
+        }
+        var kind = FigureSpec.Kind.line
+        if let kindNode = item["kind"], let kindName = try text("kind") {
+            guard let value = FigureSpec.Kind(rawValue: kindName) else {
+                var message = "figure kind '\(kindName)' is not one of \(FigureSpec.Kind.allCases.map(\.rawValue).joined(separator: ", "))"
+                if let near = nearestName(to: kindName, among: FigureSpec.Kind.allCases.map(\.rawValue)) { message += "; did you mean '\(near)'?" }
+                throw fail(message, kindNode)
+            }
+            kind = value
+        }
+        let figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: try required("y", "gflops"),
+                                series: try text("series"), facet: try text("facet"), logX: try flag("logx"), logY: try flag("logy"),
+                                title: try text("title"), xLabel: try text("xlabel"), yLabel: try text("ylabel"))
+        for key in ["series", "facet"] {
+            guard let parameter = key == "series" ? figure.series : figure.facet, !parameters.contains(parameter) else { continue }
+            var message = "\(key) '\(parameter)' of figure '\(name)' is not a parameter of this experiment"
+            if let near = nearestName(to: parameter, among: parameters.sorted()) { message += "; did you mean '\(near)'?" }
+            message += " (\(key) splits runs by a parameter's values; parameters: \(parameters.sorted().joined(separator: ", ")))"
+            throw fail(message, item[key]!)
+        }
+        if figure.series != nil && figure.series == figure.facet {
+            throw fail("figure '\(name)' uses '\(figure.series!)' for both series and facet; pick one", item["facet"]!)
+        }
+        return figure
+    }
+}

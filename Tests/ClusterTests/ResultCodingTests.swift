@@ -1,0 +1,36 @@
+import Cluster
+import Foundation
+import Testing
+import Wire
+
+/// Results carry stepped metrics (training curves) through the wire intact, and a hostile
+/// count of them is refused, not allocated.
+@Suite struct ResultCodingTests {
+    @Test func aResultWithACurveRoundTrips() throws {
+        var series: [StepMetric] = []
+        for i in 0..<300 {
+            let name = i % 2 == 0 ? "loss" : "attn_sink"
+            series.append(StepMetric(name: name, step: i * 10, value: 1 / Double(i + 1)))
+        }
+        let result = TaskResult(taskID: 7, attempt: 2, succeeded: true, metrics: ["final": .double(0.5)], artifacts: ["a.npy"],
+                                error: "", seconds: 1.5, worker: "w", series: series)
+        let encoded: Message = ClusterMessage.result(result).message
+        let decoded = try ClusterMessage(encoded)
+        guard case let .result(back) = decoded else { Issue.record("decoded as \(decoded.command)"); return }
+        #expect(back.series == series && back.metrics == result.metrics && back.attempt == 2 && back.artifacts == ["a.npy"])
+    }
+
+    @Test func aTruncatedOrInflatedCurveIsMalformed() throws {
+        let result = TaskResult(taskID: 1, attempt: 1, succeeded: true, metrics: [:], artifacts: [], error: "", seconds: 0,
+                                worker: "", series: [StepMetric(name: "loss", step: 1, value: 2)])
+        let message = ClusterMessage.result(result).message
+        var header = [UInt8](message.header)
+        header.removeLast(3)
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(header))) }
+        // The count of points, 1, sits 20 + 4 bytes from the end ("loss" is 4 + 4 bytes, step 8, value 8).
+        var inflated = [UInt8](message.header)
+        inflated[inflated.count - 28] = 0xFF
+        inflated[inflated.count - 27] = 0xFF
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(inflated))) }
+    }
+}

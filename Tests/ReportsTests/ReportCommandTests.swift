@@ -1,0 +1,132 @@
+import Foundation
+import FoundationXML
+import LoomTestSupport
+import Testing
+
+/// `loom report` as users run it: the built executable on a real store.
+@Suite struct ReportCommandTests {
+    @Test(.enabled(if: gnuplotIsInstalled))
+    func reportsFromAFileOrWithoutOne() throws {
+        let fixture = try ReportFixture()
+        let directory = fixture.directory.url
+        let state = directory.appendingPathComponent("state").path
+
+        // The recorded experiment file does not exist: the table and provenance only, said on stderr.
+        let tableOnly = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state], in: directory)
+        #expect(tableOnly.status == 0, "\(tableOnly)")
+        #expect(tableOnly.standardError.contains("is gone"), "\(tableOnly)")
+        let index = tableOnly.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(index.hasSuffix("reports/sgemm/index.html") && FileManager.default.fileExists(atPath: index), "\(tableOnly)")
+
+        // Figures from --file, checked against the gemm kind's parameters.
+        let file = directory.appendingPathComponent("sgemm.yaml")
+        try Data("""
+            name: sgemm
+            task: gemm
+            params: {n: [64, 128, 256], threads: [1, 2]}
+            report:
+              - {name: speed, x: n, y: gflops, series: threads, logx: true, title: sgemm}
+            """.utf8).write(to: file)
+        let out = directory.appendingPathComponent("paper").path
+        let drawn = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state, "--file", file.path, "--out", out],
+                                        in: directory)
+        #expect(drawn.status == 0, "\(drawn)")
+        #expect(drawn.standardOutput.trimmingCharacters(in: .whitespacesAndNewlines) == out + "/index.html", "\(drawn)")
+        for name in ["speed.svg", "speed.pdf", "speed.gp", "speed.dat", "index.md"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + name), "\(name) written")
+        }
+    }
+
+    @Test func aTypoInTheReportOrTheExperimentNameIsBadInput() throws {
+        let fixture = try ReportFixture()
+        let directory = fixture.directory.url
+        let state = directory.appendingPathComponent("state").path
+        let unknown = try LoomProcess.run(["report", "--experiment", "sgem", "--state", state], in: directory)
+        #expect(unknown.status == 2 && unknown.standardError.contains("did you mean 'sgemm'?"), "\(unknown)")
+
+        let file = directory.appendingPathComponent("typo.yaml")
+        try Data("name: sgemm\ntask: gemm\nparams: {n: 64}\nreport:\n  - {name: speed, x: n, y: gflops, series: thread}\n".utf8)
+            .write(to: file)
+        let typo = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state, "--file", file.path], in: directory)
+        #expect(typo.status == 2 && typo.standardError.contains("typo.yaml:5:") && typo.standardError.contains("did you mean 'threads'?"),
+                "\(typo)")
+    }
+}
+
+/// The main job, shortened: `loom run` on the quickstart ends by drawing its report.
+@Suite struct QuickstartReportTests {
+    @Test func theQuickstartRunEndsWithAReportWhoseFilesAllExist() throws {
+        let scratch = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = root.appendingPathComponent("experiments/quickstart.yaml").path
+        let ran = try LoomProcess.run(["run", file, "tokens=[128,256]", "--workers", "2", "--quiet"], in: scratch.url,
+                                      deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        #expect(ran.standardOutput.contains("32 succeeded") && ran.standardOutput.contains("report: reports/quickstart/index.html"), "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/quickstart")
+        for figure in ["throughput", "compute-fraction", "bytes"] {
+            let parser = XMLParser(data: try Data(contentsOf: out.appendingPathComponent("\(figure).svg")))
+            let root = RootElement()
+            parser.delegate = root
+            #expect(parser.parse() && root.name == "svg", "\(figure).svg is an SVG document: \(String(describing: parser.parserError))")
+            #expect(try Data(contentsOf: out.appendingPathComponent("\(figure).pdf")).starts(with: Array("%PDF".utf8)))
+        }
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        let references = try NSRegularExpression(pattern: #"(?:src|href)="([^"]+)""#)
+            .matches(in: html, range: NSRange(html.startIndex..., in: html))
+            .map { String(html[Range($0.range(at: 1), in: html)!]) }
+        #expect(references.count >= 12, "\(references)")
+        for reference in references where !reference.contains(":") && !reference.hasPrefix("#") {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(reference).path), "index.html links \(reference)")
+        }
+        // Every algorithm is drawn, with a median and its spread over the 2 repeats.
+        let data = try String(contentsOf: out.appendingPathComponent("throughput.dat"), encoding: .utf8)
+        for algorithm in ["ring", "zigzag_ring", "tokenring", "ulysses"] { #expect(data.contains("algorithm=\(algorithm)")) }
+        #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.allSatisfy { $0.hasSuffix(" 2") },
+                "each point is over 2 repeats: \(data)")
+    }
+}
+
+/// A training sweep through `loom run`: curves in the store, drawn over steps, and the
+/// mechanism graphs of each run in the report.
+@Suite struct TrainingReportTests {
+    @Test func aTrainingSweepReportsCurvesAndGraphs() throws {
+        let scratch = try TemporaryDirectory()
+        try """
+            name: tiny-training
+            task: train.bb
+            params: {layers: 2, d_model: 16, heads: 2, context: 24, batch: 4, steps: 20, evaluate_every: 5,
+                     evaluation_batch: 4, lr: [1e-3, 3e-3], threads: 1}
+            report:
+              - name: sink
+                x: step
+                y: L0.H0.attn_sink
+                series: lr
+            """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/tiny-training")
+        let data = try String(contentsOf: out.appendingPathComponent("sink.dat"), encoding: .utf8)
+        // Steps 0, 5, 10, 15, 20 for each of the two learning rates.
+        let points = data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }
+        #expect(points.count == 10 && points.first?.hasPrefix("0 ") == true && points.last?.hasPrefix("20 ") == true, "\(data)")
+        let html = try String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(html.contains("<h2>Graphs</h2>"), "\(html.prefix(2000))")
+        let references = try NSRegularExpression(pattern: #"(?:src|href)="([^"]+)""#)
+            .matches(in: html, range: NSRange(html.startIndex..., in: html))
+            .map { String(html[Range($0.range(at: 1), in: html)!]) }
+        let graphs = references.filter { $0.hasPrefix("graph-run") }
+        // Per run: circuit, heads-by-token and 2 layers × 2 heads of token attention, SVG and PDF.
+        #expect(graphs.count == 2 * 6 * 2, "\(graphs)")
+        for reference in references where !reference.contains(":") && !reference.hasPrefix("#") {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(reference).path), "index.html links \(reference)")
+        }
+        for graph in graphs where graph.hasSuffix(".svg") {
+            let parser = XMLParser(data: try Data(contentsOf: out.appendingPathComponent(graph)))
+            #expect(parser.parse(), "\(graph) is XML")
+        }
+        let runs = try LoomProcess.run(["runs", "--json"], in: scratch.url)
+        #expect(runs.standardOutput.contains("\"L0.H0.active_tokens\"") && runs.standardOutput.contains("intervention.zero_L0H0.delta_backcopy"),
+                "\(runs.standardOutput.prefix(1500))")
+    }
+}
