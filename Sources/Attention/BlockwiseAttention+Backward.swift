@@ -14,8 +14,9 @@ extension BlockwiseAttention {
     ///   - result: the forward pass's `(output, logSumExp)` for these inputs and this operator.
     ///   - outputGradient: `[n, H, d]`.
     /// - Throws: `AttentionError.shape` when a tensor does not fit the others.
-    /// - Complexity: 10·n·m·H·d floating-point operations (fewer under a mask); O(T·n·H·d)
-    ///   memory for T threads (each thread accumulates its own dq).
+    /// - Complexity: 10·n·m·H·d floating-point operations (fewer under a mask); O(T·n·H·d +
+    ///   m·Hkv·d) memory for T threads (each thread accumulates its own dq; packed K and V, and
+    ///   transposed Q and dO).
     public func backward(query: Tensor, key: Tensor, value: Tensor, result: PartialAttention,
                          outputGradient: Tensor) throws(AttentionError) -> AttentionGradients {
         let shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)
@@ -32,12 +33,11 @@ extension BlockwiseAttention {
         guard shape.queries > 0, shape.keys > 0, shape.heads > 0 else {
             return AttentionGradients(query: dq, key: dk, value: dv)
         }
-        let keyBlock = min(backwardKeyBlock, shape.keys)
+        // Key blocks are whole 16-key panels (the micro-kernel's width), as in the forward pass.
+        let keyBlock = ForwardKernel.roundedToPanels(min(backwardKeyBlock, shape.keys))
         let threads = min(resolvedThreads, shape.keyHeads * ((shape.keys + keyBlock - 1) / keyBlock))
         // D_i = dO_i · out_i, per row and head: the softmax Jacobian's diagonal correction.
         var rowDot = Tensor(uncheckedZeros: [shape.queries, shape.heads])
-        // Threads after the first accumulate dq privately; summed at the end.
-        var privateDQ = Tensor(uncheckedZeros: [max(0, threads - 1), shape.queries, shape.heads, shape.headDimension])
         let d = shape.headDimension
         outputGradient.withUnsafeBufferPointer { dO in
             result.output.withUnsafeBufferPointer { o in
@@ -50,33 +50,53 @@ extension BlockwiseAttention {
                 }
             }
         }
+        let padded = (d + MicroKernel.columns - 1) / MicroKernel.columns * MicroKernel.columns
+        let n = shape.queries, heads = shape.heads
+        // dq per worker, head-major with padded rows (`[T, H, n, padded d]`): the micro-kernel
+        // writes 16 columns at a time, which would run into the next head in `[n, H, d]`.
+        let dqT = UnsafeMutablePointer<Float>.allocate(capacity: threads * heads * n * padded)
+        dqT.initialize(repeating: 0, count: threads * heads * n * padded)
+        defer { dqT.deallocate() }
         query.withUnsafeBufferPointer { q in
         key.withUnsafeBufferPointer { k in
         value.withUnsafeBufferPointer { v in
         outputGradient.withUnsafeBufferPointer { dO in
         result.logSumExp.withUnsafeBufferPointer { lse in
         rowDot.withUnsafeBufferPointer { rd in
-        dq.withUnsafeMutableBufferPointer { dqb in
         dk.withUnsafeMutableBufferPointer { dkb in
         dv.withUnsafeMutableBufferPointer { dvb in
-        privateDQ.withUnsafeMutableBufferPointer { pdq in
+            // K as panels (scores) and padded rows (dq); V as panels (dP); Q and dO transposed
+            // per head (`[H, padded d, n]`), the left operands of dKᵀ += Qᵀ·dS and dVᵀ += dOᵀ·P.
+            let keys = PackedKeyValues(shape: shape, k: k.baseAddress!, v: k.baseAddress!, threads: threads)
+            let values = PackedKeyValues(shape: shape, k: v.baseAddress!, v: v.baseAddress!, threads: threads,
+                                         packValues: false)
+            let queryColumns = TransposedHeads(q.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
+            let gradientColumns = TransposedHeads(dO.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
+            defer {
+                keys.deallocate(); values.deallocate()
+                queryColumns.deallocate(); gradientColumns.deallocate()
+            }
             let kernel = BackwardKernel(
                 shape: shape, mask: mask, score: score,
                 scale: scale ?? 1 / Float(d).squareRoot(),
-                queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock,
-                q: q.baseAddress!, k: k.baseAddress!, v: v.baseAddress!, dO: dO.baseAddress!,
+                queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock, padded: padded,
+                q: q.baseAddress!, dO: dO.baseAddress!, keys: keys, values: values,
+                queryColumns: queryColumns.pointer, gradientColumns: gradientColumns.pointer,
                 lse: lse.baseAddress!, rowDot: rd.baseAddress!,
-                dq: dqb.baseAddress!, privateDQ: pdq.baseAddress, dk: dkb.baseAddress!, dv: dvb.baseAddress!)
+                dq: dqT, dk: dkb.baseAddress!, dv: dvb.baseAddress!)
             kernel.run(threads: threads)
-        }}}}}}}}}}
-        if threads > 1 {
-            let count = dq.count
-            privateDQ.withUnsafeBufferPointer { pdq in
-                dq.withUnsafeMutableBufferPointer { dqb in
-                    for t in 0..<(threads - 1) {
-                        let part = pdq.baseAddress! + t * count
-                        for index in 0..<count { dqb[index] += part[index] }
-                    }
+        }}}}}}}}
+        // Sum the workers' dq and return it to the `[n, H, d]` layout.
+        let slice = heads * n * padded
+        for t in 1..<threads {
+            let part = dqT + t * slice
+            for index in 0..<slice { dqT[index] += part[index] }
+        }
+        dq.withUnsafeMutableBufferPointer { dqb in
+            let target = dqb.baseAddress!
+            for h in 0..<heads {
+                for i in 0..<n {
+                    (target + (i * heads + h) * d).update(from: dqT + (h * n + i) * padded, count: d)
                 }
             }
         }
@@ -84,10 +104,15 @@ extension BlockwiseAttention {
     }
 }
 
-/// One backward call's raw buffers; work items are (key/value head, key block) pairs.
+/// One backward call's buffers; work items are (key/value head, key block) pairs.
 ///
+/// Every product runs on `MicroKernel` (6 × 16 register blocks), as in the forward pass:
+/// S = scale·Q·Kᵀ and dP = dO·Vᵀ on K and V panels, dq += dS·K on padded K rows, and the key-side
+/// gradients transposed, dKᵀ += Qᵀ·dS and dVᵀ += dOᵀ·P, so that P and dS are read as stored.
+/// (Through OpenBLAS the same pass ran at 0.58–0.86 of sgemm on one machine depending only on
+/// which threads had called OpenBLAS first; BENCHMARKS.md.)
 /// `@unchecked Sendable`: inputs are only read; each item owns the dk/dv rows of its key block
-/// and head; dq is written only by worker 0 (`dq`) or into worker t's own slice of `privateDQ`.
+/// and head; worker t writes only slice t of `dq`.
 struct BackwardKernel: @unchecked Sendable {
     let shape: AttentionShape
     let mask: AttentionMask
@@ -95,65 +120,78 @@ struct BackwardKernel: @unchecked Sendable {
     let scale: Float
     let queryBlock: Int
     let keyBlock: Int
+    let padded: Int                      // d rounded up to a multiple of 16
     let q: UnsafePointer<Float>          // [n, H, d]
-    let k: UnsafePointer<Float>          // [m, Hkv, d]
-    let v: UnsafePointer<Float>          // [m, Hkv, d]
     let dO: UnsafePointer<Float>         // [n, H, d]
+    let keys: PackedKeyValues            // K panels and padded K rows
+    let values: PackedKeyValues          // V panels
+    let queryColumns: UnsafePointer<Float>     // [H, padded, n]
+    let gradientColumns: UnsafePointer<Float>  // [H, padded, n]
     let lse: UnsafePointer<Float>        // [n, H]
     let rowDot: UnsafePointer<Float>     // [n, H]
-    let dq: UnsafeMutablePointer<Float>  // [n, H, d], worker 0
-    let privateDQ: UnsafeMutablePointer<Float>?  // [T − 1, n, H, d], workers 1…
+    let dq: UnsafeMutablePointer<Float>  // [T, H, n, padded], one slice per worker
     let dk: UnsafeMutablePointer<Float>  // [m, Hkv, d]
     let dv: UnsafeMutablePointer<Float>  // [m, Hkv, d]
 
+    /// One thread's tiles, allocated once per call.
     final class Scratch {
-        let tiles: TileScratch
         let worker: Int
-        let keyGradient: UnsafeMutablePointer<Float>    // [keyBlock, d]
-        let valueGradient: UnsafeMutablePointer<Float>  // [keyBlock, d]
-        let scores: UnsafeMutablePointer<Float>         // [queryBlock, keyBlock], relu/softplus only
+        let weights: UnsafeMutablePointer<Float>        // [queryBlock, tileWidth]: P (or A)
+        let scoreGradient: UnsafeMutablePointer<Float>  // [queryBlock, tileWidth]: dP, then scale·dS
+        let scores: UnsafeMutablePointer<Float>         // [queryBlock, tileWidth], relu/softplus only
+        let keyGradient: UnsafeMutablePointer<Float>    // [padded, tileWidth]: dKᵀ of the key block
+        let valueGradient: UnsafeMutablePointer<Float>  // [padded, tileWidth]: dVᵀ
+        let lo: UnsafeMutablePointer<Int>               // [queryBlock]
+        let hi: UnsafeMutablePointer<Int>               // [queryBlock]
 
-        init(worker: Int, queryBlock: Int, keyBlock: Int, headDimension: Int, keepScores: Bool) {
+        init(worker: Int, queryBlock: Int, tileWidth: Int, padded: Int, keepScores: Bool) {
             self.worker = worker
-            tiles = TileScratch(rows: queryBlock, columns: keyBlock, headDimension: headDimension, second: true)
-            keyGradient = .allocate(capacity: keyBlock * headDimension)
-            valueGradient = .allocate(capacity: keyBlock * headDimension)
-            scores = .allocate(capacity: keepScores ? queryBlock * keyBlock : 1)
+            weights = .allocate(capacity: queryBlock * tileWidth)
+            scoreGradient = .allocate(capacity: queryBlock * tileWidth)
+            scores = .allocate(capacity: keepScores ? queryBlock * tileWidth : 1)
+            keyGradient = .allocate(capacity: padded * tileWidth)
+            valueGradient = .allocate(capacity: padded * tileWidth)
+            lo = .allocate(capacity: queryBlock)
+            hi = .allocate(capacity: queryBlock)
         }
 
         deinit {
-            keyGradient.deallocate(); valueGradient.deallocate(); scores.deallocate()
+            weights.deallocate(); scoreGradient.deallocate(); scores.deallocate()
+            keyGradient.deallocate(); valueGradient.deallocate()
+            lo.deallocate(); hi.deallocate()
         }
     }
+
+    var tileWidth: Int { (keyBlock + MicroKernel.columns - 1) / MicroKernel.columns * MicroKernel.columns }
 
     func run(threads: Int) {
         let keyBlocks = (shape.keys + keyBlock - 1) / keyBlock
         let items = keyBlocks * shape.keyHeads
-        BLASThreading.singleThreaded {
-            Parallel.forEach(items, threads: threads, setup: { worker in
-                Scratch(worker: worker, queryBlock: queryBlock, keyBlock: keyBlock,
-                        headDimension: shape.headDimension, keepScores: score != .softmax)
-            }, body: { item, scratch in
-                // Early key blocks are seen by the most queries under a causal mask: first.
-                compute(keyBlock: item / shape.keyHeads, keyHead: item % shape.keyHeads, scratch: scratch)
-            })
-        }
+        Parallel.forEach(items, threads: threads, setup: { worker in
+            Scratch(worker: worker, queryBlock: queryBlock, tileWidth: tileWidth, padded: padded,
+                    keepScores: score != .softmax)
+        }, body: { item, scratch in
+            // Early key blocks are seen by the most queries under a causal mask: first.
+            compute(keyBlock: item / shape.keyHeads, keyHead: item % shape.keyHeads, scratch: scratch)
+        })
     }
 
     func compute(keyBlock kb: Int, keyHead: Int, scratch: Scratch) {
-        let d = shape.headDimension, n = shape.queries, m = shape.keys
-        let H = shape.heads
-        let ldq = H * d, ldk = shape.keyHeads * d
+        let d = shape.headDimension, n = shape.queries, m = shape.keys, H = shape.heads
+        let strip = MicroKernel.rows, lanes = MicroKernel.columns
+        let ldq = H * d
         let j0 = kb * keyBlock
         let width = min(keyBlock, m - j0)
-        let kTile = k + j0 * ldk + keyHead * d
-        let vTile = v + j0 * ldk + keyHead * d
-        let dK = scratch.keyGradient, dV = scratch.valueGradient
-        dK.update(repeating: 0, count: width * d)
-        dV.update(repeating: 0, count: width * d)
-        let dqBase = scratch.worker == 0 ? dq : privateDQ! + (scratch.worker - 1) * n * ldq
-        let tile = scratch.tiles.tile, dS = scratch.tiles.second
-        let rowLo = scratch.tiles.lo, rowHi = scratch.tiles.hi
+        let panels = (width + lanes - 1) / lanes, tw = panels * lanes  // tw: this tile's row stride
+        let keyPanels = keys.keyPanel(head: keyHead, firstKey: j0)
+        let valuePanels = values.keyPanel(head: keyHead, firstKey: j0)
+        let keyRows = keys.valueRow(head: keyHead, key: j0)             // [width, padded]
+        let dKT = scratch.keyGradient, dVT = scratch.valueGradient      // [padded, tw]
+        dKT.update(repeating: 0, count: padded * tw)
+        dVT.update(repeating: 0, count: padded * tw)
+        let dqBase = dq + scratch.worker * H * n * padded
+        let P = scratch.weights, dS = scratch.scoreGradient
+        let rowLo = scratch.lo, rowHi = scratch.hi
 
         for h in (keyHead * shape.groupSize)..<((keyHead + 1) * shape.groupSize) {
             var blockStart = 0
@@ -175,81 +213,98 @@ struct BackwardKernel: @unchecked Sendable {
                 guard first < last else { continue }
                 let i0 = blockStart + first, rows = last - first
                 let lo = rowLo + first, hi = rowHi + first
-                let qBlock = q + i0 * ldq + h * d
-                let dOBlock = dO + i0 * ldq + h * d
-                // S = scale · Q_blk · K_tileᵀ   (rows × width)
-                BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: scale,
-                           a: qBlock, lda: ldq, b: kTile, ldb: ldk, beta: 0, c: tile, ldc: width)
-                for r in 0..<rows {
-                    let row = tile + r * width
-                    let lseIndex = (i0 + r) * H + h
-                    if score == .softmax {
-                        _ = TileKernels.exponentiate(row, width: width, lo[r], hi[r], shift: lse[lseIndex])
-                    } else {
-                        (scratch.scores + r * width).update(from: row, count: width)
-                        let visible = Float(mask.visibleKeys(query: i0 + r, keyCount: m).count)
-                        TileKernels.pointwiseScore(row, width: width, lo[r], hi[r], score: score,
-                                                   weight: visible > 0 ? 1 / visible : 0)
+                // Row side, 6 query rows at a time: P, then scale·dS, then dq += scale·dS·K.
+                var s = 0
+                while s < rows {
+                    let R = min(strip, rows - s)
+                    defer { s += R }
+                    let qRows = q + (i0 + s) * ldq + h * d
+                    let dORows = dO + (i0 + s) * ldq + h * d
+                    MicroKernel.products(rows: R, k: d, alpha: scale, a: qRows, lda: ldq,
+                                         panels: keyPanels, count: panels, into: P + s * tw, ldc: tw)
+                    for r in s..<(s + R) {
+                        let row = P + r * tw
+                        if score == .softmax {
+                            _ = TileKernels.exponentiate(row, width: tw, lo[r], hi[r],
+                                                         shift: lse[(i0 + r) * H + h])
+                        } else {
+                            (scratch.scores + r * tw).update(from: row, count: tw)
+                            let visible = Float(mask.visibleKeys(query: i0 + r, keyCount: m).count)
+                            TileKernels.pointwiseScore(row, width: tw, lo[r], hi[r], score: score,
+                                                       weight: visible > 0 ? 1 / visible : 0)
+                        }
+                    }
+                    MicroKernel.products(rows: R, k: d, alpha: 1, a: dORows, lda: ldq,
+                                         panels: valuePanels, count: panels, into: dS + s * tw, ldc: tw)
+                    for r in s..<(s + R) {
+                        if score == .softmax {
+                            TileKernels.softmaxScoreGradient(dS + r * tw, weights: P + r * tw, width: tw,
+                                                             lo[r], hi[r], rowDot: rowDot[(i0 + r) * H + h],
+                                                             factor: scale)
+                        } else {
+                            let visible = Float(mask.visibleKeys(query: i0 + r, keyCount: m).count)
+                            TileKernels.pointwiseScoreGradient(dS + r * tw, scores: scratch.scores + r * tw,
+                                                               width: tw, lo[r], hi[r], score: score,
+                                                               weight: visible > 0 ? scale / visible : 0)
+                        }
+                    }
+                    MicroKernel.accumulate(rows: R, k: width, a: dS + s * tw, lda: tw,
+                                           b: keyRows, ldb: padded, count: padded / lanes,
+                                           into: dqBase + (h * n + i0 + s) * padded, ldc: padded)
+                }
+                // Key side: dVᵀ += dOᵀ·P and dKᵀ += Qᵀ·(scale·dS), 6 coordinates at a time, one
+                // 16-key panel of P and dS at a time so that panel stays in L1 across the strips.
+                let gradientBlock = gradientColumns + h * padded * n + i0
+                let queryColumnBlock = queryColumns + h * padded * n + i0
+                for p in 0..<panels {
+                    var c = 0
+                    while c < d {
+                        let R = min(strip, d - c)
+                        defer { c += R }
+                        MicroKernel.accumulate(rows: R, k: rows, a: gradientBlock + c * n, lda: n,
+                                               b: P + p * lanes, ldb: tw, count: 1,
+                                               into: dVT + c * tw + p * lanes, ldc: tw)
+                        MicroKernel.accumulate(rows: R, k: rows, a: queryColumnBlock + c * n, lda: n,
+                                               b: dS + p * lanes, ldb: tw, count: 1,
+                                               into: dKT + c * tw + p * lanes, ldc: tw)
                     }
                 }
-                // dV_tile += Pᵀ · dO_blk   (width × d)
-                BLAS.sgemm(.transposed, .none, m: width, n: d, k: rows, alpha: 1,
-                           a: tile, lda: width, b: dOBlock, ldb: ldq, beta: 1, c: dV, ldc: d)
-                // dP = dO_blk · V_tileᵀ   (rows × width)
-                BLAS.sgemm(.none, .transposed, m: rows, n: width, k: d, alpha: 1,
-                           a: dOBlock, lda: ldq, b: vTile, ldb: ldk, beta: 0, c: dS, ldc: width)
-                for r in 0..<rows {
-                    let lseIndex = (i0 + r) * H + h
-                    if score == .softmax {
-                        TileKernels.softmaxScoreGradient(dS + r * width, weights: tile + r * width,
-                                                         width: width, lo[r], hi[r], rowDot: rowDot[lseIndex])
-                    } else {
-                        let visible = Float(mask.visibleKeys(query: i0 + r, keyCount: m).count)
-                        TileKernels.pointwiseScoreGradient(dS + r * width, scores: scratch.scores + r * width,
-                                                           width: width, lo[r], hi[r], score: score,
-                                                           weight: visible > 0 ? 1 / visible : 0)
-                    }
-                }
-                // dK_tile += scale · dSᵀ · Q_blk   (width × d)
-                BLAS.sgemm(.transposed, .none, m: width, n: d, k: rows, alpha: scale,
-                           a: dS, lda: width, b: qBlock, ldb: ldq, beta: 1, c: dK, ldc: d)
-                // dQ_blk += scale · dS · K_tile   (rows × d)
-                BLAS.sgemm(.none, .none, m: rows, n: d, k: width, alpha: scale,
-                           a: dS, lda: width, b: kTile, ldb: ldk, beta: 1, c: dqBase + i0 * ldq + h * d, ldc: ldq)
             }
         }
         for j in 0..<width {
-            (dk + (j0 + j) * ldk + keyHead * d).update(from: dK + j * d, count: d)
-            (dv + (j0 + j) * ldk + keyHead * d).update(from: dV + j * d, count: d)
+            let dkRow = dk + (j0 + j) * shape.keyHeads * d + keyHead * d
+            let dvRow = dv + (j0 + j) * shape.keyHeads * d + keyHead * d
+            for c in 0..<d {
+                dkRow[c] = dKT[c * tw + j]
+                dvRow[c] = dVT[c * tw + j]
+            }
         }
     }
 }
 
-/// One thread's tile and row state, allocated once per call and reused for every item.
-final class TileScratch {
-    let tile: UnsafeMutablePointer<Float>      // [rows, columns]
-    let second: UnsafeMutablePointer<Float>    // [rows, columns], the backward pass's dP tile
-    let rowMax: UnsafeMutablePointer<Float>    // [rows]
-    let rowSum: UnsafeMutablePointer<Float>    // [rows]
-    let accumulator: UnsafeMutablePointer<Float>  // [rows, d]
-    let lo: UnsafeMutablePointer<Int>          // [rows] first visible key
-    let hi: UnsafeMutablePointer<Int>          // [rows] one past the last visible key
-    private let rows: Int
+/// Per head, the transpose of a `[rows, heads, d]` tensor: `[heads, padded, rows]`, coordinates
+/// d ..< padded zero. Gives the key-side products of the backward pass a contiguous left operand.
+struct TransposedHeads {
+    let pointer: UnsafeMutablePointer<Float>
 
-    init(rows: Int, columns: Int, headDimension: Int, second needsSecond: Bool = false) {
-        self.rows = rows
-        accumulator = .allocate(capacity: rows * headDimension)
-        tile = .allocate(capacity: rows * columns)
-        second = .allocate(capacity: needsSecond ? rows * columns : 1)
-        rowMax = .allocate(capacity: rows)
-        rowSum = .allocate(capacity: rows)
-        lo = .allocate(capacity: rows)
-        hi = .allocate(capacity: rows)
+    init(_ source: UnsafePointer<Float>, rows: Int, heads: Int, d: Int, padded: Int) {
+        pointer = .allocate(capacity: max(1, heads * padded * rows))
+        pointer.initialize(repeating: 0, count: heads * padded * rows)
+        // Blocks of 64 rows keep the written lines of each coordinate in cache while rows stream in.
+        let block = 64
+        for h in 0..<heads {
+            let head = pointer + h * padded * rows
+            var r0 = 0
+            while r0 < rows {
+                let r1 = min(r0 + block, rows)
+                for r in r0..<r1 {
+                    let row = source + (r * heads + h) * d
+                    for c in 0..<d { head[c * rows + r] = row[c] }
+                }
+                r0 = r1
+            }
+        }
     }
 
-    deinit {
-        tile.deallocate(); second.deallocate(); accumulator.deallocate()
-        rowMax.deallocate(); rowSum.deallocate()
-        lo.deallocate(); hi.deallocate()
-    }
+    func deallocate() { pointer.deallocate() }
 }

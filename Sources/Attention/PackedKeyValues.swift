@@ -20,9 +20,12 @@ struct PackedKeyValues: @unchecked Sendable {
     let sourceValues: UnsafePointer<Float>   // [m, Hkv, d], the caller's
     let keys: UnsafeMutablePointer<Float>    // [Hkv, paddedKeys / 16, d, 16]
     let values: UnsafeMutablePointer<Float>  // [Hkv, paddedKeys, paddedDimension]
+    let packValues: Bool
 
-    /// Packs `k` and `v` (`[m, Hkv, d]` each), splitting the copy over `threads`.
-    init(shape: AttentionShape, k: UnsafePointer<Float>, v: UnsafePointer<Float>, threads: Int) {
+    /// Packs `k` and `v` (`[m, Hkv, d]` each), splitting the copy over `threads`. Without
+    /// `packValues` only the key panels are made (the backward pass packs V as panels too).
+    init(shape: AttentionShape, k: UnsafePointer<Float>, v: UnsafePointer<Float>, threads: Int,
+         packValues: Bool = true) {
         let width = MicroKernel.columns
         let m = shape.keys, d = shape.headDimension, heads = shape.keyHeads
         let paddedKeys = (m + width - 1) / width * width
@@ -35,7 +38,8 @@ struct PackedKeyValues: @unchecked Sendable {
         sourceKeys = k
         sourceValues = v
         keys = .allocate(capacity: heads * paddedKeys * d)
-        values = .allocate(capacity: heads * paddedKeys * paddedDimension)
+        values = .allocate(capacity: packValues ? heads * paddedKeys * paddedDimension : 1)
+        self.packValues = packValues
         let packed = self
         let panels = paddedKeys / width
         let chunk = 64  // panels per work item: enough to hide the hand-out, few enough to balance
@@ -55,14 +59,18 @@ struct PackedKeyValues: @unchecked Sendable {
             let keyPanel = keyPanel(head: head, firstKey: panel * width)
             for lane in 0..<width {
                 let j = panel * width + lane
-                let valueRow = valueRow(head: head, key: j)
                 if j < m {
                     let key = k + j * ldk + head * d
                     for c in 0..<d { keyPanel[c * width + lane] = key[c] }
+                } else {
+                    for c in 0..<d { keyPanel[c * width + lane] = 0 }
+                }
+                guard packValues else { continue }
+                let valueRow = valueRow(head: head, key: j)
+                if j < m {
                     valueRow.update(from: v + j * ldk + head * d, count: d)
                     (valueRow + d).update(repeating: 0, count: paddedDimension - d)
                 } else {
-                    for c in 0..<d { keyPanel[c * width + lane] = 0 }
                     valueRow.update(repeating: 0, count: paddedDimension)
                 }
             }

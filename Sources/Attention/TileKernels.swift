@@ -162,19 +162,19 @@ enum TileKernels {
         return r
     }
 
-    /// Softmax score gradient in place: `dP[c] ← P[c]·(dP[c] − D)` on `lo..<hi`, zero elsewhere.
+    /// Softmax score gradient in place: `dP[c] ← factor·P[c]·(dP[c] − D)` on `lo..<hi`, zero elsewhere.
     @inline(__always)
     static func softmaxScoreGradient(_ dP: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
-                                     width: Int, _ lo: Int, _ hi: Int, rowDot: Float) {
+                                     width: Int, _ lo: Int, _ hi: Int, rowDot: Float, factor: Float = 1) {
         zeroOutside(dP, width: width, lo, hi)
-        let D = SIMD16<Float>(repeating: rowDot)
+        let D = SIMD16<Float>(repeating: rowDot), f = SIMD16<Float>(repeating: factor)
         var c = lo
         while c + 16 <= hi {
-            store(load(weights + c) * (load(dP + c) - D), dP + c)
+            store(load(weights + c) * (load(dP + c) - D) * f, dP + c)
             c += 16
         }
         while c < hi {
-            dP[c] = weights[c] * (dP[c] - rowDot)
+            dP[c] = weights[c] * (dP[c] - rowDot) * factor
             c += 1
         }
     }

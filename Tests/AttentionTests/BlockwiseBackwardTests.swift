@@ -20,7 +20,7 @@ struct BlockwiseBackwardTests {
 
     static let raggedCases = KernelCase.raggedSweep(
         queries: [1, 7, 70], keys: [1, 5, 100], dimensions: [8, 33, 64],
-        tiles: [(16, 32), (32, 16), nil])
+        tiles: [(16, 32), (32, 16), nil, (7, 5)])
 
     @Test("every mask and score function", arguments: maskAndScoreCases)
     func masksAndScores(_ c: KernelCase) throws {
