@@ -220,8 +220,19 @@ struct BackwardKernel: @unchecked Sendable {
                     defer { s += R }
                     let qRows = q + (i0 + s) * ldq + h * d
                     let dORows = dO + (i0 + s) * ldq + h * d
+                    // Only the panels this strip's rows can see (the causal diagonal, a window's
+                    // edges); the columns left out are zeroed with the masked ones below.
+                    var seenLo = width, seenHi = 0
+                    for r in s..<(s + R) where lo[r] < hi[r] {
+                        seenLo = min(seenLo, lo[r])
+                        seenHi = max(seenHi, hi[r])
+                    }
+                    let pLo = seenLo < seenHi ? seenLo / lanes : 0
+                    let pHi = seenLo < seenHi ? (seenHi + lanes - 1) / lanes : 0
+                    let keyEnd = min(pHi * lanes, width)
                     MicroKernel.products(rows: R, k: d, alpha: scale, a: qRows, lda: ldq,
-                                         panels: keyPanels, count: panels, into: P + s * tw, ldc: tw)
+                                         panels: keyPanels + pLo * lanes * d, count: pHi - pLo,
+                                         into: P + s * tw + pLo * lanes, ldc: tw)
                     for r in s..<(s + R) {
                         let row = P + r * tw
                         if score == .softmax {
@@ -235,7 +246,8 @@ struct BackwardKernel: @unchecked Sendable {
                         }
                     }
                     MicroKernel.products(rows: R, k: d, alpha: 1, a: dORows, lda: ldq,
-                                         panels: valuePanels, count: panels, into: dS + s * tw, ldc: tw)
+                                         panels: valuePanels + pLo * lanes * d, count: pHi - pLo,
+                                         into: dS + s * tw + pLo * lanes, ldc: tw)
                     for r in s..<(s + R) {
                         if score == .softmax {
                             TileKernels.softmaxScoreGradient(dS + r * tw, weights: P + r * tw, width: tw,
@@ -248,24 +260,35 @@ struct BackwardKernel: @unchecked Sendable {
                                                                weight: visible > 0 ? scale / visible : 0)
                         }
                     }
-                    MicroKernel.accumulate(rows: R, k: width, a: dS + s * tw, lda: tw,
-                                           b: keyRows, ldb: padded, count: padded / lanes,
-                                           into: dqBase + (h * n + i0 + s) * padded, ldc: padded)
+                    if keyEnd > pLo * lanes {
+                        MicroKernel.accumulate(rows: R, k: keyEnd - pLo * lanes, a: dS + s * tw + pLo * lanes,
+                                               lda: tw, b: keyRows + pLo * lanes * padded, ldb: padded,
+                                               count: padded / lanes,
+                                               into: dqBase + (h * n + i0 + s) * padded, ldc: padded)
+                    }
                 }
                 // Key side: dVᵀ += dOᵀ·P and dKᵀ += Qᵀ·(scale·dS), 6 coordinates at a time, one
                 // 16-key panel of P and dS at a time so that panel stays in L1 across the strips.
                 let gradientBlock = gradientColumns + h * padded * n + i0
                 let queryColumnBlock = queryColumns + h * padded * n + i0
                 for p in 0..<panels {
+                    // The rows that see a key of this panel: contiguous, since every mask's key
+                    // range moves forward with the query; the others have zero P and dS here.
+                    var r0 = rows, r1 = 0
+                    for r in 0..<rows where lo[r] < min(hi[r], (p + 1) * lanes) && hi[r] > p * lanes {
+                        r0 = min(r0, r)
+                        r1 = r + 1
+                    }
+                    guard r0 < r1 else { continue }
                     var c = 0
                     while c < d {
                         let R = min(strip, d - c)
                         defer { c += R }
-                        MicroKernel.accumulate(rows: R, k: rows, a: gradientBlock + c * n, lda: n,
-                                               b: P + p * lanes, ldb: tw, count: 1,
+                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: gradientBlock + c * n + r0, lda: n,
+                                               b: P + r0 * tw + p * lanes, ldb: tw, count: 1,
                                                into: dVT + c * tw + p * lanes, ldc: tw)
-                        MicroKernel.accumulate(rows: R, k: rows, a: queryColumnBlock + c * n, lda: n,
-                                               b: dS + p * lanes, ldb: tw, count: 1,
+                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: queryColumnBlock + c * n + r0, lda: n,
+                                               b: dS + r0 * tw + p * lanes, ldb: tw, count: 1,
                                                into: dKT + c * tw + p * lanes, ldc: tw)
                     }
                 }
