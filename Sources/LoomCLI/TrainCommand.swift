@@ -78,7 +78,8 @@ enum TrainCommand: Command {
             do {
                 let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
                 let triggers = Set(session.task.triggers)
-                let (_, effects) = try InterventionStudy.run(model, evaluate: session.trainer.evaluate)
+                let (_, effects) = try InterventionStudy.run(model, triggers: Set(session.task.triggers.map { Int32($0) }),
+                                                           evaluate: session.trainer.evaluate)
                 for effect in effects {
                     Console.progress(effect.name.padding(24) + String(format: "Δ backcopy risk %+8.4f   Δ bigram risk %+8.4f",
                                                                       effect.deltaBackcopy, effect.deltaBigram))

@@ -104,7 +104,8 @@ extension TrainKind {
                     metrics["\(head).active"] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
                 }
                 // Each intervention's change in both risks on the evaluation batch.
-                let (_, effects) = try InterventionStudy.run(model, evaluate: session.trainer.evaluate)
+                let (_, effects) = try InterventionStudy.run(model, triggers: Set(session.task.triggers.map { Int32($0) }),
+                                                           evaluate: session.trainer.evaluate)
                 for effect in effects {
                     metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
                     metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)

@@ -2,8 +2,8 @@ import Models
 
 /// The interventions of the active-dormant study, each measured as the change in both risks on
 /// the evaluation batch: zero each head; remove each layer's FFN; remove each layer; zero the
-/// BOS value and the BOS residual of each layer. (Forcing clean attention per sequence needs a
-/// per-sequence pattern, which `Interventions` does not take yet.)
+/// BOS value and the BOS residual of each layer; with the task's triggers, force clean attention
+/// in each layer (every head: trigger queries on the previous token, the others on BOS).
 public enum InterventionStudy {
     /// One intervention's effect.
     public struct Effect: Sendable, Equatable {
@@ -16,7 +16,8 @@ public enum InterventionStudy {
     /// Runs every intervention on `model`, measuring with `evaluate` (which returns at least
     /// `backcopy_risk` and `bigram_risk`, e.g. `Trainer.evaluate`). The model's interventions are
     /// restored afterwards.
-    public static func run(_ model: Transformer, evaluate: () throws -> [String: Double]) throws
+    public static func run(_ model: Transformer, triggers: Set<Int32>? = nil,
+                           evaluate: () throws -> [String: Double]) throws
         -> (base: [String: Double], effects: [Effect]) {
         let saved = model.interventions
         defer { model.interventions = saved }
@@ -34,6 +35,13 @@ public enum InterventionStudy {
                 var value = Interventions()
                 value.zeroedFirstValues = [layer]
                 cases.append(("zero_bos_value_L\(layer)", value))
+                if let triggers {
+                    var clean = Interventions()
+                    for head in 0..<config.heads {
+                        clean.forcedAttention[.init(layer: layer, head: head)] = .clean(triggers: triggers)
+                    }
+                    cases.append(("clean_attention_L\(layer)", clean))
+                }
             }
             if config.layers[layer].ffn != .none {
                 var ffn = Interventions()

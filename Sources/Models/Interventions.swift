@@ -15,13 +15,19 @@ public struct Interventions: Sendable {
         public init(layer: Int, head: Int) { self.layer = layer; self.head = head }
     }
 
-    /// Where a forced head's queries attend: `key(query)` is the key index (0 ≤ key ≤ query) that
-    /// gets all the weight, or nil to leave that query's row as computed.
+    /// Where a forced head's queries attend: `key(tokens, query)` is the key index
+    /// (0 ≤ key ≤ query) that gets all the weight in a sequence of `tokens`, or nil to leave that
+    /// query's row as computed. Rules that ignore the tokens are the same for every sequence.
     public struct Pattern: Sendable {
-        /// The forced key of a query, or nil to keep its computed row.
-        public var key: @Sendable (_ query: Int) -> Int?
-        /// A pattern from a rule; it is evaluated once per query at each forward pass.
-        public init(key: @escaping @Sendable (_ query: Int) -> Int?) { self.key = key }
+        /// The forced key of a query in one sequence, or nil to keep its computed row.
+        public var key: @Sendable (_ tokens: ArraySlice<Int32>, _ query: Int) -> Int?
+        /// A pattern from a rule on the query position; it is evaluated once per query and
+        /// sequence at each forward pass.
+        public init(key: @escaping @Sendable (_ query: Int) -> Int?) { self.key = { _, query in key(query) } }
+        /// A pattern that reads the sequence's tokens (`tokens[i]` is the token at position i).
+        public init(perSequence key: @escaping @Sendable (_ tokens: ArraySlice<Int32>, _ query: Int) -> Int?) {
+            self.key = key
+        }
         /// Every query attends to the first token (the BOS position).
         public static let firstToken = Pattern { _ in 0 }
         /// Every query attends to the previous token (query 0 to itself).
@@ -29,6 +35,13 @@ public struct Interventions: Sendable {
         /// One key per query: `keys[i]` for query i, or −1 to leave that row as computed.
         public static func keys(_ keys: [Int]) -> Pattern {
             Pattern { $0 < keys.count && keys[$0] >= 0 ? keys[$0] : nil }
+        }
+        /// The clean attention of the Bigram-Backcopy task: a query whose token is a trigger
+        /// attends to the previous token (whose value it must copy), every other query to BOS.
+        public static func clean(triggers: Set<Int32>) -> Pattern {
+            Pattern(perSequence: { tokens, query in
+                triggers.contains(tokens[tokens.startIndex + query]) ? max(query - 1, 0) : 0
+            })
         }
     }
 
@@ -76,22 +89,25 @@ public struct Interventions: Sendable {
         for l in zeroedFirstResiduals { try layer(l, "zeroedFirstResiduals") }
     }
 
-    /// The forced key of each query of `context` for every forced head, −1 where unforced:
-    /// `result[head]` has `context` entries, for heads of `layer` only.
+    /// The forced key of each query for every forced head of `layer`, −1 where unforced:
+    /// `result[b · heads + h]` has `context` entries for a forced head h, none for the others.
     /// - Throws: `ModelError.input` when a pattern names a key the query cannot see.
-    func forcedKeys(layer: Int, heads: Int, context: Int) throws(ModelError) -> [[Int]]? {
+    func forcedKeys(layer: Int, heads: Int, context: Int, tokens: [Int32], batch: Int) throws(ModelError) -> [[Int]]? {
         var result: [[Int]]? = nil
         for (index, pattern) in forcedAttention where index.layer == layer {
-            var keys = [Int](repeating: -1, count: context)
-            for query in 0..<context {
-                guard let key = pattern.key(query) else { continue }
-                guard (0...query).contains(key) else {
-                    throw .input("forced attention of layer \(layer) head \(index.head) sends query \(query) to key \(key); a causal query i sees keys 0...i")
+            if result == nil { result = Array(repeating: [], count: batch * heads) }
+            for b in 0..<batch {
+                let sequence = tokens[(b * context)..<((b + 1) * context)]
+                var keys = [Int](repeating: -1, count: context)
+                for query in 0..<context {
+                    guard let key = pattern.key(sequence, query) else { continue }
+                    guard (0...query).contains(key) else {
+                        throw .input("forced attention of layer \(layer) head \(index.head) sends query \(query) of sequence \(b) to key \(key); a causal query i sees keys 0...i")
+                    }
+                    keys[query] = key
                 }
-                keys[query] = key
+                result![b * heads + index.head] = keys
             }
-            if result == nil { result = Array(repeating: [], count: heads) }
-            result![index.head] = keys
         }
         return result
     }

@@ -20,7 +20,7 @@ struct AttentionKernel: @unchecked Sendable {
     let output: UnsafeMutablePointer<Float>    // (B·T, d): heads concatenated, before W_O
     /// Heads whose output is zeroed (H flags), or nil.
     let zeroedHeads: [Bool]?
-    /// Per head, each query's forced key or −1 (H × T), or nil.
+    /// Per (sequence, head) item `b·H + h`, each query's forced key or −1 (T), or nil.
     let forcedKeys: [[Int]]?
 
     var d: Int { heads * headDimension }
@@ -50,7 +50,7 @@ struct AttentionKernel: @unchecked Sendable {
                 for j in 0..<t { s[i * t + j] = j <= i ? p[i * t + j] : -.infinity }
             }
         }
-        let forced = forcedKeys?[h]
+        let forced = forcedKeys?[b * heads + h]
         for i in 0..<t {
             let row = p + i * t
             if let forced, forced.isEmpty == false, forced[i] >= 0 {
@@ -102,7 +102,7 @@ struct AttentionKernel: @unchecked Sendable {
                    b: v + input, ldb: ld, beta: 0, c: tile, ldc: t)                       // dP
         BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: 1, a: p, lda: t,
                    b: dO + block, ldb: d, beta: 0, c: dv + input, ldc: ld)                // dV = Pᵀ·dO
-        let forced = forcedKeys?[h]
+        let forced = forcedKeys?[b * heads + h]
         for i in 0..<t {
             let row = tile + i * t, weightsRow = p + i * t
             if let forced, forced.isEmpty == false, forced[i] >= 0 {

@@ -42,7 +42,8 @@ extension Transformer {
         var forced: [[[Int]]?] = []
         if !interventions.forcedAttention.isEmpty {
             for l in 0..<config.depth {
-                forced.append(try interventions.forcedKeys(layer: l, heads: config.heads, context: t))
+                forced.append(try interventions.forcedKeys(layer: l, heads: config.heads, context: t,
+                                                            tokens: tokens, batch: batch))
             }
         }
         appliedInterventions = interventions

@@ -44,6 +44,34 @@ import Testing
         for i in 0..<7 { #expect(weights[i * 7 + max(i - 1, 0)] == 1, "layer 1 head 0 query \(i) attends to i − 1") }
     }
 
+    /// Clean attention depends on each sequence's tokens: a trigger query attends to i − 1, any
+    /// other query to position 0, in every sequence of the batch separately.
+    @Test func cleanAttentionIsPerSequence() throws {
+        let (tokens, targets) = TransformerFixture.inputs(config)
+        let t = config.context
+        let triggers: Set<Int32> = [tokens[1], tokens[t + 2]]   // triggers at different positions
+        var edits = Interventions()
+        edits.forcedAttention = [.init(layer: 1, head: 1): .clean(triggers: triggers)]
+        try expectMatchesReference(edits)
+        let model = try TransformerFixture.model(config)
+        model.interventions = edits
+        model.hooks.captureWeights = true
+        _ = try model.forward(tokens: tokens, targets: targets, batch: 3)
+        let weights = try #require(model.hooks.captured[1]?.weights).storage   // (B, H, T, T)
+        let heads = config.heads
+        var triggerQueries = 0
+        for b in 0..<3 {
+            for i in 0..<t {
+                let isTrigger = triggers.contains(tokens[b * t + i])
+                if isTrigger { triggerQueries += 1 }
+                let key = isTrigger ? max(i - 1, 0) : 0
+                let row = ((b * heads + 1) * t + i) * t
+                #expect(weights[row + key] == 1, "sequence \(b) query \(i) (trigger: \(isTrigger)) attends to \(key)")
+            }
+        }
+        #expect(triggerQueries >= 2)
+    }
+
     @Test func zeroingTheFirstValueAndResidualMatchesTheReference() throws {
         var edits = Interventions()
         edits.zeroedFirstValues = [1]

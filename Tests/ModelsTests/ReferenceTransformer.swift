@@ -67,7 +67,7 @@ struct ReferenceTransformer {
                                 s[j] = dot / Double(dh).squareRoot()
                             }
                             var w = Array(repeating: 0.0, count: t)
-                            if let key = forced?.key(i) {
+                            if let key = forced?.key(tokens[(b * t)..<((b + 1) * t)], i) {
                                 w[key] = 1
                             } else if layer.attention == .softmax {
                                 let m = s[0...i].max()!

@@ -50,7 +50,7 @@ import Testing
         #expect { try model.forward(tokens: tokens, targets: targets, batch: 3) } throws: { "\($0)".contains("layer 1") }
         model.interventions = Interventions()
         model.interventions.forcedAttention = [.init(layer: 0, head: 0): .init { $0 + 1 }]
-        #expect { try model.forward(tokens: tokens, targets: targets, batch: 3) } throws: { "\($0)".contains("query 0 to key 1") }
+        #expect { try model.forward(tokens: tokens, targets: targets, batch: 3) } throws: { "\($0)".contains("query 0 of sequence 0 to key 1") }
     }
 
     @Test func aBadMaxBatchIsAConfigurationError() {
