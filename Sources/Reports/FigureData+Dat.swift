@@ -2,7 +2,8 @@ extension FigureData {
     /// The figure's data as a gnuplot data file: a `#` header naming the columns, then one
     /// index block per (facet, series), blocks separated by two blank lines and each opened by a
     /// comment naming it. Columns: `x median min max count`, plus a quoted `label` for a
-    /// categorical x (then x is the category's position).
+    /// categorical x (then x is the category's position). A figure's `reference` is one more
+    /// block after those, columns `x y` (the published points as written, even those a log axis skips).
     /// - Parameter figure: the figure the data was grouped for (for the header).
     public func datText(for figure: FigureSpec) -> String {
         let lines = ["# \(figure.name): \(figure.y) against \(figure.x); median, min and max over the runs of each group (written by loom report)",
@@ -23,10 +24,14 @@ extension FigureData {
                 index += 1
             }
         }
+        if let reference = figure.reference {
+            blocks.append((["# block \(index): reference: \(reference.label.replacingOccurrences(of: "\n", with: " ")) (published; columns x y)"]
+                           + reference.points.map { FigureData.number($0.x) + " " + FigureData.number($0.y) }).joined(separator: "\n"))
+        }
         return (lines + [blocks.joined(separator: "\n\n\n")]).joined(separator: "\n") + "\n"
     }
 
-    /// The number of index blocks `datText` writes.
+    /// The number of index blocks `datText` writes for the data, so the reference block is index `blockCount`.
     var blockCount: Int { panels.reduce(0) { $0 + $1.series.count } }
 
     /// A number as gnuplot reads it: integers without a fraction, others in Swift's shortest exact form.

@@ -26,11 +26,15 @@ public struct FigureSpec: Sendable, Equatable {
     public var xLabel: String?
     /// The y axis label; `y` when nil.
     public var yLabel: String?
+    /// Published points drawn beside the data and compared with it in the index.
+    public var reference: FigureReference?
 
     /// A figure with the defaults of the `report:` format (a line plot, linear axes, labels from the names).
     public init(name: String, kind: Kind = .line, x: String, y: String, series: String? = nil, facet: String? = nil,
-                logX: Bool = false, logY: Bool = false, title: String? = nil, xLabel: String? = nil, yLabel: String? = nil) {
+                logX: Bool = false, logY: Bool = false, title: String? = nil, xLabel: String? = nil, yLabel: String? = nil,
+                reference: FigureReference? = nil) {
         self.name = name; self.kind = kind; self.x = x; self.y = y; self.series = series; self.facet = facet
         self.logX = logX; self.logY = logY; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
+        self.reference = reference
     }
 }

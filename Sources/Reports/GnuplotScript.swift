@@ -35,7 +35,8 @@ struct GnuplotScript {
                 + (figure.series.map { ", one line per \($0)" } ?? "") + (figure.facet.map { ", one panel per \($0)" } ?? "") + ".",
             "# Written by 'loom report' for experiment \(experiment); edit freely, then run: gnuplot \(name).gp",
             "# Data: \(name).dat, one index block per (facet, series), columns x median min max count"
-                + (data.isCategorical ? " label." : "."),
+                + (data.isCategorical ? " label" : "")
+                + (figure.reference == nil ? "." : "; then block \(data.blockCount), the published reference points (x y)."),
             "# Each point is the median over the repeated runs of its group"
                 + (data.hasSpread ? "; error bars span the minimum to the maximum." : " (every group has one run)."),
             "",
@@ -61,6 +62,8 @@ struct GnuplotScript {
             }
         }
         if figure.logY { lines.append("set logscale y") }
+        let reference = referencePlot
+        lines += reference.comments.map { "# " + $0 }
         lines += [
             "",
             "do for [format in \"svg pdf\"] {",
@@ -88,6 +91,7 @@ struct GnuplotScript {
                 plots.append("\(source) index \(block) using \(using)\(tics) with \(style) linetype \(series.number + 1) \(title)")
                 block += 1
             }
+            if let element = reference.element { plots.append(element) }   // every panel, so each compares against it
             lines.append("    plot " + plots.joined(separator: ", \\\n         "))
         }
         if faceted { lines.append("    unset multiplot") }
@@ -99,7 +103,7 @@ struct GnuplotScript {
     private func inches(_ pixels: Int) -> String { FigureData.number(Double(pixels) / 96) + "in" }
 
     /// `text` as a double-quoted gnuplot string.
-    private func quoted(_ text: String) -> String {
+    func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

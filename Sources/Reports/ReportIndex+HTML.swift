@@ -7,7 +7,7 @@ extension ReportIndex {
         figcaption, .files, .counts { color: #555; font-size: .92em; }
         .note { background: #fff8e1; border-left: 4px solid #f0b400; padding: .4em .8em; white-space: pre-wrap; }
         table { border-collapse: collapse; font-size: .9em; } th, td { border: 1px solid #ddd; padding: .25em .6em; }
-        th { background: #f5f5f5; text-align: left; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+        th { background: #f5f5f5; text-align: left; } caption { color: #555; font-size: .92em; text-align: left; padding: .3em 0; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
         dl { display: grid; grid-template-columns: max-content auto; gap: .2em 1em; } dt { color: #555; } dd { margin: 0; font-family: monospace; }
         """
 
@@ -28,6 +28,7 @@ extension ReportIndex {
                 body.append("<p class=\"files\">" + outcome.files.filter { !$0.hasSuffix(".svg") }
                     .map { "<a href=\"\(escaped($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
             }
+            if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) { body.append(html(table)) }
         }
         if !graphs.isEmpty {
             body.append("<h2>Graphs</h2>")
@@ -76,6 +77,17 @@ extension ReportIndex {
             </html>
 
             """
+    }
+
+    /// A figure's "published vs Loom" table.
+    private func html(_ table: ReferenceTable) -> String {
+        let header: String = "<tr>" + table.header.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"
+        let rows: [String] = table.rows.map { row in
+            let cells: [String] = row.map { cell in (Double(cell) != nil ? "<td class=\"number\">" : "<td>") + escaped(cell) + "</td>" }
+            return "<tr>" + cells.joined() + "</tr>"
+        }
+        let caption: String = "<caption>" + escaped(table.caption) + "</caption>"
+        return (["<table class=\"reference\">", caption, header] + rows + ["</table>"]).joined(separator: "\n")
     }
 
     /// Text safe inside HTML elements and double-quoted attributes.

@@ -13,6 +13,11 @@ extension ReportIndex {
             lines.append(ReportIndex.caption(outcome.figure))
             if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\($0)](\($0))" }.joined(separator: " · ")) }
             lines.append("")
+            if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) {
+                lines += [escaped(table.caption), "", "| " + table.header.map(cell).joined(separator: " | ") + " |",
+                          "|" + String(repeating: "---|", count: table.header.count)]
+                lines += table.rows.map { "| " + $0.map(cell).joined(separator: " | ") + " |" } + [""]
+            }
         }
         if !graphs.isEmpty {
             lines += ["## Graphs", ""]

@@ -10,7 +10,7 @@ public struct ReportSpec: Sendable, Equatable {
     public init(figures: [FigureSpec] = []) { self.figures = figures }
 
     /// The keys a figure takes.
-    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel"]
+    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel", "reference"]
 
     /// Parses an experiment's `report:` node, as kept in `Experiment.report`.
     ///
@@ -22,7 +22,7 @@ public struct ReportSpec: Sendable, Equatable {
     ///   - parameters: the experiment's parameter names (declared by its task kind or set in the file).
     /// - Returns: the figures.
     /// - Throws: `ExperimentError` at the offending node's line and column, with the fix: an unknown
-    ///   key (with the nearest known one), a missing or malformed value, a duplicate figure name.
+    ///   key (with the nearest known one), a missing or malformed value (including a `reference`), a duplicate figure name.
     public static func parse(_ node: YAMLNode?, file: String, parameters: Set<String>) throws(ExperimentError) -> ReportSpec {
         guard let node else { return ReportSpec() }
         func fail(_ message: String, at node: YAMLNode) -> ExperimentError {
@@ -88,7 +88,10 @@ public struct ReportSpec: Sendable, Equatable {
         }
         let figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: try required("y", "gflops"),
                                 series: try text("series"), facet: try text("facet"), logX: try flag("logx"), logY: try flag("logy"),
-                                title: try text("title"), xLabel: try text("xlabel"), yLabel: try text("ylabel"))
+                                title: try text("title"), xLabel: try text("xlabel"), yLabel: try text("ylabel"),
+                                reference: try item["reference"].map { node throws(ExperimentError) in
+                                    try parseReference(node, figure: name, file: file, fail: fail)
+                                })
         for key in ["series", "facet"] {
             guard let parameter = key == "series" ? figure.series : figure.facet, !parameters.contains(parameter) else { continue }
             var message = "\(key) '\(parameter)' of figure '\(name)' is not a parameter of this experiment"
