@@ -15,12 +15,7 @@ extension ReportSpec {
         guard case let .mapping(entries, _) = node else {
             throw fail("'reference' of figure '\(figure)' is a mapping such as \(example); this is \(node.kindName)", node)
         }
-        for entry in entries where !referenceKeys.contains(entry.key) {
-            var message = "unknown key '\(entry.key)' in the reference of figure '\(figure)'"
-            if let near = nearestName(to: entry.key, among: referenceKeys) { message += "; did you mean '\(near)'?" }
-            message += " (allowed: \(referenceKeys.joined(separator: ", ")))"
-            throw ExperimentError(file: file, line: entry.keyMark.line, column: entry.keyMark.column, message)
-        }
+        try rejectUnknownKeys(entries, allowed: referenceKeys, in: "the reference of figure '\(figure)'", file: file)
         guard let labelNode = node["label"] else {
             throw fail("the reference of figure '\(figure)' needs 'label' (for example label: Guo et al. 2024, d = 256)", node)
         }

@@ -49,12 +49,7 @@ public struct ReportSpec: Sendable, Equatable {
         guard case let .mapping(entries, _) = item else {
             throw fail("each figure in 'report' is a mapping such as {name: speed, x: n, y: gflops}; this is \(item.kindName)", item)
         }
-        for entry in entries where !figureKeys.contains(entry.key) {
-            var message = "unknown key '\(entry.key)' in a report figure"
-            if let near = nearestName(to: entry.key, among: figureKeys) { message += "; did you mean '\(near)'?" }
-            message += " (allowed: \(figureKeys.joined(separator: ", ")))"
-            throw ExperimentError(file: file, line: entry.keyMark.line, column: entry.keyMark.column, message)
-        }
+        try rejectUnknownKeys(entries, allowed: figureKeys, in: "a report figure", file: file)
         func text(_ key: String) throws(ExperimentError) -> String? {
             guard let value = item[key] else { return nil }
             guard case let .scalar(text, _, _) = value, !text.isEmpty else {
@@ -103,5 +98,18 @@ public struct ReportSpec: Sendable, Equatable {
             throw fail("figure '\(name)' uses '\(figure.series!)' for both series and facet; pick one", item["facet"]!)
         }
         return figure
+    }
+}
+
+extension ReportSpec {
+    /// Throws at the first key not in `allowed`, suggesting the nearest allowed one.
+    static func rejectUnknownKeys(_ entries: [(key: String, keyMark: YAMLMark, value: YAMLNode)], allowed: [String], in place: String,
+                                  file: String) throws(ExperimentError) {
+        for entry in entries where !allowed.contains(entry.key) {
+            var message = "unknown key '\(entry.key)' in \(place)"
+            if let near = nearestName(to: entry.key, among: allowed) { message += "; did you mean '\(near)'?" }
+            message += " (allowed: \(allowed.joined(separator: ", ")))"
+            throw ExperimentError(file: file, line: entry.keyMark.line, column: entry.keyMark.column, message)
+        }
     }
 }
