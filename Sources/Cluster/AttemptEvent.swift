@@ -8,6 +8,9 @@ public struct AttemptEvent: Sendable, Equatable {
         case lost(reason: String)
         /// The task itself failed this attempt; it is retried while attempts remain.
         case failed(reason: String)
+        /// Stepped metrics the attempt measured since its last report, while it runs; `total` is
+        /// the last step it expects (0: unknown).
+        case progress(points: [StepMetric], total: Int)
     }
 
     public var taskID: UInt64

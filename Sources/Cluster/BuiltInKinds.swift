@@ -3,7 +3,7 @@ import TensorCore
 
 /// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
 enum BuiltInKinds {
-    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum, append] }
+    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum, append, steps] }
 
     static let append = TaskKind(
         name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",
@@ -31,6 +31,26 @@ enum BuiltInKinds {
         guard seconds.isFinite, seconds >= 0 else { throw ClusterError.invalidTask("sleep seconds must be ≥ 0, got \(seconds)") }
         try context.sleep(for: .milliseconds(Int64(seconds * 1000)))
         return TaskOutcome(metrics: ["slept_s": .double(seconds)])
+    }
+
+    static let steps = TaskKind(
+        name: "steps", summary: "counts steps, reporting each as it goes (checks streamed curves)",
+        parameters: [ParameterSpec("steps", .int, default: .int(10), "how many steps"),
+                     ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes")]
+    ) { context, params in
+        let count = params["steps"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 10
+        let seconds = params["seconds"]?.number ?? 0.1
+        guard count >= 1, count <= 1_000_000, seconds.isFinite, seconds >= 0 else {
+            throw ClusterError.invalidTask("steps must be in 1...1000000 and seconds ≥ 0 (got \(count), \(seconds))")
+        }
+        var series: [StepMetric] = []
+        for step in 1...count {
+            try context.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            let point = StepMetric(name: "value", step: step, value: Double(step))
+            series.append(point)
+            context.report([point], total: count)
+        }
+        return TaskOutcome(metrics: ["steps": .int(count)], series: series)
     }
 
     static let echo = TaskKind(

@@ -59,6 +59,9 @@ public enum ClusterMessage: Sendable {
     case register(WorkerInfo)
     case heartbeat
     case result(TaskResult)
+    /// Stepped metrics a running attempt measured since its last report; `total` is the last
+    /// step it expects (0: unknown).
+    case progress(taskID: UInt64, attempt: Int, points: [StepMetric], total: Int)
     case gangBound(taskID: UInt64, attempt: Int, endpoint: String, host: String)
     case drain
     case handBack(taskID: UInt64, attempt: Int)
@@ -85,6 +88,7 @@ public enum ClusterMessage: Sendable {
         case .register: "register"
         case .heartbeat: "heartbeat"
         case .result: "result"
+        case .progress: "progress"
         case .gangBound: "gang.bound"
         case .drain: "drain"
         case .handBack: "handback"
@@ -114,6 +118,9 @@ public enum ClusterMessage: Sendable {
             w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds); w.write(info.publicKey)
         case .heartbeat, .drain, .bye, .reregister, .statusRequest: break
         case let .result(result): result.write(to: &w)
+        case let .progress(taskID, attempt, points, total):
+            w.write(taskID); w.write(attempt); w.write(total)
+            StepMetric.write(points, to: &w)
         case let .gangBound(taskID, attempt, endpoint, host):
             w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
         case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
@@ -153,6 +160,10 @@ public enum ClusterMessage: Sendable {
                 kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key")))
         case "heartbeat": self = .heartbeat
         case "result": self = .result(try TaskResult.read(from: &r))
+        case "progress":
+            let taskID = try r.readUInt64("task id"), attempt = try r.readInt("attempt", in: 1...1_000_000)
+            let total = try r.readInt("total steps", in: 0...Int(Int32.max))
+            self = .progress(taskID: taskID, attempt: attempt, points: try StepMetric.read(from: &r), total: total)
         case "gang.bound":
             self = .gangBound(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
                               endpoint: try r.readString("endpoint"), host: try r.readString("host identity"))
@@ -211,8 +222,7 @@ extension TaskResult {
     func write(to w: inout ByteWriter) {
         w.write(taskID); w.write(attempt); w.write(succeeded); w.write(metrics); w.write(artifacts)
         w.write(error); w.write(seconds); w.write(worker)
-        w.write(UInt32(series.count))
-        for point in series { w.write(point.name); w.write(point.step); w.write(point.value) }
+        StepMetric.write(series, to: &w)
     }
 
     static func read(from r: inout ByteReader) throws(WireError) -> TaskResult {
@@ -220,13 +230,26 @@ extension TaskResult {
                                 succeeded: try r.readBool("succeeded"), metrics: try r.readValues("metrics"),
                                 artifacts: try r.readStrings("artifacts"), error: try r.readString("error"),
                                 seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
+        result.series = try StepMetric.read(from: &r)
+        return result
+    }
+}
+
+extension StepMetric {
+    static func write(_ points: [StepMetric], to w: inout ByteWriter) {
+        w.write(UInt32(points.count))
+        for point in points { w.write(point.name); w.write(point.step); w.write(point.value) }
+    }
+
+    static func read(from r: inout ByteReader) throws(WireError) -> [StepMetric] {
         // Each point is at least a name length, a step and a value: 20 bytes.
         let count = try r.readCount("number of stepped metrics", minimumItemBytes: 20)
-        result.series.reserveCapacity(count)
+        var points: [StepMetric] = []
+        points.reserveCapacity(count)
         for _ in 0..<count {
-            result.series.append(StepMetric(name: try r.readString("metric name"), step: try r.readInt("step"),
-                                            value: try r.readDouble("metric value")))
+            points.append(StepMetric(name: try r.readString("metric name"), step: try r.readInt("step"),
+                                     value: try r.readDouble("metric value")))
         }
-        return result
+        return points
     }
 }

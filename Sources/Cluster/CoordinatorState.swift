@@ -123,7 +123,7 @@ final class CoordinatorState {
             // A worker we declared dead, or a coordinator restart: it must register again.
             switch message {
             case .result: count("late_results"); send(.reregister, to: routingID)
-            case .heartbeat, .gangBound, .handBack, .drain: send(.reregister, to: routingID); count("reregister_requests")
+            case .heartbeat, .gangBound, .handBack, .drain, .progress: send(.reregister, to: routingID); count("reregister_requests")
             case .bye: break
             default: count("unexpected_commands")
             }
@@ -133,6 +133,11 @@ final class CoordinatorState {
         switch message {
         case .heartbeat: break
         case let .result(result): finish(result, from: worker)
+        case let .progress(taskID, attempt, points, total):
+            // Only the attempt this worker holds now; a late report of an older one is dropped.
+            guard worker.running.contains(Attempt(taskID: taskID, number: attempt)), let task = tasks[taskID],
+                  task.attempt == attempt, task.state == .running else { count("late_progress"); break }
+            record(AttemptEvent(taskID: taskID, attempt: attempt, kind: .progress(points: points, total: total)))
         case let .gangBound(taskID, attempt, endpoint, host):
             gangBound(taskID: taskID, attempt: attempt, endpoint: endpoint, host: host, from: worker)
         case .drain:

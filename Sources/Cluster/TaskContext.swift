@@ -11,11 +11,22 @@ public final class TaskContext: Sendable {
     public let gang: GangMembership?
     private let cancelled = Atomic<Bool>(false)
     private let reason = Mutex<String>("")
+    private let progressSink: (@Sendable ([StepMetric], Int) -> Void)?
 
-    init(taskID: UInt64, attempt: Int, gang: GangMembership?) {
+    init(taskID: UInt64, attempt: Int, gang: GangMembership?,
+         progress: (@Sendable ([StepMetric], Int) -> Void)? = nil) {
         self.taskID = taskID
         self.attempt = attempt
         self.gang = gang
+        self.progressSink = progress
+    }
+
+    /// Sends stepped metrics measured so far (new points only) to the coordinator while the task
+    /// runs, so the store and the progress display follow a long run; `total` is the last step
+    /// the task expects, or 0 when unknown. The final result's `series` still holds every point.
+    public func report(_ points: [StepMetric], total: Int = 0) {
+        guard !points.isEmpty || total > 0 else { return }
+        progressSink?(points, max(0, total))
     }
 
     /// Whether the coordinator or the worker asked the task to stop.

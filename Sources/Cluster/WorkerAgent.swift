@@ -233,9 +233,12 @@ public final class WorkerAgent {
             GangMembership(slot: $0, taskID: taskID, attempt: attempt, context: context, security: security, zap: zap,
                            advertisedHost: configuration.advertisedHost, peerTimeout: configuration.peerTimeout)
         }
-        let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership)
+        let mailbox = self.mailbox
+        let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership, progress: { points, total in
+            mailbox.post(.progress(taskID: taskID, attempt: attempt, points: points, total: total))
+        })
         running[key] = RunningTask(context: taskContext)
-        let registry = configuration.registry, mailbox = self.mailbox, workerName = configuration.name
+        let registry = configuration.registry, workerName = configuration.name
         let thread = Thread {
             let start = ContinuousClock.now
             var result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],

@@ -22,6 +22,9 @@ public enum ExperimentRunner {
         public var total = 0, succeeded = 0, failed = 0, cached = 0, running = 0, lostAttempts = 0
         /// Runs this invocation executes (not cached), and how many of them have finished.
         public var toRun = 0, executed = 0
+        /// Over the running attempts that report their steps: the steps done and the steps
+        /// expected (both 0 when none reports).
+        public var steps = 0, totalSteps = 0
         public var elapsed: Duration = .zero
         public var finished = false
         public var done: Int { succeeded + failed + cached }
@@ -89,6 +92,7 @@ public enum ExperimentRunner {
         }
         state.cached = summary.cached
         state.failed = summary.failedBefore
+        var stepsDone: [UInt64: (step: Int, total: Int)] = [:]   // running attempts' reported steps
         var lastReport = ContinuousClock.now, lastHeartbeat = ContinuousClock.now
         while !pending.isEmpty {
             if shouldStop() {
@@ -105,11 +109,20 @@ public enum ExperimentRunner {
                 switch event.kind {
                 case let .started(workers):
                     attempts[event.taskID] = event.attempt
+                    stepsDone[event.taskID] = nil
                     try store.startAttempt(runID, attempt: event.attempt, workers: workers)
+                    // Points streamed by an earlier attempt are not this attempt's curve.
+                    try store.removeSeries(runID)
+                case let .progress(points, total):
+                    guard attempts[event.taskID] == event.attempt else { continue }
+                    try store.addSeries(runID, points)
+                    let reached = points.map(\.step).max() ?? stepsDone[event.taskID]?.step ?? 0
+                    stepsDone[event.taskID] = (max(reached, stepsDone[event.taskID]?.step ?? 0), total)
                 case let .lost(reason), let .failed(reason):
                     let lost = if case .lost = event.kind { true } else { false }
                     if lost { summary.lostAttempts += 1 }
                     attempts[event.taskID] = nil
+                    stepsDone[event.taskID] = nil
                     // The final attempt's failure comes as the result; only retried ones requeue.
                     try store.endAttempt(runID, attempt: event.attempt, outcome: lost ? .lost : .failed, error: reason,
                                          requeued: true)
@@ -117,12 +130,15 @@ public enum ExperimentRunner {
             }
             for result in try dispatcher.results(for: Array(pending.keys)) {
                 guard let runID = pending.removeValue(forKey: result.taskID) else { continue }
+                stepsDone[result.taskID] = nil
                 if let attempt = attempts.removeValue(forKey: result.taskID) {
                     try store.endAttempt(runID, attempt: attempt, outcome: result.succeeded ? .succeeded : .failed,
                                          error: result.succeeded ? nil : result.error)
                 }
                 if result.succeeded {
                     try store.addMetrics(runID, result.metrics)
+                    // The result's curve is the whole record: it replaces the points streamed.
+                    try store.removeSeries(runID)
                     try store.addSeries(runID, result.series)
                     if let artifacts, !result.artifacts.isEmpty {
                         try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
@@ -144,6 +160,8 @@ public enum ExperimentRunner {
             }
             if now - lastReport >= progressInterval {
                 lastReport = now
+                state.steps = stepsDone.values.filter { $0.total > 0 }.reduce(0) { $0 + min($1.step, $1.total) }
+                state.totalSteps = stepsDone.values.reduce(0) { $0 + $1.total }
                 progress(snapshot(&state, summary, running: attempts.count, start: start))
             }
             if !pending.isEmpty { Thread.sleep(forTimeInterval: dispatcher.pollInterval.inSeconds) }
@@ -154,6 +172,8 @@ public enum ExperimentRunner {
         try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         try store.finishInvocation(invocation)
         state.finished = true
+        state.steps = 0
+        state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
         return summary
     }

@@ -203,6 +203,12 @@ public final class ResultsStore {
         }
     }
 
+    /// Deletes a run's stepped metrics (the points a running attempt streamed, before a new
+    /// attempt or the final result replaces them).
+    public func removeSeries(_ run: Int64) throws(StoreError) {
+        try database.query("DELETE FROM metric WHERE run_id = ? AND step IS NOT NULL", [.integer(run)])
+    }
+
     /// A run's stepped metrics called `name`, by step.
     public func series(run: Int64, name: String) throws(StoreError) -> [(step: Int, value: Double)] {
         try database.query("SELECT step, value FROM metric WHERE run_id = ? AND name = ? AND step IS NOT NULL ORDER BY step, rowid",

@@ -45,17 +45,22 @@ final class ProgressDisplay {
     static func bar(_ p: ExperimentRunner.Progress, name: String, width: Int) -> String {
         let filled = p.total == 0 ? width : min(width, p.done * width / p.total)
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        return "\(name) [\(bar)] \(p.done)/\(p.total)  \(p.running) running  \(p.failed) failed  \(p.cached) cached"
+        return "\(name) [\(bar)] \(p.done)/\(p.total)  \(p.running) running" + steps(p) + "  \(p.failed) failed  \(p.cached) cached"
             + (p.lostAttempts > 0 ? "  \(p.lostAttempts) lost" : "")
             + "  " + (p.finished ? "in " + clock(p.elapsed.inSeconds) : "ETA " + (p.etaSeconds.map(clock) ?? "?"))
     }
 
     /// `quickstart: 8/12 done (2 cached, 0 failed, 1 running), 6.1 s, ETA 0:04`
     static func summary(_ p: ExperimentRunner.Progress, name: String) -> String {
-        "\(name): \(p.done)/\(p.total) done (\(p.cached) cached, \(p.failed) failed, \(p.running) running"
+        "\(name): \(p.done)/\(p.total) done (\(p.cached) cached, \(p.failed) failed, \(p.running) running" + steps(p)
             + (p.lostAttempts > 0 ? ", \(p.lostAttempts) attempt(s) lost and run again" : "") + ")"
             + String(format: ", %.1f s", p.elapsed.inSeconds)
             + (p.finished ? "" : ", ETA " + (p.etaSeconds.map(clock) ?? "?"))
+    }
+
+    /// ` (step 800/6000)`: how far the running runs that report steps are; empty otherwise.
+    static func steps(_ p: ExperimentRunner.Progress) -> String {
+        p.totalSteps > 0 && !p.finished ? " (step \(p.steps)/\(p.totalSteps))" : ""
     }
 
     /// `m:ss`, or `h:mm:ss` past an hour.

@@ -88,8 +88,10 @@ extension TrainKind {
             var series: [StepMetric] = []
             var last: [String: Double] = [:]
             try session.trainer.run(checkpoints: session.checkpoints, shouldStop: { context.isCancelled }) { measurement in
-                for (name, value) in measurement.values { series.append(StepMetric(name: name, step: measurement.step, value: value)) }
+                let points = measurement.values.map { StepMetric(name: $0.key, step: measurement.step, value: $0.value) }
+                series += points
                 last = measurement.values
+                context.report(points, total: session.config.steps)   // the store follows the run
             }
             try context.checkCancellation()
             var metrics = last.mapValues { ParameterValue.double($0) }

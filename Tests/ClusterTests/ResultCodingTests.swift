@@ -33,4 +33,21 @@ import Wire
         inflated[inflated.count - 27] = 0xFF
         #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(inflated))) }
     }
+
+    @Test func progressRoundTripsAndATruncatedOneIsMalformed() throws {
+        let points = [StepMetric(name: "loss", step: 50, value: 3.25), StepMetric(name: "L0.H0.attn_sink", step: 50, value: 0.5)]
+        let message = ClusterMessage.progress(taskID: 9, attempt: 3, points: points, total: 3000).message
+        guard case let .progress(taskID, attempt, back, total) = try ClusterMessage(message) else {
+            Issue.record("did not decode as progress"); return
+        }
+        #expect(taskID == 9 && attempt == 3 && back == points && total == 3000)
+        var header = [UInt8](message.header)
+        header.removeLast(1)
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(header))) }
+        var negative = ClusterMessage.progress(taskID: 9, attempt: 3, points: [], total: 0).message
+        var bytes = [UInt8](negative.header)
+        bytes[16 + 7] = 0x80                                   // total's sign bit (after task id and attempt)
+        negative = Message(negative.command, header: Data(bytes))
+        #expect(throws: WireError.self) { _ = try ClusterMessage(negative) }
+    }
 }

@@ -132,6 +132,39 @@ import Testing
         }
     }
 
+    /// A running task's curve reaches the store while it runs; the final result then replaces the
+    /// streamed points, so each step is stored once.
+    @Test func aRunningTasksCurveIsInTheStoreBeforeItFinishes() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: stream\ntask: steps\nparams: {steps: 60, seconds: 0.1}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let process = try LoomProcess.start(["run", scratch.path("x.yaml"), "--workers", "1", "--quiet",
+                                             "--state", scratch.path("state")])
+        defer { if process.isRunning { process.terminate() } }
+        let end = ContinuousClock.now + .seconds(60)
+        var seenWhileRunning = 0
+        while seenWhileRunning == 0 && ContinuousClock.now < end && process.isRunning {
+            Thread.sleep(forTimeInterval: 0.1)
+            guard FileManager.default.fileExists(atPath: scratch.path("state/loom.db")),
+                  let store = try? ResultsStore(path: scratch.path("state/loom.db")),
+                  let running = try? store.runs(status: .running), let run = running.first,
+                  let points = try? store.series(run: run.id, name: "value"), !points.isEmpty,
+                  (try? store.runs(status: .running).count) == 1   // still running after the read
+            else { continue }
+            seenWhileRunning = points.count
+            #expect(points.map(\.step) == Array(1...points.count), "streamed steps arrive in order: \(points.map(\.step))")
+        }
+        #expect(seenWhileRunning > 0 && seenWhileRunning < 60, "points seen mid-run: \(seenWhileRunning)")
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let store = try ResultsStore(path: scratch.path("state/loom.db"))
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .succeeded)
+        let points = try store.series(run: run.id, name: "value")
+        #expect(points.map(\.step) == Array(1...60) && points.map(\.value) == (1...60).map(Double.init),
+                "each step once after the result: \(points.count) points")
+    }
+
     @Test func killNineOfAWorkerMidSweepRecordsTheLostAttemptAndRunsItAgain() throws {
         let scratch = try TemporaryDirectory()
         try "name: losses\ntask: sleep\nparams: {seconds: [1.5, 1.6, 1.7, 1.8]}\n"
