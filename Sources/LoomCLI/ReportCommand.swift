@@ -56,7 +56,7 @@ enum ReportCommand: Command {
         do {
             let output = try Report.render(experiment: name, spec: spec, store: store, to: directory, notes: notes)
             for outcome in output.figures where outcome.state == .noData {
-                Console.progress("note: figure \(outcome.figure.name): no SUCCEEDED or CACHED run has a numeric '\(outcome.figure.y)'")
+                Console.progress("note: figure \(outcome.figure.name): no SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)'")
             }
             Console.output(output.indexHTML.path)
         } catch {

@@ -48,8 +48,11 @@ public struct FigureData: Sendable {
     /// - Complexity: O(n log n) for n runs.
     public init(figure: FigureSpec, runs: [ReportData.Run]) {
         let runs = figure.x == FigureData.stepAxis ? FigureData.expandCurves(runs, metric: figure.y) : runs
+        // A running run's curve so far is drawn too: the store receives its points as they come.
+        let partial = figure.x == FigureData.stepAxis
         let usable = runs.filter { run in
-            (run.status == .succeeded || run.status == .cached) && run.value(figure.y)?.number != nil && run.value(figure.x) != nil
+            (run.status == .succeeded || run.status == .cached || (partial && run.status == .running))
+                && run.value(figure.y)?.number != nil && run.value(figure.x) != nil
         }
         let xs = usable.map { $0.value(figure.x)! }
         let numericX = xs.allSatisfy { $0.number != nil }

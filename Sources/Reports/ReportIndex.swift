@@ -35,7 +35,7 @@ struct ReportIndex {
     static func problem(_ outcome: FigureOutcome) -> String? {
         switch outcome.state {
         case .drawn: nil
-        case .noData: "No SUCCEEDED or CACHED run has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
+        case .noData: "No SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
         case let .failed(message): "gnuplot could not draw it: \(message)"
         }
     }

@@ -48,6 +48,22 @@ import Testing
         #expect(series[1].points.map(\.median) == [4, 3.5, 3] && series[1].points.allSatisfy { $0.count == 1 })
     }
 
+    /// A running run's curve so far is drawn over steps; its final metrics (none yet) are not.
+    @Test func aRunningRunsPartialCurveIsDrawnOnlyOverSteps() {
+        var running = ReportData.Run(id: 1, index: 0, repetition: 0, status: .running, params: ["n": .int(1)],
+                                     metrics: [:], metricsSource: nil)
+        running.curves["loss"] = [StepPoint(step: 50, value: 3), StepPoint(step: 100, value: 2)]
+        var failed = running
+        failed.id = 2
+        failed.status = .failed
+        let curve = FigureData(figure: FigureSpec(name: "c", x: "step", y: "loss"), runs: [running, failed])
+        #expect(curve.panels.count == 1 && curve.panels[0].series[0].points.map(\.median) == [3, 2]
+                && curve.panels[0].series[0].points.allSatisfy { $0.count == 1 }, "the failed run is left out")
+        running.metrics["loss"] = .double(2)   // a metric without the step axis: final values only
+        let final = FigureData(figure: FigureSpec(name: "f", x: "n", y: "loss"), runs: [running])
+        #expect(final.panels.allSatisfy { $0.series.allSatisfy(\.points.isEmpty) })
+    }
+
     @Test func stringXIsCategoricalInFileOrderAndSharedAcrossSeries() {
         var runs: [ReportData.Run] = []
         for (id, (algorithm, n)) in [("ring", 1), ("zigzag_ring", 1), ("ring", 2), ("ulysses", 2)].enumerated() {
