@@ -5,10 +5,13 @@ import Reports
 
 /// The mechanism graphs of a trained model, drawn with Graphviz as artifacts of a train.bb run:
 /// a circuit graph labelled with the final measurements, one token-attention graph per head on
-/// the start of an evaluation sequence, and a head × token-class graph of active and dormant.
+/// the start of an evaluation sequence (and its heatmap, drawn with gnuplot), and a head ×
+/// token-class graph of active and dormant.
 enum TrainGraphs {
     /// Tokens of the sequence the token-attention graphs show.
     static let shownTokens = 20
+    /// Tokens the attention heatmaps show.
+    static let heatmapTokens = 40
 
     /// Writes `circuit`, `heads-by-token` and `tokens-L<ℓ>H<h>` (.dot, .svg, .pdf) into a fresh
     /// directory. - Returns: the files, for the run's artifacts.
@@ -87,6 +90,14 @@ enum TrainGraphs {
                 keep(try GraphRenderer.write(dot: MechanismGraphs.tokenAttention(tokens: tokens, weights: square, triggers: triggers,
                                                                                  title: "L\(layer).H\(h): attention above 0.1"),
                                              name: "tokens-L\(layer)H\(h)", into: directory))
+                // The same weights as a heatmap over a longer stretch of the sequence.
+                let m = min(heatmapTokens, t)
+                var map = [Float](repeating: 0, count: m * m)
+                for i in 0..<m { for j in 0..<m { map[i * m + j] = weights.storage[(h * t + i) * t + j] } }
+                let labels = sequence.inputs.prefix(m).map { vocabulary[Int($0)] }
+                keep(try Heatmap.write(map, labels: labels, name: "attention-L\(layer)H\(h)",
+                                       title: "L\(layer).H\(h) attention on the first \(m) tokens", into: directory)
+                    .map { URL(fileURLWithPath: $0).lastPathComponent })
             }
         }
         return files

@@ -103,7 +103,10 @@ struct GnuplotScript {
     private func inches(_ pixels: Int) -> String { FigureData.number(Double(pixels) / 96) + "in" }
 
     /// `text` as a double-quoted gnuplot string.
-    func quoted(_ text: String) -> String {
+    func quoted(_ text: String) -> String { GnuplotScript.quoted(text) }
+
+    /// `text` as a double-quoted gnuplot string.
+    static func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
 }

@@ -116,8 +116,10 @@ import Testing
             .matches(in: html, range: NSRange(html.startIndex..., in: html))
             .map { String(html[Range($0.range(at: 1), in: html)!]) }
         let graphs = references.filter { $0.hasPrefix("graph-run") }
-        // Per run: circuit, heads-by-token and 2 layers × 2 heads of token attention, SVG and PDF.
-        #expect(graphs.count == 2 * 6 * 2, "\(graphs)")
+        // Per run: circuit, heads-by-token, and per head (2 layers × 2) a token-attention graph and
+        // an attention heatmap, SVG and PDF each.
+        #expect(graphs.count == 2 * (2 + 4 * 2) * 2, "\(graphs)")
+        #expect(graphs.contains { $0.hasSuffix("attention-L1H1.svg") }, "\(graphs)")
         for reference in references where !reference.contains(":") && !reference.hasPrefix("#") {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(reference).path), "index.html links \(reference)")
         }

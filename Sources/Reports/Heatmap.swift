@@ -1,0 +1,58 @@
+import Foundation
+
+/// A square matrix drawn as a gnuplot heatmap (attention weights: queries down, keys across),
+/// written as `NAME.dat`, a standalone `NAME.gp`, `NAME.svg` and `NAME.pdf`.
+public enum Heatmap {
+    /// Writes the heatmap of `values` (`labels.count`² entries, row-major, in 0…1) into
+    /// `directory`. Labels name the rows and columns (tokens); blanks are shown as `␣`, line
+    /// breaks as `↵`.
+    /// - Returns: the files written.
+    /// - Throws: `ReportError.write` when a file cannot be written, `.figuresFailed` when gnuplot fails.
+    public static func write(_ values: [Float], labels: [String], name: String, title: String,
+                             into directory: URL) throws(ReportError) -> [String] {
+        let n = labels.count
+        precondition(values.count == n * n, "a heatmap of \(n) labels needs \(n * n) values")
+        var data = "# \(title): row = query, column = key\n"
+        for i in 0..<n {
+            data += (0..<n).map { FigureData.number(Double(values[i * n + $0])) }.joined(separator: " ") + "\n"
+        }
+        let shown = labels.map { $0.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵") }
+        let tics = shown.enumerated().map { "\(GnuplotScript.quoted($0.element)) \($0.offset)" }.joined(separator: ", ")
+        let size = 160 + 14 * n
+        let script = """
+            # \(title); data in \(name).dat (one row per query). Run: gnuplot \(name).gp
+            unset key
+            set title \(GnuplotScript.quoted(title)) noenhanced
+            set xlabel "key" noenhanced
+            set ylabel "query" noenhanced
+            set xrange [-0.5:\(n) - 0.5]
+            set yrange [\(n) - 0.5:-0.5]
+            set cbrange [0:1]
+            set palette defined (0 "white", 1 "#1f4e9c")
+            set xtics (\(tics)) rotate by 90 noenhanced
+            set ytics (\(tics)) noenhanced
+            do for [format in "svg pdf"] {
+                if (format eq "svg") {
+                    set terminal svg size \(size + 80),\(size) font "Helvetica,11" background rgb "white"
+                    set output "\(name).svg"
+                } else {
+                    set terminal pdfcairo size \(FigureData.number(Double(size + 80) / 96))in,\(FigureData.number(Double(size) / 96))in font "Helvetica,9"
+                    set output "\(name).pdf"
+                }
+                plot "\(name).dat" matrix with image
+                set output
+            }
+
+            """
+        let files = ["\(name).dat", "\(name).gp"]
+        for (file, text) in zip(files, [data, script]) {
+            do { try text.write(to: directory.appendingPathComponent(file), atomically: true, encoding: .utf8) } catch {
+                throw .write(path: directory.appendingPathComponent(file).path, message: error.localizedDescription)
+            }
+        }
+        if let failure = Gnuplot.run(script: "\(name).gp", in: directory) {
+            throw .figuresFailed(index: directory.appendingPathComponent("\(name).gp").path, failures: [failure])
+        }
+        return (files + ["\(name).svg", "\(name).pdf"]).map { directory.appendingPathComponent($0).path }
+    }
+}
