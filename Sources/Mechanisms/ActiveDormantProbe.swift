@@ -14,7 +14,7 @@ public enum ActiveDormantProbe {
         var hooks = ModelHooks()
         hooks.captureScores = true
         hooks.captureWeights = true
-        hooks.captureHeadOutputs = true
+        hooks.captureValueOutputs = true
         hooks.captureResiduals = true
         model.hooks = hooks
         _ = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: batch.size, positionLosses: nil)
@@ -40,9 +40,9 @@ public enum ActiveDormantProbe {
                     for h in 0..<config.heads { values["L\(layer).H\(h).sink_logit_margin"] = margin[h] }
                 }
             }
-            if let outputs = capture.headOutputs {
+            if let outputs = capture.valueOutputs {
                 outputs.storage.withUnsafeBufferPointer { o in
-                    let drain = HeadMetrics.valueDrain(headOutputs: o.baseAddress!, shape: shape, width: config.dModel)
+                    let drain = HeadMetrics.valueDrain(valueOutputs: o.baseAddress!, shape: shape, width: config.dModel)
                     for h in 0..<config.heads {
                         values["L\(layer).H\(h).value_drain"] = drain[h].bos
                         values["L\(layer).H\(h).value_others"] = drain[h].others

@@ -39,9 +39,10 @@ public enum HeadMetrics {
         }
     }
 
-    /// `value_drain`, per head: the mean norm of the head's output after W_O at BOS, and the mean
-    /// norm at the other positions.
-    public static func valueDrain(headOutputs: UnsafePointer<Float>, shape: Shape, width: Int) -> [(bos: Double, others: Double)] {
+    /// `value_drain`, per head: the mean of ‖W_O v‖ at BOS, and its mean at the other positions
+    /// (`valueOutputs` is `ModelHooks.Capture.valueOutputs`: values through W_O, not mixed by
+    /// attention, so the measure is the same for softmax and ReLU attention).
+    public static func valueDrain(valueOutputs headOutputs: UnsafePointer<Float>, shape: Shape, width: Int) -> [(bos: Double, others: Double)] {
         (0..<shape.heads).map { h in
             var bos: Double = 0, others: Double = 0
             for b in 0..<shape.batch {

@@ -15,6 +15,8 @@ public struct ModelHooks: Sendable {
         public var values: Tensor?
         /// Each head's contribution to the residual stream after W_O, (batch, H, T, d).
         public var headOutputs: Tensor?
+        /// Each head's value at each position after W_O (`W_O v`, not mixed by attention), (batch, H, T, d).
+        public var valueOutputs: Tensor?
         /// The residual stream after the attention add, (batch, T, d).
         public var residualAfterAttention: Tensor?
         /// The residual stream after the FFN add (the layer's output, after any zeroed first row), (batch, T, d).
@@ -31,6 +33,8 @@ public struct ModelHooks: Sendable {
     public var captureValues = false
     /// Record `Capture.headOutputs`, (batch, H, T, d) per layer (one extra small product per head).
     public var captureHeadOutputs = false
+    /// Record `Capture.valueOutputs`, (batch, H, T, d) per layer (one extra small product per head).
+    public var captureValueOutputs = false
     /// Record `Capture.residualAfterAttention` and `Capture.residualAfterFFN`, (batch, T, d) per layer.
     public var captureResiduals = false
     /// The layers to capture; nil means every layer.
@@ -44,7 +48,7 @@ public struct ModelHooks: Sendable {
 
     /// Whether any capture is asked for.
     public var isEnabled: Bool {
-        captureScores || captureWeights || captureValues || captureHeadOutputs || captureResiduals
+        captureScores || captureWeights || captureValues || captureHeadOutputs || captureValueOutputs || captureResiduals
     }
 
     /// Whether layer `layer` records anything on the next forward pass.

@@ -18,21 +18,23 @@ extension Transformer {
             }
             capture.values = try! Tensor(shape: [batch, t, h, dh], storage: values)  // B·T·d floats
         }
-        if hooks.captureHeadOutputs {
-            // Head h's share of the W_O product: its (T, dh) output block times rows h·dh..<(h+1)·dh of W_O.
+        // Head h's share of a W_O product: its (T, dh) block times rows h·dh..<(h+1)·dh of W_O.
+        func throughOutput(_ input: UnsafeMutablePointer<Float>, rowStride: Int) -> Tensor {
             var outputs = [Float](repeating: 0, count: batch * h * t * d)
             let wo = layerWeights[l].wo
             outputs.withUnsafeMutableBufferPointer { buffer in
                 for b in 0..<batch {
                     for head in 0..<h {
-                        BLAS.sgemm(.none, .none, m: t, n: d, k: dh, alpha: 1, a: a.heads + b * t * d + head * dh, lda: d,
-                                   b: wo + head * dh * d, ldb: d, beta: 0,
+                        BLAS.sgemm(.none, .none, m: t, n: d, k: dh, alpha: 1, a: input + b * t * rowStride + head * dh,
+                                   lda: rowStride, b: wo + head * dh * d, ldb: d, beta: 0,
                                    c: buffer.baseAddress! + (b * h + head) * t * d, ldc: d)
                     }
                 }
             }
-            capture.headOutputs = try! Tensor(shape: [batch, h, t, d], storage: outputs)  // B·H·T·d floats
+            return try! Tensor(shape: [batch, h, t, d], storage: outputs)  // B·H·T·d floats
         }
+        if hooks.captureHeadOutputs { capture.headOutputs = throughOutput(a.heads, rowStride: d) }
+        if hooks.captureValueOutputs { capture.valueOutputs = throughOutput(a.qkv + 2 * d, rowStride: 3 * d) }
         hooks.captured[l] = capture
     }
 }

@@ -40,7 +40,7 @@ import Testing
         outputs[0] = 3; outputs[1] = 4
         for i in 1..<4 { outputs[i * width + 1] = 1 }
         for i in 0..<4 { outputs[(4 + i) * width] = 2 }
-        let drain = HeadMetrics.valueDrain(headOutputs: outputs, shape: Self.shape, width: width)
+        let drain = HeadMetrics.valueDrain(valueOutputs: outputs, shape: Self.shape, width: width)
         #expect(drain[0].bos == 5 && drain[0].others == 1 && drain[1].bos == 2 && drain[1].others == 2)
         let residual: [Float] = [6, 8, 1, 0, 0, 1, 3, 4]
         let norms = HeadMetrics.residualNorm(residual: residual, batch: 1, length: 4, width: width)

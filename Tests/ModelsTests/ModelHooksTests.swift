@@ -17,6 +17,7 @@ import Testing
         model.hooks.captureWeights = true
         model.hooks.captureValues = true
         model.hooks.captureHeadOutputs = true
+        model.hooks.captureValueOutputs = true
         model.hooks.captureResiduals = true
         _ = try model.forward(tokens: tokens, targets: targets, batch: b)
         let reference = ReferenceTransformer(model).run(tokens: tokens, targets: targets, batch: b)
@@ -55,6 +56,18 @@ import Testing
             summed[(bi * t + ti) * d + c] += Double(heads[((bi * h + hi) * t + ti) * d + c])
         } } } }
         #expect(ErrorReport(after, summed).relative <= 1e-5)
+        // Each head's output is its attention's mix of the values through W_O: Σ_j A_ij W_O v_j.
+        for l in 0..<2 {
+            let capture = try #require(model.hooks.captured[l])
+            let weights = try #require(capture.weights).storage
+            let outputs = try #require(capture.headOutputs).storage, valueOutputs = try #require(capture.valueOutputs).storage
+            #expect(capture.valueOutputs?.shape == [b, h, t, d])
+            var mixed = [Double](repeating: 0, count: outputs.count)
+            for bh in 0..<(b * h) { for i in 0..<t { for j in 0...i { for c in 0..<d {
+                mixed[(bh * t + i) * d + c] += Double(weights[(bh * t + i) * t + j]) * Double(valueOutputs[(bh * t + j) * d + c])
+            } } } }
+            #expect(ErrorReport(outputs, mixed).relative <= 1e-5, "layer \(l)")
+        }
     }
 
     @Test func onlyTheChosenLayersAndTensorsAreCaptured() throws {
