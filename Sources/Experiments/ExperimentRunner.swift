@@ -29,9 +29,17 @@ public enum ExperimentRunner {
         public var finished = false
         public var done: Int { succeeded + failed + cached }
 
-        /// Seconds left at the rate of the runs finished so far; nil until one has.
+        /// Nothing done yet.
+        public init() {}
+
+        /// Seconds left at the rate of the runs finished so far; before any has, at the rate of the
+        /// running runs' steps when every run left is running and reports its steps; else nil.
         public var etaSeconds: Double? {
-            guard executed > 0, toRun > executed else { return toRun == executed ? 0 : nil }
+            if toRun == executed { return 0 }
+            if executed == 0 {
+                guard running == toRun, steps > 0, totalSteps > steps else { return nil }
+                return elapsed.inSeconds / Double(steps) * Double(totalSteps - steps)
+            }
             return elapsed.inSeconds / Double(executed) * Double(toRun - executed)
         }
     }
@@ -71,7 +79,9 @@ public enum ExperimentRunner {
                                     experiment: experimentID, invocation: invocation)
         try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
         var summary = Summary(total: runs.count)
-        var state = Progress(total: runs.count, toRun: plan.toRun)
+        var state = Progress()
+        state.total = runs.count
+        state.toRun = plan.toRun
         var pending: [UInt64: Int64] = [:]                  // task id → run id
         var attempts: [UInt64: Int] = [:]                   // task id → its running attempt
         for (index, entry) in plan.entries.enumerated() {
