@@ -6,13 +6,14 @@ import TensorCore
 enum BenchTrainCommand: Command {
     static let words = ["bench", "train"]
     static let summary = "time full training steps (forward, backward, AdamW) of small transformers against sgemm"
-    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--json]"
+    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--products loom|openblas|both] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256,3x256; heads: 1)"),
         .value("context", "T", "tokens per sequence (default 64)"),
         .value("batch", "B", "sequences per step (default 64)"),
         .value("steps", "S", "steps per timed sample (default 20)"),
         .value("repeat", "R", "timed samples per model (default 3; the median is reported)"),
+        .value("products", "WHICH", "the projections on Loom's TiledGEMM (loom, the default), on OpenBLAS sgemm (openblas), or each in turn (both)"),
         .flag("json", "one JSON object with a results array (release builds only)"),
     ]
     static let discussion = """
@@ -22,7 +23,8 @@ enum BenchTrainCommand: Command {
         projections and FFN, 2·d·T·(T+1) per layer for the causal scores and weighted sums, and \
         2·T·d·V for the output layer, per sequence; a training step is 3× the forward. The \
         baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
-        timed in the same run.
+        timed in the same run. With --products both, each model also runs with every product on \
+        OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
         """
 
     struct Case { var layers: Int; var width: Int }
@@ -36,31 +38,42 @@ enum BenchTrainCommand: Command {
         let batch = try arguments.int("batch", minimum: 1) ?? 64
         let steps = try arguments.int("steps", minimum: 1) ?? 20
         let repeats = try arguments.int("repeat", minimum: 1) ?? 3
+        let products: [String]
+        switch arguments.string("products") ?? "loom" {
+        case "loom": products = ["loom"]
+        case "openblas": products = ["openblas"]
+        case "both": products = ["loom", "openblas"]
+        case let other: throw .usage("--products takes loom, openblas or both; got '\(other)'")
+        }
         let task: BigramBackcopyTask
         do { task = BigramBackcopyTask(statistics: try BigramBackcopyStatistics.load()) } catch { throw .failure("\(error)") }
         var rows: [[String: Any]] = []
         for item in cases {
-            let model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
-            let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
-                                        schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
-            let trainer: Trainer
-            do {
-                trainer = try Trainer(config: config, model: try ModelFactory.make(model, seed: 1, maxBatch: batch, threads: 0), task: task)
-                try trainer.trainStep()                                    // warm-up: first touches, packing
-            } catch { throw .failure("\(error)") }
-            var seconds: [Double] = [], sgemm: [Double] = []
-            for _ in 0..<repeats {
-                let start = ContinuousClock.now
-                do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
-                seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
-                sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+            for product in products {
+                let model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
+                let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
+                                            schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
+                let trainer: Trainer
+                do {
+                    let transformer = try ModelFactory.make(model, seed: 1, maxBatch: batch, threads: 0)
+                    transformer.usesOpenBLASProducts = product == "openblas"
+                    trainer = try Trainer(config: config, model: transformer, task: task)
+                    try trainer.trainStep()                                    // warm-up: first touches, packing
+                } catch { throw .failure("\(error)") }
+                var seconds: [Double] = [], sgemm: [Double] = []
+                for _ in 0..<repeats {
+                    let start = ContinuousClock.now
+                    do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
+                    seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
+                    sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+                }
+                let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
+                let gflops = flopsPerStep(model, batch: batch) / step / 1e9
+                rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
+                             "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
+                             "ratio": gflops / reference, "ms_per_step": step * 1000])
+                if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
-            let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
-            let gflops = flopsPerStep(model, batch: batch) / step / 1e9
-            rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch,
-                         "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
-                         "ratio": gflops / reference, "ms_per_step": step * 1000])
-            if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) done") }
         }
         if arguments.flag("json") {
             let object: [String: Any] = ["benchmark": "train", "commit": Provenance.commit, "openblas_core": BLAS.coreName,
@@ -73,9 +86,9 @@ enum BenchTrainCommand: Command {
                        + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
-        Console.output(["layers", "d", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm"].map { $0.leftPadding(14) }.joined())
+        Console.output(["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm"].map { $0.leftPadding(14) }.joined())
         for row in rows {
-            Console.output([String(row["layers"] as! Int), String(row["d"] as! Int), String(format: "%.0f", row["tokens_per_s"] as! Double),
+            Console.output([String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
                             String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
                             String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double)]
                 .map { $0.leftPadding(14) }.joined())

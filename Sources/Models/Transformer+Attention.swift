@@ -7,8 +7,8 @@ import TensorCore
 /// forward `S = scale·Q·Kᵀ`, `P = rowwise(S)` (softmax over keys j ≤ i, or ReLU(S)/(i+1)),
 /// `O = P·V`; backward `dP = dO·Vᵀ`, `dV = Pᵀ·dO`, `dS = P ⊙ (dP − rowsum(P ⊙ dP))` (softmax) or
 /// `dS = [P > 0]·dP/(i+1)` (ReLU), `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
-/// At T ≤ 256 a full (T, T) tile per item fits in L2, so each product is one sgemm; the masked
-/// upper triangle holds zeros.
+/// At T ≤ 256 a full (T, T) tile per item fits in L2, so each product is one `TiledGEMM` call on
+/// the worker's own workspace; the masked upper triangle holds zeros.
 ///
 /// `@unchecked Sendable`: the pointers outlive `forward`/`backward`, and item (b, h) writes only
 /// its own (T, T) tile of `weights` and its own (T, dh) blocks of `heads`, dq, dk and dv.
@@ -22,8 +22,24 @@ struct AttentionKernel: @unchecked Sendable {
     let zeroedHeads: [Bool]?
     /// Per (sequence, head) item `b·H + h`, each query's forced key or −1 (T), or nil.
     let forcedKeys: [[Int]]?
+    /// One product workspace per worker.
+    let workspaces: [GEMMWorkspace]
+    /// Whether the products run on OpenBLAS's sgemm instead (`Transformer.usesOpenBLASProducts`).
+    let usesOpenBLAS: Bool
 
     var d: Int { heads * headDimension }
+
+    /// `C ← α·op(A)·op(B)` on Loom's TiledGEMM, or on OpenBLAS when asked to.
+    private func product(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int, alpha: Float,
+                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, workspace: GEMMWorkspace) {
+        if usesOpenBLAS {
+            BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        } else {
+            TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: c, ldc: ldc, workspace: workspace)
+        }
+    }
     var q: UnsafeMutablePointer<Float> { qkv }
     var k: UnsafeMutablePointer<Float> { qkv + d }
     var v: UnsafeMutablePointer<Float> { qkv + 2 * d }
@@ -33,17 +49,17 @@ struct AttentionKernel: @unchecked Sendable {
     /// pre-softmax scores there with −∞ above the diagonal.
     func forward(threads: Int, scores: UnsafeMutablePointer<Float>?) {
         nonisolated(unsafe) let scores = scores  // written only at item (b, h)'s own tile
-        Parallel.forEach(batch * heads, threads: threads, setup: { _ in () }) { item, _ in
-            forward(batch: item / heads, head: item % heads, scores: scores)
+        Parallel.forEach(batch * heads, threads: threads, setup: { workspaces[$0] }) { item, workspace in
+            forward(batch: item / heads, head: item % heads, scores: scores, workspace: workspace)
         }
     }
 
-    func forward(batch b: Int, head h: Int, scores: UnsafeMutablePointer<Float>?) {
+    func forward(batch b: Int, head h: Int, scores: UnsafeMutablePointer<Float>?, workspace: GEMMWorkspace) {
         let t = context, tile = (b * heads + h) * t * t
         let p = weights + tile
         let block = b * t * d + h * headDimension, ld = 3 * d, input = b * t * ld + h * headDimension
-        BLAS.sgemm(.none, .transposed, m: t, n: t, k: headDimension, alpha: scale, a: q + input, lda: ld,
-                   b: k + input, ldb: ld, beta: 0, c: p, ldc: t)
+        product(.none, .transposed, m: t, n: t, k: headDimension, alpha: scale, a: q + input, lda: ld,
+                b: k + input, ldb: ld, beta: 0, c: p, ldc: t, workspace: workspace)
         if let scores {
             let s = scores + tile
             for i in 0..<t {
@@ -67,8 +83,8 @@ struct AttentionKernel: @unchecked Sendable {
         if zeroedHeads?[h] == true {
             for i in 0..<t { (output + block + i * d).update(repeating: 0, count: headDimension) }
         } else {
-            BLAS.sgemm(.none, .none, m: t, n: headDimension, k: t, alpha: 1, a: p, lda: t,
-                       b: v + input, ldb: ld, beta: 0, c: output + block, ldc: d)
+            product(.none, .none, m: t, n: headDimension, k: t, alpha: 1, a: p, lda: t,
+                       b: v + input, ldb: ld, beta: 0, c: output + block, ldc: d, workspace: workspace)
         }
     }
 
@@ -79,13 +95,16 @@ struct AttentionKernel: @unchecked Sendable {
         let d = self.d
         nonisolated(unsafe) let dO = outputGradient, dq = dqkv, dk = dqkv + d, dv = dqkv + 2 * d, tiles = tiles
         let tileSize = context * context
-        Parallel.forEach(batch * heads, threads: threads, setup: { worker in tiles + worker * tileSize }) { item, tile in
-            backward(batch: item / heads, head: item % heads, dO: dO, dq: dq, dk: dk, dv: dv, tile: tile)
+        Parallel.forEach(batch * heads, threads: threads,
+                         setup: { worker in (tiles + worker * tileSize, workspaces[worker]) }) { item, scratch in
+            backward(batch: item / heads, head: item % heads, dO: dO, dq: dq, dk: dk, dv: dv, tile: scratch.0,
+                     workspace: scratch.1)
         }
     }
 
     func backward(batch b: Int, head h: Int, dO: UnsafeMutablePointer<Float>, dq: UnsafeMutablePointer<Float>,
-                  dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>) {
+                  dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>,
+                  workspace: GEMMWorkspace) {
         let t = context, dh = headDimension
         let p = weights + (b * heads + h) * t * t
         let block = b * t * d + h * dh, ld = 3 * d, input = b * t * ld + h * dh
@@ -98,10 +117,10 @@ struct AttentionKernel: @unchecked Sendable {
             }
             return
         }
-        BLAS.sgemm(.none, .transposed, m: t, n: t, k: dh, alpha: 1, a: dO + block, lda: d,
-                   b: v + input, ldb: ld, beta: 0, c: tile, ldc: t)                       // dP
-        BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: 1, a: p, lda: t,
-                   b: dO + block, ldb: d, beta: 0, c: dv + input, ldc: ld)                // dV = Pᵀ·dO
+        product(.none, .transposed, m: t, n: t, k: dh, alpha: 1, a: dO + block, lda: d,
+                b: v + input, ldb: ld, beta: 0, c: tile, ldc: t, workspace: workspace)  // dP
+        product(.transposed, .none, m: t, n: dh, k: t, alpha: 1, a: p, lda: t,
+                b: dO + block, ldb: d, beta: 0, c: dv + input, ldc: ld, workspace: workspace)  // dV = Pᵀ·dO
         let forced = forcedKeys?[b * heads + h]
         for i in 0..<t {
             let row = tile + i * t, weightsRow = p + i * t
@@ -115,9 +134,9 @@ struct AttentionKernel: @unchecked Sendable {
             case .none: break
             }
         }
-        BLAS.sgemm(.none, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                   b: k + input, ldb: ld, beta: 0, c: dq + input, ldc: ld)                // dQ = scale·dS·K
-        BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                   b: q + input, ldb: ld, beta: 0, c: dk + input, ldc: ld)                // dK = scale·dSᵀ·Q
+        product(.none, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
+                b: k + input, ldb: ld, beta: 0, c: dq + input, ldc: ld, workspace: workspace)  // dQ = scale·dS·K
+        product(.transposed, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
+                b: q + input, ldb: ld, beta: 0, c: dk + input, ldc: ld, workspace: workspace)  // dK = scale·dSᵀ·Q
     }
 }

@@ -127,7 +127,8 @@ extension Transformer {
             batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
             kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
-            forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l])
+            forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l], workspaces: split.workspaces,
+            usesOpenBLAS: split.usesOpenBLASProducts)
     }
 
     /// Copies layer `w`'s W_Q, W_K, W_V side by side into `arena.packedWeights`, (d, 3d).

@@ -41,6 +41,13 @@ public final class Transformer {
         set { split.usesBLASThreads = newValue }
     }
 
+    /// Whether every product (projections and attention) runs on OpenBLAS's sgemm (true) or on Loom's `TiledGEMM` (false, the
+    /// default: 1.4–2× faster at d ≤ 256 on the 2-core VM, see BENCHMARKS.md).
+    public var usesOpenBLASProducts: Bool {
+        get { split.usesOpenBLASProducts }
+        set { split.usesOpenBLASProducts = newValue }
+    }
+
     let arena: TrainingArena
     var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.

@@ -13,6 +13,16 @@ struct WorkSplit: Sendable {
     /// Whether products go to OpenBLAS whole, on its own `threads` threads, instead of being cut
     /// into single-threaded pieces (see `Transformer.init`).
     var usesBLASThreads = false
+    /// Whether the pieces run on OpenBLAS's sgemm rather than Loom's `TiledGEMM` (the default,
+    /// faster at these skinny shapes; kept for `loom bench train --products openblas`).
+    var usesOpenBLASProducts = false
+    /// One `TiledGEMM` scratch per worker.
+    let workspaces: [GEMMWorkspace]
+
+    init(threads: Int) {
+        self.threads = threads
+        workspaces = (0..<max(1, threads)).map { _ in GEMMWorkspace() }
+    }
 
     /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes
     /// per-worker scratch.
@@ -39,17 +49,28 @@ struct WorkSplit: Sendable {
             return
         }
         nonisolated(unsafe) let a = a, b = b, c = c
+        let tiled = !usesOpenBLASProducts, workspaces = workspaces
+        @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, worker: Int) {
+            if tiled {
+                TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                                   beta: beta, c: c, ldc: ldc, workspace: workspaces[worker])
+            } else {
+                BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: c, ldc: ldc)
+            }
+        }
         if m >= n {
-            rows(m) { range, _ in
+            rows(m) { range, worker in
                 let aStart = transA == .none ? a + range.lowerBound * lda : a + range.lowerBound
-                BLAS.sgemm(transA, transB, m: range.count, n: n, k: k, alpha: alpha, a: aStart, lda: lda,
-                           b: b, ldb: ldb, beta: beta, c: c + range.lowerBound * ldc, ldc: ldc)
+                piece(m: range.count, n: n, a: aStart, b: b, c: c + range.lowerBound * ldc, worker: worker)
             }
         } else {
-            rows(n) { range, _ in
-                let bStart = transB == .none ? b + range.lowerBound : b + range.lowerBound * ldb
-                BLAS.sgemm(transA, transB, m: m, n: range.count, k: k, alpha: alpha, a: a, lda: lda,
-                           b: bStart, ldb: ldb, beta: beta, c: c + range.lowerBound, ldc: ldc)
+            // Column pieces start on 16-column panels, so only the last one can be partial.
+            let panels = (n + RegisterTile.columns - 1) / RegisterTile.columns
+            rows(panels) { range, worker in
+                let lower = range.lowerBound * RegisterTile.columns, upper = min(n, range.upperBound * RegisterTile.columns)
+                let bStart = transB == .none ? b + lower : b + lower * ldb
+                piece(m: m, n: upper - lower, a: a, b: bStart, c: c + lower, worker: worker)
             }
         }
     }

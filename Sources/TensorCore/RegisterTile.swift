@@ -1,0 +1,85 @@
+/// The register-blocked inner loop every Loom matrix product runs on: a block of up to 6 rows ×
+/// 16 columns of C held in twelve 8-lane accumulators (AVX2 has sixteen registers: twelve sums,
+/// two B vectors, one broadcast A value).
+///
+/// Per step of the inner dimension it loads one 16-wide row of B and broadcasts one A value per
+/// row. A is read in place through two strides, so a row-major A (`rowStride` = lda,
+/// `kStride` = 1) and a transposed one (`rowStride` = 1, `kStride` = lda) need no packing.
+/// Inlined into its callers so that a constant row count folds the row tests away.
+public enum RegisterTile {
+    /// Rows of C per block.
+    public static let rows = 6
+    /// Columns of C per block.
+    public static let columns = 16
+
+    /// One R × 16 block over k steps: `C = α·A·B`, or `C += α·A·B` when `accumulating`.
+    /// A(r, p) is `a[r·rowStride + p·kStride]`; B(p, 0..<16) starts at `b + p·ldb`; C rows are
+    /// `ldc` apart. Written out row by row (not as arrays) so that the twelve sums stay in registers.
+    /// - Precondition: 1 ≤ R ≤ 6; B rows hold 16 readable floats.
+    @inlinable @inline(__always)
+    public static func block(_ R: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                             _ b: UnsafePointer<Float>, _ ldb: Int,
+                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                             alpha: Float, accumulating: Bool) {
+        var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
+        var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
+        var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
+        var pa = a, pb = b
+        for _ in 0..<k {
+            let b0 = load(pb), b1 = load(pb + 8)
+            var x = SIMD8<Float>(repeating: pa[0])
+            c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
+            if R > 1 {
+                x = SIMD8<Float>(repeating: pa[rowStride])
+                c10 = c10.addingProduct(x, b0); c11 = c11.addingProduct(x, b1)
+            }
+            if R > 2 {
+                x = SIMD8<Float>(repeating: pa[2 * rowStride])
+                c20 = c20.addingProduct(x, b0); c21 = c21.addingProduct(x, b1)
+            }
+            if R > 3 {
+                x = SIMD8<Float>(repeating: pa[3 * rowStride])
+                c30 = c30.addingProduct(x, b0); c31 = c31.addingProduct(x, b1)
+            }
+            if R > 4 {
+                x = SIMD8<Float>(repeating: pa[4 * rowStride])
+                c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
+            }
+            if R > 5 {
+                x = SIMD8<Float>(repeating: pa[5 * rowStride])
+                c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+            }
+            pa += kStride
+            pb += ldb
+        }
+        @inline(__always) func put(_ low: SIMD8<Float>, _ high: SIMD8<Float>, row r: Int) {
+            let p = c + r * ldc
+            if accumulating {
+                store(load(p) + low * alpha, p); store(load(p + 8) + high * alpha, p + 8)
+            } else {
+                store(low * alpha, p); store(high * alpha, p + 8)
+            }
+        }
+        put(c00, c01, row: 0)
+        if R > 1 { put(c10, c11, row: 1) }
+        if R > 2 { put(c20, c21, row: 2) }
+        if R > 3 { put(c30, c31, row: 3) }
+        if R > 4 { put(c40, c41, row: 4) }
+        if R > 5 { put(c50, c51, row: 5) }
+    }
+
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inlinable @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+    }
+
+    @inlinable @inline(__always)
+    static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    }
+}

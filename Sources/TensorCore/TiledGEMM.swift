@@ -1,0 +1,188 @@
+/// Loom's own single-threaded matrix product for the skinny shapes of small-model training:
+/// `C ← α·op(A)·op(B) + β·C`, row-major, every block one `RegisterTile`.
+///
+/// The transformer's products have one short side (d = 64…256) and one long one (batch·T rows).
+/// OpenBLAS packs both operands for every call, which at these shapes costs as much as the
+/// arithmetic: on the 2-core Zen VM its weight gradients `Xᵀ·dY` ([64, 4096] × [4096, 256])
+/// ran at 20–24 GFLOP/s on two threads and the forward products at about 44 (BENCHMARKS.md).
+/// Here a row-major A is read in place; op(B) and a transposed A are copied per chunk of the
+/// inner dimension into contiguous panels, a cost of one part in 2·m (or 2·n) of the arithmetic.
+///
+/// Blocking: the inner dimension in chunks of `depthChunk` steps, C's rows in groups of
+/// `rowGroup`; within a chunk and group each 16-column panel of B (≤ 16 KB) stays in L1 while
+/// the group's strips of A (≤ 96 KB) come from L2.
+public enum TiledGEMM {
+    /// Steps of the inner dimension per pass over C.
+    static let depthChunk = 256
+    /// Rows of C per group (16 strips of 6).
+    static let rowGroup = 96
+
+    /// `C ← α·op(A)·op(B) + β·C` with op(A) `m × k` and op(B) `k × n`, like `BLAS.sgemm`.
+    /// - Parameter workspace: scratch for packed panels, reused across calls (one per thread).
+    /// - Precondition: pointers hold the extents their leading dimensions imply; `workspace` is
+    ///   not used by another thread during the call.
+    /// - Complexity: 2·m·n·k floating-point operations; O(256·(n + 96)) extra memory.
+    public static func multiply(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
+                                alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int,
+                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                workspace: GEMMWorkspace) {
+        guard m > 0, n > 0 else { return }
+        if beta != 0 && beta != 1 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        }
+        guard k > 0 else {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let lanes = RegisterTile.columns, strip = RegisterTile.rows
+        let panels = (n + lanes - 1) / lanes
+        let chunk = min(depthChunk, k)
+        // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded),
+        // and, for a transposed A, each group's strips as [strip][step][6].
+        let bPack = workspace.reserve(chunk * panels * lanes + (transA == .none ? 0 : (rowGroup / RegisterTile.rows) * (chunk * RegisterTile.rows + 8)))
+        let aPack = bPack + chunk * panels * lanes
+        let scratch = workspace.edgeBlock
+        var k0 = 0
+        while k0 < k {
+            let depth = min(depthChunk, k - k0)
+            let accumulate = k0 > 0 || beta != 0
+            packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
+            var i0 = 0
+            while i0 < m {
+                let groupEnd = min(i0 + rowGroup, m)
+                let aGroup: UnsafePointer<Float>, rowStride: Int, kStride: Int, stripStride: Int
+                if transA == .none {
+                    aGroup = a + i0 * lda + k0; rowStride = lda; kStride = 1; stripStride = strip * lda
+                } else {
+                    // Read in place, a transposed A's strip would step lda floats per k: packed,
+                    // it is one contiguous run that stays in L1 across the panels. Each row of A
+                    // is read once, left to right, and spread over the strips.
+                    let strips = (groupEnd - i0 + strip - 1) / strip, span = depth * strip + 8
+                    for p in 0..<depth {
+                        let source = a + (k0 + p) * lda + i0
+                        for s in 0..<strips {
+                            let first = s * strip, count = min(strip, groupEnd - i0 - first)
+                            let row = aPack + s * span + p * strip
+                            if count == strip && i0 + first + 8 <= lda {
+                                // 8 wide: the 2 extra floats land in the next step's slot (or the
+                                // strip's slack) and are overwritten before use.
+                                RegisterTile.store(RegisterTile.load(source + first), row)
+                            } else {
+                                for r in 0..<count { row[r] = source[first + r] }
+                                for r in count..<strip { row[r] = 0 }
+                            }
+                        }
+                    }
+                    aGroup = UnsafePointer(aPack); rowStride = 1; kStride = strip; stripStride = span
+                }
+                for panel in 0..<panels {
+                    let bBlock = UnsafePointer(bPack + panel * depth * lanes)
+                    let width = min(lanes, n - panel * lanes)
+                    var i = i0, aStrip = aGroup
+                    while i < groupEnd {
+                        let rows = min(strip, groupEnd - i)
+                        let cBlock = c + i * ldc + panel * lanes
+                        if width == lanes {
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate)
+                        } else {
+                            // A partial panel goes through a full-width scratch block.
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false)
+                            for r in 0..<rows {
+                                for j in 0..<width {
+                                    let value = scratch[r * lanes + j]
+                                    cBlock[r * ldc + j] = accumulate ? cBlock[r * ldc + j] + value : value
+                                }
+                            }
+                        }
+                        i += strip
+                        aStrip += stripStride
+                    }
+                }
+                i0 = groupEnd
+            }
+            k0 += depth
+        }
+    }
+
+    /// Copies rows `rows` of op(B) (`columns` wide) into contiguous 16-column panels,
+    /// `[panel][row][16]`, zero-padding the last panel. Strided panels read in place conflict in
+    /// L1 (at ldb = 768 or 256 floats their rows fall in 4 of its 64 sets).
+    private static func packB(_ transB: BLAS.Transpose, _ b: UnsafePointer<Float>, _ ldb: Int,
+                              rows: Range<Int>, columns n: Int, into packed: UnsafeMutablePointer<Float>) {
+        let lanes = RegisterTile.columns, depth = rows.count
+        let panels = (n + lanes - 1) / lanes
+        for panel in 0..<panels {
+            let first = panel * lanes, width = min(lanes, n - first)
+            let target = packed + panel * depth * lanes
+            if transB == .none && width == lanes {
+                var source = b + rows.lowerBound * ldb + first, out = target
+                for _ in 0..<depth {
+                    RegisterTile.store(RegisterTile.load(source), out)
+                    RegisterTile.store(RegisterTile.load(source + 8), out + 8)
+                    source += ldb
+                    out += lanes
+                }
+            } else if transB == .none {
+                for (p, row) in rows.enumerated() {
+                    let out = target + p * lanes
+                    out.update(from: b + row * ldb + first, count: width)
+                    (out + width).update(repeating: 0, count: lanes - width)
+                }
+            } else {
+                if width < lanes {
+                    for p in 0..<depth { (target + p * lanes + width).update(repeating: 0, count: lanes - width) }
+                }
+                for j in 0..<width {
+                    let source = b + (first + j) * ldb + rows.lowerBound
+                    for p in 0..<depth { target[p * lanes + j] = source[p] }
+                }
+            }
+        }
+    }
+
+    /// One block, specialised per row count.
+    @inline(__always)
+    private static func tile(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
+                             _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                             _ alpha: Float, _ accumulate: Bool) {
+        switch rows {
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        }
+    }
+}
+
+/// Scratch memory for `TiledGEMM`: grows to the largest request and is kept, so a training step
+/// allocates nothing once warm. One per thread; not for concurrent use.
+public final class GEMMWorkspace: @unchecked Sendable {
+    private var storage: UnsafeMutablePointer<Float>
+    private var capacity: Int
+    /// A 6 × 16 block for partial panels of C.
+    let edgeBlock: UnsafeMutablePointer<Float>
+
+    public init() {
+        capacity = 0
+        storage = .allocate(capacity: 0)
+        edgeBlock = .allocate(capacity: RegisterTile.rows * RegisterTile.columns)
+    }
+
+    deinit {
+        storage.deallocate()
+        edgeBlock.deallocate()
+    }
+
+    /// At least `count` floats, contents undefined; valid until the next call.
+    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+        if count > capacity {
+            storage.deallocate()
+            capacity = max(count, capacity * 2)
+            storage = .allocate(capacity: capacity)
+        }
+        return storage
+    }
+}

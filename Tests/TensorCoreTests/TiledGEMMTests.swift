@@ -1,0 +1,88 @@
+import LoomTestSupport
+import Testing
+import TensorCore
+
+/// Loom's own product against a float64 reference, for every transpose, shapes that are not whole
+/// 6 × 16 blocks, inner dimensions past one 256-step chunk, every kind of β, and leading
+/// dimensions wider than the operands (nothing outside C's block may change).
+@Suite struct TiledGEMMTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var transA: BLAS.Transpose, transB: BLAS.Transpose
+        var m: Int, n: Int, k: Int, alpha: Float, beta: Float
+        var description: String { "\(transA)·\(transB) \(m)×\(n)×\(k) α \(alpha) β \(beta)" }
+    }
+
+    static let cases: [Case] = [
+        Case(transA: .none, transB: .none, m: 64, n: 192, k: 64, alpha: 1, beta: 0),
+        Case(transA: .none, transB: .none, m: 37, n: 67, k: 19, alpha: 1, beta: 1),
+        Case(transA: .none, transB: .transposed, m: 50, n: 64, k: 256, alpha: 1, beta: 0),
+        Case(transA: .none, transB: .transposed, m: 13, n: 35, k: 300, alpha: 0.5, beta: 1),
+        Case(transA: .transposed, transB: .none, m: 64, n: 48, k: 600, alpha: 1, beta: 0),
+        Case(transA: .transposed, transB: .none, m: 29, n: 67, k: 517, alpha: 1, beta: 0.25),
+        Case(transA: .transposed, transB: .transposed, m: 7, n: 21, k: 33, alpha: -2, beta: 1),
+        Case(transA: .none, transB: .none, m: 1, n: 1, k: 1, alpha: 1, beta: 0),
+        Case(transA: .none, transB: .none, m: 5, n: 16, k: 0, alpha: 1, beta: 0.5),
+    ]
+
+    @Test(arguments: cases) func matchesFloat64(_ c: Case) throws {
+        // Stored shapes, with 3 extra columns in every leading dimension.
+        let (aRows, aColumns) = c.transA == .none ? (c.m, c.k) : (c.k, c.m)
+        let (bRows, bColumns) = c.transB == .none ? (c.k, c.n) : (c.n, c.k)
+        let lda = aColumns + 3, ldb = bColumns + 3, ldc = c.n + 3
+        var random = TestRandom(seed: UInt64(c.m * 1_000_003 + c.n * 1009 + c.k))
+        let a = (0..<(aRows * lda)).map { _ in Float(random.nextNormal()) }
+        let b = (0..<(bRows * ldb)).map { _ in Float(random.nextNormal()) }
+        let c0 = (0..<(c.m * ldc)).map { _ in Float(random.nextNormal()) }
+        func opA(_ i: Int, _ p: Int) -> Double { Double(c.transA == .none ? a[i * lda + p] : a[p * lda + i]) }
+        func opB(_ p: Int, _ j: Int) -> Double { Double(c.transB == .none ? b[p * ldb + j] : b[j * ldb + p]) }
+        var expected: [Double] = [], actual: [Float] = []
+        var result = c0
+        let workspace = GEMMWorkspace()
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                result.withUnsafeMutableBufferPointer { out in
+                    TiledGEMM.multiply(c.transA, c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
+                                       a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
+                                       beta: c.beta, c: out.baseAddress!, ldc: ldc, workspace: workspace)
+                }
+            }
+        }
+        for i in 0..<c.m {
+            for j in 0..<ldc {
+                guard j < c.n else {
+                    #expect(result[i * ldc + j] == c0[i * ldc + j], "wrote outside C's block at (\(i), \(j))")
+                    continue
+                }
+                var sum = 0.0
+                for p in 0..<c.k { sum += opA(i, p) * opB(p, j) }
+                expected.append(Double(c.alpha) * sum + (c.beta == 0 ? 0 : Double(c.beta) * Double(c0[i * ldc + j])))
+                actual.append(result[i * ldc + j])
+            }
+        }
+        // float32 sums of ≤ 600 products: ‖error‖/‖C‖ of order 1e-7; a wrong index gives order 1.
+        let error = relativeError(actual, expected)
+        #expect(error < 2e-6, "\(c): ‖a−b‖/‖b‖ = \(error)")
+    }
+
+    /// The same workspace serves a large transposed product and then a small one.
+    @Test func workspaceIsReusedAcrossShapes() throws {
+        let workspace = GEMMWorkspace()
+        for (m, n, k) in [(20, 100, 90), (6, 16, 4)] {
+            var random = TestRandom(seed: UInt64(m + n + k))
+            let a = (0..<(m * k)).map { _ in Float(random.nextNormal()) }
+            let b = (0..<(n * k)).map { _ in Float(random.nextNormal()) }
+            var out = [Float](repeating: 0, count: m * n)
+            TiledGEMM.multiply(.none, .transposed, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k,
+                               beta: 0, c: &out, ldc: n, workspace: workspace)
+            var expected: [Double] = []
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[j * k + p]) }
+                    expected.append(sum)
+                }
+            }
+            #expect(relativeError(out, expected) < 1e-6)
+        }
+    }
+}
