@@ -111,6 +111,9 @@ extension TrainKind {
                 for effect in effects {
                     metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
                     metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)
+                    for (name, value) in InterventionStudy.laterLayerProbes(of: effect) {
+                        metrics["intervention.\(effect.name).\(name)"] = .double(value)
+                    }
                 }
                 artifacts = try TrainGraphs.write(model, session: session, measurements: last, active: active, effects: effects)
             }

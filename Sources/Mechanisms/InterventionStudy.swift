@@ -11,6 +11,9 @@ public enum InterventionStudy {
         public var backcopyRisk: Double, bigramRisk: Double
         /// Risk with the intervention minus the risk without it.
         public var deltaBackcopy: Double, deltaBigram: Double
+        /// Everything `evaluate` returned under the intervention (risks, and the probes when the
+        /// trainer has them, e.g. a later layer's `attn_sink` with layer 0 removed).
+        public var measurements: [String: Double] = [:]
     }
 
     /// Runs every intervention on `model`, measuring with `evaluate` (which returns at least
@@ -62,8 +65,20 @@ public enum InterventionStudy {
             let backcopy = risks["backcopy_risk"] ?? .nan, bigram = risks["bigram_risk"] ?? .nan
             effects.append(Effect(name: name, backcopyRisk: backcopy, bigramRisk: bigram,
                                   deltaBackcopy: backcopy - (base["backcopy_risk"] ?? .nan),
-                                  deltaBigram: bigram - (base["bigram_risk"] ?? .nan)))
+                                  deltaBigram: bigram - (base["bigram_risk"] ?? .nan), measurements: risks))
         }
         return (base, effects)
+    }
+
+    /// For a `remove_layer_L<ℓ>` effect, the sink and residual probes of the layers after ℓ under
+    /// the removal (`L<m>.H<h>.attn_sink`, `L<m>.bos_residual_norm`, `L<m>.residual_norm_others`,
+    /// m > ℓ): whether a later layer's sink survives without layer ℓ. Empty for other effects.
+    public static func laterLayerProbes(of effect: Effect) -> [String: Double] {
+        let prefix = "remove_layer_L"
+        guard effect.name.hasPrefix(prefix), let removed = Int(effect.name.dropFirst(prefix.count)) else { return [:] }
+        return effect.measurements.filter { key, _ in
+            guard key.hasPrefix("L"), let layer = Int(key.dropFirst().prefix { $0.isNumber }), layer > removed else { return false }
+            return key.hasSuffix(".attn_sink") || key.hasSuffix(".bos_residual_norm") || key.hasSuffix(".residual_norm_others")
+        }
     }
 }
