@@ -9,6 +9,8 @@ public final class ClusterClient {
     private let socket: SocketBox
     /// The coordinator's endpoint.
     public let endpoint: String
+    /// Set once a coordinator has left `events?` unanswered (a Loom from before it existed).
+    private var eventsUnanswered = false
 
     /// Connects to `endpoint` (libzmq connects in the background; requests wait for it).
     public init(connect endpoint: String, security: CurveClientSecurity? = nil) throws(ClusterError) {
@@ -64,5 +66,23 @@ public final class ClusterClient {
             throw .refused("the coordinator answered 'results?' with something else")
         }
         return results
+    }
+
+    /// The attempt events of the tasks this client submitted, since it last asked.
+    public func events(timeout: Duration = .seconds(5)) throws(ClusterError) -> [AttemptEvent] {
+        guard case let .events(events) = try request(.eventsRequest, timeout: timeout) else {
+            throw .refused("the coordinator answered 'events?' with something else")
+        }
+        return events
+    }
+
+    /// `events()` for a poll loop: empty on any failure, and without asking again once the
+    /// coordinator has left the question unanswered, so an older coordinator costs one timeout.
+    public func eventsIfAnswered() -> [AttemptEvent] {
+        guard !eventsUnanswered else { return [] }
+        do { return try events(timeout: .seconds(10)) } catch {
+            if case .timeout = error { eventsUnanswered = true }
+            return []
+        }
     }
 }

@@ -80,6 +80,10 @@ public enum ClusterMessage: Sendable {
     case status(json: String)
     case resultsRequest([UInt64])
     case results([TaskResult])
+    /// The attempt events (starts, losses, failures, streamed progress) of the tasks this client
+    /// submitted, since it last asked.
+    case eventsRequest
+    case events([AttemptEvent])
     case error(String)
 
     /// The command word on the wire.
@@ -105,6 +109,8 @@ public enum ClusterMessage: Sendable {
         case .status: "status"
         case .resultsRequest: "results?"
         case .results: "results"
+        case .eventsRequest: "events?"
+        case .events: "events"
         case .error: "error"
         }
     }
@@ -116,7 +122,7 @@ public enum ClusterMessage: Sendable {
         case let .register(info):
             w.write(info.name); w.write(info.host); w.write(info.hostID); w.write(info.pid)
             w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds); w.write(info.publicKey)
-        case .heartbeat, .drain, .bye, .reregister, .statusRequest: break
+        case .heartbeat, .drain, .bye, .reregister, .statusRequest, .eventsRequest: break
         case let .result(result): result.write(to: &w)
         case let .progress(taskID, attempt, points, total):
             w.write(taskID); w.write(attempt); w.write(total)
@@ -141,6 +147,9 @@ public enum ClusterMessage: Sendable {
         case let .results(results):
             w.write(UInt32(results.count))
             for result in results { result.write(to: &w) }
+        case let .events(events):
+            w.write(UInt32(events.count))
+            for event in events { event.write(to: &w) }
         }
         return Message(command, header: w.data)
     }
@@ -210,6 +219,13 @@ public enum ClusterMessage: Sendable {
             var results: [TaskResult] = []
             for _ in 0..<count { results.append(try TaskResult.read(from: &r)) }
             self = .results(results)
+        case "events?": self = .eventsRequest
+        case "events":
+            // Each event is at least a task id, an attempt and a kind: 17 bytes.
+            let count = try r.readCount("number of attempt events", minimumItemBytes: 17)
+            var events: [AttemptEvent] = []
+            for _ in 0..<count { events.append(try AttemptEvent.read(from: &r)) }
+            self = .events(events)
         case "error": self = .error(try r.readString("error"))
         default:
             throw .malformed("unknown command '\(command)'")
@@ -232,6 +248,33 @@ extension TaskResult {
                                 seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
         result.series = try StepMetric.read(from: &r)
         return result
+    }
+}
+
+extension AttemptEvent {
+    func write(to w: inout ByteWriter) {
+        w.write(taskID); w.write(attempt)
+        switch kind {
+        case let .started(workers): w.write(UInt8(0)); w.write(workers)
+        case let .lost(reason): w.write(UInt8(1)); w.write(reason)
+        case let .failed(reason): w.write(UInt8(2)); w.write(reason)
+        case let .progress(points, total): w.write(UInt8(3)); w.write(total); StepMetric.write(points, to: &w)
+        }
+    }
+
+    static func read(from r: inout ByteReader) throws(WireError) -> AttemptEvent {
+        let taskID = try r.readUInt64("task id"), attempt = try r.readInt("attempt", in: 1...1_000_000)
+        let kind: Kind
+        switch try r.readUInt8("event kind") {
+        case 0: kind = .started(workers: try r.readStrings("workers"))
+        case 1: kind = .lost(reason: try r.readString("reason"))
+        case 2: kind = .failed(reason: try r.readString("reason"))
+        case 3:
+            let total = try r.readInt("total steps", in: 0...Int(Int32.max))
+            kind = .progress(points: try StepMetric.read(from: &r), total: total)
+        case let other: throw .malformed("attempt event kind \(other) is not 0…3 (started, lost, failed, progress)")
+        }
+        return AttemptEvent(taskID: taskID, attempt: attempt, kind: kind)
     }
 }
 

@@ -286,6 +286,7 @@ public final class Coordinator: Sendable {
                     let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
                     let ids = (0..<UInt64(count)).map { first + $0 }
                     state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)
+                    for id in ids { state.taskClients[id] = routingID }
                     state.outbox.append((routingID, .submitted(ids)))
                 } catch {
                     state.count("rejected_submissions")
@@ -295,7 +296,11 @@ public final class Coordinator: Sendable {
                 state.outbox.append((routingID, .status(json: status(now: now).json)))
             case let .resultsRequest(ids):
                 let found = ids.compactMap { state.tasks[$0]?.result }
+                // A client holding a task's result wants no more of its events.
+                for result in found { state.taskClients[result.taskID] = nil }
                 state.outbox.append((routingID, .results(found)))
+            case .eventsRequest:
+                state.outbox.append((routingID, .events(state.clientEvents.removeValue(forKey: routingID) ?? [])))
             default:
                 state.handle(message, from: routingID, now: now)
             }

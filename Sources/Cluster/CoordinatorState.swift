@@ -73,6 +73,13 @@ final class CoordinatorState {
     /// Attempt events for the API side, kept only when asked for (nobody else drains them).
     var attemptEvents: [AttemptEvent] = []
     var recordsAttemptEvents = false
+    /// The client (routing id) that submitted each task over the network, while it may still
+    /// want the task's events; and each client's events not yet asked for (`events?`).
+    var taskClients: [UInt64: Data] = [:]
+    var clientEvents: [Data: [AttemptEvent]] = [:]
+    /// Events kept per client: a client that stops asking cannot grow the coordinator without
+    /// bound; the oldest go first (counted as `dropped_client_events`).
+    static let clientEventLimit = 100_000
     var succeeded = 0, failed = 0
 
     init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog) {
@@ -85,6 +92,13 @@ final class CoordinatorState {
 
     private func record(_ event: AttemptEvent) {
         if recordsAttemptEvents { attemptEvents.append(event) }
+        if let client = taskClients[event.taskID] {
+            clientEvents[client, default: []].append(event)
+            if let count = clientEvents[client]?.count, count > Self.clientEventLimit {
+                clientEvents[client]?.removeFirst(count - Self.clientEventLimit)
+                self.count("dropped_client_events", by: count - Self.clientEventLimit)
+            }
+        }
     }
 
     private func send(_ message: ClusterMessage, to routingID: Data) { outbox.append((routingID, message)) }

@@ -46,7 +46,7 @@ extension ClusterClient: RunDispatcher {
         }
         return found
     }
-    public func takeAttemptEvents() -> [AttemptEvent] { [] }
+    public func takeAttemptEvents() -> [AttemptEvent] { eventsIfAnswered() }
     public func workerSightings() -> [ResultsStore.WorkerSighting] { [] }
     public var pollInterval: Duration { .milliseconds(200) }
 }

@@ -50,4 +50,31 @@ import Wire
         negative = Message(negative.command, header: Data(bytes))
         #expect(throws: WireError.self) { _ = try ClusterMessage(negative) }
     }
+
+    /// `events` carries every kind of attempt event; an unknown kind, a truncated message and an
+    /// inflated count are refused.
+    @Test func attemptEventsRoundTripAndBadOnesAreMalformed() throws {
+        let events = [
+            AttemptEvent(taskID: 4, attempt: 1, kind: .started(workers: ["w1", "w2"])),
+            AttemptEvent(taskID: 4, attempt: 1, kind: .lost(reason: "worker w1 went silent")),
+            AttemptEvent(taskID: 4, attempt: 2, kind: .progress(points: [StepMetric(name: "loss", step: 10, value: 2.5)], total: 100)),
+            AttemptEvent(taskID: 5, attempt: 3, kind: .failed(reason: "boom")),
+        ]
+        let message = ClusterMessage.events(events).message
+        guard case let .events(back) = try ClusterMessage(message) else { Issue.record("did not decode as events"); return }
+        #expect(back == events)
+        guard case .eventsRequest = try ClusterMessage(ClusterMessage.eventsRequest.message) else {
+            Issue.record("did not decode as events?"); return
+        }
+        var truncated = [UInt8](message.header)
+        truncated.removeLast(1)
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(truncated))) }
+        // The first event's kind byte sits after the count (4), task id (8) and attempt (8).
+        var unknown = [UInt8](message.header)
+        unknown[20] = 9
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(unknown))) }
+        var inflated = [UInt8](message.header)
+        inflated[0] = 0xFF; inflated[1] = 0xFF; inflated[2] = 0xFF
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(inflated))) }
+    }
 }

@@ -135,11 +135,16 @@ import Testing
     /// A running task's curve reaches the store while it runs; the final result then replaces the
     /// streamed points, so each step is stored once.
     @Test func aRunningTasksCurveIsInTheStoreBeforeItFinishes() throws {
+        try Self.expectCurveStreamed(through: ["--workers", "1"])
+    }
+
+    /// Runs a 60-step `steps` task with `dispatch` (local workers or `--connect`), watching the
+    /// store: points arrive in order while the run is RUNNING, and exactly steps 1…60 remain after.
+    static func expectCurveStreamed(through dispatch: [String]) throws {
         let scratch = try TemporaryDirectory()
         try "name: stream\ntask: steps\nparams: {steps: 60, seconds: 0.1}\n"
             .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
-        let process = try LoomProcess.start(["run", scratch.path("x.yaml"), "--workers", "1", "--quiet",
-                                             "--state", scratch.path("state")])
+        let process = try LoomProcess.start(["run", scratch.path("x.yaml"), "--quiet", "--state", scratch.path("state")] + dispatch)
         defer { if process.isRunning { process.terminate() } }
         let end = ContinuousClock.now + .seconds(60)
         var seenWhileRunning = 0

@@ -73,6 +73,13 @@ import Testing
         #expect(nobody.status == 1 && nobody.standardError.contains("no answer from a coordinator"), "\(nobody)")
     }
 
+    /// Through a running coordinator too, a run's curve reaches the store while it runs.
+    @Test func runConnectStreamsARunningTasksCurve() throws {
+        let up = try RunningUp(workers: 1)
+        try #require(up.endpoint.hasPrefix("tcp://"), "\(up.standardError)")
+        try WorkerLossTests.expectCurveStreamed(through: ["--connect", up.endpoint])
+    }
+
     @Test func workersLeaveWhenUpIsKilledOutright() throws {
         let up = try RunningUp(workers: 2)
         try #require(up.workerPIDs.count == 2, "\(up.standardError)")
