@@ -14,6 +14,10 @@ enum TrainKind {
         ParameterSpec("ffn_hidden", .int, default: .int(0), "FFN hidden width (0: 4·d_model)"),
         ParameterSpec("attention", .string, default: .string("softmax"), "softmax, relu or none (every layer)"),
         ParameterSpec("ffn", .string, default: .string("mlp"), "mlp, linear or none (every layer)"),
+        ParameterSpec("layer_attention", .string, default: .string(""),
+                      "per layer, comma-separated (e.g. none,softmax,softmax); empty: 'attention' in every layer"),
+        ParameterSpec("layer_ffn", .string, default: .string(""),
+                      "per layer, comma-separated (e.g. mlp,mlp,none); empty: 'ffn' in every layer"),
         ParameterSpec("activation", .string, default: .string("relu"), "the FFN's relu or gelu"),
         ParameterSpec("optimizer", .string, default: .string("adamw"), "adamw, adam or sgd"),
         ParameterSpec("lr", .double, default: .double(3e-4), "learning rate (the peak with a cosine schedule)"),
@@ -56,6 +60,28 @@ enum TrainKind {
                                 attention: try choice("attention", ModelConfig.AttentionKind.self),
                                 ffn: try choice("ffn", ModelConfig.FFNKind.self))
         if int("ffn_hidden") < 0 { model.ffnHidden = int("ffn_hidden") }
+        func perLayer<T: RawRepresentable & CaseIterable>(_ name: String, _ type: T.Type) throws(ModelError) -> [T]? where T.RawValue == String {
+            let text = string(name)
+            guard !text.isEmpty else { return nil }
+            let words = text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard words.count == model.depth else {
+                throw .configuration("\(name) '\(text)' names \(words.count) layer(s) but layers is \(model.depth); give one value per layer")
+            }
+            var kinds: [T] = []
+            for (index, word) in words.enumerated() {
+                guard let kind = T(rawValue: word) else {
+                    throw .configuration("\(name): layer \(index) is '\(word)'; each must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                }
+                kinds.append(kind)
+            }
+            return kinds
+        }
+        if let kinds = try perLayer("layer_attention", ModelConfig.AttentionKind.self) {
+            for (l, kind) in kinds.enumerated() { model.layers[l].attention = kind }
+        }
+        if let kinds = try perLayer("layer_ffn", ModelConfig.FFNKind.self) {
+            for (l, kind) in kinds.enumerated() { model.layers[l].ffn = kind }
+        }
         let optimizer = try OptimizerSettings.named(string("optimizer"), beta1: Float(double("beta1")), beta2: Float(double("beta2")),
                                                     momentum: Float(double("momentum")), weightDecay: Float(double("weight_decay")))
         let schedule: LearningRateSchedule

@@ -20,11 +20,22 @@ import Testing
     @Test func badSettingsAreNamedBeforeTraining() throws {
         for (arguments, phrase) in [(["--heads", "3"], "must divide d_model"), (["--optimizer", "adagrad"], "unknown optimizer"),
                                     (["--d-model", "-8"], "d_model must be positive"), (["--steps", "ten"], "--steps must be int"),
-                                    (["--checkpoint-every", "7"], "multiple of evaluate_every"), (["--attention", "linear"], "attention must be one of")] {
+                                    (["--checkpoint-every", "7"], "multiple of evaluate_every"), (["--attention", "linear"], "attention must be one of"),
+                                    (["--layer-attention", "none,softmax"], "names 2 layer(s) but layers is 1"),
+                                    (["--layers", "2", "--layer-ffn", "mlp,big"], "layer 1 is 'big'")] {
             let outcome = try LoomProcess.run(["train"] + arguments)
             #expect(outcome.status == 2 && outcome.standardError.contains(phrase), "\(arguments): \(outcome)")
             #expect(!outcome.standardOutput.contains("step"), "nothing trained")
         }
+    }
+
+    /// Per-layer switches: a layer without attention has no attention probes.
+    @Test func layersCanBeSwitchedOneByOne() throws {
+        let outcome = try LoomProcess.run(Self.small + ["--layers", "2", "--layer-attention", "none,softmax", "--steps", "5"],
+                                          deadline: .seconds(120))
+        #expect(outcome.status == 0, "\(outcome)")
+        #expect(outcome.standardOutput.contains("L1.H0.attn_sink") && !outcome.standardOutput.contains("L0.H0.attn_sink"),
+                "\(outcome.standardOutput.prefix(2000))")
     }
 
     @Test func killNineThenResumeGivesTheSameLossesBitForBit() throws {
