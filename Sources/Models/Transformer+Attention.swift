@@ -7,8 +7,10 @@ import TensorCore
 /// forward `S = scale·Q·Kᵀ`, `P = rowwise(S)` (softmax over keys j ≤ i, or ReLU(S)/(i+1)),
 /// `O = P·V`; backward `dP = dO·Vᵀ`, `dV = Pᵀ·dO`, `dS = P ⊙ (dP − rowsum(P ⊙ dP))` (softmax) or
 /// `dS = [P > 0]·dP/(i+1)` (ReLU), `dQ = scale·dS·K`, `dK = scale·dSᵀ·Q`.
-/// At T ≤ 256 a full (T, T) tile per item fits in L2, so each product is one `TiledGEMM` call on
-/// the worker's own workspace; the masked upper triangle holds zeros.
+/// At T ≤ 256 a full (T, T) tile per item fits in L2. On `TiledGEMM` the products run in blocks
+/// of 16 queries (or keys) and skip the masked upper triangle: each operand is packed once per
+/// item and every block uses a prefix or suffix of it. On OpenBLAS (the comparison path) each
+/// product is one whole sgemm. The masked upper triangle of P holds zeros either way.
 ///
 /// `@unchecked Sendable`: the pointers outlive `forward`/`backward`, and item (b, h) writes only
 /// its own (T, T) tile of `weights` and its own (T, dh) blocks of `heads`, dq, dk and dv.
@@ -22,24 +24,77 @@ struct AttentionKernel: @unchecked Sendable {
     let zeroedHeads: [Bool]?
     /// Per (sequence, head) item `b·H + h`, each query's forced key or −1 (T), or nil.
     let forcedKeys: [[Int]]?
-    /// One product workspace per worker.
+    /// Per worker: `TiledGEMM`'s own scratch, and the packed operand of the product at hand.
     let workspaces: [GEMMWorkspace]
+    let packs: [GEMMWorkspace]
     /// Whether the products run on OpenBLAS's sgemm instead (`Transformer.usesOpenBLASProducts`).
     let usesOpenBLAS: Bool
 
     var d: Int { heads * headDimension }
 
-    /// `C ← α·op(A)·op(B)` on Loom's TiledGEMM, or on OpenBLAS when asked to.
-    private func product(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int, alpha: Float,
-                         a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
-                         c: UnsafeMutablePointer<Float>, ldc: Int, workspace: GEMMWorkspace) {
+    /// Queries (and keys) per causal block: one 16-key panel.
+    static let causalBlock = RegisterTile.columns
+
+    /// The end of the causal block holding row `i`: the keys its queries can see end before it.
+    func blockEnd(_ i: Int) -> Int { usesOpenBLAS ? context : min(context, (i / Self.causalBlock + 1) * Self.causalBlock) }
+
+    /// `C[i, j] = α·A[i]·B[j]` for j < blockEnd(i) (S = Q·Kᵀ, dP = dO·Vᵀ): A and B are (T, dh) row
+    /// blocks, C a (T, T) tile. Entries right of blockEnd(i) are not written.
+    private func rowsTimesRows(alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                               c: UnsafeMutablePointer<Float>, scratch: Scratch) {
+        let t = context, dh = headDimension
         if usesOpenBLAS {
-            BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
-        } else {
-            TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                               beta: beta, c: c, ldc: ldc, workspace: workspace)
+            BLAS.sgemm(.none, .transposed, m: t, n: t, k: dh, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: 0, c: c, ldc: t)
+            return
+        }
+        let packed = scratch.pack.reserve(TiledGEMM.packedCount(k: dh, n: t))
+        TiledGEMM.pack(.transposed, k: dh, n: t, b: b, ldb: ldb, into: packed)
+        for r0 in stride(from: 0, to: t, by: Self.causalBlock) {
+            let r1 = blockEnd(r0)
+            TiledGEMM.multiply(.none, m: r1 - r0, n: r1, alpha: alpha, a: a + r0 * lda, lda: lda, packedB: packed,
+                               packedRows: dh, rows: 0..<dh, beta: 0, c: c + r0 * t, ldc: t, workspace: scratch.gemm)
         }
     }
+
+    /// `C[i] = α·Σ_{j < blockEnd(i)} W[i, j]·B[j]` (O = P·V, dQ = dS·K): W a (T, T) tile, B and C
+    /// (T, dh) row blocks.
+    private func tileTimesRows(alpha: Float, w: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, scratch: Scratch) {
+        let t = context, dh = headDimension
+        if usesOpenBLAS {
+            BLAS.sgemm(.none, .none, m: t, n: dh, k: t, alpha: alpha, a: w, lda: t, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+            return
+        }
+        let packed = scratch.pack.reserve(TiledGEMM.packedCount(k: t, n: dh))
+        TiledGEMM.pack(.none, k: t, n: dh, b: b, ldb: ldb, into: packed)
+        for r0 in stride(from: 0, to: t, by: Self.causalBlock) {
+            let r1 = blockEnd(r0)
+            TiledGEMM.multiply(.none, m: r1 - r0, n: dh, alpha: alpha, a: w + r0 * t, lda: t, packedB: packed,
+                               packedRows: t, rows: 0..<r1, beta: 0, c: c + r0 * ldc, ldc: ldc, workspace: scratch.gemm)
+        }
+    }
+
+    /// `C[j] = α·Σ_{i ≥ j's block start} W[i, j]·B[i]` (dV = Pᵀ·dO, dK = dSᵀ·Q): W a (T, T) tile
+    /// read down its columns, B and C (T, dh) row blocks.
+    private func tileColumnsTimesRows(alpha: Float, w: UnsafePointer<Float>, b: UnsafePointer<Float>, ldb: Int,
+                                      c: UnsafeMutablePointer<Float>, ldc: Int, scratch: Scratch) {
+        let t = context, dh = headDimension
+        if usesOpenBLAS {
+            BLAS.sgemm(.transposed, .none, m: t, n: dh, k: t, alpha: alpha, a: w, lda: t, b: b, ldb: ldb, beta: 0, c: c, ldc: ldc)
+            return
+        }
+        let packed = scratch.pack.reserve(TiledGEMM.packedCount(k: t, n: dh))
+        TiledGEMM.pack(.none, k: t, n: dh, b: b, ldb: ldb, into: packed)
+        for j0 in stride(from: 0, to: t, by: Self.causalBlock) {
+            let j1 = blockEnd(j0)
+            TiledGEMM.multiply(.transposed, m: j1 - j0, n: dh, alpha: alpha, a: w + j0 * t + j0, lda: t, packedB: packed,
+                               packedRows: t, rows: j0..<t, beta: 0, c: c + j0 * ldc, ldc: ldc, workspace: scratch.gemm)
+        }
+    }
+
+    /// A worker's scratch for one item.
+    struct Scratch { let gemm: GEMMWorkspace, pack: GEMMWorkspace }
+
     var q: UnsafeMutablePointer<Float> { qkv }
     var k: UnsafeMutablePointer<Float> { qkv + d }
     var v: UnsafeMutablePointer<Float> { qkv + 2 * d }
@@ -49,17 +104,16 @@ struct AttentionKernel: @unchecked Sendable {
     /// pre-softmax scores there with −∞ above the diagonal.
     func forward(threads: Int, scores: UnsafeMutablePointer<Float>?) {
         nonisolated(unsafe) let scores = scores  // written only at item (b, h)'s own tile
-        Parallel.forEach(batch * heads, threads: threads, setup: { workspaces[$0] }) { item, workspace in
-            forward(batch: item / heads, head: item % heads, scores: scores, workspace: workspace)
+        Parallel.forEach(batch * heads, threads: threads, setup: { Scratch(gemm: workspaces[$0], pack: packs[$0]) }) { item, scratch in
+            forward(batch: item / heads, head: item % heads, scores: scores, scratch: scratch)
         }
     }
 
-    func forward(batch b: Int, head h: Int, scores: UnsafeMutablePointer<Float>?, workspace: GEMMWorkspace) {
+    func forward(batch b: Int, head h: Int, scores: UnsafeMutablePointer<Float>?, scratch: Scratch) {
         let t = context, tile = (b * heads + h) * t * t
         let p = weights + tile
         let block = b * t * d + h * headDimension, ld = 3 * d, input = b * t * ld + h * headDimension
-        product(.none, .transposed, m: t, n: t, k: headDimension, alpha: scale, a: q + input, lda: ld,
-                b: k + input, ldb: ld, beta: 0, c: p, ldc: t, workspace: workspace)
+        rowsTimesRows(alpha: scale, a: q + input, lda: ld, b: k + input, ldb: ld, c: p, scratch: scratch)
         if let scores {
             let s = scores + tile
             for i in 0..<t {
@@ -83,8 +137,7 @@ struct AttentionKernel: @unchecked Sendable {
         if zeroedHeads?[h] == true {
             for i in 0..<t { (output + block + i * d).update(repeating: 0, count: headDimension) }
         } else {
-            product(.none, .none, m: t, n: headDimension, k: t, alpha: 1, a: p, lda: t,
-                       b: v + input, ldb: ld, beta: 0, c: output + block, ldc: d, workspace: workspace)
+            tileTimesRows(alpha: 1, w: p, b: v + input, ldb: ld, c: output + block, ldc: d, scratch: scratch)
         }
     }
 
@@ -96,15 +149,15 @@ struct AttentionKernel: @unchecked Sendable {
         nonisolated(unsafe) let dO = outputGradient, dq = dqkv, dk = dqkv + d, dv = dqkv + 2 * d, tiles = tiles
         let tileSize = context * context
         Parallel.forEach(batch * heads, threads: threads,
-                         setup: { worker in (tiles + worker * tileSize, workspaces[worker]) }) { item, scratch in
+                         setup: { worker in (tiles + worker * tileSize, Scratch(gemm: workspaces[worker], pack: packs[worker])) }) { item, scratch in
             backward(batch: item / heads, head: item % heads, dO: dO, dq: dq, dk: dk, dv: dv, tile: scratch.0,
-                     workspace: scratch.1)
+                     scratch: scratch.1)
         }
     }
 
     func backward(batch b: Int, head h: Int, dO: UnsafeMutablePointer<Float>, dq: UnsafeMutablePointer<Float>,
                   dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>,
-                  workspace: GEMMWorkspace) {
+                  scratch: Scratch) {
         let t = context, dh = headDimension
         let p = weights + (b * heads + h) * t * t
         let block = b * t * d + h * dh, ld = 3 * d, input = b * t * ld + h * dh
@@ -117,26 +170,23 @@ struct AttentionKernel: @unchecked Sendable {
             }
             return
         }
-        product(.none, .transposed, m: t, n: t, k: dh, alpha: 1, a: dO + block, lda: d,
-                b: v + input, ldb: ld, beta: 0, c: tile, ldc: t, workspace: workspace)  // dP
-        product(.transposed, .none, m: t, n: dh, k: t, alpha: 1, a: p, lda: t,
-                b: dO + block, ldb: d, beta: 0, c: dv + input, ldc: ld, workspace: workspace)  // dV = Pᵀ·dO
+        rowsTimesRows(alpha: 1, a: dO + block, lda: d, b: v + input, ldb: ld, c: tile, scratch: scratch)       // dP
+        tileColumnsTimesRows(alpha: 1, w: p, b: dO + block, ldb: d, c: dv + input, ldc: ld, scratch: scratch)  // dV = Pᵀ·dO
         let forced = forcedKeys?[b * heads + h]
         for i in 0..<t {
-            let row = tile + i * t, weightsRow = p + i * t
+            // dP and dS exist up to the row's block end; the products below read no further.
+            let row = tile + i * t, weightsRow = p + i * t, length = blockEnd(i)
             if let forced, forced.isEmpty == false, forced[i] >= 0 {
-                row.update(repeating: 0, count: t)                 // a forced row is a constant
+                row.update(repeating: 0, count: length)            // a forced row is a constant
                 continue
             }
             switch kind {
-            case .softmax: CausalRows.softmaxBackward(weights: weightsRow, gradient: row, length: t)
-            case .relu: CausalRows.reluBackward(weights: weightsRow, gradient: row, visible: i + 1, length: t)
+            case .softmax: CausalRows.softmaxBackward(weights: weightsRow, gradient: row, length: length)
+            case .relu: CausalRows.reluBackward(weights: weightsRow, gradient: row, visible: i + 1, length: length)
             case .none: break
             }
         }
-        product(.none, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                b: k + input, ldb: ld, beta: 0, c: dq + input, ldc: ld, workspace: workspace)  // dQ = scale·dS·K
-        product(.transposed, .none, m: t, n: dh, k: t, alpha: scale, a: tile, lda: t,
-                b: q + input, ldb: ld, beta: 0, c: dk + input, ldc: ld, workspace: workspace)  // dK = scale·dSᵀ·Q
+        tileTimesRows(alpha: scale, w: tile, b: k + input, ldb: ld, c: dq + input, ldc: ld, scratch: scratch)         // dQ = scale·dS·K
+        tileColumnsTimesRows(alpha: scale, w: tile, b: q + input, ldb: ld, c: dk + input, ldc: ld, scratch: scratch)  // dK = scale·dSᵀ·Q
     }
 }

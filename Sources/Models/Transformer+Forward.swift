@@ -127,7 +127,7 @@ extension Transformer {
             batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
             kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
-            forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l], workspaces: split.workspaces,
+            forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l], workspaces: split.workspaces, packs: split.packs,
             usesOpenBLAS: split.usesOpenBLASProducts)
     }
 

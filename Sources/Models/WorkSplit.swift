@@ -16,12 +16,14 @@ struct WorkSplit: Sendable {
     /// Whether the pieces run on OpenBLAS's sgemm rather than Loom's `TiledGEMM` (the default,
     /// faster at these skinny shapes; kept for `loom bench train --products openblas`).
     var usesOpenBLASProducts = false
-    /// One `TiledGEMM` scratch per worker.
+    /// One `TiledGEMM` scratch per worker, and one for operands packed ahead (attention's).
     let workspaces: [GEMMWorkspace]
+    let packs: [GEMMWorkspace]
 
     init(threads: Int) {
         self.threads = threads
         workspaces = (0..<max(1, threads)).map { _ in GEMMWorkspace() }
+        packs = (0..<max(1, threads)).map { _ in GEMMWorkspace() }
     }
 
     /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes

@@ -35,73 +35,131 @@ public enum TiledGEMM {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let lanes = RegisterTile.columns, strip = RegisterTile.rows
+        let lanes = RegisterTile.columns
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
-        // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded),
-        // and, for a transposed A, each group's strips as [strip][step][6].
-        let bPack = workspace.reserve(chunk * panels * lanes + (transA == .none ? 0 : (rowGroup / RegisterTile.rows) * (chunk * RegisterTile.rows + 8)))
-        let aPack = bPack + chunk * panels * lanes
-        let scratch = workspace.edgeBlock
+        // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded).
+        let bPack = workspace.reserve(chunk * panels * lanes + aPackCount(transA, chunk))
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
-            let accumulate = k0 > 0 || beta != 0
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
-            var i0 = 0
-            while i0 < m {
-                let groupEnd = min(i0 + rowGroup, m)
-                let aGroup: UnsafePointer<Float>, rowStride: Int, kStride: Int, stripStride: Int
-                if transA == .none {
-                    aGroup = a + i0 * lda + k0; rowStride = lda; kStride = 1; stripStride = strip * lda
-                } else {
-                    // Read in place, a transposed A's strip would step lda floats per k: packed,
-                    // it is one contiguous run that stays in L1 across the panels. Each row of A
-                    // is read once, left to right, and spread over the strips.
-                    let strips = (groupEnd - i0 + strip - 1) / strip, span = depth * strip + 8
-                    for p in 0..<depth {
-                        let source = a + (k0 + p) * lda + i0
-                        for s in 0..<strips {
-                            let first = s * strip, count = min(strip, groupEnd - i0 - first)
-                            let row = aPack + s * span + p * strip
-                            if count == strip && i0 + first + 8 <= lda {
-                                // 8 wide: the 2 extra floats land in the next step's slot (or the
-                                // strip's slack) and are overwritten before use.
-                                RegisterTile.store(RegisterTile.load(source + first), row)
-                            } else {
-                                for r in 0..<count { row[r] = source[first + r] }
-                                for r in count..<strip { row[r] = 0 }
-                            }
-                        }
-                    }
-                    aGroup = UnsafePointer(aPack); rowStride = 1; kStride = strip; stripStride = span
-                }
-                for panel in 0..<panels {
-                    let bBlock = UnsafePointer(bPack + panel * depth * lanes)
-                    let width = min(lanes, n - panel * lanes)
-                    var i = i0, aStrip = aGroup
-                    while i < groupEnd {
-                        let rows = min(strip, groupEnd - i)
-                        let cBlock = c + i * ldc + panel * lanes
-                        if width == lanes {
-                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate)
-                        } else {
-                            // A partial panel goes through a full-width scratch block.
-                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false)
-                            for r in 0..<rows {
-                                for j in 0..<width {
-                                    let value = scratch[r * lanes + j]
-                                    cBlock[r * ldc + j] = accumulate ? cBlock[r * ldc + j] + value : value
-                                }
-                            }
-                        }
-                        i += strip
-                        aStrip += stripStride
-                    }
-                }
-                i0 = groupEnd
-            }
+            chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
+                         b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
+                         c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock)
             k0 += depth
+        }
+    }
+
+    /// Floats `packed(transB:…)` writes: op(B) (k × n) as `[panel][k][16]`.
+    public static func packedCount(k: Int, n: Int) -> Int {
+        (n + RegisterTile.columns - 1) / RegisterTile.columns * RegisterTile.columns * k
+    }
+
+    /// Packs all of op(B) (`k × n`) as `[panel][k][16]`, zero-padded, for `multiply(packedB:)`:
+    /// one packing serves every product on a prefix or suffix of its rows, and any prefix of its
+    /// panels (attention's causal blocks).
+    public static func pack(_ transB: BLAS.Transpose, k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int,
+                            into packed: UnsafeMutablePointer<Float>) {
+        guard k > 0, n > 0 else { return }
+        packB(transB, b, ldb, rows: 0..<k, columns: n, into: packed)
+    }
+
+    /// `C ← α·op(A)·B' + β·C` where B' is rows `rows` and the first `n` columns of a B packed by
+    /// `pack` with `packedRows` rows in all; op(A) is `m × rows.count`.
+    /// - Precondition: `rows` lies in `0..<packedRows`; n ≤ the packed width.
+    public static func multiply(_ transA: BLAS.Transpose, m: Int, n: Int, alpha: Float = 1,
+                                a: UnsafePointer<Float>, lda: Int,
+                                packedB: UnsafePointer<Float>, packedRows: Int, rows: Range<Int>,
+                                beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                workspace: GEMMWorkspace) {
+        let k = rows.count
+        guard m > 0, n > 0 else { return }
+        if beta != 0 && beta != 1 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        }
+        guard k > 0 else {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return
+        }
+        let lanes = RegisterTile.columns
+        let aPack = workspace.reserve(aPackCount(transA, min(depthChunk, k)))
+        var k0 = 0
+        while k0 < k {
+            let depth = min(depthChunk, k - k0)
+            chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
+                         b: packedB + (rows.lowerBound + k0) * lanes, panelStride: packedRows * lanes,
+                         accumulate: k0 > 0 || beta != 0, c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
+            k0 += depth
+        }
+    }
+
+    /// Scratch floats for a transposed A's packed strips of one group.
+    private static func aPackCount(_ transA: BLAS.Transpose, _ chunk: Int) -> Int {
+        transA == .none ? 0 : (rowGroup / RegisterTile.rows) * (chunk * RegisterTile.rows + 8)
+    }
+
+    /// One chunk of the inner dimension: `C (+)= α·op(A)[:, aK0..<aK0+depth]·B`, B as panels of
+    /// `depth` rows × 16, `panelStride` floats apart, rows 16 apart.
+    private static func chunkProduct(_ transA: BLAS.Transpose, m: Int, n: Int, depth: Int, alpha: Float,
+                                     a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
+                                     b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool,
+                                     c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        let lanes = RegisterTile.columns, strip = RegisterTile.rows
+        let panels = (n + lanes - 1) / lanes
+        var i0 = 0
+        while i0 < m {
+            let groupEnd = min(i0 + rowGroup, m)
+            let aGroup: UnsafePointer<Float>, rowStride: Int, kStride: Int, stripStride: Int
+            if transA == .none {
+                aGroup = a + i0 * lda + k0; rowStride = lda; kStride = 1; stripStride = strip * lda
+            } else {
+                // Read in place, a transposed A's strip would step lda floats per k: packed,
+                // it is one contiguous run that stays in L1 across the panels. Each row of A
+                // is read once, left to right, and spread over the strips.
+                let strips = (groupEnd - i0 + strip - 1) / strip, span = depth * strip + 8
+                for p in 0..<depth {
+                    let source = a + (k0 + p) * lda + i0
+                    for s in 0..<strips {
+                        let first = s * strip, count = min(strip, groupEnd - i0 - first)
+                        let row = aPack + s * span + p * strip
+                        if count == strip && i0 + first + 8 <= lda {
+                            // 8 wide: the 2 extra floats land in the next step's slot (or the
+                            // strip's slack) and are overwritten before use.
+                            RegisterTile.store(RegisterTile.load(source + first), row)
+                        } else {
+                            for r in 0..<count { row[r] = source[first + r] }
+                            for r in count..<strip { row[r] = 0 }
+                        }
+                    }
+                }
+                aGroup = UnsafePointer(aPack); rowStride = 1; kStride = strip; stripStride = span
+            }
+            for panel in 0..<panels {
+                let bBlock = bPack + panel * panelStride
+                let width = min(lanes, n - panel * lanes)
+                var i = i0, aStrip = aGroup
+                while i < groupEnd {
+                    let rows = min(strip, groupEnd - i)
+                    let cBlock = c + i * ldc + panel * lanes
+                    if width == lanes {
+                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate)
+                    } else {
+                        // A partial panel goes through a full-width scratch block.
+                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false)
+                        for r in 0..<rows {
+                            for j in 0..<width {
+                                let value = scratch[r * lanes + j]
+                                cBlock[r * ldc + j] = accumulate ? cBlock[r * ldc + j] + value : value
+                            }
+                        }
+                    }
+                    i += strip
+                    aStrip += stripStride
+                }
+            }
+            i0 = groupEnd
         }
     }
 
@@ -177,7 +235,7 @@ public final class GEMMWorkspace: @unchecked Sendable {
     }
 
     /// At least `count` floats, contents undefined; valid until the next call.
-    func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
+    public func reserve(_ count: Int) -> UnsafeMutablePointer<Float> {
         if count > capacity {
             storage.deallocate()
             capacity = max(count, capacity * 2)

@@ -5,8 +5,8 @@ import Models
 enum TransformerFixture {
     static let batch = 3
 
-    static func config(layers: [ModelConfig.Layer], activation: ModelConfig.Activation = .relu) -> ModelConfig {
-        var config = ModelConfig(vocabulary: 11, context: 7, layers: layers.count, dModel: 8, heads: 2, ffnHidden: 16,
+    static func config(layers: [ModelConfig.Layer], activation: ModelConfig.Activation = .relu, context: Int = 7) -> ModelConfig {
+        var config = ModelConfig(vocabulary: 11, context: context, layers: layers.count, dModel: 8, heads: 2, ffnHidden: 16,
                                  activation: activation)
         config.layers = layers
         return config

@@ -9,6 +9,7 @@ import Testing
         var layers: [ModelConfig.Layer]
         var activation: ModelConfig.Activation = .relu
         var interventions: Interventions = .init()
+        var context = 7
         var testDescription: String { name }
     }
 
@@ -35,6 +36,13 @@ import Testing
              }()),
         Case(name: "3 layers, middle layer removed", layers: Array(repeating: .init(), count: 3),
              interventions: { var edits = Interventions(); edits.removedLayers = [1]; return edits }()),
+        // Three causal blocks of 16 queries, the last partial: attention skips the masked blocks.
+        Case(name: "T = 37: softmax then ReLU attention, forced rows", layers: [.init(attention: .softmax), .init(attention: .relu)],
+             interventions: {
+                 var edits = Interventions()
+                 edits.forcedAttention = [.init(layer: 0, head: 1): .init { $0 % 3 == 0 ? $0 / 2 : nil }]
+                 return edits
+             }(), context: 37),
     ]
 
     /// Loss: float32 against float64 within 1e-5 relative (float32 rounding over a few hundred
@@ -44,7 +52,7 @@ import Testing
     /// also makes crossing a ReLU kink unlikely). Tensors of more than 48 entries are sampled.
     @Test(arguments: cases)
     func gradientsMatchFloat64FiniteDifferences(_ testCase: Case) throws {
-        let config = TransformerFixture.config(layers: testCase.layers, activation: testCase.activation)
+        let config = TransformerFixture.config(layers: testCase.layers, activation: testCase.activation, context: testCase.context)
         let model = try TransformerFixture.model(config)
         model.interventions = testCase.interventions
         let (tokens, targets) = TransformerFixture.inputs(config)

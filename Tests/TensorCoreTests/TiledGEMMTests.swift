@@ -85,4 +85,41 @@ import TensorCore
             #expect(relativeError(out, expected) < 1e-6)
         }
     }
+
+    /// One packing of B serves products on a range of its rows and a prefix of its columns, with
+    /// A as stored or transposed, and matches the float64 product of those slices.
+    @Test(arguments: [BLAS.Transpose.none, .transposed], [BLAS.Transpose.none, .transposed])
+    func prepackedSlicesMatchFloat64(transA: BLAS.Transpose, transB: BLAS.Transpose) throws {
+        let (k, width) = (300, 37)     // past one 256-step chunk; 3 panels, the last partial
+        var random = TestRandom(seed: 77)
+        let b = (0..<(k * width)).map { _ in Float(random.nextNormal()) }          // op(B) is k × width
+        let ldb = transB == .none ? width : k
+        var packed = [Float](repeating: .nan, count: TiledGEMM.packedCount(k: k, n: width))
+        TiledGEMM.pack(transB, k: k, n: width, b: b, ldb: ldb, into: &packed)
+        func opB(_ p: Int, _ j: Int) -> Double { Double(transB == .none ? b[p * ldb + j] : b[j * ldb + p]) }
+        let workspace = GEMMWorkspace()
+        for (rows, n, m) in [(0..<300, 37, 13), (0..<40, 16, 7), (120..<300, 33, 20), (5..<6, 1, 1)] {
+            let depth = rows.count, lda = transA == .none ? depth + 2 : m + 2
+            let a = (0..<((transA == .none ? m : depth) * lda)).map { _ in Float(random.nextNormal()) }
+            func opA(_ i: Int, _ p: Int) -> Double { Double(transA == .none ? a[i * lda + p] : a[p * lda + i]) }
+            let ldc = n + 1
+            var c = [Float](repeating: 1, count: m * ldc)
+            packed.withUnsafeBufferPointer { packed in
+                TiledGEMM.multiply(transA, m: m, n: n, alpha: 0.5, a: a, lda: lda, packedB: packed.baseAddress!,
+                                   packedRows: k, rows: rows, beta: 1, c: &c, ldc: ldc, workspace: workspace)
+            }
+            var expected: [Double] = [], actual: [Float] = []
+            for i in 0..<m {
+                for j in 0..<n {
+                    var sum = 0.0
+                    for p in 0..<depth { sum += opA(i, p) * opB(rows.lowerBound + p, j) }
+                    expected.append(1 + 0.5 * sum)
+                    actual.append(c[i * ldc + j])
+                }
+                #expect(c[i * ldc + n] == 1, "wrote past column \(n) in row \(i)")
+            }
+            let error = relativeError(actual, expected)
+            #expect(error < 2e-6, "rows \(rows), n \(n), m \(m): ‖a−b‖/‖b‖ = \(error)")
+        }
+    }
 }
