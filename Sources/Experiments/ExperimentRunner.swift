@@ -32,15 +32,16 @@ public enum ExperimentRunner {
         /// Nothing done yet.
         public init() {}
 
-        /// Seconds left at the rate of the runs finished so far; before any has, at the rate of the
-        /// running runs' steps when every run left is running and reports its steps; else nil.
+        /// Seconds left at the rate work has been done so far, counting each running run that
+        /// reports its steps as the fraction of them it has done (the running runs' steps taken
+        /// together); nil before any work is measurable. A run near its end thus no longer
+        /// counts as a whole run left.
         public var etaSeconds: Double? {
             if toRun == executed { return 0 }
-            if executed == 0 {
-                guard running == toRun, steps > 0, totalSteps > steps else { return nil }
-                return elapsed.inSeconds / Double(steps) * Double(totalSteps - steps)
-            }
-            return elapsed.inSeconds / Double(executed) * Double(toRun - executed)
+            let runningDone = totalSteps > 0 ? Double(running) * Double(min(steps, totalSteps)) / Double(totalSteps) : 0
+            let done = Double(executed) + runningDone
+            guard done > 0 else { return nil }
+            return elapsed.inSeconds / done * max(0, Double(toRun) - done)
         }
     }
 
