@@ -27,14 +27,7 @@ public enum TiledGEMM {
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 workspace: GEMMWorkspace) {
-        guard m > 0, n > 0 else { return }
-        if beta != 0 && beta != 1 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
-        }
-        guard k > 0 else {
-            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-            return
-        }
+        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) else { return }
         let lanes = RegisterTile.columns
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
@@ -74,14 +67,7 @@ public enum TiledGEMM {
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 workspace: GEMMWorkspace) {
         let k = rows.count
-        guard m > 0, n > 0 else { return }
-        if beta != 0 && beta != 1 {
-            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
-        }
-        guard k > 0 else {
-            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
-            return
-        }
+        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) else { return }
         let lanes = RegisterTile.columns
         let aPack = workspace.reserve(aPackCount(transA, min(depthChunk, k)))
         var k0 = 0
@@ -92,6 +78,20 @@ public enum TiledGEMM {
                          accumulate: k0 > 0 || beta != 0, c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
             k0 += depth
         }
+    }
+
+    /// Applies a β other than 0 and 1 to C up front (the chunks then add), and settles empty
+    /// products; false when nothing is left to multiply.
+    private static func prepare(m: Int, n: Int, k: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+        guard m > 0, n > 0 else { return false }
+        if beta != 0 && beta != 1 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
+        }
+        guard k > 0 else {
+            if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            return false
+        }
+        return true
     }
 
     /// Scratch floats for a transposed A's packed strips of one group.
