@@ -44,12 +44,13 @@ struct WorkSplit: Sendable {
     func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
-        // The pointers outlive this call and each piece writes a disjoint block of C.
-        if usesBLASThreads || threads == 1 {
+        if usesBLASThreads {
             BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
             return
         }
+        // The pointers outlive this call and each piece writes a disjoint block of C (one piece,
+        // called in place, on a single worker).
         nonisolated(unsafe) let a = a, b = b, c = c
         let tiled = !usesOpenBLASProducts, workspaces = workspaces
         @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, worker: Int) {
