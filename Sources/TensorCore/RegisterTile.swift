@@ -74,11 +74,6 @@ public enum RegisterTile {
     }
 
     @inlinable @inline(__always)
-    static func load(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
-    }
-
-    @inlinable @inline(__always)
     static func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
     }
