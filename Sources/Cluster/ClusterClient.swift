@@ -6,7 +6,8 @@ import Wire
 /// Use it from one thread (it owns a socket).
 public final class ClusterClient {
     private let context: Context
-    private let socket: SocketBox
+    private var socket: SocketBox
+    private let security: CurveClientSecurity?
     /// The coordinator's endpoint.
     public let endpoint: String
     /// Set once a coordinator has left `events?` unanswered (a Loom from before it existed).
@@ -15,16 +16,26 @@ public final class ClusterClient {
     /// Connects to `endpoint` (libzmq connects in the background; requests wait for it).
     public init(connect endpoint: String, security: CurveClientSecurity? = nil) throws(ClusterError) {
         self.endpoint = endpoint
+        self.security = security
         do throws(WireError) {
             context = try Context()
-            let socket = try Socket(context, kind: .dealer)
-            if let security { try security.apply(to: socket) }
-            try socket.connect(endpoint)
-            self.socket = SocketBox(socket)
+            socket = try Self.connect(context, endpoint, security)
         } catch { throw .wire(error) }
     }
 
+    private static func connect(_ context: Context, _ endpoint: String,
+                                _ security: CurveClientSecurity?) throws(WireError) -> SocketBox {
+        let socket = try Socket(context, kind: .dealer)
+        if let security { try security.apply(to: socket) }
+        try socket.connect(endpoint)
+        return SocketBox(socket)
+    }
+
     /// Sends `request` and waits for the reply.
+    ///
+    /// After a timeout the connection is replaced by a new one (a new identity at the
+    /// coordinator's ROUTER), so a late reply to this request is dropped there instead of being
+    /// read as the answer to the next one.
     /// - Throws: `ClusterError.timeout` naming the endpoint when nothing answers in time, and
     ///   `.refused` when the coordinator answers with an error.
     public func request(_ request: ClusterMessage, timeout: Duration) throws(ClusterError) -> ClusterMessage {
@@ -39,6 +50,7 @@ public final class ClusterClient {
         } catch { throw .wire(error) }
         if case let .error(text) = reply { throw .refused(text) }
         if let reply { return reply }
+        do throws(WireError) { socket = try Self.connect(context, endpoint, security) } catch { throw .wire(error) }
         throw .timeout("no answer from a coordinator at \(endpoint) within \(timeout); is 'loom coordinator' or 'loom up' running there?")
     }
 

@@ -9,6 +9,7 @@ enum CommandRouter {
         BenchSPCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
+        BenchGEMMCommand.self,
         RunCommand.self,
         RunsCommand.self,
         ShowCommand.self,

@@ -14,7 +14,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [["attention", "--help"], ["bench", "attention", "--help"], ["help", "version"]])
+    @Test(arguments: [["attention", "--help"], ["bench", "attention", "--help"], ["bench", "gemm", "--help"], ["help", "version"]])
     func commandHelpExitsZero(arguments: [String]) throws {
         let outcome = try LoomProcess.run(arguments)
         #expect(outcome.status == 0, "\(outcome)")
@@ -223,6 +223,18 @@ import Testing
                 #expect(results?.first?[key] != nil, "results[0] lacks \(key): \(json)")
             }
         }
+    }
+
+    @Test func benchGEMMTimesEveryProductAndChecksIt() throws {
+        let small = ["bench", "gemm", "--d", "8", "--tokens", "40", "--vocabulary", "11", "--repeat", "1"]
+        let table = try LoomProcess.run(small)
+        #expect(table.status == 0, "\(table)")
+        for product in ["qkv", "ffn-out", "d-final", "dW-ffn-in", "dW-unembed", "total", "checksum"] {
+            #expect(table.standardOutput.contains(product), "no \(product) row: \(table)")
+        }
+        #expect(!table.standardOutput.contains("MISMATCH"), "\(table)")
+        let bad = try LoomProcess.run(["bench", "gemm", "--d", "0"])
+        #expect(bad.status == 2, "\(bad)")
     }
 
     // MARK: inputs

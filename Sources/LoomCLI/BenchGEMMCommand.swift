@@ -1,0 +1,174 @@
+import Foundation
+import TensorCore
+
+/// `loom bench gemm`: each matrix product of one transformer layer's training step, on Loom's
+/// `TiledGEMM` and on OpenBLAS sgemm, one thread each, alternated.
+///
+/// `loom bench train` gives the whole step; this says which product shape is slow. A training
+/// worker runs exactly these calls on its share of C, single-threaded.
+enum BenchGEMMCommand: Command {
+    static let words = ["bench", "gemm"]
+    static let summary = "time the matrix products of a training step on Loom's TiledGEMM against OpenBLAS sgemm"
+    static let usage = "loom bench gemm [--d D] [--tokens N] [--vocabulary V] [--repeat R] [--json]"
+    static let options: [Option] = [
+        .value("d", "D", "model width (default 64; the FFN is 4·D wide)"),
+        .value("tokens", "N", "rows of the activations, batch × context (default 4096)"),
+        .value("vocabulary", "V", "output layer width (default 67, Bigram-Backcopy's)"),
+        .value("repeat", "R", "timed samples per product and library (default 9; the median is reported)"),
+        .flag("json", "one JSON object with a results array (release builds only)"),
+    ]
+    static let discussion = """
+        The products are those of one pre-LayerNorm block with an FFN and the output layer, \
+        forward (NN), input gradients (NT: dY·Wᵀ) and weight gradients (TN: Xᵀ·dY), at the \
+        shapes a training step gives them. Each is timed on one thread, Loom's and OpenBLAS's \
+        samples alternated so both see the same drift of the machine; OpenBLAS is set to one \
+        thread for the run. The total row adds the medians: the product time of one layer's step \
+        on one core.
+        """
+
+    /// One product: `C[m, n] = op(A)·op(B)` with inner dimension k.
+    struct Shape {
+        var name: String
+        var transA: BLAS.Transpose
+        var transB: BLAS.Transpose
+        var m: Int, n: Int, k: Int
+
+        var kind: String {
+            switch (transA, transB) {
+            case (.none, .none): "NN"
+            case (.none, .transposed): "NT"
+            case (.transposed, .none): "TN"
+            case (.transposed, .transposed): "TT"
+            }
+        }
+        var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    }
+
+    /// The products of one layer's step at width d over `tokens` rows, and the output layer's.
+    static func shapes(d: Int, tokens n: Int, vocabulary v: Int) -> [Shape] {
+        let h = 4 * d
+        return [
+            Shape(name: "qkv", transA: .none, transB: .none, m: n, n: 3 * d, k: d),
+            Shape(name: "out-proj", transA: .none, transB: .none, m: n, n: d, k: d),
+            Shape(name: "ffn-in", transA: .none, transB: .none, m: n, n: h, k: d),
+            Shape(name: "ffn-out", transA: .none, transB: .none, m: n, n: d, k: h),
+            Shape(name: "logits", transA: .none, transB: .none, m: n, n: v, k: d),
+            Shape(name: "d-final", transA: .none, transB: .transposed, m: n, n: d, k: v),
+            Shape(name: "d-ffn-act", transA: .none, transB: .transposed, m: n, n: h, k: d),
+            Shape(name: "d-ffn-norm", transA: .none, transB: .transposed, m: n, n: d, k: h),
+            Shape(name: "d-heads", transA: .none, transB: .transposed, m: n, n: d, k: d),
+            Shape(name: "d-attn-norm", transA: .none, transB: .transposed, m: n, n: d, k: 3 * d),
+            Shape(name: "dW-unembed", transA: .transposed, transB: .none, m: d, n: v, k: n),
+            Shape(name: "dW-ffn-out", transA: .transposed, transB: .none, m: h, n: d, k: n),
+            Shape(name: "dW-ffn-in", transA: .transposed, transB: .none, m: d, n: h, k: n),
+            Shape(name: "dW-out-proj", transA: .transposed, transB: .none, m: d, n: d, k: n),
+            Shape(name: "dW-qkv", transA: .transposed, transB: .none, m: d, n: 3 * d, k: n),
+        ]
+    }
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let json = arguments.flag("json")
+        if json && !Provenance.isRelease {
+            throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
+        }
+        let d = try arguments.int("d", minimum: 1) ?? 64
+        let tokens = try arguments.int("tokens", minimum: 1) ?? 4096
+        let vocabulary = try arguments.int("vocabulary", minimum: 1) ?? 67
+        let repeats = try arguments.int("repeat", minimum: 1) ?? 9
+        let threadsBefore = BLAS.threadCount
+        BLAS.threadCount = 1
+        defer { BLAS.threadCount = threadsBefore }
+
+        let workspace = GEMMWorkspace()
+        var rows: [[String: Any]] = [], checksum = 0.0
+        var loomTotal = 0.0, blasTotal = 0.0, mismatches = 0
+        for shape in shapes(d: d, tokens: tokens, vocabulary: vocabulary) {
+            let (loom, blas, error) = time(shape, repeats: repeats, workspace: workspace, checksum: &checksum)
+            mismatches += error > mismatchTolerance ? 1 : 0
+            loomTotal += loom
+            blasTotal += blas
+            rows.append(["name": shape.name, "op": shape.kind, "m": shape.m, "n": shape.n, "k": shape.k,
+                         "loom_ms": loom, "sgemm_ms": blas,
+                         "loom_gflops": shape.flops / loom / 1e6, "sgemm_gflops": shape.flops / blas / 1e6,
+                         "ratio": blas / loom, "relative_error": error])
+            if !json { Console.progress("bench gemm: \(shape.name) done") }
+        }
+        if json {
+            let object: [String: Any] = ["benchmark": "gemm", "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+                                         "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
+                                         "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
+                                         "checksum": checksum, "mismatches": mismatches]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            Console.output(String(decoding: data, as: UTF8.self))
+            if mismatches > 0 { throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance)") }
+            return
+        }
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), OpenBLAS core \(BLAS.coreName), "
+                       + "1 thread, SIMD \(SIMDTarget.name)")
+        if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+        Console.output("products of one layer's step: d \(d), FFN \(4 * d), \(tokens) tokens, vocabulary \(vocabulary); median of \(repeats)")
+        let header = ["product", "op", "m", "n", "k", "Loom ms", "sgemm ms", "Loom GFLOP/s", "sgemm GFLOP/s", "Loom speed-up", "vs sgemm ‖Δ‖"]
+        Console.output(header.map { $0.leftPadding(14) }.joined())
+        for row in rows {
+            Console.output([row["name"] as! String, row["op"] as! String, String(row["m"] as! Int), String(row["n"] as! Int),
+                            String(row["k"] as! Int), String(format: "%.3f", row["loom_ms"] as! Double),
+                            String(format: "%.3f", row["sgemm_ms"] as! Double), String(format: "%.1f", row["loom_gflops"] as! Double),
+                            String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
+                            Self.agreement(row["relative_error"] as! Double)]
+                .map { $0.leftPadding(14) }.joined())
+        }
+        Console.output(["total", "", "", "", "", String(format: "%.3f", loomTotal), String(format: "%.3f", blasTotal), "", "",
+                        String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
+        Console.output("checksum \(checksum)")
+        if mismatches > 0 {
+            throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance) (MISMATCH rows above)")
+        }
+    }
+
+    /// Float32 sums in another order differ by about 1e-6 relative at k = 4096; a wrong block by O(1).
+    static let mismatchTolerance = 1e-4
+
+    static func agreement(_ error: Double) -> String {
+        error > mismatchTolerance ? String(format: "MISMATCH %.1e", error) : String(format: "%.1e", error)
+    }
+
+    /// Median milliseconds of `shape` on `TiledGEMM` and on sgemm, alternated, and ‖C_loom − C_sgemm‖/‖C_sgemm‖.
+    static func time(_ shape: Shape, repeats: Int, workspace: GEMMWorkspace, checksum: inout Double) -> (Double, Double, Double) {
+        // Stored shapes: A is m × k (k × m transposed), B is k × n (n × k transposed).
+        let lda = shape.transA == .none ? shape.k : shape.m, ldb = shape.transB == .none ? shape.n : shape.k
+        var random = SeededRandom(seed: 7)
+        let a = (0..<(shape.m * shape.k)).map { _ in random.nextUnitFloat() - 0.5 }
+        let b = (0..<(shape.k * shape.n)).map { _ in random.nextUnitFloat() - 0.5 }
+        var c = [Float](repeating: 0, count: shape.m * shape.n), reference = c
+        return a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                c.withUnsafeMutableBufferPointer { c in
+                    let a = a.baseAddress!, b = b.baseAddress!, c = c.baseAddress!
+                    reference.withUnsafeMutableBufferPointer {
+                        BLAS.sgemm(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, alpha: 1, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: 0, c: $0.baseAddress!, ldc: shape.n)
+                    }
+                    let (loom, blas) = Samples.measureAlternately(count: repeats, checksum: &checksum, {
+                        TiledGEMM.multiply(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, a: a, lda: lda,
+                                           b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n, workspace: workspace)
+                        return Double(c[0])
+                    }, {
+                        BLAS.sgemm(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, alpha: 1, a: a, lda: lda,
+                                   b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n)
+                        return Double(c[0])
+                    })
+                    // The timed calls ended on sgemm: one more of Loom's for the comparison.
+                    TiledGEMM.multiply(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, a: a, lda: lda,
+                                       b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n, workspace: workspace)
+                    var difference = 0.0, norm = 0.0
+                    for i in 0..<(shape.m * shape.n) {
+                        difference += Double(c[i] - reference[i]) * Double(c[i] - reference[i])
+                        norm += Double(reference[i]) * Double(reference[i])
+                    }
+                    return (loom.medianMilliseconds, blas.medianMilliseconds, (difference / max(norm, .leastNormalMagnitude)).squareRoot())
+
+                }
+            }
+        }
+    }
+}
