@@ -93,8 +93,9 @@ enum BenchGEMMCommand: Command {
                          "ratio": blas / loom, "relative_error": error])
             if !json { Console.progress("bench gemm: \(shape.name) done") }
         }
+        let ceiling = tileCeiling(checksum: &checksum)
         if json {
-            let object: [String: Any] = ["benchmark": "gemm", "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
                                          "checksum": checksum, "mismatches": mismatches]
@@ -119,10 +120,29 @@ enum BenchGEMMCommand: Command {
         }
         Console.output(["total", "", "", "", "", String(format: "%.3f", loomTotal), String(format: "%.3f", blasTotal), "", "",
                         String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
+        Console.output(String(format: "ceiling: one 6 × 16 register tile on data in L1 runs at %.1f GFLOP/s", ceiling))
         Console.output("checksum \(checksum)")
         if mismatches > 0 {
             throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance) (MISMATCH rows above)")
         }
+    }
+
+    /// GFLOP/s of `RegisterTile.block` alone, k = 256 on operands that stay in L1: what a product
+    /// would reach with no packing, no cache misses and no edges.
+    static func tileCeiling(checksum: inout Double) -> Double {
+        let k = 256, calls = 2_000
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * k), b = UnsafeMutablePointer<Float>.allocate(capacity: 16 * k)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: 6 * 16)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(6 * k) { a[i] = Float(i % 7) / 64 }
+        for i in 0..<(16 * k) { b[i] = Float(i % 5) / 64 }
+        let samples = Samples.measure(count: 7, checksum: &checksum) { () -> Double in
+            for _ in 0..<calls {
+                RegisterTile.block(6, k, a, rowStride: 1, kStride: 6, b, 16, c, 16, alpha: 1, accumulating: false)
+            }
+            return Double(c[0])
+        }
+        return 2 * 6 * 16 * Double(k) * Double(calls) / samples.minimumMilliseconds / 1e6
     }
 
     /// Float32 sums in another order differ by about 1e-6 relative at k = 4096; a wrong block by O(1).

@@ -170,31 +170,34 @@ public enum TiledGEMM {
                               rows: Range<Int>, columns n: Int, into packed: UnsafeMutablePointer<Float>) {
         let lanes = RegisterTile.columns, depth = rows.count
         let panels = (n + lanes - 1) / lanes
+        if transB == .none {
+            // Row by row, so B is read as one forward stream (a weight gradient's B comes from
+            // memory; panel by panel, the reads would step ldb floats and defeat prefetching).
+            let full = n / lanes, width = n - full * lanes, panelSize = depth * lanes
+            for p in 0..<depth {
+                let source = b + (rows.lowerBound + p) * ldb
+                var out = packed + p * lanes
+                for panel in 0..<full {
+                    RegisterTile.store(RegisterTile.load(source + panel * lanes), out)
+                    RegisterTile.store(RegisterTile.load(source + panel * lanes + 8), out + 8)
+                    out += panelSize
+                }
+                if width > 0 {
+                    out.update(from: source + full * lanes, count: width)
+                    (out + width).update(repeating: 0, count: lanes - width)
+                }
+            }
+            return
+        }
         for panel in 0..<panels {
             let first = panel * lanes, width = min(lanes, n - first)
             let target = packed + panel * depth * lanes
-            if transB == .none && width == lanes {
-                var source = b + rows.lowerBound * ldb + first, out = target
-                for _ in 0..<depth {
-                    RegisterTile.store(RegisterTile.load(source), out)
-                    RegisterTile.store(RegisterTile.load(source + 8), out + 8)
-                    source += ldb
-                    out += lanes
-                }
-            } else if transB == .none {
-                for (p, row) in rows.enumerated() {
-                    let out = target + p * lanes
-                    out.update(from: b + row * ldb + first, count: width)
-                    (out + width).update(repeating: 0, count: lanes - width)
-                }
-            } else {
-                if width < lanes {
-                    for p in 0..<depth { (target + p * lanes + width).update(repeating: 0, count: lanes - width) }
-                }
-                for j in 0..<width {
-                    let source = b + (first + j) * ldb + rows.lowerBound
-                    for p in 0..<depth { target[p * lanes + j] = source[p] }
-                }
+            if width < lanes {
+                for p in 0..<depth { (target + p * lanes + width).update(repeating: 0, count: lanes - width) }
+            }
+            for j in 0..<width {
+                let source = b + (first + j) * ldb + rows.lowerBound
+                for p in 0..<depth { target[p * lanes + j] = source[p] }
             }
         }
     }
