@@ -32,7 +32,7 @@ public enum TiledGEMM {
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
         // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded).
-        let bPack = workspace.reserve(chunk * panels * lanes + aPackCount(transA, chunk))
+        let bPack = workspace.reserve(chunk * panels * lanes + aPackCount(transA, m: m, chunk))
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
@@ -69,7 +69,7 @@ public enum TiledGEMM {
         let k = rows.count
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) else { return }
         let lanes = RegisterTile.columns
-        let aPack = workspace.reserve(aPackCount(transA, min(depthChunk, k)))
+        let aPack = workspace.reserve(aPackCount(transA, m: m, min(depthChunk, k)))
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
@@ -94,9 +94,9 @@ public enum TiledGEMM {
         return true
     }
 
-    /// Scratch floats for a transposed A's packed strips of one group.
-    private static func aPackCount(_ transA: BLAS.Transpose, _ chunk: Int) -> Int {
-        transA == .none ? 0 : (rowGroup / RegisterTile.rows) * (chunk * RegisterTile.rows + 8)
+    /// Scratch floats for a transposed A's packed strips: all m rows of one chunk.
+    private static func aPackCount(_ transA: BLAS.Transpose, m: Int, _ chunk: Int) -> Int {
+        transA == .none ? 0 : (m + RegisterTile.rows - 1) / RegisterTile.rows * (chunk * RegisterTile.rows + 8)
     }
 
     /// One chunk of the inner dimension: `C (+)= α·op(A)[:, aK0..<aK0+depth]·B`, B as panels of
@@ -107,7 +107,30 @@ public enum TiledGEMM {
                                      c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
-        let panels = (n + lanes - 1) / lanes
+        let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
+        if transA != .none {
+            // Read in place, a transposed A's strip would step lda floats per k: packed, it is
+            // one contiguous run that stays in L1 across the panels. All m rows of the chunk are
+            // packed first, each row of A read once, left to right (one forward stream), and
+            // spread over the strips.
+            let strips = (m + strip - 1) / strip
+            for p in 0..<depth {
+                let source = a + (k0 + p) * lda
+                for s in 0..<strips {
+                    let first = s * strip, count = min(strip, m - first)
+                    let row = aPack + s * span + p * strip
+                    if first + 8 <= m {
+                        // 8 wide: the 2 extra floats land in the next step's slot (or the
+                        // strip's slack) and are overwritten before use; they are read from
+                        // op(A)'s own columns, never past the caller's slice.
+                        RegisterTile.store(RegisterTile.load(source + first), row)
+                    } else {
+                        for r in 0..<count { row[r] = source[first + r] }
+                        for r in count..<strip { row[r] = 0 }
+                    }
+                }
+            }
+        }
         var i0 = 0
         while i0 < m {
             let groupEnd = min(i0 + rowGroup, m)
@@ -115,26 +138,7 @@ public enum TiledGEMM {
             if transA == .none {
                 aGroup = a + i0 * lda + k0; rowStride = lda; kStride = 1; stripStride = strip * lda
             } else {
-                // Read in place, a transposed A's strip would step lda floats per k: packed,
-                // it is one contiguous run that stays in L1 across the panels. Each row of A
-                // is read once, left to right, and spread over the strips.
-                let strips = (groupEnd - i0 + strip - 1) / strip, span = depth * strip + 8
-                for p in 0..<depth {
-                    let source = a + (k0 + p) * lda + i0
-                    for s in 0..<strips {
-                        let first = s * strip, count = min(strip, groupEnd - i0 - first)
-                        let row = aPack + s * span + p * strip
-                        if count == strip && i0 + first + 8 <= lda {
-                            // 8 wide: the 2 extra floats land in the next step's slot (or the
-                            // strip's slack) and are overwritten before use.
-                            RegisterTile.store(RegisterTile.load(source + first), row)
-                        } else {
-                            for r in 0..<count { row[r] = source[first + r] }
-                            for r in count..<strip { row[r] = 0 }
-                        }
-                    }
-                }
-                aGroup = UnsafePointer(aPack); rowStride = 1; kStride = strip; stripStride = span
+                aGroup = UnsafePointer(aPack + (i0 / strip) * span); rowStride = 1; kStride = strip; stripStride = span
             }
             for panel in 0..<panels {
                 let bBlock = bPack + panel * panelStride

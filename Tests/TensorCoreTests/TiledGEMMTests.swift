@@ -20,6 +20,9 @@ import TensorCore
         Case(transA: .transposed, transB: .none, m: 64, n: 48, k: 600, alpha: 1, beta: 0),
         Case(transA: .transposed, transB: .none, m: 29, n: 67, k: 517, alpha: 1, beta: 0.25),
         Case(transA: .transposed, transB: .transposed, m: 7, n: 21, k: 33, alpha: -2, beta: 1),
+        // Several row groups of 96, the last one ragged.
+        Case(transA: .transposed, transB: .none, m: 203, n: 40, k: 300, alpha: 1, beta: 0),
+        Case(transA: .none, transB: .none, m: 150, n: 33, k: 70, alpha: 1, beta: 1),
         Case(transA: .none, transB: .none, m: 1, n: 1, k: 1, alpha: 1, beta: 0),
         Case(transA: .none, transB: .none, m: 5, n: 16, k: 0, alpha: 1, beta: 0.5),
     ]
