@@ -103,11 +103,12 @@ extension Transformer {
         let isGELU = config.activation == .gelu
         split.rows((count + 15) / 16) { blocks, _ in
             let start = blocks.lowerBound * 16, length = min(blocks.upperBound * 16, count) - start
-            (dx + start).update(repeating: 0, count: length)   // the kernels accumulate
             if isGELU {
+                (dx + start).update(repeating: 0, count: length)   // the kernel accumulates
                 Kernels.geluBackward(outputGradient: dy + start, input: x + start, count: length, inputGradient: dx + start)
             } else {
-                Kernels.reluBackward(outputGradient: dy + start, input: x + start, count: length, inputGradient: dx + start)
+                Kernels.reluBackward(outputGradient: dy + start, input: x + start, count: length, inputGradient: dx + start,
+                                     accumulating: false)
             }
         }
     }

@@ -110,18 +110,20 @@ extension Kernels {
     ///   - input: `count` floats x, as given to the forward pass.
     ///   - count: the number of elements, ≥ 0.
     ///   - inputGradient: `count` floats, accumulated into; may be `outputGradient` itself.
+    ///   - accumulating: false to overwrite `inputGradient` instead (no zeroing pass first).
     /// - Complexity: O(count).
     @inlinable
     public static func reluBackward(outputGradient: UnsafePointer<Float>, input: UnsafePointer<Float>,
-                                    count: Int, inputGradient: UnsafeMutablePointer<Float>) {
+                                    count: Int, inputGradient: UnsafeMutablePointer<Float>, accumulating: Bool = true) {
         let vectorEnd = count & ~15
         let zero = SIMD16<Float>()
         for i in stride(from: 0, to: vectorEnd, by: 16) {
             let passed = zero.replacing(with: load(outputGradient + i), where: load(input + i) .> zero)
-            store(load(inputGradient + i) + passed, to: inputGradient + i)
+            store(accumulating ? load(inputGradient + i) + passed : passed, to: inputGradient + i)
         }
-        for i in vectorEnd..<count where input[i] > 0 {
-            inputGradient[i] += outputGradient[i]
+        for i in vectorEnd..<count {
+            let passed: Float = input[i] > 0 ? outputGradient[i] : 0
+            inputGradient[i] = accumulating ? inputGradient[i] + passed : passed
         }
     }
 

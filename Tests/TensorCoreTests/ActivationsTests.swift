@@ -193,6 +193,22 @@ private let counts = [0, 1, 15, 16, 17, 33, 100]
         #expect(dx.storage == x.storage.map { $0 > 0 ? 2.25 : 0.25 })
     }
 
+    /// Overwriting: whatever `inputGradient` held is gone, vector body and tail alike.
+    @Test func rawBackwardOverwrites() throws {
+        let x = try Tensor(shape: [18], storage: (0..<18).map { Float($0 % 3) - 1 })
+        let dy = try Tensor(repeating: 2, shape: [18])
+        var dx = try Tensor(repeating: .nan, shape: [18])
+        dy.withUnsafeBufferPointer { dy in
+            x.withUnsafeBufferPointer { x in
+                dx.withUnsafeMutableBufferPointer { dx in
+                    Kernels.reluBackward(outputGradient: dy.baseAddress!, input: x.baseAddress!, count: 18,
+                                         inputGradient: dx.baseAddress!, accumulating: false)
+                }
+            }
+        }
+        #expect(dx.storage == x.storage.map { $0 > 0 ? 2 : 0 })
+    }
+
     @Test func backwardShapeMismatchNamesBothShapes() throws {
         let error = #expect(throws: TensorError.self) {
             try Kernels.reluBackward(outputGradient: Tensor(zeros: [4]), input: Tensor(zeros: [2, 2]))
