@@ -23,7 +23,9 @@ enum BenchTrainCommand: Command {
         projections and FFN, 2·d·T·(T+1) per layer for the causal scores and weighted sums, and \
         2·T·d·V for the output layer, per sequence; a training step is 3× the forward. The \
         baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
-        timed in the same run. With --products both, each model also runs with every product on \
+        timed in the same run. "Of peak" divides the GFLOP/s by the machine's peak as Loom's \
+        products see it (one register tile alone on data in L1, times the cores); "at peak" is \
+        the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
         """
 
@@ -48,6 +50,11 @@ enum BenchTrainCommand: Command {
         let task: BigramBackcopyTask
         do { task = BigramBackcopyTask(statistics: try BigramBackcopyStatistics.load()) } catch { throw .failure("\(error)") }
         var rows: [[String: Any]] = []
+        // The machine's arithmetic peak as Loom's products see it: the register tile alone, per
+        // core, times the cores a step uses.
+        var checksum = 0.0
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let peak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
         for item in cases {
             for product in products {
                 let model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
@@ -71,12 +78,14 @@ enum BenchTrainCommand: Command {
                 let gflops = flopsPerStep(model, batch: batch) / step / 1e9
                 rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
                              "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
-                             "ratio": gflops / reference, "ms_per_step": step * 1000])
+                             "ratio": gflops / reference, "ms_per_step": step * 1000,
+                             "peak_gflops": peak, "fraction_of_peak": gflops / peak,
+                             "tokens_per_s_at_peak": Double(batch * context) * peak / (flopsPerStep(model, batch: batch) / 1e9)])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
         }
         if arguments.flag("json") {
-            let object: [String: Any] = ["benchmark": "train", "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
@@ -86,11 +95,13 @@ enum BenchTrainCommand: Command {
                        + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
-        Console.output(["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm"].map { $0.leftPadding(14) }.joined())
+        Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores", peak / Double(cores), peak, cores))
+        Console.output(["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "at peak"].map { $0.leftPadding(14) }.joined())
         for row in rows {
             Console.output([String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
                             String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
-                            String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double)]
+                            String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
+                            String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
                 .map { $0.leftPadding(14) }.joined())
         }
     }

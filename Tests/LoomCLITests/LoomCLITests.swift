@@ -237,6 +237,24 @@ import Testing
         #expect(bad.status == 2, "\(bad)")
     }
 
+    @Test func benchTrainTimesASmallModelAgainstThePeak() throws {
+        let table = try LoomProcess.run(["bench", "train", "--models", "1x8", "--context", "8", "--batch", "2",
+                                         "--steps", "1", "--repeat", "1"])
+        #expect(table.status == 0, "\(table)")
+        #expect(table.standardOutput.contains("peak: the register tile alone runs at"), "\(table)")
+        let row = table.standardOutput.split(separator: "\n").last { $0.contains("loom") && !$0.contains("commit") }
+        let fields = row?.split(separator: " ") ?? []
+        #expect(fields.count == 10, "a row of 10 columns: \(table)")
+        if fields.count == 10 {
+            // Of peak: a fraction; at peak: more tokens/s than measured.
+            let fraction = Double(fields[8]) ?? -1, atPeak = Double(fields[9]) ?? 0, measured = Double(fields[3]) ?? .infinity
+            #expect(fraction > 0 && fraction < 1.5, "\(table)")
+            #expect(atPeak > measured, "\(table)")
+        }
+        let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
+        #expect(bad.status == 2 && bad.standardError.contains("layers×width"), "\(bad)")
+    }
+
     // MARK: inputs
 
     /// Seeded q `[n, H, d]`, k and v `[m, Hkv, d]` in float64 (rounded to float32 when the case writes f4).
