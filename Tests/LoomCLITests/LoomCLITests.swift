@@ -246,9 +246,10 @@ import Testing
         let fields = row?.split(separator: " ") ?? []
         #expect(fields.count == 10, "a row of 10 columns: \(table)")
         if fields.count == 10 {
-            // Of peak: a fraction; at peak: more tokens/s than measured.
+            // Of peak: a fraction (0.00 for this tiny model on a busy machine); at peak: more
+            // tokens/s than measured.
             let fraction = Double(fields[8]) ?? -1, atPeak = Double(fields[9]) ?? 0, measured = Double(fields[3]) ?? .infinity
-            #expect(fraction > 0 && fraction < 1.5, "\(table)")
+            #expect(fraction >= 0 && fraction < 1.5, "\(table)")
             #expect(atPeak > measured, "\(table)")
         }
         let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
