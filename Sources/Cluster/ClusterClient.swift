@@ -35,7 +35,9 @@ public final class ClusterClient {
     ///
     /// After a timeout the connection is replaced by a new one (a new identity at the
     /// coordinator's ROUTER), so a late reply to this request is dropped there instead of being
-    /// read as the answer to the next one.
+    /// read as the answer to the next one (a late `submitted` would hand one run another's task
+    /// ids). The cost: attempt events of tasks submitted on the old connection stay at the
+    /// coordinator; their results, stepped metrics included, are still fetched by id.
     /// - Throws: `ClusterError.timeout` naming the endpoint when nothing answers in time, and
     ///   `.refused` when the coordinator answers with an error.
     public func request(_ request: ClusterMessage, timeout: Duration) throws(ClusterError) -> ClusterMessage {
