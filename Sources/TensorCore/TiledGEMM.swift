@@ -21,7 +21,8 @@ public enum TiledGEMM {
     /// - Parameter workspace: scratch for packed panels, reused across calls (one per thread).
     /// - Precondition: pointers hold the extents their leading dimensions imply; `workspace` is
     ///   not used by another thread during the call.
-    /// - Complexity: 2·m·n·k floating-point operations; O(256·(n + 96)) extra memory.
+    /// - Complexity: 2·m·n·k floating-point operations; O(256·n) extra memory, O(256·(n + m)) with
+    ///   a transposed A.
     public static func multiply(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
