@@ -101,7 +101,7 @@ enum BenchGEMMCommand: Command {
                                          "checksum": checksum, "mismatches": mismatches]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
-            if mismatches > 0 { throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance)") }
+            try checkAgreement(mismatches)
             return
         }
         Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), OpenBLAS core \(BLAS.coreName), "
@@ -122,9 +122,13 @@ enum BenchGEMMCommand: Command {
                         String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
         Console.output(String(format: "ceiling: one 6 × 16 register tile on data in L1 runs at %.1f GFLOP/s", ceiling))
         Console.output("checksum \(checksum)")
-        if mismatches > 0 {
-            throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance) (MISMATCH rows above)")
-        }
+        try checkAgreement(mismatches)
+    }
+
+    /// Fails the command when any product disagreed with sgemm (its row says MISMATCH).
+    static func checkAgreement(_ mismatches: Int) throws(CommandError) {
+        guard mismatches > 0 else { return }
+        throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance)")
     }
 
     /// GFLOP/s of `RegisterTile.block` alone, k = 256 on operands that stay in L1: what a product
