@@ -22,9 +22,11 @@ struct BuildInfoPlugin: BuildToolPlugin {
                 displayName: "BuildInfo: git commit of \(context.package.displayName) for \(target.name)",
                 executable: URL(fileURLWithPath: "/bin/sh"),
                 arguments: ["-c", Self.script, "BuildInfo",
-                            context.package.directoryURL.path, output.path, scratch.path],
+                            context.package.directoryURL.path, output.path, scratch.path]
+                    + Self.codeFiles(context.package).map(\.path),
                 environment: [:],
-                inputFiles: Self.gitFiles(context.package.directoryURL) + Self.sourceFiles(context.package),
+                inputFiles: Self.gitFiles(context.package.directoryURL) + Self.sourceFiles(context.package)
+                    + [context.package.directoryURL.appending(path: "Package.swift")],
                 outputFiles: [file]),
         ]
     }
@@ -49,13 +51,27 @@ struct BuildInfoPlugin: BuildToolPlugin {
         }
     }
 
+    /// The files whose bytes make the binary: every source file and the manifest, sorted, so the
+    /// code identity (a hash of them) is the same wherever the package is checked out.
+    static func codeFiles(_ package: Package) -> [URL] {
+        let code = package.targets.flatMap { target -> [URL] in
+            guard let source = target as? SourceModuleTarget, source.kind != .test else { return [] }
+            return source.sourceFiles.map(\.url)
+        }
+        return (code + [package.directoryURL.appending(path: "Package.swift")]).sorted { $0.path < $1.path }
+    }
+
     /// `$1` package directory, `$2` output directory, `$3` scratch file outside the output directory
-    /// (every `.swift` file there is compiled). GIT_OPTIONAL_LOCKS=0 keeps `git status` from writing
+    /// (every `.swift` file there is compiled), then the code files to hash. GIT_OPTIONAL_LOCKS=0 keeps `git status` from writing
     /// the index, so a read-only checkout or a sandbox works too.
     static let script = #"""
         set -u
         dir="$1"; out="$2"; next="$3"
+        shift 3
         mkdir -p "$out" || exit 1
+        # Each file's path inside the package, then its bytes: a rename changes the identity too.
+        code=$(for file in "$@"; do printf '%s\n' "${file#"$dir"/}"; cat "$file"; done | sha256sum | cut -c1-16)
+        [ -n "$code" ] || code=unknown
         commit=unknown; dirty=false
         if command -v git >/dev/null 2>&1; then
             export GIT_OPTIONAL_LOCKS=0
@@ -75,6 +91,9 @@ struct BuildInfoPlugin: BuildToolPlugin {
             static let commit = "$commit"
             /// Whether tracked files differed from that commit (untracked files are not counted).
             static let isDirty = $dirty
+            /// SHA-256 (16 hex digits) of every source file and the manifest: the code's identity,
+            /// exact whether or not the tree is committed.
+            static let codeHash = "$code"
         }
         SWIFT
         mv -f "$next" "$out/BuildInfo.swift"

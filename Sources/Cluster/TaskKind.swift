@@ -69,6 +69,10 @@ public struct TaskKind: Sendable {
     public let parameters: [ParameterSpec]
     /// Whether the kind runs as a gang of several workers (it needs `gang` ≥ 1 at submission).
     public let isGang: Bool
+    /// The kind's semantic version, part of every run's cache key: bump it when the same
+    /// parameters would now give different results, so no stored result of the old meaning is
+    /// reused, not even with `--accept-code-change`.
+    public let version: Int
     let body: Body
     let check: Check?
     /// For a gang kind: the links its ranks need (`ring` or `mesh`) for the given parameters;
@@ -80,7 +84,7 @@ public struct TaskKind: Sendable {
     let gangSummary: GangSummary?
 
     public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
-                check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
+                version: Int = 1, check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
                 gangSummary: GangSummary? = nil, body: @escaping Body) {
         self.gangTopology = gangTopology
         self.gangSummary = gangSummary
@@ -88,6 +92,7 @@ public struct TaskKind: Sendable {
         self.summary = summary
         self.parameters = parameters
         self.isGang = isGang
+        self.version = version
         self.check = check
         self.body = body
     }

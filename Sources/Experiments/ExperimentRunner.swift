@@ -45,41 +45,85 @@ public enum ExperimentRunner {
         }
     }
 
-    /// The cache key of a run: a hash of the task kind, Loom's version and the resolved
-    /// parameters (the seed among them), as 16 hex digits (64-bit FNV-1a).
-    public static func cacheKey(task: String, version: String, params: [String: ParameterValue]) -> String {
-        let text = task + "\u{1}" + version + "\u{1}" + params.keys.sorted().map { "\($0)=\(params[$0]!.json)" }.joined(separator: "\u{1}")
+    /// The cache key of a run: a hash of the task kind and its version, the resolved parameters
+    /// (the seed among them) and the repetition, as 16 hex digits (64-bit FNV-1a). Every
+    /// repetition is its own run, even of a kind without a seed. The code that computed a result
+    /// is compared apart (`RunPlan`), so the plan can say which commit a result came from.
+    public static func cacheKey(task: String, kindVersion: Int, params: [String: ParameterValue], repetition: Int) -> String {
+        let text = task + "\u{1}v\(kindVersion)\u{1}r\(repetition)\u{1}"
+            + params.keys.sorted().map { "\($0)=\(params[$0]!.json)" }.joined(separator: "\u{1}")
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         return String(hash, radix: 16).leftPadded(to: 16)
     }
 
+    /// How long an invocation on another host counts as alive after its last heartbeat (it
+    /// writes one every 2 s); on this host the lock answers exactly.
+    public static let heartbeatTimeout = 15.0
+
     /// Runs `runs` of `experiment` through `dispatcher`, recording everything in `store`.
     /// - Parameters:
+    ///   - kindVersion: the task kind's version (part of each cache key).
     ///   - force: run even runs whose cache key already succeeded.
     ///   - rerunFailed: run again runs whose cache key failed before.
+    ///   - acceptCodeChange: reuse results that other code computed (see `RunPlan`).
     ///   - artifacts: where artifact files are copied (`.loom/artifacts`); nil keeps none.
     ///   - progress: receives a snapshot about every `progressInterval` and at the end.
     ///   - tick: called on every poll (the CLI replaces dead local workers there).
     ///   - note: receives lines worth telling the user (runs of a dead invocation marked LOST).
-    public static func run(_ experiment: Experiment, runs: [ExperimentRun], store: ResultsStore, dispatcher: any RunDispatcher,
-                           provenance: ResultsStore.Provenance, force: Bool, rerunFailed: Bool = false,
-                           artifacts: URL? = nil, progressInterval: Duration = .seconds(1), shouldStop: () -> Bool, tick: () -> Void = {},
-                           progress: (Progress) -> Void, note: (String) -> Void = { _ in }) throws -> Summary {
+    /// - Throws: `RunnerError.busy` when another live invocation runs the same experiment in this
+    ///   store; `RunnerError.stopped` (with how many results were stored) when the store or the
+    ///   dispatcher fails part-way.
+    public static func run(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, store: ResultsStore,
+                           dispatcher: any RunDispatcher, provenance: ResultsStore.Provenance, force: Bool, rerunFailed: Bool = false,
+                           acceptCodeChange: Bool = false, artifacts: URL? = nil, progressInterval: Duration = .seconds(1),
+                           shouldStop: () -> Bool, tick: () -> Void = {},
+                           progress: (Progress) -> Void, note: (String) -> Void = { _ in }) throws(RunnerError) -> Summary {
+        // Held until this function returns; the kernel drops it if the process dies.
+        let lock: InvocationLock?
+        do { lock = try InvocationLock.acquire(experiment: experiment.name, storePath: store.path) } catch { throw .stopped(error, stored: 0) }
+        let experimentID: Int64
+        do {
+            // The file's absolute path, so `loom report` finds it from any directory.
+            let file = URL(fileURLWithPath: experiment.file).standardizedFileURL.path
+            experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: file)
+            let open = try store.openInvocations(experiment: experimentID)
+            guard lock != nil else { throw RunnerError.busy(experiment: experiment.name, holder: open.first, store: store.path) }
+            // With the lock ours, an open invocation on this host is dead; one on another host
+            // (a store on a shared file system, where locks may not reach) is alive while it beats.
+            let host = ProcessInfo.processInfo.hostName
+            if let live = open.first(where: { $0.host != host && ($0.heartbeatAt ?? 0) > ResultsStore.now - heartbeatTimeout }) {
+                throw RunnerError.busy(experiment: experiment.name, holder: live, store: store.path)
+            }
+            try store.markInvocationsDead(open.map(\.id))
+        } catch let error as RunnerError { throw error } catch { throw .stopped(error, stored: 0) }
+        withExtendedLifetime(lock) {}
+        var summary = Summary(total: runs.count)
+        do {
+            return try execute(experiment, runs: runs, kindVersion: kindVersion, experimentID: experimentID, store: store,
+                               dispatcher: dispatcher, provenance: provenance, force: force, rerunFailed: rerunFailed,
+                               acceptCodeChange: acceptCodeChange, artifacts: artifacts, progressInterval: progressInterval,
+                               shouldStop: shouldStop, tick: tick, progress: progress, note: note, summary: &summary, lock: lock)
+        } catch {
+            throw .stopped(error, stored: summary.succeeded + summary.failed)
+        }
+    }
+
+    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, experimentID: Int64,
+                                store: ResultsStore, dispatcher: any RunDispatcher, provenance: ResultsStore.Provenance,
+                                force: Bool, rerunFailed: Bool, acceptCodeChange: Bool, artifacts: URL?, progressInterval: Duration,
+                                shouldStop: () -> Bool, tick: () -> Void, progress: (Progress) -> Void, note: (String) -> Void,
+                                summary: inout Summary, lock: InvocationLock?) throws -> Summary {
         let start = ContinuousClock.now
-        // The file's absolute path, so `loom report` finds it from any directory.
-        let file = URL(fileURLWithPath: experiment.file).standardizedFileURL.path
-        let experimentID = try store.experiment(named: experiment.name, description: experiment.description, file: file)
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         if interrupted > 0 { note("\(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
         // Planned before this invocation's rows exist, so they never match themselves.
-        let plan = try RunPlan(experiment, runs: runs, version: provenance.loomVersion, store: store,
-                               force: force, rerunFailed: rerunFailed)
+        let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
+                               force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange)
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
                                     experiment: experimentID, invocation: invocation)
         try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
-        var summary = Summary(total: runs.count)
         var state = Progress()
         state.total = runs.count
         state.toRun = plan.toRun
@@ -87,8 +131,8 @@ public enum ExperimentRunner {
         var attempts: [UInt64: Int] = [:]                   // task id → its running attempt
         for (index, entry) in plan.entries.enumerated() {
             switch entry.decision {
-            case .cached:
-                try store.setStatus(ids[index], .cached)
+            case let .cached(from, _):
+                try store.setStatus(ids[index], .cached, cachedFrom: from)
                 summary.cached += 1
             case let .failedBefore(_, reason):
                 try store.setStatus(ids[index], .failed, error: reason)
@@ -186,6 +230,7 @@ public enum ExperimentRunner {
         state.steps = 0
         state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
+        withExtendedLifetime(lock) {}
         return summary
     }
 

@@ -49,6 +49,7 @@ extension ResultsStore {
     public func heartbeat(invocation: Int64) throws(StoreError) {
         try database.query("UPDATE run SET heartbeat_at = ? WHERE invocation_id = ? AND status = 'RUNNING'",
                            [.real(ResultsStore.now), .integer(invocation)])
+        try database.query("UPDATE invocation SET heartbeat_at = ? WHERE id = ?", [.real(ResultsStore.now), .integer(invocation)])
     }
 
     /// One attempt as stored.
@@ -168,6 +169,45 @@ extension ResultsStore {
             func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
             let pid: Int = if case let .integer(v) = row[2] { Int(v) } else { 0 }
             return (text(0), text(1), pid)
+        }
+    }
+}
+
+extension ResultsStore {
+    /// An invocation that has not finished: who runs it, and when it last showed life.
+    public struct OpenInvocation: Sendable, Equatable {
+        public var id: Int64
+        public var pid: Int?
+        public var host: String
+        public var startedAt: Double
+        public var heartbeatAt: Double?
+        public var command: String
+    }
+
+    /// The unfinished invocations of `experiment`, newest first (live ones, and dead ones that
+    /// were never marked finished).
+    public func openInvocations(experiment: Int64) throws(StoreError) -> [OpenInvocation] {
+        try database.query("""
+            SELECT id, pid, host, started_at, heartbeat_at, command FROM invocation
+            WHERE experiment_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 100
+            """, [.integer(experiment)]).compactMap { row in
+            guard case let .integer(id) = row[0], case let .text(host) = row[2], case let .real(started) = row[3] else { return nil }
+            let pid: Int? = if case let .integer(v) = row[1] { Int(v) } else { nil }
+            let beat: Double? = if case let .real(v) = row[4] { v } else { nil }
+            let command = if case let .text(v) = row[5] { v } else { "" }
+            return OpenInvocation(id: id, pid: pid, host: host, startedAt: started, heartbeatAt: beat, command: command)
+        }
+    }
+
+    /// Marks invocations that died before finishing (their lock is free, so their process is gone).
+    public func markInvocationsDead(_ ids: [Int64]) throws(StoreError) {
+        guard !ids.isEmpty else { return }
+        try database.transaction { () throws(StoreError) in
+            for id in ids {
+                try database.query("INSERT INTO event (time, invocation_id, kind, detail) VALUES (?, ?, 'died', ?)",
+                                   [.real(ResultsStore.now), .integer(id), .text("the invocation ended without finishing (killed or crashed)")])
+                try database.query("UPDATE invocation SET heartbeat_at = NULL WHERE id = ?", [.integer(id)])
+            }
         }
     }
 }

@@ -59,7 +59,7 @@ extension ResultsStore {
     /// - Complexity: one query per run for its metrics.
     public func reportRuns(invocation: Int64) throws(StoreError) -> [ReportRun] {
         let rows = try database.query("""
-            SELECT id, run_index, repetition, status, params, cache_key FROM run
+            SELECT id, run_index, repetition, status, params, cache_key, cached_from FROM run
             WHERE invocation_id = ? ORDER BY run_index, repetition, id
             """, [.integer(invocation)])
         var runs: [ReportRun] = []
@@ -68,7 +68,10 @@ extension ResultsStore {
             func text(_ i: Int) -> String { if case let .text(v) = row[i] { v } else { "" } }
             let status = Status(rawValue: text(3)) ?? .pending
             var source: Int64? = int(0)
-            if status == .cached { source = try succeededRun(cacheKey: text(5)) }
+            if status == .cached {
+                // The run the plan chose (older stores: the latest success with the key).
+                source = if case let .integer(from) = row[6] { from } else { try succeededRun(cacheKey: text(5)) }
+            }
             let metrics = try source.map { id throws(StoreError) in try finalMetrics(run: id) } ?? [:]
             let curves = try source.map { id throws(StoreError) in try self.curves(run: id) } ?? [:]
             let artifacts = try source.map { id throws(StoreError) in try self.artifacts(run: id).map(\.path) } ?? []

@@ -60,6 +60,16 @@ public final class ResultsStore {
             PRIMARY KEY (run_id, attempt));
         ALTER TABLE run ADD COLUMN lost_attempts INTEGER NOT NULL DEFAULT 0;
         """,
+        // 3: the code that computed each run (for a code-aware cache), the run a CACHED row
+        // reuses, and each invocation's process and heartbeat (so a live one is never taken for dead).
+        """
+        ALTER TABLE invocation ADD COLUMN code_hash TEXT;
+        ALTER TABLE invocation ADD COLUMN code_commit TEXT;
+        ALTER TABLE invocation ADD COLUMN pid INTEGER;
+        ALTER TABLE invocation ADD COLUMN heartbeat_at REAL;
+        ALTER TABLE run ADD COLUMN cached_from INTEGER REFERENCES run(id);
+        CREATE INDEX invocation_by_experiment ON invocation(experiment_id, finished_at);
+        """,
     ]
 
     /// Opens or creates the store at `path` (its directory is created) and applies migrations.
@@ -69,24 +79,62 @@ public final class ResultsStore {
         do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw StoreError(path: path, step: "create \(directory.path)", code: 0, message: error.localizedDescription)
         }
+        guard access(directory.path, W_OK | X_OK) == 0 else {
+            throw StoreError(path: path, step: "open for writing", code: 0,
+                             message: "the directory \(directory.path) cannot be written by this user (\(String(cString: strerror(errno)))); "
+                                + "give --state DIR somewhere writable (reading commands such as 'loom runs' need read access only)")
+        }
         database = try SQLiteDatabase(path: path)
         try migrate()
     }
 
-    /// The schema version: the number of migrations applied.
-    public var schemaVersion: Int {
-        guard let rows = try? database.query("PRAGMA user_version"), case let .integer(version)? = rows.first?.first else { return 0 }
-        return Int(version)
-    }
-
-    private func migrate() throws(StoreError) {
-        let current = schemaVersion
+    /// Opens an existing store for reading only: nothing in the file or its directory is
+    /// changed, so a user who may only read the store (a shared results directory) can list,
+    /// export and report. A store of an older schema is upgraded first when it can be written.
+    /// - Throws: `StoreError` naming the file, when it is missing, older and read-only, or newer.
+    public init(readingAt path: String) throws(StoreError) {
+        let database = try SQLiteDatabase(path: path, readOnly: true)
+        let version = ResultsStore.schemaVersion(of: database)
+        if version < ResultsStore.migrations.count {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            guard access(path, W_OK) == 0, access(directory, W_OK) == 0 else {
+                throw StoreError(path: path, step: "open for reading", code: 0,
+                                 message: "the store has schema version \(version), older than this Loom's \(ResultsStore.migrations.count), "
+                                    + "and this user cannot write it to upgrade it; ask its owner to run any 'loom runs --state' on it once")
+            }
+            _ = try ResultsStore(path: path)      // migrates, then closes as it goes out of scope
+        }
+        self.database = try SQLiteDatabase(path: path, readOnly: true)
+        let current = ResultsStore.schemaVersion(of: self.database)
         guard current <= ResultsStore.migrations.count else {
             throw StoreError(path: path, step: "open", code: 0,
                              message: "schema version \(current) is newer than this Loom knows (\(ResultsStore.migrations.count)); use a newer loom")
         }
-        for (index, sql) in ResultsStore.migrations.enumerated().dropFirst(current) {
-            try database.transaction { () throws(StoreError) in
+    }
+
+    /// Whether this connection may only read.
+    public var isReadOnly: Bool { database.isReadOnly }
+
+
+    /// The schema version: the number of migrations applied.
+    public var schemaVersion: Int { ResultsStore.schemaVersion(of: database) }
+
+    private static func schemaVersion(of database: SQLiteDatabase) -> Int {
+        guard let rows = try? database.query("PRAGMA user_version"), case let .integer(version)? = rows.first?.first else { return 0 }
+        return Int(version)
+    }
+
+    /// Applies the missing migrations. The version is read inside the write transaction, so two
+    /// processes opening a new store at once never both apply the same migration.
+    private func migrate() throws(StoreError) {
+        if schemaVersion == ResultsStore.migrations.count { return }
+        try database.transaction { () throws(StoreError) in
+            let current = schemaVersion
+            guard current <= ResultsStore.migrations.count else {
+                throw StoreError(path: path, step: "open", code: 0,
+                                 message: "schema version \(current) is newer than this Loom knows (\(ResultsStore.migrations.count)); use a newer loom")
+            }
+            for (index, sql) in ResultsStore.migrations.enumerated().dropFirst(current) {
                 try database.execute(sql)
                 try database.execute("PRAGMA user_version = \(index + 1)")
             }
@@ -103,23 +151,28 @@ public final class ResultsStore {
 
     /// The id of the experiment called `name`, created if new.
     public func experiment(named name: String, description: String, file: String) throws(StoreError) -> Int64 {
-        if case let .integer(id)? = try database.query("SELECT id FROM experiment WHERE name = ?", [.text(name)]).first?.first {
-            try database.query("UPDATE experiment SET description = ?, file = ? WHERE id = ?", [.text(description), .text(file), .integer(id)])
-            return id
+        // One transaction, so two invocations creating the same experiment at once get one row.
+        try database.transaction { () throws(StoreError) -> Int64 in
+            if case let .integer(id)? = try database.query("SELECT id FROM experiment WHERE name = ?", [.text(name)]).first?.first {
+                try database.query("UPDATE experiment SET description = ?, file = ? WHERE id = ?", [.text(description), .text(file), .integer(id)])
+                return id
+            }
+            try database.query("INSERT INTO experiment (name, description, file, created_at) VALUES (?, ?, ?, ?)",
+                               [.text(name), .text(description), .text(file), .real(ResultsStore.now)])
+            return database.lastInsertID
         }
-        try database.query("INSERT INTO experiment (name, description, file, created_at) VALUES (?, ?, ?, ?)",
-                           [.text(name), .text(description), .text(file), .real(ResultsStore.now)])
-        return database.lastInsertID
     }
 
     /// What produced a set of runs: the command, the code and the machine.
     public struct Provenance: Sendable {
         public var command: String, gitCommit: String?, gitDirty: Bool?, loomVersion: String, loomBuild: String
         public var host: String, libraries: [String: String]
+        /// The code that computes the runs (the cache reuses results of the same code only).
+        public var code: CodeIdentity
         public init(command: String, gitCommit: String?, gitDirty: Bool?, loomVersion: String, loomBuild: String,
-                    host: String, libraries: [String: String]) {
+                    host: String, libraries: [String: String], code: CodeIdentity = .unknown) {
             self.command = command; self.gitCommit = gitCommit; self.gitDirty = gitDirty; self.loomVersion = loomVersion
-            self.loomBuild = loomBuild; self.host = host; self.libraries = libraries
+            self.loomBuild = loomBuild; self.host = host; self.libraries = libraries; self.code = code
         }
     }
 
@@ -127,12 +180,14 @@ public final class ResultsStore {
     public func startInvocation(experiment: Int64, provenance: Provenance) throws(StoreError) -> Int64 {
         let libraries = provenance.libraries.keys.sorted().map { "\(ParameterValue.string($0).json):\(ParameterValue.string(provenance.libraries[$0]!).json)" }
         try database.query("""
-            INSERT INTO invocation (experiment_id, command, started_at, git_commit, git_dirty, loom_version, loom_build, host, libraries)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO invocation (experiment_id, command, started_at, git_commit, git_dirty, loom_version, loom_build, host, libraries,
+                                    code_hash, code_commit, pid, heartbeat_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """, [.integer(experiment), .text(provenance.command), .real(ResultsStore.now),
                   provenance.gitCommit.map { .text($0) } ?? .null, provenance.gitDirty.map { .integer($0 ? 1 : 0) } ?? .null,
                   .text(provenance.loomVersion), .text(provenance.loomBuild), .text(provenance.host),
-                  .text("{" + libraries.joined(separator: ",") + "}")])
+                  .text("{" + libraries.joined(separator: ",") + "}"), .text(provenance.code.hash), .text(provenance.code.commit),
+                  .integer(Int64(getpid())), .real(ResultsStore.now)])
         return database.lastInsertID
     }
 
@@ -165,13 +220,14 @@ public final class ResultsStore {
 
     /// Moves a run to `status` (the state change is stored before the scheduler acts on it).
     public func setStatus(_ run: Int64, _ status: Status, attempt: Int? = nil, worker: String? = nil,
-                          error: String? = nil) throws(StoreError) {
+                          error: String? = nil, cachedFrom: Int64? = nil) throws(StoreError) {
         let timeColumn = status == .running ? ", started_at = ?" : [.succeeded, .failed, .cancelled, .cached].contains(status) ? ", finished_at = ?" : ""
         var bindings: [SQLiteDatabase.Value] = [.text(status.rawValue)]
         var sql = "UPDATE run SET status = ?"
         if let attempt { sql += ", attempt = ?"; bindings.append(.integer(Int64(attempt))) }
         if let worker { sql += ", lease_worker = ?"; bindings.append(.text(worker)) }
         if let error { sql += ", error = ?"; bindings.append(.text(error)) }
+        if let cachedFrom { sql += ", cached_from = ?"; bindings.append(.integer(cachedFrom)) }
         if !timeColumn.isEmpty { sql += timeColumn; bindings.append(.real(ResultsStore.now)) }
         sql += " WHERE id = ?"
         bindings.append(.integer(run))
@@ -259,19 +315,35 @@ public final class ResultsStore {
                            [.real(ResultsStore.now), .integer(invocation), .text(kind), .text(detail)])
     }
 
-    /// The run a new run with `cacheKey` would reuse: the latest SUCCEEDED one, else the latest
-    /// FAILED one (the task itself failed; `--rerun-failed` runs it again), else the latest that
-    /// never finished (LOST, CANCELLED), which only explains why the run goes again. Among
-    /// failures, one that ran (attempt > 0) wins over a row that only recorded "not repeated".
-    public func previousRun(cacheKey: String) throws(StoreError) -> (id: Int64, status: Status, finishedAt: Double?, error: String?)? {
+    /// A finished run with a given cache key, and the code that computed it.
+    public struct PreviousRun: Sendable {
+        public var id: Int64
+        public var status: Status
+        public var finishedAt: Double?
+        public var error: String?
+        /// Whether the task ran (attempt > 0), as opposed to a row that only recorded "not repeated".
+        public var ran: Bool
+        /// The code of the invocation that ran it (`unknown` for rows from before code identities).
+        public var code: CodeIdentity
+    }
+
+    /// The finished runs with `cacheKey` (SUCCEEDED, FAILED, LOST, CANCELLED), newest first:
+    /// what `RunPlan` chooses from.
+    public func previousRuns(cacheKey: String) throws(StoreError) -> [PreviousRun] {
         let rows = try database.query("""
-            SELECT id, status, finished_at, error FROM run WHERE cache_key = ? AND status IN ('SUCCEEDED', 'FAILED', 'LOST', 'CANCELLED')
-            ORDER BY CASE status WHEN 'SUCCEEDED' THEN 0 WHEN 'FAILED' THEN 1 ELSE 2 END, attempt > 0 DESC, id DESC LIMIT 1
+            SELECT run.id, run.status, run.finished_at, run.error, run.attempt, invocation.code_hash, invocation.code_commit
+            FROM run JOIN invocation ON invocation.id = run.invocation_id
+            WHERE run.cache_key = ? AND run.status IN ('SUCCEEDED', 'FAILED', 'LOST', 'CANCELLED')
+            ORDER BY run.id DESC LIMIT 1000
             """, [.text(cacheKey)])
-        guard let row = rows.first, case let .integer(id) = row[0], case let .text(status) = row[1] else { return nil }
-        let finished: Double? = if case let .real(time) = row[2] { time } else { nil }
-        let error: String? = if case let .text(text) = row[3] { text } else { nil }
-        return (id, Status(rawValue: status) ?? .lost, finished, error)
+        return rows.compactMap { row in
+            guard case let .integer(id) = row[0], case let .text(status) = row[1] else { return nil }
+            func text(_ i: Int) -> String? { if case let .text(v) = row[i] { v } else { nil } }
+            let finished: Double? = if case let .real(time) = row[2] { time } else { nil }
+            let ran = if case let .integer(attempt) = row[4] { attempt > 0 } else { false }
+            return PreviousRun(id: id, status: Status(rawValue: status) ?? .lost, finishedAt: finished, error: text(3), ran: ran,
+                               code: CodeIdentity(hash: text(5) ?? "unknown", commit: text(6) ?? "unknown"))
+        }
     }
 
     /// The latest succeeded run with `cacheKey`, if any: the cache.

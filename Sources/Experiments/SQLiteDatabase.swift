@@ -7,10 +7,15 @@ final class SQLiteDatabase {
     private let handle: OpaquePointer
     let path: String
 
-    /// Opens (creating if needed) `path` in WAL mode with foreign keys on.
-    init(path: String) throws(StoreError) {
+    /// Whether the connection was opened read-only (for readers without write access).
+    let isReadOnly: Bool
+
+    /// Opens (creating if needed) `path` in WAL mode with foreign keys on; with `readOnly`, opens
+    /// an existing file for reading only and changes nothing in it or beside it.
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
+        let flags = readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX
+                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
         let code = sqlite3_open_v2(path, &handle, flags, nil)
         guard code == SQLITE_OK, let handle else {
             // sqlite3_open_v2 returns a handle even on failure: read its message, then close it.
@@ -20,7 +25,12 @@ final class SQLiteDatabase {
         }
         self.handle = handle
         self.path = path
+        isReadOnly = readOnly
         sqlite3_busy_timeout(handle, 5000)
+        // Extended codes say which step failed (a write, an fsync); the hint reads the low byte.
+        sqlite3_extended_result_codes(handle, 1)
+        // A reader leaves the journal mode as the writer set it (changing it needs write access).
+        if readOnly { return }
         // WAL: readers never block the writer, and a crash mid-write leaves the last commit intact.
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = NORMAL")

@@ -54,7 +54,9 @@ enum BenchSchedCommand: Command {
                 let store = try ResultsStore(path: scratch.appendingPathComponent("state-\(sample)/loom.db").path)
                 let experiment = try ExperimentLoader.load(file, registry: LoomTasks.registry)
                 let runs = try experiment.expand(registry: LoomTasks.registry)
-                let summary = try ExperimentRunner.run(experiment, runs: runs, store: store, dispatcher: cluster.coordinator,
+                let kindVersion = try LoomTasks.registry.kind(named: experiment.task).version
+                let summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion, store: store,
+                                                       dispatcher: cluster.coordinator,
                                                        provenance: RunProvenance.collect(for: file), force: true,
                                                        shouldStop: { false }, progress: { _ in })
                 guard summary.succeeded == count else { throw CommandError.failure("only \(summary.succeeded) of \(count) runs succeeded") }

@@ -19,7 +19,7 @@ enum GCCommand: Command {
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
-        let store = try StoreOptions.open(arguments)
+        let store = try StoreOptions.open(arguments, forWriting: true)
         let state = arguments.string("state") ?? ".loom"
         let dryRun = arguments.flag("dry-run")
         let experiment = arguments.string("experiment")

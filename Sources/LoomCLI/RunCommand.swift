@@ -8,7 +8,7 @@ import Reports
 enum RunCommand: Command {
     static let words = ["run"]
     static let summary = "run an experiment file on local workers (or a running coordinator), keeping results in .loom/loom.db"
-    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet] [--no-report]"
+    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--accept-code-change] [--dry-run [--json]] [--quiet] [--no-report]"
     static let acceptsPositionals = true
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
@@ -18,6 +18,7 @@ enum RunCommand: Command {
         .value("state", "DIR", "where the store lives (default .loom in the current directory)"),
         .flag("force", "run again even runs whose cache key already succeeded"),
         .flag("rerun-failed", "run again runs whose cache key failed before (by default a failure is not repeated)"),
+        .flag("accept-code-change", "reuse results that other code (another commit or uncommitted edits) computed, when you know the change does not matter to them"),
         .flag("quiet", "no progress display; only the summary and errors"),
         .flag("no-report", "do not draw the report (reports/NAME) at the end"),
     ] + CurveOptions.options
@@ -31,9 +32,12 @@ enum RunCommand: Command {
         --connect to a running coordinator. Every state change, every attempt (a lost one \
         included), the metrics and the provenance (git commit of the file's repository, Loom's \
         version and build, host, library versions) go to the SQLite store (docs/store.md). A run \
-        whose cache key (task, Loom version, resolved parameters and seed) already succeeded is \
-        CACHED, not run again, so the same command after Ctrl-C or a crash resumes; one whose key \
-        failed in the task itself is not repeated unless --rerun-failed. Progress is a bar on a \
+        whose cache key (task and its version, resolved parameters and seed, repetition) already \
+        succeeded under the same code (a hash of Loom's sources) is CACHED, not run again, so the \
+        same command after Ctrl-C or a crash resumes; a result of other code runs again unless \
+        --accept-code-change, and --dry-run names the commit it came from. One whose key failed in \
+        the task itself is not repeated unless --rerun-failed. One invocation at a time runs an \
+        experiment of a store: a second is refused with the first one's pid, host and start time. Progress is a bar on a \
         terminal and a line every 5 s otherwise.
 
         With --connect, the coordinator reports only final results, so the store keeps no \
@@ -81,10 +85,11 @@ enum RunCommand: Command {
                                arguments: Arguments) throws(CommandError) {
         let plan: RunPlan
         do {
-            let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(path: storePath) : nil
-            plan = try RunPlan(experiment, runs: runs, version: Provenance.loomVersion, store: store,
-                               force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"))
-        } catch { throw .failure("cannot read the store \(storePath): \(error)") }
+            let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(readingAt: storePath) : nil
+            plan = try RunPlan(experiment, runs: runs, kindVersion: try kindVersion(of: experiment), code: RunProvenance.code,
+                               store: store, force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"),
+                               acceptCodeChange: arguments.flag("accept-code-change"))
+        } catch let error as CommandError { throw error } catch { throw .failure("cannot read the store \(storePath): \(error)") }
         if arguments.flag("json") {
             for entry in plan.entries {
                 let run = entry.run
@@ -146,10 +151,12 @@ enum RunCommand: Command {
             dispatcher = cluster!.coordinator
         }
         let summary: ExperimentRunner.Summary
-        do {
-            summary = try ExperimentRunner.run(experiment, runs: runs, store: store, dispatcher: dispatcher,
+        let kindVersion = try kindVersion(of: experiment)
+        do throws(RunnerError) {
+            summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion, store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
                                                rerunFailed: arguments.flag("rerun-failed"),
+                                               acceptCodeChange: arguments.flag("accept-code-change"),
                                                artifacts: URL(fileURLWithPath: state).appendingPathComponent("artifacts"),
                                                progressInterval: display.interval,
                                                shouldStop: { signals.received }, tick: {
@@ -159,7 +166,10 @@ enum RunCommand: Command {
                                                        display.note("worker pid \(pid) exited; a new local worker takes its place")
                                                    }
                                                }, progress: display.show, note: display.note)
-        } catch { throw .failure("\(error) — results stored so far are kept in \(store.path)") }
+        } catch {
+            if case .stopped = error { throw .failure("\(error) (store: \(store.path))") }
+            throw .failure("\(error)")
+        }
         Console.output("\(experiment.name): \(summary.succeeded) succeeded, \(summary.cached) cached, "
                        + "\(summary.failed + summary.failedBefore) failed of \(summary.total)"
                        + (summary.lostAttempts > 0 ? "; \(summary.lostAttempts) attempt(s) lost to workers and run again" : "")
@@ -174,10 +184,15 @@ enum RunCommand: Command {
         }
     }
 
+    /// The version of the experiment's task kind (checked to exist when the file was loaded).
+    private static func kindVersion(of experiment: Experiment) throws(CommandError) -> Int {
+        do { return try LoomTasks.registry.kind(named: experiment.task).version } catch { throw .usage("\(error)") }
+    }
+
     /// Draws reports/NAME; a figure gnuplot cannot draw is a warning here (the runs stand and
     /// the index says why), not a failure of the run.
     private static func drawReport(_ experiment: Experiment, spec: ReportSpec, state: String) {
-        guard let store = try? ResultsStore(path: state + "/loom.db") else { return }
+        guard let store = try? ResultsStore(readingAt: state + "/loom.db") else { return }
         let directory = URL(fileURLWithPath: "reports").appendingPathComponent(experiment.name)
         do {
             let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory)

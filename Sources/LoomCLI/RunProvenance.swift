@@ -16,8 +16,12 @@ enum RunProvenance {
             gitCommit: commit, gitDirty: dirty, loomVersion: Provenance.loomVersion,
             loomBuild: "\(Provenance.build) \(Provenance.commit)", host: Provenance.host,
             libraries: ["libzmq": WireInfo.zeroMQVersion, "OpenBLAS": BLAS.version, "SQLite": StoreInfo.sqliteVersion,
-                        "libyaml": ExperimentFileInfo.yamlVersion, "Graphviz": GraphInfo.graphvizVersion])
+                        "libyaml": ExperimentFileInfo.yamlVersion, "Graphviz": GraphInfo.graphvizVersion],
+            code: code)
     }
+
+    /// This build's code: the hash of its sources and its commit (the cache keys results on it).
+    static var code: CodeIdentity { CodeIdentity(hash: BuildInfo.codeHash, commit: Provenance.commit) }
 
     /// A git command's trimmed output, or nil when git or the repository is missing.
     private static func git(_ arguments: [String], in directory: String) -> String? {

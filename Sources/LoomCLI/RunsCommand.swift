@@ -6,12 +6,14 @@ import Foundation
 enum StoreOptions {
     static let state = Option.value("state", "DIR", "where the store lives (default .loom)")
 
-    static func open(_ arguments: Arguments) throws(CommandError) -> ResultsStore {
+    /// Opens the store; `forWriting` only for commands that change it (`loom gc`): the others
+    /// open it read-only, so a user who may only read a shared store can list and report.
+    static func open(_ arguments: Arguments, forWriting: Bool = false) throws(CommandError) -> ResultsStore {
         let path = (arguments.string("state") ?? ".loom") + "/loom.db"
         guard FileManager.default.fileExists(atPath: path) else {
             throw .usage("no results store at \(path); run an experiment first ('loom run FILE'), or give --state DIR")
         }
-        do { return try ResultsStore(path: path) } catch { throw .failure("\(error)") }
+        do { return forWriting ? try ResultsStore(path: path) : try ResultsStore(readingAt: path) } catch { throw .failure("\(error)") }
     }
 
     static func status(_ arguments: Arguments) throws(CommandError) -> ResultsStore.Status? {
