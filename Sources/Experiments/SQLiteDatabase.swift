@@ -4,7 +4,7 @@ internal import CSQLite
 /// One SQLite connection. A `final class` because the store shares it; not `Sendable`: the
 /// coordinator's thread owns it (DESIGN.md: the coordinator is the only writer).
 final class SQLiteDatabase {
-    private let handle: OpaquePointer
+    private var handle: OpaquePointer
     let path: String
 
     /// Whether the connection was opened read-only (for readers without write access).
@@ -13,28 +13,43 @@ final class SQLiteDatabase {
     /// Opens (creating if needed) `path` in WAL mode with foreign keys on; with `readOnly`, opens
     /// an existing file for reading only and changes nothing in it or beside it.
     init(path: String, readOnly: Bool = false) throws(StoreError) {
-        var handle: OpaquePointer?
-        let flags = readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_FULLMUTEX
-                             : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX
-        let code = sqlite3_open_v2(path, &handle, flags, nil)
-        guard code == SQLITE_OK, let handle else {
-            // sqlite3_open_v2 returns a handle even on failure: read its message, then close it.
-            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
-            sqlite3_close(handle)
-            throw StoreError(path: path, step: "open", code: code, message: message)
-        }
-        self.handle = handle
+        handle = try SQLiteDatabase.open(path, readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         self.path = path
         isReadOnly = readOnly
         sqlite3_busy_timeout(handle, 5000)
         // Extended codes say which step failed (a write, an fsync); the hint reads the low byte.
         sqlite3_extended_result_codes(handle, 1)
         // A reader leaves the journal mode as the writer set it (changing it needs write access).
-        if readOnly { return }
+        if readOnly {
+            // A WAL store needs its shared-memory file, which a reader without write access to
+            // the directory cannot create. With no write-ahead log beside the file, no writer is
+            // active and the file holds everything: read it as immutable.
+            if (try? query("PRAGMA user_version")) == nil, !FileManager.default.fileExists(atPath: path + "-wal") {
+                sqlite3_close_v2(handle)
+                let escaped = path.replacingOccurrences(of: "%", with: "%25").replacingOccurrences(of: "?", with: "%3f")
+                    .replacingOccurrences(of: "#", with: "%23")
+                handle = try SQLiteDatabase.open("file:\(escaped)?immutable=1", SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, shown: path)
+                sqlite3_extended_result_codes(handle, 1)
+            }
+            _ = try query("PRAGMA user_version")       // fails here, with SQLite's reason, if unreadable
+            return
+        }
         // WAL: readers never block the writer, and a crash mid-write leaves the last commit intact.
         try execute("PRAGMA journal_mode = WAL")
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
+    }
+
+    private static func open(_ name: String, _ flags: Int32, shown: String? = nil) throws(StoreError) -> OpaquePointer {
+        var handle: OpaquePointer?
+        let code = sqlite3_open_v2(name, &handle, flags | SQLITE_OPEN_FULLMUTEX, nil)
+        guard code == SQLITE_OK, let handle else {
+            // sqlite3_open_v2 returns a handle even on failure: read its message, then close it.
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close(handle)
+            throw StoreError(path: shown ?? name, step: "open", code: code, message: message)
+        }
+        return handle
     }
 
     deinit { sqlite3_close_v2(handle) }
