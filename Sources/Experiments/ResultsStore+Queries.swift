@@ -57,7 +57,8 @@ extension ResultsStore {
 
     /// An invocation's provenance as (field, value) pairs.
     public func provenance(invocation: Int64) throws(StoreError) -> [(String, String)] {
-        let columns = ["command", "started_at", "finished_at", "git_commit", "git_dirty", "loom_version", "loom_build", "host", "libraries"]
+        let columns = ["command", "started_at", "finished_at", "git_commit", "git_dirty", "loom_version", "loom_build", "code_commit",
+                       "code_hash", "host", "pid", "libraries"]
         guard let row = try database.query("SELECT \(columns.joined(separator: ", ")) FROM invocation WHERE id = ?",
                                            [.integer(invocation)]).first else { return [] }
         return zip(columns, row).map { name, value in
