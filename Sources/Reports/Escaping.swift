@@ -11,8 +11,16 @@ public enum Escaping {
     /// single quotes it does neither, and `''` is the only escape. Line breaks and other control
     /// characters become spaces and `�`: a line break would end the command. Enhanced-text markup
     /// (`^ _ @ & ~ { }`) is left as it is: every label Loom writes carries `noenhanced`.
+    ///
+    /// gnuplot 5.4 reads a single-quoted string that opens with `''` as an empty string and a
+    /// second token, so leading quotes go in a double-quoted string of their own (nothing else is
+    /// in it to substitute), joined with `.`: `'it'` is `"'" . 'it'''`.
     public static func gnuplot(_ text: String) -> String {
-        "'" + printable(text, lineBreak: " ").replacingOccurrences(of: "'", with: "''") + "'"
+        let line = printable(text, lineBreak: " ")
+        let quotes = line.prefix { $0 == "'" }
+        let rest = "'" + line.dropFirst(quotes.count).replacingOccurrences(of: "'", with: "''") + "'"
+        if quotes.isEmpty { return rest }
+        return "\"" + quotes + "\"" + (rest == "''" ? "" : " . " + rest)
     }
 
     /// `text` made safe in a `#` comment of a gnuplot script or data file: one line that does not
