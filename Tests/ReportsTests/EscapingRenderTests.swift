@@ -62,9 +62,10 @@ import Testing
                        reference: FigureReference(label: h[3], points: [.init(x: 0, y: 1)])),
             FigureSpec(name: "panels", x: "n", y: "y", facet: facet, title: h[4] + h[0]),
         ])
-        let output = try Report.render(data, spec: spec, to: out.url)
-        #expect(output.figures.map(\.state) == [.drawn, .drawn])
+        let rendered = Result { () throws(ReportError) in try Report.render(data, spec: spec, to: out.url) }
         #expect(EscapingRenderTests.ran(markers).isEmpty, "drawing ran \(EscapingRenderTests.ran(markers))")
+        let output = try rendered.get()
+        #expect(output.figures.map(\.state) == [.drawn, .drawn])
         for script in ["lines.gp", "panels.gp"] {
             #expect(try EscapingRenderTests.gnuplotByHand(script, in: out.url) == 0, "\(script) runs again by hand")
         }
@@ -88,11 +89,15 @@ import Testing
         // Short, so a small heatmap has room to draw them; gnuplot runs in `out`, so markers land there.
         let labels = ["`touch r1`", "'.system('touch r2').'", "\"\n`touch r3`", "@{x}^_"] + (4..<12).map { "t\($0)" }
         let n = labels.count
-        _ = try Heatmap.write([Float](repeating: 0.25, count: n * n), labels: labels, name: "attention",
+        let drawn = Result { () throws(ReportError) in
+            try Heatmap.write([Float](repeating: 0.25, count: n * n), labels: labels, name: "attention",
                               title: "map\nsystem('touch r4')", into: out.url)
+        }
+        let ran = { ["r1", "r2", "r3", "r4"].filter { FileManager.default.fileExists(atPath: out.path($0)) } }
+        #expect(ran().isEmpty, "drawing ran \(ran())")
+        _ = try drawn.get()
         #expect(try EscapingRenderTests.gnuplotByHand("attention.gp", in: out.url) == 0)
-        let ran = ["r1", "r2", "r3", "r4"].filter { FileManager.default.fileExists(atPath: out.path($0)) }
-        #expect(ran.isEmpty, "ran \(ran)")
+        #expect(ran().isEmpty, "the saved script ran \(ran())")
         let texts = try EscapingRenderTests.texts(ofSVG: out.url.appendingPathComponent("attention.svg"))
         for expected in ["`touch␣r1`", "'.system('touch␣r2').'", "\"↵`touch␣r3`", "@{x}^_", "map system('touch r4')"] {
             #expect(texts.contains(expected), "attention.svg shows \(expected): \(texts)")
