@@ -101,7 +101,7 @@ public struct DOTGraph {
     /// An attribute name as written: Loom passes Graphviz's own names (`label`, `rankdir`), never user text.
     /// - Precondition: `name` is ASCII letters, digits and `_`, not starting with a digit.
     static func attributeName(_ name: String) -> String {
-        precondition(name.first.map { !$0.isNumber } ?? false && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") },
+        precondition((name.first.map { !$0.isNumber } ?? false) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") },
                      "DOT attribute name '\(name)' must be a Graphviz attribute such as label or color")
         return name
     }

@@ -28,7 +28,7 @@ extension ReportData {
     func unknownName(in figure: FigureSpec, number: Int) -> String? {
         let parameters = parameterNames, metrics = metricNames
         var checks: [(key: String, name: String, parameterOnly: Bool)] = []
-        if !(figure.x == FigureData.stepAxis) { checks.append(("x", figure.x, false)) }
+        if figure.x != FigureData.stepAxis { checks.append(("x", figure.x, false)) }
         checks.append(("y", figure.y, false))
         if let series = figure.series { checks.append(("series", series, true)) }
         if let facet = figure.facet { checks.append(("facet", facet, true)) }

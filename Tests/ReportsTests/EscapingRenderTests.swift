@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func graphNamesAndLabelsAreDrawnAsWritten() throws {
-        let awkward = ["say \"hi\"", "left\\lright", "name \\N here", "\\G\\E\\T\\H", "<b>bold</b>", "<<html>>", "x]; y", "{z}", "bell\u{7}"]
+        let awkward = ["say \"hi\"", "subgraph", "edge", "left\\lright", "name \\N here", "\\G\\E\\T\\H", "<b>bold</b>", "<<html>>", "x]; y", "{z}", "bell\u{7}"]
         var graph = DOTGraph(attributes: ["label": "title \\N \"q\""])
         for (i, text) in awkward.enumerated() {
             graph.node(text)                                                  // labelled by its name (\N)
