@@ -25,7 +25,8 @@ enum ReportCommand: Command {
 
         If the experiment file is gone, the report holds the run table and provenance only. A \
         figure gnuplot cannot draw keeps its .gp and .dat, and the command exits with status 1 \
-        quoting gnuplot.
+        quoting gnuplot. A figure whose x, y, series or facet names no metric or parameter of the \
+        runs is left out with the nearest known name, and the command exits with status 2.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -60,7 +61,10 @@ enum ReportCommand: Command {
             }
             Console.output(output.indexHTML.path)
         } catch {
-            if case .unknownExperiment = error { throw .usage(error.description) }
+            switch error {
+            case .unknownExperiment, .unknownNames: throw .usage(error.description)   // bad input: exit 2
+            default: break
+            }
             throw .failure(error.description)
         }
     }

@@ -6,18 +6,20 @@ extension FigureData {
     /// block after those, columns `x y` (the published points as written, even those a log axis skips).
     /// - Parameter figure: the figure the data was grouped for (for the header).
     public func datText(for figure: FigureSpec) -> String {
-        let lines = ["# \(figure.name): \(figure.y) against \(figure.x); median, min and max over the runs of each group (written by loom report)",
+        // Names and labels come from the experiment file and the runs: comments keep them on one
+        // line (Escaping.gnuplotComment), a category label is one quoted field (Escaping.gnuplotDataField).
+        let lines = ["# " + Escaping.gnuplotComment("\(figure.name): \(figure.y) against \(figure.x); median, min and max over the runs of each group (written by loom report)"),
                      isCategorical ? "# x median min max count label" : "# x median min max count"]
         var blocks: [String] = []
         var index = 0
         for panel in panels {
             for series in panel.series {
-                var block = ["# block \(index): " + ([panel.label, series.label].compactMap { $0 }.joined(separator: " ")
-                                                      .nonEmpty ?? "all runs")]
+                var block = ["# block \(index): " + Escaping.gnuplotComment([panel.label, series.label].compactMap { $0 }.joined(separator: " ")
+                                                                            .nonEmpty ?? "all runs")]
                 for point in series.points {
                     var columns = [FigureData.number(point.position), FigureData.number(point.median), FigureData.number(point.minimum),
                                    FigureData.number(point.maximum), String(point.count)]
-                    if isCategorical { columns.append("\"" + point.x.description.replacingOccurrences(of: "\"", with: "'") + "\"") }
+                    if isCategorical { columns.append(Escaping.gnuplotDataField(point.x.description)) }
                     block.append(columns.joined(separator: " "))
                 }
                 blocks.append(block.joined(separator: "\n"))
@@ -25,7 +27,7 @@ extension FigureData {
             }
         }
         if let reference = figure.reference {
-            blocks.append((["# block \(index): reference: \(reference.label.replacingOccurrences(of: "\n", with: " ")) (published; columns x y)"]
+            blocks.append((["# block \(index): " + Escaping.gnuplotComment("reference: \(reference.label) (published; columns x y)")]
                            + reference.points.map { FigureData.number($0.x) + " " + FigureData.number($0.y) }).joined(separator: "\n"))
         }
         return (lines + [blocks.joined(separator: "\n\n\n")]).joined(separator: "\n") + "\n"

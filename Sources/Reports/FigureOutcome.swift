@@ -6,6 +6,9 @@ public struct FigureOutcome: Sendable {
         case drawn
         /// No SUCCEEDED or CACHED run had a numeric y; nothing was written for it.
         case noData
+        /// `x`, `y`, `series` or `facet` names nothing the runs have; the message says which and
+        /// the nearest known name. Nothing was written for it.
+        case unknownName(String)
         /// The `.gp` and `.dat` were written but gnuplot failed; the message names the script and what gnuplot said.
         case failed(String)
     }

@@ -4,6 +4,8 @@ import Foundation
 /// `NAME.svg` and `NAME.pdf`.
 struct FigureRenderer {
     let figure: FigureSpec
+    /// The figure's 1-based position in the spec, to name it in errors.
+    let number: Int
     let data: ReportData
     let directory: URL
 
@@ -14,6 +16,9 @@ struct FigureRenderer {
     func render() throws(ReportError) -> FigureOutcome {
         precondition(!figure.name.isEmpty && figure.name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") },
                      "figure name '\(figure.name)' must be letters, digits, '-' or '_'")
+        if let problem = data.unknownName(in: figure, number: number) {
+            return FigureOutcome(figure: figure, state: .unknownName(problem), files: [])
+        }
         let points = FigureData(figure: figure, runs: data.runs)
         guard !points.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
         let name = figure.name

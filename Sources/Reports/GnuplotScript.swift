@@ -31,14 +31,15 @@ struct GnuplotScript {
         let tics = data.isCategorical ? ":xtic(6)" : ""
 
         var lines = [
-            "# \(name): \(figure.y) against \(figure.x)"
-                + (figure.series.map { ", one line per \($0)" } ?? "") + (figure.facet.map { ", one panel per \($0)" } ?? "") + ".",
-            "# Written by 'loom report' for experiment \(experiment); edit freely, then run: gnuplot \(name).gp",
-            "# Data: \(name).dat, one index block per (facet, series), columns x median min max count"
-                + (data.isCategorical ? " label" : "")
-                + (figure.reference == nil ? "." : "; then block \(data.blockCount), the published reference points (x y)."),
-            "# Each point is the median over the repeated runs of its group"
-                + (data.hasSpread ? "; error bars span the minimum to the maximum." : " (every group has one run)."),
+            comment("\(name): \(figure.y) against \(figure.x)"
+                    + (figure.series.map { ", one line per \($0)" } ?? "") + (figure.facet.map { ", one panel per \($0)" } ?? "") + "."),
+            comment("Written by 'loom report' for experiment \(experiment); edit freely, then run: gnuplot \(name).gp"),
+            comment("Data: \(name).dat, one index block per (facet, series), columns x median min max count"
+                    + (data.isCategorical ? " label" : "")
+                    + (figure.reference == nil ? "." : "; then block \(data.blockCount), the published reference points (x y).")),
+            comment("Each point is the median over the repeated runs of its group"
+                    + (data.hasSpread ? "; error bars span the minimum to the maximum." : " (every group has one run).")),
+            comment("Every text is a single-quoted string: gnuplot runs no backquoted command in one."),
             "",
             "set encoding utf8",
             "set key top left noenhanced",
@@ -63,16 +64,16 @@ struct GnuplotScript {
         }
         if figure.logY { lines.append("set logscale y") }
         let reference = referencePlot
-        lines += reference.comments.map { "# " + $0 }
+        lines += reference.comments.map(comment)
         lines += [
             "",
             "do for [format in \"svg pdf\"] {",
             "    if (format eq \"svg\") {",
             "        set terminal svg enhanced size \(width),\(height) font \"Helvetica,12\" background rgb \"white\"",
-            "        set output \"\(name).svg\"",
+            "        set output \(quoted("\(name).svg"))",
             "    } else {",
             "        set terminal pdfcairo enhanced size \(inches(width)),\(inches(height)) font \"Helvetica,10\"",
-            "        set output \"\(name).pdf\"",
+            "        set output \(quoted("\(name).pdf"))",
             "    }",
         ]
         let faceted = figure.facet != nil
@@ -86,7 +87,7 @@ struct GnuplotScript {
             if let label = panel.label { lines.append("    set title \(quoted(label)) noenhanced") }
             var plots: [String] = []
             for series in panel.series {
-                let source = plots.isEmpty ? quoted("\(name).dat") : "\"\""
+                let source = plots.isEmpty ? quoted("\(name).dat") : "''"            // '' is the previous file
                 let title = series.label.map { "title \(quoted($0)) noenhanced" } ?? "notitle"
                 plots.append("\(source) index \(block) using \(using)\(tics) with \(style) linetype \(series.number + 1) \(title)")
                 block += 1
@@ -102,11 +103,9 @@ struct GnuplotScript {
     /// `pixels` at 96 dpi as a gnuplot length in inches.
     private func inches(_ pixels: Int) -> String { FigureData.number(Double(pixels) / 96) + "in" }
 
-    /// `text` as a double-quoted gnuplot string.
-    func quoted(_ text: String) -> String { GnuplotScript.quoted(text) }
+    /// `text` as a gnuplot string (`Escaping.gnuplot`): the one way user text enters the script.
+    func quoted(_ text: String) -> String { Escaping.gnuplot(text) }
 
-    /// `text` as a double-quoted gnuplot string.
-    static func quoted(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-    }
+    /// A `#` comment line of the script; `text` may hold user names (`Escaping.gnuplotComment`).
+    func comment(_ text: String) -> String { "# " + Escaping.gnuplotComment(text) }
 }

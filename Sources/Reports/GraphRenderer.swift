@@ -66,14 +66,16 @@ public enum GraphRenderer {
     }
 }
 
-/// DOT text built safely: every label and name is quoted and escaped.
+/// DOT text built safely: every name, attribute and label is a quoted ID escaped by `Escaping.dot`,
+/// so no text can end its string, add a statement or expand `\N`-style escapes. No HTML-like
+/// label (`<…>`) is ever written.
 public struct DOTGraph {
     private var lines: [String]
 
     /// A directed graph; `attributes` go on the graph (e.g. `rankdir=LR`).
     public init(name: String = "G", attributes: [String: String] = [:]) {
         lines = ["digraph \(DOTGraph.quote(name)) {"]
-        for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { lines.append("  \(key)=\(DOTGraph.quote(value));") }
+        for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { lines.append("  \(DOTGraph.attributeName(key))=\(DOTGraph.quote(value));") }
         lines.append("  node [fontname=\"Helvetica\", fontsize=11];")
         lines.append("  edge [fontname=\"Helvetica\", fontsize=9];")
     }
@@ -93,12 +95,18 @@ public struct DOTGraph {
 
     public var text: String { (lines + ["}"]).joined(separator: "\n") + "\n" }
 
-    static func quote(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            .replacingOccurrences(of: "\n", with: "\\n") + "\""
+    /// A name, label or attribute as a quoted DOT ID (`Escaping.dot`): the one way text enters the graph.
+    static func quote(_ text: String) -> String { Escaping.dot(text) }
+
+    /// An attribute name as written: Loom passes Graphviz's own names (`label`, `rankdir`), never user text.
+    /// - Precondition: `name` is ASCII letters, digits and `_`, not starting with a digit.
+    static func attributeName(_ name: String) -> String {
+        precondition((name.first.map { !$0.isNumber } ?? false) && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") },
+                     "DOT attribute name '\(name)' must be a Graphviz attribute such as label or color")
+        return name
     }
 
     static func attributeList(_ attributes: [String: String]) -> String {
-        attributes.isEmpty ? "" : " [" + attributes.sorted(by: { $0.key < $1.key }).map { "\($0.key)=\(quote($0.value))" }.joined(separator: ", ") + "]"
+        attributes.isEmpty ? "" : " [" + attributes.sorted(by: { $0.key < $1.key }).map { "\(attributeName($0.key))=\(quote($0.value))" }.joined(separator: ", ") + "]"
     }
 }

@@ -8,21 +8,24 @@ public enum Heatmap {
     /// breaks as `↵`.
     /// - Returns: the files written.
     /// - Throws: `ReportError.write` when a file cannot be written, `.figuresFailed` when gnuplot fails.
+    /// - Precondition: `name` is letters, digits, `-`, `_` and `.`, so its files stay in `directory`.
     public static func write(_ values: [Float], labels: [String], name: String, title: String,
                              into directory: URL) throws(ReportError) -> [String] {
         let n = labels.count
         precondition(values.count == n * n, "a heatmap of \(n) labels needs \(n * n) values")
-        var data = "# \(title): row = query, column = key\n"
+        precondition(!name.isEmpty && !name.hasPrefix(".") && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) },
+                     "heatmap name '\(name)' must be letters, digits, '-', '_' or '.'")
+        var data = "# " + Escaping.gnuplotComment("\(title): row = query, column = key") + "\n"
         for i in 0..<n {
             data += (0..<n).map { FigureData.number(Double(values[i * n + $0])) }.joined(separator: " ") + "\n"
         }
         let shown = labels.map { $0.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵") }
-        let tics = shown.enumerated().map { "\(GnuplotScript.quoted($0.element)) \($0.offset)" }.joined(separator: ", ")
+        let tics = shown.enumerated().map { "\(Escaping.gnuplot($0.element)) \($0.offset)" }.joined(separator: ", ")
         let size = 160 + 14 * n
         let script = """
-            # \(title); data in \(name).dat (one row per query). Run: gnuplot \(name).gp
+            # \(Escaping.gnuplotComment("\(title); data in \(name).dat (one row per query). Run: gnuplot \(name).gp"))
             unset key
-            set title \(GnuplotScript.quoted(title)) noenhanced
+            set title \(Escaping.gnuplot(title)) noenhanced
             set xlabel "key" noenhanced
             set ylabel "query" noenhanced
             set xrange [-0.5:\(n) - 0.5]
@@ -34,12 +37,12 @@ public enum Heatmap {
             do for [format in "svg pdf"] {
                 if (format eq "svg") {
                     set terminal svg size \(size + 80),\(size) font "Helvetica,11" background rgb "white"
-                    set output "\(name).svg"
+                    set output \(Escaping.gnuplot("\(name).svg"))
                 } else {
                     set terminal pdfcairo size \(FigureData.number(Double(size + 80) / 96))in,\(FigureData.number(Double(size) / 96))in font "Helvetica,9"
-                    set output "\(name).pdf"
+                    set output \(Escaping.gnuplot("\(name).pdf"))
                 }
-                plot "\(name).dat" matrix with image
+                plot \(Escaping.gnuplot("\(name).dat")) matrix with image
                 set output
             }
 

@@ -20,16 +20,21 @@ public enum Report {
     ///   - directory: where to write, e.g. `reports/NAME`.
     ///   - notes: remarks shown at the top of the index (e.g. that the experiment file is gone).
     /// - Returns: the files written and the index paths.
-    /// - Throws: `ReportError.unknownExperiment` (with the known names), `.store`, `.write`, or
-    ///   `.figuresFailed` naming each script and what gnuplot said, after the rest is written.
+    /// - Throws: `ReportError.unknownExperiment` (with the known names), `.store`, `.write`,
+    ///   `.unknownNames` for a figure naming a metric or parameter no run has (with the nearest
+    ///   name), or `.figuresFailed` naming each script and what gnuplot said; the last two after the rest is written.
     public static func render(experiment: String, spec: ReportSpec, store: ResultsStore, to directory: URL,
                               notes: [String] = []) throws(ReportError) -> ReportOutput {
-        let data: ReportData
+        var data: ReportData
         do {
             guard let loaded = try ReportData.load(experiment: experiment, from: store) else {
                 throw ReportError.unknownExperiment(experiment, known: try store.experimentNames())
             }
             data = loaded
+            // Only a name this invocation lacks costs a look at the earlier ones.
+            if spec.figures.enumerated().contains(where: { data.unknownName(in: $0.element, number: $0.offset + 1) != nil }) {
+                try data.learnEarlierNames(from: store)
+            }
         } catch let error as ReportError { throw error } catch let error as StoreError { throw .store(error) } catch {
             throw .write(path: store.path, message: "\(error)")             // not reached: only the two above are thrown
         }
@@ -37,6 +42,7 @@ public enum Report {
     }
 
     /// Renders already loaded report data into `directory`; see `render(experiment:spec:store:to:notes:)`.
+    /// Figure names are checked against `data`'s runs and `earlierNames` only.
     public static func render(_ data: ReportData, spec: ReportSpec, to directory: URL,
                               notes: [String] = []) throws(ReportError) -> ReportOutput {
         let manager = FileManager.default
@@ -49,8 +55,8 @@ public enum Report {
             try? manager.removeItem(at: directory.appendingPathComponent(name))
         }
         var outcomes: [FigureOutcome] = []
-        for figure in spec.figures {
-            outcomes.append(try FigureRenderer(figure: figure, data: data, directory: directory).render())
+        for (offset, figure) in spec.figures.enumerated() {
+            outcomes.append(try FigureRenderer(figure: figure, number: offset + 1, data: data, directory: directory).render())
         }
         let graphs = copyGraphs(of: data.runs, into: directory)
         var notes = notes
@@ -64,6 +70,10 @@ public enum Report {
         }
         let names = outcomes.flatMap(\.files) + graphs.flatMap { [$0.svg] + ($0.pdf.map { [$0] } ?? []) } + ["index.md", "index.html"]
         try? Data((names.joined(separator: "\n") + "\n").utf8).write(to: manifest, options: .atomic)
+        let unknownNames = outcomes.compactMap { outcome -> String? in
+            if case let .unknownName(message) = outcome.state { message } else { nil }
+        }
+        if !unknownNames.isEmpty { throw .unknownNames(index: indexHTML.path, problems: unknownNames) }
         let failures = outcomes.compactMap { outcome -> String? in
             if case let .failed(message) = outcome.state { message } else { nil }
         }

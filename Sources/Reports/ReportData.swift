@@ -35,6 +35,9 @@ public struct ReportData: Sendable {
     public var runs: [Run]
     /// The invocation's provenance as (field, value) pairs, as `ResultsStore.provenance(invocation:)` gives them.
     public var provenance: [(String, String)]
+    /// Parameter and metric names of the experiment's runs in other invocations, which figures
+    /// may name too (`learnEarlierNames(from:)` fills it; empty until then).
+    public var earlierNames: (parameters: Set<String>, metrics: Set<String>) = ([], [])
 
     /// Reads the latest invocation of `experiment` from `store`.
     /// - Returns: nil when the store has no experiment of that name.

@@ -11,6 +11,10 @@ public enum ReportError: Error, CustomStringConvertible {
     /// The report was written (`index` names its index.html), but some figures could not be drawn;
     /// each failure names the script and what gnuplot said. Their `.gp` and `.dat` files stay.
     case figuresFailed(index: String, failures: [String])
+    /// The report was written (`index` names its index.html), but some figures name a metric or
+    /// parameter the runs do not have (a typo in `report:`); each problem names the figure, the
+    /// key, the nearest known name and the known ones. Bad input, not a failure at run time.
+    case unknownNames(index: String, problems: [String])
 
     public var description: String {
         switch self {
@@ -26,6 +30,9 @@ public enum ReportError: Error, CustomStringConvertible {
         case let .figuresFailed(index, failures):
             return "report written to \(index), but \(failures.count) figure(s) could not be drawn:\n"
                 + failures.map { "  " + $0.replacingOccurrences(of: "\n", with: "\n    ") }.joined(separator: "\n")
+        case let .unknownNames(index, problems):
+            return "report written to \(index) without \(problems.count) figure(s); fix their names in the experiment file's 'report:':\n"
+                + problems.map { "  " + $0 }.joined(separator: "\n")
         }
     }
 }

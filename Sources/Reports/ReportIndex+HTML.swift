@@ -21,21 +21,21 @@ extension ReportIndex {
             let name = outcome.figure.name
             body.append("<h2 id=\"\(escaped(name))\">\(escaped(outcome.figure.title ?? name))</h2>")
             body.append("<figure>")
-            if outcome.state == .drawn { body.append("<img src=\"\(escaped(name)).svg\" alt=\"\(escaped(name))\">") }
+            if outcome.state == .drawn { body.append("<img src=\"\(link(name + ".svg"))\" alt=\"\(escaped(name))\">") }
             if let problem = ReportIndex.problem(outcome) { body.append("<p class=\"note\">\(escaped(problem))</p>") }
             body.append("<figcaption>\(escaped(ReportIndex.caption(outcome.figure)))</figcaption></figure>")
             if !outcome.files.isEmpty {
                 body.append("<p class=\"files\">" + outcome.files.filter { !$0.hasSuffix(".svg") }
-                    .map { "<a href=\"\(escaped($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
+                    .map { "<a href=\"\(link($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
             }
             if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) { body.append(html(table)) }
         }
         if !graphs.isEmpty {
             body.append("<h2>Graphs</h2>")
             for graph in graphs {
-                body.append("<figure><img src=\"\(escaped(graph.svg))\" alt=\"\(escaped(graph.title))\">"
+                body.append("<figure><img src=\"\(link(graph.svg))\" alt=\"\(escaped(graph.title))\">"
                             + "<figcaption>run \(graph.run): \(escaped(graph.title))"
-                            + (graph.pdf.map { " · <a href=\"\(escaped($0))\">PDF</a>" } ?? "") + "</figcaption></figure>")
+                            + (graph.pdf.map { " · <a href=\"\(link($0))\">PDF</a>" } ?? "") + "</figcaption></figure>")
             }
         }
         body.append("<h2>Runs</h2>")
@@ -90,19 +90,10 @@ extension ReportIndex {
         return (["<table class=\"reference\">", caption, header] + rows + ["</table>"]).joined(separator: "\n")
     }
 
-    /// Text safe inside HTML elements and double-quoted attributes.
-    private func escaped(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
+    /// Text safe inside HTML elements and attribute values (`Escaping.html`).
+    private func escaped(_ text: String) -> String { Escaping.html(text) }
+
+    /// A file of the report directory as an `href` or `src` value: percent-encoded, so it stays a
+    /// relative file name (`Escaping.relativeURL`), then entity-escaped.
+    private func link(_ fileName: String) -> String { Escaping.html(Escaping.relativeURL(fileName)) }
 }

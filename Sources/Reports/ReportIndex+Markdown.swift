@@ -8,10 +8,10 @@ extension ReportIndex {
         for outcome in figures {
             let name = outcome.figure.name
             lines += ["## \(escaped(outcome.figure.title ?? name))", ""]
-            if outcome.state == .drawn { lines += ["![\(name)](\(name).svg)", ""] }
+            if outcome.state == .drawn { lines += ["![\(escaped(name))](\(link(name + ".svg")))", ""] }
             if let problem = ReportIndex.problem(outcome) { lines += ["> \(escaped(problem))", ""] }
-            lines.append(ReportIndex.caption(outcome.figure))
-            if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\($0)](\($0))" }.joined(separator: " · ")) }
+            lines.append(escaped(ReportIndex.caption(outcome.figure)))
+            if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\(escaped($0))](\(link($0)))" }.joined(separator: " · ")) }
             lines.append("")
             if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) {
                 lines += [escaped(table.caption), "", "| " + table.header.map(cell).joined(separator: " | ") + " |",
@@ -22,8 +22,8 @@ extension ReportIndex {
         if !graphs.isEmpty {
             lines += ["## Graphs", ""]
             for graph in graphs {
-                lines += ["![\(graph.title)](\(graph.svg))", "", "run \(graph.run): \(escaped(graph.title))"
-                          + (graph.pdf.map { " · [PDF](\($0))" } ?? ""), ""]
+                lines += ["![\(escaped(graph.title))](\(link(graph.svg)))", "", "run \(graph.run): \(escaped(graph.title))"
+                          + (graph.pdf.map { " · [PDF](\(link($0)))" } ?? ""), ""]
             }
         }
         let table = RunTable(data.runs)
@@ -39,19 +39,16 @@ extension ReportIndex {
         lines += ["## Provenance", ""]
         let provenance = ProvenanceTable(data.provenance).rows
         if provenance.isEmpty { lines.append("The experiment has not run yet.") }
-        for (name, value) in provenance { lines.append("- \(name): `\(value.replacingOccurrences(of: "`", with: "'"))`") }
+        for (name, value) in provenance { lines.append("- \(escaped(name)): \(escaped(value))") }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Text with Markdown's inline markers escaped.
-    private func escaped(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            if "\\`*_[]<>#|".contains(character) { out.append("\\") }
-            out.append(character)
-        }
-        return out
-    }
+    /// Text as inline Markdown, also safe in a table cell (`Escaping.markdown`).
+    private func escaped(_ text: String) -> String { Escaping.markdown(text) }
 
-    private func cell(_ text: String) -> String { escaped(text).replacingOccurrences(of: "\n", with: " ") }
+    private func cell(_ text: String) -> String { Escaping.markdown(text) }
+
+    /// A file of the report directory as a link destination: percent-encoded (`Escaping.relativeURL`),
+    /// so it has no space, parenthesis or scheme to end or redirect the link.
+    private func link(_ fileName: String) -> String { Escaping.relativeURL(fileName) }
 }

@@ -37,6 +37,7 @@ struct ReportIndex {
         case .drawn: nil
         case .noData: "No SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
         case let .failed(message): "gnuplot could not draw it: \(message)"
+        case let .unknownName(message): "Not drawn: \(message)."
         }
     }
 }

@@ -50,6 +50,12 @@ import Testing
         let typo = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state, "--file", file.path], in: directory)
         #expect(typo.status == 2 && typo.standardError.contains("typo.yaml:5:") && typo.standardError.contains("did you mean 'threads'?"),
                 "\(typo)")
+
+        // A metric name no run has: the report is written without that figure, and it is bad input.
+        try Data("name: sgemm\ntask: gemm\nparams: {n: 64}\nreport:\n  - {name: speed, x: n, y: gflop}\n".utf8).write(to: file)
+        let metric = try LoomProcess.run(["report", "--experiment", "sgemm", "--state", state, "--file", file.path], in: directory)
+        #expect(metric.status == 2 && metric.standardError.contains("y: 'gflop' is neither a metric nor a parameter of experiment sgemm; "
+                                                                    + "did you mean 'gflops'?"), "\(metric)")
     }
 }
 

@@ -10,7 +10,7 @@ import Testing
     static let spec = ReportSpec(figures: [
         FigureSpec(name: "faceted", x: "n", y: "gflops", series: "threads", facet: "causal", reference: reference),
         FigureSpec(name: "logy", x: "n", y: "gflops", logY: true, reference: reference),
-        FigureSpec(name: "nothing", x: "n", y: "no_such_metric", reference: reference),
+        FigureSpec(name: "nothing", x: "n", y: "note", reference: reference),      // a text metric: nothing to draw
     ])
 
     @Test(.enabled(if: gnuplotIsInstalled))
@@ -32,7 +32,7 @@ import Testing
         #expect(blocks.count == 5 && blocks[4] == "# block 4: reference: \(ReportReferenceRenderTests.label) (published; columns x y)\n64 2.5\n200 9\n1000 -1\n",
                 "\(blocks.last ?? "")")
         let faceted = try String(contentsOf: out.appendingPathComponent("faceted.gp"), encoding: .utf8)
-        #expect(faceted.components(separatedBy: "\"faceted.dat\" index 4 using 1:2 with points pointtype 6").count == 3, "one per panel")
+        #expect(faceted.components(separatedBy: "'faceted.dat' index 4 using 1:2 with points pointtype 6").count == 3, "one per panel")
         let logy = try String(contentsOf: out.appendingPathComponent("logy.gp"), encoding: .utf8)
         #expect(logy.contains("# A log axis has no place for values <= 0, so the reference skips (1000, -1).")
                 && logy.contains("index 1 using 1:($2 > 0 ? $2 : NaN) with points"), "\(logy)")

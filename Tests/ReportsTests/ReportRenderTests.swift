@@ -11,7 +11,7 @@ import Testing
     static let spec = ReportSpec(figures: [
         FigureSpec(name: "gflops-vs-n", x: "n", y: "gflops", series: "threads", facet: "causal", logX: true, title: "sgemm throughput"),
         FigureSpec(name: "by_causal", kind: .scatter, x: "causal", y: "gflops", series: "threads"),
-        FigureSpec(name: "nothing", x: "n", y: "no_such_metric"),
+        FigureSpec(name: "nothing", x: "n", y: "note"),                 // a text metric: nothing to draw
     ])
 
     @Test func cachedRunsTakeTheirSourcesMetricsAndOnlyTheLatestInvocationCounts() throws {
@@ -59,8 +59,8 @@ import Testing
         #expect(!dat.contains("512"), "the FAILED run is not drawn")
 
         let script = try String(contentsOf: out.appendingPathComponent("gflops-vs-n.gp"), encoding: .utf8)
-        for expected in ["set logscale x", "multiplot layout 1,2", "with yerrorlines", "title \"threads=1\"",
-                         "set title \"causal=true\"", "set output \"gflops-vs-n.pdf\"", "set terminal svg enhanced size 1440,480"] {
+        for expected in ["set logscale x", "multiplot layout 1,2", "with yerrorlines", "title 'threads=1'",
+                         "set title 'causal=true'", "set output 'gflops-vs-n.pdf'", "set terminal svg enhanced size 1440,480"] {
             #expect(script.contains(expected), "gflops-vs-n.gp has \(expected)")
         }
         let categorical = try String(contentsOf: out.appendingPathComponent("by_causal.gp"), encoding: .utf8)
