@@ -324,6 +324,7 @@ final class CoordinatorState {
     }
 
     private func complete(_ task: TaskRecord, with result: TaskResult) {
+        leased.remove(task.id)
         task.state = result.succeeded ? .succeeded : .failed
         task.result = result
         if result.succeeded { succeeded += 1 } else { failed += 1 }
@@ -355,6 +356,7 @@ final class CoordinatorState {
         log("task \(task.id) (\(task.kind)) attempt \(task.attempt) \(lost ? "lost" : "failed"): \(reason); requeued as attempt \(task.attempt + 1)")
         task.attempt += 1
         task.state = .queued
+        leased.remove(task.id)
         task.members = []
         queue.append(task.id)
     }

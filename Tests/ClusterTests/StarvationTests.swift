@@ -179,4 +179,42 @@ import Wire
         #expect(status.counters["attempts_timed_out"] == 1 && status.counters["attempts_failed"] == 1
                 && status.counters["attempts_expired"] == nil && status.counters["attempts_lost"] == nil, "\(status.json)")
     }
+
+    @Test(arguments: [(["--attempt-lease", "0"], "--attempt-lease expects a finite positive number"),
+                      (["--attempt-lease", "1e30"], "give at most 31536000 seconds"),
+                      (["--max-slots", "0"], "--max-slots must be at least 1"),
+                      (["--max-expired", "many"], "--max-expired expects a whole number")])
+    func badLimitsExitTwoWithTheFix(arguments: [String], expected: String) throws {
+        let outcome = try LoomProcess.run(["coordinator", "--bind", "tcp://127.0.0.1:*"] + arguments, deadline: .seconds(30))
+        #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
+    }
+
+    @Test func loomUpTakesTheLeaseAndTheSlotCap() throws {
+        let scratch = try TemporaryDirectory()
+        _ = FileManager.default.createFile(atPath: scratch.path("out"), contents: nil)
+        let up = Process()
+        up.executableURL = try LoomProcess.executable()
+        up.arguments = ["up", "--workers", "1", "--slots", "50", "--max-slots", "2", "--attempt-lease", "0.5",
+                        "--heartbeat-ms", "100", "--logs", scratch.path("logs")]
+        up.standardOutput = try FileHandle(forWritingTo: scratch.url.appendingPathComponent("out"))
+        up.standardError = FileHandle.nullDevice
+        up.standardInput = FileHandle.nullDevice
+        try up.run()
+        defer { up.terminate(); up.waitUntilExit() }       // SIGTERM stops its worker too
+        var endpoint = ""
+        let end = ContinuousClock.now + .seconds(30)
+        while endpoint.isEmpty && up.isRunning && ContinuousClock.now < end {
+            endpoint = (try? String(contentsOfFile: scratch.path("out"), encoding: .utf8))?.split(separator: "\n").first.map(String.init) ?? ""
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+        try #require(!endpoint.isEmpty, "loom up printed no endpoint")
+        let table = try LoomProcess.run(["status", "--connect", endpoint], deadline: .seconds(30))
+        #expect(table.standardOutput.contains(" 2/50 "), "the capped slots and the asked ones: \(table)")
+        // A sleep longer than the lease expires on every attempt and fails after 3 losses.
+        let submitted = try LoomProcess.run(["submit", "--connect", endpoint, "--kind", "sleep", "--param", "seconds=30",
+                                             "--wait", "--timeout", "20"], deadline: .seconds(30))
+        #expect(submitted.standardOutput.contains("lease of 0.5 s"), "\(submitted)")
+        let json = try LoomProcess.run(["status", "--connect", endpoint, "--json"], deadline: .seconds(30))
+        #expect(json.standardOutput.contains("\"attempts_expired\":3"), "\(json)")
+    }
 }
