@@ -68,7 +68,12 @@ public final class Coordinator: Sendable {
 
     /// Binds and starts the socket thread.
     /// - Throws: `ClusterError.wire` when the endpoint cannot be bound (in use, bad address).
+    /// - Precondition: the configuration's slot cap and expiry limit are at least 1, its lease positive.
     public init(_ configuration: CoordinatorConfiguration) throws(ClusterError) {
+        // Checked here, on the caller's thread, rather than on the socket thread that uses them.
+        precondition(configuration.maxSlotsPerWorker >= 1 && configuration.defaultAttemptTimeout > .zero
+                     && configuration.maxExpiredAttempts >= 1,
+                     "CoordinatorConfiguration: maxSlotsPerWorker and maxExpiredAttempts must be at least 1 and defaultAttemptTimeout positive")
         self.configuration = configuration
         let shared: Shared
         do throws(WireError) { shared = Shared(wake: try WakeSignal()) } catch { throw .wire(error) }

@@ -41,7 +41,7 @@ final class CoordinatorState {
         let id: Int
         let routingID: Data
         let info: WorkerInfo
-        /// The slots the coordinator uses: the declared ones, capped (see `slotCap`).
+        /// The slots the coordinator uses: the declared ones, capped when it registered.
         let slots: Int
         var running: Set<Attempt> = []
         /// Leases that expired on this worker since it last answered for an attempt it held.
