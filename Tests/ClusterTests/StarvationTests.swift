@@ -135,6 +135,34 @@ import Wire
         #expect(status.workers.count == 2 && status.counters["workers_dropped"] == nil, "\(status.json)")
     }
 
+    @Test func aGangChargesOnlyTheRankThatNeverBound() throws {
+        let cluster = try TestCluster(workers: 0) {
+            $0.defaultAttemptTimeout = .milliseconds(1200)
+            $0.maxExpiredAttempts = 1                        // one charge drops: shows who was charged
+        }
+        // Registered first, so it has the lowest id and the first gang attempt includes it.
+        let silent = SilentWorker(endpoint: cluster.coordinator.endpoint, info: WorkerInfo(
+            name: "silent", host: "nowhere", hostID: "nowhere-boot", pid: 4242, cores: 1, slots: 1, version: "0",
+            kinds: ["gang.barrier"]))
+        defer { silent.stop() }
+        try cluster.wait(for: "the silent worker to register") { $0.workers.count == 1 }
+        let executable = try LoomProcess.executable()
+        for index in 0..<3 {
+            try cluster.local.spawnWorker(index: index, executable: executable, arguments: [
+                "--slots", "1", "--heartbeat-ms", "100", "--liveness", "10", "--drain-timeout", "2", "--verbose"])
+        }
+        try cluster.wait(for: "the real workers to register", timeout: .seconds(30)) { $0.workers.count == 4 }
+        let ids = try cluster.coordinator.submit(kind: "gang.barrier", params: ["rounds": .int(3)], gang: 3)
+        let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(15))?.first, "\(cluster.logText)")
+        #expect(result.succeeded && result.attempt == 2, "\(result)\n\(cluster.logText)")
+        #expect(!result.worker.contains("silent"), "the retry must leave out the rank that never bound: \(result.worker)")
+        #expect(silent.count("task") == 1 && silent.count("refused") >= 1, "\(silent.log)")
+        // The two honest ranks of the first attempt had bound and were waiting: not charged.
+        let status = try cluster.status()
+        #expect(status.counters["attempts_expired"] == 1 && status.counters["workers_dropped"] == 1
+                && status.workers.map(\.name).sorted() == ["local-0", "local-1", "local-2"], "\(status.json)")
+    }
+
     @Test func aRealWorkerAskingForTooManySlotsGetsTheCap() throws {
         let cluster = try TestCluster(workers: 1, slots: 100) { $0.maxSlotsPerWorker = 3 }
         let registration = try cluster.status()
