@@ -9,7 +9,10 @@ public struct ClusterStatus: Sendable {
         public var host: String
         public var pid: Int
         public var cores: Int
+        /// The slots the coordinator uses: the declared ones, capped by cores and its maximum.
         public var slots: Int
+        /// The slots the worker asked for when it registered.
+        public var declaredSlots: Int
         public var version: String
         public var running: Int
         public var draining: Bool
@@ -23,7 +26,8 @@ public struct ClusterStatus: Sendable {
     public var running: Int
     public var succeeded: Int
     public var failed: Int
-    /// Counters: dropped and rejected messages, lost workers, requeues, late results.
+    /// Counters: dropped and rejected messages, lost and dropped workers, requeues, expired
+    /// leases, late results.
     public var counters: [String: Int]
 
     /// The snapshot as one JSON object (stable key order).
@@ -31,7 +35,7 @@ public struct ClusterStatus: Sendable {
         func quote(_ text: String) -> String { ParameterValue.string(text).json }
         let workerItems = workers.map { w in
             "{\"id\":\(w.id),\"name\":\(quote(w.name)),\"host\":\(quote(w.host)),\"pid\":\(w.pid),\"cores\":\(w.cores),"
-                + "\"slots\":\(w.slots),\"version\":\(quote(w.version)),\"running\":\(w.running),"
+                + "\"slots\":\(w.slots),\"declared_slots\":\(w.declaredSlots),\"version\":\(quote(w.version)),\"running\":\(w.running),"
                 + "\"draining\":\(w.draining),\"silent_s\":\(String(format: "%.3f", w.silentSeconds))}"
         }
         let counterItems = counters.keys.sorted().map { "\(quote($0)):\(counters[$0]!)" }

@@ -16,6 +16,17 @@ public struct CoordinatorConfiguration: Sendable {
     /// Keep every attempt's start, loss and failure for `takeAttemptEvents()`; off by default,
     /// since the events pile up unless someone drains them.
     public var recordsAttemptEvents = false
+    /// The most slots one worker gets, whatever it declares; it also gets at most 8 per core
+    /// it declares. A worker that claims more is capped (and the cap logged).
+    public var maxSlotsPerWorker = 64
+    /// How long an attempt may run when its task sets no timeout. Past it the attempt is
+    /// cancelled on its worker and requeued on another as a lost attempt. The default, a day,
+    /// lets real training runs finish; it exists so a worker that takes a task and goes quiet
+    /// (while still heartbeating) cannot hold it forever.
+    public var defaultAttemptTimeout: Duration = .seconds(24 * 3600)
+    /// Leases expired in a row (with no answer from the worker in between) after which the
+    /// worker is dropped: told `refused`, forgotten and refused again for this coordinator's life.
+    public var maxExpiredAttempts = 2
 
     public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
                 security: CurveServerSecurity? = nil, log: @escaping ClusterLog = { _ in }) {
@@ -57,7 +68,12 @@ public final class Coordinator: Sendable {
 
     /// Binds and starts the socket thread.
     /// - Throws: `ClusterError.wire` when the endpoint cannot be bound (in use, bad address).
+    /// - Precondition: the configuration's slot cap and expiry limit are at least 1, its lease positive.
     public init(_ configuration: CoordinatorConfiguration) throws(ClusterError) {
+        // Checked here, on the caller's thread, rather than on the socket thread that uses them.
+        precondition(configuration.maxSlotsPerWorker >= 1 && configuration.defaultAttemptTimeout > .zero
+                     && configuration.maxExpiredAttempts >= 1,
+                     "CoordinatorConfiguration: maxSlotsPerWorker and maxExpiredAttempts must be at least 1 and defaultAttemptTimeout positive")
         self.configuration = configuration
         let shared: Shared
         do throws(WireError) { shared = Shared(wake: try WakeSignal()) } catch { throw .wire(error) }
@@ -107,7 +123,8 @@ public final class Coordinator: Sendable {
     /// - Parameters:
     ///   - gang: 0 for a single-worker task; P ≥ 1 to run on P workers at once (gang kinds).
     ///   - maxAttempts: attempts allowed when the task itself fails (lost attempts count apart).
-    ///   - timeout: an attempt running longer fails (and is cancelled on its workers); nil: none.
+    ///   - timeout: an attempt running longer fails (and is cancelled on its workers); nil: the
+    ///     configuration's `defaultAttemptTimeout` applies as a lease (the attempt is requeued).
     /// - Returns: the new task ids.
     /// - Throws: `ClusterError.invalidTask` naming the bad kind or parameter.
     @discardableResult
@@ -195,7 +212,9 @@ public final class Coordinator: Sendable {
             self.shared = shared
             self.log = configuration.log
             self.state = CoordinatorState(liveness: configuration.liveness, registry: configuration.registry,
-                                          log: configuration.log)
+                                          log: configuration.log, maxSlotsPerWorker: configuration.maxSlotsPerWorker,
+                                          defaultAttemptTimeout: configuration.defaultAttemptTimeout,
+                                          maxExpiredAttempts: configuration.maxExpiredAttempts)
             state.recordsAttemptEvents = configuration.recordsAttemptEvents
         }
 

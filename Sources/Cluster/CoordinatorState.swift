@@ -27,6 +27,7 @@ final class CoordinatorState {
         var members: [Data] = []                // routing ids, by rank
         var endpoints: [String?] = []           // gang peer endpoints, by rank
         var hosts: [String] = []                // gang ranks' host identities, by rank
+        var avoided: Set<Int> = []              // worker ids that let an attempt outlive its lease
         var rankResults: [TaskResult?] = []
         var result: TaskResult?
 
@@ -40,17 +41,30 @@ final class CoordinatorState {
         let id: Int
         let routingID: Data
         let info: WorkerInfo
+        /// The slots the coordinator uses: the declared ones, capped when it registered.
+        let slots: Int
         var running: Set<Attempt> = []
+        /// Leases that expired on this worker since it last answered for an attempt it held.
+        var expiredInARow = 0
         var draining = false
         var lastHeard: ContinuousClock.Instant
         var lastSent: ContinuousClock.Instant
 
-        init(id: Int, routingID: Data, info: WorkerInfo, now: ContinuousClock.Instant) {
-            self.id = id; self.routingID = routingID; self.info = info; lastHeard = now; lastSent = now
+        init(id: Int, routingID: Data, info: WorkerInfo, slots: Int, now: ContinuousClock.Instant) {
+            self.id = id; self.routingID = routingID; self.info = info; self.slots = slots; lastHeard = now; lastSent = now
         }
 
-        var freeSlots: Int { draining ? 0 : info.slots - running.count }
+        var freeSlots: Int { draining ? 0 : slots - running.count }
+
+        /// Who the worker says it is; a dropped worker is refused by this for good. The routing
+        /// id changes with every connection, so it cannot be the key.
+        var identity: String { WorkerRecord.identity(of: info) }
+        static func identity(of info: WorkerInfo) -> String { "\(info.name) (pid \(info.pid) on \(info.host))" }
     }
+
+    /// Slots used per declared core: tasks that wait on I/O or sleep can share a core, but a
+    /// worker claiming thousands of slots would soak up the whole queue and sit on it.
+    static let slotsPerCore = 8
 
     /// Losses tolerated before a task is failed: a task that kills every worker it touches
     /// (the `crash` kind) must not take down the whole cluster.
@@ -59,11 +73,22 @@ final class CoordinatorState {
     let liveness: Liveness
     let registry: TaskRegistry
     let log: ClusterLog
+    /// The most slots any one worker gets, whatever it declares.
+    let maxSlotsPerWorker: Int
+    /// An attempt's lease when its task sets no timeout: past it, the attempt is cancelled and
+    /// requeued elsewhere, so a worker that takes a task and goes quiet cannot hold it forever.
+    let defaultAttemptTimeout: Duration
+    /// Expired leases in a row after which a worker is dropped.
+    let maxExpiredAttempts: Int
+    /// Identities of dropped workers, refused when they register again.
+    var droppedWorkers: Set<String> = []
     var workers: [Data: WorkerRecord] = [:]
     var tasks: [UInt64: TaskRecord] = [:]
     var queue: [UInt64] = []
-    /// Tasks with a timeout, checked every turn.
-    var timed: Set<UInt64> = []
+    /// Running tasks, whose attempts' leases are checked; and the earliest time one can expire,
+    /// so most turns skip the scan.
+    var leased: Set<UInt64> = []
+    var nextLeaseCheck: ContinuousClock.Instant?
     var queueHead = 0
     var nextWorkerID = 1
     var counters: [String: Int] = [:]
@@ -82,10 +107,16 @@ final class CoordinatorState {
     static let clientEventLimit = 100_000
     var succeeded = 0, failed = 0
 
-    init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog) {
+    init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog, maxSlotsPerWorker: Int = 64,
+         defaultAttemptTimeout: Duration = .seconds(24 * 3600), maxExpiredAttempts: Int = 2) {
+        precondition(maxSlotsPerWorker >= 1 && defaultAttemptTimeout > .zero && maxExpiredAttempts >= 1,
+                     "the coordinator needs at least one slot per worker, a positive lease and at least one expiry")
         self.liveness = liveness
         self.registry = registry
         self.log = log
+        self.maxSlotsPerWorker = maxSlotsPerWorker
+        self.defaultAttemptTimeout = defaultAttemptTimeout
+        self.maxExpiredAttempts = maxExpiredAttempts
     }
 
     func count(_ counter: String, by amount: Int = 1) { counters[counter, default: 0] += amount }
@@ -111,19 +142,66 @@ final class CoordinatorState {
         for id in ids {
             tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts, timeout: timeout)
             queue.append(id)
-            if timeout != nil { timed.insert(id) }
         }
     }
 
-    /// Fails every attempt that has run past its task's timeout; its workers are told to cancel.
+    /// Ends every attempt that has run past its limit; its workers are told to cancel.
+    ///
+    /// A task's own `timeout` is part of the task: past it the attempt *fails* and is retried
+    /// by the task's policy. Without one, the coordinator's lease applies: past it the attempt is
+    /// *lost* (the worker, not the task, is suspect) and requeued on another worker, and a worker
+    /// whose leases keep expiring is dropped.
     func expireAttempts(now: ContinuousClock.Instant) {
-        for id in timed {
-            guard let task = tasks[id] else { timed.remove(id); continue }
-            if task.state == .succeeded || task.state == .failed { timed.remove(id); continue }
-            guard task.state == .running, let timeout = task.timeout, let started = task.startedAt, now - started > timeout else { continue }
-            count("attempts_timed_out")
-            failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.seconds)) s (resources.timeout)", lost: false)
+        guard let check = nextLeaseCheck, now >= check else { return }
+        nextLeaseCheck = nil
+        for id in leased {
+            guard let task = tasks[id], task.state == .running, let started = task.startedAt else { leased.remove(id); continue }
+            let limit = task.timeout ?? defaultAttemptTimeout
+            guard now - started > limit else {
+                nextLeaseCheck = min(nextLeaseCheck ?? started + limit, started + limit)
+                continue
+            }
+            leased.remove(id)
+            if let timeout = task.timeout {
+                count("attempts_timed_out")
+                failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.seconds)) s (resources.timeout)", lost: false)
+            } else {
+                expireLease(of: task, limit: limit)
+            }
         }
+    }
+
+    /// Requeues an attempt that outlived the default lease, charging the workers that held it.
+    private func expireLease(of task: TaskRecord, limit: Duration) {
+        let old = Attempt(taskID: task.id, number: task.attempt)
+        // In a gang, ranks wait for each other, so only a rank that never bound its peer socket
+        // is known to be the stuck one; a single task's worker is charged outright.
+        let suspects = task.members.enumerated().compactMap { rank, member -> WorkerRecord? in
+            guard let worker = workers[member], worker.running.contains(old) else { return nil }
+            return task.gangSize == 0 || task.endpoints[rank] == nil ? worker : nil
+        }
+        let names = suspects.isEmpty ? task.members.compactMap { workers[$0]?.info.name } : suspects.map(\.info.name)
+        let lease = String(format: "%g", limit.seconds)
+        count("attempts_expired")
+        for worker in suspects {
+            worker.expiredInARow += 1
+            task.avoided.insert(worker.id)
+        }
+        failAttempt(task, reason: "attempt exceeded its lease of \(lease) s on worker \(names.joined(separator: ","))", lost: true)
+        for worker in suspects where worker.expiredInARow >= maxExpiredAttempts {
+            drop(worker, reason: "its last \(worker.expiredInARow) attempts outlived their lease of \(lease) s without an answer")
+        }
+    }
+
+    /// Stops using a worker for the life of this coordinator: tells it why, requeues what it
+    /// holds and refuses its identity when it registers again.
+    private func drop(_ worker: WorkerRecord, reason: String) {
+        log("worker \(worker.identity) (#\(worker.id)) dropped: \(reason); it is refused until the coordinator restarts")
+        count("workers_dropped")
+        droppedWorkers.insert(worker.identity)
+        send(.refused("dropped by the coordinator: \(reason); restart the coordinator to admit this worker again"),
+             to: worker.routingID)
+        remove(worker, reason: "its worker \(worker.info.name) was dropped")
     }
 
     // MARK: messages from peers
@@ -174,18 +252,39 @@ final class CoordinatorState {
 
     private func register(_ info: WorkerInfo, routingID: Data, now: ContinuousClock.Instant) {
         if let old = workers[routingID] { remove(old, reason: "it registered again") }
-        let record = WorkerRecord(id: nextWorkerID, routingID: routingID, info: info, now: now)
+        let identity = WorkerRecord.identity(of: info)
+        guard !droppedWorkers.contains(identity) else {
+            count("registrations_refused")
+            // A refused peer may retry in a loop: log the first few, then every thousandth.
+            if let refused = counters["registrations_refused"], refused <= 5 || refused % 1000 == 0 {
+                log("refused a registration from dropped worker \(identity) (\(refused) so far)")
+            }
+            send(.refused("worker \(identity) was dropped for letting its attempts outlive their lease; "
+                          + "restart the coordinator to admit it again"), to: routingID)
+            return
+        }
+        let slots = min(info.slots, info.cores * CoordinatorState.slotsPerCore, maxSlotsPerWorker)
+        let record = WorkerRecord(id: nextWorkerID, routingID: routingID, info: info, slots: slots, now: now)
         nextWorkerID += 1
         workers[routingID] = record
         count("registrations")
-        log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(info.slots) slot(s), loom \(info.version)) registered")
+        if slots < info.slots {
+            count("slots_capped")
+            log("worker \(identity) asked for \(info.slots) slots; using \(slots) (at most \(CoordinatorState.slotsPerCore) "
+                + "per declared core, \(info.cores) core(s), and at most \(maxSlotsPerWorker) per worker)")
+        }
+        log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(slots) slot(s), loom \(info.version)) registered")
         send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.milliseconds), liveness: liveness.misses),
              to: routingID)
     }
 
     private func finish(_ result: TaskResult, from worker: WorkerRecord) {
         let key = Attempt(taskID: result.taskID, number: result.attempt)
-        guard worker.running.remove(key) != nil, let task = tasks[result.taskID],
+        let held = worker.running.remove(key) != nil
+        // Any answer for an attempt it held, even one cancelled after its lease, shows the
+        // worker is not sitting on its tasks.
+        if held { worker.expiredInARow = 0 }
+        guard held, let task = tasks[result.taskID],
               task.attempt == result.attempt, task.state == .running else {
             count("late_results")
             return
@@ -225,6 +324,7 @@ final class CoordinatorState {
     }
 
     private func complete(_ task: TaskRecord, with result: TaskResult) {
+        leased.remove(task.id)
         task.state = result.succeeded ? .succeeded : .failed
         task.result = result
         if result.succeeded { succeeded += 1 } else { failed += 1 }
@@ -238,7 +338,8 @@ final class CoordinatorState {
         let old = Attempt(taskID: task.id, number: task.attempt)
         for member in task.members {
             if let worker = workers[member], worker.running.contains(old) {
-                send(.cancel(taskID: task.id, attempt: task.attempt, reason: "gang attempt failed: \(reason)"), to: member)
+                send(.cancel(taskID: task.id, attempt: task.attempt,
+                             reason: task.gangSize > 0 ? "gang attempt failed: \(reason)" : reason), to: member)
             }
         }
         if lost { task.losses += 1 } else { task.failures += 1 }
@@ -255,6 +356,7 @@ final class CoordinatorState {
         log("task \(task.id) (\(task.kind)) attempt \(task.attempt) \(lost ? "lost" : "failed"): \(reason); requeued as attempt \(task.attempt + 1)")
         task.attempt += 1
         task.state = .queued
+        leased.remove(task.id)
         task.members = []
         queue.append(task.id)
     }
@@ -317,11 +419,17 @@ final class CoordinatorState {
             if task.gangSize > 0 {
                 let idle = workers.values.filter { $0.running.isEmpty && !$0.draining && $0.info.kinds.contains(task.kind) }
                 guard idle.count >= task.gangSize else { deferred.append(id); continue }
-                let members = idle.sorted { $0.id < $1.id }.prefix(task.gangSize)
+                // Workers that let an earlier attempt expire go last.
+                let members = idle.sorted { (task.avoided.contains($0.id) ? 1 : 0, $0.id) < (task.avoided.contains($1.id) ? 1 : 0, $1.id) }
+                    .prefix(task.gangSize)
                 start(task, on: Array(members))
-                capacity -= members.reduce(0) { $0 + $1.info.slots }
+                capacity -= members.reduce(0) { $0 + $1.slots }
             } else {
-                let candidates = workers.values.filter { $0.freeSlots > 0 && $0.info.kinds.contains(task.kind) }
+                var candidates = workers.values.filter { $0.freeSlots > 0 && $0.info.kinds.contains(task.kind) }
+                // Another worker than one that let an earlier attempt expire, when there is one.
+                if !task.avoided.isEmpty, candidates.contains(where: { !task.avoided.contains($0.id) }) {
+                    candidates.removeAll { task.avoided.contains($0.id) }
+                }
                 guard let worker = candidates.max(by: { ($0.freeSlots, -$0.id) < ($1.freeSlots, -$1.id) }) else {
                     deferred.append(id); continue
                 }
@@ -338,7 +446,11 @@ final class CoordinatorState {
 
     private func start(_ task: TaskRecord, on members: [WorkerRecord]) {
         task.state = .running
-        task.startedAt = ContinuousClock.now
+        let now = ContinuousClock.now
+        task.startedAt = now
+        leased.insert(task.id)
+        let expiry = now + (task.timeout ?? defaultAttemptTimeout)
+        nextLeaseCheck = min(nextLeaseCheck ?? expiry, expiry)
         task.members = members.map(\.routingID)
         let key = Attempt(taskID: task.id, number: task.attempt)
         if task.gangSize > 0 {
@@ -364,7 +476,7 @@ final class CoordinatorState {
             endpoint: endpoint,
             workers: workers.values.sorted { $0.id < $1.id }.map { w in
                 ClusterStatus.Worker(id: w.id, name: w.info.name, host: w.info.host, pid: w.info.pid, cores: w.info.cores,
-                                     slots: w.info.slots, version: w.info.version, running: w.running.count,
+                                     slots: w.slots, declaredSlots: w.info.slots, version: w.info.version, running: w.running.count,
                                      draining: w.draining, silentSeconds: (now - w.lastHeard).seconds)
             },
             queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)

@@ -5,11 +5,11 @@ import Foundation
 enum CoordinatorCommand: Command {
     static let words = ["coordinator"]
     static let summary = "run a coordinator that workers connect to"
-    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N]"
+    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N] [--attempt-lease S]"
     static let options: [Option] = [
         .value("bind", "ADDR", "endpoint to bind, e.g. tcp://127.0.0.1:5555 or tcp://*:5555 (required)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
-    ] + CurveOptions.options
+    ] + workerLimitOptions + CurveOptions.options
     static let discussion = """
         Workers join with 'loom worker --connect ADDR'; 'loom status --connect ADDR' shows them. \
         The coordinator prints the endpoint it bound (a '*' port is resolved) on stdout, then logs \
@@ -25,9 +25,11 @@ enum CoordinatorCommand: Command {
         let liveness = try ClusterOptions.liveness(arguments)
         let security = try CurveOptions.server(arguments, endpoint: bind)
         let signals = Signals()
+        var configuration = CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator"))
+        try applyWorkerLimits(arguments, to: &configuration)
         let coordinator: Coordinator
         do {
-            coordinator = try Coordinator(CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator")))
+            coordinator = try Coordinator(configuration)
         } catch {
             throw .failure("cannot start the coordinator on \(bind): \(error)")
         }
@@ -36,5 +38,28 @@ enum CoordinatorCommand: Command {
         while !signals.received { Thread.sleep(forTimeInterval: 0.05) }
         Console.progress("stopping the coordinator")
         coordinator.stop()
+    }
+
+    /// What bounds the work one worker can hold; `loom up` takes the same options.
+    static let workerLimitOptions: [Option] = [
+        .value("attempt-lease", "S", "seconds an attempt may run when its task sets no timeout; past it the attempt "
+               + "is cancelled and requeued on another worker (default 86400, a day)"),
+        .value("max-slots", "N", "the most slots one worker gets, whatever it asks for (default 64; also at most 8 per core it declares)"),
+        .value("max-expired", "N", "leases expired in a row after which a worker is dropped and refused (default 2)"),
+    ]
+
+    /// The longest lease accepted: a year, far past any run, and far from overflowing `Duration`.
+    static let longestLease: Float = 365 * 24 * 3600
+
+    /// Sets the lease, slot cap and expiry limit from `--attempt-lease`, `--max-slots`, `--max-expired`.
+    static func applyWorkerLimits(_ arguments: Arguments, to configuration: inout CoordinatorConfiguration) throws(CommandError) {
+        if let lease = try arguments.positiveFloat("attempt-lease") {
+            guard lease <= longestLease else {
+                throw .usage("--attempt-lease \(lease) is longer than a year; give at most \(Int(longestLease)) seconds")
+            }
+            configuration.defaultAttemptTimeout = .milliseconds(Int64((Double(lease) * 1000).rounded(.up)))
+        }
+        if let slots = try arguments.int("max-slots", minimum: 1) { configuration.maxSlotsPerWorker = slots }
+        if let expired = try arguments.int("max-expired", minimum: 1) { configuration.maxExpiredAttempts = expired }
     }
 }

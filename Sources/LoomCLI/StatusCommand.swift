@@ -13,8 +13,11 @@ enum StatusCommand: Command {
     ] + CurveOptions.options
     static let discussion = """
         Counters include dropped_messages (malformed or hostile input), late_results (from \
-        attempts already declared lost), workers_lost, attempts_lost (requeued) and \
-        attempts_failed.
+        attempts already declared lost), workers_lost, attempts_lost (requeued), \
+        attempts_failed, attempts_timed_out (past the task's own timeout), attempts_expired \
+        (past the coordinator's lease; requeued), workers_dropped (their leases kept expiring), \
+        registrations_refused (of dropped workers) and slots_capped. A worker's slots read \
+        'used/asked' when the coordinator capped what it asked for.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -38,11 +41,11 @@ enum StatusCommand: Command {
         let tasks = object["tasks"] as? [String: Any] ?? [:]
         let counters = object["counters"] as? [String: Any] ?? [:]
         Console.output("coordinator \(object["endpoint"] ?? connect): \(workers.count) worker(s)")
-        Console.output("  " + "id".padding(4) + "name".padding(22) + "pid".padding(9) + "slots".padding(7)
+        Console.output("  " + "id".padding(4) + "name".padding(22) + "pid".padding(9) + "slots".padding(10)
                        + "running".padding(9) + "silent s".padding(10) + "state")
         for worker in workers {
             Console.output("  " + "\(worker["id"] ?? "")".padding(4) + "\(worker["name"] ?? "")".padding(22)
-                           + "\(worker["pid"] ?? "")".padding(9) + "\(worker["slots"] ?? "")".padding(7)
+                           + "\(worker["pid"] ?? "")".padding(9) + slots(worker).padding(10)
                            + "\(worker["running"] ?? "")".padding(9) + "\(worker["silent_s"] ?? "")".padding(10)
                            + ((worker["draining"] as? Bool) == true ? "draining" : "live"))
         }
@@ -51,5 +54,12 @@ enum StatusCommand: Command {
         if !counters.isEmpty {
             Console.output("counters: " + counters.keys.sorted().map { "\($0)=\(counters[$0]!)" }.joined(separator: " "))
         }
+    }
+
+    /// The slots a worker gets, and what it asked for when the coordinator capped it.
+    static func slots(_ worker: [String: Any]) -> String {
+        let used = "\(worker["slots"] ?? "")"
+        guard let asked = worker["declared_slots"], "\(asked)" != used else { return used }
+        return "\(used)/\(asked)"
     }
 }

@@ -12,7 +12,7 @@ enum UpCommand: Command {
         .value("slots", "N", "tasks each worker holds at once (default 1)"),
         .value("logs", "DIR", "write each worker's log to DIR/worker-N.log (default: this terminal)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
-    ] + CurveOptions.options
+    ] + CoordinatorCommand.workerLimitOptions + CurveOptions.options
     static let discussion = """
         Prints the coordinator's endpoint on stdout once every worker has registered; use it \
         with 'loom submit' and 'loom status'. Ctrl-C or SIGTERM stops the workers (SIGTERM, then \
@@ -41,10 +41,12 @@ enum UpCommand: Command {
             }
         }
         let signals = Signals()
+        var configuration = CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator"))
+        try CoordinatorCommand.applyWorkerLimits(arguments, to: &configuration)
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster(
-                configuration: CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator")),
+                configuration: configuration,
                 workers: workers, executable: ClusterOptions.executable, workerArguments: workerArguments, logDirectory: logs)
         } catch {
             throw .failure("cannot start the local cluster: \(error)")

@@ -17,13 +17,16 @@ public final class TestCluster {
     public var coordinator: Coordinator { local.coordinator }
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
+    /// `configure` adjusts the coordinator's configuration (leases, slot caps) before it starts.
     public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil, registry: TaskRegistry = .builtIn,
-                extraWorkerArguments: [String] = []) throws {
+                extraWorkerArguments: [String] = [], configure: (inout CoordinatorConfiguration) -> Void = { _ in }) throws {
         logs = try TemporaryDirectory()
         let lines = self.lines
+        var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", liveness: TestCluster.liveness,
+                                                     registry: registry, security: security, log: { lines.append($0) })
+        configure(&configuration)
         local = try LocalCluster(
-            configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", liveness: TestCluster.liveness,
-                                                    registry: registry, security: security, log: { lines.append($0) }),
+            configuration: configuration,
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "10",
                               "--drain-timeout", "2", "--verbose"] + extraWorkerArguments,
