@@ -8,7 +8,7 @@ import Reports
 enum RunCommand: Command {
     static let words = ["run"]
     static let summary = "run an experiment file on local workers (or a running coordinator), keeping results in .loom/loom.db"
-    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet] [--no-report]"
+    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--dry-run [--json]] [--quiet] [--no-report] [--test-kinds]"
     static let acceptsPositionals = true
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
@@ -20,6 +20,7 @@ enum RunCommand: Command {
         .flag("rerun-failed", "run again runs whose cache key failed before (by default a failure is not repeated)"),
         .flag("quiet", "no progress display; only the summary and errors"),
         .flag("no-report", "do not draw the report (reports/NAME) at the end"),
+        ClusterOptions.testKinds,
     ] + CurveOptions.options
     static let discussion = """
         FILE is a YAML experiment file (docs/experiments.md). Overrides follow it, Hydra style: \
@@ -28,7 +29,10 @@ enum RunCommand: Command {
         the nearest known key, and exit with status 2.
 
         The runs go to a coordinator in this process with local worker processes, or with \
-        --connect to a running coordinator. Every state change, every attempt (a lost one \
+        --connect to a running coordinator. The local coordinator listens on ipc:// in a new \
+        directory only you can reach (mode 0700), removed at the end, so no other user of the \
+        machine can submit to it or pose as a worker. A file whose task is a test-only kind \
+        (append, crash, fail) runs only with --test-kinds. Every state change, every attempt (a lost one \
         included), the metrics and the provenance (git commit of the file's repository, Loom's \
         version and build, host, library versions) go to the SQLite store (docs/store.md). A run \
         whose cache key (task, Loom version, resolved parameters and seed) already succeeded is \
@@ -57,7 +61,7 @@ enum RunCommand: Command {
         if arguments.flag("json") && !arguments.flag("dry-run") {
             throw .usage("--json goes with --dry-run; 'loom runs --json' lists stored runs")
         }
-        let registry = LoomTasks.registry
+        let registry = LoomTasks.registry(testKinds: arguments.flag("test-kinds"))
         let experiment: Experiment
         let runs: [ExperimentRun]
         let report: ReportSpec
@@ -135,10 +139,12 @@ enum RunCommand: Command {
             let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
             try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             do {
-                var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry)
+                let testKinds = arguments.flag("test-kinds")
+                var configuration = CoordinatorConfiguration(bind: "", registry: LoomTasks.registry(testKinds: testKinds))
                 configuration.recordsAttemptEvents = true
-                cluster = try LocalCluster(configuration: configuration, workers: workers,
-                                           executable: ClusterOptions.executable, logDirectory: logs)
+                cluster = try LocalCluster(configuration: configuration, workers: workers, executable: ClusterOptions.executable,
+                                           workerArguments: testKinds ? ["--test-kinds"] : [], logDirectory: logs,
+                                           bindsPrivately: true)
             } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
             guard cluster!.waitForWorkers(workers, timeout: .seconds(60)) else {
                 throw .failure("\(workers) local workers did not register within 60 s; see \(logs.path)")

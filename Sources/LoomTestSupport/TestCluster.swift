@@ -17,7 +17,10 @@ public final class TestCluster {
     public var coordinator: Coordinator { local.coordinator }
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
-    public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil, registry: TaskRegistry = .builtIn,
+    /// Tests may use the test-only kinds (append, crash, fail): the default registry and the
+    /// workers (`--test-kinds`) include them.
+    public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil,
+                registry: TaskRegistry = .builtIn(includingTestKinds: true),
                 extraWorkerArguments: [String] = []) throws {
         logs = try TemporaryDirectory()
         let lines = self.lines
@@ -26,7 +29,7 @@ public final class TestCluster {
                                                     registry: registry, security: security, log: { lines.append($0) }),
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "10",
-                              "--drain-timeout", "2", "--verbose"] + extraWorkerArguments,
+                              "--drain-timeout", "2", "--verbose", "--test-kinds"] + extraWorkerArguments,
             logDirectory: logs.url)
         if workers > 0 && security == nil {
             guard local.waitForWorkers(workers, timeout: .seconds(30)) else {
