@@ -18,10 +18,11 @@ public final class TestCluster {
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
     /// Tests may use the test-only kinds (append, crash, fail): the default registry and the
-    /// workers (`--test-kinds`) include them.
+    /// workers (`--test-kinds`) include them. `bindsPrivately` binds `ipc://` in an owner-only
+    /// directory, as `loom up` and `loom run` do, instead of loopback TCP.
     public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil,
                 registry: TaskRegistry = .builtIn(includingTestKinds: true),
-                extraWorkerArguments: [String] = []) throws {
+                extraWorkerArguments: [String] = [], bindsPrivately: Bool = false) throws {
         logs = try TemporaryDirectory()
         let lines = self.lines
         local = try LocalCluster(
@@ -30,7 +31,7 @@ public final class TestCluster {
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "10",
                               "--drain-timeout", "2", "--verbose", "--test-kinds"] + extraWorkerArguments,
-            logDirectory: logs.url)
+            logDirectory: logs.url, bindsPrivately: bindsPrivately)
         if workers > 0 && security == nil {
             guard local.waitForWorkers(workers, timeout: .seconds(30)) else {
                 local.stop()
