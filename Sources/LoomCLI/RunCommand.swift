@@ -13,7 +13,8 @@ enum RunCommand: Command {
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
         .flag("json", "with --dry-run: one JSON object per run"),
-        .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size)"),
+        .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size); "
+               + "their coordinator listens on a private ipc:// socket that only you can reach"),
         .value("connect", "ADDR", "send the runs to a running coordinator ('loom up', 'loom coordinator') instead of local workers"),
         .value("state", "DIR", "where the store lives (default .loom in the current directory)"),
         .flag("force", "run again even runs whose cache key already succeeded"),
@@ -29,10 +30,7 @@ enum RunCommand: Command {
         the nearest known key, and exit with status 2.
 
         The runs go to a coordinator in this process with local worker processes, or with \
-        --connect to a running coordinator. The local coordinator listens on ipc:// in a new \
-        directory only you can reach (mode 0700), removed at the end, so no other user of the \
-        machine can submit to it or pose as a worker. A file whose task is a test-only kind \
-        (append, crash, fail) runs only with --test-kinds. Every state change, every attempt (a lost one \
+        --connect to a running coordinator. Every state change, every attempt (a lost one \
         included), the metrics and the provenance (git commit of the file's repository, Loom's \
         version and build, host, library versions) go to the SQLite store (docs/store.md). A run \
         whose cache key (task, Loom version, resolved parameters and seed) already succeeded is \
