@@ -3,7 +3,14 @@ import TensorCore
 
 /// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
 enum BuiltInKinds {
-    static var all: [TaskKind] { [sleep, echo, fail, crash, gemm, gangBarrier, gangRingSum, append, steps] }
+    /// Kinds any worker may run: they wait, echo, multiply, count, or pass tensors within their
+    /// own gang, and touch nothing outside the worker.
+    static var all: [TaskKind] { [sleep, echo, gemm, gangBarrier, gangRingSum, steps] }
+
+    /// Kinds that exist to test the runtime by writing files (`append`), killing their worker
+    /// (`crash`) or failing on purpose (`fail`). Anyone who can submit to a worker could use them
+    /// against its owner, so they are registered only when asked for (`--test-kinds`).
+    static var testOnly: [TaskKind] { [append, crash, fail] }
 
     static let append = TaskKind(
         name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",

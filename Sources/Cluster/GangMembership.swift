@@ -31,6 +31,8 @@ public final class GangMembership: @unchecked Sendable {
     private let zap: ZAPHandler?
     /// How long a rank waits for the others (start, messages) before failing the attempt.
     public let peerTimeout: Duration
+    /// Where `bind()` puts an ipc peer socket (`GangPeerEndpoint`); nil binds TCP.
+    var peerDirectory: String?
 
     private var incoming: SocketBox?
     private var outgoing: [Int: SocketBox] = [:]
@@ -81,10 +83,10 @@ public final class GangMembership: @unchecked Sendable {
             zap.reload(AllowList(peers.map { AllowList.Entry(key: $0, name: nil) }))
             try socket.set(.curveServer(secretKey: security.keys.secretKey))
         }
-        try socket.bind("tcp://\(advertisedHost == "127.0.0.1" ? "127.0.0.1" : "*"):*")
-        let port = socket.lastEndpoint.split(separator: ":").last.map(String.init) ?? ""
+        let endpoint = try GangPeerEndpoint.bind(socket, directory: peerDirectory, advertisedHost: advertisedHost,
+                                                 taskID: taskID, attempt: attempt)
         incoming = SocketBox(socket)
-        return "tcp://\(advertisedHost):\(port)"
+        return endpoint
     }
 
     /// Called by the worker's I/O thread when the coordinator sends every rank's endpoint.

@@ -8,8 +8,11 @@ import Synchronization
 public final class LocalCluster: Sendable {
     /// The in-process coordinator.
     public let coordinator: Coordinator
+    /// The owner-only directory of the coordinator's `ipc://` socket, when it binds privately.
+    public let socketDirectory: PrivateSocketDirectory?
     private let children: Mutex<[Process]>
     private let logDirectory: URL?
+    private let workerArguments: [String]
     private let replaced = Mutex(0)
 
     /// Starts the coordinator, then spawns `workers` copies of `executable worker …`.
@@ -17,11 +20,21 @@ public final class LocalCluster: Sendable {
     ///   - executable: the `loom` binary to spawn (usually this process's own).
     ///   - workerArguments: extra arguments for each worker (`--slots`, `--heartbeat-ms`).
     ///   - logDirectory: where each worker's stderr goes (`worker-N.log`); nil inherits stderr.
+    ///   - bindsPrivately: bind `ipc://` in a new `PrivateSocketDirectory` instead of
+    ///     `configuration.bind`, so no other local user can connect; the directory goes on `stop()`.
     /// - Throws: `ClusterError` when the coordinator cannot bind or a worker cannot start.
     public init(configuration: CoordinatorConfiguration, workers: Int, executable: URL, workerArguments: [String] = [],
-                logDirectory: URL? = nil) throws(ClusterError) {
-        coordinator = try Coordinator(configuration)
+                logDirectory: URL? = nil, bindsPrivately: Bool = false) throws(ClusterError) {
+        var configuration = configuration
+        let directory = bindsPrivately ? try PrivateSocketDirectory() : nil
+        if let directory { configuration.bind = directory.endpoint(named: "coordinator") }
+        do { coordinator = try Coordinator(configuration) } catch {
+            directory?.remove()
+            throw error
+        }
+        socketDirectory = directory
         self.logDirectory = logDirectory
+        self.workerArguments = workerArguments
         children = Mutex([])
         for index in 0..<workers {
             do { try spawnWorker(index: index, executable: executable, arguments: workerArguments) } catch {
@@ -61,7 +74,8 @@ public final class LocalCluster: Sendable {
     }
 
     /// Starts a new worker in place of each one that has exited (killed, crashed, out of
-    /// memory), so a sweep on local workers never stalls with nobody left to run it. At most
+    /// memory), so a sweep on local workers never stalls with nobody left to run it. The new
+    /// worker gets the first workers' arguments, then `arguments`. At most
     /// `limit` replacements over the cluster's life: a task that kills every worker it touches
     /// must not respawn forever (the coordinator fails such a task after a few losses).
     /// - Returns: the process ids of the exited workers replaced now.
@@ -80,7 +94,7 @@ public final class LocalCluster: Sendable {
                 return count
             }
             guard let index else { break }
-            if (try? spawnWorker(index: 1000 + index, executable: executable, arguments: arguments)) != nil {
+            if (try? spawnWorker(index: 1000 + index, executable: executable, arguments: workerArguments + arguments)) != nil {
                 restarted.append(pid)
             }
         }
@@ -98,8 +112,8 @@ public final class LocalCluster: Sendable {
         return false
     }
 
-    /// Stops every worker (SIGTERM, then SIGKILL after `grace`), reaps them, and stops the
-    /// coordinator. Safe to call twice.
+    /// Stops every worker (SIGTERM, then SIGKILL after `grace`), reaps them, stops the
+    /// coordinator and removes its private socket directory. Safe to call twice.
     public func stop(grace: Duration = .seconds(3)) {
         let processes = children.withLock { let all = $0; $0 = []; return all }
         for process in processes where process.isRunning { kill(process.processIdentifier, SIGTERM) }
@@ -108,5 +122,6 @@ public final class LocalCluster: Sendable {
         for process in processes where process.isRunning { kill(process.processIdentifier, SIGKILL) }
         for process in processes { process.waitUntilExit() }
         coordinator.stop()
+        socketDirectory?.remove()
     }
 }

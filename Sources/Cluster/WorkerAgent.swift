@@ -233,6 +233,7 @@ public final class WorkerAgent {
             GangMembership(slot: $0, taskID: taskID, attempt: attempt, context: context, security: security, zap: zap,
                            advertisedHost: configuration.advertisedHost, peerTimeout: configuration.peerTimeout)
         }
+        membership?.peerDirectory = GangPeerEndpoint.directory(coordinator: configuration.connect)
         let mailbox = self.mailbox
         let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership, progress: { points, total in
             mailbox.post(.progress(taskID: taskID, attempt: attempt, points: points, total: total))

@@ -6,6 +6,10 @@ import Wire
 enum ClusterOptions {
     static let heartbeat = Option.value("heartbeat-ms", "MS", "heartbeat interval in milliseconds (default 1000)")
     static let liveness = Option.value("liveness", "N", "missed heartbeats before a peer is dead (default 3)")
+    static let testKinds = Option.flag("test-kinds", "also register the kinds that exist to test Loom's runtime (append, crash, fail: "
+                                       + "they write files and kill workers); for tests, never on a shared machine")
+    static let insecureLoopback = Option.flag("insecure-loopback", "allow a plain TCP bind on loopback without CURVE, "
+                                              + "which every user of this machine can connect to and run tasks as you")
 
     /// The liveness rule from `--heartbeat-ms` and `--liveness`.
     static func liveness(_ arguments: Arguments) throws(CommandError) -> Liveness {
@@ -58,6 +62,17 @@ enum CurveOptions {
         .value("key", "NAME", "the key pair to use (default: coordinator for a coordinator; this host's name, else coordinator, for others)"),
     ]
 
+    /// Refuses a plain TCP bind on loopback: every local user could connect to it, submit tasks
+    /// that run with this user's rights, or register as a worker and report invented results.
+    static func checkLoopbackBind(_ arguments: Arguments, endpoint: String) throws(CommandError) {
+        guard endpoint.hasPrefix("tcp://"), ClusterOptions.isLoopback(endpoint), !arguments.flag("curve"),
+              !arguments.flag("insecure-loopback") else { return }
+        throw .usage("--bind \(endpoint) without CURVE lets every user of this machine connect, run tasks as you and "
+                     + "pose as a worker; add --curve (keys from 'loom keys generate --name coordinator'), "
+                     + "leave out --bind for 'loom up' (a private ipc:// socket only you can reach), "
+                     + "or add --insecure-loopback if every local user is trusted")
+    }
+
     static func isOn(_ arguments: Arguments, endpoint: String) -> Bool {
         arguments.flag("curve") || !ClusterOptions.isLoopback(endpoint)
     }
@@ -67,8 +82,10 @@ enum CurveOptions {
     }
 
     /// The coordinator's keys and allow-list (its own public key is always admitted, so local
-    /// workers and commands on the head node can use its pair).
+    /// workers and commands on the head node can use its pair). A plain loopback TCP bind is
+    /// refused unless `--insecure-loopback` acknowledges it.
     static func server(_ arguments: Arguments, endpoint: String) throws(CommandError) -> CurveServerSecurity? {
+        try checkLoopbackBind(arguments, endpoint: endpoint)
         guard isOn(arguments, endpoint: endpoint) else { return nil }
         let store = store(arguments)
         let name = arguments.string("key") ?? "coordinator"

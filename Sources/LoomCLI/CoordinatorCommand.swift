@@ -5,10 +5,10 @@ import Foundation
 enum CoordinatorCommand: Command {
     static let words = ["coordinator"]
     static let summary = "run a coordinator that workers connect to"
-    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N] [--attempt-lease S]"
+    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N] [--attempt-lease S] [--curve | --insecure-loopback] [--test-kinds]"
     static let options: [Option] = [
-        .value("bind", "ADDR", "endpoint to bind, e.g. tcp://127.0.0.1:5555 or tcp://*:5555 (required)"),
-        ClusterOptions.heartbeat, ClusterOptions.liveness,
+        .value("bind", "ADDR", "endpoint to bind, e.g. tcp://*:5555, or ipc://DIR/NAME in a directory only you can reach (required)"),
+        ClusterOptions.heartbeat, ClusterOptions.liveness, ClusterOptions.insecureLoopback, ClusterOptions.testKinds,
     ] + workerLimitOptions + CurveOptions.options
     static let discussion = """
         Workers join with 'loom worker --connect ADDR'; 'loom status --connect ADDR' shows them. \
@@ -16,7 +16,12 @@ enum CoordinatorCommand: Command {
         registrations, lost workers and requeued tasks on stderr. Ctrl-C or SIGTERM stops it; \
         workers then reconnect with back-off until a coordinator is back. CURVE is on for any bind \
         that is not loopback: the coordinator uses the pair 'coordinator' in the key directory and \
-        admits the public keys in its allowed_keys file (and its own).
+        admits the public keys in its allowed_keys file (and its own). A TCP bind on loopback \
+        needs --curve too, or --insecure-loopback: without CURVE every user of this machine could \
+        submit tasks that run as you, or pose as a worker (docs/wire.md, "Who can connect").
+
+        The test-only kinds (append, crash, fail) are accepted only with --test-kinds; give it to \
+        the workers and to 'loom submit' as well.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -25,7 +30,8 @@ enum CoordinatorCommand: Command {
         let liveness = try ClusterOptions.liveness(arguments)
         let security = try CurveOptions.server(arguments, endpoint: bind)
         let signals = Signals()
-        var configuration = CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry, security: security, log: clusterLog("coordinator"))
+        var configuration = CoordinatorConfiguration(bind: bind, liveness: liveness, registry: LoomTasks.registry(testKinds: arguments.flag("test-kinds")),
+                                                     security: security, log: clusterLog("coordinator"))
         try applyWorkerLimits(arguments, to: &configuration)
         let coordinator: Coordinator
         do {

@@ -8,12 +8,13 @@ import Reports
 enum RunCommand: Command {
     static let words = ["run"]
     static let summary = "run an experiment file on local workers (or a running coordinator), keeping results in .loom/loom.db"
-    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--accept-code-change] [--dry-run [--json]] [--quiet] [--no-report]"
+    static let usage = "loom run FILE [key=value …] [--workers N | --connect ADDR] [--state DIR] [--force] [--rerun-failed] [--accept-code-change] [--dry-run [--json]] [--quiet] [--no-report] [--test-kinds]"
     static let acceptsPositionals = true
     static let options: [Option] = [
         .flag("dry-run", "check the file and list every run with the reason it will run or is cached, without running anything"),
         .flag("json", "with --dry-run: one JSON object per run"),
-        .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size)"),
+        .value("workers", "N", "local worker processes (default: resources.workers, else the core count, at least the gang size); "
+               + "their coordinator listens on a private ipc:// socket that only you can reach"),
         .value("connect", "ADDR", "send the runs to a running coordinator ('loom up', 'loom coordinator') instead of local workers"),
         .value("state", "DIR", "where the store lives (default .loom in the current directory)"),
         .flag("force", "run again even runs whose cache key already succeeded"),
@@ -21,6 +22,7 @@ enum RunCommand: Command {
         .flag("accept-code-change", "reuse results that other code (another commit or uncommitted edits) computed, when you know the change does not matter to them"),
         .flag("quiet", "no progress display; only the summary and errors"),
         .flag("no-report", "do not draw the report (reports/NAME) at the end"),
+        ClusterOptions.testKinds,
     ] + CurveOptions.options
     static let discussion = """
         FILE is a YAML experiment file (docs/experiments.md). Overrides follow it, Hydra style: \
@@ -61,7 +63,7 @@ enum RunCommand: Command {
         if arguments.flag("json") && !arguments.flag("dry-run") {
             throw .usage("--json goes with --dry-run; 'loom runs --json' lists stored runs")
         }
-        let registry = LoomTasks.registry
+        let registry = LoomTasks.registry(testKinds: arguments.flag("test-kinds"))
         let experiment: Experiment
         let runs: [ExperimentRun]
         let report: ReportSpec
@@ -140,10 +142,12 @@ enum RunCommand: Command {
             let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
             try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
             do {
-                var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry)
+                let testKinds = arguments.flag("test-kinds")
+                var configuration = CoordinatorConfiguration(bind: "", registry: LoomTasks.registry(testKinds: testKinds))
                 configuration.recordsAttemptEvents = true
-                cluster = try LocalCluster(configuration: configuration, workers: workers,
-                                           executable: ClusterOptions.executable, logDirectory: logs)
+                cluster = try LocalCluster(configuration: configuration, workers: workers, executable: ClusterOptions.executable,
+                                           workerArguments: testKinds ? ["--test-kinds"] : [], logDirectory: logs,
+                                           bindsPrivately: true)
             } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
             guard cluster!.waitForWorkers(workers, timeout: .seconds(60)) else {
                 throw .failure("\(workers) local workers did not register within 60 s; see \(logs.path)")

@@ -5,7 +5,7 @@ import Foundation
 enum SubmitCommand: Command {
     static let words = ["submit"]
     static let summary = "queue tasks on a running coordinator"
-    static let usage = "loom submit --connect ADDR --kind KIND [--param key=value …] [--count N] [--wait]"
+    static let usage = "loom submit --connect ADDR --kind KIND [--param key=value …] [--count N] [--wait] [--test-kinds]"
     static let options: [Option] = [
         .value("connect", "ADDR", "the coordinator's endpoint (required)"),
         .value("kind", "KIND", "task kind, e.g. sleep, echo, gemm, attention.sharded (required; see below)"),
@@ -16,6 +16,7 @@ enum SubmitCommand: Command {
         .flag("wait", "wait for the results and print them"),
         .value("timeout", "S", "with --wait: seconds to wait (default 600)"),
         .flag("json", "with --wait: print one JSON object per result"),
+        ClusterOptions.testKinds,
     ] + CurveOptions.options
     static var discussion: String {
         let kinds = LoomTasks.registry.names.compactMap { LoomTasks.registry[$0] }
@@ -24,6 +25,8 @@ enum SubmitCommand: Command {
                 "      \($0.name) (\($0.type.rawValue), default \($0.defaultValue?.description ?? "required")): \($0.help)"
             }.joined(separator: "\n")
         }.joined(separator: "\n")
+            + "\nTest-only kinds (need --test-kinds here and on the coordinator and its workers): "
+            + LoomTasks.registry.withheldTestKinds.joined(separator: ", ")
     }
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -36,7 +39,7 @@ enum SubmitCommand: Command {
         let attempts = try arguments.int("attempts", minimum: 1) ?? 1
         // Checked here too, so a typo is a usage error before anything is sent.
         do {
-            let registry = LoomTasks.registry
+            let registry = LoomTasks.registry(testKinds: arguments.flag("test-kinds"))
             let known = try registry.kind(named: kind)
             if known.isGang && gang == 0 { throw ClusterError.invalidTask("kind '\(kind)' runs as a gang: give --gang P") }
             if !known.isGang && gang > 0 { throw ClusterError.invalidTask("kind '\(kind)' runs on one worker; drop --gang") }

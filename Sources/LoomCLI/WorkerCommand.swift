@@ -16,12 +16,16 @@ enum WorkerCommand: Command {
         ClusterOptions.heartbeat, ClusterOptions.liveness,
         .flag("verbose", "log every task's start and end (failures are always logged)"),
         .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
+        ClusterOptions.testKinds,
     ] + CurveOptions.options
     static let discussion = """
         SIGTERM or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
         --drain-timeout seconds, hands back the rest to be run elsewhere, and leaves. A second \
         Ctrl-C leaves at once. When the coordinator goes silent, the worker reconnects with \
         back-off (one heartbeat, doubling up to 16) and registers again.
+
+        The worker runs the kinds it registers with the rights of the user who started it. The \
+        test-only kinds (append, crash, fail) are among them only with --test-kinds.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -38,7 +42,7 @@ enum WorkerCommand: Command {
         let watchParent = arguments.flag("exit-with-parent")
         let configuration = WorkerConfiguration(
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
-            registry: LoomTasks.registry,
+            registry: LoomTasks.registry(testKinds: arguments.flag("test-kinds")),
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
             peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))

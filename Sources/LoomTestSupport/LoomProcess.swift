@@ -66,12 +66,17 @@ public struct LoomProcess {
     }
 
     /// Runs `loom arguments…` in `directory` and waits at most `deadline`, killing it after that.
+    /// - Parameters:
+    ///   - program: another program to run instead of `loom` (e.g. `setpriv`, see `OtherUser`).
+    ///   - environment: the child's whole environment; nil inherits this process's.
     /// - Throws: `LaunchError` when the executable is missing, cannot start, or overruns the deadline.
     public static func run(_ arguments: [String], in directory: URL? = nil,
-                    deadline: Duration = .seconds(120)) throws -> Outcome {
+                    deadline: Duration = .seconds(120), program: URL? = nil,
+                    environment: [String: String]? = nil) throws -> Outcome {
         let process = Process()
-        process.executableURL = try executable()
+        process.executableURL = try program ?? executable()
         process.arguments = arguments
+        if let environment { process.environment = environment }
         if let directory { process.currentDirectoryURL = directory }
         // Files, not pipes: a child that fills a pipe buffer would block while we wait for it.
         let scratch = try TemporaryDirectory()

@@ -17,9 +17,14 @@ public final class TestCluster {
     public var coordinator: Coordinator { local.coordinator }
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
-    /// `configure` adjusts the coordinator's configuration (leases, slot caps) before it starts.
-    public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil, registry: TaskRegistry = .builtIn,
-                extraWorkerArguments: [String] = [], configure: (inout CoordinatorConfiguration) -> Void = { _ in }) throws {
+    /// Tests may use the test-only kinds (append, crash, fail): the default registry and the
+    /// workers (`--test-kinds`) include them. `bindsPrivately` binds `ipc://` in an owner-only
+    /// directory, as `loom up` and `loom run` do, instead of loopback TCP. `configure` adjusts the
+    /// coordinator's configuration (leases, slot caps) before it starts.
+    public init(workers: Int, slots: Int = 1, security: CurveServerSecurity? = nil,
+                registry: TaskRegistry = .builtIn(includingTestKinds: true),
+                extraWorkerArguments: [String] = [], bindsPrivately: Bool = false,
+                configure: (inout CoordinatorConfiguration) -> Void = { _ in }) throws {
         logs = try TemporaryDirectory()
         let lines = self.lines
         var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", liveness: TestCluster.liveness,
@@ -29,8 +34,8 @@ public final class TestCluster {
             configuration: configuration,
             workers: workers, executable: try LoomProcess.executable(),
             workerArguments: ["--slots", String(slots), "--heartbeat-ms", "100", "--liveness", "10",
-                              "--drain-timeout", "2", "--verbose"] + extraWorkerArguments,
-            logDirectory: logs.url)
+                              "--drain-timeout", "2", "--verbose", "--test-kinds"] + extraWorkerArguments,
+            logDirectory: logs.url, bindsPrivately: bindsPrivately)
         if workers > 0 && security == nil {
             guard local.waitForWorkers(workers, timeout: .seconds(30)) else {
                 local.stop()

@@ -40,6 +40,7 @@ import Testing
         ("range-without-random", "name: x\ntask: gemm\nparams:\n  n: {min: 1, max: 9}\n", 4, "needs 'sweep: {random"),
         ("range-reversed", "name: x\ntask: gemm\nparams:\n  n: {min: 9, max: 1}\n", 4, "min ≤ max"),
         ("gang-missing", "name: x\ntask: gang.barrier\n", 2, "runs as a gang"),
+        ("test-only-kind", "name: x\ntask: append\nparams: {path: /tmp/x}\n", 2, "'append' is a test-only kind"),
         ("gang-on-single", "name: x\ntask: gemm\nresources: {gang: 2}\n", 3, "runs on one worker"),
         ("resources-typo", "name: x\ntask: gemm\nresources: {wokers: 2}\n", 3, "did you mean 'workers'"),
         ("kind-check", "name: x\ntask: gemm\nparams: {n: 0}\n", 0, "gemm needs 1 ≤ n"),

@@ -10,8 +10,9 @@ import Testing
         let directory = try TemporaryDirectory()
         for (name, contents) in extra { try contents.write(toFile: directory.path(name), atomically: true, encoding: .utf8) }
         try text.write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
-        let experiment = try ExperimentLoader.load(directory.path("x.yaml"), overrides: overrides, registry: .builtIn)
-        return try experiment.expand(registry: .builtIn)
+        let registry = TaskRegistry.builtIn(includingTestKinds: true)  // the seed test uses `fail`
+        let experiment = try ExperimentLoader.load(directory.path("x.yaml"), overrides: overrides, registry: registry)
+        return try experiment.expand(registry: registry)
     }
 
     @Test func listsSweepAsAProductInFileOrderAndRepeat() throws {

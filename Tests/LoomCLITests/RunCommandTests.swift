@@ -47,8 +47,8 @@ import Testing
     @Test func failingRunsAreStoredAndExitOne() throws {
         let scratch = try TemporaryDirectory()
         try "name: failing\ntask: fail\nparams: {probability: 1}\nrepeat: 2\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
-        let outcome = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state")],
-                                          deadline: .seconds(120))
+        let outcome = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state"),
+                                           "--test-kinds"], deadline: .seconds(120))
         #expect(outcome.status == 1 && outcome.standardOutput.contains("0 succeeded, 0 cached, 2 failed of 2"), "\(outcome)")
     }
 }
@@ -85,7 +85,7 @@ import Testing
         let values = (0..<200).map(String.init).joined(separator: ", ")
         try "name: resume\ntask: append\nparams:\n  path: \"\(log)\"\n  line: [\(values)]\n  seconds: 0.01\n"
             .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
-        let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state")]
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "2", "--state", scratch.path("state"), "--test-kinds"]
         // First invocation: killed with SIGKILL once a good part of the sweep has executed.
         let process = try LoomProcess.start(arguments)
         let end = ContinuousClock.now + .seconds(60)
@@ -220,7 +220,7 @@ import Testing
     @Test func dryRunExplainsEachDecisionAndFailuresAreNotRepeatedUnlessAsked() throws {
         let scratch = try TemporaryDirectory()
         try "name: plan\ntask: fail\nparams: {probability: [0, 1]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
-        let arguments = ["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state")]
+        let arguments = ["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state"), "--test-kinds"]
         let fresh = try LoomProcess.run(arguments + ["--dry-run"])
         #expect(fresh.status == 0 && fresh.standardOutput.components(separatedBy: "(new: no earlier run has this cache key)").count == 3, "\(fresh)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("state/loom.db")), "a dry run creates no store")

@@ -11,10 +11,11 @@ import Testing
         var endpoint = ""
         var workerPIDs: [Int32] = []
 
-        init(workers: Int) throws {
+        init(workers: Int, extraArguments: [String] = []) throws {
             scratch = try TemporaryDirectory()
             process.executableURL = try LoomProcess.executable()
             process.arguments = ["up", "--workers", String(workers), "--heartbeat-ms", "100", "--logs", scratch.path("logs")]
+                + extraArguments
             _ = FileManager.default.createFile(atPath: scratch.path("out"), contents: nil)
             _ = FileManager.default.createFile(atPath: scratch.path("err"), contents: nil)
             process.standardOutput = try FileHandle(forWritingTo: scratch.url.appendingPathComponent("out"))
@@ -43,7 +44,7 @@ import Testing
 
     @Test func ctrlCOnUpLeavesNoProcessBehind() throws {
         let up = try RunningUp(workers: 2)
-        #expect(up.endpoint.hasPrefix("tcp://127.0.0.1:"), "\(up.standardError)")
+        #expect(up.endpoint.hasPrefix("ipc:///"), "\(up.standardError)")
         #expect(up.workerPIDs.count == 2, "\(up.standardError)")
         for pid in up.workerPIDs { #expect(kill(pid, 0) == 0, "worker \(pid) should be running") }
         kill(up.process.processIdentifier, SIGINT)
@@ -58,7 +59,7 @@ import Testing
 
     @Test func runConnectSendsAnExperimentToARunningCoordinator() throws {
         let up = try RunningUp(workers: 2)
-        try #require(up.endpoint.hasPrefix("tcp://"), "\(up.standardError)")
+        try #require(up.endpoint.hasPrefix("ipc://"), "\(up.standardError)")
         let scratch = try TemporaryDirectory()
         try "name: remote\ntask: echo\nparams: {value: [a, b, c]}\n".write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
         let arguments = ["run", scratch.path("x.yaml"), "--connect", up.endpoint, "--state", scratch.path("state")]
@@ -76,7 +77,7 @@ import Testing
     /// Through a running coordinator too, a run's curve reaches the store while it runs.
     @Test func runConnectStreamsARunningTasksCurve() throws {
         let up = try RunningUp(workers: 1)
-        try #require(up.endpoint.hasPrefix("tcp://"), "\(up.standardError)")
+        try #require(up.endpoint.hasPrefix("ipc://"), "\(up.standardError)")
         try WorkerLossTests.expectCurveStreamed(through: ["--connect", up.endpoint])
     }
 
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func submitAndStatusTalkToARunningUp() throws {
-        let up = try RunningUp(workers: 2)
+        let up = try RunningUp(workers: 2, extraArguments: ["--test-kinds"])
         try #require(!up.endpoint.isEmpty, "\(up.standardError)")
         let submitted = try LoomProcess.run(["submit", "--connect", up.endpoint, "--kind", "echo", "--param", "value=hello",
                                              "--count", "3", "--wait", "--json"], deadline: .seconds(60))
@@ -105,7 +106,7 @@ import Testing
         let lines = submitted.standardOutput.split(separator: "\n")
         #expect(lines.count == 3 && lines.allSatisfy { $0.contains("\"value\":\"hello\"") && $0.contains("\"succeeded\":true") },
                 "\(submitted)")
-        let failing = try LoomProcess.run(["submit", "--connect", up.endpoint, "--kind", "fail", "--wait"], deadline: .seconds(60))
+        let failing = try LoomProcess.run(["submit", "--connect", up.endpoint, "--kind", "fail", "--wait", "--test-kinds"], deadline: .seconds(60))
         #expect(failing.status == 1 && failing.standardOutput.contains("FAILED"), "\(failing)")
         let status = try LoomProcess.run(["status", "--connect", up.endpoint, "--json"], deadline: .seconds(30))
         #expect(status.status == 0, "\(status)")
