@@ -35,7 +35,14 @@ final class SQLiteDatabase {
             return
         }
         // WAL: readers never block the writer, and a crash mid-write leaves the last commit intact.
-        try execute("PRAGMA journal_mode = WAL")
+        // Switching a new file to WAL fails at once (no busy wait) while another process writes
+        // it, as when two invocations create one store together: retry for the busy timeout.
+        let end = ContinuousClock.now + .seconds(5)
+        while true {
+            do { try execute("PRAGMA journal_mode = WAL"); break } catch where error.code & 0xff == SQLITE_BUSY && ContinuousClock.now < end {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+        }
         try execute("PRAGMA synchronous = NORMAL")
         try execute("PRAGMA foreign_keys = ON")
     }

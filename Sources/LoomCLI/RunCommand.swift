@@ -190,7 +190,8 @@ enum RunCommand: Command {
 
     /// The version of the experiment's task kind (checked to exist when the file was loaded).
     private static func kindVersion(of experiment: Experiment) throws(CommandError) -> Int {
-        do { return try LoomTasks.registry.kind(named: experiment.task).version } catch { throw .usage("\(error)") }
+        // Every registry holds the same versions; the one with test kinds knows them all.
+        do { return try LoomTasks.registry(testKinds: true).kind(named: experiment.task).version } catch { throw .usage("\(error)") }
     }
 
     /// Draws reports/NAME; a figure gnuplot cannot draw is a warning here (the runs stand and
