@@ -39,9 +39,10 @@ enum BenchSchedCommand: Command {
         let startup = ContinuousClock.now
         let cluster: LocalCluster
         do {
-            var configuration = CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry)
+            var configuration = CoordinatorConfiguration(bind: "", registry: LoomTasks.registry)
             configuration.recordsAttemptEvents = true    // as 'loom run' does: every attempt is stored
-            cluster = try LocalCluster(configuration: configuration, workers: workers, executable: ClusterOptions.executable, logDirectory: scratch)
+            cluster = try LocalCluster(configuration: configuration, workers: workers, executable: ClusterOptions.executable, logDirectory: scratch,
+                                       bindsPrivately: true)    // as 'loom run' binds
         } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
         defer { cluster.stop() }
         guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else { throw .failure("workers did not register") }

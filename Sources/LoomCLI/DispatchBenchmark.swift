@@ -26,10 +26,10 @@ enum DispatchBenchmark {
             defer { try? FileManager.default.removeItem(at: logs) }
             let cluster: LocalCluster
             do {
-                cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*"),
+                cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: ""),
                                            workers: workers, executable: ClusterOptions.executable,
                                            workerArguments: ["--slots", String(slots)],
-                                           logDirectory: logs)
+                                           logDirectory: logs, bindsPrivately: true)
             } catch {
                 throw .failure("dispatch benchmark: cannot start a local cluster: \(error)")
             }

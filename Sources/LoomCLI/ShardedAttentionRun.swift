@@ -44,9 +44,9 @@ enum ShardedAttentionRun {
         if let link { params["link_gbps"] = .double(link.gbps); params["link_latency_us"] = .double(link.latencyMicroseconds) }
         let cluster: LocalCluster
         do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry),
                                        workers: workers, executable: ClusterOptions.executable,
-                                       logDirectory: scratch)
+                                       logDirectory: scratch, bindsPrivately: true)
         } catch {
             throw .failure("cannot start \(workers) local workers: \(error)")
         }

@@ -51,8 +51,8 @@ enum ShardedBenchmark {
         defer { try? FileManager.default.removeItem(at: logs) }
         let cluster: LocalCluster
         do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "tcp://127.0.0.1:*", registry: LoomTasks.registry),
-                                       workers: most, executable: ClusterOptions.executable, logDirectory: logs)
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry),
+                                       workers: most, executable: ClusterOptions.executable, logDirectory: logs, bindsPrivately: true)
         } catch { throw .failure("bench sp: cannot start \(most) local workers: \(error)") }
         defer { cluster.stop() }
         guard cluster.waitForWorkers(most, timeout: .seconds(60)) else { throw .failure("bench sp: workers did not register") }
