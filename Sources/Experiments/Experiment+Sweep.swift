@@ -127,11 +127,14 @@ extension Experiment {
         return ExperimentError(file: mark.source ?? file, line: mark.line, column: mark.column, message)
     }
 
-    /// Where the first parameter that a kind's refusal names was set (its key, or the
+    /// Where the parameter that a kind's refusal names first was set (its key, or the
     /// override), else the task line: a kind's check speaks of its parameters by name.
     private func mark(ofParameterNamedIn message: String) -> YAMLMark? {
-        let words = Set(message.split { !($0.isLetter || $0.isNumber || $0 == "_") }.map(String.init))
-        return params.first { words.contains($0.name) }?.mark ?? marks["task"]
+        let set = Dictionary(params.map { ($0.name, $0.mark) }, uniquingKeysWith: { first, _ in first })
+        for word in message.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+            if let mark = set[String(word)] { return mark }
+        }
+        return marks["task"]
     }
 
     /// `a=1 b=x`, keys sorted, for listings and errors.

@@ -13,7 +13,11 @@ public enum ExperimentLoader {
     /// key is a parameter), checked against `registry`.
     public static func load(_ path: String, overrides: [String] = [], registry: TaskRegistry) throws(ExperimentError) -> Experiment {
         var root = try resolveExtends(path, chain: [])
-        for override in overrides { root = try apply(override, to: root) }
+        var problems: [ExperimentError.Diagnostic] = []       // every malformed override at once
+        for override in overrides {
+            do throws(ExperimentError) { root = try apply(override, to: root) } catch { problems += error.diagnostics }
+        }
+        guard problems.isEmpty else { throw ExperimentError(problems) }
         return try ExperimentParser(file: path, registry: registry).parse(root)
     }
 

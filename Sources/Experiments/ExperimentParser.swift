@@ -283,7 +283,7 @@ struct ExperimentParser {
     private func integer(_ node: YAMLNode, _ what: String, minimum: Int, maximum: Int = .max) throws(ExperimentError) -> Int {
         guard case let .scalar(text, quoted, _) = node, !quoted,
               let value = Int(text) ?? Double(text).flatMap({ $0.rounded() == $0 && abs($0) < 9e15 ? Int($0) : nil }) else {
-            throw fail("'\(what)' must be a whole number", at: node)
+            throw fail("'\(what)' must be a whole number" + (node.scalarText.map { "; got '\($0)'" } ?? ""), at: node)
         }
         guard value >= minimum else { throw fail("'\(what)' must be at least \(minimum), got \(value)", at: node) }
         guard value <= maximum else { throw fail("'\(what)' must be at most \(maximum), got \(value)", at: node) }
@@ -292,7 +292,7 @@ struct ExperimentParser {
 
     private func number(_ node: YAMLNode, _ what: String) throws(ExperimentError) -> ParameterValue {
         guard case let .scalar(text, quoted, _) = node, !quoted, let value = Double(text), value.isFinite else {
-            throw fail("'\(what)' must be a finite number", at: node)
+            throw fail("'\(what)' must be a finite number" + (node.scalarText.map { "; got '\($0)'" } ?? ""), at: node)
         }
         return .double(value)
     }

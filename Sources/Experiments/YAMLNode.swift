@@ -46,6 +46,12 @@ public indirect enum YAMLNode: Sendable, Equatable {
         }
     }
 
+    /// The text of a scalar, for messages that quote it.
+    public var scalarText: String? {
+        if case let .scalar(text, _, _) = self { return text }
+        return nil
+    }
+
     /// The value of `key` in a mapping.
     /// - Complexity: O(keys); callers look up a fixed set of names, never every key.
     public subscript(key: String) -> YAMLNode? {
