@@ -89,7 +89,7 @@ extension Experiment {
                 do throws(ClusterError) { resolved = try kind.validate(values, gangSize: gang) } catch {
                     let message = "\(error)"
                     throw problem(at: mark(ofParameterNamedIn: message),
-                                     "run \(runs.count + 1) (\(Experiment.describe(values))): \(message)")
+                                  "run \(runs.count + 1) (\(Experiment.describe(values))): \(message)")
                 }
                 runs.append(ExperimentRun(index: runs.count, repetition: repetition, params: resolved))
             }
@@ -130,9 +130,9 @@ extension Experiment {
     /// Where the parameter that a kind's refusal names first was set (its key, or the
     /// override), else the task line: a kind's check speaks of its parameters by name.
     private func mark(ofParameterNamedIn message: String) -> YAMLMark? {
-        let set = Dictionary(params.map { ($0.name, $0.mark) }, uniquingKeysWith: { first, _ in first })
+        let placed = Dictionary(params.map { ($0.name, $0.mark) }, uniquingKeysWith: { first, _ in first })
         for word in message.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
-            if let mark = set[String(word)] { return mark }
+            if let mark = placed[String(word)] { return mark }
         }
         return marks["task"]
     }

@@ -40,9 +40,10 @@ public enum YAMLReader {
                     // A syntax error ends the reading: libyaml cannot go on past it.
                     let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
                     let context = parser.context.map { String(cString: $0) + ": " } ?? ""
-                    let line = Int(parser.problem_mark.line) + 1, contextLine = Int(parser.context_mark.line) + 1
+                    let line = Int(parser.problem_mark.line) + 1
+                    let suspects = parser.context == nil ? [line] : [line, Int(parser.context_mark.line) + 1]
                     // libyaml's words for a tab in indentation do not mention the tab.
-                    for suspect in [line, contextLine] {
+                    for suspect in suspects {
                         if let column = leadingTabColumn(in: buffer, line: suspect) {
                             throw ExperimentError(file: file, line: suspect, column: column,
                                                   "YAML: tabs are not allowed for indentation in YAML; indent with spaces")
