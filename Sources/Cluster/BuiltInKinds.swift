@@ -16,7 +16,7 @@ enum BuiltInKinds {
         name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",
         parameters: [ParameterSpec("path", .string, "the file to append to"),
                      ParameterSpec("line", .string, default: .string(""), "the text of the line"),
-                     ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards")]
+                     ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards", minimum: 0)]
     ) { context, params in
         let path = params["path"]?.description ?? ""
         // O_APPEND writes of one short line are atomic, so concurrent workers never interleave.
@@ -32,7 +32,7 @@ enum BuiltInKinds {
 
     static let sleep = TaskKind(
         name: "sleep", summary: "waits, honouring cancellation",
-        parameters: [ParameterSpec("seconds", .double, default: .double(1), "how long to wait")]
+        parameters: [ParameterSpec("seconds", .double, default: .double(1), "how long to wait", minimum: 0)]
     ) { context, params in
         let seconds = params["seconds"]?.number ?? 1
         guard seconds.isFinite, seconds >= 0 else { throw ClusterError.invalidTask("sleep seconds must be ≥ 0, got \(seconds)") }
@@ -42,8 +42,8 @@ enum BuiltInKinds {
 
     static let steps = TaskKind(
         name: "steps", summary: "counts steps, reporting each as it goes (checks streamed curves)",
-        parameters: [ParameterSpec("steps", .int, default: .int(10), "how many steps"),
-                     ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes")]
+        parameters: [ParameterSpec("steps", .int, default: .int(10), "how many steps", minimum: 1, maximum: 1_000_000),
+                     ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes", minimum: 0)]
     ) { context, params in
         let count = params["steps"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 10
         let seconds = params["seconds"]?.number ?? 0.1
@@ -69,7 +69,7 @@ enum BuiltInKinds {
 
     static let fail = TaskKind(
         name: "fail", summary: "fails with the given probability",
-        parameters: [ParameterSpec("probability", .double, default: .double(1), "chance of failing, 0…1"),
+        parameters: [ParameterSpec("probability", .double, default: .double(1), "chance of failing, 0…1", minimum: 0, maximum: 1),
                      ParameterSpec("seed", .int, default: .int(0), "seed for the draw (with the task id and attempt)")]
     ) { context, params in
         let probability = params["probability"]?.number ?? 1
@@ -84,7 +84,7 @@ enum BuiltInKinds {
 
     static let crash = TaskKind(
         name: "crash", summary: "kills its worker process mid-task (for fault tests)",
-        parameters: [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying")]
+        parameters: [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying", minimum: 0)]
     ) { context, params in
         try context.sleep(for: .milliseconds(Int64((params["after"]?.number ?? 0) * 1000)))
         // The point is an abrupt death: no result, no goodbye, exactly like a lost node.
@@ -129,8 +129,8 @@ enum BuiltInKinds {
     static let gangBarrier = TaskKind(
         name: "gang.barrier", summary: "a gang builds its peer mesh and passes barriers (for fault tests)",
         parameters: [ParameterSpec("rounds", .int, default: .int(3), "barriers to pass"),
-                     ParameterSpec("pause", .double, default: .double(0), "seconds between barriers"),
-                     ParameterSpec("topology", .string, default: .string("mesh"), "mesh or ring")],
+                     ParameterSpec("pause", .double, default: .double(0), "seconds between barriers", minimum: 0),
+                     ParameterSpec("topology", .string, default: .string("mesh"), "mesh or ring", choices: ["mesh", "ring"])],
         isGang: true
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("gang.barrier must run as a gang") }

@@ -13,12 +13,67 @@ public struct ParameterSpec: Sendable {
     public let defaultValue: ParameterValue?
     /// One line for help text.
     public let help: String
+    /// The smallest value a numeric parameter accepts (inclusive), if bounded.
+    public let minimum: Double?
+    /// The largest value a numeric parameter accepts (inclusive), if bounded.
+    public let maximum: Double?
+    /// The only values a string parameter accepts, if it is one of a set (an algorithm's name).
+    public let choices: [String]?
 
-    public init(_ name: String, _ type: ValueType, default defaultValue: ParameterValue? = nil, _ help: String) {
+    /// - Parameters:
+    ///   - minimum, maximum: inclusive bounds for an int or double parameter.
+    ///   - choices: the values a string parameter may take.
+    public init(_ name: String, _ type: ValueType, default defaultValue: ParameterValue? = nil, _ help: String,
+                minimum: Double? = nil, maximum: Double? = nil, choices: [String]? = nil) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
         self.help = help
+        self.minimum = minimum
+        self.maximum = maximum
+        self.choices = choices
+    }
+
+    /// What is wrong with a value already of this parameter's type, or nil if it is acceptable:
+    /// a number that is not finite (NaN, ±inf, `1e400`), outside `minimum`…`maximum`, or a
+    /// string outside `choices` (with the nearest choice).
+    public func problem(with value: ParameterValue) -> String? {
+        if let number = value.number {
+            guard number.isFinite else { return "parameter '\(name)' must be a finite number; got \(value)" }
+            // Whole bounds print as such: "at least 0", not "at least 0.0".
+            let shown = { (bound: Double) in bound.rounded() == bound && abs(bound) < 9e15 ? String(Int(bound)) : String(bound) }
+            switch (minimum, maximum) {
+            case let (low?, high?) where number < low || number > high:
+                return "parameter '\(name)' must be in \(shown(low))…\(shown(high)); got \(value)"
+            case let (low?, nil) where number < low:
+                return "parameter '\(name)' must be at least \(shown(low)); got \(value)"
+            case let (nil, high?) where number > high:
+                return "parameter '\(name)' must be at most \(shown(high)); got \(value)"
+            default: return nil
+            }
+        }
+        if case let .string(text) = value, let choices, !choices.contains(text) {
+            var message = "parameter '\(name)' must be one of \(choices.joined(separator: ", ")); got '\(text)'"
+            // A prefix counts too: 'zigzag' is far from 'zigzag_ring' by edits but plainly meant it.
+            let prefixed = text.count >= 2 ? choices.filter { $0.hasPrefix(text) } : []
+            if let near = nearestName(to: text, among: choices) ?? (prefixed.count == 1 ? prefixed[0] : nil) {
+                message += "; did you mean '\(near)'?"
+            }
+            return message
+        }
+        return nil
+    }
+
+    /// Why `value` cannot be converted to this parameter's type, with the fix; for a
+    /// refusal by `coerce(_:)`.
+    public func typeProblem(with value: ParameterValue) -> String {
+        var message = "parameter '\(name)' must be \(type.rawValue); got '\(value)'"
+        if type == .bool, case let .string(text) = value, ["yes", "no", "on", "off", "y", "n"].contains(text.lowercased()) {
+            message += "; use true or false (YAML 1.1's yes/no/on/off are not booleans in Loom's YAML 1.2 files)"
+        } else if type == .bool {
+            message += "; use true or false"
+        }
+        return message
     }
 
     /// `value` converted to this parameter's type, if it can be without loss.
@@ -108,7 +163,8 @@ public struct TaskKind: Sendable {
     /// Checks `given` against the declared parameters and fills in defaults.
     /// - Returns: every declared parameter with a value of its declared type.
     /// - Throws: `ClusterError.invalidTask` naming an unknown key (with the nearest known one), a
-    ///   value of the wrong type, or a missing required parameter.
+    ///   value of the wrong type, one its spec refuses (not finite, out of range, not a choice),
+    ///   or a missing required parameter.
     public func resolve(_ given: [String: ParameterValue]) throws(ClusterError) -> [String: ParameterValue] {
         var resolved: [String: ParameterValue] = [:]
         let known = parameters.map(\.name)
@@ -123,6 +179,7 @@ public struct TaskKind: Sendable {
                 guard let typed = spec.coerce(value) else {
                     throw .invalidTask("parameter '\(spec.name)' of kind '\(name)' must be \(spec.type.rawValue); got '\(value)'")
                 }
+                if let problem = spec.problem(with: typed) { throw .invalidTask("kind '\(name)': \(problem)") }
                 resolved[spec.name] = typed
             } else if let fallback = spec.defaultValue {
                 resolved[spec.name] = fallback

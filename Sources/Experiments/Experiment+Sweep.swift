@@ -8,13 +8,17 @@ extension Experiment {
     /// explicit combinations instead; `exclude` drops combinations matching every key of an
     /// entry; `random: {n, seed}` samples n combinations (ranges `{min, max}` are drawn
     /// uniformly). Each combination runs `repeat` times; a kind that takes `seed` gets
-    /// `seed + repetition` unless the file fixes it.
+    /// `seed + repetition` unless the file fixes it. The sweep is counted first (`size()`), so
+    /// nothing larger than `maxRuns` is ever built.
     /// - Throws: `ExperimentError` at the line of the cause: zip lists of unequal length, a sweep
-    ///   that leaves no run, a range without `random`, or parameters the kind refuses.
+    ///   over `max_runs`, a sweep that leaves no run, a range without `random`, or parameters
+    ///   the kind refuses.
+    /// - Complexity: O(runs × parameters) after the count, plus O(combinations × exclude
+    ///   shapes) for `exclude` and O(combinations log combinations) for `random`.
     public func expand(registry: TaskRegistry) throws(ExperimentError) -> [ExperimentRun] {
         let kind: TaskKind
         do throws(ClusterError) { kind = try registry.kind(named: task) } catch {
-            throw ExperimentError(file: file, line: 1, column: 1, "\(error)")
+            throw problem(at: marks["task"], "\(error)")
         }
         let fixed = params.compactMap { entry -> (String, ParameterValue)? in
             if case let .fixed(value) = entry.setting { return (entry.name, value) }
@@ -29,34 +33,32 @@ extension Experiment {
             return nil
         }
         if let range = ranges.first, random == nil {
-            throw ExperimentError(file: file, line: range.4.line, column: range.4.column,
-                                  "parameter '\(range.0)' is a range {min, max}, which needs 'sweep: {random: {n: N}}' to sample it")
+            throw problem(at: range.4, "parameter '\(range.0)' is a range {min, max}, which needs 'sweep: {random: {n: N}}' to sample it")
         }
+        if rows == nil, mode == .zip, let first = swept.first, let odd = swept.first(where: { $0.1.count != first.1.count }) {
+            throw problem(at: odd.2, "zip needs lists of equal length: '\(first.0)' has \(first.1.count), '\(odd.0)' has \(odd.1.count)")
+        }
+        let size = try size()
         var combinations: [[String: ParameterValue]]
         if let rows {
             combinations = rows
         } else if mode == .zip, let first = swept.first {
-            if let odd = swept.first(where: { $0.1.count != first.1.count }) {
-                throw ExperimentError(file: file, line: odd.2.line, column: odd.2.column,
-                                      "zip needs lists of equal length: '\(first.0)' has \(first.1.count), '\(odd.0)' has \(odd.1.count)")
-            }
             combinations = (0..<first.1.count).map { i in Dictionary(uniqueKeysWithValues: swept.map { ($0.0, $0.1[i]) }) }
         } else {
             combinations = [[:]]
+            combinations.reserveCapacity(size.combinations)
             for (name, values, _) in swept {
                 combinations = combinations.flatMap { partial in values.map { partial.merging([name: $0]) { a, _ in a } } }
             }
         }
-        combinations = combinations.filter { combination in
-            !exclude.contains { entry in entry.allSatisfy { combination[$0.key] == $0.value } }
-        }
+        combinations = Experiment.dropping(exclude, from: combinations)
         if let random {
             var generator = SeededRandom(seed: random.seed)
             var sampled: [[String: ParameterValue]] = []
             if ranges.isEmpty {
-                var pool = combinations
-                while sampled.count < random.count && !pool.isEmpty {
-                    sampled.append(pool.remove(at: Int(generator.next() % UInt64(pool.count))))
+                var pool = RemainingIndices(count: combinations.count)
+                while sampled.count < random.count && pool.count > 0 {
+                    sampled.append(combinations[pool.take(Int(generator.next() % UInt64(pool.count)))])
                 }
             } else {
                 for _ in 0..<random.count {
@@ -72,25 +74,67 @@ extension Experiment {
             combinations = sampled
         }
         guard !combinations.isEmpty else {
-            throw ExperimentError(file: file, line: 1, column: 1, "the sweep leaves no run (check 'exclude' and the lists)")
+            throw problem(at: marks["sweep.exclude"] ?? marks["task"], "the sweep leaves no run (check 'exclude' and the lists)")
         }
         let takesSeed = kind.parameters.contains { $0.name == "seed" }
         let fixesSeed = params.contains { $0.name == "seed" }
+        let fixedValues = Dictionary(fixed, uniquingKeysWith: { _, last in last })
         var runs: [ExperimentRun] = []
+        runs.reserveCapacity(combinations.count * repeatCount)
         for combination in combinations {
             for repetition in 0..<repeatCount {
-                var values = Dictionary(uniqueKeysWithValues: fixed).merging(combination) { _, swept in swept }
+                var values = fixedValues.merging(combination) { _, swept in swept }
                 if takesSeed && !fixesSeed && combination["seed"] == nil { values["seed"] = .int(seed + repetition) }
                 let resolved: [String: ParameterValue]
                 do throws(ClusterError) { resolved = try kind.validate(values, gangSize: gang) } catch {
-                    let mark = params.first?.mark ?? YAMLMark(line: 1, column: 1)
-                    throw ExperimentError(file: file, line: mark.line, column: mark.column,
-                                          "run \(runs.count + 1) (\(Experiment.describe(values))): \(error)")
+                    let message = "\(error)"
+                    throw problem(at: mark(ofParameterNamedIn: message),
+                                  "run \(runs.count + 1) (\(Experiment.describe(values))): \(message)")
                 }
                 runs.append(ExperimentRun(index: runs.count, repetition: repetition, params: resolved))
             }
         }
         return runs
+    }
+
+    /// `combinations` without those matching every key of an entry of `exclude`.
+    ///
+    /// Entries are grouped by their set of keys and each group is a hash set of value tuples, so
+    /// each combination costs one lookup per group instead of a scan of every entry.
+    static func dropping(_ exclude: [[String: ParameterValue]], from combinations: [[String: ParameterValue]]) -> [[String: ParameterValue]] {
+        guard !exclude.isEmpty else { return combinations }
+        var groups: [[String]: Set<[ParameterValue]>] = [:]
+        for entry in exclude {
+            let keys = entry.keys.sorted()
+            groups[keys, default: []].insert(keys.map { entry[$0]! })
+        }
+        return combinations.filter { combination in
+            !groups.contains { keys, tuples in
+                var tuple: [ParameterValue] = []
+                tuple.reserveCapacity(keys.count)
+                for key in keys {
+                    guard let value = combination[key] else { return false }
+                    tuple.append(value)
+                }
+                return tuples.contains(tuple)
+            }
+        }
+    }
+
+    /// A problem at `mark` (in the file it came from), or at the top of the file.
+    private func problem(at mark: YAMLMark?, _ message: String) -> ExperimentError {
+        let mark = mark ?? YAMLMark(line: 1, column: 1)
+        return ExperimentError(file: mark.source ?? file, line: mark.line, column: mark.column, message)
+    }
+
+    /// Where the parameter that a kind's refusal names first was set (its key, or the
+    /// override), else the task line: a kind's check speaks of its parameters by name.
+    private func mark(ofParameterNamedIn message: String) -> YAMLMark? {
+        let placed = Dictionary(params.map { ($0.name, $0.mark) }, uniquingKeysWith: { first, _ in first })
+        for word in message.split(whereSeparator: { !($0.isLetter || $0.isNumber || $0 == "_") }) {
+            if let mark = placed[String(word)] { return mark }
+        }
+        return marks["task"]
     }
 
     /// `a=1 b=x`, keys sorted, for listings and errors.

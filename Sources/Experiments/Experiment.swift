@@ -15,7 +15,7 @@ public struct Experiment: Sendable {
     public var name: String
     public var description: String
     public var task: String
-    /// Parameters in file order.
+    /// Parameters in file order, each with where it was set (its key, or the override).
     public var params: [(name: String, setting: ParameterSetting, mark: YAMLMark)]
     public var mode: SweepMode
     public var exclude: [[String: ParameterValue]]
@@ -29,6 +29,11 @@ public struct Experiment: Sendable {
     public var retries: Int
     /// The `report:` section, kept for the report renderer.
     public var report: YAMLNode?
+    /// The most runs (and combinations before sampling) the sweep may make (`max_runs:`).
+    public var maxRuns = SweepSize.defaultLimit
+    /// Where settings that size or shape the sweep were written (`repeat`, `sweep.random.n`,
+    /// `sweep.rows`, `sweep.exclude`, `max_runs`, `task`), for errors found when expanding.
+    public var marks: [String: YAMLMark] = [:]
 }
 
 /// One run an experiment expands to.

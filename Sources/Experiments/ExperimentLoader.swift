@@ -4,7 +4,8 @@ import Foundation
 /// Reads an experiment file (following `extends:`), applies command-line overrides, and checks
 /// everything against the task kind's declared parameters before anything runs.
 public enum ExperimentLoader {
-    static let topLevelKeys = ["name", "description", "task", "params", "sweep", "repeat", "seed", "resources", "report", "extends"]
+    static let topLevelKeys = ["name", "description", "task", "params", "sweep", "repeat", "seed", "max_runs", "resources", "report",
+                               "extends"]
     static let sweepKeys = ["mode", "exclude", "rows", "random"]
     static let resourceKeys = ["workers", "gang", "timeout", "retries"]
 
@@ -12,7 +13,11 @@ public enum ExperimentLoader {
     /// key is a parameter), checked against `registry`.
     public static func load(_ path: String, overrides: [String] = [], registry: TaskRegistry) throws(ExperimentError) -> Experiment {
         var root = try resolveExtends(path, chain: [])
-        for override in overrides { root = try apply(override, to: root) }
+        var problems: [ExperimentError.Diagnostic] = []       // every malformed override at once
+        for override in overrides {
+            do throws(ExperimentError) { root = try apply(override, to: root) } catch { problems += error.diagnostics }
+        }
+        guard problems.isEmpty else { throw ExperimentError(problems) }
         return try ExperimentParser(file: path, registry: registry).parse(root)
     }
 
@@ -41,35 +46,58 @@ public enum ExperimentLoader {
             }
             throw error
         }
-        return merge(parent, under: .mapping(entries.filter { $0.key != "extends" }, mark))
+        // The base's nodes keep the base's path, so a problem there is reported in the base.
+        return merge(parent.attributed(to: basePath), under: .mapping(entries.filter { $0.key != "extends" }, mark), deep: true)
     }
 
-    static func merge(_ base: YAMLNode, under child: YAMLNode) -> YAMLNode {
+    /// `child`'s keys over `base`'s; at the top (`deep`), `params`, `sweep` and `resources`
+    /// merge key by key.
+    /// - Complexity: O(base keys + child keys), with an index of the base's keys.
+    static func merge(_ base: YAMLNode, under child: YAMLNode, deep: Bool = false) -> YAMLNode {
         guard case let .mapping(baseEntries, _) = base, case let .mapping(childEntries, mark) = child else { return child }
         var merged = baseEntries
+        var index = Dictionary(merged.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for entry in childEntries {
-            if let index = merged.firstIndex(where: { $0.key == entry.key }) {
-                let deep = ["params", "sweep", "resources"].contains(entry.key)
-                merged[index] = (entry.key, entry.keyMark, deep ? merge(merged[index].value, under: entry.value) : entry.value)
+            if let at = index[entry.key] {
+                let nested = deep && ["params", "sweep", "resources"].contains(entry.key)
+                merged[at] = (entry.key, entry.keyMark, nested ? merge(merged[at].value, under: entry.value) : entry.value)
             } else {
+                index[entry.key] = merged.count
                 merged.append(entry)
             }
         }
         return .mapping(merged, mark)
     }
 
-    /// Applies one `key=value` override; the value is read as YAML (`[a, b]` is a list).
+    /// Applies one `key=value` override; the value is read as YAML (`[a, b]` is a list). Its
+    /// nodes are placed at `override 'key=value'`, so problems with it name the override.
+    /// - Throws: a malformed override, YAML it cannot be read as, or `extends`, which only a
+    ///   file can give (the base is merged before overrides apply).
     static func apply(_ override: String, to root: YAMLNode) throws(ExperimentError) -> YAMLNode {
-        let where_ = "command line"
+        let place = "override '\(override)'"
         guard let equals = override.firstIndex(of: "="), equals != override.startIndex else {
-            throw ExperimentError(file: where_, line: 0, column: 0, "override '\(override)' is not key=value (e.g. seq_len=4096 or heads=[4,8])")
+            throw ExperimentError(file: place, line: 0, column: 0, "an override is key=value (e.g. seq_len=4096 or heads=[4,8])")
         }
         let key = String(override[..<equals])
-        let value = try YAMLReader.parse(Array(override[override.index(after: equals)...].utf8), file: "override \(key)")
-        let mark = YAMLMark(line: 0, column: 0)
-        let path = key.split(separator: ".").map(String.init)
-        let nested: [String]
-        if path.count == 1 && !topLevelKeys.contains(key) { nested = ["params", key] } else { nested = path }
+        let path = key.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard !path.contains(where: \.isEmpty) else {
+            throw ExperimentError(file: place, line: 0, column: 0, "'\(key)' has an empty part; write a key such as steps or sweep.mode")
+        }
+        if path[0] == "extends" {
+            throw ExperimentError(file: place, line: 0, column: 0,
+                                  "'extends' cannot be overridden; write 'extends: PATH' in the file, or run the base file with overrides")
+        }
+        guard equals != override.index(before: override.endIndex) else {
+            throw ExperimentError(file: place, line: 0, column: 0, "give a value after '=' (e.g. \(key)=4 or \(key)=[1,2])")
+        }
+        let mark = YAMLMark(line: 0, column: 0, source: place)
+        let value: YAMLNode
+        do throws(ExperimentError) {
+            value = try YAMLReader.parse(Array(override[override.index(after: equals)...].utf8), file: place).relocated(to: mark)
+        } catch {
+            throw ExperimentError(file: place, line: 0, column: 0, "the value is not YAML: \(error.message)")
+        }
+        let nested = path.count == 1 && !topLevelKeys.contains(key) ? ["params", key] : path
         func set(_ node: YAMLNode, _ path: ArraySlice<String>) -> YAMLNode {
             guard let first = path.first else { return value }
             var entries: [(key: String, keyMark: YAMLMark, value: YAMLNode)] = []

@@ -6,7 +6,9 @@ internal import CYAML
 /// Refused with a `file:line:column` error: text that is not UTF-8 or holds NUL bytes (a binary
 /// file), more than `maximumBytes`, more than one document, anchors and aliases (experiment
 /// files have `extends:` for sharing), duplicate keys, non-scalar keys, and nesting deeper than
-/// `maximumDepth`.
+/// `maximumDepth`. A syntax error stops the reading (libyaml cannot resume), so it is the only
+/// problem reported; a tab in indentation is named as such.
+/// - Complexity: O(bytes): keys are checked for duplicates with a dictionary per mapping.
 public enum YAMLReader {
     public static let maximumBytes = 1 << 20
     public static let maximumDepth = 64
@@ -35,16 +37,44 @@ public enum YAMLReader {
             while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
+                    // A syntax error ends the reading: libyaml cannot go on past it.
                     let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
                     let context = parser.context.map { String(cString: $0) + ": " } ?? ""
-                    throw ExperimentError(file: file, line: Int(parser.problem_mark.line) + 1,
-                                          column: Int(parser.problem_mark.column) + 1, "YAML: \(context)\(problem)")
+                    let line = Int(parser.problem_mark.line) + 1
+                    let suspects = parser.context == nil ? [line] : [line, Int(parser.context_mark.line) + 1]
+                    // libyaml's words for a tab in indentation do not mention the tab.
+                    for suspect in suspects {
+                        if let column = leadingTabColumn(in: buffer, line: suspect) {
+                            throw ExperimentError(file: file, line: suspect, column: column,
+                                                  "YAML: tabs are not allowed for indentation in YAML; indent with spaces")
+                        }
+                    }
+                    throw ExperimentError(file: file, line: line, column: Int(parser.problem_mark.column) + 1,
+                                          "YAML: \(context)\(problem)")
                 }
                 defer { yaml_event_delete(&event) }
                 if try builder.take(&event) { break }
             }
             return try builder.result()
         }
+    }
+
+    /// The 1-based column of the first tab in the indentation of `line` (1-based), if any.
+    /// - Complexity: O(bytes before the end of that line).
+    static func leadingTabColumn(in text: UnsafeBufferPointer<UInt8>, line: Int) -> Int? {
+        var index = 0, current = 1
+        while current < line, index < text.count {
+            if text[index] == 10 { current += 1 }
+            index += 1
+        }
+        guard current == line else { return nil }
+        var column = 1
+        while index < text.count, text[index] == 32 || text[index] == 9 {
+            if text[index] == 9 { return column }
+            index += 1
+            column += 1
+        }
+        return nil
     }
 
     /// Parses a file from disk.
@@ -61,17 +91,25 @@ public enum YAMLReader {
     }
 
     /// Turns parser events into nodes.
+    ///
+    /// Open collections are frames on a stack, appended to in place: each event costs O(1), so a
+    /// mapping of n keys or a list of n items is read in O(n).
     private struct Builder {
         let file: String
-        private var stack: [(node: Partial, mark: YAMLMark)] = []
+        private var stack: [Frame] = []
         private var root: YAMLNode?
         private var documents = 0
 
         init(file: String) { self.file = file }
 
-        private enum Partial {
-            case sequence([YAMLNode])
-            case mapping([(key: String, keyMark: YAMLMark, value: YAMLNode)], pendingKey: (String, YAMLMark)?)
+        private struct Frame {
+            var isMapping: Bool
+            var mark: YAMLMark
+            var items: [YAMLNode] = []
+            var entries: [(key: String, keyMark: YAMLMark, value: YAMLNode)] = []
+            /// Each key's first line, to refuse a duplicate without scanning the entries.
+            var lines: [String: Int] = [:]
+            var pendingKey: (String, YAMLMark)?
         }
 
         /// Consumes one event. - Returns: true at the end of the stream.
@@ -109,17 +147,14 @@ public enum YAMLReader {
                     throw ExperimentError(file: file, line: mark.line, column: mark.column,
                                           "nesting deeper than \(YAMLReader.maximumDepth) levels")
                 }
-                if case let .mapping(_, pending)? = stack.last?.node, pending == nil {
+                if let top = stack.last, top.isMapping, top.pendingKey == nil {
                     throw ExperimentError(file: file, line: mark.line, column: mark.column,
                                           "a key must be a plain word, not a list or mapping")
                 }
-                stack.append((event.type == YAML_SEQUENCE_START_EVENT ? .sequence([]) : .mapping([], pendingKey: nil), mark))
+                stack.append(Frame(isMapping: event.type == YAML_MAPPING_START_EVENT, mark: mark))
             case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                let (partial, startMark) = stack.removeLast()
-                switch partial {
-                case let .sequence(items): try add(.sequence(items, startMark), mark: startMark)
-                case let .mapping(entries, _): try add(.mapping(entries, startMark), mark: startMark)
-                }
+                let frame = stack.removeLast()
+                try add(frame.isMapping ? .mapping(frame.entries, frame.mark) : .sequence(frame.items, frame.mark), mark: frame.mark)
             default:
                 break
             }
@@ -127,29 +162,28 @@ public enum YAMLReader {
         }
 
         private mutating func add(_ node: YAMLNode, mark: YAMLMark) throws(ExperimentError) {
-            guard let top = stack.popLast() else {
+            guard !stack.isEmpty else {
                 root = node
                 return
             }
-            switch top.node {
-            case var .sequence(items):
-                items.append(node)
-                stack.append((.sequence(items), top.mark))
-            case .mapping(var entries, let pending):
-                if let (key, keyMark) = pending {
-                    entries.append((key, keyMark, node))
-                    stack.append((.mapping(entries, pendingKey: nil), top.mark))
-                } else {
-                    guard case let .scalar(key, _, keyMark) = node else {
-                        throw ExperimentError(file: file, line: mark.line, column: mark.column, "a key must be a plain word")
-                    }
-                    if let first = entries.first(where: { $0.key == key }) {
-                        throw ExperimentError(file: file, line: keyMark.line, column: keyMark.column,
-                                              "key '\(key)' appears twice in this mapping (first at line \(first.keyMark.line)); keep one")
-                    }
-                    stack.append((.mapping(entries, pendingKey: (key, keyMark)), top.mark))
-                }
+            let top = stack.count - 1
+            guard stack[top].isMapping else {
+                stack[top].items.append(node)
+                return
             }
+            if let (key, keyMark) = stack[top].pendingKey {
+                stack[top].entries.append((key, keyMark, node))
+                stack[top].pendingKey = nil
+                return
+            }
+            guard case let .scalar(key, _, keyMark) = node else {
+                throw ExperimentError(file: file, line: mark.line, column: mark.column, "a key must be a plain word")
+            }
+            if let first = stack[top].lines.updateValue(keyMark.line, forKey: key) {
+                throw ExperimentError(file: file, line: keyMark.line, column: keyMark.column,
+                                      "key '\(key)' appears twice in this mapping (first at line \(first)); keep one")
+            }
+            stack[top].pendingKey = (key, keyMark)
         }
 
         func result() throws(ExperimentError) -> YAMLNode {

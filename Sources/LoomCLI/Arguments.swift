@@ -41,10 +41,12 @@ struct Arguments {
 
     /// Parses `words` against `options`.
     /// - Returns: nil when `--help` or `-h` was given (the caller prints help and exits 0).
+    /// - Parameter acceptsOverrides: positional words include `key=value` overrides, so an unknown
+    ///   `--key=value` is probably one written like an option, and the error says how to write it.
     /// - Throws: `CommandError.usage` for an unknown option (with the nearest known one), a missing
     ///   value, a value given to a switch, an option given twice, or a stray positional word.
     static func parse(_ words: [String], command: String, options: [Option],
-                      acceptsPositionals: Bool = false) throws(CommandError) -> Arguments? {
+                      acceptsPositionals: Bool = false, acceptsOverrides: Bool = false) throws(CommandError) -> Arguments? {
         if words.contains("--help") || words.contains("-h") { return nil }
         var result = Arguments(command: command)
         let byName = Dictionary(options.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
@@ -73,6 +75,8 @@ struct Arguments {
                 var message = "unknown option '\(spelled)' for '\(command)'"
                 if let near = Suggestion.nearest(to: name, among: options.map(\.name)) {
                     message += "; did you mean '--\(near)'?"
+                } else if acceptsOverrides && !name.isEmpty {
+                    message += "; to set a parameter or key, write an override without dashes after the file: '\(name)=\(inline ?? "VALUE")'"
                 }
                 throw .usage(message)
             }

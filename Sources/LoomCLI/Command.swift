@@ -14,6 +14,8 @@ protocol Command {
     static var discussion: String { get }
     /// Whether words that are not options are accepted (`loom run FILE key=value`).
     static var acceptsPositionals: Bool { get }
+    /// Whether those words include `key=value` overrides, so a mistyped `--key=value` gets a hint.
+    static var acceptsOverrides: Bool { get }
     /// Runs the command with parsed options.
     /// - Throws: `CommandError.usage` for bad input (exit 2), `.failure` at run time (exit 1).
     static func run(_ arguments: Arguments) throws(CommandError)
@@ -21,6 +23,8 @@ protocol Command {
 
 extension Command {
     static var acceptsPositionals: Bool { false }
+    /// A command that takes overrides says so in its usage line (`loom run FILE [key=value …]`).
+    static var acceptsOverrides: Bool { acceptsPositionals && usage.contains("key=value") }
 
     /// The command as typed, e.g. `loom bench attention`.
     static var name: String { (["loom"] + words).joined(separator: " ") }
@@ -47,7 +51,8 @@ extension Command {
     static func main(_ words: [String]) -> Int32 {
         do throws(CommandError) {
             guard let arguments = try Arguments.parse(words, command: name, options: options,
-                                                      acceptsPositionals: acceptsPositionals) else {
+                                                      acceptsPositionals: acceptsPositionals,
+                                                      acceptsOverrides: acceptsOverrides) else {
                 Console.output(help)
                 return 0
             }

@@ -22,7 +22,8 @@ public enum SequenceParallelKinds {
     static let shardedAttention = TaskKind(
         name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring)",
         parameters: [
-            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring"),
+            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring",
+                          choices: Algorithm.allCases.map(\.rawValue)),
             ParameterSpec("tokens", .int, "sequence length N"),
             ParameterSpec("heads", .int, default: .int(8), "query heads H"),
             ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
