@@ -230,7 +230,8 @@ import Wire
                       (["--max-slots", "0"], "--max-slots must be at least 1"),
                       (["--max-expired", "many"], "--max-expired expects a whole number")])
     func badLimitsExitTwoWithTheFix(arguments: [String], expected: String) throws {
-        let outcome = try LoomProcess.run(["coordinator", "--bind", "tcp://127.0.0.1:*"] + arguments, deadline: .seconds(30))
+        let outcome = try LoomProcess.run(["coordinator", "--bind", "tcp://127.0.0.1:*", "--insecure-loopback"] + arguments,
+                                          deadline: .seconds(30))
         #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
     }
 
