@@ -108,7 +108,7 @@ public final class WorkerAgent {
     /// One connection's life: register, serve, and return when the coordinator is silent too long.
     private func serveConnection(shouldDrain: () -> Bool, shouldStop: () -> Bool) -> ConnectionOutcome {
         do throws(WireError) {
-            let socket = try Socket(context, kind: .dealer)
+            let socket = try Socket(context, kind: .dealer, limit: .control)
             try socket.set(.sendHighWaterMark(100_000))
             try socket.set(.receiveHighWaterMark(100_000))
             if let security = configuration.security { try security.apply(to: socket) }
