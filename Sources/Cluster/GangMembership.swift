@@ -89,7 +89,14 @@ public final class GangMembership: @unchecked Sendable {
             // so a peer must not be able to arrive before its key is on the list.
             let peers = keys.compactMap { try? CurveKey(text: $0) }
             guard peers.count == size else { throw .keys("a gang with CURVE needs every rank's public key; some are missing") }
-            zap.reload(AllowList(peers.map { AllowList.Entry(key: $0, name: nil) }))
+            // Each key is named after the ranks that hold it ("r1", or "r0,r2" when workers share
+            // a pair): the ZAP handler hands the name to every message as its user id, so a rank
+            // cannot speak under another rank's routing id.
+            var ranksOfKey: [String: [Int]] = [:]
+            for (rank, key) in peers.enumerated() { ranksOfKey[key.text, default: []].append(rank) }
+            zap.reload(AllowList(peers.map { key in
+                AllowList.Entry(key: key, name: ranksOfKey[key.text, default: []].map { "r\($0)" }.joined(separator: ","))
+            }))
             try socket.set(.curveServer(secretKey: security.keys.secretKey))
         }
         try socket.bind("tcp://\(advertisedHost == "127.0.0.1" ? "127.0.0.1" : "*"):*")
@@ -168,9 +175,10 @@ public final class GangMembership: @unchecked Sendable {
     /// keeping others for later calls.
     ///
     /// Only ranks that link to this one are heard (ring: the previous rank; mesh: every other).
-    /// The routing id a DEALER sets is all that names it, and libzmq refuses a second connection
-    /// under a name already connected; so a message from any other name, a barrier token that
-    /// names another rank, and early messages past `limits` are dropped and counted in `dropped`.
+    /// A DEALER names itself with its routing id, and libzmq refuses a second connection under a
+    /// name already connected; with CURVE, the name must also be one of the ranks that hold the
+    /// connection's key. A message from any other name, a barrier token that names another
+    /// rank, and early messages past `limits` are dropped and counted in `dropped`.
     /// - Throws: `ClusterError` on cancellation (a member died), timeout, or a socket failure.
     public func receive(_ command: String, from peer: Int? = nil, context task: TaskContext) throws(ClusterError) -> (rank: Int, message: Message) {
         if let index = pending.firstIndex(where: { $0.message.command == command && (peer == nil || $0.rank == peer) }) {
@@ -192,6 +200,10 @@ public final class GangMembership: @unchecked Sendable {
             guard let received else { continue }
             guard let first = received.frames.first, let from = sender(named: first) else {
                 drop(received.isOversize ? .malformed : .notAPeer)   // an oversize message keeps no routing id
+                continue
+            }
+            if security != nil && !(received.userID ?? "").split(separator: ",").contains(Substring("r\(from)")) {
+                drop(.notAPeer)                 // a gang member's key under another rank's routing id
                 continue
             }
             guard !received.truncated, let message = try? Message(frames: received.frames.dropFirst()) else {

@@ -225,6 +225,8 @@ public struct Socket: ~Copyable {
         var discarded = 0       // bytes of the frames closed here
         var isOversize = false
         var started = false
+        var index = 0
+        var userID: String?
         while true {
             let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
             zmq_msg_init(message)
@@ -238,6 +240,12 @@ public struct Socket: ~Copyable {
                 if code == EINTR && !started { return nil }
                 throw .call("zmq_msg_recv(\(kind))", code: code, text: String(cString: zmq_strerror(code)))
             }
+            // Who the ZAP handler said the peer is. libzmq 4.3.4 gives a ROUTER's routing-id frame
+            // no metadata, so the frame after it is asked too.
+            if userID == nil, index < 2, let property = zmq_msg_gets(message, "User-Id") {
+                userID = String(cString: property)
+            }
+            index += 1
             started = true
             let more = zmq_msg_more(message) == 1
             let size = zmq_msg_size(message)
@@ -259,7 +267,7 @@ public struct Socket: ~Copyable {
             if !more { break }
         }
         LargeMessageMemory.freed(bytes: isOversize ? total : discarded)
-        return ReceivedFrames(frames: frames, truncated: truncated, discardedBytes: isOversize ? total : 0)
+        return ReceivedFrames(frames: frames, truncated: truncated, discardedBytes: isOversize ? total : 0, userID: userID)
     }
 
     /// Turns a received libzmq message into `Data`: small ones by copy, large ones in place.
@@ -304,6 +312,10 @@ public struct ReceivedFrames: Sendable {
     public var truncated: Bool
     /// The size of a message discarded whole for passing the socket's `MessageLimit` (0 if none).
     public var discardedBytes: Int = 0
+
+    /// The user id the ZAP handler gave the sender's connection (the allow-list name of its
+    /// CURVE key), or nil without authentication.
+    public var userID: String? = nil
 
     /// Whether the message was discarded whole for passing the socket's `MessageLimit`.
     public var isOversize: Bool { discardedBytes > 0 }

@@ -81,6 +81,31 @@ import Wire
         #expect(error.contains("9 not_a_peer") && error.contains("6 forged_barrier"), "the timeout names the drops: \(error)")
     }
 
+    /// With CURVE, a member cannot speak for another: rank 2's key under rank 1's routing id is
+    /// dropped, so rank 0 does not pass barrier −1 on rank 2's token and a forged rank 1 token.
+    @Test(.enabled(if: Context.hasCurve)) func aMemberKeyCannotSpeakForAnotherRank() throws {
+        let context = try Context()
+        let pairs = try (0..<3).map { _ in try CurveKeyPair.generate() }
+        let zap = try ZAPHandler(context: context, allowList: AllowList([]))
+        defer { zap.stop() }
+        let ranks = (0..<3).map { rank in
+            GangMembership(slot: GangSlot(rank: rank, size: 3, keys: pairs.map(\.publicKey.text)), taskID: 1, attempt: 1,
+                           context: context, security: CurveClientSecurity(keys: pairs[rank], serverPublicKey: pairs[0].publicKey),
+                           zap: zap, advertisedHost: "127.0.0.1", peerTimeout: .seconds(2))
+        }
+        let endpoints = try ranks.map { try $0.bind() }
+        for rank in ranks { rank.deliver(endpoints: endpoints, hosts: Array(repeating: Self.host, count: 3)) }
+        let impostor = try Socket(context, kind: .dealer)
+        try impostor.set(.routingID("r1"))
+        try impostor.set(.curveClient(keys: pairs[2], serverPublicKey: pairs[0].publicKey))
+        try impostor.connect(endpoints[0])
+        for _ in 0..<3 { try impostor.send(Self.token(round: -1, naming: 1)) }
+        // Ranks 0 and 2 run; rank 1 stays silent, so only the impostor could complete rank 0's barrier.
+        let outcomes = Self.run([ranks[0], ranks[2]]) { rank, task in try rank.connect(topology: .mesh, context: task) }
+        #expect(outcomes[0] != nil, "rank 0 passed barrier −1 on a token rank 2's key sent as rank 1")
+        #expect(ranks[0].dropped[.notAPeer] == 3, "\(ranks[0].dropped)")
+    }
+
     /// A ring's rank hears only from the rank before it: a token from the rank after it (which
     /// really is a member) is dropped too.
     @Test func aRingRankHearsOnlyItsPredecessor() throws {
