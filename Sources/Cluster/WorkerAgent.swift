@@ -270,7 +270,7 @@ public final class WorkerAgent {
             // The coordinator's socket refuses a message past the control limit (and drops this
             // worker's connection with it): such a result goes as a failure that says why.
             let bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
-            if bytes > MessageLimit.control.maximumBytes {
+            if bytes + MessageLimit.routingIDAllowance > MessageLimit.control.maximumBytes {
                 result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
                                     error: "the result is \(bytes) bytes (\(result.series.count) stepped metrics), past the "
                                         + "\(MessageLimit.control) limit of a control message; report fewer points "

@@ -21,8 +21,13 @@ public struct MessageLimit: Sendable, Equatable, CustomStringConvertible {
     /// 25–60 bytes a point: a million points of a long training curve fit with room to spare.
     public static let control = MessageLimit(maximumBytes: 64 << 20)
 
-    /// Tensor traffic between gang ranks: 1 GiB, above any tensor Loom sends in one piece.
-    public static let tensor = MessageLimit(maximumBytes: 1 << 30)
+    /// Tensor traffic between gang ranks: a 1 GiB tensor (above any Loom sends in one piece) with
+    /// 64 KiB for the routing id, command and header frames around it.
+    public static let tensor = MessageLimit(maximumBytes: (1 << 30) + (64 << 10))
+
+    /// The most a ROUTER adds to a message it receives: the sender's routing id (1–255 bytes).
+    /// A sender that must stay under a receiver's limit leaves this much room.
+    public static let routingIDAllowance = 255
 
     public var description: String {
         maximumBytes % (1 << 20) == 0 ? "\(maximumBytes >> 20) MiB" : "\(maximumBytes) bytes"

@@ -43,8 +43,6 @@ public struct Socket: ~Copyable {
     /// The most one received message may hold (each frame and all frames together).
     public let limit: MessageLimit
 
-    /// The default limit on one received frame: 1 GiB, above any tensor Loom sends in one piece.
-    public static let defaultMaximumMessageSize = Int64(MessageLimit.tensor.maximumBytes)
 
     /// Creates a socket of `kind` in `context` that receives messages of at most `limit`.
     /// - Parameter limit: `.control` for cluster control traffic, `.tensor` (the default) for
