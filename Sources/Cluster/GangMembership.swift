@@ -196,7 +196,7 @@ public final class GangMembership: @unchecked Sendable {
                                + droppedSummary)
             }
             let received: ReceivedFrames?
-            do { received = try incoming.socket.receive(timeout: .milliseconds(20)) } catch { throw .wire(error) }
+            do { received = try incoming.socket.receive(timeout: .milliseconds(20), readsUserID: security != nil) } catch { throw .wire(error) }
             guard let received else { continue }
             guard let first = received.frames.first, let from = sender(named: first) else {
                 drop(received.isOversize ? .malformed : .notAPeer)   // an oversize message keeps no routing id

@@ -211,9 +211,11 @@ public struct Socket: ~Copyable {
     /// discarded whole: it comes back `truncated` with no frames and `discardedBytes` set. So a
     /// peer cannot make a receiver keep more than the limit. Large frames are wrapped without a
     /// copy, and freeing a large one gives its memory back to the system (`LargeMessageMemory`).
+    /// - Parameter readsUserID: fill in `userID` (a metadata lookup per message, so only on request).
     /// - Returns: nil when nothing arrived in time.
     /// - Throws: `WireError.call` when the socket fails (the context is terminating).
-    public func receive(timeout: Duration? = nil, maximumFrames: Int = 64) throws(WireError) -> ReceivedFrames? {
+    public func receive(timeout: Duration? = nil, maximumFrames: Int = 64,
+                        readsUserID: Bool = false) throws(WireError) -> ReceivedFrames? {
         if let timeout {
             guard try Poller.poll(handle: handle, timeout: timeout) else { return nil }
         }
@@ -240,7 +242,7 @@ public struct Socket: ~Copyable {
             }
             // Who the ZAP handler said the peer is. libzmq 4.3.4 gives a ROUTER's routing-id frame
             // no metadata, so the frame after it is asked too.
-            if userID == nil, index < 2, let property = zmq_msg_gets(message, "User-Id") {
+            if readsUserID, userID == nil, index < 2, let property = zmq_msg_gets(message, "User-Id") {
                 userID = String(cString: property)
             }
             index += 1
@@ -312,7 +314,7 @@ public struct ReceivedFrames: Sendable {
     public var discardedBytes: Int = 0
 
     /// The user id the ZAP handler gave the sender's connection (the allow-list name of its
-    /// CURVE key), or nil without authentication.
+    /// CURVE key), when asked for with `readsUserID`; nil without authentication.
     public var userID: String? = nil
 
     /// Whether the message was discarded whole for passing the socket's `MessageLimit`.
