@@ -1,6 +1,6 @@
 #pragma once
-// Linux calls that Swift's Glibc module does not import: mallopt, eventfd, memfd_create, file
-// seals and C11 atomics on shared memory.
+// Linux calls that Swift's Glibc module does not import: mallopt, malloc_trim, mallinfo2, eventfd,
+// memfd_create, file seals and C11 atomics on shared memory.
 #include <malloc.h>
 #include <limits.h>
 #include <stdint.h>
@@ -16,6 +16,17 @@ static inline void loom_malloc_keep_large_blocks(void) {
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, INT_MAX);
+}
+
+/// Returns the heap's free memory to the system, keeping `keep` bytes at its top for reuse
+/// (malloc_trim(3)); with M_TRIM_THRESHOLD at INT_MAX, free() alone never does.
+static inline int loom_malloc_release(size_t keep) {
+    return malloc_trim(keep);
+}
+
+/// Bytes free inside malloc's arenas (mallinfo2's fordblks), resident or already released.
+static inline size_t loom_malloc_free_bytes(void) {
+    return mallinfo2().fordblks;
 }
 
 // memfd_create and the seal constants sit behind _GNU_SOURCE in glibc's headers, which Swift's

@@ -25,7 +25,7 @@ public final class ClusterClient {
 
     private static func connect(_ context: Context, _ endpoint: String,
                                 _ security: CurveClientSecurity?) throws(WireError) -> SocketBox {
-        let socket = try Socket(context, kind: .dealer)
+        let socket = try Socket(context, kind: .dealer, limit: .control)
         if let security { try security.apply(to: socket) }
         try socket.connect(endpoint)
         return SocketBox(socket)

@@ -90,7 +90,7 @@ public final class Coordinator: Sendable {
                     try ZAPHandler(context: context, allowList: security.allowList)
                 }
                 defer { zap?.stop() }
-                let socket = try Socket(context, kind: .router)
+                let socket = try Socket(context, kind: .router, limit: .control)
                 if let security = configuration.security {
                     try socket.set(.curveServer(secretKey: security.keys.secretKey))
                 }

@@ -36,7 +36,17 @@ public final class GangMembership: @unchecked Sendable {
 
     private var incoming: SocketBox?
     private var outgoing: [Int: SocketBox] = [:]
-    private var pending: [(rank: Int, message: Message)] = []
+    /// Messages that arrived before they were asked for, bounded by `limits`.
+    private var pending: [(rank: Int, message: Message, bytes: Int)] = []
+    private var pendingPerPeer: [Int: Int] = [:]
+    private(set) var pendingBytes = 0
+    var pendingCount: Int { pending.count }
+    /// The ranks whose DEALERs connect to this rank's ROUTER: only their messages are read.
+    private var senders: Set<Int> = []
+    /// Bounds on early messages.
+    public let limits: Limits
+    /// Messages dropped from the peer socket, by reason (for tests, logs and timeout errors).
+    public private(set) var dropped: [Drop: Int] = [:]
     public private(set) var topology = Topology.mesh
     /// The task this membership serves, for cancellation checks inside sends.
     var task: TaskContext?
@@ -58,7 +68,8 @@ public final class GangMembership: @unchecked Sendable {
     public internal(set) var modelledLinkSeconds: [Int: Double] = [:]
 
     init(slot: GangSlot, taskID: UInt64, attempt: Int, context: Context, security: CurveClientSecurity?, zap: ZAPHandler?,
-         advertisedHost: String, peerTimeout: Duration) {
+         advertisedHost: String, peerTimeout: Duration, limits: Limits = .standard) {
+        self.limits = limits
         self.security = security
         self.zap = zap
         self.keys = slot.keys
@@ -74,13 +85,20 @@ public final class GangMembership: @unchecked Sendable {
     /// Binds this rank's incoming socket. Called on the task thread.
     /// - Returns: the endpoint other ranks connect to.
     func bind() throws(WireError) -> String {
-        let socket = try Socket(context, kind: .router)
+        let socket = try Socket(context, kind: .router, limit: .tensor)
         if let security, let zap {
             // Admit exactly this gang before binding: libzmq never retries a refused handshake,
             // so a peer must not be able to arrive before its key is on the list.
             let peers = keys.compactMap { try? CurveKey(text: $0) }
             guard peers.count == size else { throw .keys("a gang with CURVE needs every rank's public key; some are missing") }
-            zap.reload(AllowList(peers.map { AllowList.Entry(key: $0, name: nil) }))
+            // Each key is named after the ranks that hold it ("r1", or "r0,r2" when workers share
+            // a pair): the ZAP handler hands the name to every message as its user id, so a rank
+            // cannot speak under another rank's routing id.
+            var ranksOfKey: [String: [Int]] = [:]
+            for (rank, key) in peers.enumerated() { ranksOfKey[key.text, default: []].append(rank) }
+            zap.reload(AllowList(peers.map { key in
+                AllowList.Entry(key: key, name: ranksOfKey[key.text, default: []].map { "r\($0)" }.joined(separator: ","))
+            }))
             try socket.set(.curveServer(secretKey: security.keys.secretKey))
         }
         let endpoint = try GangPeerEndpoint.bind(socket, directory: peerDirectory, advertisedHost: advertisedHost,
@@ -115,9 +133,10 @@ public final class GangMembership: @unchecked Sendable {
         peerHosts = delivered.hosts.map(HostIdentity.init)
         let peerKeys = keys.map { try? CurveKey(text: $0) }
         let targets = topology == .mesh ? (0..<size).filter { $0 != rank } : (size > 1 ? [(rank + 1) % size] : [])
+        senders = topology == .mesh ? Set(targets) : (size > 1 ? [(rank + size - 1) % size] : [])
         do throws(WireError) {
             for peer in targets {
-                let socket = try Socket(context, kind: .dealer)
+                let socket = try Socket(context, kind: .dealer, limit: .tensor)
                 try socket.set(.routingID("r\(rank)"))
                 if let security {
                     guard let serverKey = peer < peerKeys.count ? peerKeys[peer] : nil else {
@@ -156,27 +175,94 @@ public final class GangMembership: @unchecked Sendable {
 
     /// Receives the next message whose command is `command` from rank `peer` (any rank if nil),
     /// keeping others for later calls.
+    ///
+    /// Only ranks that link to this one are heard (ring: the previous rank; mesh: every other).
+    /// A DEALER names itself with its routing id, and libzmq refuses a second connection under a
+    /// name already connected; with CURVE, the name must also be one of the ranks that hold the
+    /// connection's key. A message from any other name, a barrier token that names another
+    /// rank, and early messages past `limits` are dropped and counted in `dropped`.
     /// - Throws: `ClusterError` on cancellation (a member died), timeout, or a socket failure.
     public func receive(_ command: String, from peer: Int? = nil, context task: TaskContext) throws(ClusterError) -> (rank: Int, message: Message) {
         if let index = pending.firstIndex(where: { $0.message.command == command && (peer == nil || $0.rank == peer) }) {
-            return pending.remove(at: index)
+            let taken = pending.remove(at: index)
+            pendingPerPeer[taken.rank, default: 1] -= 1
+            pendingBytes -= taken.bytes
+            return (taken.rank, taken.message)
         }
         guard let incoming else { throw .gangFailed("rank \(rank) has no incoming socket") }
         let end = ContinuousClock.now + peerTimeout
         while true {
             try task.checkCancellation()
             guard ContinuousClock.now < end else {
-                throw .timeout("rank \(rank) waited \(peerTimeout) for '\(command)' from \(peer.map { "rank \($0)" } ?? "any rank")")
+                throw .timeout("rank \(rank) waited \(peerTimeout) for '\(command)' from \(peer.map { "rank \($0)" } ?? "any rank")"
+                               + droppedSummary)
             }
             let received: ReceivedFrames?
-            do { received = try incoming.socket.receive(timeout: .milliseconds(20)) } catch { throw .wire(error) }
-            guard let received, received.frames.count >= 2 else { continue }
-            let id = String(decoding: received.frames[0], as: UTF8.self)
-            guard id.hasPrefix("r"), let from = Int(id.dropFirst()), (0..<size).contains(from),
-                  let message = try? Message(frames: received.frames.dropFirst()) else { continue }
+            do { received = try incoming.socket.receive(timeout: .milliseconds(20), readsUserID: security != nil) } catch { throw .wire(error) }
+            guard let received else { continue }
+            guard let first = received.frames.first, let from = sender(named: first) else {
+                drop(received.isOversize ? .malformed : .notAPeer)   // an oversize message keeps no routing id
+                continue
+            }
+            if security != nil && !(received.userID ?? "").split(separator: ",").contains(Substring("r\(from)")) {
+                drop(.notAPeer)                 // a gang member's key under another rank's routing id
+                continue
+            }
+            guard !received.truncated, let message = try? Message(frames: received.frames.dropFirst()) else {
+                drop(.malformed)
+                continue
+            }
+            if message.command.hasPrefix(Self.barrierPrefix) && !isBarrierToken(message, from: from) {
+                drop(.forgedBarrier)
+                continue
+            }
             if message.command == command && (peer == nil || from == peer) { return (from, message) }
-            pending.append((from, message))
+            let bytes = message.header.count + message.payload.reduce(0) { $0 + $1.count }
+            guard pendingPerPeer[from, default: 0] < limits.pendingMessagesPerPeer,
+                  pendingBytes + bytes <= limits.pendingBytes else {
+                drop(.pendingFull)
+                continue
+            }
+            pending.append((from, message, bytes))
+            pendingPerPeer[from, default: 0] += 1
+            pendingBytes += bytes
         }
+    }
+
+    /// The rank a routing id `r<rank>` names, if that rank links to this one.
+    private func sender(named id: Data) -> Int? {
+        guard id.count >= 2, id.count <= 11, id.first == UInt8(ascii: "r"),
+              let rank = Int(String(decoding: id.dropFirst(), as: UTF8.self)), senders.contains(rank) else { return nil }
+        return rank
+    }
+
+    private func drop(_ reason: Drop) {
+        dropped[reason, default: 0] += 1
+    }
+
+    /// For timeout errors: what was dropped, which often says why the wait failed.
+    private var droppedSummary: String {
+        guard !dropped.isEmpty else { return "" }
+        return " (dropped from the peer socket: " + Drop.allCases.compactMap { reason in
+            dropped[reason].map { "\($0) \(reason.rawValue)" }
+        }.joined(separator: ", ") + ")"
+    }
+
+    static let barrierPrefix = "barrier:"
+
+    /// A barrier token: its header is exactly the sending rank (u32), and it has no payload.
+    private func barrierToken(round: Int) -> Message {
+        var header = ByteWriter()
+        header.write(UInt32(rank))
+        return Message(Self.barrierPrefix + String(round), header: header.data)
+    }
+
+    /// Whether `message` is a barrier token that names `rank`, the rank whose routing id it came under.
+    private func isBarrierToken(_ message: Message, from rank: Int) -> Bool {
+        var reader = ByteReader(message.header)
+        guard message.payload.isEmpty, let named = try? reader.readUInt32("barrier rank"), (try? reader.finish("a barrier token")) != nil
+        else { return false }
+        return Int(named) == rank
     }
 
     /// Returns once every rank has reached barrier `round`.
@@ -188,15 +274,16 @@ public final class GangMembership: @unchecked Sendable {
         guard size > 1 else { return }
         // The round is in the command, so a fast rank's next-round token waits in `pending`
         // instead of being mistaken for (or dropped as) this round's.
-        let command = "barrier:\(round)"
-        let token = Message(command)
+        let token = barrierToken(round: round)
+        let command = token.command
         func receiveRound(from peer: Int?) throws(ClusterError) {
             _ = try receive(command, from: peer, context: task)
         }
         switch topology {
         case .mesh:
             for peer in 0..<size where peer != rank { try send(token, to: peer) }
-            for _ in 0..<(size - 1) { try receiveRound(from: nil) }
+            // One token from each peer by name: two from one rank never stand in for another's.
+            for peer in 0..<size where peer != rank { try receiveRound(from: peer) }
         case .ring:
             let next = (rank + 1) % size, previous = (rank + size - 1) % size
             // Pass 1 gathers (rank 0 hears the token back once all have arrived); pass 2
@@ -219,6 +306,8 @@ public final class GangMembership: @unchecked Sendable {
         outgoing = [:]
         incoming = nil
         pending = []
+        pendingPerPeer = [:]
+        pendingBytes = 0
         task = nil
         tensorSender = nil
         tensorReceiver = nil

@@ -108,7 +108,7 @@ public final class WorkerAgent {
     /// One connection's life: register, serve, and return when the coordinator is silent too long.
     private func serveConnection(shouldDrain: () -> Bool, shouldStop: () -> Bool) -> ConnectionOutcome {
         do throws(WireError) {
-            let socket = try Socket(context, kind: .dealer)
+            let socket = try Socket(context, kind: .dealer, limit: .control)
             try socket.set(.sendHighWaterMark(100_000))
             try socket.set(.receiveHighWaterMark(100_000))
             if let security = configuration.security { try security.apply(to: socket) }
@@ -268,6 +268,16 @@ public final class WorkerAgent {
             }
             membership?.tearDown()
             result.seconds = (ContinuousClock.now - start).seconds
+            // The coordinator's socket refuses a message past the control limit (and drops this
+            // worker's connection with it): such a result goes as a failure that says why.
+            let bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
+            if bytes + MessageLimit.routingIDAllowance > MessageLimit.control.maximumBytes {
+                result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
+                                    error: "the result is \(bytes) bytes (\(result.series.count) stepped metrics), past the "
+                                        + "\(MessageLimit.control) limit of a control message; report fewer points "
+                                        + "(measure less often) or write the curve to an artifact file",
+                                    seconds: result.seconds, worker: workerName)
+            }
             mailbox.post(.result(result))
         }
         thread.name = "loom-task-\(taskID)"

@@ -31,8 +31,8 @@ public enum SocketKind: Sendable, CustomStringConvertible {
 /// A ZeroMQ socket. It is not `Sendable`: one thread creates, uses and closes it (zmq(7)).
 ///
 /// Every socket starts with LINGER 0, so closing never stalls shutdown over unsent messages, and
-/// with a receive size limit (`maximumMessageSize`), so a hostile length cannot make libzmq
-/// allocate without bound.
+/// with a `MessageLimit` on what it receives, so a hostile length or a message of many frames
+/// cannot make it hold more than the limit (see `MessageLimit` for what libzmq itself buffers).
 public struct Socket: ~Copyable {
     let handle: UnsafeMutableRawPointer
     /// Kept so the context outlives the socket: Swift may release a `Context` local after its last
@@ -40,26 +40,29 @@ public struct Socket: ~Copyable {
     private let context: Context
     /// The pattern, for error messages.
     public let kind: SocketKind
+    /// The most one received message may hold (each frame and all frames together).
+    public let limit: MessageLimit
 
-    /// The default limit on one received frame: 1 GiB, above any tensor Loom sends in one piece.
-    public static let defaultMaximumMessageSize: Int64 = 1 << 30
 
-    /// Creates a socket of `kind` in `context`.
+    /// Creates a socket of `kind` in `context` that receives messages of at most `limit`.
+    /// - Parameter limit: `.control` for cluster control traffic, `.tensor` (the default) for
+    ///   sockets that carry tensors.
     /// - Throws: `WireError.call` with libzmq's text (too many open sockets).
-    public init(_ context: Context, kind: SocketKind) throws(WireError) {
+    public init(_ context: Context, kind: SocketKind, limit: MessageLimit = .tensor) throws(WireError) {
         guard let handle = zmq_socket(context.handle, kind.rawValue) else {
             throw .lastCall("zmq_socket(\(kind))")
         }
         var linger: Int32 = 0
-        var limit = Socket.defaultMaximumMessageSize
+        var frameLimit = Int64(limit.maximumBytes)  // no frame can be longer than its message
         if zmq_setsockopt(handle, ZMQ_LINGER, &linger, 4) != 0
-            || zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &limit, 8) != 0 {
+            || zmq_setsockopt(handle, ZMQ_MAXMSGSIZE, &frameLimit, 8) != 0 {
             let error = WireError.lastCall("zmq_setsockopt(\(kind), ZMQ_LINGER/ZMQ_MAXMSGSIZE)")  // before zmq_close
             zmq_close(handle)
             throw error
         }
         self.handle = handle
         self.kind = kind
+        self.limit = limit
         self.context = context
     }
 
@@ -204,40 +207,67 @@ public struct Socket: ~Copyable {
     /// Receives one multipart message, waiting at most `timeout` (nil: wait forever).
     ///
     /// Frames past `maximumFrames` are read and discarded, and the message is returned as
-    /// `truncated`, so a peer cannot make a receiver buffer without bound. Large frames are
-    /// wrapped without a copy.
+    /// `truncated`. A message whose frames add up to more than `limit` is read to its end and
+    /// discarded whole: it comes back `truncated` with no frames and `discardedBytes` set. So a
+    /// peer cannot make a receiver keep more than the limit. Large frames are wrapped without a
+    /// copy, and freeing a large one gives its memory back to the system (`LargeMessageMemory`).
+    /// - Parameter readsUserID: fill in `userID` (a metadata lookup per message, so only on request).
     /// - Returns: nil when nothing arrived in time.
     /// - Throws: `WireError.call` when the socket fails (the context is terminating).
-    public func receive(timeout: Duration? = nil, maximumFrames: Int = 64) throws(WireError) -> ReceivedFrames? {
+    public func receive(timeout: Duration? = nil, maximumFrames: Int = 64,
+                        readsUserID: Bool = false) throws(WireError) -> ReceivedFrames? {
         if let timeout {
             guard try Poller.poll(handle: handle, timeout: timeout) else { return nil }
         }
         var frames: [Data] = []
         var truncated = false
+        var total = 0           // bytes of every frame of this message, kept or not
+        var discarded = 0       // bytes of the frames closed here
+        var isOversize = false
+        var started = false
+        var index = 0
+        var userID: String?
         while true {
             let message = UnsafeMutablePointer<zmq_msg_t>.allocate(capacity: 1)
             zmq_msg_init(message)
             // After poll said readable, a whole message is queued: DONTWAIT never splits one.
-            let flags: Int32 = timeout == nil || !frames.isEmpty ? 0 : ZMQ_DONTWAIT
+            let flags: Int32 = timeout == nil || started ? 0 : ZMQ_DONTWAIT
             if zmq_msg_recv(message, handle, flags) < 0 {
                 let code = zmq_errno()
                 zmq_msg_close(message)
                 message.deallocate()
-                if code == EAGAIN && frames.isEmpty { return nil }
-                if code == EINTR && frames.isEmpty { return nil }
+                if code == EAGAIN && !started { return nil }
+                if code == EINTR && !started { return nil }
                 throw .call("zmq_msg_recv(\(kind))", code: code, text: String(cString: zmq_strerror(code)))
             }
+            // Who the ZAP handler said the peer is. libzmq 4.3.4 gives a ROUTER's routing-id frame
+            // no metadata, so the frame after it is asked too.
+            if readsUserID, userID == nil, index < 2, let property = zmq_msg_gets(message, "User-Id") {
+                userID = String(cString: property)
+            }
+            index += 1
+            started = true
             let more = zmq_msg_more(message) == 1
-            if frames.count < maximumFrames {
+            let size = zmq_msg_size(message)
+            total += size
+            if !isOversize && total > limit.maximumBytes {
+                // Drop what was kept at once, so the discarded message never stays in memory.
+                isOversize = true
+                truncated = true
+                frames = []
+            }
+            if !isOversize && frames.count < maximumFrames {
                 frames.append(Socket.takeFrame(message))
             } else {
                 truncated = true
+                discarded += size
                 zmq_msg_close(message)
                 message.deallocate()
             }
             if !more { break }
         }
-        return ReceivedFrames(frames: frames, truncated: truncated)
+        LargeMessageMemory.freed(bytes: isOversize ? total : discarded)
+        return ReceivedFrames(frames: frames, truncated: truncated, discardedBytes: isOversize ? total : 0, userID: userID)
     }
 
     /// Turns a received libzmq message into `Data`: small ones by copy, large ones in place.
@@ -255,6 +285,7 @@ public struct Socket: ~Copyable {
             let message = UnsafeMutablePointer<zmq_msg_t>(bitPattern: address)!
             zmq_msg_close(message)
             message.deallocate()
+            LargeMessageMemory.freed(bytes: size)
         })
     }
 
@@ -279,6 +310,15 @@ public struct ReceivedFrames: Sendable {
     public var frames: [Data]
     /// Whether frames past the receive limit were discarded.
     public var truncated: Bool
+    /// The size of a message discarded whole for passing the socket's `MessageLimit` (0 if none).
+    public var discardedBytes: Int = 0
+
+    /// The user id the ZAP handler gave the sender's connection (the allow-list name of its
+    /// CURVE key), when asked for with `readsUserID`; nil without authentication.
+    public var userID: String? = nil
+
+    /// Whether the message was discarded whole for passing the socket's `MessageLimit`.
+    public var isOversize: Bool { discardedBytes > 0 }
 }
 
 /// The socket options Loom sets after creating a socket.
@@ -291,7 +331,8 @@ public enum SocketOption: Sendable {
     case sendHighWaterMark(Int)
     /// Messages queued per peer on the receiving side.
     case receiveHighWaterMark(Int)
-    /// The largest frame accepted; a larger one drops the connection (libzmq's rule).
+    /// Narrows the largest frame accepted below the socket's `MessageLimit`; a larger one drops
+    /// the connection (libzmq's rule).
     case maximumMessageSize(Int64)
     /// How long a blocking send waits before failing with EAGAIN.
     case sendTimeout(Duration)

@@ -105,7 +105,7 @@ public final class ZAPHandler: Sendable {
     private static func serve(context: Context, shared: Shared, wake: WakeSignal, started: DispatchSemaphore) {
         var isBound = false
         do throws(WireError) {
-            let socket = try Socket(context, kind: .rep)
+            let socket = try Socket(context, kind: .rep, limit: .control)
             do throws(WireError) {
                 try socket.bind(endpoint)
             } catch {
