@@ -27,6 +27,10 @@ public struct CoordinatorConfiguration: Sendable {
     /// Leases expired in a row (with no answer from the worker in between) after which the
     /// worker is dropped: told `refused`, forgotten and refused again for this coordinator's life.
     public var maxExpiredAttempts = 2
+    /// Bytes one `results` or `events` reply to a client may carry; results and events past it
+    /// wait for the client's next ask. Half the control sockets' message limit by default, so a
+    /// client never has to refuse (and drop) a reply; tests lower it.
+    public var replyBudget = MessageLimit.control.maximumBytes / 2
 
     public init(bind: String, liveness: Liveness = .standard, registry: TaskRegistry = .builtIn,
                 security: CurveServerSecurity? = nil, log: @escaping ClusterLog = { _ in }) {
@@ -202,6 +206,7 @@ public final class Coordinator: Sendable {
         let zap: ZAPHandler?
         let state: CoordinatorState
         let log: ClusterLog
+        let replyBudget: Int
         var malformedLogged = 0
 
         init(socket: consuming Socket, endpoint: String, configuration: CoordinatorConfiguration, shared: Shared,
@@ -211,6 +216,7 @@ public final class Coordinator: Sendable {
             self.endpoint = endpoint
             self.shared = shared
             self.log = configuration.log
+            self.replyBudget = configuration.replyBudget
             self.state = CoordinatorState(liveness: configuration.liveness, registry: configuration.registry,
                                           log: configuration.log, maxSlotsPerWorker: configuration.maxSlotsPerWorker,
                                           defaultAttemptTimeout: configuration.defaultAttemptTimeout,
@@ -314,12 +320,21 @@ public final class Coordinator: Sendable {
             case .statusRequest:
                 state.outbox.append((routingID, .status(json: status(now: now).json)))
             case let .resultsRequest(ids):
-                let found = ids.compactMap { state.tasks[$0]?.result }
+                // One reply stays within the client's message limit: results past the budget stay
+                // here (a result is kept until the coordinator stops) for the client's next ask.
+                let found = Coordinator.withinBudget(replyBudget, ids.compactMap { state.tasks[$0]?.result }) { .results([$0]) }
+                if found.count < ids.count(where: { state.tasks[$0]?.result != nil }) { state.count("replies_split") }
                 // A client holding a task's result wants no more of its events.
                 for result in found { state.taskClients[result.taskID] = nil }
                 state.outbox.append((routingID, .results(found)))
             case .eventsRequest:
-                state.outbox.append((routingID, .events(state.clientEvents.removeValue(forKey: routingID) ?? [])))
+                let waiting = state.clientEvents.removeValue(forKey: routingID) ?? []
+                let sent = Coordinator.withinBudget(replyBudget, waiting) { .events([$0]) }
+                if sent.count < waiting.count {
+                    state.count("replies_split")
+                    state.clientEvents[routingID] = Array(waiting[sent.count...])     // the next ask gets the rest
+                }
+                state.outbox.append((routingID, .events(sent)))
             default:
                 state.handle(message, from: routingID, now: now)
             }
@@ -348,5 +363,19 @@ public final class Coordinator: Sendable {
             }
             state.outbox.removeAll(keepingCapacity: true)
         }
+    }
+}
+
+extension Coordinator {
+    /// The longest prefix of `items` whose messages, encoded one item each, fit in `budget`
+    /// bytes; at least one item, which a worker already kept under the control limit.
+    static func withinBudget<Item>(_ budget: Int, _ items: [Item], encoded: (Item) -> ClusterMessage) -> [Item] {
+        var bytes = 0
+        for (index, item) in items.enumerated() {
+            let message = encoded(item).message
+            bytes += message.header.count + message.payload.reduce(0) { $0 + $1.count }
+            if bytes > budget && index > 0 { return Array(items[..<index]) }
+        }
+        return items
     }
 }
