@@ -1,3 +1,4 @@
+import Tasks
 /// Something that happened to one attempt of a task, for a scheduler that keeps a record of
 /// every attempt (the results store): started on workers, lost to infrastructure, or failed.
 public struct AttemptEvent: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import TensorCore
+import Tasks
 
 /// The runtime's own task kinds, for tests, benchmarks and checking a cluster works.
 enum BuiltInKinds {

@@ -1,5 +1,6 @@
 import Foundation
 import Wire
+import Tasks
 
 /// A short-lived connection to a running coordinator, for `loom status` and `loom submit`.
 ///

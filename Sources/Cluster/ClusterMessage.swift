@@ -1,5 +1,6 @@
 import Foundation
 import Wire
+import Tasks
 
 /// What a worker says about itself when it registers.
 public struct WorkerInfo: Sendable {

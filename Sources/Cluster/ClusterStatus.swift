@@ -1,4 +1,5 @@
 import Foundation
+import Tasks
 
 /// A snapshot of the coordinator: its workers, its tasks and its counters.
 public struct ClusterStatus: Sendable {

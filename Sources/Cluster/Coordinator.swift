@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Wire
+import Tasks
 
 /// How a coordinator runs: where it binds, the liveness rule, the kinds it accepts.
 public struct CoordinatorConfiguration: Sendable {

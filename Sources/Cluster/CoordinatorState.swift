@@ -1,5 +1,6 @@
 import Foundation
 import Wire
+import Tasks
 
 /// A task attempt: results are idempotent by this pair.
 struct Attempt: Hashable {

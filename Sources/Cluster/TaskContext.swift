@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import Tasks
 
 /// What a running task can ask of the worker: its identity, cancellation, and its gang.
 public final class TaskContext: Sendable {

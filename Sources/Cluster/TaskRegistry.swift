@@ -1,3 +1,4 @@
+import Tasks
 /// The task kinds a process knows: the one place where kinds are registered.
 public struct TaskRegistry: Sendable {
     private var kinds: [String: TaskKind] = [:]

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Wire
+import Tasks
 
 /// How a worker agent runs.
 public struct WorkerConfiguration: Sendable {

@@ -1,5 +1,6 @@
 import Cluster
 import TensorCore
+import Tasks
 
 extension Experiment {
     /// Every run the file asks for, in a stable order, each checked by the task kind.

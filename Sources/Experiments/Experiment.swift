@@ -1,4 +1,5 @@
 import Cluster
+import Tasks
 
 /// One parameter of an experiment file: a fixed value, a list to sweep, or a range to sample.
 public enum ParameterSetting: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Cluster
+import Tasks
 
 /// Checks a merged experiment mapping against the schema and the task kind, with errors that
 /// point at the offending line and column.

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Tasks
 
 /// Runs an expanded experiment on a dispatcher and keeps every result in the store.
 ///

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Tasks
 
 extension ResultsStore {
     /// One stored run, as `loom runs`, `show` and `export` read it.

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Tasks
 
 extension ResultsStore {
     /// An experiment as the store records it.

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Tasks
 
 /// The results store: experiments, invocations, runs with their parameters, metrics and
 /// artifacts, workers and events, in one SQLite file (docs/store.md). Written only by the

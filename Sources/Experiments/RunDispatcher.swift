@@ -1,4 +1,5 @@
 import Cluster
+import Tasks
 
 /// Where an experiment's runs go: the coordinator in this process, or a running one reached
 /// over the network (`loom run --connect`).

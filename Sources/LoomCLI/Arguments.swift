@@ -1,3 +1,4 @@
+import Tasks
 /// One option a command accepts: `--name value` (or `--name=value`), or a bare switch `--name`.
 struct Option: Sendable {
     /// The name without dashes, e.g. `sizes`.
@@ -73,7 +74,7 @@ struct Arguments {
             guard let option = byName[name], word.hasPrefix("--") else {
                 let spelled = inline == nil ? word : String(word.prefix(while: { $0 != "=" }))
                 var message = "unknown option '\(spelled)' for '\(command)'"
-                if let near = Suggestion.nearest(to: name, among: options.map(\.name)) {
+                if let near = nearestName(to: name, among: options.map(\.name)) {
                     message += "; did you mean '--\(near)'?"
                 } else if acceptsOverrides && !name.isEmpty {
                     message += "; to set a parameter or key, write an override without dashes after the file: '\(name)=\(inline ?? "VALUE")'"
@@ -166,7 +167,7 @@ struct Arguments {
         if let value = T(rawValue: text) { return value }
         let allowed = T.allCases.map(\.rawValue)
         var message = "--\(name) must be one of \(allowed.joined(separator: ", ")); got '\(text)'"
-        if let near = Suggestion.nearest(to: text, among: allowed) { message += "; did you mean '\(near)'?" }
+        if let near = nearestName(to: text, among: allowed) { message += "; did you mean '\(near)'?" }
         throw .usage(message)
     }
 }

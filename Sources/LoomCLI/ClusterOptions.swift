@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Wire
+import Tasks
 
 /// Options and helpers shared by the cluster commands (coordinator, worker, up, status, submit).
 enum ClusterOptions {

@@ -1,3 +1,4 @@
+import Tasks
 /// Chooses the command from the words after `loom`, and answers `loom --help` and misspelt commands.
 enum CommandRouter {
     /// Every command `loom` knows, in the order `loom --help` lists them.
@@ -102,7 +103,7 @@ enum CommandRouter {
                 return 0
             }
             var message = "unknown command 'loom \(arguments[0]) \(given!)'"
-            if let near = Suggestion.nearest(to: given!, among: names) {
+            if let near = nearestName(to: given!, among: names) {
                 message += "; did you mean 'loom \(arguments[0]) \(near)'?"
             } else {
                 message += "; known: " + group.map { $0.name }.joined(separator: ", ")
@@ -114,7 +115,7 @@ enum CommandRouter {
         var message = "unknown command '\(arguments[0])'"
         if arguments[0].hasPrefix("-") {
             message = "unknown option '\(arguments[0])' for 'loom'; options come after the command"
-        } else if let near = Suggestion.nearest(to: arguments[0], among: firstWords) {
+        } else if let near = nearestName(to: arguments[0], among: firstWords) {
             message += "; did you mean '\(near)'?"
         }
         Console.error(message + " (see 'loom --help')")

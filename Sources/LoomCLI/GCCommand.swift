@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Tasks
 
 /// `loom gc`: removes what the store no longer needs.
 enum GCCommand: Command {
@@ -26,7 +27,7 @@ enum GCCommand: Command {
         if let experiment {
             let known = (try? store.experimentNames()) ?? []
             guard known.contains(experiment) else {
-                let hint = Suggestion.nearest(to: experiment, among: known).map { "; did you mean '\($0)'?" } ?? ""
+                let hint = nearestName(to: experiment, among: known).map { "; did you mean '\($0)'?" } ?? ""
                 throw .usage("no experiment '\(experiment)' in \(store.path)\(hint) (known: \(known.joined(separator: ", ")))")
             }
         }

@@ -2,6 +2,7 @@ import Cluster
 import Experiments
 import Foundation
 import Reports
+import Tasks
 
 /// `loom run FILE [key=value …]`: an experiment file, expanded, checked, planned against the
 /// store's cache, and run.

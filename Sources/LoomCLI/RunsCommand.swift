@@ -1,6 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
+import Tasks
 
 /// `loom runs`, `loom show` and `loom export`: what the results store holds.
 enum StoreOptions {

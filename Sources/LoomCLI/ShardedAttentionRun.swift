@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import SequenceParallel
 import TensorCore
+import Tasks
 
 /// `loom attention --algorithm A --workers P`: the same files, computed by a gang of P local
 /// worker processes, assembled into the same outputs.

@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import SequenceParallel
 import TensorCore
+import Tasks
 
 /// Sequence-parallel attention on local worker processes, against single-process attention of
 /// the same problem measured in the same run.

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Tasks
 
 /// `loom submit`: queue tasks on a running coordinator.
 enum SubmitCommand: Command {

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Mechanisms
 import Models
+import Tasks
 
 /// `loom train`: trains one small transformer on the Bigram-Backcopy task in this process.
 enum TrainCommand: Command {

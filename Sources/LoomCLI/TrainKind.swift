@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Mechanisms
 import Models
+import Tasks
 
 /// `train.bb`: trains a small transformer on the Bigram-Backcopy task and reports its curves.
 /// `loom train` runs the same kind in process; experiment files sweep it on workers.

@@ -1,4 +1,4 @@
-import Cluster
+import Tasks
 
 /// A figure's points: runs grouped by (facet, series, x), with the median, minimum and maximum of
 /// y over the repeats in each group. Computed by Loom, so the numbers in the `.dat` file are the

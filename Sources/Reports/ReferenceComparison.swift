@@ -1,4 +1,4 @@
-import Cluster
+import Tasks
 
 /// Loom's values beside a figure's published reference points: for each point and each line of
 /// the figure, the median over repeats at the x nearest the published x.

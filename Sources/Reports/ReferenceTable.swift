@@ -1,4 +1,3 @@
-import Cluster
 
 /// The index's "published vs Loom" table of a figure with a reference, as text cells: x, the
 /// published y, then per line of the figure Loom's median and the x it was taken at.

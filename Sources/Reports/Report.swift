@@ -1,6 +1,6 @@
-import Cluster
 import Experiments
 import Foundation
+import Tasks
 
 /// Turns an experiment's runs in the results store into a report directory: per figure a
 /// `.dat`, a standalone `.gp`, an `.svg` and a `.pdf`, plus `index.md` and `index.html`.

@@ -1,5 +1,5 @@
-import Cluster
 import Experiments
+import Tasks
 
 extension ReportData {
     /// The parameter names of the runs shown and of `earlierNames`.

@@ -1,6 +1,6 @@
-import Cluster
 import Experiments
 import Foundation
+import Tasks
 
 /// What a report shows: an experiment's latest invocation, its runs with decoded parameters and
 /// final metrics, and its provenance, read from the results store.

@@ -1,5 +1,5 @@
-import Cluster
 import Experiments
+import Tasks
 
 /// The figures an experiment file asks for in its `report:` section (docs/experiments.md).
 public struct ReportSpec: Sendable, Equatable {

@@ -1,5 +1,5 @@
-import Cluster
 import Foundation
+import Tasks
 
 /// The runs of a report as a table of text cells: id, status, each parameter, each metric.
 struct RunTable {

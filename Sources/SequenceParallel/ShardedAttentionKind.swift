@@ -2,6 +2,7 @@ import Attention
 import Cluster
 import Foundation
 import TensorCore
+import Tasks
 
 /// The task kinds of sequence-parallel attention, for the registry of `loom worker`.
 public enum SequenceParallelKinds {

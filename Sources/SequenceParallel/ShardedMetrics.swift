@@ -1,4 +1,5 @@
 import Cluster
+import Tasks
 
 /// The measurements one rank reports: time, where it went, and bytes per peer.
 enum ShardedMetrics {

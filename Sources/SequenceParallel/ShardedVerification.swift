@@ -1,6 +1,7 @@
 import Attention
 import Cluster
 import TensorCore
+import Tasks
 
 /// Compares a rank's sharded result with the float64 single-process reference (off the timed path).
 enum ShardedVerification {

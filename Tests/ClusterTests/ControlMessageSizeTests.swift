@@ -3,6 +3,7 @@ import LoomTestSupport
 import Testing
 import Wire
 @testable import Cluster
+import Tasks
 
 /// The control limit against the largest legitimate control messages, and at the coordinator.
 @Suite struct ControlMessageSizeTests {

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import LoomTestSupport
 import Testing
+import Tasks
 
 /// Dead workers, dead gang members and draining workers: nothing is lost, nothing runs twice.
 @Suite(.serialized) struct FaultTests {

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import Wire
 @testable import Cluster
+import Tasks
 
 /// A coordinator's replies to a client stay within the control sockets' message limit, however
 /// many large results are waiting: the rest come with the client's next ask.

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import Testing
 import Wire
+import Tasks
 
 /// Results carry stepped metrics (training curves) through the wire intact, and a hostile
 /// count of them is refused, not allocated.

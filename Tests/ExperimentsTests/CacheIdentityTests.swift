@@ -3,6 +3,7 @@ import Foundation
 import LoomTestSupport
 import Testing
 @testable import Experiments
+import Tasks
 
 /// What makes a stored result reusable: the run's identity (kind, kind version, parameters,
 /// repetition) and the code that computed it.

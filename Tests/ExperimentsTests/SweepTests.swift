@@ -3,6 +3,7 @@ import Experiments
 import Foundation
 import LoomTestSupport
 import Testing
+import Tasks
 
 /// Sweep expansion, overrides and extends on real files.
 @Suite struct SweepTests {

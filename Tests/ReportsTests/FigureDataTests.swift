@@ -1,7 +1,7 @@
-import Cluster
 import Experiments
 import Testing
 @testable import Reports
+import Tasks
 
 /// Grouping runs and the statistics over repeats, against numbers computed by hand.
 @Suite struct FigureDataTests {

@@ -1,9 +1,9 @@
-import Cluster
 @testable import Experiments
 import Foundation
 import LoomTestSupport
 import Testing
 @testable import Reports
+import Tasks
 
 /// A figure naming a metric or parameter the runs do not have is an error with the nearest name,
 /// not an empty figure; a metric that exists but has no usable run is still "no data".

@@ -1,8 +1,8 @@
-import Cluster
 @testable import Experiments
 import Foundation
 import LoomTestSupport
 import Reports
+import Tasks
 
 /// A results store filled through the `ResultsStore` API as `loom run` fills it, with numbers a
 /// test can compute by hand.

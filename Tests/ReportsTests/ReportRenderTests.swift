@@ -1,4 +1,3 @@
-import Cluster
 import Experiments
 import Foundation
 import FoundationXML

@@ -3,6 +3,7 @@ import Foundation
 import LoomTestSupport
 import SequenceParallel
 import Testing
+import Tasks
 
 /// `attention.sharded` on real worker processes: exact against float64, bytes as the formula.
 @Suite(.serialized) struct ShardedAttentionTests {
