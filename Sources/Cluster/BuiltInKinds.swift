@@ -15,42 +15,35 @@ enum BuiltInKinds {
 
     static let append = TaskKind(
         name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",
-        parameters: [ParameterSpec("path", .string, "the file to append to"),
-                     ParameterSpec("line", .string, default: .string(""), "the text of the line"),
-                     ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards", minimum: 0)]
+        parameters: AppendParameters.self, metrics: [MetricSpec("line", "line written")]
     ) { context, params in
-        let path = params["path"]?.description ?? ""
+        let path = params.path
         // O_APPEND writes of one short line are atomic, so concurrent workers never interleave.
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0o644)
         guard fd >= 0 else { throw ClusterError.refused("cannot open \(path) for appending: \(String(cString: strerror(errno)))") }
-        let bytes = Array(((params["line"]?.description ?? "") + "\n").utf8)
+        let bytes = Array((params.line + "\n").utf8)
         let written = bytes.withUnsafeBufferPointer { write(fd, $0.baseAddress, $0.count) }
         close(fd)
         guard written == bytes.count else { throw ClusterError.refused("could not append to \(path)") }
-        try context.sleep(for: .milliseconds(Int64((params["seconds"]?.number ?? 0) * 1000)))
-        return TaskOutcome(metrics: ["line": .string(params["line"]?.description ?? "")])
+        try context.sleep(for: .milliseconds(Int64(params.seconds * 1000)))
+        return TaskOutcome(metrics: ["line": .string(params.line)])
     }
 
     static let sleep = TaskKind(
         name: "sleep", summary: "waits, honouring cancellation",
-        parameters: [ParameterSpec("seconds", .double, default: .double(1), "how long to wait", minimum: 0)]
+        parameters: SleepParameters.self, metrics: [MetricSpec("slept_s", "time slept", unit: "s")]
     ) { context, params in
-        let seconds = params["seconds"]?.number ?? 1
-        guard seconds.isFinite, seconds >= 0 else { throw ClusterError.invalidTask("sleep seconds must be ≥ 0, got \(seconds)") }
+        let seconds = params.seconds
         try context.sleep(for: .milliseconds(Int64(seconds * 1000)))
         return TaskOutcome(metrics: ["slept_s": .double(seconds)])
     }
 
     static let steps = TaskKind(
         name: "steps", summary: "counts steps, reporting each as it goes (checks streamed curves)",
-        parameters: [ParameterSpec("steps", .int, default: .int(10), "how many steps", minimum: 1, maximum: 1_000_000),
-                     ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes", minimum: 0)]
+        parameters: StepsParameters.self,
+        metrics: [MetricSpec("steps", "steps counted"), MetricSpec("value", "step number", stepped: true)]
     ) { context, params in
-        let count = params["steps"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 10
-        let seconds = params["seconds"]?.number ?? 0.1
-        guard count >= 1, count <= 1_000_000, seconds.isFinite, seconds >= 0 else {
-            throw ClusterError.invalidTask("steps must be in 1...1000000 and seconds ≥ 0 (got \(count), \(seconds))")
-        }
+        let count = params.steps, seconds = params.seconds
         var series: [StepMetric] = []
         for step in 1...count {
             try context.sleep(for: .milliseconds(Int64(seconds * 1000)))
@@ -63,18 +56,17 @@ enum BuiltInKinds {
 
     static let echo = TaskKind(
         name: "echo", summary: "returns its value as a metric",
-        parameters: [ParameterSpec("value", .string, default: .string(""), "the value to return")]
+        parameters: EchoParameters.self, metrics: [MetricSpec("value", "value given")]
     ) { _, params in
-        TaskOutcome(metrics: ["value": params["value"] ?? .string("")])
+        TaskOutcome(metrics: ["value": .string(params.value)])
     }
 
     static let fail = TaskKind(
         name: "fail", summary: "fails with the given probability",
-        parameters: [ParameterSpec("probability", .double, default: .double(1), "chance of failing, 0…1", minimum: 0, maximum: 1),
-                     ParameterSpec("seed", .int, default: .int(0), "seed for the draw (with the task id and attempt)")]
+        parameters: FailParameters.self, metrics: [MetricSpec("draw", "uniform draw")]
     ) { context, params in
-        let probability = params["probability"]?.number ?? 1
-        var random = SeededRandom(seed: UInt64(truncatingIfNeeded: (params["seed"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 0))
+        let probability = params.probability
+        var random = SeededRandom(seed: UInt64(truncatingIfNeeded: params.seed)
                                   &+ context.taskID &* 1_000_003 &+ UInt64(context.attempt))
         let draw = Double(random.nextUnitFloat())
         if draw < probability {
@@ -85,30 +77,20 @@ enum BuiltInKinds {
 
     static let crash = TaskKind(
         name: "crash", summary: "kills its worker process mid-task (for fault tests)",
-        parameters: [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying", minimum: 0)]
+        parameters: CrashParameters.self
     ) { context, params in
-        try context.sleep(for: .milliseconds(Int64((params["after"]?.number ?? 0) * 1000)))
+        try context.sleep(for: .milliseconds(Int64(params.after * 1000)))
         // The point is an abrupt death: no result, no goodbye, exactly like a lost node.
         _exit(99)
     }
 
     static let gemm = TaskKind(
         name: "gemm", summary: "an OpenBLAS sgemm of n×n matrices; reports GFLOP/s",
-        parameters: [ParameterSpec("n", .int, default: .int(1024), "matrix size"),
-                     ParameterSpec("threads", .int, default: .int(1), "OpenBLAS threads"),
-                     ParameterSpec("repeat", .int, default: .int(3), "products to time (the median is kept)")],
-        check: { params, _ throws(ClusterError) in
-            guard case let .int(n)? = params["n"], n >= 1, n <= 16384, case let .int(threads)? = params["threads"], threads >= 1,
-                  case let .int(repeats)? = params["repeat"], repeats >= 1 else {
-                throw .invalidTask("gemm needs 1 ≤ n ≤ 16384, threads ≥ 1, repeat ≥ 1")
-            }
-        }
+        parameters: GEMMParameters.self,
+        metrics: [MetricSpec("gflops", "throughput", unit: "GFLOP/s"), MetricSpec("seconds", "time per product", unit: "s"),
+                  MetricSpec("checksum", "an element of the product")]
     ) { context, params in
-        guard case let .int(n)? = params["n"], n >= 1, n <= 16384,
-              case let .int(threads)? = params["threads"], threads >= 1,
-              case let .int(repeats)? = params["repeat"], repeats >= 1 else {
-            throw ClusterError.invalidTask("gemm needs 1 ≤ n ≤ 16384, threads ≥ 1, repeat ≥ 1")
-        }
+        let n = params.n, threads = params.threads, repeats = params.repeats
         BLAS.threadCount = threads
         var random = SeededRandom(seed: 1)
         let a = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
@@ -129,14 +111,12 @@ enum BuiltInKinds {
 
     static let gangBarrier = TaskKind(
         name: "gang.barrier", summary: "a gang builds its peer mesh and passes barriers (for fault tests)",
-        parameters: [ParameterSpec("rounds", .int, default: .int(3), "barriers to pass"),
-                     ParameterSpec("pause", .double, default: .double(0), "seconds between barriers", minimum: 0),
-                     ParameterSpec("topology", .string, default: .string("mesh"), "mesh or ring", choices: ["mesh", "ring"])],
-        isGang: true
+        parameters: GangBarrierParameters.self,
+        metrics: [MetricSpec("rank", "rank"), MetricSpec("size", "gang size"), MetricSpec("seconds", "time", unit: "s")],
+        isGang: true, gangTopology: { $0.topology }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("gang.barrier must run as a gang") }
-        let rounds = params["rounds"].flatMap { if case let .int(v) = $0 { v } else { nil } } ?? 3
-        let pause = params["pause"]?.number ?? 0
+        let rounds = params.rounds, pause = params.pause
         let start = ContinuousClock.now
         for round in 0..<rounds {
             try gang.barrier(round: round, context: context)
@@ -152,16 +132,15 @@ extension BuiltInKinds {
     /// exact sum of all ranks' tensors, whichever path (shared memory or frames) carried them.
     static let gangRingSum = TaskKind(
         name: "gang.ringsum", summary: "a gang passes seeded tensors around a ring and sums them (checks tensor transport)",
-        parameters: [ParameterSpec("elements", .int, default: .int(1 << 20), "floats per tensor"),
-                     ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
-                     ParameterSpec("topology", .string, default: .string("ring"), "ring (the kind needs only neighbours)")],
-        isGang: true
+        parameters: GangRingSumParameters.self,
+        metrics: [MetricSpec("max_abs_error", "largest error of the sum"), MetricSpec("seconds", "time", unit: "s"),
+                  MetricSpec("shared_memory_transfers", "transfers through shared memory"),
+                  MetricSpec("frame_transfers", "transfers as frames"), MetricSpec("bytes_sent", "bytes sent", unit: "B")],
+        isGang: true, gangTopology: { $0.topology }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("gang.ringsum must run as a gang") }
-        guard case let .int(count)? = params["elements"], count >= 1, count <= 1 << 28 else {
-            throw ClusterError.invalidTask("gang.ringsum needs 1 ≤ elements ≤ 2^28")
-        }
-        let forceFrames = params["frames"] == .bool(true)
+        let count = params.elements
+        let forceFrames = params.frames
         func tensor(of rank: Int) throws -> Tensor {
             var random = SeededRandom(seed: UInt64(rank) &+ 1000)
             return try Tensor(shape: [count], storage: (0..<count).map { _ in random.nextUnitFloat() })

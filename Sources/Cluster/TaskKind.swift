@@ -16,6 +16,8 @@ public struct TaskKind: Sendable {
     /// parameters would now give different results, so no stored result of the old meaning is
     /// reused, not even with `--accept-code-change`.
     public let version: Int
+    /// The metrics it reports, with labels and units (empty for kinds not yet declaring them).
+    public let metrics: [MetricSpec]
     let body: Body
     let check: Check?
     /// For a gang kind: the links its ranks need (`ring` or `mesh`) for the given parameters;
@@ -27,7 +29,8 @@ public struct TaskKind: Sendable {
     let gangSummary: GangSummary?
 
     public init(name: String, summary: String, parameters: [ParameterSpec], isGang: Bool = false,
-                version: Int = 1, check: Check? = nil, gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
+                version: Int = 1, metrics: [MetricSpec] = [], check: Check? = nil,
+                gangTopology: (@Sendable ([String: ParameterValue]) -> String)? = nil,
                 gangSummary: GangSummary? = nil, body: @escaping Body) {
         self.gangTopology = gangTopology
         self.gangSummary = gangSummary
@@ -36,6 +39,7 @@ public struct TaskKind: Sendable {
         self.parameters = parameters
         self.isGang = isGang
         self.version = version
+        self.metrics = metrics
         self.check = check
         self.body = body
     }
@@ -54,27 +58,6 @@ public struct TaskKind: Sendable {
     ///   value of the wrong type, one its spec refuses (not finite, out of range, not a choice),
     ///   or a missing required parameter.
     public func resolve(_ given: [String: ParameterValue]) throws(ClusterError) -> [String: ParameterValue] {
-        var resolved: [String: ParameterValue] = [:]
-        let known = parameters.map(\.name)
-        for key in given.keys.sorted() where !known.contains(key) {
-            var message = "kind '\(name)' has no parameter '\(key)'"
-            if let near = nearestName(to: key, among: known) { message += "; did you mean '\(near)'?" }
-            message += known.isEmpty ? " (it takes none)" : " (it takes: \(known.joined(separator: ", ")))"
-            throw .invalidTask(message)
-        }
-        for spec in parameters {
-            if let value = given[spec.name] {
-                guard let typed = spec.coerce(value) else {
-                    throw .invalidTask("parameter '\(spec.name)' of kind '\(name)' must be \(spec.type.rawValue); got '\(value)'")
-                }
-                if let problem = spec.problem(with: typed) { throw .invalidTask("kind '\(name)': \(problem)") }
-                resolved[spec.name] = typed
-            } else if let fallback = spec.defaultValue {
-                resolved[spec.name] = fallback
-            } else {
-                throw .invalidTask("kind '\(name)' needs parameter '\(spec.name)' (\(spec.type.rawValue): \(spec.help))")
-            }
-        }
-        return resolved
+        do throws(ParameterProblem) { return try parameters.resolve(given, kind: name) } catch { throw .invalidTask(error.description) }
     }
 }
