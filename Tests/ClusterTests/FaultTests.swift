@@ -1,6 +1,6 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Testing
 
 /// Dead workers, dead gang members and draining workers: nothing is lost, nothing runs twice.

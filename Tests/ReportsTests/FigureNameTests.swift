@@ -1,7 +1,7 @@
 import Cluster
 @testable import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 @testable import Reports
 

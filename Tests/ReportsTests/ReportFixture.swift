@@ -1,7 +1,7 @@
 import Cluster
 @testable import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Reports
 
 /// A results store filled through the `ResultsStore` API as `loom run` fills it, with numbers a

@@ -2,7 +2,7 @@ import Cluster
 import Experiments
 import Foundation
 import FoundationXML
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 @testable import Reports
 
