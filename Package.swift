@@ -75,28 +75,44 @@ let package = Package(
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
         .plugin(name: "BuildInfo", capability: .buildTool(), path: "Plugins/BuildInfo"),
 
-        // Float64 references, error metrics and the process launcher shared by the test targets.
-        .target(name: "LoomTestSupport", dependencies: ["TensorCore", "Attention", "Cluster", "Wire"],
+        // Test support in three layers, so a test target links only what it uses: the float64
+        // references need no sockets, and a temporary directory needs no Loom module at all.
+        // Float64 references, error metrics and the seeded test generator.
+        .target(name: "NumericTestSupport", dependencies: ["TensorCore", "Attention"],
                 swiftSettings: portableSwift),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "LoomTestSupport"],
+        // Runs the built `loom` as a child with a deadline (also as another user); temporary directories.
+        .target(name: "ProcessTestSupport", swiftSettings: portableSwift),
+        // A coordinator in the test process with real `loom worker` children.
+        .target(name: "ClusterTestSupport", dependencies: ["Cluster", "ProcessTestSupport"],
+                swiftSettings: portableSwift),
+        // Test targets that run `loom` depend on LoomCLI, so building the tests builds the executable
+        // that `LoomProcess` finds next to the test binary.
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "NumericTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "AttentionTests",
-                    dependencies: ["Attention", "TensorCore", "LoomTestSupport"],
+                    dependencies: ["Attention", "TensorCore", "NumericTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
-        .testTarget(name: "ClusterTests", dependencies: ["Cluster", "Tasks", "Wire", "TensorCore", "LoomTestSupport"],
+        .testTarget(name: "ClusterTests",
+                    dependencies: ["Cluster", "Tasks", "Wire", "TensorCore", "ProcessTestSupport", "ClusterTestSupport",
+                                   "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "SequenceParallelTests",
-                    dependencies: ["SequenceParallel", "Cluster", "Tasks", "Attention", "TensorCore", "LoomTestSupport"],
+                    dependencies: ["SequenceParallel", "Cluster", "Tasks", "Attention", "TensorCore", "ClusterTestSupport",
+                                   "LoomCLI"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "Tasks", "LoomTestSupport"],
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "Tasks", "ProcessTestSupport"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Experiments", "Tasks", "LoomTestSupport"], swiftSettings: portableSwift),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorCore", "Attention", "LoomTestSupport"],
+        .testTarget(name: "ReportsTests",
+                    dependencies: ["Reports", "Experiments", "Tasks", "ProcessTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models", "LoomTestSupport"],
+        .testTarget(name: "ModelsTests",
+                    dependencies: ["Models", "TensorCore", "Attention", "NumericTestSupport", "ProcessTestSupport"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "LoomCLITests", dependencies: ["TensorCore", "Experiments", "LoomTestSupport"],
+        .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "LoomCLITests",
+                    dependencies: ["TensorCore", "Attention", "Experiments", "ProcessTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
     ],
     swiftLanguageModes: [.v6]

@@ -1,5 +1,5 @@
 import Attention
-import LoomTestSupport
+import NumericTestSupport
 import Testing
 
 /// The masks the kernel tests sweep; each becomes an `AttentionMask` once n and m are known.

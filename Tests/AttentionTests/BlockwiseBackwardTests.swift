@@ -1,5 +1,5 @@
 import Attention
-import LoomTestSupport
+import NumericTestSupport
 import TensorCore
 import Testing
 

@@ -1,6 +1,6 @@
 import Attention
 import Foundation
-import LoomTestSupport
+import NumericTestSupport
 import TensorCore
 import Testing
 

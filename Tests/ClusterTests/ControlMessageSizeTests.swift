@@ -1,5 +1,5 @@
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Testing
 import Wire
 @testable import Cluster

@@ -1,6 +1,6 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Testing
 
 /// Tensors between gang ranks: shared memory on one host, plain frames when asked, exact both ways.

@@ -1,6 +1,6 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Testing
 import TensorCore
 import Wire

@@ -1,6 +1,7 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// The owner-only directory of the embedded coordinator's ipc socket and its gangs' peer sockets.

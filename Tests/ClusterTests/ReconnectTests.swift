@@ -1,6 +1,7 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// A worker outlives its coordinator and joins the next one on the same endpoint.

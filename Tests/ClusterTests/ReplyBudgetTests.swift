@@ -1,5 +1,5 @@
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Synchronization
 import Testing
 import Wire

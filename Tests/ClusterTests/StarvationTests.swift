@@ -1,6 +1,7 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Synchronization
 import Testing
 import Wire

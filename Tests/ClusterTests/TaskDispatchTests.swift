@@ -1,6 +1,6 @@
 import Cluster
+import ClusterTestSupport
 import Foundation
-import LoomTestSupport
 import Testing
 
 /// Tasks through a coordinator and real worker processes.

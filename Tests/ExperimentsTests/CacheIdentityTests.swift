@@ -1,6 +1,6 @@
 import Cluster
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 @testable import Experiments
 import Tasks

@@ -1,7 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// Errors a person can act on: every problem of a file at once, overrides named as such, values

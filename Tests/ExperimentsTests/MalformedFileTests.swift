@@ -1,7 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// Malformed experiment files: each gives one clear error naming file:line:column.

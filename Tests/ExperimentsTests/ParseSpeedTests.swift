@@ -1,7 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// Reading and checking a file is linear: the largest files the reader accepts (1 MiB) load in

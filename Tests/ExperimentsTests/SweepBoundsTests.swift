@@ -1,7 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// Sweeps are counted before they are built: one too large for memory is refused at its line.

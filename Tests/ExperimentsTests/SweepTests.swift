@@ -1,7 +1,7 @@
 import Cluster
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 import Tasks
 

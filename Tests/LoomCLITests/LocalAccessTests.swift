@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// Another user of the machine cannot reach the coordinator of `loom up` or `loom run`: not as a

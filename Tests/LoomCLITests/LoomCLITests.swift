@@ -1,6 +1,6 @@
 import Attention
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom` as users run it: a real process, its exit status, stdout and stderr (STYLE §1, §7).

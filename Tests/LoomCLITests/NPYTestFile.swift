@@ -1,5 +1,4 @@
 import Foundation
-import LoomTestSupport
 
 /// A minimal, independent `.npy` writer and reader for the CLI tests, so that `loom attention` is
 /// checked against files made without TensorCore's own code (format: numpy's NEP 1, version 1.0).

@@ -1,6 +1,6 @@
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom run` as users run it: checks and expansion today; running needs the results store.

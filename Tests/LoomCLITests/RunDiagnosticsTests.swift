@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom run` refuses bad input before anything runs, with every problem and its fix (exit 2).

@@ -1,6 +1,6 @@
 import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// A stored number is what it claims to be, with real `loom` processes: every repetition runs,

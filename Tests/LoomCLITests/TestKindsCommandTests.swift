@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom run` and `loom submit` refuse the test-only kinds unless `--test-kinds` asks for them.

@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom train` as users run it: bad settings, and kill -9 then resume with the same curve.

@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom up`, `loom submit` and `loom status` as users run them, and Ctrl-C leaving nothing behind.

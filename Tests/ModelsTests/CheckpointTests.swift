@@ -1,6 +1,6 @@
 import Foundation
-import LoomTestSupport
 import Models
+import ProcessTestSupport
 import Testing
 
 /// Checkpoints restore parameters and optimiser state bit for bit.

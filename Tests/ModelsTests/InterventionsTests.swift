@@ -1,5 +1,5 @@
-import LoomTestSupport
 import Models
+import NumericTestSupport
 import Testing
 
 /// Interventions change the forward pass exactly as the reference does.

@@ -1,5 +1,5 @@
-import LoomTestSupport
 import Models
+import NumericTestSupport
 import Testing
 
 /// Hooks capture what they are asked for, with the documented shapes and values.

@@ -1,5 +1,5 @@
-import LoomTestSupport
 import Models
+import NumericTestSupport
 
 /// Tiny models and batches for the transformer tests: V = 11, T = 7, d = 8, 2 heads, batch 3.
 enum TransformerFixture {

@@ -1,5 +1,5 @@
-import LoomTestSupport
 import Models
+import NumericTestSupport
 import Testing
 
 /// The float32 forward and backward passes against the float64 reference and its central differences.

@@ -1,6 +1,6 @@
 import Foundation
-import LoomTestSupport
 import Models
+import NumericTestSupport
 import Testing
 
 /// The model at realistic sizes: initial loss, and plain SGD on its gradients learns.

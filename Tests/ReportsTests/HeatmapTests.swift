@@ -1,6 +1,6 @@
 import Foundation
 import FoundationXML
-import LoomTestSupport
+import ProcessTestSupport
 import Reports
 import Testing
 

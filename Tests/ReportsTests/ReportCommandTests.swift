@@ -1,6 +1,6 @@
 import Foundation
 import FoundationXML
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 
 /// `loom report` as users run it: the built executable on a real store.

@@ -1,6 +1,6 @@
 @testable import Experiments
 import Foundation
-import LoomTestSupport
+import ProcessTestSupport
 import Reports
 import Tasks
 

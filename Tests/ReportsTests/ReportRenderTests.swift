@@ -1,7 +1,7 @@
 import Experiments
 import Foundation
 import FoundationXML
-import LoomTestSupport
+import ProcessTestSupport
 import Testing
 @testable import Reports
 

@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import NumericTestSupport
 import Testing
 import TensorCore
 

@@ -1,4 +1,4 @@
-import LoomTestSupport
+import NumericTestSupport
 import Testing
 import TensorCore
 

@@ -1,5 +1,5 @@
 import Foundation
-import LoomTestSupport
+import NumericTestSupport
 import TensorCore
 
 /// Seeded float32 inputs and scratch directories shared by the TensorCore tests.

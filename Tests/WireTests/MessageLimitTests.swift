@@ -111,25 +111,32 @@ import Testing
     @Test func memoryComesBackAfterALargeMessage() throws {
         try Self.withRelease(threshold: 2 * Self.mebibyte) {
             let frame = try Self.mappedFrame(bytes: 4 * Self.mebibyte)
-            let before = try Self.residentAnonymousBytes()
             for round in 1...3 {
-                let context = try Context()
-                let receiver = try Socket(context, kind: .pull, limit: .tensor)
-                try receiver.bind("tcp://127.0.0.1:*")
-                let sender = try Socket(context, kind: .push)
-                try sender.connect(receiver.lastEndpoint)
-                try sender.send(Array(repeating: frame, count: 40))
-                var got = try #require(try receiver.receive(timeout: Self.deadline))
-                #expect(!got.truncated && got.frames.count == 40 && got.frames.allSatisfy { $0.count == 4 * Self.mebibyte && $0.last == 0x5a })
-                let peak = try Self.residentAnonymousBytes()
-                // More than the slack (not all 160 MiB: a round may reuse what a thread's arena kept).
-                #expect(peak - before > Self.slack, "round \(round): the message was not resident: the check below would prove nothing")
-                let releases = LargeMessageMemory.releaseCount
-                got.frames = []
-                #expect(LargeMessageMemory.releaseCount >= releases + 40)
-                let after = try Self.residentAnonymousBytes()
-                #expect(after - before < Self.slack,
-                        "round \(round): resident heap still \((after - before) / Self.mebibyte) MiB above the start after freeing a 160 MiB message")
+                // Other suites run in this process at the same time and allocate and free too;
+                // a try in which their frees hide the message's arrival proves nothing, so it is
+                // tried again (up to four times) rather than judged.
+                var judged = false
+                for _ in 1...4 where !judged {
+                    let before = try Self.residentAnonymousBytes()
+                    let context = try Context()
+                    let receiver = try Socket(context, kind: .pull, limit: .tensor)
+                    try receiver.bind("tcp://127.0.0.1:*")
+                    let sender = try Socket(context, kind: .push)
+                    try sender.connect(receiver.lastEndpoint)
+                    try sender.send(Array(repeating: frame, count: 40))
+                    var got = try #require(try receiver.receive(timeout: Self.deadline))
+                    #expect(!got.truncated && got.frames.count == 40 && got.frames.allSatisfy { $0.count == 4 * Self.mebibyte && $0.last == 0x5a })
+                    // More than the slack (not all 160 MiB: a round may reuse what a thread's arena kept).
+                    guard try Self.residentAnonymousBytes() - before > Self.slack else { continue }
+                    judged = true
+                    let releases = LargeMessageMemory.releaseCount
+                    got.frames = []
+                    #expect(LargeMessageMemory.releaseCount >= releases + 40)
+                    let after = try Self.residentAnonymousBytes()
+                    #expect(after - before < Self.slack,
+                            "round \(round): resident heap still \((after - before) / Self.mebibyte) MiB above the start after freeing a 160 MiB message")
+                }
+                #expect(judged, "round \(round): the message never showed as resident in four tries, so the release went unchecked")
             }
         }
     }

@@ -1,7 +1,7 @@
 import Cluster
 import Foundation
+import ProcessTestSupport
 import Synchronization
-import Wire
 
 /// A coordinator in the test process and real `loom worker` processes on loopback (STYLE §7),
 /// with fast liveness so faults are noticed in well under a second.

@@ -31,10 +31,10 @@ public final class OtherUser {
     public let loom: String
 
     /// Copies `loom` and checks that uid 65534 can run it (its Swift runtime libraries included).
-    /// - Throws: `TestClusterError` naming what uid 65534 cannot do, with its output.
+    /// - Throws: `LoomProcess.LaunchError` naming what uid 65534 cannot do, with its output.
     public init() throws {
         guard OtherUser.unavailableReason == nil, let setpriv = OtherUser.setpriv else {
-            throw TestClusterError(description: "OtherUser: \(OtherUser.unavailableReason ?? "no setpriv")")
+            throw LoomProcess.LaunchError(description: "OtherUser: \(OtherUser.unavailableReason ?? "no setpriv")")
         }
         directory = try TemporaryDirectory()
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: directory.url.path)
@@ -44,7 +44,7 @@ public final class OtherUser {
         self.setpriv = setpriv
         let version = try run(["version"], deadline: .seconds(30))
         guard version.status == 0 else {
-            throw TestClusterError(description: "uid \(OtherUser.id) cannot run \(loom); are its shared libraries "
+            throw LoomProcess.LaunchError(description: "uid \(OtherUser.id) cannot run \(loom); are its shared libraries "
                                    + "(/opt/swift/usr/lib/swift/linux) readable by others?\n\(version)")
         }
     }
