@@ -10,7 +10,7 @@ enum TrainCommand: Command {
     static let summary = "train a small transformer on the Bigram-Backcopy task here, printing loss and risks"
     static let usage = "loom train [--layers N] [--d-model D] [--heads H] [--steps S] [--optimizer adamw|sgd] [--lr R] … [--checkpoint-dir DIR] [--json]"
     static var options: [Option] {
-        TrainKind.parameters.map { spec in
+        TrainParameters.declaration.map { spec in
             Option.value(optionName(spec.name), spec.type.rawValue.uppercased(),
                          "\(spec.help) (default \(spec.defaultValue?.description ?? "none"))")
         } + [.flag("json", "one JSON object per measurement")]
@@ -30,20 +30,20 @@ enum TrainCommand: Command {
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         var given: [String: ParameterValue] = [:]
-        for spec in TrainKind.parameters {
+        for spec in TrainParameters.declaration {
             if let text = arguments.string(optionName(spec.name)) { given[spec.name] = .string(text) }
         }
         let params: [String: ParameterValue]
         do { params = try TrainKind.kind.validate(given, gangSize: 0) } catch {
             // The kind's words, in the command's terms: option --steps, not parameter 'steps'.
             var text = "\(error)".replacingOccurrences(of: "invalid task: ", with: "")
-            for spec in TrainKind.parameters {
+            for spec in TrainParameters.declaration {
                 text = text.replacingOccurrences(of: "parameter '\(spec.name)' of kind 'train.bb'", with: "--\(optionName(spec.name))")
             }
             throw .usage(text)
         }
         let session: TrainingSession
-        do { session = try TrainingSession(params) } catch let error as ModelError {
+        do { session = try TrainingSession(TrainParameters(ResolvedParameters(params))) } catch let error as ModelError {
             if case .configuration = error { throw .usage(error.description) }
             throw .failure(error.description)
         } catch { throw .failure("\(error)") }
