@@ -22,27 +22,9 @@ public enum SequenceParallelKinds {
     /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
     static let shardedAttention = TaskKind(
         name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring)",
-        parameters: [
-            ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring",
-                          choices: Algorithm.allCases.map(\.rawValue)),
-            ParameterSpec("tokens", .int, "sequence length N"),
-            ParameterSpec("heads", .int, default: .int(8), "query heads H"),
-            ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
-            ParameterSpec("head_dim", .int, default: .int(64), "head dimension d"),
-            ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
-            ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
-            ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
-            ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout)"),
-            ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
-            ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
-            ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
-            ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
-            ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
-            ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
-        ],
+        parameters: ShardedAttentionParameters.self,
         isGang: true,
-        check: { params, gangSize throws(ClusterError) in _ = try ShardedProblem(params, ranks: gangSize) },
-        gangTopology: { params in Algorithm(rawValue: params["algorithm"]?.description ?? "")?.topology ?? "ring" },
+        gangTopology: { $0.algorithm.topology },
         gangSummary: { ranks in
             // The gang is done when its slowest rank is: an unbalanced schedule (the plain ring
             // under a causal mask) must not be credited with its fastest rank's time.
@@ -52,7 +34,10 @@ public enum SequenceParallelKinds {
         }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
-        let problem = try ShardedProblem(params, ranks: gang.size)
+        let problem: ShardedProblem
+        do throws(ParameterProblem) { problem = try ShardedProblem(params, ranks: gang.size) } catch {
+            throw ClusterError.invalidTask(error.description)
+        }
         let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
         let (query, key, value) = try problem.shard(chunks)
         BLAS.threadCount = problem.threads
@@ -159,45 +144,42 @@ struct ShardedProblem {
     let inputDirectory: String?
     let outputDirectory: String?
 
-    init(_ params: [String: ParameterValue], ranks: Int) throws(ClusterError) {
-        func int(_ key: String) -> Int { if case let .int(v)? = params[key] { v } else { 0 } }
-        guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: params["algorithm"]?.description ?? "") else {
-            throw .invalidTask("algorithm '\(params["algorithm"]?.description ?? "")' is not one of "
-                               + SequenceParallelKinds.Algorithm.allCases.map(\.rawValue).joined(separator: ", "))
-        }
-        let tokens = int("tokens"), heads = int("heads"), d = int("head_dim")
-        let keyHeads = int("kv_heads") == 0 ? heads : int("kv_heads")
+    /// Checks the parameters for a gang of `ranks`.
+    /// - Throws: `ParameterProblem` saying which values do not fit together, and the fix.
+    init(_ p: ShardedAttentionParameters, ranks: Int) throws(ParameterProblem) {
+        let algorithm = p.algorithm
+        let tokens = p.tokens, heads = p.heads, d = p.headDim
+        let keyHeads = p.kvHeads == 0 ? heads : p.kvHeads
         // TokenRing's causal variant uses the zigzag layout (its non-causal one, contiguous shards).
-        let isCausal = params["causal"] == .bool(true)
+        let isCausal = p.causal
         let kind: ShardLayout.Kind = algorithm == .zigzagRing || (algorithm == .tokenring && isCausal) ? .zigzag : .contiguous
         let chunkCount = kind == .zigzag ? 2 * ranks : ranks
         guard tokens >= chunkCount else {
-            throw .invalidTask("\(tokens) tokens cannot be cut into \(chunkCount) chunks for \(algorithm.rawValue) on \(ranks) ranks; give tokens ≥ \(chunkCount)")
+            throw ParameterProblem("\(tokens) tokens cannot be cut into \(chunkCount) chunks for \(algorithm.rawValue) on \(ranks) ranks; give tokens ≥ \(chunkCount)")
         }
         guard heads >= 1, keyHeads >= 1, heads % keyHeads == 0, d >= 1 else {
-            throw .invalidTask("heads (\(heads)) must be a positive multiple of kv_heads (\(keyHeads)), and head_dim (\(d)) positive")
+            throw ParameterProblem("heads (\(heads)) must be a positive multiple of kv_heads (\(keyHeads)), and head_dim (\(d)) positive")
         }
         if algorithm == .ulysses && (heads % ranks != 0 || keyHeads % ranks != 0) {
-            throw .invalidTask("ulysses splits heads over the ranks: \(ranks) ranks must divide heads (\(heads)) and kv_heads (\(keyHeads)); use ring or zigzag_ring, or a gang size that divides both")
+            throw ParameterProblem("ulysses splits heads over the ranks: \(ranks) ranks must divide heads (\(heads)) and kv_heads (\(keyHeads)); use ring or zigzag_ring, or a gang size that divides both")
         }
         self.algorithm = algorithm
         layout = ShardLayout(tokens: tokens, ranks: ranks, kind: kind)
-        inputs = ShardedInputs(seed: UInt64(truncatingIfNeeded: int("seed")), heads: heads, keyHeads: keyHeads, headDimension: d)
+        inputs = ShardedInputs(seed: UInt64(truncatingIfNeeded: p.seed), heads: heads, keyHeads: keyHeads, headDimension: d)
         self.isCausal = isCausal
-        threads = max(1, int("threads"))
-        verify = params["verify"] == .bool(true)
-        forceFrames = params["frames"] == .bool(true)
-        backward = params["backward"] == .bool(true)
-        let gbps = params["link_gbps"]?.number ?? 0, latency = params["link_latency_us"]?.number ?? 0
+        threads = max(1, p.threads)
+        verify = p.verify
+        forceFrames = p.frames
+        backward = p.backward
+        let gbps = p.linkGbps, latency = p.linkLatencyMicroseconds
         guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {
-            throw .invalidTask("link_gbps and link_latency_us must be ≥ 0")
+            throw ParameterProblem("link_gbps and link_latency_us must be ≥ 0")
         }
         throttle = gbps > 0 ? LinkThrottle(bytesPerSecond: gbps * 1e9, latency: .nanoseconds(Int64(latency * 1000))) : nil
-        let input = params["input_dir"]?.description ?? "", output = params["output_dir"]?.description ?? ""
-        inputDirectory = input.isEmpty ? nil : input
-        outputDirectory = output.isEmpty ? nil : output
+        inputDirectory = p.inputDirectory.isEmpty ? nil : p.inputDirectory
+        outputDirectory = p.outputDirectory.isEmpty ? nil : p.outputDirectory
         if verify && inputDirectory != nil {
-            throw .invalidTask("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
+            throw ParameterProblem("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
         }
     }
 

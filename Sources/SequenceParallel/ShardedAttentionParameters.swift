@@ -1,0 +1,46 @@
+import Tasks
+
+/// The parameters of `attention.sharded`, decoded once per run.
+struct ShardedAttentionParameters: TaskParameters {
+    static let declaration: [ParameterSpec] = [
+        ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring",
+                          choices: SequenceParallelKinds.Algorithm.allCases.map(\.rawValue)),
+        ParameterSpec("tokens", .int, "sequence length N"),
+        ParameterSpec("heads", .int, default: .int(8), "query heads H"),
+        ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
+        ParameterSpec("head_dim", .int, default: .int(64), "head dimension d"),
+        ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
+        ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
+        ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
+        ParameterSpec("backward", .bool, default: .bool(false), "also run the backward pass (dq, dk, dv from a seeded or given dout)"),
+        ParameterSpec("verify", .bool, default: .bool(false), "compare with the float64 reference afterwards (off the timed path)"),
+        ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
+        ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
+        ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
+        ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
+        ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
+    ]
+
+    let algorithm: SequenceParallelKinds.Algorithm
+    let tokens: Int, heads: Int, kvHeads: Int, headDim: Int
+    let causal: Bool
+    let seed: Int, threads: Int
+    let backward: Bool, verify: Bool, frames: Bool
+    let linkGbps: Double, linkLatencyMicroseconds: Double
+    let inputDirectory: String, outputDirectory: String
+
+    init(_ values: ResolvedParameters) {
+        guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: values.string("algorithm")) else {
+            preconditionFailure("the declaration's choices admit only known algorithms")
+        }
+        self.algorithm = algorithm
+        tokens = values.int("tokens"); heads = values.int("heads"); kvHeads = values.int("kv_heads"); headDim = values.int("head_dim")
+        causal = values.bool("causal")
+        seed = values.int("seed"); threads = values.int("threads")
+        backward = values.bool("backward"); verify = values.bool("verify"); frames = values.bool("frames")
+        linkGbps = values.double("link_gbps"); linkLatencyMicroseconds = values.double("link_latency_us")
+        inputDirectory = values.string("input_dir"); outputDirectory = values.string("output_dir")
+    }
+
+    func check(gangSize: Int) throws(ParameterProblem) { _ = try ShardedProblem(self, ranks: gangSize) }
+}
