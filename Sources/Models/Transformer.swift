@@ -149,8 +149,8 @@ public final class Transformer {
     public var logits: Tensor {
         guard let batch = lastBatch else { return Tensor(uncheckedZeros: [0, config.context, config.vocabulary]) }
         let count = batch * config.context * config.vocabulary
-        return try! Tensor(shape: [batch, config.context, config.vocabulary],  // the count matches the shape
-                           storage: Array(UnsafeBufferPointer(start: arena.logits, count: count)))
+        return Tensor(unchecked: [batch, config.context, config.vocabulary],
+                      storage: Array(UnsafeBufferPointer(start: arena.logits, count: count)))
     }
 
     /// Calls `body` with a read-only view of the last forward pass's logits, (batch, context, V)

@@ -132,7 +132,7 @@ extension Tensor {
     /// Adds `other` element by element (same shape).
     mutating func add(_ other: Tensor) {
         precondition(shape == other.shape, "adding \(other.shape) to \(shape)")
-        storage.withUnsafeMutableBufferPointer { a in
+        withUnsafeMutableBufferPointer { a in
             other.storage.withUnsafeBufferPointer { b in
                 for i in 0..<a.count { a[i] += b[i] }
             }
