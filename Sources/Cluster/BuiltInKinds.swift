@@ -118,7 +118,7 @@ enum BuiltInKinds {
             try context.checkCancellation()
             let start = ContinuousClock.now
             let c = try matmul(a, b)
-            times.append((ContinuousClock.now - start).seconds)
+            times.append((ContinuousClock.now - start).inSeconds)
             checksum = c.storage[n * n / 2]
         }
         let median = times.sorted()[times.count / 2]
@@ -142,7 +142,7 @@ enum BuiltInKinds {
             if pause > 0 { try context.sleep(for: .milliseconds(Int64(pause * 1000))) }
         }
         return TaskOutcome(metrics: ["rank": .int(gang.rank), "size": .int(gang.size),
-                                     "seconds": .double((ContinuousClock.now - start).seconds)])
+                                     "seconds": .double((ContinuousClock.now - start).inSeconds)])
     }
 }
 
@@ -182,7 +182,7 @@ extension BuiltInKinds {
             }
             for i in 0..<count { sum[i] += Double(travelling.storage[i]) }
         }
-        let seconds = (ContinuousClock.now - start).seconds
+        let seconds = (ContinuousClock.now - start).inSeconds
         // Checked against the sum of the ranks' own seeded tensors, recomputed here.
         var expected = [Double](repeating: 0, count: count)
         for rank in 0..<gang.size { for (i, x) in try tensor(of: rank).storage.enumerated() { expected[i] += Double(x) } }

@@ -88,7 +88,7 @@ enum ShardedBenchmark {
         let attention = BlockwiseAttention(mask: causal ? .causal() : .none, threads: 1)
         let start = ContinuousClock.now
         do { _ = try attention.forward(query: q, key: k, value: v) } catch { throw .failure("bench sp: \(error)") }
-        return (ContinuousClock.now - start).seconds
+        return (ContinuousClock.now - start).inSeconds
     }
 
     private static func sharded(_ setting: Case, cluster: LocalCluster, singleSeconds: Double,
