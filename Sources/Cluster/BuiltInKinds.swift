@@ -108,22 +108,24 @@ enum BuiltInKinds {
               case let .int(repeats)? = params["repeat"], repeats >= 1 else {
             throw ClusterError.invalidTask("gemm needs 1 ≤ n ≤ 16384, threads ≥ 1, repeat ≥ 1")
         }
-        BLAS.threadCount = threads
-        var random = SeededRandom(seed: 1)
-        let a = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
-        let b = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
-        var times: [Double] = []
-        var checksum: Float = 0
-        for _ in 0..<repeats {
-            try context.checkCancellation()
-            let start = ContinuousClock.now
-            let c = try matmul(a, b)
-            times.append((ContinuousClock.now - start).inSeconds)
-            checksum = c.storage[n * n / 2]
+        // A worker runs many tasks: the next one must start from the worker's own setting.
+        return try BLAS.withThreadCount(threads) {
+            var random = SeededRandom(seed: 1)
+            let a = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
+            let b = try Tensor(shape: [n, n], storage: (0..<n * n).map { _ in random.nextUnitFloat() - 0.5 })
+            var times: [Double] = []
+            var checksum: Float = 0
+            for _ in 0..<repeats {
+                try context.checkCancellation()
+                let start = ContinuousClock.now
+                let c = try matmul(a, b)
+                times.append((ContinuousClock.now - start).inSeconds)
+                checksum = c.storage[n * n / 2]
+            }
+            let median = times.sorted()[times.count / 2]
+            return TaskOutcome(metrics: ["gflops": .double(2 * Double(n) * Double(n) * Double(n) / median / 1e9),
+                                         "seconds": .double(median), "checksum": .double(Double(checksum))])
         }
-        let median = times.sorted()[times.count / 2]
-        return TaskOutcome(metrics: ["gflops": .double(2 * Double(n) * Double(n) * Double(n) / median / 1e9),
-                                     "seconds": .double(median), "checksum": .double(Double(checksum))])
     }
 
     static let gangBarrier = TaskKind(

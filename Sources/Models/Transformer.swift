@@ -90,10 +90,7 @@ public final class Transformer {
     /// into pieces, else on `threads` threads; the caller's setting is restored afterwards.
     func pass<R>(_ body: () -> R) -> R {
         guard split.usesBLASThreads else { return BLASThreading.singleThreaded(body) }
-        let saved = BLAS.threadCount
-        BLAS.threadCount = threads
-        defer { BLAS.threadCount = saved }
-        return body()
+        return BLAS.withThreadCount(threads, body)
     }
 
     /// Runs `body` (attention's per-(batch, head) items, each calling sgemm) with OpenBLAS single-threaded.
