@@ -67,9 +67,8 @@ extension BlockwiseAttention {
         dv.withUnsafeMutableBufferPointer { dvb in
             // K as panels (scores) and padded rows (dq); V as panels (dP); Q and dO transposed
             // per head (`[H, padded d, n]`), the left operands of dKᵀ += Qᵀ·dS and dVᵀ += dOᵀ·P.
-            let keys = PackedKeyValues(shape: shape, k: k.baseAddress!, v: k.baseAddress!, threads: threads)
-            let values = PackedKeyValues(shape: shape, k: v.baseAddress!, v: v.baseAddress!, threads: threads,
-                                         packValues: false)
+            let keys = PackedKeyValues(keyPanelsAndRows: k.baseAddress!, shape: shape, threads: threads)
+            let values = PackedKeyValues(valuePanels: v.baseAddress!, shape: shape, threads: threads)
             let queryColumns = TransposedHeads(q.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
             let gradientColumns = TransposedHeads(dO.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
             defer {
@@ -183,9 +182,9 @@ struct BackwardKernel: @unchecked Sendable {
         let j0 = kb * keyBlock
         let width = min(keyBlock, m - j0)
         let panels = (width + lanes - 1) / lanes, tw = panels * lanes  // tw: this tile's row stride
-        let keyPanels = keys.keyPanel(head: keyHead, firstKey: j0)
-        let valuePanels = values.keyPanel(head: keyHead, firstKey: j0)
-        let keyRows = keys.valueRow(head: keyHead, key: j0)             // [width, padded]
+        let keyPanels = keys.panel(head: keyHead, firstKey: j0)
+        let valuePanels = values.panel(head: keyHead, firstKey: j0)
+        let keyRows = keys.paddedRow(head: keyHead, key: j0)            // [width, padded]
         let dKT = scratch.keyGradient, dVT = scratch.valueGradient      // [padded, tw]
         dKT.update(repeating: 0, count: padded * tw)
         dVT.update(repeating: 0, count: padded * tw)

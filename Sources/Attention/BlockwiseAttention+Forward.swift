@@ -74,7 +74,7 @@ struct ForwardKernel: @unchecked Sendable {
     let lse: UnsafeMutablePointer<Float>  // [n, H]
 
     func run(threads: Int) {
-        let packed = PackedKeyValues(shape: shape, k: k, v: v, threads: threads)
+        let packed = PackedKeyValues(keyPanels: k, valueRows: v, shape: shape, threads: threads)
         defer { packed.deallocate() }
         let queryBlocks = (shape.queries + queryBlock - 1) / queryBlock
         let items = queryBlocks * shape.heads
@@ -230,7 +230,7 @@ struct ForwardKernel: @unchecked Sendable {
         let strip = scratch.strip  // [rows.count, width]
         // S = scale · Q_strip · K_windowᵀ   (rows.count × width)
         MicroKernel.products(rows: rows.count, k: d, alpha: scale, a: qBlock + rows.lowerBound * ldq, lda: ldq,
-                             panels: packed.keyPanel(head: kvHead, firstKey: j0), count: width / unit,
+                             panels: packed.panel(head: kvHead, firstKey: j0), count: width / unit,
                              into: strip, ldc: width)
         for r in rows {
             let row = strip + (r - rows.lowerBound) * width
@@ -258,7 +258,7 @@ struct ForwardKernel: @unchecked Sendable {
         }
         // O_acc[rows] += P_strip · V_window   (rows.count × padded d)
         MicroKernel.accumulate(rows: rows.count, k: width, a: strip, lda: width,
-                               b: packed.valueRow(head: kvHead, key: j0), ldb: dp,
+                               b: packed.paddedRow(head: kvHead, key: j0), ldb: dp,
                                count: dp / unit, into: acc + rows.lowerBound * dp, ldc: dp)
     }
 

@@ -24,7 +24,7 @@ public struct PartialAttention: Sendable, Equatable {
     /// An empty result (no keys seen): output 0, logSumExp −∞; merging into it copies the other.
     public init(empty queries: Int, heads: Int, headDimension: Int) {
         output = Tensor(uncheckedZeros: [queries, heads, headDimension])
-        logSumExp = try! Tensor(repeating: -.infinity, shape: [queries, heads])  // shape checked by the caller's extents
+        logSumExp = Tensor(unchecked: [queries, heads], storage: [Float](repeating: -.infinity, count: queries * heads))
     }
 
     /// Folds another result for the same query rows, over other keys, into this one.

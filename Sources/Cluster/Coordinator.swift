@@ -186,7 +186,7 @@ public final class Coordinator: Sendable {
         let done = DispatchSemaphore(value: 0)
         shared.inbox.withLock { $0.append(.status(reply: { status in box.withLock { $0 = status }; done.signal() })) }
         shared.wake.raise()
-        guard done.wait(timeout: .now() + timeout.seconds) == .success else { return nil }
+        guard done.wait(timeout: .now() + timeout.inSeconds) == .success else { return nil }
         return box.withLock { $0 }
     }
 

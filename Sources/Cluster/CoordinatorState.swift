@@ -165,7 +165,7 @@ final class CoordinatorState {
             leased.remove(id)
             if let timeout = task.timeout {
                 count("attempts_timed_out")
-                failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.seconds)) s (resources.timeout)", lost: false)
+                failAttempt(task, reason: "timed out after \(String(format: "%g", timeout.inSeconds)) s (resources.timeout)", lost: false)
             } else {
                 expireLease(of: task, limit: limit)
             }
@@ -182,7 +182,7 @@ final class CoordinatorState {
             return task.gangSize == 0 || task.endpoints[rank] == nil ? worker : nil
         }
         let names = suspects.isEmpty ? task.members.compactMap { workers[$0]?.info.name } : suspects.map(\.info.name)
-        let lease = String(format: "%g", limit.seconds)
+        let lease = String(format: "%g", limit.inSeconds)
         count("attempts_expired")
         for worker in suspects {
             worker.expiredInARow += 1
@@ -275,7 +275,7 @@ final class CoordinatorState {
                 + "per declared core, \(info.cores) core(s), and at most \(maxSlotsPerWorker) per worker)")
         }
         log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(slots) slot(s), loom \(info.version)) registered")
-        send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.milliseconds), liveness: liveness.misses),
+        send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.wholeMilliseconds), liveness: liveness.misses),
              to: routingID)
     }
 
@@ -384,7 +384,7 @@ final class CoordinatorState {
     /// Declares silent workers dead and requeues their tasks.
     func removeSilentWorkers(now: ContinuousClock.Instant) {
         for worker in Array(workers.values) where now - worker.lastHeard > liveness.deadline {
-            log("worker \(worker.info.name) (#\(worker.id), pid \(worker.info.pid)) is dead: silent for \(String(format: "%.1f", (now - worker.lastHeard).seconds)) s")
+            log("worker \(worker.info.name) (#\(worker.id), pid \(worker.info.pid)) is dead: silent for \(String(format: "%.1f", (now - worker.lastHeard).inSeconds)) s")
             count("workers_lost")
             remove(worker, reason: "its worker \(worker.info.name) died")
         }
@@ -478,7 +478,7 @@ final class CoordinatorState {
             workers: workers.values.sorted { $0.id < $1.id }.map { w in
                 ClusterStatus.Worker(id: w.id, name: w.info.name, host: w.info.host, pid: w.info.pid, cores: w.info.cores,
                                      slots: w.slots, declaredSlots: w.info.slots, version: w.info.version, running: w.running.count,
-                                     draining: w.draining, silentSeconds: (now - w.lastHeard).seconds)
+                                     draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds)
             },
             queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)
     }

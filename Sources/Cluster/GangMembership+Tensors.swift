@@ -78,7 +78,7 @@ extension GangMembership {
     private func waitForModelledArrival(of bytes: Int, sentAt: UInt64, from peer: Int, throttle: LinkThrottle,
                                         task: TaskContext) throws(ClusterError) {
         let start = max(sentAt, linkFreeAt[peer] ?? 0)
-        let transmission = throttle.latency.seconds + Double(bytes) / throttle.bytesPerSecond
+        let transmission = throttle.latency.inSeconds + Double(bytes) / throttle.bytesPerSecond
         modelledLinkSeconds[peer, default: 0] += transmission
         let arrival = start + UInt64(transmission * 1e9)
         linkFreeAt[peer] = arrival

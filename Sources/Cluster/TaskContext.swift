@@ -52,7 +52,7 @@ public final class TaskContext: Sendable {
         while ContinuousClock.now < end {
             try checkCancellation()
             let left = end - ContinuousClock.now
-            Thread.sleep(forTimeInterval: min(0.02, max(0, left.seconds)))
+            Thread.sleep(forTimeInterval: min(0.02, max(0, left.inSeconds)))
         }
         try checkCancellation()
     }

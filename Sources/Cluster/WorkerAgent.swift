@@ -93,7 +93,7 @@ public final class WorkerAgent {
             case .lost: break
             }
             // The coordinator went silent: back off, then reconnect on a fresh socket.
-            configuration.log("no coordinator at \(configuration.connect); reconnecting in \(String(format: "%.1f", backoff.seconds)) s")
+            configuration.log("no coordinator at \(configuration.connect); reconnecting in \(String(format: "%.1f", backoff.inSeconds)) s")
             let end = ContinuousClock.now + backoff
             while ContinuousClock.now < end {
                 if shouldStop() { cancelAll("worker stopping"); return .stopped }
@@ -213,7 +213,7 @@ public final class WorkerAgent {
             }
             if now - lastSent >= liveness.interval { send(.heartbeat) }
             if now - lastHeard > liveness.deadline {
-                configuration.log("the coordinator has been silent for \(String(format: "%.1f", (now - lastHeard).seconds)) s")
+                configuration.log("the coordinator has been silent for \(String(format: "%.1f", (now - lastHeard).inSeconds)) s")
                 return everRegistered || registered ? .registered : .lost
             }
         }
@@ -268,7 +268,7 @@ public final class WorkerAgent {
                 result.error = "\(error)"
             }
             membership?.tearDown()
-            result.seconds = (ContinuousClock.now - start).seconds
+            result.seconds = (ContinuousClock.now - start).inSeconds
             // The coordinator's socket refuses a message past the control limit (and drops this
             // worker's connection with it): such a result goes as a failure that says why.
             let bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }

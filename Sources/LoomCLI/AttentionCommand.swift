@@ -177,7 +177,7 @@ enum AttentionCommand: Command {
             summary += ", forward and backward"
         }
         let elapsed = ContinuousClock.now - started
-        Console.progress(summary + String(format: " in %.1f ms", elapsed.milliseconds))
+        Console.progress(summary + String(format: " in %.1f ms", elapsed.inMilliseconds))
     }
 }
 
@@ -188,13 +188,5 @@ extension AttentionError {
         case .shape: .usage("\(context): \(description)")
         case .parameter: .failure("\(context): \(description)")
         }
-    }
-}
-
-extension Duration {
-    /// The duration in milliseconds, for printing.
-    var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1e3 + Double(attoseconds) * 1e-15
     }
 }

@@ -61,6 +61,7 @@ enum BenchAttentionCommand: Command {
 
         // Every OpenBLAS call of the run (the sgemm baseline, the materialised kernel, any sgemm
         // inside the blockwise kernel) uses the requested threads; the header prints the setting.
+        // A plain set, not `withThreadCount`: this process runs one command and then exits.
         BLAS.threadCount = configuration.threads
         var benchmark = AttentionBenchmark(configuration: configuration)
         Console.progress("bench attention: \(configuration.cases.count) cases, \(configuration.repeatCount) samples each after a warm-up")

@@ -67,6 +67,11 @@ enum BenchGEMMCommand: Command {
     }
 
     static func run(_ arguments: Arguments) throws(CommandError) {
+        // Both sides on one thread: Loom's products are single-threaded, so is the sgemm they race.
+        try BLAS.withThreadCount(1) { () throws(CommandError) in try runSingleThreaded(arguments) }
+    }
+
+    private static func runSingleThreaded(_ arguments: Arguments) throws(CommandError) {
         let json = arguments.flag("json")
         if json && !Provenance.isRelease {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
@@ -75,9 +80,6 @@ enum BenchGEMMCommand: Command {
         let tokens = try arguments.int("tokens", minimum: 1) ?? 4096
         let vocabulary = try arguments.int("vocabulary", minimum: 1) ?? 67
         let repeats = try arguments.int("repeat", minimum: 1) ?? 9
-        let threadsBefore = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = threadsBefore }
 
         let workspace = GEMMWorkspace()
         var rows: [[String: Any]] = [], checksum = 0.0

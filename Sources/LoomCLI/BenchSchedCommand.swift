@@ -46,7 +46,7 @@ enum BenchSchedCommand: Command {
         } catch { throw .failure("cannot start \(workers) local workers: \(error)") }
         defer { cluster.stop() }
         guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else { throw .failure("workers did not register") }
-        let startupSeconds = (ContinuousClock.now - startup).seconds
+        let startupSeconds = (ContinuousClock.now - startup).inSeconds
         var sweeps: [Double] = [], bare: [Double] = []
         for sample in 0..<repeats {
             Console.progress("bench sched: sample \(sample + 1) of \(repeats) …")
@@ -62,13 +62,13 @@ enum BenchSchedCommand: Command {
                                                        shouldStop: { false }, progress: { _ in })
                 guard summary.succeeded == count else { throw CommandError.failure("only \(summary.succeeded) of \(count) runs succeeded") }
             } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
-            sweeps.append((ContinuousClock.now - start).seconds)
+            sweeps.append((ContinuousClock.now - start).inSeconds)
             let bareStart = ContinuousClock.now
             do {
                 let ids = try cluster.coordinator.submit(kind: "echo", params: ["value": .string("x")], count: count)
                 guard cluster.coordinator.waitForResults(ids, timeout: .seconds(300)) != nil else { throw CommandError.failure("bare dispatch timed out") }
             } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
-            bare.append((ContinuousClock.now - bareStart).seconds)
+            bare.append((ContinuousClock.now - bareStart).inSeconds)
         }
         let sweep = sweeps.sorted()[sweeps.count / 2], baseline = bare.sorted()[bare.count / 2]
         if arguments.flag("json") {

@@ -56,7 +56,7 @@ enum DispatchBenchmark {
         guard let results = cluster.coordinator.waitForResults(ids, timeout: .seconds(300)) else {
             throw .failure("dispatch benchmark: \(count) tasks did not finish within 300 s")
         }
-        let seconds = (ContinuousClock.now - start).seconds
+        let seconds = (ContinuousClock.now - start).inSeconds
         guard results.allSatisfy(\.succeeded) else { throw .failure("dispatch benchmark: an echo task failed") }
         return Double(count) / seconds
     }

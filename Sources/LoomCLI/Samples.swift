@@ -48,7 +48,7 @@ struct Samples {
 
     /// The median sample in milliseconds (the mean of the middle two for an even count).
     var medianMilliseconds: Double {
-        let sorted = durations.map(\.milliseconds).sorted()
+        let sorted = durations.map(\.inMilliseconds).sorted()
         guard !sorted.isEmpty else { return .nan }
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
@@ -56,7 +56,7 @@ struct Samples {
 
     /// The fastest sample in milliseconds.
     var minimumMilliseconds: Double {
-        durations.map(\.milliseconds).min() ?? .nan
+        durations.map(\.inMilliseconds).min() ?? .nan
     }
 
     /// The rate `flops` per median sample, in GFLOP/s.

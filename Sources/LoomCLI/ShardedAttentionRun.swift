@@ -85,7 +85,9 @@ enum ShardedAttentionRun {
                     }
                     guard part.count == range.count * width else { throw .failure("rank \(rank) wrote a \(name) chunk of the wrong size") }
                     let offset = range.lowerBound * width
-                    assembled[name]!.storage.replaceSubrange(offset..<(offset + part.count), with: part.storage)
+                    assembled[name]!.withUnsafeMutableBufferPointer { destination in
+                        _ = UnsafeMutableBufferPointer(rebasing: destination[offset..<(offset + part.count)]).update(fromContentsOf: part.storage)
+                    }
                 }
             }
         }

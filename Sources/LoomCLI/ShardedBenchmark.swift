@@ -83,13 +83,12 @@ enum ShardedBenchmark {
                                    headDimension: configuration.headDimension)
         let q = inputs.tensor(.query, tokens: 0..<tokens), k = inputs.tensor(.key, tokens: 0..<tokens)
         let v = inputs.tensor(.value, tokens: 0..<tokens)
-        let saved = BLAS.threadCount
-        BLAS.threadCount = 1
-        defer { BLAS.threadCount = saved }
         let attention = BlockwiseAttention(mask: causal ? .causal() : .none, threads: 1)
-        let start = ContinuousClock.now
-        do { _ = try attention.forward(query: q, key: k, value: v) } catch { throw .failure("bench sp: \(error)") }
-        return (ContinuousClock.now - start).seconds
+        return try BLAS.withThreadCount(1) { () throws(CommandError) -> Double in
+            let start = ContinuousClock.now
+            do { _ = try attention.forward(query: q, key: k, value: v) } catch { throw .failure("bench sp: \(error)") }
+            return (ContinuousClock.now - start).inSeconds
+        }
     }
 
     private static func sharded(_ setting: Case, cluster: LocalCluster, singleSeconds: Double,

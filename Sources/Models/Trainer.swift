@@ -123,7 +123,7 @@ public final class Trainer {
                 values["train_loss"] = lossSum / Double(max(1, lossCount))
                 values["grad_norm"] = Double(lastNorm)
                 values["lr"] = Double(config.schedule.rate(at: step - 1))
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                let seconds = elapsed.inSeconds
                 values["tokens_per_s"] = seconds > 0 ? Double(windowSteps * config.batch * config.model.context) / seconds : 0
                 measure(Measurement(step: step, values: values))
                 lossSum = 0; lossCount = 0; windowSteps = 0

@@ -8,7 +8,7 @@ extension Transformer {
         let a = arena.layers[l]
         var capture = hooks.captured[l] ?? .init()
         if hooks.captureScores {
-            capture.scores = try! Tensor(shape: [batch, h, t, t], storage: scores)  // the kernel filled B·H·T·T
+            capture.scores = Tensor(unchecked: [batch, h, t, t], storage: scores)  // the kernel filled B·H·T·T
         }
         if hooks.captureWeights { capture.weights = tensor(a.weights, shape: [batch, h, t, t]) }
         if hooks.captureValues {
@@ -16,7 +16,7 @@ extension Transformer {
             for row in 0..<(batch * t) {
                 for j in 0..<d { values[row * d + j] = a.qkv[row * 3 * d + 2 * d + j] }
             }
-            capture.values = try! Tensor(shape: [batch, t, h, dh], storage: values)  // B·T·d floats
+            capture.values = Tensor(unchecked: [batch, t, h, dh], storage: values)  // B·T·d floats
         }
         // Head h's share of a W_O product: its (T, dh) block times rows h·dh..<(h+1)·dh of W_O.
         func throughOutput(_ input: UnsafeMutablePointer<Float>, rowStride: Int) -> Tensor {
@@ -31,7 +31,7 @@ extension Transformer {
                     }
                 }
             }
-            return try! Tensor(shape: [batch, h, t, d], storage: outputs)  // B·H·T·d floats
+            return Tensor(unchecked: [batch, h, t, d], storage: outputs)  // B·H·T·d floats
         }
         if hooks.captureHeadOutputs { capture.headOutputs = throughOutput(a.heads, rowStride: d) }
         if hooks.captureValueOutputs { capture.valueOutputs = throughOutput(a.qkv + 2 * d, rowStride: 3 * d) }

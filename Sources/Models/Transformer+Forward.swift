@@ -220,6 +220,6 @@ extension Transformer {
 
     /// A copy of `count` floats as a tensor of `shape`.
     func tensor(_ source: UnsafePointer<Float>, shape: [Int]) -> Tensor {
-        try! Tensor(shape: shape, storage: Array(UnsafeBufferPointer(start: source, count: shape.reduce(1, *))))  // count matches
+        Tensor(unchecked: shape, storage: Array(UnsafeBufferPointer(start: source, count: shape.reduce(1, *))))
     }
 }

@@ -90,10 +90,7 @@ public final class Transformer {
     /// into pieces, else on `threads` threads; the caller's setting is restored afterwards.
     func pass<R>(_ body: () -> R) -> R {
         guard split.usesBLASThreads else { return BLASThreading.singleThreaded(body) }
-        let saved = BLAS.threadCount
-        BLAS.threadCount = threads
-        defer { BLAS.threadCount = saved }
-        return body()
+        return BLAS.withThreadCount(threads, body)
     }
 
     /// Runs `body` (attention's per-(batch, head) items, each calling sgemm) with OpenBLAS single-threaded.
@@ -149,8 +146,8 @@ public final class Transformer {
     public var logits: Tensor {
         guard let batch = lastBatch else { return Tensor(uncheckedZeros: [0, config.context, config.vocabulary]) }
         let count = batch * config.context * config.vocabulary
-        return try! Tensor(shape: [batch, config.context, config.vocabulary],  // the count matches the shape
-                           storage: Array(UnsafeBufferPointer(start: arena.logits, count: count)))
+        return Tensor(unchecked: [batch, config.context, config.vocabulary],
+                      storage: Array(UnsafeBufferPointer(start: arena.logits, count: count)))
     }
 
     /// Calls `body` with a read-only view of the last forward pass's logits, (batch, context, V)

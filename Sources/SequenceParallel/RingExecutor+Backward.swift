@@ -89,8 +89,8 @@ extension RingExecutor {
                 heldDK = try (0..<incoming).map { try gang.receiveTensor("bdk\(step.step).\($0)", from: previous) }
                 heldDV = try (0..<incoming).map { try gang.receiveTensor("bdv\(step.step).\($0)", from: previous) }
             }
-            timings.append(StepTiming(step: step.step, start: (stepStart - begin).seconds, sendSeconds: (sent - stepStart).seconds,
-                                      computeSeconds: (computed - sent).seconds, waitSeconds: (clock.now - computed).seconds,
+            timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
+                                      computeSeconds: (computed - sent).inSeconds, waitSeconds: (clock.now - computed).inSeconds,
                                       blocks: step.blocks.count))
         }
         if partialsGoHome {
@@ -104,10 +104,10 @@ extension RingExecutor {
                     }
                 }
             }
-            return (ShardedGradients(query: dq, key: ownDK, value: ownDV), timings, (clock.now - begin).seconds)
+            return (ShardedGradients(query: dq, key: ownDK, value: ownDV), timings, (clock.now - begin).inSeconds)
         }
         // After the last step's hop, the accumulators held are this rank's own, complete.
-        return (ShardedGradients(query: dq, key: heldDK, value: heldDV), timings, (clock.now - begin).seconds)
+        return (ShardedGradients(query: dq, key: heldDK, value: heldDV), timings, (clock.now - begin).inSeconds)
     }
 }
 
@@ -132,7 +132,7 @@ extension Tensor {
     /// Adds `other` element by element (same shape).
     mutating func add(_ other: Tensor) {
         precondition(shape == other.shape, "adding \(other.shape) to \(shape)")
-        storage.withUnsafeMutableBufferPointer { a in
+        withUnsafeMutableBufferPointer { a in
             other.storage.withUnsafeBufferPointer { b in
                 for i in 0..<a.count { a[i] += b[i] }
             }

@@ -75,10 +75,10 @@ public enum RingExecutor {
                 heldValue = try (0..<count).map { index in try gang.receiveTensor("v\(step.step).\(index)", from: previous) }
             }
             let received = clock.now
-            timings.append(StepTiming(step: step.step, start: (stepStart - begin).seconds, sendSeconds: (sent - stepStart).seconds,
-                                      computeSeconds: (computed - sent).seconds, waitSeconds: (received - computed).seconds,
+            timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
+                                      computeSeconds: (computed - sent).inSeconds, waitSeconds: (received - computed).inSeconds,
                                       blocks: step.blocks.count))
         }
-        return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).seconds)
+        return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).inSeconds)
     }
 }

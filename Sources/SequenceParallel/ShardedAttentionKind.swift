@@ -40,93 +40,95 @@ public enum SequenceParallelKinds {
         }
         let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
         let (query, key, value) = try problem.shard(chunks)
-        BLAS.threadCount = problem.threads
-        gang.throttle = problem.throttle
-        let run: ShardedRun
-        let expectedBytes: Int, work: Int
-        var headShard: UlyssesHeadShard?
-        switch problem.algorithm {
-        case .ring, .zigzagRing:
-            let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
-            run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
-                                       threads: problem.threads, forceFrames: problem.forceFrames)
-            expectedBytes = schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
-            work = schedule.visiblePairs
-        case .ulysses:
-            let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
-                                           keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
-            (run, headShard) = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
-                                                       threads: problem.threads, forceFrames: problem.forceFrames)
-            expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
-            let n = problem.layout.tokens
-            work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
-        case .tokenring:
-            let schedule = TokenRingSchedule(tokens: problem.layout.tokens, ranks: gang.size, rank: gang.rank,
-                                             isCausal: problem.isCausal)
-            run = try TokenRingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
-                                            threads: problem.threads, forceFrames: problem.forceFrames)
-            expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
-            work = schedule.visiblePairs
-        }
-        let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
-        var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
-                                             gang: gang)
-        // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
-        let n = problem.layout.tokens
-        let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
-        metrics["useful_flops"] = .double(4 * Double(problem.inputs.headDimension) * pairs)
-        var gradients: ShardedGradients?
-        if problem.backward {
-            let outputGradient = try problem.outputGradient(chunks)
-            let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
-            let result: ShardedGradients, timings: [StepTiming], wall: Double, expected: Int
-            if let headShard {
+        // A worker runs many tasks: the next one must start from the worker's own setting.
+        return try BLAS.withThreadCount(problem.threads) {
+            gang.throttle = problem.throttle
+            let run: ShardedRun
+            let expectedBytes: Int, work: Int
+            var headShard: UlyssesHeadShard?
+            switch problem.algorithm {
+            case .ring, .zigzagRing:
+                let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+                run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                           threads: problem.threads, forceFrames: problem.forceFrames)
+                expectedBytes = schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                work = schedule.visiblePairs
+            case .ulysses:
                 let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
                                                keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
-                (result, timings, wall) = try UlyssesExecutor.backward(
-                    schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
-                    forceFrames: problem.forceFrames)
-                expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
-            } else {
-                // Ring and zigzag: accumulators travel with K/V. TokenRing mirrors its forward
-                // pass: K/V travel on its layout, dq stays home, dK/dV partials go straight home.
-                let direct = problem.algorithm == .tokenring
-                let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
-                (result, timings, wall) = try RingExecutor.backward(
-                    schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
-                    gang: gang, threads: problem.threads, forceFrames: problem.forceFrames, partialsGoHome: direct)
-                expected = direct
-                    ? schedule.directBackwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
-                    : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                (run, headShard) = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
+                                                           threads: problem.threads, forceFrames: problem.forceFrames)
+                expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
+                let n = problem.layout.tokens
+                work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
+            case .tokenring:
+                let schedule = TokenRingSchedule(tokens: problem.layout.tokens, ranks: gang.size, rank: gang.rank,
+                                                 isCausal: problem.isCausal)
+                run = try TokenRingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                                threads: problem.threads, forceFrames: problem.forceFrames)
+                expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
+                work = schedule.visiblePairs
             }
-            gradients = result
-            metrics["bwd_wall_s"] = .double(wall)
-            metrics["bwd_compute_s"] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
-            metrics["bwd_wait_s"] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
-            metrics["bwd_bytes_sent"] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
-            metrics["bwd_expected_bytes_sent"] = .int(expected)
-        }
-        if problem.verify {
-            for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
-            if let gradients {
-                for (name, value) in try ShardedVerification.gradientErrors(gradients, chunks: chunks, problem: problem) {
-                    metrics[name] = value
+            let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
+            var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
+                                                 gang: gang)
+            // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
+            let n = problem.layout.tokens
+            let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
+            metrics["useful_flops"] = .double(4 * Double(problem.inputs.headDimension) * pairs)
+            var gradients: ShardedGradients?
+            if problem.backward {
+                let outputGradient = try problem.outputGradient(chunks)
+                let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
+                let result: ShardedGradients, timings: [StepTiming], wall: Double, expected: Int
+                if let headShard {
+                    let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
+                                                   keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
+                    (result, timings, wall) = try UlyssesExecutor.backward(
+                        schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
+                        forceFrames: problem.forceFrames)
+                    expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
+                } else {
+                    // Ring and zigzag: accumulators travel with K/V. TokenRing mirrors its forward
+                    // pass: K/V travel on its layout, dq stays home, dK/dV partials go straight home.
+                    let direct = problem.algorithm == .tokenring
+                    let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+                    (result, timings, wall) = try RingExecutor.backward(
+                        schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
+                        gang: gang, threads: problem.threads, forceFrames: problem.forceFrames, partialsGoHome: direct)
+                    expected = direct
+                        ? schedule.directBackwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                        : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                }
+                gradients = result
+                metrics["bwd_wall_s"] = .double(wall)
+                metrics["bwd_compute_s"] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
+                metrics["bwd_wait_s"] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
+                metrics["bwd_bytes_sent"] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
+                metrics["bwd_expected_bytes_sent"] = .int(expected)
+            }
+            if problem.verify {
+                for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
+                if let gradients {
+                    for (name, value) in try ShardedVerification.gradientErrors(gradients, chunks: chunks, problem: problem) {
+                        metrics[name] = value
+                    }
                 }
             }
-        }
-        var artifacts: [String] = []
-        if let directory = problem.outputDirectory {
-            for (index, output) in run.outputs.enumerated() {
-                var named = [("out", output.output), ("lse", output.logSumExp)]
-                if let gradients { named += [("dq", gradients.query[index]), ("dk", gradients.key[index]), ("dv", gradients.value[index])] }
-                for (name, tensor) in named {
-                    let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
-                    try tensor.writeNPY(toFile: path)
-                    artifacts.append(path)
+            var artifacts: [String] = []
+            if let directory = problem.outputDirectory {
+                for (index, output) in run.outputs.enumerated() {
+                    var named = [("out", output.output), ("lse", output.logSumExp)]
+                    if let gradients { named += [("dq", gradients.query[index]), ("dk", gradients.key[index]), ("dv", gradients.value[index])] }
+                    for (name, tensor) in named {
+                        let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
+                        try tensor.writeNPY(toFile: path)
+                        artifacts.append(path)
+                    }
                 }
             }
+            return TaskOutcome(metrics: metrics, artifacts: artifacts)
         }
-        return TaskOutcome(metrics: metrics, artifacts: artifacts)
     }
 }
 

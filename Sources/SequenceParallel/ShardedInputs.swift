@@ -31,8 +31,6 @@ public struct ShardedInputs: Sendable {
             var random = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ role.rawValue &* 0xD1B5_4A32_D192_ED03 &+ UInt64(token))
             for i in 0..<width { storage[row * width + i] = random.normal() }
         }
-        var tensor = Tensor(uncheckedZeros: [range.count, width / headDimension, headDimension])
-        tensor.storage = storage                    // same count: the shape was built from it
-        return tensor
+        return Tensor(unchecked: [range.count, width / headDimension, headDimension], storage: storage)
     }
 }

@@ -7,7 +7,7 @@ extension Tensor {
         precondition(!shape.isEmpty && range.lowerBound >= 0 && range.upperBound <= shape[0], "rows \(range) outside \(shape)")
         let width = shape.dropFirst().reduce(1, *)
         var result = Tensor(uncheckedZeros: [range.count] + shape.dropFirst())
-        result.storage.withUnsafeMutableBufferPointer { destination in
+        result.withUnsafeMutableBufferPointer { destination in
             storage.withUnsafeBufferPointer { source in
                 for i in 0..<(range.count * width) { destination[i] = source[range.lowerBound * width + i] }
             }
@@ -22,7 +22,7 @@ extension Tensor {
         precondition(shape.count >= 2 && range.lowerBound >= 0 && range.upperBound <= shape[1], "heads \(range) outside \(shape)")
         let n = shape[0], h = shape[1], d = shape.count == 3 ? shape[2] : 1
         var result = Tensor(uncheckedZeros: [n, range.count] + shape.dropFirst(2))
-        result.storage.withUnsafeMutableBufferPointer { destination in
+        result.withUnsafeMutableBufferPointer { destination in
             storage.withUnsafeBufferPointer { source in
                 for row in 0..<n {
                     for (index, head) in range.enumerated() {
@@ -38,9 +38,8 @@ extension Tensor {
     public static func concatenatingRows(_ parts: [Tensor]) -> Tensor {
         precondition(!parts.isEmpty && parts.allSatisfy { Array($0.shape.dropFirst()) == Array(parts[0].shape.dropFirst()) },
                      "rows of different shapes")
-        var result = Tensor(uncheckedZeros: [parts.reduce(0) { $0 + $1.shape[0] }] + parts[0].shape.dropFirst())
-        result.storage = parts.flatMap(\.storage)
-        return result
+        return Tensor(unchecked: [parts.reduce(0) { $0 + $1.shape[0] }] + parts[0].shape.dropFirst(),
+                      storage: parts.flatMap(\.storage))
     }
 
     /// The tensors side by side along the head axis (they agree on rows and head dimension).
@@ -53,9 +52,11 @@ extension Tensor {
         var offset = 0
         for part in parts {
             let h = part.shape[1]
-            for row in 0..<n {
-                for head in 0..<h {
-                    for i in 0..<d { result.storage[(row * total + offset + head) * d + i] = part.storage[(row * h + head) * d + i] }
+            result.withUnsafeMutableBufferPointer { destination in
+                for row in 0..<n {
+                    for head in 0..<h {
+                        for i in 0..<d { destination[(row * total + offset + head) * d + i] = part.storage[(row * h + head) * d + i] }
+                    }
                 }
             }
             offset += h

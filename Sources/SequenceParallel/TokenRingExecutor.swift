@@ -53,8 +53,8 @@ public enum TokenRingExecutor {
                 held = [:]
                 for chunk in next.heldChunks { held[chunk] = try gang.receiveTensor("q\(step.step).\(chunk)", from: previous) }
             }
-            timings.append(StepTiming(step: step.step, start: (stepStart - begin).seconds, sendSeconds: (sent - stepStart).seconds,
-                                      computeSeconds: (computed - sent).seconds, waitSeconds: (clock.now - computed).seconds,
+            timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
+                                      computeSeconds: (computed - sent).inSeconds, waitSeconds: (clock.now - computed).inSeconds,
                                       blocks: step.blocks.count))
         }
         // The partial results for this rank's queries, from every rank that held them.
@@ -66,8 +66,8 @@ public enum TokenRingExecutor {
                 try outputs[incoming.chunk].merge(PartialAttention(output: output, logSumExp: lse))
             }
         }
-        timings.append(StepTiming(step: schedule.steps.count, start: (tailStart - begin).seconds, sendSeconds: 0,
-                                  computeSeconds: 0, waitSeconds: (clock.now - tailStart).seconds, blocks: 0))
-        return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).seconds)
+        timings.append(StepTiming(step: schedule.steps.count, start: (tailStart - begin).inSeconds, sendSeconds: 0,
+                                  computeSeconds: 0, waitSeconds: (clock.now - tailStart).inSeconds, blocks: 0))
+        return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).inSeconds)
     }
 }

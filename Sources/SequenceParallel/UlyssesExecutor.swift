@@ -38,16 +38,16 @@ public enum UlyssesExecutor {
                               try gang.receiveTensor("uv", from: owner)))
             }
         }
-        timings.append(StepTiming(step: 0, start: (start - begin).seconds, sendSeconds: (sent - start).seconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).seconds, blocks: 0))
+        timings.append(StepTiming(step: 0, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
+                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
         // Full attention over the whole sequence for my heads.
         start = clock.now
         let mask: AttentionMask = schedule.isCausal ? .causal() : .none
         let shard = (q: Tensor.concatenatingRows(parts.map(\.q)), k: Tensor.concatenatingRows(parts.map(\.k)),
                      v: Tensor.concatenatingRows(parts.map(\.v)))
         let result = try BlockwiseAttention(mask: mask, threads: threads).forward(query: shard.q, key: shard.k, value: shard.v)
-        timings.append(StepTiming(step: 1, start: (start - begin).seconds, sendSeconds: 0,
-                                  computeSeconds: (clock.now - start).seconds, waitSeconds: 0, blocks: 1))
+        timings.append(StepTiming(step: 1, start: (start - begin).inSeconds, sendSeconds: 0,
+                                  computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
         // All-to-all #2: each peer's tokens of my heads back to it; my tokens of its heads in.
         start = clock.now
         for peer in schedule.peers {
@@ -68,10 +68,10 @@ public enum UlyssesExecutor {
                 sums.append(try gang.receiveTensor("ul", from: owner))
             }
         }
-        timings.append(StepTiming(step: 2, start: (start - begin).seconds, sendSeconds: (sent - start).seconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).seconds, blocks: 0))
+        timings.append(StepTiming(step: 2, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
+                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
         let output = try PartialAttention(output: Tensor.concatenatingHeads(outputs), logSumExp: Tensor.concatenatingHeads(sums))
-        return (ShardedRun(outputs: [output], timings: timings, wallSeconds: (clock.now - begin).seconds),
+        return (ShardedRun(outputs: [output], timings: timings, wallSeconds: (clock.now - begin).inSeconds),
                 UlyssesHeadShard(query: shard.q, key: shard.k, value: shard.v, result: result))
     }
 
@@ -99,15 +99,15 @@ public enum UlyssesExecutor {
                 parts.append(try gang.receiveTensor("ud", from: owner))
             }
         }
-        timings.append(StepTiming(step: 0, start: 0, sendSeconds: (sent - start).seconds, computeSeconds: 0,
-                                  waitSeconds: (clock.now - sent).seconds, blocks: 0))
+        timings.append(StepTiming(step: 0, start: 0, sendSeconds: (sent - start).inSeconds, computeSeconds: 0,
+                                  waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
         start = clock.now
         let mask: AttentionMask = schedule.isCausal ? .causal() : .none
         let gradients = try BlockwiseAttention(mask: mask, threads: threads).backward(
             query: shard.query, key: shard.key, value: shard.value, result: shard.result,
             outputGradient: Tensor.concatenatingRows(parts))
-        timings.append(StepTiming(step: 1, start: (start - begin).seconds, sendSeconds: 0,
-                                  computeSeconds: (clock.now - start).seconds, waitSeconds: 0, blocks: 1))
+        timings.append(StepTiming(step: 1, start: (start - begin).inSeconds, sendSeconds: 0,
+                                  computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
         start = clock.now
         for peer in schedule.peers {
             guard let gang else { break }
@@ -128,10 +128,10 @@ public enum UlyssesExecutor {
                 dv.append(try gang.receiveTensor("udv", from: owner))
             }
         }
-        timings.append(StepTiming(step: 2, start: (start - begin).seconds, sendSeconds: (sent - start).seconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).seconds, blocks: 0))
+        timings.append(StepTiming(step: 2, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
+                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
         let result = ShardedGradients(query: [Tensor.concatenatingHeads(dq)], key: [Tensor.concatenatingHeads(dk)],
                                       value: [Tensor.concatenatingHeads(dv)])
-        return (result, timings, (clock.now - begin).seconds)
+        return (result, timings, (clock.now - begin).inSeconds)
     }
 }

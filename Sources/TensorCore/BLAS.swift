@@ -45,8 +45,31 @@ public enum BLAS {
     }
 
     /// The number of threads OpenBLAS uses for one call.
+    ///
+    /// The setting is process-global. Set it directly only where a process settles its count once
+    /// for good (the `loom bench attention` command, whose header prints it). Code that runs inside
+    /// a longer-lived process, such as a task body in a worker or one benchmark among others, uses
+    /// `withThreadCount(_:_:)`, so the next task starts from the process's own setting.
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count, also when
+    /// `body` throws.
+    ///
+    /// The count stays process-global while `body` runs: two threads calling this at once see each
+    /// other's setting. Loom's own tile-parallel kernels use `BLASThreading.singleThreaded`, which
+    /// counts its concurrent users.
+    /// - Parameters:
+    ///   - count: the threads for OpenBLAS calls inside `body`; values below 1 mean 1.
+    ///   - body: the work to run.
+    /// - Returns: what `body` returns.
+    /// - Throws: what `body` throws.
+    public static func withThreadCount<R, E: Error>(_ count: Int, _ body: () throws(E) -> R) throws(E) -> R {
+        let saved = threadCount
+        threadCount = count
+        defer { threadCount = saved }
+        return try body()
     }
 }

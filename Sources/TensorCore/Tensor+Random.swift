@@ -35,14 +35,14 @@ extension Tensor {
             precondition(low.isFinite && high.isFinite && low < high,
                          "uniform distribution needs finite low < high, got [\(low), \(high))")
             for i in result.storage.indices {
-                result.storage[i] = generator.uniform(in: low..<high)
+                result.elements[i] = generator.uniform(in: low..<high)
             }
         case let .normal(mean, standardDeviation):
             precondition(mean.isFinite && standardDeviation.isFinite && standardDeviation >= 0,
                          "normal distribution needs a finite mean and standard deviation ≥ 0, "
                              + "got mean \(mean), standard deviation \(standardDeviation)")
             for i in result.storage.indices {
-                result.storage[i] = generator.normal(mean: mean, standardDeviation: standardDeviation)
+                result.elements[i] = generator.normal(mean: mean, standardDeviation: standardDeviation)
             }
         }
         return result
@@ -61,7 +61,7 @@ extension Tensor {
                                     using generator: inout SeededRandom) -> Tensor {
         var result = Tensor(uncheckedZeros: shape)
         for i in result.storage.indices {
-            result.storage[i] = generator.normal(mean: mean, standardDeviation: standardDeviation)
+            result.elements[i] = generator.normal(mean: mean, standardDeviation: standardDeviation)
         }
         return result
     }

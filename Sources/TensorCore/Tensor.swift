@@ -6,21 +6,27 @@ public struct Tensor: Sendable, Equatable {
     /// The extent of each axis; empty for a scalar.
     public private(set) var shape: [Int]
     /// The elements in row-major order; `storage.count == shape.reduce(1, *)`.
-    public var storage: [Float]
+    ///
+    /// Read-only, so no caller can break that count: writes go through the subscript or
+    /// `withUnsafeMutableBufferPointer`, which keep it.
+    @inlinable public var storage: [Float] { elements }
+    /// The stored elements; a separate name because `@inlinable` writers such as
+    /// `withUnsafeMutableBufferPointer` cannot use a setter that is not public.
+    @usableFromInline internal var elements: [Float]
 
     /// A tensor of zeros.
     /// - Throws: `TensorError.invalidShape` for a negative extent.
     public init(zeros shape: [Int]) throws(TensorError) {
         try Tensor.validate(shape)
         self.shape = shape
-        self.storage = [Float](repeating: 0, count: shape.reduce(1, *))
+        self.elements = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
     /// A tensor filled with `value`.
     public init(repeating value: Float, shape: [Int]) throws(TensorError) {
         try Tensor.validate(shape)
         self.shape = shape
-        self.storage = [Float](repeating: value, count: shape.reduce(1, *))
+        self.elements = [Float](repeating: value, count: shape.reduce(1, *))
     }
 
     /// Wraps `storage` with `shape`.
@@ -32,14 +38,25 @@ public struct Tensor: Sendable, Equatable {
             throw .invalidShape("shape \(Tensor.describe(shape)) holds \(count) elements, but \(storage.count) were given")
         }
         self.shape = shape
-        self.storage = storage
+        self.elements = storage
+    }
+
+    /// Wraps `storage` with a shape the caller has already checked, for paths that build a tensor
+    /// from a buffer whose size they computed from the shape (no `throws` to handle).
+    /// - Precondition: no extent is negative and `storage.count == shape.reduce(1, *)`.
+    public init(unchecked shape: [Int], storage: [Float]) {
+        // O(rank), beside the O(count) buffer the caller built: cheap enough to check in every build.
+        precondition(shape.allSatisfy { $0 >= 0 } && shape.reduce(1, *) == storage.count,
+                     "shape \(shape) does not hold \(storage.count) elements")
+        self.shape = shape
+        self.elements = storage
     }
 
     /// A tensor of zeros whose shape the caller has already checked (no negative extents).
     public init(uncheckedZeros shape: [Int]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative extent in shape \(shape)")
         self.shape = shape
-        self.storage = [Float](repeating: 0, count: shape.reduce(1, *))
+        self.elements = [Float](repeating: 0, count: shape.reduce(1, *))
     }
 
     /// The number of elements.
@@ -72,7 +89,7 @@ public struct Tensor: Sendable, Equatable {
     /// The element at a multi-index (for tests and small tools; kernels use raw pointers).
     public subscript(_ index: Int...) -> Float {
         get { storage[offset(of: index)] }
-        set { storage[offset(of: index)] = newValue }
+        set { elements[offset(of: index)] = newValue }
     }
 
     private func offset(of index: [Int]) -> Int {
@@ -88,13 +105,13 @@ public struct Tensor: Sendable, Equatable {
     /// Calls `body` with the elements, read-only.
     @inlinable
     public func withUnsafeBufferPointer<R, E>(_ body: (UnsafeBufferPointer<Float>) throws(E) -> R) throws(E) -> R {
-        try storage.withUnsafeBufferPointer { (buffer) throws(E) -> R in try body(buffer) }
+        try elements.withUnsafeBufferPointer { (buffer) throws(E) -> R in try body(buffer) }
     }
 
     /// Calls `body` with the elements, writable.
     @inlinable
     public mutating func withUnsafeMutableBufferPointer<R, E>(_ body: (UnsafeMutableBufferPointer<Float>) throws(E) -> R) throws(E) -> R {
-        try storage.withUnsafeMutableBufferPointer { (buffer) throws(E) -> R in try body(buffer) }
+        try elements.withUnsafeMutableBufferPointer { (buffer) throws(E) -> R in try body(buffer) }
     }
 
     /// `[2, 3, 4]` as text, for error messages.

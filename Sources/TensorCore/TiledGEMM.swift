@@ -224,7 +224,15 @@ public enum TiledGEMM {
 }
 
 /// Scratch memory for `TiledGEMM`: grows to the largest request and is kept, so a training step
-/// allocates nothing once warm. One per thread; not for concurrent use.
+/// allocates nothing once warm. One per worker thread: `reserve` is not synchronised, so two
+/// threads must never use one workspace at the same time.
+///
+/// `@unchecked Sendable`, because per-worker arrays of workspaces are captured by the `@Sendable`
+/// bodies of `Parallel.forEach` (the transformer's products and attention items). That is safe
+/// because each body uses only the workspace at its own index (the `worker` that `forEach` gives
+/// one thread, or a piece index that it hands out once), and the parallel calls of one step run
+/// one after another. Dropping the conformance would only move the `@unchecked` to those arrays'
+/// owners; a lock would cost every product.
 public final class GEMMWorkspace: @unchecked Sendable {
     private var storage: UnsafeMutablePointer<Float>
     private var capacity: Int

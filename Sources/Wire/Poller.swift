@@ -28,7 +28,7 @@ public enum Poller {
         var raw = items.map { item in
             zmq_pollitem_t(socket: item.socket, fd: item.fileDescriptor, events: Int16(ZMQ_POLLIN), revents: 0)
         }
-        let count = zmq_poll(&raw, Int32(raw.count), Int(max(0, timeout.milliseconds)))
+        let count = zmq_poll(&raw, Int32(raw.count), Int(max(0, timeout.wholeMilliseconds)))
         if count < 0 {
             if zmq_errno() == EINTR { return [Bool](repeating: false, count: items.count) }
             throw .lastCall("zmq_poll")

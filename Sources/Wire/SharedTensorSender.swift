@@ -72,7 +72,7 @@ public final class SharedTensorSender {
             guard clock.now < deadline else {
                 throw .sharedMemory("no free slot among \(segment.slotCount) after \(timeout): the receiver still holds every tensor (views not yet released) or has died; release views sooner or use more slots")
             }
-            usleep(UInt32(SharedTensorSender.pollInterval.seconds * 1e6))
+            usleep(UInt32(SharedTensorSender.pollInterval.inSeconds * 1e6))
         }
     }
 }

@@ -110,11 +110,11 @@ public struct Socket: ~Copyable {
         case let .sendHighWaterMark(n): try setInt32(ZMQ_SNDHWM, Int32(clamping: n), "ZMQ_SNDHWM")
         case let .receiveHighWaterMark(n): try setInt32(ZMQ_RCVHWM, Int32(clamping: n), "ZMQ_RCVHWM")
         case let .maximumMessageSize(n): try setInt64(ZMQ_MAXMSGSIZE, n, "ZMQ_MAXMSGSIZE")
-        case let .sendTimeout(d): try setInt32(ZMQ_SNDTIMEO, Int32(clamping: d.milliseconds), "ZMQ_SNDTIMEO")
+        case let .sendTimeout(d): try setInt32(ZMQ_SNDTIMEO, Int32(clamping: d.wholeMilliseconds), "ZMQ_SNDTIMEO")
         case let .immediate(on): try setInt32(ZMQ_IMMEDIATE, on ? 1 : 0, "ZMQ_IMMEDIATE")
         case let .reconnectInterval(d, maximum):
-            try setInt32(ZMQ_RECONNECT_IVL, Int32(clamping: d.milliseconds), "ZMQ_RECONNECT_IVL")
-            try setInt32(ZMQ_RECONNECT_IVL_MAX, Int32(clamping: maximum.milliseconds), "ZMQ_RECONNECT_IVL_MAX")
+            try setInt32(ZMQ_RECONNECT_IVL, Int32(clamping: d.wholeMilliseconds), "ZMQ_RECONNECT_IVL")
+            try setInt32(ZMQ_RECONNECT_IVL_MAX, Int32(clamping: maximum.wholeMilliseconds), "ZMQ_RECONNECT_IVL_MAX")
         case let .curveServer(secretKey):
             try setInt32(ZMQ_CURVE_SERVER, 1, "ZMQ_CURVE_SERVER")
             try setBytes(ZMQ_CURVE_SECRETKEY, secretKey.bytes, "ZMQ_CURVE_SECRETKEY")
@@ -349,15 +349,10 @@ public enum SocketOption: Sendable {
 }
 
 extension Duration {
-    /// The duration in whole milliseconds, rounded down.
-    public var milliseconds: Int64 {
+    /// The duration in whole milliseconds, rounded down, for libzmq's integer timeouts.
+    /// (Seconds and fractional milliseconds come from TensorCore's `inSeconds`/`inMilliseconds`.)
+    public var wholeMilliseconds: Int64 {
         let (seconds, attoseconds) = components
         return seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    /// The duration in seconds as a `Double`.
-    public var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) * 1e-18
     }
 }

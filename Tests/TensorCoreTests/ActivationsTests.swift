@@ -172,7 +172,7 @@ private let counts = [0, 1, 15, 16, 17, 33, 100]
     @Test(arguments: counts)
     func backwardPassesGradientWherePositive(_ count: Int) throws {
         var x = try TestInputs.normal(shape: [count], seed: 84).tensor
-        if count > 2 { x.storage[1] = 0; x.storage[count - 1] = 0 }
+        if count > 2 { x[1] = 0; x[count - 1] = 0 }
         let dy = try TestInputs.normal(shape: [count], seed: 85).tensor
         let dx = try Kernels.reluBackward(outputGradient: dy, input: x)
         #expect(dx.storage == zip(x.storage, dy.storage).map { $0 > 0 ? $1 : 0 })
