@@ -67,9 +67,14 @@ let package = Package(
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments", "Tasks"], swiftSettings: portableSwift),
         .target(name: "Models", dependencies: ["TensorCore", "Attention"], swiftSettings: fastSwift),
         .target(name: "Mechanisms", dependencies: ["Models", "TensorCore"], swiftSettings: portableSwift),
+        // The active-dormant study: the train.bb kind, its parameters, the training session, the
+        // analysis after training and the mechanism graphs (Mechanisms holds the measurements).
+        .target(name: "ActiveDormant", dependencies: ["Cluster", "Tasks", "Models", "Mechanisms", "Reports", "TensorCore"],
+                swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models", "Mechanisms"],
+            dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models",
+                           "Mechanisms", "ActiveDormant"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).

@@ -62,7 +62,7 @@ enum BenchTrainCommand: Command {
                                             schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
                 let trainer: Trainer
                 do {
-                    let transformer = try ModelFactory.make(model, seed: 1, maxBatch: batch, threads: 0)
+                    let transformer = try Transformer(config: model, seed: 1, maxBatch: batch, threads: 0)
                     transformer.usesOpenBLASProducts = product == "openblas"
                     trainer = try Trainer(config: config, model: transformer, task: task)
                     try trainer.trainStep()                                    // warm-up: first touches, packing

@@ -1,3 +1,4 @@
+import ActiveDormant
 import Cluster
 import SequenceParallel
 

@@ -1,3 +1,4 @@
+import ActiveDormant
 import Cluster
 import Foundation
 import Mechanisms
@@ -75,19 +76,17 @@ enum TrainCommand: Command {
                 Console.flush()
             }
         } catch { throw .failure("\(error)") }
-        if session.probes, !signals.received, let model = session.trainer.model as? Transformer {
+        if session.probes, !signals.received {
             do {
-                let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
+                let analysis = try TrainingAnalysis(session)
                 let triggers = Set(session.task.triggers)
-                let (_, effects) = try InterventionStudy.run(model, triggers: Set(session.task.triggers.map { Int32($0) }),
-                                                           evaluate: session.trainer.evaluate)
-                for effect in effects {
+                for effect in analysis.effects {
                     Console.progress(effect.name.padding(24) + String(format: "Δ backcopy risk %+8.4f   Δ bigram risk %+8.4f",
                                                                       effect.deltaBackcopy, effect.deltaBigram))
                 }
-                for head in active.keys.sorted() {
-                    let tokens = active[head]!.sorted().map { "'\(session.task.statistics.vocabulary[$0])'" }
-                    Console.progress("\(head) is active on \(tokens.count) token(s)\(active[head] == triggers ? " (exactly the triggers)" : ""): "
+                for head in analysis.active.keys.sorted() {
+                    let tokens = analysis.active[head]!.sorted().map { "'\(session.task.statistics.vocabulary[$0])'" }
+                    Console.progress("\(head) is active on \(tokens.count) token(s)\(analysis.active[head] == triggers ? " (exactly the triggers)" : ""): "
                                      + tokens.prefix(12).joined(separator: " ") + (tokens.count > 12 ? " …" : ""))
                 }
             } catch { throw .failure("\(error)") }

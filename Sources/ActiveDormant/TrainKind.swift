@@ -6,7 +6,7 @@ import Tasks
 
 /// `train.bb`: trains a small transformer on the Bigram-Backcopy task and reports its curves.
 /// `loom train` runs the same kind in process; experiment files sweep it on workers.
-enum TrainKind {
+public enum TrainKind {
 
     /// The training configuration the parameters describe.
     /// - Throws: `ModelError.configuration` naming the bad value.
@@ -65,8 +65,8 @@ enum TrainKind {
 }
 
 extension TrainKind {
-    /// The task kind workers run.
-    static var kind: TaskKind {
+    /// The task kind workers run (registered by `loom`; `loom train` runs the same session).
+    public static var kind: TaskKind {
         TaskKind(
             name: "train.bb", summary: "trains a small transformer on the Bigram-Backcopy task; reports loss and risk curves",
             parameters: TrainParameters.self
@@ -83,71 +83,30 @@ extension TrainKind {
             try context.checkCancellation()
             var metrics = last.mapValues { ParameterValue.double($0) }
             var artifacts: [String] = []
-            if session.probes, let model = session.trainer.model as? Transformer {
-                // Which tokens each head is active on, at the end of training.
-                let (active, _) = try ActiveDormantClassifier.classify(model, task: session.task)
+            if session.probes {
+                let analysis = try TrainingAnalysis(session)
                 let triggers = Set(session.task.triggers)
-                for (head, tokens) in active {
+                // Which tokens each head is active on, at the end of training.
+                for (head, tokens) in analysis.active {
                     metrics["\(head).active_tokens"] = .int(tokens.count)
                     metrics["\(head).active_are_triggers"] = .int(tokens == triggers ? 1 : 0)
                     metrics["\(head).active"] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
                 }
                 // Each intervention's change in both risks on the evaluation batch.
-                let (_, effects) = try InterventionStudy.run(model, triggers: Set(session.task.triggers.map { Int32($0) }),
-                                                           evaluate: session.trainer.evaluate)
-                for effect in effects {
+                for effect in analysis.effects {
                     metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
                     metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)
                     for (name, value) in InterventionStudy.laterLayerProbes(of: effect) {
                         metrics["intervention.\(effect.name).\(name)"] = .double(value)
                     }
                 }
-                artifacts = try TrainGraphs.write(model, session: session, measurements: last, active: active, effects: effects)
+                artifacts = try TrainGraphs.write(session.model, session: session, measurements: last, active: analysis.active,
+                                                  effects: analysis.effects)
             }
             metrics["steps"] = .int(session.trainer.step)
             metrics["parameters"] = .int(session.config.model.parameterCount)
             metrics["resumed_from"] = .int(session.resumedFrom)
             return TaskOutcome(metrics: metrics, artifacts: artifacts, series: series)
         }
-    }
-}
-
-/// A model, its task and its trainer, built from `train.bb` parameters; resumed from the
-/// checkpoint directory when one is there.
-struct TrainingSession {
-    let config: TrainingConfig
-    let task: BigramBackcopyTask
-    let probes: Bool
-    let trainer: Trainer
-    let checkpoints: URL?
-    /// The step the run resumed from (0: a fresh start).
-    let resumedFrom: Int
-
-    init(_ params: TrainParameters) throws {
-        let data = params.data
-        let statistics: BigramBackcopyStatistics
-        if data.isEmpty {
-            statistics = try BigramBackcopyStatistics.load()
-        } else if data.hasSuffix(".json") {
-            statistics = try BigramBackcopyStatistics.load(from: data)
-        } else {
-            statistics = try BigramBackcopyStatistics(corpusAt: data)
-        }
-        task = BigramBackcopyTask(statistics: statistics)
-        probes = params.probes
-        config = try TrainKind.configuration(params, vocabulary: statistics.count)
-        let threads = params.threads
-        let model = try ModelFactory.make(config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
-                                          threads: threads)
-        trainer = try Trainer(config: config, model: model, task: task)
-        if probes {
-            trainer.probe = { model, batch in try ActiveDormantProbe.measure(model as! Transformer, batch: batch) }
-        }
-        let directory = params.checkpointDir
-        checkpoints = directory.isEmpty ? nil : URL(fileURLWithPath: directory)
-        if let checkpoints, FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
-            try trainer.resume(from: checkpoints)
-        }
-        resumedFrom = trainer.step
     }
 }

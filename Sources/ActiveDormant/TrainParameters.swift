@@ -1,8 +1,8 @@
 import Tasks
 
 /// The parameters of `train.bb` (and the options of `loom train`), decoded once.
-struct TrainParameters: TaskParameters {
-    static let declaration: [ParameterSpec] = [
+public struct TrainParameters: TaskParameters {
+    public static let declaration: [ParameterSpec] = [
         ParameterSpec("layers", .int, default: .int(1), "transformer layers"),
         ParameterSpec("d_model", .int, default: .int(64), "model width d"),
         ParameterSpec("heads", .int, default: .int(1), "attention heads (must divide d_model)"),
@@ -70,7 +70,7 @@ struct TrainParameters: TaskParameters {
     let threads: Int
     let probes: Bool
 
-    init(_ values: ResolvedParameters) {
+    public init(_ values: ResolvedParameters) {
         layers = values.int("layers")
         dModel = values.int("d_model")
         heads = values.int("heads")
@@ -111,7 +111,7 @@ struct TrainParameters: TaskParameters {
 
     /// The model and the schedule must make sense together before anything runs, without
     /// reading the data (a sweep checks every run).
-    func check(gangSize: Int) throws(ParameterProblem) {
+    public func check(gangSize: Int) throws(ParameterProblem) {
         do { _ = try TrainKind.configuration(self, vocabulary: TrainParameters.checkVocabulary) } catch {
             throw ParameterProblem("\(error)")
         }
