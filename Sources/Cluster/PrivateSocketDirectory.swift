@@ -23,7 +23,8 @@ public final class PrivateSocketDirectory: Sendable {
     ///   or a path too long for an ipc socket, and how to fix it.
     public init() throws(ClusterError) {
         let parent = try PrivateSocketDirectory.parent()
-        var template = Array((parent + "/XXXXXX").utf8CString)
+        PrivateSocketDirectory.sweepStale(in: parent)      // what killed coordinators left behind
+        var template = Array((parent + "/" + PrivateSocketDirectory.namePrefix + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else {
             throw .refused("cannot create a private socket directory in \(parent): \(String(cString: strerror(errno))); "

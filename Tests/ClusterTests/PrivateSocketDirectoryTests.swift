@@ -1,4 +1,4 @@
-import Cluster
+@testable import Cluster
 import ClusterTestSupport
 import Foundation
 import ProcessTestSupport
@@ -59,5 +59,43 @@ import Testing
         #expect(result.succeeded, "\(result)\n\(cluster.logText)")
         cluster.local.stop()
         #expect(!FileManager.default.fileExists(atPath: directory), "the directory goes when the cluster stops")
+    }
+}
+
+/// Directories that killed coordinators left behind are removed by the next one; live ones stay.
+@Suite(.serialized) struct PrivateSocketSweepTests {
+    /// A Unix stream socket bound at `path`; listening when `listens`, else closed at once so only
+    /// its file remains (what a `kill -9` leaves).
+    static func bind(_ path: String, listens: Bool) -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(bound == 0, "bind \(path): \(String(cString: strerror(errno)))")
+        if listens { precondition(listen(descriptor, 4) == 0) } else { close(descriptor) }
+        return descriptor
+    }
+
+    @Test func aDeadCoordinatorsDirectoryGoesAndALiveOneStays() throws {
+        let live = try PrivateSocketDirectory()
+        let listening = Self.bind(live.path + "/coordinator", listens: true)
+        defer { close(listening) }
+        let starting = try PrivateSocketDirectory()             // no socket yet: a coordinator about to bind
+        let stale = try PrivateSocketDirectory()
+        _ = Self.bind(stale.path + "/coordinator", listens: false)
+        #expect(PrivateSocketDirectory.isDeadSocket(stale.path + "/coordinator"))
+        #expect(!PrivateSocketDirectory.isDeadSocket(live.path + "/coordinator"))
+        let fresh = try PrivateSocketDirectory()                // sweeps its parent first
+        #expect(!FileManager.default.fileExists(atPath: stale.path), "the dead coordinator's directory is removed")
+        #expect(FileManager.default.fileExists(atPath: live.path + "/coordinator"), "a live coordinator keeps its socket")
+        #expect(FileManager.default.fileExists(atPath: starting.path), "a directory without a socket is left alone")
+        withExtendedLifetime(fresh) {}
     }
 }
