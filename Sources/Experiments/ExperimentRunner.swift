@@ -83,6 +83,7 @@ public enum ExperimentRunner {
         // Held until this function returns; the kernel drops it if the process dies.
         let lock: InvocationLock?
         do { lock = try InvocationLock.acquire(experiment: experiment.name, storePath: store.path) } catch { throw .stopped(error, stored: 0) }
+        defer { withExtendedLifetime(lock) {} }
         let experimentID: Int64
         do {
             // The file's absolute path, so `loom report` finds it from any directory.
@@ -98,13 +99,12 @@ public enum ExperimentRunner {
             }
             try store.markInvocationsDead(open.map(\.id))
         } catch let error as RunnerError { throw error } catch { throw .stopped(error, stored: 0) }
-        withExtendedLifetime(lock) {}
         var summary = Summary(total: runs.count)
         do {
             return try execute(experiment, runs: runs, kindVersion: kindVersion, experimentID: experimentID, store: store,
                                dispatcher: dispatcher, provenance: provenance, force: force, rerunFailed: rerunFailed,
                                acceptCodeChange: acceptCodeChange, artifacts: artifacts, progressInterval: progressInterval,
-                               shouldStop: shouldStop, tick: tick, progress: progress, note: note, summary: &summary, lock: lock)
+                               shouldStop: shouldStop, tick: tick, progress: progress, note: note, summary: &summary)
         } catch {
             throw .stopped(error, stored: summary.succeeded + summary.failed)
         }
@@ -114,7 +114,7 @@ public enum ExperimentRunner {
                                 store: ResultsStore, dispatcher: any RunDispatcher, provenance: ResultsStore.Provenance,
                                 force: Bool, rerunFailed: Bool, acceptCodeChange: Bool, artifacts: URL?, progressInterval: Duration,
                                 shouldStop: () -> Bool, tick: () -> Void, progress: (Progress) -> Void, note: (String) -> Void,
-                                summary: inout Summary, lock: InvocationLock?) throws -> Summary {
+                                summary: inout Summary) throws -> Summary {
         let start = ContinuousClock.now
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         if interrupted > 0 { note("\(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
@@ -231,7 +231,6 @@ public enum ExperimentRunner {
         state.steps = 0
         state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
-        withExtendedLifetime(lock) {}
         return summary
     }
 

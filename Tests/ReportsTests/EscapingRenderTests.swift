@@ -30,20 +30,6 @@ import Testing
         return collector.texts
     }
 
-    /// Runs `gnuplot SCRIPT` in `directory` with an argument list (no shell), as a user redrawing by hand.
-    static func gnuplotByHand(_ script: String, in directory: URL) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["gnuplot", script]
-        process.currentDirectoryURL = directory
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-
     @Test(.enabled(if: gnuplotIsInstalled))
     func figureTextsAreDrawnAsWrittenAndNeverRun() throws {
         let markers = try TemporaryDirectory(), out = try TemporaryDirectory()
@@ -66,7 +52,7 @@ import Testing
         let output = try rendered.get()
         #expect(output.figures.map(\.state) == [.drawn, .drawn])
         for script in ["lines.gp", "panels.gp"] {
-            #expect(try EscapingRenderTests.gnuplotByHand(script, in: out.url) == 0, "\(script) runs again by hand")
+            #expect(Gnuplot.run(script: script, in: out.url) == nil, "\(script) runs again by hand")
         }
         #expect(EscapingRenderTests.ran(markers).isEmpty, "the saved scripts ran \(EscapingRenderTests.ran(markers))")
 
@@ -95,7 +81,7 @@ import Testing
         let ran = { ["r1", "r2", "r3", "r4"].filter { FileManager.default.fileExists(atPath: out.path($0)) } }
         #expect(ran().isEmpty, "drawing ran \(ran())")
         _ = try drawn.get()
-        #expect(try EscapingRenderTests.gnuplotByHand("attention.gp", in: out.url) == 0)
+        #expect(Gnuplot.run(script: "attention.gp", in: out.url) == nil, "attention.gp runs again by hand")
         #expect(ran().isEmpty, "the saved script ran \(ran())")
         let texts = try EscapingRenderTests.texts(ofSVG: out.url.appendingPathComponent("attention.svg"))
         for expected in ["`touch␣r1`", "'.system('touch␣r2').'", "\"↵`touch␣r3`", "@{x}^_", "map system('touch r4')"] {
