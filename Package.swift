@@ -97,6 +97,7 @@ let package = Package(
         .testTarget(name: "AttentionTests",
                     dependencies: ["Attention", "TensorCore", "NumericTestSupport"],
                     swiftSettings: portableSwift),
+        .testTarget(name: "TasksTests", dependencies: ["Tasks"], swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .testTarget(name: "ClusterTests",
                     dependencies: ["Cluster", "Tasks", "Wire", "TensorCore", "ProcessTestSupport", "ClusterTestSupport",
