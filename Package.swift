@@ -63,17 +63,21 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
-        .target(name: "Experiments", dependencies: ["CYAML", "CSQLite", "Cluster", "Tasks", "TensorCore"], swiftSettings: portableSwift),
+        // Experiment files, sweeps and the results store: checked against task declarations
+        // (Tasks), so reading files and stores needs no network stack.
+        .target(name: "Experiments", dependencies: ["CYAML", "CSQLite", "Tasks", "TensorCore"], swiftSettings: portableSwift),
+        // Runs an experiment's plan on the cluster and stores each result as it arrives.
+        .target(name: "Runner", dependencies: ["Experiments", "Cluster", "Tasks"], swiftSettings: portableSwift),
         .target(name: "Reports", dependencies: ["CGraphviz", "Experiments", "Tasks"], swiftSettings: portableSwift),
-        .target(name: "Models", dependencies: ["TensorCore", "Attention"], swiftSettings: fastSwift),
-        .target(name: "Mechanisms", dependencies: ["Models", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "Models", dependencies: ["TensorCore", "Attention", "Tasks"], swiftSettings: fastSwift),
+        .target(name: "Mechanisms", dependencies: ["Models", "Tasks", "TensorCore"], swiftSettings: portableSwift),
         // The active-dormant study: the train.bb kind, its parameters, the training session, the
         // analysis after training and the mechanism graphs (Mechanisms holds the measurements).
         .target(name: "ActiveDormant", dependencies: ["Cluster", "Tasks", "Models", "Mechanisms", "Reports", "TensorCore"],
                 swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
-            dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Reports", "Models",
+            dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
                            "Mechanisms", "ActiveDormant"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
@@ -107,10 +111,10 @@ let package = Package(
                     dependencies: ["SequenceParallel", "Cluster", "Tasks", "Attention", "TensorCore", "ClusterTestSupport",
                                    "LoomCLI"],
                     swiftSettings: portableSwift),
-        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Cluster", "Tasks", "ProcessTestSupport"],
+        .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runner", "Cluster", "Tasks", "ProcessTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ReportsTests",
-                    dependencies: ["Reports", "Experiments", "Tasks", "ProcessTestSupport", "LoomCLI"],
+                    dependencies: ["Reports", "Experiments", "Tasks", "ActiveDormant", "ProcessTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ModelsTests",
                     dependencies: ["Models", "TensorCore", "Attention", "NumericTestSupport", "ProcessTestSupport"],

@@ -33,8 +33,9 @@ enum TrainGraphs {
             if config.layers[layer].attention != .none {
                 for h in 0..<config.heads {
                     let id = "L\(layer).H\(h)"
-                    var metrics: [(String, Double)] = ["attn_sink", "attn_prev", "value_drain"].compactMap { name in
-                        measurements["\(id).\(name)"].map { (name, $0) }
+                    let probes = [ActiveDormantProbe.attentionSink, ActiveDormantProbe.attentionPrevious, ActiveDormantProbe.valueDrain]
+                    var metrics: [(String, Double)] = probes.compactMap { spec in
+                        measurements[spec.instance(layer, h)].map { (spec.leaf, $0) }
                     }
                     if let zeroed = effect["zero_L\(layer)H\(h)"] { metrics.append(("Δ backcopy if zeroed", zeroed.deltaBackcopy)) }
                     components.append(.init(id: id, title: "\(id) (\(config.layers[layer].attention.rawValue))", metrics: metrics))
@@ -47,7 +48,7 @@ enum TrainGraphs {
                 let id = "L\(layer).FFN"
                 var metrics: [(String, Double)] = []
                 if let removed = effect["remove_ffn_L\(layer)"] { metrics.append(("Δ bigram if removed", removed.deltaBigram)) }
-                if let norm = measurements["L\(layer).bos_residual_norm"] { metrics.append(("BOS residual", norm)) }
+                if let norm = measurements[ActiveDormantProbe.bosResidualNorm.instance(layer)] { metrics.append(("BOS residual", norm)) }
                 components.append(.init(id: id, title: id, metrics: metrics))
                 for from in entry { links.append((from, id, "")) }
                 previous = [id]
@@ -55,8 +56,8 @@ enum TrainGraphs {
                 previous = entry
             }
         }
-        components.append(.init(id: "output", title: "output", metrics: [("backcopy risk", measurements["backcopy_risk"] ?? .nan),
-                                                                           ("excess bigram risk", measurements["excess_bigram_risk"] ?? .nan)]))
+        components.append(.init(id: "output", title: "output", metrics: [("backcopy risk", measurements[TrainingMetric.backcopyRisk.name] ?? .nan),
+                                                                           ("excess bigram risk", measurements[TrainingMetric.excessBigramRisk.name] ?? .nan)]))
         for from in previous { links.append((from, "output", "")) }
         keep(try GraphRenderer.write(dot: MechanismGraphs.circuit(components, links: links, title: "circuit at step \(session.trainer.step)"),
                                      name: "circuit", into: directory))

@@ -69,7 +69,7 @@ extension TrainKind {
     public static var kind: TaskKind {
         TaskKind(
             name: "train.bb", summary: "trains a small transformer on the Bigram-Backcopy task; reports loss and risk curves",
-            parameters: TrainParameters.self
+            parameters: TrainParameters.self, metrics: TrainMetric.all
         ) { context, params in
             let session = try TrainingSession(params)
             var series: [StepMetric] = []
@@ -88,14 +88,14 @@ extension TrainKind {
                 let triggers = Set(session.task.triggers)
                 // Which tokens each head is active on, at the end of training.
                 for (head, tokens) in analysis.active {
-                    metrics["\(head).active_tokens"] = .int(tokens.count)
-                    metrics["\(head).active_are_triggers"] = .int(tokens == triggers ? 1 : 0)
-                    metrics["\(head).active"] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
+                    metrics[head + "." + TrainMetric.activeTokens.leaf] = .int(tokens.count)
+                    metrics[head + "." + TrainMetric.activeAreTriggers.leaf] = .int(tokens == triggers ? 1 : 0)
+                    metrics[head + "." + TrainMetric.active.leaf] = .string(tokens.sorted().map { session.task.statistics.vocabulary[$0] }.joined())
                 }
                 // Each intervention's change in both risks on the evaluation batch.
                 for effect in analysis.effects {
-                    metrics["intervention.\(effect.name).delta_backcopy"] = .double(effect.deltaBackcopy)
-                    metrics["intervention.\(effect.name).delta_bigram"] = .double(effect.deltaBigram)
+                    metrics[TrainMetric.deltaBackcopy.instance(effect.name)] = .double(effect.deltaBackcopy)
+                    metrics[TrainMetric.deltaBigram.instance(effect.name)] = .double(effect.deltaBigram)
                     for (name, value) in InterventionStudy.laterLayerProbes(of: effect) {
                         metrics["intervention.\(effect.name).\(name)"] = .double(value)
                     }
@@ -103,9 +103,9 @@ extension TrainKind {
                 artifacts = try TrainGraphs.write(session.model, session: session, measurements: last, active: analysis.active,
                                                   effects: analysis.effects)
             }
-            metrics["steps"] = .int(session.trainer.step)
-            metrics["parameters"] = .int(session.config.model.parameterCount)
-            metrics["resumed_from"] = .int(session.resumedFrom)
+            metrics[TrainMetric.steps.name] = .int(session.trainer.step)
+            metrics[TrainMetric.parameters.name] = .int(session.config.model.parameterCount)
+            metrics[TrainMetric.resumedFrom.name] = .int(session.resumedFrom)
             return TaskOutcome(metrics: metrics, artifacts: artifacts, series: series)
         }
     }

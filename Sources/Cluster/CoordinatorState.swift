@@ -316,7 +316,7 @@ final class CoordinatorState {
             merged.series += rankResult!.series.map { StepMetric(name: "rank\(rank).\($0.name)", step: $0.step, value: $0.value) }
             merged.seconds = max(merged.seconds, rankResult!.seconds)
         }
-        merged.metrics["gang_size"] = .int(task.gangSize)
+        merged.metrics[TaskRegistry.gangSize.name] = .int(task.gangSize)
         if let summary = registry[task.kind]?.gangSummary {
             merged.metrics.merge(summary(task.rankResults.map { $0!.metrics }), uniquingKeysWith: { _, gang in gang })
         }

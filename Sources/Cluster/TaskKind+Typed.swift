@@ -12,20 +12,18 @@ extension TaskKind {
         version: Int = 1, gangTopology: (@Sendable (Parameters) -> String)? = nil, gangSummary: GangSummary? = nil,
         body: @escaping @Sendable (TaskContext, Parameters) throws -> TaskOutcome
     ) {
-        let declaration = Parameters.declaration
+        let declaration = TaskDeclaration(name: name, summary: summary, parameters: Parameters.self, isGang: isGang,
+                                          version: version, metrics: metrics)
+        let specs = declaration.parameters
         // Values reach a body resolved by the coordinator; resolving again costs little and
         // keeps a hand-made submission from reaching `ResolvedParameters` with a gap.
         @Sendable func decode(_ values: [String: ParameterValue]) throws(ClusterError) -> Parameters {
-            do throws(ParameterProblem) { return Parameters(ResolvedParameters(try declaration.resolve(values, kind: name))) } catch {
+            do throws(ParameterProblem) { return Parameters(ResolvedParameters(try specs.resolve(values, kind: name))) } catch {
                 throw .invalidTask(error.description)
             }
         }
         self.init(
-            name: name, summary: summary, parameters: declaration, isGang: isGang, version: version, metrics: metrics,
-            check: { values, gangSize throws(ClusterError) in
-                let parameters = try decode(values)
-                do throws(ParameterProblem) { try parameters.check(gangSize: gangSize) } catch { throw .invalidTask(error.description) }
-            },
+            declaration: declaration,
             gangTopology: gangTopology.map { topology in
                 { @Sendable values in
                     guard let parameters = try? decode(values) else { return "mesh" }

@@ -1,12 +1,21 @@
 import Tasks
-/// The task kinds a process knows: the one place where kinds are registered.
-public struct TaskRegistry: Sendable {
+/// The task kinds a process knows: the one place where kinds are registered. As a
+/// `TaskCatalog` it gives their declarations to whatever checks files and renders reports.
+public struct TaskRegistry: TaskCatalog {
     private var kinds: [String: TaskKind] = [:]
     /// Test-only kinds left out, by name, so that asking for one says how to enable it.
     private var withheld: Set<String> = []
 
     /// An empty registry.
     public init() {}
+
+    /// The metric the coordinator adds to every gang's merged result.
+    public static let gangSize = MetricSpec("gang_size", "gang size")
+
+    /// Every registered kind's metrics, and the runtime's own.
+    public var metrics: MetricCatalog {
+        MetricCatalog(kinds.keys.sorted().flatMap { kinds[$0]!.metrics } + [TaskRegistry.gangSize])
+    }
 
     /// The runtime's own kinds for production: sleep, echo, gemm, steps, gang.barrier and
     /// gang.ringsum. The test-only kinds are known by name only.
@@ -42,13 +51,23 @@ public struct TaskRegistry: Sendable {
     /// The kind called `name`, or an error naming the nearest known kind.
     public func kind(named name: String) throws(ClusterError) -> TaskKind {
         if let kind = kinds[name] { return kind }
+        throw .invalidTask(problem(named: name).description)
+    }
+
+    public func declaration(named name: String) throws(ParameterProblem) -> TaskDeclaration {
+        if let kind = kinds[name] { return kind.declaration }
+        throw problem(named: name)
+    }
+
+    private func problem(named name: String) -> ParameterProblem {
         if withheld.contains(name) {
-            throw .invalidTask("'\(name)' is a test-only kind: it exists to test Loom's runtime (it writes files or breaks "
-                               + "processes) and runs only where test kinds are enabled; pass --test-kinds to 'loom run', "
-                               + "or to 'loom up' / 'loom coordinator', its workers and 'loom submit'")
+            return ParameterProblem(
+                "'\(name)' is a test-only kind: it exists to test Loom's runtime (it writes files or breaks "
+                + "processes) and runs only where test kinds are enabled; pass --test-kinds to 'loom run', "
+                + "or to 'loom up' / 'loom coordinator', its workers and 'loom submit'")
         }
         var message = "unknown task kind '\(name)'"
         if let near = nearestName(to: name, among: names) { message += "; did you mean '\(near)'?" }
-        throw .invalidTask(message + " (known: \(names.joined(separator: ", ")))")
+        return ParameterProblem(message + " (known: \(names.joined(separator: ", ")))")
     }
 }

@@ -1,4 +1,3 @@
-import Cluster
 import TensorCore
 import Tasks
 
@@ -16,10 +15,10 @@ extension Experiment {
     ///   the kind refuses.
     /// - Complexity: O(runs × parameters) after the count, plus O(combinations × exclude
     ///   shapes) for `exclude` and O(combinations log combinations) for `random`.
-    public func expand(registry: TaskRegistry) throws(ExperimentError) -> [ExperimentRun] {
-        let kind: TaskKind
-        do throws(ClusterError) { kind = try registry.kind(named: task) } catch {
-            throw problem(at: marks["task"], "\(error)")
+    public func expand(registry: any TaskCatalog) throws(ExperimentError) -> [ExperimentRun] {
+        let kind: TaskDeclaration
+        do throws(ParameterProblem) { kind = try registry.declaration(named: task) } catch {
+            throw problem(at: marks["task"], "invalid task: \(error)")
         }
         let fixed = params.compactMap { entry -> (String, ParameterValue)? in
             if case let .fixed(value) = entry.setting { return (entry.name, value) }
@@ -87,8 +86,8 @@ extension Experiment {
                 var values = fixedValues.merging(combination) { _, swept in swept }
                 if takesSeed && !fixesSeed && combination["seed"] == nil { values["seed"] = .int(seed + repetition) }
                 let resolved: [String: ParameterValue]
-                do throws(ClusterError) { resolved = try kind.validate(values, gangSize: gang) } catch {
-                    let message = "\(error)"
+                do throws(ParameterProblem) { resolved = try kind.validate(values, gangSize: gang) } catch {
+                    let message = "invalid task: \(error)"
                     throw problem(at: mark(ofParameterNamedIn: message),
                                   "run \(runs.count + 1) (\(Experiment.describe(values))): \(message)")
                 }

@@ -1,4 +1,3 @@
-import Cluster
 import Tasks
 
 /// One parameter of an experiment file: a fixed value, a list to sweep, or a range to sample.

@@ -1,5 +1,5 @@
-import Cluster
 import Foundation
+import Tasks
 
 /// Reads an experiment file (following `extends:`), applies command-line overrides, and checks
 /// everything against the task kind's declared parameters before anything runs.
@@ -11,7 +11,7 @@ public enum ExperimentLoader {
 
     /// Loads `path` with `overrides` (`key=value`, `key=[a,b]`; a key that is not a top-level
     /// key is a parameter), checked against `registry`.
-    public static func load(_ path: String, overrides: [String] = [], registry: TaskRegistry) throws(ExperimentError) -> Experiment {
+    public static func load(_ path: String, overrides: [String] = [], registry: any TaskCatalog) throws(ExperimentError) -> Experiment {
         var root = try resolveExtends(path, chain: [])
         var problems: [ExperimentError.Diagnostic] = []       // every malformed override at once
         for override in overrides {

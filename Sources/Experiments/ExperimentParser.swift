@@ -1,5 +1,4 @@
 import Foundation
-import Cluster
 import Tasks
 
 /// Checks a merged experiment mapping against the schema and the task kind, with errors that
@@ -10,10 +9,10 @@ import Tasks
 /// or O(size of its node): suggestions are computed only for keys being reported.
 struct ExperimentParser {
     let file: String
-    let registry: TaskRegistry
+    let registry: any TaskCatalog
     private let log: DiagnosticLog
 
-    init(file: String, registry: TaskRegistry) {
+    init(file: String, registry: any TaskCatalog) {
         self.file = file
         self.registry = registry
         self.log = DiagnosticLog(mainFile: file)
@@ -56,13 +55,13 @@ struct ExperimentParser {
             }
             return name
         }
-        let found = try log.attempt { () throws(ExperimentError) -> (String, TaskKind, YAMLNode) in
+        let found = try log.attempt { () throws(ExperimentError) -> (String, TaskDeclaration, YAMLNode) in
             guard let taskNode = root["task"] else {
                 throw fail("the experiment needs a 'task' (one of \(registry.names.joined(separator: ", ")))", at: root)
             }
             let taskName = try string(taskNode, "task")
-            do throws(ClusterError) { return (taskName, try registry.kind(named: taskName), taskNode) } catch {
-                throw fail("\(error)", at: taskNode)
+            do throws(ParameterProblem) { return (taskName, try registry.declaration(named: taskName), taskNode) } catch {
+                throw fail("invalid task: \(error)", at: taskNode)
             }
         }
         var experiment = Experiment(
@@ -114,7 +113,7 @@ struct ExperimentParser {
         }
     }
 
-    private func parseParams(_ params: YAMLNode, into experiment: inout Experiment, kind: TaskKind) throws(ExperimentError) {
+    private func parseParams(_ params: YAMLNode, into experiment: inout Experiment, kind: TaskDeclaration) throws(ExperimentError) {
         guard case let .mapping(entries, _) = params else {
             try log.record(fail("'params' must be a mapping of name: value", at: params))
             return
@@ -135,7 +134,7 @@ struct ExperimentParser {
         }
     }
 
-    private func parseSweep(_ sweep: YAMLNode, into experiment: inout Experiment, kind: TaskKind) throws(ExperimentError) {
+    private func parseSweep(_ sweep: YAMLNode, into experiment: inout Experiment, kind: TaskDeclaration) throws(ExperimentError) {
         guard try checkKeys(sweep, allowed: ExperimentLoader.sweepKeys, in: "sweep") else { return }
         if let mode = sweep["mode"] {
             experiment.mode = try log.attempt { () throws(ExperimentError) -> Experiment.SweepMode in
@@ -194,7 +193,7 @@ struct ExperimentParser {
 
     /// A `{param: value}` mapping whose values are typed by the kind; nil (with its problems
     /// recorded) when it is not one.
-    private func row(_ node: YAMLNode, kind: TaskKind, what: String) throws(ExperimentError) -> [String: ParameterValue]? {
+    private func row(_ node: YAMLNode, kind: TaskDeclaration, what: String) throws(ExperimentError) -> [String: ParameterValue]? {
         guard case let .mapping(entries, _) = node, !entries.isEmpty else {
             try log.record(fail("\(what) is a {param: value} mapping", at: node))
             return nil

@@ -19,7 +19,7 @@ public final class InvocationLock: Sendable {
             throw StoreError(path: storePath, step: "create \(directory.path)", code: 0, message: error.localizedDescription)
         }
         // The name's hash, so any experiment name makes a safe file name.
-        let path = directory.appendingPathComponent("experiment-\(fnv1a(experiment)).lock").path
+        let path = directory.appendingPathComponent("experiment-\(fnv1aHex(experiment)).lock").path
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
             throw StoreError(path: storePath, step: "open the lock file \(path)", code: 0, message: String(cString: strerror(errno)))
@@ -43,10 +43,4 @@ public final class InvocationLock: Sendable {
     }
 
     deinit { close(descriptor) }      // closing the descriptor releases the lock
-
-    private static func fnv1a(_ text: String) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16).leftPadded(to: 16)
-    }
 }

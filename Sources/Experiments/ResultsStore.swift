@@ -1,4 +1,3 @@
-import Cluster
 import Foundation
 import Tasks
 
@@ -148,7 +147,7 @@ public final class ResultsStore {
         return result
     }
 
-    static var now: Double { Date().timeIntervalSince1970 }
+    public static var now: Double { Date().timeIntervalSince1970 }
 
     /// The id of the experiment called `name`, created if new.
     public func experiment(named name: String, description: String, file: String) throws(StoreError) -> Int64 {

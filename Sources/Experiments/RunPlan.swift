@@ -1,4 +1,3 @@
-import Cluster
 import Foundation
 
 /// What `loom run` will do with each run, and why: the answer of `--dry-run`.
@@ -46,7 +45,7 @@ public struct RunPlan: Sendable {
                 force: Bool, rerunFailed: Bool, acceptCodeChange: Bool = false) throws(StoreError) {
         entries = []
         for run in runs {
-            let key = ExperimentRunner.cacheKey(task: experiment.task, kindVersion: kindVersion, params: run.params,
+            let key = RunPlan.cacheKey(task: experiment.task, kindVersion: kindVersion, params: run.params,
                                                 repetition: run.repetition)
             let decision = force ? .run(reason: "--force")
                 : RunPlan.decide(try store?.previousRuns(cacheKey: key) ?? [], code: code, rerunFailed: rerunFailed,

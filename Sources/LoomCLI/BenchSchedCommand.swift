@@ -1,5 +1,6 @@
 import Cluster
 import Experiments
+import Runner
 import Foundation
 
 /// `loom bench sched`: the experiment loop's own overhead, a sweep of tiny tasks end to end.

@@ -1,4 +1,5 @@
 import Experiments
+import Runner
 import Foundation
 
 /// Shows a sweep's progress on stderr: a bar redrawn in place on a terminal, a plain line every

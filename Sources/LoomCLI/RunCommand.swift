@@ -1,5 +1,6 @@
 import Cluster
 import Experiments
+import Runner
 import Foundation
 import Reports
 import Tasks

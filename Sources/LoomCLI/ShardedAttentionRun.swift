@@ -37,12 +37,19 @@ enum ShardedAttentionRun {
             try TensorFile.write(tensor, to: scratch.appendingPathComponent("\(name).npy").path, option: name)
         }
         if let tracePath { try TensorFile.checkWritable(tracePath, option: "trace") }
-        var params: [String: ParameterValue] = [
-            "algorithm": .string(algorithm.rawValue), "tokens": .int(shape.queries), "heads": .int(shape.heads),
-            "kv_heads": .int(shape.keyHeads), "head_dim": .int(shape.headDimension), "causal": .bool(isCausal),
-            "threads": .int(threads), "input_dir": .string(scratch.path), "output_dir": .string(scratch.path)]
-        if backward != nil { params["backward"] = .bool(true) }
-        if let link { params["link_gbps"] = .double(link.gbps); params["link_latency_us"] = .double(link.latencyMicroseconds) }
+        var parameters: ShardedAttentionParameters
+        do throws(ParameterProblem) { parameters = try ShardedAttentionParameters(algorithm: algorithm, tokens: shape.queries) } catch {
+            throw .usage(error.description)
+        }
+        parameters.heads = shape.heads
+        parameters.kvHeads = shape.keyHeads
+        parameters.headDim = shape.headDimension
+        parameters.causal = isCausal
+        parameters.threads = threads
+        parameters.inputDirectory = scratch.path
+        parameters.outputDirectory = scratch.path
+        parameters.backward = backward != nil
+        if let link { parameters.linkGbps = link.gbps; parameters.linkLatencyMicroseconds = link.latencyMicroseconds }
         let cluster: LocalCluster
         do {
             cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry),
@@ -56,7 +63,7 @@ enum ShardedAttentionRun {
             throw .failure("\(workers) local workers did not register within 60 s")
         }
         let ids: [UInt64]
-        do { ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params, gang: workers) } catch {
+        do { ids = try cluster.coordinator.submit(kind: SequenceParallelKinds.shardedAttention.name, params: parameters.values, gang: workers) } catch {
             throw .usage("\(error)")
         }
         guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(24 * 3600))?.first else {
@@ -111,10 +118,12 @@ enum ShardedAttentionRun {
     private static func report(_ result: TaskResult, timeline: ShardedTimeline, workers: Int,
                                algorithm: SequenceParallelKinds.Algorithm, json: Bool) {
         func metric(_ rank: Int, _ name: String) -> ParameterValue? { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"] }
+        func metric(_ rank: Int, _ spec: MetricSpec) -> ParameterValue? { metric(rank, spec.name) }
         if json {
             let ranks = (0..<workers).map { rank in
-                let keys = ["wall_s", "compute_s", "wait_s", "send_s", "compute_fraction", "bytes_sent", "bytes_received",
-                            "expected_bytes_sent", "visible_pairs"]
+                let keys = [ShardedMetric.wall, ShardedMetric.compute, ShardedMetric.wait, ShardedMetric.send,
+                            ShardedMetric.computeFraction, ShardedMetric.bytesSent, ShardedMetric.bytesReceived,
+                            ShardedMetric.expectedBytesSent, ShardedMetric.visiblePairs].map(\.name)
                 let fields = keys.compactMap { key in metric(rank, key).map { "\"\(key)\":\($0.json)" } }
                 return "{\"rank\":\(rank)," + fields.joined(separator: ",") + ",\"steps\":" + timeline.stepsJSON(rank: rank) + "}"
             }
@@ -124,9 +133,10 @@ enum ShardedAttentionRun {
         }
         Console.progress("\(algorithm.rawValue) on \(workers) worker(s) in \(String(format: "%.3f", result.seconds)) s")
         for rank in 0..<workers {
-            let number = { (name: String) in metric(rank, name)?.number ?? .nan }
+            let number = { (spec: MetricSpec) in metric(rank, spec)?.number ?? .nan }
             Console.progress(String(format: "  rank %d: compute %.3f s, waiting %.3f s, sent %.0f bytes (formula %.0f)",
-                                    rank, number("compute_s"), number("wait_s"), number("bytes_sent"), number("expected_bytes_sent")))
+                                    rank, number(ShardedMetric.compute), number(ShardedMetric.wait), number(ShardedMetric.bytesSent),
+                                    number(ShardedMetric.expectedBytesSent)))
         }
     }
 }

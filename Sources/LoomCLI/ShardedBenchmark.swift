@@ -93,13 +93,17 @@ enum ShardedBenchmark {
 
     private static func sharded(_ setting: Case, cluster: LocalCluster, singleSeconds: Double,
                                 configuration: Configuration) throws(CommandError) -> Row {
-        var params: [String: ParameterValue] = [
-            "algorithm": .string(setting.algorithm.rawValue), "tokens": .int(setting.tokens), "heads": .int(configuration.heads),
-            "kv_heads": .int(configuration.keyHeads), "head_dim": .int(configuration.headDimension),
-            "causal": .bool(setting.isCausal), "threads": .int(1)]
-        if let link = setting.linkGbps { params["link_gbps"] = .double(link) }
+        var parameters: ShardedAttentionParameters
+        do throws(ParameterProblem) { parameters = try ShardedAttentionParameters(algorithm: setting.algorithm, tokens: setting.tokens) } catch {
+            throw .usage("bench sp: \(error)")
+        }
+        parameters.heads = configuration.heads
+        parameters.kvHeads = configuration.keyHeads
+        parameters.headDim = configuration.headDimension
+        parameters.causal = setting.isCausal
+        if let link = setting.linkGbps { parameters.linkGbps = link }
         let ids: [UInt64]
-        do { ids = try cluster.coordinator.submit(kind: "attention.sharded", params: params, gang: setting.workers) } catch {
+        do { ids = try cluster.coordinator.submit(kind: SequenceParallelKinds.shardedAttention.name, params: parameters.values, gang: setting.workers) } catch {
             throw .usage("bench sp: \(error)")
         }
         guard let result = cluster.coordinator.waitForResults(ids, timeout: .seconds(4 * 3600))?.first else {
@@ -108,14 +112,14 @@ enum ShardedBenchmark {
         guard result.succeeded else {
             throw .failure("bench sp: \(setting.algorithm.rawValue) P = \(setting.workers) n = \(setting.tokens) failed: \(result.error)")
         }
-        func metric(_ rank: Int, _ name: String) -> Double { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number ?? 0 }
+        func metric(_ rank: Int, _ spec: MetricSpec) -> Double { result.metrics[rank == 0 ? spec.name : "rank\(rank).\(spec.name)"]?.number ?? 0 }
         let ranks = 0..<setting.workers
-        let compute = ranks.map { metric($0, "compute_s") }
-        return Row(setting: setting, wallSeconds: ranks.map { metric($0, "wall_s") }.max() ?? 0, singleSeconds: singleSeconds,
-                   bytesSent: ranks.map { Int(metric($0, "bytes_sent")) },
-                   expectedBytes: ranks.map { Int(metric($0, "expected_bytes_sent")) },
+        let compute = ranks.map { metric($0, ShardedMetric.compute) }
+        return Row(setting: setting, wallSeconds: ranks.map { metric($0, ShardedMetric.wall) }.max() ?? 0, singleSeconds: singleSeconds,
+                   bytesSent: ranks.map { Int(metric($0, ShardedMetric.bytesSent)) },
+                   expectedBytes: ranks.map { Int(metric($0, ShardedMetric.expectedBytesSent)) },
                    computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
-                   maxWaitSeconds: ranks.map { metric($0, "wait_s") }.max() ?? 0,
-                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, "link_busy_s_per_step") }.max())
+                   maxWaitSeconds: ranks.map { metric($0, ShardedMetric.wait) }.max() ?? 0,
+                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, ShardedMetric.linkBusyPerStep) }.max())
     }
 }

@@ -70,7 +70,7 @@ enum TrainCommand: Command {
                     }
                     Console.output(String(measurement.step).leftPadding(11) + cell("train_loss") + cell("eval_loss")
                                    + cell("backcopy_risk") + cell("bigram_risk") + cell("excess_bigram_risk")
-                                   + cell("L0.H0.attn_sink") + cell("L0.H0.attn_prev")
+                                   + cell(ActiveDormantProbe.attentionSink.instance(0, 0)) + cell(ActiveDormantProbe.attentionPrevious.instance(0, 0))
                                    + cell("grad_norm", "%.3f") + cell("tokens_per_s", "%.0f"))
                 }
                 Console.flush()

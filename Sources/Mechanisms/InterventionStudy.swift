@@ -62,10 +62,10 @@ public enum InterventionStudy {
         for (name, edit) in cases {
             model.interventions = edit
             let risks = try evaluate()
-            let backcopy = risks["backcopy_risk"] ?? .nan, bigram = risks["bigram_risk"] ?? .nan
+            let backcopy = risks[TrainingMetric.backcopyRisk.name] ?? .nan, bigram = risks[TrainingMetric.bigramRisk.name] ?? .nan
             effects.append(Effect(name: name, backcopyRisk: backcopy, bigramRisk: bigram,
-                                  deltaBackcopy: backcopy - (base["backcopy_risk"] ?? .nan),
-                                  deltaBigram: bigram - (base["bigram_risk"] ?? .nan), measurements: risks))
+                                  deltaBackcopy: backcopy - (base[TrainingMetric.backcopyRisk.name] ?? .nan),
+                                  deltaBigram: bigram - (base[TrainingMetric.bigramRisk.name] ?? .nan), measurements: risks))
         }
         return (base, effects)
     }
@@ -78,7 +78,8 @@ public enum InterventionStudy {
         guard effect.name.hasPrefix(prefix), let removed = Int(effect.name.dropFirst(prefix.count)) else { return [:] }
         return effect.measurements.filter { key, _ in
             guard key.hasPrefix("L"), let layer = Int(key.dropFirst().prefix { $0.isNumber }), layer > removed else { return false }
-            return key.hasSuffix(".attn_sink") || key.hasSuffix(".bos_residual_norm") || key.hasSuffix(".residual_norm_others")
+            let kept = [ActiveDormantProbe.attentionSink, ActiveDormantProbe.bosResidualNorm, ActiveDormantProbe.residualNormOthers]
+            return kept.contains { key.hasSuffix("." + $0.leaf) }
         }
     }
 }

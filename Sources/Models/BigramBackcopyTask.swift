@@ -144,6 +144,7 @@ extension BigramBackcopyTask: TrainingTask {
             bigramPositions += 1
         }
         let risk = BigramBackcopyRisk(losses: losses, kinds: kinds, oracleBigram: oracle / Double(max(1, bigramPositions)))
-        return ["backcopy_risk": risk.backcopy, "bigram_risk": risk.bigram, "excess_bigram_risk": risk.excessBigram]
+        return [TrainingMetric.backcopyRisk.name: risk.backcopy, TrainingMetric.bigramRisk.name: risk.bigram,
+                TrainingMetric.excessBigramRisk.name: risk.excessBigram]
     }
 }

@@ -82,7 +82,7 @@ public final class Trainer {
         let loss = try model.forward(tokens: evaluation.inputs, targets: evaluation.targets, batch: evaluation.size,
                                      positionLosses: positionLosses)
         var values = task.risks(positionLosses: positionLosses, batch: evaluation)
-        values["eval_loss"] = Double(loss)
+        values[TrainingMetric.evalLoss.name] = Double(loss)
         if let probe {
             do {
                 values.merge(try probe(model, evaluation)) { _, probed in probed }
@@ -107,7 +107,7 @@ public final class Trainer {
         var windowStart = ContinuousClock.now, windowSteps = 0
         if step == 0 {
             var values = try evaluate()
-            values["lr"] = Double(config.schedule.rate(at: 0))
+            values[TrainingMetric.learningRate.name] = Double(config.schedule.rate(at: 0))
             measure(Measurement(step: 0, values: values))
         }
         while step < config.steps {
@@ -120,11 +120,11 @@ public final class Trainer {
             if step % config.evaluateEvery == 0 || step == config.steps {
                 let elapsed = ContinuousClock.now - windowStart
                 var values = try evaluate()
-                values["train_loss"] = lossSum / Double(max(1, lossCount))
-                values["grad_norm"] = Double(lastNorm)
-                values["lr"] = Double(config.schedule.rate(at: step - 1))
+                values[TrainingMetric.trainLoss.name] = lossSum / Double(max(1, lossCount))
+                values[TrainingMetric.gradNorm.name] = Double(lastNorm)
+                values[TrainingMetric.learningRate.name] = Double(config.schedule.rate(at: step - 1))
                 let seconds = elapsed.inSeconds
-                values["tokens_per_s"] = seconds > 0 ? Double(windowSteps * config.batch * config.model.context) / seconds : 0
+                values[TrainingMetric.tokensPerSecond.name] = seconds > 0 ? Double(windowSteps * config.batch * config.model.context) / seconds : 0
                 measure(Measurement(step: step, values: values))
                 lossSum = 0; lossCount = 0; windowSteps = 0
                 windowStart = ContinuousClock.now

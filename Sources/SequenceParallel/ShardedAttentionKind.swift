@@ -20,17 +20,18 @@ public enum SequenceParallelKinds {
     }
 
     /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
-    static let shardedAttention = TaskKind(
+    public static let shardedAttention = TaskKind(
         name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring)",
         parameters: ShardedAttentionParameters.self,
+        metrics: ShardedMetric.all,
         isGang: true,
         gangTopology: { $0.algorithm.topology },
         gangSummary: { ranks in
             // The gang is done when its slowest rank is: an unbalanced schedule (the plain ring
             // under a causal mask) must not be credited with its fastest rank's time.
-            let wall = ranks.compactMap { $0["wall_s"]?.number }.max() ?? 0
-            let flops = ranks.first?["useful_flops"]?.number ?? 0
-            return ["gang_wall_s": .double(wall), "gflops": .double(wall > 0 ? flops / wall / 1e9 : 0)]
+            let wall = ranks.compactMap { $0[ShardedMetric.wall]?.number }.max() ?? 0
+            let flops = ranks.first?[ShardedMetric.usefulFlops]?.number ?? 0
+            return [ShardedMetric.gangWall.name: .double(wall), ShardedMetric.gflops.name: .double(wall > 0 ? flops / wall / 1e9 : 0)]
         }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
@@ -75,7 +76,7 @@ public enum SequenceParallelKinds {
             // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
             let n = problem.layout.tokens
             let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
-            metrics["useful_flops"] = .double(4 * Double(problem.inputs.headDimension) * pairs)
+            metrics[ShardedMetric.usefulFlops] = .double(4 * Double(problem.inputs.headDimension) * pairs)
             var gradients: ShardedGradients?
             if problem.backward {
                 let outputGradient = try problem.outputGradient(chunks)
@@ -101,11 +102,11 @@ public enum SequenceParallelKinds {
                         : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
                 }
                 gradients = result
-                metrics["bwd_wall_s"] = .double(wall)
-                metrics["bwd_compute_s"] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
-                metrics["bwd_wait_s"] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
-                metrics["bwd_bytes_sent"] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
-                metrics["bwd_expected_bytes_sent"] = .int(expected)
+                metrics[ShardedMetric.backwardWall] = .double(wall)
+                metrics[ShardedMetric.backwardCompute] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
+                metrics[ShardedMetric.backwardWait] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
+                metrics[ShardedMetric.backwardBytesSent] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
+                metrics[ShardedMetric.backwardExpectedBytesSent] = .int(expected)
             }
             if problem.verify {
                 for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }

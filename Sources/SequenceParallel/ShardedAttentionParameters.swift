@@ -1,8 +1,8 @@
 import Tasks
 
 /// The parameters of `attention.sharded`, decoded once per run.
-struct ShardedAttentionParameters: TaskParameters {
-    static let declaration: [ParameterSpec] = [
+public struct ShardedAttentionParameters: TaskParameters, Equatable {
+    public static let declaration: [ParameterSpec] = [
         ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring",
                           choices: SequenceParallelKinds.Algorithm.allCases.map(\.rawValue)),
         ParameterSpec("tokens", .int, "sequence length N"),
@@ -21,15 +21,31 @@ struct ShardedAttentionParameters: TaskParameters {
         ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
     ]
 
-    let algorithm: SequenceParallelKinds.Algorithm
-    let tokens: Int, heads: Int, kvHeads: Int, headDim: Int
-    let causal: Bool
-    let seed: Int, threads: Int
-    let backward: Bool, verify: Bool, frames: Bool
-    let linkGbps: Double, linkLatencyMicroseconds: Double
-    let inputDirectory: String, outputDirectory: String
+    public var algorithm: SequenceParallelKinds.Algorithm
+    public var tokens: Int, heads: Int, kvHeads: Int, headDim: Int
+    public var causal: Bool
+    public var seed: Int, threads: Int
+    public var backward: Bool, verify: Bool, frames: Bool
+    public var linkGbps: Double, linkLatencyMicroseconds: Double
+    public var inputDirectory: String, outputDirectory: String
 
-    init(_ values: ResolvedParameters) {
+    /// A problem of `tokens` tokens with the declared defaults for the rest (set fields to change them).
+    /// - Throws: the declaration's problem with `tokens`.
+    public init(algorithm: SequenceParallelKinds.Algorithm, tokens: Int) throws(ParameterProblem) {
+        self.init(ResolvedParameters(try Self.declaration.resolve(["tokens": .int(tokens)], kind: "attention.sharded")))
+        self.algorithm = algorithm
+    }
+
+    /// The values to submit: what the wire and the store carry, decoded again on each rank.
+    public var values: [String: ParameterValue] {
+        ["algorithm": .string(algorithm.rawValue), "tokens": .int(tokens), "heads": .int(heads), "kv_heads": .int(kvHeads),
+         "head_dim": .int(headDim), "causal": .bool(causal), "seed": .int(seed), "threads": .int(threads),
+         "backward": .bool(backward), "verify": .bool(verify), "frames": .bool(frames), "link_gbps": .double(linkGbps),
+         "link_latency_us": .double(linkLatencyMicroseconds), "input_dir": .string(inputDirectory),
+         "output_dir": .string(outputDirectory)]
+    }
+
+    public init(_ values: ResolvedParameters) {
         guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: values.string("algorithm")) else {
             preconditionFailure("the declaration's choices admit only known algorithms")
         }
@@ -42,5 +58,5 @@ struct ShardedAttentionParameters: TaskParameters {
         inputDirectory = values.string("input_dir"); outputDirectory = values.string("output_dir")
     }
 
-    func check(gangSize: Int) throws(ParameterProblem) { _ = try ShardedProblem(self, ranks: gangSize) }
+    public func check(gangSize: Int) throws(ParameterProblem) { _ = try ShardedProblem(self, ranks: gangSize) }
 }

@@ -11,33 +11,33 @@ enum ShardedMetrics {
         let wait = run.timings.reduce(0) { $0 + $1.waitSeconds }
         let send = run.timings.reduce(0) { $0 + $1.sendSeconds }
         var metrics: [String: ParameterValue] = [
-            "wall_s": .double(run.wallSeconds),
-            "compute_s": .double(compute),
-            "wait_s": .double(wait),
-            "send_s": .double(send),
+            ShardedMetric.wall.name: .double(run.wallSeconds),
+            ShardedMetric.compute.name: .double(compute),
+            ShardedMetric.wait.name: .double(wait),
+            ShardedMetric.send.name: .double(send),
             // The share of the run spent computing: 1 when every transfer hid behind compute.
-            "compute_fraction": .double(run.wallSeconds > 0 ? compute / run.wallSeconds : 1),
-            "bytes_sent": .int(gang.tensorBytesSent.values.reduce(0, +)),
-            "bytes_received": .int(gang.tensorBytesReceived.values.reduce(0, +)),
-            "expected_bytes_sent": .int(expectedBytes),
+            ShardedMetric.computeFraction.name: .double(run.wallSeconds > 0 ? compute / run.wallSeconds : 1),
+            ShardedMetric.bytesSent.name: .int(gang.tensorBytesSent.values.reduce(0, +)),
+            ShardedMetric.bytesReceived.name: .int(gang.tensorBytesReceived.values.reduce(0, +)),
+            ShardedMetric.expectedBytesSent.name: .int(expectedBytes),
             // (query, key) pairs scored, counted over all heads: this rank's share of the work.
-            "visible_pairs": .int(work),
-            "shared_memory_transfers": .int(gang.sharedMemoryTransfers),
-            "frame_transfers": .int(gang.frameTransfers),
+            ShardedMetric.visiblePairs.name: .int(work),
+            ShardedMetric.sharedMemoryTransfers.name: .int(gang.sharedMemoryTransfers),
+            ShardedMetric.frameTransfers.name: .int(gang.frameTransfers),
         ]
         if !gang.modelledLinkSeconds.isEmpty {
             // The busiest incoming modelled link: its transmission time, in all and per step.
             let busiest = gang.modelledLinkSeconds.values.max() ?? 0
-            metrics["link_busy_s"] = .double(busiest)
-            metrics["link_busy_s_per_step"] = .double(busiest / Double(max(1, transferSteps)))
+            metrics[ShardedMetric.linkBusy] = .double(busiest)
+            metrics[ShardedMetric.linkBusyPerStep] = .double(busiest / Double(max(1, transferSteps)))
         }
-        for (peer, bytes) in gang.tensorBytesSent { metrics["bytes_to_r\(peer)"] = .int(bytes) }
-        for (peer, bytes) in gang.tensorBytesReceived { metrics["bytes_from_r\(peer)"] = .int(bytes) }
+        for (peer, bytes) in gang.tensorBytesSent { metrics[ShardedMetric.bytesToPeer.instance(peer)] = .int(bytes) }
+        for (peer, bytes) in gang.tensorBytesReceived { metrics[ShardedMetric.bytesFromPeer.instance(peer)] = .int(bytes) }
         for timing in run.timings {
-            metrics["step\(timing.step).start_s"] = .double(timing.start)
-            metrics["step\(timing.step).send_s"] = .double(timing.sendSeconds)
-            metrics["step\(timing.step).compute_s"] = .double(timing.computeSeconds)
-            metrics["step\(timing.step).wait_s"] = .double(timing.waitSeconds)
+            metrics[ShardedMetric.stepStart.instance(timing.step)] = .double(timing.start)
+            metrics[ShardedMetric.stepSend.instance(timing.step)] = .double(timing.sendSeconds)
+            metrics[ShardedMetric.stepCompute.instance(timing.step)] = .double(timing.computeSeconds)
+            metrics[ShardedMetric.stepWait.instance(timing.step)] = .double(timing.waitSeconds)
         }
         return metrics
     }

@@ -26,9 +26,9 @@ enum ShardedVerification {
             return (difference / max(norm, .leastNormalMagnitude)).squareRoot()
         }
         let d = problem.inputs.headDimension
-        return ["rel_error_dq": .double(error(gradients.query, reference.query, width: problem.inputs.heads * d)),
-                "rel_error_dk": .double(error(gradients.key, reference.key, width: problem.inputs.keyHeads * d)),
-                "rel_error_dv": .double(error(gradients.value, reference.value, width: problem.inputs.keyHeads * d))]
+        return [ShardedMetric.errorDQ.name: .double(error(gradients.query, reference.query, width: problem.inputs.heads * d)),
+                ShardedMetric.errorDK.name: .double(error(gradients.key, reference.key, width: problem.inputs.keyHeads * d)),
+                ShardedMetric.errorDV.name: .double(error(gradients.value, reference.value, width: problem.inputs.keyHeads * d))]
     }
 
     /// `‖a − b‖/‖b‖` of the rank's output and log-sum-exp against attention over the whole
@@ -50,7 +50,7 @@ enum ShardedVerification {
                 lseNorm += b * b
             }
         }
-        return ["rel_error_out": .double((outError / max(outNorm, .leastNormalMagnitude)).squareRoot()),
-                "rel_error_lse": .double((lseError / max(lseNorm, .leastNormalMagnitude)).squareRoot())]
+        return [ShardedMetric.errorOut.name: .double((outError / max(outNorm, .leastNormalMagnitude)).squareRoot()),
+                ShardedMetric.errorLSE.name: .double((lseError / max(lseNorm, .leastNormalMagnitude)).squareRoot())]
     }
 }

@@ -19,9 +19,15 @@ public struct MetricCatalog: Sendable {
         }
     }
 
-    /// The declaration of `name`, with a family's label completed by the matched parts.
+    /// The declaration of `name`, with a family's label completed by the matched parts. A gang's
+    /// merged result names each rank's metrics `rank<r>.<name>`; those take `<name>`'s label.
     public func spec(for name: String) -> MetricSpec? {
         if let spec = exact[name] { return spec }
+        if let dot = name.firstIndex(of: "."), name.hasPrefix("rank"),
+           let rank = Int(name[name.index(name.startIndex, offsetBy: 4)..<dot]), rank >= 0,
+           let own = spec(for: String(name[name.index(after: dot)...])) {
+            return MetricSpec(name, "\(own.label), rank \(rank)", unit: own.unit, stepped: own.isStepped)
+        }
         for family in families {
             guard let parts = MetricCatalog.match(pattern: family.name, name: name) else { continue }
             let label = parts.isEmpty ? family.label : "\(family.label), \(parts.joined(separator: "."))"

@@ -21,7 +21,7 @@ import Tasks
         get throws {
             let directory = try TemporaryDirectory()
             try "name: x\ntask: sleep\nparams: {seconds: 0}\n".write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
-            return try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn)
+            return try ExperimentLoader.load(directory.path("x.yaml"), registry: TaskRegistry.builtIn)
         }
     }
 
@@ -30,7 +30,7 @@ import Tasks
         let runs = (0..<3).map { ExperimentRun(index: $0, repetition: $0, params: ["seconds": .double(0)]) }
         let experimentID = try store.experiment(named: "x", description: "", file: "x.yaml")
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance(code))
-        let keys = runs.map { ExperimentRunner.cacheKey(task: "sleep", kindVersion: kindVersion, params: $0.params, repetition: $0.repetition) }
+        let keys = runs.map { RunPlan.cacheKey(task: "sleep", kindVersion: kindVersion, params: $0.params, repetition: $0.repetition) }
         for id in try store.addRuns(runs, task: "sleep", cacheKeys: keys, experiment: experimentID, invocation: invocation) {
             try store.setStatus(id, .succeeded, attempt: 1)
         }
@@ -39,9 +39,9 @@ import Tasks
 
     @Test func everyRepetitionIsItsOwnRunEvenWithoutASeed() {
         let params: [String: ParameterValue] = ["seconds": .double(1)]
-        let keys = (0..<20).map { ExperimentRunner.cacheKey(task: "sleep", kindVersion: 1, params: params, repetition: $0) }
+        let keys = (0..<20).map { RunPlan.cacheKey(task: "sleep", kindVersion: 1, params: params, repetition: $0) }
         #expect(Set(keys).count == 20, "one key per repetition")
-        #expect(ExperimentRunner.cacheKey(task: "sleep", kindVersion: 2, params: params, repetition: 0) != keys[0],
+        #expect(RunPlan.cacheKey(task: "sleep", kindVersion: 2, params: params, repetition: 0) != keys[0],
                 "a new kind version is a new identity")
     }
 
@@ -104,7 +104,7 @@ import Tasks
         let experimentID = try store.experiment(named: "x", description: "", file: "x.yaml")
         // A later success by other code, which the plan must not pick for code A.
         let other = try store.startInvocation(experiment: experimentID, provenance: CacheIdentityTests.provenance(CacheIdentityTests.codeB))
-        let key = ExperimentRunner.cacheKey(task: "sleep", kindVersion: 1, params: runs[0].params, repetition: 0)
+        let key = RunPlan.cacheKey(task: "sleep", kindVersion: 1, params: runs[0].params, repetition: 0)
         let otherID = try store.addRuns([runs[0]], task: "sleep", cacheKeys: [key], experiment: experimentID, invocation: other)[0]
         try store.setStatus(otherID, .succeeded, attempt: 1)
         try store.addMetrics(otherID, ["slept_s": .double(99)])

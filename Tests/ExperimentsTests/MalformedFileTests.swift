@@ -54,8 +54,8 @@ import Testing
         let path = directory.path(item.0 + ".yaml")
         try Data(item.1.utf8).write(to: URL(fileURLWithPath: path))
         #expect {
-            let experiment = try ExperimentLoader.load(path, registry: .builtIn)
-            _ = try experiment.expand(registry: .builtIn)
+            let experiment = try ExperimentLoader.load(path, registry: TaskRegistry.builtIn)
+            _ = try experiment.expand(registry: TaskRegistry.builtIn)
         } throws: { error in
             guard let error = error as? ExperimentError else { return false }
             let placed = error.description.hasPrefix("\(path):\(error.line):\(error.column): ")
@@ -81,7 +81,7 @@ import Testing
         try Data(item.1.utf8).write(to: URL(fileURLWithPath: directory.path("rows.csv")))
         try "name: x\ntask: gemm\nsweep: {rows: rows.csv}\n".write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
         #expect {
-            _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn).expand(registry: .builtIn)
+            _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: TaskRegistry.builtIn).expand(registry: TaskRegistry.builtIn)
         } throws: { error in
             guard let error = error as? ExperimentError else { return false }
             return error.file == directory.path("rows.csv") && error.line == item.2 && error.column == item.3
@@ -92,7 +92,7 @@ import Testing
     @Test func aMissingRowsFileIsNamedWhereTheExperimentAsksForIt() throws {
         let directory = try TemporaryDirectory()
         try "name: x\ntask: gemm\nsweep:\n  rows: nowhere.csv\n".write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
-        #expect { _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn) } throws: { error in
+        #expect { _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: TaskRegistry.builtIn) } throws: { error in
             "\(error)".hasPrefix(directory.path("x.yaml") + ":4:9: sweep.rows names") && "\(error)".contains("cannot be read")
         }
     }
@@ -101,13 +101,13 @@ import Testing
         let directory = try TemporaryDirectory()
         let huge = directory.path("huge.yaml")
         try Data(("name: x\ntask: gemm\ndescription: " + String(repeating: "a", count: 2 << 20) + "\n").utf8).write(to: URL(fileURLWithPath: huge))
-        #expect { _ = try ExperimentLoader.load(huge, registry: .builtIn) } throws: { "\($0)".contains("limited to") }
-        #expect { _ = try ExperimentLoader.load(directory.path("missing.yaml"), registry: .builtIn) } throws: { "\($0)".contains("no such file") }
+        #expect { _ = try ExperimentLoader.load(huge, registry: TaskRegistry.builtIn) } throws: { "\($0)".contains("limited to") }
+        #expect { _ = try ExperimentLoader.load(directory.path("missing.yaml"), registry: TaskRegistry.builtIn) } throws: { "\($0)".contains("no such file") }
         try "extends: b.yaml\nname: a\ntask: gemm\n".write(toFile: directory.path("a.yaml"), atomically: true, encoding: .utf8)
         try "extends: a.yaml\nname: b\n".write(toFile: directory.path("b.yaml"), atomically: true, encoding: .utf8)
-        #expect { _ = try ExperimentLoader.load(directory.path("a.yaml"), registry: .builtIn) } throws: {
+        #expect { _ = try ExperimentLoader.load(directory.path("a.yaml"), registry: TaskRegistry.builtIn) } throws: {
             "\($0)".contains("circular 'extends': a.yaml → b.yaml → a.yaml")
         }
-        #expect { _ = try ExperimentLoader.load(directory.path(""), registry: .builtIn) } throws: { "\($0)".contains("directory") }
+        #expect { _ = try ExperimentLoader.load(directory.path(""), registry: TaskRegistry.builtIn) } throws: { "\($0)".contains("directory") }
     }
 }

@@ -5,6 +5,7 @@ import Synchronization
 import Tasks
 import Testing
 @testable import Experiments
+import Runner
 
 // A whole new study, as a study module would hold it: a parameters type, one kind, one metric.
 

@@ -15,7 +15,7 @@ import Testing
         let start = ContinuousClock.now
         var message: String?
         do {
-            _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: .builtIn).expand(registry: .builtIn)
+            _ = try ExperimentLoader.load(directory.path("x.yaml"), registry: TaskRegistry.builtIn).expand(registry: TaskRegistry.builtIn)
         } catch {
             message = "\(error)"
         }

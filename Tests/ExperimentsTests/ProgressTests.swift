@@ -1,4 +1,5 @@
 import Experiments
+import Runner
 import Testing
 
 /// The time left that progress displays print.

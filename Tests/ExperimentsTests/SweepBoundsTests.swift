@@ -12,8 +12,8 @@ import Testing
         try text.write(toFile: directory.path("x.yaml"), atomically: true, encoding: .utf8)
         let start = ContinuousClock.now
         do {
-            let experiment = try ExperimentLoader.load(directory.path("x.yaml"), overrides: overrides, registry: .builtIn)
-            let runs = try experiment.expand(registry: .builtIn)
+            let experiment = try ExperimentLoader.load(directory.path("x.yaml"), overrides: overrides, registry: TaskRegistry.builtIn)
+            let runs = try experiment.expand(registry: TaskRegistry.builtIn)
             return (runs, nil, seconds(since: start))
         } catch {
             return (nil, "\(error)".replacingOccurrences(of: directory.path("x.yaml"), with: "x.yaml"), seconds(since: start))

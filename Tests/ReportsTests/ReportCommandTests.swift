@@ -1,6 +1,9 @@
 import Foundation
 import FoundationXML
+import ActiveDormant
+import Experiments
 import ProcessTestSupport
+import Tasks
 import Testing
 
 /// `loom report` as users run it: the built executable on a real store.
@@ -111,6 +114,14 @@ import Testing
             """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
         let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
         try #require(ran.status == 0, "\(ran)")
+        // Every metric and curve the kind stored is declared, so reports can label it.
+        let store = try ResultsStore(readingAt: scratch.path(".loom/loom.db"))
+        let catalog = MetricCatalog(TrainMetric.all)
+        for run in try store.runs() {
+            let names = Array(try store.finalMetrics(run: run.id).keys) + Array(try store.curves(run: run.id).keys)
+            #expect(names.count > 100)
+            #expect(names.filter { catalog.spec(for: $0) == nil }.isEmpty, "undeclared: \(names.filter { catalog.spec(for: $0) == nil })")
+        }
         let out = scratch.url.appendingPathComponent("reports/tiny-training")
         let data = try String(contentsOf: out.appendingPathComponent("sink.dat"), encoding: .utf8)
         // Steps 0, 5, 10, 15, 20 for each of the two learning rates.

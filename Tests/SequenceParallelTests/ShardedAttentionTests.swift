@@ -19,6 +19,9 @@ import Tasks
                                                  gang: ranks)
         let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(120))?.first, "\(cluster.logText)")
         try #require(result.succeeded, "\(result.error)\n\(cluster.logText)")
+        // Every metric of every rank is declared, so reports can label it.
+        let undeclared = result.metrics.keys.filter { registry.metrics.spec(for: $0) == nil }
+        #expect(undeclared.isEmpty, "undeclared metrics: \(undeclared.sorted())")
         return result.metrics
     }
 

@@ -1,3 +1,4 @@
+import Experiments
 import Cluster
 import Foundation
 import Tasks
@@ -44,18 +45,6 @@ public enum ExperimentRunner {
             guard done > 0 else { return nil }
             return elapsed.inSeconds / done * max(0, Double(toRun) - done)
         }
-    }
-
-    /// The cache key of a run: a hash of the task kind and its version, the resolved parameters
-    /// (the seed among them) and the repetition, as 16 hex digits (64-bit FNV-1a). Every
-    /// repetition is its own run, even of a kind without a seed. The code that computed a result
-    /// is compared apart (`RunPlan`), so the plan can say which commit a result came from.
-    public static func cacheKey(task: String, kindVersion: Int, params: [String: ParameterValue], repetition: Int) -> String {
-        let text = task + "\u{1}v\(kindVersion)\u{1}r\(repetition)\u{1}"
-            + params.keys.sorted().map { "\($0)=\(params[$0]!.json)" }.joined(separator: "\u{1}")
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        return String(hash, radix: 16).leftPadded(to: 16)
     }
 
     /// How long an invocation on another host counts as alive after its last heartbeat (it
@@ -242,11 +231,5 @@ public enum ExperimentRunner {
         state.lostAttempts = summary.lostAttempts
         state.elapsed = ContinuousClock.now - start
         return state
-    }
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

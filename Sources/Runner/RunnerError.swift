@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 
 /// Why `ExperimentRunner.run` stopped before the end.
