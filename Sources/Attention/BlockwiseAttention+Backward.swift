@@ -76,9 +76,8 @@ extension BlockwiseAttention {
                 queryColumns.deallocate(); gradientColumns.deallocate()
             }
             let kernel = BackwardKernel(
-                shape: shape, mask: mask, score: score,
-                scale: scale ?? 1 / Float(d).squareRoot(),
-                queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock, padded: padded,
+                setup: KernelSetup(shape: shape, mask: mask, score: score, scale: scale ?? 1 / Float(d).squareRoot(),
+                                   queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock), padded: padded,
                 q: q.baseAddress!, dO: dO.baseAddress!, keys: keys, values: values,
                 queryColumns: queryColumns.pointer, gradientColumns: gradientColumns.pointer,
                 lse: lse.baseAddress!, rowDot: rd.baseAddress!,
@@ -112,13 +111,8 @@ extension BlockwiseAttention {
 /// which threads had called OpenBLAS first; BENCHMARKS.md.)
 /// `@unchecked Sendable`: inputs are only read; each item owns the dk/dv rows of its key block
 /// and head; worker t writes only slice t of `dq`.
-struct BackwardKernel: @unchecked Sendable {
-    let shape: AttentionShape
-    let mask: AttentionMask
-    let score: ScoreFunction
-    let scale: Float
-    let queryBlock: Int
-    let keyBlock: Int
+struct BackwardKernel: BlockKernel, @unchecked Sendable {
+    let setup: KernelSetup
     let padded: Int                      // d rounded up to a multiple of 16
     let q: UnsafePointer<Float>          // [n, H, d]
     let dO: UnsafePointer<Float>         // [n, H, d]

@@ -25,9 +25,9 @@ extension BlockwiseAttention {
                         output.withUnsafeMutableBufferPointer { o in
                             logSumExp.withUnsafeMutableBufferPointer { l in
                                 let kernel = ForwardKernel(
-                                    shape: shape, mask: mask, score: score,
-                                    scale: scale ?? 1 / Float(shape.headDimension).squareRoot(),
-                                    queryBlock: min(forwardQueryBlock, shape.queries), keyBlock: forwardKeyBlock,
+                                    setup: KernelSetup(shape: shape, mask: mask, score: score,
+                                                       scale: scale ?? 1 / Float(shape.headDimension).squareRoot(),
+                                                       queryBlock: min(forwardQueryBlock, shape.queries), keyBlock: forwardKeyBlock),
                                     q: q.baseAddress!, k: k.baseAddress ?? q.baseAddress!,
                                     v: v.baseAddress ?? q.baseAddress!,
                                     out: o.baseAddress!, lse: l.baseAddress!)
@@ -60,13 +60,8 @@ extension BlockwiseAttention {
 ///
 /// `@unchecked Sendable`: the pointers outlive `run` (the caller's `withUnsafe…` scopes), inputs
 /// are only read, and each work item writes only its own (query block, head) rows of out and lse.
-struct ForwardKernel: @unchecked Sendable {
-    let shape: AttentionShape
-    let mask: AttentionMask
-    let score: ScoreFunction
-    let scale: Float
-    let queryBlock: Int
-    let keyBlock: Int
+struct ForwardKernel: BlockKernel, @unchecked Sendable {
+    let setup: KernelSetup
     let q: UnsafePointer<Float>        // [n, H, d]
     let k: UnsafePointer<Float>        // [m, Hkv, d]
     let v: UnsafePointer<Float>        // [m, Hkv, d]

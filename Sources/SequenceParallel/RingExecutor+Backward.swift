@@ -47,9 +47,7 @@ extension RingExecutor {
             let sent = clock.now
             let held = layout.chunks(ofRank: step.keyOwner)
             for block in step.blocks {
-                let queryStart = layout.range(ofChunk: mine[block.queryChunk]).lowerBound
-                let keyStart = layout.range(ofChunk: held[block.keyChunk]).lowerBound
-                let mask: AttentionMask = block.mask == .causal ? .causal(queryOffset: queryStart, keyOffset: keyStart) : .none
+                let mask = layout.mask(of: block, queryChunk: mine[block.queryChunk], keyChunk: held[block.keyChunk])
                 let gradients = try BlockwiseAttention(mask: mask, threads: threads).backward(
                     query: query[block.queryChunk], key: heldKey[block.keyChunk], value: heldValue[block.keyChunk],
                     result: forward[block.queryChunk], outputGradient: outputGradient[block.queryChunk])

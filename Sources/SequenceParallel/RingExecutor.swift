@@ -61,9 +61,7 @@ public enum RingExecutor {
             let sent = clock.now
             let held = layout.chunks(ofRank: step.keyOwner)
             for block in step.blocks {
-                let queryStart = layout.range(ofChunk: mine[block.queryChunk]).lowerBound
-                let keyStart = layout.range(ofChunk: held[block.keyChunk]).lowerBound
-                let mask: AttentionMask = block.mask == .causal ? .causal(queryOffset: queryStart, keyOffset: keyStart) : .none
+                let mask = layout.mask(of: block, queryChunk: mine[block.queryChunk], keyChunk: held[block.keyChunk])
                 let part = try BlockwiseAttention(mask: mask, threads: threads)
                     .forward(query: query[block.queryChunk], key: heldKey[block.keyChunk], value: heldValue[block.keyChunk])
                 try outputs[block.queryChunk].merge(part)

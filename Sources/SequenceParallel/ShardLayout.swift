@@ -1,3 +1,5 @@
+import Attention
+
 /// How a sequence of N tokens is cut among P ranks.
 ///
 /// The sequence is cut into chunks of near-equal size (sizes differ by at most one token, so N
@@ -41,5 +43,14 @@ public struct ShardLayout: Sendable, Equatable {
     /// The number of tokens rank `rank` holds.
     public func tokenCount(ofRank rank: Int) -> Int {
         chunks(ofRank: rank).reduce(0) { $0 + range(ofChunk: $1).count }
+    }
+}
+
+extension ShardLayout {
+    /// The mask of one block of a schedule: a causal block is offset by where its query and key
+    /// chunks start in the whole sequence.
+    func mask(of block: BlockPair, queryChunk: Int, keyChunk: Int) -> AttentionMask {
+        guard block.mask == .causal else { return .none }
+        return .causal(queryOffset: range(ofChunk: queryChunk).lowerBound, keyOffset: range(ofChunk: keyChunk).lowerBound)
     }
 }

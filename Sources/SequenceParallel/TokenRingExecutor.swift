@@ -26,9 +26,7 @@ public enum TokenRingExecutor {
             let owner = layout.chunks(ofRank: step.queryOwner)
             var partials: [Int: PartialAttention] = [:]
             for block in step.blocks {
-                let queryStart = layout.range(ofChunk: owner[block.queryChunk]).lowerBound
-                let keyStart = layout.range(ofChunk: mine[block.keyChunk]).lowerBound
-                let mask: AttentionMask = block.mask == .causal ? .causal(queryOffset: queryStart, keyOffset: keyStart) : .none
+                let mask = layout.mask(of: block, queryChunk: owner[block.queryChunk], keyChunk: mine[block.keyChunk])
                 let part = try BlockwiseAttention(mask: mask, threads: threads)
                     .forward(query: held[block.queryChunk]!, key: key[block.keyChunk], value: value[block.keyChunk])
                 if var existing = partials[block.queryChunk] {

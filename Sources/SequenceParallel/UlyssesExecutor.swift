@@ -16,62 +16,27 @@ public enum UlyssesExecutor {
     ///   attention, all-to-all back.
     public static func run(_ schedule: UlyssesSchedule, query: Tensor, key: Tensor, value: Tensor,
                            gang: GangMembership?, threads: Int, forceFrames: Bool = false) throws -> (ShardedRun, UlyssesHeadShard) {
-        let layout = schedule.layout, rank = schedule.rank
-        let clock = ContinuousClock(), begin = clock.now
+        let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
         // All-to-all #1: my tokens of each peer's heads out; each peer's tokens of my heads in.
-        var start = clock.now
-        for peer in schedule.peers {
-            guard let gang else { break }
-            try gang.send(query.heads(schedule.queryHeads(of: peer)), to: peer, tag: "uq", forceFrames: forceFrames)
-            try gang.send(key.heads(schedule.keyHeads(of: peer)), to: peer, tag: "uk", forceFrames: forceFrames)
-            try gang.send(value.heads(schedule.keyHeads(of: peer)), to: peer, tag: "uv", forceFrames: forceFrames)
+        let parts = try exchange.allToAll(tags: ["uq", "uk", "uv"], step: 0, timings: &timings) { peer in
+            [query.heads(schedule.queryHeads(of: peer)), key.heads(schedule.keyHeads(of: peer)),
+             value.heads(schedule.keyHeads(of: peer))]
         }
-        var sent = clock.now
-        var parts: [(q: Tensor, k: Tensor, v: Tensor)] = []
-        for owner in 0..<layout.ranks {
-            if owner == rank {
-                parts.append((query.heads(schedule.queryHeads(of: rank)), key.heads(schedule.keyHeads(of: rank)),
-                              value.heads(schedule.keyHeads(of: rank))))
-            } else if let gang {
-                parts.append((try gang.receiveTensor("uq", from: owner), try gang.receiveTensor("uk", from: owner),
-                              try gang.receiveTensor("uv", from: owner)))
-            }
-        }
-        timings.append(StepTiming(step: 0, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
         // Full attention over the whole sequence for my heads.
-        start = clock.now
-        let mask: AttentionMask = schedule.isCausal ? .causal() : .none
-        let shard = (q: Tensor.concatenatingRows(parts.map(\.q)), k: Tensor.concatenatingRows(parts.map(\.k)),
-                     v: Tensor.concatenatingRows(parts.map(\.v)))
-        let result = try BlockwiseAttention(mask: mask, threads: threads).forward(query: shard.q, key: shard.k, value: shard.v)
-        timings.append(StepTiming(step: 1, start: (start - begin).inSeconds, sendSeconds: 0,
-                                  computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
+        let shard = (q: Tensor.concatenatingRows(parts[0]), k: Tensor.concatenatingRows(parts[1]),
+                     v: Tensor.concatenatingRows(parts[2]))
+        let result = try exchange.compute(step: 1, timings: &timings) {
+            try BlockwiseAttention(mask: schedule.isCausal ? .causal() : .none, threads: threads)
+                .forward(query: shard.q, key: shard.k, value: shard.v)
+        }
         // All-to-all #2: each peer's tokens of my heads back to it; my tokens of its heads in.
-        start = clock.now
-        for peer in schedule.peers {
-            guard let gang else { break }
-            let range = layout.range(ofChunk: peer)
-            try gang.send(result.output.rows(range), to: peer, tag: "uo", forceFrames: forceFrames)
-            try gang.send(result.logSumExp.rows(range), to: peer, tag: "ul", forceFrames: forceFrames)
+        let back = try exchange.allToAll(tags: ["uo", "ul"], step: 2, timings: &timings) { peer in
+            let range = schedule.layout.range(ofChunk: peer)
+            return [result.output.rows(range), result.logSumExp.rows(range)]
         }
-        sent = clock.now
-        var outputs: [Tensor] = [], sums: [Tensor] = []
-        for owner in 0..<layout.ranks {
-            if owner == rank {
-                let range = layout.range(ofChunk: rank)
-                outputs.append(result.output.rows(range))
-                sums.append(result.logSumExp.rows(range))
-            } else if let gang {
-                outputs.append(try gang.receiveTensor("uo", from: owner))
-                sums.append(try gang.receiveTensor("ul", from: owner))
-            }
-        }
-        timings.append(StepTiming(step: 2, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
-        let output = try PartialAttention(output: Tensor.concatenatingHeads(outputs), logSumExp: Tensor.concatenatingHeads(sums))
-        return (ShardedRun(outputs: [output], timings: timings, wallSeconds: (clock.now - begin).inSeconds),
+        let output = try PartialAttention(output: Tensor.concatenatingHeads(back[0]), logSumExp: Tensor.concatenatingHeads(back[1]))
+        return (ShardedRun(outputs: [output], timings: timings, wallSeconds: exchange.elapsed),
                 UlyssesHeadShard(query: shard.q, key: shard.k, value: shard.v, result: result))
     }
 
@@ -82,56 +47,73 @@ public enum UlyssesExecutor {
     public static func backward(_ schedule: UlyssesSchedule, shard: UlyssesHeadShard, outputGradient: Tensor,
                                 gang: GangMembership?, threads: Int,
                                 forceFrames: Bool = false) throws -> (ShardedGradients, [StepTiming], Double) {
-        let layout = schedule.layout, rank = schedule.rank
-        let clock = ContinuousClock(), begin = clock.now
+        let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
-        var start = clock.now
-        for peer in schedule.peers {
-            guard let gang else { break }
-            try gang.send(outputGradient.heads(schedule.queryHeads(of: peer)), to: peer, tag: "ud", forceFrames: forceFrames)
+        let parts = try exchange.allToAll(tags: ["ud"], step: 0, timings: &timings) { peer in
+            [outputGradient.heads(schedule.queryHeads(of: peer))]
         }
-        var sent = clock.now
-        var parts: [Tensor] = []
-        for owner in 0..<layout.ranks {
-            if owner == rank {
-                parts.append(outputGradient.heads(schedule.queryHeads(of: rank)))
-            } else if let gang {
-                parts.append(try gang.receiveTensor("ud", from: owner))
+        let gradients = try exchange.compute(step: 1, timings: &timings) {
+            try BlockwiseAttention(mask: schedule.isCausal ? .causal() : .none, threads: threads).backward(
+                query: shard.query, key: shard.key, value: shard.value, result: shard.result,
+                outputGradient: Tensor.concatenatingRows(parts[0]))
+        }
+        let back = try exchange.allToAll(tags: ["udq", "udk", "udv"], step: 2, timings: &timings) { peer in
+            let range = schedule.layout.range(ofChunk: peer)
+            return [gradients.query.rows(range), gradients.key.rows(range), gradients.value.rows(range)]
+        }
+        let result = ShardedGradients(query: [Tensor.concatenatingHeads(back[0])], key: [Tensor.concatenatingHeads(back[1])],
+                                      value: [Tensor.concatenatingHeads(back[2])])
+        return (result, timings, exchange.elapsed)
+    }
+
+    /// One rank's side of the all-to-alls, timed on one clock from the start of the pass.
+    private struct Exchange {
+        let schedule: UlyssesSchedule
+        let gang: GangMembership?
+        let forceFrames: Bool
+        let clock = ContinuousClock()
+        let begin: ContinuousClock.Instant
+
+        init(schedule: UlyssesSchedule, gang: GangMembership?, forceFrames: Bool) {
+            self.schedule = schedule
+            self.gang = gang
+            self.forceFrames = forceFrames
+            begin = clock.now
+        }
+
+        var elapsed: Double { (clock.now - begin).inSeconds }
+
+        /// Sends each peer its tensors (one per tag), keeps this rank's own, and receives every
+        /// peer's. - Returns: per tag, the parts by owner rank.
+        func allToAll(tags: [String], step: Int, timings: inout [StepTiming],
+                      _ outgoing: (_ peer: Int) -> [Tensor]) throws -> [[Tensor]] {
+            let start = clock.now
+            if let gang {
+                for peer in schedule.peers {
+                    for (tensor, tag) in zip(outgoing(peer), tags) { try gang.send(tensor, to: peer, tag: tag, forceFrames: forceFrames) }
+                }
             }
-        }
-        timings.append(StepTiming(step: 0, start: 0, sendSeconds: (sent - start).inSeconds, computeSeconds: 0,
-                                  waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
-        start = clock.now
-        let mask: AttentionMask = schedule.isCausal ? .causal() : .none
-        let gradients = try BlockwiseAttention(mask: mask, threads: threads).backward(
-            query: shard.query, key: shard.key, value: shard.value, result: shard.result,
-            outputGradient: Tensor.concatenatingRows(parts))
-        timings.append(StepTiming(step: 1, start: (start - begin).inSeconds, sendSeconds: 0,
-                                  computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
-        start = clock.now
-        for peer in schedule.peers {
-            guard let gang else { break }
-            let range = layout.range(ofChunk: peer)
-            try gang.send(gradients.query.rows(range), to: peer, tag: "udq", forceFrames: forceFrames)
-            try gang.send(gradients.key.rows(range), to: peer, tag: "udk", forceFrames: forceFrames)
-            try gang.send(gradients.value.rows(range), to: peer, tag: "udv", forceFrames: forceFrames)
-        }
-        sent = clock.now
-        var dq: [Tensor] = [], dk: [Tensor] = [], dv: [Tensor] = []
-        for owner in 0..<layout.ranks {
-            if owner == rank {
-                let range = layout.range(ofChunk: rank)
-                dq.append(gradients.query.rows(range)); dk.append(gradients.key.rows(range)); dv.append(gradients.value.rows(range))
-            } else if let gang {
-                dq.append(try gang.receiveTensor("udq", from: owner))
-                dk.append(try gang.receiveTensor("udk", from: owner))
-                dv.append(try gang.receiveTensor("udv", from: owner))
+            let sent = clock.now
+            var parts = Array(repeating: [Tensor](), count: tags.count)
+            for owner in 0..<schedule.layout.ranks {
+                if owner == schedule.rank {
+                    for (index, tensor) in outgoing(owner).enumerated() { parts[index].append(tensor) }
+                } else if let gang {
+                    for (index, tag) in tags.enumerated() { parts[index].append(try gang.receiveTensor(tag, from: owner)) }
+                }
             }
+            timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
+                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
+            return parts
         }
-        timings.append(StepTiming(step: 2, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                  computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
-        let result = ShardedGradients(query: [Tensor.concatenatingHeads(dq)], key: [Tensor.concatenatingHeads(dk)],
-                                      value: [Tensor.concatenatingHeads(dv)])
-        return (result, timings, (clock.now - begin).inSeconds)
+
+        /// Runs `work` as one compute step of the timeline.
+        func compute<T>(step: Int, timings: inout [StepTiming], _ work: () throws -> T) throws -> T {
+            let start = clock.now
+            let result = try work()
+            timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: 0,
+                                      computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
+            return result
+        }
     }
 }
