@@ -1,6 +1,7 @@
 import Attention
 import Foundation
 import SequenceParallel
+import Tasks
 import TensorCore
 
 /// `loom attention`: blockwise attention on `.npy` files, forward or (with `--backward`) backward.
@@ -9,7 +10,7 @@ enum AttentionCommand: Command {
     static let summary = "run attention on .npy files (forward; backward with --backward)"
     static let usage = "loom attention --q FILE --k FILE --v FILE --out FILE [--lse FILE] [options]\n" +
         "       loom attention --backward --q FILE --k FILE --v FILE --dout FILE --dq FILE --dk FILE --dv FILE [options]"
-    static let options: [Option] = [
+    static var options: [Option] { [
         .value("q", "FILE", "queries [n, H, d], float32 or float64 .npy"),
         .value("k", "FILE", "keys [m, Hkv, d]; H must be a multiple of Hkv"),
         .value("v", "FILE", "values [m, Hkv, d]"),
@@ -25,13 +26,19 @@ enum AttentionCommand: Command {
         .value("dq", "FILE", "writes ∂L/∂q [n, H, d], float32 (with --backward)"),
         .value("dk", "FILE", "writes ∂L/∂k [m, Hkv, d], float32 (with --backward)"),
         .value("dv", "FILE", "writes ∂L/∂v [m, Hkv, d], float32 (with --backward)"),
-        .value("algorithm", "A", "shard the sequence over local worker processes: ring, zigzag_ring, ulysses or tokenring"),
+        .value("algorithm", "A", "shard the sequence over local worker processes: "
+               + (sharded("algorithm").choices ?? []).joined(separator: ", ")),
         .value("workers", "P", "with --algorithm: the number of worker processes (default 2)"),
         .flag("json", "with --algorithm: print the run's measurements as one JSON object"),
         .value("trace", "FILE", "with --algorithm: write the timeline as a Chrome trace (open it in Perfetto)"),
-        .value("link-gbps", "G", "with --algorithm: model each link at G GB/s (default: unthrottled)"),
-        .value("link-latency-us", "U", "with --link-gbps: latency per message in µs (default 0)"),
-    ]
+        .parameter(sharded("link_gbps"), help: "with --algorithm: " + sharded("link_gbps").help),
+        .parameter(sharded("link_latency_us"), help: "with --link-gbps: latency per message in µs"),
+    ] }
+
+    /// A parameter of `attention.sharded`, which the sharded options run.
+    private static func sharded(_ name: String) -> ParameterSpec {
+        ShardedAttentionParameters.declaration.first { $0.name == name }!
+    }
     static let discussion = """
         Shapes: n queries, m keys, H query heads, Hkv key/value heads (grouped-query: query head h \
         reads key/value head h / (H / Hkv)), head dimension d. Scores are s = scale · q·k.

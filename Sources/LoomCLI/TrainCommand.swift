@@ -11,10 +11,7 @@ enum TrainCommand: Command {
     static let summary = "train a small transformer on the Bigram-Backcopy task here, printing loss and risks"
     static let usage = "loom train [--layers N] [--d-model D] [--heads H] [--steps S] [--optimizer adamw|sgd] [--lr R] … [--checkpoint-dir DIR] [--json]"
     static var options: [Option] {
-        TrainParameters.declaration.map { spec in
-            Option.value(optionName(spec.name), spec.type.rawValue.uppercased(),
-                         "\(spec.help) (default \(spec.defaultValue?.description ?? "none"))")
-        } + [.flag("json", "one JSON object per measurement")]
+        TrainParameters.declaration.map { Option.parameter($0) } + [.flag("json", "one JSON object per measurement")]
     }
     static let discussion = """
         The same training as the task kind train.bb (experiment files sweep it on workers), run in \
@@ -26,20 +23,17 @@ enum TrainCommand: Command {
         bit. Ctrl-C stops after the current step (and checkpoints, with --checkpoint-dir).
         """
 
-    /// `d_model` → `d-model`: parameter names as command-line options.
-    static func optionName(_ parameter: String) -> String { parameter.replacingOccurrences(of: "_", with: "-") }
-
     static func run(_ arguments: Arguments) throws(CommandError) {
         var given: [String: ParameterValue] = [:]
         for spec in TrainParameters.declaration {
-            if let text = arguments.string(optionName(spec.name)) { given[spec.name] = .string(text) }
+            if let text = arguments.string(Option.optionName(spec.name)) { given[spec.name] = .string(text) }
         }
         let params: [String: ParameterValue]
         do { params = try TrainKind.kind.validate(given, gangSize: 0) } catch {
             // The kind's words, in the command's terms: option --steps, not parameter 'steps'.
             var text = "\(error)".replacingOccurrences(of: "invalid task: ", with: "")
             for spec in TrainParameters.declaration {
-                text = text.replacingOccurrences(of: "parameter '\(spec.name)' of kind 'train.bb'", with: "--\(optionName(spec.name))")
+                text = text.replacingOccurrences(of: "parameter '\(spec.name)' of kind 'train.bb'", with: "--\(Option.optionName(spec.name))")
             }
             throw .usage(text)
         }
