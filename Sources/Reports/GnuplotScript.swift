@@ -49,7 +49,7 @@ struct GnuplotScript {
             "set encoding utf8",
         ]
         lines += keyLines
-        lines += ["set grid", "set border 3", "set tics nomirror",
+        lines += ["set style line 100 linecolor rgb \"#d9d9d9\" linewidth 0.5", "set grid linestyle 100", "set border 3", "set tics nomirror",
                   "set xlabel \(quoted(xTitle)) noenhanced", "set ylabel \(quoted(yTitle)) noenhanced", "set pointsize 0.7"]
         lines += GnuplotScript.palette
         lines += axisLines
