@@ -45,16 +45,17 @@ public enum FigureSize: String, Sendable, CaseIterable {
 
 /// Drawing settings shared by every figure Loom writes (line plots, heatmaps), and to be used by graphs.
 public enum FigureStyle {
-    /// The one font family of SVG and PDF figures: installed with gnuplot and Graphviz on Debian
-    /// (fonts-dejavu-core), so the PDF (cairo) and a browser showing the SVG pick the same glyphs.
+    /// The one font family of SVG and PDF figures: on Debian it comes with fontconfig
+    /// (fonts-dejavu-core), which gnuplot's cairo terminals and Graphviz use, so every figure has the same glyphs.
     /// Graphviz graphs should use it too (`fontname="DejaVu Sans"`).
     public static let fontFamily = "DejaVu Sans"
     /// SVG pixels per inch (the CSS inch), so an SVG shown at its own size matches the PDF.
     static let svgPixelsPerInch = 96.0
 
-    /// The gnuplot `font` argument for text at `points` in `format` (`svg` sizes are in pixels).
+    /// The gnuplot `font` argument for text at `points` (`svg` sizes are in pixels). The SVG
+    /// names a generic fallback too, for a browser on a system without the font.
     static func font(points: Int, svg: Bool) -> String {
         let size = svg ? Double(points) * svgPixelsPerInch / 72 : Double(points)
-        return "\"\(fontFamily),\(FigureData.number((size * 10).rounded() / 10))\""
+        return "\"\(fontFamily)\(svg ? ", sans-serif" : ""),\(FigureData.number((size * 10).rounded() / 10))\""
     }
 }

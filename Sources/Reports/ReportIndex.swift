@@ -25,7 +25,7 @@ struct ReportIndex {
 
     /// What the figure shows, for its caption.
     static func caption(_ figure: FigureSpec) -> String {
-        var text = "\(figure.yLabel ?? figure.y) against \(figure.xLabel ?? figure.x)"
+        var text = "\(figure.yLabel ?? figure.ys.joined(separator: " and ")) against \(figure.xLabel ?? figure.x)"
         if let series = figure.series { text += ", one line per \(series)" }
         if let facet = figure.facet { text += ", one panel per \(facet)" }
         return text + "; median over repeats, bars from min to max."

@@ -163,3 +163,12 @@ import Testing
         #expect(texts.contains(merged), "\(texts)")
     }
 }
+
+extension PaperFigureTests {
+    @Test func aMisspeltMetricInAYListIsNamed() {
+        let figure = FigureSpec(name: "values", x: "tokens", y: "value_drain", alsoY: ["value_other"])
+        let problem = PaperFigureTests.data().unknownName(in: figure, number: 1)
+        #expect(problem?.contains("y: 'value_other' is neither a metric nor a parameter of experiment paper; did you mean 'value_others'?") == true,
+                "\(String(describing: problem))")
+    }
+}
