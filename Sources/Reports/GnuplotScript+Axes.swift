@@ -24,11 +24,12 @@ extension GnuplotScript {
         guard !data.isCategorical else { return nil }
         let xs = data.panels.flatMap { $0.series.flatMap { $0.points.map(\.position) } }.filter { !figure.logX || $0 > 0 }
         guard let lower = xs.min(), let upper = xs.max() else { return nil }
+        let shift = dodge.values.map(abs).max() ?? 0                    // dodged markers stay inside too
         if figure.logX {
-            let factor = upper > lower ? pow(upper / lower, GnuplotScript.padding) : 1.2
+            let factor = (upper > lower ? pow(upper / lower, GnuplotScript.padding) : 1.2) * pow(10, shift)
             return (lower / factor, upper * factor)
         }
-        let margin = upper > lower ? (upper - lower) * GnuplotScript.padding : max(abs(lower) * 0.1, 1)
+        let margin = (upper > lower ? (upper - lower) * GnuplotScript.padding : max(abs(lower) * 0.1, 1)) + shift
         return (lower - margin, upper + margin)
     }
 

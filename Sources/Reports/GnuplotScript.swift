@@ -26,11 +26,12 @@ struct GnuplotScript {
         let using: String
         if data.hasSpread {
             style = figure.kind == .line ? "yerrorlines" : "yerrorbars"
-            using = "1:2:3:4"                                  // x, median, min, max
+            using = ":2:3:4"                                   // x, median, min, max
         } else {
             style = figure.kind == .line ? "linespoints" : "points"
-            using = "1:2"
+            using = ":2"
         }
+        let dodge = self.dodge
         let tics = data.isCategorical ? ":xtic(6)" : ""
 
         var lines = [
@@ -55,6 +56,10 @@ struct GnuplotScript {
         lines += axisLines
         let reference = referencePlot
         lines += reference.comments.map(comment)
+        if !dodge.isEmpty {
+            lines += ["# Some series have nearly equal values: each series' markers are shifted a little along x (the",
+                      "# expression before :2) so none hides another; the .dat holds the true x. Use 'using 1:2…' to undo."]
+        }
         lines += [
             "",
             "do for [format in \"svg pdf\"] {",
@@ -89,7 +94,7 @@ struct GnuplotScript {
                 let legend = GnuplotScript.legend(of: group, in: panel)
                 let title = legend.isEmpty ? (reference.element == nil ? "notitle" : "title 'Loom' noenhanced")
                     : "title \(quoted(legend)) noenhanced"
-                plots.append("\(source) index \(block) using \(using)\(tics) with \(style) linetype \(series.number % GnuplotScript.colours.count + 1) \(title)")
+                plots.append("\(source) index \(block) using \(dodgedX(dodge[series.number]))\(using)\(tics) with \(style) linetype \(series.number % GnuplotScript.colours.count + 1) \(title)")
             }
             if let element = reference.element { plots.append(element) }   // every panel, so each compares against it
             lines.append("    plot " + plots.joined(separator: ", \\\n         "))

@@ -172,3 +172,31 @@ extension PaperFigureTests {
                 "\(String(describing: problem))")
     }
 }
+
+extension PaperFigureTests {
+    @Test(.enabled(if: gnuplotIsInstalled))
+    func nearlyEqualSeriesAreShiftedApartAndStayInsideTheAxis() throws {
+        let out = try TemporaryDirectory()
+        // ring and ulysses 0.4 % apart (one marker on the other), far well away from both.
+        var runs = PaperFigureTests.runs(algorithms: ["ring", "ulysses", "far"]).filter { $0.params["causal"] == .bool(false) }
+        for index in runs.indices {
+            let tokens = runs[index].params["tokens"]!.number!
+            let factor: Double = switch runs[index].params["algorithm"] { case .string("ulysses"): 1.004; case .string("far"): 3; default: 1 }
+            runs[index].metrics["bytes"] = .double(tokens * factor)
+        }
+        let spec = ReportSpec(figures: [FigureSpec(name: "near", kind: .scatter, x: "tokens", y: "bytes", series: "algorithm", logX: true)])
+        let output = try Report.render(PaperFigureTests.data(runs), spec: spec, to: out.url)
+        #expect(output.figures.map(\.state) == [.drawn])
+        let near = try String(contentsOf: out.url.appendingPathComponent("near.gp"), encoding: .utf8)
+        // Three series, 8 % of the log gap between 1024 and 2048 apart: -0.024, 0, +0.024 decades.
+        #expect(near.contains("index 0 using ($1*10**(-0.024082") && near.contains("index 1 using 1:2 ")
+                && near.contains("index 2 using ($1*10**(0.024082"), "\(near)")
+        let line = try #require(near.split(separator: "\n").first { $0.hasPrefix("xmin = ") })
+        let bounds = line.split(separator: ";").map { Double($0.split(separator: "=")[1].trimmingCharacters(in: .whitespaces))! }
+        #expect(bounds[0] < 1024 / pow(10, 0.024082) && bounds[1] > 2048 * pow(10, 0.024082), "the shifted markers are inside: \(line)")
+        let spread = ReportSpec(figures: [FigureSpec(name: "spread", x: "tokens", y: "gflops", series: "algorithm", facet: "causal")])
+        _ = try Report.render(PaperFigureTests.data(), spec: spread, to: out.url)
+        let apart = try String(contentsOf: out.url.appendingPathComponent("spread.gp"), encoding: .utf8)
+        #expect(!apart.contains("$1+") && !apart.contains("$1*"), "series far apart stay at their x")
+    }
+}
