@@ -94,7 +94,8 @@ struct GnuplotScript {
                 let legend = GnuplotScript.legend(of: group, in: panel)
                 let title = legend.isEmpty ? (reference.element == nil ? "notitle" : "title 'Loom' noenhanced")
                     : "title \(quoted(legend)) noenhanced"
-                plots.append("\(source) index \(block) using \(dodgedX(dodge[series.number]))\(using)\(tics) with \(style) linetype \(series.number % GnuplotScript.colours.count + 1) \(title)")
+                let linetype = series.number % GnuplotScript.colours.count + 1
+                plots.append("\(source) index \(block) using \(dodgedX(dodge[series.number]))\(using)\(tics) with \(style) linetype \(linetype) \(title)")
             }
             if let element = reference.element { plots.append(element) }   // every panel, so each compares against it
             lines.append("    plot " + plots.joined(separator: ", \\\n         "))
