@@ -59,6 +59,7 @@ enum ReportCommand: Command {
             for outcome in output.figures where outcome.state == .noData {
                 Console.progress("note: figure \(outcome.figure.name): no SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)'")
             }
+            for outcome in output.figures { for note in outcome.notes { Console.progress("warning: figure \(outcome.figure.name): " + note) } }
             Console.output(output.indexHTML.path)
         } catch {
             switch error {

@@ -19,8 +19,11 @@ public struct FigureData: Sendable {
 
     /// The points of one series value, x ascending.
     public struct Series: Sendable {
-        /// `threads=1`, or nil when the figure has no `series`.
+        /// `threads=1` (or the metric's name when the figure draws several), or nil when the figure has no `series`.
         public var label: String?
+        /// What the key shows for it: the value alone (`zigzag ring`, underscores as spaces) or the
+        /// metric's declared label; nil without `series`.
+        public var legend: String?
         /// 0-based position of the series value among all the figure's series values (its colour).
         public var number: Int
         public var points: [Point]
@@ -33,53 +36,88 @@ public struct FigureData: Sendable {
         public var series: [Series]
     }
 
+    /// A parameter whose runs a figure pools into one point although it neither facets, plots nor
+    /// splits them into series: the spread of such a point is (partly) that parameter's effect.
+    public struct Pooled: Sendable, Equatable {
+        public var parameter: String
+        /// Its distinct values among the pooled runs, as written.
+        public var values: [String]
+    }
+
     public var panels: [Panel]
     /// The x values when some are not numbers (strings, booleans), in order of first appearance;
     /// empty for a numeric axis.
     public var categories: [String]
+    /// Parameters that vary inside some group of the figure, by name.
+    public var pooled: [Pooled] = []
     /// Whether the x axis is categorical (drawn at 0, 1, 2, … and labelled with the values).
     public var isCategorical: Bool { !categories.isEmpty }
     /// Whether any group holds more than one value (then error bars are drawn).
     public var hasSpread: Bool { panels.contains { $0.series.contains { $0.points.contains { $0.count > 1 } } } }
     /// Whether there is nothing to draw.
     public var isEmpty: Bool { panels.isEmpty }
+    /// The smallest and largest x position drawn, nil without points.
+    public var xBounds: (lower: Double, upper: Double)? {
+        let xs = panels.flatMap { $0.series.flatMap { $0.points.map(\.position) } }
+        guard let lower = xs.min(), let upper = xs.max() else { return nil }
+        return (lower, upper)
+    }
+
+    /// One (run, metric) with a numeric y: the unit the figure groups.
+    struct Row {
+        var run: ReportData.Run
+        var x: ParameterValue
+        var y: Double
+        var series: ParameterValue?
+        var facet: ParameterValue?
+    }
 
     /// Groups `runs` for `figure`. Only SUCCEEDED and CACHED runs with a numeric y and an x count.
-    /// - Complexity: O(n log n) for n runs.
-    public init(figure: FigureSpec, runs: [ReportData.Run]) {
-        let runs = figure.x == FigureData.stepAxis ? FigureData.expandCurves(runs, metric: figure.y) : runs
+    /// - Parameter metrics: labels the series of a figure with several metrics.
+    /// - Complexity: O(n log n) for n runs (times the steps of a curve).
+    public init(figure: FigureSpec, runs: [ReportData.Run], metrics: MetricCatalog = MetricCatalog()) {
         // A running run's curve so far is drawn too: the store receives its points as they come.
         let partial = figure.x == FigureData.stepAxis
-        let usable = runs.filter { run in
-            (run.status == .succeeded || run.status == .cached || (partial && run.status == .running))
-                && run.value(figure.y)?.number != nil && run.value(figure.x) != nil
+        let several = figure.ys.count > 1
+        var rows: [Row] = []
+        for metric in figure.ys {
+            let source = partial ? FigureData.expandCurves(runs, metric: metric) : runs
+            for run in source where run.status == .succeeded || run.status == .cached || (partial && run.status == .running) {
+                guard let y = run.value(metric)?.number, let x = run.value(figure.x) else { continue }
+                let series = several ? .string(metric) : figure.series.flatMap { run.value($0) }
+                let facet = figure.facet.flatMap { run.value($0) }
+                if (figure.series != nil && series == nil) || (figure.facet != nil && facet == nil) { continue }
+                rows.append(Row(run: run, x: x, y: y, series: series, facet: facet))
+            }
         }
-        let xs = usable.map { $0.value(figure.x)! }
-        let numericX = xs.allSatisfy { $0.number != nil }
-        categories = numericX ? [] : FigureData.ordered(xs).map(\.description)
-        let seriesValues = figure.series.map { name in FigureData.ordered(usable.compactMap { $0.value(name) }) } ?? []
-        let facetValues: [ParameterValue?] = figure.facet.map { name in FigureData.ordered(usable.compactMap { $0.value(name) }) } ?? [nil]
+        let numericX = rows.allSatisfy { $0.x.number != nil }
+        categories = numericX ? [] : FigureData.ordered(rows.map(\.x)).map(\.description)
+        let seriesValues: [ParameterValue?] = several ? figure.ys.map { .string($0) }
+            : figure.series == nil ? [nil] : FigureData.ordered(rows.compactMap(\.series))
+        let facetValues: [ParameterValue?] = figure.facet == nil ? [nil] : FigureData.ordered(rows.compactMap(\.facet))
         var panels: [Panel] = []
         for facet in facetValues {
             var panel = Panel(label: facet.map { "\(figure.facet!)=\($0)" }, series: [])
-            let inPanel = usable.filter { run in facet.map { run.value(figure.facet!) == $0 } ?? true }
-            let seriesHere: [ParameterValue?] = figure.series == nil ? [nil] : seriesValues
-            for (number, value) in seriesHere.enumerated() {
-                let inSeries = inPanel.filter { run in value.map { run.value(figure.series!) == $0 } ?? true }
+            let inPanel = rows.filter { $0.facet == facet }
+            for (number, value) in seriesValues.enumerated() {
+                let inSeries = inPanel.filter { $0.series == value }
                 guard !inSeries.isEmpty else { continue }
                 var groups: [ParameterValue: [Double]] = [:]
-                for run in inSeries { groups[run.value(figure.x)!, default: []].append(run.value(figure.y)!.number!) }
+                for row in inSeries { groups[row.x, default: []].append(row.y) }
                 let categories = self.categories
                 let points = groups.map { x, ys in
                     let sorted = ys.sorted()
                     return Point(x: x, position: x.number ?? Double(categories.firstIndex(of: x.description) ?? 0),
                                  median: FigureData.median(ofSorted: sorted), minimum: sorted.first!, maximum: sorted.last!, count: sorted.count)
                 }.sorted { $0.position < $1.position }
-                panel.series.append(Series(label: value.map { "\(figure.series!)=\($0)" }, number: number, points: points))
+                let label = value.map { several ? $0.description : "\(figure.series!)=\($0)" }
+                let legend = value.map { several ? (metrics.spec(for: $0.description)?.label ?? $0.description) : FigureData.legend(for: $0) }
+                panel.series.append(Series(label: label, legend: legend, number: number, points: points))
             }
             if !panel.series.isEmpty { panels.append(panel) }
         }
         self.panels = panels
+        pooled = FigureData.pooled(rows, figure: figure)
     }
 
     /// `x: step` draws a stepped metric (a training curve): each run's curve of `y` becomes one

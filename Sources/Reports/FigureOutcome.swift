@@ -17,4 +17,7 @@ public struct FigureOutcome: Sendable {
     public var state: State
     /// The files written for it, relative to the report directory.
     public var files: [String]
+    /// What a reader must know beside the picture: runs it pools over a parameter it does not
+    /// show, published points it does not draw. `loom report` prints them and the index shows them.
+    public var notes: [String] = []
 }

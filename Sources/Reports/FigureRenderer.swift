@@ -1,4 +1,5 @@
 import Foundation
+import Tasks
 
 /// Writes one figure into a report directory: `NAME.dat`, `NAME.gp`, then gnuplot draws
 /// `NAME.svg` and `NAME.pdf`.
@@ -8,6 +9,8 @@ struct FigureRenderer {
     let number: Int
     let data: ReportData
     let directory: URL
+    /// Labels and units for the axis titles and the key.
+    var metrics = MetricCatalog()
 
     /// Writes the figure's files and runs gnuplot.
     /// - Returns: what was written, and whether gnuplot drew it.
@@ -19,26 +22,28 @@ struct FigureRenderer {
         if let problem = data.unknownName(in: figure, number: number) {
             return FigureOutcome(figure: figure, state: .unknownName(problem), files: [])
         }
-        let points = FigureData(figure: figure, runs: data.runs)
+        let points = FigureData(figure: figure, runs: data.runs, metrics: metrics)
         guard !points.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
         let name = figure.name
         try write(points.datText(for: figure), to: "\(name).dat")
-        try write(GnuplotScript(figure: figure, data: points, experiment: data.experiment).text, to: "\(name).gp")
+        let script = GnuplotScript(figure: figure, data: points, experiment: data.experiment, metrics: metrics)
+        try write(script.text, to: "\(name).gp")
+        let notes = [points.pooledWarning(), script.referenceNote].compactMap { $0 }
         var files = ["\(name).dat", "\(name).gp"]
         for old in ["\(name).svg", "\(name).pdf"] {                 // a stale drawing must not pass for a new one
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(old))
         }
         if let failure = Gnuplot.run(script: "\(name).gp", in: directory) {
-            return FigureOutcome(figure: figure, state: .failed(failure), files: files)
+            return FigureOutcome(figure: figure, state: .failed(failure), files: files, notes: notes)
         }
         let drawn = ["\(name).svg", "\(name).pdf"]
         let missing = drawn.filter { !FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }
         guard missing.isEmpty else {
             return FigureOutcome(figure: figure, state: .failed("\(directory.appendingPathComponent("\(name).gp").path): gnuplot succeeded "
-                                                                 + "but did not write \(missing.joined(separator: ", "))"), files: files)
+                                                                 + "but did not write \(missing.joined(separator: ", "))"), files: files, notes: notes)
         }
         files += drawn
-        return FigureOutcome(figure: figure, state: .drawn, files: files)
+        return FigureOutcome(figure: figure, state: .drawn, files: files, notes: notes)
     }
 
     private func write(_ text: String, to name: String) throws(ReportError) {

@@ -13,8 +13,11 @@ public struct FigureSpec: Sendable, Equatable {
     public var kind: Kind
     /// A parameter or metric name for the horizontal axis.
     public var x: String
-    /// A metric (or parameter) name for the vertical axis.
+    /// A metric (or parameter) name for the vertical axis: the first when the figure has several.
     public var y: String
+    /// Further metrics drawn on the same axes (`y: [a, b]`): each is one series, named in the key
+    /// by its label. A figure with them has no `series`.
+    public var alsoY: [String]
     /// A parameter with one line (one colour) per value.
     public var series: String?
     /// A parameter with one panel per value.
@@ -28,13 +31,18 @@ public struct FigureSpec: Sendable, Equatable {
     public var yLabel: String?
     /// Published points drawn beside the data and compared with it in the index.
     public var reference: FigureReference?
+    /// The physical size preset; nil picks `FigureSize.automatic(panels:)`.
+    public var size: FigureSize?
+
+    /// Every metric on the y axis, `y` first.
+    public var ys: [String] { [y] + alsoY }
 
     /// A figure with the defaults of the `report:` format (a line plot, linear axes, labels from the names).
     public init(name: String, kind: Kind = .line, x: String, y: String, series: String? = nil, facet: String? = nil,
                 logX: Bool = false, logY: Bool = false, title: String? = nil, xLabel: String? = nil, yLabel: String? = nil,
-                reference: FigureReference? = nil) {
+                reference: FigureReference? = nil, alsoY: [String] = [], size: FigureSize? = nil) {
         self.name = name; self.kind = kind; self.x = x; self.y = y; self.series = series; self.facet = facet
         self.logX = logX; self.logY = logY; self.title = title; self.xLabel = xLabel; self.yLabel = yLabel
-        self.reference = reference
+        self.reference = reference; self.alsoY = alsoY; self.size = size
     }
 }

@@ -3,6 +3,9 @@ import Foundation
 /// A square matrix drawn as a gnuplot heatmap (attention weights: queries down, keys across),
 /// written as `NAME.dat`, a standalone `NAME.gp`, `NAME.svg` and `NAME.pdf`.
 public enum Heatmap {
+    /// Up to this many tokens the SVG draws one rectangle per entry (`with image pixels`).
+    public static let maximumPixelLabels = 128
+
     /// Writes the heatmap of `values` (`labels.count`² entries, row-major, in 0…1) into
     /// `directory`. Labels name the rows and columns (tokens); blanks are shown as `␣`, line
     /// breaks as `↵`.
@@ -22,6 +25,10 @@ public enum Heatmap {
         let shown = labels.map { $0.replacingOccurrences(of: " ", with: "␣").replacingOccurrences(of: "\n", with: "↵") }
         let tics = shown.enumerated().map { "\(Escaping.gnuplot($0.element)) \($0.offset)" }.joined(separator: ", ")
         let size = 160 + 14 * n
+        // Rectangles per entry keep each entry a crisp square where a browser would smooth the
+        // embedded bitmap of plain 'with image' into blobs; past this many labels the SVG would
+        // grow too large, so the bitmap is kept.
+        let style = n <= Heatmap.maximumPixelLabels ? "with image pixels" : "with image"
         let script = """
             # \(Escaping.gnuplotComment("\(title); data in \(name).dat (one row per query). Run: gnuplot \(name).gp"))
             unset key
@@ -32,17 +39,17 @@ public enum Heatmap {
             set yrange [\(n) - 0.5:-0.5]
             set cbrange [0:1]
             set palette defined (0 "white", 1 "#1f4e9c")
-            set xtics (\(tics)) rotate by 90 noenhanced
+            set xtics (\(tics)) rotate by 90 right noenhanced
             set ytics (\(tics)) noenhanced
             do for [format in "svg pdf"] {
                 if (format eq "svg") {
-                    set terminal svg size \(size + 80),\(size) font "Helvetica,11" background rgb "white"
+                    set terminal svg size \(size + 80),\(size) font \(FigureStyle.font(points: 8, svg: true)) background rgb "white"
                     set output \(Escaping.gnuplot("\(name).svg"))
                 } else {
-                    set terminal pdfcairo size \(FigureData.number(Double(size + 80) / 96))in,\(FigureData.number(Double(size) / 96))in font "Helvetica,9"
+                    set terminal pdfcairo size \(FigureData.number(Double(size + 80) / 96))in,\(FigureData.number(Double(size) / 96))in font \(FigureStyle.font(points: 8, svg: false))
                     set output \(Escaping.gnuplot("\(name).pdf"))
                 }
-                plot \(Escaping.gnuplot("\(name).dat")) matrix with image
+                plot \(Escaping.gnuplot("\(name).dat")) matrix \(style)
                 set output
             }
 

@@ -19,12 +19,13 @@ public enum Report {
     ///   - store: the results store to read.
     ///   - directory: where to write, e.g. `reports/NAME`.
     ///   - notes: remarks shown at the top of the index (e.g. that the experiment file is gone).
+    ///   - metrics: the declared metrics, whose labels and units title the axes a figure leaves unset.
     /// - Returns: the files written and the index paths.
     /// - Throws: `ReportError.unknownExperiment` (with the known names), `.store`, `.write`,
     ///   `.unknownNames` for a figure naming a metric or parameter no run has (with the nearest
     ///   name), or `.figuresFailed` naming each script and what gnuplot said; the last two after the rest is written.
     public static func render(experiment: String, spec: ReportSpec, store: ResultsStore, to directory: URL,
-                              notes: [String] = []) throws(ReportError) -> ReportOutput {
+                              notes: [String] = [], metrics: MetricCatalog = MetricCatalog()) throws(ReportError) -> ReportOutput {
         var data: ReportData
         do {
             guard let loaded = try ReportData.load(experiment: experiment, from: store) else {
@@ -38,13 +39,13 @@ public enum Report {
         } catch let error as ReportError { throw error } catch let error as StoreError { throw .store(error) } catch {
             throw .write(path: store.path, message: "\(error)")             // not reached: only the two above are thrown
         }
-        return try render(data, spec: spec, to: directory, notes: notes)
+        return try render(data, spec: spec, to: directory, notes: notes, metrics: metrics)
     }
 
     /// Renders already loaded report data into `directory`; see `render(experiment:spec:store:to:notes:)`.
     /// Figure names are checked against `data`'s runs and `earlierNames` only.
     public static func render(_ data: ReportData, spec: ReportSpec, to directory: URL,
-                              notes: [String] = []) throws(ReportError) -> ReportOutput {
+                              notes: [String] = [], metrics: MetricCatalog = MetricCatalog()) throws(ReportError) -> ReportOutput {
         let manager = FileManager.default
         do { try manager.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
             throw .write(path: directory.path, message: error.localizedDescription)
@@ -56,7 +57,7 @@ public enum Report {
         }
         var outcomes: [FigureOutcome] = []
         for (offset, figure) in spec.figures.enumerated() {
-            outcomes.append(try FigureRenderer(figure: figure, number: offset + 1, data: data, directory: directory).render())
+            outcomes.append(try FigureRenderer(figure: figure, number: offset + 1, data: data, directory: directory, metrics: metrics).render())
         }
         let graphs = copyGraphs(of: data.runs, into: directory)
         var notes = notes

@@ -29,7 +29,7 @@ extension ReportData {
         let parameters = parameterNames, metrics = metricNames
         var checks: [(key: String, name: String, parameterOnly: Bool)] = []
         if figure.x != FigureData.stepAxis { checks.append(("x", figure.x, false)) }
-        checks.append(("y", figure.y, false))
+        for y in figure.ys { checks.append(("y", y, false)) }
         if let series = figure.series { checks.append(("series", series, true)) }
         if let facet = figure.facet { checks.append(("facet", facet, true)) }
         for (key, name, parameterOnly) in checks {

@@ -25,14 +25,21 @@ struct ReportIndex {
 
     /// What the figure shows, for its caption.
     static func caption(_ figure: FigureSpec) -> String {
-        var text = "\(figure.yLabel ?? figure.y) against \(figure.xLabel ?? figure.x)"
+        var text = "\(figure.yLabel ?? figure.ys.joined(separator: " and ")) against \(figure.xLabel ?? figure.x)"
         if let series = figure.series { text += ", one line per \(series)" }
         if let facet = figure.facet { text += ", one panel per \(facet)" }
         return text + "; median over repeats, bars from min to max."
     }
 
-    /// Why a figure shows no picture, or nil when it was drawn.
+    /// Why a figure shows no picture, and what its reader must know beside it (`FigureOutcome.notes`);
+    /// nil when it was drawn and has no notes.
     static func problem(_ outcome: FigureOutcome) -> String? {
+        let notes = outcome.notes.map { "Note: " + $0 }
+        guard let state = stateProblem(outcome) else { return notes.isEmpty ? nil : notes.joined(separator: " ") }
+        return ([state] + notes).joined(separator: " ")
+    }
+
+    private static func stateProblem(_ outcome: FigureOutcome) -> String? {
         switch outcome.state {
         case .drawn: nil
         case .noData: "No SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."

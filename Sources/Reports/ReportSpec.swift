@@ -10,7 +10,10 @@ public struct ReportSpec: Sendable, Equatable {
     public init(figures: [FigureSpec] = []) { self.figures = figures }
 
     /// The keys a figure takes.
-    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel", "reference"]
+    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel", "reference", "size"]
+
+    /// At most this many metrics in one figure's `y` list (each is a line and a key entry).
+    public static let maximumMetrics = 8
 
     /// Parses an experiment's `report:` node, as kept in `Experiment.report`.
     ///
@@ -81,12 +84,25 @@ public struct ReportSpec: Sendable, Equatable {
             }
             kind = value
         }
-        let figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: try required("y", "gflops"),
+        var size: FigureSize?
+        if let sizeNode = item["size"], let sizeName = try text("size") {
+            guard let value = FigureSize(rawValue: sizeName) else {
+                throw fail("figure size '\(sizeName)' is not one of \(FigureSize.allCases.map(\.rawValue).joined(separator: ", ")) "
+                           + "(single: one paper column, 3.4 in; double: the page width, 7 in; slide: 10 in)", sizeNode)
+            }
+            size = value
+        }
+        let ys = try metrics(item, figure: name, fail: fail)
+        let figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: ys[0],
                                 series: try text("series"), facet: try text("facet"), logX: try flag("logx"), logY: try flag("logy"),
                                 title: try text("title"), xLabel: try text("xlabel"), yLabel: try text("ylabel"),
                                 reference: try item["reference"].map { node throws(ExperimentError) in
                                     try parseReference(node, figure: name, file: file, fail: fail)
-                                })
+                                }, alsoY: Array(ys.dropFirst()), size: size)
+        if figure.alsoY.count > 0, figure.series != nil {
+            throw fail("figure '\(name)' draws several metrics, and each is already a series; drop 'series' (or use 'facet' for '\(figure.series!)')",
+                       item["series"]!)
+        }
         for key in ["series", "facet"] {
             guard let parameter = key == "series" ? figure.series : figure.facet, !parameters.contains(parameter) else { continue }
             var message = "\(key) '\(parameter)' of figure '\(name)' is not a parameter of this experiment"
@@ -102,6 +118,28 @@ public struct ReportSpec: Sendable, Equatable {
 }
 
 extension ReportSpec {
+    /// A figure's `y`: one name, or a list of 1…`maximumMetrics` distinct names.
+    static func metrics(_ item: YAMLNode, figure: String, fail: (String, YAMLNode) -> ExperimentError) throws(ExperimentError) -> [String] {
+        guard let node = item["y"] else { throw fail("a report figure needs 'y' (for example y: gflops, or y: [value_drain, value_others])", item) }
+        switch node {
+        case let .scalar(text, _, _) where !text.isEmpty:
+            return [text]
+        case let .sequence(items, _) where !items.isEmpty && items.count <= maximumMetrics:
+            var names: [String] = []
+            for entry in items {
+                guard case let .scalar(text, _, _) = entry, !text.isEmpty else {
+                    throw fail("each metric in the 'y' list of figure '\(figure)' is a name; this is \(entry.kindName)", entry)
+                }
+                guard !names.contains(text) else { throw fail("figure '\(figure)' lists metric '\(text)' twice in 'y'", entry) }
+                names.append(text)
+            }
+            return names
+        default:
+            throw fail("'y' of figure '\(figure)' takes a metric name or a list of 1 to \(maximumMetrics) names, "
+                       + "such as [value_drain, value_others]; this is \(node.kindName)", node)
+        }
+    }
+
     /// Throws at the first key not in `allowed`, suggesting the nearest allowed one.
     static func rejectUnknownKeys(_ entries: [(key: String, keyMark: YAMLMark, value: YAMLNode)], allowed: [String], in place: String,
                                   file: String) throws(ExperimentError) {

@@ -57,7 +57,8 @@ import Testing
         #expect(EscapingRenderTests.ran(markers).isEmpty, "the saved scripts ran \(EscapingRenderTests.ran(markers))")
 
         let lines = try EscapingRenderTests.texts(ofSVG: out.url.appendingPathComponent("lines.svg"))
-        for expected in [h[0], "'" + h[1], h[2] + h[5], "line system('touch \(markers.path("ran-4"))')", "\(series)=\(h[7])", "\(series)=w'x",
+        for expected in [h[0], "'" + h[1], h[2] + h[5], "line system('touch \(markers.path("ran-4"))')",
+                         series, FigureData.legend(for: .string(h[7])), "w'x",   // the key: its title, then the values alone
                          "a'b c`touch \(markers.path("ran-7"))`"] {
             #expect(lines.contains(expected), "lines.svg shows \(expected): \(lines)")
         }

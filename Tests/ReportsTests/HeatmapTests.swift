@@ -24,4 +24,18 @@ import Testing
         let pdf = try Data(contentsOf: scratch.url.appendingPathComponent("attention-L0H0.pdf"))
         #expect(pdf.starts(with: Array("%PDF".utf8)))
     }
+
+    @Test func pixelsStayPixelsAndTokenLabelsStayWhole() throws {
+        let scratch = try TemporaryDirectory()
+        let labels = ["<s_0>", "a", "b"]
+        let values = [Float](repeating: 0.5, count: 9)
+        _ = try Heatmap.write(values, labels: labels, name: "h", title: "t", into: scratch.url)
+        let script = try String(contentsOf: scratch.url.appendingPathComponent("h.gp"), encoding: .utf8)
+        #expect(script.contains("matrix with image pixels") && script.contains("rotate by 90 right noenhanced"), "\(script)")
+        #expect(script.contains("font \"DejaVu Sans,8\""))
+        let svg = String(decoding: try Data(contentsOf: scratch.url.appendingPathComponent("h.svg")), as: UTF8.self)
+        #expect(!svg.contains("<image"), "no bitmap for a browser to smooth")
+        // Every tic label is one text element holding the whole token.
+        #expect(svg.components(separatedBy: "<text>&lt;s_0></text>").count == 3, "both axes label the token whole")
+    }
 }

@@ -32,10 +32,13 @@ import Testing
         #expect(blocks.count == 5 && blocks[4] == "# block 4: reference: \(ReportReferenceRenderTests.label) (published; columns x y)\n64 2.5\n200 9\n1000 -1\n",
                 "\(blocks.last ?? "")")
         let faceted = try String(contentsOf: out.appendingPathComponent("faceted.gp"), encoding: .utf8)
-        #expect(faceted.components(separatedBy: "'faceted.dat' index 4 using 1:2 with points pointtype 6").count == 3, "one per panel")
+        #expect(faceted.components(separatedBy: "'faceted.dat' index 4 using 1:($1 >= xmin && $1 <= xmax ? $2 : NaN) with points pointtype 2")
+                    .count == 3, "one per panel, only inside the data's x range")
         let logy = try String(contentsOf: out.appendingPathComponent("logy.gp"), encoding: .utf8)
-        #expect(logy.contains("# A log axis has no place for values <= 0, so the reference skips (1000, -1).")
-                && logy.contains("index 1 using 1:($2 > 0 ? $2 : NaN) with points"), "\(logy)")
+        #expect(logy.contains("published point (1000, -1) is not drawn: it lies outside the x range of Loom's data (64 to 256) or at a value <= 0")
+                && logy.contains("index 1 using 1:($2 > 0 && $1 >= xmin && $1 <= xmax ? $2 : NaN) with points"), "\(logy)")
+        #expect(output.figures[1].notes.contains { $0.hasPrefix("\(ReportReferenceRenderTests.label): published point (1000, -1) is not drawn") },
+                "the side note: \(output.figures[1].notes)")
 
         // Medians ×1 of the fixture: n/64 · threads · (2 when not causal); 200 and 1000 are nearest 256.
         let markdown = try String(contentsOf: output.indexMarkdown, encoding: .utf8)

@@ -58,8 +58,9 @@ import Testing
         #expect(!dat.contains("512"), "the FAILED run is not drawn")
 
         let script = try String(contentsOf: out.appendingPathComponent("gflops-vs-n.gp"), encoding: .utf8)
-        for expected in ["set logscale x", "multiplot layout 1,2", "with yerrorlines", "title 'threads=1'",
-                         "set title 'causal=true'", "set output 'gflops-vs-n.pdf'", "set terminal svg enhanced size 1440,480"] {
+        for expected in ["set logscale x", "multiplot layout 1,2", "with yerrorlines", "title '1' noenhanced",
+                         "set title 'causal=true'", "set output 'gflops-vs-n.pdf'", "set terminal svg enhanced size 672,269",
+                         "set terminal pdfcairo enhanced size 7in,2.8in font \"DejaVu Sans,9\"", "title 'threads'"] {
             #expect(script.contains(expected), "gflops-vs-n.gp has \(expected)")
         }
         let categorical = try String(contentsOf: out.appendingPathComponent("by_causal.gp"), encoding: .utf8)
