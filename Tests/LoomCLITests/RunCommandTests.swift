@@ -102,6 +102,8 @@ import Testing
         // Second invocation: the same command.
         let resumed = try LoomProcess.run(arguments, deadline: .seconds(120))
         #expect(resumed.status == 0, "\(resumed)")
+        #expect(resumed.standardError.contains("unfinished run(s) of an interrupted earlier invocation marked LOST: ")
+                && resumed.standardError.contains(" run again now (#"), "the note says what runs again: \(resumed)")
         let export = try LoomProcess.run(["export", "--format", "jsonl", "--state", scratch.path("state")])
         let rows = export.standardOutput.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
