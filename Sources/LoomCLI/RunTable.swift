@@ -39,10 +39,25 @@ struct RunTable {
         }
     }
 
-    /// `text` on one line, at most `width` characters, ending in `…` when cut.
+    /// `text` on one line, at most `width` characters, ending in `…` when cut, with no control
+    /// characters (see `terminalSafe`).
     static func cut(_ text: String, to width: Int) -> String {
-        let line = text.replacingOccurrences(of: "\n", with: " ")
+        let line = terminalSafe(text.replacingOccurrences(of: "\n", with: " "))
         return line.count <= width ? line : String(line.prefix(max(0, width - 1))) + "…"
+    }
+
+    /// `text` with every control character (C0 but line breaks, DEL, C1) shown as `�`: a value
+    /// from a run or an experiment file must not move the cursor, recolour or retitle the
+    /// terminal (`ESC [`, `ESC ]`) when it is printed.
+    static func terminalSafe(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isControl) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars { out.append(isControl(scalar) ? "\u{FFFD}" : scalar) }
+        return String(out)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\n") || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// A metric or parameter value for a cell: numbers with four significant digits.

@@ -64,10 +64,15 @@ enum RunsCommand: Command {
         var rows: [Row] = []
         var metricOrder: [String] = []
         let registry = LoomTasks.registry(testKinds: true)
-        var seenTasks: Set<String> = []
+        var seenTasks: Set<String> = [], seenExperiments: Set<String> = []
         do {
             for record in try store.runs(experiment: arguments.string("experiment"), status: status) {
                 let source = record.status == .cached ? record.cachedFrom ?? record.id : record.id
+                if seenExperiments.insert(record.experiment).inserted {
+                    for name in figureMetrics(store, experiment: record.experiment, registry: registry) where !metricOrder.contains(name) {
+                        metricOrder.append(name)
+                    }
+                }
                 if seenTasks.insert(record.task).inserted, let kind = try? registry.kind(named: record.task) {
                     for name in kind.metrics.map(\.name) where !metricOrder.contains(name) { metricOrder.append(name) }
                 }
@@ -104,7 +109,10 @@ enum RunsCommand: Command {
         if Set(rows.map(\.record.experiment)).count > 1 { columns.append(.builtIn("experiment")) }
         columns.append(.builtIn("status"))
         let names = Set(rows.flatMap { $0.params.keys }).sorted()
-        columns += names.filter { name in Set(rows.map { $0.params[name]?.json ?? "" }).count > 1 }.map(Column.param)
+        // Varying within an experiment: runs of different experiments differ in everything.
+        let byExperiment = Dictionary(grouping: rows, by: \.record.experiment).values
+        columns += names.filter { name in byExperiment.contains { Set($0.map { $0.params[name]?.json ?? "" }).count > 1 } }
+            .map(Column.param)
         columns += keyMetrics(rows, declared: metricOrder).map(Column.metric)
         columns.append(.builtIn("duration"))
         if rows.contains(where: { $0.record.attempt > 1 || $0.record.lostAttempts > 0 }) { columns += [.builtIn("attempt"), .builtIn("lost")] }
@@ -112,7 +120,25 @@ enum RunsCommand: Command {
         return columns
     }
 
-    /// The first few final metrics the runs hold: those their kinds declare, in declared order;
+    /// The metrics the experiment's report figures plot (`y:`, one name or a list), in figure
+    /// order; none when its file is gone or no longer loads (the table then falls back).
+    static func figureMetrics(_ store: ResultsStore, experiment: String, registry: TaskRegistry) -> [String] {
+        guard let file = (try? store.experiment(named: experiment))??.file,
+              let loaded = try? ExperimentLoader.load(file, registry: registry),
+              case let .sequence(figures, _)? = loaded.report else { return [] }
+        var names: [String] = []
+        for case let .mapping(entries, _) in figures {
+            switch entries.first(where: { $0.key == "y" })?.value {
+            case let .scalar(name, _, _)?: names.append(name)
+            case let .sequence(items, _)?: for case let .scalar(name, _, _) in items { names.append(name) }
+            default: break
+            }
+        }
+        return names
+    }
+
+    /// The first few final metrics the runs hold: those the report's figures plot, then those
+    /// their kinds declare, in that order;
     /// for kinds that declare none, the metrics without a per-rank or per-step prefix (no dot)
     /// whose values differ among the runs, by name.
     static func keyMetrics(_ rows: [Row], declared: [String]) -> [String] {

@@ -49,31 +49,32 @@ enum ShowCommand: Command {
             Console.output(line + ",\"curves\":{\(summaries.joined(separator: ","))},\"attempts\":[\(tries.joined(separator: ","))],\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
             return
         }
-        Console.output("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
+        func say(_ line: String) { Console.output(RunTable.terminalSafe(line)) }
+        say("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
                        + (record.worker.map { " on \($0)" } ?? ""))
-        Console.output("params".padding(13) + record.paramsJSON)
-        Console.output("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
-        if let error = record.error { Console.output("error".padding(13) + error) }
-        Console.output("elapsed".padding(13) + elapsed(record))
+        say("params".padding(13) + record.paramsJSON)
+        say("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
+        if let error = record.error { say("error".padding(13) + error) }
+        say("elapsed".padding(13) + elapsed(record))
         if !curves.isEmpty {
-            Console.output("curves".padding(13) + (record.status == .cached ? "(those of run \(record.cachedFrom.map(String.init) ?? "?"))" : "")
-                           + "points  steps        first        last         min          max")
+            say("curves".padding(13) + "points  steps        first        last         min          max"
+                + (record.status == .cached ? "   (of run \(record.cachedFrom.map(String.init) ?? "?"), whose result this reuses)" : ""))
             for name in curves.keys.sorted() {
                 let s = CurveSummary(curves[name]!)
                 let steps = "\(s.firstStep)–\(s.lastStep)"
-                Console.output("  " + RunTable.cut(name, to: 24).padding(24) + String(s.points).leftPadding(6) + "  " + steps.padding(11)
+                say("  " + RunTable.cut(name, to: 24).padding(24) + String(s.points).leftPadding(6) + "  " + steps.padding(11)
                                + [s.first, s.last, s.minimum, s.maximum].map { RunTable.cell(.double($0)).padding(12) }.joined(separator: " ").trimmingTrailingSpaces())
             }
         }
         for attempt in attempts {
-            Console.output("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
+            say("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
                            + (attempt.error.map { ": \($0)" } ?? ""))
         }
         for artifact in artifacts {
-            Console.output("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
+            say("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
         }
-        Console.output("cache key".padding(13) + record.cacheKey)
-        for (name, value) in provenance { Console.output(name.padding(13) + value) }
+        say("cache key".padding(13) + record.cacheKey)
+        for (name, value) in provenance { say(name.padding(13) + value) }
     }
 
 

@@ -82,4 +82,20 @@ import Testing
         let jsonl = try LoomProcess.run(["export", "--format", "jsonl", "--curves", "--experiment", "stepping"] + state)
         #expect(jsonl.standardOutput.split(separator: "\n").first == "{\"run\":1,\"step\":1,\"metric\":\"value\",\"value\":1.0}", "\(jsonl)")
     }
+
+    @Test func escapeSequencesInValuesNeverReachTheTerminal() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: escapes\ntask: echo\nparams:\n  value: [\"\\e]0;retitled\\a\\e[31mred\", plain]\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let state = ["--state", scratch.path("state")]
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1", "--quiet", "--no-report"] + state,
+                                      in: URL(fileURLWithPath: scratch.path("")), deadline: .seconds(120))
+        try #require(ran.status == 0, "\(ran)")
+        let table = try LoomProcess.run(["runs"] + state)
+        let shown = try LoomProcess.run(["show", "1"] + state)
+        for outcome in [table, shown] {
+            #expect(outcome.status == 0 && !outcome.standardOutput.contains("\u{1B}") && !outcome.standardOutput.contains("\u{07}")
+                    && outcome.standardOutput.contains("\u{FFFD}]0;retitled\u{FFFD}\u{FFFD}[31mred"), "\(outcome)")
+        }
+    }
 }

@@ -145,6 +145,14 @@ class ReaderMatchesExport(unittest.TestCase):
         self.assertEqual(list(runs.columns), list(lists.runs()[0].keys()))
         self.assertEqual(len(runs), len(lists.runs()))
         self.assertEqual(frames.curves()["value"].tolist(), [p["value"] for p in lists.curves()])
+        # The frame read by pandas from `loom export` holds the same numbers and flags.
+        exported = pandas.read_csv(io.StringIO(self.run_loom(["export", "--format", "csv", "--experiment", "quickstart"])))
+        quickstart = frames.runs(experiment="quickstart")
+        self.assertEqual(exported["succeeded"].tolist(), quickstart["succeeded"].tolist())
+        self.assertEqual(exported["param.causal"].tolist(), quickstart["param.causal"].tolist())
+        self.assertEqual(exported["metric.gflops"].tolist(), quickstart["metric.gflops"].tolist())
+        medians = quickstart[quickstart.succeeded].groupby(["param.algorithm", "param.causal"])["metric.gflops"].median()
+        self.assertEqual(len(medians), 4)
 
 
 def _is_number(text):
