@@ -37,8 +37,9 @@ enum RunsCommand: Command {
         .flag("json", "one JSON object per run, every field (for scripts)"), StoreOptions.state,
     ]
     static let discussion = """
-        By default: id, status, the parameters whose values differ among the listed runs, the first \
-        \(keyMetricCount) final metrics, and the duration (the experiment, attempts and error columns appear \
+        By default: id, status, the parameters whose values differ among the runs of an experiment, \
+        \(keyMetricCount) key metrics (those the report's figures plot, then those the task kind declares, \
+        then the others that differ), and the duration (the experiment, attempts and error columns appear \
         when they say something). A CACHED run shows the metrics of the run it reuses. Long cells \
         end in …; 'loom show RUN' prints one run in full, 'loom export' all of them.
         """
@@ -46,6 +47,7 @@ enum RunsCommand: Command {
     static let builtInColumns = ["id", "experiment", "run", "repetition", "task", "status", "attempt", "lost", "worker", "duration",
                                  "cached_from", "cache_key", "error"]
     static let keyMetricCount = 3
+    static let maximumColumns = 64
 
     /// A column: its header and how it reads a run.
     enum Column: Equatable {
@@ -86,9 +88,9 @@ enum RunsCommand: Command {
             }
             return
         }
+        guard !rows.isEmpty else { Console.progress("no runs match"); return }
         let columns = try arguments.string("columns").map { text throws(CommandError) in try chosen(text, rows: rows) }
             ?? defaultColumns(rows, metricOrder: metricOrder)
-        guard !rows.isEmpty else { Console.progress("no runs match"); return }
         let paramNames = Set(columns.compactMap { if case let .param(name) = $0 { name } else { nil } })
         let header = columns.map { column in
             switch column {
@@ -154,6 +156,8 @@ enum RunsCommand: Command {
         let params = Set(rows.flatMap { $0.params.keys }), metrics = Set(rows.flatMap { $0.metrics.keys })
         let known = builtInColumns + params.sorted() + metrics.sorted() + params.sorted().map { "param." + $0 } + metrics.sorted().map { "metric." + $0 }
         var columns: [Column] = []
+        let names = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard names.count <= maximumColumns else { throw .usage("--columns names \(names.count) columns; at most \(maximumColumns) fit a table") }
         for name in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
             if builtInColumns.contains(name) { columns.append(.builtIn(name)) }
             else if name.hasPrefix("param."), params.contains(String(name.dropFirst(6))) { columns.append(.param(String(name.dropFirst(6)))) }
