@@ -53,7 +53,13 @@ enum ShowCommand: Command {
         say("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
                        + (record.worker.map { " on \($0)" } ?? ""))
         say("params".padding(13) + record.paramsJSON)
-        say("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
+        if record.status == .cached, let source = record.cachedFrom {
+            // The result it reuses, read here so a user need not look it up (JSON keeps the run's own: none).
+            let reused = (try? store.finalMetrics(run: source)) ?? [:]
+            say("metrics".padding(13) + (reused.isEmpty ? "—" : Experiment.describe(reused)) + "   (of run \(source), whose result this reuses)")
+        } else {
+            say("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
+        }
         if let error = record.error { say("error".padding(13) + error) }
         say("elapsed".padding(13) + elapsed(record))
         if !curves.isEmpty {
