@@ -5,7 +5,7 @@ import Foundation
 /// RFC 4180: commas, double quotes around a cell that holds commas, quotes ("" inside) or line
 /// breaks. A quoted cell is always a string; others are typed like YAML scalars. Each cell
 /// becomes a YAML node marked with its line and column in the CSV, so errors point there.
-enum CSVRows {
+public enum CSVRows {
     static let maximumBytes = 1 << 20
 
     /// Reads `path` into one mapping per data row.

@@ -19,14 +19,30 @@ extension ResultsStore {
         public var paramsJSON: String
         public var cacheKey: String
         public var invocation: Int64
+        /// Seconds since 1970: when the run was added, started its last attempt, and ended.
+        public var createdAt: Double? = nil, startedAt: Double? = nil, finishedAt: Double? = nil
+        /// For a CACHED run, the run whose result it reuses.
+        public var cachedFrom: Int64? = nil
+        /// The commit of the experiment file's repository and whether it had uncommitted edits,
+        /// and the commit Loom was built from, as the invocation recorded them.
+        public var gitCommit: String? = nil, gitDirty: Bool? = nil, codeCommit: String? = nil
+
+        /// Seconds from the start of the last attempt to the end (nil until both are known).
+        public var duration: Double? {
+            guard let startedAt, let finishedAt else { return nil }
+            return max(0, finishedAt - startedAt)
+        }
     }
 
     /// Stored runs, oldest first, filtered by experiment name and status.
     public func runs(experiment: String? = nil, status: Status? = nil) throws(StoreError) -> [RunRecord] {
         var sql = """
             SELECT run.id, experiment.name, run.run_index, run.repetition, run.task, run.status, run.attempt,
-                   run.lease_worker, run.error, run.params, run.cache_key, run.invocation_id, run.lost_attempts
+                   run.lease_worker, run.error, run.params, run.cache_key, run.invocation_id, run.lost_attempts,
+                   run.created_at, run.started_at, run.finished_at, run.cached_from,
+                   invocation.git_commit, invocation.git_dirty, invocation.code_commit
             FROM run JOIN experiment ON experiment.id = run.experiment_id
+            LEFT JOIN invocation ON invocation.id = run.invocation_id
             """
         var conditions: [String] = [], bindings: [SQLiteDatabase.Value] = []
         if let experiment { conditions.append("experiment.name = ?"); bindings.append(.text(experiment)) }
@@ -36,9 +52,15 @@ extension ResultsStore {
         return try database.query(sql, bindings).map { row in
             func int(_ i: Int) -> Int64 { if case let .integer(v) = row[i] { v } else { 0 } }
             func text(_ i: Int) -> String? { if case let .text(v) = row[i] { v } else { nil } }
+            func real(_ i: Int) -> Double? {
+                switch row[i] { case let .real(v): v; case let .integer(v): Double(v); default: nil }
+            }
+            func optionalInt(_ i: Int) -> Int64? { if case let .integer(v) = row[i] { v } else { nil } }
             return RunRecord(id: int(0), experiment: text(1) ?? "", index: Int(int(2)), repetition: Int(int(3)), task: text(4) ?? "",
                              status: Status(rawValue: text(5) ?? "") ?? .pending, attempt: Int(int(6)), lostAttempts: Int(int(12)), worker: text(7),
-                             error: text(8), paramsJSON: text(9) ?? "{}", cacheKey: text(10) ?? "", invocation: int(11))
+                             error: text(8), paramsJSON: text(9) ?? "{}", cacheKey: text(10) ?? "", invocation: int(11),
+                             createdAt: real(13), startedAt: real(14), finishedAt: real(15), cachedFrom: optionalInt(16),
+                             gitCommit: text(17), gitDirty: optionalInt(18).map { $0 != 0 }, codeCommit: text(19))
         }
     }
 

@@ -287,10 +287,11 @@ public final class ResultsStore {
 
     /// Marks the unfinished runs of `experiment` LOST: called when a new invocation starts, since
     /// one coordinator writes at a time, so they belong to an invocation that died (a crash or
-    /// `kill -9` of the coordinator). - Returns: how many.
-    public func markInterruptedRunsLost(experiment: Int64) throws(StoreError) -> Int {
-        try database.transaction { () throws(StoreError) -> Int in
-            let rows = try database.query("SELECT id FROM run WHERE experiment_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')",
+    /// `kill -9` of the coordinator). - Returns: the cache keys of the runs marked, one per run.
+    @discardableResult
+    public func markInterruptedRunsLost(experiment: Int64) throws(StoreError) -> [String] {
+        try database.transaction { () throws(StoreError) -> [String] in
+            let rows = try database.query("SELECT id, cache_key FROM run WHERE experiment_id = ? AND status IN ('PENDING', 'QUEUED', 'RUNNING')",
                                           [.integer(experiment)])
             for row in rows {
                 try database.query("UPDATE run SET status = 'LOST', error = 'its invocation ended before it finished' WHERE id = ?", [row[0]])
@@ -300,7 +301,7 @@ public final class ResultsStore {
                 try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', 'LOST')",
                                    [.real(ResultsStore.now), row[0]])
             }
-            return rows.count
+            return rows.map { if case let .text(key) = $0[1] { key } else { "" } }
         }
     }
 

@@ -44,16 +44,17 @@ final class ProgressDisplay {
 
     /// `quickstart [#########-----]  8/12  1 running  0 failed  2 cached  ETA 0:04`
     static func bar(_ p: ExperimentRunner.Progress, name: String, width: Int) -> String {
-        let filled = p.total == 0 ? width : min(width, p.done * width / p.total)
+        // Filled by the share of work done, running runs' steps included, not by finished runs only.
+        let filled = min(width, Int(p.fractionDone * Double(width)))
         let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
         return "\(name) [\(bar)] \(p.done)/\(p.total)  \(p.running) running" + steps(p) + "  \(p.failed) failed  \(p.cached) cached"
             + (p.lostAttempts > 0 ? "  \(p.lostAttempts) lost" : "")
             + "  " + (p.finished ? "in " + clock(p.elapsed.inSeconds) : "ETA " + (p.etaSeconds.map(clock) ?? "?"))
     }
 
-    /// `quickstart: 8/12 done (2 cached, 0 failed, 1 running), 6.1 s, ETA 0:04`
+    /// `quickstart: 8/12 done, 70% (2 cached, 0 failed, 1 running), 6.1 s, ETA 0:04`
     static func summary(_ p: ExperimentRunner.Progress, name: String) -> String {
-        "\(name): \(p.done)/\(p.total) done (\(p.cached) cached, \(p.failed) failed, \(p.running) running" + steps(p)
+        "\(name): \(p.done)/\(p.total) done, \(Int(p.fractionDone * 100))% (\(p.cached) cached, \(p.failed) failed, \(p.running) running" + steps(p)
             + (p.lostAttempts > 0 ? ", \(p.lostAttempts) attempt(s) lost and run again" : "") + ")"
             + String(format: ", %.1f s", p.elapsed.inSeconds)
             + (p.finished ? "" : ", ETA " + (p.etaSeconds.map(clock) ?? "?"))

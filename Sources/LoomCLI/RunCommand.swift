@@ -42,7 +42,8 @@ enum RunCommand: Command {
         --accept-code-change, and --dry-run names the commit it came from. One whose key failed in \
         the task itself is not repeated unless --rerun-failed. One invocation at a time runs an \
         experiment of a store: a second is refused with the first one's pid, host and start time. Progress is a bar on a \
-        terminal and a line every 5 s otherwise.
+        terminal and a line every 5 s otherwise; both count the running runs' reported steps, \
+        so a study of a few long runs advances as they train.
 
         With --connect, the coordinator reports only final results, so the store keeps no \
         per-attempt rows for those runs (lost attempts show as a higher attempt number).

@@ -28,139 +28,172 @@ enum StoreOptions {
 
 enum RunsCommand: Command {
     static let words = ["runs"]
-    static let summary = "list the runs in the results store"
-    static let usage = "loom runs [--experiment NAME] [--status S] [--json]"
+    static let summary = "list the runs in the results store as a table"
+    static let usage = "loom runs [--experiment NAME] [--status S] [--columns A,B,…] [--json]"
     static let options: [Option] = [
         .value("experiment", "NAME", "only this experiment"), .value("status", "S", "only runs in this status (e.g. FAILED)"),
-        .flag("json", "one JSON object per run"), StoreOptions.state,
+        .value("columns", "A,B,…", "the columns to show, in order: \(builtInColumns.joined(separator: ", ")), a parameter or a metric "
+               + "(param.NAME or metric.NAME when both exist)"),
+        .flag("json", "one JSON object per run, every field (for scripts)"), StoreOptions.state,
     ]
-    static let discussion = "Each line: run id, experiment, position in the sweep, status, attempt, parameters and final metrics."
+    static let discussion = """
+        By default: id, status, the parameters whose values differ among the runs of an experiment, \
+        \(keyMetricCount) key metrics (those the report's figures plot, then those the task kind declares, \
+        then the others that differ), and the duration (the experiment, attempts and error columns appear \
+        when they say something). A CACHED run shows the metrics of the run it reuses. Long cells \
+        end in …; 'loom show RUN' prints one run in full, 'loom export' all of them.
+        """
+
+    static let builtInColumns = ["id", "experiment", "run", "repetition", "task", "status", "attempt", "lost", "worker", "duration",
+                                 "cached_from", "cache_key", "error"]
+    static let keyMetricCount = 3
+    static let maximumColumns = 64
+
+    /// A column: its header and how it reads a run.
+    enum Column: Equatable {
+        case builtIn(String), param(String), metric(String)
+    }
+
+    struct Row {
+        var record: ResultsStore.RunRecord
+        var params: [String: ParameterValue]
+        var metrics: [String: ParameterValue]
+    }
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let store = try StoreOptions.open(arguments)
         let status = try StoreOptions.status(arguments)
-        let records: [ResultsStore.RunRecord]
-        do { records = try store.runs(experiment: arguments.string("experiment"), status: status) } catch {
-            throw .failure("\(error)")
-        }
-        for record in records {
-            let metrics = (try? store.finalMetrics(run: record.id)) ?? [:]
-            if arguments.flag("json") {
-                Console.output(ExportCommand.jsonLine(record, metrics: metrics))
-            } else {
-                Console.output("\(record.id)".leftPadding(5) + "  \(record.experiment) #\(record.index + 1)"
-                               + "  \(record.status.rawValue)"
-                               + "  attempt \(record.attempt)" + (record.lostAttempts > 0 ? " (\(record.lostAttempts) lost)" : "")
-                               + "  \(record.paramsJSON)"
-                               + (metrics.isEmpty ? "" : "  " + Experiment.describe(metrics))
-                               + (record.error.map { "  error: \($0)" } ?? ""))
-            }
-        }
-        if records.isEmpty && !arguments.flag("json") { Console.progress("no runs match") }
-    }
-}
-
-enum ShowCommand: Command {
-    static let words = ["show"]
-    static let summary = "show one run: parameters, metrics, attempts, artifacts, provenance"
-    static let usage = "loom show RUN [--json]"
-    static let acceptsPositionals = true
-    static let options: [Option] = [.flag("json", "one JSON object"), StoreOptions.state]
-    static let discussion = "RUN is the id 'loom runs' prints. Every attempt is listed with how it ended (LOST: its worker died)."
-
-    static func run(_ arguments: Arguments) throws(CommandError) {
-        guard arguments.positionals.count == 1, let id = Int64(arguments.positionals[0]) else {
-            throw .usage("'loom show' takes one run id, e.g. 'loom show 12' (see 'loom runs')")
-        }
-        let store = try StoreOptions.open(arguments)
-        let record: ResultsStore.RunRecord
-        let metrics: [String: ParameterValue]
-        let provenance: [(String, String)]
-        let attempts: [ResultsStore.AttemptRecord]
-        let artifacts: [(path: String, sha256: String, bytes: Int)]
+        var rows: [Row] = []
+        var metricOrder: [String] = []
+        let registry = LoomTasks.registry(testKinds: true)
+        var seenTasks: Set<String> = [], seenExperiments: Set<String> = []
         do {
-            guard let found = try store.runs().first(where: { $0.id == id }) else { throw CommandError.usage("no run \(id) in \(store.path)") }
-            record = found
-            metrics = try store.finalMetrics(run: id)
-            provenance = try store.provenance(invocation: found.invocation)
-            attempts = try store.attempts(run: id)
-            artifacts = try store.artifacts(run: id)
-        } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
-        if arguments.flag("json") {
-            let fields = provenance.map { "\(ParameterValue.string($0.0).json):\(ParameterValue.string($0.1).json)" }
-            var line = ExportCommand.jsonLine(record, metrics: metrics)
-            line.removeLast()
-            let tries = attempts.map { attempt in
-                "{\"attempt\":\(attempt.attempt),\"workers\":\(ParameterValue.string(attempt.workers).json),"
-                    + "\"status\":\"\(attempt.status)\",\"error\":\(attempt.error.map { ParameterValue.string($0).json } ?? "null")}"
-            }
-            let files = artifacts.map { "{\"path\":\(ParameterValue.string($0.path).json),\"sha256\":\"\($0.sha256)\",\"bytes\":\($0.bytes)}" }
-            Console.output(line + ",\"attempts\":[\(tries.joined(separator: ","))],\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
-            return
-        }
-        Console.output("run \(record.id): \(record.experiment) #\(record.index + 1), \(record.task), \(record.status.rawValue), attempt \(record.attempt)"
-                       + (record.worker.map { " on \($0)" } ?? ""))
-        Console.output("params".padding(13) + record.paramsJSON)
-        Console.output("metrics".padding(13) + (metrics.isEmpty ? "—" : Experiment.describe(metrics)))
-        if let error = record.error { Console.output("error".padding(13) + error) }
-        for attempt in attempts {
-            Console.output("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
-                           + (attempt.error.map { ": \($0)" } ?? ""))
-        }
-        for artifact in artifacts {
-            Console.output("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
-        }
-        Console.output("cache key".padding(13) + record.cacheKey)
-        for (name, value) in provenance { Console.output(name.padding(13) + value) }
-    }
-}
-
-enum ExportCommand: Command {
-    static let words = ["export"]
-    static let summary = "export runs with their parameters and final metrics as CSV or JSON lines"
-    static let usage = "loom export [--experiment NAME] --format csv|jsonl"
-    static let options: [Option] = [
-        .value("experiment", "NAME", "only this experiment"), .value("format", "F", "csv or jsonl (required)"), StoreOptions.state,
-    ]
-    static let discussion = "One row per run: id, experiment, index, repetition, status, attempt, lost_attempts, every parameter and every final metric (pandas.read_csv reads it)."
-
-    static func jsonLine(_ record: ResultsStore.RunRecord, metrics: [String: ParameterValue]) -> String {
-        let metricFields = metrics.keys.sorted().map { "\(ParameterValue.string($0).json):\(metrics[$0]!.json)" }
-        return "{\"id\":\(record.id),\"experiment\":\(ParameterValue.string(record.experiment).json),\"index\":\(record.index),"
-            + "\"repetition\":\(record.repetition),\"task\":\(ParameterValue.string(record.task).json),"
-            + "\"status\":\"\(record.status.rawValue)\",\"attempt\":\(record.attempt),\"lost_attempts\":\(record.lostAttempts),"
-            + "\"params\":\(record.paramsJSON),"
-            + "\"metrics\":{\(metricFields.joined(separator: ","))}}"
-    }
-
-    static func run(_ arguments: Arguments) throws(CommandError) {
-        let format = try arguments.required("format", "csv or jsonl")
-        guard format == "csv" || format == "jsonl" else { throw .usage("--format must be csv or jsonl; got '\(format)'") }
-        let store = try StoreOptions.open(arguments)
-        var rows: [(ResultsStore.RunRecord, [String: Any], [String: ParameterValue])] = []
-        do {
-            for record in try store.runs(experiment: arguments.string("experiment")) {
-                let params = (try? JSONSerialization.jsonObject(with: Data(record.paramsJSON.utf8))) as? [String: Any] ?? [:]
-                rows.append((record, params, try store.finalMetrics(run: record.id)))
+            for record in try store.runs(experiment: arguments.string("experiment"), status: status) {
+                let source = record.status == .cached ? record.cachedFrom ?? record.id : record.id
+                if seenExperiments.insert(record.experiment).inserted {
+                    for name in figureMetrics(store, experiment: record.experiment, registry: registry) where !metricOrder.contains(name) {
+                        metricOrder.append(name)
+                    }
+                }
+                if seenTasks.insert(record.task).inserted, let kind = try? registry.kind(named: record.task) {
+                    for name in kind.metrics.map(\.name) where !metricOrder.contains(name) { metricOrder.append(name) }
+                }
+                rows.append(Row(record: record, params: try store.params(run: record.id), metrics: try store.finalMetrics(run: source)))
             }
         } catch { throw .failure("\(error)") }
-        if format == "jsonl" {
-            for (record, _, metrics) in rows { Console.output(jsonLine(record, metrics: metrics)) }
+        if arguments.flag("json") {
+            for row in rows {
+                let own = row.record.status == .cached ? [:] : row.metrics
+                Console.output(ExportCommand.jsonLine(row.record, metrics: own))
+            }
             return
         }
-        let paramNames = Array(Set(rows.flatMap { $0.1.keys })).sorted()
-        let metricNames = Array(Set(rows.flatMap { $0.2.keys })).sorted()
-        func cell(_ text: String) -> String {
-            text.contains(where: { ",\"\n".contains($0) }) ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        guard !rows.isEmpty else { Console.progress("no runs match"); return }
+        let columns = try arguments.string("columns").map { text throws(CommandError) in try chosen(text, rows: rows) }
+            ?? defaultColumns(rows, metricOrder: metricOrder)
+        let paramNames = Set(columns.compactMap { if case let .param(name) = $0 { name } else { nil } })
+        let header = columns.map { column in
+            switch column {
+            case let .builtIn(name): name
+            case let .param(name): name
+            case let .metric(name): paramNames.contains(name) ? "metric." + name : name
+            }
         }
-        Console.output((["id", "experiment", "index", "repetition", "status", "attempt", "lost_attempts"] + paramNames + metricNames.map { "metric." + $0 })
-            .map(cell).joined(separator: ","))
-        for (record, params, metrics) in rows {
-            let fixed = [String(record.id), record.experiment, String(record.index), String(record.repetition), record.status.rawValue,
-                         String(record.attempt), String(record.lostAttempts)]
-            let paramCells = paramNames.map { params[$0].map { "\($0)" } ?? "" }
-            let metricCells = metricNames.map { metrics[$0]?.description ?? "" }
-            Console.output((fixed + paramCells + metricCells).map(cell).joined(separator: ","))
+        let whole = Set(columns.indices.filter { [.builtIn("id"), .builtIn("status"), .builtIn("duration")].contains(columns[$0]) })
+        let table = RunTable(header: header, rows: rows.map { row in columns.map { cell($0, row) } }, keptWhole: whole)
+        for line in table.lines(width: RunTable.terminalWidth) { Console.output(line) }
+    }
+
+    /// id, status, the varying parameters, the key metrics, the duration; the experiment,
+    /// attempts and errors only when they differ from the obvious.
+    static func defaultColumns(_ rows: [Row], metricOrder: [String]) -> [Column] {
+        var columns: [Column] = [.builtIn("id")]
+        if Set(rows.map(\.record.experiment)).count > 1 { columns.append(.builtIn("experiment")) }
+        columns.append(.builtIn("status"))
+        let names = Set(rows.flatMap { $0.params.keys }).sorted()
+        // Varying within an experiment: runs of different experiments differ in everything.
+        let byExperiment = Dictionary(grouping: rows, by: \.record.experiment).values
+        columns += names.filter { name in byExperiment.contains { Set($0.map { $0.params[name]?.json ?? "" }).count > 1 } }
+            .map(Column.param)
+        columns += keyMetrics(rows, declared: metricOrder).map(Column.metric)
+        columns.append(.builtIn("duration"))
+        if rows.contains(where: { $0.record.attempt > 1 || $0.record.lostAttempts > 0 }) { columns += [.builtIn("attempt"), .builtIn("lost")] }
+        if rows.contains(where: { $0.record.error != nil }) { columns.append(.builtIn("error")) }
+        return columns
+    }
+
+    /// The metrics the experiment's report figures plot (`y:`, one name or a list), in figure
+    /// order; none when its file is gone or no longer loads (the table then falls back).
+    static func figureMetrics(_ store: ResultsStore, experiment: String, registry: TaskRegistry) -> [String] {
+        guard let file = (try? store.experiment(named: experiment))??.file,
+              let loaded = try? ExperimentLoader.load(file, registry: registry),
+              case let .sequence(figures, _)? = loaded.report else { return [] }
+        var names: [String] = []
+        for case let .mapping(entries, _) in figures {
+            switch entries.first(where: { $0.key == "y" })?.value {
+            case let .scalar(name, _, _)?: names.append(name)
+            case let .sequence(items, _)?: for case let .scalar(name, _, _) in items { names.append(name) }
+            default: break
+            }
+        }
+        return names
+    }
+
+    /// The first few final metrics the runs hold: those the report's figures plot, then those
+    /// their kinds declare, in that order;
+    /// for kinds that declare none, the metrics without a per-rank or per-step prefix (no dot)
+    /// whose values differ among the runs, by name.
+    static func keyMetrics(_ rows: [Row], declared: [String]) -> [String] {
+        let held = Set(rows.flatMap { $0.metrics.keys })
+        let plain = held.filter { name in !name.contains(".") && Set(rows.map { $0.metrics[name]?.json ?? "" }).count > 1 }.sorted()
+        var names = declared.filter(held.contains)
+        names += plain.filter { !names.contains($0) }
+        return Array(names.prefix(keyMetricCount))
+    }
+
+    /// The columns `--columns` names; an unknown name is an error with the nearest known one.
+    static func chosen(_ text: String, rows: [Row]) throws(CommandError) -> [Column] {
+        let params = Set(rows.flatMap { $0.params.keys }), metrics = Set(rows.flatMap { $0.metrics.keys })
+        let known = builtInColumns + params.sorted() + metrics.sorted() + params.sorted().map { "param." + $0 } + metrics.sorted().map { "metric." + $0 }
+        var columns: [Column] = []
+        let names = text.split(separator: ",", omittingEmptySubsequences: false)
+        guard names.count <= maximumColumns else { throw .usage("--columns names \(names.count) columns; at most \(maximumColumns) fit a table") }
+        for name in text.split(separator: ",", omittingEmptySubsequences: false).map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if builtInColumns.contains(name) { columns.append(.builtIn(name)) }
+            else if name.hasPrefix("param."), params.contains(String(name.dropFirst(6))) { columns.append(.param(String(name.dropFirst(6)))) }
+            else if name.hasPrefix("metric."), metrics.contains(String(name.dropFirst(7))) { columns.append(.metric(String(name.dropFirst(7)))) }
+            else if params.contains(name) { columns.append(.param(name)) }
+            else if metrics.contains(name) { columns.append(.metric(name)) }
+            else {
+                var message = "--columns: unknown column '\(RunTable.cut(name, to: 64))'"
+                if let near = nearestName(to: name, among: known) { message += "; did you mean '\(near)'?" }
+                throw .usage(message + " Columns: \(RunTable.cut(known.prefix(40).joined(separator: ", "), to: 600))")
+            }
+        }
+        return columns
+    }
+
+    static func cell(_ column: Column, _ row: Row) -> String {
+        let record = row.record
+        switch column {
+        case let .param(name): return RunTable.cell(row.params[name])
+        case let .metric(name): return RunTable.cell(row.metrics[name])
+        case let .builtIn(name):
+            switch name {
+            case "id": return String(record.id)
+            case "experiment": return record.experiment
+            case "run": return String(record.index + 1)
+            case "repetition": return String(record.repetition)
+            case "task": return record.task
+            case "status": return record.status.rawValue
+            case "attempt": return String(record.attempt)
+            case "lost": return String(record.lostAttempts)
+            case "worker": return record.worker ?? ""
+            case "duration": return RunTable.duration(record.duration)
+            case "cached_from": return record.cachedFrom.map(String.init) ?? ""
+            case "cache_key": return record.cacheKey
+            default: return record.error ?? ""
+            }
         }
     }
 }

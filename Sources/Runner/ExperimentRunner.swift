@@ -34,13 +34,25 @@ public enum ExperimentRunner {
         /// Nothing done yet.
         public init() {}
 
+        /// The running runs' work done, in runs: their steps done over their steps expected,
+        /// times how many run (0 when none reports steps).
+        public var runningDone: Double {
+            totalSteps > 0 ? Double(running) * Double(min(steps, totalSteps)) / Double(totalSteps) : 0
+        }
+
+        /// The share of the sweep done, 0…1: finished runs, plus the running runs' share of their
+        /// steps, so a study of a few long runs advances as they step instead of jumping at the end.
+        public var fractionDone: Double {
+            guard total > 0, !finished else { return 1 }
+            return min(1, (Double(done) + runningDone) / Double(total))
+        }
+
         /// Seconds left at the rate work has been done so far, counting each running run that
         /// reports its steps as the fraction of them it has done (the running runs' steps taken
         /// together); nil before any work is measurable. A run near its end thus no longer
         /// counts as a whole run left.
         public var etaSeconds: Double? {
             if toRun == executed { return 0 }
-            let runningDone = totalSteps > 0 ? Double(running) * Double(min(steps, totalSteps)) / Double(totalSteps) : 0
             let done = Double(executed) + runningDone
             guard done > 0 else { return nil }
             return elapsed.inSeconds / done * max(0, Double(toRun) - done)
@@ -106,10 +118,10 @@ public enum ExperimentRunner {
                                 summary: inout Summary) throws -> Summary {
         let start = ContinuousClock.now
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
-        if interrupted > 0 { note("\(interrupted) run(s) of an interrupted earlier invocation marked LOST; they run again unless cached") }
         // Planned before this invocation's rows exist, so they never match themselves.
         let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
                                force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange)
+        if !interrupted.isEmpty { note(lostNote(interrupted, plan: plan)) }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
                                     experiment: experimentID, invocation: invocation)
@@ -221,6 +233,30 @@ public enum ExperimentRunner {
         state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
         return summary
+    }
+
+    /// What becomes of the runs an interrupted invocation left unfinished, by this plan:
+    /// `3 unfinished run(s) of an interrupted earlier invocation marked LOST: 2 run again now
+    /// (#4, #7), 1 cached (…); this invocation runs 5 of 12`.
+    public static func lostNote(_ keys: [String], plan: RunPlan) -> String {
+        var again: [Int] = [], cached = 0, skipped = 0, elsewhere = 0
+        for key in keys {
+            let entry = plan.entries.first { $0.cacheKey == key }
+            switch entry?.decision {
+            case .run?: again.append(entry!.run.index + 1)
+            case .cached?: cached += 1
+            case .failedBefore?: skipped += 1
+            case nil: elsewhere += 1
+            }
+        }
+        let listed = again.sorted().prefix(8).map { "#\($0)" }.joined(separator: ", ") + (again.count > 8 ? ", …" : "")
+        var parts = ["\(again.count) run again now" + (again.isEmpty ? "" : " (\(listed))")]
+        if cached > 0 { parts.append("\(cached) cached (the same run succeeded before)") }
+        if skipped > 0 { parts.append("\(skipped) not repeated (failed before; --rerun-failed runs them)") }
+        if elsewhere > 0 { parts.append("\(elsewhere) not in this invocation's sweep (other overrides), so not run") }
+        return "\(keys.count) unfinished run(s) of an interrupted earlier invocation marked LOST: " + parts.joined(separator: ", ")
+            + "; this invocation runs \(plan.toRun) of \(plan.entries.count)"
+            + (plan.cached > 0 ? " (\(plan.cached) cached)" : "")
     }
 
     private static func snapshot(_ state: inout Progress, _ summary: Summary, running: Int, start: ContinuousClock.Instant) -> Progress {

@@ -69,7 +69,9 @@ import Testing
         #expect(shown.status == 0 && shown.standardOutput.contains("metrics      value=b") && shown.standardOutput.contains("loom_version"), "\(shown)")
         let csv = try LoomProcess.run(["export", "--format", "csv"] + state)
         let rows = csv.standardOutput.split(separator: "\n")
-        #expect(rows.first == "id,experiment,index,repetition,status,attempt,lost_attempts,value,metric.value" && rows.count == 4, "\(csv)")
+        #expect(rows.first == "id,experiment,index,repetition,task,status,succeeded,attempt,lost_attempts,cached_from,created_at,"
+                + "started_at,finished_at,duration_s,cache_key,git_commit,git_dirty,code_commit,error,param.value,metric.value"
+                && rows.count == 4, "\(csv)")
         let missing = try LoomProcess.run(["runs", "--state", scratch.path("nowhere")])
         #expect(missing.status == 2 && missing.standardError.contains("no results store"), "\(missing)")
         let badStatus = try LoomProcess.run(["runs", "--status", "done"] + state)
@@ -100,6 +102,8 @@ import Testing
         // Second invocation: the same command.
         let resumed = try LoomProcess.run(arguments, deadline: .seconds(120))
         #expect(resumed.status == 0, "\(resumed)")
+        #expect(resumed.standardError.contains("unfinished run(s) of an interrupted earlier invocation marked LOST: ")
+                && resumed.standardError.contains(" run again now (#"), "the note says what runs again: \(resumed)")
         let export = try LoomProcess.run(["export", "--format", "jsonl", "--state", scratch.path("state")])
         let rows = export.standardOutput.split(separator: "\n").compactMap {
             try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
