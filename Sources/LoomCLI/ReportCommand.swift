@@ -55,7 +55,8 @@ enum ReportCommand: Command {
         }
         let directory = URL(fileURLWithPath: arguments.string("out") ?? "reports/\(name)")
         do {
-            let output = try Report.render(experiment: name, spec: spec, store: store, to: directory, notes: notes)
+            let output = try Report.render(experiment: name, spec: spec, store: store, to: directory, notes: notes,
+                                           metrics: LoomTasks.registry(testKinds: true).metrics)
             for outcome in output.figures where outcome.state == .noData {
                 Console.progress("note: figure \(outcome.figure.name): no SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)'")
             }

@@ -203,7 +203,9 @@ enum RunCommand: Command {
         guard let store = try? ResultsStore(readingAt: state + "/loom.db") else { return }
         let directory = URL(fileURLWithPath: "reports").appendingPathComponent(experiment.name)
         do {
-            let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory)
+            let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory,
+                                           metrics: LoomTasks.registry(testKinds: true).metrics)
+            for outcome in output.figures { for note in outcome.notes { Console.progress("warning: figure \(outcome.figure.name): " + note) } }
             Console.output("report: \(output.indexHTML.relativePath) (figures: \(output.figures.count); "
                            + "again with 'loom report --experiment \(experiment.name)')")
         } catch {

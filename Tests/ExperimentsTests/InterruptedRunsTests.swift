@@ -2,6 +2,7 @@ import Foundation
 import ProcessTestSupport
 import Testing
 @testable import Experiments
+import Runner
 import Tasks
 
 /// After `loom run` died: what the LOST note says will run again, and what will not.
@@ -16,7 +17,7 @@ import Tasks
         let experimentID = try store.experiment(named: "x", description: "", file: "x.yaml")
         let invocation = try store.startInvocation(experiment: experimentID, provenance: CacheIdentityTests.provenance(CacheIdentityTests.codeA))
         let unfinished = [runs[1], runs[3], runs[4], ExperimentRun(index: 0, repetition: 0, params: ["seconds": .double(9)])]
-        let keys = unfinished.map { ExperimentRunner.cacheKey(task: "sleep", kindVersion: 1, params: $0.params, repetition: $0.repetition) }
+        let keys = unfinished.map { RunPlan.cacheKey(task: "sleep", kindVersion: 1, params: $0.params, repetition: $0.repetition) }
         let ids = try store.addRuns(unfinished, task: "sleep", cacheKeys: keys, experiment: experimentID, invocation: invocation)
         try store.setStatus(ids[0], .running, attempt: 1)
         let lost = try store.markInterruptedRunsLost(experiment: experimentID)
