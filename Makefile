@@ -1,6 +1,6 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
 #   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart)
-#   make test   deps + swift test
+#   make test   deps + swift test (chromium checks the report page in a headless browser)
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
 # Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
@@ -19,7 +19,7 @@ endif
 SWIFT ?= swift
 SWIFTPM_FLAGS ?=
 DEBIAN_PACKAGES := libzmq3-dev libopenblas-dev libgraphviz-dev libyaml-dev libsqlite3-dev \
-                   pkg-config gnuplot-nox graphviz
+                   pkg-config gnuplot-nox graphviz chromium
 # sudo only when not already root (containers and CI often run as root without sudo).
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 RUN_ARGS ?=

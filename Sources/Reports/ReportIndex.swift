@@ -7,6 +7,11 @@ struct ReportIndex {
     let notes: [String]
     /// Graphs runs left as SVG artifacts (mechanism graphs), copied next to the index.
     var graphs: [Graph] = []
+    /// The natural size of each SVG file shown (figures and graphs), by file name; a file missing
+    /// here is shown at the page's width.
+    var sizes: [String: SVGSize] = [:]
+    /// Seconds between the reloads of a live page (`ReportData.progress`).
+    static let reloadSeconds = 5
 
     struct Graph: Sendable, Equatable {
         var run: Int64
@@ -22,6 +27,20 @@ struct ReportIndex {
         let counts = data.statusCounts
         return counts.isEmpty ? "no runs" : counts.map { "\($0.count) \($0.status.rawValue)" }.joined(separator: ", ")
     }
+
+    /// The figure's heading on the page. A drawn figure carries its title inside the picture, so
+    /// the heading is then its name; only a figure without a picture shows its title here.
+    static func heading(_ outcome: FigureOutcome) -> String {
+        outcome.state == .drawn ? outcome.figure.name : (outcome.figure.title ?? outcome.figure.name)
+    }
+
+    /// `experiment running: 12 of 48 runs done`, or nil when it is not running.
+    var liveLine: String? {
+        data.progress.map { "Experiment running: \($0.done) of \($0.total) runs done." }
+    }
+
+    /// The metric and parameter names the figures plot: their columns come first in the run table.
+    var figureNames: Set<String> { Set(figures.flatMap { [$0.figure.x, $0.figure.y] }) }
 
     /// What the figure shows, for its caption.
     static func caption(_ figure: FigureSpec) -> String {
