@@ -47,10 +47,10 @@ extension ReportIndex {
                             + (graph.pdf.map { " · <a href=\"\(link($0))\">PDF</a>" } ?? "") + "</figcaption></figure>")
             }
         }
-        body.append("<h2>Runs</h2>")
+        body.append("<h2 id=\"runs\">Runs</h2>")
         let table = RunTable(data.runs, figureNames: figureNames)
         body.append(table.rows.isEmpty ? "<p>No runs.</p>" : table.html)
-        body.append("<h2>Provenance</h2>")
+        body.append("<h2 id=\"provenance\">Provenance</h2>")
         let provenance = ProvenanceTable(data.provenance).rows
         if provenance.isEmpty {
             body.append("<p>The experiment has not run yet.</p>")
@@ -99,8 +99,9 @@ extension ReportIndex {
             let cells: [String] = row.map { cell in (Double(cell) != nil ? "<td class=\"number\">" : "<td>") + escaped(cell) + "</td>" }
             return "<tr>" + cells.joined() + "</tr>"
         }
-        let caption: String = "<caption>" + escaped(table.caption) + "</caption>"
-        return (["<table class=\"reference\">", caption, header] + rows + ["</table>"]).joined(separator: "\n")
+        // A paragraph, not a <caption>: a caption is only as wide as the small table.
+        let caption: String = "<p class=\"files\">" + escaped(table.caption) + "</p>"
+        return ([caption, "<table class=\"reference\">", header] + rows + ["</table>"]).joined(separator: "\n")
     }
 
     /// Text safe inside HTML elements and attribute values (`Escaping.html`).

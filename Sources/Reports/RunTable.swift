@@ -91,9 +91,12 @@ struct RunTable {
         }
     }
 
-    /// A value for a table: integers as they are, other numbers to 4 significant digits.
+    /// A value for a table: integers as they are (also when stored as a double, such as a byte
+    /// count), other numbers to 4 significant digits.
     static func format(_ value: ParameterValue) -> String {
         switch value {
+        case let .double(number) where number.isFinite && number == number.rounded() && abs(number) < 1e15:
+            String(Int64(number))
         case let .double(number): number.isFinite ? String(format: "%.4g", number) : String(number)
         default: value.description
         }
