@@ -9,6 +9,11 @@ struct SVGSize: Sendable, Equatable {
     /// CSS pixels per unit (`pt` is what Graphviz writes, `px` or none what gnuplot writes).
     private static let units: [String: Double] = ["": 1, "px": 1, "pt": 4.0 / 3, "pc": 16, "in": 96, "cm": 96 / 2.54, "mm": 96 / 25.4]
 
+    init(width: Double, height: Double) {
+        self.width = width
+        self.height = height
+    }
+
     /// Reads the root element from the first 8 KiB of `url`; nil when there is no file, no root
     /// element, or no absolute width and height (a percentage, or nothing).
     init?(contentsOf url: URL) {
