@@ -51,7 +51,7 @@ extension RunTable {
     /// window's height, so the header rows and the id column stay in view while it scrolls.
     static let style = """
         .fixed { margin: .3em 0; } .fixed .label { color: #555; } .fixed code { white-space: nowrap; }
-        .table-scroll { overflow: auto; max-width: 100%; max-height: 85vh; border: 1px solid #ddd; margin: .5em 0; }
+        .table-scroll { overflow: auto; width: fit-content; max-width: 100%; max-height: 85vh; border: 1px solid #ddd; margin: .5em 0; }
         table.runs { border-collapse: separate; border-spacing: 0; }
         table.runs th, table.runs td { border: 0; border-right: 1px solid #e4e4e4; border-bottom: 1px solid #e4e4e4; white-space: nowrap; }
         table.runs thead th { position: sticky; z-index: 2; background: #f3f3f3; }
