@@ -1,6 +1,6 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
 #   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart)
-#   make test   deps + swift test (chromium checks the report page in a headless browser)
+#   make test   deps + swift test
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
 # Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
