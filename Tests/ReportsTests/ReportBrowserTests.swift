@@ -91,4 +91,33 @@ import Testing
             }
         }
     }
+    /// The visible run table columns and the pictures of a real report, seen at 1280 × 900.
+    static let visibleProbe = """
+        var box = document.querySelector('.table-scroll'), rect = box.getBoundingClientRect();
+        var names = Array.prototype.filter.call(document.querySelectorAll('table.runs tr.names th'), function (th) {
+          return getComputedStyle(th).display !== 'none';
+        }).map(function (th) { return th.textContent; });
+        return {
+          innerWidth: window.innerWidth, pageWidth: document.documentElement.scrollWidth, boxRight: rect.right, columns: names,
+          pictures: Array.prototype.map.call(document.querySelectorAll('.picture img'), function (img) {
+            return {src: img.getAttribute('src'), ratio: img.getBoundingClientRect().width / img.naturalWidth};
+          }),
+          headings: Array.prototype.map.call(document.querySelectorAll('h2'), function (h) { return h.textContent; })
+        };
+        """
+
+    /// Checks a real report page in chromium: no console errors, the table box and the page
+    /// within the window, every picture loaded at ≥ 3/4 of its size.
+    /// - Returns: the visible column names of the run table and the page's headings.
+    static func checkRealReport(_ index: URL) throws -> (columns: [String], headings: [String]) {
+        let result = try HeadlessChromium().check(page: index, probe: visibleProbe)
+        let probe = result.probe
+        #expect(result.console.isEmpty && (probe["errors"] as? [Any])?.isEmpty == true, "\(result.console) \(probe)")
+        let inner = try #require(probe["innerWidth"] as? Double)
+        #expect((probe["pageWidth"] as? Double ?? .infinity) <= inner && (probe["boxRight"] as? Double ?? .infinity) <= inner, "\(probe)")
+        for picture in try #require(probe["pictures"] as? [[String: Any]]) {
+            #expect((picture["ratio"] as? Double ?? 0) >= 0.75 - 0.01, "\(picture)")
+        }
+        return (try #require(probe["columns"] as? [String]), try #require(probe["headings"] as? [String]))
+    }
 }
