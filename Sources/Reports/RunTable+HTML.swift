@@ -26,7 +26,10 @@ extension RunTable {
         }.joined() + "</tr>"
         let body = rows.map { row in
             "<tr>" + zip(columns, row).map { column, value in
-                let classes = [RunTable.cssClass(column.group)] + (Double(value) != nil ? ["number"] : [])
+                var classes = [RunTable.cssClass(column.group)] + (Double(value) != nil ? ["number"] : [])
+                if column.name == "status", column.group == .run, let word = value.split(separator: " ").first {
+                    classes.append("status-" + word.lowercased().filter { $0.isLetter })
+                }
                 return "<td class=\"\(classes.joined(separator: " "))\">\(e(value))</td>"
             }.joined() + "</tr>"
         }
@@ -63,6 +66,7 @@ extension RunTable {
         table.runs tr.names th:first-child { left: 0; z-index: 3; }
         table.runs tbody tr:hover td { background: #f6f9ff; }
         table.runs .figure-metric { background: #fbfbf2; }
+        .status-failed, .status-lost, .status-cancelled { color: #b00020; } .status-running, .status-pending, .status-queued { color: #1a5fb4; }
         input.toggle { margin: .5em .4em .5em 0; } input.toggle + label { color: #555; cursor: pointer; }
         #show-detail:not(:checked) ~ .table-scroll .detail { display: none; }
         """

@@ -50,6 +50,7 @@ import Testing
         #expect(html.contains("<td class=\"parameter\">b&amp;b</td>") && html.contains(">&lt;m&gt;</th>"))
         #expect(html.contains("<input type=\"checkbox\" id=\"show-detail\"") && html.contains("show the 3 metrics per rank, step, layer or head"))
         #expect(html.contains("<th colspan=\"3\" class=\"detail\">") && html.contains("<td class=\"detail number\">0.4</td>"))
+        #expect(html.contains("<td class=\"run status-succeeded\">SUCCEEDED</td>"), "a status is styled by its kind")
         #expect(html.contains("<table class=\"runs sortable\">") && html.contains("<div class=\"table-scroll\""))
         #expect(!html.contains("http:") && !html.contains("https:"), "nothing loaded from elsewhere")
     }
