@@ -61,6 +61,8 @@ import Testing
         let chromium = try HeadlessChromium()               // missing: fails, saying 'make deps' installs it
         let directory = try TemporaryDirectory()
         let output = try ReportBrowserTests.render(into: directory)
+        let html = try String(contentsOf: output.indexHTML, encoding: .utf8)
+        #expect(!html.contains("http:") && !html.contains("https:") && !html.contains("=\"//"), "nothing is loaded from elsewhere")
         for width in [1280, 700] {
             let result = try chromium.check(page: output.indexHTML, probe: ReportBrowserTests.probe, width: width)
             let probe = result.probe
