@@ -71,10 +71,14 @@ extension RunTable {
         #show-detail:not(:checked) ~ .table-scroll .detail { display: none; }
         """
 
-    /// Sorts a table by the clicked column (numbers as numbers, empty cells last, a second click
-    /// reverses) and keeps the detail checkbox's state across the live page's reloads.
+    /// Sorts the run table by the clicked column (numbers as numbers, empty cells last, a second
+    /// click reverses). The sort, the detail checkbox and the table's scroll position are kept
+    /// in the session across the live page's reloads.
     static let script = """
         (function () {
+          var key = 'loom-report:' + location.pathname, state = {};
+          try { state = JSON.parse(sessionStorage.getItem(key) || '{}') || {}; } catch (error) { state = {}; }
+          function save() { try { sessionStorage.setItem(key, JSON.stringify(state)); } catch (error) { /* no storage: nothing kept */ } }
           function value(cell) {
             var text = cell.textContent;
             if (text === '') return null;
@@ -88,33 +92,37 @@ extension RunTable {
             if (typeof a === typeof b) return typeof a === 'number' ? a - b : a.localeCompare(b, undefined, {numeric: true});
             return typeof a === 'number' ? -1 : 1;
           }
-          document.querySelectorAll('table.sortable').forEach(function (table) {
-            var head = table.tHead.rows[table.tHead.rows.length - 1];
-            Array.prototype.forEach.call(head.cells, function (th, column) {
-              th.tabIndex = 0;
-              function sort() {
-                var ascending = th.getAttribute('aria-sort') !== 'ascending';
-                Array.prototype.forEach.call(head.cells, function (other) { other.removeAttribute('aria-sort'); });
-                th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
-                var body = table.tBodies[0];
-                var rows = Array.prototype.slice.call(body.rows).map(function (row) { return [value(row.cells[column]), row]; });
-                rows.sort(function (x, y) {
-                  if (x[0] === null || y[0] === null) return (x[0] === null) - (y[0] === null);
-                  return ascending ? compare(x[0], y[0]) : compare(y[0], x[0]);
-                });
-                rows.forEach(function (pair) { body.appendChild(pair[1]); });
-              }
-              th.addEventListener('click', sort);
-              th.addEventListener('keydown', function (event) { if (event.key === 'Enter') sort(); });
+          var table = document.querySelector('table.runs.sortable');
+          if (!table) return;
+          var head = table.tHead.rows[table.tHead.rows.length - 1];
+          function sort(column, ascending) {
+            Array.prototype.forEach.call(head.cells, function (other) { other.removeAttribute('aria-sort'); });
+            head.cells[column].setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+            var body = table.tBodies[0];
+            var rows = Array.prototype.slice.call(body.rows).map(function (row) { return [value(row.cells[column]), row]; });
+            rows.sort(function (x, y) {
+              if (x[0] === null || y[0] === null) return (x[0] === null) - (y[0] === null);
+              return ascending ? compare(x[0], y[0]) : compare(y[0], x[0]);
             });
+            rows.forEach(function (pair) { body.appendChild(pair[1]); });
+            state.sort = [column, ascending];
+            save();
+          }
+          Array.prototype.forEach.call(head.cells, function (th, column) {
+            th.tabIndex = 0;
+            function click() { sort(column, th.getAttribute('aria-sort') !== 'ascending'); }
+            th.addEventListener('click', click);
+            th.addEventListener('keydown', function (event) { if (event.key === 'Enter') click(); });
           });
+          if (state.sort && state.sort[0] < head.cells.length) sort(state.sort[0], state.sort[1]);
           var toggle = document.getElementById('show-detail');
           if (toggle) {
-            try {
-              toggle.checked = sessionStorage.getItem('loom-show-detail') === '1';
-              toggle.addEventListener('change', function () { sessionStorage.setItem('loom-show-detail', toggle.checked ? '1' : '0'); });
-            } catch (error) { /* no storage (some file:// settings): the toggle still works */ }
+            toggle.checked = state.detail === true;
+            toggle.addEventListener('change', function () { state.detail = toggle.checked; save(); });
           }
+          var box = table.parentNode;
+          if (state.scroll) { box.scrollLeft = state.scroll[0]; box.scrollTop = state.scroll[1]; }
+          box.addEventListener('scroll', function () { state.scroll = [box.scrollLeft, box.scrollTop]; save(); });
         })();
         """
 }

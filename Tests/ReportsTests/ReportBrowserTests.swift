@@ -93,6 +93,35 @@ import Testing
             }
         }
     }
+    @Test func theSortTheToggleAndTheScrollSurviveTheLivePagesReload() throws {
+        let chromium = try HeadlessChromium()
+        let directory = try TemporaryDirectory()
+        let output = try ReportBrowserTests.render(into: directory)
+        // First load: sort by gflops descending, show the details, scroll, reload. Second: report.
+        let probe = """
+            var names = Array.prototype.slice.call(document.querySelectorAll('table.runs tr.names th'));
+            var column = names.findIndex(function (th) { return th.textContent === 'gflops'; });
+            var box = document.querySelector('.table-scroll');
+            if (sessionStorage.getItem('probe-reloaded') !== '1') {
+              names[column].click(); names[column].click();
+              document.getElementById('show-detail').click();
+              box.scrollTop = 120;
+              sessionStorage.setItem('probe-reloaded', '1');
+              setTimeout(function () { location.reload(); }, 50);
+              return {reloaded: false};
+            }
+            var first = Number(document.querySelector('table.runs tbody tr').cells[column].textContent);
+            return {reloaded: true, sort: names[column].getAttribute('aria-sort'), detail: document.getElementById('show-detail').checked,
+                    first: first, scrollTop: box.scrollTop};
+            """
+        let result = try chromium.check(page: output.indexHTML, probe: probe)
+        #expect(result.probe["reloaded"] as? Bool == true, "\(result.probe)")
+        #expect(result.probe["sort"] as? String == "descending" && result.probe["detail"] as? Bool == true, "\(result.probe)")
+        #expect(result.probe["first"] as? Double == 100.5, "the largest gflops first: \(result.probe)")
+        #expect((result.probe["scrollTop"] as? Double ?? 0) > 100, "\(result.probe)")
+        #expect(result.console.isEmpty, "\(result.console)")
+    }
+
     /// The visible run table columns and the pictures of a real report, seen at 1280 × 900.
     static let visibleProbe = """
         var box = document.querySelector('.table-scroll'), rect = box.getBoundingClientRect();
