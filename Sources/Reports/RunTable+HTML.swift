@@ -18,7 +18,7 @@ extension RunTable {
         for group in Group.allCases {
             let span = count(group)
             guard span > 0 else { continue }
-            groups += "<th colspan=\"\(span)\" class=\"\(RunTable.cssClass(group))\">\(e(group.title))</th>"
+            groups += "<th colspan=\"\(span)\" class=\"\(RunTable.cssClass(group))\"><span>\(e(group.title))</span></th>"
         }
         groups += "</tr>"
         let names = "<tr class=\"names\">" + columns.map { column in
@@ -59,6 +59,7 @@ extension RunTable {
         table.runs th, table.runs td { border: 0; border-right: 1px solid #e4e4e4; border-bottom: 1px solid #e4e4e4; white-space: nowrap; }
         table.runs thead th { position: sticky; z-index: 2; background: #f3f3f3; }
         table.runs tr.groups th { top: 0; height: 1.9em; box-sizing: border-box; padding: 0 .6em; line-height: 1.9em; color: #555; font-weight: normal; }
+        table.runs tr.groups th span { position: sticky; left: 4em; }    /* the group's name stays in view */
         table.runs tr.names th { top: 1.9em; cursor: pointer; user-select: none; }
         table.runs tr.names th[aria-sort="ascending"]::after { content: " ▲"; }
         table.runs tr.names th[aria-sort="descending"]::after { content: " ▼"; }
