@@ -64,7 +64,7 @@ extension ReportIndex {
             <head>
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            \(reload)<title>\(escaped(title)) — Loom report</title>
+            \(reload)<title>\(escaped(title))\(data.progress.map { " (running, \($0.done)/\($0.total))" } ?? "") — Loom report</title>
             <style>
             \(ReportIndex.style)
             \(RunTable.style)

@@ -6,7 +6,7 @@ extension ReportIndex {
         outcome.state == .drawn ? outcome.figure.name : (outcome.figure.title ?? outcome.figure.name)
     }
 
-    /// `experiment running: 12 of 48 runs done`, or nil when it is not running.
+    /// `Experiment running: 12 of 48 runs done.`, or nil when it is not running.
     var liveLine: String? {
         data.progress.map { "Experiment running: \($0.done) of \($0.total) runs done." }
     }

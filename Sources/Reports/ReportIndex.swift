@@ -8,7 +8,7 @@ struct ReportIndex {
     /// Graphs runs left as SVG artifacts (mechanism graphs), copied next to the index.
     var graphs: [Graph] = []
     /// The natural size of each SVG file shown (figures and graphs), by file name; a file missing
-    /// here is shown at the page's width.
+    /// here (its size unreadable) may shrink with the page like any image.
     var sizes: [String: SVGSize] = [:]
     /// Seconds between the reloads of a live page (`ReportData.progress`).
     static let reloadSeconds = 5

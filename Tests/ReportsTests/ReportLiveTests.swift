@@ -36,6 +36,7 @@ import Testing
         var html = try String(contentsOf: output.indexHTML, encoding: .utf8)
         #expect(html.contains(ReportLiveTests.refresh))
         #expect(html.contains("Experiment running: 2 of 5 runs done."))
+        #expect(html.contains("<title>live (running, 2/5) — Loom report</title>"), "the tab says it too")
         #expect(try String(contentsOf: output.indexMarkdown, encoding: .utf8).contains("Experiment running: 2 of 5 runs done."))
 
         // Every run ended: no reload even before the invocation is marked finished.
