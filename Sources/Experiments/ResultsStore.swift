@@ -149,6 +149,10 @@ public final class ResultsStore {
 
     public static var now: Double { Date().timeIntervalSince1970 }
 
+    /// How long an invocation on another host counts as alive after its last heartbeat (a running
+    /// `loom run` writes one every 2 s); on this host the lock answers exactly.
+    public static let heartbeatTimeout = 15.0
+
     /// The id of the experiment called `name`, created if new.
     public func experiment(named name: String, description: String, file: String) throws(StoreError) -> Int64 {
         // One transaction, so two invocations creating the same experiment at once get one row.

@@ -62,7 +62,9 @@ public enum Report {
         let graphs = copyGraphs(of: data.runs, into: directory)
         var notes = notes
         if spec.figures.isEmpty && notes.isEmpty && graphs.isEmpty { notes.append("The experiment file asks for no figures (its 'report:' is empty or missing).") }
-        let index = ReportIndex(data: data, figures: outcomes, notes: notes, graphs: graphs)
+        var index = ReportIndex(data: data, figures: outcomes, notes: notes, graphs: graphs)
+        let svgs = outcomes.filter { $0.state == .drawn }.map { $0.figure.name + ".svg" } + graphs.map(\.svg)
+        for svg in svgs { index.sizes[svg] = SVGSize(contentsOf: directory.appendingPathComponent(svg)) }
         let indexMarkdown = directory.appendingPathComponent("index.md"), indexHTML = directory.appendingPathComponent("index.html")
         for (url, text) in [(indexMarkdown, index.markdown), (indexHTML, index.html)] {
             do { try Data(text.utf8).write(to: url, options: .atomic) } catch {

@@ -38,6 +38,10 @@ public struct ReportData: Sendable {
     /// Parameter and metric names of the experiment's runs in other invocations, which figures
     /// may name too (`learnEarlierNames(from:)` fills it; empty until then).
     public var earlierNames: (parameters: Set<String>, metrics: Set<String>) = ([], [])
+    /// Whether the invocation shown is still running: its `loom run` has not finished it and
+    /// wrote a heartbeat within `ResultsStore.heartbeatTimeout` (`load` sets it). A report
+    /// rendered then reloads itself while some run is unfinished (`progress`).
+    public var invocationIsLive = false
 
     /// Reads the latest invocation of `experiment` from `store`.
     /// - Returns: nil when the store has no experiment of that name.
@@ -48,6 +52,11 @@ public struct ReportData: Sendable {
                               runs: [], provenance: [])
         guard let invocation = try store.latestInvocation(experiment: record.id) else { return data }
         data.invocation = invocation
+        if let open = try store.openInvocations(experiment: record.id).first(where: { $0.id == invocation }) {
+            // A killed `loom run` leaves its invocation open; only a recent heartbeat (or start) says it lives.
+            let lastSign = open.heartbeatAt ?? open.startedAt
+            data.invocationIsLive = lastSign > Date().timeIntervalSince1970 - ResultsStore.heartbeatTimeout
+        }
         data.provenance = try store.provenance(invocation: invocation)
         data.runs = try store.reportRuns(invocation: invocation).map { run in
             Run(id: run.id, index: run.index, repetition: run.repetition, status: run.status, params: decodeParams(run.paramsJSON),
@@ -75,6 +84,13 @@ public struct ReportData: Sendable {
             }
         }
         return params
+    }
+
+    /// While the experiment runs (`invocationIsLive` and some run pending, queued or running):
+    /// how many of its runs have ended; nil once none is left to wait for.
+    public var progress: (done: Int, total: Int)? {
+        let unfinished = runs.count { [.pending, .queued, .running].contains($0.status) }
+        return invocationIsLive && unfinished > 0 ? (runs.count - unfinished, runs.count) : nil
     }
 
     /// The number of runs in each status, in the order of `ResultsStore.Status.allCases`.

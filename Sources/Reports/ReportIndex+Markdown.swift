@@ -3,11 +3,12 @@ extension ReportIndex {
     var markdown: String {
         var lines = ["# \(escaped(title))", ""]
         if !data.description.isEmpty { lines += [escaped(data.description), ""] }
+        if let live = liveLine { lines += ["> \(escaped(live)) Render again for the latest results.", ""] }
         lines += ["Runs of the latest invocation: \(countsLine).", ""]
         for note in notes { lines += ["> \(escaped(note))", ""] }
         for outcome in figures {
             let name = outcome.figure.name
-            lines += ["## \(escaped(outcome.figure.title ?? name))", ""]
+            lines += ["## \(escaped(ReportIndex.heading(outcome)))", ""]
             if outcome.state == .drawn { lines += ["![\(escaped(name))](\(link(name + ".svg")))", ""] }
             if let problem = ReportIndex.problem(outcome) { lines += ["> \(escaped(problem))", ""] }
             lines.append(escaped(ReportIndex.caption(outcome.figure)))
@@ -26,11 +27,14 @@ extension ReportIndex {
                           + (graph.pdf.map { " · [PDF](\(link($0)))" } ?? ""), ""]
             }
         }
-        let table = RunTable(data.runs)
+        let table = RunTable(data.runs, figureNames: figureNames)
         lines += ["## Runs", ""]
         if table.rows.isEmpty {
             lines += ["No runs.", ""]
         } else {
+            for (label, pairs) in [("Fixed parameters", table.fixed), ("Same in every run", table.sameInEveryRun)] where !pairs.isEmpty {
+                lines += ["\(label): " + pairs.map { escaped("\($0.name) = \($0.value)") }.joined(separator: " · "), ""]
+            }
             lines.append("| " + table.header.map(cell).joined(separator: " | ") + " |")
             lines.append("|" + String(repeating: "---|", count: table.header.count))
             for row in table.rows { lines.append("| " + row.map(cell).joined(separator: " | ") + " |") }

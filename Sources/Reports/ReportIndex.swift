@@ -7,6 +7,11 @@ struct ReportIndex {
     let notes: [String]
     /// Graphs runs left as SVG artifacts (mechanism graphs), copied next to the index.
     var graphs: [Graph] = []
+    /// The natural size of each SVG file shown (figures and graphs), by file name; a file missing
+    /// here (its size unreadable) may shrink with the page like any image.
+    var sizes: [String: SVGSize] = [:]
+    /// Seconds between the reloads of a live page (`ReportData.progress`).
+    static let reloadSeconds = 5
 
     struct Graph: Sendable, Equatable {
         var run: Int64

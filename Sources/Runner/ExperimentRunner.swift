@@ -59,9 +59,6 @@ public enum ExperimentRunner {
         }
     }
 
-    /// How long an invocation on another host counts as alive after its last heartbeat (it
-    /// writes one every 2 s); on this host the lock answers exactly.
-    public static let heartbeatTimeout = 15.0
 
     /// Runs `runs` of `experiment` through `dispatcher`, recording everything in `store`.
     /// - Parameters:
@@ -95,7 +92,7 @@ public enum ExperimentRunner {
             // With the lock ours, an open invocation on this host is dead; one on another host
             // (a store on a shared file system, where locks may not reach) is alive while it beats.
             let host = ProcessInfo.processInfo.hostName
-            if let live = open.first(where: { $0.host != host && ($0.heartbeatAt ?? 0) > ResultsStore.now - heartbeatTimeout }) {
+            if let live = open.first(where: { $0.host != host && ($0.heartbeatAt ?? 0) > ResultsStore.now - ResultsStore.heartbeatTimeout }) {
                 throw RunnerError.busy(experiment: experiment.name, holder: live, store: store.path)
             }
             try store.markInvocationsDead(open.map(\.id))

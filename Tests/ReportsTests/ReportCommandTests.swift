@@ -95,6 +95,15 @@ import Testing
         for algorithm in ["ring", "zigzag_ring", "tokenring", "ulysses"] { #expect(data.contains("algorithm=\(algorithm)")) }
         #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.allSatisfy { $0.hasSuffix(" 2") },
                 "each point is over 2 repeats: \(data)")
+
+        // In a browser: the 70-odd columns are down to the varying parameters and the
+        // unprefixed metrics, the figures' first; each title shows once (inside its picture).
+        let page = try ReportBrowserTests.checkRealReport(out.appendingPathComponent("index.html"))
+        #expect(Array(page.columns.prefix(6)) == ["run", "status", "algorithm", "causal", "seed", "tokens"], "\(page.columns)")
+        #expect(page.columns.dropFirst(6).prefix(3).sorted() == ["bytes_sent", "compute_fraction", "gflops"], "\(page.columns)")
+        #expect(page.columns.count <= 30 && !page.columns.contains { $0.contains(".") }, "\(page.columns)")
+        #expect(Array(page.headings.prefix(3)) == ["throughput", "compute-fraction", "bytes"], "\(page.headings)")
+        #expect(!html.contains("<h2 id=\"throughput\">forward attention"), "the title is inside the figure only")
     }
 }
 

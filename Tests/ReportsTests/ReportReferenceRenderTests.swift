@@ -53,7 +53,7 @@ import Testing
         }
         #expect(markdown.contains("published vs Loom: \(ReportReferenceRenderTests.label)"))
         let html = try String(contentsOf: output.indexHTML, encoding: .utf8)
-        #expect(html.contains("<caption>published vs Loom: \(ReportReferenceRenderTests.label)")
+        #expect(html.contains("<p class=\"files\">published vs Loom: \(ReportReferenceRenderTests.label)")
                 && html.contains("<td class=\"number\">200</td><td class=\"number\">9</td><td class=\"number\">8</td>")
                 && html.contains("<td>no data</td>"), "\(html)")
     }

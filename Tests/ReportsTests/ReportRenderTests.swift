@@ -77,7 +77,7 @@ import Testing
         #expect(!references.contains { $0.hasPrefix("nothing") }, "a figure without data links nothing")
         #expect(html.contains("sgemm throughput &lt;by size&gt; &amp; threads"), "text is escaped")
         #expect(html.contains("35 SUCCEEDED, 1 FAILED, 1 CACHED") || html.contains("35 SUCCEEDED, 1 CACHED, 1 FAILED"))
-        #expect(html.contains("<td class=\"number\">0.1667</td>"), "1/6 to 4 significant digits")
+        #expect(html.contains("<td class=\"metric number\">0.1667</td>"), "1/6 to 4 significant digits")
         #expect(html.contains("abc123") && html.contains("loom run sgemm.yaml") && html.contains("SQLite 3.40.1"))
         #expect(FileManager.default.fileExists(atPath: output.indexMarkdown.path))
 
