@@ -59,7 +59,6 @@ public enum ExperimentRunner {
         }
     }
 
-
     /// Runs `runs` of `experiment` through `dispatcher`, recording everything in `store`.
     /// - Parameters:
     ///   - kindVersion: the task kind's version (part of each cache key).
