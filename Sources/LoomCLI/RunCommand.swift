@@ -159,6 +159,9 @@ enum RunCommand: Command {
         }
         let summary: ExperimentRunner.Summary
         let kindVersion = try kindVersion(of: experiment)
+        // The page of a running experiment reloads itself; redraw it as results arrive.
+        let live = arguments.flag("no-report") ? nil : LiveReport { drawReport(experiment, spec: spec, state: state, quietly: true) }
+        defer { live?.finish() }
         do throws(RunnerError) {
             summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion, store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
@@ -167,6 +170,7 @@ enum RunCommand: Command {
                                                artifacts: URL(fileURLWithPath: state).appendingPathComponent("artifacts"),
                                                progressInterval: display.interval,
                                                shouldStop: { signals.received }, tick: {
+                                                   live?.tick()
                                                    guard let cluster else { return }
                                                    for pid in cluster.replaceExitedWorkers(executable: ClusterOptions.executable,
                                                                                            limit: 4 * max(1, cluster.workerPIDs.count)) {
@@ -182,6 +186,7 @@ enum RunCommand: Command {
                        + (summary.lostAttempts > 0 ? "; \(summary.lostAttempts) attempt(s) lost to workers and run again" : "")
                        + "; results in \(store.path)")
         if signals.received { throw .failure("interrupted; run the same command again to resume") }
+        live?.finish()
         if !arguments.flag("no-report") { drawReport(experiment, spec: spec, state: state) }
         if summary.failedBefore > 0 {
             Console.progress("\(summary.failedBefore) run(s) failed before with the same cache key and were not repeated; add --rerun-failed to run them again")
@@ -199,16 +204,19 @@ enum RunCommand: Command {
 
     /// Draws reports/NAME; a figure gnuplot cannot draw is a warning here (the runs stand and
     /// the index says why), not a failure of the run.
-    private static func drawReport(_ experiment: Experiment, spec: ReportSpec, state: String) {
+    /// - Parameter quietly: a redraw while the experiment runs: nothing printed.
+    private static func drawReport(_ experiment: Experiment, spec: ReportSpec, state: String, quietly: Bool = false) {
         guard let store = try? ResultsStore(readingAt: state + "/loom.db") else { return }
         let directory = URL(fileURLWithPath: "reports").appendingPathComponent(experiment.name)
         do {
             let output = try Report.render(experiment: experiment.name, spec: spec, store: store, to: directory,
                                            metrics: LoomTasks.registry(testKinds: true).metrics)
+            if quietly { return }
             for outcome in output.figures { for note in outcome.notes { Console.progress("warning: figure \(outcome.figure.name): " + note) } }
             Console.output("report: \(output.indexHTML.relativePath) (figures: \(output.figures.count); "
                            + "again with 'loom report --experiment \(experiment.name)')")
         } catch {
+            if quietly { return }
             Console.progress("warning: the report in \(directory.relativePath) is incomplete: \(error)")
         }
     }

@@ -65,3 +65,37 @@ import Testing
         #expect(try #require(try ReportData.load(experiment: "live", from: store)).progress != nil, "a fresh heartbeat: live again")
     }
 }
+
+/// `loom run` redraws the report while the experiment runs: the page exists, says how far the
+/// run is and reloads itself before the last run ends; the final page does not reload.
+@Suite struct RunCommandLiveReportTests {
+    @Test func theReportIsRedrawnWhileTheExperimentRuns() throws {
+        let scratch = try TemporaryDirectory()
+        try """
+            name: slow
+            task: sleep
+            params: {seconds: [2.5, 2.6, 2.7, 2.8]}
+            """.write(toFile: scratch.path("slow.yaml"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try LoomProcess.executable()
+        process.arguments = ["run", scratch.path("slow.yaml"), "--workers", "1", "--quiet"]
+        process.currentDirectoryURL = scratch.url
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let index = scratch.url.appendingPathComponent("reports/slow/index.html")
+        var seenLive: String?
+        let end = ContinuousClock.now + .seconds(9)
+        while ContinuousClock.now < end, process.isRunning, seenLive == nil {
+            if let page = try? String(contentsOf: index, encoding: .utf8), page.contains("Experiment running") { seenLive = page }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let live = try #require(seenLive, "no live page within 9 s")
+        #expect(live.contains("http-equiv=\"refresh\"") && live.contains("of 4 runs done"))
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let final = try String(contentsOf: index, encoding: .utf8)
+        #expect(!final.contains("http-equiv=\"refresh\"") && !final.contains("Experiment running"))
+    }
+}
