@@ -96,6 +96,18 @@ import Testing
         #expect(data.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.allSatisfy { $0.hasSuffix(" 2") },
                 "each point is over 2 repeats: \(data)")
 
+        // Paper-ready: values in the legend under the parameter's name, the key off the plot,
+        // series that coincide share one entry, and a double-column page for the faceted figure.
+        let throughput = try String(contentsOf: out.appendingPathComponent("throughput.gp"), encoding: .utf8)
+        #expect(throughput.contains("title 'zigzag ring'") && !throughput.contains("algorithm=") && throughput.contains("title 'algorithm'"))
+        #expect(throughput.contains("set key outside"))
+        let bytes = try String(contentsOf: out.appendingPathComponent("bytes.gp"), encoding: .utf8)
+        #expect(bytes.contains(" = "), "identical byte series share one legend entry: \(bytes)")
+        let pdf = String(decoding: try Data(contentsOf: out.appendingPathComponent("throughput.pdf")), as: UTF8.self)
+        let box = try #require(try NSRegularExpression(pattern: #"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]"#)
+            .firstMatch(in: pdf, range: NSRange(pdf.startIndex..., in: pdf)))
+        #expect(abs(Double(pdf[Range(box.range(at: 1), in: pdf)!])! - 504) < 1, "a faceted figure spans two columns (7 in)")
+
         // In a browser: the 70-odd columns are down to the varying parameters and the
         // unprefixed metrics, the figures' first; each title shows once (inside its picture).
         let page = try ReportBrowserTests.checkRealReport(out.appendingPathComponent("index.html"))
