@@ -63,6 +63,7 @@ public enum Report {
         var notes = notes
         if spec.figures.isEmpty && notes.isEmpty && graphs.isEmpty { notes.append("The experiment file asks for no figures (its 'report:' is empty or missing).") }
         var index = ReportIndex(data: data, figures: outcomes, notes: notes, graphs: graphs)
+        index.metrics = metrics
         let svgs = outcomes.filter { $0.state == .drawn }.map { $0.figure.name + ".svg" } + graphs.map(\.svg)
         for svg in svgs { index.sizes[svg] = SVGSize(contentsOf: directory.appendingPathComponent(svg)) }
         let indexMarkdown = directory.appendingPathComponent("index.md"), indexHTML = directory.appendingPathComponent("index.html")

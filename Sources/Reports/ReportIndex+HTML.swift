@@ -49,7 +49,7 @@ extension ReportIndex {
         }
         body.append("<h2 id=\"runs\">Runs</h2>")
         let table = RunTable(data.runs, figureNames: figureNames)
-        body.append(table.rows.isEmpty ? "<p>No runs.</p>" : table.html)
+        body.append(table.rows.isEmpty ? "<p>No runs.</p>" : table.html(metrics: metrics))
         body.append("<h2 id=\"provenance\">Provenance</h2>")
         let provenance = ProvenanceTable(data.provenance).rows
         if provenance.isEmpty {

@@ -1,3 +1,4 @@
+import Tasks
 /// The front page of a report (`index.md`, `index.html`): the experiment, its status counts, each
 /// figure, the table of runs and the provenance.
 struct ReportIndex {
@@ -10,6 +11,8 @@ struct ReportIndex {
     /// The natural size of each SVG file shown (figures and graphs), by file name; a file missing
     /// here (its size unreadable) may shrink with the page like any image.
     var sizes: [String: SVGSize] = [:]
+    /// Labels and units of the metrics in the run table's header.
+    var metrics = MetricCatalog()
     /// Seconds between the reloads of a live page (`ReportData.progress`).
     static let reloadSeconds = 5
 

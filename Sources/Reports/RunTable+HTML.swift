@@ -1,8 +1,11 @@
+import Tasks
+
 extension RunTable {
     /// The table for `index.html`: the fixed values as one line each, a checkbox that shows the
     /// detail columns (CSS only, so the page works without script), and the table in its own
-    /// scroll container with a sticky header; `script` makes the columns sortable.
-    var html: String {
+    /// scroll container with a sticky header; `script` makes the columns sortable. A declared
+    /// metric's header says its label and unit on hover.
+    func html(metrics: MetricCatalog = MetricCatalog()) -> String {
         var parts: [String] = []
         let lists = [("Fixed parameters", fixed), ("Same in every run", sameInEveryRun)]
         for (label, pairs) in lists where !pairs.isEmpty {
@@ -22,7 +25,8 @@ extension RunTable {
         }
         groups += "</tr>"
         let names = "<tr class=\"names\">" + columns.map { column in
-            "<th class=\"\(RunTable.cssClass(column.group))\" title=\"sort by \(e(column.name))\">\(e(column.name))</th>"
+            let meaning = metrics.spec(for: column.name).map { $0.axisTitle + "; " } ?? ""
+            return "<th class=\"\(RunTable.cssClass(column.group))\" title=\"\(e(meaning))sort by \(e(column.name))\">\(e(column.name))</th>"
         }.joined() + "</tr>"
         let body = rows.map { row in
             "<tr>" + zip(columns, row).map { column, value in

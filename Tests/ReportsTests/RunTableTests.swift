@@ -42,7 +42,9 @@ import Testing
         runs[0].params["const"] = .string(hostile)
         runs[1].params["const"] = .string(hostile)
         runs[0].metrics["<m>"] = .string("\"q\"")
-        let html = RunTable(runs, figureNames: ["gflops"]).html
+        let catalog = MetricCatalog([MetricSpec("gflops", "throughput <fast>", unit: "GFLOP/s")])
+        let html = RunTable(runs, figureNames: ["gflops"]).html(metrics: catalog)
+        #expect(html.contains("title=\"throughput &lt;fast&gt; (GFLOP/s); sort by gflops\""), "a declared metric's label on hover")
         #expect(!html.contains("<script>") && !html.contains("<m>") && !html.contains("\"q\""), "\(html)")
         let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;"
         #expect(html.contains("<td class=\"parameter\">\(escaped)</td>"), "in the table")
@@ -57,7 +59,7 @@ import Testing
 
     @Test func aPageWithoutDetailsHasNoToggle() {
         let runs = [RunTableTests.run(1, ["n": .int(1)], ["a": .double(1)]), RunTableTests.run(2, ["n": .int(2)], ["a": .double(2)])]
-        #expect(!RunTable(runs).html.contains("show-detail"))
+        #expect(!RunTable(runs).html().contains("show-detail"))
     }
 
     @Test(arguments: [
