@@ -46,16 +46,19 @@ extension MechanismGraphs {
         for i in 0..<t { for j in 0...i where weights[i * t + j] > threshold { edges.append((i, j, weights[i * t + j])) } }
         let strongest = Set(edges.filter { $0.key != 0 }.sorted { $0.weight > $1.weight }.prefix(max(0, labelled)).map { [$0.query, $0.key] })
         func color(_ i: Int, _ j: Int) -> String { j == 0 ? "grey55" : j == i ? "darkgreen" : j == i - 1 ? "blue" : "black" }
-        for edge in edges {
+        // The labelled arrows last, so their labels are drawn over the other arrows.
+        for edge in edges.filter({ !strongest.contains([$0.query, $0.key]) }) + edges.filter({ strongest.contains([$0.query, $0.key]) }) {
             let c = color(edge.query, edge.key)
             var attributes = ["color": c, "penwidth": String(format: "%.2f", 0.4 + 4 * edge.weight), "arrowsize": "0.5",
                               "tailport": "e", "headport": "w", "minlen": span]
             if strongest.contains([edge.query, edge.key]) {
-                // At the query's end, where it does not sit on the arrows converging on a key.
-                attributes["taillabel"] = String(format: "%.2f", edge.weight)
+                // At the key's end: the arrows into other keys converge on a few (BOS above all),
+                // so next to the arrowhead the label rarely sits on another arrow.
+                attributes["headlabel"] = String(format: "%.2f", edge.weight)
                 attributes["labelfontcolor"] = c
-                attributes["labeldistance"] = "2.6"
-                attributes["labelangle"] = "25"
+                attributes["labeldistance"] = "2.2"
+                attributes["labelfontsize"] = "10"
+                attributes["labelangle"] = "30"
             }
             graph.edge("q\(edge.query)", "k\(edge.key)", attributes)
         }

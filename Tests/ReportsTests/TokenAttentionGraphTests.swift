@@ -22,7 +22,7 @@ import Testing
         // Every edge above the threshold is drawn: 20 to BOS (query 1's previous token is BOS), 18 to the previous token.
         let arrows = dot.split(separator: "\n").filter { $0.contains(" -> \"k") && !$0.contains("invis") }
         #expect(arrows.count == 38, "\(arrows.count) arrows")
-        #expect(arrows.filter { $0.contains("taillabel=") || $0.contains(" label=") }.count == 4)
+        #expect(arrows.filter { $0.contains("headlabel=") || $0.contains(" label=") }.count == 4)
         #expect(dot.contains("rankdir=\"LR\"") && dot.contains("{ rank=same; \"queries\"; \"q0\";"))
         let svg = try GraphRenderer.render(dot: dot, format: "svg")
         let reader = SVGReader()
