@@ -40,17 +40,14 @@ extension MechanismGraphs {
         graph.node("keys", header.merging(["label": "key"]) { $1 })
         for i in 0..<t { graph.node("q\(i)", style(i)); graph.node("k\(i)", style(i)) }
 
-        // The columns lie `span` ranks apart, room for the arrows; the legend one rank further.
-        let span = "1"
         var edges: [(query: Int, key: Int, weight: Float)] = []
         for i in 0..<t { for j in 0...i where weights[i * t + j] > threshold { edges.append((i, j, weights[i * t + j])) } }
         let strongest = Set(edges.filter { $0.key != 0 }.sorted { $0.weight > $1.weight }.prefix(max(0, labelled)).map { [$0.query, $0.key] })
         func color(_ i: Int, _ j: Int) -> String { j == 0 ? "grey55" : j == i ? "darkgreen" : j == i - 1 ? "blue" : "black" }
-        // The labelled arrows last, so their labels are drawn over the other arrows.
-        for edge in edges.filter({ !strongest.contains([$0.query, $0.key]) }) + edges.filter({ strongest.contains([$0.query, $0.key]) }) {
+        for edge in edges {
             let c = color(edge.query, edge.key)
             var attributes = ["color": c, "penwidth": String(format: "%.2f", 0.4 + 4 * edge.weight), "arrowsize": "0.5",
-                              "tailport": "e", "headport": "w", "minlen": span]
+                              "tailport": "e", "headport": "w"]
             if strongest.contains([edge.query, edge.key]) {
                 // At the key's end: the arrows into other keys converge on a few (BOS above all),
                 // so next to the arrowhead the label rarely sits on another arrow.
@@ -87,8 +84,8 @@ extension MechanismGraphs {
             for (above, below) in zip(column, column.dropFirst()) { graph.edge(above, below, ["style": "invis"]) }
         }
         // Heavy invisible edges pull each key level with its query, so the columns line up.
-        for i in 0..<t { graph.edge("q\(i)", "k\(i)", ["style": "invis", "minlen": span, "weight": "20"]) }
-        graph.edge("queries", "keys", ["style": "invis", "minlen": span, "weight": "20"])
+        for i in 0..<t { graph.edge("q\(i)", "k\(i)", ["style": "invis", "weight": "20"]) }
+        graph.edge("queries", "keys", ["style": "invis", "weight": "20"])
         graph.edge("keys", "legend", ["style": "invis"])
         return graph.text
     }
