@@ -6,6 +6,8 @@ struct ShardedTimeline {
     struct Step {
         var rank: Int, step: Int
         var start: Double, send: Double, compute: Double, wait: Double
+        /// Measured tensor bytes of the step; nil from a rank that did not report them.
+        var bytesSent: Int?, bytesReceived: Int?
     }
 
     /// What a rank did before its first step.
@@ -30,7 +32,9 @@ struct ShardedTimeline {
             while let start = metric(ShardedMetric.stepStart.instance(step)) {
                 steps.append(Step(rank: rank, step: step, start: start, send: metric(ShardedMetric.stepSend.instance(step)) ?? 0,
                                   compute: metric(ShardedMetric.stepCompute.instance(step)) ?? 0,
-                                  wait: metric(ShardedMetric.stepWait.instance(step)) ?? 0))
+                                  wait: metric(ShardedMetric.stepWait.instance(step)) ?? 0,
+                                  bytesSent: metric(ShardedMetric.stepBytesSent.instance(step)).map { Int($0) },
+                                  bytesReceived: metric(ShardedMetric.stepBytesReceived.instance(step)).map { Int($0) }))
                 step += 1
             }
             var to: [Int: Double] = [:], from: [Int: Double] = [:]

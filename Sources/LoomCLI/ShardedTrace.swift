@@ -50,9 +50,12 @@ struct ShardedTrace {
             time += compute.duration
             let receive = Span(start: time, duration: step.wait * 1e6)
             let stepArg = "\"step\":\(step.step)"
+            // What the gang counted in the whole step, beside the schedule's bytes per span.
+            let measuredSent = step.bytesSent.map { ",\"measured_step_bytes_sent\":\($0)" } ?? ""
+            let measuredReceived = step.bytesReceived.map { ",\"measured_step_bytes_received\":\($0)" } ?? ""
             if !outgoing.isEmpty || step.send > 0 {
                 sends[key(step.rank, step.step)] = send
-                events.append(span("send", rank: step.rank, send, args: stepArg + bytesArgs(outgoing, peer: \.to, prefix: "to")))
+                events.append(span("send", rank: step.rank, send, args: stepArg + bytesArgs(outgoing, peer: \.to, prefix: "to") + measuredSent))
             }
             if !results.isEmpty || step.compute > 0 {
                 computes[key(step.rank, step.step)] = compute
@@ -61,7 +64,7 @@ struct ShardedTrace {
             if !incoming.isEmpty || step.wait > 0 {
                 receives[key(step.rank, step.step)] = receive
                 events.append(span(incoming.isEmpty ? "wait" : "receive", rank: step.rank, receive,
-                                   args: stepArg + bytesArgs(incoming, peer: \.from, prefix: "from")))
+                                   args: stepArg + bytesArgs(incoming, peer: \.from, prefix: "from") + measuredReceived))
             }
         }
         // Flows bind to the enclosing slice: just inside the send's start (or the compute's end,

@@ -34,6 +34,8 @@ public enum ShardedMetric {
     public static let stepSend = MetricSpec("step*.send_s", "step send time", unit: "s")
     public static let stepCompute = MetricSpec("step*.compute_s", "step compute time", unit: "s")
     public static let stepWait = MetricSpec("step*.wait_s", "step wait time", unit: "s")
+    public static let stepBytesSent = MetricSpec("step*.bytes_sent", "bytes sent in a step", unit: "B")
+    public static let stepBytesReceived = MetricSpec("step*.bytes_received", "bytes received in a step", unit: "B")
 
     public static let backwardWall = MetricSpec("bwd_wall_s", "backward wall time", unit: "s")
     public static let backwardCompute = MetricSpec("bwd_compute_s", "backward compute time", unit: "s")
@@ -56,7 +58,7 @@ public enum ShardedMetric {
     public static let all: [MetricSpec] = [
         wall, compute, wait, send, computeFraction, bytesSent, bytesReceived, expectedBytesSent, visiblePairs, usefulFlops,
         sharedMemoryTransfers, frameTransfers, linkBusy, linkBusyPerStep, bytesToPeer, bytesFromPeer,
-        setup, startUnix, stepStart, stepSend, stepCompute, stepWait,
+        setup, startUnix, stepStart, stepSend, stepCompute, stepWait, stepBytesSent, stepBytesReceived,
         backwardWall, backwardCompute, backwardWait, backwardBytesSent, backwardExpectedBytesSent,
         errorOut, errorLSE, errorDQ, errorDK, errorDV, gangWall, gflops,
     ]

@@ -93,7 +93,7 @@ public enum UlyssesExecutor {
         /// peer's. - Returns: per tag, the parts by owner rank.
         func allToAll(tags: [String], step: Int, timings: inout [StepTiming],
                       _ outgoing: (_ peer: Int) -> [Tensor]) throws -> [[Tensor]] {
-            let start = clock.now
+            let start = clock.now, bytesBefore = gang?.byteTotals
             if let gang {
                 for peer in schedule.peers {
                     for (tensor, tag) in zip(outgoing(peer), tags) { try gang.send(tensor, to: peer, tag: tag, forceFrames: forceFrames) }
@@ -109,7 +109,8 @@ public enum UlyssesExecutor {
                 }
             }
             timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
+                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0)
+                .counting(since: bytesBefore, gang))
             return parts
         }
 

@@ -36,6 +36,9 @@ import Testing
             #expect(sends.allSatisfy { int(args($0)["to_r\(1 - rank)"]) == int(args($0)["bytes"]) })
             let receives = spans("receive").filter { int($0["tid"]) == rank }
             #expect(receives.map { int(args($0)["bytes"]) } == perTransfer, "rank \(rank) receives: \(receives)")
+            // The gang's own count of each step agrees with the formula.
+            #expect(sends.allSatisfy { int(args($0)["measured_step_bytes_sent"]) == int(args($0)["bytes"]) }, "\(sends)")
+            #expect(receives.allSatisfy { int(args($0)["measured_step_bytes_received"]) == int(args($0)["bytes"]) }, "\(receives)")
             // Connection setup is its own span, and ends before step 0 starts.
             let setup = try #require(spans("setup").first { int($0["tid"]) == rank })
             let connect = try #require(spans("connect").first { int($0["tid"]) == rank })
