@@ -89,7 +89,7 @@ enum TrainGraphs {
                 var square = [Float](repeating: 0, count: n * n)
                 for i in 0..<n { for j in 0..<n { square[i * n + j] = weights.storage[(h * t + i) * t + j] } }
                 keep(try GraphRenderer.write(dot: MechanismGraphs.tokenAttention(tokens: tokens, weights: square, triggers: triggers,
-                                                                                 title: "L\(layer).H\(h): attention above 0.1"),
+                                                                                 title: "L\(layer).H\(h): where each query attends (first \(n) tokens)"),
                                              name: "tokens-L\(layer)H\(h)", into: directory))
                 // The same weights as a heatmap over a longer stretch of the sequence.
                 let m = min(heatmapTokens, t)

@@ -63,6 +63,7 @@ enum ShardedAttentionRun {
             throw .failure("\(workers) local workers did not register within 60 s")
         }
         let ids: [UInt64]
+        let submitted = Date().timeIntervalSince1970
         do { ids = try cluster.coordinator.submit(kind: SequenceParallelKinds.shardedAttention.name, params: parameters.values, gang: workers) } catch {
             throw .usage("\(error)")
         }
@@ -107,7 +108,10 @@ enum ShardedAttentionRun {
         }
         let timeline = ShardedTimeline(result: result, ranks: workers)
         if let tracePath {
-            do { try Data(timeline.chromeTrace(algorithm: algorithm.rawValue).utf8).write(to: URL(fileURLWithPath: tracePath)) } catch {
+            let transfers = algorithm.forwardTransfers(tokens: shape.queries, ranks: workers, isCausal: isCausal, heads: shape.heads,
+                                                       keyHeads: shape.keyHeads, headDimension: shape.headDimension)
+            let trace = ShardedTrace(timeline: timeline, algorithm: algorithm, transfers: transfers, submitted: submitted)
+            do { try Data(trace.json().utf8).write(to: URL(fileURLWithPath: tracePath)) } catch {
                 throw .failure("cannot write --trace \(tracePath): \(error.localizedDescription)")
             }
         }

@@ -1,26 +1,52 @@
 import Cluster
+import SequenceParallel
 
 /// The per-step timeline of a sharded run, read back from every rank's metrics.
 struct ShardedTimeline {
     struct Step {
         var rank: Int, step: Int
         var start: Double, send: Double, compute: Double, wait: Double
+        /// Measured tensor bytes of the step; nil from a rank that did not report them.
+        var bytesSent: Int?, bytesReceived: Int?
+    }
+
+    /// What a rank did before its first step.
+    struct Setup {
+        /// Wall clock (Unix seconds) when the rank's body began; nil from a rank that did not say.
+        var startUnix: Double?
+        /// Seconds from the body's start to the first step.
+        var seconds: Double
+        /// Measured tensor bytes to and from each peer over the whole forward pass.
+        var bytesTo: [Int: Double], bytesFrom: [Int: Double]
     }
 
     let steps: [Step]
+    let setups: [Setup]
 
     init(result: TaskResult, ranks: Int) {
         var steps: [Step] = []
+        var setups: [Setup] = []
         for rank in 0..<ranks {
             func metric(_ name: String) -> Double? { result.metrics[rank == 0 ? name : "rank\(rank).\(name)"]?.number }
             var step = 0
-            while let start = metric("step\(step).start_s") {
-                steps.append(Step(rank: rank, step: step, start: start, send: metric("step\(step).send_s") ?? 0,
-                                  compute: metric("step\(step).compute_s") ?? 0, wait: metric("step\(step).wait_s") ?? 0))
+            while let start = metric(ShardedMetric.stepStart.instance(step)) {
+                steps.append(Step(rank: rank, step: step, start: start, send: metric(ShardedMetric.stepSend.instance(step)) ?? 0,
+                                  compute: metric(ShardedMetric.stepCompute.instance(step)) ?? 0,
+                                  wait: metric(ShardedMetric.stepWait.instance(step)) ?? 0,
+                                  bytesSent: metric(ShardedMetric.stepBytesSent.instance(step)).map { Int($0) },
+                                  bytesReceived: metric(ShardedMetric.stepBytesReceived.instance(step)).map { Int($0) }))
                 step += 1
             }
+            var to: [Int: Double] = [:], from: [Int: Double] = [:]
+            for peer in 0..<ranks where peer != rank {
+                to[peer] = metric(ShardedMetric.bytesToPeer.instance(peer))
+                from[peer] = metric(ShardedMetric.bytesFromPeer.instance(peer))
+            }
+            setups.append(Setup(startUnix: metric(ShardedMetric.startUnix.name), seconds: metric(ShardedMetric.setup.name) ?? 0,
+                                bytesTo: to, bytesFrom: from))
         }
         self.steps = steps
+        self.setups = setups
     }
 
     /// One rank's steps as a JSON array.
@@ -28,23 +54,5 @@ struct ShardedTimeline {
         "[" + steps.filter { $0.rank == rank }.map {
             "{\"step\":\($0.step),\"start_s\":\($0.start),\"send_s\":\($0.send),\"compute_s\":\($0.compute),\"wait_s\":\($0.wait)}"
         }.joined(separator: ",") + "]"
-    }
-
-    /// The Chrome trace-event format (Perfetto, chrome://tracing): a track per rank with send,
-    /// compute and wait spans. Each rank's clock starts when its gang passed the start barrier.
-    func chromeTrace(algorithm: String) -> String {
-        var events: [String] = []
-        for rank in Set(steps.map(\.rank)).sorted() {
-            events.append("{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":\(rank),\"args\":{\"name\":\"rank \(rank)\"}}")
-        }
-        for step in steps {
-            var time = step.start * 1e6
-            for (name, seconds) in [("send", step.send), ("compute", step.compute), ("wait", step.wait)] where seconds > 0 {
-                events.append("{\"name\":\"\(name)\",\"cat\":\"\(algorithm)\",\"ph\":\"X\",\"pid\":1,\"tid\":\(step.rank),"
-                              + "\"ts\":\(time),\"dur\":\(seconds * 1e6),\"args\":{\"step\":\(step.step)}}")
-                time += seconds * 1e6
-            }
-        }
-        return "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n" + events.joined(separator: ",\n") + "\n]}\n"
     }
 }

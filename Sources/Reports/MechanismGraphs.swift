@@ -2,35 +2,6 @@ import Foundation
 
 /// The three graphs of an active-dormant report, as DOT (draw them with `GraphRenderer`).
 public enum MechanismGraphs {
-    /// A token-attention graph of one sequence for one head: BOS shaded, triggers outlined, an
-    /// edge for every attention weight above `threshold`: grey for query → BOS, blue for
-    /// query → previous token, black otherwise; thicker for more weight.
-    /// - Parameters:
-    ///   - tokens: the sequence's tokens as text (position 0 is BOS).
-    ///   - weights: row-major [T, T] attention weights of the head (query rows).
-    public static func tokenAttention(tokens: [String], weights: [Float], triggers: Set<Int>, threshold: Float = 0.1,
-                                      title: String) -> String {
-        let t = tokens.count
-        var graph = DOTGraph(name: "token_attention", attributes: ["rankdir": "LR", "label": title, "labelloc": "t"])
-        for (i, token) in tokens.enumerated() {
-            var attributes = ["label": "\(i): \(visible(token))", "shape": "box"]
-            if i == 0 { attributes["style"] = "filled"; attributes["fillcolor"] = "grey80" }
-            if triggers.contains(i) { attributes["penwidth"] = "2.5"; attributes["color"] = "darkorange" }
-            graph.node("t\(i)", attributes)
-        }
-        for i in 1..<max(1, t) {
-            for j in 0...i where weights[i * t + j] > threshold && j != i {
-                let weight = weights[i * t + j]
-                let color = j == 0 ? "grey50" : j == i - 1 ? "blue" : "black"
-                graph.edge("t\(i)", "t\(j)", ["color": color, "penwidth": String(format: "%.2f", 0.5 + 3 * weight),
-                                               "label": String(format: "%.2f", weight), "constraint": "false"])
-            }
-        }
-        // Keep the tokens in reading order.
-        for i in 1..<max(1, t) { graph.edge("t\(i - 1)", "t\(i)", ["style": "invis"]) }
-        return graph.text
-    }
-
     /// One node of a circuit: a component and its measured metrics.
     public struct Component: Sendable {
         public var id: String

@@ -15,6 +15,9 @@ public struct StepTiming: Sendable {
     /// Waiting for the next step's blocks after computing: communication not hidden by compute.
     public var waitSeconds: Double
     public var blocks: Int
+    /// Tensor bytes this rank sent and received during the step, as the gang counted them.
+    public var bytesSent = 0
+    public var bytesReceived = 0
 }
 
 /// The result of a schedule on one rank: its output chunks and its timeline.
@@ -50,7 +53,7 @@ public enum RingExecutor {
         }
         let clock = ContinuousClock(), begin = clock.now
         for step in schedule.steps {
-            let stepStart = clock.now
+            let stepStart = clock.now, bytesBefore = gang?.byteTotals
             // Post this step's sends first, so the transfer overlaps the compute below.
             if let next = step.sendTo, let gang {
                 for (index, (k, v)) in zip(heldKey, heldValue).enumerated() {
@@ -75,7 +78,7 @@ public enum RingExecutor {
             let received = clock.now
             timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
                                       computeSeconds: (computed - sent).inSeconds, waitSeconds: (received - computed).inSeconds,
-                                      blocks: step.blocks.count))
+                                      blocks: step.blocks.count).counting(since: bytesBefore, gang))
         }
         return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).inSeconds)
     }

@@ -35,6 +35,8 @@ public enum SequenceParallelKinds {
         }
     ) { context, params in
         guard let gang = context.gang else { throw ClusterError.invalidTask("attention.sharded must run as a gang") }
+        // The body starts once the gang has connected and passed its start barrier.
+        let startUnix = Date().timeIntervalSince1970, clock = ContinuousClock(), bodyStart = clock.now
         let problem: ShardedProblem
         do throws(ParameterProblem) { problem = try ShardedProblem(params, ranks: gang.size) } catch {
             throw ClusterError.invalidTask(error.description)
@@ -70,6 +72,8 @@ public enum SequenceParallelKinds {
                 expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
                 work = schedule.visiblePairs
             }
+            // The executors time from their first step; the rest of the body so far was setup.
+            let setup = max(0, (clock.now - bodyStart).inSeconds - run.wallSeconds)
             let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
             var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
                                                  gang: gang)
@@ -77,6 +81,8 @@ public enum SequenceParallelKinds {
             let n = problem.layout.tokens
             let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
             metrics[ShardedMetric.usefulFlops] = .double(4 * Double(problem.inputs.headDimension) * pairs)
+            metrics[ShardedMetric.setup] = .double(setup)
+            metrics[ShardedMetric.startUnix] = .double(startUnix)
             var gradients: ShardedGradients?
             if problem.backward {
                 let outputGradient = try problem.outputGradient(chunks)

@@ -24,10 +24,18 @@ public enum ShardedMetric {
     public static let linkBusyPerStep = MetricSpec("link_busy_s_per_step", "busiest link's time per step", unit: "s")
     public static let bytesToPeer = MetricSpec("bytes_to_r*", "bytes sent to a rank", unit: "B")
     public static let bytesFromPeer = MetricSpec("bytes_from_r*", "bytes received from a rank", unit: "B")
+    /// Before the first step: inputs sliced, shared-memory slots made (the gang connected and
+    /// passed its start barrier before the rank's body began, at `start_unix_s`).
+    public static let setup = MetricSpec("setup_s", "setup before the first step", unit: "s")
+    /// The wall clock when the rank's body began, so a trace can place every rank, and the time
+    /// from submission to that point (dispatch, gang connect, barrier), on one axis.
+    public static let startUnix = MetricSpec("start_unix_s", "rank start (Unix time)", unit: "s")
     public static let stepStart = MetricSpec("step*.start_s", "step start", unit: "s")
     public static let stepSend = MetricSpec("step*.send_s", "step send time", unit: "s")
     public static let stepCompute = MetricSpec("step*.compute_s", "step compute time", unit: "s")
     public static let stepWait = MetricSpec("step*.wait_s", "step wait time", unit: "s")
+    public static let stepBytesSent = MetricSpec("step*.bytes_sent", "bytes sent in a step", unit: "B")
+    public static let stepBytesReceived = MetricSpec("step*.bytes_received", "bytes received in a step", unit: "B")
 
     public static let backwardWall = MetricSpec("bwd_wall_s", "backward wall time", unit: "s")
     public static let backwardCompute = MetricSpec("bwd_compute_s", "backward compute time", unit: "s")
@@ -50,7 +58,7 @@ public enum ShardedMetric {
     public static let all: [MetricSpec] = [
         wall, compute, wait, send, computeFraction, bytesSent, bytesReceived, expectedBytesSent, visiblePairs, usefulFlops,
         sharedMemoryTransfers, frameTransfers, linkBusy, linkBusyPerStep, bytesToPeer, bytesFromPeer,
-        stepStart, stepSend, stepCompute, stepWait,
+        setup, startUnix, stepStart, stepSend, stepCompute, stepWait, stepBytesSent, stepBytesReceived,
         backwardWall, backwardCompute, backwardWait, backwardBytesSent, backwardExpectedBytesSent,
         errorOut, errorLSE, errorDQ, errorDK, errorDV, gangWall, gflops,
     ]

@@ -38,6 +38,8 @@ enum ShardedMetrics {
             metrics[ShardedMetric.stepSend.instance(timing.step)] = .double(timing.sendSeconds)
             metrics[ShardedMetric.stepCompute.instance(timing.step)] = .double(timing.computeSeconds)
             metrics[ShardedMetric.stepWait.instance(timing.step)] = .double(timing.waitSeconds)
+            metrics[ShardedMetric.stepBytesSent.instance(timing.step)] = .int(timing.bytesSent)
+            metrics[ShardedMetric.stepBytesReceived.instance(timing.step)] = .int(timing.bytesReceived)
         }
         return metrics
     }

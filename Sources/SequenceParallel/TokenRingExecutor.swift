@@ -14,9 +14,14 @@ public enum TokenRingExecutor {
         var outputs = query.map { PartialAttention(empty: $0.shape[0], heads: heads, headDimension: d) }
         var held: [Int: Tensor] = Dictionary(uniqueKeysWithValues: query.enumerated().map { ($0.offset, $0.element) })
         var timings: [StepTiming] = []
+        if let gang, !forceFrames {
+            // Made before the clock starts, so the first step's send is not charged for the segment.
+            let largest = (0..<layout.chunkCount).map { layout.range(ofChunk: $0).count }.max() ?? 0
+            try gang.reserveSharedMemory(bytesPerTensor: largest * heads * d * 4)
+        }
         let clock = ContinuousClock(), begin = clock.now
         for step in schedule.steps {
-            let stepStart = clock.now
+            let stepStart = clock.now, bytesBefore = gang?.byteTotals
             if let next = step.sendTo, let gang {
                 for chunk in step.forwardedChunks {
                     try gang.send(held[chunk]!, to: next, tag: "q\(step.step).\(chunk)", forceFrames: forceFrames)
@@ -53,10 +58,10 @@ public enum TokenRingExecutor {
             }
             timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
                                       computeSeconds: (computed - sent).inSeconds, waitSeconds: (clock.now - computed).inSeconds,
-                                      blocks: step.blocks.count))
+                                      blocks: step.blocks.count).counting(since: bytesBefore, gang))
         }
         // The partial results for this rank's queries, from every rank that held them.
-        let tailStart = clock.now
+        let tailStart = clock.now, tailBefore = gang?.byteTotals
         if let gang {
             for incoming in schedule.incomingResults {
                 let output = try gang.receiveTensor("o\(incoming.step).\(incoming.chunk)", from: incoming.from)
@@ -65,7 +70,8 @@ public enum TokenRingExecutor {
             }
         }
         timings.append(StepTiming(step: schedule.steps.count, start: (tailStart - begin).inSeconds, sendSeconds: 0,
-                                  computeSeconds: 0, waitSeconds: (clock.now - tailStart).inSeconds, blocks: 0))
+                                  computeSeconds: 0, waitSeconds: (clock.now - tailStart).inSeconds, blocks: 0)
+            .counting(since: tailBefore, gang))
         return ShardedRun(outputs: outputs, timings: timings, wallSeconds: (clock.now - begin).inSeconds)
     }
 }

@@ -16,6 +16,12 @@ public enum UlyssesExecutor {
     ///   attention, all-to-all back.
     public static func run(_ schedule: UlyssesSchedule, query: Tensor, key: Tensor, value: Tensor,
                            gang: GangMembership?, threads: Int, forceFrames: Bool = false) throws -> (ShardedRun, UlyssesHeadShard) {
+        if let gang, !forceFrames {
+            // Made before the clock starts, so the first all-to-all is not charged for the segment.
+            let layout = schedule.layout
+            let largest = (0..<layout.ranks).map { layout.tokenCount(ofRank: $0) }.max() ?? 0
+            try gang.reserveSharedMemory(bytesPerTensor: largest * max(schedule.heads, schedule.keyHeads) / layout.ranks * query.shape[2] * 4)
+        }
         let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
         // All-to-all #1: my tokens of each peer's heads out; each peer's tokens of my heads in.
@@ -87,7 +93,7 @@ public enum UlyssesExecutor {
         /// peer's. - Returns: per tag, the parts by owner rank.
         func allToAll(tags: [String], step: Int, timings: inout [StepTiming],
                       _ outgoing: (_ peer: Int) -> [Tensor]) throws -> [[Tensor]] {
-            let start = clock.now
+            let start = clock.now, bytesBefore = gang?.byteTotals
             if let gang {
                 for peer in schedule.peers {
                     for (tensor, tag) in zip(outgoing(peer), tags) { try gang.send(tensor, to: peer, tag: tag, forceFrames: forceFrames) }
@@ -103,7 +109,8 @@ public enum UlyssesExecutor {
                 }
             }
             timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0))
+                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0)
+                .counting(since: bytesBefore, gang))
             return parts
         }
 

@@ -14,8 +14,10 @@ import Testing
         weights[3 * 5 + 0] = 0.95; weights[3 * 5 + 3] = 0.05
         weights[4 * 5 + 0] = 0.5; weights[4 * 5 + 2] = 0.5
         let dot = MechanismGraphs.tokenAttention(tokens: tokens, weights: weights, triggers: [2], title: "L0 head 0")
-        #expect(dot.contains("\"t2\" -> \"t1\" [color=\"blue\"") && dot.contains("\"t1\" -> \"t0\" [color=\"grey50\""))
-        #expect(!dot.contains("\"t3\" -> \"t3\""), "self edges and weights ≤ 0.1 are left out")
+        #expect(dot.contains("\"q2\" -> \"k1\" [arrowsize=\"0.5\", color=\"blue\"")
+                && dot.contains("\"q1\" -> \"k0\" [arrowsize=\"0.5\", color=\"grey55\""))
+        #expect(dot.contains("\"q0\" -> \"k0\" [arrowsize=\"0.5\", color=\"grey55\""), "BOS's own query")
+        #expect(!dot.contains("\"q3\" -> \"k3\" [arrowsize"), "weights ≤ 0.1 are left out")
         #expect(dot.contains("\\\"q\\\""), "labels are escaped")
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("loom-graph-\(getpid())")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)

@@ -42,3 +42,25 @@ import Testing
         #expect(causalTotal * 4 == plainTotal * 3, "causal TokenRing moves 0.75 of the non-causal bytes in all")
     }
 }
+
+/// The per-step transfers a trace draws add up to each schedule's bytes formula.
+@Test(arguments: SequenceParallelKinds.Algorithm.allCases, [false, true])
+func scheduledTransfersSumToTheFormula(algorithm: SequenceParallelKinds.Algorithm, causal: Bool) {
+    let ranks = 4, tokens = 103, heads = 8, keyHeads = 4, d = 16
+    let transfers = algorithm.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: heads, keyHeads: keyHeads, headDimension: d)
+    for rank in 0..<ranks {
+        let expected: Int
+        switch algorithm {
+        case .ring, .zigzagRing:
+            let layout = ShardLayout(tokens: tokens, ranks: ranks, kind: algorithm == .ring ? .contiguous : .zigzag)
+            expected = RingSchedule(layout: layout, rank: rank, isCausal: causal).bytesSent(keyHeads: keyHeads, headDimension: d)
+        case .tokenring:
+            expected = TokenRingSchedule(tokens: tokens, ranks: ranks, rank: rank, isCausal: causal).bytesSent(heads: heads, headDimension: d)
+        case .ulysses:
+            expected = UlyssesSchedule(layout: ShardLayout(tokens: tokens, ranks: ranks, kind: .contiguous), rank: rank, heads: heads,
+                                       keyHeads: keyHeads, isCausal: causal).bytesSent(headDimension: d)
+        }
+        #expect(transfers.filter { $0.from == rank }.reduce(0) { $0 + $1.bytes } == expected, "\(algorithm) rank \(rank)")
+        #expect(transfers.allSatisfy { $0.from != $0.to && $0.receiveStep >= $0.step })
+    }
+}
