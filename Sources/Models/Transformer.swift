@@ -52,6 +52,11 @@ public final class Transformer {
     var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.
     let layerWeights: [LayerWeights]
+    /// Routes of the duo layers for the next forward passes (see `DuoRoutes`); nil means every
+    /// token takes the big FFN. Ignored (and must be nil) for models without duo layers.
+    public var routes: DuoRoutes?
+    /// Duo layers' packed buffers and the last pass's row counts; nil without duo layers.
+    let duo: DuoArena?
     /// The last forward pass: batch size and targets (for backward), nil before the first.
     var lastBatch: Int?
     var lastTargets: [Int32] = []
@@ -83,6 +88,7 @@ public final class Transformer {
         split = WorkSplit(threads: self.threads)
         arena = TrainingArena(config: config, maxBatch: maxBatch, threads: self.threads)
         layerWeights = config.layers.indices.map { [parameters] in LayerWeights(layer: $0, in: parameters) }
+        duo = config.hasDuoLayers ? DuoArena(config: config, maxBatch: maxBatch, parameters: parameters) : nil
         initializeParameters(seed: seed)
     }
 
@@ -115,6 +121,10 @@ public final class Transformer {
             case .mlp:
                 layout += [(p + "ln2.gain", [d], false), (p + "ln2.bias", [d], false),
                            (p + "ffn.w1", [d, config.ffnHidden], true), (p + "ffn.w2", [config.ffnHidden, d], true)]
+                if layer.duo {
+                    let small = config.smallFFNHidden
+                    layout += [(p + "ffn.small.w1", [d, small], true), (p + "ffn.small.w2", [small, d], true)]
+                }
             case .linear:
                 layout += [(p + "ln2.gain", [d], false), (p + "ln2.bias", [d], false), (p + "ffn.w", [d, d], true)]
             case .none: break
@@ -136,6 +146,7 @@ public final class Transformer {
                 values.update(repeating: 0, count: entry.count)
             } else {
                 let isOutput = entry.name.hasSuffix("attn.wo") || entry.name.hasSuffix("ffn.w2") || entry.name.hasSuffix("ffn.w")
+                    || entry.name.hasSuffix("ffn.small.w2")
                 let deviation: Float = 0.02 * (isOutput ? residualScale : 1)
                 for i in 0..<entry.count { values[i] = random.normal(mean: 0, standardDeviation: deviation) }
             }
