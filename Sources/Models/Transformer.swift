@@ -12,7 +12,8 @@ import TensorCore
 /// `embed.token` [V, d], `embed.position` [T, d]; per layer `layers.ℓ.ln1.gain/bias` [d],
 /// `layers.ℓ.attn.wq/wk/wv/wo` [d, d] (when the layer has attention), `layers.ℓ.ln2.gain/bias` [d],
 /// `layers.ℓ.ffn.w1` [d, hidden], `layers.ℓ.ffn.w2` [hidden, d] (MLP) or `layers.ℓ.ffn.w` [d, d]
-/// (linear); `final_ln.gain/bias` [d], `unembed` [d, V]. Every matrix acts on row vectors (x·W).
+/// (linear), plus `layers.ℓ.ffn.small.w1` [d, d/4] and `ffn.small.w2` in a duo layer (see
+/// `Transformer+Duo.swift`: big, small or skip per token, as `routes` say); `final_ln.gain/bias` [d], `unembed` [d, V]. Every matrix acts on row vectors (x·W).
 ///
 /// Initialisation (GPT-2's): every matrix and embedding is normal(0, 0.02); the maps that write
 /// into the residual stream (`attn.wo`, `ffn.w2`, and the linear FFN's `ffn.w`) are scaled by

@@ -6,18 +6,18 @@ import Testing
 /// reference and its central differences, for every route kind and a mixed batch.
 @Suite struct DuoGradientTests {
     enum Routing: String, CaseIterable, CustomTestStringConvertible, Sendable {
-        case allBig, allSmall, allSkip, mixed, mixedWithoutSkip, none
+        case allBig, allSmall, allSkip, mixed, mixedWithoutSkip
         var testDescription: String { rawValue }
 
-        /// The routes of `tokens` tokens over `layers` layers (nil: the model's default, all big).
-        func routes(tokens: Int, layers: Int) throws -> DuoRoutes? {
+        /// The routes of `tokens` tokens over `layers` layers (nil routes equal all big: see
+        /// `allBigEqualsDefaultAndRoutesAreRowLocal`).
+        func routes(tokens: Int, layers: Int) throws -> DuoRoutes {
             switch self {
             case .allBig: return DuoRoutes(uniform: Array(repeating: .big, count: layers), tokens: tokens)
             case .allSmall: return DuoRoutes(uniform: Array(repeating: .small, count: layers), tokens: tokens)
             case .allSkip: return DuoRoutes(uniform: Array(repeating: .skip, count: layers), tokens: tokens)
             case .mixed: return try RandomRouting(pBig: 0.4, pSkip: 0.3, seed: 7).routes(tokens: tokens, layers: layers, step: 0)
             case .mixedWithoutSkip: return try RandomRouting(seed: 8).routes(tokens: tokens, layers: layers, step: 3)
-            case .none: return nil
             }
         }
     }
@@ -40,7 +40,8 @@ import Testing
 
     /// Same tolerances as `TransformerGradientTests`: loss within 1e-5 relative of float64;
     /// ‖analytic − numeric‖/‖numeric‖ ≤ 1e-3 per tensor (h = 1e-6, float64 central differences;
-    /// absolute when the numeric gradient is all zero, as for a module no token takes).
+    /// absolute when the numeric gradient is all zero, as for a module no token takes). Tensors of
+    /// more than 24 entries are sampled (24, not 48: the model has 3 layers and 6 route cases).
     @Test(arguments: cases)
     func gradientsMatchFloat64FiniteDifferences(_ testCase: Case) throws {
         let config = Self.config(testCase.activation)
@@ -60,7 +61,7 @@ import Testing
         let h = 1e-6
         for entry in model.parameters.entries {
             let analytic = TransformerFixture.gradient(model, entry.name)
-            let indices = entry.count <= 48 ? Array(0..<entry.count) : (0..<48).map { _ in Int(random.next() % UInt64(entry.count)) }
+            let indices = entry.count <= 24 ? Array(0..<entry.count) : (0..<24).map { _ in Int(random.next() % UInt64(entry.count)) }
             var numeric: [Double] = []
             for i in indices {
                 let saved = reference.parameters[entry.name]![i]
