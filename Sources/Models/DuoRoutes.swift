@@ -65,6 +65,27 @@ public struct DuoRoutes: Sendable, Equatable {
         self.init(layers: first.count, choices: choices)
     }
 
+    /// Routes as raw bytes (0 big, 1 small, 2 skip), `bytes[token·layers + layer]`, e.g. from a file
+    /// or a message.
+    /// - Throws: `ModelError.input` naming the first bad byte, or a count that is not whole tokens.
+    public init(layers: Int, bytes: [UInt8]) throws(ModelError) {
+        guard layers >= 1, bytes.count % layers == 0 else {
+            throw .input("\(bytes.count) route bytes are not a whole number of tokens of \(layers) layer(s)")
+        }
+        var choices: [DuoRoute] = []
+        choices.reserveCapacity(bytes.count)
+        for (index, byte) in bytes.enumerated() {
+            guard let route = DuoRoute(rawValue: byte) else {
+                throw .input("route byte \(index) (token \(index / layers), layer \(index % layers)) is \(byte); use 0 (big), 1 (small) or 2 (skip)")
+            }
+            choices.append(route)
+        }
+        self.init(layers: layers, choices: choices)
+    }
+
+    /// The routes as raw bytes (see `init(layers:bytes:)`).
+    public var bytes: [UInt8] { choices.map(\.rawValue) }
+
     /// The route of `token` as letters.
     public func text(token: Int) -> String {
         String(choices[(token * layers)..<((token + 1) * layers)].map(\.letter))

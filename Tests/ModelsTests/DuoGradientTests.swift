@@ -137,4 +137,29 @@ import Testing
         let report = ErrorReport(losses, expected)
         #expect(report.relative <= 1e-5, "\(report)")
     }
+
+    /// One thread and two, and OpenBLAS products, agree on a mixed batch (gather and scatter are
+    /// split across workers).
+    @Test func threadsAgreeOnMixedRoutes() throws {
+        let config = Self.config(.gelu)
+        let (tokens, targets) = TransformerFixture.inputs(config)
+        let routes = try RandomRouting(pBig: 0.4, pSkip: 0.3, seed: 6).routes(tokens: 21, layers: 3, step: 2)
+        let one = try TransformerFixture.model(config, threads: 1), two = try TransformerFixture.model(config, threads: 2)
+        let blas = try TransformerFixture.model(config, threads: 2)
+        blas.usesOpenBLASProducts = true
+        var losses: [Float] = []
+        for model in [one, two, blas] {
+            model.routes = routes
+            losses.append(try model.forward(tokens: tokens, targets: targets, batch: 3))
+            model.backward()
+        }
+        #expect(abs(losses[1] - losses[0]) <= 1e-6 * abs(losses[0]) && abs(losses[2] - losses[0]) <= 1e-6 * abs(losses[0]))
+        for entry in one.parameters.entries {
+            let expected = TransformerFixture.gradient(one, entry.name).map(Double.init)
+            for model in [two, blas] {
+                let report = ErrorReport(TransformerFixture.gradient(model, entry.name), expected)
+                #expect(report.relative <= 5e-5, "\(entry.name): \(report)")
+            }
+        }
+    }
 }

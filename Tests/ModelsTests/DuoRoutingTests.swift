@@ -13,6 +13,9 @@ import Testing
         #expect { try DuoRoute.parse("BXS") } throws: { "\($0)".contains("letter 1 is 'X'") && "\($0)".contains("B (big FFN)") }
         #expect { try DuoRoutes(text: ["BS", "BSB"]) } throws: { "\($0)".contains("token 1 has 3 letters") }
         #expect { try DuoRoutes(text: []) } throws: { "\($0)".contains("at least one token") }
+        #expect(try DuoRoutes(layers: 3, bytes: routes.bytes) == routes)
+        #expect { try DuoRoutes(layers: 3, bytes: [0, 1, 2, 0, 3, 1]) } throws: { "\($0)".contains("byte 4 (token 1, layer 1) is 3") }
+        #expect { try DuoRoutes(layers: 4, bytes: [0, 1, 2]) } throws: { "\($0)".contains("not a whole number of tokens") }
     }
 
     @Test func randomRoutingIsValidatedBeforeAnyWork() {
