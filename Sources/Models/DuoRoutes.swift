@@ -95,7 +95,7 @@ public struct DuoRoutes: Sendable, Equatable {
 /// Stage-1 random routing (Duo-LLM's training): each token at each layer independently takes big
 /// with probability `pBig`, skip with probability `pSkip`, else small. Routes depend only on
 /// (seed, step), so a resumed run draws the same routes.
-public struct RandomRouting: Sendable, Equatable, Codable {
+public struct RandomRouting: Sendable, Equatable {
     public let pBig: Double
     public let pSkip: Double
     public let seed: UInt64
