@@ -13,8 +13,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public struct Layer: Codable, Sendable, Equatable {
         public var attention: AttentionKind
         public var ffn: FFNKind
-        public init(attention: AttentionKind = .softmax, ffn: FFNKind = .mlp) {
+        /// Stored as nil unless set, so configurations (and checkpoints) without duo layers
+        /// encode exactly as before.
+        private var duoFlag: Bool?
+        /// Whether this MLP layer is a Duo-LLM layer: the big MLP (`ffnHidden`) and a small one
+        /// (`smallFFNHidden`) side by side, each token routed to one of them or to skip.
+        public var duo: Bool {
+            get { duoFlag ?? false }
+            set { duoFlag = newValue ? true : nil }
+        }
+        private enum CodingKeys: String, CodingKey { case attention, ffn, duoFlag = "duo" }
+        public init(attention: AttentionKind = .softmax, ffn: FFNKind = .mlp, duo: Bool = false) {
             self.attention = attention; self.ffn = ffn
+            self.duo = duo
         }
     }
 
@@ -40,6 +51,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     }
 
     public var depth: Int { layers.count }
+    /// The small FFN's hidden width in duo layers: d/4 (16× fewer FLOPs than 4·d), at least 1.
+    public var smallFFNHidden: Int { max(1, dModel / 4) }
+    /// Whether any layer is a duo layer (and so takes routes).
+    public var hasDuoLayers: Bool { layers.contains(where: \.duo) }
     public var headDimension: Int { heads > 0 ? dModel / heads : 0 }
 
     /// Checks every value before anything is allocated.
@@ -56,6 +71,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try require(ffnHidden >= 1, "ffn_hidden must be positive (got \(ffnHidden))")
         try require(!layers.isEmpty, "a model needs at least 1 layer (got \(layers.count))")
         try require(layers.count <= 64, "at most 64 layers (got \(layers.count)); these are small models")
+        for (l, layer) in layers.enumerated() where layer.duo {
+            try require(layer.ffn == .mlp, "layer \(l) is a duo layer but its ffn is \(layer.ffn.rawValue); duo layers need ffn mlp")
+        }
         let parameters = parameterCount
         try require(parameters <= 1 << 30, "the model would have \(parameters) parameters; Loom's models stay below 2^30")
     }
@@ -69,7 +87,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         for layer in layers {
             if layer.attention != .none { total += 2 * d + 4 * d * d }
             switch layer.ffn {
-            case .mlp: total += 2 * d + 2 * d * ffnHidden
+            case .mlp: total += 2 * d + 2 * d * ffnHidden + (layer.duo ? 2 * d * smallFFNHidden : 0)
             case .linear: total += 2 * d + d * d
             case .none: break
             }

@@ -13,6 +13,10 @@ public final class Trainer {
     /// Extra measurements at each evaluation (mechanism probes): given the model and the fixed
     /// evaluation batch, named values. They must leave the model's parameters as they were.
     public var probe: ((any TrainableModel, TrainingBatch) throws -> [String: Double])?
+    /// Stage-1 random routing for duo layers (Duo-LLM): each training step's routes are drawn
+    /// from (routing seed, step), so a resumed run draws the same ones; evaluation uses the
+    /// all-big route. Nil (the default) leaves the model's `routes` alone.
+    public var routing: RandomRouting?
     private let evaluation: TrainingBatch
     private let positionLosses: UnsafeMutablePointer<Float>
 
@@ -69,6 +73,9 @@ public final class Trainer {
     @discardableResult
     public func trainStep() throws(ModelError) -> (loss: Float, gradientNorm: Float) {
         let batch = task.trainingBatch(size: config.batch, length: config.model.context, seed: config.dataSeed, step: step)
+        if let routing, let transformer = model as? Transformer {
+            transformer.routes = routing.routes(tokens: batch.size * batch.length, layers: config.model.depth, step: step)
+        }
         let loss = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: batch.size, positionLosses: nil)
         model.backward()
         let norm = clipGradients(model.parameters, maxNorm: config.clipNorm)
@@ -79,6 +86,7 @@ public final class Trainer {
 
     /// Loss and the task's risks on the fixed evaluation batch.
     public func evaluate() throws(ModelError) -> [String: Double] {
+        if routing != nil, let transformer = model as? Transformer { transformer.routes = nil }
         let loss = try model.forward(tokens: evaluation.inputs, targets: evaluation.targets, batch: evaluation.size,
                                      positionLosses: positionLosses)
         var values = task.risks(positionLosses: positionLosses, batch: evaluation)

@@ -64,7 +64,7 @@ final class TrainingArena: @unchecked Sendable {
         let streamSlots = (0...(2 * depth)).map { _ in take(n * d) }
         var layerSlots: [[Int]] = []
         for layer in config.layers {
-            let attention = layer.attention != .none, mlp = layer.ffn == .mlp, ffn = layer.ffn != .none
+            let attention = layer.attention != .none, mlp = layer.ffn == .mlp && !layer.duo, ffn = layer.ffn != .none
             layerSlots.append([
                 take(attention ? n * d : 0), take(attention ? n : 0), take(attention ? n : 0),
                 take(attention ? 3 * n * d : 0),

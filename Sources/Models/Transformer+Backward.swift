@@ -30,7 +30,9 @@ extension Transformer {
             }
             if appliedInterventions.removedLayers.contains(l) { continue }
             let w = layerWeights[l], a = arena.layers[l]
-            if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
+            if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) && layer.duo {
+                duoBackward(layer: l, rows: n)
+            } else if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
                 if layer.ffn == .mlp {
                     let hidden = config.ffnHidden
                     split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
@@ -97,7 +99,7 @@ extension Transformer {
     }
 
     /// dL/dx of the FFN nonlinearity into `output` (overwritten).
-    private func activationBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+    func activationBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
                                     into inputGradient: UnsafeMutablePointer<Float>, count: Int) {
         nonisolated(unsafe) let dy = outputGradient, x = input, dx = inputGradient  // disjoint ranges per worker
         let isGELU = config.activation == .gelu
@@ -115,16 +117,17 @@ extension Transformer {
 
     /// Adds LayerNorm's input gradient into `arena.dStream` and its gain and bias gradients into
     /// the parameters; each worker sums its rows' gain and bias gradients in its own slot first.
-    private func layerNormBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
-                                   gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-                                   rstd: UnsafeMutablePointer<Float>, rows: Int,
-                                   gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
+    func layerNormBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                           gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                           rstd: UnsafeMutablePointer<Float>, rows: Int,
+                           gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
+                           inputGradient: UnsafeMutablePointer<Float>? = nil) {
         let d = config.dModel
         let slots = arena.normScratch
         slots.update(repeating: 0, count: threads * 2 * d)
         // Each worker reads shared inputs and writes its own rows of dStream and its own slot.
         nonisolated(unsafe) let dy = outputGradient, x = input, gain = gain, mean = mean, rstd = rstd
-        nonisolated(unsafe) let dx = arena.dStream, scratch = slots
+        nonisolated(unsafe) let dx = inputGradient ?? arena.dStream, scratch = slots
         split.rows(rows) { range, piece in
             let r = range.lowerBound
             Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,

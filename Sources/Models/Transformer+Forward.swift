@@ -39,6 +39,7 @@ extension Transformer {
             if targets[i] >= 0 { targetCount += 1 }
         }
         try interventions.validate(for: config)
+        try validateRoutes(tokens: n)
         var forced: [[[Int]]?] = []
         if !interventions.forcedAttention.isEmpty {
             for l in 0..<config.depth {
@@ -61,6 +62,7 @@ extension Transformer {
     private func runForward(batch: Int) -> Float {
         let t = config.context, d = config.dModel, n = batch * t
         embed(rows: n)
+        duo?.reset(layers: config.depth)
         for (l, layer) in config.layers.enumerated() {
             let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
             let removed = appliedInterventions.removedLayers.contains(l)
@@ -88,7 +90,9 @@ extension Transformer {
             } else {
                 copy(input, to: middle, count: n * d)
             }
-            if layer.ffn != .none && !removed && !appliedInterventions.removedFFNs.contains(l) {
+            if layer.duo && !removed && !appliedInterventions.removedFFNs.contains(l) {
+                duoForward(layer: l, rows: n)
+            } else if layer.ffn != .none && !removed && !appliedInterventions.removedFFNs.contains(l) {
                 layerNorm(middle, rows: n, gain: w.ln2Gain, bias: w.ln2Bias, into: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd)
                 copy(middle, to: output, count: n * d)
                 if layer.ffn == .mlp {
@@ -171,7 +175,7 @@ extension Transformer {
     }
 
     /// The FFN nonlinearity, elementwise, split across the workers.
-    private func activate(_ input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
+    func activate(_ input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         nonisolated(unsafe) let input = input, output = output  // disjoint ranges per worker
         let isGELU = config.activation == .gelu
         split.rows((count + 15) / 16) { blocks, _ in

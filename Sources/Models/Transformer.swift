@@ -12,7 +12,8 @@ import TensorCore
 /// `embed.token` [V, d], `embed.position` [T, d]; per layer `layers.ℓ.ln1.gain/bias` [d],
 /// `layers.ℓ.attn.wq/wk/wv/wo` [d, d] (when the layer has attention), `layers.ℓ.ln2.gain/bias` [d],
 /// `layers.ℓ.ffn.w1` [d, hidden], `layers.ℓ.ffn.w2` [hidden, d] (MLP) or `layers.ℓ.ffn.w` [d, d]
-/// (linear); `final_ln.gain/bias` [d], `unembed` [d, V]. Every matrix acts on row vectors (x·W).
+/// (linear), plus `layers.ℓ.ffn.small.w1` [d, d/4] and `ffn.small.w2` in a duo layer (see
+/// `Transformer+Duo.swift`: big, small or skip per token, as `routes` say); `final_ln.gain/bias` [d], `unembed` [d, V]. Every matrix acts on row vectors (x·W).
 ///
 /// Initialisation (GPT-2's): every matrix and embedding is normal(0, 0.02); the maps that write
 /// into the residual stream (`attn.wo`, `ffn.w2`, and the linear FFN's `ffn.w`) are scaled by
@@ -52,6 +53,11 @@ public final class Transformer {
     var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.
     let layerWeights: [LayerWeights]
+    /// Routes of the duo layers for the next forward passes (see `DuoRoutes`); nil means every
+    /// token takes the big FFN. Ignored (and must be nil) for models without duo layers.
+    public var routes: DuoRoutes?
+    /// Duo layers' packed buffers and the last pass's row counts; nil without duo layers.
+    let duo: DuoArena?
     /// The last forward pass: batch size and targets (for backward), nil before the first.
     var lastBatch: Int?
     var lastTargets: [Int32] = []
@@ -83,6 +89,7 @@ public final class Transformer {
         split = WorkSplit(threads: self.threads)
         arena = TrainingArena(config: config, maxBatch: maxBatch, threads: self.threads)
         layerWeights = config.layers.indices.map { [parameters] in LayerWeights(layer: $0, in: parameters) }
+        duo = config.hasDuoLayers ? DuoArena(config: config, maxBatch: maxBatch, parameters: parameters) : nil
         initializeParameters(seed: seed)
     }
 
@@ -115,6 +122,10 @@ public final class Transformer {
             case .mlp:
                 layout += [(p + "ln2.gain", [d], false), (p + "ln2.bias", [d], false),
                            (p + "ffn.w1", [d, config.ffnHidden], true), (p + "ffn.w2", [config.ffnHidden, d], true)]
+                if layer.duo {
+                    let small = config.smallFFNHidden
+                    layout += [(p + "ffn.small.w1", [d, small], true), (p + "ffn.small.w2", [small, d], true)]
+                }
             case .linear:
                 layout += [(p + "ln2.gain", [d], false), (p + "ln2.bias", [d], false), (p + "ffn.w", [d, d], true)]
             case .none: break
@@ -136,6 +147,7 @@ public final class Transformer {
                 values.update(repeating: 0, count: entry.count)
             } else {
                 let isOutput = entry.name.hasSuffix("attn.wo") || entry.name.hasSuffix("ffn.w2") || entry.name.hasSuffix("ffn.w")
+                    || entry.name.hasSuffix("ffn.small.w2")
                 let deviation: Float = 0.02 * (isOutput ? residualScale : 1)
                 for i in 0..<entry.count { values[i] = random.normal(mean: 0, standardDeviation: deviation) }
             }

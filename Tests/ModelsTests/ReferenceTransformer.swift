@@ -35,7 +35,7 @@ struct ReferenceTransformer {
         self.parameters = parameters
     }
 
-    func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init()) -> Result {
+    func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Result {
         let t = config.context, d = config.dModel, hCount = config.heads, dh = config.headDimension
         let v = config.vocabulary
         var result = Result(loss: 0, positionLosses: Array(repeating: 0, count: batch * t), weights: [:], scores: [:])
@@ -91,7 +91,17 @@ struct ReferenceTransformer {
                 }
                 if layer.ffn != .none && !interventions.removedFFNs.contains(l) {
                     let a = x.map { layerNorm($0, parameters[p + "ln2.gain"]!, parameters[p + "ln2.bias"]!) }
-                    if layer.ffn == .mlp {
+                    if layer.duo {
+                        // Each row through its own route's MLP (nil routes: all big).
+                        for i in 0..<t {
+                            let route = routes?.choices[(b * t + i) * config.depth + l] ?? .big
+                            guard route != .skip else { continue }
+                            let q = route == .big ? p + "ffn." : p + "ffn.small."
+                            let width = route == .big ? config.ffnHidden : config.smallFFNHidden
+                            let hidden = matmul([a[i]], parameters[q + "w1"]!, width).map { $0.map(activation) }
+                            x[i] = add([x[i]], matmul(hidden, parameters[q + "w2"]!, d))[0]
+                        }
+                    } else if layer.ffn == .mlp {
                         let hidden = matmul(a, parameters[p + "ffn.w1"]!, config.ffnHidden).map { $0.map(activation) }
                         x = add(x, matmul(hidden, parameters[p + "ffn.w2"]!, d))
                     } else {
@@ -116,8 +126,8 @@ struct ReferenceTransformer {
         return result
     }
 
-    func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init()) -> Double {
-        run(tokens: tokens, targets: targets, batch: batch, interventions: interventions).loss
+    func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Double {
+        run(tokens: tokens, targets: targets, batch: batch, interventions: interventions, routes: routes).loss
     }
 
     /// (rows, k) · (k, columns) with `weights` row-major.

@@ -1,0 +1,114 @@
+import TensorCore
+
+/// How many rows of one duo layer took each route in the last forward pass.
+public struct DuoRowCount: Sendable, Equatable {
+    public var big: Int, small: Int, skip: Int
+    public init(big: Int, small: Int, skip: Int) { self.big = big; self.small = small; self.skip = skip }
+}
+
+extension Transformer {
+    /// Per layer, the rows of the last forward pass that took big, small and skip (all zero for
+    /// layers that are not duo layers, or before the first forward).
+    public var duoRowCounts: [DuoRowCount] {
+        guard let duo, !duo.counts.isEmpty else { return Array(repeating: .init(big: 0, small: 0, skip: 0), count: config.depth) }
+        return duo.counts.map { DuoRowCount(big: $0[0], small: $0[1], skip: $0[2]) }
+    }
+
+    /// Matrix products the duo FFNs ran since the last forward began (2 per used module forward,
+    /// 4 more per used module backward): a batch that skips everywhere runs none.
+    public var duoFFNProducts: Int { duo?.products ?? 0 }
+
+    /// Checks `routes` against the model and a batch of `tokens` tokens.
+    func validateRoutes(tokens: Int) throws(ModelError) {
+        guard let routes else { return }
+        guard config.hasDuoLayers else {
+            throw .input("routes were given but no layer of this model is a duo layer; set routes to nil")
+        }
+        guard routes.layers == config.depth else {
+            throw .input("routes give \(routes.layers) choice(s) per token but the model has \(config.depth) layers; give one per layer")
+        }
+        guard routes.tokens == tokens else {
+            throw .input("routes cover \(routes.tokens) tokens but the batch has \(tokens) (batch × context); give one route per token")
+        }
+    }
+
+    /// Duo layer `l`: `output = middle + FFN_route(LN₂(middle))` row by row, where each module runs
+    /// only on the rows routed to it (gathered, packed, scattered back) and skipped rows only copy.
+    func duoForward(layer l: Int, rows n: Int) {
+        guard let duo else { return }
+        let d = config.dModel, depth = config.depth, w = layerWeights[l]
+        let middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
+        copy(middle, to: output, count: n * d)
+        let modules = duo.modules[l]
+        var counts = [0, 0, 0]
+        if let routes {
+            routes.choices.withUnsafeBufferPointer { choices in
+                for r in 0..<n {
+                    let route = Int(choices[r * depth + l].rawValue)
+                    if route < 2 { modules[route].rows[counts[route]] = r }
+                    counts[route] += 1
+                }
+            }
+        } else {
+            for r in 0..<n { modules[0].rows[r] = r }
+            counts[0] = n
+        }
+        duo.counts[l] = counts
+        for (m, module) in modules.enumerated() where counts[m] > 0 {
+            let c = counts[m], h = module.hidden
+            gatherRows(middle, rows: module.rows, count: c, into: duo.gathered)
+            layerNorm(duo.gathered, rows: c, gain: w.ln2Gain, bias: w.ln2Bias, into: module.ln, mean: module.mean, rstd: module.rstd)
+            split.gemm(.none, .none, m: c, n: h, k: d, a: module.ln, lda: d, b: module.w1, ldb: h, beta: 0, c: module.pre, ldc: h)
+            activate(module.pre, into: module.post, count: c * h)
+            split.gemm(.none, .none, m: c, n: d, k: h, a: module.post, lda: h, b: module.w2, ldb: d, beta: 0, c: duo.packed, ldc: d)
+            scatterAddRows(duo.packed, rows: module.rows, count: c, into: output)
+            duo.products += 2
+        }
+    }
+
+    /// The backward pass of `duoForward`: adds dL/d(middle) of each module's rows into
+    /// `arena.dStream` (which already holds the residual's share) and writes the module's gradients.
+    /// The modules' row sets are disjoint, so gathering one never sees another's scatter.
+    func duoBackward(layer l: Int, rows n: Int) {
+        guard let duo else { return }
+        let d = config.dModel, w = layerWeights[l], middle = arena.stream[2 * l + 1], dStream = arena.dStream
+        for (m, module) in duo.modules[l].enumerated() where duo.counts[l][m] > 0 {
+            let c = duo.counts[l][m], h = module.hidden
+            gatherRows(dStream, rows: module.rows, count: c, into: duo.packed)
+            split.gemm(.none, .transposed, m: c, n: h, k: d, a: duo.packed, lda: d, b: module.w2, ldb: d, beta: 0, c: duo.dPost, ldc: h)
+            split.gemm(.transposed, .none, m: h, n: d, k: c, a: module.post, lda: h, b: duo.packed, ldb: d, beta: 0, c: module.dw2, ldc: d)
+            activationBackward(duo.dPost, input: module.pre, into: duo.dPre, count: c * h)
+            split.gemm(.transposed, .none, m: d, n: h, k: c, a: module.ln, lda: d, b: duo.dPre, ldb: h, beta: 0, c: module.dw1, ldc: h)
+            split.gemm(.none, .transposed, m: c, n: d, k: h, a: duo.dPre, lda: h, b: module.w1, ldb: h, beta: 0, c: arena.dNormed, ldc: d)
+            gatherRows(middle, rows: module.rows, count: c, into: duo.gathered)
+            duo.packedInputGradient.update(repeating: 0, count: c * d)
+            layerNormBackward(arena.dNormed, input: duo.gathered, gain: w.ln2Gain, mean: module.mean, rstd: module.rstd, rows: c,
+                              gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias, inputGradient: duo.packedInputGradient)
+            scatterAddRows(duo.packedInputGradient, rows: module.rows, count: c, into: dStream)
+            duo.products += 4
+        }
+    }
+
+    /// `packed[i] = source[rows[i]]` for i < count, rows of d.
+    private func gatherRows(_ source: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Int>, count: Int,
+                            into packed: UnsafeMutablePointer<Float>) {
+        let d = config.dModel
+        nonisolated(unsafe) let source = source, rows = rows, packed = packed  // disjoint packed rows per worker
+        split.rows(count) { range, _ in
+            for i in range { (packed + i * d).update(from: source + rows[i] * d, count: d) }
+        }
+    }
+
+    /// `target[rows[i]] += packed[i]` for i < count; the rows are distinct, so workers never collide.
+    private func scatterAddRows(_ packed: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Int>, count: Int,
+                                into target: UnsafeMutablePointer<Float>) {
+        let d = config.dModel
+        nonisolated(unsafe) let target = target, rows = rows, packed = packed
+        split.rows(count) { range, _ in
+            for i in range {
+                let out = target + rows[i] * d, row = packed + i * d
+                for j in 0..<d { out[j] += row[j] }
+            }
+        }
+    }
+}
