@@ -3,6 +3,7 @@
 #   make test   deps + swift test, then the Python reader's tests (python/tests; pandas not needed)
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
+#   make install  release build, then copy loom to $(PREFIX)/bin (default ~/.local/bin; no sudo)
 # Variables: LOOM_TARGET_CPU=x86-64-v3 for a portable build (default native, see README),
 # SWIFTPM_FLAGS for extra SwiftPM flags (e.g. --scratch-path /tmp/build), RUN_ARGS (overrides and
 # options for loom run, e.g. RUN_ARGS='tokens=[1024] --force'), BENCH_ARGS.
@@ -24,10 +25,12 @@ DEBIAN_PACKAGES := libzmq3-dev libopenblas-dev libgraphviz-dev libyaml-dev libsq
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 RUN_ARGS ?=
 BENCH_ARGS ?=
+# make install copies the release loom to $(PREFIX)/bin; the default needs no sudo.
+PREFIX ?= $(HOME)/.local
 # The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
 LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
 
-.PHONY: deps build run test bench
+.PHONY: deps build run test bench install
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -50,6 +53,15 @@ build: deps
 
 run: build
 	$(LOOM) run experiments/quickstart.yaml $(RUN_ARGS)
+	@loom=$(LOOM); echo "loom is at $$loom ('make install' copies it to $(PREFIX)/bin)"
+
+# The installed loom still reads data/ from this checkout (loom train's default statistics).
+install: build
+	install -d "$(PREFIX)/bin"
+	install -m 755 $(LOOM) "$(PREFIX)/bin/loom"
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+		*) echo "make install: $(PREFIX)/bin is not on PATH; add it, e.g. export PATH=\"$(PREFIX)/bin:\$$PATH\"" ;; esac
+	@echo "loom installed as $(PREFIX)/bin/loom"
 
 test: deps
 	$(SWIFT) test $(SWIFTPM_FLAGS)
