@@ -45,8 +45,8 @@ enum RunCommand: Command {
         terminal and a line every 5 s otherwise; both count the running runs' reported steps, \
         so a study of a few long runs advances as they train.
 
-        With --connect, the coordinator reports only final results, so the store keeps no \
-        per-attempt rows for those runs (lost attempts show as a higher attempt number).
+        With --connect, attempts and curves come from the coordinator's events, as with local \
+        workers; the worker table stays empty (the coordinator does not list its workers to a client).
 
         At the end the report is drawn into reports/NAME (the figures of the file's report: \
         section, the run table, the provenance); --no-report skips it.
