@@ -33,10 +33,10 @@ public struct TaskDeclaration: Sendable {
     /// schema and its `check(gangSize:)` the cross-parameter check.
     public init<Parameters: TaskParameters>(name: String, summary: String, parameters: Parameters.Type, isGang: Bool = false,
                                             version: Int = 1, metrics: [MetricSpec] = []) {
-        let declaration = Parameters.declaration
-        self.init(name: name, summary: summary, parameters: declaration, isGang: isGang, version: version, metrics: metrics,
-                  check: { values, gangSize throws(ParameterProblem) in
-                      try Parameters(ResolvedParameters(try declaration.resolve(values, kind: name))).check(gangSize: gangSize)
+        // `validate` resolves before it checks, so the check decodes resolved values as they are.
+        self.init(name: name, summary: summary, parameters: Parameters.declaration, isGang: isGang, version: version,
+                  metrics: metrics, check: { resolved, gangSize throws(ParameterProblem) in
+                      try Parameters(ResolvedParameters(resolved)).check(gangSize: gangSize)
                   })
     }
 
