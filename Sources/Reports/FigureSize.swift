@@ -43,11 +43,11 @@ public enum FigureSize: String, Sendable, CaseIterable {
     public var maximumColumns: Int { self == .single ? 2 : 3 }
 }
 
-/// Drawing settings shared by every figure Loom writes (line plots, heatmaps), and to be used by graphs.
+/// Drawing settings shared by every figure Loom writes (line plots, heatmaps) and its graphs.
 public enum FigureStyle {
     /// The one font family of SVG and PDF figures: on Debian it comes with fontconfig
     /// (fonts-dejavu-core), which gnuplot's cairo terminals and Graphviz use, so every figure has the same glyphs.
-    /// Graphviz graphs should use it too (`fontname="DejaVu Sans"`).
+    /// Graphviz graphs use it too (`DOTGraph`).
     public static let fontFamily = "DejaVu Sans"
     /// SVG pixels per inch (the CSS inch), so an SVG shown at its own size matches the PDF.
     static let svgPixelsPerInch = 96.0

@@ -76,8 +76,8 @@ public struct DOTGraph {
     public init(name: String = "G", attributes: [String: String] = [:]) {
         lines = ["digraph \(DOTGraph.quote(name)) {"]
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { lines.append("  \(DOTGraph.attributeName(key))=\(DOTGraph.quote(value));") }
-        lines.append("  node [fontname=\"Helvetica\", fontsize=11];")
-        lines.append("  edge [fontname=\"Helvetica\", fontsize=9];")
+        lines.append("  node [fontname=\(DOTGraph.quote(FigureStyle.fontFamily)), fontsize=11];")
+        lines.append("  edge [fontname=\(DOTGraph.quote(FigureStyle.fontFamily)), fontsize=9];")
     }
 
     public mutating func node(_ id: String, _ attributes: [String: String] = [:]) {

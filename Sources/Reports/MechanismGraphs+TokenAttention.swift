@@ -20,7 +20,7 @@ extension MechanismGraphs {
         precondition(weights.count == t * t, "token attention needs \(t) × \(t) weights")
         var graph = DOTGraph(name: "token_attention", attributes: [
             "rankdir": "LR", "label": title, "labelloc": "t", "ranksep": "1.6", "nodesep": "0.06", "splines": "line",
-            "fontname": "Helvetica", "fontsize": "12",
+            "fontname": FigureStyle.fontFamily, "fontsize": "12",
         ])
         let limit = tokenLabelLimit
         func text(_ i: Int) -> String {
