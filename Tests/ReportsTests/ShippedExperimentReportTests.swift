@@ -27,4 +27,40 @@ import Testing
         #expect(data.contains("causal=false algorithm=ring\n") && !data.contains("causal=true algorithm=ring\n")
                 && data.contains("causal=true algorithm=zigzag_ring\n"), "\(data)")
     }
+
+    /// The one-layer active-dormant report, shortened to 60 steps: the paper's points at 1k and
+    /// 10k steps lie beyond the data, so they go into a note instead of stretching the x axis;
+    /// ‖W_O v_BOS‖ and the other tokens' mean share one figure; an axis without `ylabel` takes
+    /// the declared label and unit.
+    @Test(.enabled(if: gnuplotIsInstalled))
+    func theOneLayerActiveDormantReportIsPaperReady() throws {
+        let scratch = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let file = root.appendingPathComponent("experiments/active-dormant/one-layer.yaml").path
+        let ran = try LoomProcess.run(["run", file, "steps=60", "evaluate_every=20", "d_model=16", "context=24", "batch=4",
+                                       "evaluation_batch=4", "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        #expect(ran.standardOutput.contains("2 succeeded"), "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/active-dormant-one-layer")
+        func script(_ name: String) throws -> String { try String(contentsOf: out.appendingPathComponent("\(name).gp"), encoding: .utf8) }
+
+        let attention = try script("attention")
+        let range = try #require(try NSRegularExpression(pattern: #"xmin = ([-\d.e]+); xmax = ([-\d.e]+)"#)
+            .firstMatch(in: attention, range: NSRange(attention.startIndex..., in: attention)), "\(attention)")
+        let upper = Double(attention[Range(range.range(at: 2), in: attention)!])!
+        #expect(upper > 60 && upper < 100, "the x axis ends just past the data's last step, not at the paper's 10k: \(upper)")
+        #expect(attention.contains("(1000, 0.78), (10000, 0.81) are not drawn"), "the paper's points beyond the data are named")
+        #expect(ran.standardError.contains("warning: figure attention: Guo et al. 2024"), "and loom run says so: \(ran)")
+        #expect(attention.contains("set key outside") && attention.contains("set ylabel 'attention on BOS, L0.H0'"))
+
+        let drain = try script("value-drain")
+        #expect(drain.contains("‖W_O v_BOS‖") && drain.contains("mean ‖W_O v‖ of other positions"), "both metrics, by label: \(drain)")
+        let margin = try script("sink-logit-margin")
+        #expect(margin.contains("set ylabel 'sink logit margin, L0.H0 (nats)'"), "the declared label and unit: \(margin)")
+
+        let pdf = String(decoding: try Data(contentsOf: out.appendingPathComponent("attention.pdf")), as: UTF8.self)
+        let box = try #require(try NSRegularExpression(pattern: #"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]"#)
+            .firstMatch(in: pdf, range: NSRange(pdf.startIndex..., in: pdf)))
+        #expect(abs(Double(pdf[Range(box.range(at: 1), in: pdf)!])! - 244.8) < 1, "one panel: a single column (3.4 in)")
+    }
 }
