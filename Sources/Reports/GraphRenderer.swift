@@ -76,6 +76,7 @@ public struct DOTGraph {
     public init(name: String = "G", attributes: [String: String] = [:]) {
         lines = ["digraph \(DOTGraph.quote(name)) {"]
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) { lines.append("  \(DOTGraph.attributeName(key))=\(DOTGraph.quote(value));") }
+        if attributes["fontname"] == nil { lines.append("  fontname=\(DOTGraph.quote(FigureStyle.fontFamily));") }
         lines.append("  node [fontname=\(DOTGraph.quote(FigureStyle.fontFamily)), fontsize=11];")
         lines.append("  edge [fontname=\(DOTGraph.quote(FigureStyle.fontFamily)), fontsize=9];")
     }
