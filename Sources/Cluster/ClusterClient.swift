@@ -66,10 +66,24 @@ public final class ClusterClient {
     }
 
     /// Queues tasks; returns their ids.
+    /// - Parameters:
+    ///   - attemptTimeout: an attempt running longer fails (and is cancelled on its workers); nil
+    ///     leaves the coordinator's lease. At most 30 days.
+    ///   - timeout: how long to wait for the coordinator's answer.
     public func submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int,
-                       maxAttempts: Int, timeout: Duration = .seconds(5)) throws(ClusterError) -> [UInt64] {
+                       maxAttempts: Int, attemptTimeout: Duration? = nil, timeout: Duration = .seconds(5)) throws(ClusterError) -> [UInt64] {
+        var milliseconds = 0
+        if let attemptTimeout {
+            guard attemptTimeout > .zero else { throw .invalidTask("a timeout must be positive") }
+            let wanted = attemptTimeout.inMilliseconds.rounded(.up)
+            guard wanted <= Double(ClusterMessage.longestTimeoutMilliseconds) else {
+                throw .invalidTask("a timeout of \(attemptTimeout) is longer than the 30 days a coordinator accepts")
+            }
+            milliseconds = max(1, Int(wanted))
+        }
         guard case let .submitted(ids) = try request(.submit(kind: kind, params: params, count: count, gang: gang,
-                                                             maxAttempts: maxAttempts), timeout: timeout) else {
+                                                             maxAttempts: maxAttempts, timeoutMilliseconds: milliseconds),
+                                                     timeout: timeout) else {
             throw .refused("the coordinator answered 'submit' with something else")
         }
         return ids

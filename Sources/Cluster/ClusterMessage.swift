@@ -56,6 +56,9 @@ public struct TaskResult: Sendable {
 
 /// Every message of the cluster protocol (docs/wire.md), decoded from and encoded to `Message`.
 public enum ClusterMessage: Sendable {
+    /// The longest attempt timeout a submission may ask for: 30 days.
+    public static let longestTimeoutMilliseconds = 30 * 24 * 3600 * 1000
+
     // worker → coordinator
     case register(WorkerInfo)
     case heartbeat
@@ -75,7 +78,8 @@ public enum ClusterMessage: Sendable {
     case reregister
     case refused(String)
     // client ↔ coordinator
-    case submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int, maxAttempts: Int)
+    /// `timeoutMilliseconds`: an attempt running longer fails; 0 leaves the coordinator's lease.
+    case submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int, maxAttempts: Int, timeoutMilliseconds: Int)
     case submitted([UInt64])
     case statusRequest
     case status(json: String)
@@ -140,8 +144,8 @@ public enum ClusterMessage: Sendable {
             w.write(taskID); w.write(attempt); w.write(endpoints); w.write(hosts)
         case let .cancel(taskID, attempt, reason): w.write(taskID); w.write(attempt); w.write(reason)
         case let .refused(text), let .status(text), let .error(text): w.write(text)
-        case let .submit(kind, params, count, gang, maxAttempts):
-            w.write(kind); w.write(params); w.write(count); w.write(gang); w.write(maxAttempts)
+        case let .submit(kind, params, count, gang, maxAttempts, timeout):
+            w.write(kind); w.write(params); w.write(count); w.write(gang); w.write(maxAttempts); w.write(timeout)
         case let .submitted(ids), let .resultsRequest(ids):
             w.write(UInt32(ids.count))
             for id in ids { w.write(id) }
@@ -207,7 +211,8 @@ public enum ClusterMessage: Sendable {
         case "submit":
             self = .submit(kind: try r.readString("kind"), params: try r.readValues("params"),
                            count: try r.readInt("count", in: 1...1_000_000), gang: try r.readInt("gang", in: 0...65536),
-                           maxAttempts: try r.readInt("max attempts", in: 1...1000))
+                           maxAttempts: try r.readInt("max attempts", in: 1...1000),
+                           timeoutMilliseconds: try r.readInt("attempt timeout (ms)", in: 0...ClusterMessage.longestTimeoutMilliseconds))
         case "submitted", "results?":
             let count = try r.readCount("number of ids", minimumItemBytes: 8)
             var ids: [UInt64] = []

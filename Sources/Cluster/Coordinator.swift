@@ -306,12 +306,13 @@ public final class Coordinator: Sendable {
                 return
             }
             switch message {
-            case let .submit(kind, params, count, gang, maxAttempts):
+            case let .submit(kind, params, count, gang, maxAttempts, timeout):
                 do {
                     let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: state.registry)
                     let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
                     let ids = (0..<UInt64(count)).map { first + $0 }
-                    state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts)
+                    state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts,
+                                  timeout: timeout > 0 ? .milliseconds(timeout) : nil)
                     for id in ids { state.taskClients[id] = routingID }
                     state.outbox.append((routingID, .submitted(ids)))
                 } catch {

@@ -135,9 +135,6 @@ enum RunCommand: Command {
                 let client = try ClusterClient(connect: connect, security: try CurveOptions.client(arguments, endpoint: connect))
                 _ = try client.status(timeout: .seconds(10))
                 dispatcher = client
-                if experiment.timeoutSeconds != nil {
-                    display.note("resources.timeout is not enforced through --connect (the protocol does not carry it yet)")
-                }
             } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
         } else {
             let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? ProcessInfo.processInfo.activeProcessorCount,

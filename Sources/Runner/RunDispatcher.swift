@@ -5,8 +5,8 @@ import Tasks
 /// Where an experiment's runs go: the coordinator in this process, or a running one reached
 /// over the network (`loom run --connect`).
 public protocol RunDispatcher {
-    /// Queues one task; returns its id. `timeout` bounds each attempt where the dispatcher can
-    /// enforce it (the in-process coordinator; the network protocol does not carry it yet).
+    /// Queues one task; returns its id. `timeout` bounds each attempt (nil: the coordinator's
+    /// lease); a remote coordinator receives it with the submission.
     func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64
     /// The finished results among `ids`.
     func results(for ids: [UInt64]) throws -> [TaskResult]
@@ -33,7 +33,8 @@ extension Coordinator: RunDispatcher {
 
 extension ClusterClient: RunDispatcher {
     public func submitRun(kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int, timeout: Duration?) throws -> UInt64 {
-        let ids = try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, timeout: .seconds(10))
+        let ids = try submit(kind: kind, params: params, count: 1, gang: gang, maxAttempts: maxAttempts, attemptTimeout: timeout,
+                             timeout: .seconds(10))
         guard let id = ids.first else { throw ClusterError.refused("the coordinator at \(endpoint) queued nothing") }
         return id
     }

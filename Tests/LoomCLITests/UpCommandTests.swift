@@ -74,6 +74,23 @@ import Testing
         #expect(nobody.status == 1 && nobody.standardError.contains("no answer from a coordinator"), "\(nobody)")
     }
 
+    /// `resources.timeout` holds through `--connect` as it does on local workers: an attempt
+    /// that overruns it fails, and the run is FAILED with the reason, in seconds, not hours.
+    @Test func runConnectCarriesTheAttemptTimeout() throws {
+        let up = try RunningUp(workers: 1)
+        try #require(up.endpoint.hasPrefix("ipc://"), "\(up.standardError)")
+        let scratch = try TemporaryDirectory()
+        try "name: overrun\ntask: sleep\nparams: {seconds: 60}\nresources: {timeout: 1}\n"
+            .write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let start = ContinuousClock.now
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--connect", up.endpoint, "--state", scratch.path("state")],
+                                      deadline: .seconds(40))
+        #expect(ContinuousClock.now - start < .seconds(30), "the 1 s timeout ended the 60 s task")
+        #expect(ran.status == 1 && ran.standardOutput.contains("0 succeeded, 0 cached, 1 failed of 1"), "\(ran)")
+        let shown = try LoomProcess.run(["runs", "--state", scratch.path("state"), "--json"])
+        #expect(shown.standardOutput.contains("FAILED") && shown.standardOutput.contains("timed out after 1 s (resources.timeout)"), "\(shown)")
+    }
+
     /// Through a running coordinator too, a run's curve reaches the store while it runs.
     @Test func runConnectStreamsARunningTasksCurve() throws {
         let up = try RunningUp(workers: 1)
