@@ -84,7 +84,7 @@ class Store:
         """The experiments' names, sorted."""
         return [row[0] for row in self._connection.execute("SELECT name FROM experiment ORDER BY name")]
 
-    def _run_rows(self, experiment):
+    def _run_rows(self, experiment, latest=False):
         sql = """
             SELECT run.id, experiment.name, run.run_index, run.repetition, run.task, run.status, run.attempt,
                    run.lost_attempts, run.cached_from, run.created_at, run.started_at, run.finished_at,
@@ -92,10 +92,15 @@ class Store:
             FROM run JOIN experiment ON experiment.id = run.experiment_id
             LEFT JOIN invocation ON invocation.id = run.invocation_id
         """
-        arguments = ()
+        conditions, arguments = [], ()
         if experiment is not None:
-            sql += " WHERE experiment.name = ?"
+            conditions.append("experiment.name = ?")
             arguments = (experiment,)
+        if latest:
+            conditions.append("run.invocation_id = (SELECT MAX(latest.id) FROM invocation AS latest"
+                              " WHERE latest.experiment_id = run.experiment_id)")
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
         return self._connection.execute(sql + " ORDER BY run.id", arguments).fetchall()
 
     def params(self, run):
@@ -116,13 +121,15 @@ class Store:
                 metrics[name] = text
         return metrics
 
-    def runs(self, experiment=None, succeeded_only=False):
+    def runs(self, experiment=None, succeeded_only=False, latest=False):
         """One row per run, with the columns of `loom export --format csv`: RUN_COLUMNS, then
         param.NAME and metric.NAME. `succeeded` is True only for runs that computed their result:
         FAILED, LOST and CANCELLED runs may hold partial metrics, and CACHED runs hold none of their
-        own (`cached_from` names the run whose result they reuse)."""
+        own (`cached_from` names the run whose result they reuse). Every invocation's runs are
+        listed, as `loom export` does; `latest=True` keeps each experiment's last invocation only,
+        the one its report shows, so medians do not pool repeated `loom run`s."""
         records, param_names, metric_names = [], set(), set()
-        for row in self._run_rows(experiment):
+        for row in self._run_rows(experiment, latest):
             (run, name, index, repetition, task, status, attempt, lost, cached_from, created, started, finished,
              key, git_commit, git_dirty, code_commit, error) = row
             duration = max(0.0, finished - started) if started is not None and finished is not None else None

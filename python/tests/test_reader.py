@@ -111,6 +111,15 @@ class ReaderMatchesExport(unittest.TestCase):
         succeeded = loom_reader.open_store(self.state, frames=False).runs(experiment="echoing", succeeded_only=True)
         self.assertEqual(len(succeeded), len(TRICKY))
 
+    def test_latest_keeps_the_last_invocation_only(self):
+        store = loom_reader.open_store(self.state, frames=False)
+        self.assertEqual(len(store.runs(experiment="echoing")), 2 * len(TRICKY))
+        latest = store.runs(experiment="echoing", latest=True)
+        self.assertEqual(len(latest), len(TRICKY))
+        self.assertTrue(all(r["status"] == "CACHED" for r in latest))
+        everything = store.runs(latest=True)
+        self.assertEqual(sorted({r["experiment"] for r in everything}), ["echoing", "quickstart", "stepping"])
+
     def test_parameters_keep_their_types(self):
         runs = loom_reader.open_store(self.state, frames=False).runs(experiment="quickstart")
         self.assertEqual(sorted(r["param.causal"] for r in runs), [False, False, True, True])
