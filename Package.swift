@@ -75,10 +75,12 @@ let package = Package(
         // analysis after training and the mechanism graphs (Mechanisms holds the measurements).
         .target(name: "ActiveDormant", dependencies: ["Cluster", "Tasks", "Models", "Mechanisms", "Reports", "TensorCore"],
                 swiftSettings: portableSwift),
+        // The Duo-LLM study: the train.duo and duo.oracle kinds, the route set, CE[r, t] and the oracle.
+        .target(name: "DuoLLM", dependencies: ["Cluster", "Tasks", "Models", "TensorCore"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
-                           "Mechanisms", "ActiveDormant"],
+                           "Mechanisms", "ActiveDormant", "DuoLLM"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
@@ -118,6 +120,10 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "ModelsTests",
                     dependencies: ["Models", "TensorCore", "Attention", "NumericTestSupport", "ProcessTestSupport"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "DuoLLMTests",
+                    dependencies: ["DuoLLM", "Models", "Tasks", "TensorCore", "Experiments", "NumericTestSupport", "ProcessTestSupport",
+                                   "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models"],
                     swiftSettings: portableSwift),

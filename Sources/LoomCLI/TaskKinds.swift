@@ -1,5 +1,6 @@
 import ActiveDormant
 import Cluster
+import DuoLLM
 import SequenceParallel
 
 /// Every task kind `loom` knows: the runtime's own and those of the studies. Workers run them;
@@ -13,6 +14,7 @@ enum LoomTasks {
         var registry = TaskRegistry.builtIn(includingTestKinds: testKinds)
         for kind in SequenceParallelKinds.all { registry.register(kind) }
         registry.register(TrainKind.kind)
+        for kind in [TrainDuoKind.kind, OracleKind.kind] { registry.register(kind) }
         return registry
     }
 }

@@ -1,0 +1,42 @@
+import Models
+import Tasks
+
+/// The metrics `train.duo` and `duo.oracle` report, declared once (names as in issue 18, so
+/// reports, notebooks and exports agree).
+public enum DuoMetric {
+    public static let allBig = MetricSpec("ppl.all_big", "perplexity, all big", unit: "ppl")
+    public static let allSmall = MetricSpec("ppl.all_small", "perplexity, all small", unit: "ppl")
+    public static let oracle = MetricSpec("ppl.oracle.k*", "oracle perplexity with k big layers", unit: "ppl")
+    public static let oracleSkip = MetricSpec("ppl.oracle_skip.k*", "oracle perplexity with k big layers, skip allowed", unit: "ppl")
+    public static let bestRandom = MetricSpec("ppl.best_random.k*", "best random fixed route with k big layers", unit: "ppl")
+    public static let bestRandomRoute = MetricSpec("best_random.k*.route", "the best random fixed route (letters)")
+    public static let route = MetricSpec("ppl.route.*", "perplexity of a given fixed route", unit: "ppl")
+    public static let layerUsage = MetricSpec("oracle.layer_usage.k*.L*", "fraction of tokens whose best route takes big at the layer")
+    public static let reading = MetricSpec("oracle.reading", "how a route is applied (shared_route: to every token)")
+    public static let routes = MetricSpec("oracle.routes", "routes evaluated")
+    public static let firstRoute = MetricSpec("oracle.first_route", "first route of the slice")
+    public static let tokens = MetricSpec("oracle.tokens", "evaluation tokens per route")
+    public static let steps = MetricSpec("steps", "steps trained")
+    public static let parameters = MetricSpec("parameters", "model parameters")
+    public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
+
+    public static let oracleMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage,
+                                       reading, routes, firstRoute, tokens]
+    public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
+
+    /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
+    /// CE sums by letters.
+    static func values(_ summary: OracleSummary, set: RouteSet, budgets: [Int]?, fixed: [String: Double])
+        -> [String: ParameterValue] {
+        var metrics: [String: ParameterValue] = [allBig.name: .double(summary.allBig), allSmall.name: .double(summary.allSmall)]
+        for k in budgets ?? Array(0...set.layers) {
+            metrics[oracle.instance(k)] = .double(summary.oracle[k])
+            metrics[bestRandom.instance(k)] = .double(summary.bestRandom[k])
+            metrics[bestRandomRoute.instance(k)] = .string(String(set.route(summary.bestRandomRoute[k]).map(\.letter)))
+            if set.skip { metrics[oracleSkip.instance(k)] = .double(summary.oracleSkip[k]) }
+            for l in 0..<set.layers { metrics[layerUsage.instance(k, l)] = .double(summary.layerUsage[k][l]) }
+        }
+        for (letters, value) in fixed { metrics[route.instance(letters)] = .double(value) }
+        return metrics
+    }
+}

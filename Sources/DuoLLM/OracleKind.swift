@@ -1,0 +1,45 @@
+import Cluster
+import Foundation
+import Models
+import Tasks
+
+/// `duo.oracle`: the routing oracle over a `train.duo` checkpoint, for all routes or a slice.
+public enum OracleKind {
+    public static var kind: TaskKind {
+        TaskKind(
+            name: "duo.oracle", summary: "evaluates every route (or a slice) of a train.duo checkpoint: CE[r, t] as .npy, the oracle's perplexities",
+            parameters: OracleParameters.self, metrics: DuoMetric.oracleMetrics
+        ) { context, params in
+            let (model, task) = try load(params)
+            let batch = OracleRun.evaluationBatch(task, size: params.settings.evaluationBatch, dataSeed: UInt64(params.dataSeed))
+            let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
+                                           count: params.routeCount > 0 ? params.routeCount : nil, shouldStop: { context.isCancelled })
+            try context.checkCancellation()
+            return TaskOutcome(metrics: oracle.metrics, artifacts: [oracle.file])
+        }
+    }
+
+    /// The checkpoint's model and its corpus task, every setting checked before any route runs.
+    /// - Throws: `ModelError` for a missing checkpoint, one without duo layers, a corpus of
+    ///   another vocabulary, or oracle settings that do not fit the model's depth.
+    static func load(_ params: OracleParameters) throws -> (Transformer, CharacterCorpusTask) {
+        let directory = URL(fileURLWithPath: params.checkpoint)
+        let config = try Checkpoint.manifest(at: directory).model
+        guard config.hasDuoLayers else {
+            throw ModelError.configuration("\(params.checkpoint) holds a model without duo layers, which has no routes; give a train.duo checkpoint")
+        }
+        try params.settings.check(layers: config.depth)
+        let set = try RouteSet(layers: config.depth, skip: params.settings.skipRoutes)
+        guard params.firstRoute < set.count, params.firstRoute + params.routeCount <= set.count else {
+            throw ModelError.configuration("routes \(params.firstRoute) ..< \(params.firstRoute + max(1, params.routeCount)) are outside the model's \(set.count) routes; use first_route < \(set.count)")
+        }
+        let corpus = try OracleRun.corpus(params.corpus)
+        guard corpus.vocabulary == config.vocabulary else {
+            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
+        }
+        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
+        let model = try Transformer(config: config, seed: 0, maxBatch: params.settings.evaluationBatch, threads: params.threads)
+        try OracleRun.loadParameters(from: directory, into: model.parameters)
+        return (model, task)
+    }
+}

@@ -1,0 +1,51 @@
+import Cluster
+import Foundation
+import Models
+import Tasks
+
+/// `train.duo`: stage-1 random-routing training of a duo model on a character corpus, the final
+/// checkpoint as an artifact, and (unless `oracle: false`) the oracle on the trained model.
+public enum TrainDuoKind {
+    public static var kind: TaskKind {
+        TaskKind(
+            name: "train.duo", summary: "trains a Duo-LLM model (big/small/skip FFN per layer) with random routing; runs the routing oracle",
+            parameters: DuoTrainParameters.self, metrics: DuoMetric.all
+        ) { context, params in
+            let corpus = try OracleRun.corpus(params.corpus)
+            let task = try CharacterCorpusTask(corpus: corpus, context: params.context)
+            let config = try params.configuration(vocabulary: corpus.vocabulary)
+            let model = try Transformer(config: config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
+                                        threads: params.threads)
+            let trainer = try Trainer(config: config, model: model, task: task)
+            trainer.routing = try params.routing()
+            let checkpoints = params.checkpointDir.isEmpty
+                ? FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-\(UUID().uuidString)/checkpoint")
+                : URL(fileURLWithPath: params.checkpointDir)
+            if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
+                try trainer.resume(from: checkpoints)
+            }
+            let resumedFrom = trainer.step
+            var series: [StepMetric] = []
+            var metrics: [String: ParameterValue] = [:]
+            try trainer.run(checkpoints: checkpoints, shouldStop: { context.isCancelled }) { measurement in
+                let points = measurement.values.map { StepMetric(name: $0.key, step: measurement.step, value: $0.value) }
+                series += points
+                metrics = measurement.values.mapValues { .double($0) }
+                context.report(points, total: config.steps)
+            }
+            try context.checkCancellation()
+            // The checkpoint directory is the model artifact (params/*.npy, checkpoint.json).
+            var artifacts = [checkpoints.path]
+            if params.oracle {
+                let batch = OracleRun.evaluationBatch(task, size: config.evaluationBatch, dataSeed: config.dataSeed)
+                let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, shouldStop: { context.isCancelled })
+                metrics.merge(oracle.metrics) { $1 }
+                artifacts.append(oracle.file)
+            }
+            metrics[DuoMetric.steps.name] = .int(trainer.step)
+            metrics[DuoMetric.parameters.name] = .int(config.model.parameterCount)
+            metrics[DuoMetric.resumedFrom.name] = .int(resumedFrom)
+            return TaskOutcome(metrics: metrics, artifacts: artifacts, series: series)
+        }
+    }
+}
