@@ -91,6 +91,8 @@ let package = Package(
         // Float64 references, error metrics and the seeded test generator.
         .target(name: "NumericTestSupport", dependencies: ["TensorCore", "Attention"],
                 swiftSettings: portableSwift),
+        // The transformer's forward pass in float64 loops, the reference model tests check against.
+        .target(name: "ModelTestSupport", dependencies: ["Models"], swiftSettings: portableSwift),
         // Runs the built `loom` as a child with a deadline (also as another user); temporary directories.
         .target(name: "ProcessTestSupport", swiftSettings: portableSwift),
         // A coordinator in the test process with real `loom worker` children.
@@ -119,10 +121,10 @@ let package = Package(
                     dependencies: ["Reports", "Experiments", "Tasks", "ActiveDormant", "ProcessTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ModelsTests",
-                    dependencies: ["Models", "TensorCore", "Attention", "NumericTestSupport", "ProcessTestSupport"],
+                    dependencies: ["Models", "TensorCore", "Attention", "NumericTestSupport", "ModelTestSupport", "ProcessTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "DuoLLMTests",
-                    dependencies: ["DuoLLM", "Models", "Tasks", "TensorCore", "Experiments", "NumericTestSupport", "ProcessTestSupport",
+                    dependencies: ["DuoLLM", "Models", "Tasks", "TensorCore", "Experiments", "NumericTestSupport", "ModelTestSupport", "ProcessTestSupport",
                                    "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models"],

@@ -2,6 +2,7 @@ import Foundation
 import Models
 import NumericTestSupport
 import TensorCore
+import ModelTestSupport
 import Testing
 @testable import DuoLLM
 

@@ -1,5 +1,6 @@
 import Models
 import NumericTestSupport
+import ModelTestSupport
 import Testing
 
 /// The duo FFN (big and small MLPs side by side, routes per token and layer) against the float64

@@ -1,5 +1,6 @@
 import Models
 import NumericTestSupport
+import ModelTestSupport
 import Testing
 
 /// Interventions change the forward pass exactly as the reference does.

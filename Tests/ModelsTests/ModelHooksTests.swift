@@ -1,5 +1,6 @@
 import Models
 import NumericTestSupport
+import ModelTestSupport
 import Testing
 
 /// Hooks capture what they are asked for, with the documented shapes and values.

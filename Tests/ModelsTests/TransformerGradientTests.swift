@@ -1,5 +1,6 @@
 import Models
 import NumericTestSupport
+import ModelTestSupport
 import Testing
 
 /// The float32 forward and backward passes against the float64 reference and its central differences.

@@ -7,26 +7,26 @@ import Models
 /// Same math as `Transformer` (see its documentation): learned positions, pre-LayerNorm
 /// (ε = 1e-5), causal attention with softmax or ReLU(s)/(i+1) weights, ReLU / GELU-tanh MLP or a
 /// linear FFN, final LayerNorm, untied unembedding, mean cross-entropy over targets ≥ 0.
-struct ReferenceTransformer {
-    let config: ModelConfig
+public struct ReferenceTransformer {
+    public let config: ModelConfig
     /// Every parameter by name, row-major, as Double.
-    var parameters: [String: [Double]]
+    public var parameters: [String: [Double]]
 
     /// What one forward pass computed.
-    struct Result {
-        var loss: Double
+    public struct Result {
+        public var loss: Double
         /// Each position's loss, (batch·T), 0 where ignored.
-        var positionLosses: [Double]
+        public var positionLosses: [Double]
         /// Attention weights per layer, (batch, H, T, T).
-        var weights: [Int: [Double]]
+        public var weights: [Int: [Double]]
         /// Scores per layer, (batch, H, T, T), −∞ above the diagonal.
-        var scores: [Int: [Double]]
+        public var scores: [Int: [Double]]
         /// Values per layer, (batch, T, d), after any zeroed first value.
-        var values: [Int: [Double]] = [:]
+        public var values: [Int: [Double]] = [:]
     }
 
     /// The float32 model's current parameters, widened to Double.
-    init(_ model: Transformer) {
+    public init(_ model: Transformer) {
         config = model.config
         var parameters: [String: [Double]] = [:]
         for entry in model.parameters.entries {
@@ -35,7 +35,7 @@ struct ReferenceTransformer {
         self.parameters = parameters
     }
 
-    func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Result {
+    public func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Result {
         let t = config.context, d = config.dModel, hCount = config.heads, dh = config.headDimension
         let v = config.vocabulary
         var result = Result(loss: 0, positionLosses: Array(repeating: 0, count: batch * t), weights: [:], scores: [:])
@@ -126,7 +126,7 @@ struct ReferenceTransformer {
         return result
     }
 
-    func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Double {
+    public func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Double {
         run(tokens: tokens, targets: targets, batch: batch, interventions: interventions, routes: routes).loss
     }
 
