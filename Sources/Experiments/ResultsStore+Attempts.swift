@@ -85,7 +85,8 @@ extension ResultsStore {
 
 extension ResultsStore {
     /// Copies a run's artifact files into `directory/<run id>/` and records each with its
-    /// SHA-256 and size. A path this machine cannot read (a remote worker's file) is recorded
+    /// SHA-256 and size. An artifact may be a directory (a checkpoint): its digest covers each
+    /// regular file's relative path and contents, in path order, and its size is their sum. A path this machine cannot read (a remote worker's file) is recorded
     /// as an event, not an error: the run's result stands.
     /// - Returns: the paths stored.
     @discardableResult
@@ -106,18 +107,11 @@ extension ResultsStore {
             } catch {
                 throw StoreError(path: self.path, step: "copy artifact \(path)", code: 0, message: error.localizedDescription)
             }
-            var hash = SHA256(), bytes = 0
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            input.open()
-            while true {
-                let count = input.read(&chunk, maxLength: chunk.count)
-                if count <= 0 { break }
-                hash.update(chunk[0..<count])
-                bytes += count
-            }
-            input.close()
+            var isDirectory: ObjCBool = false
+            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            let (hash, bytes) = isDirectory.boolValue ? ResultsStore.digest(directory: target) : ResultsStore.digest(file: input)
             try database.query("INSERT INTO artifact (run_id, path, sha256, bytes) VALUES (?, ?, ?, ?)",
-                               [.integer(run), .text(target.path), .text(hash.hexDigest()), .integer(Int64(bytes))])
+                               [.integer(run), .text(target.path), .text(hash), .integer(Int64(bytes))])
             stored.append(target.path)
         }
         return stored
@@ -209,5 +203,46 @@ extension ResultsStore {
                 try database.query("UPDATE invocation SET heartbeat_at = NULL WHERE id = ?", [.integer(id)])
             }
         }
+    }
+}
+
+extension ResultsStore {
+    /// SHA-256 and size of what `input` reads, read in 1 MiB pieces.
+    static func digest(file input: InputStream) -> (String, Int) {
+        var hash = SHA256(), bytes = 0
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        input.open()
+        defer { input.close() }
+        while true {
+            let count = input.read(&chunk, maxLength: chunk.count)
+            if count <= 0 { break }
+            hash.update(chunk[0..<count])
+            bytes += count
+        }
+        return (hash.hexDigest(), bytes)
+    }
+
+    /// SHA-256 over a directory's regular files in relative-path order (each path, a NUL, its
+    /// length as 8 bytes, its own SHA-256), and their total size: equal trees give equal digests.
+    static func digest(directory: URL) -> (String, Int) {
+        let root = directory.standardizedFileURL.path
+        var files: [(relative: String, url: URL)] = []
+        let keys: [URLResourceKey] = [.isRegularFileKey]
+        if let walk = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: keys) {
+            for case let url as URL in walk where (try? url.resourceValues(forKeys: Set(keys)))?.isRegularFile == true {
+                let full = url.standardizedFileURL.path
+                files.append((String(full.dropFirst(root.count).drop { $0 == "/" }), url))
+            }
+        }
+        var hash = SHA256(), total = 0
+        for file in files.sorted(by: { $0.relative < $1.relative }) {
+            guard let input = InputStream(url: file.url) else { continue }
+            let (digest, bytes) = digest(file: input)
+            hash.update(Array(file.relative.utf8) + [0])
+            withUnsafeBytes(of: UInt64(bytes).littleEndian) { hash.update(Array($0)) }
+            hash.update(Array(digest.utf8))
+            total += bytes
+        }
+        return (hash.hexDigest(), total)
     }
 }

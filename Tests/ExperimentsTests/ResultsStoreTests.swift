@@ -77,3 +77,34 @@ import Testing
         #expect(try store.integrityCheck() == "ok")
     }
 }
+
+/// Artifacts are copied beside the store with their digest; a directory (a checkpoint) is
+/// digested file by file, so its row says what it holds.
+@Suite struct ArtifactDigestTests {
+    @Test func aDirectoryArtifactIsDigestedByItsFiles() throws {
+        let directory = try TemporaryDirectory()
+        let store = try ResultsStore(path: directory.path("state/loom.db"))
+        let experiment = try store.experiment(named: "x", description: "", file: "x.yaml")
+        let invocation = try store.startInvocation(experiment: experiment, provenance: ResultsStoreTests.provenance)
+        let runs = try store.addRuns(ResultsStoreTests.runs(3), task: "gemm", cacheKeys: ["a", "b", "c"],
+                                     experiment: experiment, invocation: invocation)
+        func tree(_ name: String, weights: String) throws -> String {
+            let root = directory.url.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: root.appendingPathComponent("sub"), withIntermediateDirectories: true)
+            try "{\"step\": 3}".write(to: root.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+            try weights.write(to: root.appendingPathComponent("sub/weights.bin"), atomically: true, encoding: .utf8)
+            return root.path
+        }
+        let artifacts = directory.url.appendingPathComponent("artifacts")
+        try store.collectArtifacts(runs[0], paths: [try tree("one", weights: "0123456789")], into: artifacts)
+        try store.collectArtifacts(runs[1], paths: [try tree("two", weights: "0123456789")], into: artifacts)
+        try store.collectArtifacts(runs[2], paths: [try tree("three", weights: "0123456780")], into: artifacts)
+        let rows = try runs.map { try #require(try store.artifacts(run: $0).first) }
+        #expect(rows.allSatisfy { $0.bytes == 11 + 10 }, "the files' sizes: \(rows)")
+        #expect(rows[0].sha256 == rows[1].sha256, "equal trees, equal digests")
+        #expect(rows[0].sha256 != rows[2].sha256, "one changed byte changes the digest")
+        var empty = SHA256()
+        #expect(rows[0].sha256 != empty.hexDigest(), "not the digest of nothing")
+        #expect(FileManager.default.fileExists(atPath: rows[0].path + "/sub/weights.bin"), "the tree is copied")
+    }
+}
