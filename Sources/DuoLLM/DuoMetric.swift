@@ -12,21 +12,40 @@ public enum DuoMetric {
     public static let bestRandomRoute = MetricSpec("best_random.k*.route", "the best random fixed route (letters)")
     public static let route = MetricSpec("ppl.route.*", "perplexity of a given fixed route", unit: "ppl")
     public static let layerUsage = MetricSpec("oracle.layer_usage.k*.L*", "fraction of tokens whose best route takes big at the layer")
-    public static let reading = MetricSpec("oracle.reading", "how a route is applied (shared_route: to every token)")
+    public static let reading = MetricSpec("oracle.reading", "how a route is applied in the unprefixed oracle metrics (shared_route: to every token)")
     public static let routes = MetricSpec("oracle.routes", "routes evaluated")
     public static let firstRoute = MetricSpec("oracle.first_route", "first route of the slice")
     public static let tokens = MetricSpec("oracle.tokens", "evaluation tokens per route")
+    public static let null = MetricSpec("ppl.null.k*", "null control: per-token best of C(L, k) all-big passes with random dropout",
+                                        unit: "ppl")
+    public static let difficultyReduction = MetricSpec("difficulty.reduction",
+                                                       "mean loss reduction from all small to the best route, by position (step = position)",
+                                                       unit: "nats", stepped: true)
+    public static let difficultyMean = MetricSpec("difficulty.mean_reduction", "mean loss reduction from all small to the best route",
+                                                  unit: "nats")
+    public static let difficultyPosition = MetricSpec("difficulty.corr_position", "Pearson r of the loss reduction with position")
+    public static let difficultyAllBig = MetricSpec("difficulty.corr_all_big", "Pearson r of the loss reduction with the all-big loss")
+    /// The `fixed_context` reading's metrics are the `shared_route` ones behind this prefix.
+    public static let fixedContextPrefix = "fc."
+    public static let fixedContextReading = MetricSpec("fc.oracle.reading",
+                                                       "how a route is applied in the fc.* metrics (fixed_context: to one token, the others on the default route)")
+    public static let defaultRoute = MetricSpec("fc.oracle.default_route", "fixed_context: the context tokens' route (letters)")
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
-    public static let oracleMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage,
-                                       reading, routes, firstRoute, tokens]
+    static let difficulty = [difficultyReduction, difficultyMean, difficultyPosition, difficultyAllBig]
+    /// The metrics each reading's summary gives (the fixed_context ones behind `fc.`).
+    static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage] + difficulty
+    public static let fixedContext: [MetricSpec] = readingMetrics.map {
+        MetricSpec(fixedContextPrefix + $0.name, "\($0.label) (fixed_context)", unit: $0.unit, stepped: $0.isStepped)
+    } + [fixedContextReading, defaultRoute]
+    public static let oracleMetrics = readingMetrics + [reading, routes, firstRoute, tokens, null] + fixedContext
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
 
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
-    /// CE sums by letters.
-    static func values(_ summary: OracleSummary, set: RouteSet, budgets: [Int]?, fixed: [String: Double])
+    /// perplexities by letters; every name behind `prefix` (empty, or `fc.` for fixed_context).
+    static func values(_ summary: OracleSummary, set: RouteSet, budgets: [Int]?, fixed: [String: Double], prefix: String = "")
         -> [String: ParameterValue] {
         var metrics: [String: ParameterValue] = [allBig.name: .double(summary.allBig), allSmall.name: .double(summary.allSmall)]
         for k in budgets ?? Array(0...set.layers) {
@@ -37,6 +56,17 @@ public enum DuoMetric {
             for l in 0..<set.layers { metrics[layerUsage.instance(k, l)] = .double(summary.layerUsage[k][l]) }
         }
         for (letters, value) in fixed { metrics[route.instance(letters)] = .double(value) }
-        return metrics
+        return Dictionary(uniqueKeysWithValues: metrics.map { (prefix + $0.key, $0.value) })
+    }
+
+    /// Token difficulty's summary metrics and its curve (step = position), names behind `prefix`.
+    static func values(_ difficulty: TokenDifficulty, prefix: String = "") -> (metrics: [String: ParameterValue], series: [StepMetric]) {
+        var metrics: [String: ParameterValue] = [prefix + difficultyMean.name: .double(difficulty.meanReduction)]
+        if let r = difficulty.correlationWithPosition { metrics[prefix + difficultyPosition.name] = .double(r) }
+        if let r = difficulty.correlationWithAllBig { metrics[prefix + difficultyAllBig.name] = .double(r) }
+        let series = difficulty.meanReductionByPosition.enumerated().map {
+            StepMetric(name: prefix + difficultyReduction.name, step: $0.offset, value: $0.element)
+        }
+        return (metrics, series)
     }
 }

@@ -12,6 +12,14 @@ struct OracleSettings: Sendable {
         ParameterSpec("route_seed", .int, default: .int(0), "seed of the random fixed routes", minimum: 0),
         ParameterSpec("budgets", .string, default: .string(""), "budgets k (big layers) to report, comma-separated (empty: 0…L)"),
         ParameterSpec("routes", .string, default: .string(""), "extra fixed routes to report as ppl.route.<letters>, comma-separated (e.g. BSBSBS)"),
+        ParameterSpec("reading", .string, default: .string("both"),
+                      "shared_route: a route for every token; fixed_context: only token t's route varies (fc.* metrics); both",
+                      choices: ["shared_route", "fixed_context", "both"]),
+        ParameterSpec("default_route", .string, default: .string(""),
+                      "fixed_context: the context tokens' route, one letter per layer (empty: all big, e.g. BBBBBB)"),
+        ParameterSpec("null_control", .bool, default: .bool(true), "run the null control ppl.null.k* (all-big passes with random dropout)"),
+        ParameterSpec("null_dropout", .double, default: .double(0.1), "the null control's dropout rate on the big FFNs' hidden units",
+                      minimum: 0, maximum: 0.9),
     ]
 
     let evaluationBatch: Int
@@ -20,6 +28,15 @@ struct OracleSettings: Sendable {
     let routeSeed: Int
     let budgets: String
     let routes: String
+    let reading: String
+    let defaultRoute: String
+    let nullControl: Bool
+    let nullDropout: Double
+
+    /// Whether the `shared_route` reading runs (its metrics keep the names).
+    var readsSharedRoute: Bool { reading != "fixed_context" }
+    /// Whether the `fixed_context` reading runs (its metrics are the same names behind `fc.`).
+    var readsFixedContext: Bool { reading != "shared_route" }
 
     init(_ values: ResolvedParameters) {
         evaluationBatch = values.int("evaluation_batch")
@@ -28,6 +45,22 @@ struct OracleSettings: Sendable {
         routeSeed = values.int("route_seed")
         budgets = values.string("budgets")
         routes = values.string("routes")
+        reading = values.string("reading")
+        defaultRoute = values.string("default_route")
+        nullControl = values.bool("null_control")
+        nullDropout = values.double("null_dropout")
+    }
+
+    /// The context tokens' route of the `fixed_context` reading: all big unless `default_route`
+    /// says otherwise (skip is allowed there even without skip routes: it is the context, not a candidate).
+    /// - Throws: `ModelError.input` for an unknown letter or a length other than `layers`.
+    func defaultRouteChoices(layers: Int) throws(ModelError) -> [DuoRoute] {
+        guard !defaultRoute.isEmpty else { return Array(repeating: .big, count: layers) }
+        let choices = try DuoRoute.parse(defaultRoute)
+        guard choices.count == layers else {
+            throw .input("default_route '\(defaultRoute.prefix(64))' has \(choices.count) letter(s) but the model has \(layers) layers; give one per layer")
+        }
+        return choices
     }
 
     /// The budgets asked, each in 0…layers (nil: all).
@@ -62,5 +95,6 @@ struct OracleSettings: Sendable {
         let set = try RouteSet(layers: layers, skip: skipRoutes)
         _ = try budgetList(layers: layers)
         _ = try fixedRoutes(in: set)
+        _ = try defaultRouteChoices(layers: layers)
     }
 }

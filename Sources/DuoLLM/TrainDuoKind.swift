@@ -9,7 +9,7 @@ public enum TrainDuoKind {
     public static var kind: TaskKind {
         TaskKind(
             name: "train.duo", summary: "trains a Duo-LLM model (big/small/skip FFN per layer) with random routing; runs the routing oracle",
-            parameters: DuoTrainParameters.self, metrics: DuoMetric.all
+            parameters: DuoTrainParameters.self, metrics: DuoMetric.all, version: 2
         ) { context, params in
             let corpus = try OracleRun.corpus(params.corpus)
             let task = try CharacterCorpusTask(corpus: corpus, context: params.context)
@@ -40,7 +40,8 @@ public enum TrainDuoKind {
                 let batch = OracleRun.evaluationBatch(task, size: config.evaluationBatch, dataSeed: config.dataSeed)
                 let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, shouldStop: { context.isCancelled })
                 metrics.merge(oracle.metrics) { $1 }
-                artifacts.append(oracle.file)
+                artifacts += oracle.files
+                series += oracle.series
             }
             metrics[DuoMetric.steps.name] = .int(trainer.step)
             metrics[DuoMetric.parameters.name] = .int(config.model.parameterCount)

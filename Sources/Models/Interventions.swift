@@ -57,6 +57,8 @@ public struct Interventions: Sendable {
     public var zeroedFirstValues: Set<Int> = []
     /// Layers after which the residual stream at position 0 is zeroed.
     public var zeroedFirstResiduals: Set<Int> = []
+    /// Dropout on the hidden units of every duo layer's big FFN (Duo-LLM's null control), or nil.
+    public var bigFFNDropout: HiddenDropout?
 
     /// No intervention.
     public init() {}
@@ -64,7 +66,7 @@ public struct Interventions: Sendable {
     /// Whether nothing is edited.
     public var isEmpty: Bool {
         zeroedHeads.isEmpty && removedFFNs.isEmpty && removedLayers.isEmpty && forcedAttention.isEmpty
-            && zeroedFirstValues.isEmpty && zeroedFirstResiduals.isEmpty
+            && zeroedFirstValues.isEmpty && zeroedFirstResiduals.isEmpty && bigFFNDropout == nil
     }
 
     /// Checks every layer and head index against `config`.
@@ -87,6 +89,12 @@ public struct Interventions: Sendable {
         for l in removedLayers { try layer(l, "removedLayers") }
         for l in zeroedFirstValues { try layer(l, "zeroedFirstValues") }
         for l in zeroedFirstResiduals { try layer(l, "zeroedFirstResiduals") }
+        if let dropout = bigFFNDropout {
+            guard dropout.rate.isFinite, (0..<1).contains(dropout.rate) else {
+                throw .input("intervention bigFFNDropout has rate \(dropout.rate); use a rate in [0, 1)")
+            }
+            guard config.hasDuoLayers else { throw .input("intervention bigFFNDropout acts on duo layers' big FFNs, and this model has none") }
+        }
     }
 
     /// The forced key of each query for every forced head of `layer`, −1 where unforced:

@@ -60,6 +60,9 @@ extension Transformer {
             layerNorm(duo.gathered, rows: c, gain: w.ln2Gain, bias: w.ln2Bias, into: module.ln, mean: module.mean, rstd: module.rstd)
             split.gemm(.none, .none, m: c, n: h, k: d, a: module.ln, lda: d, b: module.w1, ldb: h, beta: 0, c: module.pre, ldc: h)
             activate(module.pre, into: module.post, count: c * h)
+            if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
+                applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: module.post)
+            }
             split.gemm(.none, .none, m: c, n: d, k: h, a: module.post, lda: h, b: module.w2, ldb: d, beta: 0, c: duo.packed, ldc: d)
             scatterAddRows(duo.packed, rows: module.rows, count: c, into: output)
             duo.products += 2
@@ -76,6 +79,9 @@ extension Transformer {
             let c = duo.counts[l][m], h = module.hidden
             gatherRows(dStream, rows: module.rows, count: c, into: duo.packed)
             split.gemm(.none, .transposed, m: c, n: h, k: d, a: duo.packed, lda: d, b: module.w2, ldb: d, beta: 0, c: duo.dPost, ldc: h)
+            if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
+                applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: duo.dPost)
+            }
             split.gemm(.transposed, .none, m: h, n: d, k: c, a: module.post, lda: h, b: duo.packed, ldb: d, beta: 0, c: module.dw2, ldc: d)
             activationBackward(duo.dPost, input: module.pre, into: duo.dPre, count: c * h)
             split.gemm(.transposed, .none, m: d, n: h, k: c, a: module.ln, lda: d, b: duo.dPre, ldb: h, beta: 0, c: module.dw1, ldc: h)

@@ -146,7 +146,7 @@ extension Transformer {
     }
 
     /// `stream[0] = embed.token[token] + embed.position[position]`, row by row.
-    private func embed(rows n: Int) {
+    func embed(rows n: Int) {
         let d = config.dModel, t = config.context
         // Read-only inputs and disjoint output rows per worker.
         nonisolated(unsafe) let x = arena.stream[0], token = parameters.value("embed.token"), position = parameters.value("embed.position")
@@ -195,7 +195,7 @@ extension Transformer {
     }
 
     /// Softmax of the logits into `probabilities`, each position's loss `lse − logit[target]`, and their mean.
-    private func crossEntropy(rows n: Int) -> Float {
+    func crossEntropy(rows n: Int) -> Float {
         let v = config.vocabulary, threads = self.threads
         nonisolated(unsafe) let logits = arena.logits, probabilities = arena.probabilities, losses = arena.losses, sums = arena.lossScratch
         sums.update(repeating: 0, count: threads)

@@ -1,0 +1,50 @@
+import Models
+
+/// `CE_fc[r, t]`, the `fixed_context` reading: the loss at token t when token t takes route r at
+/// every layer and every other token takes the default route. Causal attention makes the tokens
+/// after t irrelevant and those before t the default run's, so the default route runs once (its
+/// keys and values kept) and each route then costs one pass in which every token attends to the
+/// default run's keys and values before it and to its own at its position
+/// (`Transformer.fixedContextForward`). The result is a `RouteLosses` of the same layout as the
+/// `shared_route` matrix, so the same summaries apply.
+public enum FixedContextLosses {
+    /// Evaluates routes `first ..< first + count` of `routes` in the `fixed_context` reading.
+    ///
+    /// Each row depends only on the model, the batch, the default route and its own route, so a
+    /// slice's rows are bit-identical to the same rows of the whole set.
+    /// - Parameters:
+    ///   - defaultRoute: the context tokens' route, one choice per layer.
+    /// - Throws: `ModelError` for a model without duo layers (or with a plain FFN layer), a route set
+    ///   of another depth, a default route of another length, a slice outside the set, or a batch
+    ///   the model refuses.
+    /// - Complexity: count + 1 forward passes of the batch.
+    public static func evaluate(_ model: Transformer, batch: TrainingBatch, routes: RouteSet, defaultRoute: [DuoRoute],
+                                first: Int = 0, count: Int? = nil, shouldStop: () -> Bool = { false }) throws(ModelError) -> RouteLosses {
+        guard model.config.hasDuoLayers else {
+            throw .configuration("no layer of this model is a duo layer, so it has no routes; train it with train.duo")
+        }
+        guard routes.layers == model.config.depth, defaultRoute.count == routes.layers else {
+            throw .configuration("the route set has \(routes.layers) layers and the default route \(defaultRoute.count), but the model has \(model.config.depth)")
+        }
+        let count = count ?? routes.count - first
+        guard first >= 0, count >= 1, first + count <= routes.count else {
+            throw .configuration("routes \(first) ..< \(first + count) are outside the \(routes.count) routes (0 ..< \(routes.count))")
+        }
+        guard batch.length == model.config.context else {
+            throw .input("the evaluation batch has sequences of \(batch.length) but the model's context is \(model.config.context)")
+        }
+        let n = batch.size * batch.length
+        defer { model.routes = nil }
+        model.routes = DuoRoutes(uniform: defaultRoute, tokens: n)
+        let context = try model.attentionContext(tokens: batch.inputs, targets: batch.targets, batch: batch.size)
+        var values = [Float](repeating: 0, count: count * n)
+        for r in 0..<count {
+            if shouldStop() { throw .input("the fixed_context oracle was stopped after \(r) of \(count) routes") }
+            model.routes = DuoRoutes(uniform: routes.route(first + r), tokens: n)
+            try values.withUnsafeMutableBufferPointer { (buffer) throws(ModelError) in
+                _ = try model.fixedContextForward(context, positionLosses: buffer.baseAddress! + r * n)
+            }
+        }
+        return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)
+    }
+}

@@ -1,0 +1,144 @@
+import TensorCore
+
+/// The keys and values of every attention layer from one forward pass over a batch: the context a
+/// `fixedContextForward` pass attends to (Duo-LLM's `fixed_context` reading, where every token
+/// but one stays on a default route).
+public struct AttentionContext: Sendable {
+    /// The batch it was computed on.
+    public let tokens: [Int32], targets: [Int32], batch: Int
+    /// Per layer, (batch·T, 2d) rows `[k | v]`; empty for layers without attention.
+    let keyValues: [[Float]]
+    /// The shape of the model that computed it, so another model's context is refused.
+    let depth: Int, dModel: Int, context: Int
+}
+
+extension Transformer {
+    /// Runs the model on a batch with the current `routes` (the context's route) and keeps every
+    /// layer's keys and values.
+    /// - Parameters: as `forward`; `positionLosses` receives the context run's own losses.
+    /// - Throws: `ModelError.input` as `forward` does, or when interventions are set (the
+    ///   context is the plain model's).
+    /// - Complexity: one forward pass; O(layers·batch·T·2d) floats kept.
+    public func attentionContext(tokens: [Int32], targets: [Int32], batch: Int,
+                                 positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> AttentionContext {
+        guard interventions.isEmpty else {
+            throw .input("the fixed_context reading runs the plain model; clear interventions first")
+        }
+        _ = try forward(tokens: tokens, targets: targets, batch: batch, positionLosses: positionLosses)
+        let d = config.dModel, n = batch * config.context
+        let keyValues = config.layers.indices.map { l -> [Float] in
+            guard config.layers[l].attention != .none else { return [] }
+            let qkv = arena.layers[l].qkv   // (n, 3d) [q | k | v]
+            var kv = [Float](repeating: 0, count: n * 2 * d)
+            for r in 0..<n { for j in 0..<(2 * d) { kv[r * 2 * d + j] = qkv[r * 3 * d + d + j] } }
+            return kv
+        }
+        return AttentionContext(tokens: tokens, targets: targets, batch: batch, keyValues: keyValues,
+                                depth: config.depth, dModel: d, context: config.context)
+    }
+
+    /// Each token's loss when it alone takes the current `routes` and every earlier token is as
+    /// in `context`: at each attention layer, query i attends to the context's keys and values at
+    /// positions j < i and to its own key and value at i (the diagonal replaced). Since attention is
+    /// causal, the tokens before i in a run where only token i changes route are exactly the
+    /// context run's, so one pass gives every token's loss under that reading.
+    /// - Parameters:
+    ///   - context: from `attentionContext` on this model.
+    ///   - positionLosses: if given, batch·T floats receiving each position's loss.
+    /// - Returns: the mean loss over targets ≥ 0.
+    /// - Throws: `ModelError.input` for another model's context, routes that do not fit, interventions,
+    ///   or a layer whose FFN is not a duo layer (the reading is defined for duo models).
+    /// - Complexity: one forward pass.
+    public func fixedContextForward(_ context: AttentionContext,
+                                    positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
+        guard context.depth == config.depth, context.dModel == config.dModel, context.context == config.context,
+              (1...maxBatch).contains(context.batch) else {
+            throw .input("this attention context comes from another model (depth \(context.depth), d \(context.dModel), context \(context.context)); compute it with this model's attentionContext")
+        }
+        guard interventions.isEmpty else {
+            throw .input("the fixed_context reading runs the plain model; clear interventions first")
+        }
+        if let l = config.layers.firstIndex(where: { $0.ffn != .none && !$0.duo }) {
+            throw .input("layer \(l)'s FFN is not a duo layer; the fixed_context reading needs a model whose FFNs are all duo layers")
+        }
+        let batch = context.batch, n = batch * config.context
+        try validateRoutes(tokens: n)
+        appliedInterventions = Interventions()
+        appliedForcedKeys = []
+        lastTokens = context.tokens
+        lastTargets = context.targets
+        lastTargetCount = context.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
+        lastBatch = batch
+        hooks.captured = [:]
+        let loss = pass { runFixedContext(context) }
+        if let positionLosses { positionLosses.update(from: arena.losses, count: n) }
+        return loss
+    }
+
+    private func runFixedContext(_ context: AttentionContext) -> Float {
+        let batch = context.batch, d = config.dModel, n = batch * config.context
+        embed(rows: n)
+        duo?.reset(layers: config.depth)
+        for (l, layer) in config.layers.enumerated() {
+            let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
+            let w = layerWeights[l], a = arena.layers[l]
+            if layer.attention != .none {
+                layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
+                packQKV(w)
+                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                           beta: 0, c: a.qkv, ldc: 3 * d)
+                context.keyValues[l].withUnsafeBufferPointer { kv in
+                    itemPass { diagonalReplacedAttention(layer: l, batch: batch, keyValues: kv.baseAddress!) }
+                }
+                copy(input, to: middle, count: n * d)
+                split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
+            } else {
+                copy(input, to: middle, count: n * d)
+            }
+            if layer.duo { duoForward(layer: l, rows: n) } else { copy(middle, to: output, count: n * d) }
+        }
+        layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
+                  bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
+        split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
+                   b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
+        return crossEntropy(rows: n)
+    }
+
+    /// Attention of layer `l` with the context's keys and values off the diagonal: per (sequence,
+    /// head) item, `S = scale·Q·K_ctxᵀ` by sgemm, `S[i, i] = scale·q_i·k_i` (the pass's own key),
+    /// the causal softmax (or ReLU/(i+1)) row by row, then `O = P_offdiag·V_ctx + P[i, i]·v_i`.
+    /// Writes `arena.layers[l].heads`, (batch·T, d).
+    private func diagonalReplacedAttention(layer l: Int, batch: Int, keyValues: UnsafePointer<Float>) {
+        let t = config.context, d = config.dModel, heads = config.heads, dh = config.headDimension
+        let scale = 1 / Float(dh).squareRoot(), isSoftmax = config.layers[l].attention == .softmax
+        // Each item reads shared inputs and writes only its own (T, dh) block of `heads`.
+        nonisolated(unsafe) let qkv = arena.layers[l].qkv, out = arena.layers[l].heads, kv = keyValues
+        Parallel.forEach(batch * heads, threads: threads, setup: { _ in [Float](repeating: 0, count: t * t + t) }) { item, scratch in
+            let b = item / heads, h = item % heads
+            let q = qkv + b * t * 3 * d + h * dh, own = q + d   // own k at +d, own v at +2d, row stride 3d
+            let k = kv + b * t * 2 * d + h * dh, v = k + d       // context rows, stride 2d
+            let o = out + b * t * d + h * dh                     // stride d
+            scratch.withUnsafeMutableBufferPointer { buffer in
+                let s = buffer.baseAddress!, diagonal = s + t * t   // (T, T) scores, (T) diagonal weights
+                BLAS.sgemm(.none, .transposed, m: t, n: t, k: dh, alpha: scale, a: q, lda: 3 * d, b: k, ldb: 2 * d,
+                           beta: 0, c: s, ldc: t)
+                for i in 0..<t {
+                    var dot: Float = 0
+                    for j in 0..<dh { dot += q[i * 3 * d + j] * own[i * 3 * d + j] }
+                    let row = s + i * t
+                    row[i] = scale * dot
+                    if isSoftmax { CausalRows.softmax(row, visible: i + 1, length: t) } else { CausalRows.relu(row, visible: i + 1, length: t) }
+                    // S was computed over every key: the masked keys must weigh nothing.
+                    if i + 1 < t { (row + i + 1).update(repeating: 0, count: t - i - 1) }
+                    diagonal[i] = row[i]
+                    row[i] = 0
+                }
+                BLAS.sgemm(.none, .none, m: t, n: dh, k: t, alpha: 1, a: s, lda: t, b: v, ldb: 2 * d, beta: 0, c: o, ldc: d)
+                for i in 0..<t {
+                    let ownValue = own + i * 3 * d + d
+                    for j in 0..<dh { o[i * d + j] += diagonal[i] * ownValue[j] }
+                }
+            }
+        }
+    }
+}
