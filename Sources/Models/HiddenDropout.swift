@@ -14,7 +14,7 @@ public struct HiddenDropout: Sendable, Hashable {
 
     /// Whether unit `unit` of batch row `row` at layer `layer` is kept.
     @inline(__always)
-    func keeps(layer: Int, row: Int, unit: Int) -> Bool {
+    public func keeps(layer: Int, row: Int, unit: Int) -> Bool {
         // One SplitMix64 finaliser over the packed coordinates: rows < 2^24, units < 2^20, layers < 2^16.
         var z = seed &+ 0x9E37_79B9_7F4A_7C15 &* (UInt64(layer) << 44 | UInt64(row) << 20 | UInt64(unit) &+ 1)
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -50,6 +50,17 @@ import Testing
                     #expect(metrics[name]?.number.map { $0 > 0 } == true, "\(name): \(String(describing: metrics[name]))")
                 }
                 #expect(artifacts.contains { FileManager.default.fileExists(atPath: $0 + "/checkpoint.json") }, "\(artifacts)")
+                // The controls (reading both by default): fc.* metrics, the null, token difficulty.
+                for name in ["fc.ppl.oracle.k1", "fc.ppl.all_big", "ppl.null.k1", "ppl.null.k0", "difficulty.mean_reduction",
+                             "fc.difficulty.mean_reduction"] {
+                    #expect(metrics[name]?.number.map { $0 > 0 } == true, "\(name): \(String(describing: metrics[name]))")
+                }
+                #expect(metrics["fc.oracle.reading"] == .string("fixed_context") && metrics["fc.oracle.default_route"] == .string("BB"))
+                let fixedContext = try #require(artifacts.first { $0.hasSuffix("ce-fixed-context-0-9.npy") }, "\(artifacts)")
+                #expect(try Tensor(contentsOfNPYFile: fixedContext).shape == [9, 32])
+                let table = try #require(artifacts.first { $0.hasSuffix("/token-difficulty.csv") }, "\(artifacts)")
+                #expect(try String(contentsOfFile: table, encoding: .utf8).split(separator: "\n").count == 1 + 32)
+                #expect(try store.curves(run: run.id)["difficulty.reduction"]?.count == 16)
                 oracles.append(metrics)
             } else if metrics["oracle.routes"]?.number == 7 {
                 // route_count 0 from route 2: not the whole set, so no summary.

@@ -60,3 +60,26 @@ import Testing
         }
     }
 }
+
+/// The controls' settings: the reading, the default route and the null's dropout.
+@Suite struct ControlSettingsTests {
+    @Test func readingDefaultRouteAndDropoutAreChecked() throws {
+        let both = try DuoSettingsTests.settings([:])
+        #expect(both.readsSharedRoute && both.readsFixedContext && both.nullControl && both.nullDropout == 0.1)
+        #expect(try both.defaultRouteChoices(layers: 3) == [.big, .big, .big])
+        let shared = try DuoSettingsTests.settings(["reading": .string("shared_route")])
+        #expect(shared.readsSharedRoute && !shared.readsFixedContext)
+        let reading = OracleSettings.declaration.first { $0.name == "reading" }!
+        #expect(reading.problem(with: .string("fixed")) != nil && reading.problem(with: .string("fixed_context")) == nil)
+        let dropout = OracleSettings.declaration.first { $0.name == "null_dropout" }!
+        #expect(dropout.problem(with: .double(1)) != nil && dropout.problem(with: .double(-0.1)) != nil)
+        // Skip is allowed in the context even without skip routes: it is not a candidate.
+        try DuoSettingsTests.settings(["default_route": .string("BKS")]).check(layers: 3)
+        do { try DuoSettingsTests.settings(["default_route": .string("BB")]).check(layers: 3); Issue.record("a short route passed") } catch {
+            #expect("\(error)".contains("default_route") && "\(error)".contains("3 layers"), "\(error)")
+        }
+        do { try DuoSettingsTests.settings(["default_route": .string("BQB")]).check(layers: 3); Issue.record("letter Q passed") } catch {
+            #expect("\(error)".contains("'Q'"), "\(error)")
+        }
+    }
+}
