@@ -29,9 +29,10 @@ extension Transformer {
         let keyValues = config.layers.indices.map { l -> [Float] in
             guard config.layers[l].attention != .none else { return [] }
             let qkv = arena.layers[l].qkv   // (n, 3d) [q | k | v]
-            var kv = [Float](repeating: 0, count: n * 2 * d)
-            for r in 0..<n { for j in 0..<(2 * d) { kv[r * 2 * d + j] = qkv[r * 3 * d + d + j] } }
-            return kv
+            return [Float](unsafeUninitializedCapacity: n * 2 * d) { kv, initialized in
+                for r in 0..<n { (kv.baseAddress! + r * 2 * d).initialize(from: qkv + r * 3 * d + d, count: 2 * d) }
+                initialized = n * 2 * d
+            }
         }
         return AttentionContext(tokens: tokens, targets: targets, batch: batch, keyValues: keyValues,
                                 depth: config.depth, dModel: d, context: config.context)
