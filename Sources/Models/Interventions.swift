@@ -1,4 +1,5 @@
-/// Edits to the forward pass for mechanism studies (ablations and forced attention patterns).
+/// Edits to the forward pass for mechanism studies (ablations, forced attention patterns, and the
+/// null control's dropout on big FFNs).
 ///
 /// Each applies in `forward` and, where the edited computation still has a gradient, in
 /// `backward` too: a zeroed head, value or residual row passes no gradient back; a removed FFN or
