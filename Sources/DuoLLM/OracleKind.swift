@@ -6,7 +6,7 @@ import Tasks
 /// `duo.oracle`: the routing oracle over a `train.duo` checkpoint, for all routes or a slice.
 public enum OracleKind {
     public static var kind: TaskKind {
-        TaskKind(
+        var kind = TaskKind(
             name: "duo.oracle", summary: "evaluates every route (or a slice) of a train.duo checkpoint: CE[r, t] as .npy, the oracle's perplexities",
             parameters: OracleParameters.self, metrics: DuoMetric.oracleMetrics
         ) { context, params in
@@ -17,6 +17,8 @@ public enum OracleKind {
             try context.checkCancellation()
             return TaskOutcome(metrics: oracle.metrics, artifacts: [oracle.file])
         }
+        kind.sharding = OracleSharding.sharding
+        return kind
     }
 
     /// The checkpoint's model and its corpus task, every setting checked before any route runs.

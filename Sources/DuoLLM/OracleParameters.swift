@@ -12,6 +12,9 @@ public struct OracleParameters: TaskParameters {
                       minimum: 0),
         ParameterSpec("route_count", .int, default: .int(0), "routes in the slice (0: all from first_route)", minimum: 0),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),
+        ParameterSpec("shards", .int, default: .int(0),
+                      "slices of the routes run as separate tasks on any workers, joined by loom run (0: two per worker; 1: one task)",
+                      minimum: 0, maximum: 4_096),
     ] + OracleSettings.declaration
 
     let checkpoint: String
@@ -20,6 +23,7 @@ public struct OracleParameters: TaskParameters {
     let firstRoute: Int
     let routeCount: Int
     let threads: Int
+    let shards: Int
     let settings: OracleSettings
 
     public init(_ values: ResolvedParameters) {
@@ -29,6 +33,7 @@ public struct OracleParameters: TaskParameters {
         firstRoute = values.int("first_route")
         routeCount = values.int("route_count")
         threads = values.int("threads")
+        shards = values.int("shards")
         settings = OracleSettings(values)
     }
 

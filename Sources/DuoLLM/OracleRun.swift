@@ -16,13 +16,17 @@ enum OracleRun {
     static func run(_ model: Transformer, batch: TrainingBatch, settings: OracleSettings, first: Int = 0, count: Int? = nil,
                     shouldStop: () -> Bool) throws -> (metrics: [String: ParameterValue], file: String) {
         let set = try RouteSet(layers: model.config.depth, skip: settings.skipRoutes)
+        try settings.check(layers: set.layers)
+        let losses = try RouteLosses.evaluate(model, batch: batch, routes: set, first: first, count: count, shouldStop: shouldStop)
+        return (try metrics(losses, settings: settings), try write(losses))
+    }
+
+    /// The metrics of a slice: what it holds, and for the whole set the oracle's summaries. A
+    /// pure function of the matrix, so a search joined from shards reports the same numbers.
+    static func metrics(_ losses: RouteLosses, settings: OracleSettings) throws -> [String: ParameterValue] {
+        let set = losses.routes
         let budgets = try settings.budgetList(layers: set.layers)
         let fixed = try settings.fixedRoutes(in: set)
-        let losses = try RouteLosses.evaluate(model, batch: batch, routes: set, first: first, count: count, shouldStop: shouldStop)
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-oracle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let file = directory.appendingPathComponent("ce-routes-\(losses.first)-\(losses.first + losses.count).npy").path
-        try losses.writeNPY(toFile: file)
         var metrics: [String: ParameterValue] = [
             DuoMetric.reading.name: .string("shared_route"), DuoMetric.routes.name: .int(losses.count),
             DuoMetric.firstRoute.name: .int(losses.first), DuoMetric.tokens.name: .int(losses.tokens),
@@ -36,7 +40,16 @@ enum OracleRun {
             }
             metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: sums)) { $1 }
         }
-        return (metrics, file)
+        return metrics
+    }
+
+    /// Writes the slice's matrix as `ce-routes-<first>-<end>.npy` in a fresh temporary directory.
+    static func write(_ losses: RouteLosses) throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-oracle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("ce-routes-\(losses.first)-\(losses.first + losses.count).npy").path
+        try losses.writeNPY(toFile: file)
+        return file
     }
 
     /// The corpus named by a `corpus` parameter (empty: Loom's documentation).

@@ -160,7 +160,9 @@ enum RunCommand: Command {
         let live = arguments.flag("no-report") ? nil : LiveReport { drawReport(experiment, spec: spec, state: state, quietly: true) }
         defer { live?.finish() }
         do throws(RunnerError) {
-            summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion, store: store, dispatcher: dispatcher,
+            summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion,
+                                               kind: try? LoomTasks.registry(testKinds: true).kind(named: experiment.task),
+                                               store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
                                                rerunFailed: arguments.flag("rerun-failed"),
                                                acceptCodeChange: arguments.flag("accept-code-change"),
