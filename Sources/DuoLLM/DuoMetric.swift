@@ -16,12 +16,22 @@ public enum DuoMetric {
     public static let routes = MetricSpec("oracle.routes", "routes evaluated")
     public static let firstRoute = MetricSpec("oracle.first_route", "first route of the slice")
     public static let tokens = MetricSpec("oracle.tokens", "evaluation tokens per route")
+    // Curves over the budget: the step is k, the number of big layers.
+    public static let budgetOracle = MetricSpec("budget.ppl.oracle", "oracle perplexity (step: k big layers)", unit: "ppl", stepped: true)
+    public static let budgetOracleSkip = MetricSpec("budget.ppl.oracle_skip", "oracle perplexity, skip allowed (step: k big layers)",
+                                                    unit: "ppl", stepped: true)
+    public static let budgetBestRandom = MetricSpec("budget.ppl.best_random", "best random fixed route (step: k big layers)",
+                                                    unit: "ppl", stepped: true)
+    public static let budgetAllBig = MetricSpec("budget.ppl.all_big", "all big (flat over k)", unit: "ppl", stepped: true)
+    public static let budgetLayerUsage = MetricSpec("budget.layer_usage.L*", "fraction of tokens whose oracle route takes big at the layer (step: k)",
+                                                    stepped: true)
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
     public static let oracleMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage,
-                                       reading, routes, firstRoute, tokens]
+                                       reading, routes, firstRoute, tokens,
+                                       budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage]
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
 
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'

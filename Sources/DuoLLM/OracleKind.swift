@@ -12,10 +12,10 @@ public enum OracleKind {
         ) { context, params in
             let (model, task) = try load(params)
             let batch = OracleRun.evaluationBatch(task, size: params.settings.evaluationBatch, dataSeed: UInt64(params.dataSeed))
-            let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
+            let outcome = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
                                            count: params.routeCount > 0 ? params.routeCount : nil, shouldStop: { context.isCancelled })
             try context.checkCancellation()
-            return TaskOutcome(metrics: oracle.metrics, artifacts: [oracle.file])
+            return outcome
         }
         kind.sharding = OracleSharding.sharding
         return kind

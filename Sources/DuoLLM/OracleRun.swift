@@ -12,18 +12,19 @@ enum OracleRun {
         task.batch(size: size, length: task.context, seed: dataSeed &+ 0x9E37_79B9, step: -1)
     }
 
-    /// Runs the slice and returns its metrics and the `.npy` file (in a fresh temporary directory).
+    /// Runs the slice and returns its outcome (see `outcome`).
     static func run(_ model: Transformer, batch: TrainingBatch, settings: OracleSettings, first: Int = 0, count: Int? = nil,
-                    shouldStop: () -> Bool) throws -> (metrics: [String: ParameterValue], file: String) {
+                    shouldStop: () -> Bool) throws -> TaskOutcome {
         let set = try RouteSet(layers: model.config.depth, skip: settings.skipRoutes)
         try settings.check(layers: set.layers)
         let losses = try RouteLosses.evaluate(model, batch: batch, routes: set, first: first, count: count, shouldStop: shouldStop)
-        return (try metrics(losses, settings: settings), try write(losses))
+        return try outcome(losses, settings: settings)
     }
 
-    /// The metrics of a slice: what it holds, and for the whole set the oracle's summaries. A
-    /// pure function of the matrix, so a search joined from shards reports the same numbers.
-    static func metrics(_ losses: RouteLosses, settings: OracleSettings) throws -> [String: ParameterValue] {
+    /// A slice's outcome: its metrics, the `.npy` of its rows, and for the whole set the budget
+    /// curves and the route graphs. A pure function of the matrix, so a search joined from shards
+    /// stores the same numbers as one done in a single task.
+    static func outcome(_ losses: RouteLosses, settings: OracleSettings) throws -> TaskOutcome {
         let set = losses.routes
         let budgets = try settings.budgetList(layers: set.layers)
         let fixed = try settings.fixedRoutes(in: set)
@@ -31,25 +32,20 @@ enum OracleRun {
             DuoMetric.reading.name: .string("shared_route"), DuoMetric.routes.name: .int(losses.count),
             DuoMetric.firstRoute.name: .int(losses.first), DuoMetric.tokens.name: .int(losses.tokens),
         ]
-        if losses.isComplete {
-            let summary = try OracleSummary(losses, randomRoutes: settings.randomRoutes, seed: UInt64(settings.routeSeed))
-            var sums: [String: Double] = [:]
-            for (letters, index) in fixed {
-                sums[letters] = exp((0..<losses.tokens).reduce(0.0) { $0 + Double(losses.values[index * losses.tokens + $1]) }
-                                    / Double(losses.tokens))
-            }
-            metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: sums)) { $1 }
-        }
-        return metrics
-    }
-
-    /// Writes the slice's matrix as `ce-routes-<first>-<end>.npy` in a fresh temporary directory.
-    static func write(_ losses: RouteLosses) throws -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-oracle-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let file = directory.appendingPathComponent("ce-routes-\(losses.first)-\(losses.first + losses.count).npy").path
         try losses.writeNPY(toFile: file)
-        return file
+        guard losses.isComplete else { return TaskOutcome(metrics: metrics, artifacts: [file]) }
+        let summary = try OracleSummary(losses, randomRoutes: settings.randomRoutes, seed: UInt64(settings.routeSeed))
+        var sums: [String: Double] = [:]
+        for (letters, index) in fixed {
+            sums[letters] = exp((0..<losses.tokens).reduce(0.0) { $0 + Double(losses.values[index * losses.tokens + $1]) }
+                                / Double(losses.tokens))
+        }
+        metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: sums)) { $1 }
+        return TaskOutcome(metrics: metrics, artifacts: [file] + (try OracleFigures.graphs(summary, losses: losses, into: directory)),
+                           series: OracleFigures.budgetSeries(summary, set: set))
     }
 
     /// The corpus named by a `corpus` parameter (empty: Loom's documentation).

@@ -65,7 +65,7 @@ enum OracleSharding {
             throw ModelError.input("the shards cover routes \(first) ..< \(next), not \(first) ..< \(first + count)")
         }
         let losses = RouteLosses(routes: set, first: first, count: count, tokens: tokens, values: values)
-        return TaskOutcome(metrics: try OracleRun.metrics(losses, settings: params.settings), artifacts: [try OracleRun.write(losses)])
+        return try OracleRun.outcome(losses, settings: params.settings)
     }
 
     private static func decode(_ resolved: [String: ParameterValue]) throws -> OracleParameters {

@@ -90,6 +90,11 @@ import Testing
         let expected = try store.finalMetrics(run: one.id), got = try store.finalMetrics(run: split.id)
         #expect(expected.count > 20 && expected["ppl.oracle.k2"] != nil && expected["ppl.route.BSKB"] != nil)
         #expect(got == expected, "the joined search stores exactly the one-task metrics")
+        let curves = try store.curves(run: one.id)
+        #expect(curves["budget.ppl.oracle"]?.count == 5 && curves.count >= 8, "\(curves.keys.sorted())")
+        #expect(try store.curves(run: split.id) == curves, "and the same curves over the budget")
+        let graphs = try store.artifacts(run: split.id).map { URL(fileURLWithPath: $0.path).lastPathComponent }
+        #expect(graphs.contains("routes-k1.svg") && graphs.contains("routes-k4.pdf") && graphs.contains("token-route.svg"), "\(graphs)")
         let matrices = try [one, split].map { run in try #require(try store.artifacts(run: run.id).first { $0.path.hasSuffix(".npy") }) }
         #expect(matrices[0].sha256 == matrices[1].sha256 && matrices[0].bytes == matrices[1].bytes,
                 "CE[r, t] identical: \(matrices.map(\.path))")
