@@ -12,6 +12,8 @@ public enum DuoMetric {
     public static let bestRandomRoute = MetricSpec("best_random.k*.route", "the best random fixed route (letters)")
     public static let route = MetricSpec("ppl.route.*", "perplexity of a given fixed route", unit: "ppl")
     public static let layerUsage = MetricSpec("oracle.layer_usage.k*.L*", "fraction of tokens whose best route takes big at the layer")
+    public static let earlyExit = MetricSpec("oracle_skip.early_exit.k*",
+                                             "of tokens whose best route skips, the fraction whose skips form an early exit (a suffix)")
     public static let reading = MetricSpec("oracle.reading", "how a route is applied (shared_route: to every token)")
     public static let routes = MetricSpec("oracle.routes", "routes evaluated")
     public static let firstRoute = MetricSpec("oracle.first_route", "first route of the slice")
@@ -25,13 +27,15 @@ public enum DuoMetric {
     public static let budgetAllBig = MetricSpec("budget.ppl.all_big", "all big (flat over k)", unit: "ppl", stepped: true)
     public static let budgetLayerUsage = MetricSpec("budget.layer_usage.L*", "fraction of tokens whose oracle route takes big at the layer (step: k)",
                                                     stepped: true)
+    public static let budgetSkipUsage = MetricSpec("budget.skip_usage.L*", "fraction of tokens whose oracle route (skip allowed) skips the layer (step: k)",
+                                                   stepped: true)
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
-    public static let oracleMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage,
+    public static let oracleMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage, earlyExit,
                                        reading, routes, firstRoute, tokens,
-                                       budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage]
+                                       budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage, budgetSkipUsage]
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
 
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
@@ -43,7 +47,10 @@ public enum DuoMetric {
             metrics[oracle.instance(k)] = .double(summary.oracle[k])
             metrics[bestRandom.instance(k)] = .double(summary.bestRandom[k])
             metrics[bestRandomRoute.instance(k)] = .string(String(set.route(summary.bestRandomRoute[k]).map(\.letter)))
-            if set.skip { metrics[oracleSkip.instance(k)] = .double(summary.oracleSkip[k]) }
+            if set.skip {
+                metrics[oracleSkip.instance(k)] = .double(summary.oracleSkip[k])
+                if !summary.earlyExitFraction[k].isNaN { metrics[earlyExit.instance(k)] = .double(summary.earlyExitFraction[k]) }
+            }
             for l in 0..<set.layers { metrics[layerUsage.instance(k, l)] = .double(summary.layerUsage[k][l]) }
         }
         for (letters, value) in fixed { metrics[route.instance(letters)] = .double(value) }

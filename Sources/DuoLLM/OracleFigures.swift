@@ -15,7 +15,12 @@ enum OracleFigures {
             points.append(StepMetric(name: DuoMetric.budgetOracle.name, step: k, value: summary.oracle[k]))
             points.append(StepMetric(name: DuoMetric.budgetBestRandom.name, step: k, value: summary.bestRandom[k]))
             points.append(StepMetric(name: DuoMetric.budgetAllBig.name, step: k, value: summary.allBig))
-            if set.skip { points.append(StepMetric(name: DuoMetric.budgetOracleSkip.name, step: k, value: summary.oracleSkip[k])) }
+            if set.skip {
+                points.append(StepMetric(name: DuoMetric.budgetOracleSkip.name, step: k, value: summary.oracleSkip[k]))
+                for l in 0..<set.layers {
+                    points.append(StepMetric(name: DuoMetric.budgetSkipUsage.instance(l), step: k, value: summary.skipUsage[k][l][2]))
+                }
+            }
             for l in 0..<set.layers {
                 points.append(StepMetric(name: DuoMetric.budgetLayerUsage.instance(l), step: k, value: summary.layerUsage[k][l]))
             }
@@ -41,6 +46,14 @@ enum OracleFigures {
                 .init(condition: "oracle@\(k)", fractions: oracle), .init(condition: "best random route", fractions: fixed),
             ], title: "routes with \(k) big layer\(k == 1 ? "" : "s") of \(set.layers)")
             keep(try GraphRenderer.write(dot: dot, name: "routes-k\(k)", into: directory))
+            guard set.skip else { continue }
+            // Skip allowed: where the oracle's tokens skip (claim 5: not an early exit).
+            let withSkip = summary.skipUsage[k].map { shares in [.big: shares[0], .small: shares[1], .skip: shares[2]] as [RouteGraphs.Branch: Double] }
+            let exits = summary.earlyExitFraction[k]
+            let skipDot = RouteGraphs.routes(layers: set.layers, usage: [.init(condition: "oracle@\(k), skip allowed", fractions: withSkip)],
+                                             title: "routes with \(k) big layer\(k == 1 ? "" : "s"), skip allowed"
+                                                + (exits.isNaN ? "" : String(format: "; early exits: %.0f%% of skipping tokens", 100 * exits)))
+            keep(try GraphRenderer.write(dot: skipDot, name: "routes-skip-k\(k)", into: directory))
         }
         let best = (1...set.layers).min { summary.oracle[$0] < summary.oracle[$1] } ?? set.layers
         // The token whose loss falls most from all big to its best route at that budget.
