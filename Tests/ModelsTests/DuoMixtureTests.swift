@@ -20,8 +20,9 @@ import Testing
 
     /// Same tolerances as `DuoGradientTests`: loss within 1e-5 relative of float64, and per tensor
     /// ‖analytic − numeric‖/‖numeric‖ ≤ 1e-3 (h = 1e-6, float64 central differences). dL/dp is
-    /// checked on every entry (126: 21 tokens × 3 layers × 2, the plain middle layer's all zero);
-    /// parameter tensors of more than 16 entries are sampled.
+    /// checked on the duo layers' entries of every other token (44 of 126: 21 tokens × 3 layers × 2; the
+    /// plain middle layer's are all exactly zero); parameter tensors of more than 8 entries are
+    /// sampled (the reference runs twice per entry: this keeps the test to a few seconds).
     @Test(arguments: [ModelConfig.Activation.relu, .gelu])
     func mixtureGradientsMatchFloat64FiniteDifferences(_ activation: ModelConfig.Activation) throws {
         let config = DuoGradientTests.config(activation)
@@ -41,8 +42,9 @@ import Testing
         let h = 1e-6
         let analytic = model.mixtureGradients
         #expect(analytic.count == p.count)
+        let checked = stride(from: 0, to: n, by: 2).flatMap { r in [0, 1, 4, 5].map { r * 6 + $0 } }
         var numeric: [Double] = []
-        for i in p.indices {
+        for i in checked {
             let saved = p[i]
             p[i] = saved + h
             let up = reference.loss(tokens: tokens, targets: targets, batch: batch, mixture: p)
@@ -51,7 +53,7 @@ import Testing
             p[i] = saved
             numeric.append((up - down) / (2 * h))
         }
-        let report = ErrorReport(analytic, numeric)
+        let report = ErrorReport(checked.map { analytic[$0] }, numeric)
         #expect(report.relative <= 1e-3, "dL/dp: \(report)")
         // The plain middle layer has no mixture: its entries are exactly zero.
         #expect((0..<n).allSatisfy { analytic[($0 * 3 + 1) * 2] == 0 && analytic[($0 * 3 + 1) * 2 + 1] == 0 })
@@ -59,7 +61,7 @@ import Testing
         var random = TestRandom(seed: 9)
         for entry in model.parameters.entries {
             let gradient = TransformerFixture.gradient(model, entry.name)
-            let indices = entry.count <= 16 ? Array(0..<entry.count) : (0..<16).map { _ in Int(random.next() % UInt64(entry.count)) }
+            let indices = entry.count <= 8 ? Array(0..<entry.count) : (0..<8).map { _ in Int(random.next() % UInt64(entry.count)) }
             var numeric: [Double] = []
             for i in indices {
                 let saved = reference.parameters[entry.name]![i]
