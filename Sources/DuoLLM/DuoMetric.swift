@@ -38,6 +38,18 @@ public enum DuoMetric {
                                        budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage, budgetSkipUsage]
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
 
+    // The trained router (`duo.router`): evaluation with hard routes, and its training curves.
+    public static let router = MetricSpec("ppl.router", "perplexity with the trained router's hard routes", unit: "ppl")
+    public static let routerBigFraction = MetricSpec("router.big_fraction", "realised fraction of (token, layer) choices that take big")
+    public static let routerSkipFraction = MetricSpec("router.skip_fraction", "realised fraction of (token, layer) choices that skip")
+    public static let routerLayerUsage = MetricSpec("router.layer_usage.L*", "fraction of tokens the router sends to big at the layer")
+    public static let routerLoss = MetricSpec("router.loss", "router loss CE + α·(mean P_big − b)², soft, training batch", unit: "nats")
+    public static let routerCE = MetricSpec("router.ce", "cross-entropy of the soft mixture, training batch", unit: "nats")
+    public static let routerTrainBigFraction = MetricSpec("router.train_big_fraction", "fraction of argmax choices that take big, training batch")
+    /// What `duo.router` stores.
+    public static let routerMetrics = [router, routerBigFraction, routerSkipFraction, routerLayerUsage, routerLoss, routerCE,
+                                       routerTrainBigFraction, steps]
+
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
     /// CE sums by letters.
     static func values(_ summary: OracleSummary, set: RouteSet, budgets: [Int]?, fixed: [String: Double])
