@@ -18,16 +18,17 @@ public enum DuoMetric {
     public static let routes = MetricSpec("oracle.routes", "routes evaluated")
     public static let firstRoute = MetricSpec("oracle.first_route", "first route of the slice")
     public static let tokens = MetricSpec("oracle.tokens", "evaluation tokens per route")
-    // Curves over the budget: the step is k, the number of big layers.
-    public static let budgetOracle = MetricSpec("budget.ppl.oracle", "oracle perplexity (step: k big layers)", unit: "ppl", stepped: true)
-    public static let budgetOracleSkip = MetricSpec("budget.ppl.oracle_skip", "oracle perplexity, skip allowed (step: k big layers)",
+    // Curves over the budget: the step is k, the number of big layers (labels name the series;
+    // the report's xlabel says what the step is).
+    public static let budgetOracle = MetricSpec("budget.ppl.oracle", "oracle", unit: "ppl", stepped: true)
+    public static let budgetOracleSkip = MetricSpec("budget.ppl.oracle_skip", "oracle, skip allowed",
                                                     unit: "ppl", stepped: true)
-    public static let budgetBestRandom = MetricSpec("budget.ppl.best_random", "best random fixed route (step: k big layers)",
+    public static let budgetBestRandom = MetricSpec("budget.ppl.best_random", "best random fixed route",
                                                     unit: "ppl", stepped: true)
-    public static let budgetAllBig = MetricSpec("budget.ppl.all_big", "all big (flat over k)", unit: "ppl", stepped: true)
-    public static let budgetLayerUsage = MetricSpec("budget.layer_usage.L*", "fraction of tokens whose oracle route takes big at the layer (step: k)",
+    public static let budgetAllBig = MetricSpec("budget.ppl.all_big", "all big", unit: "ppl", stepped: true)
+    public static let budgetLayerUsage = MetricSpec("budget.layer_usage.L*", "oracle's tokens on big at the layer",
                                                     stepped: true)
-    public static let budgetSkipUsage = MetricSpec("budget.skip_usage.L*", "fraction of tokens whose oracle route (skip allowed) skips the layer (step: k)",
+    public static let budgetSkipUsage = MetricSpec("budget.skip_usage.L*", "oracle's tokens skipping the layer (skip allowed)",
                                                    stepped: true)
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
@@ -46,9 +47,13 @@ public enum DuoMetric {
     public static let routerLoss = MetricSpec("router.loss", "router loss CE + α·(mean P_big − b)², soft, training batch", unit: "nats")
     public static let routerCE = MetricSpec("router.ce", "cross-entropy of the soft mixture, training batch", unit: "nats")
     public static let routerTrainBigFraction = MetricSpec("router.train_big_fraction", "fraction of argmax choices that take big, training batch")
+    public static let routerBudgetK = MetricSpec("router.k", "the budget k nearest the router's realised big fraction (round(fraction · L))")
+    public static let routerOracle = MetricSpec("router.ppl.oracle", "oracle perplexity at the router's budget k, same batch", unit: "ppl")
+    public static let routerBestRandom = MetricSpec("router.ppl.best_random", "best random fixed route at the router's budget k",
+                                                    unit: "ppl")
     /// What `duo.router` stores.
     public static let routerMetrics = [router, routerBigFraction, routerSkipFraction, routerLayerUsage, routerLoss, routerCE,
-                                       routerTrainBigFraction, steps]
+                                       routerTrainBigFraction, routerBudgetK, routerOracle, routerBestRandom, allBig, steps]
 
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
     /// CE sums by letters.

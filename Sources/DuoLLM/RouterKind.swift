@@ -17,8 +17,23 @@ public enum RouterKind {
                                                 report: { context.report($0, total: params.settings.steps) },
                                                 shouldStop: { context.isCancelled })
             try context.checkCancellation()
-            return TaskOutcome(metrics: result.metrics, series: result.series)
+            var metrics = result.metrics
+            metrics.merge(try comparison(model, batch: evaluation, realised: result.metrics[DuoMetric.routerBigFraction.name]?.number ?? 0,
+                                         shouldStop: { context.isCancelled })) { $1 }
+            return TaskOutcome(metrics: metrics, series: result.series)
         }
+    }
+
+    /// Claim 3 in one run: the big/small oracle and the best random fixed route at the budget k
+    /// nearest the router's realised big fraction (k = round(fraction · L)), on the same batch,
+    /// and all big.
+    static func comparison(_ model: Transformer, batch: TrainingBatch, realised: Double,
+                           shouldStop: () -> Bool) throws -> [String: ParameterValue] {
+        let set = try RouteSet(layers: model.config.depth, skip: false)
+        let summary = try OracleSummary(try RouteLosses.evaluate(model, batch: batch, routes: set, shouldStop: shouldStop))
+        let k = min(set.layers, max(0, Int((realised * Double(set.layers)).rounded())))
+        return [DuoMetric.routerBudgetK.name: .int(k), DuoMetric.routerOracle.name: .double(summary.oracle[k]),
+                DuoMetric.routerBestRandom.name: .double(summary.bestRandom[k]), DuoMetric.allBig.name: .double(summary.allBig)]
     }
 
     /// The checkpoint's model (built for the larger of the two batches) and its corpus task.

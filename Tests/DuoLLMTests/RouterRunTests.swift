@@ -45,6 +45,12 @@ import Testing
             #expect(metrics[name]?.number.map { $0 >= 0 } == true, "\(name): \(String(describing: metrics[name]))")
         }
         #expect(metrics["ppl.router"]?.number.map { $0 > 1 } == true && metrics["steps"]?.number == 40)
+        // Claim 3's comparison in the same run: the oracle at the router's budget is a per-token
+        // minimum that includes every fixed route there, so it is at most the best random one.
+        let k = try #require(metrics["router.k"]?.number), fraction = try #require(metrics["router.big_fraction"]?.number)
+        #expect(k == (fraction * 2).rounded(), "k \(k) from the realised fraction \(fraction) of 2 layers")
+        let oracle = try #require(metrics["router.ppl.oracle"]?.number), random = try #require(metrics["router.ppl.best_random"]?.number)
+        #expect(oracle <= random && metrics["ppl.all_big"]?.number.map { $0 > 1 } == true, "\(oracle) \(random)")
         #expect(curves["router.loss"]?.count == 40 && curves["router.train_big_fraction"]?.count == 40, "\(curves.keys)")
     }
 }
