@@ -93,7 +93,8 @@ enum RunCommand: Command {
             let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(readingAt: storePath) : nil
             plan = try RunPlan(experiment, runs: runs, kindVersion: try kindVersion(of: experiment), code: RunProvenance.code,
                                store: store, force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"),
-                               acceptCodeChange: arguments.flag("accept-code-change"))
+                               acceptCodeChange: arguments.flag("accept-code-change"),
+                               inputs: (try? LoomTasks.registry(testKinds: true).kind(named: experiment.task))?.declaration.inputs ?? [])
         } catch let error as CommandError { throw error } catch { throw .failure("cannot read the store \(storePath): \(error)") }
         if arguments.flag("json") {
             for entry in plan.entries {

@@ -119,7 +119,8 @@ public enum ExperimentRunner {
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         // Planned before this invocation's rows exist, so they never match themselves.
         let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
-                               force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange)
+                               force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange,
+                               inputs: kind?.declaration.inputs ?? [])
         if !interrupted.isEmpty { note(lostNote(interrupted, plan: plan)) }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
