@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "ActiveDormant", dependencies: ["Cluster", "Tasks", "Models", "Mechanisms", "Reports", "TensorCore"],
                 swiftSettings: portableSwift),
         // The Duo-LLM study: the train.duo and duo.oracle kinds, the route set, CE[r, t] and the oracle.
-        .target(name: "DuoLLM", dependencies: ["Cluster", "Tasks", "Models", "TensorCore"], swiftSettings: portableSwift),
+        .target(name: "DuoLLM", dependencies: ["Cluster", "Tasks", "Models", "Reports", "TensorCore"], swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",

@@ -33,7 +33,7 @@ public struct TrainParameters: TaskParameters {
         ParameterSpec("evaluation_batch", .int, default: .int(64), "sequences in the evaluation batch"),
         ParameterSpec("checkpoint_dir", .string, default: .string(""), "checkpoint here and resume from it if present"),
         ParameterSpec("checkpoint_every", .int, default: .int(0), "checkpoint every N steps (a multiple of evaluate_every; 0: at the end)"),
-        ParameterSpec("data", .string, default: .string(""), "task statistics: a bigram-backcopy JSON or a text corpus (default: the shipped Tiny Shakespeare statistics)"),
+        ParameterSpec("data", .string, default: .string(""), "task statistics: a bigram-backcopy JSON or a text corpus (default: the shipped Tiny Shakespeare statistics)", input: true),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)"),
         ParameterSpec("probes", .bool, default: .bool(true), "measure attn_sink, attn_prev, sink_logit_margin, value_drain and residual norms per layer and head at each evaluation"),
     ]

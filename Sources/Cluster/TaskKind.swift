@@ -22,6 +22,8 @@ public struct TaskKind: Sendable {
     /// the merged result on the coordinator (e.g. the gang's wall time is the slowest rank's).
     public typealias GangSummary = @Sendable (_ ranks: [[String: ParameterValue]]) -> [String: ParameterValue]
     let gangSummary: GangSummary?
+    /// For a kind whose runs can be split into independent shards (see `TaskSharding`).
+    public var sharding: TaskSharding?
 
     init(declaration: TaskDeclaration, gangTopology: (@Sendable ([String: ParameterValue]) -> String)?,
          gangSummary: GangSummary?, body: @escaping Body) {

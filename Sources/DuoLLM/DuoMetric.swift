@@ -30,18 +30,50 @@ public enum DuoMetric {
     public static let fixedContextReading = MetricSpec("fc.oracle.reading",
                                                        "how a route is applied in the fc.* metrics (fixed_context: to one token, the others on the default route)")
     public static let defaultRoute = MetricSpec("fc.oracle.default_route", "fixed_context: the context tokens' route (letters)")
+    public static let earlyExit = MetricSpec("oracle_skip.early_exit.k*",
+                                             "of tokens whose best route skips, the fraction whose skips form an early exit (a suffix)")
+    // Curves over the budget: the step is k, the number of big layers (labels name the series;
+    // the report's xlabel says what the step is).
+    public static let budgetOracle = MetricSpec("budget.ppl.oracle", "oracle", unit: "ppl", stepped: true)
+    public static let budgetOracleSkip = MetricSpec("budget.ppl.oracle_skip", "oracle, skip allowed",
+                                                    unit: "ppl", stepped: true)
+    public static let budgetBestRandom = MetricSpec("budget.ppl.best_random", "best random fixed route",
+                                                    unit: "ppl", stepped: true)
+    public static let budgetAllBig = MetricSpec("budget.ppl.all_big", "all big", unit: "ppl", stepped: true)
+    public static let budgetLayerUsage = MetricSpec("budget.layer_usage.L*", "oracle's tokens on big at the layer",
+                                                    stepped: true)
+    public static let budgetSkipUsage = MetricSpec("budget.skip_usage.L*", "oracle's tokens skipping the layer (skip allowed)",
+                                                   stepped: true)
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
     static let difficulty = [difficultyReduction, difficultyMean, difficultyPosition, difficultyAllBig]
     /// The metrics each reading's summary gives (the fixed_context ones behind `fc.`).
-    static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage] + difficulty
+    static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage, earlyExit] + difficulty
     public static let fixedContext: [MetricSpec] = readingMetrics.map {
         MetricSpec(fixedContextPrefix + $0.name, "\($0.label) (fixed_context)", unit: $0.unit, stepped: $0.isStepped)
     } + [fixedContextReading, defaultRoute]
-    public static let oracleMetrics = readingMetrics + [reading, routes, firstRoute, tokens, null] + fixedContext
+    public static let oracleMetrics = readingMetrics + [reading, routes, firstRoute, tokens, null,
+                                                        budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage,
+                                                        budgetSkipUsage] + fixedContext
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
+
+    // The trained router (`duo.router`): evaluation with hard routes, and its training curves.
+    public static let router = MetricSpec("ppl.router", "perplexity with the trained router's hard routes", unit: "ppl")
+    public static let routerBigFraction = MetricSpec("router.big_fraction", "realised fraction of (token, layer) choices that take big")
+    public static let routerSkipFraction = MetricSpec("router.skip_fraction", "realised fraction of (token, layer) choices that skip")
+    public static let routerLayerUsage = MetricSpec("router.layer_usage.L*", "fraction of tokens the router sends to big at the layer")
+    public static let routerLoss = MetricSpec("router.loss", "router loss CE + α·(mean P_big − b)², soft, training batch", unit: "nats")
+    public static let routerCE = MetricSpec("router.ce", "cross-entropy of the soft mixture, training batch", unit: "nats")
+    public static let routerTrainBigFraction = MetricSpec("router.train_big_fraction", "fraction of argmax choices that take big, training batch")
+    public static let routerBudgetK = MetricSpec("router.k", "the budget k nearest the router's realised big fraction (round(fraction · L))")
+    public static let routerOracle = MetricSpec("router.ppl.oracle", "oracle perplexity at the router's budget k, same batch", unit: "ppl")
+    public static let routerBestRandom = MetricSpec("router.ppl.best_random", "best random fixed route at the router's budget k",
+                                                    unit: "ppl")
+    /// What `duo.router` stores.
+    public static let routerMetrics = [router, routerBigFraction, routerSkipFraction, routerLayerUsage, routerLoss, routerCE,
+                                       routerTrainBigFraction, routerBudgetK, routerOracle, routerBestRandom, allBig, steps]
 
     /// The oracle's metrics for the budgets asked (every k when nil); `fixed` are extra routes'
     /// perplexities by letters; every name behind `prefix` (empty, or `fc.` for fixed_context).
@@ -52,7 +84,10 @@ public enum DuoMetric {
             metrics[oracle.instance(k)] = .double(summary.oracle[k])
             metrics[bestRandom.instance(k)] = .double(summary.bestRandom[k])
             metrics[bestRandomRoute.instance(k)] = .string(String(set.route(summary.bestRandomRoute[k]).map(\.letter)))
-            if set.skip { metrics[oracleSkip.instance(k)] = .double(summary.oracleSkip[k]) }
+            if set.skip {
+                metrics[oracleSkip.instance(k)] = .double(summary.oracleSkip[k])
+                if !summary.earlyExitFraction[k].isNaN { metrics[earlyExit.instance(k)] = .double(summary.earlyExitFraction[k]) }
+            }
             for l in 0..<set.layers { metrics[layerUsage.instance(k, l)] = .double(summary.layerUsage[k][l]) }
         }
         for (letters, value) in fixed { metrics[route.instance(letters)] = .double(value) }

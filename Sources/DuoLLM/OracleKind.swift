@@ -6,17 +6,19 @@ import Tasks
 /// `duo.oracle`: the routing oracle over a `train.duo` checkpoint, for all routes or a slice.
 public enum OracleKind {
     public static var kind: TaskKind {
-        TaskKind(
+        var kind = TaskKind(
             name: "duo.oracle", summary: "evaluates every route (or a slice) of a train.duo checkpoint: CE[r, t] as .npy, the oracle's perplexities",
             parameters: OracleParameters.self, metrics: DuoMetric.oracleMetrics, version: 2
         ) { context, params in
             let (model, task) = try load(params)
             let batch = OracleRun.evaluationBatch(task, size: params.settings.evaluationBatch, dataSeed: UInt64(params.dataSeed))
-            let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
+            let outcome = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
                                            count: params.routeCount > 0 ? params.routeCount : nil, shouldStop: { context.isCancelled })
             try context.checkCancellation()
-            return TaskOutcome(metrics: oracle.metrics, artifacts: oracle.files, series: oracle.series)
+            return outcome
         }
+        kind.sharding = OracleSharding.sharding
+        return kind
     }
 
     /// The checkpoint's model and its corpus task, every setting checked before any route runs.

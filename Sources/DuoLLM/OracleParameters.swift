@@ -5,13 +5,16 @@ import Tasks
 /// (so a later coordinator can shard the search over workers).
 public struct OracleParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
-        ParameterSpec("checkpoint", .string, default: .string(""), "a train.duo checkpoint directory (holds checkpoint.json)"),
-        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: Loom's own README and docs)"),
+        ParameterSpec("checkpoint", .string, default: .string(""), "a train.duo checkpoint directory (holds checkpoint.json)", input: true),
+        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: Loom's own README and docs)", input: true),
         ParameterSpec("data_seed", .int, default: .int(1), "the training run's data_seed (fixes the evaluation batch)", minimum: 0),
         ParameterSpec("first_route", .int, default: .int(0), "the first route of the slice (routes are numbered as in docs/duo-llm.md)",
                       minimum: 0),
         ParameterSpec("route_count", .int, default: .int(0), "routes in the slice (0: all from first_route)", minimum: 0),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),
+        ParameterSpec("shards", .int, default: .int(0),
+                      "slices of the routes run as separate tasks on any workers, joined by loom run (0: two per worker; 1: one task)",
+                      minimum: 0, maximum: 4_096),
     ] + OracleSettings.declaration
 
     let checkpoint: String
@@ -20,6 +23,7 @@ public struct OracleParameters: TaskParameters {
     let firstRoute: Int
     let routeCount: Int
     let threads: Int
+    let shards: Int
     let settings: OracleSettings
 
     public init(_ values: ResolvedParameters) {
@@ -29,6 +33,7 @@ public struct OracleParameters: TaskParameters {
         firstRoute = values.int("first_route")
         routeCount = values.int("route_count")
         threads = values.int("threads")
+        shards = values.int("shards")
         settings = OracleSettings(values)
     }
 

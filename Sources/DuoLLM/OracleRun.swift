@@ -5,40 +5,59 @@ import TensorCore
 
 /// One oracle run over a trained model: `CE[r, t]` for a slice of routes on the validation
 /// split's evaluation batch in each reading asked, their `.npy` artifacts, and (for the whole set)
-/// the summary metrics, token difficulty and the null control.
+/// the summary metrics, token difficulty, budget curves and route graphs; the null control in the
+/// task that holds route 0.
 enum OracleRun {
-    /// What a run gives: metrics, artifact files, and curves (token difficulty by position).
-    struct Result {
-        var metrics: [String: ParameterValue] = [:]
-        var files: [String] = []
-        var series: [StepMetric] = []
-    }
-
     /// The validation batch the oracle evaluates: the trainer's evaluation batch (step −1 of the
     /// data seed shifted as `Trainer` does), so the curves' final all-big loss is on the same tokens.
     static func evaluationBatch(_ task: CharacterCorpusTask, size: Int, dataSeed: UInt64) -> TrainingBatch {
         task.batch(size: size, length: task.context, seed: dataSeed &+ 0x9E37_79B9, step: -1)
     }
 
-    /// Runs the slice in the readings `settings` asks for (files in a fresh temporary directory).
+    /// Runs the slice in the readings `settings` asks for and returns its outcome (see `outcome`).
+    /// The null control needs the model rather than the matrices, so it runs here, in the task
+    /// whose slice starts at route 0 (the whole set, or a sharded search's first shard).
     static func run(_ model: Transformer, batch: TrainingBatch, settings: OracleSettings, first: Int = 0, count: Int? = nil,
-                    shouldStop: () -> Bool) throws -> Result {
+                    shouldStop: () -> Bool) throws -> TaskOutcome {
         let set = try RouteSet(layers: model.config.depth, skip: settings.skipRoutes)
+        try settings.check(layers: set.layers)
+        let shared = settings.readsSharedRoute
+            ? try RouteLosses.evaluate(model, batch: batch, routes: set, first: first, count: count, shouldStop: shouldStop) : nil
+        let fixedContext = settings.readsFixedContext
+            ? try FixedContextLosses.evaluate(model, batch: batch, routes: set, defaultRoute: try settings.defaultRouteChoices(layers: set.layers),
+                                              first: first, count: count, shouldStop: shouldStop) : nil
+        var result = try outcome(shared: shared, fixedContext: fixedContext, context: batch.length, settings: settings)
+        if settings.nullControl && first == 0 {
+            let null = try NullControl.run(model, batch: batch, randomRoutes: settings.randomRoutes, rate: settings.nullDropout,
+                                           seed: UInt64(settings.routeSeed), shouldStop: shouldStop)
+            for k in try settings.budgetList(layers: set.layers) ?? Array(0...set.layers) {
+                result.metrics[DuoMetric.null.instance(k)] = .double(null.perplexity[k])
+            }
+        }
+        return result
+    }
+
+    /// A slice's outcome from its matrices (nil for a reading not asked): the metrics, each
+    /// reading's `.npy`, and for the whole set the summaries, token difficulty (CSV and curve), the
+    /// budget curves and the route graphs (of `shared_route`). A pure function of the matrices, so a
+    /// search joined from shards stores the same numbers as one done in a single task.
+    /// - Parameter context: tokens per sequence (token difficulty's positions).
+    static func outcome(shared: RouteLosses?, fixedContext: RouteLosses?, context: Int, settings: OracleSettings) throws -> TaskOutcome {
+        guard let any = shared ?? fixedContext else { throw ModelError.configuration("the oracle evaluated no reading") }
+        let set = any.routes
         let budgets = try settings.budgetList(layers: set.layers)
         let fixed = try settings.fixedRoutes(in: set)
-        let defaultRoute = try settings.defaultRouteChoices(layers: set.layers)
+        var result = TaskOutcome(metrics: [
+            DuoMetric.routes.name: .int(any.count), DuoMetric.firstRoute.name: .int(any.first), DuoMetric.tokens.name: .int(any.tokens),
+        ])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-oracle-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var result = Result()
         /// Stores one reading's matrix and, for the whole set, its summaries behind `prefix`.
-        func record(_ losses: RouteLosses, file: String, prefix: String) throws {
+        func record(_ losses: RouteLosses, file: String, prefix: String) throws -> OracleSummary? {
             let path = directory.appendingPathComponent("\(file)-\(losses.first)-\(losses.first + losses.count).npy").path
             try losses.writeNPY(toFile: path)
-            result.files.append(path)
-            result.metrics[DuoMetric.routes.name] = .int(losses.count)
-            result.metrics[DuoMetric.firstRoute.name] = .int(losses.first)
-            result.metrics[DuoMetric.tokens.name] = .int(losses.tokens)
-            guard losses.isComplete else { return }
+            result.artifacts.append(path)
+            guard losses.isComplete else { return nil }
             let summary = try OracleSummary(losses, randomRoutes: settings.randomRoutes, seed: UInt64(settings.routeSeed))
             var perplexities: [String: Double] = [:]
             for (letters, index) in fixed {
@@ -46,31 +65,26 @@ enum OracleRun {
                                             / Double(losses.tokens))
             }
             result.metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: perplexities, prefix: prefix)) { $1 }
-            let difficulty = try TokenDifficulty(losses, context: batch.length)
+            let difficulty = try TokenDifficulty(losses, context: context)
             let table = directory.appendingPathComponent(prefix.isEmpty ? "token-difficulty.csv" : "fc-token-difficulty.csv")
             try difficulty.csv.write(to: table, atomically: true, encoding: .utf8)
-            result.files.append(table.path)
+            result.artifacts.append(table.path)
             let (metrics, series) = DuoMetric.values(difficulty, prefix: prefix)
             result.metrics.merge(metrics) { $1 }
             result.series += series
+            return summary
         }
-        if settings.readsSharedRoute {
-            let losses = try RouteLosses.evaluate(model, batch: batch, routes: set, first: first, count: count, shouldStop: shouldStop)
-            try record(losses, file: "ce-routes", prefix: "")
+        if let shared {
             result.metrics[DuoMetric.reading.name] = .string("shared_route")
+            if let summary = try record(shared, file: "ce-routes", prefix: "") {
+                result.artifacts += try OracleFigures.graphs(summary, losses: shared, into: directory)
+                result.series += OracleFigures.budgetSeries(summary, set: set)
+            }
         }
-        if settings.readsFixedContext {
-            let losses = try FixedContextLosses.evaluate(model, batch: batch, routes: set, defaultRoute: defaultRoute, first: first,
-                                                         count: count, shouldStop: shouldStop)
-            try record(losses, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix)
+        if let fixedContext {
             result.metrics[DuoMetric.fixedContextReading.name] = .string("fixed_context")
-            result.metrics[DuoMetric.defaultRoute.name] = .string(String(defaultRoute.map(\.letter)))
-        }
-        // The null control needs the model, not the matrix: it runs where the whole set runs.
-        if settings.nullControl && first == 0 && (count ?? set.count) == set.count {
-            let null = try NullControl.run(model, batch: batch, randomRoutes: settings.randomRoutes, rate: settings.nullDropout,
-                                           seed: UInt64(settings.routeSeed), shouldStop: shouldStop)
-            for k in budgets ?? Array(0...set.layers) { result.metrics[DuoMetric.null.instance(k)] = .double(null.perplexity[k]) }
+            result.metrics[DuoMetric.defaultRoute.name] = .string(String(try settings.defaultRouteChoices(layers: set.layers).map(\.letter)))
+            _ = try record(fixedContext, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix)
         }
         return result
     }

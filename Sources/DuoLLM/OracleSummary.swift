@@ -19,6 +19,13 @@ public struct OracleSummary: Sendable, Equatable {
     public var layerUsage: [[Double]]
     /// `argmin[k][t]`: the best big/small route at budget k for token t (the first in route order on ties).
     public var argmin: [[Int]]
+    /// With skip: `skipUsage[k][l][c]`, the fraction of tokens whose best big/small/skip route at
+    /// budget k takes choice c (0 big, 1 small, 2 skip) at layer l (empty without skip).
+    public var skipUsage: [[[Double]]]
+    /// With skip: among tokens whose best route at budget k skips somewhere, the fraction whose
+    /// skips are exactly a suffix of the layers (an early exit: once skipped, skipped to the end);
+    /// NaN when no token's best route skips.
+    public var earlyExitFraction: [Double]
 
     /// Summarises `losses` (the complete route set).
     /// - Parameters:
@@ -73,11 +80,25 @@ public struct OracleSummary: Sendable, Equatable {
             }
             bestRandom.append(bestValue); bestRandomRoute.append(bestRoute)
         }
-        oracleSkip = []
+        oracleSkip = []; skipUsage = []; earlyExitFraction = []
         if set.skip {
             var withSkip = [[Int]](repeating: [], count: layers + 1)
             for r in 0..<set.count { withSkip[set.bigCount(r)].append(r) }
-            oracleSkip = withSkip.map { best($0).perplexity }
+            for candidates in withSkip {
+                let (value, chosen) = best(candidates)
+                oracleSkip.append(value)
+                var usage = [[Double]](repeating: [0, 0, 0], count: layers)
+                var skipping = 0, exits = 0
+                for r in chosen {
+                    let route = set.route(r)
+                    for (l, choice) in route.enumerated() { usage[l][Int(choice.rawValue)] += 1 }
+                    guard let firstSkip = route.firstIndex(of: .skip) else { continue }
+                    skipping += 1
+                    if route[firstSkip...].allSatisfy({ $0 == .skip }) { exits += 1 }
+                }
+                skipUsage.append(usage.map { $0.map { $0 / Double(max(1, n)) } })
+                earlyExitFraction.append(skipping > 0 ? Double(exits) / Double(skipping) : .nan)
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ public enum TrainDuoKind {
                 let batch = OracleRun.evaluationBatch(task, size: config.evaluationBatch, dataSeed: config.dataSeed)
                 let oracle = try OracleRun.run(model, batch: batch, settings: params.settings, shouldStop: { context.isCancelled })
                 metrics.merge(oracle.metrics) { $1 }
-                artifacts += oracle.files
+                artifacts += oracle.artifacts
                 series += oracle.series
             }
             metrics[DuoMetric.steps.name] = .int(trainer.step)

@@ -7,19 +7,21 @@ extension ResultsStore {
     }
 
     /// Records that attempt `attempt` of `run` started on `workers` (a gang lists its ranks):
-    /// the run is RUNNING, leased to them, with a fresh heartbeat.
-    public func startAttempt(_ run: Int64, attempt: Int, workers: [String]) throws(StoreError) {
+    /// the run is RUNNING, leased to them, with a fresh heartbeat. `shard` names the shard the
+    /// attempt runs when the run is split (its attempts are then numbered across all shards).
+    public func startAttempt(_ run: Int64, attempt: Int, workers: [String], shard: Int? = nil) throws(StoreError) {
         let now = ResultsStore.now, names = workers.joined(separator: ",")
         try database.transaction { () throws(StoreError) in
             try database.query("""
-                INSERT OR REPLACE INTO attempt (run_id, attempt, workers, status, started_at) VALUES (?, ?, ?, 'RUNNING', ?)
-                """, [.integer(run), .integer(Int64(attempt)), .text(names), .real(now)])
+                INSERT OR REPLACE INTO attempt (run_id, attempt, workers, status, started_at, shard) VALUES (?, ?, ?, 'RUNNING', ?, ?)
+                """, [.integer(run), .integer(Int64(attempt)), .text(names), .real(now), shard.map { .integer(Int64($0)) } ?? .null])
             try database.query("""
                 UPDATE run SET status = 'RUNNING', attempt = ?, lease_worker = ?, heartbeat_at = ?,
                        started_at = COALESCE(started_at, ?) WHERE id = ?
                 """, [.integer(Int64(attempt)), .text(names), .real(now), .real(now), .integer(run)])
             try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'status', ?)",
-                               [.real(now), .integer(run), .text("RUNNING attempt \(attempt) on \(names)")])
+                               [.real(now), .integer(run),
+                                .text("RUNNING attempt \(attempt)" + (shard.map { " (shard \($0 + 1))" } ?? "") + " on \(names)")])
         }
     }
 
@@ -58,15 +60,22 @@ extension ResultsStore {
         public var workers: String
         public var status: String
         public var error: String?
+        /// The shard it ran (from 0), for a run split into shards.
+        public var shard: Int?
+
+        public init(attempt: Int, workers: String, status: String, error: String?, shard: Int? = nil) {
+            self.attempt = attempt; self.workers = workers; self.status = status; self.error = error; self.shard = shard
+        }
     }
 
     /// The attempts of `run`, in order.
     public func attempts(run: Int64) throws(StoreError) -> [AttemptRecord] {
-        try database.query("SELECT attempt, workers, status, error FROM attempt WHERE run_id = ? ORDER BY attempt",
+        try database.query("SELECT attempt, workers, status, error, shard FROM attempt WHERE run_id = ? ORDER BY attempt",
                            [.integer(run)]).map { row in
             func text(_ i: Int) -> String? { if case let .text(v) = row[i] { v } else { nil } }
             let number: Int = if case let .integer(v) = row[0] { Int(v) } else { 0 }
-            return AttemptRecord(attempt: number, workers: text(1) ?? "", status: text(2) ?? "", error: text(3))
+            let shard: Int? = if case let .integer(v) = row[4] { Int(v) } else { nil }
+            return AttemptRecord(attempt: number, workers: text(1) ?? "", status: text(2) ?? "", error: text(3), shard: shard)
         }
     }
 

@@ -70,6 +70,10 @@ public final class ResultsStore {
         ALTER TABLE run ADD COLUMN cached_from INTEGER REFERENCES run(id);
         CREATE INDEX invocation_by_experiment ON invocation(experiment_id, finished_at);
         """,
+        // 4: which shard an attempt ran, for runs split into shards (NULL: the whole run).
+        """
+        ALTER TABLE attempt ADD COLUMN shard INTEGER;
+        """,
     ]
 
     /// Opens or creates the store at `path` (its directory is created) and applies migrations.

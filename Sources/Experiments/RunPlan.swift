@@ -41,11 +41,20 @@ public struct RunPlan: Sendable {
     ///   - code: the code this invocation runs.
     ///   - acceptCodeChange: reuse results computed by other code too (the user knows the
     ///     change does not matter to them); the reason names the commit they came from.
+    ///   - inputs: the parameters that name files or directories the runs read
+    ///     (`TaskDeclaration.inputs`): their contents' digests join the key.
     public init(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, code: CodeIdentity, store: ResultsStore?,
-                force: Bool, rerunFailed: Bool, acceptCodeChange: Bool = false) throws(StoreError) {
+                force: Bool, rerunFailed: Bool, acceptCodeChange: Bool = false, inputs: [String] = []) throws(StoreError) {
         entries = []
+        var digests: [String: String] = [:]       // path → digest, each input read once per plan
         for run in runs {
-            let key = RunPlan.cacheKey(task: experiment.task, kindVersion: kindVersion, params: run.params,
+            var identity = run.params
+            for name in inputs {
+                guard case let .string(path)? = run.params[name], !path.isEmpty else { continue }
+                if digests[path] == nil { digests[path] = InputDigest.of(path) }
+                identity["\u{1}input." + name] = .string(digests[path]!)
+            }
+            let key = RunPlan.cacheKey(task: experiment.task, kindVersion: kindVersion, params: identity,
                                                 repetition: run.repetition)
             let decision = force ? .run(reason: "--force")
                 : RunPlan.decide(try store?.previousRuns(cacheKey: key) ?? [], code: code, rerunFailed: rerunFailed,

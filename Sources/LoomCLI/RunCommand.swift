@@ -93,7 +93,8 @@ enum RunCommand: Command {
             let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(readingAt: storePath) : nil
             plan = try RunPlan(experiment, runs: runs, kindVersion: try kindVersion(of: experiment), code: RunProvenance.code,
                                store: store, force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"),
-                               acceptCodeChange: arguments.flag("accept-code-change"))
+                               acceptCodeChange: arguments.flag("accept-code-change"),
+                               inputs: (try? LoomTasks.registry(testKinds: true).kind(named: experiment.task))?.declaration.inputs ?? [])
         } catch let error as CommandError { throw error } catch { throw .failure("cannot read the store \(storePath): \(error)") }
         if arguments.flag("json") {
             for entry in plan.entries {
@@ -160,7 +161,9 @@ enum RunCommand: Command {
         let live = arguments.flag("no-report") ? nil : LiveReport { drawReport(experiment, spec: spec, state: state, quietly: true) }
         defer { live?.finish() }
         do throws(RunnerError) {
-            summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion, store: store, dispatcher: dispatcher,
+            summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: kindVersion,
+                                               kind: try? LoomTasks.registry(testKinds: true).kind(named: experiment.task),
+                                               store: store, dispatcher: dispatcher,
                                                provenance: RunProvenance.collect(for: experiment.file), force: arguments.flag("force"),
                                                rerunFailed: arguments.flag("rerun-failed"),
                                                acceptCodeChange: arguments.flag("accept-code-change"),

@@ -37,7 +37,7 @@ enum ShowCommand: Command {
             line.removeLast()
             let tries = attempts.map { attempt in
                 "{\"attempt\":\(attempt.attempt),\"workers\":\(ParameterValue.string(attempt.workers).json),"
-                    + "\"status\":\"\(attempt.status)\",\"error\":\(attempt.error.map { ParameterValue.string($0).json } ?? "null")}"
+                    + "\"status\":\"\(attempt.status)\",\"shard\":\(attempt.shard.map(String.init) ?? "null"),\"error\":\(attempt.error.map { ParameterValue.string($0).json } ?? "null")}"
             }
             let files = artifacts.map { "{\"path\":\(ParameterValue.string($0.path).json),\"sha256\":\"\($0.sha256)\",\"bytes\":\($0.bytes)}" }
             let summaries = curves.keys.sorted().map { name in
@@ -73,7 +73,7 @@ enum ShowCommand: Command {
             }
         }
         for attempt in attempts {
-            say("attempt \(attempt.attempt)".padding(13) + "\(attempt.status) on \(attempt.workers)"
+            say("attempt \(attempt.attempt)".padding(13) + (attempt.shard.map { "shard \($0 + 1): " } ?? "") + "\(attempt.status) on \(attempt.workers)"
                            + (attempt.error.map { ": \($0)" } ?? ""))
         }
         for artifact in artifacts {

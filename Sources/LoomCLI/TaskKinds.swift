@@ -14,7 +14,7 @@ enum LoomTasks {
         var registry = TaskRegistry.builtIn(includingTestKinds: testKinds)
         for kind in SequenceParallelKinds.all { registry.register(kind) }
         registry.register(TrainKind.kind)
-        for kind in [TrainDuoKind.kind, OracleKind.kind] { registry.register(kind) }
+        for kind in [TrainDuoKind.kind, OracleKind.kind, RouterKind.kind] { registry.register(kind) }
         return registry
     }
 }

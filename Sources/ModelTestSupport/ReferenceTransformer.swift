@@ -35,7 +35,10 @@ public struct ReferenceTransformer {
         self.parameters = parameters
     }
 
-    public func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Result {
+    /// One forward pass. `mixture`, when given, is soft routing as `DuoMixture.weights` lays it
+    /// out, `[(token·layers + layer)·2 + c]`: a duo layer adds p_big·f_big + p_small·f_small.
+    public func run(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil,
+                    mixture: [Double]? = nil) -> Result {
         let t = config.context, d = config.dModel, hCount = config.heads, dh = config.headDimension
         let v = config.vocabulary
         var result = Result(loss: 0, positionLosses: Array(repeating: 0, count: batch * t), weights: [:], scores: [:])
@@ -91,7 +94,16 @@ public struct ReferenceTransformer {
                 }
                 if layer.ffn != .none && !interventions.removedFFNs.contains(l) {
                     let a = x.map { layerNorm($0, parameters[p + "ln2.gain"]!, parameters[p + "ln2.bias"]!) }
-                    if layer.duo {
+                    if layer.duo, let mixture {
+                        for i in 0..<t {
+                            for (c, q) in [p + "ffn.", p + "ffn.small."].enumerated() {
+                                let width = c == 0 ? config.ffnHidden : config.smallFFNHidden
+                                let hidden = matmul([a[i]], parameters[q + "w1"]!, width).map { $0.map(activation) }
+                                let weight = mixture[((b * t + i) * config.depth + l) * 2 + c]
+                                x[i] = add([x[i]], matmul(hidden, parameters[q + "w2"]!, d).map { $0.map { weight * $0 } })[0]
+                            }
+                        }
+                    } else if layer.duo {
                         // Each row through its own route's MLP (nil routes: all big).
                         for i in 0..<t {
                             let route = routes?.choices[(b * t + i) * config.depth + l] ?? .big
@@ -126,8 +138,9 @@ public struct ReferenceTransformer {
         return result
     }
 
-    public func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil) -> Double {
-        run(tokens: tokens, targets: targets, batch: batch, interventions: interventions, routes: routes).loss
+    public func loss(tokens: [Int32], targets: [Int32], batch: Int, interventions: Interventions = .init(), routes: DuoRoutes? = nil,
+                     mixture: [Double]? = nil) -> Double {
+        run(tokens: tokens, targets: targets, batch: batch, interventions: interventions, routes: routes, mixture: mixture).loss
     }
 
     /// (rows, k) · (k, columns) with `weights` row-major.

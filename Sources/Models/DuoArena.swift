@@ -27,6 +27,12 @@ final class DuoArena: @unchecked Sendable {
     /// a packed input gradient. (N, max hidden) each: hidden-layer gradients.
     let gathered, packed, packedInputGradient: UnsafeMutablePointer<Float>
     let dPost, dPre: UnsafeMutablePointer<Float>
+    /// Soft routing (`Transformer.mixture`): whether the last forward pass mixed both modules on
+    /// every row; its weights and, after backward, dL/dweights, (layers, N, 2) with [big, small]
+    /// innermost; a copy of dL/d(output) of the layer being differentiated, (N, d), because both
+    /// modules read it while each adds its input gradient into the live stream gradient.
+    var isSoft = false, hasMixtureGradients = false
+    let mixtureWeights, mixtureGradients, outputGradient: UnsafeMutablePointer<Float>
     private var allocations: [UnsafeMutableRawPointer] = []
 
     init(config: ModelConfig, maxBatch: Int, parameters: ParameterStore) {
@@ -58,12 +64,16 @@ final class DuoArena: @unchecked Sendable {
         }
         gathered = floats(n * d); packed = floats(n * d); packedInputGradient = floats(n * d)
         dPost = floats(n * widest); dPre = floats(n * widest)
+        mixtureWeights = floats(config.depth * n * 2); mixtureGradients = floats(config.depth * n * 2)
+        outputGradient = floats(n * d)
         self.allocations = allocations
     }
 
     func reset(layers: Int) {
         counts = Array(repeating: [0, 0, 0], count: layers)
         products = 0
+        isSoft = false
+        hasMixtureGradients = false
     }
 
     deinit { for pointer in allocations { pointer.deallocate() } }

@@ -8,7 +8,8 @@ public struct DuoRowCount: Sendable, Equatable {
 
 extension Transformer {
     /// Per layer, the rows of the last forward pass that took big, small and skip (all zero for
-    /// layers that are not duo layers, or before the first forward).
+    /// layers that are not duo layers, or before the first forward). A soft pass (`mixture`)
+    /// counts every row under both big and small, since both modules ran on it.
     public var duoRowCounts: [DuoRowCount] {
         guard let duo, !duo.counts.isEmpty else { return Array(repeating: .init(big: 0, small: 0, skip: 0), count: config.depth) }
         return duo.counts.map { DuoRowCount(big: $0[0], small: $0[1], skip: $0[2]) }
@@ -33,7 +34,8 @@ extension Transformer {
     }
 
     /// Duo layer `l`: `output = middle + FFN_route(LN₂(middle))` row by row, where each module runs
-    /// only on the rows routed to it (gathered, packed, scattered back) and skipped rows only copy.
+    /// only on the rows routed to it (gathered, packed, scattered back) and skipped rows only copy;
+    /// with a `mixture`, both modules run on every row and add their output weighted by p.
     func duoForward(layer l: Int, rows n: Int) {
         guard let duo else { return }
         let d = config.dModel, depth = config.depth, w = layerWeights[l]
@@ -41,7 +43,10 @@ extension Transformer {
         copy(middle, to: output, count: n * d)
         let modules = duo.modules[l]
         var counts = [0, 0, 0]
-        if let routes {
+        if let mixture {
+            prepareMixture(mixture, layer: l, rows: n)
+            counts = [n, n, 0]
+        } else if let routes {
             routes.choices.withUnsafeBufferPointer { choices in
                 for r in 0..<n {
                     let route = Int(choices[r * depth + l].rawValue)
@@ -64,21 +69,31 @@ extension Transformer {
                 applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: module.post)
             }
             split.gemm(.none, .none, m: c, n: d, k: h, a: module.post, lda: h, b: module.w2, ldb: d, beta: 0, c: duo.packed, ldc: d)
-            scatterAddRows(duo.packed, rows: module.rows, count: c, into: output)
+            scatterAddRows(duo.packed, rows: module.rows, count: c, into: output,
+                           weights: duo.isSoft ? duo.mixtureWeights + l * n * 2 + m : nil)
             duo.products += 2
         }
     }
 
     /// The backward pass of `duoForward`: adds dL/d(middle) of each module's rows into
     /// `arena.dStream` (which already holds the residual's share) and writes the module's gradients.
-    /// The modules' row sets are disjoint, so gathering one never sees another's scatter.
+    /// Hard routes' row sets are disjoint, so gathering one never sees another's scatter; soft
+    /// routing (every row in both) reads dL/d(output) from a copy taken first, scales it by each
+    /// row's weight, and writes dL/dp (see `weighModuleGradients`).
     func duoBackward(layer l: Int, rows n: Int) {
         guard let duo else { return }
         let d = config.dModel, w = layerWeights[l], middle = arena.stream[2 * l + 1], dStream = arena.dStream
+        if duo.isSoft {
+            copy(dStream, to: duo.outputGradient, count: n * d)
+            duo.hasMixtureGradients = true
+        }
+        let outputGradient = duo.isSoft ? duo.outputGradient : dStream
         for (m, module) in duo.modules[l].enumerated() where duo.counts[l][m] > 0 {
             let c = duo.counts[l][m], h = module.hidden
-            gatherRows(dStream, rows: module.rows, count: c, into: duo.packed)
+            gatherRows(outputGradient, rows: module.rows, count: c, into: duo.packed)
             split.gemm(.none, .transposed, m: c, n: h, k: d, a: duo.packed, lda: d, b: module.w2, ldb: d, beta: 0, c: duo.dPost, ldc: h)
+            // Mixture weights first: dL/dp = dPost·post needs dPost before the mask (post already has it).
+            if duo.isSoft { weighModuleGradients(layer: l, module: m, hidden: h, rows: c) }
             if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
                 applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: duo.dPost)
             }
@@ -105,15 +120,21 @@ extension Transformer {
         }
     }
 
-    /// `target[rows[i]] += packed[i]` for i < count; the rows are distinct, so workers never collide.
+    /// `target[rows[i]] += packed[i]` for i < count, or `+= weights[2·rows[i]]·packed[i]` when
+    /// soft weights (stride 2) are given; the rows are distinct, so workers never collide.
     private func scatterAddRows(_ packed: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Int>, count: Int,
-                                into target: UnsafeMutablePointer<Float>) {
+                                into target: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>? = nil) {
         let d = config.dModel
-        nonisolated(unsafe) let target = target, rows = rows, packed = packed
+        nonisolated(unsafe) let target = target, rows = rows, packed = packed, weights = weights
         split.rows(count) { range, _ in
             for i in range {
                 let out = target + rows[i] * d, row = packed + i * d
-                for j in 0..<d { out[j] += row[j] }
+                if let weights {
+                    let p = weights[2 * rows[i]]
+                    for j in 0..<d { out[j] += p * row[j] }
+                } else {
+                    for j in 0..<d { out[j] += row[j] }
+                }
             }
         }
     }

@@ -40,6 +40,7 @@ extension Transformer {
         }
         try interventions.validate(for: config)
         try validateRoutes(tokens: n)
+        try validateMixture(tokens: n)
         var forced: [[[Int]]?] = []
         if !interventions.forcedAttention.isEmpty {
             for l in 0..<config.depth {

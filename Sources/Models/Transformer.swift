@@ -56,6 +56,10 @@ public final class Transformer {
     /// Routes of the duo layers for the next forward passes (see `DuoRoutes`); nil means every
     /// token takes the big FFN. Ignored (and must be nil) for models without duo layers.
     public var routes: DuoRoutes?
+    /// Soft routing of the duo layers for the next forward passes (see `DuoMixture`): both
+    /// modules on every row, mixed by per-token weights. Nil (the default) means hard routing by
+    /// `routes`; the two cannot be set together.
+    public var mixture: DuoMixture?
     /// Duo layers' packed buffers and the last pass's row counts; nil without duo layers.
     let duo: DuoArena?
     /// The last forward pass: batch size and targets (for backward), nil before the first.

@@ -62,6 +62,9 @@ public enum ExperimentRunner {
     /// Runs `runs` of `experiment` through `dispatcher`, recording everything in `store`.
     /// - Parameters:
     ///   - kindVersion: the task kind's version (part of each cache key).
+    ///   - kind: the task kind, when its runs may be split into shards (`TaskSharding`): each
+    ///     shard is then a task of its own, retried on its own, and the shards' outcomes are
+    ///     joined here into the run's result. Nil: every run is one task.
     ///   - force: run even runs whose cache key already succeeded.
     ///   - rerunFailed: run again runs whose cache key failed before.
     ///   - acceptCodeChange: reuse results that other code computed (see `RunPlan`).
@@ -72,7 +75,7 @@ public enum ExperimentRunner {
     /// - Throws: `RunnerError.busy` when another live invocation runs the same experiment in this
     ///   store; `RunnerError.stopped` (with how many results were stored) when the store or the
     ///   dispatcher fails part-way.
-    public static func run(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, store: ResultsStore,
+    public static func run(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, kind: TaskKind? = nil, store: ResultsStore,
                            dispatcher: any RunDispatcher, provenance: ResultsStore.Provenance, force: Bool, rerunFailed: Bool = false,
                            acceptCodeChange: Bool = false, artifacts: URL? = nil, progressInterval: Duration = .seconds(1),
                            shouldStop: () -> Bool, tick: () -> Void = {},
@@ -98,7 +101,7 @@ public enum ExperimentRunner {
         } catch let error as RunnerError { throw error } catch { throw .stopped(error, stored: 0) }
         var summary = Summary(total: runs.count)
         do {
-            return try execute(experiment, runs: runs, kindVersion: kindVersion, experimentID: experimentID, store: store,
+            return try execute(experiment, runs: runs, kindVersion: kindVersion, kind: kind, experimentID: experimentID, store: store,
                                dispatcher: dispatcher, provenance: provenance, force: force, rerunFailed: rerunFailed,
                                acceptCodeChange: acceptCodeChange, artifacts: artifacts, progressInterval: progressInterval,
                                shouldStop: shouldStop, tick: tick, progress: progress, note: note, summary: &summary)
@@ -107,7 +110,7 @@ public enum ExperimentRunner {
         }
     }
 
-    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, experimentID: Int64,
+    private static func execute(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, kind: TaskKind?, experimentID: Int64,
                                 store: ResultsStore, dispatcher: any RunDispatcher, provenance: ResultsStore.Provenance,
                                 force: Bool, rerunFailed: Bool, acceptCodeChange: Bool, artifacts: URL?, progressInterval: Duration,
                                 shouldStop: () -> Bool, tick: () -> Void, progress: (Progress) -> Void, note: (String) -> Void,
@@ -116,7 +119,8 @@ public enum ExperimentRunner {
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         // Planned before this invocation's rows exist, so they never match themselves.
         let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
-                               force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange)
+                               force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange,
+                               inputs: kind?.declaration.inputs ?? [])
         if !interrupted.isEmpty { note(lostNote(interrupted, plan: plan)) }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
@@ -127,6 +131,9 @@ public enum ExperimentRunner {
         state.toRun = plan.toRun
         var pending: [UInt64: Int64] = [:]                  // task id → run id
         var attempts: [UInt64: Int] = [:]                   // task id → its running attempt
+        var shardTasks: [UInt64: ShardTask] = [:]           // task id → the shard of a split run it is
+        var split: [Int64: ShardedRun] = [:]                // run id → its shards so far
+        let workerCount = kind?.sharding == nil ? 0 : dispatcher.workerSightings().count
         for (index, entry) in plan.entries.enumerated() {
             switch entry.decision {
             case let .cached(from, _):
@@ -137,6 +144,24 @@ public enum ExperimentRunner {
                 summary.failedBefore += 1
             case .run:
                 try store.setStatus(ids[index], .queued)
+                let shards: [[String: ParameterValue]]?
+                do { shards = try kind?.shards(of: entry.run.params, workers: workerCount) } catch {
+                    try store.setStatus(ids[index], .failed, error: error.description)
+                    summary.failed += 1
+                    state.executed += 1
+                    continue
+                }
+                if let shards, let resolved = try? kind?.resolve(entry.run.params) {
+                    split[ids[index]] = ShardedRun(params: resolved, shards: shards.count)
+                    for (number, params) in shards.enumerated() {
+                        let task = try dispatcher.submitRun(kind: experiment.task, params: params, gang: experiment.gang,
+                                                            maxAttempts: experiment.retries + 1,
+                                                            timeout: experiment.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
+                        pending[task] = ids[index]
+                        shardTasks[task] = ShardTask(run: ids[index], shard: number)
+                    }
+                    continue
+                }
                 let task = try dispatcher.submitRun(kind: experiment.task, params: entry.run.params, gang: experiment.gang,
                                                     maxAttempts: experiment.retries + 1,
                                                     timeout: experiment.timeoutSeconds.map { .milliseconds(Int64($0 * 1000)) })
@@ -144,21 +169,29 @@ public enum ExperimentRunner {
             }
         }
         state.cached = summary.cached
-        state.failed = summary.failedBefore
+        state.failed = summary.failedBefore + summary.failed
         var stepsDone: [UInt64: (step: Int, total: Int)] = [:]   // running attempts' reported steps
         var lastReport = ContinuousClock.now, lastHeartbeat = ContinuousClock.now
         while !pending.isEmpty {
             if shouldStop() {
+                var cancelled = Set<Int64>()
                 for (task, runID) in pending {
-                    if let attempt = attempts[task] { try store.endAttempt(runID, attempt: attempt, outcome: .cancelled) }
-                    try store.setStatus(runID, .cancelled, error: "the invocation was interrupted")
+                    if let attempt = shardTasks[task].map({ $0.attempt }) ?? attempts[task] {
+                        try store.endAttempt(runID, attempt: attempt, outcome: .cancelled)
+                    }
+                    if cancelled.insert(runID).inserted { try store.setStatus(runID, .cancelled, error: "the invocation was interrupted") }
                 }
-                try store.addEvent(invocation: invocation, kind: "interrupted", detail: "\(pending.count) run(s) cancelled")
+                try store.addEvent(invocation: invocation, kind: "interrupted", detail: "\(cancelled.count) run(s) cancelled")
                 break
             }
             tick()
             for event in dispatcher.takeAttemptEvents() {
                 guard let runID = pending[event.taskID] else { continue }
+                if shardTasks[event.taskID] != nil {
+                    try shardEvent(event, run: runID, tasks: &shardTasks, split: &split, attempts: &attempts,
+                                   summary: &summary, store: store)
+                    continue
+                }
                 switch event.kind {
                 case let .started(workers):
                     attempts[event.taskID] = event.attempt
@@ -184,6 +217,18 @@ public enum ExperimentRunner {
             for result in try dispatcher.results(for: Array(pending.keys)) {
                 guard let runID = pending.removeValue(forKey: result.taskID) else { continue }
                 stepsDone[result.taskID] = nil
+                if let shard = shardTasks.removeValue(forKey: result.taskID) {
+                    attempts[result.taskID] = nil
+                    let finished = try shardResult(result, shard: shard, kind: kind, split: &split, store: store, artifacts: artifacts)
+                    guard let finished else { continue }
+                    // A failed shard fails its run: the run's other shards are no longer waited for.
+                    for (task, other) in shardTasks where other.run == runID {
+                        shardTasks[task] = nil; pending[task] = nil; attempts[task] = nil; stepsDone[task] = nil
+                    }
+                    if finished { summary.succeeded += 1 } else { summary.failed += 1 }
+                    state.executed += 1
+                    continue
+                }
                 if let attempt = attempts.removeValue(forKey: result.taskID) {
                     try store.endAttempt(runID, attempt: attempt, outcome: result.succeeded ? .succeeded : .failed,
                                          error: result.succeeded ? nil : result.error)

@@ -17,7 +17,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
         ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
         ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
         ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
-        ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed"),
+        ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed", input: true),
         ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
     ]
 

@@ -19,12 +19,16 @@ public struct ParameterSpec: Sendable {
     public let maximum: Double?
     /// The only values a string parameter accepts, if it is one of a set (an algorithm's name).
     public let choices: [String]?
+    /// A string parameter naming a file or directory the run reads (a corpus, a checkpoint):
+    /// the contents' digest is part of the run's cache key, so a changed input is a new run.
+    public let isInput: Bool
 
     /// - Parameters:
     ///   - minimum, maximum: inclusive bounds for an int or double parameter.
     ///   - choices: the values a string parameter may take.
+    ///   - input: the value names a file or directory the run reads (see `isInput`).
     public init(_ name: String, _ type: ValueType, default defaultValue: ParameterValue? = nil, _ help: String,
-                minimum: Double? = nil, maximum: Double? = nil, choices: [String]? = nil) {
+                minimum: Double? = nil, maximum: Double? = nil, choices: [String]? = nil, input: Bool = false) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
@@ -32,6 +36,7 @@ public struct ParameterSpec: Sendable {
         self.minimum = minimum
         self.maximum = maximum
         self.choices = choices
+        self.isInput = input
     }
 
     /// What is wrong with a value already of this parameter's type, or nil if it is acceptable:

@@ -8,6 +8,8 @@ public struct TaskDeclaration: Sendable {
     public let name: String
     public let summary: String
     public let parameters: [ParameterSpec]
+    /// The parameters that name files or directories the run reads (`ParameterSpec.isInput`).
+    public var inputs: [String] { parameters.filter(\.isInput).map(\.name) }
     /// Whether the kind runs as a gang of several workers (it needs `gang` ≥ 1 at submission).
     public let isGang: Bool
     /// The kind's semantic version, part of every run's cache key: bump it when the same

@@ -90,6 +90,20 @@ import Testing
         #expect(one.bestRandomRoute == again.bestRandomRoute && [1, 2].contains(one.bestRandomRoute[1]))
     }
 
+    @Test func skipUsageAndEarlyExitsOnAHandBuiltMatrix() throws {
+        // Routes of 2 layers with skip (digit 0 big, 1 small, 2 skip): SK = 5, KS = 7. At k = 0
+        // token 0 is best on SK (an early exit), token 1 on KS (a skip, then small).
+        let set = try RouteSet(layers: 2, skip: true)
+        var values = [Float](repeating: 5, count: 9 * 2)
+        values[5 * 2 + 0] = 1; values[7 * 2 + 1] = 1
+        let summary = try OracleSummary(RouteLosses(routes: set, first: 0, count: 9, tokens: 2, values: values))
+        #expect(summary.earlyExitFraction[0] == 0.5)
+        #expect(summary.skipUsage[0][0] == [0, 0.5, 0.5] && summary.skipUsage[0][1] == [0, 0.5, 0.5])
+        #expect(abs(summary.oracleSkip[0] - exp(1)) < 1e-9 && abs(summary.oracle[0] - exp(5)) < 1e-9)
+        // At k = 2 the only route is BB: nobody skips.
+        #expect(summary.earlyExitFraction[2].isNaN && summary.skipUsage[2][0] == [1, 0, 0])
+    }
+
     @Test func routesAreNumberedWithLayerZeroMostSignificant() throws {
         let set = try RouteSet(layers: 3, skip: true)
         #expect(set.count == 27 && set.route(0) == [.big, .big, .big] && set.route(26) == [.skip, .skip, .skip])

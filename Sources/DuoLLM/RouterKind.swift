@@ -1,0 +1,59 @@
+import Cluster
+import Foundation
+import Models
+import Tasks
+
+/// `duo.router`: trains Duo-LLM's per-layer linear router on a frozen `train.duo` checkpoint and
+/// evaluates its hard routes on the oracle's evaluation batch.
+public enum RouterKind {
+    public static var kind: TaskKind {
+        TaskKind(
+            name: "duo.router", summary: "trains a per-layer linear router (CE + α·budget penalty, annealed softmax) on a frozen train.duo checkpoint; ppl.router with hard routes",
+            parameters: RouterParameters.self, metrics: DuoMetric.routerMetrics
+        ) { context, params in
+            let (model, task) = try load(params)
+            let evaluation = OracleRun.evaluationBatch(task, size: params.evaluationBatch, dataSeed: UInt64(params.dataSeed))
+            let result = try RouterTraining.run(model, task: task, evaluation: evaluation, settings: params.settings,
+                                                report: { context.report($0, total: params.settings.steps) },
+                                                shouldStop: { context.isCancelled })
+            try context.checkCancellation()
+            var metrics = result.metrics
+            metrics.merge(try comparison(model, batch: evaluation, realised: result.metrics[DuoMetric.routerBigFraction.name]?.number ?? 0,
+                                         shouldStop: { context.isCancelled })) { $1 }
+            return TaskOutcome(metrics: metrics, series: result.series)
+        }
+    }
+
+    /// Claim 3 in one run: the big/small oracle and the best random fixed route at the budget k
+    /// nearest the router's realised big fraction (k = round(fraction · L)), on the same batch,
+    /// and all big.
+    static func comparison(_ model: Transformer, batch: TrainingBatch, realised: Double,
+                           shouldStop: () -> Bool) throws -> [String: ParameterValue] {
+        let set = try RouteSet(layers: model.config.depth, skip: false)
+        let summary = try OracleSummary(try RouteLosses.evaluate(model, batch: batch, routes: set, shouldStop: shouldStop))
+        let k = min(set.layers, max(0, Int((realised * Double(set.layers)).rounded())))
+        return [DuoMetric.routerBudgetK.name: .int(k), DuoMetric.routerOracle.name: .double(summary.oracle[k]),
+                DuoMetric.routerBestRandom.name: .double(summary.bestRandom[k]), DuoMetric.allBig.name: .double(summary.allBig)]
+    }
+
+    /// The checkpoint's model (built for the larger of the two batches) and its corpus task.
+    /// - Throws: `ModelError` for a missing checkpoint, one whose layers are not all duo layers,
+    ///   or a corpus of another vocabulary.
+    static func load(_ params: RouterParameters) throws -> (Transformer, CharacterCorpusTask) {
+        try params.settings.validate()
+        let directory = URL(fileURLWithPath: params.checkpoint)
+        let config = try Checkpoint.manifest(at: directory).model
+        guard config.layers.allSatisfy(\.duo) else {
+            throw ModelError.configuration("\(params.checkpoint) holds a model whose layers are not all duo layers; the router routes every layer, so give a train.duo checkpoint")
+        }
+        let corpus = try OracleRun.corpus(params.corpus)
+        guard corpus.vocabulary == config.vocabulary else {
+            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
+        }
+        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
+        let model = try Transformer(config: config, seed: 0, maxBatch: max(params.settings.batch, params.evaluationBatch),
+                                    threads: params.threads)
+        try OracleRun.loadParameters(from: directory, into: model.parameters)
+        return (model, task)
+    }
+}
