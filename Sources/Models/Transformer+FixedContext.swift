@@ -21,8 +21,8 @@ extension Transformer {
     /// - Complexity: one forward pass; O(layers·batch·T·2d) floats kept.
     public func attentionContext(tokens: [Int32], targets: [Int32], batch: Int,
                                  positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> AttentionContext {
-        guard interventions.isEmpty else {
-            throw .input("the fixed_context reading runs the plain model; clear interventions first")
+        guard interventions.isEmpty, mixture == nil else {
+            throw .input("the fixed_context reading runs the plain model on routes; clear interventions and mixture first")
         }
         _ = try forward(tokens: tokens, targets: targets, batch: batch, positionLosses: positionLosses)
         let d = config.dModel, n = batch * config.context
@@ -56,8 +56,8 @@ extension Transformer {
               (1...maxBatch).contains(context.batch) else {
             throw .input("this attention context comes from another model (depth \(context.depth), d \(context.dModel), context \(context.context)); compute it with this model's attentionContext")
         }
-        guard interventions.isEmpty else {
-            throw .input("the fixed_context reading runs the plain model; clear interventions first")
+        guard interventions.isEmpty, mixture == nil else {
+            throw .input("the fixed_context reading runs the plain model on routes; clear interventions and mixture first")
         }
         if let l = config.layers.firstIndex(where: { $0.ffn != .none && !$0.duo }) {
             throw .input("layer \(l)'s FFN is not a duo layer; the fixed_context reading needs a model whose FFNs are all duo layers")

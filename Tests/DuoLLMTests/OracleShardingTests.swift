@@ -99,6 +99,12 @@ import Testing
         #expect(matrices[0].sha256 == matrices[1].sha256 && matrices[0].bytes == matrices[1].bytes,
                 "CE[r, t] identical: \(matrices.map(\.path))")
         #expect(URL(fileURLWithPath: matrices[1].path).lastPathComponent == "ce-routes-0-81.npy")
+        // The fixed_context reading and the null control (on by default) join the same way.
+        #expect(expected["fc.ppl.oracle.k2"] != nil && expected["ppl.null.k2"] != nil && curves["fc.difficulty.reduction"] != nil)
+        let fixedContext = try [one, split].map { run in
+            try #require(try store.artifacts(run: run.id).first { $0.path.hasSuffix("ce-fixed-context-0-81.npy") })
+        }
+        #expect(fixedContext[0].sha256 == fixedContext[1].sha256, "CE_fc[r, t] identical")
     }
 
     /// A `train.duo` checkpoint of a small model (no oracle), trained through `loom run`.
