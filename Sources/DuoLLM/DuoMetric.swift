@@ -44,19 +44,19 @@ public enum DuoMetric {
                                                     stepped: true)
     public static let budgetSkipUsage = MetricSpec("budget.skip_usage.L*", "oracle's tokens skipping the layer (skip allowed)",
                                                    stepped: true)
+    public static let budgetNull = MetricSpec("budget.ppl.null", "null control (best of the dropout passes)", unit: "ppl", stepped: true)
     public static let steps = MetricSpec("steps", "steps trained")
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
     static let difficulty = [difficultyReduction, difficultyMean, difficultyPosition, difficultyAllBig]
     /// The metrics each reading's summary gives (the fixed_context ones behind `fc.`).
-    static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage, earlyExit] + difficulty
+    static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage, earlyExit,
+                                 budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage, budgetSkipUsage] + difficulty
     public static let fixedContext: [MetricSpec] = readingMetrics.map {
         MetricSpec(fixedContextPrefix + $0.name, "\($0.label) (fixed_context)", unit: $0.unit, stepped: $0.isStepped)
     } + [fixedContextReading, defaultRoute]
-    public static let oracleMetrics = readingMetrics + [reading, routes, firstRoute, tokens, null,
-                                                        budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage,
-                                                        budgetSkipUsage] + fixedContext
+    public static let oracleMetrics = readingMetrics + [reading, routes, firstRoute, tokens, null, budgetNull] + fixedContext
     public static let all: [MetricSpec] = TrainingMetric.all + oracleMetrics + [steps, parameters, resumedFrom]
 
     // The trained router (`duo.router`): evaluation with hard routes, and its training curves.

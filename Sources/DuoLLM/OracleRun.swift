@@ -33,6 +33,7 @@ enum OracleRun {
             for k in try settings.budgetList(layers: set.layers) ?? Array(0...set.layers) {
                 result.metrics[DuoMetric.null.instance(k)] = .double(null.perplexity[k])
             }
+            result.series += (0...set.layers).map { StepMetric(name: DuoMetric.budgetNull.name, step: $0, value: null.perplexity[$0]) }
         }
         return result
     }
@@ -84,7 +85,11 @@ enum OracleRun {
         if let fixedContext {
             result.metrics[DuoMetric.fixedContextReading.name] = .string("fixed_context")
             result.metrics[DuoMetric.defaultRoute.name] = .string(String(try settings.defaultRouteChoices(layers: set.layers).map(\.letter)))
-            _ = try record(fixedContext, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix)
+            if let summary = try record(fixedContext, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix) {
+                result.series += OracleFigures.budgetSeries(summary, set: set).map {
+                    StepMetric(name: DuoMetric.fixedContextPrefix + $0.name, step: $0.step, value: $0.value)
+                }
+            }
         }
         return result
     }

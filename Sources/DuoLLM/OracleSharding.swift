@@ -51,6 +51,7 @@ enum OracleSharding {
         var outcome = try OracleRun.outcome(shared: shared, fixedContext: fixedContext, context: model.context, settings: params.settings)
         for shard in shards {
             for (name, value) in shard.metrics where name.hasPrefix("ppl.null.") { outcome.metrics[name] = value }
+            outcome.series += shard.series.filter { $0.name == DuoMetric.budgetNull.name }
         }
         return outcome
     }

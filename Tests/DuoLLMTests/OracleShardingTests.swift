@@ -101,6 +101,7 @@ import Testing
         #expect(URL(fileURLWithPath: matrices[1].path).lastPathComponent == "ce-routes-0-81.npy")
         // The fixed_context reading and the null control (on by default) join the same way.
         #expect(expected["fc.ppl.oracle.k2"] != nil && expected["ppl.null.k2"] != nil && curves["fc.difficulty.reduction"] != nil)
+        #expect(curves["budget.ppl.null"]?.count == 5 && curves["fc.budget.ppl.oracle"]?.count == 5, "\(curves.keys.sorted())")
         let fixedContext = try [one, split].map { run in
             try #require(try store.artifacts(run: run.id).first { $0.path.hasSuffix("ce-fixed-context-0-81.npy") })
         }
