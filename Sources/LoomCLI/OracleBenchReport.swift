@@ -1,0 +1,78 @@
+import DuoLLM
+import Foundation
+import Models
+import TensorCore
+
+extension BenchOracleCommand {
+    /// One timed case: medians and the rates derived from them.
+    struct Row {
+        let name: String
+        let seconds: Double
+        let routeTokensPerSecond: Double
+        let gflops: Double
+        let cores: Int
+        let fractionOfPeak: Double
+        let layerEvaluations: Int
+        let attention: Int
+    }
+
+    /// What `loom bench oracle` prints: the table, or one JSON object.
+    struct Report {
+        let config: ModelConfig
+        let batch: Int
+        let routes: RouteSet
+        let repeats: Int
+        let peakPerCore: Double
+        let sgemm: Double
+        let rows: [Row]
+        let shared: RouteWork
+        let direct: RouteWork
+        let identical: Bool
+
+        var timeSaving: Double { rows[1].seconds / rows[0].seconds }
+        var flopSaving: Double { direct.flops(config: config, batch: batch) / shared.flops(config: config, batch: batch) }
+        var speedup: Double { rows[2].seconds / rows[3].seconds }
+
+        var json: JSONValue {
+            .object([
+                ("benchmark", .string("oracle")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),
+                ("cpu", .string(Provenance.cpuModel)), ("openblas_core", .string(BLAS.coreName)), ("simd", .string(SIMDTarget.name)),
+                ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)),
+                ("layers", .integer(config.depth)), ("d", .integer(config.dModel)), ("heads", .integer(config.heads)),
+                ("context", .integer(config.context)), ("batch", .integer(batch)), ("vocabulary", .integer(config.vocabulary)),
+                ("skip", .bool(routes.skip)), ("routes", .integer(routes.count)), ("repeat", .integer(repeats)),
+                ("peak_gflops_per_core", .number(peakPerCore)), ("sgemm_gflops", .number(sgemm)),
+                ("layer_evaluations", .integer(shared.layerEvaluations)), ("attention_evaluations", .integer(shared.attention)),
+                ("full_layer_evaluations", .integer(shared.fullEvaluations)),
+                ("saving_time", .number(timeSaving)), ("saving_flops", .number(flopSaving)),
+                ("speedup_2_workers", .number(speedup)), ("halves_identical", .bool(identical)),
+                ("results", .array(rows.map { row in
+                    .object([("case", .string(row.name)), ("seconds", .number(row.seconds)),
+                             ("route_tokens_per_s", .number(row.routeTokensPerSecond)), ("gflops", .number(row.gflops)),
+                             ("cores", .integer(row.cores)), ("fraction_of_peak", .number(row.fractionOfPeak))])
+                })),
+            ])
+        }
+
+        func printTable() {
+            Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), "
+                           + "\(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLAS.coreName), SIMD \(SIMDTarget.name)")
+            if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+            Console.output("duo model L = \(config.depth), d = \(config.dModel), \(config.heads) heads, V = \(config.vocabulary), "
+                           + "context \(config.context), batch \(batch): \(routes.count) routes (\(routes.skip ? "big/small/skip" : "big/small")) "
+                           + "× \(batch * config.context) tokens, forward only, median of \(repeats)")
+            Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core; sgemm at the big FFN's shape %.1f GFLOP/s",
+                                  peakPerCore, sgemm))
+            Console.output("case".padding(toLength: 26, withPad: " ", startingAt: 0)
+                           + ["cores", "seconds", "route·tok/s", "GFLOP/s", "of peak"].map { $0.leftPadding(13) }.joined())
+            for row in rows {
+                Console.output(row.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                               + [String(row.cores), String(format: "%.3f", row.seconds), String(format: "%.3g", row.routeTokensPerSecond),
+                                  String(format: "%.1f", row.gflops), String(format: "%.2f", row.fractionOfPeak)].map { $0.leftPadding(13) }.joined())
+            }
+            Console.output("prefix sharing: \(shared.layerEvaluations) FFN and \(shared.attention) attention evaluations instead of "
+                           + "\(shared.fullEvaluations) each; " + String(format: "%.2f× fewer FLOPs, %.2f× less wall time in process", flopSaving, timeSaving))
+            Console.output(String(format: "2 workers over 1: %.2f× (halves equal the whole set bit for bit: %@)", speedup, identical ? "yes" : "NO"))
+        }
+    }
+}
