@@ -57,7 +57,8 @@ enum BenchOracleCommand: Command {
         let perCore = BenchGEMMCommand.tileCeiling(checksum: &checksum)
         let sgemm = BenchTrainCommand.sgemmRate(rows: batch * context, width: width)
         if !json { Console.progress("bench oracle: \(setup.routes.count) routes in process …") }
-        let local = try OracleBenchmark.timeInProcess(setup, threads: cores, repeats: repeats)
+        let local = try OracleBenchmark.timeInProcess(setup, threads: cores, repeats: repeats, direct: true)
+        let single = cores > 1 ? try OracleBenchmark.timeInProcess(setup, threads: 1, repeats: repeats, direct: false).shared : local.shared
 
         if !json { Console.progress("bench oracle: starting 2 workers …") }
         let cluster: LocalCluster
@@ -69,13 +70,15 @@ enum BenchOracleCommand: Command {
         guard cluster.waitForWorkers(2, timeout: .seconds(60)) else { throw .failure("2 local workers did not register within 60 s") }
         let client: ClusterClient
         do { client = try ClusterClient(connect: cluster.coordinator.endpoint) } catch { throw .failure("cannot connect to the coordinator: \(error)") }
-        var one: [Double] = [], two: [Double] = [], identical = true
+        var one: [Double] = [], two: [Double] = [], oneTask: [Double] = [], twoTask: [Double] = [], identical = true
         for round in 0...repeats {    // round 0 warms both workers up and is not kept
             let whole = try OracleBenchmark.timeOnWorkers(setup, parts: 1, client: client)
             let halves = try OracleBenchmark.timeOnWorkers(setup, parts: 2, client: client)
             let wholeValues = try OracleBenchmark.collect(whole.files), halvesValues = try OracleBenchmark.collect(halves.files)
             identical = identical && wholeValues == halvesValues
-            if round > 0 { one.append(whole.seconds); two.append(halves.seconds) }
+            if round > 0 {
+                one.append(whole.seconds); two.append(halves.seconds); oneTask.append(whole.task); twoTask.append(halves.task)
+            }
             if !json { Console.progress("bench oracle: workers, round \(round) of \(repeats) done") }
         }
         guard identical else { throw .failure("the two halves on 2 workers differ from the whole set on 1 worker; the search is not exact") }
@@ -88,6 +91,7 @@ enum BenchOracleCommand: Command {
         let cases: [(String, [Double], Double, Int, RouteWork)] = [
             ("in process, sharing", local.shared, shared.flops(config: setup.config, batch: batch), cores, shared),
             ("in process, no sharing", local.direct, direct.flops(config: setup.config, batch: batch), cores, direct),
+            ("in process, 1 thread", single, shared.flops(config: setup.config, batch: batch), 1, shared),
             ("1 worker, sharing", one, shared.flops(config: setup.config, batch: batch), 1, shared),
             ("2 workers, sharing", two, halvesFLOPs, 2, shared),
         ]
@@ -98,7 +102,8 @@ enum BenchOracleCommand: Command {
                        layerEvaluations: work.layerEvaluations, attention: work.attention)
         }
         let report = Report(config: setup.config, batch: batch, routes: set, repeats: repeats, peakPerCore: perCore, sgemm: sgemm,
-                            rows: rows, shared: shared, direct: direct, identical: identical)
+                            rows: rows, shared: shared, direct: direct, identical: identical,
+                            taskSeconds: (median(oneTask), median(twoTask)))
         if json { Console.output(report.json.rendered()) } else { report.printTable() }
     }
 

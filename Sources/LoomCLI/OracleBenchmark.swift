@@ -47,14 +47,15 @@ enum OracleBenchmark {
         } catch { throw .usage("\(error)") }
     }
 
-    /// Seconds of each timed in-process evaluation of the whole set on `threads` threads, with and
-    /// without sharing, alternated (one untimed round first) so both see the same machine drift.
-    static func timeInProcess(_ setup: Setup, threads: Int, repeats: Int) throws(CommandError) -> (shared: [Double], direct: [Double]) {
+    /// Seconds of each timed in-process evaluation of the whole set on `threads` threads, with
+    /// sharing and (when `direct`) without, alternated (one untimed round first) so both see the
+    /// same machine drift.
+    static func timeInProcess(_ setup: Setup, threads: Int, repeats: Int, direct withDirect: Bool) throws(CommandError) -> (shared: [Double], direct: [Double]) {
         var shared: [Double] = [], direct: [Double] = []
         do throws(ModelError) {
             let model = try Transformer(config: setup.config, seed: 1, maxBatch: setup.batch.size, threads: threads)
             for round in 0...repeats {
-                for sharing in [true, false] {
+                for sharing in withDirect ? [true, false] : [true] {
                     let start = ContinuousClock.now
                     let losses = try RouteLosses.evaluate(model, batch: setup.batch, routes: setup.routes, sharing: sharing)
                     let seconds = (ContinuousClock.now - start).inSeconds
@@ -68,8 +69,9 @@ enum OracleBenchmark {
 
     /// One sample on the workers: the route set cut into `parts` contiguous slices, each a
     /// `duo.oracle` task on one thread, submitted together through a client; the wall time from
-    /// submission to the last result, and the slices' `CE` files in route order.
-    static func timeOnWorkers(_ setup: Setup, parts: Int, client: ClusterClient) throws(CommandError) -> (seconds: Double, files: [String]) {
+    /// submission to the last result, the longest task's own time on its worker, and the slices'
+    /// `CE` files in route order.
+    static func timeOnWorkers(_ setup: Setup, parts: Int, client: ClusterClient) throws(CommandError) -> (seconds: Double, task: Double, files: [String]) {
         let total = setup.routes.count
         var ids: [UInt64] = []
         let start = ContinuousClock.now
@@ -99,7 +101,7 @@ enum OracleBenchmark {
             guard let file = result.artifacts.first(where: { $0.hasSuffix(".npy") }) else { throw .failure("duo.oracle returned no CE file") }
             files.append(file)
         }
-        return (seconds, files)
+        return (seconds, results.map(\.seconds).max() ?? .nan, files)
     }
 
     /// The rows of the slices' files in order, and removes the temporary directories the workers
