@@ -24,9 +24,12 @@ enum OracleBenchmark {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyz"), length = max(100_000, 40 * (context + 1))
         var text = ""
         text.reserveCapacity(length)
-        while text.count < length {
-            for _ in 0..<(2 + Int(random.next() % 7)) { text.append(alphabet[Int(random.next() % 26)]) }
+        var written = 0    // String.count walks the whole string, so count as we go
+        while written < length {
+            let word = 2 + Int(random.next() % 7)
+            for _ in 0..<word { text.append(alphabet[Int(random.next() % 26)]) }
             text.append(random.next() % 9 == 0 ? "\n" : " ")
+            written += word + 1
         }
         let corpusPath = scratch.appendingPathComponent("corpus.txt").path
         do { try text.write(toFile: corpusPath, atomically: true, encoding: .utf8) } catch {
