@@ -70,14 +70,17 @@ enum BenchOracleCommand: Command {
         guard cluster.waitForWorkers(2, timeout: .seconds(60)) else { throw .failure("2 local workers did not register within 60 s") }
         let client: ClusterClient
         do { client = try ClusterClient(connect: cluster.coordinator.endpoint) } catch { throw .failure("cannot connect to the coordinator: \(error)") }
-        var one: [Double] = [], two: [Double] = [], oneTask: [Double] = [], twoTask: [Double] = [], identical = true
+        var one: [Double] = [], two: [Double] = [], oneTask: [Double] = [], twoTask: [Double] = [], fixedCost: [Double] = [], identical = true
         for round in 0...repeats {    // round 0 warms both workers up and is not kept
             let whole = try OracleBenchmark.timeOnWorkers(setup, parts: 1, client: client)
             let halves = try OracleBenchmark.timeOnWorkers(setup, parts: 2, client: client)
+            let fixed = try OracleBenchmark.timeOnWorkers(setup, parts: 1, limit: 1, client: client)
+            _ = try OracleBenchmark.collect(fixed.files)
             let wholeValues = try OracleBenchmark.collect(whole.files), halvesValues = try OracleBenchmark.collect(halves.files)
             identical = identical && wholeValues == halvesValues
             if round > 0 {
                 one.append(whole.seconds); two.append(halves.seconds); oneTask.append(whole.task); twoTask.append(halves.task)
+                fixedCost.append(fixed.seconds)
             }
             if !json { Console.progress("bench oracle: workers, round \(round) of \(repeats) done") }
         }
@@ -103,7 +106,7 @@ enum BenchOracleCommand: Command {
         }
         let report = Report(config: setup.config, batch: batch, routes: set, repeats: repeats, peakPerCore: perCore, sgemm: sgemm,
                             rows: rows, shared: shared, direct: direct, identical: identical,
-                            taskSeconds: (median(oneTask), median(twoTask)))
+                            taskSeconds: (median(oneTask), median(twoTask)), oneRouteSeconds: median(fixedCost))
         if json { Console.output(report.json.rendered()) } else { report.printTable() }
     }
 

@@ -30,6 +30,8 @@ extension BenchOracleCommand {
         let identical: Bool
         /// The longest task's own time on its worker (loading included), 1 and 2 workers.
         let taskSeconds: (one: Double, two: Double)
+        /// A task of one route on 1 worker, submission to result: what a task costs apart from its routes.
+        let oneRouteSeconds: Double
 
         var timeSaving: Double { rows[1].seconds / rows[0].seconds }
         var flopSaving: Double { direct.flops(config: config, batch: batch) / shared.flops(config: config, batch: batch) }
@@ -48,7 +50,8 @@ extension BenchOracleCommand {
                 ("full_layer_evaluations", .integer(shared.fullEvaluations)),
                 ("saving_time", .number(timeSaving)), ("saving_flops", .number(flopSaving)),
                 ("speedup_2_workers", .number(speedup)),
-                ("task_seconds_1_worker", .number(taskSeconds.one)), ("task_seconds_2_workers", .number(taskSeconds.two)), ("halves_identical", .bool(identical)),
+                ("task_seconds_1_worker", .number(taskSeconds.one)), ("task_seconds_2_workers", .number(taskSeconds.two)),
+                ("one_route_task_seconds", .number(oneRouteSeconds)), ("halves_identical", .bool(identical)),
                 ("results", .array(rows.map { row in
                     .object([("case", .string(row.name)), ("seconds", .number(row.seconds)),
                              ("route_tokens_per_s", .number(row.routeTokensPerSecond)), ("gflops", .number(row.gflops)),
@@ -78,6 +81,8 @@ extension BenchOracleCommand {
             Console.output(String(format: "2 workers over 1: %.2f× (halves equal the whole set bit for bit: %@); the tasks' own time on "
                                   + "their workers, loading included: %.3f s and %.3f s", speedup, identical ? "yes" : "NO",
                                   taskSeconds.one, taskSeconds.two))
+            Console.output(String(format: "a task of one route on 1 worker, submission to result: %.3f s (loading the checkpoint and "
+                                  + "corpus, building the model, the coordinator's round trip)", oneRouteSeconds))
         }
     }
 }

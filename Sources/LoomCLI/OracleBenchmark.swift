@@ -74,12 +74,13 @@ enum OracleBenchmark {
     /// `duo.oracle` task on one thread, submitted together through a client; the wall time from
     /// submission to the last result, the longest task's own time on its worker, and the slices'
     /// `CE` files in route order.
-    static func timeOnWorkers(_ setup: Setup, parts: Int, client: ClusterClient) throws(CommandError) -> (seconds: Double, task: Double, files: [String]) {
+    /// `limit` caps each slice (1: one route, what a task costs apart from its routes).
+    static func timeOnWorkers(_ setup: Setup, parts: Int, limit: Int = .max, client: ClusterClient) throws(CommandError) -> (seconds: Double, task: Double, files: [String]) {
         let total = setup.routes.count
         var ids: [UInt64] = []
         let start = ContinuousClock.now
         for part in 0..<parts {
-            let first = total * part / parts, end = total * (part + 1) / parts
+            let first = total * part / parts, end = first + min(total * (part + 1) / parts - first, limit)
             let params: [String: ParameterValue] = [
                 "checkpoint": .string(setup.checkpoint.path), "corpus": .string(setup.corpusPath),
                 "first_route": .int(first), "route_count": .int(end - first), "threads": .int(1),
