@@ -53,6 +53,7 @@ enum BenchOracleCommand: Command {
         let setup = try OracleBenchmark.prepare(layers: layers, width: width, heads: heads, context: context, batch: batch,
                                                 skip: arguments.flag("skip"), in: scratch)
         let cores = ProcessInfo.processInfo.activeProcessorCount
+        let loadBefore = loadAverage()
         var checksum = 0.0
         let perCore = BenchGEMMCommand.tileCeiling(checksum: &checksum)
         let sgemm = BenchTrainCommand.sgemmRate(rows: batch * context, width: width)
@@ -106,7 +107,8 @@ enum BenchOracleCommand: Command {
         }
         let report = Report(config: setup.config, batch: batch, routes: set, repeats: repeats, peakPerCore: perCore, sgemm: sgemm,
                             rows: rows, shared: shared, direct: direct, identical: identical,
-                            taskSeconds: (median(oneTask), median(twoTask)), oneRouteSeconds: median(fixedCost))
+                            taskSeconds: (median(oneTask), median(twoTask)), oneRouteSeconds: median(fixedCost),
+                            load: (loadBefore, loadAverage()))
         if json { Console.output(report.json.rendered()) } else { report.printTable() }
     }
 
@@ -115,6 +117,12 @@ enum BenchOracleCommand: Command {
         let value = try arguments.int(name, minimum: range.lowerBound) ?? fallback
         guard value <= range.upperBound else { throw .usage("--\(name) must be at most \(range.upperBound), got \(value)") }
         return value
+    }
+
+    /// The 1-minute load average (other work on the machine skews the 2-worker case most), or NaN.
+    static func loadAverage() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return .nan }
+        return text.split(separator: " ").first.flatMap { Double($0) } ?? .nan
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -32,6 +32,8 @@ extension BenchOracleCommand {
         let taskSeconds: (one: Double, two: Double)
         /// A task of one route on 1 worker, submission to result: what a task costs apart from its routes.
         let oneRouteSeconds: Double
+        /// The 1-minute load average before and after the run.
+        let load: (before: Double, after: Double)
 
         var timeSaving: Double { rows[1].seconds / rows[0].seconds }
         var flopSaving: Double { direct.flops(config: config, batch: batch) / shared.flops(config: config, batch: batch) }
@@ -51,7 +53,8 @@ extension BenchOracleCommand {
                 ("saving_time", .number(timeSaving)), ("saving_flops", .number(flopSaving)),
                 ("speedup_2_workers", .number(speedup)),
                 ("task_seconds_1_worker", .number(taskSeconds.one)), ("task_seconds_2_workers", .number(taskSeconds.two)),
-                ("one_route_task_seconds", .number(oneRouteSeconds)), ("halves_identical", .bool(identical)),
+                ("one_route_task_seconds", .number(oneRouteSeconds)),
+                ("load_average_before", .number(load.before)), ("load_average_after", .number(load.after)), ("halves_identical", .bool(identical)),
                 ("results", .array(rows.map { row in
                     .object([("case", .string(row.name)), ("seconds", .number(row.seconds)),
                              ("route_tokens_per_s", .number(row.routeTokensPerSecond)), ("gflops", .number(row.gflops)),
@@ -83,6 +86,7 @@ extension BenchOracleCommand {
                                   taskSeconds.one, taskSeconds.two))
             Console.output(String(format: "a task of one route on 1 worker, submission to result: %.3f s (loading the checkpoint and "
                                   + "corpus, building the model, the coordinator's round trip)", oneRouteSeconds))
+            Console.output(String(format: "load average (1 min) before and after the run: %.2f, %.2f", load.before, load.after))
         }
     }
 }
