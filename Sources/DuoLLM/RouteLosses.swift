@@ -21,13 +21,16 @@ public struct RouteLosses: Sendable, Equatable {
     /// Whether the slice is the whole route set (the summaries need it).
     public var isComplete: Bool { first == 0 && count == routes.count }
 
-    /// Runs `model` on `batch` once per route of `first ..< first + count`, every token on that
-    /// route: one batched forward per route. Routes sharing a prefix do not share work yet.
-    /// Restores the model's routes (nil) afterwards.
+    /// `CE[r, t]` of `model` on `batch` for the routes `first ..< first + count`, every token on
+    /// route r. With `sharing` (the default) the routes' common prefixes are computed once, by the
+    /// depth-first `RouteWalk` on the staged pass; without it, one full `forward` per route. Both
+    /// give the same bits (the staged steps are `forward`'s own), for any slice.
+    /// Restores the model's routes (nil) afterwards; `shouldStop` is asked before every step.
     /// - Throws: `ModelError` for a model without duo layers, a route set of another depth, a
-    ///   slice outside the set, or a batch the model refuses.
+    ///   slice outside the set, a batch the model refuses, or a stop.
     public static func evaluate(_ model: Transformer, batch: TrainingBatch, routes: RouteSet, first: Int = 0,
-                                count: Int? = nil, shouldStop: () -> Bool = { false }) throws(ModelError) -> RouteLosses {
+                                count: Int? = nil, sharing: Bool = true,
+                                shouldStop: () -> Bool = { false }) throws(ModelError) -> RouteLosses {
         guard model.config.hasDuoLayers else {
             throw .configuration("no layer of this model is a duo layer, so it has no routes; train it with train.duo")
         }
@@ -44,15 +47,37 @@ public struct RouteLosses: Sendable, Equatable {
         }
         var values = [Float](repeating: 0, count: count * n)
         defer { model.routes = nil }
-        for r in 0..<count {
-            if shouldStop() { throw .input("the oracle was stopped after \(r) of \(count) routes") }
-            model.routes = DuoRoutes(uniform: routes.route(first + r), tokens: n)
-            try values.withUnsafeMutableBufferPointer { (buffer) throws(ModelError) in
-                _ = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: batch.size,
-                                      positionLosses: buffer.baseAddress! + r * n)
+        guard sharing else {
+            for r in 0..<count {
+                if shouldStop() { throw .input("the oracle was stopped after \(r) of \(count) routes") }
+                model.routes = DuoRoutes(uniform: routes.route(first + r), tokens: n)
+                try values.withUnsafeMutableBufferPointer { (buffer) throws(ModelError) in
+                    _ = try model.forward(tokens: batch.inputs, targets: batch.targets, batch: batch.size,
+                                          positionLosses: buffer.baseAddress! + r * n)
+                }
+            }
+            return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)
+        }
+        model.routes = nil
+        try model.beginStagedForward(tokens: batch.inputs, targets: batch.targets, batch: batch.size)
+        var done = 0
+        for step in RouteWalk(routes: routes, first: first, count: count, sharing: true) {
+            if shouldStop() { throw .input("the oracle was stopped after \(done) of \(count) routes") }
+            switch step {
+            case let .attention(layer): model.stagedAttention(layer: layer)
+            case let .ffn(layer, route): model.stagedFFN(layer: layer, route: route)
+            case let .loss(route):
+                values.withUnsafeMutableBufferPointer { _ = model.stagedLoss(positionLosses: $0.baseAddress! + (route - first) * n) }
+                done += 1
             }
         }
         return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)
+    }
+
+    /// The work `evaluate` does for a slice, with or without sharing (see `RouteWalk`).
+    public static func work(routes: RouteSet, first: Int = 0, count: Int? = nil, sharing: Bool = true) -> RouteWork {
+        let count = count ?? routes.count - first
+        return RouteWalk(routes: routes, first: first, count: count, sharing: sharing).work
     }
 
     /// Writes the slice as a float32 `.npy` of shape [count, tokens] (rows in `RouteSet` order

@@ -11,6 +11,7 @@ enum CommandRouter {
         BenchSchedCommand.self,
         BenchTrainCommand.self,
         BenchGEMMCommand.self,
+        BenchOracleCommand.self,
         RunCommand.self,
         RunsCommand.self,
         ShowCommand.self,

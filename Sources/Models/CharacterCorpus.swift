@@ -36,20 +36,31 @@ public struct CharacterCorpus: Sendable {
         }
         let scalars = Array(text.unicodeScalars)
         guard !scalars.isEmpty else { throw .input("\(source) is empty; give a text file with some content") }
+        // Scalars below U+0800 (every Latin, Greek, Cyrillic… letter) are counted and looked up in
+        // arrays, the rest in dictionaries: hashing every scalar of a corpus costs more than the
+        // oracle's routes on a small model.
+        let direct = 0x800
+        var directCounts = [Int](repeating: 0, count: direct)
         var counts: [Unicode.Scalar: Int] = [:]
-        for scalar in scalars { counts[scalar, default: 0] += 1 }
+        for scalar in scalars {
+            if scalar.value < direct { directCounts[Int(scalar.value)] += 1 } else { counts[scalar, default: 0] += 1 }
+        }
+        for (value, count) in directCounts.enumerated() where count > 0 { counts[Unicode.Scalar(UInt32(value))!] = count }
         guard counts.count >= 2 else { throw .input("\(source) holds a single repeated character; a corpus needs at least 2") }
         // Most frequent first, ties by scalar value, so the vocabulary is the same on every machine.
         let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.value < $1.key.value }.map(\.key)
         let kept = ranked.count <= Self.maxSymbols ? ranked : Array(ranked.prefix(Self.maxSymbols - 1))
-        var ids: [Unicode.Scalar: Int32] = [:]
-        for (id, scalar) in kept.enumerated() { ids[scalar] = Int32(id) }
         let rareID = Int32(kept.count)
+        var ids: [Unicode.Scalar: Int32] = [:]
+        var directIDs = [Int32](repeating: rareID, count: direct)
+        for (id, scalar) in kept.enumerated() {
+            if scalar.value < direct { directIDs[Int(scalar.value)] = Int32(id) } else { ids[scalar] = Int32(id) }
+        }
         var rare = 0
         let tokens = scalars.map { scalar -> Int32 in
-            if let id = ids[scalar] { return id }
-            rare += 1
-            return rareID
+            let id = scalar.value < direct ? directIDs[Int(scalar.value)] : ids[scalar] ?? rareID
+            if id == rareID { rare += 1 }
+            return id
         }
         symbols = rare > 0 ? kept + [Self.rareSymbol] : kept
         rareCount = rare

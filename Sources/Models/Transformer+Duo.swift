@@ -36,14 +36,19 @@ extension Transformer {
     /// Duo layer `l`: `output = middle + FFN_route(LN₂(middle))` row by row, where each module runs
     /// only on the rows routed to it (gathered, packed, scattered back) and skipped rows only copy;
     /// with a `mixture`, both modules run on every row and add their output weighted by p.
-    func duoForward(layer l: Int, rows n: Int) {
+    /// `uniform`, when given, is every row's route (the staged pass); else the mixture or `routes` decide.
+    func duoForward(layer l: Int, rows n: Int, uniform: DuoRoute? = nil) {
         guard let duo else { return }
         let d = config.dModel, depth = config.depth, w = layerWeights[l]
         let middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
         copy(middle, to: output, count: n * d)
         let modules = duo.modules[l]
         var counts = [0, 0, 0]
-        if let mixture {
+        if let uniform {
+            let route = Int(uniform.rawValue)
+            if route < 2 { for r in 0..<n { modules[route].rows[r] = r } }
+            counts[route] = n
+        } else if let mixture {
             prepareMixture(mixture, layer: l, rows: n)
             counts = [n, n, 0]
         } else if let routes {

@@ -16,6 +16,15 @@ extension Transformer {
     /// - Complexity: O(batch·T·(layers·(d² + d·hidden + T·d) + d·V)).
     public func forward(tokens: [Int32], targets: [Int32], batch: Int,
                         positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
+        try prepareForward(tokens: tokens, targets: targets, batch: batch, checksRoutes: true)
+        let loss = pass { runForward(batch: batch) }
+        if let positionLosses { positionLosses.update(from: arena.losses, count: batch * config.context) }
+        return loss
+    }
+
+    /// Checks a batch (and `interventions`, and `routes` when asked) and records it as the pass's
+    /// input; shared by `forward` and the staged pass, so both refuse the same inputs.
+    func prepareForward(tokens: [Int32], targets: [Int32], batch: Int, checksRoutes: Bool) throws(ModelError) {
         let t = config.context
         guard (1...maxBatch).contains(batch) else {
             throw .input("batch \(batch) is outside 1...\(maxBatch) (the maxBatch this model was built for)")
@@ -39,7 +48,7 @@ extension Transformer {
             if targets[i] >= 0 { targetCount += 1 }
         }
         try interventions.validate(for: config)
-        try validateRoutes(tokens: n)
+        if checksRoutes { try validateRoutes(tokens: n) }
         try validateMixture(tokens: n)
         var forced: [[[Int]]?] = []
         if !interventions.forcedAttention.isEmpty {
@@ -54,74 +63,19 @@ extension Transformer {
         lastTargets = targets
         lastTargetCount = targetCount
         lastBatch = batch
+        stagedStreams = 0
         hooks.captured = [:]
-        let loss = pass { runForward(batch: batch) }
-        if let positionLosses { positionLosses.update(from: arena.losses, count: n) }
-        return loss
     }
 
+    /// The whole pass: the embedding, each layer's two halves, the head. The staged pass
+    /// (`Transformer+Staged.swift`) runs the same steps, so both give the same bits.
     private func runForward(batch: Int) -> Float {
-        let t = config.context, d = config.dModel, n = batch * t
-        embed(rows: n)
-        duo?.reset(layers: config.depth)
-        for (l, layer) in config.layers.enumerated() {
-            let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
-            let removed = appliedInterventions.removedLayers.contains(l)
-            let w = layerWeights[l], a = arena.layers[l]
-            if layer.attention != .none && !removed {
-                layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-                packQKV(w)
-                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
-                           beta: 0, c: a.qkv, ldc: 3 * d)
-                if appliedInterventions.zeroedFirstValues.contains(l) {
-                    for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
-                }
-                let kernel = attentionKernel(layer: l, batch: batch)
-                var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
-                itemPass {
-                    if scores.isEmpty {
-                        kernel.forward(threads: threads, scores: nil)
-                    } else {
-                        scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
-                    }
-                }
-                copy(input, to: middle, count: n * d)
-                split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
-                if hooks.captures(layer: l) { captureAttention(layer: l, batch: batch, scores: scores) }
-            } else {
-                copy(input, to: middle, count: n * d)
-            }
-            if layer.duo && !removed && !appliedInterventions.removedFFNs.contains(l) {
-                duoForward(layer: l, rows: n)
-            } else if layer.ffn != .none && !removed && !appliedInterventions.removedFFNs.contains(l) {
-                layerNorm(middle, rows: n, gain: w.ln2Gain, bias: w.ln2Bias, into: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd)
-                copy(middle, to: output, count: n * d)
-                if layer.ffn == .mlp {
-                    let hidden = config.ffnHidden
-                    split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
-                               beta: 0, c: a.preActivation, ldc: hidden)
-                    activate(a.preActivation, into: a.postActivation, count: n * hidden)
-                    split.gemm(.none, .none, m: n, n: d, k: hidden, a: a.postActivation, lda: hidden, b: w.w2, ldb: d,
-                               beta: 1, c: output, ldc: d)
-                } else {
-                    split.gemm(.none, .none, m: n, n: d, k: d, a: a.ln2, lda: d, b: w.w1, ldb: d, beta: 1, c: output, ldc: d)
-                }
-            } else {
-                copy(middle, to: output, count: n * d)
-            }
-            if appliedInterventions.zeroedFirstResiduals.contains(l) {
-                for b in 0..<batch { (output + b * t * d).update(repeating: 0, count: d) }
-            }
-            if hooks.captures(layer: l) && hooks.captureResiduals {
-                hooks.captured[l, default: .init()].residualAfterAttention = tensor(middle, shape: [batch, t, d])
-                hooks.captured[l, default: .init()].residualAfterFFN = tensor(output, shape: [batch, t, d])
-            }
+        embedStep(batch: batch)
+        for l in 0..<config.depth {
+            attentionStep(layer: l, batch: batch)
+            ffnStep(layer: l, batch: batch, uniform: nil)
         }
-        layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
-                  bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
-        split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
-                   b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
-        return crossEntropy(rows: n)
+        return headStep(batch: batch)
     }
 
     /// The attention of layer `l` as the last forward pass set it up.

@@ -71,6 +71,9 @@ public final class Transformer {
     /// The interventions the last forward pass applied, with forced keys resolved per layer.
     var appliedInterventions = Interventions()
     var appliedForcedKeys: [[[Int]]?] = []
+    /// Streams of `arena.stream` the staged pass has written in order since it began (0: none;
+    /// `forward` resets it, since its streams follow `routes`).
+    var stagedStreams = 0
 
     /// Builds a model with fresh parameters and the activation arena for `maxBatch` sequences.
     /// - Parameters:

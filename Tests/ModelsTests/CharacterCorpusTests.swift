@@ -1,6 +1,7 @@
 import Foundation
 import Models
 import ProcessTestSupport
+import TensorCore
 import Testing
 
 /// The character-level corpus: vocabulary, split, batches, the default corpus, and bad files.
@@ -21,6 +22,28 @@ import Testing
         #expect(corpus.vocabulary == CharacterCorpus.maxSymbols && corpus.symbols.last == CharacterCorpus.rareSymbol)
         #expect(corpus.rareCount == 300 - 253)
         #expect((corpus.training + corpus.validation).allSatisfy { $0 < 256 })
+    }
+
+    /// Ids below U+0800 come from arrays, the rest from dictionaries: both ranges, frequent and
+    /// rare, against the rule written out with one dictionary.
+    @Test func idsFollowTheRuleOnBothSidesOfTheArrayRange() throws {
+        var random = SeededRandom(seed: 3)
+        // 400 symbols, skewed: the 200 frequent ones above U+0800 (from U+4E00), the rest below
+        // (U+0600 + 200…399), so both ranges keep ids and those below also fall to U+FFFD.
+        let scalars = (0..<6_000).map { _ -> Unicode.Scalar in
+            let pick = Int(random.next() % 400), skewed = pick * pick / 400
+            return Unicode.Scalar(UInt32(skewed < 200 ? 0x4E00 + skewed : 0x600 + skewed))!
+        }
+        let corpus = try CharacterCorpus(text: String(String.UnicodeScalarView(scalars)), source: "t")
+        var counts: [Unicode.Scalar: Int] = [:]
+        for scalar in scalars { counts[scalar, default: 0] += 1 }
+        let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.value < $1.key.value }.map(\.key)
+        let kept = Array(ranked.prefix(CharacterCorpus.maxSymbols - 1))
+        #expect(corpus.symbols == kept + [CharacterCorpus.rareSymbol])
+        let expected = scalars.map { Int32(kept.firstIndex(of: $0) ?? kept.count) }
+        #expect(corpus.training + corpus.validation == expected)
+        #expect(corpus.rareCount == expected.filter { $0 == Int32(kept.count) }.count && corpus.rareCount > 0)
+        #expect(kept.contains { $0.value < 0x800 } && kept.contains { $0.value >= 0x800 })
     }
 
     @Test func batchesAreSeededAndValidationComesFromTheHeldOutSplit() throws {

@@ -1,0 +1,89 @@
+import TensorCore
+
+/// The steps of a forward pass, each writing one stream of `arena.stream` from the one before:
+/// `forward` runs them in order, the staged pass (`Transformer+Staged.swift`) runs them as a
+/// route tree needs, and both give the same bits because they are the same code.
+extension Transformer {
+    /// `stream[0]` from the tokens; clears the duo layers' counts.
+    func embedStep(batch: Int) {
+        embed(rows: batch * config.context)
+        duo?.reset(layers: config.depth)
+    }
+
+    /// Layer `l`'s attention half: `stream[2l+1] = stream[2l] + Attn(LN₁(stream[2l]))`.
+    func attentionStep(layer l: Int, batch: Int) {
+        let t = config.context, d = config.dModel, n = batch * t
+        let layer = config.layers[l]
+        let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1]
+        let removed = appliedInterventions.removedLayers.contains(l)
+        let w = layerWeights[l], a = arena.layers[l]
+        guard layer.attention != .none && !removed else {
+            copy(input, to: middle, count: n * d)
+            return
+        }
+        layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
+        packQKV(w)
+        split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                   beta: 0, c: a.qkv, ldc: 3 * d)
+        if appliedInterventions.zeroedFirstValues.contains(l) {
+            for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+        }
+        let kernel = attentionKernel(layer: l, batch: batch)
+        var scores: [Float] = hooks.captures(layer: l) && hooks.captureScores ? Array(repeating: 0, count: batch * config.heads * t * t) : []
+        itemPass {
+            if scores.isEmpty {
+                kernel.forward(threads: threads, scores: nil)
+            } else {
+                scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
+            }
+        }
+        copy(input, to: middle, count: n * d)
+        split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
+        if hooks.captures(layer: l) { captureAttention(layer: l, batch: batch, scores: scores) }
+    }
+
+    /// Layer `l`'s FFN half: `stream[2l+2] = stream[2l+1] + FFN(LN₂(stream[2l+1]))`; a duo layer
+    /// takes `uniform` for every token when given, else `routes`.
+    func ffnStep(layer l: Int, batch: Int, uniform: DuoRoute?) {
+        let t = config.context, d = config.dModel, n = batch * t
+        let layer = config.layers[l]
+        let middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
+        let removed = appliedInterventions.removedLayers.contains(l) || appliedInterventions.removedFFNs.contains(l)
+        let w = layerWeights[l], a = arena.layers[l]
+        if layer.duo && !removed {
+            duoForward(layer: l, rows: n, uniform: uniform)
+        } else if layer.ffn != .none && !removed {
+            layerNorm(middle, rows: n, gain: w.ln2Gain, bias: w.ln2Bias, into: a.ln2, mean: a.ln2Mean, rstd: a.ln2Rstd)
+            copy(middle, to: output, count: n * d)
+            if layer.ffn == .mlp {
+                let hidden = config.ffnHidden
+                split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
+                           beta: 0, c: a.preActivation, ldc: hidden)
+                activate(a.preActivation, into: a.postActivation, count: n * hidden)
+                split.gemm(.none, .none, m: n, n: d, k: hidden, a: a.postActivation, lda: hidden, b: w.w2, ldb: d,
+                           beta: 1, c: output, ldc: d)
+            } else {
+                split.gemm(.none, .none, m: n, n: d, k: d, a: a.ln2, lda: d, b: w.w1, ldb: d, beta: 1, c: output, ldc: d)
+            }
+        } else {
+            copy(middle, to: output, count: n * d)
+        }
+        if appliedInterventions.zeroedFirstResiduals.contains(l) {
+            for b in 0..<batch { (output + b * t * d).update(repeating: 0, count: d) }
+        }
+        if hooks.captures(layer: l) && hooks.captureResiduals {
+            hooks.captured[l, default: .init()].residualAfterAttention = tensor(middle, shape: [batch, t, d])
+            hooks.captured[l, default: .init()].residualAfterFFN = tensor(output, shape: [batch, t, d])
+        }
+    }
+
+    /// The final LayerNorm, the unembedding and the cross-entropy of the last stream.
+    func headStep(batch: Int) -> Float {
+        let d = config.dModel, n = batch * config.context
+        layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
+                  bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
+        split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
+                   b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
+        return crossEntropy(rows: n)
+    }
+}
