@@ -5,8 +5,9 @@ import Models
 /// after t irrelevant and those before t the default run's, so the default route runs once (its
 /// keys and values kept) and each route then costs one pass in which every token attends to the
 /// default run's keys and values before it and to its own at its position
-/// (`Transformer.fixedContextForward`). The result is a `RouteLosses` of the same layout as the
-/// `shared_route` matrix, so the same summaries apply.
+/// (`Transformer.fixedContextForward`); routes sharing a prefix share its layers as in
+/// `RouteLosses.evaluate` (`RouteWalk` on the staged pass). The result is a `RouteLosses` of the
+/// same layout as the `shared_route` matrix, so the same summaries apply.
 public enum FixedContextLosses {
     /// Evaluates routes `first ..< first + count` of `routes` in the `fixed_context` reading.
     ///
@@ -14,12 +15,14 @@ public enum FixedContextLosses {
     /// slice's rows are bit-identical to the same rows of the whole set.
     /// - Parameters:
     ///   - defaultRoute: the context tokens' route, one choice per layer.
-    /// - Throws: `ModelError` for a model without duo layers (or with a plain FFN layer), a route set
+    ///   - sharing: share route prefixes (the default); false runs one full pass per route, with the same bits.
+    /// - Throws: `ModelError` for a model without duo layers, a route set
     ///   of another depth, a default route of another length, a slice outside the set, or a batch
     ///   the model refuses.
-    /// - Complexity: count + 1 forward passes of the batch.
+    /// - Complexity: 1 + count forward passes of the batch without sharing; far fewer layers with it.
     public static func evaluate(_ model: Transformer, batch: TrainingBatch, routes: RouteSet, defaultRoute: [DuoRoute],
-                                first: Int = 0, count: Int? = nil, shouldStop: () -> Bool = { false }) throws(ModelError) -> RouteLosses {
+                                first: Int = 0, count: Int? = nil, sharing: Bool = true,
+                                shouldStop: () -> Bool = { false }) throws(ModelError) -> RouteLosses {
         guard model.config.hasDuoLayers else {
             throw .configuration("no layer of this model is a duo layer, so it has no routes; train it with train.duo")
         }
@@ -37,12 +40,20 @@ public enum FixedContextLosses {
         defer { model.routes = nil }
         model.routes = DuoRoutes(uniform: defaultRoute, tokens: n)
         let context = try model.attentionContext(tokens: batch.inputs, targets: batch.targets, batch: batch.size)
+        model.routes = nil
         var values = [Float](repeating: 0, count: count * n)
-        for r in 0..<count {
-            if shouldStop() { throw .input("the fixed_context oracle was stopped after \(r) of \(count) routes") }
-            model.routes = DuoRoutes(uniform: routes.route(first + r), tokens: n)
-            try values.withUnsafeMutableBufferPointer { (buffer) throws(ModelError) in
-                _ = try model.fixedContextForward(context, positionLosses: buffer.baseAddress! + r * n)
+        var done = 0
+        try model.beginStagedFixedContext(context)
+        for step in RouteWalk(routes: routes, first: first, count: count, sharing: sharing) {
+            switch step {
+            case let .attention(layer):
+                if shouldStop() { throw .input("the fixed_context oracle was stopped after \(done) of \(count) routes") }
+                model.stagedFixedContextAttention(layer: layer, context: context)
+            case let .ffn(layer, route):
+                model.stagedFFN(layer: layer, route: route)
+            case let .loss(route):
+                values.withUnsafeMutableBufferPointer { _ = model.stagedLoss(positionLosses: $0.baseAddress! + (route - first) * n) }
+                done += 1
             }
         }
         return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)

@@ -47,11 +47,30 @@ extension Transformer {
     ///   - context: from `attentionContext` on this model.
     ///   - positionLosses: if given, batch·T floats receiving each position's loss.
     /// - Returns: the mean loss over targets ≥ 0.
-    /// - Throws: `ModelError.input` for another model's context, routes that do not fit, interventions,
-    ///   or a layer whose FFN is not a duo layer (the reading is defined for duo models).
+    /// - Throws: `ModelError.input` for another model's context, routes that do not fit, interventions
+    ///   or a mixture.
     /// - Complexity: one forward pass.
     public func fixedContextForward(_ context: AttentionContext,
                                     positionLosses: UnsafeMutablePointer<Float>? = nil) throws(ModelError) -> Float {
+        try beginStagedFixedContext(context)
+        try validateRoutes(tokens: context.batch * config.context)
+        let loss = pass { () -> Float in
+            for l in 0..<config.depth {
+                fixedContextAttentionStep(layer: l, context: context)
+                ffnStep(layer: l, batch: context.batch, uniform: nil)
+            }
+            return headStep(batch: context.batch)
+        }
+        stagedStreams = 0
+        if let positionLosses { positionLosses.update(from: arena.losses, count: context.batch * config.context) }
+        return loss
+    }
+
+    /// Starts a staged pass (`beginStagedForward`) of the fixed_context reading on `context`'s
+    /// batch: then `stagedFixedContextAttention` in place of `stagedAttention`, and `stagedFFN` and
+    /// `stagedLoss` as usual, so routes sharing a prefix share its layers here too.
+    /// - Throws: `ModelError.input` for another model's context, interventions or a mixture.
+    public func beginStagedFixedContext(_ context: AttentionContext) throws(ModelError) {
         guard context.depth == config.depth, context.dModel == config.dModel, context.context == config.context,
               (1...maxBatch).contains(context.batch) else {
             throw .input("this attention context comes from another model (depth \(context.depth), d \(context.dModel), context \(context.context)); compute it with this model's attentionContext")
@@ -59,50 +78,36 @@ extension Transformer {
         guard interventions.isEmpty, mixture == nil else {
             throw .input("the fixed_context reading runs the plain model on routes; clear interventions and mixture first")
         }
-        if let l = config.layers.firstIndex(where: { $0.ffn != .none && !$0.duo }) {
-            throw .input("layer \(l)'s FFN is not a duo layer; the fixed_context reading needs a model whose FFNs are all duo layers")
-        }
-        let batch = context.batch, n = batch * config.context
-        try validateRoutes(tokens: n)
-        appliedInterventions = Interventions()
-        appliedForcedKeys = []
-        lastTokens = context.tokens
-        lastTargets = context.targets
-        lastTargetCount = context.targets.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) }
-        lastBatch = batch
-        hooks.captured = [:]
-        let loss = pass { runFixedContext(context) }
-        if let positionLosses { positionLosses.update(from: arena.losses, count: n) }
-        return loss
+        try beginStagedForward(tokens: context.tokens, targets: context.targets, batch: context.batch)
     }
 
-    private func runFixedContext(_ context: AttentionContext) -> Float {
-        let batch = context.batch, d = config.dModel, n = batch * config.context
-        embed(rows: n)
-        duo?.reset(layers: config.depth)
-        for (l, layer) in config.layers.enumerated() {
-            let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1], output = arena.stream[2 * l + 2]
-            let w = layerWeights[l], a = arena.layers[l]
-            if layer.attention != .none {
-                layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-                packQKV(w)
-                split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
-                           beta: 0, c: a.qkv, ldc: 3 * d)
-                context.keyValues[l].withUnsafeBufferPointer { kv in
-                    itemPass { diagonalReplacedAttention(layer: l, batch: batch, keyValues: kv.baseAddress!) }
-                }
-                copy(input, to: middle, count: n * d)
-                split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
-            } else {
-                copy(input, to: middle, count: n * d)
-            }
-            if layer.duo { duoForward(layer: l, rows: n) } else { copy(middle, to: output, count: n * d) }
+    /// Layer `l`'s attention half in the fixed_context reading (see `fixedContextForward`).
+    /// - Precondition: `beginStagedFixedContext(context)` ran, and so did `stagedFFN` of layer l − 1.
+    public func stagedFixedContextAttention(layer l: Int, context: AttentionContext) {
+        precondition((0..<config.depth).contains(l) && stagedStreams >= 2 * l + 1 && context.batch == lastBatch,
+                     "stagedFixedContextAttention(layer: \(l)) needs beginStagedFixedContext and the FFN of every earlier layer first")
+        pass { fixedContextAttentionStep(layer: l, context: context) }
+        stagedStreams = 2 * l + 2
+    }
+
+    /// `stream[2l+1] = stream[2l] + Attn_fc(LN₁(stream[2l]))`, the attention of `diagonalReplacedAttention`.
+    private func fixedContextAttentionStep(layer l: Int, context: AttentionContext) {
+        let d = config.dModel, n = context.batch * config.context
+        let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1]
+        let w = layerWeights[l], a = arena.layers[l]
+        guard config.layers[l].attention != .none else {
+            copy(input, to: middle, count: n * d)
+            return
         }
-        layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
-                  bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
-        split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
-                   b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
-        return crossEntropy(rows: n)
+        layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
+        packQKV(w)
+        split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                   beta: 0, c: a.qkv, ldc: 3 * d)
+        context.keyValues[l].withUnsafeBufferPointer { kv in
+            itemPass { diagonalReplacedAttention(layer: l, batch: context.batch, keyValues: kv.baseAddress!) }
+        }
+        copy(input, to: middle, count: n * d)
+        split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
     }
 
     /// Attention of layer `l` with the context's keys and values off the diagonal: per (sequence,

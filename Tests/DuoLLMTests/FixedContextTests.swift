@@ -55,6 +55,18 @@ import Testing
             #expect(slice.values == Array(whole.values[(first * 12)..<((first + count) * 12)]), "slice \(first) + \(count)")
             #expect(slice.first == first && slice.count == count)
         }
+        // Prefix sharing changes which layers run, not the bits: one full pass per route agrees.
+        let unshared = try FixedContextLosses.evaluate(model, batch: batch, routes: set, defaultRoute: route, sharing: false)
+        #expect(unshared.values == whole.values)
+        model.routes = DuoRoutes(uniform: route, tokens: 12)   // the context runs on the default route
+        let context = try model.attentionContext(tokens: batch.inputs, targets: batch.targets, batch: 2)
+        for r in [0, 13, 26] {
+            model.routes = DuoRoutes(uniform: set.route(r), tokens: 12)
+            var losses = [Float](repeating: 0, count: 12)
+            _ = try losses.withUnsafeMutableBufferPointer { try model.fixedContextForward(context, positionLosses: $0.baseAddress!) }
+            #expect(losses == Array(whole.values[(r * 12)..<((r + 1) * 12)]), "route \(r) through fixedContextForward")
+        }
+        model.routes = nil
         #expect(throws: ModelError.self) {
             try FixedContextLosses.evaluate(model, batch: batch, routes: set, defaultRoute: route, first: 20, count: 8)
         }
