@@ -30,7 +30,7 @@ PREFIX ?= $(HOME)/.local
 # The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
 LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
 
-.PHONY: deps build run test bench install
+.PHONY: deps build run test bench install corpus
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -70,3 +70,9 @@ test: deps
 bench: build
 	$(LOOM) bench attention $(BENCH_ARGS)
 	$(LOOM) bench wire
+
+# The default Duo-LLM corpus: a snapshot of README.md and docs/*.md (data/loom-docs.txt), taken
+# again only on purpose, so results never depend on docs edited since.
+corpus:
+	export LC_ALL=C; for file in README.md docs/*.md; do cat "$$file"; echo; done > data/loom-docs.txt
+	@wc -c data/loom-docs.txt

@@ -51,14 +51,18 @@ struct BuildInfoPlugin: BuildToolPlugin {
         }
     }
 
-    /// The files whose bytes make the binary: every source file and the manifest, sorted, so the
-    /// code identity (a hash of them) is the same wherever the package is checked out.
+    /// The files whose bytes make the results: every source file, the manifest, and the default
+    /// inputs under data/ (the shipped statistics and corpus), sorted, so the code identity (a
+    /// hash of them) is the same wherever the package is checked out.
     static func codeFiles(_ package: Package) -> [URL] {
         let code = package.targets.flatMap { target -> [URL] in
             guard let source = target as? SourceModuleTarget, source.kind != .test else { return [] }
             return source.sourceFiles.map(\.url)
         }
-        return (code + [package.directoryURL.appending(path: "Package.swift")]).sorted { $0.path < $1.path }
+        let dataDirectory = package.directoryURL.appending(path: "data")
+        let data = ((try? FileManager.default.contentsOfDirectory(atPath: dataDirectory.path)) ?? [])
+            .filter { !$0.hasPrefix(".") }.map { dataDirectory.appending(path: $0) }
+        return (code + data + [package.directoryURL.appending(path: "Package.swift")]).sorted { $0.path < $1.path }
     }
 
     /// `$1` package directory, `$2` output directory, `$3` scratch file outside the output directory

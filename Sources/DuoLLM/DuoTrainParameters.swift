@@ -19,7 +19,7 @@ public struct DuoTrainParameters: TaskParameters {
                       minimum: 0, maximum: 1),
         ParameterSpec("seed", .int, default: .int(0), "seed of the initial weights and the routes", minimum: 0),
         ParameterSpec("data_seed", .int, default: .int(1), "seed of the batches", minimum: 0),
-        ParameterSpec("corpus", .string, default: .string(""), "a UTF-8 text file (empty: Loom's own README and docs)", input: true),
+        ParameterSpec("corpus", .string, default: .string(""), "a UTF-8 text file (empty: data/loom-docs.txt, Loom's README and docs)", input: true),
         ParameterSpec("evaluate_every", .int, default: .int(100), "measure all-big validation loss every N steps", minimum: 1),
         ParameterSpec("checkpoint_dir", .string, default: .string(""), "checkpoint here (and resume from it); empty: a temporary directory"),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),

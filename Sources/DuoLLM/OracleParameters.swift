@@ -6,7 +6,7 @@ import Tasks
 public struct OracleParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
         ParameterSpec("checkpoint", .string, default: .string(""), "a train.duo checkpoint directory (holds checkpoint.json)", input: true),
-        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: Loom's own README and docs)", input: true),
+        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: data/loom-docs.txt, Loom's README and docs)", input: true),
         ParameterSpec("data_seed", .int, default: .int(1), "the training run's data_seed (fixes the evaluation batch)", minimum: 0),
         ParameterSpec("first_route", .int, default: .int(0), "the first route of the slice (routes are numbered as in docs/duo-llm.md)",
                       minimum: 0),

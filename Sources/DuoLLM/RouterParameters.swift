@@ -7,7 +7,7 @@ import Tasks
 public struct RouterParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
         ParameterSpec("checkpoint", .string, default: .string(""), "a train.duo checkpoint directory (holds checkpoint.json)", input: true),
-        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: Loom's own README and docs)", input: true),
+        ParameterSpec("corpus", .string, default: .string(""), "the text file the model was trained on (empty: data/loom-docs.txt, Loom's README and docs)", input: true),
         ParameterSpec("data_seed", .int, default: .int(1), "the training run's data_seed (fixes the evaluation batch, as the oracle's)",
                       minimum: 0),
         ParameterSpec("evaluation_batch", .int, default: .int(16), "validation sequences the hard routes are evaluated on",

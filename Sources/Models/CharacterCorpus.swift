@@ -77,24 +77,23 @@ public struct CharacterCorpus: Sendable {
         try CharacterCorpus(text: readText(path: path), source: path, validationFraction: validationFraction)
     }
 
-    /// Loom's own documentation as a corpus: README.md then docs/*.md by name, read at run time
+    /// Loom's own documentation as a corpus: the snapshot data/loom-docs.txt of README.md and docs/*.md
     /// from the checkout at `root` (found with `loomRoot()` by default), so it works on any machine
     /// with the sources.
-    /// - Throws: `ModelError.input` if no checkout is found or it has no Markdown files.
+    /// - Throws: `ModelError.input` if no checkout is found or its snapshot is missing.
     public static func loomDocumentation(root: URL? = nil, validationFraction: Double = 0.1) throws(ModelError) -> CharacterCorpus {
         guard let root = root ?? loomRoot() else {
-            throw .input("Loom's sources (README.md and docs/) were not found from the current directory or the build's source path; give corpus=path to a text file")
+            throw .input("Loom's sources (data/\(documentationSnapshot)) were not found from the current directory or the build's source path; give corpus=path to a text file")
         }
-        let docs = root.appendingPathComponent("docs")
-        let names = ((try? FileManager.default.contentsOfDirectory(atPath: docs.path)) ?? []).filter { $0.hasSuffix(".md") }.sorted()
-        let files = [root.appendingPathComponent("README.md")].filter { FileManager.default.fileExists(atPath: $0.path) }
-            + names.map { docs.appendingPathComponent($0) }
-        guard !files.isEmpty else { throw .input("\(root.path) has no README.md or docs/*.md; give corpus=path to a text file") }
-        var text = ""
-        for file in files { text += try readText(path: file.path) + "\n" }
-        return try CharacterCorpus(text: text, source: "Loom's documentation (\(files.count) files under \(root.path))",
+        let file = root.appendingPathComponent("data").appendingPathComponent(documentationSnapshot)
+        return try CharacterCorpus(text: try readText(path: file.path), source: "Loom's documentation (\(file.path))",
                                    validationFraction: validationFraction)
     }
+
+    /// The default corpus: README.md and docs/*.md as they stood when the snapshot was taken
+    /// (`make corpus` takes it again), kept in the repository so a result never depends on
+    /// docs edited since, and a run's corpus is the same on every machine of a checkout.
+    public static let documentationSnapshot = "loom-docs.txt"
 
     /// The Loom checkout: the first directory holding Package.swift and docs/, walking up from the
     /// current directory, else from this source file's path at build time.

@@ -51,6 +51,8 @@ import Testing
         #expect(k == (fraction * 2).rounded(), "k \(k) from the realised fraction \(fraction) of 2 layers")
         let oracle = try #require(metrics["router.ppl.oracle"]?.number), random = try #require(metrics["router.ppl.best_random"]?.number)
         #expect(oracle <= random && metrics["ppl.all_big"]?.number.map { $0 > 1 } == true, "\(oracle) \(random)")
+        let graphs = try store.artifacts(run: run.id).map { URL(fileURLWithPath: $0.path).lastPathComponent }
+        #expect(graphs.contains("routes-router.svg") && graphs.contains("routes-router.pdf"), "\(graphs)")
         #expect(curves["router.loss"]?.count == 40 && curves["router.train_big_fraction"]?.count == 40, "\(curves.keys)")
     }
 }

@@ -80,7 +80,7 @@ import Testing
         }
     }
 
-    /// The default corpus is Loom's README.md and docs/*.md, read from the checkout at run time.
+    /// The default corpus is the snapshot of Loom's README.md and docs/*.md in data/, read from the checkout.
     @Test func theDefaultCorpusIsLoomsOwnDocumentation() throws {
         let root = try #require(CharacterCorpus.loomRoot())
         let corpus = try CharacterCorpus.loomDocumentation(root: root)
