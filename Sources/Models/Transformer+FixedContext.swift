@@ -99,10 +99,7 @@ extension Transformer {
             copy(input, to: middle, count: n * d)
             return
         }
-        layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-        packQKV(w)
-        split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
-                   beta: 0, c: a.qkv, ldc: 3 * d)
+        projectQKV(layer: l, rows: n)
         context.keyValues[l].withUnsafeBufferPointer { kv in
             itemPass { diagonalReplacedAttention(layer: l, batch: context.batch, keyValues: kv.baseAddress!) }
         }

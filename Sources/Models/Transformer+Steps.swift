@@ -21,10 +21,7 @@ extension Transformer {
             copy(input, to: middle, count: n * d)
             return
         }
-        layerNorm(input, rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
-        packQKV(w)
-        split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
-                   beta: 0, c: a.qkv, ldc: 3 * d)
+        projectQKV(layer: l, rows: n)
         if appliedInterventions.zeroedFirstValues.contains(l) {
             for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
         }
@@ -85,5 +82,15 @@ extension Transformer {
         split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
                    b: parameters.value("unembed"), ldb: config.vocabulary, beta: 0, c: arena.logits, ldc: config.vocabulary)
         return crossEntropy(rows: n)
+    }
+
+    /// Layer l's LayerNorm of its input stream and the Q, K, V projection of every row, into
+    /// the layer's `qkv`: the first half of its attention step, shared by the fixed-context pass.
+    func projectQKV(layer l: Int, rows n: Int) {
+        let d = config.dModel, w = layerWeights[l], a = arena.layers[l]
+        layerNorm(arena.stream[2 * l], rows: n, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1, mean: a.ln1Mean, rstd: a.ln1Rstd)
+        packQKV(w)
+        split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
+                   beta: 0, c: a.qkv, ldc: 3 * d)
     }
 }

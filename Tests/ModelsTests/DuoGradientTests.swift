@@ -58,23 +58,8 @@ import Testing
         let expected = reference.loss(tokens: tokens, targets: targets, batch: batch, routes: routes)
         #expect(abs(Double(loss) - expected) / abs(expected) <= 1e-5, "loss \(loss) against float64 \(expected)")
 
-        var random = TestRandom(seed: 5)
-        let h = 1e-6
-        for entry in model.parameters.entries {
-            let analytic = TransformerFixture.gradient(model, entry.name)
-            let indices = entry.count <= 24 ? Array(0..<entry.count) : (0..<24).map { _ in Int(random.next() % UInt64(entry.count)) }
-            var numeric: [Double] = []
-            for i in indices {
-                let saved = reference.parameters[entry.name]![i]
-                reference.parameters[entry.name]![i] = saved + h
-                let up = reference.loss(tokens: tokens, targets: targets, batch: batch, routes: routes)
-                reference.parameters[entry.name]![i] = saved - h
-                let down = reference.loss(tokens: tokens, targets: targets, batch: batch, routes: routes)
-                reference.parameters[entry.name]![i] = saved
-                numeric.append((up - down) / (2 * h))
-            }
-            let report = ErrorReport(indices.map { analytic[$0] }, numeric)
-            #expect(report.relative <= 1e-3, "\(entry.name): \(report)")
+        TransformerFixture.expectGradientsMatch(model, reference: &reference, samples: 24, seed: 5) {
+            $0.loss(tokens: tokens, targets: targets, batch: batch, routes: routes)
         }
     }
 

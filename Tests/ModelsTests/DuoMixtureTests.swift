@@ -58,22 +58,8 @@ import Testing
         // The plain middle layer has no mixture: its entries are exactly zero.
         #expect((0..<n).allSatisfy { analytic[($0 * 3 + 1) * 2] == 0 && analytic[($0 * 3 + 1) * 2 + 1] == 0 })
 
-        var random = TestRandom(seed: 9)
-        for entry in model.parameters.entries {
-            let gradient = TransformerFixture.gradient(model, entry.name)
-            let indices = entry.count <= 8 ? Array(0..<entry.count) : (0..<8).map { _ in Int(random.next() % UInt64(entry.count)) }
-            var numeric: [Double] = []
-            for i in indices {
-                let saved = reference.parameters[entry.name]![i]
-                reference.parameters[entry.name]![i] = saved + h
-                let up = reference.loss(tokens: tokens, targets: targets, batch: batch, mixture: p)
-                reference.parameters[entry.name]![i] = saved - h
-                let down = reference.loss(tokens: tokens, targets: targets, batch: batch, mixture: p)
-                reference.parameters[entry.name]![i] = saved
-                numeric.append((up - down) / (2 * h))
-            }
-            let report = ErrorReport(indices.map { gradient[$0] }, numeric)
-            #expect(report.relative <= 1e-3, "\(entry.name): \(report)")
+        TransformerFixture.expectGradientsMatch(model, reference: &reference, samples: 8, seed: 9) {
+            $0.loss(tokens: tokens, targets: targets, batch: batch, mixture: p)
         }
     }
 

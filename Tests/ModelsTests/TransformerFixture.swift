@@ -1,5 +1,7 @@
+import ModelTestSupport
 import Models
 import NumericTestSupport
+import Testing
 
 /// Tiny models and batches for the transformer tests: V = 11, T = 7, d = 8, 2 heads, batch 3.
 enum TransformerFixture {
@@ -42,5 +44,31 @@ enum TransformerFixture {
     static func gradient(_ model: Transformer, _ name: String) -> [Float] {
         let entry = model.parameters.entry(name)!
         return Array(UnsafeBufferPointer(start: model.parameters.gradients + entry.offset, count: entry.count))
+    }
+
+    /// Checks every parameter's gradient of `model` (after its backward pass) against central
+    /// differences of the float64 `reference` loss, at up to `samples` entries per tensor:
+    /// ‖analytic − numeric‖/‖numeric‖ ≤ 10⁻³ per tensor.
+    static func expectGradientsMatch(_ model: Transformer, reference: inout ReferenceTransformer, samples: Int, seed: UInt64,
+                                     loss: (ReferenceTransformer) -> Double, sourceLocation: SourceLocation = #_sourceLocation) {
+        var random = TestRandom(seed: seed)
+        let h = 1e-6
+        for entry in model.parameters.entries {
+            let analytic = gradient(model, entry.name)
+            let indices = entry.count <= samples ? Array(0..<entry.count)
+                : (0..<samples).map { _ in Int(random.next() % UInt64(entry.count)) }
+            var numeric: [Double] = []
+            for i in indices {
+                let saved = reference.parameters[entry.name]![i]
+                reference.parameters[entry.name]![i] = saved + h
+                let up = loss(reference)
+                reference.parameters[entry.name]![i] = saved - h
+                let down = loss(reference)
+                reference.parameters[entry.name]![i] = saved
+                numeric.append((up - down) / (2 * h))
+            }
+            let report = ErrorReport(indices.map { analytic[$0] }, numeric)
+            #expect(report.relative <= 1e-3, "\(entry.name): \(report)", sourceLocation: sourceLocation)
+        }
     }
 }
