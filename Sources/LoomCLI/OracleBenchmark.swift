@@ -75,7 +75,10 @@ enum OracleBenchmark {
     /// submission to the last result, the longest task's own time on its worker, and the slices'
     /// `CE` files in route order.
     /// `limit` caps each slice (1: one route, what a task costs apart from its routes).
-    static func timeOnWorkers(_ setup: Setup, parts: Int, limit: Int = .max, client: ClusterClient) throws(CommandError) -> (seconds: Double, task: Double, files: [String]) {
+    /// `inTurn` submits each slice only after the one before it finished, so one worker runs them
+    /// all: the same tasks as at once on two, for a speedup of like against like.
+    static func timeOnWorkers(_ setup: Setup, parts: Int, limit: Int = .max, inTurn: Bool = false,
+                              client: ClusterClient) throws(CommandError) -> (seconds: Double, task: Double, files: [String]) {
         let total = setup.routes.count
         var ids: [UInt64] = []
         let start = ContinuousClock.now
@@ -85,18 +88,15 @@ enum OracleBenchmark {
                 "checkpoint": .string(setup.checkpoint.path), "corpus": .string(setup.corpusPath),
                 "first_route": .int(first), "route_count": .int(end - first), "threads": .int(1),
                 "evaluation_batch": .int(setup.batch.size), "skip_routes": .bool(setup.routes.skip),
+                // The search alone, as timed in process: no fixed_context rows, no null passes.
+                "reading": .string("shared_route"), "null_control": .bool(false),
             ]
             do { ids += try client.submit(kind: OracleKind.kind.name, params: params, count: 1, gang: 0, maxAttempts: 1) } catch {
                 throw .failure("cannot submit duo.oracle: \(error)")
             }
+            if inTurn { _ = try waitFor(ids, client: client) }
         }
-        let deadline = ContinuousClock.now + .seconds(3600)
-        var results: [TaskResult] = []
-        while results.count < ids.count {
-            guard ContinuousClock.now < deadline else { throw .failure("duo.oracle did not finish within an hour") }
-            do { results = try client.results(ids) } catch { throw .failure("cannot ask for the results: \(error)") }
-            if results.count < ids.count { Thread.sleep(forTimeInterval: 0.002) }
-        }
+        let results = try waitFor(ids, client: client)
         let seconds = (ContinuousClock.now - start).inSeconds
         var files: [String] = []
         for id in ids {
@@ -105,7 +105,20 @@ enum OracleBenchmark {
             guard let file = result.artifacts.first(where: { $0.hasSuffix(".npy") }) else { throw .failure("duo.oracle returned no CE file") }
             files.append(file)
         }
-        return (seconds, results.map(\.seconds).max() ?? .nan, files)
+        let taskTimes = results.map(\.seconds)
+        return (seconds, inTurn ? taskTimes.reduce(0, +) : taskTimes.max() ?? .nan, files)
+    }
+
+    /// The results of `ids`, once all have finished (an hour at most).
+    private static func waitFor(_ ids: [UInt64], client: ClusterClient) throws(CommandError) -> [TaskResult] {
+        let deadline = ContinuousClock.now + .seconds(3600)
+        var results: [TaskResult] = []
+        while results.count < ids.count {
+            guard ContinuousClock.now < deadline else { throw .failure("duo.oracle did not finish within an hour") }
+            do { results = try client.results(ids) } catch { throw .failure("cannot ask for the results: \(error)") }
+            if results.count < ids.count { Thread.sleep(forTimeInterval: 0.002) }
+        }
+        return results
     }
 
     /// The rows of the slices' files in order, and removes the temporary directories the workers

@@ -10,7 +10,7 @@ import Testing
         #expect(table.status == 0, "\(table)")
         let out = table.standardOutput
         #expect(out.contains("8 routes (big/small) × 16 tokens"), "\(table)")
-        for name in ["in process, sharing", "in process, no sharing", "1 worker, sharing", "2 workers, sharing"] {
+        for name in ["in process, sharing", "in process, no sharing", "1 worker, halves in turn", "2 workers, halves at once"] {
             let row = out.split(separator: "\n").first { $0.hasPrefix(name + " ") }
             let fields = row?.dropFirst(name.count).split(separator: " ") ?? []
             #expect(fields.count == 5, "\(name): \(table)")
