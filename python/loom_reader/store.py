@@ -17,7 +17,7 @@ RUN_COLUMNS = [
 ]
 
 # The schema versions this reader knows (PRAGMA user_version; docs/store.md).
-SUPPORTED_SCHEMA = 3
+SUPPORTED_SCHEMA = 4  # 4 added attempt.shard, which the reader does not read
 
 
 class StoreError(Exception):
