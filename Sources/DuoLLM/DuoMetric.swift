@@ -21,6 +21,9 @@ public enum DuoMetric {
     public static let difficultyReduction = MetricSpec("difficulty.reduction",
                                                        "mean loss reduction from all small to the best route, by position (step = position)",
                                                        unit: "nats", stepped: true)
+    public static let difficultyByAllBig = MetricSpec("difficulty.by_all_big",
+                                                      "mean loss reduction from all small to the best route, by all-big loss (step: its bin's lower edge in 0.01 nats)",
+                                                      unit: "nats", stepped: true)
     public static let difficultyMean = MetricSpec("difficulty.mean_reduction", "mean loss reduction from all small to the best route",
                                                   unit: "nats")
     public static let difficultyPosition = MetricSpec("difficulty.corr_position", "Pearson r of the loss reduction with position")
@@ -49,7 +52,7 @@ public enum DuoMetric {
     public static let parameters = MetricSpec("parameters", "model parameters")
     public static let resumedFrom = MetricSpec("resumed_from", "step resumed from")
 
-    static let difficulty = [difficultyReduction, difficultyMean, difficultyPosition, difficultyAllBig]
+    static let difficulty = [difficultyReduction, difficultyByAllBig, difficultyMean, difficultyPosition, difficultyAllBig]
     /// The metrics each reading's summary gives (the fixed_context ones behind `fc.`).
     static let readingMetrics = [allBig, allSmall, oracle, oracleSkip, bestRandom, bestRandomRoute, route, layerUsage, earlyExit,
                                  budgetOracle, budgetOracleSkip, budgetBestRandom, budgetAllBig, budgetLayerUsage, budgetSkipUsage] + difficulty
@@ -101,6 +104,8 @@ public enum DuoMetric {
         if let r = difficulty.correlationWithAllBig { metrics[prefix + difficultyAllBig.name] = .double(r) }
         let series = difficulty.meanReductionByPosition.enumerated().map {
             StepMetric(name: prefix + difficultyReduction.name, step: $0.offset, value: $0.element)
+        } + difficulty.meanReductionByAllBigLoss.map {
+            StepMetric(name: prefix + difficultyByAllBig.name, step: $0.centinats, value: $0.mean)
         }
         return (metrics, series)
     }

@@ -21,6 +21,11 @@ import Testing
         #expect(difficulty.best == [1, 1, 2, 0.25])
         #expect(difficulty.reduction == [3, 3, 3, 0.75])
         #expect(difficulty.meanReductionByPosition == [3, 1.875])
+        // All-big losses 1, 2, 3, 0.5 fall in the 0.25-nat bins starting at 1, 2, 3 and 0.5 nats.
+        let binned = difficulty.meanReductionByAllBigLoss
+        #expect(binned.map(\.centinats) == [50, 100, 200, 300] && binned.map(\.mean) == [0.75, 3, 3, 3], "\(binned)")
+        let curve = DuoMetric.values(difficulty).series.filter { $0.name == "difficulty.by_all_big" }
+        #expect(curve.map(\.step) == [50, 100, 200, 300])
         #expect(abs(difficulty.meanReduction - 9.75 / 4) < 1e-12)
         // Pearson r by hand: positions 0, 1, 0, 1 against 3, 3, 3, 0.75.
         // Deviations of the reduction: 0.5625 ×3, −1.6875 (Σ² = 3.796875); of position ±0.5 (Σ² = 1).
@@ -53,7 +58,7 @@ import Testing
             names += metrics.keys + series.map(\.name) + [DuoMetric.null.instance(1)]
             #expect(names.filter { catalog.spec(for: $0) == nil }.isEmpty, "undeclared: \(names.filter { catalog.spec(for: $0) == nil })")
             #expect(names.allSatisfy { $0.hasPrefix(prefix) || $0.hasPrefix("ppl.null") })
-            #expect(series.map(\.step) == [0, 1])
+            #expect(series.filter { $0.name.hasSuffix("difficulty.reduction") }.map(\.step) == [0, 1])
         }
         #expect(catalog.spec(for: "fc.ppl.oracle.k2")?.label.contains("fixed_context") == true)
         #expect(catalog.spec(for: "fc.difficulty.reduction")?.isStepped == true)
