@@ -35,13 +35,7 @@ public enum OracleKind {
         guard params.firstRoute < set.count, params.firstRoute + params.routeCount <= set.count else {
             throw ModelError.configuration("routes \(params.firstRoute) ..< \(params.firstRoute + max(1, params.routeCount)) are outside the model's \(set.count) routes; use first_route < \(set.count)")
         }
-        let corpus = try OracleRun.corpus(params.corpus)
-        guard corpus.vocabulary == config.vocabulary else {
-            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
-        }
-        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
-        let model = try Transformer(config: config, seed: 0, maxBatch: params.settings.evaluationBatch, threads: params.threads)
-        try OracleRun.loadParameters(from: directory, into: model.parameters)
-        return (model, task)
+        return try OracleRun.model(config, from: directory, corpus: params.corpus, maxBatch: params.settings.evaluationBatch,
+                                   threads: params.threads)
     }
 }

@@ -99,6 +99,22 @@ enum OracleRun {
         path.isEmpty ? try CharacterCorpus.loomDocumentation() : try CharacterCorpus.load(path: path)
     }
 
+    /// A `train.duo` checkpoint's model (configuration `config`, already checked by the caller)
+    /// with its parameters loaded, and the corpus task it was trained on.
+    /// - Throws: `ModelError` for a corpus of another vocabulary or a parameter file that is
+    ///   missing or of the wrong shape.
+    static func model(_ config: ModelConfig, from directory: URL, corpus path: String, maxBatch: Int,
+                      threads: Int) throws -> (Transformer, CharacterCorpusTask) {
+        let corpus = try corpus(path)
+        guard corpus.vocabulary == config.vocabulary else {
+            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
+        }
+        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
+        let model = try Transformer(config: config, seed: 0, maxBatch: maxBatch, threads: threads)
+        try loadParameters(from: directory, into: model.parameters)
+        return (model, task)
+    }
+
     /// Loads a checkpoint's parameters into a model built from its configuration (the optimiser
     /// state is not needed to evaluate).
     /// - Throws: `ModelError.checkpoint` for a missing file or a shape that does not match.

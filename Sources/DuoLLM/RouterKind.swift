@@ -78,14 +78,7 @@ public enum RouterKind {
         guard config.layers.allSatisfy(\.duo) else {
             throw ModelError.configuration("\(params.checkpoint) holds a model whose layers are not all duo layers; the router routes every layer, so give a train.duo checkpoint")
         }
-        let corpus = try OracleRun.corpus(params.corpus)
-        guard corpus.vocabulary == config.vocabulary else {
-            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
-        }
-        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
-        let model = try Transformer(config: config, seed: 0, maxBatch: max(params.settings.batch, params.evaluationBatch),
-                                    threads: params.threads)
-        try OracleRun.loadParameters(from: directory, into: model.parameters)
-        return (model, task)
+        return try OracleRun.model(config, from: directory, corpus: params.corpus,
+                                   maxBatch: max(params.settings.batch, params.evaluationBatch), threads: params.threads)
     }
 }
