@@ -19,6 +19,8 @@ public enum FixedContextLosses {
     /// - Throws: `ModelError` for a model without duo layers, a route set
     ///   of another depth, a default route of another length, a slice outside the set, or a batch
     ///   the model refuses.
+    /// On a model of several threads the routes are cut into parts run at once on replicas
+    /// (`RouteParallel`), with the same bits.
     /// - Complexity: 1 + count forward passes of the batch without sharing; far fewer layers with it.
     public static func evaluate(_ model: Transformer, batch: TrainingBatch, routes: RouteSet, defaultRoute: [DuoRoute],
                                 first: Int = 0, count: Int? = nil, sharing: Bool = true,
@@ -42,20 +44,40 @@ public enum FixedContextLosses {
         let context = try model.attentionContext(tokens: batch.inputs, targets: batch.targets, batch: batch.size)
         model.routes = nil
         var values = [Float](repeating: 0, count: count * n)
+        let parts = model.hooks.isEnabled ? 1 : RouteParallel.parts(threads: model.threads, count: count)
+        try values.withUnsafeMutableBufferPointer { (buffer) throws(ModelError) in
+            let output = buffer.baseAddress!
+            if parts == 1 {
+                try walk(model, context: context, routes: routes, slice: first..<(first + count), sharing: sharing, tokens: n,
+                         into: output, shouldStop: shouldStop)
+            } else {
+                try RouteParallel.run(model, first: first, count: count, tokens: n, parts: parts, values: output,
+                                      shouldStop: shouldStop) { replica, part, values, stop throws(ModelError) in
+                    try walk(replica, context: context, routes: routes, slice: part, sharing: sharing, tokens: n, into: values,
+                             shouldStop: stop)
+                }
+            }
+        }
+        return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)
+    }
+
+    /// `slice` on `model` (one thread) from the default run's `context`; row r of the slice goes
+    /// to `output + (r − slice.lowerBound)·tokens`.
+    static func walk(_ model: Transformer, context: AttentionContext, routes: RouteSet, slice: Range<Int>, sharing: Bool,
+                     tokens n: Int, into output: UnsafeMutablePointer<Float>, shouldStop: () -> Bool) throws(ModelError) {
         var done = 0
         try model.beginStagedFixedContext(context)
-        for step in RouteWalk(routes: routes, first: first, count: count, sharing: sharing) {
+        for step in RouteWalk(routes: routes, first: slice.lowerBound, count: slice.count, sharing: sharing) {
             switch step {
             case let .attention(layer):
-                if shouldStop() { throw .input("the fixed_context oracle was stopped after \(done) of \(count) routes") }
+                if shouldStop() { throw .input("the fixed_context oracle was stopped after \(done) of \(slice.count) routes") }
                 model.stagedFixedContextAttention(layer: layer, context: context)
             case let .ffn(layer, route):
                 model.stagedFFN(layer: layer, route: route)
             case let .loss(route):
-                values.withUnsafeMutableBufferPointer { _ = model.stagedLoss(positionLosses: $0.baseAddress! + (route - first) * n) }
+                _ = model.stagedLoss(positionLosses: output + (route - slice.lowerBound) * n)
                 done += 1
             }
         }
-        return RouteLosses(routes: routes, first: first, count: count, tokens: n, values: values)
     }
 }

@@ -96,11 +96,12 @@ enum BenchOracleCommand: Command {
 
         let set = setup.routes, tokens = Double(batch * context)
         let shared = RouteLosses.work(routes: set), direct = RouteLosses.work(routes: set, sharing: false)
+        let sharedOnCores = RouteLosses.work(routes: set, threads: cores)   // its parts repeat the steps at their joins
         let halves = [RouteLosses.work(routes: set, first: 0, count: set.count / 2),
                       RouteLosses.work(routes: set, first: set.count / 2, count: set.count - set.count / 2)]
         let halvesFLOPs = halves.reduce(0) { $0 + $1.flops(config: setup.config, batch: batch) }
         let cases: [(String, [Double], Double, Int, RouteWork)] = [
-            ("in process, sharing", local.shared, shared.flops(config: setup.config, batch: batch), cores, shared),
+            ("in process, sharing", local.shared, sharedOnCores.flops(config: setup.config, batch: batch), cores, sharedOnCores),
             ("in process, no sharing", local.direct, direct.flops(config: setup.config, batch: batch), cores, direct),
             ("in process, 1 thread", single, shared.flops(config: setup.config, batch: batch), 1, shared),
             ("1 worker, halves in turn", one, halvesFLOPs, 1, shared),

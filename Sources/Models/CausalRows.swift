@@ -5,23 +5,24 @@ import TensorCore
 /// masked, instead of a partial tail filled lane by lane (at T = 64 the tails were a tenth of a
 /// step). Lanes past the row's end T are never read or written.
 enum CausalRows {
-    // The standard library's generic `pointwiseMax/Min`, `replacing(with:where:)`, `max()` and
-    // `sum()` compiled to lane-by-lane loops through the stack here (a tenth of a d = 64 step),
-    // so these kernels select with bit masks (`select`) and reduce by halves.
+    // Measured in the compiled code (Swift 6.3, AVX2 and AVX-512 targets): a float compare feeding
+    // `replacing(with:where:)` becomes one vmaxps/vminps, while a SIMDMask's `_storage` used as bits
+    // became, on AVX-512, dozens of mask-register moves per vector; integer compares and the
+    // generic `max()`/`sum()` reductions run lane by lane. So maxima and minima use `replacing`,
+    // lane masks are built with integer arithmetic, and reductions go by halves.
 
-    /// `mask ? ifTrue : ifFalse` lane by lane, as integer and/or on the bit patterns.
     @inline(__always)
-    static func select(_ mask: SIMDMask<SIMD16<Int32>>, _ ifTrue: SIMD16<Float>, _ ifFalse: SIMD16<Float>) -> SIMD16<Float> {
-        let m = mask._storage
+    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { b.replacing(with: a, where: a .> b) }
+
+    @inline(__always)
+    static func minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { b.replacing(with: a, where: a .< b) }
+
+    /// `ifTrue` where `mask` has all bits set, `ifFalse` where it has none, as integer and/or.
+    @inline(__always)
+    static func select(_ mask: SIMD16<Int32>, _ ifTrue: SIMD16<Float>, _ ifFalse: SIMD16<Float>) -> SIMD16<Float> {
         let t = unsafeBitCast(ifTrue, to: SIMD16<Int32>.self), f = unsafeBitCast(ifFalse, to: SIMD16<Int32>.self)
-        return unsafeBitCast((t & m) | (f & ~m), to: SIMD16<Float>.self)
+        return unsafeBitCast((t & mask) | (f & ~mask), to: SIMD16<Float>.self)
     }
-
-    @inline(__always)
-    static func maximum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .> b, a, b) }
-
-    @inline(__always)
-    static func minimum(_ a: SIMD16<Float>, _ b: SIMD16<Float>) -> SIMD16<Float> { select(a .< b, a, b) }
 
     /// 16 floats of `row` from `start`; lanes at or past `length` read as `padding`.
     @inline(__always)
@@ -42,25 +43,44 @@ enum CausalRows {
         for lane in 0..<(length - start) { row[start + lane] = vector[lane] }
     }
 
-    /// 1 in lanes before `visible − start`, 0 from there on.
-    @inline(__always)
-    static func keep(_ start: Int, visible: Int) -> SIMD16<Float> {
-        let lanes = SIMD16<Float>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
-        let remaining = SIMD16<Float>(repeating: Float(visible - start))
-        return select(lanes .< remaining, SIMD16(repeating: 1), SIMD16(repeating: 0))
-    }
-
     @inline(__always)
     static func sum(_ v: SIMD16<Float>) -> Float {
         let eight = v.lowHalf + v.highHalf, four = eight.lowHalf + eight.highHalf, two = four.lowHalf + four.highHalf
         return two[0] + two[1]
     }
 
+    /// The largest lane, by halves (max is exact, so any order gives the same value).
     @inline(__always)
     static func max(_ v: SIMD16<Float>) -> Float {
-        var result = v[0]
-        for lane in 1..<16 { result = Swift.max(result, v[lane]) }
-        return result
+        let eight = maximum(v, SIMD16(lowHalf: v.highHalf, highHalf: v.lowHalf)).lowHalf
+        let four = maximum4(eight.lowHalf, eight.highHalf)
+        return Swift.max(Swift.max(four[0], four[1]), Swift.max(four[2], four[3]))
+    }
+
+    /// The lane-wise maximum of two vectors of four.
+    @inline(__always)
+    static func maximum4(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
+        b.replacing(with: a, where: a .> b)
+    }
+
+    /// `vector` in lanes before `visible − start`, `padding` from there on.
+    @inline(__always)
+    static func masked(_ vector: SIMD16<Float>, _ start: Int, visible: Int, padding: Float) -> SIMD16<Float> {
+        if start + 16 <= visible { return vector }
+        // All ones where lane − remaining < 0: its sign bit spread by an arithmetic shift.
+        let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+        return select((lanes &- SIMD16(repeating: Int32(visible - start))) &>> 31, vector, SIMD16(repeating: padding))
+    }
+
+    /// Zeros from `start` to the row's end `length`, whole vectors where they fit.
+    @inline(__always)
+    static func zero(_ row: UnsafeMutablePointer<Float>, from start: Int, length: Int) {
+        var start = start
+        while start + 16 <= length {
+            UnsafeMutableRawPointer(row + start).storeBytes(of: SIMD16<Float>(), as: SIMD16<Float>.self)
+            start += 16
+        }
+        if start < length { (row + start).update(repeating: 0, count: length - start) }
     }
 
     /// e^x for x ≤ 0: TensorCore's `expCore` after a clamp to [−87.33, 0] done with bit-mask
@@ -76,17 +96,26 @@ enum CausalRows {
     /// - Returns: m and Σ exp(row[k] − m), so `log Σ exp = m + log(sum)`.
     @discardableResult
     static func softmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) -> (max: Float, sum: Float) {
-        let full = visible & ~15
+        // Per row at T = 64 the work is a few vectors, so the fixed costs (reductions, the
+        // partial vector's scalar tail, a memset call) were most of it: all are vectors now.
         var maxima = SIMD16<Float>(repeating: -.infinity)
-        for start in stride(from: 0, to: full, by: 16) { maxima = maximum(maxima, load(row, start, length: length, padding: 0)) }
-        var rowMax = max(maxima)
-        for j in full..<visible { rowMax = Swift.max(rowMax, row[j]) }
-        let shift = SIMD16<Float>(repeating: rowMax)     // finite: key 0 is always visible
-        var sums = SIMD16<Float>()
         var start = 0
         while start < visible {
+            maxima = maximum(maxima, masked(load(row, start, length: length, padding: 0), start, visible: visible, padding: -.infinity))
+            start += 16
+        }
+        // `max(maxima)`, written out for the same reason as the exp below.
+        let eight = maximum(maxima, SIMD16(lowHalf: maxima.highHalf, highHalf: maxima.lowHalf)).lowHalf
+        let four = maximum4(eight.lowHalf, eight.highHalf)
+        let rowMax = Swift.max(Swift.max(four[0], four[1]), Swift.max(four[2], four[3]))
+        let shift = SIMD16<Float>(repeating: rowMax)     // finite: key 0 is always visible
+        var sums = SIMD16<Float>()
+        start = 0
+        while start < visible {
             // Masked lanes may hold any score; the clamp to ≤ 0 keeps their exp finite before × 0.
-            let e = expNonPositive(load(row, start, length: length, padding: 0) - shift) * keep(start, visible: visible)
+            let x = load(row, start, length: length, padding: 0) - shift
+            // `expNonPositive`, written out: as a call it was not inlined and split each vector into four.
+            let e = masked(expCore(maximum(minimum(x, SIMD16(repeating: 0)), SIMD16(repeating: -87.33))), start, visible: visible, padding: 0)
             store(e, row, start, length: length)
             sums += e
             start += 16
@@ -98,7 +127,7 @@ enum CausalRows {
             store(load(row, start, length: length, padding: 0) * inverse, row, start, length: length)
             start += 16
         }
-        if start < length { (row + start).update(repeating: 0, count: length - start) }
+        zero(row, from: start, length: length)
         return (rowMax, total)
     }
 
@@ -108,10 +137,10 @@ enum CausalRows {
         var start = 0
         while start < visible {
             let x = maximum(load(row, start, length: length, padding: 0), SIMD16(repeating: 0))
-            store(x * inverse * keep(start, visible: visible), row, start, length: length)
+            store(masked(x * inverse, start, visible: visible, padding: 0), row, start, length: length)
             start += 16
         }
-        if start < length { (row + start).update(repeating: 0, count: length - start) }
+        zero(row, from: start, length: length)
     }
 
     /// Softmax backward over a whole row: `gradient[j] ← P[j]·(gradient[j] − Σ_k P[k]·gradient[k])`.
@@ -134,7 +163,7 @@ enum CausalRows {
         let inverse = SIMD16<Float>(repeating: 1 / Float(visible))
         for start in stride(from: 0, to: length, by: 16) {
             let weights = load(p, start, length: length, padding: 0)
-            let y = select(weights .> 0, load(g, start, length: length, padding: 0) * inverse, SIMD16(repeating: 0))
+            let y = SIMD16<Float>().replacing(with: load(g, start, length: length, padding: 0) * inverse, where: weights .> 0)
             store(y, g, start, length: length)
         }
     }

@@ -74,6 +74,8 @@ public final class Transformer {
     /// Streams of `arena.stream` the staged pass has written in order since it began (0: none;
     /// `forward` resets it, since its streams follow `routes`).
     var stagedStreams = 0
+    /// Single-threaded copies kept by `replicas(_:)` for evaluations split across threads.
+    var replicaCache: [Transformer] = []
 
     /// Builds a model with fresh parameters and the activation arena for `maxBatch` sequences.
     /// - Parameters:
@@ -83,7 +85,12 @@ public final class Transformer {
     ///   - threads: workers per pass; 0 means every active core.
     /// - Throws: `ModelError.configuration` for a bad config or `maxBatch`.
     /// - Complexity: O(parameters + maxBatch·context·(layers·(d + hidden + H·T) + V)) memory.
-    public init(config: ModelConfig, seed: UInt64, maxBatch: Int, threads: Int = 0) throws(ModelError) {
+    public convenience init(config: ModelConfig, seed: UInt64, maxBatch: Int, threads: Int = 0) throws(ModelError) {
+        try self.init(config: config, initialSeed: seed, maxBatch: maxBatch, threads: threads)
+    }
+
+    /// As the public init; a nil `initialSeed` leaves the parameters zero (a replica copies them).
+    init(config: ModelConfig, initialSeed: UInt64?, maxBatch: Int, threads: Int) throws(ModelError) {
         try config.validate()
         guard maxBatch >= 1 else { throw .configuration("maxBatch must be at least 1 (got \(maxBatch))") }
         guard maxBatch * config.context <= 1 << 24 else {
@@ -97,7 +104,7 @@ public final class Transformer {
         arena = TrainingArena(config: config, maxBatch: maxBatch, threads: self.threads)
         layerWeights = config.layers.indices.map { [parameters] in LayerWeights(layer: $0, in: parameters) }
         duo = config.hasDuoLayers ? DuoArena(config: config, maxBatch: maxBatch, parameters: parameters) : nil
-        initializeParameters(seed: seed)
+        if let initialSeed { initializeParameters(seed: initialSeed) }
     }
 
     /// Runs one pass with OpenBLAS set up for `split`: single-threaded when the products are cut
