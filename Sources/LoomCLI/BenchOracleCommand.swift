@@ -24,7 +24,9 @@ enum BenchOracleCommand: Command {
         batch of B sequences of a generated corpus: CE[r, t], forward only. In process, on all \
         cores, with prefix sharing (each distinct prefix of l choices computes layer l's attention \
         once, each prefix of l + 1 its FFN once) and without (one full forward per route), \
-        alternated. Then on local worker processes started for the run, one thread each: the \
+        alternated, the routes cut into one part per core run at once on single-threaded \
+        replicas of the model (the work counted includes the steps repeated at the parts' \
+        joins); and on one thread. Then on local worker processes started for the run, one thread each: the \
         set as two duo.oracle tasks (its halves, the search alone: no fixed_context rows, no null \
         passes) one after the other on 1 worker, and the same two at once on 2 workers, from \
         submission to the last result (loading the checkpoint and corpus included); the halves \

@@ -65,19 +65,38 @@ extension Transformer {
         }
         duo.counts[l] = counts
         for (m, module) in modules.enumerated() where counts[m] > 0 {
-            let c = counts[m], h = module.hidden
-            gatherRows(middle, rows: module.rows, count: c, into: duo.gathered)
-            layerNorm(duo.gathered, rows: c, gain: w.ln2Gain, bias: w.ln2Bias, into: module.ln, mean: module.mean, rstd: module.rstd)
-            split.gemm(.none, .none, m: c, n: h, k: d, a: module.ln, lda: d, b: module.w1, ldb: h, beta: 0, c: module.pre, ldc: h)
-            activate(module.pre, into: module.post, count: c * h)
-            if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
-                applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: module.post)
+            let c = counts[m], h = module.hidden, block = duoRowBlock(hidden: h, rows: c)
+            // Every step is row by row (and a product's rows do not depend on how m is cut, nor
+            // on whether B was packed ahead), so blocks of rows give the same bits as one pass.
+            let products = RowBlockProduct.packed([(d, h, module.w1, h), (h, d, module.w2, d)], split: split, blocks: block < c)
+            // Uniform routes take rows 0 ..< n in order: LayerNorm reads them in place.
+            let inPlace = uniform != nil
+            for r0 in stride(from: 0, to: c, by: block) {
+                let b = min(block, c - r0), rows = module.rows + r0
+                let ln = module.ln + r0 * d, pre = module.pre + r0 * h, post = module.post + r0 * h
+                let gathered = inPlace ? middle + r0 * d : duo.gathered + r0 * d
+                if !inPlace { gatherRows(middle, rows: rows, count: b, into: gathered) }
+                layerNorm(gathered, rows: b, gain: w.ln2Gain, bias: w.ln2Bias, into: ln, mean: module.mean + r0, rstd: module.rstd + r0)
+                products[0](rows: b, a: ln, lda: d, beta: 0, c: pre, ldc: h)
+                activate(pre, into: post, count: b * h)
+                if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
+                    applyDropout(dropout, layer: l, rows: rows, count: b, hidden: h, to: post)
+                }
+                products[1](rows: b, a: post, lda: h, beta: 0, c: duo.packed + r0 * d, ldc: d)
+                scatterAddRows(duo.packed + r0 * d, rows: rows, count: b, into: output,
+                               weights: duo.isSoft ? duo.mixtureWeights + l * n * 2 + m : nil)
             }
-            split.gemm(.none, .none, m: c, n: d, k: h, a: module.post, lda: h, b: module.w2, ldb: d, beta: 0, c: duo.packed, ldc: d)
-            scatterAddRows(duo.packed, rows: module.rows, count: c, into: output,
-                           weights: duo.isSoft ? duo.mixtureWeights + l * n * 2 + m : nil)
             duo.products += 2
         }
+    }
+
+    /// Rows per block of a duo module's forward: on one thread, blocks whose hidden activations
+    /// (before and after the activation, 2·rows·hidden floats) fit in 512 KiB, so the product that
+    /// writes them, the activation and the product that reads them find them in L2 rather than
+    /// going out to L3 (at d = 64 a big module's 1,024 × 256 activations are 2 MiB); several
+    /// threads keep one pass, whose products they split among themselves.
+    func duoRowBlock(hidden: Int, rows: Int) -> Int {
+        threads == 1 && blocksRows ? max(16, (1 << 16) / hidden) : max(rows, 1)
     }
 
     /// The backward pass of `duoForward`: adds dL/d(middle) of each module's rows into

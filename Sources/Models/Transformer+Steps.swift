@@ -21,6 +21,10 @@ extension Transformer {
             copy(input, to: middle, count: n * d)
             return
         }
+        if threads == 1 && blocksRows && !hooks.captures(layer: l) && batch > attentionSequenceBlock {
+            blockedAttention(layer: l, batch: batch)
+            return
+        }
         projectQKV(layer: l, rows: n)
         if appliedInterventions.zeroedFirstValues.contains(l) {
             for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
@@ -37,6 +41,39 @@ extension Transformer {
         copy(input, to: middle, count: n * d)
         split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
         if hooks.captures(layer: l) { captureAttention(layer: l, batch: batch, scores: scores) }
+    }
+
+    /// Sequences per block of `blockedAttention`: about 256 rows, whose LayerNorm, q | k | v,
+    /// (T, T) tiles and head outputs (≈ 600 KiB at d = 64, T = 64) stay in L2 from the product
+    /// that writes them to the one that reads them.
+    var attentionSequenceBlock: Int { max(1, 256 / config.context) }
+
+    /// `attentionStep` on one thread, a block of sequences at a time: each block's LayerNorm,
+    /// Q, K, V projection, attention items and output projection, with W_QKV and W_O packed once.
+    /// Row by row and item by item the arithmetic is `attentionStep`'s, so the bits are too.
+    func blockedAttention(layer l: Int, batch: Int) {
+        let t = config.context, d = config.dModel, heads = config.heads
+        let w = layerWeights[l], a = arena.layers[l]
+        let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1]
+        packQKV(w)
+        let products = RowBlockProduct.packed([(d, 3 * d, arena.packedWeights, 3 * d), (d, d, w.wo, d)], split: split, blocks: true)
+        let kernel = attentionKernel(layer: l, batch: batch)
+        let scratch = AttentionKernel.Scratch(gemm: split.workspaces[0], pack: split.packs[0])
+        let zeroesFirstValues = appliedInterventions.zeroedFirstValues.contains(l)
+        for b0 in stride(from: 0, to: batch, by: attentionSequenceBlock) {
+            let b1 = min(batch, b0 + attentionSequenceBlock), r0 = b0 * t, rows = (b1 - b0) * t
+            layerNorm(input + r0 * d, rows: rows, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1 + r0 * d,
+                      mean: a.ln1Mean + r0, rstd: a.ln1Rstd + r0)
+            products[0](rows: rows, a: a.ln1 + r0 * d, lda: d, beta: 0, c: a.qkv + r0 * 3 * d, ldc: 3 * d)
+            if zeroesFirstValues {
+                for b in b0..<b1 { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+            }
+            itemPass {
+                for b in b0..<b1 { for h in 0..<heads { kernel.forward(batch: b, head: h, scores: nil, scratch: scratch) } }
+            }
+            (middle + r0 * d).update(from: input + r0 * d, count: rows * d)
+            products[1](rows: rows, a: a.heads + r0 * d, lda: d, beta: 1, c: middle + r0 * d, ldc: d)
+        }
     }
 
     /// Layer `l`'s FFN half: `stream[2l+2] = stream[2l+1] + FFN(LN₂(stream[2l+1]))`; a duo layer

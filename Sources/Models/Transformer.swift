@@ -74,6 +74,9 @@ public final class Transformer {
     /// Streams of `arena.stream` the staged pass has written in order since it began (0: none;
     /// `forward` resets it, since its streams follow `routes`).
     var stagedStreams = 0
+    /// Whether a one-thread model runs its attention and duo FFN steps in blocks of rows that
+    /// stay in L2 (`blockedAttention`, `duoRowBlock`); tests turn it off to compare the bits.
+    var blocksRows = true
     /// Single-threaded copies kept by `replicas(_:)` for evaluations split across threads.
     var replicaCache: [Transformer] = []
 

@@ -19,6 +19,8 @@ struct WorkSplit: Sendable {
     /// One `TiledGEMM` scratch per worker, and one for operands packed ahead (attention's).
     let workspaces: [GEMMWorkspace]
     let packs: [GEMMWorkspace]
+    /// Weights packed once for a step's blocks of rows (`RowBlockProduct`).
+    let ahead = GEMMWorkspace()
 
     init(threads: Int) {
         self.threads = threads

@@ -1,0 +1,70 @@
+import Foundation
+import TensorCore
+import Testing
+@testable import Models
+
+/// On one thread the attention and duo FFN steps run in blocks of rows that stay in L2, with the
+/// weights packed once; unblocked, each step is one pass (as on several threads). The two must
+/// give the same bits, forward and backward, and the forward bits of two threads.
+@Suite struct BlockedStepsTests {
+    @Test func blockedStepsGiveTheBitsOfUnblockedOnes() throws {
+        // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the FFN (256 + 128);
+        // context 32: 8 sequences per attention block, so a batch of 12 makes 8 + 4.
+        var config = ModelConfig(vocabulary: 11, context: 32, layers: 3, dModel: 64, heads: 4)
+        config.layers[1].duo = true
+        config.layers[2].duo = true
+        let batch = 12, n = batch * 32
+        let one = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 1)
+        let unblocked = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 1)
+        unblocked.blocksRows = false
+        let two = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
+        #expect(one.duoRowBlock(hidden: 256, rows: n) == 256 && one.attentionSequenceBlock == 8)
+        #expect(two.duoRowBlock(hidden: 256, rows: n) == n && unblocked.duoRowBlock(hidden: 256, rows: n) == n)
+        var random = SeededRandom(seed: 21)
+        let tokens = (0..<n).map { _ in Int32(random.next() % 11) }
+        let targets = (0..<n).map { _ in Int32(random.next() % 11) }
+        let choices = (0..<(n * 3)).map { _ in DuoRoute(rawValue: UInt8(random.next() % 3))! }
+        for interventions in [Interventions(), Self.someInterventions()] {
+            var losses: [[Float]] = [], gradients: [[Float]] = []
+            for model in [one, unblocked, two] {
+                model.interventions = interventions
+                model.routes = DuoRoutes(layers: 3, choices: choices)
+                var positions = [Float](repeating: 0, count: n)
+                _ = try positions.withUnsafeMutableBufferPointer {
+                    try model.forward(tokens: tokens, targets: targets, batch: batch, positionLosses: $0.baseAddress!)
+                }
+                model.parameters.zeroGradients()
+                model.backward()
+                losses.append(positions)
+                gradients.append(Array(UnsafeBufferPointer(start: model.parameters.gradients, count: model.parameters.count)))
+            }
+            // (Compared as Bools: a failing array comparison would print thousands of numbers.)
+            let sameLosses = losses[0] == losses[1] && losses[0] == losses[2], sameGradients = gradients[0] == gradients[1]
+            #expect(sameLosses, "forward losses differ between blocked, unblocked and two threads")
+            #expect(sameGradients, "gradients differ between blocked and unblocked")
+            #expect(losses[0].allSatisfy(\.isFinite) && gradients[0].contains { $0 != 0 })
+        }
+        // Uniform routes through the staged pass take the in-place path: the same bits again.
+        for model in [one, unblocked, two] { model.interventions = Interventions(); model.routes = nil }
+        var staged: [[Float]] = []
+        for model in [one, unblocked, two] {
+            try model.beginStagedForward(tokens: tokens, targets: targets, batch: batch)
+            for l in 0..<3 {
+                model.stagedAttention(layer: l)
+                model.stagedFFN(layer: l, route: l == 1 ? .small : .big)
+            }
+            var positions = [Float](repeating: 0, count: n)
+            positions.withUnsafeMutableBufferPointer { _ = model.stagedLoss(positionLosses: $0.baseAddress!) }
+            staged.append(positions)
+        }
+        let sameStaged = staged[0] == staged[1] && staged[0] == staged[2]
+        #expect(sameStaged, "staged losses differ")
+    }
+
+    static func someInterventions() -> Interventions {
+        var interventions = Interventions()
+        interventions.zeroedFirstValues = [1]
+        interventions.bigFFNDropout = HiddenDropout(rate: 0.25, seed: 3)
+        return interventions
+    }
+}
