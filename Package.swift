@@ -77,10 +77,14 @@ let package = Package(
                 swiftSettings: portableSwift),
         // The Duo-LLM study: the train.duo and duo.oracle kinds, the route set, CE[r, t] and the oracle.
         .target(name: "DuoLLM", dependencies: ["Cluster", "Tasks", "Models", "Reports", "TensorCore"], swiftSettings: portableSwift),
+        // The Octopus study: graphs of models (a master routing to specialist workers), their
+        // files and drawings, the synthetic domains and the strict parse of the master's output.
+        .target(name: "Octopus", dependencies: ["Experiments", "Models", "Reports", "Tasks", "TensorCore"],
+                swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
-                           "Mechanisms", "ActiveDormant", "DuoLLM"],
+                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
@@ -126,6 +130,9 @@ let package = Package(
         .testTarget(name: "DuoLLMTests",
                     dependencies: ["DuoLLM", "Models", "Tasks", "TensorCore", "Experiments", "NumericTestSupport", "ModelTestSupport", "ProcessTestSupport",
                                    "LoomCLI"],
+                    swiftSettings: portableSwift),
+        .testTarget(name: "OctopusTests",
+                    dependencies: ["Octopus", "Experiments", "Models", "Reports", "TensorCore", "ProcessTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models"],
                     swiftSettings: portableSwift),
