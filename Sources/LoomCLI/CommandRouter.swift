@@ -25,6 +25,7 @@ enum CommandRouter {
         StatusCommand.self,
         SubmitCommand.self,
         KeysCommand.self,
+        GraphDrawCommand.self,
     ] }
 
     /// Runs the command `arguments` name.
