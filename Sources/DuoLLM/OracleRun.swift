@@ -111,22 +111,7 @@ enum OracleRun {
         }
         let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
         let model = try Transformer(config: config, seed: 0, maxBatch: maxBatch, threads: threads)
-        try loadParameters(from: directory, into: model.parameters)
+        try Checkpoint.loadParameters(from: directory, into: model.parameters)
         return (model, task)
-    }
-
-    /// Loads a checkpoint's parameters into a model built from its configuration (the optimiser
-    /// state is not needed to evaluate).
-    /// - Throws: `ModelError.checkpoint` for a missing file or a shape that does not match.
-    static func loadParameters(from directory: URL, into parameters: ParameterStore) throws(ModelError) {
-        for entry in parameters.entries {
-            let url = directory.appendingPathComponent("params/\(entry.name).npy")
-            let tensor: Tensor
-            do { tensor = try Tensor(contentsOfNPYFile: url.path) } catch { throw .checkpoint("cannot read \(url.path): \(error)") }
-            guard tensor.shape == entry.shape else {
-                throw .checkpoint("\(url.path) has shape \(tensor.shape) but the model's \(entry.name) is \(entry.shape)")
-            }
-            tensor.storage.withUnsafeBufferPointer { (parameters.values + entry.offset).update(from: $0.baseAddress!, count: entry.count) }
-        }
     }
 }

@@ -106,6 +106,23 @@ public enum Checkpoint {
         return manifest
     }
 
+    /// Loads only the parameters saved in `directory` (no optimiser state: to evaluate or serve).
+    /// - Throws: `ModelError.checkpoint` for a missing file or a shape that does not match.
+    public static func loadParameters(from directory: URL, into parameters: ParameterStore) throws(ModelError) {
+        for entry in parameters.entries {
+            try read(into: parameters.values + entry.offset, entry, from: directory.appendingPathComponent("params/\(entry.name).npy"))
+        }
+    }
+
+    /// The model saved in `directory`: built from its manifest's configuration, parameters loaded.
+    /// - Throws: `ModelError` for a missing or unreadable checkpoint.
+    public static func model(from directory: URL, maxBatch: Int, threads: Int) throws(ModelError) -> (Transformer, Manifest) {
+        let manifest = try manifest(at: directory)
+        let model = try Transformer(config: manifest.model, initialSeed: nil, maxBatch: maxBatch, threads: threads)
+        try loadParameters(from: directory, into: model.parameters)
+        return (model, manifest)
+    }
+
     private static func write(_ values: UnsafeMutablePointer<Float>, _ entry: ParameterStore.Entry, to url: URL) throws {
         let tensor = try Tensor(shape: entry.shape, storage: Array(UnsafeBufferPointer(start: values, count: entry.count)))
         try tensor.writeNPY(toFile: url.path)
