@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "DuoLLM", dependencies: ["Cluster", "Tasks", "Models", "Reports", "TensorCore"], swiftSettings: portableSwift),
         // The Octopus study: graphs of models (a master routing to specialist workers), their
         // files and drawings, the synthetic domains and the strict parse of the master's output.
-        .target(name: "Octopus", dependencies: ["Experiments", "Models", "Reports", "Tasks", "TensorCore"],
+        .target(name: "Octopus", dependencies: ["Cluster", "Experiments", "Models", "Reports", "Tasks", "TensorCore"],
                 swiftSettings: portableSwift),
         .executableTarget(
             name: "LoomCLI",
@@ -132,7 +132,7 @@ let package = Package(
                                    "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "OctopusTests",
-                    dependencies: ["Octopus", "Experiments", "Models", "Reports", "TensorCore", "ProcessTestSupport", "LoomCLI"],
+                    dependencies: ["Octopus", "Cluster", "Experiments", "Models", "Reports", "Tasks", "TensorCore", "ProcessTestSupport", "ClusterTestSupport", "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "MechanismsTests", dependencies: ["Mechanisms", "Models"],
                     swiftSettings: portableSwift),
