@@ -1,24 +1,25 @@
 /// Phrasings of two-hop queries: an inner phrase naming the first step's result, placed in the
 /// `{x}` slot of an outer template of the second step. Train and test phrasings are disjoint.
 public enum ChainTemplates {
-    /// Per domain, phrases naming its result; the last one is the test phrase.
+    /// Per domain, phrases naming its result; the last one is the test phrase. Each is a noun
+    /// phrase that opens with "the" and ends with its own arguments, so whatever the outer template
+    /// puts around it, the nesting reads one way (`'abc' backwards in alphabetical order` would not).
     static let innerPhrasings: [Domain: [String]] = [
-        .add: ["the sum of {a} and {b}", "{a} plus {b}", "the total of {b} and {a}"],
-        .reverse: ["the word '{s}' reversed", "'{s}' backwards", "the reversal of '{s}'"],
-        .sort: ["the letters of '{s}' sorted", "'{s}' in alphabetical order", "'{s}' with its letters ordered"],
-        .encipher: ["'{s}' enciphered", "the cipher of '{s}'", "the secret code for '{s}'"],
-        .count: ["the number of '{c}' in '{s}'", "how many times '{c}' appears in '{s}'",
-                 "the count of letter {c} in {s}"],
-        .fact: ["the capital of {k}", "the capital city of {k}", "{k}'s capital"],
+        .add: ["the sum of {a} and {b}", "the result of adding {a} and {b}", "the total of {b} and {a}"],
+        .reverse: ["the reverse of '{s}'", "the backwards spelling of '{s}'", "the reversal of the word {s}"],
+        .sort: ["the sorted letters of '{s}'", "the alphabetized form of '{s}'", "the ordered letters of {s}"],
+        .encipher: ["the enciphered form of '{s}'", "the cipher of '{s}'", "the secret code for {s}"],
+        .count: ["the number of '{c}' in '{s}'", "the count of letter '{c}' in '{s}'", "the tally of {c} within {s}"],
+        .fact: ["the capital of {k}", "the capital city of {k}", "the seat of government of {k}"],
     ]
 
     /// Per domain that can take a previous answer, outer phrasings; the last one is the test phrase.
     static let outerPhrasings: [Domain: [String]] = [
-        .add: ["add {b} to {x}", "{x} plus {b}", "increase {x} by {b}"],
+        .add: ["add {b} to {x}", "{b} plus {x}", "increase {x} by {b}"],
         .reverse: ["reverse {x}", "spell {x} backwards", "flip {x} around"],
         .sort: ["sort the letters of {x}", "put {x} in alphabetical order", "order the letters in {x}"],
         .encipher: ["encipher {x}", "apply the cipher to {x}", "encode {x} secretly"],
-        .count: ["count the letter '{c}' in {x}", "how many '{c}' are in {x}", "tally letter {c} within {x}"],
+        .count: ["count the letter '{c}' in {x}", "how many '{c}' are in {x}", "how often does {c} occur within {x}?"],
     ]
 
     /// The domains whose answers are numbers (0..<97); the rest answer with 3–8 letters.

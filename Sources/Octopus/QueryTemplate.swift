@@ -10,11 +10,22 @@ public struct QueryTemplate: Equatable, Hashable, Sendable, CustomStringConverti
 
     public var description: String { identifier }
 
+    /// The pattern cut into literals and slots once, so matching many queries stays cheap.
+    let pieces: [Piece]
+
+    public init(domain: Domain, split: Split, pattern: String, identifier: String) {
+        self.domain = domain
+        self.split = split
+        self.pattern = pattern
+        self.identifier = identifier
+        pieces = Self.pieces(of: pattern)
+    }
+
     /// The pattern with each slot replaced by its value.
     public func filled(_ values: [Character: String]) -> String {
         pieces.map { piece in
             switch piece {
-            case let .literal(text): text
+            case let .literal(scalars): String(String.UnicodeScalarView(scalars))
             case let .slot(name): values[name] ?? "{\(name)}"
             }
         }.joined()
@@ -26,15 +37,15 @@ public struct QueryTemplate: Equatable, Hashable, Sendable, CustomStringConverti
         Self.match(pieces[...], Array(body.unicodeScalars)[...])
     }
 
-    enum Piece: Equatable { case literal(String), slot(Character) }
+    enum Piece: Hashable { case literal([Unicode.Scalar]), slot(Character) }
 
-    var pieces: [Piece] {
+    static func pieces(of pattern: String) -> [Piece] {
         var result: [Piece] = []
         var literal = ""
         var rest = Substring(pattern)
         while let first = rest.first {
             if first == "{", rest.count >= 3, rest.dropFirst(2).first == "}", let name = rest.dropFirst().first {
-                if !literal.isEmpty { result.append(.literal(literal)); literal = "" }
+                if !literal.isEmpty { result.append(.literal(Array(literal.unicodeScalars))); literal = "" }
                 result.append(.slot(name))
                 rest = rest.dropFirst(3)
             } else {
@@ -42,15 +53,14 @@ public struct QueryTemplate: Equatable, Hashable, Sendable, CustomStringConverti
                 rest = rest.dropFirst()
             }
         }
-        if !literal.isEmpty { result.append(.literal(literal)) }
+        if !literal.isEmpty { result.append(.literal(Array(literal.unicodeScalars))) }
         return result
     }
 
     private static func match(_ pieces: ArraySlice<Piece>, _ text: ArraySlice<Unicode.Scalar>) -> Bool {
         guard let piece = pieces.first else { return text.isEmpty }
         switch piece {
-        case let .literal(literal):
-            let scalars = Array(literal.unicodeScalars)
+        case let .literal(scalars):
             guard text.starts(with: scalars) else { return false }
             return match(pieces.dropFirst(), text.dropFirst(scalars.count))
         case .slot:
