@@ -71,6 +71,7 @@ extension OctopusVocabulary {
     /// A character for an error message, with its code point when it is not printable ASCII.
     static func quoted(_ character: Character) -> String {
         if character.isASCII, let value = character.asciiValue, value >= 32, value < 127 { return "'\(character)'" }
-        return "U+" + character.unicodeScalars.map { String($0.value, radix: 16, uppercase: true) }.joined(separator: "+U+")
+        let codes = character.unicodeScalars.map { "U+" + String($0.value, radix: 16, uppercase: true) }
+        return codes.joined(separator: " ")
     }
 }

@@ -6,27 +6,27 @@ extension QueryGenerator {
     /// `count` chains of `hops` steps from `split`'s phrasings. One hop gives ordinary examples
     /// as one-step chains; two hops draw the first domain uniformly and the second uniformly
     /// among `ChainTemplates.successors(of:)`.
-    public mutating func chains(_ split: Split, count: Int, hops: Int) throws(OctopusError) -> [ChainExample] {
+    public mutating func chains(for split: Split, count: Int, hops: Int) throws(OctopusError) -> [ChainExample] {
         try Self.checkCount(count, in: "chains")
         guard (1...Self.maximumHops).contains(hops) else {
-            throw .configuration("chains(\(split.rawValue), count:, hops: \(hops)): hops must be 1 or "
+            throw .configuration("chains(for: .\(split.rawValue), count:, hops: \(hops)): hops must be 1 or "
                                  + "\(Self.maximumHops); longer chains have no phrasings")
         }
         var result: [ChainExample] = []
         result.reserveCapacity(count)
         for _ in 0..<count {
             if hops == 1 {
-                let example = example(Domain.allCases[draw(below: Domain.allCases.count)], split)
+                let example = example(of: Domain.allCases[draw(below: Domain.allCases.count)], in: split)
                 let step = ChainStep(domain: example.domain, canonical: example.canonical, answer: example.answer)
                 result.append(ChainExample(query: example.query, steps: [step], answer: example.answer))
             } else {
-                result.append(twoHopChain(split))
+                result.append(twoHopChain(in: split))
             }
         }
         return result
     }
 
-    mutating func twoHopChain(_ split: Split) -> ChainExample {
+    mutating func twoHopChain(in split: Split) -> ChainExample {
         let first = Domain.allCases[draw(below: Domain.allCases.count)]
         let successors = ChainTemplates.successors(of: first)
         let second = successors[draw(below: successors.count)]

@@ -13,22 +13,23 @@ public struct QueryGenerator: Sendable {
     }
 
     /// `count` examples of `split`, each of a domain drawn uniformly from `domains`.
-    public mutating func examples(_ split: Split, count: Int,
+    public mutating func examples(for split: Split, count: Int,
                                   domains: [Domain] = Domain.allCases) throws(OctopusError) -> [QueryExample] {
         try Self.checkCount(count, in: "examples")
         guard !domains.isEmpty else {
-            throw .configuration("examples(\(split.rawValue), count:, domains:): no domains given; pass at least one")
+            throw .configuration("examples(for: .\(split.rawValue), count:, domains:): no domains given; "
+                                 + "pass at least one")
         }
         var result: [QueryExample] = []
         result.reserveCapacity(count)
         for _ in 0..<count {
-            result.append(example(domains[draw(below: domains.count)], split))
+            result.append(example(of: domains[draw(below: domains.count)], in: split))
         }
         return result
     }
 
     /// One example of `domain` written from a template of `split`.
-    public mutating func example(_ domain: Domain, _ split: Split) -> QueryExample {
+    public mutating func example(of domain: Domain, in split: Split) -> QueryExample {
         let templates = QueryTemplates.templates(for: domain, in: split)
         let template = templates[draw(below: templates.count)]
         let (query, values) = arguments(for: domain)

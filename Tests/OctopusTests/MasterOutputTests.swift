@@ -7,7 +7,7 @@ import TensorCore
 
     @Test func renderedOutputsRoundTrip() throws {
         var generator = QueryGenerator(seed: 31)
-        for example in try generator.examples(.train, count: 600) {
+        for example in try generator.examples(for: .train, count: 600) {
             let output = MasterOutput(node: example.domain.rawValue, canonical: example.canonical)
             #expect(output.rendered == "<nexa_\(example.domain.rawValue)>('\(example.canonical)')<nexa_end>")
             #expect(try MasterOutput.parse(output.rendered, vocabulary: vocabulary) == output)
@@ -63,7 +63,8 @@ import TensorCore
     @Test func everyTruncationIsUnparsable() throws {
         let tokens = try MasterOutput(node: 3, canonical: "ENC stone").tokens(in: vocabulary)
         for length in 0..<tokens.count {
-            #expect(throws: OctopusError.self) { try MasterOutput.parse(Array(tokens[..<length]), vocabulary: vocabulary) }
+            let prefix = Array(tokens[..<length])
+            #expect(throws: OctopusError.self) { try MasterOutput.parse(prefix, vocabulary: vocabulary) }
         }
     }
 

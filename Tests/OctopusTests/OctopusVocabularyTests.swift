@@ -8,16 +8,35 @@ import Testing
         var generator = QueryGenerator(seed: 21)
         var texts: [String] = []
         for split in Split.allCases {
-            for example in try generator.examples(split, count: 400) {
+            for example in try generator.examples(for: split, count: 400) {
                 texts += [example.query, example.canonical, example.answer + OctopusVocabulary.endOfAnswer,
                           MasterOutput(node: example.domain.rawValue, canonical: example.canonical).rendered]
             }
-            for chain in try generator.chains(split, count: 200, hops: 2) { texts.append(chain.query) }
+            for chain in try generator.chains(for: split, count: 200, hops: 2) { texts.append(chain.query) }
         }
         for text in texts {
             let ids = try vocabulary.encode(text)
             #expect(try vocabulary.decode(ids) == text)
             #expect(ids.allSatisfy { (0..<Int32(vocabulary.size)).contains($0) })
+        }
+    }
+
+    /// Every phrasing and distractor, filled, is in the vocabulary (not only those the draws hit).
+    @Test func everyTemplateIsSpelledInTheVocabulary() throws {
+        let values: [Character: String] = ["a": "12", "b": "40", "s": "stone", "c": "o", "k": "peru", "x": "the x"]
+        var patterns = QueryTemplates.all
+        for domain in Domain.allCases {
+            for split in Split.allCases {
+                patterns += ChainTemplates.inner(for: domain, in: split) + ChainTemplates.outer(for: domain, in: split)
+            }
+        }
+        for template in patterns {
+            let text = template.filled(values)
+            #expect(!text.contains("{"), "\(template)")
+            #expect(try vocabulary.decode(vocabulary.encode(text)) == text)
+        }
+        for word in QueryTemplates.distractorPrefixes + QueryTemplates.distractorSuffixes {
+            #expect(try vocabulary.decode(vocabulary.encode(word)) == word)
         }
     }
 

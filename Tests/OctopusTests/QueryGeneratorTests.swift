@@ -4,12 +4,12 @@ import Testing
 @Suite struct QueryGeneratorTests {
     @Test func theSameSeedGivesTheSameExamplesAndAnotherSeedDiffers() throws {
         var first = QueryGenerator(seed: 42), second = QueryGenerator(seed: 42), other = QueryGenerator(seed: 43)
-        let a = try first.examples(.train, count: 300)
-        #expect(a == (try second.examples(.train, count: 300)))
-        #expect(a != (try other.examples(.train, count: 300)))
-        let chains = try first.chains(.test, count: 100, hops: 2)
-        #expect(chains == (try second.chains(.test, count: 100, hops: 2)))
-        #expect(chains != (try other.chains(.test, count: 100, hops: 2)))
+        let a = try first.examples(for: .train, count: 300)
+        #expect(a == (try second.examples(for: .train, count: 300)))
+        #expect(a != (try other.examples(for: .train, count: 300)))
+        let chains = try first.chains(for: .test, count: 100, hops: 2)
+        #expect(chains == (try second.chains(for: .test, count: 100, hops: 2)))
+        #expect(chains != (try other.chains(for: .test, count: 100, hops: 2)))
     }
 
     @Test func everyDomainHasEightTemplatesSplitSixAndTwo() {
@@ -24,14 +24,14 @@ import Testing
     @Test func trainAndTestTemplatesAreDisjoint() throws {
         let train = QueryTemplates.all.filter { $0.split == .train }
         var generator = QueryGenerator(seed: 1)
-        let test = try generator.examples(.test, count: 800)
+        let test = try generator.examples(for: .test, count: 800)
         for example in test {
             #expect(QueryTemplates.templates(matching: example.query, among: train).isEmpty, "\(example.query)")
             // The matcher is not vacuous: the query matches its own template.
             #expect(QueryTemplates.templates(matching: example.query).contains(example.template), "\(example.query)")
             #expect(example.template.split == .test)
         }
-        for example in try generator.examples(.train, count: 300) {
+        for example in try generator.examples(for: .train, count: 300) {
             #expect(QueryTemplates.templates(matching: example.query).contains(example.template), "\(example.query)")
         }
         let patterns = { (split: Split) in Set(ChainTemplates.inner(for: .add, in: split).map(\.pattern)) }
@@ -49,7 +49,7 @@ import Testing
     @Test func everyGeneratedCanonicalQueryAnswers() throws {
         var generator = QueryGenerator(seed: 9)
         for split in Split.allCases {
-            for example in try generator.examples(split, count: 1200) {
+            for example in try generator.examples(for: split, count: 1200) {
                 let query = try CanonicalQuery(parsing: example.canonical)
                 #expect(query.domain == example.domain)
                 #expect(try example.domain.answer(canonical: example.canonical) == example.answer)
@@ -60,14 +60,15 @@ import Testing
 
     @Test func countsAreBoundedBeforeAllocating() throws {
         var generator = QueryGenerator(seed: 0)
-        #expect(throws: OctopusError.self) { try generator.examples(.train, count: QueryGenerator.maximumCount + 1) }
-        #expect(throws: OctopusError.self) { try generator.examples(.train, count: -1) }
-        #expect(throws: OctopusError.self) { try generator.examples(.train, count: 1, domains: []) }
-        #expect(throws: OctopusError.self) { try generator.chains(.train, count: Int.max, hops: 2) }
-        #expect(throws: OctopusError.self) { try generator.chains(.train, count: 1, hops: 0) }
-        #expect(throws: OctopusError.self) { try generator.chains(.train, count: 1, hops: 3) }
-        #expect(try generator.examples(.train, count: 0).isEmpty)
-        let onlyFacts = try generator.examples(.test, count: 50, domains: [.fact])
+        let tooMany = QueryGenerator.maximumCount + 1
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: tooMany) }
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: -1) }
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: 1, domains: []) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: Int.max, hops: 2) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: 1, hops: 0) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: 1, hops: 3) }
+        #expect(try generator.examples(for: .train, count: 0).isEmpty)
+        let onlyFacts = try generator.examples(for: .test, count: 50, domains: [.fact])
         #expect(onlyFacts.allSatisfy { $0.domain == .fact })
     }
 
@@ -75,7 +76,7 @@ import Testing
         var generator = QueryGenerator(seed: 5)
         var firstDomains = Set<Domain>(), pairs = Set<[Domain]>()
         for split in Split.allCases {
-            for chain in try generator.chains(split, count: 600, hops: 2) {
+            for chain in try generator.chains(for: split, count: 600, hops: 2) {
                 #expect(chain.steps.count == 2)
                 let (first, second) = (chain.steps[0], chain.steps[1])
                 #expect(try first.domain.answer(canonical: first.canonical) == first.answer)
@@ -101,7 +102,7 @@ import Testing
 
     @Test func oneHopChainsAreOrdinaryExamples() throws {
         var generator = QueryGenerator(seed: 3)
-        for chain in try generator.chains(.train, count: 200, hops: 1) {
+        for chain in try generator.chains(for: .train, count: 200, hops: 1) {
             #expect(chain.steps.count == 1)
             #expect(try chain.steps[0].domain.answer(canonical: chain.steps[0].canonical) == chain.answer)
             #expect(QueryTemplates.templates(matching: chain.query).contains { $0.domain == chain.steps[0].domain })

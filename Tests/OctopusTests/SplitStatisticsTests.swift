@@ -4,7 +4,7 @@ import Testing
 @Suite struct SplitStatisticsTests {
     @Test func statisticsAddUp() throws {
         var generator = QueryGenerator(seed: 11)
-        let examples = try generator.examples(.train, count: 2000)
+        let examples = try generator.examples(for: .train, count: 2000)
         let statistics = SplitStatistics(examples, split: .train)
         #expect(statistics.count == 2000)
         #expect(statistics.countByDomain.values.reduce(0, +) == 2000)
