@@ -15,12 +15,18 @@ public struct CanonicalQuery: Equatable, Hashable, Sendable, CustomStringConvert
             throw .configuration("canonical query of \(text.count) characters is longer than the "
                                  + "\(Domain.maximumCanonicalLength) allowed; write NAME and its arguments only")
         }
+        guard !text.isEmpty else {
+            throw .configuration("canonical query is empty; write NAME and its arguments, e.g. 'REV stone'")
+        }
         let parts = text.split(separator: " ", omittingEmptySubsequences: false).map(String.init)
         guard !parts.contains("") else {
             throw .configuration("canonical query '\(text)' has a leading, trailing or double space; "
                                  + "separate its parts by single spaces")
         }
-        let domain = try Domain(name: parts[0])
+        guard let domain = Domain.allCases.first(where: { $0.name == parts[0] }) else {
+            throw .configuration("canonical query '\(text)' starts with '\(parts[0])', which names no domain; "
+                                 + "start with one of " + Domain.allCases.map(\.name).joined(separator: ", "))
+        }
         let arguments = Array(parts.dropFirst())
         try Self.check(arguments, of: domain, in: text)
         self.domain = domain
