@@ -1,0 +1,111 @@
+import Testing
+@testable import Octopus
+
+@Suite struct QueryGeneratorTests {
+    @Test func theSameSeedGivesTheSameExamplesAndAnotherSeedDiffers() throws {
+        var first = QueryGenerator(seed: 42), second = QueryGenerator(seed: 42), other = QueryGenerator(seed: 43)
+        let a = try first.examples(for: .train, count: 300)
+        #expect(a == (try second.examples(for: .train, count: 300)))
+        #expect(a != (try other.examples(for: .train, count: 300)))
+        let chains = try first.chains(for: .test, count: 100, hops: 2)
+        #expect(chains == (try second.chains(for: .test, count: 100, hops: 2)))
+        #expect(chains != (try other.chains(for: .test, count: 100, hops: 2)))
+    }
+
+    @Test func everyDomainHasEightTemplatesSplitSixAndTwo() {
+        for domain in Domain.allCases {
+            #expect(QueryTemplates.templates(for: domain, in: .train).count == 6, "\(domain)")
+            #expect(QueryTemplates.templates(for: domain, in: .test).count == 2, "\(domain)")
+        }
+        #expect(Set(QueryTemplates.all.map(\.identifier)).count == QueryTemplates.all.count)
+    }
+
+    /// No test query could have been written from a train template, under any distractors.
+    @Test func trainAndTestTemplatesAreDisjoint() throws {
+        let train = QueryTemplates.all.filter { $0.split == .train }
+        var generator = QueryGenerator(seed: 1)
+        let test = try generator.examples(for: .test, count: 800)
+        for example in test {
+            #expect(QueryTemplates.templates(matching: example.query, among: train).isEmpty, "\(example.query)")
+            // The matcher is not vacuous: the query matches its own template.
+            #expect(QueryTemplates.templates(matching: example.query).contains(example.template), "\(example.query)")
+            #expect(example.template.split == .test)
+        }
+        for example in try generator.examples(for: .train, count: 300) {
+            #expect(QueryTemplates.templates(matching: example.query).contains(example.template), "\(example.query)")
+        }
+        let patterns = { (split: Split) in Set(ChainTemplates.inner(for: .add, in: split).map(\.pattern)) }
+        #expect(patterns(.train).isDisjoint(with: patterns(.test)))
+        for domain in Domain.allCases {
+            let innerTrain = Set(ChainTemplates.inner(for: domain, in: .train).map(\.pattern))
+            let innerTest = Set(ChainTemplates.inner(for: domain, in: .test).map(\.pattern))
+            #expect(!innerTest.isEmpty && innerTrain.isDisjoint(with: innerTest), "\(domain)")
+            let outerTrain = Set(ChainTemplates.outer(for: domain, in: .train).map(\.pattern))
+            let outerTest = Set(ChainTemplates.outer(for: domain, in: .test).map(\.pattern))
+            #expect(outerTrain.isDisjoint(with: outerTest), "\(domain)")
+        }
+    }
+
+    @Test func everyGeneratedCanonicalQueryAnswers() throws {
+        var generator = QueryGenerator(seed: 9)
+        for split in Split.allCases {
+            for example in try generator.examples(for: split, count: 1200) {
+                let query = try CanonicalQuery(parsing: example.canonical)
+                #expect(query.domain == example.domain)
+                #expect(try example.domain.answer(canonical: example.canonical) == example.answer)
+                #expect(!example.query.contains("{"), "unfilled slot in \(example.query)")
+            }
+        }
+    }
+
+    @Test func countsAreBoundedBeforeAllocating() throws {
+        var generator = QueryGenerator(seed: 0)
+        let tooMany = QueryGenerator.maximumCount + 1
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: tooMany) }
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: -1) }
+        #expect(throws: OctopusError.self) { try generator.examples(for: .train, count: 1, domains: []) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: Int.max, hops: 2) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: 1, hops: 0) }
+        #expect(throws: OctopusError.self) { try generator.chains(for: .train, count: 1, hops: 3) }
+        #expect(try generator.examples(for: .train, count: 0).isEmpty)
+        let onlyFacts = try generator.examples(for: .test, count: 50, domains: [.fact])
+        #expect(onlyFacts.allSatisfy { $0.domain == .fact })
+    }
+
+    @Test func twoHopChainsFeedTheFirstAnswerIntoTheSecondQuery() throws {
+        var generator = QueryGenerator(seed: 5)
+        var firstDomains = Set<Domain>(), pairs = Set<[Domain]>()
+        for split in Split.allCases {
+            for chain in try generator.chains(for: split, count: 600, hops: 2) {
+                #expect(chain.steps.count == 2)
+                let (first, second) = (chain.steps[0], chain.steps[1])
+                #expect(try first.domain.answer(canonical: first.canonical) == first.answer)
+                #expect(try second.domain.answer(canonical: second.canonical) == second.answer)
+                #expect(ChainTemplates.successors(of: first.domain).contains(second.domain))
+                #expect(try CanonicalQuery(parsing: second.canonical).arguments.contains(first.answer))
+                #expect(chain.answer == second.answer)
+                // The query names the first step's arguments, so the chain is recoverable from it.
+                for argument in try CanonicalQuery(parsing: first.canonical).arguments {
+                    #expect(chain.query.contains(argument), "\(chain.query) lacks \(argument)")
+                }
+                #expect(!chain.query.contains("{"), "unfilled slot in \(chain.query)")
+                firstDomains.insert(first.domain)
+                pairs.insert([first.domain, second.domain])
+            }
+        }
+        #expect(firstDomains == Set(Domain.allCases))
+        #expect(pairs.count == 4 * 4 + 2)  // 4 word domains × 4 successors + ADD, CNT → ADD
+        // A hand-checked chain: the capital of peru reversed.
+        let step = try Domain.answer(canonical: "FACT peru")
+        #expect(try Domain.answer(canonical: "REV \(step)") == "amil")
+    }
+
+    @Test func oneHopChainsAreOrdinaryExamples() throws {
+        var generator = QueryGenerator(seed: 3)
+        for chain in try generator.chains(for: .train, count: 200, hops: 1) {
+            #expect(chain.steps.count == 1)
+            #expect(try chain.steps[0].domain.answer(canonical: chain.steps[0].canonical) == chain.answer)
+            #expect(QueryTemplates.templates(matching: chain.query).contains { $0.domain == chain.steps[0].domain })
+        }
+    }
+}
