@@ -27,14 +27,21 @@ public enum ModelGraphFile {
 
     /// Loads and checks `path`. Relative `corpus` and `checkpoint` paths are resolved against the file's folder.
     /// - Parameters:
-    ///   - domains: the domain names a worker may name (the study's); nil accepts any.
-    ///   - vocabulary: the models' vocabulary size when the file does not give one.
+    ///   - domains: the domain names a worker may name (default: the study's `Domain` names); nil accepts any.
+    ///   - vocabulary: the models' vocabulary size when the file does not give one (nil: the
+    ///     `OctopusVocabulary` of the file's functional tokens).
     /// - Throws: `OctopusError.graph` with one `file:line:column: message` line per problem.
-    public static func load(_ path: String, domains: [String]? = nil, vocabulary: Int = 64) throws(OctopusError) -> ModelGraph {
+    public static func load(_ path: String, domains: [String]? = Domain.allCases.map(\.name),
+                            vocabulary: Int? = nil) throws(OctopusError) -> ModelGraph {
         let root: YAMLNode
         do { root = try YAMLReader.parse(contentsOf: path) } catch { throw .graph(error.description) }
         var reader = GraphReader(file: path, domains: domains)
         let graph = reader.graph(root, defaultVocabulary: vocabulary)
+        return try finish(graph, reader: reader, path: path)
+    }
+
+    /// The graph with its paths resolved, or every problem the reader found.
+    static func finish(_ graph: ModelGraph?, reader: GraphReader, path: String) throws(OctopusError) -> ModelGraph {
         guard reader.problems.isEmpty, var graph else {
             let lines = reader.problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map(\.description)
             throw .graph(lines.joined(separator: "\n"))
@@ -115,11 +122,11 @@ struct GraphReader {
         return text
     }
 
-    mutating func graph(_ root: YAMLNode, defaultVocabulary: Int) -> ModelGraph? {
+    mutating func graph(_ root: YAMLNode, defaultVocabulary: Int?) -> ModelGraph? {
         guard let top = entries(root, allowed: ModelGraphFile.topKeys, what: "a graph file") else { return nil }
         let name = top["graph"].flatMap { self.name($0.1, "graph") }
         if top["graph"] == nil { problem("a graph file needs 'graph: NAME' at the top", at: root.mark) }
-        let vocabulary = top["vocabulary"].flatMap { integer($0.1, "vocabulary", 2...65_536) } ?? defaultVocabulary
+        let fileVocabulary = top["vocabulary"].flatMap { integer($0.1, "vocabulary", 2...65_536) }
         let hopLimit = top["hop_limit"].flatMap { integer($0.1, "hop_limit", 1...ModelGraphFile.maximumHopLimit) }
         var nodes: [(ModelGraph.Node, YAMLNode)] = []
         if let (_, list) = top["nodes"] {
@@ -153,6 +160,9 @@ struct GraphReader {
         check.run()
         self = check.reader
         guard let name, problems.isEmpty else { return nil }
+        // Without one given: the study's vocabulary for K = one more than the largest <nexa_i> used.
+        let count = (edges.compactMap { FunctionalToken.index($0.0.token) }.max() ?? 0) + 1
+        let vocabulary = fileVocabulary ?? defaultVocabulary ?? (try? OctopusVocabulary(nodeCount: count).size) ?? 2
         return ModelGraph(name: name, nodes: nodes.map(\.0), edges: edges.map(\.0), hopLimit: hopLimit, vocabulary: vocabulary)
     }
 
@@ -244,7 +254,7 @@ struct GraphReader {
         }
         guard let from = values["from"], let to = values["to"], let token = values["token"] else { return nil }
         guard FunctionalToken.isWellFormed(token) else {
-            problem("token '\(token)' must look like <nexa_3>: '<', lowercase letters, digits or '_', '>' (at most 32), and not <nexa_end>",
+            problem("token '\(token)' must be <nexa_i> with i in 0..<\(OctopusVocabulary.maximumNodeCount) (no leading zero): one id of the models' vocabulary",
                     at: fields["token"]!.1.mark)
             return nil
         }
@@ -252,15 +262,19 @@ struct GraphReader {
     }
 }
 
-/// The spelling of functional tokens in graph files.
+/// The spelling of functional tokens in graph files: `<nexa_i>`, one id each in `OctopusVocabulary`.
 public enum FunctionalToken {
     /// The token that ends a routed query.
-    public static let end = "<nexa_end>"
+    public static let end = OctopusVocabulary.endOfCall
 
-    /// `<name>` with a name of 1–32 lowercase letters, digits and `_`, other than `<nexa_end>`.
-    public static func isWellFormed(_ token: String) -> Bool {
-        guard token.hasPrefix("<"), token.hasSuffix(">"), token != end else { return false }
-        let inner = token.dropFirst().dropLast()
-        return (1...32).contains(inner.count) && inner.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_") }
+    /// i of `<nexa_i>` (no sign, no leading zero, below the vocabulary's node limit), or nil.
+    public static func index(_ token: String) -> Int? {
+        guard token.hasPrefix("<nexa_"), token.hasSuffix(">") else { return nil }
+        let digits = token.dropFirst(6).dropLast()
+        guard !digits.isEmpty, digits.count <= 3, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
+              digits == "0" || digits.first != "0", let index = Int(digits), index < OctopusVocabulary.maximumNodeCount else { return nil }
+        return index
     }
+
+    public static func isWellFormed(_ token: String) -> Bool { index(token) != nil }
 }

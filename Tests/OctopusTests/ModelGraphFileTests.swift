@@ -41,7 +41,9 @@ import Testing
         #expect(graph.edges(from: "master").map(\.to) == ["math", "rev", "general"])
         // Parameters: every node has the same shape, so activated = 2 models and total = 4.
         let one = graph.parameters(of: graph.nodes[0])
-        #expect(one == graph.nodes[0].shape.config(vocabulary: 64).parameterCount && one > 0)
+        // The vocabulary: the study's for K = 3 functional tokens (<nexa_0> … <nexa_2>).
+        #expect(graph.vocabulary == (try OctopusVocabulary(nodeCount: 3)).size)
+        #expect(one == graph.nodes[0].shape.config(vocabulary: graph.vocabulary).parameterCount && one > 0)
         #expect(graph.activatedParameters == 2 * one && graph.totalParameters == 4 * one)
     }
 
@@ -81,7 +83,7 @@ import Testing
         (valid.replacingOccurrences(of: "role: worker, domain: REV, ", with: "role: worker, "), "6:5", "needs 'domain:'"),
         // a malformed token
         (valid.replacingOccurrences(of: "token: \"<nexa_0>\"}\n  - {from: master, to: rev", with: "token: \"nexa_0\"}\n  - {from: master, to: rev"),
-         "9:37", "must look like <nexa_3>"),
+         "9:37", "must be <nexa_i> with i in 0..<256"),
         // no master at all
         (valid.replacingOccurrences(of: "role: master", with: "role: worker, domain: SORT"), "4:3", "the graph has no master"),
         // a number out of range
