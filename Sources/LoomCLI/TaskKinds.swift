@@ -1,6 +1,7 @@
 import ActiveDormant
 import Cluster
 import DuoLLM
+import Octopus
 import SequenceParallel
 
 /// Every task kind `loom` knows: the runtime's own and those of the studies. Workers run them;
@@ -15,6 +16,7 @@ enum LoomTasks {
         for kind in SequenceParallelKinds.all { registry.register(kind) }
         registry.register(TrainKind.kind)
         for kind in [TrainDuoKind.kind, OracleKind.kind, RouterKind.kind] { registry.register(kind) }
+        registry.register(TrainNodeKind.kind)
         return registry
     }
 }

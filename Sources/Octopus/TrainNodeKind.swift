@@ -1,0 +1,58 @@
+import Cluster
+import Foundation
+import Models
+import Tasks
+
+/// `octopus.train`: trains one node of a graph on its generated data (`NodeData`) and writes its
+/// checkpoint where the graph file says (or `checkpoint_dir`), resuming from one already there.
+/// The evaluation loss is on the test templates, which training never sees.
+public enum TrainNodeKind {
+    public static let parameters = MetricSpec("node.parameters", "trainable parameters of the node's model")
+    public static let steps = MetricSpec("node.steps", "training steps done")
+    public static let statistics = MetricSpec("split.*", "statistics of the generated training and test splits")
+
+    public static var kind: TaskKind {
+        TaskKind(name: "octopus.train", summary: "trains one node of an Octopus graph (master, worker or general) on generated data",
+                 parameters: TrainNodeParameters.self, metrics: TrainingMetric.all + [parameters, steps, statistics], version: 1) { context, params in
+            let (graph, node) = try params.resolve()
+            let data = try NodeData(graph: graph)
+            let seed = UInt64(params.dataSeed)
+            let train = try data.examples(for: node, split: .train, count: params.examples, seed: seed)
+            let test = try data.examples(for: node, split: .test, count: params.testExamples, seed: seed)
+            let task = try PromptCompletionTask(training: train.map(\.example), validation: test.map(\.example),
+                                                vocabulary: data.vocabulary.size, padding: data.vocabulary.endOfAnswerToken,
+                                                context: node.shape.context)
+            let config = try params.configuration(node.shape.config(vocabulary: data.vocabulary.size))
+            let model = try Transformer(config: config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
+                                        threads: params.threads)
+            let trainer = try Trainer(config: config, model: model, task: task)
+            let checkpoints = try directory(params, node: node)
+            if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
+                try trainer.resume(from: checkpoints)
+            }
+            var series: [StepMetric] = []
+            var metrics: [String: ParameterValue] = [:]
+            try trainer.run(checkpoints: checkpoints, shouldStop: { context.isCancelled }) { measurement in
+                let points = measurement.values.map { StepMetric(name: $0.key, step: measurement.step, value: $0.value) }
+                series += points
+                metrics = measurement.values.mapValues { .double($0) }
+                context.report(points, total: config.steps)
+            }
+            try context.checkCancellation()
+            for (name, value) in SplitStatistics(train.map(\.query), split: .train).metrics
+                .merging(SplitStatistics(test.map(\.query), split: .test).metrics, uniquingKeysWith: { $1 }) {
+                metrics[name] = .double(value)
+            }
+            metrics[Self.parameters.name] = .int(config.model.parameterCount)
+            metrics[Self.steps.name] = .int(trainer.step)
+            return TaskOutcome(metrics: metrics, artifacts: [checkpoints.path], series: series)
+        }
+    }
+
+    /// Where the node's checkpoint goes: `checkpoint_dir`, else the graph's `checkpoint:`, else a temporary directory.
+    static func directory(_ params: TrainNodeParameters, node: ModelGraph.Node) throws -> URL {
+        if !params.checkpointDir.isEmpty { return URL(fileURLWithPath: params.checkpointDir) }
+        if let path = node.checkpoint { return URL(fileURLWithPath: path) }
+        return FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-\(UUID().uuidString)/\(node.name)")
+    }
+}
