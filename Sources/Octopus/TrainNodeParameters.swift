@@ -36,6 +36,8 @@ public struct TrainNodeParameters: TaskParameters {
     public func check(gangSize: Int) throws(ParameterProblem) {
         guard !graph.isEmpty else { throw ParameterProblem("octopus.train needs graph: a graph file (see docs/octopus.md)") }
         guard !node.isEmpty else { throw ParameterProblem("octopus.train needs node: the name of the node to train") }
+        // The graph file is small: read it now, so a wrong file or node stops the sweep before any run.
+        do throws(OctopusError) { _ = try resolve() } catch { throw ParameterProblem(error.description) }
     }
 
     /// The graph, the node, and the training configuration for it.
