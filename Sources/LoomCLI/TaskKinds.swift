@@ -16,7 +16,7 @@ enum LoomTasks {
         for kind in SequenceParallelKinds.all { registry.register(kind) }
         registry.register(TrainKind.kind)
         for kind in [TrainDuoKind.kind, OracleKind.kind, RouterKind.kind] { registry.register(kind) }
-        for kind in [TrainNodeKind.kind, GenerateKind.kind] { registry.register(kind) }
+        for kind in [TrainNodeKind.kind, GenerateKind.kind, EvaluateGraphKind.kind] { registry.register(kind) }
         return registry
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Models
 
 /// Answers user queries with a trained graph: the master's prompts go out as batches, each
 /// output is parsed strictly (`MasterOutput`; anything else is a routing failure, never a
@@ -37,29 +38,16 @@ public struct GraphServer {
     /// - Throws: `OctopusError` for a graph whose master or routed node has no checkpoint, or a
     ///   generation batch that failed for good.
     public func answer(_ queries: [String]) throws -> [Answer] {
-        guard let master = graph.master else { throw OctopusError.configuration("the graph \(graph.name) has no master") }
         let vocabulary = data.vocabulary
         var answers = queries.map { Answer(query: $0) }
-        var prompts: [(index: Int, tokens: [Int32])] = []
-        for (i, query) in queries.enumerated() {
-            do { prompts.append((i, try data.prompt(query))) } catch { answers[i].failure = "the query cannot be read: \(error)" }
-        }
-        let routed = try run(prompts.map(\.tokens), on: master, maxNewTokens: master.shape.context, stop: vocabulary.endOfCallToken)
         var work: [String: [(index: Int, tokens: [Int32])]] = [:]
-        for ((i, _), (output, seconds)) in zip(prompts, routed) {
-            answers[i].routeSeconds = seconds
-            do {
-                let route = try MasterOutput.parse(output, vocabulary: vocabulary)
-                answers[i].route = route
-                guard let edge = graph.edges(from: master.name).first(where: { FunctionalToken.index($0.token) == route.node }) else {
-                    answers[i].failure = "the master emitted <nexa_\(route.node)>, which names none of its edges"
-                    continue
-                }
-                answers[i].node = edge.to
-                work[edge.to, default: []].append((i, try data.prompt(route.canonical)))
-            } catch {
-                answers[i].failure = "routing failure: \(error)"
-            }
+        for (i, route) in try self.route(queries).enumerated() {
+            answers[i].route = route.output
+            answers[i].failure = route.failure
+            answers[i].routeSeconds = route.seconds
+            guard let node = route.node, let output = route.output else { continue }
+            answers[i].node = node.name
+            work[node.name, default: []].append((i, try data.prompt(output.canonical)))
         }
         for (name, items) in work.sorted(by: { $0.key < $1.key }) {
             let node = graph.node(name)!
@@ -73,11 +61,53 @@ public struct GraphServer {
         return answers
     }
 
+    /// One query's routing: the master's parsed output and the node its token names (nil when
+    /// the output did not parse or names no edge), and when it came back.
+    public struct Route: Sendable {
+        public var output: MasterOutput?
+        public var node: ModelGraph.Node?
+        public var failure: String?
+        public var seconds: Double
+    }
+
+    /// The master's routing of `queries`, in order (a query it cannot read is a failure too).
+    public func route(_ queries: [String]) throws -> [Route] {
+        guard let master = graph.master else { throw OctopusError.configuration("the graph \(graph.name) has no master") }
+        var routes = queries.map { _ in Route(seconds: 0) }
+        var prompts: [(index: Int, tokens: [Int32])] = []
+        for (i, query) in queries.enumerated() {
+            do { prompts.append((i, try data.prompt(query))) } catch { routes[i].failure = "the query cannot be read: \(error)" }
+        }
+        let outputs = try run(prompts.map(\.tokens), on: master, maxNewTokens: master.shape.context, stop: data.vocabulary.endOfCallToken)
+        for ((i, _), (output, seconds)) in zip(prompts, outputs) {
+            routes[i].seconds = seconds
+            do {
+                let parsed = try MasterOutput.parse(output, vocabulary: data.vocabulary)
+                routes[i].output = parsed
+                if let edge = graph.edges(from: master.name).first(where: { FunctionalToken.index($0.token) == parsed.node }) {
+                    routes[i].node = graph.node(edge.to)
+                } else {
+                    routes[i].failure = "the master emitted <nexa_\(parsed.node)>, which names none of its edges"
+                }
+            } catch {
+                routes[i].failure = "routing failure: \(error)"
+            }
+        }
+        return routes
+    }
+
     /// `prompts` on `node`'s model in batches: each output and when its batch came back.
     func run(_ prompts: [[Int32]], on node: ModelGraph.Node, maxNewTokens: Int, stop: Int32) throws -> [([Int32], Double)] {
         guard !prompts.isEmpty else { return [] }
         guard let checkpoint = node.checkpoint else {
             throw OctopusError.configuration("node '\(node.name)' has no checkpoint: in the graph file; train it with octopus.train first")
+        }
+        // Ids mean nothing across vocabularies: a model trained for another graph would read garbage.
+        let manifest = try Checkpoint.manifest(at: URL(fileURLWithPath: checkpoint))
+        guard manifest.model.vocabulary == data.vocabulary.size else {
+            throw OctopusError.configuration("node '\(node.name)': \(checkpoint) holds a model of \(manifest.model.vocabulary) tokens, but the graph "
+                                             + "\(graph.name) speaks \(data.vocabulary.size) (\(data.vocabulary.nodeCount) functional tokens); "
+                                             + "train it from this graph file")
         }
         let batches = stride(from: 0, to: prompts.count, by: batchSize).map {
             GenerationBatch(checkpoint: checkpoint, prompts: Array(prompts[$0..<min(prompts.count, $0 + batchSize)]),

@@ -58,19 +58,25 @@ public struct NodeData: Sendable {
         }
     }
 
-    /// `count` generated examples of `split` for `node`, and the queries they came from.
+    /// `example` as the generalist baseline is trained on it: the raw user query → the answer `<eoa>`.
+    public func generalistExample(_ example: QueryExample) throws(OctopusError) -> PromptCompletionTask.Example {
+        .init(prompt: try prompt(example.query), completion: try vocabulary.encode(example.answer) + [vocabulary.endOfAnswerToken])
+    }
+
+    /// `count` generated examples of `split` for `node`, and the queries they came from; with
+    /// `generalist`, the generalist's examples over the master's domains instead (`node` gives only the shape).
     /// - Throws: for a node with no domain (a corpus node, a master without worker edges) or a
     ///   count outside `QueryGenerator`'s bounds.
-    public func examples(for node: ModelGraph.Node, split: Split, count: Int,
-                         seed: UInt64) throws(OctopusError) -> [(query: QueryExample, example: PromptCompletionTask.Example)] {
-        let domains = domains(of: node)
+    public func examples(for node: ModelGraph.Node, split: Split, count: Int, seed: UInt64,
+                         generalist: Bool = false) throws(OctopusError) -> [(query: QueryExample, example: PromptCompletionTask.Example)] {
+        let domains = generalist ? graph.master.map { self.domains(of: $0) } ?? [] : self.domains(of: node)
         guard !domains.isEmpty else {
             throw .configuration("node '\(node.name)' has no domain to generate data for (a corpus node, or a master without edges to workers)")
         }
         var generator = QueryGenerator(seed: seed ^ (split == .train ? 0 : 0x7E57_7E57))
         var result: [(QueryExample, PromptCompletionTask.Example)] = []
         for query in try generator.examples(for: split, count: count, domains: domains) {
-            result.append((query, try example(query, for: node)))
+            result.append((query, generalist ? try generalistExample(query) : try example(query, for: node)))
         }
         return result
     }

@@ -17,8 +17,9 @@ public enum TrainNodeKind {
             let (graph, node) = try params.resolve()
             let data = try NodeData(graph: graph)
             let seed = UInt64(params.dataSeed)
-            let train = try data.examples(for: node, split: .train, count: params.examples, seed: seed)
-            let test = try data.examples(for: node, split: .test, count: params.testExamples, seed: seed)
+            let generalist = params.data == "generalist"
+            let train = try data.examples(for: node, split: .train, count: params.examples, seed: seed, generalist: generalist)
+            let test = try data.examples(for: node, split: .test, count: params.testExamples, seed: seed, generalist: generalist)
             let task = try PromptCompletionTask(training: train.map(\.example), validation: test.map(\.example),
                                                 vocabulary: data.vocabulary.size, padding: data.vocabulary.endOfAnswerToken,
                                                 context: node.shape.context)

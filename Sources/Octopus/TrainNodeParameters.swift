@@ -6,6 +6,9 @@ public struct TrainNodeParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
         ParameterSpec("graph", .string, default: .string(""), "the graph file (docs/octopus.md)", input: true),
         ParameterSpec("node", .string, default: .string(""), "the node to train (its role says on what)"),
+        ParameterSpec("data", .string, default: .string("node"),
+                      "node: what the node's role says; generalist: the baseline on raw queries → answers, of the node's shape (needs checkpoint_dir)",
+                      choices: ["node", "generalist"]),
         ParameterSpec("steps", .int, default: .int(2000), "training steps", minimum: 1, maximum: 10_000_000),
         ParameterSpec("batch", .int, default: .int(32), "examples per step", minimum: 1, maximum: 4096),
         ParameterSpec("lr", .double, default: .double(3e-3), "AdamW learning rate (constant)", minimum: 0, maximum: 1),
@@ -20,13 +23,13 @@ public struct TrainNodeParameters: TaskParameters {
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),
     ]
 
-    let graph: String, node: String
+    let graph: String, node: String, data: String
     let steps: Int, batch: Int, lr: Double, seed: Int, dataSeed: Int
     let examples: Int, testExamples: Int, evaluateEvery: Int
     let checkpointDir: String, threads: Int
 
     public init(_ values: ResolvedParameters) {
-        graph = values.string("graph"); node = values.string("node")
+        graph = values.string("graph"); node = values.string("node"); data = values.string("data")
         steps = values.int("steps"); batch = values.int("batch"); lr = values.double("lr")
         seed = values.int("seed"); dataSeed = values.int("data_seed")
         examples = values.int("examples"); testExamples = values.int("test_examples"); evaluateEvery = values.int("evaluate_every")
@@ -36,6 +39,9 @@ public struct TrainNodeParameters: TaskParameters {
     public func check(gangSize: Int) throws(ParameterProblem) {
         guard !graph.isEmpty else { throw ParameterProblem("octopus.train needs graph: a graph file (see docs/octopus.md)") }
         guard !node.isEmpty else { throw ParameterProblem("octopus.train needs node: the name of the node to train") }
+        guard data == "node" || !checkpointDir.isEmpty else {
+            throw ParameterProblem("data: generalist trains a baseline, not the node: give checkpoint_dir, where its model goes")
+        }
         // The graph file is small: read it now, so a wrong file or node stops the sweep before any run.
         do throws(OctopusError) { _ = try resolve() } catch { throw ParameterProblem(error.description) }
     }

@@ -1,0 +1,121 @@
+import Cluster
+import Foundation
+import Models
+import Tasks
+
+/// `octopus.eval`: a trained graph under each `Condition` on the same test queries (the disjoint
+/// test templates), scored by exact match; the routing confusion; and the graph drawn with what
+/// was measured.
+public enum EvaluateGraphKind {
+    public struct Parameters: TaskParameters {
+        public static let declaration: [ParameterSpec] = [
+            ParameterSpec("graph", .string, default: .string(""), "the graph file, its nodes trained (octopus.train)", input: true),
+            ParameterSpec("conditions", .string, default: .string("graph,oracle,no_rewrite,random,general_worker"),
+                          "comma-separated: \(Condition.allCases.map(\.rawValue).joined(separator: ", "))"),
+            ParameterSpec("queries", .int, default: .int(300), "test queries (test templates), domains drawn uniformly", minimum: 1,
+                          maximum: 100_000),
+            ParameterSpec("seed", .int, default: .int(2), "seed of the test queries and of random routing", minimum: 0),
+            ParameterSpec("generalist", .string, default: .string(""), "the generalist baseline's checkpoint (condition generalist)"),
+            ParameterSpec("batch", .int, default: .int(32), "prompts per generation batch", minimum: 1, maximum: 4_096),
+        ]
+        let graph: String, conditions: String, queries: Int, seed: Int, generalist: String, batch: Int
+
+        public init(_ values: ResolvedParameters) {
+            graph = values.string("graph"); conditions = values.string("conditions"); queries = values.int("queries")
+            seed = values.int("seed"); generalist = values.string("generalist"); batch = values.int("batch")
+        }
+
+        /// The conditions asked for, in order. - Throws: naming an unknown one.
+        func conditionList() throws(ParameterProblem) -> [Condition] {
+            var list: [Condition] = []
+            for name in conditions.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+                guard let condition = Condition(rawValue: name) else {
+                    let names = Condition.allCases.map(\.rawValue)
+                    let hint = nearestName(to: name, among: names).map { "; did you mean '\($0)'?" } ?? ""
+                    throw ParameterProblem("unknown condition '\(name)'\(hint); the conditions are \(names.joined(separator: ", "))")
+                }
+                list.append(condition)
+            }
+            guard !list.isEmpty else { throw ParameterProblem("conditions is empty; name at least one") }
+            return list
+        }
+
+        public func check(gangSize: Int) throws(ParameterProblem) {
+            guard !graph.isEmpty else { throw ParameterProblem("octopus.eval needs graph: a graph file whose nodes are trained") }
+            let list = try conditionList()
+            if list.contains(.generalist) && generalist.isEmpty {
+                throw ParameterProblem("condition generalist needs generalist: the checkpoint of an octopus.train run with data: generalist")
+            }
+            do throws(OctopusError) { _ = try ModelGraphFile.load(graph) } catch { throw ParameterProblem(error.description) }
+        }
+    }
+
+    public static let metrics: [MetricSpec] = Condition.allCases.map { MetricSpec($0.metric, "exact-match accuracy, condition \($0.rawValue)") } + [
+        MetricSpec("routing.accuracy", "the master's share of test queries routed to their domain's worker"),
+        MetricSpec("routing.unparsable", "the share of master outputs that did not parse"),
+        MetricSpec("routing.confusion.*", "test queries of the true node's domain routed to the chosen node"),
+        MetricSpec("accuracy.node.*", "exact-match accuracy of a node on the queries the master routed to it"),
+        MetricSpec("params.activated", "parameters one query activates: the master and its largest worker"),
+        MetricSpec("params.total", "parameters of every node of the graph"),
+    ]
+
+    public static var kind: TaskKind {
+        TaskKind(name: "octopus.eval", summary: "evaluates a trained Octopus graph under each condition; the routing confusion; the drawn graph",
+                 parameters: Parameters.self, metrics: metrics, version: 1) { context, params in
+            let graph = try ModelGraphFile.load(params.graph)
+            var server = try GraphServer(graph: graph, generator: InProcessGenerator(models: ResidentModels(capacity: 32)))
+            server.batchSize = params.batch
+            let domains = graph.master.map { server.data.domains(of: $0) } ?? []
+            var generator = QueryGenerator(seed: UInt64(params.seed))
+            let queries = try generator.examples(for: .test, count: params.queries, domains: domains)
+            var evaluation = GraphEvaluation(server: server, queries: queries, generalist: params.generalist.isEmpty ? nil : params.generalist)
+            evaluation.seed = UInt64(params.seed)
+            var metrics: [String: ParameterValue] = [
+                "params.activated": .int(graph.activatedParameters), "params.total": .int(graph.totalParameters),
+            ]
+            var drawn: GraphEvaluation.Outcome?
+            for condition in try params.conditionList() {
+                try context.checkCancellation()
+                let outcome = try evaluation.run(condition)
+                metrics[condition.metric] = .double(outcome.accuracy)
+                if condition == .graph {
+                    drawn = outcome
+                    metrics["routing.accuracy"] = .double(outcome.routingAccuracy ?? 0)
+                    metrics["routing.unparsable"] = .double(Double(outcome.unparsable) / Double(max(1, outcome.routed)))
+                    for (truth, row) in outcome.confusion { for (chosen, count) in row { metrics["routing.confusion.\(truth).\(chosen)"] = .int(count) } }
+                    for (node, score) in outcome.perNode { metrics["accuracy.node.\(node)"] = .double(Double(score.correct) / Double(max(1, score.total))) }
+                }
+            }
+            var artifacts: [String] = []
+            if let drawn {
+                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-eval-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                let files = try ModelGraphDrawing.write(graph, measurements: measurements(drawn, graph: graph), name: "\(graph.name)-evaluated",
+                                                        into: directory)
+                artifacts = files.map { directory.appendingPathComponent($0).path }
+            }
+            return TaskOutcome(metrics: metrics, artifacts: artifacts)
+        }
+    }
+
+    /// The drawing's measurements from the `graph` condition's outcome.
+    static func measurements(_ outcome: GraphEvaluation.Outcome, graph: ModelGraph) -> GraphMeasurements {
+        var measurements = GraphMeasurements(routingAccuracy: outcome.routingAccuracy, overallAccuracy: outcome.accuracy)
+        for (node, score) in outcome.perNode { measurements.nodeAccuracy[node] = Double(score.correct) / Double(max(1, score.total)) }
+        let total = max(1, outcome.routed)
+        guard let master = graph.master else { return measurements }
+        var chosen: [String: Int] = [:]
+        for (truth, row) in outcome.confusion {
+            for (node, count) in row {
+                chosen[node, default: 0] += count
+                if node != truth && node != "unparsable" && truth != "none" {
+                    measurements.misroutes[GraphMeasurements.key(truth, node), default: 0] += count
+                }
+            }
+        }
+        for edge in graph.edges(from: master.name) {
+            measurements.edgeShare[GraphMeasurements.key(master.name, edge.to)] = Double(chosen[edge.to] ?? 0) / Double(total)
+        }
+        return measurements
+    }
+}
