@@ -109,10 +109,16 @@ public struct GraphServer {
                                              + "\(graph.name) speaks \(data.vocabulary.size) (\(data.vocabulary.nodeCount) functional tokens); "
                                              + "train it from this graph file")
         }
-        let batches = stride(from: 0, to: prompts.count, by: batchSize).map {
-            GenerationBatch(checkpoint: checkpoint, prompts: Array(prompts[$0..<min(prompts.count, $0 + batchSize)]),
+        // A prompt longer than the model's context cannot be read (a raw query forwarded to a
+        // worker of short context, under no_rewrite): its output is empty, an answer that is wrong.
+        let fitting = prompts.indices.filter { prompts[$0].count <= manifest.model.context }
+        let batches = stride(from: 0, to: fitting.count, by: batchSize).map {
+            GenerationBatch(checkpoint: checkpoint, prompts: fitting[$0..<min(fitting.count, $0 + batchSize)].map { prompts[$0] },
                             maxNewTokens: maxNewTokens, stop: [stop])
         }
-        return try generator.generate(batches, vocabulary: data.vocabulary.size).flatMap { result in result.outputs.map { ($0, result.seconds) } }
+        var results = [([Int32], Double)](repeating: ([], 0), count: prompts.count)
+        let generated = try generator.generate(batches, vocabulary: data.vocabulary.size).flatMap { result in result.outputs.map { ($0, result.seconds) } }
+        for (index, output) in zip(fitting, generated) { results[index] = output }
+        return results
     }
 }

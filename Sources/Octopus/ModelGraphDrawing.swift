@@ -63,7 +63,10 @@ public enum ModelGraphDrawing {
         for (key, count) in (measurements?.misroutes ?? [:]).sorted(by: { $0.key < $1.key }) where count > 0 {
             let ends = key.components(separatedBy: " → ")
             guard ends.count == 2, graph.node(ends[0]) != nil, graph.node(ends[1]) != nil else { continue }
-            dot.edge(ends[0], ends[1], ["style": "dotted", "color": "#D55E00", "fontcolor": "#D55E00", "label": "\(count) misrouted",
+            // An xlabel, not a label: these edges join nodes of one rank, and Graphviz 2.42's dot
+            // corrupted its heap laying out labels on such flat edges (a worker died freeing memory
+            // after drawing an evaluated graph); xlabels are placed after the layout.
+            dot.edge(ends[0], ends[1], ["style": "dotted", "color": "#D55E00", "fontcolor": "#D55E00", "xlabel": "\(count) misrouted",
                                         "constraint": "false"])
         }
         return dot.text
