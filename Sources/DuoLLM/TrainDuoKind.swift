@@ -25,13 +25,8 @@ public enum TrainDuoKind {
                 try trainer.resume(from: checkpoints)
             }
             let resumedFrom = trainer.step
-            var series: [StepMetric] = []
-            var metrics: [String: ParameterValue] = [:]
-            try trainer.run(checkpoints: checkpoints, shouldStop: { context.isCancelled }) { measurement in
-                let points = measurement.values.map { StepMetric(name: $0.key, step: measurement.step, value: $0.value) }
-                series += points
-                metrics = measurement.values.mapValues { .double($0) }
-                context.report(points, total: config.steps)
+            var (series, metrics) = try trainer.runCollecting(checkpoints: checkpoints, shouldStop: { context.isCancelled }) {
+                context.report($0, total: config.steps)
             }
             try context.checkCancellation()
             // The checkpoint directory is the model artifact (params/*.npy, checkpoint.json).

@@ -31,13 +31,8 @@ public enum TrainNodeKind {
             if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
                 try trainer.resume(from: checkpoints)
             }
-            var series: [StepMetric] = []
-            var metrics: [String: ParameterValue] = [:]
-            try trainer.run(checkpoints: checkpoints, shouldStop: { context.isCancelled }) { measurement in
-                let points = measurement.values.map { StepMetric(name: $0.key, step: measurement.step, value: $0.value) }
-                series += points
-                metrics = measurement.values.mapValues { .double($0) }
-                context.report(points, total: config.steps)
+            var (series, metrics) = try trainer.runCollecting(checkpoints: checkpoints, shouldStop: { context.isCancelled }) {
+                context.report($0, total: config.steps)
             }
             try context.checkCancellation()
             for (name, value) in SplitStatistics(train.map(\.query), split: .train).metrics

@@ -43,6 +43,17 @@ import Testing
         }
     }
 
+    @Test func theGeneralistAnswersRawQueriesOfEveryRoutedDomain() throws {
+        let graph = try Self.graph()
+        let data = try NodeData(graph: graph)
+        let examples = try data.examples(for: graph.master!, split: .train, count: 300, seed: 9, generalist: true)
+        #expect(Set(examples.map(\.query.domain)) == Set(Domain.allCases))
+        for (query, example) in examples {
+            #expect(try data.vocabulary.decode(Array(example.prompt.dropLast())) == query.query)
+            #expect(try data.vocabulary.decode(example.completion) == query.answer + OctopusVocabulary.endOfAnswer)
+        }
+    }
+
     @Test func aNodeWithoutDataIsAnError() throws {
         var graph = try Self.graph()
         graph.nodes.append(ModelGraph.Node(name: "reader", role: .worker, shape: graph.nodes[1].shape, corpus: "/tmp/x.txt"))
