@@ -12,6 +12,7 @@ enum CommandRouter {
         BenchTrainCommand.self,
         BenchGEMMCommand.self,
         BenchOracleCommand.self,
+        BenchServeCommand.self,
         RunCommand.self,
         RunsCommand.self,
         ShowCommand.self,
