@@ -15,7 +15,10 @@ public enum EvaluateGraphKind {
             ParameterSpec("queries", .int, default: .int(300), "test queries (test templates), domains drawn uniformly", minimum: 1,
                           maximum: 100_000),
             ParameterSpec("seed", .int, default: .int(2), "seed of the test queries and of random routing", minimum: 0),
-            ParameterSpec("generalist", .string, default: .string(""), "the generalist baseline's checkpoint (condition generalist)"),
+            ParameterSpec("generalist", .string, default: .string(""), "the generalist baseline's checkpoint (condition generalist)", input: true),
+            ParameterSpec("checkpoints", .string, default: .string(""),
+                          "the folder holding the graph's checkpoints: its contents join the cache key, so retrained nodes are evaluated again",
+                          input: true),
             ParameterSpec("batch", .int, default: .int(32), "prompts per generation batch", minimum: 1, maximum: 4_096),
         ]
         let graph: String, conditions: String, queries: Int, seed: Int, generalist: String, batch: Int
