@@ -48,7 +48,6 @@ import Testing
 
         let cluster = try TestCluster(workers: 2, registry: Self.registry)
         defer { cluster.local.stop() }
-        let client = try ClusterClient(connect: cluster.coordinator.endpoint)
         let outcome = Mutex<Result<[GenerationResult], any Error>?>(nil)
         let endpoint = cluster.coordinator.endpoint
         let thread = Thread {
@@ -85,7 +84,6 @@ import Testing
         #expect((counters["workers_lost"] ?? 0) + (counters["workers_dropped"] ?? 0) >= 1, "\(counters)")
         #expect(cluster.logText.contains(" lost: "), "no attempt was lost to the kill")
         #expect(try cluster.status().succeeded == batches.count)
-        _ = client
     }
 }
 
