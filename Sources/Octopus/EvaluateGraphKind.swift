@@ -20,12 +20,15 @@ public enum EvaluateGraphKind {
                           "the folder holding the graph's checkpoints: its contents join the cache key, so retrained nodes are evaluated again",
                           input: true),
             ParameterSpec("batch", .int, default: .int(32), "prompts per generation batch", minimum: 1, maximum: 4_096),
+            ParameterSpec("chains", .int, default: .int(0),
+                          "two-hop test queries the graph carries, through master, worker and hand-off (accuracy.hops2)", minimum: 0,
+                          maximum: 100_000),
         ]
-        let graph: String, conditions: String, queries: Int, seed: Int, generalist: String, batch: Int
+        let graph: String, conditions: String, queries: Int, seed: Int, generalist: String, batch: Int, chains: Int
 
         public init(_ values: ResolvedParameters) {
             graph = values.string("graph"); conditions = values.string("conditions"); queries = values.int("queries")
-            seed = values.int("seed"); generalist = values.string("generalist"); batch = values.int("batch")
+            seed = values.int("seed"); generalist = values.string("generalist"); batch = values.int("batch"); chains = values.int("chains")
         }
 
         /// The conditions asked for, in order. - Throws: naming an unknown one.
@@ -58,6 +61,8 @@ public enum EvaluateGraphKind {
         MetricSpec("routing.unparsable", "the share of master outputs that did not parse"),
         MetricSpec("routing.confusion.*", "test queries of the true node's domain routed to the chosen node"),
         MetricSpec("accuracy.node.*", "exact-match accuracy of a node on the queries the master routed to it"),
+        MetricSpec("accuracy.hops*", "exact-match accuracy of the graph on queries of 1 hop (the graph condition) and of 2 (chains)"),
+        MetricSpec("hops2.handed_off", "the share of two-hop queries that a worker handed on to another"),
         MetricSpec("params.activated", "parameters one query activates: the master and its largest worker"),
         MetricSpec("params.total", "parameters of every node of the graph"),
     ]
@@ -88,6 +93,21 @@ public enum EvaluateGraphKind {
                     for (truth, row) in outcome.confusion { for (chosen, count) in row { metrics["routing.confusion.\(truth).\(chosen)"] = .int(count) } }
                     for (node, score) in outcome.perNode { metrics["accuracy.node.\(node)"] = .double(Double(score.correct) / Double(max(1, score.total))) }
                 }
+            }
+            if let drawn { metrics["accuracy.hops1"] = .double(drawn.accuracy) }
+            if params.chains > 0 {
+                var chainGenerator = QueryGenerator(seed: UInt64(params.seed) ^ 0xC4A1)
+                var chains: [ChainExample] = []
+                for _ in 0..<20 where chains.count < params.chains {
+                    chains += try chainGenerator.chains(for: .test, count: 4 * params.chains, hops: 2).filter(server.data.carries)
+                }
+                chains = Array(chains.prefix(params.chains))
+                guard !chains.isEmpty else {
+                    throw OctopusError.configuration("chains: the graph \(graph.name) carries no two-hop chain (add worker → worker edges)")
+                }
+                let (accuracy, handedOff) = try evaluation.runChains(chains)
+                metrics["accuracy.hops2"] = .double(accuracy)
+                metrics["hops2.handed_off"] = .double(Double(handedOff) / Double(chains.count))
             }
             var artifacts: [String] = []
             if let drawn {

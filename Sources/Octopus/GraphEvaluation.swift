@@ -47,10 +47,27 @@ public struct GraphEvaluation {
         }.flatMap { graph.node($0.to) }
     }
 
+    /// Two-hop `chains` through the whole graph (the master, the first worker, its hand-off):
+    /// exact-match accuracy, and how many of them took the two hops.
+    public func runChains(_ chains: [ChainExample]) throws -> (accuracy: Double, twoHops: Int) {
+        guard !chains.isEmpty else { return (0, 0) }
+        let routes = try server.route(chains.map(\.query))
+        var calls: [(index: Int, node: ModelGraph.Node, prompt: [Int32])] = []
+        for (i, route) in routes.enumerated() {
+            guard let output = route.output, let node = route.node else { continue }
+            calls.append((i, node, try data.prompt(output.canonical)))
+        }
+        var correct = 0, twoHops = 0
+        for (call, resolution) in zip(calls, try server.resolve(calls.map { ($0.node, $0.prompt) })) {
+            if resolution.answer == chains[call.index].answer { correct += 1 }
+            if resolution.hops >= 2 { twoHops += 1 }
+        }
+        return (Double(correct) / Double(chains.count), twoHops)
+    }
+
     public func run(_ condition: Condition) throws -> Outcome {
         var outcome = Outcome(condition: condition)
         var calls: [(index: Int, node: ModelGraph.Node, prompt: [Int32])] = []
-        let vocabulary = data.vocabulary
         switch condition {
         case .graph, .noRewrite, .generalWorker:
             let routes = try server.route(queries.map(\.query))
@@ -91,19 +108,13 @@ public struct GraphEvaluation {
             calls = try queries.indices.map { ($0, node, try data.prompt(queries[$0].query)) }
         }
         var answers = [String?](repeating: nil, count: queries.count)
-        var byNode: [String: [(index: Int, node: ModelGraph.Node, prompt: [Int32])]] = [:]
-        for call in calls { byNode[call.node.name, default: []].append(call) }
-        for (_, group) in byNode.sorted(by: { $0.key < $1.key }) {
-            let node = group[0].node
-            let outputs = try server.run(group.map(\.prompt), on: node, maxNewTokens: node.shape.context, stop: vocabulary.endOfAnswerToken)
-            for (call, (output, seconds)) in zip(group, outputs) {
-                let text = output.last == vocabulary.endOfAnswerToken ? Array(output.dropLast()) : output
-                answers[call.index] = (try? vocabulary.decode(text)) ?? ""
-                outcome.answerSeconds.append(seconds)
-                let right = answers[call.index] == queries[call.index].answer
-                outcome.perNode[node.name, default: (0, 0)].total += 1
-                if right { outcome.perNode[node.name, default: (0, 0)].correct += 1 }
-            }
+        for (call, resolution) in zip(calls, try server.resolve(calls.map { ($0.node, $0.prompt) })) {
+            answers[call.index] = resolution.answer
+            outcome.answerSeconds.append(resolution.seconds)
+            // Accuracy per node: on the queries routed to it (where the query first went).
+            let right = resolution.answer == queries[call.index].answer
+            outcome.perNode[call.node.name, default: (0, 0)].total += 1
+            if right { outcome.perNode[call.node.name, default: (0, 0)].correct += 1 }
         }
         outcome.total = queries.count
         outcome.correct = zip(answers, queries).filter { $0.0 == $0.1.answer }.count

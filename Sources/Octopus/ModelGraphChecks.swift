@@ -60,9 +60,8 @@ struct GraphChecks {
             if role(edge.to) == .master {
                 problem("an edge into the master '\(edge.to)'; queries start at the master, so nothing routes to it", at: item["to"]?.mark ?? item.mark)
             }
-            if edge.from == edge.to {
-                problem("an edge from '\(edge.from)' to itself; a node hands a query on to another node", at: item["to"]?.mark ?? item.mark)
-            }
+            // An edge from a worker to itself is a loop of one (an ADD chain: the sum feeds a sum):
+            // the cycle check below asks for hop_limit.
             let tokenMark = item["token"]?.mark ?? item.mark
             if let first = tokens[edge.token], first.target != edge.to {
                 problem("token '\(edge.token)' already names node '\(first.target)' (line \(first.mark.line)); each functional token names one node",

@@ -10,17 +10,22 @@ public enum TrainNodeKind {
     public static let parameters = MetricSpec("node.parameters", "trainable parameters of the node's model")
     public static let steps = MetricSpec("node.steps", "training steps done")
     public static let statistics = MetricSpec("split.*", "statistics of the generated training and test splits")
+    public static let chains = MetricSpec("chains.train", "two-hop chain examples among the training examples")
 
     public static var kind: TaskKind {
         TaskKind(name: "octopus.train", summary: "trains one node of an Octopus graph (master, worker or general) on generated data",
-                 parameters: TrainNodeParameters.self, metrics: TrainingMetric.all + [parameters, steps, statistics], version: 1) { context, params in
+                 parameters: TrainNodeParameters.self, metrics: TrainingMetric.all + [parameters, steps, statistics, chains], version: 1) { context, params in
             let (graph, node) = try params.resolve()
             let data = try NodeData(graph: graph)
             let seed = UInt64(params.dataSeed)
             let generalist = params.data == "generalist"
             let train = try data.examples(for: node, split: .train, count: params.examples, seed: seed, generalist: generalist)
             let test = try data.examples(for: node, split: .test, count: params.testExamples, seed: seed, generalist: generalist)
-            let task = try PromptCompletionTask(training: train.map(\.example), validation: test.map(\.example),
+            // Two-hop chains the node takes part in (none for the generalist or the general worker).
+            let trainChains = generalist ? [] : try data.chainExamples(for: node, split: .train, count: Int(Double(params.examples) * params.chainShare), seed: seed)
+            let testChains = generalist ? [] : try data.chainExamples(for: node, split: .test, count: Int(Double(params.testExamples) * params.chainShare), seed: seed)
+            let task = try PromptCompletionTask(training: train.map(\.example) + trainChains.map(\.example),
+                                                validation: test.map(\.example) + testChains.map(\.example),
                                                 vocabulary: data.vocabulary.size, padding: data.vocabulary.endOfAnswerToken,
                                                 context: node.shape.context)
             let config = try params.configuration(node.shape.config(vocabulary: data.vocabulary.size))
@@ -39,6 +44,7 @@ public enum TrainNodeKind {
                 .merging(SplitStatistics(test.map(\.query), split: .test).metrics, uniquingKeysWith: { $1 }) {
                 metrics[name] = .double(value)
             }
+            metrics[Self.chains.name] = .int(trainChains.count)
             metrics[Self.parameters.name] = .int(config.model.parameterCount)
             metrics[Self.steps.name] = .int(trainer.step)
             return TaskOutcome(metrics: metrics, artifacts: [checkpoints.path], series: series)

@@ -18,6 +18,9 @@ public struct TrainNodeParameters: TaskParameters {
                       maximum: Double(QueryGenerator.maximumCount)),
         ParameterSpec("test_examples", .int, default: .int(500), "generated test examples (the disjoint test templates)", minimum: 1,
                       maximum: 100_000),
+        ParameterSpec("chain_share", .double, default: .double(0.25),
+                      "two-hop chains added, as a share of examples, for a master or worker that takes part in chains the graph carries",
+                      minimum: 0, maximum: 4),
         ParameterSpec("evaluate_every", .int, default: .int(200), "measure the test loss every N steps", minimum: 1),
         ParameterSpec("checkpoint_dir", .string, default: .string(""), "write the model here (empty: the node's checkpoint in the graph file)"),
         ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),
@@ -25,7 +28,7 @@ public struct TrainNodeParameters: TaskParameters {
 
     let graph: String, node: String, data: String
     let steps: Int, batch: Int, lr: Double, seed: Int, dataSeed: Int
-    let examples: Int, testExamples: Int, evaluateEvery: Int
+    let examples: Int, testExamples: Int, evaluateEvery: Int, chainShare: Double
     let checkpointDir: String, threads: Int
 
     public init(_ values: ResolvedParameters) {
@@ -33,6 +36,7 @@ public struct TrainNodeParameters: TaskParameters {
         steps = values.int("steps"); batch = values.int("batch"); lr = values.double("lr")
         seed = values.int("seed"); dataSeed = values.int("data_seed")
         examples = values.int("examples"); testExamples = values.int("test_examples"); evaluateEvery = values.int("evaluate_every")
+        chainShare = values.double("chain_share")
         checkpointDir = values.string("checkpoint_dir"); threads = values.int("threads")
     }
 

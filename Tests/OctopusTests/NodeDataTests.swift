@@ -39,6 +39,8 @@ import Testing
         for node in graph.nodes {
             let examples = try data.examples(for: node, split: .train, count: 3_000, seed: 1).map(\.example)
                 + data.examples(for: node, split: .test, count: 1_000, seed: 1).map(\.example)
+                + data.chainExamples(for: node, split: .train, count: 120, seed: 1).map(\.example)
+                + data.chainExamples(for: node, split: .test, count: 40, seed: 1).map(\.example)
             #expect(NodeData.contextNeeded(examples) <= node.shape.context, "\(node.name) needs \(NodeData.contextNeeded(examples))")
         }
     }
