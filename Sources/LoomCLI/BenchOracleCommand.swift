@@ -65,13 +65,8 @@ enum BenchOracleCommand: Command {
         let single = cores > 1 ? try OracleBenchmark.timeInProcess(setup, threads: 1, repeats: repeats, direct: false).shared : local.shared
 
         if !json { Console.progress("bench oracle: starting 2 workers …") }
-        let cluster: LocalCluster
-        do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry), workers: 2,
-                                       executable: ClusterOptions.executable, logDirectory: scratch, bindsPrivately: true)
-        } catch { throw .failure("cannot start 2 local workers: \(error)") }
+        let cluster = try Self.localWorkers(2, logDirectory: scratch)
         defer { cluster.stop() }
-        guard cluster.waitForWorkers(2, timeout: .seconds(60)) else { throw .failure("2 local workers did not register within 60 s") }
         let client: ClusterClient
         do { client = try ClusterClient(connect: cluster.coordinator.endpoint) } catch { throw .failure("cannot connect to the coordinator: \(error)") }
         var one: [Double] = [], two: [Double] = [], oneTask: [Double] = [], twoTask: [Double] = [], fixedCost: [Double] = [], identical = true
@@ -120,6 +115,21 @@ enum BenchOracleCommand: Command {
                             taskSeconds: (median(oneTask), median(twoTask)), oneRouteSeconds: median(fixedCost),
                             load: (loadBefore, loadAverage()))
         if json { Console.output(report.json.rendered()) } else { report.printTable() }
+    }
+
+    /// `count` local worker processes for a benchmark, registered, behind a private coordinator.
+    /// - Throws: when they cannot start or do not register within 60 s (stopped then).
+    static func localWorkers(_ count: Int, logDirectory: URL) throws(CommandError) -> LocalCluster {
+        let cluster: LocalCluster
+        do {
+            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry), workers: count,
+                                       executable: ClusterOptions.executable, logDirectory: logDirectory, bindsPrivately: true)
+        } catch { throw .failure("cannot start \(count) local workers: \(error)") }
+        guard cluster.waitForWorkers(count, timeout: .seconds(60)) else {
+            cluster.stop()
+            throw .failure("\(count) local workers did not register within 60 s")
+        }
+        return cluster
     }
 
     /// `--name` as an integer within `range`, or `fallback` when not given.

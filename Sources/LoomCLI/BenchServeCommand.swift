@@ -50,13 +50,8 @@ enum BenchServeCommand: Command {
         do { inProcess = try (0...repeats).map { _ in try ServeBenchmark.round(setup, on: local) } } catch { throw .failure("in process: \(error)") }
 
         if !json { Console.progress("bench serve: starting 2 workers …") }
-        let cluster: LocalCluster
-        do {
-            cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: LoomTasks.registry), workers: 2,
-                                       executable: ClusterOptions.executable, logDirectory: scratch, bindsPrivately: true)
-        } catch { throw .failure("cannot start 2 local workers: \(error)") }
+        let cluster = try BenchOracleCommand.localWorkers(2, logDirectory: scratch)
         defer { cluster.stop() }
-        guard cluster.waitForWorkers(2, timeout: .seconds(60)) else { throw .failure("2 local workers did not register within 60 s") }
         let onCluster: [ServeBenchmark.Round]
         do {
             let remote = ClusterGenerator(client: try ClusterClient(connect: cluster.coordinator.endpoint))
