@@ -20,15 +20,21 @@ public enum EvaluateGraphKind {
                           "the folder holding the graph's checkpoints: its contents join the cache key, so retrained nodes are evaluated again",
                           input: true),
             ParameterSpec("batch", .int, default: .int(32), "prompts per generation batch", minimum: 1, maximum: 4_096),
+            ParameterSpec("serve", .string, default: .string("process"),
+                          "process: decode in the task's process; cluster: on local worker processes started for the task (latency.* metrics)",
+                          choices: ["process", "cluster"]),
+            ParameterSpec("serve_workers", .int, default: .int(2), "worker processes with serve: cluster", minimum: 1, maximum: 16),
             ParameterSpec("chains", .int, default: .int(0),
                           "two-hop test queries the graph carries, through master, worker and hand-off (accuracy.hops2)", minimum: 0,
                           maximum: 100_000),
         ]
         let graph: String, conditions: String, queries: Int, seed: Int, generalist: String, batch: Int, chains: Int
+        let serve: String, serveWorkers: Int
 
         public init(_ values: ResolvedParameters) {
             graph = values.string("graph"); conditions = values.string("conditions"); queries = values.int("queries")
             seed = values.int("seed"); generalist = values.string("generalist"); batch = values.int("batch"); chains = values.int("chains")
+            serve = values.string("serve"); serveWorkers = values.int("serve_workers")
         }
 
         /// The conditions asked for, in order. - Throws: naming an unknown one.
@@ -63,6 +69,8 @@ public enum EvaluateGraphKind {
         MetricSpec("accuracy.node.*", "exact-match accuracy of a node on the queries the master routed to it"),
         MetricSpec("accuracy.hops*", "exact-match accuracy of the graph on queries of 1 hop (the graph condition) and of 2 (chains)"),
         MetricSpec("hops2.handed_off", "the share of two-hop queries that a worker handed on to another"),
+        MetricSpec("latency.route_ms", "with serve: cluster, the median time from the master's stage start to a query's routing", unit: "ms"),
+        MetricSpec("latency.answer_ms", "with serve: cluster, the median time from the workers' stage start to a query's answer", unit: "ms"),
         MetricSpec("params.activated", "parameters one query activates: the master and its largest worker"),
         MetricSpec("params.total", "parameters of every node of the graph"),
     ]
@@ -71,7 +79,11 @@ public enum EvaluateGraphKind {
         TaskKind(name: "octopus.eval", summary: "evaluates a trained Octopus graph under each condition; the routing confusion; the drawn graph",
                  parameters: Parameters.self, metrics: metrics, version: 1) { context, params in
             let graph = try ModelGraphFile.load(params.graph)
-            var server = try GraphServer(graph: graph, generator: InProcessGenerator(models: ResidentModels(capacity: 32)))
+            let cluster = params.serve == "cluster" ? try servingCluster(workers: params.serveWorkers) : nil
+            defer { cluster?.stop() }
+            let decoding: any Generator = try cluster.map { ClusterGenerator(client: try ClusterClient(connect: $0.coordinator.endpoint)) }
+                ?? InProcessGenerator(models: ResidentModels(capacity: 32))
+            var server = try GraphServer(graph: graph, generator: decoding)
             server.batchSize = params.batch
             let domains = graph.master.map { server.data.domains(of: $0) } ?? []
             var generator = QueryGenerator(seed: UInt64(params.seed))
@@ -88,6 +100,10 @@ public enum EvaluateGraphKind {
                 metrics[condition.metric] = .double(outcome.accuracy)
                 if condition == .graph {
                     drawn = outcome
+                    if cluster != nil {
+                        metrics["latency.route_ms"] = .double(median(outcome.routeSeconds) * 1e3)
+                        metrics["latency.answer_ms"] = .double(median(outcome.answerSeconds) * 1e3)
+                    }
                     metrics["routing.accuracy"] = .double(outcome.routingAccuracy ?? 0)
                     metrics["routing.unparsable"] = .double(Double(outcome.unparsable) / Double(max(1, outcome.routed)))
                     for (truth, row) in outcome.confusion { for (chosen, count) in row { metrics["routing.confusion.\(truth).\(chosen)"] = .int(count) } }
@@ -119,6 +135,29 @@ public enum EvaluateGraphKind {
             }
             return TaskOutcome(metrics: metrics, artifacts: artifacts)
         }
+    }
+
+    /// Worker processes of this `loom` (the task's own executable) behind a private coordinator
+    /// that knows `octopus.generate`, for serving the graph through the cluster.
+    static func servingCluster(workers: Int) throws -> LocalCluster {
+        var registry = TaskRegistry.builtIn(includingTestKinds: false)
+        registry.register(GenerateKind.kind)
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
+        let executable = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0])
+        let cluster = try LocalCluster(configuration: CoordinatorConfiguration(bind: "", registry: registry), workers: workers,
+                                       executable: executable, logDirectory: logs, bindsPrivately: true)
+        guard cluster.waitForWorkers(workers, timeout: .seconds(60)) else {
+            cluster.stop()
+            throw OctopusError.configuration("\(workers) serving worker processes did not register within 60 s (their logs: \(logs.path))")
+        }
+        return cluster
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     /// The drawing's measurements from the `graph` condition's outcome.

@@ -7,9 +7,10 @@ import Testing
 @testable import Octopus
 
 /// A tiny graph end to end through `loom run`: its nodes trained by `octopus.train`, then
-/// `octopus.eval` under three conditions. The oracle's accuracy is recomputed here from the
-/// checkpoints alone (this process's decoding of the same test queries); the routing counts add
-/// up; the evaluated drawing is stored.
+/// `octopus.eval` under three conditions, in the task's process and again served by worker
+/// processes. The oracle's accuracy is recomputed here from the checkpoints alone (this
+/// process's decoding of the same test queries); the routing counts add up; the evaluated
+/// drawing is stored; serving through the cluster gives the same accuracies, with latencies.
 @Suite struct EvaluateGraphTests {
     static let graph = """
         graph: tiny
@@ -75,5 +76,23 @@ import Testing
         #expect(metrics["params.activated"]?.number == Double(master + worker) && metrics["params.total"]?.number == Double(master + 2 * worker))
         let artifacts = try store.artifacts(run: run.id).map { URL(fileURLWithPath: $0.path).lastPathComponent }
         #expect(artifacts.contains("tiny-evaluated.svg") && artifacts.contains("tiny-evaluated.pdf"), "\(artifacts)")
+        #expect(metrics["latency.route_ms"] == nil, "latency is measured only through the cluster")
+
+        // The same evaluation served by worker processes the task starts: the same tokens, so the
+        // same accuracies, and the latencies through the cluster.
+        try """
+            name: tiny-eval-served
+            task: octopus.eval
+            params: {graph: tiny.yaml, conditions: "graph,oracle,random", queries: 40, seed: 4, batch: 8, serve: cluster, serve_workers: 2}
+            """.write(toFile: scratch.path("served.yaml"), atomically: true, encoding: .utf8)
+        let served = try LoomProcess.run(["run", "served.yaml", "--workers", "1", "--quiet", "--no-report"], in: scratch.url,
+                                         deadline: .seconds(300))
+        try #require(served.status == 0, "\(served)")
+        let servedRun = try #require(try ResultsStore(readingAt: scratch.path(".loom/loom.db")).runs().first { $0.experiment == "tiny-eval-served" })
+        let servedMetrics = try ResultsStore(readingAt: scratch.path(".loom/loom.db")).finalMetrics(run: servedRun.id)
+        for name in ["accuracy.graph", "accuracy.oracle", "accuracy.random", "routing.accuracy"] {
+            #expect(servedMetrics[name] == metrics[name], "\(name)")
+        }
+        #expect((servedMetrics["latency.route_ms"]?.number ?? 0) > 0 && (servedMetrics["latency.answer_ms"]?.number ?? 0) > 0)
     }
 }
