@@ -49,14 +49,6 @@ enum CausalRows {
         return two[0] + two[1]
     }
 
-    /// The largest lane, by halves (max is exact, so any order gives the same value).
-    @inline(__always)
-    static func max(_ v: SIMD16<Float>) -> Float {
-        let eight = maximum(v, SIMD16(lowHalf: v.highHalf, highHalf: v.lowHalf)).lowHalf
-        let four = maximum4(eight.lowHalf, eight.highHalf)
-        return Swift.max(Swift.max(four[0], four[1]), Swift.max(four[2], four[3]))
-    }
-
     /// The lane-wise maximum of two vectors of four.
     @inline(__always)
     static func maximum4(_ a: SIMD4<Float>, _ b: SIMD4<Float>) -> SIMD4<Float> {
@@ -104,7 +96,8 @@ enum CausalRows {
             maxima = maximum(maxima, masked(load(row, start, length: length, padding: 0), start, visible: visible, padding: -.infinity))
             start += 16
         }
-        // `max(maxima)`, written out for the same reason as the exp below.
+        // The largest lane, by halves (max is exact, so any order gives the same value), written
+        // here rather than as a helper: as a call it was not inlined and split the vector into four.
         let eight = maximum(maxima, SIMD16(lowHalf: maxima.highHalf, highHalf: maxima.lowHalf)).lowHalf
         let four = maximum4(eight.lowHalf, eight.highHalf)
         let rowMax = Swift.max(Swift.max(four[0], four[1]), Swift.max(four[2], four[3]))

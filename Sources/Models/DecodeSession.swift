@@ -43,9 +43,6 @@ public final class DecodeSession {
         logits = [Float](repeating: 0, count: config.vocabulary)
     }
 
-    /// Forgets every position.
-    public func reset() { position = 0 }
-
     /// Runs `token` at the next position; `logits` then predict the token after it.
     /// - Throws: `ModelError.input` for a token outside the vocabulary or a full context.
     public func append(_ token: Int32) throws(ModelError) {
