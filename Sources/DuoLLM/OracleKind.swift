@@ -10,10 +10,19 @@ public enum OracleKind {
             name: "duo.oracle", summary: "evaluates every route (or a slice) of a train.duo checkpoint: CE[r, t] as .npy, the oracle's perplexities",
             parameters: OracleParameters.self, metrics: DuoMetric.oracleMetrics, version: 2
         ) { context, params in
-            let (model, task) = try load(params)
-            let batch = OracleRun.evaluationBatch(task, size: params.settings.evaluationBatch, dataSeed: UInt64(params.dataSeed))
-            let outcome = try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
-                                           count: params.routeCount > 0 ? params.routeCount : nil, shouldStop: { context.isCancelled })
+            let (config, task) = try check(params)
+            // The model stays resident in the worker: the next slice of the same search (or another
+            // search of the same checkpoint) pays no load. Every pass leaves routes and
+            // interventions as it found them.
+            let (outcome, _) = try ResidentModels.shared.withModel(params.checkpoint, maxBatch: params.settings.evaluationBatch,
+                                                                   threads: params.threads) { model -> TaskOutcome in
+                guard model.config == config else {
+                    throw ModelError.configuration("\(params.checkpoint) changed while the search read it; run the search again")
+                }
+                let batch = OracleRun.evaluationBatch(task, size: params.settings.evaluationBatch, dataSeed: UInt64(params.dataSeed))
+                return try OracleRun.run(model, batch: batch, settings: params.settings, first: params.firstRoute,
+                                         count: params.routeCount > 0 ? params.routeCount : nil, shouldStop: { context.isCancelled })
+            }
             try context.checkCancellation()
             return outcome
         }
@@ -21,10 +30,11 @@ public enum OracleKind {
         return kind
     }
 
-    /// The checkpoint's model and its corpus task, every setting checked before any route runs.
+    /// Checks every setting against the checkpoint's manifest before any route runs.
+    /// - Returns: the checkpoint's configuration and the corpus task it was trained on.
     /// - Throws: `ModelError` for a missing checkpoint, one without duo layers, a corpus of
     ///   another vocabulary, or oracle settings that do not fit the model's depth.
-    static func load(_ params: OracleParameters) throws -> (Transformer, CharacterCorpusTask) {
+    static func check(_ params: OracleParameters) throws -> (ModelConfig, CharacterCorpusTask) {
         let directory = URL(fileURLWithPath: params.checkpoint)
         let config = try Checkpoint.manifest(at: directory).model
         guard config.hasDuoLayers else {
@@ -35,7 +45,6 @@ public enum OracleKind {
         guard params.firstRoute < set.count, params.firstRoute + params.routeCount <= set.count else {
             throw ModelError.configuration("routes \(params.firstRoute) ..< \(params.firstRoute + max(1, params.routeCount)) are outside the model's \(set.count) routes; use first_route < \(set.count)")
         }
-        return try OracleRun.model(config, from: directory, corpus: params.corpus, maxBatch: params.settings.evaluationBatch,
-                                   threads: params.threads)
+        return (config, try OracleRun.corpusTask(config, corpus: params.corpus))
     }
 }

@@ -99,19 +99,27 @@ enum OracleRun {
         path.isEmpty ? try CharacterCorpus.loomDocumentation() : try CharacterCorpus.load(path: path)
     }
 
+    /// The corpus task a model of `config` was trained on.
+    /// - Throws: `ModelError` for a corpus that cannot be read or has another vocabulary.
+    static func corpusTask(_ config: ModelConfig, corpus path: String) throws -> CharacterCorpusTask {
+        let corpus = try corpus(path)
+        guard corpus.vocabulary == config.vocabulary else {
+            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
+        }
+        return try CharacterCorpusTask(corpus: corpus, context: config.context)
+    }
+
     /// A `train.duo` checkpoint's model (configuration `config`, already checked by the caller)
     /// with its parameters loaded, and the corpus task it was trained on.
     /// - Throws: `ModelError` for a corpus of another vocabulary or a parameter file that is
     ///   missing or of the wrong shape.
     static func model(_ config: ModelConfig, from directory: URL, corpus path: String, maxBatch: Int,
                       threads: Int) throws -> (Transformer, CharacterCorpusTask) {
-        let corpus = try corpus(path)
-        guard corpus.vocabulary == config.vocabulary else {
-            throw ModelError.configuration("\(corpus.source) has \(corpus.vocabulary) symbols but the checkpoint's model has \(config.vocabulary); give corpus= the file it was trained on")
+        let task = try corpusTask(config, corpus: path)
+        let (model, manifest) = try Checkpoint.model(from: directory, maxBatch: maxBatch, threads: threads)
+        guard manifest.model == config else {
+            throw ModelError.configuration("\(directory.path) changed while it was read; run the task again")
         }
-        let task = try CharacterCorpusTask(corpus: corpus, context: config.context)
-        let model = try Transformer(config: config, seed: 0, maxBatch: maxBatch, threads: threads)
-        try Checkpoint.loadParameters(from: directory, into: model.parameters)
         return (model, task)
     }
 }

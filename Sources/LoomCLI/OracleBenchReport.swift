@@ -84,8 +84,8 @@ extension BenchOracleCommand {
             Console.output(String(format: "2 workers over 1: %.2f× (halves equal the whole set bit for bit: %@); the tasks' own time on "
                                   + "their workers, loading included: %.3f s and %.3f s", speedup, identical ? "yes" : "NO",
                                   taskSeconds.one, taskSeconds.two))
-            Console.output(String(format: "a task of one route on 1 worker, submission to result: %.3f s (loading the checkpoint and "
-                                  + "corpus, building the model, the coordinator's round trip)", oneRouteSeconds))
+            Console.output(String(format: "a task of one route on 1 worker, submission to result: %.3f s (reading the manifest and the "
+                                  + "corpus, the model resident since round 0, the coordinator's round trip)", oneRouteSeconds))
             Console.output(String(format: "load average (1 min) before and after the run: %.2f, %.2f", load.before, load.after))
         }
     }

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Models
 import Tasks
 
 /// A batch of prompts for one model: what one `octopus.generate` task decodes.

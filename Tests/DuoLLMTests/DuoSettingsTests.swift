@@ -55,7 +55,7 @@ import Testing
         try Checkpoint.save(to: directory, step: 0, config: config, parameters: model.parameters,
                             optimizer: OptimizerSettings.adamw().make(for: model.parameters))
         let values = try OracleParameters.declaration.resolve(["checkpoint": .string(directory.path)], kind: "duo.oracle")
-        do { _ = try OracleKind.load(OracleParameters(ResolvedParameters(values))); Issue.record("a plain model passed") } catch {
+        do { _ = try OracleKind.check(OracleParameters(ResolvedParameters(values))); Issue.record("a plain model passed") } catch {
             #expect("\(error)".contains("without duo layers"), "\(error)")
         }
     }

@@ -24,6 +24,11 @@ import Testing
         #expect(!first.resident && models.loads == 1)
         #expect(first.0 == Array(UnsafeBufferPointer(start: original.parameters.values, count: original.parameters.count)))
         #expect(try models.withModel(a.path) { _ in 0 }.resident && models.loads == 1)
+        // Another batch size or thread count is another model.
+        let wide = ResidentModels(capacity: 4)
+        #expect(!(try wide.withModel(a.path, maxBatch: 4) { _ in 0 }.resident))
+        #expect(!(try wide.withModel(a.path, maxBatch: 4, threads: 2) { _ in 0 }.resident))
+        #expect(try wide.withModel(a.path, maxBatch: 4) { $0.maxBatch }.resident && wide.loads == 2)
         // Capacity 1: b evicts a, so a is loaded again.
         #expect(!(try models.withModel(b.path) { _ in 0 }.resident))
         #expect(!(try models.withModel(a.path) { _ in 0 }.resident) && models.loads == 3)

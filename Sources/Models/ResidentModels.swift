@@ -1,12 +1,12 @@
 import Foundation
-import Models
 import Synchronization
 
-/// The models a worker process keeps loaded between tasks: a graph's node is loaded from its
-/// checkpoint the first time a task needs it and then stays resident, so routing a query costs a
-/// message and a decode, not a load. Keyed by checkpoint directory and its manifest's
-/// modification time (a retrained node is loaded again). A model runs one task at a time; at most
-/// `capacity` stay loaded (the least recently used goes first).
+/// The models a worker process keeps loaded between tasks: a checkpoint is loaded the first time a
+/// task needs it and then stays resident, so the next task on it (an Octopus query, another slice
+/// of a routing oracle) costs its own work, not a load. Keyed by checkpoint directory, its
+/// manifest's modification time (a retrained model is loaded again), the batch the model is built
+/// for and its threads. A model runs one task at a time; at most `capacity` stay loaded (the least
+/// recently used goes first).
 public final class ResidentModels: Sendable {
     /// The worker process's models.
     public static let shared = ResidentModels(capacity: 16)
@@ -32,14 +32,17 @@ public final class ResidentModels: Sendable {
     /// Checkpoints loaded so far (a second use of one is not a load).
     public var loads: Int { state.withLock { $0.loads } }
 
-    /// Runs `body` with the model of `checkpoint`, loading it first unless it is resident.
+    /// Runs `body` with the model of `checkpoint`, built for `maxBatch` sequences on `threads`
+    /// threads, loading it first unless it is resident. `body` must leave the model as it found it
+    /// (routes, interventions) apart from its activations.
     /// - Returns: `body`'s result and whether the model was already resident.
     /// - Throws: `ModelError` for a checkpoint that cannot be read, or what `body` throws.
-    public func withModel<R>(_ checkpoint: String, _ body: (Transformer) throws -> R) throws -> (R, resident: Bool) {
+    public func withModel<R>(_ checkpoint: String, maxBatch: Int = 1, threads: Int = 1,
+                             _ body: (Transformer) throws -> R) throws -> (R, resident: Bool) {
         let directory = URL(fileURLWithPath: checkpoint).standardizedFileURL
         let manifest = directory.appendingPathComponent("checkpoint.json").path
         let stamp = (try? FileManager.default.attributesOfItem(atPath: manifest)[.modificationDate] as? Date) ?? .distantPast
-        let key = directory.path
+        let key = "\(directory.path)#\(maxBatch)#\(threads)"
         let found = state.withLock { s -> Entry? in
             guard let cached = s.entries[key], cached.stamp == stamp else { return nil }
             s.clock += 1
@@ -50,7 +53,7 @@ public final class ResidentModels: Sendable {
         if let found {
             entry = found
         } else {
-            let (model, _) = try Checkpoint.model(from: directory, maxBatch: 1, threads: 1)
+            let (model, _) = try Checkpoint.model(from: directory, maxBatch: maxBatch, threads: threads)
             entry = Entry(model: model)
             state.withLock { s in
                 s.clock += 1
