@@ -1,35 +1,39 @@
-/// The user-query phrasings of each domain: 6 train and 2 test templates per domain, disjoint,
-/// plus distractor words wrapped around any of them.
+/// The user-query phrasings of each domain: every *cue* of the domain (an imperative naming the
+/// operation and its arguments) inside every *frame* (a sentence around it), split so that train
+/// and test templates are disjoint while every cue and every frame also occurs in training. A
+/// model trained from scratch cannot know what a word it never saw means (a pretrained master
+/// would), so the test measures what the master can learn: new combinations of known cue words
+/// and sentence shapes, with new argument values, distractors and argument orders.
 public enum QueryTemplates {
-    /// Per domain: the first six phrasings are train templates, the rest test templates.
-    /// Argument order varies (`add {b} to {a}` is still `ADD a b`), so the master must reorder.
-    static let phrasings: [Domain: [String]] = [
-        .add: ["what do you get if you add {a} and {b}?", "what is {a} plus {b}?", "add {b} to {a}",
-               "sum {a} and {b}", "{a} and {b} added together", "what's the total of {a} and {b}?",
-               "combine {b} with {a} by addition", "tell me {a} plus {b} modulo 97"],
-        .reverse: ["flip the word '{s}' around", "reverse {s}", "write '{s}' backwards",
-                   "what is {s} spelled backwards?", "reverse the letters of '{s}'", "read '{s}' from right to left",
-                   "mirror the string {s}", "how does '{s}' look in reverse?"],
-        .sort: ["sort the letters of '{s}'", "put the letters in {s} in alphabetical order", "alphabetize {s}",
-                "sort {s}", "arrange '{s}' from a to z", "what are the letters of '{s}' in order?",
-                "order the characters of {s} alphabetically", "give me '{s}' with sorted letters"],
-        .encipher: ["encipher '{s}'", "encode {s} with the cipher", "what is '{s}' in code?",
-                    "apply the secret cipher to {s}", "scramble '{s}' with the fixed key", "cipher {s}",
-                    "translate {s} into the code", "how would you write '{s}' in cipher?"],
-        .count: ["how many '{c}' are in '{s}'?", "count the letter {c} in {s}", "count '{c}' in '{s}'",
-                 "in '{s}', how often does '{c}' appear?", "number of {c} in the word {s}",
-                 "how many times does {c} occur in {s}?",
-                 "tally the {c} letters of '{s}'", "what is the count of '{c}' inside {s}?"],
-        .fact: ["what is the capital of {k}?", "capital of {k}", "name the capital city of {k}",
-                "which city is the capital of {k}?", "{k} has which capital?", "tell me the capital of {k}",
-                "what city governs {k}?", "where is the seat of government of {k}?"],
+    /// Per domain, imperatives with slots. Argument order varies (`add {b} to {a}` is still
+    /// `ADD a b`) and cue words are shared across domains (`the letters of` in REV and SORT), so
+    /// the master must read the verb and reorder.
+    static let cues: [Domain: [String]] = [
+        .add: ["add {a} and {b}", "add {b} to {a}", "sum {a} and {b}", "compute {a} plus {b}",
+               "work out the total of {a} and {b}"],
+        .reverse: ["reverse {s}", "write '{s}' backwards", "flip the word '{s}' around", "spell {s} from right to left",
+                   "reverse the letters of '{s}'"],
+        .sort: ["sort the letters of '{s}'", "alphabetize {s}", "put the letters in {s} in alphabetical order",
+                "arrange '{s}' from a to z", "sort {s}"],
+        .encipher: ["encipher '{s}'", "encode {s} with the cipher", "apply the secret cipher to {s}",
+                    "scramble '{s}' with the fixed key", "write {s} in code"],
+        .count: ["count the letter {c} in {s}", "count '{c}' in '{s}'", "find how many '{c}' are in '{s}'",
+                 "tally the {c} letters of '{s}'", "find how often {c} occurs in {s}"],
+        .fact: ["name the capital of {k}", "tell me the capital of {k}", "find which city is the capital of {k}",
+                "give the capital city of {k}", "look up the capital of {k}"],
     ]
 
-    /// How many phrasings of each domain are train templates.
-    public static let trainTemplateCount = 6
+    /// Sentences around a cue (`{q}`), shared by every domain. None starts or ends with a
+    /// distractor, so a query's template is never ambiguous.
+    static let frames = ["{q}", "can you {q}?", "could you {q} for me?", "i want you to {q}",
+                         "what do you get if you {q}?", "help me {q}", "your task is to {q}", "i need to {q}"]
+
+    /// Whether cue `cue` in frame `frame` is a test template: a quarter of the pairs, on
+    /// diagonals, so every cue keeps 6 train frames and every frame 3 or more train cues.
+    static func isTest(cue: Int, frame: Int) -> Bool { (cue + frame) % 4 == 0 }
 
     /// Words put before a query (one is drawn, "" included) so the master learns to ignore them.
-    public static let distractorPrefixes = ["", "hey, ", "please ", "ok so ", "quick question: ", "hi! "]
+    public static let distractorPrefixes = ["", "hey, ", "please, ", "ok so ", "quick question: ", "hi! "]
     /// Words put after a query (one is drawn, "" included).
     public static let distractorSuffixes = ["", " please", " thanks!", " if you can", ", quickly"]
 
@@ -38,13 +42,14 @@ public enum QueryTemplates {
         all.filter { $0.domain == domain && $0.split == split }
     }
 
-    /// Every template, in domain order, train before test.
+    /// Every template, in domain order, cue by cue and frame by frame.
     public static let all: [QueryTemplate] = Domain.allCases.flatMap { domain in
-        phrasings[domain, default: []].enumerated().map { index, pattern in
-            let split: Split = index < trainTemplateCount ? .train : .test
-            let number = split == .train ? index : index - trainTemplateCount
-            return QueryTemplate(domain: domain, split: split, pattern: pattern,
-                                 identifier: "\(domain.name).\(split.rawValue).\(number)")
+        cues[domain, default: []].enumerated().flatMap { c, cue in
+            frames.enumerated().map { f, frame in
+                let split: Split = isTest(cue: c, frame: f) ? .test : .train
+                return QueryTemplate(domain: domain, split: split, pattern: frame.replacingOccurrences(of: "{q}", with: cue),
+                                     identifier: "\(domain.name).\(split.rawValue).c\(c)f\(f)")
+            }
         }
     }
 

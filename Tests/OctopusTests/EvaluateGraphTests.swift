@@ -15,7 +15,7 @@ import Testing
     static let graph = """
         graph: tiny
         nodes:
-          - {name: master, role: master, model: {layers: 1, d_model: 32, heads: 4, context: 96}, checkpoint: models/master}
+          - {name: master, role: master, model: {layers: 1, d_model: 32, heads: 4, context: 128}, checkpoint: models/master}
           - {name: fact, role: worker, domain: FACT, model: {layers: 1, d_model: 32, heads: 4, context: 24}, checkpoint: models/fact}
           - {name: enc, role: worker, domain: ENC, model: {layers: 1, d_model: 32, heads: 4, context: 24}, checkpoint: models/enc}
         edges:

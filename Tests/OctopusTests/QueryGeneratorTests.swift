@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Octopus
 
@@ -12,12 +13,29 @@ import Testing
         #expect(chains != (try other.chains(for: .test, count: 100, hops: 2)))
     }
 
-    @Test func everyDomainHasEightTemplatesSplitSixAndTwo() {
+    /// Each domain: 5 cues × 8 frames, a quarter held out; every cue and every frame is also
+    /// seen in training, so a test template is a new combination of known parts.
+    @Test func everyDomainHasFortyTemplatesAndEveryPartIsTrained() {
         for domain in Domain.allCases {
-            #expect(QueryTemplates.templates(for: domain, in: .train).count == 6, "\(domain)")
-            #expect(QueryTemplates.templates(for: domain, in: .test).count == 2, "\(domain)")
+            let train = QueryTemplates.templates(for: domain, in: .train), test = QueryTemplates.templates(for: domain, in: .test)
+            #expect(train.count == 30 && test.count == 10, "\(domain)")
+            let cues = QueryTemplates.cues[domain]!
+            for (c, cue) in cues.enumerated() {
+                let trained = QueryTemplates.frames.filter { train.map(\.pattern).contains($0.replacingOccurrences(of: "{q}", with: cue)) }
+                #expect(trained.count == 6, "\(domain) cue \(c)")
+            }
+            for frame in QueryTemplates.frames {
+                let trained = cues.filter { train.map(\.pattern).contains(frame.replacingOccurrences(of: "{q}", with: $0)) }
+                #expect(trained.count >= 3, "\(domain) frame \(frame)")
+            }
         }
         #expect(Set(QueryTemplates.all.map(\.identifier)).count == QueryTemplates.all.count)
+        #expect(Set(QueryTemplates.all.map(\.pattern)).count == QueryTemplates.all.count)
+        // No frame starts or ends with a distractor, so distractors never make a query ambiguous.
+        for frame in QueryTemplates.frames {
+            for prefix in QueryTemplates.distractorPrefixes where !prefix.isEmpty { #expect(!frame.hasPrefix(prefix.trimmingCharacters(in: .whitespaces))) }
+            for suffix in QueryTemplates.distractorSuffixes where !suffix.isEmpty { #expect(!frame.hasSuffix(suffix.trimmingCharacters(in: .whitespaces))) }
+        }
     }
 
     /// No test query could have been written from a train template, under any distractors.

@@ -15,7 +15,7 @@ import Testing
         #expect(abs(statistics.meanQueryLength - Double(queryCharacters) / 2000) <= 1e-12)
         let answerCharacters = examples.map(\.answer.count).reduce(0, +)
         #expect(abs(statistics.meanAnswerLength - Double(answerCharacters) / 2000) <= 1e-12)
-        #expect(statistics.templatesUsed == 36)  // 6 domains × 6 train templates, all drawn in 2000
+        #expect(statistics.templatesUsed == 180)  // 6 domains × 30 train templates, all drawn in 2000
         #expect(statistics.distinctQueries <= 2000 && statistics.distinctQueries > 1000)
 
         let metrics = statistics.metrics
@@ -23,7 +23,7 @@ import Testing
         #expect(metrics["split.train.count.ADD"] == Double(statistics.countByDomain[.add]!))
         let perDomain = Domain.allCases.map { metrics["split.train.count.\($0.name)"] ?? -1 }
         #expect(perDomain.reduce(0, +) == 2000)
-        #expect(metrics["split.train.templates_used"] == 36)
+        #expect(metrics["split.train.templates_used"] == 180)
         #expect(metrics["split.train.mean_length.canonical"] == statistics.meanCanonicalLength)
         #expect(metrics.count == 6 + 6)
     }
