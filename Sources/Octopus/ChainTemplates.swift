@@ -1,7 +1,9 @@
 /// Phrasings of two-hop queries: an inner phrase naming the first step's result, placed in the
-/// `{x}` slot of an outer template of the second step. Train and test phrasings are disjoint.
+/// `{x}` slot of an outer template of the second step. Train and test use disjoint (inner, outer)
+/// pairs, and every inner and outer phrasing occurs in training, so a test chain is a new
+/// combination of known parts (as for one-hop queries, `QueryTemplates`).
 public enum ChainTemplates {
-    /// Per domain, phrases naming its result; the last one is the test phrase. Each is a noun
+    /// Per domain, phrases naming its result. Each is a noun
     /// phrase that opens with "the" and ends with its own arguments, so whatever the outer template
     /// puts around it, the nesting reads one way (`'abc' backwards in alphabetical order` would not).
     static let innerPhrasings: [Domain: [String]] = [
@@ -13,7 +15,7 @@ public enum ChainTemplates {
         .fact: ["the capital of {k}", "the capital city of {k}", "the seat of government of {k}"],
     ]
 
-    /// Per domain that can take a previous answer, outer phrasings; the last one is the test phrase.
+    /// Per domain that can take a previous answer, outer phrasings.
     static let outerPhrasings: [Domain: [String]] = [
         .add: ["add {b} to {x}", "{b} plus {x}", "increase {x} by {b}"],
         .reverse: ["reverse {x}", "spell {x} backwards", "flip {x} around"],
@@ -31,24 +33,43 @@ public enum ChainTemplates {
         numberDomains.contains(first) ? [.add] : [.reverse, .sort, .encipher, .count]
     }
 
-    /// The inner phrases of `domain` in `split`.
-    public static func inner(for domain: Domain, in split: Split) -> [QueryTemplate] {
-        templates(innerPhrasings, domain, split, kind: "inner")
+    /// Whether inner phrasing `inner` in outer phrasing `outer` is a test pair: a third of the
+    /// pairs, on a diagonal, so each phrasing keeps two train partners.
+    static func isTest(inner: Int, outer: Int) -> Bool { (inner + outer) % 3 == 0 }
+
+    /// The (inner, outer) phrasing indices of `split`.
+    public static func pairs(in split: Split) -> [(inner: Int, outer: Int)] {
+        (0..<3).flatMap { i in (0..<3).map { o in (inner: i, outer: o) } }.filter { isTest(inner: $0.inner, outer: $0.outer) == (split == .test) }
     }
 
-    /// The outer templates of `domain` in `split` (empty for FACT, which takes no previous answer).
-    public static func outer(for domain: Domain, in split: Split) -> [QueryTemplate] {
-        templates(outerPhrasings, domain, split, kind: "outer")
+    /// The inner phrases of `domain`, in index order.
+    public static func inner(for domain: Domain) -> [QueryTemplate] {
+        templates(innerPhrasings, domain, kind: "inner")
     }
 
-    private static func templates(_ table: [Domain: [String]], _ domain: Domain, _ split: Split,
-                                  kind: String) -> [QueryTemplate] {
-        let phrasings = table[domain, default: []]
-        return phrasings.enumerated().compactMap { index, pattern in
-            let isTest = index == phrasings.count - 1
-            guard isTest == (split == .test) else { return nil }
-            return QueryTemplate(domain: domain, split: split, pattern: pattern,
-                                 identifier: "chain.\(kind).\(domain.name).\(split.rawValue).\(index)")
+    /// The outer templates of `domain`, in index order (empty for FACT, which takes no previous answer).
+    public static func outer(for domain: Domain) -> [QueryTemplate] {
+        templates(outerPhrasings, domain, kind: "outer")
+    }
+
+    /// The whole two-hop templates of `split` (outer with the inner pattern in `{x}`), for
+    /// matching queries against; slots of the two parts may share a name.
+    public static func composed(in split: Split) -> [QueryTemplate] {
+        Domain.allCases.flatMap { first in
+            successors(of: first).flatMap { second in
+                pairs(in: split).map { pair in
+                    let pattern = outer(for: second)[pair.outer].pattern.replacingOccurrences(of: "{x}", with: inner(for: first)[pair.inner].pattern)
+                    return QueryTemplate(domain: first, split: split, pattern: pattern,
+                                         identifier: "chain.\(first.name).\(second.name).\(split.rawValue).i\(pair.inner)o\(pair.outer)")
+                }
+            }
+        }
+    }
+
+    private static func templates(_ table: [Domain: [String]], _ domain: Domain, kind: String) -> [QueryTemplate] {
+        table[domain, default: []].enumerated().map { index, pattern in
+            // A part belongs to both splits; `split` here only fills the field.
+            QueryTemplate(domain: domain, split: .train, pattern: pattern, identifier: "chain.\(kind).\(domain.name).\(index)")
         }
     }
 }

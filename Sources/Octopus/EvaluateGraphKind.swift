@@ -73,11 +73,12 @@ public enum EvaluateGraphKind {
         MetricSpec("latency.answer_ms", "with serve: cluster, the median time from the workers' stage start to a query's answer", unit: "ms"),
         MetricSpec("params.activated", "parameters one query activates: the master and its largest worker"),
         MetricSpec("params.total", "parameters of every node of the graph"),
+        MetricSpec("params.generalist", "with condition generalist, the generalist's parameters"),
     ]
 
     public static var kind: TaskKind {
         TaskKind(name: "octopus.eval", summary: "evaluates a trained Octopus graph under each condition; the routing confusion; the drawn graph",
-                 parameters: Parameters.self, metrics: metrics, version: 1) { context, params in
+                 parameters: Parameters.self, metrics: metrics, version: 2) { context, params in
             let graph = try ModelGraphFile.load(params.graph)
             let cluster = params.serve == "cluster" ? try servingCluster(workers: params.serveWorkers) : nil
             defer { cluster?.stop() }
@@ -98,6 +99,10 @@ public enum EvaluateGraphKind {
                 try context.checkCancellation()
                 let outcome = try evaluation.run(condition)
                 metrics[condition.metric] = .double(outcome.accuracy)
+                if condition == .generalist {
+                    let manifest = try Checkpoint.manifest(at: URL(fileURLWithPath: params.generalist))
+                    metrics["params.generalist"] = .int(manifest.model.parameterCount)
+                }
                 if condition == .graph {
                     drawn = outcome
                     if cluster != nil {

@@ -31,9 +31,10 @@ extension QueryGenerator {
         let successors = ChainTemplates.successors(of: first)
         let second = successors[draw(below: successors.count)]
 
-        let inner = ChainTemplates.inner(for: first, in: split)
+        let pairs = ChainTemplates.pairs(in: split)
+        let pair = pairs[draw(below: pairs.count)]
         let (firstQuery, firstValues) = arguments(for: first)
-        let phrase = inner[draw(below: inner.count)].filled(firstValues)
+        let phrase = ChainTemplates.inner(for: first)[pair.inner].filled(firstValues)
         let firstAnswer = firstQuery.answer
 
         // The second step's own arguments; the previous answer replaces its chained slot.
@@ -45,8 +46,7 @@ extension QueryGenerator {
         }
         var outerValues = values
         outerValues["x"] = phrase
-        let outer = ChainTemplates.outer(for: second, in: split)
-        let query = pick(QueryTemplates.distractorPrefixes) + outer[draw(below: outer.count)].filled(outerValues)
+        let query = pick(QueryTemplates.distractorPrefixes) + ChainTemplates.outer(for: second)[pair.outer].filled(outerValues)
             + pick(QueryTemplates.distractorSuffixes)
         let steps = [ChainStep(domain: first, canonical: firstQuery.text, answer: firstAnswer),
                      ChainStep(domain: second, canonical: secondQuery.text, answer: secondQuery.answer)]

@@ -14,7 +14,7 @@ public enum TrainNodeKind {
 
     public static var kind: TaskKind {
         TaskKind(name: "octopus.train", summary: "trains one node of an Octopus graph (master, worker or general) on generated data",
-                 parameters: TrainNodeParameters.self, metrics: TrainingMetric.all + [parameters, steps, statistics, chains], version: 1) { context, params in
+                 parameters: TrainNodeParameters.self, metrics: TrainingMetric.all + [parameters, steps, statistics, chains], version: 2) { context, params in
             let (graph, node) = try params.resolve()
             let data = try NodeData(graph: graph)
             let seed = UInt64(params.dataSeed)
@@ -28,7 +28,7 @@ public enum TrainNodeKind {
                                                 validation: test.map(\.example) + testChains.map(\.example),
                                                 vocabulary: data.vocabulary.size, padding: data.vocabulary.endOfAnswerToken,
                                                 context: node.shape.context)
-            let config = try params.configuration(node.shape.config(vocabulary: data.vocabulary.size))
+            let config = try params.configuration(try params.shape(of: node).config(vocabulary: data.vocabulary.size))
             let model = try Transformer(config: config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
                                         threads: params.threads)
             let trainer = try Trainer(config: config, model: model, task: task)

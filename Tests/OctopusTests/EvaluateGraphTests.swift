@@ -38,7 +38,8 @@ import Testing
         try """
             name: tiny-eval
             task: octopus.eval
-            params: {graph: tiny.yaml, conditions: "graph,oracle,random", queries: 40, seed: 4, batch: 8}
+            params: {graph: tiny.yaml, conditions: "graph,oracle,random,generalist", queries: 40, seed: 4, batch: 8,
+                     generalist: models/master}
             """.write(toFile: scratch.path("eval.yaml"), atomically: true, encoding: .utf8)
         let evaluated = try LoomProcess.run(["run", "eval.yaml", "--workers", "1", "--quiet", "--no-report"], in: scratch.url,
                                             deadline: .seconds(300))
@@ -74,6 +75,8 @@ import Testing
         }
         let master = graph.parameters(of: graph.master!), worker = graph.parameters(of: graph.node("fact")!)
         #expect(metrics["params.activated"]?.number == Double(master + worker) && metrics["params.total"]?.number == Double(master + 2 * worker))
+        // Any checkpoint can stand in as the generalist; its size is recorded beside its accuracy.
+        #expect(metrics["params.generalist"]?.number == Double(master) && (0...1).contains(metrics["accuracy.generalist"]?.number ?? -1))
         let artifacts = try store.artifacts(run: run.id).map { URL(fileURLWithPath: $0.path).lastPathComponent }
         #expect(artifacts.contains("tiny-evaluated.svg") && artifacts.contains("tiny-evaluated.pdf"), "\(artifacts)")
         #expect(metrics["latency.route_ms"] == nil, "latency is measured only through the cluster")

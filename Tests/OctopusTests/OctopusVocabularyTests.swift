@@ -26,9 +26,7 @@ import Testing
         let values: [Character: String] = ["a": "12", "b": "40", "s": "stone", "c": "o", "k": "peru", "x": "the x"]
         var patterns = QueryTemplates.all
         for domain in Domain.allCases {
-            for split in Split.allCases {
-                patterns += ChainTemplates.inner(for: domain, in: split) + ChainTemplates.outer(for: domain, in: split)
-            }
+            patterns += ChainTemplates.inner(for: domain) + ChainTemplates.outer(for: domain)
         }
         for template in patterns {
             let text = template.filled(values)

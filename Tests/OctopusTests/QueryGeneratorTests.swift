@@ -52,16 +52,20 @@ import Testing
         for example in try generator.examples(for: .train, count: 300) {
             #expect(QueryTemplates.templates(matching: example.query).contains(example.template), "\(example.query)")
         }
-        let patterns = { (split: Split) in Set(ChainTemplates.inner(for: .add, in: split).map(\.pattern)) }
-        #expect(patterns(.train).isDisjoint(with: patterns(.test)))
-        for domain in Domain.allCases {
-            let innerTrain = Set(ChainTemplates.inner(for: domain, in: .train).map(\.pattern))
-            let innerTest = Set(ChainTemplates.inner(for: domain, in: .test).map(\.pattern))
-            #expect(!innerTest.isEmpty && innerTrain.isDisjoint(with: innerTest), "\(domain)")
-            let outerTrain = Set(ChainTemplates.outer(for: domain, in: .train).map(\.pattern))
-            let outerTest = Set(ChainTemplates.outer(for: domain, in: .test).map(\.pattern))
-            #expect(outerTrain.isDisjoint(with: outerTest), "\(domain)")
+        // Two hops: no test chain fits a train pair of phrasings, each fits its own split's,
+        // and every inner and outer phrasing is used in training.
+        let chainTrain = ChainTemplates.composed(in: .train), chainTest = ChainTemplates.composed(in: .test)
+        for chain in try generator.chains(for: .test, count: 400, hops: 2) {
+            #expect(QueryTemplates.templates(matching: chain.query, among: chainTrain).isEmpty, "\(chain.query)")
+            #expect(!QueryTemplates.templates(matching: chain.query, among: chainTest).isEmpty, "\(chain.query)")
         }
+        for chain in try generator.chains(for: .train, count: 200, hops: 2) {
+            #expect(!QueryTemplates.templates(matching: chain.query, among: chainTrain).isEmpty, "\(chain.query)")
+        }
+        let trainPairs = ChainTemplates.pairs(in: .train), testPairs = ChainTemplates.pairs(in: .test)
+        #expect(trainPairs.count == 6 && testPairs.count == 3)
+        #expect(Set(trainPairs.map(\.inner)) == [0, 1, 2] && Set(trainPairs.map(\.outer)) == [0, 1, 2])
+        #expect(Set(chainTrain.map(\.pattern)).isDisjoint(with: chainTest.map(\.pattern)))
     }
 
     @Test func everyGeneratedCanonicalQueryAnswers() throws {

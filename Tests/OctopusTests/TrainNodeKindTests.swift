@@ -61,7 +61,9 @@ import Testing
         let scratch = try TemporaryDirectory()
         try Self.tiny.replacingOccurrences(of: "context: 24", with: "context: 8").write(toFile: scratch.path("tiny.yaml"), atomically: true, encoding: .utf8)
         for (params, phrase) in [("graph: tiny.yaml, node: revv", "no node 'revv'"), ("graph: tiny.yaml, node: rev", "use a context of at least 17"),
-                                 ("graph: missing.yaml, node: rev", "no such file")] {
+                                 ("graph: missing.yaml, node: rev", "no such file"),
+                                 ("graph: tiny.yaml, node: master, layers: 3", "reshape the generalist baseline only"),
+                                 ("graph: tiny.yaml, node: master, data: generalist, checkpoint_dir: g, d_model: 17", "not a multiple of the node's 2 heads")] {
             try """
                 name: bad
                 task: octopus.train
