@@ -64,6 +64,7 @@ public enum EvaluateGraphKind {
 
     public static let metrics: [MetricSpec] = Condition.allCases.map { MetricSpec($0.metric, "exact-match accuracy, condition \($0.rawValue)") } + [
         MetricSpec("routing.accuracy", "the master's share of test queries routed to their domain's worker"),
+        MetricSpec("rewriting.exact", "the share of test queries the master routed right and rewrote to exactly the canonical query"),
         MetricSpec("routing.unparsable", "the share of master outputs that did not parse"),
         MetricSpec("routing.confusion.*", "test queries of the true node's domain routed to the chosen node"),
         MetricSpec("accuracy.node.*", "exact-match accuracy of a node on the queries the master routed to it"),
@@ -110,6 +111,7 @@ public enum EvaluateGraphKind {
                         metrics["latency.answer_ms"] = .double(median(outcome.answerSeconds) * 1e3)
                     }
                     metrics["routing.accuracy"] = .double(outcome.routingAccuracy ?? 0)
+                    metrics["rewriting.exact"] = .double(outcome.rewritingAccuracy ?? 0)
                     metrics["routing.unparsable"] = .double(Double(outcome.unparsable) / Double(max(1, outcome.routed)))
                     for (truth, row) in outcome.confusion { for (chosen, count) in row { metrics["routing.confusion.\(truth).\(chosen)"] = .int(count) } }
                     for (node, score) in outcome.perNode { metrics["accuracy.node.\(node)"] = .double(Double(score.correct) / Double(max(1, score.total))) }

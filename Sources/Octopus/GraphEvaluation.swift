@@ -11,6 +11,8 @@ public struct GraphEvaluation {
         public var routedCorrectly = 0, routed = 0
         /// Master outputs that did not parse.
         public var unparsable = 0
+        /// Master outputs that named the right worker and wrote the canonical query exactly.
+        public var rewrittenExactly = 0
         /// Routing counts: true node → chosen node ("unparsable" when the output did not parse).
         public var confusion: [String: [String: Int]] = [:]
         /// Per answering node: (correct, total).
@@ -20,6 +22,7 @@ public struct GraphEvaluation {
 
         public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
         public var routingAccuracy: Double? { routed == 0 ? nil : Double(routedCorrectly) / Double(routed) }
+        public var rewritingAccuracy: Double? { routed == 0 ? nil : Double(rewrittenExactly) / Double(routed) }
 
         public static func == (a: Outcome, b: Outcome) -> Bool {
             a.condition == b.condition && a.correct == b.correct && a.total == b.total && a.routedCorrectly == b.routedCorrectly
@@ -85,7 +88,10 @@ public struct GraphEvaluation {
                     continue
                 }
                 outcome.confusion[truth, default: [:]][chosen.name, default: 0] += 1
-                if chosen.name == truth { outcome.routedCorrectly += 1 }
+                if chosen.name == truth {
+                    outcome.routedCorrectly += 1
+                    if output.canonical == query.canonical { outcome.rewrittenExactly += 1 }
+                }
                 switch condition {
                 case .graph: calls.append((i, chosen, try data.prompt(output.canonical)))
                 case .noRewrite: calls.append((i, chosen, try data.prompt(query.query)))

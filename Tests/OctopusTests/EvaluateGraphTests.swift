@@ -70,7 +70,8 @@ import Testing
         #expect(confusion.values.compactMap(\.number).reduce(0, +) == 40)
         let trueFact = confusion.filter { $0.key.hasPrefix("routing.confusion.fact.") }.values.compactMap(\.number).reduce(0, +)
         #expect(trueFact == Double(queries.filter { $0.domain == .fact }.count))
-        for name in ["accuracy.graph", "accuracy.random", "routing.accuracy", "routing.unparsable"] {
+        #expect((metrics["rewriting.exact"]?.number ?? 2) <= (metrics["routing.accuracy"]?.number ?? -1))
+        for name in ["accuracy.graph", "accuracy.random", "routing.accuracy", "routing.unparsable", "rewriting.exact"] {
             #expect((0...1).contains(metrics[name]?.number ?? -1), "\(name)")
         }
         let master = graph.parameters(of: graph.master!), worker = graph.parameters(of: graph.node("fact")!)
