@@ -113,6 +113,11 @@ public final class Trainer {
                     measure: (Measurement) -> Void) throws(ModelError) {
         var lossSum: Double = 0, lossCount = 0, lastNorm: Float = 0
         var windowStart = ContinuousClock.now, windowSteps = 0
+        // A checkpoint resumed at its last step trains no more; it is still measured once, so
+        // the run that resumed it stores the model's losses.
+        if step >= config.steps && step > 0 {
+            measure(Measurement(step: step, values: try evaluate()))
+        }
         if step == 0 {
             var values = try evaluate()
             values[TrainingMetric.learningRate.name] = Double(config.schedule.rate(at: 0))

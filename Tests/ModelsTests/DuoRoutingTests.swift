@@ -98,6 +98,17 @@ import Testing
         #expect(resumed.step == 4)
         #expect(CheckpointTests.bits(resumed.model.parameters) == CheckpointTests.bits(whole.model.parameters))
         #expect(CheckpointTests.bits(first.model.parameters) != CheckpointTests.bits(whole.model.parameters))
+
+        // A finished checkpoint resumed trains no more but is measured once, at its last step,
+        // with the same evaluation loss as the run that wrote it.
+        try resumed.checkpoint(to: scratch.url.appendingPathComponent("done"))
+        let finished = try trainer()
+        try finished.resume(from: scratch.url.appendingPathComponent("done"))
+        var measured: [Trainer.Measurement] = []
+        try finished.run { measured.append($0) }
+        #expect(measured.map(\.step) == [4] && finished.step == 4)
+        #expect(measured.first?.values[TrainingMetric.evalLoss.name] == (try resumed.evaluate())[TrainingMetric.evalLoss.name])
+        #expect(CheckpointTests.bits(finished.model.parameters) == CheckpointTests.bits(whole.model.parameters))
     }
 
     /// Stage-1 training learns both FFNs: after 150 steps with p_big = 0.5 on a repeated sentence,
