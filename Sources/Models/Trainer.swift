@@ -17,6 +17,10 @@ public final class Trainer {
     /// from (routing seed, step), so a resumed run draws the same ones; evaluation uses the
     /// all-big route. Nil (the default) leaves the model's `routes` alone.
     public var routing: RandomRouting?
+    /// What the training data is (its generator's version and settings), for tasks whose data
+    /// `TrainingConfig` does not describe: saved with each checkpoint, and a checkpoint written
+    /// for other data, or without a description, is refused on resume. Nil: not checked.
+    public var dataDescription: String?
     private let evaluation: TrainingBatch
     private let positionLosses: UnsafeMutablePointer<Float>
 
@@ -54,13 +58,16 @@ public final class Trainer {
         if let saved = manifest.extra["training"], saved != Self.describe(config) {
             throw .checkpoint("\(directory.path) was written with other training settings (\(saved)); resume with the same ones")
         }
+        if let data = dataDescription, manifest.extra["data"] != data {
+            throw .checkpoint("\(directory.path) was written for other data (\(manifest.extra["data"] ?? "not recorded"), now \(data)); delete it to train anew")
+        }
         step = manifest.step
     }
 
     /// Writes the state after `step` steps.
     public func checkpoint(to directory: URL) throws(ModelError) {
         try Checkpoint.save(to: directory, step: step, config: config.model, parameters: model.parameters,
-                            optimizer: optimizer, extra: ["training": Self.describe(config)])
+                            optimizer: optimizer, extra: ["training": Self.describe(config)].merging(dataDescription.map { ["data": $0] } ?? [:]) { $1 })
     }
 
     static func describe(_ config: TrainingConfig) -> String {

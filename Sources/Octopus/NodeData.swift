@@ -81,6 +81,10 @@ public struct NodeData: Sendable {
         return result
     }
 
+    /// The version of the query generator and templates behind every node's data; raised
+    /// whenever the examples a seed gives change, so old checkpoints are not resumed on new data.
+    public static let generatorVersion = 2
+
     /// The longest prompt + completion among `examples`, minus one: the context a model needs to train on them.
     public static func contextNeeded(_ examples: [PromptCompletionTask.Example]) -> Int {
         (examples.map { $0.prompt.count + $0.completion.count }.max() ?? 1) - 1

@@ -32,6 +32,10 @@ public enum TrainNodeKind {
             let model = try Transformer(config: config.model, seed: config.seed, maxBatch: max(config.batch, config.evaluationBatch),
                                         threads: params.threads)
             let trainer = try Trainer(config: config, model: model, task: task)
+            // The examples come from Loom's generator, which TrainingConfig does not describe: a
+            // checkpoint of another generator version or other data settings is not resumed.
+            trainer.dataDescription = "octopus data v\(NodeData.generatorVersion): \(params.data) of \(node.name), \(params.examples) examples, "
+                + "\(params.testExamples) test, chain share \(params.chainShare)"
             let checkpoints = try directory(params, node: node)
             if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
                 try trainer.resume(from: checkpoints)

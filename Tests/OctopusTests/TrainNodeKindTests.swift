@@ -24,11 +24,11 @@ import Testing
     @Test func aNodeTrainsAndWritesItsCheckpoint() throws {
         let scratch = try TemporaryDirectory()
         try Self.tiny.write(toFile: scratch.path("tiny.yaml"), atomically: true, encoding: .utf8)
-        func run(_ node: String, steps: Int) throws -> LoomProcess.Outcome {
+        func run(_ node: String, steps: Int, examples: Int = 400) throws -> LoomProcess.Outcome {
             try """
-                name: train-\(node)-\(steps)
+                name: train-\(node)-\(steps)-\(examples)
                 task: octopus.train
-                params: {graph: tiny.yaml, node: \(node), steps: \(steps), batch: 8, examples: 400, test_examples: 40, evaluate_every: 10, threads: 1}
+                params: {graph: tiny.yaml, node: \(node), steps: \(steps), batch: 8, examples: \(examples), test_examples: 40, evaluate_every: 10, threads: 1}
                 """.write(toFile: scratch.path("e.yaml"), atomically: true, encoding: .utf8)
             return try LoomProcess.run(["run", "e.yaml", "--workers", "1", "--quiet", "--no-report"], in: scratch.url, deadline: .seconds(120))
         }
@@ -43,18 +43,22 @@ import Testing
         let other = try run("rev", steps: 40)
         #expect(other.status != 0)
         #expect(try Checkpoint.manifest(at: scratch.url.appendingPathComponent("models/rev")).step == 20)
+        // So is other data under the same training settings (the generator's settings are recorded too).
+        #expect(try run("rev", steps: 20, examples: 300).status != 0)
         let store = try ResultsStore(readingAt: scratch.path(".loom/loom.db"))
         let runs = try store.runs()
-        let rev = try #require(runs.first { $0.experiment == "train-rev-20" })
+        let rev = try #require(runs.first { $0.experiment == "train-rev-20-400" })
         let metrics = try store.finalMetrics(run: rev.id)
         #expect(metrics["split.train.count.REV"]?.number == 400 && metrics["split.test.count.REV"]?.number == 40)
         #expect(metrics["split.train.templates_used"]?.number == 30, "\(metrics["split.train.templates_used"]!)")
         #expect(metrics["split.test.templates_used"]?.number == 10, "\(metrics["split.test.templates_used"]!)")
         #expect((metrics["eval_loss"]?.number ?? .nan).isFinite && metrics["node.steps"]?.number == 20)
-        let master = try #require(runs.first { $0.experiment == "train-master-20" })
+        let master = try #require(runs.first { $0.experiment == "train-master-20-400" })
         #expect(try store.finalMetrics(run: master.id)["split.train.count.SORT"]?.number ?? 0 > 100)
-        let refused = try #require(runs.first { $0.experiment == "train-rev-40" })
+        let refused = try #require(runs.first { $0.experiment == "train-rev-40-400" })
         #expect(try store.attempts(run: refused.id).contains { ($0.error ?? "").contains("other training settings") })
+        let otherData = try #require(runs.first { $0.experiment == "train-rev-20-300" })
+        #expect(try store.attempts(run: otherData.id).contains { ($0.error ?? "").contains("other data") })
     }
 
     @Test func badSettingsAreRefusedBeforeTraining() throws {
