@@ -61,6 +61,8 @@ let package = Package(
         .target(name: "Tasks", swiftSettings: portableSwift),
         .target(name: "Wire", dependencies: ["CZeroMQ", "CSystem", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
+        // Starting workers on other hosts (issue: cluster/ launchers): hostfiles and remote command lines.
+        .target(name: "Launch", dependencies: [], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
         // Experiment files, sweeps and the results store: checked against task declarations
@@ -111,6 +113,7 @@ let package = Package(
                     swiftSettings: portableSwift),
         .testTarget(name: "TasksTests", dependencies: ["Tasks"], swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
+        .testTarget(name: "LaunchTests", dependencies: ["Launch", "ProcessTestSupport"], swiftSettings: portableSwift),
         .testTarget(name: "ClusterTests",
                     dependencies: ["Cluster", "Tasks", "Wire", "TensorCore", "ProcessTestSupport", "ClusterTestSupport",
                                    "LoomCLI"],
