@@ -38,19 +38,22 @@ public enum ChainTemplates {
     static func isTest(inner: Int, outer: Int) -> Bool { (inner + outer) % 3 == 0 }
 
     /// The (inner, outer) phrasing indices of `split`.
-    public static func pairs(in split: Split) -> [(inner: Int, outer: Int)] {
+    public static func pairs(in split: Split) -> [(inner: Int, outer: Int)] { split == .test ? testPairs : trainPairs }
+
+    private static func pairs(_ split: Split) -> [(inner: Int, outer: Int)] {
         (0..<3).flatMap { i in (0..<3).map { o in (inner: i, outer: o) } }.filter { isTest(inner: $0.inner, outer: $0.outer) == (split == .test) }
     }
 
     /// The inner phrases of `domain`, in index order.
-    public static func inner(for domain: Domain) -> [QueryTemplate] {
-        templates(innerPhrasings, domain, kind: "inner")
-    }
+    public static func inner(for domain: Domain) -> [QueryTemplate] { innerTemplates[domain, default: []] }
 
     /// The outer templates of `domain`, in index order (empty for FACT, which takes no previous answer).
-    public static func outer(for domain: Domain) -> [QueryTemplate] {
-        templates(outerPhrasings, domain, kind: "outer")
-    }
+    public static func outer(for domain: Domain) -> [QueryTemplate] { outerTemplates[domain, default: []] }
+
+    // Built once: the generator asks for them on every chain it writes.
+    private static let innerTemplates = templates(innerPhrasings, kind: "inner")
+    private static let outerTemplates = templates(outerPhrasings, kind: "outer")
+    private static let trainPairs = pairs(.train), testPairs = pairs(.test)
 
     /// The whole two-hop templates of `split` (outer with the inner pattern in `{x}`), for
     /// matching queries against; slots of the two parts may share a name.
@@ -66,10 +69,12 @@ public enum ChainTemplates {
         }
     }
 
-    private static func templates(_ table: [Domain: [String]], _ domain: Domain, kind: String) -> [QueryTemplate] {
-        table[domain, default: []].enumerated().map { index, pattern in
-            // A part belongs to both splits; `split` here only fills the field.
-            QueryTemplate(domain: domain, split: .train, pattern: pattern, identifier: "chain.\(kind).\(domain.name).\(index)")
-        }
+    private static func templates(_ table: [Domain: [String]], kind: String) -> [Domain: [QueryTemplate]] {
+        Dictionary(uniqueKeysWithValues: table.map { domain, phrasings in
+            (domain, phrasings.enumerated().map { index, pattern in
+                // A part belongs to both splits; `split` here only fills the field.
+                QueryTemplate(domain: domain, split: .train, pattern: pattern, identifier: "chain.\(kind).\(domain.name).\(index)")
+            })
+        })
     }
 }
