@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "Wire", dependencies: ["CZeroMQ", "CSystem", "TensorCore"], swiftSettings: portableSwift),
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
         // Starting workers on other hosts (issue: cluster/ launchers): hostfiles and remote command lines.
-        .target(name: "Launch", dependencies: [], swiftSettings: portableSwift),
+        .target(name: "Launch", dependencies: ["CSystem"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
         // Experiment files, sweeps and the results store: checked against task declarations
@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
-                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus"],
+                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus", "Launch"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).

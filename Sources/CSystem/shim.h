@@ -78,3 +78,13 @@ static inline void loom_atomic_store_release_u64(uint64_t *p, uint64_t value) {
 static inline int loom_atomic_compare_exchange_u32(uint32_t *p, uint32_t expected, uint32_t desired) {
     return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 }
+
+// posix_spawn's descriptor closing (glibc 2.34+) and new-session flag sit behind _GNU_SOURCE.
+#include <spawn.h>
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
+#define LOOM_POSIX_SPAWN_SETSID 0x80
+
+/// Closes every descriptor from `from` up in the spawned child.
+static inline int loom_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}

@@ -100,15 +100,26 @@ enum CurveOptions {
         }
     }
 
-    /// A worker's or client's keys and the coordinator's public key (`coordinator.pub`).
+    /// `--server-key`: the coordinator's public key given on the command line ('loom cluster up'
+    /// starts workers this way, so no file has to be copied to the hosts first).
+    static let serverKey = Option.value("server-key", "KEY", "the coordinator's public key (40 characters of Z85) instead of coordinator.pub in the key directory")
+
+    /// A worker's or client's keys and the coordinator's public key (`--server-key`, else `coordinator.pub`).
     static func client(_ arguments: Arguments, endpoint: String) throws(CommandError) -> CurveClientSecurity? {
         guard isOn(arguments, endpoint: endpoint) else { return nil }
         let store = store(arguments)
         let name = arguments.string("key")
             ?? (store.containsPair(named: KeysCommand.defaultName) ? KeysCommand.defaultName : "coordinator")
-        do {
-            return CurveClientSecurity(keys: try store.loadPair(named: name),
-                                       serverPublicKey: try store.loadPublicKey(named: "coordinator"))
+        var serverKey: CurveKey?
+        if let text = arguments.string("server-key") {
+            do throws(WireError) { serverKey = try CurveKey(text: text) } catch {
+                throw .usage("--server-key is not a CURVE public key: \(error.detail)")
+            }
+        }
+        do throws(WireError) {
+            let server: CurveKey
+            if let serverKey { server = serverKey } else { server = try store.loadPublicKey(named: "coordinator") }
+            return CurveClientSecurity(keys: try store.loadPair(named: name), serverPublicKey: server)
         } catch {
             throw .usage("CURVE is on for \(endpoint) but the keys are not usable: \(error.detail) "
                          + "(a client needs its own pair and the coordinator's public key as coordinator.pub in \(store.directory))")

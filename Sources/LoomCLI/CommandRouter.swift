@@ -25,6 +25,12 @@ enum CommandRouter {
         WorkerCommand.self,
         StatusCommand.self,
         SubmitCommand.self,
+        ClusterUpCommand.self,
+        ClusterDownCommand.self,
+        ClusterStatusCommand.self,
+        ClusterNodeStartCommand.self,
+        ClusterNodeStopCommand.self,
+        ClusterNodeCheckCommand.self,
         KeysCommand.self,
         GraphDrawCommand.self,
     ] }

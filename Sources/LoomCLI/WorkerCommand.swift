@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import Launch
 
 /// `loom worker`: a worker agent that serves a coordinator until drained.
 enum WorkerCommand: Command {
@@ -10,14 +11,15 @@ enum WorkerCommand: Command {
         .value("connect", "ADDR", "the coordinator's endpoint (required)"),
         .value("slots", "N", "tasks held at once (default 1)"),
         .value("name", "X", "name shown in 'loom status' (default host-pid)"),
-        .value("advertise", "HOST", "host name gang peers use to reach this worker (default: 127.0.0.1 for a loopback coordinator, else this host's name)"),
+        .value("advertise", "HOST", "address gang peers use to reach this worker (default: 127.0.0.1 for a loopback coordinator, "
+               + "else this host's address on the route to the coordinator, else its name)"),
         .value("peer-timeout", "S", "seconds a gang rank waits on a live peer before failing the attempt (default 3600)"),
         .value("drain-timeout", "S", "seconds a draining worker lets its tasks finish before handing them back (default 10)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness,
         .flag("verbose", "log every task's start and end (failures are always logged)"),
         .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
         ClusterOptions.testKinds,
-    ] + CurveOptions.options
+    ] + CurveOptions.options + [CurveOptions.serverKey]
     static let discussion = """
         SIGTERM or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
         --drain-timeout seconds, hands back the rest to be run elsewhere, and leaves. A second \
@@ -34,8 +36,7 @@ enum WorkerCommand: Command {
         let slots = try arguments.int("slots", minimum: 1) ?? 1
         let name = arguments.string("name") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let drain = try arguments.positiveFloat("drain-timeout") ?? 10
-        let advertise = arguments.string("advertise")
-            ?? (ClusterOptions.isLoopback(connect) ? "127.0.0.1" : ProcessInfo.processInfo.hostName)
+        let advertise = arguments.string("advertise") ?? defaultAdvertisedHost(connect)
         let security = try CurveOptions.client(arguments, endpoint: connect)
         let signals = Signals()
         let parent = getppid()
@@ -57,5 +58,16 @@ enum WorkerCommand: Command {
         case .drained, .stopped: return
         case let .refused(reason): throw .failure("the coordinator at \(connect) refused this worker: \(reason)")
         }
+    }
+
+    /// The address gang peers reach this worker at: on the network the coordinator is reached
+    /// through (peers reach the coordinator the same way), not a host name that may resolve to
+    /// loopback or to another interface.
+    static func defaultAdvertisedHost(_ connect: String) -> String {
+        if ClusterOptions.isLoopback(connect) { return "127.0.0.1" }
+        let authority = connect.dropFirst("tcp://".count)
+        let host = authority.hasPrefix("[") ? String(authority.prefix(through: authority.firstIndex(of: "]") ?? authority.startIndex))
+                                            : String(authority.split(separator: ":").first ?? "")
+        return RouteSource.address(toward: host) ?? ProcessInfo.processInfo.hostName
     }
 }
