@@ -15,11 +15,17 @@ public struct WorkerInfo: Sendable {
     public var kinds: [String]
     /// The worker's CURVE public key (Z85), or empty without CURVE: gang peers admit each other by it.
     public var publicKey: String
+    /// Where a batch scheduler placed it, as `KEY=VALUE` (Slurm's job, step, task and node),
+    /// recorded with the worker in the store; empty outside a scheduler.
+    public var scheduler: [String]
+
+    /// The most scheduler entries a registration may carry, and the longest one.
+    public static let schedulerLimits = (entries: 32, bytes: 1024)
 
     public init(name: String, host: String, hostID: String, pid: Int, cores: Int, slots: Int, version: String,
-                kinds: [String], publicKey: String = "") {
+                kinds: [String], publicKey: String = "", scheduler: [String] = []) {
         self.name = name; self.host = host; self.hostID = hostID; self.pid = pid; self.cores = cores
-        self.slots = slots; self.version = version; self.kinds = kinds; self.publicKey = publicKey
+        self.slots = slots; self.version = version; self.kinds = kinds; self.publicKey = publicKey; self.scheduler = scheduler
     }
 }
 
@@ -127,6 +133,7 @@ public enum ClusterMessage: Sendable {
         case let .register(info):
             w.write(info.name); w.write(info.host); w.write(info.hostID); w.write(info.pid)
             w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds); w.write(info.publicKey)
+            w.write(info.scheduler)
         case .heartbeat, .drain, .bye, .reregister, .statusRequest, .eventsRequest: break
         case let .result(result): result.write(to: &w)
         case let .progress(taskID, attempt, points, total):
@@ -171,7 +178,8 @@ public enum ClusterMessage: Sendable {
                 name: try r.readString("name"), host: try r.readString("host"), hostID: try r.readString("host id"),
                 pid: try r.readInt("pid", in: 0...Int(Int32.max)), cores: try r.readInt("cores", in: 1...65536),
                 slots: try r.readInt("slots", in: 1...4096), version: try r.readString("version"),
-                kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key")))
+                kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key"),
+                scheduler: try WorkerInfo.readScheduler(from: &r)))
         case "heartbeat": self = .heartbeat
         case "result": self = .result(try TaskResult.read(from: &r))
         case "progress":
@@ -302,3 +310,18 @@ extension StepMetric {
         return points
     }
 }
+
+extension WorkerInfo {
+    /// The scheduler entries, bounded: a registration from an older worker has none.
+    static func readScheduler(from reader: inout ByteReader) throws(WireError) -> [String] {
+        guard !reader.isAtEnd else { return [] }
+        let entries = try reader.readStrings("scheduler entries")
+        guard entries.count <= schedulerLimits.entries,
+              entries.allSatisfy({ $0.utf8.count <= schedulerLimits.bytes && $0.contains("=") }) else {
+            throw .malformed("a registration carries \(entries.count) scheduler entries; at most \(schedulerLimits.entries) "
+                             + "KEY=VALUE entries of \(schedulerLimits.bytes) bytes are accepted")
+        }
+        return entries
+    }
+}
+

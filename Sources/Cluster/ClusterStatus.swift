@@ -19,6 +19,8 @@ public struct ClusterStatus: Sendable {
         public var draining: Bool
         /// Seconds since the coordinator last heard from it.
         public var silentSeconds: Double
+        /// Where a batch scheduler placed it (`KEY=VALUE`), empty outside one.
+        public var scheduler: [String] = []
     }
 
     public var endpoint: String
@@ -37,7 +39,8 @@ public struct ClusterStatus: Sendable {
         let workerItems = workers.map { w in
             "{\"id\":\(w.id),\"name\":\(quote(w.name)),\"host\":\(quote(w.host)),\"pid\":\(w.pid),\"cores\":\(w.cores),"
                 + "\"slots\":\(w.slots),\"declared_slots\":\(w.declaredSlots),\"version\":\(quote(w.version)),\"running\":\(w.running),"
-                + "\"draining\":\(w.draining),\"silent_s\":\(String(format: "%.3f", w.silentSeconds))}"
+                + "\"draining\":\(w.draining),\"silent_s\":\(String(format: "%.3f", w.silentSeconds)),"
+                + "\"scheduler\":{\(ClusterStatus.pairs(w.scheduler).map { "\(quote($0.key)):\(quote($0.value))" }.joined(separator: ","))}}"
         }
         let counterItems = counters.keys.sorted().map { "\(quote($0)):\(counters[$0]!)" }
         return "{\"endpoint\":\(quote(endpoint)),\"workers\":[\(workerItems.joined(separator: ","))],"
@@ -45,3 +48,17 @@ public struct ClusterStatus: Sendable {
             + "\"counters\":{\(counterItems.joined(separator: ","))}}"
     }
 }
+
+extension ClusterStatus {
+    /// `KEY=VALUE` entries as pairs, in order, the first of a repeated key kept.
+    public static func pairs(_ entries: [String]) -> [(key: String, value: String)] {
+        var seen: Set<String> = []
+        return entries.compactMap { entry in
+            guard let equals = entry.firstIndex(of: "=") else { return nil }
+            let key = String(entry[..<equals])
+            guard seen.insert(key).inserted else { return nil }
+            return (key, String(entry[entry.index(after: equals)...]))
+        }
+    }
+}
+

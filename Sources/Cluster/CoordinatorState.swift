@@ -478,7 +478,7 @@ final class CoordinatorState {
             workers: workers.values.sorted { $0.id < $1.id }.map { w in
                 ClusterStatus.Worker(id: w.id, name: w.info.name, host: w.info.host, pid: w.info.pid, cores: w.info.cores,
                                      slots: w.slots, declaredSlots: w.info.slots, version: w.info.version, running: w.running.count,
-                                     draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds)
+                                     draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds, scheduler: w.info.scheduler)
             },
             queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)
     }

@@ -27,6 +27,8 @@ public struct WorkerConfiguration: Sendable {
     /// Whether to log every task's start and end (failures and cancellations are always logged).
     public var logsEveryTask: Bool
     public var log: ClusterLog
+    /// Where a batch scheduler placed this worker (`KEY=VALUE`), sent when it registers.
+    public var scheduler: [String] = []
 
     public init(connect: String, name: String, slots: Int = 1, liveness: Liveness = .standard,
                 registry: TaskRegistry = .builtIn, security: CurveClientSecurity? = nil, advertisedHost: String = "127.0.0.1",
@@ -223,7 +225,7 @@ public final class WorkerAgent {
         WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: HostIdentity.current.text,
                    pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
                    version: configuration.version, kinds: configuration.registry.names,
-                   publicKey: configuration.security?.keys.publicKey.text ?? "")
+                   publicKey: configuration.security?.keys.publicKey.text ?? "", scheduler: configuration.scheduler)
     }
 
     private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?) {

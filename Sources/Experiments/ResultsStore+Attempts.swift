@@ -140,8 +140,17 @@ extension ResultsStore {
     /// A worker as the store records it.
     public struct WorkerSighting: Sendable {
         public var name: String, host: String, pid: Int, slots: Int, version: String
-        public init(name: String, host: String, pid: Int, slots: Int, version: String) {
-            self.name = name; self.host = host; self.pid = pid; self.slots = slots; self.version = version
+        /// Where a batch scheduler placed it (`SLURM_JOB_ID` → `4242`, …); empty outside one.
+        public var scheduler: [String: String]
+        public init(name: String, host: String, pid: Int, slots: Int, version: String, scheduler: [String: String] = [:]) {
+            self.name = name; self.host = host; self.pid = pid; self.slots = slots; self.version = version; self.scheduler = scheduler
+        }
+
+        /// The scheduler fields as a JSON object with sorted keys, or nil when there are none.
+        var schedulerJSON: String? {
+            guard !scheduler.isEmpty,
+                  let data = try? JSONSerialization.data(withJSONObject: scheduler, options: [.sortedKeys]) else { return nil }
+            return String(decoding: data, as: UTF8.self)
         }
     }
 
@@ -157,13 +166,26 @@ extension ResultsStore {
                     try database.query("UPDATE worker SET last_seen_at = ? WHERE id = ?", [.real(now), .integer(id)])
                 } else {
                     try database.query("""
-                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at, scheduler)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, [.integer(invocation), .text(worker.name), .text(worker.host), .integer(Int64(worker.pid)),
-                              .integer(Int64(worker.slots)), .text(worker.version), .real(now), .real(now)])
+                              .integer(Int64(worker.slots)), .text(worker.version), .real(now), .real(now),
+                              worker.schedulerJSON.map { .text($0) } ?? .null])
                 }
             }
         }
+    }
+
+    /// Where the scheduler placed each worker of an invocation, by name (workers outside a scheduler left out).
+    public func workerPlacements(invocation: Int64) throws(StoreError) -> [String: [String: String]] {
+        var placements: [String: [String: String]] = [:]
+        for row in try database.query("SELECT name, scheduler FROM worker WHERE invocation_id = ? AND scheduler IS NOT NULL ORDER BY id",
+                                      [.integer(invocation)]) {
+            guard case let .text(name) = row[0], case let .text(json) = row[1],
+                  let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else { continue }
+            placements[name] = object
+        }
+        return placements
     }
 
     /// The workers recorded for an invocation: name, host, pid.

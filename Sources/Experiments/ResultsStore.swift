@@ -74,6 +74,10 @@ public final class ResultsStore {
         """
         ALTER TABLE attempt ADD COLUMN shard INTEGER;
         """,
+        // 5: where a batch scheduler placed each worker (Slurm's job, task and node), as JSON.
+        """
+        ALTER TABLE worker ADD COLUMN scheduler TEXT;
+        """,
     ]
 
     /// Opens or creates the store at `path` (its directory is created) and applies migrations.

@@ -1,13 +1,17 @@
 import Cluster
 import Foundation
+import Launch
 
 /// `loom coordinator`: runs a coordinator until Ctrl-C or SIGTERM.
 enum CoordinatorCommand: Command {
     static let words = ["coordinator"]
     static let summary = "run a coordinator that workers connect to"
-    static let usage = "loom coordinator --bind ADDR [--heartbeat-ms MS] [--liveness N] [--attempt-lease S] [--curve | --insecure-loopback] [--test-kinds]"
+    static let usage = "loom coordinator --bind ADDR [--rendezvous FILE [--advertise HOST]] [--heartbeat-ms MS] [--liveness N] [--attempt-lease S] [--curve | --insecure-loopback] [--test-kinds]"
     static let options: [Option] = [
         .value("bind", "ADDR", "endpoint to bind, e.g. tcp://*:5555, or ipc://DIR/NAME in a directory only you can reach (required)"),
+        .value("rendezvous", "FILE", "once bound, write the endpoint workers connect to into FILE (mode 0600, replaced "
+               + "atomically, removed on exit): how a batch job hands a port chosen at run time to its workers"),
+        .value("advertise", "HOST", "the host in the --rendezvous endpoint (default: this host's first non-loopback IPv4 address, else its name)"),
         ClusterOptions.heartbeat, ClusterOptions.liveness, ClusterOptions.insecureLoopback, ClusterOptions.testKinds,
     ] + workerLimitOptions + CurveOptions.options
     static let discussion = """
@@ -41,8 +45,18 @@ enum CoordinatorCommand: Command {
         }
         Console.output(coordinator.endpoint)
         Console.flush()
+        let rendezvous = arguments.string("rendezvous")
+        if let rendezvous {
+            let connect = try rendezvousEndpoint(coordinator.endpoint, advertise: arguments.string("advertise"))
+            do { try writeRendezvous(connect, to: rendezvous) } catch {
+                coordinator.stop()
+                throw error
+            }
+            Console.progress("wrote \(connect) to \(rendezvous)")
+        }
         while !signals.received { Thread.sleep(forTimeInterval: 0.05) }
         Console.progress("stopping the coordinator")
+        if let rendezvous { try? FileManager.default.removeItem(atPath: rendezvous) }
         coordinator.stop()
     }
 
@@ -67,5 +81,26 @@ enum CoordinatorCommand: Command {
         }
         if let slots = try arguments.int("max-slots", minimum: 1) { configuration.maxSlotsPerWorker = slots }
         if let expired = try arguments.int("max-expired", minimum: 1) { configuration.maxExpiredAttempts = expired }
+    }
+
+    /// The endpoint others connect to: the bound port on the advertised host (a wildcard bind
+    /// such as tcp://*:* resolves to 0.0.0.0, which no other host can use).
+    static func rendezvousEndpoint(_ bound: String, advertise: String?) throws(CommandError) -> String {
+        guard bound.hasPrefix("tcp://"), let colon = bound.lastIndex(of: ":") else {
+            throw .usage("--rendezvous needs a tcp:// bind (workers on other hosts cannot reach \(bound))")
+        }
+        var host = advertise ?? RouteSource.firstNonLoopbackAddress() ?? ProcessInfo.processInfo.hostName
+        if host.contains(":") && !host.hasPrefix("[") { host = "[\(host)]" }
+        return "tcp://\(host)\(bound[colon...])"
+    }
+
+    /// Writes `endpoint` to `path` readable by this user only, by rename, so a reader never sees half of it.
+    static func writeRendezvous(_ endpoint: String, to path: String) throws(CommandError) {
+        let temporary = path + ".\(getpid()).tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: Data((endpoint + "\n").utf8), attributes: [.posixPermissions: 0o600]),
+              rename(temporary, path) == 0 else {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw .failure("cannot write the rendezvous file \(path); check that its folder exists and is yours")
+        }
     }
 }

@@ -2,7 +2,9 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// SIGINT and SIGTERM turned into flags that long-running commands poll between steps.
+/// SIGINT, SIGTERM and SIGUSR2 turned into flags that long-running commands poll between steps.
+/// SIGUSR2 counts as SIGTERM: it is what Slurm sends ahead of a time limit or a preemption
+/// (`--signal=USR2@120`), and every command then stops as it would on SIGTERM.
 ///
 /// The signals are ignored at the process level and delivered through dispatch sources, so no
 /// code runs inside a signal handler.
@@ -16,11 +18,11 @@ final class Signals: Sendable {
     // Dispatch sources are thread-safe; they are kept only so they stay alive.
     nonisolated(unsafe) private let sources: [DispatchSourceSignal]
 
-    /// Starts listening for SIGINT and SIGTERM.
+    /// Starts listening for SIGINT, SIGTERM and SIGUSR2.
     init() {
         let queue = DispatchQueue(label: "loom.signals")
         var made: [DispatchSourceSignal] = []
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in [SIGINT, SIGTERM, SIGUSR2] {
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
             source.setEventHandler { [counters] in
@@ -42,7 +44,7 @@ final class Signals: Sendable {
     /// How many SIGINTs arrived (a second Ctrl-C means "now").
     var interruptCount: Int { counters.interrupts.load(ordering: .relaxed) }
 
-    /// Whether SIGTERM arrived.
+    /// Whether SIGTERM (or SIGUSR2) arrived.
     var terminated: Bool { counters.terminations.load(ordering: .relaxed) > 0 }
 }
 

@@ -21,7 +21,8 @@ enum WorkerCommand: Command {
         ClusterOptions.testKinds,
     ] + CurveOptions.options + [CurveOptions.serverKey]
     static let discussion = """
-        SIGTERM or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
+        SIGTERM, SIGUSR2 (what Slurm sends before a time limit or preemption with \
+        --signal=USR2@SECONDS) or Ctrl-C drains the worker: it takes no new task, lets running ones finish for \
         --drain-timeout seconds, hands back the rest to be run elsewhere, and leaves. A second \
         Ctrl-C leaves at once. When the coordinator goes silent, the worker reconnects with \
         back-off (one heartbeat, doubling up to 16) and registers again.
@@ -34,19 +35,20 @@ enum WorkerCommand: Command {
         let connect = try arguments.required("connect", "the coordinator's endpoint, e.g. tcp://127.0.0.1:5555")
         try ClusterOptions.checkEndpoint(connect, option: "connect")
         let slots = try arguments.int("slots", minimum: 1) ?? 1
-        let name = arguments.string("name") ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        let name = arguments.string("name") ?? defaultName(ProcessInfo.processInfo.environment)
         let drain = try arguments.positiveFloat("drain-timeout") ?? 10
         let advertise = arguments.string("advertise") ?? defaultAdvertisedHost(connect)
         let security = try CurveOptions.client(arguments, endpoint: connect)
         let signals = Signals()
         let parent = getppid()
         let watchParent = arguments.flag("exit-with-parent")
-        let configuration = WorkerConfiguration(
+        var configuration = WorkerConfiguration(
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
             registry: LoomTasks.registry(testKinds: arguments.flag("test-kinds")),
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
             peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
+        configuration.scheduler = SlurmPlacement.entries(ProcessInfo.processInfo.environment)
         let agent: WorkerAgent
         do { agent = try WorkerAgent(configuration) } catch {
             throw .failure("cannot start the worker: \(error)")
@@ -69,5 +71,15 @@ enum WorkerCommand: Command {
         let host = authority.hasPrefix("[") ? String(authority.prefix(through: authority.firstIndex(of: "]") ?? authority.startIndex))
                                             : String(authority.split(separator: ":").first ?? "")
         return RouteSource.address(toward: host) ?? ProcessInfo.processInfo.hostName
+    }
+
+    /// `NODE/JOB.TASK` for a task srun started (stable across a requeue, readable in status);
+    /// else `HOST-PID`.
+    static func defaultName(_ environment: [String: String]) -> String {
+        let host = ProcessInfo.processInfo.hostName
+        if let job = environment["SLURM_JOB_ID"], let task = environment["SLURM_PROCID"] {
+            return "\(environment["SLURMD_NODENAME"] ?? host)/\(job).\(task)"
+        }
+        return "\(host)-\(getpid())"
     }
 }

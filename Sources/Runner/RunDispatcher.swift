@@ -1,3 +1,4 @@
+import Foundation
 import Experiments
 import Cluster
 import Tasks
@@ -26,7 +27,8 @@ extension Coordinator: RunDispatcher {
     public var pollInterval: Duration { .milliseconds(10) }
     public func workerSightings() -> [ResultsStore.WorkerSighting] {
         (status(timeout: .seconds(2))?.workers ?? []).map {
-            ResultsStore.WorkerSighting(name: $0.name, host: $0.host, pid: $0.pid, slots: $0.slots, version: $0.version)
+            ResultsStore.WorkerSighting(name: $0.name, host: $0.host, pid: $0.pid, slots: $0.slots, version: $0.version,
+                                        scheduler: Dictionary(ClusterStatus.pairs($0.scheduler).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 }
@@ -50,6 +52,17 @@ extension ClusterClient: RunDispatcher {
         return found
     }
     public func takeAttemptEvents() -> [AttemptEvent] { eventsIfAnswered() }
-    public func workerSightings() -> [ResultsStore.WorkerSighting] { [] }
+    /// The coordinator's workers, from its status (so `loom run --connect` records where they ran).
+    public func workerSightings() -> [ResultsStore.WorkerSighting] {
+        guard let json = try? status(timeout: .seconds(2)),
+              let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
+              let workers = object["workers"] as? [[String: Any]] else { return [] }
+        return workers.compactMap { worker in
+            guard let name = worker["name"] as? String, let host = worker["host"] as? String, let pid = worker["pid"] as? Int else { return nil }
+            return ResultsStore.WorkerSighting(name: name, host: host, pid: pid, slots: worker["slots"] as? Int ?? 1,
+                                               version: worker["version"] as? String ?? "",
+                                               scheduler: worker["scheduler"] as? [String: String] ?? [:])
+        }
+    }
     public var pollInterval: Duration { .milliseconds(200) }
 }

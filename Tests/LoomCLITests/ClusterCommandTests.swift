@@ -1,3 +1,4 @@
+import Experiments
 import Foundation
 import Launch
 import ProcessTestSupport
@@ -14,8 +15,11 @@ import Testing
         let directory: TemporaryDirectory
         init(hostfile: String) throws {
             directory = try TemporaryDirectory()
-            try "#!/bin/sh\nif [ \"$1\" = unreachable ]; then echo 'ssh: connect to host unreachable port 22: No route to host' >&2; exit 255; fi\nshift\nexec /bin/sh -c \"$*\"\n"
-                .write(toFile: path("rsh"), atomically: true, encoding: .utf8)
+            // node-b plays a Slurm node: what runs there sees the variables srun would set.
+            let script = "#!/bin/sh\nif [ \"$1\" = unreachable ]; then echo 'ssh: connect to host unreachable port 22: No route to host' >&2; exit 255; fi\n"
+                + "if [ \"$1\" = node-b ]; then export SLURM_JOB_ID=4242 SLURM_PROCID=1 SLURMD_NODENAME=node-b; fi\n"
+                + "shift\nexec /bin/sh -c \"$*\"\n"
+            try script.write(toFile: path("rsh"), atomically: true, encoding: .utf8)
             chmod(path("rsh"), 0o755)
             try hostfile.write(toFile: path("hosts"), atomically: true, encoding: .utf8)
         }
@@ -61,13 +65,22 @@ import Testing
         let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--connect", endpoint, "--curve", "--keys", state.keys, "--key", "coordinator",
                                        "--state", scratch.path("store")], deadline: .seconds(60))
         #expect(ran.status == 0 && ran.standardOutput.contains("4 succeeded"), "\(ran)")
+        // The store records where Slurm placed each worker (node-b's), read from the status.
+        let store = try ResultsStore(path: scratch.path("store/loom.db"))
+        let placements = try store.workerPlacements(invocation: 1)
+        #expect(placements == ["node-b/0": ["SLURM_JOB_ID": "4242", "SLURM_PROCID": "1", "SLURMD_NODENAME": "node-b"]], "\(placements)")
+
+        // SIGUSR2, Slurm's warning before a time limit, drains a worker: it leaves by itself.
+        let drained = state.workers.first { $0.name == "node-a/1" }!
+        kill(drained.pid, SIGUSR2)
+        #expect(LocalProcesses.waitForExit(drained.pid, within: .seconds(20)), "SIGUSR2 should drain the worker")
 
         // A second up on the same state is refused, and nothing is started.
         let again = try LoomProcess.run(scratch.upArguments)
         #expect(again.status == 2 && again.standardError.contains("already recorded"), "\(again)")
 
         let down = try LoomProcess.run(["cluster", "down", "--state", scratch.path("state")], deadline: .seconds(90))
-        #expect(down.status == 0 && down.standardError.contains("3 stopped"), "\(down)")
+        #expect(down.status == 0 && down.standardError.contains("1 gone, 2 stopped"), "\(down)")
         for pid in state.workers.map(\.pid) + [state.coordinatorPID!] {
             #expect(!LocalProcesses.isRunning(pid), "pid \(pid) is still running after down")
         }

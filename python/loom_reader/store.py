@@ -17,7 +17,7 @@ RUN_COLUMNS = [
 ]
 
 # The schema versions this reader knows (PRAGMA user_version; docs/store.md).
-SUPPORTED_SCHEMA = 4  # 4 added attempt.shard, which the reader does not read
+SUPPORTED_SCHEMA = 5  # 4 added attempt.shard, 5 worker.scheduler; the reader reads neither
 
 
 class StoreError(Exception):
