@@ -1,6 +1,8 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
 #   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart)
 #   make test   deps + swift test, then the Python reader's tests (python/tests; pandas not needed)
+#   make cluster-test  Loom on network-namespace hosts and a real Slurm (root only; else it says why
+#               and skips): hostfile launcher, a node killed mid-sweep, USR2 drain and requeue, tc
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
 #   make build  release build only;  make deps  packages only
 #   make install  release build, then copy loom to $(PREFIX)/bin (default ~/.local/bin; no sudo)
@@ -30,7 +32,7 @@ PREFIX ?= $(HOME)/.local
 # The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
 LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
 
-.PHONY: deps build run test bench install corpus
+.PHONY: deps build run test cluster-test bench install corpus
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -66,6 +68,11 @@ install: build
 test: deps
 	$(SWIFT) test $(SWIFTPM_FLAGS)
 	LOOM="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)/loom" python3 -m unittest discover -s python/tests
+
+# Installs slurm-wlm and munge itself when it runs (cluster/test/slurm.sh); report in .build/cluster-test.
+cluster-test: deps
+	$(SWIFT) build $(SWIFTPM_FLAGS)
+	LOOM="$$($(SWIFT) build $(SWIFTPM_FLAGS) --show-bin-path)/loom" cluster/test/run.sh
 
 bench: build
 	$(LOOM) bench attention $(BENCH_ARGS)

@@ -37,6 +37,7 @@ fi
 [[ -n $loom && -x $loom ]] || fail "set LOOM to the loom executable (make cluster-test does)"
 
 work=$(mktemp -d /tmp/loom-cluster-test.XXXXXX)
+chmod 711 "$work"   # munged wants every folder above its socket searchable (not readable) by all
 mkdir -p "$out"
 : >"$out/report.md"
 hosts_up=0
@@ -124,13 +125,20 @@ running_on() { # running_on DB HOST -> attempts running on that host's workers n
 }
 
 # --- 1 and 2: hostfile launcher, a host killed mid-sweep ----------------------------------------
-up "$work/cluster" "$h1 slots=2
-$h2 slots=2"
-start_seconds=$up_seconds
-say "loom cluster up: 4 workers on 2 hosts registered in $start_seconds s"
 report "## Hostfile launcher ('loom cluster up', remote shell netns-rsh)"
 report ""
-report "- 4 workers on 2 hosts started and registered in $start_seconds s."
+report "| workers per host x hosts | up until all registered, s | down, s |"
+report "|---|---|---|"
+for per_host in 1 4 8; do
+    up "$work/cluster" "$h1 slots=$per_host
+$h2 slots=$per_host"
+    t0=$(now); down; down_seconds=$(since "$t0")
+    say "loom cluster up: $(( 2 * per_host )) workers on 2 hosts registered in $up_seconds s, down in $down_seconds s"
+    report "| $per_host x 2 | $up_seconds | $down_seconds |"
+done
+report ""
+up "$work/cluster" "$h1 slots=2
+$h2 slots=2"
 
 store="$work/store-kill"
 run_sweep "$store" >"$work/kill.seconds" &
@@ -271,8 +279,10 @@ wall=$(since "$t0")
 [[ $state == COMPLETED ]] || { cat "$work/sweep.out" >&2; fail "job $job ended $state"; }
 check=$(python3 "$here/store-check.py" "$store/loom.db" "$sweep_runs" --lost-at-least 1 --slurm) || fail "Slurm sweep: $check"
 say "Slurm sweep: $check"
+run_wall=$(grep -o 'loom run ended with status 0 after [0-9]* s' "$work/sweep.out" | grep -o '[0-9]* s$' || echo "? s")
 report "- Job $job: the sweep on 2 nodes x 2 tasks, node $h2 killed (slurmd and workers, kill -9) after $done_before runs;"
-report "  COMPLETED in $wall s from sbatch. Store check: \`$check\`."
+report "  'loom run' finished in $run_wall, the job COMPLETED $wall s after sbatch (srun waits for the dead node's tasks"
+report "  until the script gives up on them). Store check: \`$check\`."
 "$here/slurm.sh" start-node "$work/slurm" "$h2"
 
 # USR2: drain, requeue, resume. Tasks of 1.5 s so the signal lands mid-way.
