@@ -40,6 +40,14 @@ struct FailParameters: TaskParameters {
     init(_ values: ResolvedParameters) { probability = values.double("probability"); seed = values.int("seed") }
 }
 
+struct ArtifactParameters: TaskParameters {
+    static let declaration = [ParameterSpec("path", .string, "the file to write"),
+                              ParameterSpec("bytes", .int, default: .int(4096), "its size", minimum: 0, maximum: 67_108_864),
+                              ParameterSpec("seed", .int, default: .int(0), "seed of its bytes")]
+    let path: String, bytes: Int, seed: Int
+    init(_ values: ResolvedParameters) { path = values.string("path"); bytes = values.int("bytes"); seed = values.int("seed") }
+}
+
 struct CrashParameters: TaskParameters {
     static let declaration = [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying", minimum: 0)]
     let after: Double

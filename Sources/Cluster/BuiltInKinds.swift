@@ -8,10 +8,26 @@ enum BuiltInKinds {
     /// own gang, and touch nothing outside the worker.
     static var all: [TaskKind] { [sleep, echo, gemm, gangBarrier, gangRingSum, steps] }
 
-    /// Kinds that exist to test the runtime by writing files (`append`), killing their worker
-    /// (`crash`) or failing on purpose (`fail`). Anyone who can submit to a worker could use them
-    /// against its owner, so they are registered only when asked for (`--test-kinds`).
-    static var testOnly: [TaskKind] { [append, crash, fail] }
+    /// Kinds that exist to test the runtime by writing files (`append`, `artifact`), killing their
+    /// worker (`crash`) or failing on purpose (`fail`). Anyone who can submit to a worker could use
+    /// them against its owner, so they are registered only when asked for (`--test-kinds`).
+    static var testOnly: [TaskKind] { [append, artifact, crash, fail] }
+
+    static let artifact = TaskKind(
+        name: "artifact", summary: "writes a file of seeded bytes and reports it as an artifact (tests carrying files)",
+        parameters: ArtifactParameters.self, metrics: [MetricSpec("bytes", "bytes written")]
+    ) { context, params in
+        var random = SeededRandom(seed: UInt64(truncatingIfNeeded: params.seed))
+        let contents = Data((0..<params.bytes).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        let url = URL(fileURLWithPath: params.path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try contents.write(to: url)
+        } catch {
+            throw ClusterError.refused("cannot write \(params.path): \(error.localizedDescription)")
+        }
+        return TaskOutcome(metrics: ["bytes": .int(params.bytes)], artifacts: [params.path])
+    }
 
     static let append = TaskKind(
         name: "append", summary: "appends a line to a file, then waits (tests count executions with it)",

@@ -52,6 +52,9 @@ public struct TaskResult: Sendable {
     public var worker: String
     /// Stepped metrics (training curves), in the order measured.
     public var series: [StepMetric] = []
+    /// The artifact files themselves, read by a worker that is not on the coordinator's machine
+    /// (so the store gets them without a shared filesystem); empty otherwise.
+    public var files: [CarriedFile] = []
 
     public init(taskID: UInt64, attempt: Int, succeeded: Bool, metrics: [String: ParameterValue], artifacts: [String],
                 error: String, seconds: Double, worker: String, series: [StepMetric] = []) {
@@ -77,7 +80,9 @@ public enum ClusterMessage: Sendable {
     case handBack(taskID: UInt64, attempt: Int)
     case bye
     // coordinator → worker
-    case welcome(workerID: Int, heartbeatMilliseconds: Int, liveness: Int)
+    /// `coordinatorHost` is the coordinator's `HostIdentity`: a worker on another machine carries
+    /// its artifact files in its results.
+    case welcome(workerID: Int, heartbeatMilliseconds: Int, liveness: Int, coordinatorHost: String)
     case task(taskID: UInt64, attempt: Int, kind: String, params: [String: ParameterValue], gang: GangSlot?)
     case gangStart(taskID: UInt64, attempt: Int, endpoints: [String], hosts: [String])
     case cancel(taskID: UInt64, attempt: Int, reason: String)
@@ -142,7 +147,7 @@ public enum ClusterMessage: Sendable {
         case let .gangBound(taskID, attempt, endpoint, host):
             w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
         case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
-        case let .welcome(workerID, heartbeat, liveness): w.write(workerID); w.write(heartbeat); w.write(liveness)
+        case let .welcome(workerID, heartbeat, liveness, host): w.write(workerID); w.write(heartbeat); w.write(liveness); w.write(host)
         case let .task(taskID, attempt, kind, params, gang):
             w.write(taskID); w.write(attempt); w.write(kind); w.write(params)
             w.write(gang != nil)
@@ -195,7 +200,8 @@ public enum ClusterMessage: Sendable {
         case "welcome":
             self = .welcome(workerID: try r.readInt("worker id", in: 0...Int(Int32.max)),
                             heartbeatMilliseconds: try r.readInt("heartbeat", in: 1...3_600_000),
-                            liveness: try r.readInt("liveness", in: 1...1000))
+                            liveness: try r.readInt("liveness", in: 1...1000),
+                            coordinatorHost: r.isAtEnd ? "" : try r.readString("coordinator host"))
         case "task":
             let taskID = try r.readUInt64("task id"), attempt = try r.readInt("attempt", in: 1...1_000_000)
             let kind = try r.readString("kind"), params = try r.readValues("params")
@@ -253,6 +259,8 @@ extension TaskResult {
         w.write(taskID); w.write(attempt); w.write(succeeded); w.write(metrics); w.write(artifacts)
         w.write(error); w.write(seconds); w.write(worker)
         StepMetric.write(series, to: &w)
+        w.write(UInt32(files.count))
+        for file in files { w.write(file.path); w.write(bytes: file.contents) }
     }
 
     static func read(from r: inout ByteReader) throws(WireError) -> TaskResult {
@@ -261,6 +269,10 @@ extension TaskResult {
                                 artifacts: try r.readStrings("artifacts"), error: try r.readString("error"),
                                 seconds: try r.readDouble("seconds"), worker: try r.readString("worker"))
         result.series = try StepMetric.read(from: &r)
+        let count = try r.readCount("number of carried files", minimumItemBytes: 8)
+        for _ in 0..<count {
+            result.files.append(CarriedFile(path: try r.readString("a carried file's path"), contents: try r.readBytes("a carried file")))
+        }
         return result
     }
 }
@@ -322,6 +334,36 @@ extension WorkerInfo {
                              + "KEY=VALUE entries of \(schedulerLimits.bytes) bytes are accepted")
         }
         return entries
+    }
+}
+
+/// An artifact file carried in a result: the path the task reported, and its bytes.
+public struct CarriedFile: Sendable, Equatable {
+    public var path: String
+    public var contents: Data
+
+    public init(path: String, contents: Data) {
+        self.path = path
+        self.contents = contents
+    }
+
+    /// The most one result carries: what a control message holds, less room for its metrics and
+    /// curve. Files past it, and directories, reach the store only through a shared filesystem.
+    public static let budget = 48 << 20
+
+    /// Reads the regular files among `paths`, in order, while their total stays within `budget`.
+    public static func read(_ paths: [String], budget: Int = CarriedFile.budget) -> [CarriedFile] {
+        var files: [CarriedFile] = []
+        var total = 0
+        for path in paths {
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                  attributes[.type] as? FileAttributeType == .typeRegular,
+                  let size = attributes[.size] as? Int, total + size <= budget,
+                  let contents = FileManager.default.contents(atPath: path), contents.count == size else { continue }
+            total += size
+            files.append(CarriedFile(path: path, contents: contents))
+        }
+        return files
     }
 }
 

@@ -329,6 +329,10 @@ public final class Coordinator: Sendable {
                 // A client holding a task's result wants no more of its events.
                 for result in found { state.taskClients[result.taskID] = nil }
                 state.outbox.append((routingID, .results(found)))
+                state.releaseCarriedFiles(of: found.map(\.taskID))
+                shared.results.withLock { table in
+                    for result in found where !(table[result.taskID]?.files.isEmpty ?? true) { table[result.taskID]?.files = [] }
+                }
             case .eventsRequest:
                 let waiting = state.clientEvents.removeValue(forKey: routingID) ?? []
                 let sent = Coordinator.withinBudget(replyBudget, waiting) { .events([$0]) }

@@ -107,6 +107,9 @@ final class CoordinatorState {
     /// bound; the oldest go first (counted as `dropped_client_events`).
     static let clientEventLimit = 100_000
     var succeeded = 0, failed = 0
+    /// Bytes of carried artifact files held for clients, and the most that may be held.
+    var carriedBytes = 0
+    var carriedFileBudget = 1 << 30
 
     init(liveness: Liveness, registry: TaskRegistry, log: @escaping ClusterLog, maxSlotsPerWorker: Int = 64,
          defaultAttemptTimeout: Duration = .seconds(24 * 3600), maxExpiredAttempts: Int = 2) {
@@ -275,7 +278,8 @@ final class CoordinatorState {
                 + "per declared core, \(info.cores) core(s), and at most \(maxSlotsPerWorker) per worker)")
         }
         log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(slots) slot(s), loom \(info.version)) registered")
-        send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.wholeMilliseconds), liveness: liveness.misses),
+        send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.wholeMilliseconds), liveness: liveness.misses,
+                      coordinatorHost: HostIdentity.current.text),
              to: routingID)
     }
 
@@ -313,6 +317,7 @@ final class CoordinatorState {
         for (rank, rankResult) in task.rankResults.enumerated().dropFirst() {
             for (key, value) in rankResult!.metrics { merged.metrics["rank\(rank).\(key)"] = value }
             merged.artifacts += rankResult!.artifacts
+            merged.files += rankResult!.files
             merged.series += rankResult!.series.map { StepMetric(name: "rank\(rank).\($0.name)", step: $0.step, value: $0.value) }
             merged.seconds = max(merged.seconds, rankResult!.seconds)
         }
@@ -327,6 +332,18 @@ final class CoordinatorState {
     private func complete(_ task: TaskRecord, with result: TaskResult) {
         leased.remove(task.id)
         task.state = result.succeeded ? .succeeded : .failed
+        var result = result
+        // Carried files are held until a client takes the result; past the budget they are
+        // dropped (the paths stay, for a shared filesystem) rather than grow without bound.
+        let carried = result.files.reduce(0) { $0 + $1.contents.count }
+        if carried > 0 {
+            if carriedBytes + carried > carriedFileBudget {
+                result.files = []
+                count("artifacts_not_carried")
+            } else {
+                carriedBytes += carried
+            }
+        }
         task.result = result
         if result.succeeded { succeeded += 1 } else { failed += 1 }
         finished.append(result)
@@ -481,6 +498,17 @@ final class CoordinatorState {
                                      draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds, scheduler: w.info.scheduler)
             },
             queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)
+    }
+
+    /// Frees the carried files of results a client has taken (it stores them; holding them
+    /// longer would only grow the coordinator).
+    func releaseCarriedFiles(of ids: [UInt64]) {
+        for id in ids {
+            guard let task = tasks[id], var result = task.result, !result.files.isEmpty else { continue }
+            carriedBytes -= result.files.reduce(0) { $0 + $1.contents.count }
+            result.files = []
+            task.result = result
+        }
     }
 }
 

@@ -29,6 +29,8 @@ public struct WorkerConfiguration: Sendable {
     public var log: ClusterLog
     /// Where a batch scheduler placed this worker (`KEY=VALUE`), sent when it registers.
     public var scheduler: [String] = []
+    /// When results carry their artifact files (`CarriedFile`).
+    public var carriesArtifacts: ArtifactCarrying = .whenRemote
 
     public init(connect: String, name: String, slots: Int = 1, liveness: Liveness = .standard,
                 registry: TaskRegistry = .builtIn, security: CurveClientSecurity? = nil, advertisedHost: String = "127.0.0.1",
@@ -52,6 +54,9 @@ public final class WorkerAgent {
     private var running: [Attempt: RunningTask] = [:]
     private var liveness: Liveness
     private var draining = false
+    /// Whether results carry their artifact files: set when the coordinator's welcome shows it
+    /// runs on another machine (read by task threads).
+    private let carriesFiles = Flag()
     private var drainDeadline: ContinuousClock.Instant?
 
     private final class RunningTask {
@@ -147,9 +152,10 @@ public final class WorkerAgent {
                     continue
                 }
                 switch message {
-                case let .welcome(workerID, heartbeat, misses):
+                case let .welcome(workerID, heartbeat, misses, coordinatorHost):
                     registered = true
                     everRegistered = true
+                    carriesFiles.value.store(configuration.carriesArtifacts.carries(coordinatorHost: coordinatorHost), ordering: .relaxed)
                     liveness = Liveness(interval: .milliseconds(Int64(heartbeat)), misses: misses)
                     configuration.log("registered with \(configuration.connect) as worker #\(workerID)")
                 case .heartbeat: break
@@ -242,7 +248,7 @@ public final class WorkerAgent {
             mailbox.post(.progress(taskID: taskID, attempt: attempt, points: points, total: total))
         })
         running[key] = RunningTask(context: taskContext)
-        let registry = configuration.registry, workerName = configuration.name
+        let registry = configuration.registry, workerName = configuration.name, carriesFiles = self.carriesFiles
         let thread = Thread {
             let start = ContinuousClock.now
             var result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
@@ -266,6 +272,7 @@ public final class WorkerAgent {
                 result.metrics = outcome.metrics
                 result.artifacts = outcome.artifacts
                 result.series = outcome.series
+                if carriesFiles.value.load(ordering: .relaxed) { result.files = CarriedFile.read(outcome.artifacts) }
             } catch {
                 result.error = "\(error)"
             }
@@ -273,7 +280,12 @@ public final class WorkerAgent {
             result.seconds = (ContinuousClock.now - start).inSeconds
             // The coordinator's socket refuses a message past the control limit (and drops this
             // worker's connection with it): such a result goes as a failure that says why.
-            let bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
+            var bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
+            if bytes + MessageLimit.routingIDAllowance > MessageLimit.control.maximumBytes && !result.files.isEmpty {
+                // The files do not fit beside this curve: the paths alone go (a shared filesystem still works).
+                result.files = []
+                bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
+            }
             if bytes + MessageLimit.routingIDAllowance > MessageLimit.control.maximumBytes {
                 result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
                                     error: "the result is \(bytes) bytes (\(result.series.count) stepped metrics), past the "
@@ -308,3 +320,27 @@ final class Mailbox: Sendable {
         messages.withLock { let all = $0; $0 = []; return all }
     }
 }
+
+/// A flag shared between the worker's socket thread and its task threads.
+final class Flag: Sendable {
+    let value = Atomic<Bool>(false)
+}
+
+/// When a worker's results carry the artifact files themselves.
+public enum ArtifactCarrying: String, Sendable, CaseIterable {
+    /// When the coordinator runs on another machine (its welcome says which): the store then
+    /// gets the files without a shared filesystem.
+    case whenRemote = "auto"
+    case always
+    /// Never: artifacts reach the store only through a shared filesystem.
+    case never
+
+    func carries(coordinatorHost: String) -> Bool {
+        switch self {
+        case .always: true
+        case .never: false
+        case .whenRemote: !HostIdentity(coordinatorHost).sharesMemory(with: HostIdentity.current)
+        }
+    }
+}
+

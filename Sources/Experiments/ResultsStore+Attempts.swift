@@ -106,7 +106,8 @@ extension ResultsStore {
             let target = directory.appendingPathComponent(String(run)).appendingPathComponent(source.lastPathComponent)
             guard let input = InputStream(url: source), FileManager.default.isReadableFile(atPath: path) else {
                 try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'artifact', ?)",
-                                   [.real(ResultsStore.now), .integer(run), .text("not on this machine, not copied: \(path)")])
+                                   [.real(ResultsStore.now), .integer(run), .text("not on this machine and not carried in the result (directories, and files past the 48 MiB a result carries, "
+                                                 + "need a shared filesystem), not copied: \(path)")])
                 continue
             }
             do {

@@ -18,6 +18,8 @@ enum WorkerCommand: Command {
         ClusterOptions.heartbeat, ClusterOptions.liveness,
         .flag("verbose", "log every task's start and end (failures are always logged)"),
         .flag("exit-with-parent", "leave when the parent process dies (used by 'loom up')"),
+        .value("carry-artifacts", "WHEN", "send artifact files inside results: auto (when the coordinator is on another machine; "
+               + "default), always, or never (a shared filesystem carries them)"),
         ClusterOptions.testKinds,
     ] + CurveOptions.options + [CurveOptions.serverKey]
     static let discussion = """
@@ -49,6 +51,12 @@ enum WorkerCommand: Command {
             peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         configuration.scheduler = SlurmPlacement.entries(ProcessInfo.processInfo.environment)
+        if let carry = arguments.string("carry-artifacts") {
+            guard let policy = ArtifactCarrying(rawValue: carry) else {
+                throw .usage("--carry-artifacts must be auto, always or never; got '\(carry)'")
+            }
+            configuration.carriesArtifacts = policy
+        }
         let agent: WorkerAgent
         do { agent = try WorkerAgent(configuration) } catch {
             throw .failure("cannot start the worker: \(error)")

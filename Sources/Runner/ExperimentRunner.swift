@@ -123,6 +123,10 @@ public enum ExperimentRunner {
                                inputs: kind?.declaration.inputs ?? [])
         if !interrupted.isEmpty { note(lostNote(interrupted, plan: plan)) }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
+        // Files carried in results are staged per invocation (runners of other experiments may
+        // share the artifacts folder) and removed once stored.
+        let staging = artifacts.map { CarriedArtifacts.staging($0).appendingPathComponent(String(invocation)) }
+        defer { if let staging { try? FileManager.default.removeItem(at: staging) } }
         let ids = try store.addRuns(runs, task: experiment.task, cacheKeys: plan.entries.map(\.cacheKey),
                                     experiment: experimentID, invocation: invocation)
         try store.recordWorkers(dispatcher.workerSightings(), invocation: invocation)
@@ -214,8 +218,9 @@ public enum ExperimentRunner {
                                          requeued: true)
                 }
             }
-            for result in try dispatcher.results(for: Array(pending.keys)) {
-                guard let runID = pending.removeValue(forKey: result.taskID) else { continue }
+            for carried in try dispatcher.results(for: Array(pending.keys)) {
+                guard let runID = pending.removeValue(forKey: carried.taskID) else { continue }
+                let result = try staging.map { try CarriedArtifacts.materialize(carried, staging: $0) } ?? carried
                 stepsDone[result.taskID] = nil
                 if let shard = shardTasks.removeValue(forKey: result.taskID) {
                     attempts[result.taskID] = nil

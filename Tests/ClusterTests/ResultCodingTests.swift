@@ -28,11 +28,44 @@ import Tasks
         var header = [UInt8](message.header)
         header.removeLast(3)
         #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(header))) }
-        // The count of points, 1, sits 20 + 4 bytes from the end ("loss" is 4 + 4 bytes, step 8, value 8).
+        // The count of points, 1, sits 20 + 4 bytes before the count of carried files (4 bytes, last):
+        // "loss" is 4 + 4 bytes, step 8, value 8.
         var inflated = [UInt8](message.header)
-        inflated[inflated.count - 28] = 0xFF
-        inflated[inflated.count - 27] = 0xFF
+        inflated[inflated.count - 32] = 0xFF
+        inflated[inflated.count - 31] = 0xFF
         #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(inflated))) }
+    }
+
+    /// Artifact files carried in a result arrive byte for byte; an inflated count or length is
+    /// refused before anything is allocated.
+    @Test func carriedFilesRoundTripAndInflatedOnesAreMalformed() throws {
+        let contents = Data((0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        var result = TaskResult(taskID: 3, attempt: 1, succeeded: true, metrics: [:], artifacts: ["/x/a.bin", "/x/dir"],
+                                error: "", seconds: 0, worker: "w")
+        result.files = [CarriedFile(path: "/x/a.bin", contents: contents), CarriedFile(path: "/x/empty", contents: Data())]
+        let message = ClusterMessage.result(result).message
+        guard case let .result(back) = try ClusterMessage(message) else { Issue.record("not a result"); return }
+        #expect(back.files == result.files && back.artifacts == result.artifacts)
+        // The count of files: 2, just after the (empty) curve's count.
+        var header = [UInt8](message.header)
+        let countAt = header.count - (4 + 8 + 4 + 5000) - (4 + 8 + 4) - 4
+        #expect(header[countAt] == 2)
+        header[countAt] = 0xFF; header[countAt + 1] = 0xFF; header[countAt + 2] = 0xFF
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(header))) }
+        var truncated = [UInt8](message.header)
+        truncated.removeLast(100)
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(message.command, header: Data(truncated))) }
+    }
+
+    @Test func onlyRegularFilesWithinTheBudgetAreCarried() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-carry-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let small = directory.appendingPathComponent("small.bin"), big = directory.appendingPathComponent("big.bin")
+        try Data(repeating: 1, count: 100).write(to: small)
+        try Data(repeating: 2, count: 300).write(to: big)
+        let read = CarriedFile.read([small.path, directory.appendingPathComponent("sub").path, big.path, "/no/such/file"], budget: 350)
+        #expect(read == [CarriedFile(path: small.path, contents: Data(repeating: 1, count: 100))])
     }
 
     @Test func progressRoundTripsAndATruncatedOneIsMalformed() throws {
