@@ -21,7 +21,7 @@ public struct TaskRegistry: TaskCatalog {
     /// gang.ringsum. The test-only kinds are known by name only.
     public static var builtIn: TaskRegistry { builtIn(includingTestKinds: false) }
 
-    /// The runtime's own kinds, with the test-only ones (append, crash, fail) when
+    /// The runtime's own kinds, with the test-only ones (append, artifact, crash, fail) when
     /// `includingTestKinds`: they write files and break processes, so a production worker,
     /// coordinator or `loom run` registers them only when asked (`--test-kinds`).
     public static func builtIn(includingTestKinds: Bool) -> TaskRegistry {

@@ -17,7 +17,7 @@ public final class TestCluster {
     public var coordinator: Coordinator { local.coordinator }
 
     /// Starts the coordinator and `workers` worker processes and waits for them to register.
-    /// Tests may use the test-only kinds (append, crash, fail): the default registry and the
+    /// Tests may use the test-only kinds (append, artifact, crash, fail): the default registry and the
     /// workers (`--test-kinds`) include them. `bindsPrivately` binds `ipc://` in an owner-only
     /// directory, as `loom up` and `loom run` do, instead of loopback TCP. `configure` adjusts the
     /// coordinator's configuration (leases, slot caps) before it starts.

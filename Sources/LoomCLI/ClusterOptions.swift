@@ -7,7 +7,7 @@ import Tasks
 enum ClusterOptions {
     static let heartbeat = Option.value("heartbeat-ms", "MS", "heartbeat interval in milliseconds (default 1000)")
     static let liveness = Option.value("liveness", "N", "missed heartbeats before a peer is dead (default 3)")
-    static let testKinds = Option.flag("test-kinds", "also register the kinds that exist to test Loom's runtime (append, crash, fail: "
+    static let testKinds = Option.flag("test-kinds", "also register the kinds that exist to test Loom's runtime (append, artifact, crash, fail: "
                                        + "they write files and kill workers); for tests, never on a shared machine")
     static let insecureLoopback = Option.flag("insecure-loopback", "allow a plain TCP bind on loopback without CURVE, "
                                               + "which every user of this machine can connect to and run tasks as you")

@@ -24,7 +24,7 @@ enum CoordinatorCommand: Command {
         needs --curve too, or --insecure-loopback: without CURVE every user of this machine could \
         submit tasks that run as you, or pose as a worker (docs/wire.md, "Who can connect").
 
-        The test-only kinds (append, crash, fail) are accepted only with --test-kinds; give it to \
+        The test-only kinds (append, artifact, crash, fail) are accepted only with --test-kinds; give it to \
         the workers and to 'loom submit' as well.
         """
 

@@ -24,7 +24,7 @@ enum UpCommand: Command {
         connect. A TCP bind on loopback needs --curve, or --insecure-loopback if every user of \
         this machine is trusted (docs/wire.md, "Who can connect").
 
-        --test-kinds registers the test-only kinds (append, crash, fail) on the coordinator and \
+        --test-kinds registers the test-only kinds (append, artifact, crash, fail) on the coordinator and \
         its workers; 'loom submit' needs it too to send them.
         """
 

@@ -30,7 +30,7 @@ enum WorkerCommand: Command {
         back-off (one heartbeat, doubling up to 16) and registers again.
 
         The worker runs the kinds it registers with the rights of the user who started it. The \
-        test-only kinds (append, crash, fail) are among them only with --test-kinds.
+        test-only kinds (append, artifact, crash, fail) are among them only with --test-kinds.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {

@@ -38,7 +38,7 @@ import Wire
         #expect { _ = try coordinator.submit(kind: "append", params: ["path": .string("/tmp/loom-never-written")]) } throws: {
             "\($0)".contains("'append' is a test-only kind") && "\($0)".contains("--test-kinds")
         }
-        #expect(TaskRegistry.builtIn.withheldTestKinds == ["append", "crash", "fail"])
+        #expect(TaskRegistry.builtIn.withheldTestKinds == ["append", "artifact", "crash", "fail"])
         #expect(TaskRegistry.builtIn(includingTestKinds: true).withheldTestKinds.isEmpty)
     }
 }

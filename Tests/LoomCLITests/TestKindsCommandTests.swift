@@ -24,6 +24,6 @@ import Testing
         #expect(refused.status == 2 && refused.standardError.contains("'crash' is a test-only kind"), "\(refused)")
         let help = try LoomProcess.run(["submit", "--help"], deadline: .seconds(30))
         let listed = help.standardOutput + help.standardError
-        #expect(listed.contains("Test-only kinds") && listed.contains("append, crash, fail") && !listed.contains("  append:"), "\(help)")
+        #expect(listed.contains("Test-only kinds") && listed.contains("append, artifact, crash, fail") && !listed.contains("  append:"), "\(help)")
     }
 }
