@@ -38,6 +38,9 @@ extension BenchOracleCommand {
         var timeSaving: Double { rows[1].seconds / rows[0].seconds }
         var flopSaving: Double { direct.flops(config: config, batch: batch) / shared.flops(config: config, batch: batch) }
         var speedup: Double { rows[3].seconds / rows[4].seconds }
+        /// What two threads in this process give over one, in GFLOP/s of the work each does: the
+        /// machine's own scaling of this code in this sitting, the baseline for the workers' speedup.
+        var threadScaling: Double { rows[0].gflops / rows[2].gflops }
 
         var json: JSONValue {
             .object([
@@ -51,7 +54,7 @@ extension BenchOracleCommand {
                 ("layer_evaluations", .integer(shared.layerEvaluations)), ("attention_evaluations", .integer(shared.attention)),
                 ("full_layer_evaluations", .integer(shared.fullEvaluations)),
                 ("saving_time", .number(timeSaving)), ("saving_flops", .number(flopSaving)),
-                ("speedup_2_workers", .number(speedup)),
+                ("speedup_2_workers", .number(speedup)), ("thread_scaling_in_process", .number(threadScaling)),
                 ("task_seconds_1_worker", .number(taskSeconds.one)), ("task_seconds_2_workers", .number(taskSeconds.two)),
                 ("one_route_task_seconds", .number(oneRouteSeconds)),
                 ("load_average_before", .number(load.before)), ("load_average_after", .number(load.after)), ("halves_identical", .bool(identical)),
@@ -84,6 +87,10 @@ extension BenchOracleCommand {
             Console.output(String(format: "2 workers over 1: %.2f× (halves equal the whole set bit for bit: %@); the tasks' own time on "
                                   + "their workers, loading included: %.3f s and %.3f s", speedup, identical ? "yes" : "NO",
                                   taskSeconds.one, taskSeconds.two))
+            if rows[0].cores == 2 {
+                Console.output(String(format: "the same evaluation on 2 threads in this process over 1 thread, in GFLOP/s: %.2f× "
+                                      + "(what this machine gives two copies of this code at once, in this sitting)", threadScaling))
+            }
             Console.output(String(format: "a task of one route on 1 worker, submission to result: %.3f s (reading the manifest and the "
                                   + "corpus, the model resident since round 0, the coordinator's round trip)", oneRouteSeconds))
             Console.output(String(format: "load average (1 min) before and after the run: %.2f, %.2f", load.before, load.after))
