@@ -22,6 +22,12 @@ import Testing
         // 3 layers, 8 routes: FFN halves 2 + 4 + 8, attention halves 1 + 2 + 4, against 24.
         #expect(out.contains("prefix sharing: 14 FFN and 7 attention evaluations instead of 24 each"), "\(table)")
         #expect(out.contains("halves equal the whole set bit for bit: yes"), "\(table)")
+        // On 2 cores the baseline: what two threads in this process give over one.
+        if ProcessInfo.processInfo.activeProcessorCount == 2 {
+            let line = out.split(separator: "\n").first { $0.hasPrefix("the same evaluation on 2 threads in this process over 1 thread") }
+            let scaling = line.flatMap { $0.split(separator: ": ").last?.split(separator: "×").first }.flatMap { Double($0) }
+            #expect(scaling.map { $0 > 0 && $0 < 3 } == true, "\(table)")
+        }
     }
 
     @Test func refusesBadSettingsBeforeAnyWork() throws {
