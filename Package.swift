@@ -63,6 +63,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
         // Starting workers on other hosts (issue: cluster/ launchers): hostfiles and remote command lines.
         .target(name: "Launch", dependencies: ["CSystem"], swiftSettings: portableSwift),
+        .target(name: "Notebooks", dependencies: ["Experiments", "Reports", "Tasks"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
         // Experiment files, sweeps and the results store: checked against task declarations
@@ -86,7 +87,7 @@ let package = Package(
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
-                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus", "Launch"],
+                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus", "Launch", "Notebooks"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).
@@ -114,6 +115,8 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"], swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "ProcessTestSupport"], swiftSettings: portableSwift),
+        .testTarget(name: "NotebooksTests", dependencies: ["Notebooks", "Experiments", "Reports", "Tasks", "ProcessTestSupport"],
+                    swiftSettings: portableSwift),
         .testTarget(name: "ClusterTests",
                     dependencies: ["Cluster", "Tasks", "Wire", "TensorCore", "ProcessTestSupport", "ClusterTestSupport",
                                    "LoomCLI"],

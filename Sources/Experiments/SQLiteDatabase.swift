@@ -4,7 +4,7 @@ internal import CSQLite
 /// One SQLite connection. A `final class` because the store shares it; not `Sendable`: the
 /// coordinator's thread owns it (DESIGN.md: the coordinator is the only writer).
 final class SQLiteDatabase {
-    private var handle: OpaquePointer
+    private(set) var handle: OpaquePointer
     let path: String
 
     /// Whether the connection was opened read-only (for readers without write access).
@@ -61,7 +61,7 @@ final class SQLiteDatabase {
 
     deinit { sqlite3_close_v2(handle) }
 
-    private func failure(_ step: String, _ code: Int32) -> StoreError {
+    func failure(_ step: String, _ code: Int32) -> StoreError {
         StoreError(path: path, step: step, code: code, message: String(cString: sqlite3_errmsg(handle)))
     }
 

@@ -33,6 +33,7 @@ enum CommandRouter {
         ClusterNodeCheckCommand.self,
         KeysCommand.self,
         GraphDrawCommand.self,
+        NotebookRenderCommand.self,
     ] }
 
     /// Runs the command `arguments` name.

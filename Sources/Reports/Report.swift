@@ -86,6 +86,16 @@ public enum Report {
                             indexHTML: indexHTML, indexMarkdown: indexMarkdown, figures: outcomes)
     }
 
+    /// Writes one figure of `data` into `directory` (its `.dat`, `.gp`, and gnuplot's `.svg` and
+    /// `.pdf`), as a report does for each of its figures; a notebook's `loom-plot` cell uses it.
+    public static func renderFigure(_ figure: FigureSpec, data: ReportData, to directory: URL,
+                                    metrics: MetricCatalog = MetricCatalog()) throws(ReportError) -> FigureOutcome {
+        do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+            throw .write(path: directory.path, message: error.localizedDescription)
+        }
+        return try FigureRenderer(figure: figure, number: 1, data: data, directory: directory, metrics: metrics).render()
+    }
+
     /// At most this many runs show their graphs (a sweep of hundreds would bury the page).
     static let graphRuns = 8
 

@@ -1,0 +1,143 @@
+import Experiments
+import Foundation
+import Reports
+import Tasks
+
+/// Renders a notebook into a folder: `index.md`, `index.html` and each cell's files, re-executing
+/// only the cells whose key changed. A cell's key is its kind, options and body plus a digest of
+/// exactly what it reads (an experiment's runs, metrics and artifacts; a query's result), so
+/// editing prose re-executes nothing and a new run re-executes only the cells that read its
+/// experiment. Keys and outputs are kept in `.loom-notebook-cache.json` in the folder.
+public struct NotebookRenderer {
+    public struct Options: Sendable {
+        public var force = false
+        /// Only compute keys and name the stale cells; write nothing.
+        public var check = false
+        /// Lines for the output's front matter (Loom version, git commit).
+        public var provenance: [(String, String)] = []
+        public init(force: Bool = false, check: Bool = false, provenance: [(String, String)] = []) {
+            self.force = force; self.check = check; self.provenance = provenance
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var cells: Int
+        public var executed: [Int]
+        public var reused: Int
+        /// `file:line: kind` of each cell whose output is not that of its current key (with `check`).
+        public var stale: [String]
+        /// `file:line: message` of each cell or inline value that failed.
+        public var failures: [String]
+        public var indexHTML: URL
+        public var indexMarkdown: URL
+    }
+
+    static let cacheName = ".loom-notebook-cache.json"
+
+    struct Cache: Codable {
+        var version = 1
+        var cells: [String: CellOutput] = [:]
+    }
+
+    let notebook: Notebook
+    let directory: URL
+    let storePath: String
+
+    /// - Parameters:
+    ///   - storePath: the store file (`STATE/loom.db`); a missing store is reported by the cells that need it.
+    public init(notebook: Notebook, directory: URL, storePath: String) {
+        self.notebook = notebook; self.directory = directory; self.storePath = storePath
+    }
+
+    public func render(_ options: Options = Options()) throws(NotebookError) -> Outcome {
+        let store = FileManager.default.fileExists(atPath: storePath) ? try? ResultsStore(readingAt: storePath) : nil
+        let runner = CellRunner(notebook: notebook, store: store, storePath: storePath, directory: directory, metrics: MetricCatalog())
+        let cachePath = directory.appendingPathComponent(Self.cacheName)
+        var cache = (try? JSONDecoder().decode(Cache.self, from: Data(contentsOf: cachePath))) ?? Cache()
+        if options.force { cache = Cache() }
+
+        var outputs: [String: CellOutput] = [:]
+        var keys: [(line: Int, key: String)] = []
+        var executed: [Int] = [], reused = 0, stale: [String] = [], failures: [String] = []
+        for cell in notebook.cells {
+            let key = Self.key(cell, input: runner.inputDigest(cell))
+            keys.append((cell.line, key))
+            if let cached = cache.cells[key], cached.files.allSatisfy({ FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }) {
+                outputs[key] = cached
+                reused += 1
+                continue
+            }
+            if options.check {
+                stale.append("\(notebook.file):\(cell.line): \(cell.kind.rawValue)\(cell.label.map { " \($0)" } ?? "")")
+                continue
+            }
+            if !FileManager.default.fileExists(atPath: directory.path) {
+                do { try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true) } catch {
+                    throw NotebookError(file: directory.path, line: 1, "cannot create the output folder: \(error.localizedDescription)")
+                }
+            }
+            let output = runner.run(cell)
+            outputs[key] = output
+            executed.append(cell.line)
+            if output.error == nil { cache.cells[key] = output }
+        }
+        let page = NotebookPage(notebook: notebook, outputs: keys.map { outputs[$0.key]! }, keys: keys.map(\.key),
+                                inline: { text in self.inlineValues(text, runner: runner) })
+        failures += zip(notebook.cells, keys).compactMap { cell, key in outputs[key.key]?.error.map { "\(notebook.file):\(cell.line): \($0)" } }
+        let indexHTML = directory.appendingPathComponent("index.html"), indexMarkdown = directory.appendingPathComponent("index.md")
+        if options.check {
+            return Outcome(cells: keys.count, executed: [], reused: reused, stale: stale, failures: [], indexHTML: indexHTML, indexMarkdown: indexMarkdown)
+        }
+        let rendered = page.render(provenance: options.provenance + [("store", storePath)])
+        failures += rendered.failures
+        // Only the cells of this render are kept: a cell edited away no longer holds its outputs.
+        cache.cells = cache.cells.filter { entry in keys.contains { $0.key == entry.key } }
+        do {
+            try Data(rendered.markdown.utf8).write(to: indexMarkdown, options: .atomic)
+            try Data(rendered.html.utf8).write(to: indexHTML, options: .atomic)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            try encoder.encode(cache).write(to: cachePath, options: .atomic)
+        } catch {
+            throw NotebookError(file: directory.path, line: 1, "cannot write the rendered notebook: \(error.localizedDescription)")
+        }
+        return Outcome(cells: keys.count, executed: executed, reused: reused, stale: [], failures: failures,
+                       indexHTML: indexHTML, indexMarkdown: indexMarkdown)
+    }
+
+    /// Raised when what a cell renders changes for the same inputs, so old outputs are not reused.
+    static let outputVersion = "1"
+
+    /// The cell's key: kind, options, body and the digest of what it reads.
+    static func key(_ cell: Notebook.Cell, input: String) -> String {
+        var hash = SHA256()
+        for part in [outputVersion, cell.kind.rawValue] + cell.options.flatMap { [$0.key, $0.value] } + [cell.body, input] {
+            hash.update(Array("\(part.utf8.count):".utf8))
+            hash.update(Array(part.utf8))
+        }
+        return hash.hexDigest()
+    }
+
+    /// Replaces each inline value in `text` by its number; an error is shown in its place.
+    func inlineValues(_ text: String, runner: CellRunner) -> (text: String, errors: [String]) {
+        var result = "", errors: [String] = []
+        var cursor = text.startIndex
+        for occurrence in InlineValue.occurrences(in: text) {
+            result += text[cursor..<occurrence.range.lowerBound]
+            cursor = occurrence.range.upperBound
+            do throws(NotebookInputError) {
+                let value = try occurrence.value.get()
+                guard let store = runner.store else { throw NotebookInputError("no store at \(storePath)") }
+                let data: ReportData?
+                do { data = try ReportData.load(experiment: value.experiment, from: store) } catch { throw NotebookInputError("\(error)") }
+                guard let data else { throw NotebookInputError("no experiment '\(value.experiment)' in the store") }
+                result += try value.evaluate(data)
+            } catch {
+                result += "**[error: \(error.description)]**"
+                errors.append(error.description)
+            }
+        }
+        result += text[cursor...]
+        return (result, errors)
+    }
+}
