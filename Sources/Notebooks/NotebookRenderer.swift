@@ -81,13 +81,14 @@ public struct NotebookRenderer {
             executed.append(cell.line)
             if output.error == nil { cache.cells[key] = output }
         }
-        let page = NotebookPage(notebook: notebook, outputs: keys.map { outputs[$0.key]! }, keys: keys.map(\.key),
-                                inline: { text in self.inlineValues(text, runner: runner) })
-        failures += zip(notebook.cells, keys).compactMap { cell, key in outputs[key.key]?.error.map { "\(notebook.file):\(cell.line): \($0)" } }
         let indexHTML = directory.appendingPathComponent("index.html"), indexMarkdown = directory.appendingPathComponent("index.md")
         if options.check {
             return Outcome(cells: keys.count, executed: [], reused: reused, stale: stale, failures: [], indexHTML: indexHTML, indexMarkdown: indexMarkdown)
         }
+        // Every cell has an output here: reused from the cache or executed just now.
+        let page = NotebookPage(notebook: notebook, outputs: keys.compactMap { outputs[$0.key] }, keys: keys.map(\.key),
+                                inline: { text in self.inlineValues(text, runner: runner) })
+        failures += zip(notebook.cells, keys).compactMap { cell, key in outputs[key.key]?.error.map { "\(notebook.file):\(cell.line): \($0)" } }
         let rendered = page.render(provenance: options.provenance + [("store", storePath)])
         failures += rendered.failures
         // Only the cells of this render are kept: a cell edited away no longer holds its outputs.

@@ -1,0 +1,131 @@
+import Experiments
+import Foundation
+import Notebooks
+import ProcessTestSupport
+import Testing
+
+/// Rendering against a real store made by `loom run`: outputs, errors in place, the read-only
+/// query, escaping, and the per-cell cache (prose edits execute nothing; a new run executes only
+/// the cells that read its experiment; --check names the stale ones).
+@Suite(.serialized) struct NotebookRendererTests {
+    final class Fixture {
+        let scratch: TemporaryDirectory
+        var store: String { scratch.path("state/loom.db") }
+        var out: URL { scratch.url.appendingPathComponent("out") }
+
+        init() throws {
+            scratch = try TemporaryDirectory()
+            try run("name: alpha\ntask: sleep\nparams: {seconds: [0.01, 0.02]}\n", file: "alpha.yaml")
+            try run("name: beta\ntask: sleep\nparams: {seconds: [0.03]}\n", file: "beta.yaml")
+        }
+
+        func run(_ text: String, file: String, overrides: [String] = []) throws {
+            try text.write(toFile: scratch.path(file), atomically: true, encoding: .utf8)
+            let ran = try LoomProcess.run(["run", scratch.path(file)] + overrides + ["--workers", "1", "--state", scratch.path("state"), "--no-report"],
+                                          deadline: .seconds(120))
+            #expect(ran.status == 0, "\(ran)")
+        }
+
+        func render(_ text: String, check: Bool = false) throws -> NotebookRenderer.Outcome {
+            let notebook = try NotebookParser.parse(text, file: "nb.md")
+            return try NotebookRenderer(notebook: notebook, directory: out, storePath: store).render(.init(check: check))
+        }
+
+        var html: String { (try? String(contentsOf: out.appendingPathComponent("index.html"), encoding: .utf8)) ?? "" }
+        var markdown: String { (try? String(contentsOf: out.appendingPathComponent("index.md"), encoding: .utf8)) ?? "" }
+    }
+
+    static func notebook(prose: String = "The median sleep was `{loom} metric(experiment=alpha, name=slept_s)` s (@fig-alpha).") -> String {
+        """
+        ---
+        title: Cache test
+        ---
+        \(prose)
+
+        ```{loom-plot}
+        #| label: fig-alpha
+        #| caption: Alpha's sleeps <script>alert(1)</script>
+        experiment: alpha
+        x: seconds
+        y: slept_s
+        ```
+
+        ```{loom-table}
+        #| label: tbl-beta
+        experiment: beta
+        columns: [seconds, slept_s]
+        ```
+
+        ```{sql}
+        SELECT COUNT(*) AS runs FROM run r JOIN experiment e ON e.id = r.experiment_id WHERE e.name = 'beta'
+        ```
+        """
+    }
+
+    @Test func cellsRenderAndTheCacheExecutesOnlyWhatChanged() throws {
+        let fixture = try Fixture()
+        let first = try fixture.render(Self.notebook())
+        #expect(first.failures.isEmpty, "\(first.failures)")
+        #expect(first.executed == [6, 14, 20] && first.reused == 0)
+        #expect(fixture.markdown.contains("The median sleep was 0.015 s ([Figure 1](#fig-alpha))"), "\(fixture.markdown)")
+        #expect(fixture.markdown.contains("| 0.03 | 0.03 |") && fixture.markdown.contains("| runs |\n|---|\n| 1 |"), "\(fixture.markdown)")
+        #expect(FileManager.default.fileExists(atPath: fixture.out.appendingPathComponent("alpha.svg").path))
+        #expect(fixture.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !fixture.html.contains("<script>alert"), "a caption is escaped")
+
+        // Editing prose executes nothing.
+        let edited = try fixture.render(Self.notebook(prose: "New words; still `{loom} metric(experiment=alpha, name=slept_s, stat=max)` s."))
+        #expect(edited.executed.isEmpty && edited.reused == 3)
+        #expect(fixture.markdown.contains("New words; still 0.02 s."))
+
+        // A new run of alpha: only alpha's cell is stale, and only it runs again.
+        try fixture.run("name: alpha\ntask: sleep\nparams: {seconds: [0.01, 0.02, 0.04]}\n", file: "alpha.yaml")
+        let check = try fixture.render(Self.notebook(), check: true)
+        #expect(check.stale == ["nb.md:6: loom-plot fig-alpha"], "\(check.stale)")
+        let again = try fixture.render(Self.notebook())
+        #expect(again.executed == [6] && again.reused == 2)
+        #expect(fixture.markdown.contains("The median sleep was 0.02 s"), "\(fixture.markdown)")
+        #expect(try fixture.render(Self.notebook(), check: true).stale.isEmpty)
+    }
+
+    @Test func aFailingCellShowsItsErrorInPlaceAndTheRestRenders() throws {
+        let fixture = try Fixture()
+        let text = """
+            Before.
+
+            ```{sql}
+            DELETE FROM run
+            ```
+
+            ```{loom-table}
+            experiment: gamma
+            columns: [seconds]
+            ```
+
+            ```{loom-table}
+            experiment: beta
+            columns: [secnds]
+            ```
+
+            ```{loom-run}
+            experiment: x
+            ```
+
+            ```{dot}
+            digraph { a -> b }
+            ```
+            """
+        let outcome = try fixture.render(text)
+        #expect(outcome.failures.count == 4, "\(outcome.failures)")
+        #expect(outcome.failures[0].hasPrefix("nb.md:3:") && outcome.failures[0].contains("would change the store"), "\(outcome.failures)")
+        #expect(outcome.failures[1].contains("no experiment 'gamma'") && outcome.failures[1].contains("alpha, beta"), "\(outcome.failures)")
+        #expect(outcome.failures[2].contains("did you mean 'seconds'?"), "\(outcome.failures)")
+        #expect(outcome.failures[3].contains("not built yet"), "\(outcome.failures)")
+        #expect(fixture.html.contains("class=\"error\"") && fixture.html.contains("cell-21.svg"), "the dot cell still rendered")
+        // The store was only read.
+        let store = try ResultsStore(readingAt: fixture.store)
+        #expect(try store.runs().count == 3)
+        // A second statement is refused too.
+        let two = try fixture.render("```{sql}\nSELECT 1; DELETE FROM run\n```\n")
+        #expect(two.failures.first?.contains("one statement") == true, "\(two.failures)")
+    }
+}
