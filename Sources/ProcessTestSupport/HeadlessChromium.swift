@@ -1,27 +1,26 @@
 import Foundation
-import ProcessTestSupport
 
 /// Debian's chromium, run headless on a page with a probe script added, so a test can ask what a
 /// real browser laid out: the probe writes a JSON object into the DOM that `--dump-dom` prints.
-struct HeadlessChromium {
-    struct Missing: Error, CustomStringConvertible {
-        var description: String {
+public struct HeadlessChromium {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
             "chromium is not installed, so the report page cannot be checked in a browser; 'make deps' installs it (Debian package chromium)"
         }
     }
 
-    struct Result {
+    public struct Result {
         /// What the probe wrote (`JSON.stringify` of its object), decoded.
-        var probe: [String: Any]
+        public var probe: [String: Any]
         /// The browser's console lines (`:CONSOLE` in its log): messages and uncaught errors.
-        var console: [String]
+        public var console: [String]
     }
 
-    let executable: URL
+    public let executable: URL
 
     /// Finds `chromium` on the PATH.
     /// - Throws: `Missing` (saying that `make deps` installs it) when there is none.
-    init() throws {
+    public init() throws {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         guard let directory = path.split(separator: ":").first(where: {
             FileManager.default.isExecutableFile(atPath: "\($0)/chromium")
@@ -33,7 +32,7 @@ struct HeadlessChromium {
     /// `load` event) in a window of `width` × `height` pixels, and returns what the probe found.
     /// Uncaught errors of the page's own scripts are collected from the first moment into
     /// `probe["errors"]`.
-    func check(page: URL, probe: String, width: Int = 1280, height: Int = 900) throws -> Result {
+    public func check(page: URL, probe: String, width: Int = 1280, height: Int = 900) throws -> Result {
         var html = try String(contentsOf: page, encoding: .utf8)
         let catcher = "<script>window.loomErrors = []; window.addEventListener('error', function (e) { window.loomErrors.push(String(e.message)); }, true);</script>"
         let reporter = """
@@ -72,5 +71,5 @@ struct HeadlessChromium {
         return Result(probe: probe, console: console)
     }
 
-    struct Failure: Error, CustomStringConvertible { var description: String }
+    public struct Failure: Error, CustomStringConvertible { public var description: String }
 }
