@@ -1,5 +1,6 @@
 # Loom's entry points. Each target that builds first installs any missing Debian package.
-#   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart)
+#   make run    deps + release build + the main job: loom run experiments/quickstart.yaml (report in reports/quickstart),
+#               then its notebook: loom notebook render notebooks-md/sequence-parallel.md (reports/notebooks/)
 #   make test   deps + swift test, then the Python reader's tests (python/tests; pandas not needed)
 #   make cluster-test  Loom on network-namespace hosts and a real Slurm (root only; else it says why
 #               and skips): hostfile launcher, a node killed mid-sweep, USR2 drain and requeue, tc
@@ -55,6 +56,7 @@ build: deps
 
 run: build
 	$(LOOM) run experiments/quickstart.yaml $(RUN_ARGS)
+	$(LOOM) notebook render notebooks-md/sequence-parallel.md
 	@loom=$(LOOM); echo "loom is at $$loom ('make install' copies it to $(PREFIX)/bin)"
 
 # The installed loom still reads data/ from this checkout (loom train's default statistics).
