@@ -15,8 +15,10 @@ public struct NotebookRenderer {
         public var check = false
         /// Lines for the output's front matter (Loom version, git commit).
         public var provenance: [(String, String)] = []
-        public init(force: Bool = false, check: Bool = false, provenance: [(String, String)] = []) {
-            self.force = force; self.check = check; self.provenance = provenance
+        /// Print `index.pdf` with headless Chromium when the page changed (or is missing).
+        public var pdf = false
+        public init(force: Bool = false, check: Bool = false, provenance: [(String, String)] = [], pdf: Bool = false) {
+            self.force = force; self.check = check; self.provenance = provenance; self.pdf = pdf
         }
     }
 
@@ -30,6 +32,9 @@ public struct NotebookRenderer {
         public var failures: [String]
         public var indexHTML: URL
         public var indexMarkdown: URL
+        /// The PDF when one was printed or is current, and why not otherwise.
+        public var pdf: URL?
+        public var pdfNote: String?
     }
 
     static let cacheName = ".loom-notebook-cache.json"
@@ -83,7 +88,8 @@ public struct NotebookRenderer {
         }
         let indexHTML = directory.appendingPathComponent("index.html"), indexMarkdown = directory.appendingPathComponent("index.md")
         if options.check {
-            return Outcome(cells: keys.count, executed: [], reused: reused, stale: stale, failures: [], indexHTML: indexHTML, indexMarkdown: indexMarkdown)
+            return Outcome(cells: keys.count, executed: [], reused: reused, stale: stale, failures: [], indexHTML: indexHTML,
+                           indexMarkdown: indexMarkdown)
         }
         // Every cell has an output here: reused from the cache or executed just now.
         let page = NotebookPage(notebook: notebook, outputs: keys.compactMap { outputs[$0.key] }, keys: keys.map(\.key),
@@ -93,17 +99,31 @@ public struct NotebookRenderer {
         failures += rendered.failures
         // Only the cells of this render are kept: a cell edited away no longer holds its outputs.
         cache.cells = cache.cells.filter { entry in keys.contains { $0.key == entry.key } }
+        // The page without its render time: unchanged means the PDF need not be printed again.
+        let previousPage = try? String(contentsOf: indexHTML, encoding: .utf8)
+        let pageChanged = previousPage != rendered.html
         do {
             try Data(rendered.markdown.utf8).write(to: indexMarkdown, options: .atomic)
-            try Data(rendered.html.utf8).write(to: indexHTML, options: .atomic)
+            if pageChanged { try Data(rendered.html.utf8).write(to: indexHTML, options: .atomic) }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             try encoder.encode(cache).write(to: cachePath, options: .atomic)
         } catch {
             throw NotebookError(file: directory.path, line: 1, "cannot write the rendered notebook: \(error.localizedDescription)")
         }
-        return Outcome(cells: keys.count, executed: executed, reused: reused, stale: [], failures: failures,
-                       indexHTML: indexHTML, indexMarkdown: indexMarkdown)
+        var outcome = Outcome(cells: keys.count, executed: executed, reused: reused, stale: [], failures: failures,
+                              indexHTML: indexHTML, indexMarkdown: indexMarkdown)
+        if options.pdf {
+            let pdf = directory.appendingPathComponent("index.pdf")
+            if !pageChanged && FileManager.default.fileExists(atPath: pdf.path) {
+                outcome.pdf = pdf
+            } else if let note = NotebookPDF.print(indexHTML, to: pdf) {
+                outcome.pdfNote = note
+            } else {
+                outcome.pdf = pdf
+            }
+        }
+        return outcome
     }
 
     /// Raised when what a cell renders changes for the same inputs, so old outputs are not reused.
