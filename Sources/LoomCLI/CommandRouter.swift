@@ -34,6 +34,7 @@ enum CommandRouter {
         KeysCommand.self,
         GraphDrawCommand.self,
         NotebookRenderCommand.self,
+        NotebookNewCommand.self,
     ] }
 
     /// Runs the command `arguments` name.

@@ -129,3 +129,38 @@ import Testing
         #expect(two.failures.first?.contains("one statement") == true, "\(two.failures)")
     }
 }
+
+/// `loom notebook new` writes a notebook that renders: a table of the runs and the report's figures.
+@Suite struct NotebookNewTests {
+    @Test func aStartingNotebookRendersWithTheExperimentsFigures() throws {
+        let scratch = try TemporaryDirectory()
+        let experiment = """
+            name: gamma
+            description: "sleeps \\"quoted\\" — and a colon: here"
+            task: sleep
+            params: {seconds: [0.01, 0.02]}
+            repeat: 2
+            report:
+              - {name: slept, x: seconds, y: slept_s, title: "what: it slept"}
+            """
+        try experiment.write(toFile: scratch.path("gamma.yaml"), atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", scratch.path("gamma.yaml"), "--workers", "1", "--state", scratch.path("state"), "--no-report"],
+                                      deadline: .seconds(120))
+        #expect(ran.status == 0, "\(ran)")
+        let made = try LoomProcess.run(["notebook", "new", "gamma-notes", "--experiment", "gamma", "--state", scratch.path("state"),
+                                        "--dir", scratch.path("nb")])
+        #expect(made.status == 0, "\(made)")
+        let text = try String(contentsOfFile: scratch.path("nb/gamma-notes.md"), encoding: .utf8)
+        #expect(text.contains("columns: [\"seconds\", \"slept_s\"]") && text.contains("group_by: [\"seconds\"]"), "\(text)")
+        let rendered = try LoomProcess.run(["notebook", "render", scratch.path("nb/gamma-notes.md"), "--out", scratch.path("out"), "--no-pdf"])
+        #expect(rendered.status == 0, "\(rendered)")
+        let html = try String(contentsOfFile: scratch.path("out/index.html"), encoding: .utf8)
+        #expect(html.contains("<h1>sleeps &quot;quoted&quot; — and a colon: here</h1>") && html.contains("Figure 1: what: it slept"), "\(html)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("out/slept.svg")))
+        let again = try LoomProcess.run(["notebook", "new", "gamma-notes", "--experiment", "gamma", "--state", scratch.path("state"),
+                                         "--dir", scratch.path("nb")])
+        #expect(again.status == 2 && again.standardError.contains("exists"), "\(again)")
+        let unknown = try LoomProcess.run(["notebook", "new", "x", "--experiment", "gama", "--state", scratch.path("state"), "--dir", scratch.path("nb")])
+        #expect(unknown.status == 2 && unknown.standardError.contains("gamma"), "\(unknown)")
+    }
+}
