@@ -39,7 +39,7 @@ enum NotebookRenderCommand: Command {
         let renderer = NotebookRenderer(notebook: notebook, directory: out, storePath: state + "/loom.db")
         let options = NotebookRenderer.Options(force: arguments.flag("force"), check: arguments.flag("check"),
                                                provenance: [("loom", Provenance.loomVersion), ("commit", Provenance.commit)],
-                                               pdf: !arguments.flag("no-pdf"))
+                                               pdf: !arguments.flag("no-pdf"), loom: ClusterOptions.executable)
         let start = ContinuousClock.now
         let outcome: NotebookRenderer.Outcome
         do { outcome = try renderer.render(options) } catch { throw .failure(error.description) }

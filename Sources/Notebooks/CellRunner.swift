@@ -6,10 +6,13 @@ import Tasks
 /// Executes one cell against the store, writing its files into the output folder.
 struct CellRunner {
     let notebook: Notebook
-    let store: ResultsStore?
+    /// Opened again after a `loom-run` cell (which may have created the store).
+    var store: ResultsStore?
     let storePath: String
     let directory: URL
     let metrics: MetricCatalog
+    /// The loom executable, for `loom-run` cells (nil: they say they cannot run).
+    var loom: URL?
 
     /// The most rows a table or a query shows.
     static let maximumRows = 500
@@ -27,7 +30,9 @@ struct CellRunner {
             hash.update(Array(result.columns.joined(separator: "\u{1f}").utf8))
             for row in result.rows { hash.update(Array(("\n" + row.map { $0 ?? "\u{0}" }.joined(separator: "\u{1f}")).utf8)) }
             return hash.hexDigest()
-        case .dot, .run, .graph, .gnuplot:
+        case .run:
+            return (try? RunCell(cell: cell, runner: self).plan()) ?? "unplannable"
+        case .dot, .graph, .gnuplot:
             return ""
         }
     }
@@ -58,8 +63,9 @@ struct CellRunner {
             case .plot: return try plot(cell)
             case .sql: return try sql(cell)
             case .dot: return try dot(cell)
-            case .run, .graph, .gnuplot:
-                throw NotebookInputError("'\(cell.kind.rawValue)' cells are not built yet in this Loom; use loom-table, loom-plot, sql or dot")
+            case .run: return try RunCell(cell: cell, runner: self).run()
+            case .graph, .gnuplot:
+                throw NotebookInputError("'\(cell.kind.rawValue)' cells are not built yet in this Loom; use loom-run, loom-table, loom-plot, sql or dot")
             }
         } catch {
             return CellOutput(markdown: "", html: "", files: [], error: error.description)
@@ -112,8 +118,17 @@ struct CellRunner {
             throw NotebookInputError("no run of '\(experiment)' has '\(column)'\(near)")
         }
         var rows: [[String]] = []
+        func shown(_ value: Double) -> String {
+            value == value.rounded() && abs(value) < 1e15 ? String(format: "%.0f", value) : String(format: "%.4g", value)
+        }
         if groupBy.isEmpty {
-            rows = runs.prefix(Self.maximumRows).map { run in columns.map { run.value($0).map { "\($0)" } ?? "" } }
+            rows = runs.prefix(Self.maximumRows).map { run in
+                columns.map { column in
+                    guard let value = run.value(column) else { return "" }
+                    if case .double = value, let number = value.number { return shown(number) }
+                    return "\(value)"
+                }
+            }
         } else {
             var groups: [[String]: [ReportData.Run]] = [:], order: [[String]] = []
             for run in runs {
@@ -128,9 +143,6 @@ struct CellRunner {
                     let numbers = members.compactMap { $0.value(column)?.number }.sorted()
                     guard let low = numbers.first, let high = numbers.last else { return "" }
                     let middle = numbers.count % 2 == 1 ? numbers[numbers.count / 2] : (numbers[numbers.count / 2 - 1] + numbers[numbers.count / 2]) / 2
-                    func shown(_ value: Double) -> String {
-                        value == value.rounded() && abs(value) < 1e15 ? String(format: "%.0f", value) : String(format: "%.4g", value)
-                    }
                     return numbers.count == 1 || low == high ? shown(middle) : "\(shown(middle)) (\(shown(low))–\(shown(high)))"
                 })
             }

@@ -25,7 +25,7 @@ public struct Notebook: Sendable, Equatable {
 
     /// A cell's kind: what its body is and what it makes.
     public enum CellKind: String, Sendable, CaseIterable {
-        /// An experiment file run through the normal runner (not built yet).
+        /// An experiment file run through the normal runner, cached like `loom run`.
         case run = "loom-run"
         /// A table of an experiment's runs.
         case table = "loom-table"
@@ -41,7 +41,7 @@ public struct Notebook: Sendable, Equatable {
         case gnuplot
 
         /// Whether this Loom renders it yet.
-        public var isBuilt: Bool { [.table, .plot, .sql, .dot].contains(self) }
+        public var isBuilt: Bool { [.run, .table, .plot, .sql, .dot].contains(self) }
     }
 
     /// One fenced cell.

@@ -17,8 +17,10 @@ public struct NotebookRenderer {
         public var provenance: [(String, String)] = []
         /// Print `index.pdf` with headless Chromium when the page changed (or is missing).
         public var pdf = false
-        public init(force: Bool = false, check: Bool = false, provenance: [(String, String)] = [], pdf: Bool = false) {
-            self.force = force; self.check = check; self.provenance = provenance; self.pdf = pdf
+        /// The loom executable, which `loom-run` cells run.
+        public var loom: URL?
+        public init(force: Bool = false, check: Bool = false, provenance: [(String, String)] = [], pdf: Bool = false, loom: URL? = nil) {
+            self.force = force; self.check = check; self.provenance = provenance; self.pdf = pdf; self.loom = loom
         }
     }
 
@@ -56,7 +58,8 @@ public struct NotebookRenderer {
 
     public func render(_ options: Options = Options()) throws(NotebookError) -> Outcome {
         let store = FileManager.default.fileExists(atPath: storePath) ? try? ResultsStore(readingAt: storePath) : nil
-        let runner = CellRunner(notebook: notebook, store: store, storePath: storePath, directory: directory, metrics: MetricCatalog())
+        var runner = CellRunner(notebook: notebook, store: store, storePath: storePath, directory: directory, metrics: MetricCatalog())
+        runner.loom = options.loom
         let cachePath = directory.appendingPathComponent(Self.cacheName)
         var cache = (try? JSONDecoder().decode(Cache.self, from: Data(contentsOf: cachePath))) ?? Cache()
         if options.force { cache = Cache() }
@@ -65,7 +68,7 @@ public struct NotebookRenderer {
         var keys: [(line: Int, key: String)] = []
         var executed: [Int] = [], reused = 0, stale: [String] = [], failures: [String] = []
         for cell in notebook.cells {
-            let key = Self.key(cell, input: runner.inputDigest(cell))
+            var key = Self.key(cell, input: runner.inputDigest(cell))
             keys.append((cell.line, key))
             if let cached = cache.cells[key], cached.files.allSatisfy({ FileManager.default.fileExists(atPath: directory.appendingPathComponent($0).path) }) {
                 outputs[key] = cached
@@ -82,6 +85,13 @@ public struct NotebookRenderer {
                 }
             }
             let output = runner.run(cell)
+            if cell.kind == .run {
+                if FileManager.default.fileExists(atPath: storePath) { runner.store = try? ResultsStore(readingAt: storePath) }
+                // Keyed by the plan after the run (every run in the store), which the next render
+                // finds unchanged: it then does not run the file again.
+                key = Self.key(cell, input: runner.inputDigest(cell))
+                keys[keys.count - 1].key = key
+            }
             outputs[key] = output
             executed.append(cell.line)
             if output.error == nil { cache.cells[key] = output }

@@ -106,8 +106,8 @@ import Testing
             columns: [secnds]
             ```
 
-            ```{loom-run}
-            experiment: x
+            ```{gnuplot}
+            plot x
             ```
 
             ```{dot}
@@ -162,5 +162,52 @@ import Testing
         #expect(again.status == 2 && again.standardError.contains("exists"), "\(again)")
         let unknown = try LoomProcess.run(["notebook", "new", "x", "--experiment", "gama", "--state", scratch.path("state"), "--dir", scratch.path("nb")])
         #expect(unknown.status == 2 && unknown.standardError.contains("gamma"), "\(unknown)")
+    }
+}
+
+/// A `loom-run` cell makes a notebook a reproduction from nothing: it runs its experiment file
+/// through `loom run`, and runs it again only when the file's runs are not all in the store.
+@Suite struct NotebookRunCellTests {
+    @Test func aRunCellRunsItsExperimentOnceAndAgainWhenTheFileChanges() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: delta\ntask: sleep\nparams: {seconds: [0.01, 0.02]}\n".write(toFile: scratch.path("delta.yaml"), atomically: true, encoding: .utf8)
+        let notebook = """
+            ---
+            title: From nothing
+            state: \(scratch.path("state"))
+            ---
+            ```{loom-run}
+            file: \(scratch.path("delta.yaml"))
+            workers: 1
+            ```
+
+            Slept `{loom} metric(experiment=delta, name=slept_s, stat=count)` times.
+
+            ```{loom-table}
+            experiment: delta
+            columns: [seconds, slept_s]
+            ```
+            """
+        try notebook.write(toFile: scratch.path("nb.md"), atomically: true, encoding: .utf8)
+        let render = ["notebook", "render", scratch.path("nb.md"), "--out", scratch.path("out"), "--no-pdf"]
+        let first = try LoomProcess.run(render, deadline: .seconds(120))
+        #expect(first.status == 0 && first.standardError.contains("2 executed, 0 reused"), "\(first)")
+        let page = try String(contentsOfFile: scratch.path("out/index.md"), encoding: .utf8)
+        #expect(page.contains("Slept 2 times.") && page.contains("2 succeeded"), "\(page)")
+        let second = try LoomProcess.run(render, deadline: .seconds(120))
+        #expect(second.status == 0 && second.standardError.contains("0 executed, 2 reused"), "\(second)")
+
+        // A new value in the file: the run cell is stale, and so then is the table that reads its runs.
+        try "name: delta\ntask: sleep\nparams: {seconds: [0.01, 0.02, 0.03]}\n".write(toFile: scratch.path("delta.yaml"), atomically: true, encoding: .utf8)
+        let check = try LoomProcess.run(render + ["--check"], deadline: .seconds(120))
+        #expect(check.status == 1 && check.standardError.contains("nb.md:5: loom-run"), "\(check)")
+        let third = try LoomProcess.run(render, deadline: .seconds(120))
+        #expect(third.status == 0 && third.standardError.contains("2 executed, 0 reused"), "\(third)")
+        #expect(try String(contentsOfFile: scratch.path("out/index.md"), encoding: .utf8).contains("Slept 3 times."))
+
+        // A file that does not exist is an error in place.
+        try notebook.replacingOccurrences(of: "delta.yaml", with: "nope.yaml").write(toFile: scratch.path("bad.md"), atomically: true, encoding: .utf8)
+        let bad = try LoomProcess.run(["notebook", "render", scratch.path("bad.md"), "--out", scratch.path("bad"), "--no-pdf"], deadline: .seconds(120))
+        #expect(bad.status == 1 && bad.standardError.contains("bad.md:5:") && bad.standardError.contains("nope.yaml"), "\(bad)")
     }
 }
