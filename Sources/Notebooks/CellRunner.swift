@@ -107,7 +107,7 @@ struct CellRunner {
         var filters: [(String, String)] = []
         if case let .mapping(pairs, _)? = node["where"] { filters = pairs.map { ($0.key, $0.value.scalarText ?? "") } }
         let runs = data.runs.filter { run in
-            (run.status == .succeeded || run.status == .cached) && filters.allSatisfy { key, value in run.params[key].map { "\($0)" == value } ?? false }
+            (run.status == .succeeded || run.status == .cached) && filters.allSatisfy { key, value in run.params[key].map { InlineValue.matches($0, value) } ?? false }
         }
         let groupBy = list("group_by")
         let columns = list("columns").isEmpty ? groupBy : list("columns")

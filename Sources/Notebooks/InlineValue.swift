@@ -53,7 +53,7 @@ struct InlineValue: Equatable {
     func evaluate(_ data: ReportData) throws(NotebookInputError) -> String {
         let runs = data.runs.filter { run in
             (run.status == .succeeded || run.status == .cached)
-                && filters.allSatisfy { filter in run.params[filter.key].map { "\($0)" == filter.value } ?? false }
+                && filters.allSatisfy { filter in run.params[filter.key].map { InlineValue.matches($0, filter.value) } ?? false }
         }
         let numbers = runs.compactMap { $0.value(name)?.number }
         if stat == "count" { return String(numbers.count) }
@@ -70,6 +70,14 @@ struct InlineValue: Equatable {
         default: sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         return String(format: "%.\(digits)g", value)
+    }
+
+    /// Whether a parameter's value is the one written: as printed, or as the same number
+    /// (`link_gbps=1` matches 1.0).
+    static func matches(_ value: ParameterValue, _ written: String) -> Bool {
+        if "\(value)" == written { return true }
+        guard let number = value.number, let wanted = Double(written) else { return false }
+        return number == wanted
     }
 
     /// The inline values in a prose line: (range of the whole `…` span, the parsed value or its error).
