@@ -105,7 +105,13 @@ public struct NotebookRenderer {
         let page = NotebookPage(notebook: notebook, outputs: keys.compactMap { outputs[$0.key] }, keys: keys.map(\.key),
                                 inline: { text in self.inlineValues(text, runner: runner) })
         failures += zip(notebook.cells, keys).compactMap { cell, key in outputs[key.key]?.error.map { "\(notebook.file):\(cell.line): \($0)" } }
-        let rendered = page.render(provenance: options.provenance + [("store", storePath)])
+        // The store as the cells read it: its last invocation and how many runs it holds.
+        var snapshot = "no store"
+        if let store = runner.store,
+           let row = try? store.readOnlyQuery("SELECT (SELECT MAX(id) FROM invocation), (SELECT COUNT(*) FROM run)", maximumRows: 1).rows.first {
+            snapshot = "invocation \(row[0] ?? "none"), \(row[1] ?? "0") runs"
+        }
+        let rendered = page.render(provenance: options.provenance + [("store", storePath), ("store_snapshot", snapshot)])
         failures += rendered.failures
         // Only the cells of this render are kept: a cell edited away no longer holds its outputs.
         cache.cells = cache.cells.filter { entry in keys.contains { $0.key == entry.key } }

@@ -68,6 +68,7 @@ import Testing
         #expect(first.failures.isEmpty, "\(first.failures)")
         #expect(first.executed == [6, 14, 20] && first.reused == 0)
         #expect(fixture.markdown.contains("The median sleep was 0.015 s ([Figure 1](#fig-alpha))"), "\(fixture.markdown)")
+        #expect(fixture.markdown.contains("store_snapshot: \"invocation 2, 3 runs\""), "\(fixture.markdown)")
         #expect(fixture.markdown.contains("| 0.03 | 0.03 |") && fixture.markdown.contains("| runs |\n|---|\n| 1 |"), "\(fixture.markdown)")
         #expect(FileManager.default.fileExists(atPath: fixture.out.appendingPathComponent("alpha.svg").path))
         #expect(fixture.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !fixture.html.contains("<script>alert"), "a caption is escaped")
