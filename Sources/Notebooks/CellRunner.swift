@@ -21,7 +21,7 @@ struct CellRunner {
     /// plot cells, the query's result for sql cells, nothing for dot.
     func inputDigest(_ cell: Notebook.Cell) -> String {
         switch cell.kind {
-        case .table, .plot:
+        case .table, .plot, .graph:
             guard let experiment = (try? settings(cell))?["experiment"]?.scalarText else { return "unreadable" }
             return experimentDigest(experiment)
         case .sql:
@@ -32,7 +32,7 @@ struct CellRunner {
             return hash.hexDigest()
         case .run:
             return (try? RunCell(cell: cell, runner: self).plan()) ?? "unplannable"
-        case .dot, .graph, .gnuplot:
+        case .dot, .gnuplot:
             return ""
         }
     }
@@ -64,8 +64,10 @@ struct CellRunner {
             case .sql: return try sql(cell)
             case .dot: return try dot(cell)
             case .run: return try RunCell(cell: cell, runner: self).run()
-            case .graph, .gnuplot:
-                throw NotebookInputError("'\(cell.kind.rawValue)' cells are not built yet in this Loom; use loom-run, loom-table, loom-plot, sql or dot")
+            case .graph: return try graph(cell)
+            case .gnuplot:
+                throw NotebookInputError("'gnuplot' cells are not built yet in this Loom (gnuplot can run shell commands, so a raw script "
+                                         + "needs a sandbox first); use loom-plot, whose scripts Loom writes")
             }
         } catch {
             return CellOutput(markdown: "", html: "", files: [], error: error.description)
@@ -181,6 +183,48 @@ struct CellRunner {
         }
         let svg = spec.figures[0].name + ".svg"
         return figure(cell, svg: svg, files: outcome.files, notes: outcome.notes)
+    }
+
+    // MARK: loom-graph
+
+    /// `experiment: E`, `graph: NAME` (an artifact `NAME.svg` of a run, e.g. a mechanism graph),
+    /// `run: I` (the run's index in the sweep, from 1; default the first run that has it).
+    private func graph(_ cell: Notebook.Cell) throws(NotebookInputError) -> CellOutput {
+        let node = try settings(cell)
+        guard case let .mapping(entries, _) = node else { throw NotebookInputError("a loom-graph cell is a mapping: experiment, graph, run") }
+        for entry in entries where !["experiment", "graph", "run"].contains(entry.key) {
+            throw NotebookInputError("line \(entry.keyMark.line): unknown key '\(entry.key)' (known: experiment, graph, run)")
+        }
+        guard let experiment = node["experiment"]?.scalarText, let name = node["graph"]?.scalarText, !name.isEmpty else {
+            throw NotebookInputError("a loom-graph cell needs 'experiment:' and 'graph:' (an artifact's name without .svg)")
+        }
+        let data = try data(experiment)
+        let index = try node["run"]?.scalarText.map { text throws(NotebookInputError) -> Int in
+            guard let number = Int(text), number >= 1 else { throw NotebookInputError("run: \(text) is not a run index from 1") }
+            return number
+        }
+        let candidates = data.runs.filter { index == nil || $0.index + 1 == index }
+        let found = candidates.lazy.compactMap { run in run.artifacts.first { URL(fileURLWithPath: $0).lastPathComponent == name + ".svg" } }.first
+        guard let source = found else {
+            let names = Set(data.runs.flatMap { $0.artifacts }.filter { $0.hasSuffix(".svg") }.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent }).sorted()
+            throw NotebookInputError("no run\(index.map { " \($0)" } ?? "") of '\(experiment)' stored a graph '\(name)' (stored: \(names.prefix(12).joined(separator: ", ")))")
+        }
+        let stem = Self.stem(cell)
+        var files: [String] = []
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            for format in ["svg", "pdf"] {
+                let from = URL(fileURLWithPath: source).deletingPathExtension().appendingPathExtension(format)
+                guard FileManager.default.fileExists(atPath: from.path) else { continue }
+                let to = directory.appendingPathComponent("\(stem).\(format)")
+                try? FileManager.default.removeItem(at: to)
+                try FileManager.default.copyItem(at: from, to: to)
+                files.append("\(stem).\(format)")
+            }
+        } catch {
+            throw NotebookInputError("cannot copy \(source): \(error.localizedDescription)")
+        }
+        return figure(cell, svg: "\(stem).svg", files: files, notes: [])
     }
 
     // MARK: sql

@@ -35,13 +35,13 @@ public struct Notebook: Sendable, Equatable {
         case sql
         /// Graphviz source, rendered.
         case dot
-        /// A run's artifact graph by name (not built yet).
+        /// A run's artifact graph (an SVG it stored, such as a mechanism graph) by name.
         case graph = "loom-graph"
         /// A raw gnuplot script over data an earlier cell exported (not built yet).
         case gnuplot
 
         /// Whether this Loom renders it yet.
-        public var isBuilt: Bool { [.run, .table, .plot, .sql, .dot].contains(self) }
+        public var isBuilt: Bool { self != .gnuplot }
     }
 
     /// One fenced cell.

@@ -213,3 +213,37 @@ import Testing
         #expect(bad.status == 1 && bad.standardError.contains("bad.md:5:") && bad.standardError.contains("nope.yaml"), "\(bad)")
     }
 }
+
+/// `loom-graph` shows a graph a run stored (an SVG artifact) by name.
+@Suite struct NotebookGraphCellTests {
+    @Test func aStoredGraphIsCopiedBesideThePageAndAMissingOneIsNamed() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: eps\ntask: artifact\nparams: {path: \(scratch.path("made/circuit.svg")), bytes: 64, seed: [1, 2]}\n"
+            .write(toFile: scratch.path("eps.yaml"), atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", scratch.path("eps.yaml"), "--workers", "1", "--test-kinds", "--state", scratch.path("state"), "--no-report"],
+                                      deadline: .seconds(120))
+        #expect(ran.status == 0, "\(ran)")
+        let text = """
+            ```{loom-graph}
+            #| label: fig-circuit
+            experiment: eps
+            graph: circuit
+            run: 2
+            ```
+
+            ```{loom-graph}
+            experiment: eps
+            graph: circut
+            ```
+            """
+        let notebook = try NotebookParser.parse(text, file: "g.md")
+        let out = scratch.url.appendingPathComponent("out")
+        let outcome = try NotebookRenderer(notebook: notebook, directory: out, storePath: scratch.path("state/loom.db")).render()
+        // Run 2's copy, not run 1's (the stored artifacts differ by seed).
+        let store = try ResultsStore(readingAt: scratch.path("state/loom.db"))
+        let second = try #require(try store.artifacts(run: 2).first)
+        #expect(FileManager.default.contents(atPath: out.appendingPathComponent("circuit.svg").path) == FileManager.default.contents(atPath: second.path))
+        #expect(outcome.failures.count == 1 && outcome.failures[0].hasPrefix("g.md:8:") && outcome.failures[0].contains("stored: circuit"),
+                "\(outcome.failures)")
+    }
+}
