@@ -120,9 +120,7 @@ struct CellRunner {
             throw NotebookInputError("no run of '\(experiment)' has '\(column)'\(near)")
         }
         var rows: [[String]] = []
-        func shown(_ value: Double) -> String {
-            value == value.rounded() && abs(value) < 1e15 ? String(format: "%.0f", value) : String(format: "%.4g", value)
-        }
+        let shown = Numbers.shown
         if groupBy.isEmpty {
             rows = runs.prefix(Self.maximumRows).map { run in
                 columns.map { column in
@@ -144,7 +142,7 @@ struct CellRunner {
                     if let position = groupBy.firstIndex(of: column) { return key[position] }
                     let numbers = members.compactMap { $0.value(column)?.number }.sorted()
                     guard let low = numbers.first, let high = numbers.last else { return "" }
-                    let middle = numbers.count % 2 == 1 ? numbers[numbers.count / 2] : (numbers[numbers.count / 2 - 1] + numbers[numbers.count / 2]) / 2
+                    let middle = Numbers.median(numbers)
                     return numbers.count == 1 || low == high ? shown(middle) : "\(shown(middle)) (\(shown(low))–\(shown(high)))"
                 })
             }

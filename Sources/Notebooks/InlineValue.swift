@@ -67,7 +67,7 @@ struct InlineValue: Equatable {
         case "mean": numbers.reduce(0, +) / Double(numbers.count)
         case "min": sorted.first!
         case "max": sorted.last!
-        default: sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        default: Numbers.median(sorted)
         }
         return String(format: "%.\(digits)g", value)
     }
