@@ -8,12 +8,16 @@ extension SQLiteDatabase {
     /// - Returns: the column names and at most `maximumRows` rows, and whether more were left out.
     func readOnlyQuery(_ sql: String, maximumRows: Int) throws(StoreError) -> (columns: [String], rows: [[String?]], truncated: Bool) {
         var statement: OpaquePointer?
-        var tail: UnsafePointer<CChar>?
-        let prepared = sql.withCString { text in sqlite3_prepare_v2(handle, text, -1, &statement, &tail).self }
+        // What follows the first statement, read while the C string SQLite parsed still exists.
+        var rest = ""
+        let prepared = sql.withCString { text -> Int32 in
+            var tail: UnsafePointer<CChar>?
+            let code = sqlite3_prepare_v2(handle, text, -1, &statement, &tail)
+            if let tail { rest = String(cString: tail) }
+            return code
+        }
         guard prepared == SQLITE_OK, let statement else { throw failure("prepare the query", prepared) }
         defer { sqlite3_finalize(statement) }
-        // The tail pointer refers into the temporary C string; compare by what is left instead.
-        let rest = Self.remainder(after: sql)
         guard rest.trimmingCharacters(in: .whitespacesAndNewlines.union(CharacterSet(charactersIn: ";"))).isEmpty else {
             throw StoreError(path: path, step: "query", code: 0, message: "give one statement; found more after the first ('\(rest.prefix(40))')")
         }
@@ -33,16 +37,5 @@ extension SQLiteDatabase {
                 sqlite3_column_type(statement, column) == SQLITE_NULL ? nil : String(cString: sqlite3_column_text(statement, column))
             })
         }
-    }
-
-    /// What follows the first complete statement of `sql` (empty when there is one statement).
-    private static func remainder(after sql: String) -> String {
-        var end = sql.startIndex
-        var candidate = ""
-        for index in sql.indices where sql[index] == ";" {
-            candidate = String(sql[...index])
-            if sqlite3_complete(candidate) != 0 { end = sql.index(after: index); break }
-        }
-        return candidate.isEmpty ? "" : String(sql[end...])
     }
 }

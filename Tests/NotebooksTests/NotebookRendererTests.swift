@@ -129,6 +129,9 @@ import Testing
         // A second statement is refused too.
         let two = try fixture.render("```{sql}\nSELECT 1; DELETE FROM run\n```\n")
         #expect(two.failures.first?.contains("one statement") == true, "\(two.failures)")
+        // A semicolon inside a string is not a second statement; a trailing one is fine.
+        let quoted = try fixture.render("```{sql}\nSELECT 'a;b' AS text;\n```\n")
+        #expect(quoted.failures.isEmpty && fixture.markdown.contains("| a;b |"), "\(quoted.failures)")
     }
 }
 
