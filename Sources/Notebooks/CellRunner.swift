@@ -32,7 +32,9 @@ struct CellRunner {
             return hash.hexDigest()
         case .run:
             return (try? RunCell(cell: cell, runner: self).plan()) ?? "unplannable"
-        case .dot, .gnuplot:
+        case .gnuplot:
+            return GnuplotCell(cell: cell, directory: directory).inputDigest()
+        case .dot:
             return ""
         }
     }
@@ -65,9 +67,7 @@ struct CellRunner {
             case .dot: return try dot(cell)
             case .run: return try RunCell(cell: cell, runner: self).run()
             case .graph: return try graph(cell)
-            case .gnuplot:
-                throw NotebookInputError("'gnuplot' cells are not built yet in this Loom (gnuplot can run shell commands, so a raw script "
-                                         + "needs a sandbox first); use loom-plot, whose scripts Loom writes")
+            case .gnuplot: return try GnuplotCell(cell: cell, directory: directory).run()
             }
         } catch {
             return CellOutput(markdown: "", html: "", files: [], error: error.description)

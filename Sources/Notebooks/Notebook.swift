@@ -37,11 +37,9 @@ public struct Notebook: Sendable, Equatable {
         case dot
         /// A run's artifact graph (an SVG it stored, such as a mechanism graph) by name.
         case graph = "loom-graph"
-        /// A raw gnuplot script over data an earlier cell exported (not built yet).
+        /// A raw gnuplot script over data an earlier cell exported, run in a sandbox.
         case gnuplot
 
-        /// Whether this Loom renders it yet.
-        public var isBuilt: Bool { self != .gnuplot }
     }
 
     /// One fenced cell.

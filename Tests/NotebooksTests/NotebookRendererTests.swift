@@ -109,7 +109,7 @@ import Testing
             ```
 
             ```{gnuplot}
-            plot x
+            plot "no-such-file.dat"
             ```
 
             ```{dot}
@@ -121,7 +121,7 @@ import Testing
         #expect(outcome.failures[0].hasPrefix("nb.md:3:") && outcome.failures[0].contains("would change the store"), "\(outcome.failures)")
         #expect(outcome.failures[1].contains("no experiment 'gamma'") && outcome.failures[1].contains("alpha, beta"), "\(outcome.failures)")
         #expect(outcome.failures[2].contains("did you mean 'seconds'?"), "\(outcome.failures)")
-        #expect(outcome.failures[3].contains("not built yet"), "\(outcome.failures)")
+        #expect(outcome.failures[3].contains("gnuplot (sandboxed) failed") && outcome.failures[3].contains("no-such-file.dat"), "\(outcome.failures)")
         #expect(fixture.html.contains("class=\"error\"") && fixture.html.contains("cell-21.svg"), "the dot cell still rendered")
         // The store was only read.
         let store = try ResultsStore(readingAt: fixture.store)
@@ -250,3 +250,62 @@ import Testing
                 "\(outcome.failures)")
     }
 }
+
+/// `gnuplot` cells: the author's script over data an earlier cell exported, in a sandbox where no
+/// command can run and nothing outside the output folder can be written.
+@Suite struct NotebookGnuplotCellTests {
+    @Test func aScriptDrawsFromExportedDataAndCannotReachAShell() throws {
+        let fixture = try NotebookRendererTests.Fixture()
+        let marker = fixture.scratch.path("PWNED")
+        let text = NotebookRendererTests.notebook() + """
+
+
+            ```{gnuplot}
+            #| label: fig-raw
+            #| caption: Alpha's sleeps again, by the author's own script.
+            set xlabel "seconds"
+            plot "alpha.dat" using 1:2 with linespoints title "slept"
+            ```
+
+            ```{gnuplot}
+            x = system("touch \(marker)-system")
+            plot sin(x)
+            ```
+
+            ```{gnuplot}
+            !touch \(marker)-bang
+            plot sin(x)
+            ```
+
+            ```{gnuplot}
+            set print "\(marker)-print"
+            print "escaped"
+            plot sin(x)
+            ```
+
+            ```{gnuplot}
+            set output "| touch \(marker)-pipe"
+            plot sin(x)
+            ```
+
+            ```{gnuplot}
+            plot "< touch \(marker)-data" using 1
+            plot sin(x)
+            ```
+
+            ```{gnuplot}
+            load "< touch \(marker)-load"
+            plot sin(x)
+            ```
+
+            """
+        let outcome = try fixture.render(text)
+        let raw = fixture.out.appendingPathComponent("raw.svg")
+        #expect(FileManager.default.fileExists(atPath: raw.path), "\(outcome.failures)")
+        #expect(!outcome.failures.isEmpty && outcome.failures.allSatisfy { $0.contains("gnuplot (sandboxed) failed") }, "\(outcome.failures)")
+        let made = try FileManager.default.contentsOfDirectory(atPath: fixture.scratch.url.path).filter { $0.hasPrefix("PWNED") }
+        #expect(made.isEmpty, "nothing the script asked for ran or was written outside the output folder: \(made)")
+        #expect(fixture.html.contains("Figure 2: Alpha"), "\(fixture.html.prefix(0))")
+    }
+}
+
