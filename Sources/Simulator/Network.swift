@@ -1,0 +1,117 @@
+/// Links as α–β resources shared by the flows that cross them at the same time, by max-min fair
+/// sharing: each flow gets an equal share of its tightest link, and what a flow cannot use
+/// (because another link limits it) goes to the others.
+public struct Network: Sendable {
+    /// One link between two nodes.
+    public struct Link: Sendable, Equatable {
+        public var from: Int
+        public var to: Int
+        /// Bytes per second, in each direction when full duplex.
+        public var bandwidth: Double
+        /// Seconds from the first byte sent to the first byte arriving.
+        public var latency: Double
+        /// Full duplex: each direction has the whole bandwidth. Half duplex: both share it.
+        public var fullDuplex: Bool
+
+        public init(from: Int, to: Int, bandwidth: Double, latency: Double, fullDuplex: Bool = true) {
+            self.from = from; self.to = to; self.bandwidth = bandwidth; self.latency = latency; self.fullDuplex = fullDuplex
+        }
+    }
+
+    /// A problem with the network's description.
+    public struct Problem: Error, Sendable, CustomStringConvertible, Equatable {
+        public var description: String
+    }
+
+    public let nodes: Int
+    public let links: [Link]
+    /// Capacity of each resource: a full-duplex link has two (one per direction), a half-duplex one.
+    let capacities: [Double]
+    /// For each link, its resource for each direction (from→to, to→from).
+    let resources: [(forward: Int, backward: Int)]
+
+    /// - Throws: `Problem` for a link to a node that does not exist, a bandwidth that is not
+    ///   positive and finite, or a negative latency.
+    public init(nodes: Int, links: [Link]) throws(Problem) {
+        guard nodes >= 1 else { throw Problem(description: "a network needs at least one node") }
+        var capacities: [Double] = [], resources: [(Int, Int)] = []
+        for (index, link) in links.enumerated() {
+            guard (0..<nodes).contains(link.from), (0..<nodes).contains(link.to), link.from != link.to else {
+                throw Problem(description: "link \(index + 1) joins \(link.from) and \(link.to); nodes are 0…\(nodes - 1) and a link joins two of them")
+            }
+            guard link.bandwidth > 0, link.bandwidth.isFinite else {
+                throw Problem(description: "link \(index + 1) (\(link.from)–\(link.to)) has bandwidth \(link.bandwidth); give a positive number of bytes per second")
+            }
+            guard link.latency >= 0, link.latency.isFinite else {
+                throw Problem(description: "link \(index + 1) (\(link.from)–\(link.to)) has latency \(link.latency); give zero or more seconds")
+            }
+            let forward = capacities.count
+            capacities.append(link.bandwidth)
+            if link.fullDuplex {
+                capacities.append(link.bandwidth)
+                resources.append((forward, forward + 1))
+            } else {
+                resources.append((forward, forward))
+            }
+        }
+        self.nodes = nodes; self.links = links; self.capacities = capacities; self.resources = resources
+    }
+
+    /// The resources a flow from `a` to `b` crosses, by a shortest path (fewest links; ties go to
+    /// lower link numbers, so routes are deterministic), and the path's total latency.
+    public func route(from a: Int, to b: Int) throws(Problem) -> (resources: [Int], latency: Double) {
+        guard a != b else { return ([], 0) }
+        var previous = [Int?](repeating: nil, count: nodes)   // the link index used to reach a node
+        var visited = [Bool](repeating: false, count: nodes)
+        visited[a] = true
+        var frontier = [a]
+        while !frontier.isEmpty && !visited[b] {
+            var next: [Int] = []
+            for node in frontier {
+                for (index, link) in links.enumerated() {
+                    let other = link.from == node ? link.to : (link.to == node ? link.from : nil)
+                    guard let other, !visited[other] else { continue }
+                    visited[other] = true
+                    previous[other] = index
+                    next.append(other)
+                }
+            }
+            frontier = next
+        }
+        guard visited[b] else { throw Problem(description: "node \(b) cannot be reached from node \(a): the network is not connected") }
+        var path: [Int] = [], latency = 0.0, node = b
+        while node != a, let index = previous[node] {
+            let link = links[index]
+            let forward = link.to == node
+            path.append(forward ? resources[index].forward : resources[index].backward)
+            latency += link.latency
+            node = forward ? link.from : link.to
+        }
+        return (path.reversed(), latency)
+    }
+
+    /// Max-min fair rates for flows crossing `paths` (resource lists), by progressive filling.
+    func fairRates(_ paths: [[Int]]) -> [Double] {
+        var rates = [Double](repeating: 0, count: paths.count)
+        var frozen = [Bool](repeating: false, count: paths.count)
+        var remaining = capacities
+        // A flow that crosses no resource (source and destination on one node) is not limited.
+        for (index, path) in paths.enumerated() where path.isEmpty { rates[index] = .infinity; frozen[index] = true }
+        while frozen.contains(false) {
+            var users = [Int](repeating: 0, count: capacities.count)
+            for (index, path) in paths.enumerated() where !frozen[index] { for resource in Set(path) { users[resource] += 1 } }
+            var bottleneck = -1, share = Double.infinity
+            for resource in users.indices where users[resource] > 0 {
+                let candidate = remaining[resource] / Double(users[resource])
+                if candidate < share { share = candidate; bottleneck = resource }
+            }
+            guard bottleneck >= 0 else { break }
+            for (index, path) in paths.enumerated() where !frozen[index] && path.contains(bottleneck) {
+                rates[index] = share
+                frozen[index] = true
+                for resource in Set(path) { remaining[resource] -= share }
+            }
+        }
+        return rates
+    }
+}
