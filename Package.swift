@@ -63,7 +63,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
         // Starting workers on other hosts (issue: cluster/ launchers): hostfiles and remote command lines.
         .target(name: "Launch", dependencies: ["CSystem"], swiftSettings: portableSwift),
-        .target(name: "Simulator", dependencies: [], swiftSettings: portableSwift),
+        .target(name: "Simulator", dependencies: ["SequenceParallel"], swiftSettings: portableSwift),
         .target(name: "Notebooks", dependencies: ["Experiments", "Reports", "Tasks"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),
@@ -116,7 +116,7 @@ let package = Package(
         .testTarget(name: "TasksTests", dependencies: ["Tasks"], swiftSettings: portableSwift),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TensorCore"], swiftSettings: portableSwift),
         .testTarget(name: "LaunchTests", dependencies: ["Launch", "ProcessTestSupport"], swiftSettings: portableSwift),
-        .testTarget(name: "SimulatorTests", dependencies: ["Simulator"], swiftSettings: portableSwift),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "SequenceParallel"], swiftSettings: portableSwift),
         .testTarget(name: "NotebooksTests", dependencies: ["Notebooks", "Experiments", "Reports", "Tasks", "ProcessTestSupport"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ClusterTests",
