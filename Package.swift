@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "LoomCLI",
             dependencies: ["TensorCore", "Attention", "Tasks", "Wire", "Cluster", "SequenceParallel", "Experiments", "Runner", "Reports", "Models",
-                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus", "Launch", "Notebooks"],
+                           "Mechanisms", "ActiveDormant", "DuoLLM", "Octopus", "Launch", "Notebooks", "Simulator"],
             swiftSettings: portableSwift,
             plugins: ["BuildInfo"]),
         // Writes the git commit into LoomCLI before each build (`loom version`, benchmark headers).

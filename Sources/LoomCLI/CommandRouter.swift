@@ -35,6 +35,7 @@ enum CommandRouter {
         GraphDrawCommand.self,
         NotebookRenderCommand.self,
         NotebookNewCommand.self,
+        SimCommand.self,
     ] }
 
     /// Runs the command `arguments` name.

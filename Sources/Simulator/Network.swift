@@ -106,7 +106,13 @@ public struct Network: Sendable {
                 if candidate < share { share = candidate; bottleneck = resource }
             }
             guard bottleneck >= 0 else { break }
-            for (index, path) in paths.enumerated() where !frozen[index] && path.contains(bottleneck) {
+            // Every resource at the bottleneck's share saturates now: freeze all their flows in
+            // one round (a ring of equal links takes one round, not one per link).
+            var saturated = [Bool](repeating: false, count: capacities.count)
+            for resource in users.indices where users[resource] > 0 && remaining[resource] / Double(users[resource]) <= share * (1 + 1e-12) {
+                saturated[resource] = true
+            }
+            for (index, path) in paths.enumerated() where !frozen[index] && path.contains(where: { saturated[$0] }) {
                 rates[index] = share
                 frozen[index] = true
                 for resource in Set(path) { remaining[resource] -= share }
