@@ -17,6 +17,8 @@ public struct EventQueue<Payload> {
     public var count: Int { heap.count }
     /// The time of the next event, if any.
     public var nextTime: Double? { heap.first?.time }
+    /// The next event, left in the queue.
+    public var first: (time: Double, payload: Payload)? { heap.first.map { ($0.time, $0.payload) } }
 
     /// Schedules `payload` at `time` (seconds).
     /// - Precondition: `time` is finite.

@@ -1,16 +1,30 @@
 /// The flows in flight on a network while a simulation runs: transfers are added as the
 /// simulated ranks post them, and the network says when the next one will have arrived.
+///
+/// Max-min fair rates decompose over groups of flows that share links (directly or through
+/// others), so a start or an end recomputes only its own group; each flow's drain time sits in a
+/// queue, re-entered when its rate changes (older entries are skipped). A ring of P independent
+/// links then costs O(log) per change, not a pass over every flow.
 final class LiveNetwork {
     let network: Network
     private var routes: [[Int]] = []
+    /// Bytes left at `updated[flow]`, moving at `rate[flow]` since.
     private var left: [Double] = []
-    private var pending = EventQueue<Int>()     // flows waiting out their path's latency
-    private var active: [Int] = []
-    private var rates: [Double] = []
+    private var rate: [Double] = []
+    private var updated: [Double] = []
+    private var version: [Int] = []
+    private var isActive: [Bool] = []
+    private var pending = EventQueue<Int>()                 // flows waiting out their path's latency
+    private var drains = EventQueue<(flow: Int, version: Int)>()
+    /// The active flows on each resource.
+    private var users: [Set<Int>]
     private(set) var now = 0.0
     private var routeCache: [Int: (resources: [Int], latency: Double)] = [:]
 
-    init(network: Network) { self.network = network }
+    init(network: Network) {
+        self.network = network
+        users = [Set<Int>](repeating: [], count: network.capacities.count)
+    }
 
     /// Adds a transfer posted at the current time; returns its id.
     func add(from: Int, to: Int, bytes: Double) throws(Network.Problem) -> Int {
@@ -22,18 +36,24 @@ final class LiveNetwork {
         }
         let id = routes.count
         routes.append(route.resources)
-        left.append(max(0, bytes))
+        left.append(max(0, bytes)); rate.append(0); updated.append(now); version.append(0); isActive.append(false)
         pending.schedule(id, at: now + route.latency)
         return id
     }
 
     /// When the next flow begins or ends, if any is pending or in flight.
     var nextChange: Double? {
-        var earliest = pending.nextTime ?? .infinity
-        for (slot, flow) in active.enumerated() {
-            earliest = min(earliest, rates[slot].isInfinite ? now : now + left[flow] / rates[slot])
-        }
+        let earliest = min(pending.nextTime ?? .infinity, currentDrainTime() ?? .infinity)
         return earliest.isFinite ? earliest : nil
+    }
+
+    /// The earliest drain time still current; entries made stale by a rate change are dropped.
+    private func currentDrainTime() -> Double? {
+        while let top = drains.first {
+            if isActive[top.payload.flow] && version[top.payload.flow] == top.payload.version { return top.time }
+            _ = drains.next()
+        }
+        return nil
     }
 
     /// Moves time to `time` (not past `nextChange`) and returns the flows that arrived by then,
@@ -41,26 +61,59 @@ final class LiveNetwork {
     func advance(to time: Double) -> [Int] {
         var arrived: [Int] = []
         while true {
-            var drainAt = Double.infinity, draining = -1
-            for (slot, flow) in active.enumerated() {
-                let at = rates[slot].isInfinite ? now : now + left[flow] / rates[slot]
-                if at < drainAt || (at == drainAt && flow < draining) { drainAt = at; draining = flow }
-            }
+            let drainAt = currentDrainTime() ?? .infinity
             let beginAt = pending.nextTime ?? .infinity
             let until = min(drainAt, beginAt)
             guard until <= time else { break }
-            for (slot, flow) in active.enumerated() where !rates[slot].isInfinite { left[flow] -= rates[slot] * (until - now) }
             now = until
-            if drainAt <= beginAt {
-                arrived.append(draining)
-                active.removeAll { $0 == draining }
+            if drainAt <= beginAt, let entry = drains.next() {
+                let flow = entry.payload.flow
+                isActive[flow] = false
+                left[flow] = 0
+                for resource in Set(routes[flow]) { users[resource].remove(flow) }
+                arrived.append(flow)
+                reshare(around: routes[flow])
             } else if let begin = pending.next() {
-                if left[begin.payload] <= 0 { arrived.append(begin.payload) } else { active.append(begin.payload) }
+                let flow = begin.payload
+                if left[flow] <= 0 { arrived.append(flow); continue }
+                isActive[flow] = true
+                updated[flow] = now
+                for resource in Set(routes[flow]) { users[resource].insert(flow) }
+                if routes[flow].isEmpty {
+                    // Source and destination on one node: no link limits it.
+                    rate[flow] = .infinity
+                    version[flow] += 1
+                    drains.schedule((flow, version[flow]), at: now)
+                } else {
+                    reshare(around: routes[flow])
+                }
             }
-            rates = network.fairRates(active.map { routes[$0] })
         }
-        for (slot, flow) in active.enumerated() where !rates[slot].isInfinite { left[flow] -= rates[slot] * (time - now) }
         now = max(now, time)
         return arrived
+    }
+
+    /// Recomputes the fair rates of the flows connected (through shared resources) to `resources`.
+    private func reshare(around resources: [Int]) {
+        var group: [Int] = [], seenFlows = Set<Int>(), seenResources = Set<Int>(), frontier = Array(Set(resources))
+        while let resource = frontier.popLast() {
+            guard seenResources.insert(resource).inserted else { continue }
+            for flow in users[resource] where seenFlows.insert(flow).inserted {
+                group.append(flow)
+                frontier += routes[flow].filter { !seenResources.contains($0) }
+            }
+        }
+        guard !group.isEmpty else { return }
+        group.sort()
+        let rates = network.fairRates(group.map { routes[$0] })
+        for (flow, newRate) in zip(group, rates) {
+            // Bytes moved at the old rate up to now, then the new rate from now.
+            if rate[flow].isFinite { left[flow] = max(0, left[flow] - rate[flow] * (now - updated[flow])) }
+            updated[flow] = now
+            guard newRate != rate[flow] || version[flow] == 0 else { continue }
+            rate[flow] = newRate
+            version[flow] += 1
+            drains.schedule((flow, version[flow]), at: newRate.isInfinite ? now : now + left[flow] / newRate)
+        }
     }
 }
