@@ -47,6 +47,15 @@ import Testing
         #expect(Self.close(unequal[0], Self.latency + (small + large) / Self.bandwidth))
     }
 
+    /// A flow that joins halfway takes half the link from then on, and the whole of it once the
+    /// first has ended: A moves 4 MB alone, both move 4 MB each at half speed, B its last 4 MB alone.
+    @Test func aFlowJoiningLaterSharesFromThenOn() throws {
+        let network = try Network(nodes: 2, links: [.init(from: 0, to: 1, bandwidth: 1e9, latency: 0)])
+        let times = try FlowSimulation(network: network).finishTimes([.init(from: 0, to: 1, bytes: 8e6, start: 0),
+                                                                      .init(from: 0, to: 1, bytes: 8e6, start: 4e-3)])
+        #expect(Self.close(times[0], 12e-3, 1e-9) && Self.close(times[1], 16e-3, 1e-9), "\(times)")
+    }
+
     @Test func fullDuplexCarriesBothDirectionsAtOnceAndHalfDuplexShares() throws {
         let transfers: [FlowSimulation.Transfer] = [.init(from: 0, to: 1, bytes: Self.bytes), .init(from: 1, to: 0, bytes: Self.bytes)]
         for time in try Self.pair(fullDuplex: true).finishTimes(transfers) {
