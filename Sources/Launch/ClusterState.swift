@@ -90,7 +90,10 @@ public struct ClusterState: Codable, Sendable, Equatable {
     }
 
     /// The workers grouped by host, hosts in the order first started.
-    public var workersByHost: [(destination: String, workers: [Worker])] {
+    public var workersByHost: [(destination: String, workers: [Worker])] { ClusterState.byHost(workers) }
+
+    /// `workers` grouped by host, hosts in the order they first appear.
+    public static func byHost(_ workers: [Worker]) -> [(destination: String, workers: [Worker])] {
         var order: [String] = []
         var groups: [String: [Worker]] = [:]
         for worker in workers {

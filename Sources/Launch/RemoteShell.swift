@@ -64,17 +64,17 @@ public struct RemoteShell: Sendable {
     /// Runs `command` on `destination` and waits for it (at most `timeout`).
     /// - Throws: `LaunchError` when the remote shell cannot be started; a failure on the far side
     ///   is an outcome with its status (ssh's 255 means the host was not reached).
-    public func run(_ destination: String, _ command: [String], input: String? = nil) throws(LaunchError) -> Outcome {
+    public func run(_ destination: String, _ command: [String]) throws(LaunchError) -> Outcome {
         if let bad = RemoteCommand.untransmittable(command + [destination]) {
             throw LaunchError("an argument holds a NUL byte and cannot travel to \(destination): \(bad.debugDescription)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try executablePath())
         process.arguments = Array(RemoteCommand.argv(rsh: program, destination: destination, command: command).dropFirst())
-        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
+        let stdout = Pipe(), stderr = Pipe()
         process.standardOutput = stdout
         process.standardError = stderr
-        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        process.standardInput = FileHandle.nullDevice
         let collected = Collected()
         let group = DispatchGroup()
         for (handle, isError) in [(stdout.fileHandleForReading, false), (stderr.fileHandleForReading, true)] {
@@ -86,10 +86,6 @@ public struct RemoteShell: Sendable {
         }
         do { try process.run() } catch {
             throw LaunchError("cannot run the remote shell \(program[0]): \(error.localizedDescription)")
-        }
-        if let input {
-            stdin.fileHandleForWriting.write(Data(input.utf8))
-            try? stdin.fileHandleForWriting.close()
         }
         let deadline = ContinuousClock.now + timeout
         var timedOut = false

@@ -141,8 +141,7 @@ struct ClusterLauncher {
         // 4. Every worker registered, or the hosts named with what their workers logged.
         let security = CurveClientSecurity(keys: pair, serverPublicKey: pair.publicKey)
         let missing = waitForRegistration(state.workers, endpoint: endpoint, security: security)
-        for (destination, workers) in ClusterState(started: "", hostfile: "", rsh: [], remoteLoom: "", remoteDirectory: "", keys: "")
-            .with(workers: missing).workersByHost {
+        for (destination, workers) in ClusterState.byHost(missing) {
             let check = ClusterLauncher.check(shell: shell, remoteLoom: remoteLoom, remoteDirectory: remoteDirectory,
                                               destination: destination, endpoint: endpoint, workers: workers)
             failures.append(Failure(destination: destination, reason: "\(workers.count) worker(s) did not register within \(Int(timeout)) s:\n" + check))
@@ -328,14 +327,5 @@ struct ClusterLauncher {
                            + "\n\(kept.count) worker(s) are kept in \(ClusterState.path(in: directory)); run 'loom cluster down' again once the hosts answer")
         }
         ClusterState.remove(from: directory)
-    }
-}
-
-extension ClusterState {
-    /// A copy holding `workers` (for grouping a subset by host).
-    func with(workers: [Worker]) -> ClusterState {
-        var copy = self
-        copy.workers = workers
-        return copy
     }
 }

@@ -59,7 +59,7 @@ struct GnuplotCell {
                          "--unshare-all", "--die-with-parent", "--new-session", "--clearenv", "--setenv", "PATH", "/usr/bin",
                          "--setenv", "HOME", "/tmp"]
         if FileManager.default.fileExists(atPath: "/etc/fonts") { arguments += ["--ro-bind", "/etc/fonts", "/etc/fonts"] }
-        // No shell inside: gnuplot's system(), popen() and '!' all go through /bin/sh.
+        // Hide every shell binary: gnuplot's system(), popen() and '!' all need /bin/sh to run a command.
         for shell in ["/usr/bin/sh", "/usr/bin/dash", "/usr/bin/bash"] where FileManager.default.fileExists(atPath: shell) {
             arguments += ["--ro-bind", "/dev/null", shell]
         }
