@@ -33,13 +33,14 @@ struct RowBlockProduct {
         return result
     }
 
-    /// `C = A·B + β·C` for `rows` rows of A (lda) and C (ldc); β is 0 or 1.
-    func callAsFunction(rows: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+    /// `C = A·B + β·C` for `rows` rows of A (lda) and C (ldc), through `epilogue`; β is 0 or 1.
+    func callAsFunction(rows: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                        epilogue: TiledGEMM.Epilogue = .none) {
         guard let packed else {
-            split.gemm(.none, .none, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            split.gemm(.none, .none, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
             return
         }
         TiledGEMM.multiply(.none, m: rows, n: n, a: a, lda: lda, packedB: packed, packedRows: k, rows: 0..<k,
-                           beta: beta, c: c, ldc: ldc, workspace: split.workspaces[0])
+                           beta: beta, c: c, ldc: ldc, workspace: split.workspaces[0], epilogue: epilogue)
     }
 }

@@ -77,8 +77,12 @@ extension Transformer {
                 let gathered = inPlace ? middle + r0 * d : duo.gathered + r0 * d
                 if !inPlace { gatherRows(middle, rows: rows, count: b, into: gathered) }
                 layerNorm(gathered, rows: b, gain: w.ln2Gain, bias: w.ln2Bias, into: ln, mean: module.mean + r0, rstd: module.rstd + r0)
-                products[0](rows: b, a: ln, lda: d, beta: 0, c: pre, ldc: h)
-                activate(pre, into: post, count: b * h)
+                if fusesReLU {
+                    products[0](rows: b, a: ln, lda: d, beta: 0, c: post, ldc: h, epilogue: .relu)
+                } else {
+                    products[0](rows: b, a: ln, lda: d, beta: 0, c: pre, ldc: h)
+                    activate(pre, into: post, count: b * h)
+                }
                 if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
                     applyDropout(dropout, layer: l, rows: rows, count: b, hidden: h, to: post)
                 }
@@ -122,7 +126,7 @@ extension Transformer {
                 applyDropout(dropout, layer: l, rows: module.rows, count: c, hidden: h, to: duo.dPost)
             }
             split.gemm(.transposed, .none, m: h, n: d, k: c, a: module.post, lda: h, b: duo.packed, ldb: d, beta: 0, c: module.dw2, ldc: d)
-            activationBackward(duo.dPost, input: module.pre, into: duo.dPre, count: c * h)
+            activationBackward(duo.dPost, input: fusesReLU ? module.post : module.pre, into: duo.dPre, count: c * h)
             split.gemm(.transposed, .none, m: d, n: h, k: c, a: module.ln, lda: d, b: duo.dPre, ldb: h, beta: 0, c: module.dw1, ldc: h)
             split.gemm(.none, .transposed, m: c, n: d, k: h, a: duo.dPre, lda: h, b: module.w1, ldb: h, beta: 0, c: arena.dNormed, ldc: d)
             gatherRows(middle, rows: module.rows, count: c, into: duo.gathered)

@@ -129,6 +129,11 @@ extension Transformer {
         }
     }
 
+    /// Whether the FFN's first product applies the ReLU as it stores (`TiledGEMM.Epilogue.relu`):
+    /// then only the activations after it exist, and the backward pass masks by them (x > 0
+    /// exactly where relu(x) > 0). GELU keeps its own pass.
+    var fusesReLU: Bool { config.activation == .relu }
+
     /// The FFN nonlinearity, elementwise, split across the workers.
     func activate(_ input: UnsafeMutablePointer<Float>, into output: UnsafeMutablePointer<Float>, count: Int) {
         nonisolated(unsafe) let input = input, output = output  // disjoint ranges per worker

@@ -91,9 +91,14 @@ extension Transformer {
             copy(middle, to: output, count: n * d)
             if layer.ffn == .mlp {
                 let hidden = config.ffnHidden
-                split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
-                           beta: 0, c: a.preActivation, ldc: hidden)
-                activate(a.preActivation, into: a.postActivation, count: n * hidden)
+                if fusesReLU {
+                    split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
+                               beta: 0, c: a.postActivation, ldc: hidden, epilogue: .relu)
+                } else {
+                    split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
+                               beta: 0, c: a.preActivation, ldc: hidden)
+                    activate(a.preActivation, into: a.postActivation, count: n * hidden)
+                }
                 split.gemm(.none, .none, m: n, n: d, k: hidden, a: a.postActivation, lda: hidden, b: w.w2, ldb: d,
                            beta: 1, c: output, ldc: d)
             } else {

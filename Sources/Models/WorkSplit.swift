@@ -45,10 +45,11 @@ struct WorkSplit: Sendable {
     /// - Precondition: OpenBLAS runs single-threaded, or on `threads` threads with `usesBLASThreads`.
     func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: TiledGEMM.Epilogue = .none) {
         if usesBLASThreads {
             BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
+            if epilogue == .relu { Self.relu(c, rows: m, columns: n, ldc: ldc) }
             return
         }
         // The pointers outlive this call and each piece writes a disjoint block of C (one piece,
@@ -58,10 +59,11 @@ struct WorkSplit: Sendable {
         @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, worker: Int) {
             if tiled {
                 TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                                   beta: beta, c: c, ldc: ldc, workspace: workspaces[worker])
+                                   beta: beta, c: c, ldc: ldc, workspace: workspaces[worker], epilogue: epilogue)
             } else {
                 BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                            beta: beta, c: c, ldc: ldc)
+                if epilogue == .relu { Self.relu(c, rows: m, columns: n, ldc: ldc) }
             }
         }
         if m >= n {
@@ -78,5 +80,10 @@ struct WorkSplit: Sendable {
                 piece(m: m, n: upper - lower, a: a, b: bStart, c: c + lower, worker: worker)
             }
         }
+    }
+
+    /// ReLU in place over an m × n block of C (OpenBLAS products have no epilogue).
+    private static func relu(_ c: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int, ldc: Int) {
+        for i in 0..<m { Kernels.relu(c + i * ldc, into: c + i * ldc, count: n) }
     }
 }

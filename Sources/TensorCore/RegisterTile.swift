@@ -12,7 +12,8 @@ public enum RegisterTile {
     /// Columns of C per block.
     public static let columns = 16
 
-    /// One R × 16 block over k steps: `C = α·A·B`, or `C += α·A·B` when `accumulating`.
+    /// One R × 16 block over k steps: `C = α·A·B`, or `C += α·A·B` when `accumulating`; with
+    /// `relu`, each result x is stored as max(x, 0) (NaN kept), so a ReLU costs no pass of its own.
     /// A(r, p) is `a[r·rowStride + p·kStride]`; B(p, 0..<16) starts at `b + p·ldb`; C rows are
     /// `ldc` apart. Written out row by row (not as arrays) so that the twelve sums stay in registers.
     /// - Precondition: 1 ≤ R ≤ 6; B rows hold 16 readable floats.
@@ -20,7 +21,7 @@ public enum RegisterTile {
     public static func block(_ R: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                              _ b: UnsafePointer<Float>, _ ldb: Int,
                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                             alpha: Float, accumulating: Bool) {
+                             alpha: Float, accumulating: Bool, relu: Bool = false) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -54,11 +55,10 @@ public enum RegisterTile {
         }
         @inline(__always) func put(_ low: SIMD8<Float>, _ high: SIMD8<Float>, row r: Int) {
             let p = c + r * ldc
-            if accumulating {
-                store(load(p) + low * alpha, p); store(load(p + 8) + high * alpha, p + 8)
-            } else {
-                store(low * alpha, p); store(high * alpha, p + 8)
-            }
+            var x0 = low * alpha, x1 = high * alpha
+            if accumulating { x0 = load(p) + x0; x1 = load(p + 8) + x1 }
+            if relu { x0 = x0.replacing(with: 0, where: x0 .< 0); x1 = x1.replacing(with: 0, where: x1 .< 0) }
+            store(x0, p); store(x1, p + 8)
         }
         put(c00, c01, row: 0)
         if R > 1 { put(c10, c11, row: 1) }

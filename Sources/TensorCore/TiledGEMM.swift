@@ -12,6 +12,14 @@
 /// `rowGroup`; within a chunk and group each 16-column panel of B (≤ 16 KB) stays in L1 while
 /// the group's strips of A (≤ 96 KB) come from L2.
 public enum TiledGEMM {
+    /// What a product does to each result before storing it.
+    public enum Epilogue: Sendable {
+        /// Stores `α·op(A)·op(B) + β·C` as it is.
+        case none
+        /// Stores max(x, 0) of it (NaN kept): an FFN's activation fused into its first product.
+        case relu
+    }
+
     /// Steps of the inner dimension per pass over C.
     static let depthChunk = 256
     /// Rows of C per group (16 strips of 6).
@@ -27,8 +35,8 @@ public enum TiledGEMM {
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace) {
-        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) else { return }
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none) {
+        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
@@ -40,6 +48,7 @@ public enum TiledGEMM {
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
+                         relu: epilogue == .relu && k0 + depth == k,
                          c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -66,9 +75,9 @@ public enum TiledGEMM {
                                 a: UnsafePointer<Float>, lda: Int,
                                 packedB: UnsafePointer<Float>, packedRows: Int, rows: Range<Int>,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace) {
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none) {
         let k = rows.count
-        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) else { return }
+        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
         let aPack = workspace.reserve(aPackCount(transA, m: m, min(depthChunk, k)))
         var k0 = 0
@@ -76,20 +85,25 @@ public enum TiledGEMM {
             let depth = min(depthChunk, k - k0)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: packedB + (rows.lowerBound + k0) * lanes, panelStride: packedRows * lanes,
-                         accumulate: k0 > 0 || beta != 0, c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
+                         accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k,
+                         c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
             k0 += depth
         }
     }
 
     /// Applies a β other than 0 and 1 to C up front (the chunks then add), and settles empty
-    /// products; false when nothing is left to multiply.
-    private static func prepare(m: Int, n: Int, k: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+    /// products (β·C, through the epilogue); false when nothing is left to multiply.
+    private static func prepare(m: Int, n: Int, k: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                epilogue: Epilogue) -> Bool {
         guard m > 0, n > 0 else { return false }
         if beta != 0 && beta != 1 {
             for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }
         }
         guard k > 0 else {
             if beta == 0 { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            if epilogue == .relu {
+                for i in 0..<m { for j in 0..<n where c[i * ldc + j] < 0 { c[i * ldc + j] = 0 } }
+            }
             return false
         }
         return true
@@ -104,7 +118,7 @@ public enum TiledGEMM {
     /// `depth` rows × 16, `panelStride` floats apart, rows 16 apart.
     private static func chunkProduct(_ transA: BLAS.Transpose, m: Int, n: Int, depth: Int, alpha: Float,
                                      a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
-                                     b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool,
+                                     b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
                                      c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
@@ -149,14 +163,19 @@ public enum TiledGEMM {
                     let rows = min(strip, groupEnd - i)
                     let cBlock = c + i * ldc + panel * lanes
                     if width == lanes {
-                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate)
+                        if relu {
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: true)
+                        } else {
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: false)
+                        }
                     } else {
                         // A partial panel goes through a full-width scratch block.
-                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false)
+                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false, relu: false)
                         for r in 0..<rows {
                             for j in 0..<width {
                                 let value = scratch[r * lanes + j]
-                                cBlock[r * ldc + j] = accumulate ? cBlock[r * ldc + j] + value : value
+                                let x = accumulate ? cBlock[r * ldc + j] + value : value
+                                cBlock[r * ldc + j] = relu && x < 0 ? 0 : x
                             }
                         }
                     }
@@ -211,14 +230,14 @@ public enum TiledGEMM {
     @inline(__always)
     private static func tile(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
                              _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                             _ alpha: Float, _ accumulate: Bool) {
+                             _ alpha: Float, _ accumulate: Bool, relu: Bool) {
         switch rows {
-        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
-        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
-        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
-        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
-        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
-        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate)
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
         }
     }
 }

@@ -125,4 +125,55 @@ import TensorCore
             #expect(error < 2e-6, "rows \(rows), n \(n), m \(m): ‖a−b‖/‖b‖ = \(error)")
         }
     }
+
+    /// The ReLU epilogue stores exactly `max(x, 0)` of the plain product (bit for bit, NaN kept,
+    /// applied once after the last 256-step chunk, not per chunk), which is the float64 product
+    /// through a ReLU; on full and partial panels, ragged strips, β = 0 and 1, and packed B.
+    @Test(arguments: [(37, 67, 19, Float(0)), (13, 35, 300, 1), (64, 256, 64, 0), (7, 16, 600, 1), (5, 3, 0, 1)])
+    func reluEpilogueEqualsProductThenReLU(_ shape: (m: Int, n: Int, k: Int, beta: Float)) throws {
+        let (m, n, k, beta) = shape
+        let lda = k + 1, ldb = n + 2, ldc = n + 3
+        var random = TestRandom(seed: UInt64(m * 7919 + n * 31 + k))
+        var a = (0..<(m * lda)).map { _ in Float(random.nextNormal()) }
+        let b = (0..<(k * ldb)).map { _ in Float(random.nextNormal()) }
+        let c0 = (0..<(m * ldc)).map { _ in Float(random.nextNormal()) }
+        if k > 0 { a[0] = .nan }    // row 0 of C is NaN: ReLU must keep it
+        let workspace = GEMMWorkspace()
+        var plain = c0, fused = c0, packedFused = c0
+        TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &plain, ldc: ldc,
+                           workspace: workspace)
+        TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &fused, ldc: ldc,
+                           workspace: workspace, epilogue: .relu)
+        var packed = [Float](repeating: .nan, count: max(1, TiledGEMM.packedCount(k: k, n: n)))
+        TiledGEMM.pack(.none, k: k, n: n, b: b, ldb: ldb, into: &packed)
+        packed.withUnsafeBufferPointer { packed in
+            TiledGEMM.multiply(.none, m: m, n: n, a: a, lda: lda, packedB: packed.baseAddress!, packedRows: k, rows: 0..<k,
+                               beta: beta, c: &packedFused, ldc: ldc, workspace: workspace, epilogue: .relu)
+        }
+        var expected: [Double] = [], actual: [Float] = []
+        var negatives = 0
+        for i in 0..<m {
+            for j in 0..<ldc {
+                let index = i * ldc + j
+                guard j < n else {
+                    #expect(fused[index] == c0[index] && packedFused[index] == c0[index], "wrote outside C at (\(i), \(j))")
+                    continue
+                }
+                let x = plain[index], want: Float = x < 0 ? 0 : x
+                #expect(fused[index].bitPattern == want.bitPattern, "(\(i), \(j)): \(fused[index]) for relu(\(x))")
+                #expect(packedFused[index].bitPattern == want.bitPattern, "packed B, (\(i), \(j))")
+                if x < 0 { negatives += 1 }
+                guard !(k > 0 && i == 0) else { continue }
+                var sum = beta == 0 ? 0 : Double(c0[index])
+                for p in 0..<k { sum += Double(a[i * lda + p]) * Double(b[p * ldb + j]) }
+                expected.append(max(sum, 0))
+                actual.append(fused[index])
+            }
+        }
+        #expect(negatives > 0, "the case must have negative results for the ReLU to act on")
+        if !expected.isEmpty {
+            let error = relativeError(actual, expected)
+            #expect(error < 2e-6, "‖a−b‖/‖b‖ = \(error)")
+        }
+    }
 }
