@@ -4,9 +4,17 @@ import Foundation
 
 // Loom's hot loops are Swift SIMD code: Swift's default x86-64 target is SSE2, which turns
 // SIMD16<Float> into four xmm ops and `addingProduct` into a libm call per lane.
-// LOOM_TARGET_CPU picks the target: `native` (default) for the build machine, or a portable
-// level such as `x86-64-v3` (AVX2 + FMA) for clusters of mixed machines.
-let targetCPU = ProcessInfo.processInfo.environment["LOOM_TARGET_CPU"] ?? "native"
+// LOOM_TARGET_CPU picks the target. The default on x86-64 is the portable `haswell` (AVX2 +
+// FMA, the x86-64-v3 level, which swiftc does not take by that name: every EPYC, Haswell and
+// later), so one build runs on every node of a mixed cluster; the
+// products' AVX-512 tile is chosen at run time (CKernels, TileKernel). `native` compiles the
+// Swift code for the build machine alone.
+#if arch(x86_64)
+let defaultTargetCPU = "haswell"
+#else
+let defaultTargetCPU = "native"
+#endif
+let targetCPU = ProcessInfo.processInfo.environment["LOOM_TARGET_CPU"] ?? defaultTargetCPU
 
 // Swift has no `#if` for CPU features, so the manifest tells the code which vector extension the
 // target has (for benchmark headers): from /proc/cpuinfo for `native`, from the level otherwise.
@@ -54,7 +62,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
 
-        .target(name: "TensorCore", dependencies: ["CBLAS"], swiftSettings: fastSwift),
+        // Register tiles for vector units the build target may not assume (AVX-512), each with its
+        // own target attribute and run only after a CPU check (TileKernel). Optimised in debug
+        // builds too, so tests run them at speed.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastSwift),
         .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
         // The vocabulary every study and the runtime share (parameter values and specs, metrics,
         // name suggestions): Foundation only, so files, stores and reports need no network stack.

@@ -1,7 +1,8 @@
 import TensorCore
 
 /// Register-blocked matrix products of attention, on panels packed 16 columns wide, each block
-/// one `RegisterTile` (6 rows × 16 columns of C in registers). A is read in place (any row
+/// one `RegisterTile` (6 rows × 16 columns of C in registers), or with the AVX-512 kernel
+/// (`TileKernel`) two panels at once (6 × 32). A is read in place (any row
 /// stride) and never packed: the passes feed it the query rows and the probability strip as
 /// they lie. On the 2-core Zen VM at d = 64, both products of attention
 /// ran at 38–40 GFLOP/s on one core and 36–38 per core with both busy, against about 36 per
@@ -18,7 +19,19 @@ enum MicroKernel {
     /// - Precondition: 1 ≤ rows ≤ 6.
     static func products(rows: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                          panels: UnsafePointer<Float>, count: Int,
-                         into c: UnsafeMutablePointer<Float>, ldc: Int) {
+                         into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
+        if kernel == .avx512 {
+            // Two panels per block (6 × 32) where two remain.
+            var p = 0
+            while p < count {
+                let pair = p + 1 < count
+                kernel.dispatchedBlock(rows: rows, columns: pair ? 2 * columns : columns, k, a, rowStride: lda, kStride: 1,
+                                       panels + p * k * columns, columns, panelStride: k * columns, c + p * columns, ldc,
+                                       alpha: alpha, accumulating: false)
+                p += pair ? 2 : 1
+            }
+            return
+        }
         // One specialised loop per row count: `block` folds its row tests for a constant R.
         switch rows {
         case 6: productLoop(6, k, alpha, a, lda, panels, count, c, ldc)
@@ -35,7 +48,18 @@ enum MicroKernel {
     /// - Precondition: 1 ≤ rows ≤ 6.
     static func accumulate(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                            b: UnsafePointer<Float>, ldb: Int, count: Int,
-                           into c: UnsafeMutablePointer<Float>, ldc: Int) {
+                           into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
+        if kernel == .avx512 {
+            var p = 0
+            while p < count {
+                let pair = p + 1 < count
+                kernel.dispatchedBlock(rows: rows, columns: pair ? 2 * columns : columns, k, a, rowStride: lda, kStride: 1,
+                                       b + p * columns, ldb, panelStride: columns, c + p * columns, ldc,
+                                       alpha: 1, accumulating: true)
+                p += pair ? 2 : 1
+            }
+            return
+        }
         switch rows {
         case 6: accumulateLoop(6, k, a, lda, b, ldb, count, c, ldc)
         case 5: accumulateLoop(5, k, a, lda, b, ldb, count, c, ldc)

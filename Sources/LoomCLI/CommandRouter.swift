@@ -1,3 +1,4 @@
+import TensorCore
 import Tasks
 /// Chooses the command from the words after `loom`, and answers `loom --help` and misspelt commands.
 enum CommandRouter {
@@ -55,6 +56,14 @@ enum CommandRouter {
         }
         if first == "--version" {
             return VersionCommand.main([])
+        }
+        // A kernel forced through LOOM_KERNEL that this CPU cannot run is an error before any
+        // work, never a silent switch to another kernel (nor an illegal instruction later).
+        do {
+            try TileKernel.checkEnvironment()
+        } catch {
+            Console.error(error.description)
+            return 2
         }
         // The longest command whose words start the arguments: `bench attention` before `bench`.
         let match = commands

@@ -35,7 +35,7 @@ public enum TiledGEMM {
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace, epilogue: Epilogue = .none) {
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active) {
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
         let panels = (n + lanes - 1) / lanes
@@ -48,7 +48,7 @@ public enum TiledGEMM {
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
-                         relu: epilogue == .relu && k0 + depth == k,
+                         relu: epilogue == .relu && k0 + depth == k, kernel: kernel,
                          c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -75,7 +75,7 @@ public enum TiledGEMM {
                                 a: UnsafePointer<Float>, lda: Int,
                                 packedB: UnsafePointer<Float>, packedRows: Int, rows: Range<Int>,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace, epilogue: Epilogue = .none) {
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active) {
         let k = rows.count
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
@@ -85,7 +85,7 @@ public enum TiledGEMM {
             let depth = min(depthChunk, k - k0)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: packedB + (rows.lowerBound + k0) * lanes, panelStride: packedRows * lanes,
-                         accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k,
+                         accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k, kernel: kernel,
                          c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -119,7 +119,7 @@ public enum TiledGEMM {
     private static func chunkProduct(_ transA: BLAS.Transpose, m: Int, n: Int, depth: Int, alpha: Float,
                                      a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
-                                     c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
@@ -155,14 +155,20 @@ public enum TiledGEMM {
             } else {
                 aGroup = UnsafePointer(aPack + (i0 / strip) * span); rowStride = 1; kStride = strip; stripStride = span
             }
-            for panel in 0..<panels {
+            var panel = 0
+            while panel < panels {
                 let bBlock = bPack + panel * panelStride
                 let width = min(lanes, n - panel * lanes)
+                // AVX-512 takes two full panels per block where they exist.
+                let pair = kernel == .avx512 && n - panel * lanes >= 2 * lanes
                 var i = i0, aStrip = aGroup
                 while i < groupEnd {
                     let rows = min(strip, groupEnd - i)
                     let cBlock = c + i * ldc + panel * lanes
-                    if width == lanes {
+                    if kernel == .avx512 && width == lanes {
+                        kernel.block(rows: rows, columns: pair ? 2 * lanes : lanes, depth, aStrip, rowStride: rowStride, kStride: kStride,
+                                     bBlock, lanes, panelStride: panelStride, cBlock, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+                    } else if width == lanes {
                         if relu {
                             tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: true)
                         } else {
@@ -170,7 +176,12 @@ public enum TiledGEMM {
                         }
                     } else {
                         // A partial panel goes through a full-width scratch block.
-                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false, relu: false)
+                        if kernel == .avx512 {
+                            kernel.block(rows: rows, columns: lanes, depth, aStrip, rowStride: rowStride, kStride: kStride,
+                                         bBlock, lanes, panelStride: panelStride, scratch, lanes, alpha: alpha, accumulating: false, relu: false)
+                        } else {
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false, relu: false)
+                        }
                         for r in 0..<rows {
                             for j in 0..<width {
                                 let value = scratch[r * lanes + j]
@@ -182,6 +193,7 @@ public enum TiledGEMM {
                     i += strip
                     aStrip += stripStride
                 }
+                panel += pair ? 2 : 1
             }
             i0 = groupEnd
         }

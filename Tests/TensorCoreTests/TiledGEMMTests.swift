@@ -24,10 +24,27 @@ import TensorCore
         Case(transA: .transposed, transB: .none, m: 203, n: 40, k: 300, alpha: 1, beta: 0),
         Case(transA: .none, transB: .none, m: 150, n: 33, k: 70, alpha: 1, beta: 1),
         Case(transA: .none, transB: .none, m: 1, n: 1, k: 1, alpha: 1, beta: 0),
+        // Panel pairs, then an odd full panel, then a partial one (AVX-512 takes 32 columns at once).
+        Case(transA: .none, transB: .none, m: 31, n: 90, k: 64, alpha: 1, beta: 0),
+        Case(transA: .transposed, transB: .none, m: 20, n: 64, k: 270, alpha: 0.5, beta: 1),
         Case(transA: .none, transB: .none, m: 5, n: 16, k: 0, alpha: 1, beta: 0.5),
     ]
 
-    @Test(arguments: cases) func matchesFloat64(_ c: Case) throws {
+    /// Every case on every kernel this CPU supports (so the AVX2 tile is still tested on an
+    /// AVX-512 machine), each against float64 and all kernels bit for bit against each other.
+    @Test(arguments: cases) func everyKernelMatchesFloat64AndTheOthers(_ c: Case) throws {
+        var results: [TileKernel: [Float]] = [:]
+        for kernel in TileKernel.supported {
+            results[kernel] = try check(c, kernel: kernel)
+        }
+        let first = results[TileKernel.supported[0]]!
+        for kernel in TileKernel.supported.dropFirst() {
+            #expect(results[kernel]!.map(\.bitPattern) == first.map(\.bitPattern), "\(kernel) differs from \(TileKernel.supported[0]) on \(c)")
+        }
+    }
+
+    /// C after the product of case `c` on `kernel`, checked against float64.
+    func check(_ c: Case, kernel: TileKernel) throws -> [Float] {
         // Stored shapes, with 3 extra columns in every leading dimension.
         let (aRows, aColumns) = c.transA == .none ? (c.m, c.k) : (c.k, c.m)
         let (bRows, bColumns) = c.transB == .none ? (c.k, c.n) : (c.n, c.k)
@@ -46,7 +63,7 @@ import TensorCore
                 result.withUnsafeMutableBufferPointer { out in
                     TiledGEMM.multiply(c.transA, c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
                                        a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
-                                       beta: c.beta, c: out.baseAddress!, ldc: ldc, workspace: workspace)
+                                       beta: c.beta, c: out.baseAddress!, ldc: ldc, workspace: workspace, kernel: kernel)
                 }
             }
         }
@@ -64,7 +81,8 @@ import TensorCore
         }
         // float32 sums of ≤ 600 products: ‖error‖/‖C‖ of order 1e-7; a wrong index gives order 1.
         let error = relativeError(actual, expected)
-        #expect(error < 2e-6, "\(c): ‖a−b‖/‖b‖ = \(error)")
+        #expect(error < 2e-6, "\(c) on \(kernel): ‖a−b‖/‖b‖ = \(error)")
+        return result
     }
 
     /// The same workspace serves a large transposed product and then a small one.
@@ -129,7 +147,7 @@ import TensorCore
     /// The ReLU epilogue stores exactly `max(x, 0)` of the plain product (bit for bit, NaN kept,
     /// applied once after the last 256-step chunk, not per chunk), which is the float64 product
     /// through a ReLU; on full and partial panels, ragged strips, β = 0 and 1, and packed B.
-    @Test(arguments: [(37, 67, 19, Float(0)), (13, 35, 300, 1), (64, 256, 64, 0), (7, 16, 600, 1), (5, 3, 0, 1)])
+    @Test(arguments: [(37, 67, 19, Float(0)), (13, 35, 300, 1), (64, 256, 64, 0), (7, 16, 600, 1), (5, 3, 0, 1), (9, 80, 40, 1)])
     func reluEpilogueEqualsProductThenReLU(_ shape: (m: Int, n: Int, k: Int, beta: Float)) throws {
         let (m, n, k, beta) = shape
         let lda = k + 1, ldb = n + 2, ldc = n + 3
@@ -139,16 +157,18 @@ import TensorCore
         let c0 = (0..<(m * ldc)).map { _ in Float(random.nextNormal()) }
         if k > 0 { a[0] = .nan }    // row 0 of C is NaN: ReLU must keep it
         let workspace = GEMMWorkspace()
-        var plain = c0, fused = c0, packedFused = c0
+        var plain = c0
         TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &plain, ldc: ldc,
-                           workspace: workspace)
+                           workspace: workspace, kernel: .avx2)
+        for kernel in TileKernel.supported {
+        var fused = c0, packedFused = c0
         TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &fused, ldc: ldc,
-                           workspace: workspace, epilogue: .relu)
+                           workspace: workspace, epilogue: .relu, kernel: kernel)
         var packed = [Float](repeating: .nan, count: max(1, TiledGEMM.packedCount(k: k, n: n)))
         TiledGEMM.pack(.none, k: k, n: n, b: b, ldb: ldb, into: &packed)
         packed.withUnsafeBufferPointer { packed in
             TiledGEMM.multiply(.none, m: m, n: n, a: a, lda: lda, packedB: packed.baseAddress!, packedRows: k, rows: 0..<k,
-                               beta: beta, c: &packedFused, ldc: ldc, workspace: workspace, epilogue: .relu)
+                               beta: beta, c: &packedFused, ldc: ldc, workspace: workspace, epilogue: .relu, kernel: kernel)
         }
         var expected: [Double] = [], actual: [Float] = []
         var negatives = 0
@@ -160,8 +180,8 @@ import TensorCore
                     continue
                 }
                 let x = plain[index], want: Float = x < 0 ? 0 : x
-                #expect(fused[index].bitPattern == want.bitPattern, "(\(i), \(j)): \(fused[index]) for relu(\(x))")
-                #expect(packedFused[index].bitPattern == want.bitPattern, "packed B, (\(i), \(j))")
+                #expect(fused[index].bitPattern == want.bitPattern, "\(kernel) (\(i), \(j)): \(fused[index]) for relu(\(x))")
+                #expect(packedFused[index].bitPattern == want.bitPattern, "\(kernel), packed B, (\(i), \(j))")
                 if x < 0 { negatives += 1 }
                 guard !(k > 0 && i == 0) else { continue }
                 var sum = beta == 0 ? 0 : Double(c0[index])
@@ -173,7 +193,28 @@ import TensorCore
         #expect(negatives > 0, "the case must have negative results for the ReLU to act on")
         if !expected.isEmpty {
             let error = relativeError(actual, expected)
-            #expect(error < 2e-6, "‖a−b‖/‖b‖ = \(error)")
+            #expect(error < 2e-6, "\(kernel): ‖a−b‖/‖b‖ = \(error)")
+        }
+        }
+    }
+
+    /// `LOOM_KERNEL` values: a kernel name or `auto`; anything else, or a kernel this CPU lacks,
+    /// is an error that names the setting and the fix.
+    @Test func kernelSettingsAreCheckedWithTheFix() throws {
+        #expect(try TileKernel.chosen(nil) == TileKernel.best)
+        #expect(try TileKernel.chosen("auto") == TileKernel.best)
+        #expect(try TileKernel.chosen("AVX2") == .avx2)
+        #expect(TileKernel.supported.first == .avx2)
+        do {
+            _ = try TileKernel.chosen("sse9")
+            Issue.record("an unknown kernel was accepted")
+        } catch {
+            #expect(error.description.contains("LOOM_KERNEL=sse9 names no kernel; use avx2, avx512 or auto"))
+        }
+        if TileKernel.avx512.isSupported {
+            #expect(try TileKernel.chosen("avx512") == .avx512)
+        } else {
+            #expect(throws: TileKernelError.unsupported(.avx512)) { try TileKernel.chosen("avx512") }
         }
     }
 }

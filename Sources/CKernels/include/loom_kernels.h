@@ -1,0 +1,44 @@
+// Loom's register tiles for CPUs whose vector unit the build target may not assume.
+//
+// The Swift products are compiled for the build target (x86-64-v3 by default: AVX2 + FMA). The
+// kernels here carry their own target attributes and run only after `loom_cpu_has_avx512f()`
+// says the CPU (and the OS, which must save the zmm registers) supports them, so one binary runs
+// on either kind of machine.
+//
+// Every kernel computes each element of C as the same chain of fused multiply-adds over the inner
+// dimension, in the same order, then × alpha, then + C when accumulating, then the ReLU: the
+// result is the same bits whichever kernel runs, and the same bits as Swift's `RegisterTile`.
+#ifndef LOOM_KERNELS_H
+#define LOOM_KERNELS_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when the CPU and the OS support AVX-512F, else 0 (also on CPUs that are not x86-64).
+int loom_cpu_has_avx512f(void);
+
+/// 1 when the CPU and the OS support AVX2 and FMA, else 0.
+int loom_cpu_has_avx2_fma(void);
+
+/// An R × 32 block of C (1 ≤ R ≤ 6) from two packed 16-column panels of B, the second
+/// `panel_stride` floats after the first, over k steps: C = α·A·B, or C += α·A·B when
+/// `accumulate`, and max(x, 0) of each result (NaN kept) when `relu`.
+/// A(r, p) is a[r·row_stride + p·k_stride]; B(p, 0..<16) starts at b + p·ldb; C rows ldc apart.
+/// Call only when `loom_cpu_has_avx512f()` is 1.
+void loom_tile_avx512_6x32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                           const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu);
+
+/// The same for one 16-column panel (R × 16, one zmm register per row).
+void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                           const float *b, ptrdiff_t ldb,
+                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,136 @@
+internal import CKernels
+import Foundation
+
+/// The register tile Loom's products run on, chosen once per process from the CPU's features, so
+/// one binary runs at full speed on AVX2 and AVX-512 machines and never reaches an instruction its
+/// CPU lacks (clusters of mixed nodes share one build).
+///
+/// Both tiles compute every element of C as the same chain of fused multiply-adds in the same
+/// order, so they give the same bits: a result does not depend on which node's CPU ran it.
+public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Swift's `RegisterTile` (6 × 16 in pairs of 8-lane vectors), compiled for the build target:
+    /// AVX2 + FMA with the default `x86-64-v3`.
+    case avx2
+    /// The C kernels of CKernels with AVX-512 target attributes: 6 × 32 over two packed panels at
+    /// once (twelve zmm accumulators, half the broadcasts of A per multiply-add), 6 × 16 for a
+    /// last odd panel.
+    case avx512
+
+    /// The environment variable that forces a kernel: `avx2`, `avx512` or `auto`.
+    public static let environmentVariable = "LOOM_KERNEL"
+
+    /// The kernel this process uses: `LOOM_KERNEL` when it names a kernel this CPU supports, else
+    /// the widest one it supports. `checkEnvironment()` turns a bad setting into an error.
+    public static let active: TileKernel = {
+        if let forced = try? chosen(ProcessInfo.processInfo.environment[environmentVariable]) { return forced }
+        return best
+    }()
+
+    /// The widest kernel this CPU supports.
+    public static var best: TileKernel { supported.last ?? .avx2 }
+
+    /// The kernels this CPU (and OS) can run, narrowest first.
+    public static let supported: [TileKernel] = {
+        var kernels: [TileKernel] = [.avx2]
+        if loom_cpu_has_avx512f() != 0 { kernels.append(.avx512) }
+        return kernels
+    }()
+
+    /// Whether this CPU can run the kernel.
+    public var isSupported: Bool { Self.supported.contains(self) }
+
+    /// e.g. `AVX-512 6×32 (C, dispatched)`.
+    public var description: String {
+        switch self {
+        case .avx2: return "6×16 Swift tile (\(SIMDTarget.buildTarget))"
+        case .avx512: return "AVX-512 6×32 (C, dispatched)"
+        }
+    }
+
+    /// Columns of C one call of the kernel covers at most (two packed panels for AVX-512).
+    public var columns: Int { self == .avx512 ? 2 * RegisterTile.columns : RegisterTile.columns }
+
+    /// The kernel a `LOOM_KERNEL` value asks for (nil or `auto`: the best).
+    /// - Throws: `TileKernelError` for an unknown name or a kernel this CPU cannot run.
+    public static func chosen(_ value: String?) throws(TileKernelError) -> TileKernel {
+        guard let value, !value.isEmpty, value != "auto" else { return best }
+        guard let kernel = TileKernel(rawValue: value.lowercased()) else { throw .unknown(value) }
+        guard kernel.isSupported else { throw .unsupported(kernel) }
+        return kernel
+    }
+
+    /// Checks `LOOM_KERNEL` up front, so a command fails with the fix instead of silently running
+    /// another kernel than the one asked for.
+    public static func checkEnvironment() throws(TileKernelError) {
+        _ = try chosen(ProcessInfo.processInfo.environment[environmentVariable])
+    }
+
+    /// One block of up to 6 rows × `columns` of C over k steps, as `RegisterTile.block`: A(r, p)
+    /// is `a[r·rowStride + p·kStride]`; B is one packed panel (ldb apart per step) or, when
+    /// `columns` is 32, two panels `panelStride` floats apart.
+    /// - Precondition: `self == .avx512` and the CPU supports it; 1 ≤ rows ≤ 6; columns is 16 or 32.
+    @inline(__always)
+    func block(rows: Int, columns: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+               _ b: UnsafePointer<Float>, _ ldb: Int, panelStride: Int,
+               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float, accumulating: Bool, relu: Bool) {
+        if columns == 2 * RegisterTile.columns {
+            loom_tile_avx512_6x32(Int32(rows), k, a, rowStride, kStride, b, ldb, panelStride, c, ldc, alpha,
+                                  accumulating ? 1 : 0, relu ? 1 : 0)
+        } else {
+            loom_tile_avx512_6x16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0)
+        }
+    }
+
+    /// The dispatched block for other modules' micro-kernels (attention): `block` behind one
+    /// call, since the C kernels are imported into TensorCore alone.
+    /// - Precondition: as `block`.
+    public func dispatchedBlock(rows: Int, columns: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                                _ b: UnsafePointer<Float>, _ ldb: Int, panelStride: Int,
+                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float, accumulating: Bool) {
+        block(rows: rows, columns: columns, k, a, rowStride: rowStride, kStride: kStride, b, ldb, panelStride: panelStride,
+              c, ldc, alpha: alpha, accumulating: accumulating, relu: false)
+    }
+
+    /// GFLOP/s of this kernel's widest block alone (6 rows, k = 256) on operands that stay in L1:
+    /// what a product would reach with no packing, no cache misses and no edges.
+    /// - Precondition: `isSupported`.
+    public func ceiling(calls: Int = 2_000, samples: Int = 7) -> Double {
+        let k = 256, width = columns
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * k), b = UnsafeMutablePointer<Float>.allocate(capacity: width * k)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: 6 * width)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(6 * k) { a[i] = Float(i % 7) / 64 }
+        for i in 0..<(width * k) { b[i] = Float(i % 5) / 64 }
+        var best = Double.infinity
+        for _ in 0..<samples {
+            let start = DispatchTime.now().uptimeNanoseconds
+            for _ in 0..<calls {
+                if self == .avx2 {
+                    RegisterTile.block(6, k, a, rowStride: 1, kStride: 6, b, 16, c, 16, alpha: 1, accumulating: false)
+                } else {
+                    block(rows: 6, columns: width, k, a, rowStride: 1, kStride: 6, b, 16, panelStride: 16 * k, c, width,
+                          alpha: 1, accumulating: false, relu: false)
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start))
+            if c[0].isNaN { best = .infinity }    // keeps the loop from being optimised away
+        }
+        return 2 * 6 * Double(width) * Double(k) * Double(calls) / best
+    }
+}
+
+/// A `LOOM_KERNEL` setting that cannot be honoured.
+public enum TileKernelError: Error, CustomStringConvertible, Equatable {
+    case unknown(String)
+    case unsupported(TileKernel)
+
+    public var description: String {
+        switch self {
+        case .unknown(let value):
+            return "\(TileKernel.environmentVariable)=\(value) names no kernel; use avx2, avx512 or auto (or unset it)"
+        case .unsupported(let kernel):
+            return "\(TileKernel.environmentVariable)=\(kernel.rawValue), but this CPU (or its OS) has no \(kernel == .avx512 ? "AVX-512F" : "AVX2 + FMA"); "
+                + "use \(TileKernel.supported.map(\.rawValue).joined(separator: " or ")) or auto"
+        }
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import ProcessTestSupport
+import TensorCore
+import Testing
+
+/// The register tile chosen at run time, through the built `loom`: named by `loom version`,
+/// forced by `LOOM_KERNEL` (a kernel the CPU lacks is an error before any work), giving the same
+/// bits whichever kernel runs, and the only place the binary holds AVX-512 instructions.
+@Suite struct TileKernelCommandTests {
+    @Test func versionNamesTheBuildTargetAndTheKernel() throws {
+        let outcome = try LoomProcess.run(["version"])
+        try #require(outcome.status == 0, "\(outcome)")
+        #expect(outcome.standardOutput.contains("tile \(TileKernel.active)"), "\(outcome)")
+        for kernel in TileKernel.supported {
+            let forced = try LoomProcess.run(["version"], environment: environment(kernel: kernel.rawValue))
+            #expect(forced.status == 0 && forced.standardOutput.contains("tile \(kernel)"), "\(forced)")
+        }
+    }
+
+    @Test func aKernelThisCPULacksOrAnUnknownOneExitsTwoWithTheFix() throws {
+        var values = ["sse9"]
+        if !TileKernel.avx512.isSupported { values.append("avx512") }
+        for value in values {
+            let outcome = try LoomProcess.run(["version"], environment: environment(kernel: value))
+            #expect(outcome.status == 2, "\(outcome)")
+            #expect(outcome.standardError.contains("LOOM_KERNEL=\(value)") && outcome.standardError.contains("auto"), "\(outcome)")
+            #expect(outcome.standardOutput.isEmpty, "\(outcome)")
+        }
+    }
+
+    /// `loom attention` forward and backward at d = 64 (several panels per product, so AVX-512
+    /// takes pairs and an odd one), causal, on every kernel this CPU supports: the same bytes.
+    @Test func attentionGivesTheSameBitsOnEveryKernel() throws {
+        let directory = try TemporaryDirectory()
+        let (n, heads, d) = (45, 2, 64)
+        for (index, name) in ["q", "k", "v", "dout"].enumerated() {
+            let values = LoomCLITests.normals(count: n * heads * d, seed: 40 + UInt64(index))
+            try NPYTestFile.write(values, shape: [n, heads, d], to: directory.path("\(name).npy"), asFloat32: true)
+        }
+        var outputs: [String: [Data]] = [:]
+        for kernel in TileKernel.supported {
+            let prefix = directory.path(kernel.rawValue)
+            let forward = try LoomProcess.run(["attention", "--causal", "--q", directory.path("q.npy"), "--k", directory.path("k.npy"),
+                                               "--v", directory.path("v.npy"), "--out", prefix + "-out.npy"],
+                                              environment: environment(kernel: kernel.rawValue))
+            try #require(forward.status == 0, "\(forward)")
+            let backward = try LoomProcess.run(["attention", "--backward", "--causal", "--q", directory.path("q.npy"),
+                                                "--k", directory.path("k.npy"), "--v", directory.path("v.npy"),
+                                                "--dout", directory.path("dout.npy"), "--dq", prefix + "-dq.npy",
+                                                "--dk", prefix + "-dk.npy", "--dv", prefix + "-dv.npy"],
+                                               environment: environment(kernel: kernel.rawValue))
+            try #require(backward.status == 0, "\(backward)")
+            outputs[kernel.rawValue] = try ["out", "dq", "dk", "dv"].map { try Data(contentsOf: URL(fileURLWithPath: prefix + "-\($0).npy")) }
+        }
+        let first = outputs[TileKernel.supported[0].rawValue]!
+        #expect(first.allSatisfy { $0.count > 128 * 4 })
+        for kernel in TileKernel.supported.dropFirst() {
+            #expect(outputs[kernel.rawValue]! == first, "\(kernel) gave other bits than \(TileKernel.supported[0])")
+        }
+    }
+
+    /// Every EVEX-encoded instruction (AVX-512: first byte 0x62 in 64-bit code) in the `loom`
+    /// binary lies inside the dispatched kernels, which run only after the CPU check; so a build
+    /// with the default settings never reaches one on an AVX2-only CPU. Shared libraries (the Swift
+    /// runtime, glibc, OpenBLAS) do their own dispatch and are not part of the binary.
+    @Test func avx512InstructionsLieOnlyInTheDispatchedKernels() throws {
+        let objdump = ["/usr/bin/objdump", "/bin/objdump"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let tool = try #require(objdump, "objdump (binutils, installed with the toolchain) is needed to read the binary")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = ["-d", "--no-addresses", try LoomProcess.executable().path]
+        let output = try TemporaryDirectory()
+        let listing = output.url.appendingPathComponent("loom.s")
+        _ = FileManager.default.createFile(atPath: listing.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: listing)
+        process.standardOutput = handle
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        try #require(process.terminationStatus == 0, "objdump failed")
+        var function = "", evexByFunction: [String: Int] = [:], instructions = 0
+        let text = try String(contentsOf: listing, encoding: .utf8)
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            if line.hasPrefix("<") && line.hasSuffix(">:") { function = String(line.dropFirst().dropLast(2)); continue }
+            // "\t62 f1 7c 48 ...\tvmovups ...": the raw bytes are the first tab-separated field.
+            let fields = line.split(separator: "\t", omittingEmptySubsequences: true)
+            guard fields.count >= 2 else { continue }
+            instructions += 1
+            if fields[0].trimmingCharacters(in: .whitespaces).hasPrefix("62 ") { evexByFunction[function, default: 0] += 1 }
+        }
+        #expect(instructions > 100_000, "the listing of loom looks truncated: \(instructions) instructions")
+        let outside = evexByFunction.filter { !$0.key.hasPrefix("loom_tile_avx512_") }
+        #expect(outside.isEmpty, "AVX-512 instructions outside the dispatched kernels: \(outside)")
+        #if arch(x86_64)
+        #expect(evexByFunction.keys.contains("loom_tile_avx512_6x32"), "the AVX-512 kernel is missing from the binary")
+        #endif
+    }
+
+    func environment(kernel: String) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment[TileKernel.environmentVariable] = kernel
+        return environment
+    }
+}
