@@ -115,6 +115,8 @@ struct AttentionBenchmark {
         var naiveGigaflops: Double?
         /// `‖blockwise − naive‖₂ / ‖naive‖₂` on the output, when the naive kernel ran.
         var naiveRelativeError: Double?
+        /// PyTorch's samples of the case, with `--compare-torch` while its peer answered.
+        var torch: TorchResult? = nil
     }
 
     /// An sgemm rate at one square size.
@@ -122,6 +124,12 @@ struct AttentionBenchmark {
         /// M = N = K.
         var size: Int
         /// Median GFLOP/s (2·size³ per call).
+        var gigaflops: Double
+    }
+
+    /// PyTorch's samples of one case (`--compare-torch`), as it timed them itself.
+    struct TorchResult {
+        var samples: Samples
         var gigaflops: Double
     }
 
@@ -133,12 +141,15 @@ struct AttentionBenchmark {
     static let referenceSgemmSize = 2048
 
     let configuration: Configuration
+    /// PyTorch in a child process, alternated with every case (`--compare-torch`); nil without.
+    let torch: TorchPeer?
     private(set) var checksum = 0.0
     private var sgemmOperands: [Int: SgemmOperands] = [:]
 
     /// A benchmark of `configuration`.
-    init(configuration: Configuration) {
+    init(configuration: Configuration, torch: TorchPeer? = nil) {
         self.configuration = configuration
+        self.torch = torch
     }
 
     /// The square sgemm size whose FLOPs (2s³) match `flops`, rounded to a multiple of 128 and
@@ -261,14 +272,22 @@ struct AttentionBenchmark {
                 return Self.sum(gradients.query) + Self.sum(gradients.key) + Self.sum(gradients.value)
             }
         }
-        let (samples, sgemmSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples) in
-            try Samples.measureAlternately(count: repeatCount, checksum: &checksum, kernel, sgemmCall)
+        // PyTorch's scaled_dot_product_attention on inputs of the same shape, its backward alone
+        // after an untimed forward, as the third of each turn.
+        let torchCall: (() -> Duration?)? = torch.map { peer in
+            let request: [String: Any] = ["op": "attention", "n": item.n, "heads": item.heads, "head_dim": item.headDimension,
+                                          "causal": item.isCausal, "pass": item.pass == .bwd ? "bwd" : "fwd"]
+            return { peer.sample(request) }
+        }
+        let (samples, sgemmSamples, torchSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples, Samples?) in
+            try Samples.measureInTurn(count: repeatCount, checksum: &checksum, kernel, sgemmCall, third: torchCall)
         }
         let baseline = SgemmBaseline(size: size, gigaflops: sgemmSamples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
         return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),
                       sgemm: baseline, naive: naive,
                       naiveGigaflops: naive.map { $0.gigaflopsPerSecond(item.flops) },
-                      naiveRelativeError: naiveRelativeError)
+                      naiveRelativeError: naiveRelativeError,
+                      torch: torchSamples.map { TorchResult(samples: $0, gigaflops: $0.gigaflopsPerSecond(item.flops)) })
     }
 
     /// Runs `body`, turning a kernel's refusal into a run-time failure that names the case.

@@ -18,6 +18,8 @@ enum BenchAttentionCommand: Command {
         .value("naive-max", "N", "largest n for the materialised baseline, O(n²) memory (default 4096)"),
         .value("query-block", "B", "query rows per tile, for tuning (default: each pass's tuned size)"),
         .value("key-block", "B", "key rows per tile, for tuning (default: each pass's tuned size)"),
+        .flag("compare-torch", "also time PyTorch's CPU flash attention (scaled_dot_product_attention), alternated"),
+        .value("python", "PATH", "the Python that has torch, for --compare-torch (default python3 on PATH)"),
         .flag("json", "print one JSON object instead of the table (release builds only)"),
     ]
     static let discussion = """
@@ -36,6 +38,11 @@ enum BenchAttentionCommand: Command {
           naive  the materialised kernel (n×m score matrix, two sgemms and a row softmax), forward
                  only and only for n ≤ --naive-max; the blockwise output must match it to 1e-4
                  relative before its time is trusted (a mismatch is flagged).
+
+        With --compare-torch, PyTorch runs in a child process (bench/torch_peer.py) on the same \
+        threads and shapes, a third sample in each turn, timed by PyTorch itself (the backward \
+        alone, after an untimed forward); 'vs torch' is Loom's rate over PyTorch's. Without torch \
+        importable it says so and prints the rest.
 
         The header names OpenBLAS's kernel core (OPENBLAS_CORETYPE may pin it) and the SIMD target \
         Loom was built for: read every ratio against them. Progress goes to stderr, so stdout is \
@@ -63,7 +70,8 @@ enum BenchAttentionCommand: Command {
         // inside the blockwise kernel) uses the requested threads; the header prints the setting.
         // A plain set, not `withThreadCount`: this process runs one command and then exits.
         BLAS.threadCount = configuration.threads
-        var benchmark = AttentionBenchmark(configuration: configuration)
+        let torch = compareTorch(arguments, threads: configuration.threads)
+        var benchmark = AttentionBenchmark(configuration: configuration, torch: torch.peer)
         Console.progress("bench attention: \(configuration.cases.count) cases, \(configuration.repeatCount) samples each after a warm-up")
         Console.progress("sgemm \(AttentionBenchmark.referenceSgemmSize)³ reference …")
         let reference = benchmark.sgemm(size: AttentionBenchmark.referenceSgemmSize)
@@ -76,10 +84,28 @@ enum BenchAttentionCommand: Command {
             }
             Console.progress(line)
         }
+        let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
         if wantsJSON {
-            Console.output(json(configuration, reference: reference, results: results, checksum: benchmark.checksum).rendered())
+            Console.output(json(configuration, reference: reference, results: results, checksum: benchmark.checksum,
+                                torch: torch.peer, torchNote: torchNote).rendered())
         } else {
-            Console.output(table(configuration, reference: reference, results: results, checksum: benchmark.checksum))
+            Console.output(table(configuration, reference: reference, results: results, checksum: benchmark.checksum,
+                                 torch: torch.peer, torchNote: torchNote))
+        }
+    }
+
+    /// The PyTorch peer when `--compare-torch` asks for one, or why there is none (said on stderr
+    /// at once, and in the report): a missing torch never stops Loom's own benchmark.
+    static func compareTorch(_ arguments: Arguments, threads: Int) -> (peer: TorchPeer?, note: String?) {
+        guard arguments.flag("compare-torch") else { return (nil, nil) }
+        do {
+            let peer = try TorchPeer(python: arguments.string("python") ?? "python3", threads: threads)
+            Console.progress("PyTorch \(peer.version) (\(peer.capability)) on \(peer.threads) threads, alternated with every case")
+            return (peer, nil)
+        } catch {
+            let note = "no PyTorch comparison: \(error.description)"
+            Console.progress(note)
+            return (nil, note)
         }
     }
 
@@ -110,9 +136,12 @@ enum BenchAttentionCommand: Command {
     /// The report as a text table.
     private static func table(_ configuration: AttentionBenchmark.Configuration,
                               reference: AttentionBenchmark.SgemmBaseline,
-                              results: [AttentionBenchmark.Result], checksum: Double) -> String {
+                              results: [AttentionBenchmark.Result], checksum: Double,
+                              torch: TorchPeer?, torchNote: String?) -> String {
         var lines: [String] = []
-        let rows = header(configuration, reference: reference)
+        var rows = header(configuration, reference: reference)
+        if let torch { rows.append(("PyTorch", "\(torch.version) (\(torch.capability)), \(torch.threads) threads, in a child process")) }
+        if let torchNote { rows.append(("PyTorch", torchNote)) }
         let width = rows.map(\.0.count).max() ?? 0
         for (name, value) in rows { lines.append(name.padding(width) + "  " + value) }
         if !Provenance.isRelease {
@@ -120,7 +149,7 @@ enum BenchAttentionCommand: Command {
         }
         lines.append("")
         let columns = ["n", "H", "d", "causal", "pass", "ms median", "ms min", "GFLOP/s", "vs sgemm",
-                       "sgemm GFLOP/s", "naive GFLOP/s", "naive vs sgemm", "vs naive"]
+                       "sgemm GFLOP/s", "naive GFLOP/s", "naive vs sgemm", "vs naive"] + (torch == nil ? [] : ["torch GFLOP/s", "vs torch"])
         var cells: [[String]] = [columns]
         for result in results {
             let item = result.item
@@ -140,7 +169,7 @@ enum BenchAttentionCommand: Command {
                 naiveCell,
                 naive.map { String(format: "%.2f×", $0 / result.sgemm.gigaflops) } ?? "—",
                 naive.map { String(format: "%.2f×", result.gigaflops / $0) } ?? "—",
-            ])
+            ] + torchCells(result, shown: torch != nil))
         }
         let widths = columns.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
         for row in cells {
@@ -156,10 +185,18 @@ enum BenchAttentionCommand: Command {
         return lines.joined(separator: "\n")
     }
 
+    /// The torch columns of a row: its rate and Loom's over it ("—" once the peer stopped).
+    private static func torchCells(_ result: AttentionBenchmark.Result, shown: Bool) -> [String] {
+        guard shown else { return [] }
+        guard let torch = result.torch else { return ["—", "—"] }
+        return [String(format: "%.1f", torch.gigaflops), String(format: "%.2f×", result.gigaflops / torch.gigaflops)]
+    }
+
     /// The report as one JSON object: configuration, the reference sgemm rate, one object per case.
     private static func json(_ configuration: AttentionBenchmark.Configuration,
                              reference: AttentionBenchmark.SgemmBaseline,
-                             results: [AttentionBenchmark.Result], checksum: Double) -> JSONValue {
+                             results: [AttentionBenchmark.Result], checksum: Double,
+                             torch: TorchPeer?, torchNote: String?) -> JSONValue {
         let rows: [JSONValue] = results.map { result in
             let item = result.item
             let naive = result.naiveGigaflops
@@ -183,6 +220,9 @@ enum BenchAttentionCommand: Command {
                 ("speedup_vs_naive", .number(naive.map { result.gigaflops / $0 })),
                 ("naive_rel_error", .number(result.naiveRelativeError)),
                 ("matches_naive", result.naiveRelativeError.map { .bool($0 <= AttentionBenchmark.matchTolerance) } ?? .null),
+                ("torch_gflops", .number(result.torch?.gigaflops)),
+                ("torch_ms_median", .number(result.torch?.samples.medianMilliseconds)),
+                ("ratio_torch", .number(result.torch.map { result.gigaflops / $0.gigaflops })),
             ])
         }
         return .object([
@@ -205,6 +245,9 @@ enum BenchAttentionCommand: Command {
             ("sgemm_gflops", .number(reference.gigaflops)),
             ("sgemm_size", .integer(reference.size)),
             ("checksum", .number(checksum)),
+            ("torch", torch.map { .string($0.version) } ?? .null),
+            ("torch_capability", torch.map { .string($0.capability) } ?? .null),
+            ("torch_note", torchNote.map { .string($0) } ?? .null),
             ("results", .array(rows)),
         ])
     }

@@ -6,7 +6,7 @@ import TensorCore
 enum BenchTrainCommand: Command {
     static let words = ["bench", "train"]
     static let summary = "time full training steps (forward, backward, AdamW) of small transformers against sgemm"
-    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--products loom|openblas|both] [--json]"
+    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--products loom|openblas|both] [--compare-torch [--python PATH]] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256,3x256; heads: 1)"),
         .value("context", "T", "tokens per sequence (default 64)"),
@@ -14,6 +14,8 @@ enum BenchTrainCommand: Command {
         .value("steps", "S", "steps per timed sample (default 20)"),
         .value("repeat", "R", "timed samples per model (default 3; the median is reported)"),
         .value("products", "WHICH", "the projections on Loom's TiledGEMM (loom, the default), on OpenBLAS sgemm (openblas), or each in turn (both)"),
+        .flag("compare-torch", "also time PyTorch eager training steps of the same model, alternated (bench/torch_peer.py)"),
+        .value("python", "PATH", "the Python that has torch, for --compare-torch (default python3 on PATH)"),
         .flag("json", "one JSON object with a results array (release builds only)"),
     ]
     static let discussion = """
@@ -27,6 +29,11 @@ enum BenchTrainCommand: Command {
         products see it (one register tile alone on data in L1, times the cores); "at peak" is \
         the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
+
+        With --compare-torch, PyTorch (eager, the same architecture, AdamW and clipping; random \
+        tokens, whose drawing is not timed) runs S steps in a child process after each of Loom's \
+        samples, on the same threads; 'vs torch' is Loom's tokens/s over PyTorch's. Without torch \
+        importable it says so and prints the rest.
         """
 
     struct Case { var layers: Int; var width: Int }
@@ -55,6 +62,7 @@ enum BenchTrainCommand: Command {
         var checksum = 0.0
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let peak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
+        let torch = BenchAttentionCommand.compareTorch(arguments, threads: BLAS.threadCount)
         for item in cases {
             for product in products {
                 let model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
@@ -67,26 +75,38 @@ enum BenchTrainCommand: Command {
                     trainer = try Trainer(config: config, model: transformer, task: task)
                     try trainer.trainStep()                                    // warm-up: first touches, packing
                 } catch { throw .failure("\(error)") }
-                var seconds: [Double] = [], sgemm: [Double] = []
+                // PyTorch alternates with Loom's products only (once per model), warm-up first.
+                let torchRequest: [String: Any]? = torch.peer != nil && product == products[0]
+                    ? ["op": "train", "layers": item.layers, "d": item.width, "heads": 1, "context": context, "batch": batch,
+                       "vocabulary": task.vocabulary, "steps": steps] : nil
+                if let torchRequest { _ = torch.peer?.sample(torchRequest.merging(["warm_up": true, "steps": 1]) { $1 }) }
+                var seconds: [Double] = [], sgemm: [Double] = [], torchSeconds: [Double] = []
                 for _ in 0..<repeats {
                     let start = ContinuousClock.now
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
                     sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+                    if let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
                 }
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
+                // Only a full set of PyTorch samples counts (the peer may stop mid-way).
+                let torchStep: Double? = torchSeconds.count == repeats ? torchSeconds.sorted()[repeats / 2] : nil
                 let gflops = flopsPerStep(model, batch: batch) / step / 1e9
                 rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
                              "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
                              "ratio": gflops / reference, "ms_per_step": step * 1000,
                              "peak_gflops": peak, "fraction_of_peak": gflops / peak,
-                             "tokens_per_s_at_peak": Double(batch * context) * peak / (flopsPerStep(model, batch: batch) / 1e9)])
+                             "tokens_per_s_at_peak": Double(batch * context) * peak / (flopsPerStep(model, batch: batch) / 1e9),
+                             "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
+                             "ratio_torch": torchStep.map { $0 / step } ?? NSNull()])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
         }
         if arguments.flag("json") {
+            let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
             let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
-                                         "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows]
+                                         "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows,
+                                         "torch": torch.peer?.version ?? NSNull(), "torch_note": torchNote ?? NSNull()]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
             return
@@ -96,13 +116,19 @@ enum BenchTrainCommand: Command {
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
         Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores", peak / Double(cores), peak, cores))
-        Console.output(["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "at peak"].map { $0.leftPadding(14) }.joined())
+        if let peer = torch.peer { Console.output("PyTorch \(peer.version) (\(peer.capability)), \(peer.threads) threads, eager, in a child process") }
+        if let note = torch.peer?.failure.map({ "PyTorch stopped during the run: \($0)" }) ?? torch.note { Console.output(note) }
+        let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch"]
+        Console.output((["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "at peak"] + torchColumns)
+            .map { $0.leftPadding(14) }.joined())
         for row in rows {
-            Console.output([String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
-                            String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
-                            String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
-                            String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
-                .map { $0.leftPadding(14) }.joined())
+            let torchCells = torch.peer == nil ? [] : [(row["torch_tokens_per_s"] as? Double).map { String(format: "%.0f", $0) } ?? "—",
+                                                       (row["ratio_torch"] as? Double).map { String(format: "%.2f×", $0) } ?? "—"]
+            let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
+                         String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
+                         String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
+                         String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
+            Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
         }
     }
 

@@ -31,9 +31,21 @@ struct Samples {
     static func measureAlternately<E: Error>(count: Int, checksum: inout Double,
                                              _ first: () throws(E) -> Double,
                                              _ second: () -> Double) throws(E) -> (Samples, Samples) {
+        let (a, b, _) = try measureInTurn(count: count, checksum: &checksum, first, second, third: nil)
+        return (a, b)
+    }
+
+    /// As `measureAlternately`, with a third piece of work in each turn that times itself
+    /// (another process's own measurement: PyTorch's, without the round trip to it). Its samples
+    /// are nil when there is no third, or once it returns nil (it stopped).
+    static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
+                                        _ first: () throws(E) -> Double,
+                                        _ second: () -> Double,
+                                        third: (() -> Duration?)?) throws(E) -> (Samples, Samples, Samples?) {
         checksum += try first()
         checksum += second()
-        var a = Samples(), b = Samples()
+        var thirdAlive = third?() != nil
+        var a = Samples(), b = Samples(), c = Samples()
         let clock = ContinuousClock()
         for _ in 0..<max(1, count) {
             var start = clock.now
@@ -42,8 +54,11 @@ struct Samples {
             start = clock.now
             checksum += second()
             b.durations.append(clock.now - start)
+            if thirdAlive, let third {
+                if let duration = third() { c.durations.append(duration) } else { thirdAlive = false }
+            }
         }
-        return (a, b)
+        return (a, b, thirdAlive ? c : nil)
     }
 
     /// The median sample in milliseconds (the mean of the middle two for an even count).
