@@ -22,13 +22,20 @@ public enum Parallel {
             return
         }
         let next = Counter()
-        // concurrentPerform runs the workers on libdispatch's pool, one per core at most.
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            var scratch = setup(worker)
-            while true {
-                let item = next.value.add(1, ordering: .relaxed).oldValue
-                if item >= count { break }
-                body(item, &scratch)
+        withoutActuallyEscaping(setup) { setup in
+            withoutActuallyEscaping(body) { body in
+                let work: @Sendable (Int) -> Void = { worker in
+                    var scratch = setup(worker)
+                    while true {
+                        let item = next.value.add(1, ordering: .relaxed).oldValue
+                        if item >= count { break }
+                        body(item, &scratch)
+                    }
+                }
+                // Loom's own kept threads first; a nested or concurrent loop finds them busy and
+                // runs on libdispatch's pool (one per core at most), which wakes its threads each time.
+                if WorkerPool.shared.run(workers: workers, work) { return }
+                DispatchQueue.concurrentPerform(iterations: workers) { worker in work(worker) }
             }
         }
     }

@@ -17,6 +17,16 @@
 extern "C" {
 #endif
 
+/// A spin-wait hint (`pause` on x86-64): lets the sibling hyperthread run and saves power while a
+/// thread polls a flag another thread will set.
+static inline void loom_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
 /// 1 when the CPU and the OS support AVX-512F, else 0 (also on CPUs that are not x86-64).
 int loom_cpu_has_avx512f(void);
 
