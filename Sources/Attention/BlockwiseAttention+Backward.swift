@@ -172,6 +172,7 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
     func compute(keyBlock kb: Int, keyHead: Int, scratch: Scratch) {
         let d = shape.headDimension, n = shape.queries, m = shape.keys, H = shape.heads
         let strip = MicroKernel.rows, lanes = MicroKernel.columns
+        let wide = TileKernel.active == .avx512   // the tile takes two 16-key panels at once
         let ldq = H * d
         let j0 = kb * keyBlock
         let width = min(keyBlock, m - j0)
@@ -264,24 +265,35 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
                 // 16-key panel of P and dS at a time so that panel stays in L1 across the strips.
                 let gradientBlock = gradientColumns + h * padded * n + i0
                 let queryColumnBlock = queryColumns + h * padded * n + i0
-                for p in 0..<panels {
-                    // The rows that see a key of this panel: contiguous, since every mask's key
-                    // range moves forward with the query; the others have zero P and dS here.
+                // The rows that see a key of panel p: contiguous, since every mask's key range
+                // moves forward with the query; the others have zero P and dS there.
+                func seeing(_ p: Int) -> Range<Int> {
                     var r0 = rows, r1 = 0
                     for r in 0..<rows where lo[r] < min(hi[r], (p + 1) * lanes) && hi[r] > p * lanes {
                         r0 = min(r0, r)
                         r1 = r + 1
                     }
-                    guard r0 < r1 else { continue }
+                    return r0 < r1 ? r0..<r1 : 0..<0
+                }
+                var p = 0
+                while p < panels {
+                    let range = seeing(p)
+                    // Two panels at once where the tile takes 32 columns and both panels are seen
+                    // by the same rows (every panel off a causal diagonal): the same sums, term by
+                    // term, as one panel at a time.
+                    let count = wide && p + 1 < panels && seeing(p + 1) == range ? 2 : 1
+                    defer { p += count }
+                    guard !range.isEmpty else { continue }
+                    let r0 = range.lowerBound, r1 = range.upperBound
                     var c = 0
                     while c < d {
                         let R = min(strip, d - c)
                         defer { c += R }
                         MicroKernel.accumulate(rows: R, k: r1 - r0, a: gradientBlock + c * n + r0, lda: n,
-                                               b: P + r0 * tw + p * lanes, ldb: tw, count: 1,
+                                               b: P + r0 * tw + p * lanes, ldb: tw, count: count,
                                                into: dVT + c * tw + p * lanes, ldc: tw)
                         MicroKernel.accumulate(rows: R, k: r1 - r0, a: queryColumnBlock + c * n + r0, lda: n,
-                                               b: dS + r0 * tw + p * lanes, ldb: tw, count: 1,
+                                               b: dS + r0 * tw + p * lanes, ldb: tw, count: count,
                                                into: dKT + c * tw + p * lanes, ldc: tw)
                     }
                 }
