@@ -21,14 +21,10 @@ enum MicroKernel {
                          panels: UnsafePointer<Float>, count: Int,
                          into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
         if kernel == .avx512 {
-            // Two panels per block (6 × 32) where two remain.
-            var p = 0
-            while p < count {
-                let pair = p + 1 < count
-                kernel.dispatchedBlock(rows: rows, columns: pair ? 2 * columns : columns, k, a, rowStride: lda, kStride: 1,
+            inPairs(count) { p, width in
+                kernel.dispatchedBlock(rows: rows, columns: width, k, a, rowStride: lda, kStride: 1,
                                        panels + p * k * columns, columns, panelStride: k * columns, c + p * columns, ldc,
                                        alpha: alpha, accumulating: false)
-                p += pair ? 2 : 1
             }
             return
         }
@@ -50,13 +46,10 @@ enum MicroKernel {
                            b: UnsafePointer<Float>, ldb: Int, count: Int,
                            into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
         if kernel == .avx512 {
-            var p = 0
-            while p < count {
-                let pair = p + 1 < count
-                kernel.dispatchedBlock(rows: rows, columns: pair ? 2 * columns : columns, k, a, rowStride: lda, kStride: 1,
+            inPairs(count) { p, width in
+                kernel.dispatchedBlock(rows: rows, columns: width, k, a, rowStride: lda, kStride: 1,
                                        b + p * columns, ldb, panelStride: columns, c + p * columns, ldc,
                                        alpha: 1, accumulating: true)
-                p += pair ? 2 : 1
             }
             return
         }
@@ -67,6 +60,18 @@ enum MicroKernel {
         case 3: accumulateLoop(3, k, a, lda, b, ldb, count, c, ldc)
         case 2: accumulateLoop(2, k, a, lda, b, ldb, count, c, ldc)
         default: accumulateLoop(1, k, a, lda, b, ldb, count, c, ldc)
+        }
+    }
+
+    /// Calls `block(first panel, columns)` over `count` panels two at a time (32 columns), the
+    /// last one alone when the count is odd: the AVX-512 tile's blocks.
+    @inline(__always)
+    private static func inPairs(_ count: Int, _ block: (Int, Int) -> Void) {
+        var p = 0
+        while p < count {
+            let pair = p + 1 < count
+            block(p, pair ? 2 * columns : columns)
+            p += pair ? 2 : 1
         }
     }
 

@@ -62,18 +62,22 @@ LOOM_INLINE LOOM_AVX512 void block_6x16(const int rows, ptrdiff_t k, const float
     }
 }
 
+// One specialised body per row count, so each keeps its accumulators in registers.
+#define LOOM_FOR_ROWS(rows, body) \
+    switch (rows) { \
+    case 6: body(6); break; \
+    case 5: body(5); break; \
+    case 4: body(4); break; \
+    case 3: body(3); break; \
+    case 2: body(2); break; \
+    default: body(1); break; \
+    }
+
 LOOM_AVX512 void loom_tile_avx512_6x32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                        const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
 #define LOOM_ROWS(n) block_6x32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu)
-    switch (rows) {
-    case 6: LOOM_ROWS(6); break;
-    case 5: LOOM_ROWS(5); break;
-    case 4: LOOM_ROWS(4); break;
-    case 3: LOOM_ROWS(3); break;
-    case 2: LOOM_ROWS(2); break;
-    default: LOOM_ROWS(1); break;
-    }
+    LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
 
@@ -81,14 +85,7 @@ LOOM_AVX512 void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, pt
                                        const float *b, ptrdiff_t ldb,
                                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
 #define LOOM_ROWS(n) block_6x16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu)
-    switch (rows) {
-    case 6: LOOM_ROWS(6); break;
-    case 5: LOOM_ROWS(5); break;
-    case 4: LOOM_ROWS(4); break;
-    case 3: LOOM_ROWS(3); break;
-    case 2: LOOM_ROWS(2); break;
-    default: LOOM_ROWS(1); break;
-    }
+    LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
 
