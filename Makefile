@@ -24,7 +24,8 @@ endif
 SWIFT ?= swift
 SWIFTPM_FLAGS ?=
 DEBIAN_PACKAGES := libzmq3-dev libopenblas-dev libgraphviz-dev libyaml-dev libsqlite3-dev \
-                   pkg-config gnuplot-nox graphviz chromium poppler-utils bubblewrap
+                   pkg-config gnuplot-nox graphviz chromium poppler-utils bubblewrap \
+                   qemu-user
 # sudo only when not already root (containers and CI often run as root without sudo).
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 RUN_ARGS ?=

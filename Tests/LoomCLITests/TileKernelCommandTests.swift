@@ -62,6 +62,49 @@ import Testing
         }
     }
 
+    /// qemu's user-mode emulator, which runs x86-64 binaries on a chosen CPU model (`make deps`
+    /// installs it); its `Haswell` has AVX2 and FMA and no AVX-512 at all.
+    static let qemu = "/usr/bin/qemu-x86_64"
+
+    /// The default build on an AVX2-only CPU, emulated: it picks the AVX2 tile, refuses a forced
+    /// AVX-512 one, and its attention (forward and backward) gives the same bits as this machine's
+    /// own run. Any AVX-512 instruction reached there would stop it with SIGILL.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: qemu)))
+    func onAnEmulatedAVX2OnlyCPUItRunsTheAVX2TileWithTheSameBits() throws {
+        let loom = try LoomProcess.executable().path, qemu = URL(fileURLWithPath: Self.qemu)
+        func emulated(_ arguments: [String], kernel: String? = nil) throws -> LoomProcess.Outcome {
+            var environment = ProcessInfo.processInfo.environment
+            environment[TileKernel.environmentVariable] = kernel
+            return try LoomProcess.run(["-cpu", "Haswell", loom] + arguments, deadline: .seconds(300), program: qemu,
+                                       environment: environment)
+        }
+        let version = try emulated(["version"])
+        #expect(version.status == 0 && version.standardOutput.contains("tile \(TileKernel.avx2)"), "\(version)")
+        let forced = try emulated(["version"], kernel: "avx512")
+        #expect(forced.status == 2 && forced.standardError.contains("has no AVX-512F"), "\(forced)")
+
+        let directory = try TemporaryDirectory()
+        let (n, heads, d) = (100, 2, 64)
+        for (index, name) in ["q", "k", "v", "dout"].enumerated() {
+            let values = LoomCLITests.normals(count: n * heads * d, seed: 70 + UInt64(index))
+            try NPYTestFile.write(values, shape: [n, heads, d], to: directory.path("\(name).npy"), asFloat32: true)
+        }
+        func attention(_ prefix: String) -> [String] {
+            ["attention", "--backward", "--causal", "--threads", "1", "--q", directory.path("q.npy"), "--k", directory.path("k.npy"),
+             "--v", directory.path("v.npy"), "--dout", directory.path("dout.npy"), "--dq", directory.path(prefix + "-dq.npy"),
+             "--dk", directory.path(prefix + "-dk.npy"), "--dv", directory.path(prefix + "-dv.npy")]
+        }
+        let there = try emulated(attention("emulated"))
+        try #require(there.status == 0, "\(there)")
+        let here = try LoomProcess.run(attention("native"))
+        try #require(here.status == 0, "\(here)")
+        for name in ["dq", "dk", "dv"] {
+            let a = try Data(contentsOf: URL(fileURLWithPath: directory.path("emulated-\(name).npy")))
+            let b = try Data(contentsOf: URL(fileURLWithPath: directory.path("native-\(name).npy")))
+            #expect(a == b && a.count > 1_000, "\(name) differs between the emulated AVX2-only CPU and this one")
+        }
+    }
+
     /// Every EVEX-encoded instruction (AVX-512: first byte 0x62 in 64-bit code) in the `loom`
     /// binary lies inside the dispatched kernels, which run only after the CPU check; so a build
     /// with the default settings never reaches one on an AVX2-only CPU. Shared libraries (the Swift
