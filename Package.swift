@@ -62,10 +62,11 @@ let package = Package(
         .systemLibrary(name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
 
-        // Register tiles for vector units the build target may not assume (AVX-512), each with its
-        // own target attribute and run only after a CPU check (TileKernel). Optimised in debug
-        // builds too, so tests run them at speed.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2"])]),
+        // Register tiles and small-T attention for vector units the build target may not assume
+        // (AVX-512), each with its own target attribute and run only after a CPU check
+        // (TileKernel). Optimised in debug builds too, so tests run them at speed; no contraction
+        // of a multiply and an add into an FMA, so the bits match the Swift path's.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O2", "-ffp-contract=off"])]),
         .target(name: "TensorCore", dependencies: ["CBLAS", "CKernels"], swiftSettings: fastSwift),
         .target(name: "Attention", dependencies: ["TensorCore"], swiftSettings: fastSwift),
         // The vocabulary every study and the runtime share (parameter values and specs, metrics,

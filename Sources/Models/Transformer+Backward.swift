@@ -8,6 +8,8 @@ extension Transformer {
     /// - Complexity: about twice the forward pass.
     public func backward() {
         guard let batch = lastBatch else { preconditionFailure("Transformer.backward() needs a forward() first") }
+        // A staged pass leaves no attention weights or activations behind (blockedAttention).
+        precondition(stagedStreams == 0, "Transformer.backward() needs a forward() first; a staged pass has no backward")
         pass { runBackward(batch: batch) }
     }
 

@@ -71,12 +71,18 @@ extension Transformer {
             let products = RowBlockProduct.packed([(d, h, module.w1, h), (h, d, module.w2, d)], split: split, blocks: block < c)
             // Uniform routes take rows 0 ..< n in order: LayerNorm reads them in place.
             let inPlace = uniform != nil
+            // A staged pass keeps only the output stream (no backward follows): every block of
+            // every layer and module then works in one block of the backward's scratch (dPost
+            // holds N × ffnHidden floats, the big module's), which stays in L2.
+            let transient = inPlace && stagedStreams > 0
             for r0 in stride(from: 0, to: c, by: block) {
                 let b = min(block, c - r0), rows = module.rows + r0
-                let ln = module.ln + r0 * d, pre = module.pre + r0 * h, post = module.post + r0 * h
+                let ln = transient ? arena.dNormed : module.ln + r0 * d, pre = transient ? arena.dPre : module.pre + r0 * h
+                let post = transient ? arena.dPost : module.post + r0 * h
+                let mean = transient ? arena.dStream : module.mean + r0, rstd = transient ? arena.dStream + b : module.rstd + r0
                 let gathered = inPlace ? middle + r0 * d : duo.gathered + r0 * d
                 if !inPlace { gatherRows(middle, rows: rows, count: b, into: gathered) }
-                layerNorm(gathered, rows: b, gain: w.ln2Gain, bias: w.ln2Bias, into: ln, mean: module.mean + r0, rstd: module.rstd + r0)
+                layerNorm(gathered, rows: b, gain: w.ln2Gain, bias: w.ln2Bias, into: ln, mean: mean, rstd: rstd)
                 if fusesReLU {
                     products[0](rows: b, a: ln, lda: d, beta: 0, c: post, ldc: h, epilogue: .relu)
                 } else {
@@ -86,9 +92,15 @@ extension Transformer {
                 if m == 0, let dropout = appliedInterventions.bigFFNDropout, dropout.rate > 0 {
                     applyDropout(dropout, layer: l, rows: rows, count: b, hidden: h, to: post)
                 }
-                products[1](rows: b, a: post, lda: h, beta: 0, c: duo.packed + r0 * d, ldc: d)
-                scatterAddRows(duo.packed + r0 * d, rows: rows, count: b, into: output,
-                               weights: duo.isSoft ? duo.mixtureWeights + l * n * 2 + m : nil)
+                if inPlace {
+                    // Rows in order: the product adds into the output rows themselves (c + x, the
+                    // sum the scatter would take).
+                    products[1](rows: b, a: post, lda: h, beta: 1, c: output + r0 * d, ldc: d)
+                } else {
+                    products[1](rows: b, a: post, lda: h, beta: 0, c: duo.packed + r0 * d, ldc: d)
+                    scatterAddRows(duo.packed + r0 * d, rows: rows, count: b, into: output,
+                                   weights: duo.isSoft ? duo.mixtureWeights + l * n * 2 + m : nil)
+                }
             }
             duo.products += 2
         }

@@ -57,22 +57,32 @@ extension Transformer {
         let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1]
         packQKV(w)
         let products = RowBlockProduct.packed([(d, 3 * d, arena.packedWeights, 3 * d), (d, d, w.wo, d)], split: split, blocks: true)
-        let kernel = attentionKernel(layer: l, batch: batch)
         let scratch = AttentionKernel.Scratch(gemm: split.workspaces[0], pack: split.packs[0])
         let zeroesFirstValues = appliedInterventions.zeroedFirstValues.contains(l)
+        // A staged pass keeps nothing of this step but its output stream (no backward follows and
+        // no hook reads it here), so every block reuses one block's worth of the backward's
+        // scratch and the (T, T) weights stay in per-item scratch: a block's intermediates stay
+        // in L2 instead of each layer's streaming to memory (the Duo-LLM oracle's evaluation).
+        let transient = stagedStreams > 0 && (appliedForcedKeys.isEmpty || appliedForcedKeys[l] == nil)
+        var kernel = attentionKernel(layer: l, batch: transient ? min(batch, attentionSequenceBlock) : batch)
+        if transient { kernel = kernel.transient(qkv: arena.dqkv, output: arena.dHeads) }
         for b0 in stride(from: 0, to: batch, by: attentionSequenceBlock) {
             let b1 = min(batch, b0 + attentionSequenceBlock), r0 = b0 * t, rows = (b1 - b0) * t
-            layerNorm(input + r0 * d, rows: rows, gain: w.ln1Gain, bias: w.ln1Bias, into: a.ln1 + r0 * d,
-                      mean: a.ln1Mean + r0, rstd: a.ln1Rstd + r0)
-            products[0](rows: rows, a: a.ln1 + r0 * d, lda: d, beta: 0, c: a.qkv + r0 * 3 * d, ldc: 3 * d)
+            // Where the block's rows (and items) start in the buffers it writes.
+            let row = transient ? 0 : r0, item = transient ? 0 : b0
+            let normed = transient ? arena.dNormed : a.ln1, qkv = transient ? arena.dqkv : a.qkv, outputs = transient ? arena.dHeads : a.heads
+            let mean = transient ? arena.dStream : a.ln1Mean, rstd = transient ? arena.dStream + rows : a.ln1Rstd
+            layerNorm(input + r0 * d, rows: rows, gain: w.ln1Gain, bias: w.ln1Bias, into: normed + row * d,
+                      mean: mean + row, rstd: rstd + row)
+            products[0](rows: rows, a: normed + row * d, lda: d, beta: 0, c: qkv + row * 3 * d, ldc: 3 * d)
             if zeroesFirstValues {
-                for b in b0..<b1 { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+                for b in item..<(item + b1 - b0) { (qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
             }
             itemPass {
-                for b in b0..<b1 { for h in 0..<heads { kernel.forward(batch: b, head: h, scores: nil, scratch: scratch) } }
+                for b in item..<(item + b1 - b0) { for h in 0..<heads { kernel.forward(batch: b, head: h, scores: nil, scratch: scratch) } }
             }
             (middle + r0 * d).update(from: input + r0 * d, count: rows * d)
-            products[1](rows: rows, a: a.heads + r0 * d, lda: d, beta: 1, c: middle + r0 * d, ldc: d)
+            products[1](rows: rows, a: outputs + row * d, lda: d, beta: 1, c: middle + r0 * d, ldc: d)
         }
     }
 

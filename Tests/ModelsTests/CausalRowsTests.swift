@@ -24,16 +24,50 @@ import Testing
         return (e.enumerated().map { $0.offset < visible ? $0.element * inverse : 0 }, m, total)
     }
 
+    /// The Swift kernel and, where the CPU has AVX-512, the C one (FusedKernels), each called
+    /// directly, whichever `CausalRows.softmax` dispatches to in this process.
+    static var softmaxKernels: [(String, (UnsafeMutablePointer<Float>, Int, Int) -> (max: Float, sum: Float))] {
+        var kernels: [(String, (UnsafeMutablePointer<Float>, Int, Int) -> (max: Float, sum: Float))] = [
+            ("Swift", { CausalRows.portableSoftmax($0, visible: $1, length: $2) }),
+            ("dispatched", { CausalRows.softmax($0, visible: $1, length: $2) }),
+        ]
+        if TileKernel.avx512.isSupported { kernels.append(("AVX-512 C", { FusedKernels.softmaxRow($0, visible: $1, length: $2) })) }
+        return kernels
+    }
+
     @Test func softmaxIsItsDefinitionBitForBit() {
-        var random = SeededRandom(seed: 3)
-        for length in [1, 5, 16, 17, 40, 64, 100] {
-            for visible in Set([1, 2, length / 2, length - 1, length].filter { $0 >= 1 && $0 <= length }) {
-                // Scores spread over ±30, and huge garbage past `visible` (the kernel must ignore it).
-                var row = (0..<length).map { j in j < visible ? random.uniform(in: -30..<30) : Float(1e30) }
-                let expected = Self.definition(row, visible: visible)
-                let (m, total) = row.withUnsafeMutableBufferPointer { CausalRows.softmax($0.baseAddress!, visible: visible, length: length) }
-                #expect(row == expected.row, "length \(length), visible \(visible)")
-                #expect(m == expected.max && total == expected.sum)
+        for (name, softmax) in Self.softmaxKernels {
+            var random = SeededRandom(seed: 3)
+            for length in [1, 5, 16, 17, 40, 64, 100] {
+                for visible in Set([1, 2, length / 2, length - 1, length].filter { $0 >= 1 && $0 <= length }) {
+                    // Scores spread over ±30, and huge garbage past `visible` (the kernel must ignore it).
+                    var row = (0..<length).map { j in j < visible ? random.uniform(in: -30..<30) : Float(1e30) }
+                    let expected = Self.definition(row, visible: visible)
+                    let (m, total) = row.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, visible, length) }
+                    #expect(row == expected.row, "\(name): length \(length), visible \(visible)")
+                    #expect(m == expected.max && total == expected.sum, "\(name)")
+                }
+            }
+        }
+    }
+
+    /// Rows whose exponentials underflow, tie, or sit at the clamp: every kernel gives the same bits.
+    @Test func softmaxKernelsAgreeOnEdgeRows() {
+        let rows: [[Float]] = [
+            [0, 0, 0, 0], [-0.0, 0, -0.0], [100, -100, 50, -87.33, -87.34, 0], [-1e30, 3, -1e30],
+            (0..<70).map { Float($0 % 7) - 3 }, (0..<33).map { _ in 1e-30 }, [88, 87, -88, 1e-40, -1e-40],
+        ]
+        for values in rows {
+            for visible in 1...values.count {
+                let results = Self.softmaxKernels.map { _, softmax in
+                    var row = values
+                    let (m, total) = row.withUnsafeMutableBufferPointer { softmax($0.baseAddress!, visible, values.count) }
+                    return (row.map(\.bitPattern), m.bitPattern, total.bitPattern)
+                }
+                for (index, result) in results.enumerated().dropFirst() {
+                    #expect(result.0 == results[0].0 && result.1 == results[0].1 && result.2 == results[0].2,
+                            "\(Self.softmaxKernels[index].0) vs Swift: \(values.prefix(8)), visible \(visible)")
+                }
             }
         }
     }

@@ -47,6 +47,19 @@ void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_
                            const float *b, ptrdiff_t ldb,
                            float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu);
 
+/// Softmax over the first `visible` floats of a row of `length`, zeros after, as Models'
+/// CausalRows.softmax computes it (the same bits); the row's maximum and Σ exp(x − max) out.
+/// Call only when `loom_cpu_has_avx512f()` is 1.
+void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out);
+
+/// Causal softmax attention of one (sequence, head) item: q, k, v are t rows of dh floats, `ld`
+/// apart; writes P (t × t, row i: softmax of scale·q_i·k_j over j ≤ i, zeros after) and
+/// O = P·V (t rows of dh, `ldo` apart), with the bits of Models' AttentionKernel on TiledGEMM.
+/// `kt` is scratch for dh × ⌈t/16⌉·16 floats. Requires t ≤ 256, dh a multiple of 16 (≤ 256), and
+/// `loom_cpu_has_avx512f()`.
+void loom_causal_attention_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                  float scale, float *p, float *out, ptrdiff_t ldo, float *kt);
+
 #ifdef __cplusplus
 }
 #endif

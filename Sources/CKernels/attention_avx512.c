@@ -1,0 +1,192 @@
+// Causal softmax attention of one (sequence, head) item at training's small T, in one call: the
+// Swift path (TiledGEMM per 16-query block, packing K and V, CausalRows.softmax) spent most of
+// its time outside the multiply-adds at head width 16 (driver, scalar packing, a softmax of
+// 16-lane vectors split in two on the AVX2 build target).
+//
+// Every value is computed with the same operations in the same order as that path, so the bits
+// are the same: S[i, j] = (Σ_c q[i, c]·k[j, c] as one chain of FMAs from 0)·scale; the softmax of
+// CausalRows.softmax (16-lane vectors, max and sum reduced by halves, exp as TensorCore's
+// expCore); O[i] = Σ_j P[i, j]·v[j] as one chain over j < the end of i's 16-query block.
+#include "loom_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define LOOM_AVX512 __attribute__((target("avx512f,fma")))
+#define LOOM_INLINE static inline __attribute__((always_inline))
+
+// TensorCore's expCore for x in [−87.33, 0], operation for operation.
+LOOM_INLINE LOOM_AVX512 __m512 exp_core(__m512 x) {
+    const __m512 shifter = _mm512_set1_ps(12582912.0f);
+    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.4426950408889634f), shifter);
+    const __m512 n = _mm512_sub_ps(t, shifter);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
+    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.1219444e-4f), r);
+    __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    const __m512 er = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i exponent = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
+    const __m512i half = _mm512_srai_epi32(exponent, 1);
+    const __m512 high = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(exponent, half), _mm512_set1_epi32(127)), 23));
+    const __m512 low = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(127)), 23));
+    return _mm512_mul_ps(_mm512_mul_ps(er, low), high);
+}
+
+// Lanes of the 16 from `start` that lie before `end`.
+LOOM_INLINE __mmask16 lanes_before(int start, int end) {
+    const int n = end - start;
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+// maxps/minps return their second operand unless the first is strictly greater (smaller): the
+// `a > b ? a : b` of CausalRows.maximum, NaN and ±0 included.
+LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, float *max_out, float *sum_out) {
+    __m512 maxima = _mm512_set1_ps(-__builtin_inff());
+    int start = 0;
+    for (; start < visible; start += 16) {
+        __m512 x = _mm512_maskz_loadu_ps(lanes_before(start, length), row + start);
+        x = _mm512_mask_blend_ps(lanes_before(start, visible), _mm512_set1_ps(-__builtin_inff()), x);
+        maxima = _mm512_max_ps(maxima, x);
+    }
+    const __m256 eight = _mm256_max_ps(_mm512_castps512_ps256(maxima),
+                                       _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(maxima), 1)));
+    const __m128 four = _mm_max_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+    float f[4];
+    _mm_storeu_ps(f, four);
+    // Swift.max(x, y) is `y >= x ? y : x`.
+    const float m01 = f[1] >= f[0] ? f[1] : f[0], m23 = f[3] >= f[2] ? f[3] : f[2];
+    const float row_max = m23 >= m01 ? m23 : m01;
+    const __m512 shift = _mm512_set1_ps(row_max), zero = _mm512_setzero_ps();
+    __m512 sums = _mm512_setzero_ps();
+    for (start = 0; start < visible; start += 16) {
+        const __mmask16 in_row = lanes_before(start, length);
+        const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift);
+        const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
+        const __m512 e = _mm512_mask_blend_ps(lanes_before(start, visible), zero, exp_core(clamped));
+        _mm512_mask_storeu_ps(row + start, in_row, e);
+        sums = _mm512_add_ps(sums, e);
+    }
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(sums), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sums), 1)));
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    float s[4];
+    _mm_storeu_ps(s, s4);
+    const float total = (s[0] + s[2]) + (s[1] + s[3]);
+    const __m512 inverse = _mm512_set1_ps(1.0f / total);
+    for (start = 0; start < visible; start += 16) {
+        const __mmask16 in_row = lanes_before(start, length);
+        _mm512_mask_storeu_ps(row + start, in_row, _mm512_mul_ps(_mm512_maskz_loadu_ps(in_row, row + start), inverse));
+    }
+    if (start < length) memset(row + start, 0, (size_t)(length - start) * sizeof(float));
+    *max_out = row_max;
+    *sum_out = total;
+}
+
+LOOM_AVX512 void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out) {
+    softmax_row(row, visible, length, max_out, sum_out);
+}
+
+// The tiles of tile_avx512.c, repeated here so they inline into the item's loops.
+LOOM_INLINE LOOM_AVX512 void tile_6x32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
+                                       const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                                       float *c, ptrdiff_t ldc, float alpha) {
+    __m512 low[6], high[6];
+    for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + panel_stride);
+        for (int r = 0; r < rows; r++) {
+            const __m512 x = _mm512_set1_ps(a[r * row_stride + p]);
+            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
+        }
+    }
+    const __m512 scale = _mm512_set1_ps(alpha);
+    for (int r = 0; r < rows; r++) {
+        _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(low[r], scale));
+        _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(high[r], scale));
+    }
+}
+
+// One panel of 16 columns; `width` < 16 stores only the first `width`.
+LOOM_INLINE LOOM_AVX512 void tile_6x16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
+                                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int width) {
+    __m512 sum[6];
+    for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
+        for (int r = 0; r < rows; r++) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * row_stride + p]), b0, sum[r]);
+    }
+    const __m512 scale = _mm512_set1_ps(alpha);
+    const __mmask16 kept = lanes_before(0, width);
+    for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(c + r * ldc, kept, _mm512_mul_ps(sum[r], scale));
+}
+
+#define LOOM_FOR_ROWS(rows, body) \
+    switch (rows) { \
+    case 6: body(6); break; \
+    case 5: body(5); break; \
+    case 4: body(4); break; \
+    case 3: body(3); break; \
+    case 2: body(2); break; \
+    default: body(1); break; \
+    }
+
+// C[r, 0..<n] = alpha·Σ_p A[r, p]·B[p, 0..<n] for `rows` ≤ 6 rows: B's 16-column panels are 16
+// floats apart within a row of B (row p at b + p·ldb), so they are read in place; pairs of full
+// panels take the 6 × 32 tile.
+LOOM_INLINE LOOM_AVX512 void strip_product(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
+                                           const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
+    int j = 0;
+    for (; j + 32 <= n; j += 32) {
+#define LOOM_ROWS(R) tile_6x32(R, k, a, row_stride, b + j, ldb, 16, c + j, ldc, alpha)
+        LOOM_FOR_ROWS(rows, LOOM_ROWS)
+#undef LOOM_ROWS
+    }
+    for (; j < n; j += 16) {
+        const int width = n - j < 16 ? n - j : 16;
+#define LOOM_ROWS(R) tile_6x16(R, k, a, row_stride, b + j, ldb, c + j, ldc, alpha, width)
+        LOOM_FOR_ROWS(rows, LOOM_ROWS)
+#undef LOOM_ROWS
+    }
+}
+
+LOOM_AVX512 void loom_causal_attention_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                              float scale, float *p, float *out, ptrdiff_t ldo, float *kt) {
+    const int tp = (t + 15) & ~15;
+    // Kᵀ as dh rows of tp keys (zeros past t), so a query's scores are 16-key vectors.
+    for (int c = 0; c < dh; c++) {
+        float *row = kt + (ptrdiff_t)c * tp;
+        for (int j = 0; j < t; j++) row[j] = k[(ptrdiff_t)j * ld + c];
+        for (int j = t; j < tp; j++) row[j] = 0;
+    }
+    for (int r0 = 0; r0 < t; r0 += 16) {
+        const int r1 = r0 + 16 < t ? r0 + 16 : t;    // the block's queries, and the keys they see
+        for (int i = r0; i < r1; i += 6) {
+            const int rows = r1 - i < 6 ? r1 - i : 6;
+            strip_product(rows, dh, q + (ptrdiff_t)i * ld, ld, kt, tp, r1, p + (ptrdiff_t)i * t, t, scale);
+        }
+        for (int i = r0; i < r1; i++) {
+            float m, s;
+            softmax_row(p + (ptrdiff_t)i * t, i + 1, t, &m, &s);
+        }
+        for (int i = r0; i < r1; i += 6) {
+            const int rows = r1 - i < 6 ? r1 - i : 6;
+            strip_product(rows, r1, p + (ptrdiff_t)i * t, t, v, ld, dh, out + (ptrdiff_t)i * ldo, ldo, 1.0f);
+        }
+    }
+}
+
+#else
+void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out) {
+    (void)row; (void)visible; (void)length; (void)max_out; (void)sum_out;
+    __builtin_trap();
+}
+void loom_causal_attention_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                  float scale, float *p, float *out, ptrdiff_t ldo, float *kt) {
+    (void)t; (void)dh; (void)q; (void)k; (void)v; (void)ld; (void)scale; (void)p; (void)out; (void)ldo; (void)kt;
+    __builtin_trap();
+}
+#endif
