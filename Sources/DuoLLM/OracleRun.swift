@@ -94,9 +94,10 @@ enum OracleRun {
         return result
     }
 
-    /// The corpus named by a `corpus` parameter (empty: Loom's documentation).
+    /// The corpus named by a `corpus` parameter (empty: Loom's documentation), kept by the
+    /// worker process between tasks (`ResidentCorpora`).
     static func corpus(_ path: String) throws(ModelError) -> CharacterCorpus {
-        path.isEmpty ? try CharacterCorpus.loomDocumentation() : try CharacterCorpus.load(path: path)
+        try ResidentCorpora.corpus(path)
     }
 
     /// The corpus task a model of `config` was trained on.

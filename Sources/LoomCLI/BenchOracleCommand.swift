@@ -33,7 +33,8 @@ enum BenchOracleCommand: Command {
         must equal the whole set searched in one task bit for bit. FLOPs count the matrix products of the work actually \
         done: per attention half 2·n·4d² + 2·d·T·(T+1) per sequence, per FFN half 2·n·2·d·hidden \
         of the chosen module (skip: 0), per route's head 2·n·d·V (n = B·T). "Of peak" divides by \
-        the register tile's rate alone on data in L1 (measured in this run) times the cores used.
+        the register tile's rate alone on data in L1 (measured in this run before and after the \
+        timed runs, the faster kept) times the cores used.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -58,7 +59,7 @@ enum BenchOracleCommand: Command {
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let loadBefore = loadAverage()
         var checksum = 0.0
-        let perCore = BenchGEMMCommand.tileCeiling(checksum: &checksum)
+        let firstCeiling = BenchGEMMCommand.tileCeiling(checksum: &checksum)
         let sgemm = BenchTrainCommand.sgemmRate(rows: batch * context, width: width)
         if !json { Console.progress("bench oracle: \(setup.routes.count) routes in process …") }
         let local = try OracleBenchmark.timeInProcess(setup, threads: cores, repeats: repeats, direct: true)
@@ -72,13 +73,13 @@ enum BenchOracleCommand: Command {
         var one: [Double] = [], two: [Double] = [], oneTask: [Double] = [], twoTask: [Double] = [], fixedCost: [Double] = [], identical = true
         for round in 0...repeats {    // round 0 warms both workers up and is not kept
             // The same two halves, one after the other on one worker, then at once on two.
-            let whole = try OracleBenchmark.timeOnWorkers(setup, parts: 2, inTurn: true, client: client)
-            let halves = try OracleBenchmark.timeOnWorkers(setup, parts: 2, client: client)
-            let fixed = try OracleBenchmark.timeOnWorkers(setup, parts: 1, limit: 1, client: client)
+            let whole = try OracleBenchmark.timeOnWorkers(setup, parts: 2, inTurn: true, client: client, coordinator: cluster.coordinator)
+            let halves = try OracleBenchmark.timeOnWorkers(setup, parts: 2, client: client, coordinator: cluster.coordinator)
+            let fixed = try OracleBenchmark.timeOnWorkers(setup, parts: 1, limit: 1, client: client, coordinator: cluster.coordinator)
             _ = try OracleBenchmark.collect(fixed.files)
             if round == 0 {
                 // Exactness: the halves, wherever they ran, equal the whole set searched in one task.
-                let one = try OracleBenchmark.timeOnWorkers(setup, parts: 1, client: client)
+                let one = try OracleBenchmark.timeOnWorkers(setup, parts: 1, client: client, coordinator: cluster.coordinator)
                 let reference = try OracleBenchmark.collect(one.files), parallel = try OracleBenchmark.collect(halves.files)
                 let serial = try OracleBenchmark.collect(whole.files)
                 identical = reference == parallel && serial == parallel
@@ -91,6 +92,7 @@ enum BenchOracleCommand: Command {
         }
         guard identical else { throw .failure("the two halves on 2 workers differ from the whole set on 1 worker; the search is not exact") }
 
+        let perCore = BenchGEMMCommand.laterCeiling(firstCeiling, checksum: &checksum)
         let set = setup.routes, tokens = Double(batch * context)
         let shared = RouteLosses.work(routes: set), direct = RouteLosses.work(routes: set, sharing: false)
         let sharedOnCores = RouteLosses.work(routes: set, threads: cores)   // its parts repeat the steps at their joins

@@ -26,7 +26,8 @@ enum BenchTrainCommand: Command {
         2·T·d·V for the output layer, per sequence; a training step is 3× the forward. The \
         baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
         timed in the same run. "Of peak" divides the GFLOP/s by the machine's peak as Loom's \
-        products see it (one register tile alone on data in L1, times the cores); "at peak" is \
+        products see it (one register tile alone on data in L1, measured before and after the \
+        timed runs with the faster kept, times the cores); "at peak" is \
         the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
 
@@ -61,7 +62,7 @@ enum BenchTrainCommand: Command {
         // core, times the cores a step uses.
         var checksum = 0.0
         let cores = ProcessInfo.processInfo.activeProcessorCount
-        let peak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
+        let firstPeak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
         let torch = BenchAttentionCommand.compareTorch(arguments, threads: BLAS.threadCount)
         for item in cases {
             for product in products {
@@ -95,12 +96,21 @@ enum BenchTrainCommand: Command {
                 rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
                              "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
                              "ratio": gflops / reference, "ms_per_step": step * 1000,
-                             "peak_gflops": peak, "fraction_of_peak": gflops / peak,
-                             "tokens_per_s_at_peak": Double(batch * context) * peak / (flopsPerStep(model, batch: batch) / 1e9),
+                             "step_flops": flopsPerStep(model, batch: batch),
                              "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
                              "ratio_torch": torchStep.map { $0 / step } ?? NSNull()])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
+        }
+        // The peak again after the timed runs, the faster kept (`laterCeiling`); then each row's share of it.
+        let peak = BenchGEMMCommand.laterCeiling(firstPeak / Double(cores), checksum: &checksum) * Double(cores)
+        rows = rows.map { row in
+            var row = row
+            let gflops = row["gflops"] as! Double, flops = row.removeValue(forKey: "step_flops") as! Double
+            row["peak_gflops"] = peak
+            row["fraction_of_peak"] = gflops / peak
+            row["tokens_per_s_at_peak"] = Double(batch * context) * peak / (flops / 1e9)
+            return row
         }
         if arguments.flag("json") {
             let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
@@ -115,7 +125,7 @@ enum BenchTrainCommand: Command {
                        + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
-        Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores", peak / Double(cores), peak, cores))
+        Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores (the faster of its measurements before and after the timed runs)", peak / Double(cores), peak, cores))
         if let peer = torch.peer { Console.output("PyTorch \(peer.version) (\(peer.capability)), \(peer.threads) threads, eager, in a child process") }
         if let note = torch.peer?.failure.map({ "PyTorch stopped during the run: \($0)" }) ?? torch.note { Console.output(note) }
         let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch"]

@@ -73,7 +73,7 @@ extension BenchOracleCommand {
             Console.output("duo model L = \(config.depth), d = \(config.dModel), \(config.heads) heads, V = \(config.vocabulary), "
                            + "context \(config.context), batch \(batch): \(routes.count) routes (\(routes.skip ? "big/small/skip" : "big/small")) "
                            + "× \(batch * config.context) tokens, forward only, median of \(repeats)")
-            Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core; sgemm at the big FFN's shape %.1f GFLOP/s",
+            Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core (the faster of its measurements before and after the timed runs); sgemm at the big FFN's shape %.1f GFLOP/s",
                                   peakPerCore, sgemm))
             Console.output("case".padding(toLength: 26, withPad: " ", startingAt: 0)
                            + ["cores", "seconds", "route·tok/s", "GFLOP/s", "of peak"].map { $0.leftPadding(13) }.joined())
