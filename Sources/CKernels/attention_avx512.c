@@ -85,6 +85,66 @@ LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, fl
     *sum_out = total;
 }
 
+// `softmax_row` on four rows at once, `stride` floats apart, row k seeing `visible + k` keys;
+// every row's operations are `softmax_row`'s, in its order, so the bits are too. One row is a
+// chain of dependent steps (max, its reduction, exp, the sum's reduction, a division, the
+// scaling) of about 100 cycles at 64 keys; four independent chains keep the vector units busy.
+// Requires the four rows to span the same number of 16-key vectors.
+LOOM_INLINE LOOM_AVX512 void softmax_rows4(float *first, ptrdiff_t stride, int visible, int length) {
+    enum { R = 4 };
+    __m512 maxima[R], sums[R], shift[R], inverse[R];
+    const __m512 zero = _mm512_setzero_ps(), minus_infinity = _mm512_set1_ps(-__builtin_inff());
+    for (int r = 0; r < R; r++) maxima[r] = minus_infinity;
+    const int end = visible + R - 1;    // the last row's visible keys: the vectors all rows span
+    int start = 0;
+    for (; start < end; start += 16) {
+        const __mmask16 in_row = lanes_before(start, length);
+        for (int r = 0; r < R; r++) {
+            __m512 x = _mm512_maskz_loadu_ps(in_row, first + r * stride + start);
+            x = _mm512_mask_blend_ps(lanes_before(start, visible + r), minus_infinity, x);
+            maxima[r] = _mm512_max_ps(maxima[r], x);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        const __m256 eight = _mm256_max_ps(_mm512_castps512_ps256(maxima[r]),
+                                           _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(maxima[r]), 1)));
+        const __m128 four = _mm_max_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+        float f[4];
+        _mm_storeu_ps(f, four);
+        const float m01 = f[1] >= f[0] ? f[1] : f[0], m23 = f[3] >= f[2] ? f[3] : f[2];
+        shift[r] = _mm512_set1_ps(m23 >= m01 ? m23 : m01);
+        sums[r] = zero;
+    }
+    for (start = 0; start < end; start += 16) {
+        const __mmask16 in_row = lanes_before(start, length);
+        for (int r = 0; r < R; r++) {
+            float *row = first + r * stride;
+            const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift[r]);
+            const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
+            const __m512 e = _mm512_mask_blend_ps(lanes_before(start, visible + r), zero, exp_core(clamped));
+            _mm512_mask_storeu_ps(row + start, in_row, e);
+            sums[r] = _mm512_add_ps(sums[r], e);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(sums[r]), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sums[r]), 1)));
+        const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+        float s[4];
+        _mm_storeu_ps(s, s4);
+        inverse[r] = _mm512_set1_ps(1.0f / ((s[0] + s[2]) + (s[1] + s[3])));
+    }
+    for (start = 0; start < end; start += 16) {
+        const __mmask16 in_row = lanes_before(start, length);
+        for (int r = 0; r < R; r++) {
+            float *row = first + r * stride;
+            _mm512_mask_storeu_ps(row + start, in_row, _mm512_mul_ps(_mm512_maskz_loadu_ps(in_row, row + start), inverse[r]));
+        }
+    }
+    if (start < length) {
+        for (int r = 0; r < R; r++) memset(first + r * stride + start, 0, (size_t)(length - start) * sizeof(float));
+    }
+}
+
 LOOM_AVX512 void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out) {
     softmax_row(row, visible, length, max_out, sum_out);
 }
@@ -168,7 +228,9 @@ LOOM_AVX512 void loom_causal_attention_avx512(int t, int dh, const float *q, con
             const int rows = r1 - i < 6 ? r1 - i : 6;
             strip_product(rows, dh, q + (ptrdiff_t)i * ld, ld, kt, tp, r1, p + (ptrdiff_t)i * t, t, scale);
         }
-        for (int i = r0; i < r1; i++) {
+        int i = r0;
+        for (; i + 4 <= r1; i += 4) softmax_rows4(p + (ptrdiff_t)i * t, t, i + 1, t);
+        for (; i < r1; i++) {
             float m, s;
             softmax_row(p + (ptrdiff_t)i * t, i + 1, t, &m, &s);
         }
