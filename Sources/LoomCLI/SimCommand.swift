@@ -2,76 +2,109 @@ import Foundation
 import SequenceParallel
 import Simulator
 
-/// `loom sim`: a sequence-parallel schedule replayed on a modelled ring of links.
+/// `loom sim`: a sequence-parallel schedule replayed on a modelled cluster.
 enum SimCommand: Command {
     static let words = ["sim"]
-    static let summary = "predict a ring schedule's forward time on modelled links (the simulator; ring and zigzag_ring so far)"
-    static let usage = "loom sim --algorithm ring|zigzag_ring --workers P --tokens N [--heads H] [--kv-heads G] [--head-dim D] [--causal] "
-        + "--link-gbps B [--latency-us A] --compute-gflops C [--json]"
+    static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
+    static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--dtype float32|bf16|fp16] "
+        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--json]"
     static let options: [Option] = [
-        .value("algorithm", "A", "ring or zigzag_ring (TokenRing and Ulysses are not replayed yet)"),
-        .value("workers", "P", "ranks, 2…4096 (required)"),
+        .value("algorithm", "A", "ring, zigzag_ring, tokenring or ulysses (default ring)"),
+        .value("workers", "P", "ranks, 2…4096 (default: the topology's; required with --link-gbps)"),
         .value("tokens", "N", "sequence length, at least one token per chunk (required)"),
         .value("heads", "H", "query heads (default 8)"),
         .value("kv-heads", "G", "key/value heads (default: H)"),
         .value("head-dim", "D", "head dimension (default 64)"),
         .flag("causal", "the causal mask"),
-        .value("link-gbps", "B", "each link's bandwidth in GB/s per direction (required)"),
-        .value("latency-us", "A", "each link's latency in µs (default 0)"),
-        .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (required; 'loom bench sp' measures this machine's)"),
+        .value("dtype", "T", "the elements on the wire: float32 (default, the executor's), bf16 or fp16"),
+        .value("topology", "T", "a preset (8xA100-nvlink, 8xH800-nvlink, 4xA10-pcie, 8xL20-pcie, ib-fat-tree) or a topology .yaml file"),
+        .value("link-gbps", "B", "without --topology: a ring of links of B GB/s per direction"),
+        .value("latency-us", "A", "with --link-gbps: each link's latency in µs (default 0)"),
+        .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (default: the topology's peak × forward efficiency)"),
         .flag("json", "one JSON object"),
     ]
     static let discussion = """
-        Replays the forward pass from the executor's own RingSchedule values: each rank's blocks \
-        at the given compute rate, each K/V hand-off on a ring of full-duplex α–β links. Prints \
-        the predicted time, rank 0's compute fraction and the bytes sent. docs/simulator.md says \
-        what the simulator models and what it does not yet.
+        Replays the forward pass from the executor's own schedule values (RingSchedule, \
+        TokenRingSchedule, UlyssesSchedule) and its own list of transfers: each rank's blocks at \
+        the compute rate, every transfer a flow on the topology's α–β links with max-min fair \
+        sharing. Prints the predicted time, rank 0's compute fraction and the bytes sent. Topology \
+        files and presets (topologies/*.yaml) are described in docs/simulator.md, with what the \
+        simulator models and what it does not yet.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let name = arguments.string("algorithm") ?? "ring"
-        guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: name), algorithm == .ring || algorithm == .zigzagRing else {
-            throw .usage("--algorithm \(name): the simulator replays ring and zigzag_ring so far")
+        guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: name) else {
+            throw .usage("--algorithm \(name): use ring, zigzag_ring, tokenring or ulysses")
         }
-        guard let ranks = try arguments.int("workers", minimum: 2) else { throw .usage("give --workers P (2 or more)") }
-        guard ranks <= 4096 else { throw .usage("--workers \(ranks) is more than 4096") }
+        var topology: Topology?
+        let workers = try arguments.int("workers", minimum: 2)
+        if let workers, workers > 4096 { throw .usage("--workers \(workers) is more than 4096") }
+        if let named = arguments.string("topology") {
+            guard arguments.string("link-gbps") == nil, arguments.string("latency-us") == nil else {
+                throw .usage("give either --topology or --link-gbps/--latency-us, not both: the topology has its own links")
+            }
+            do { topology = try TopologyFile.named(named, ranks: workers) } catch { throw .usage(error.description) }
+        }
         guard let tokens = try arguments.int("tokens", minimum: 1) else { throw .usage("give --tokens N") }
-        let chunks = algorithm == .zigzagRing ? 2 * ranks : ranks
-        guard tokens >= chunks, tokens <= 1 << 30 else { throw .usage("--tokens \(tokens) must give every one of the \(chunks) chunks a token (and be at most 2^30)") }
+        guard tokens <= 1 << 30 else { throw .usage("--tokens \(tokens) is more than 2^30") }
         let heads = try arguments.int("heads", minimum: 1) ?? 8
         let keyHeads = try arguments.int("kv-heads", minimum: 1) ?? heads
-        guard heads % keyHeads == 0 else { throw .usage("--heads \(heads) must be a multiple of --kv-heads \(keyHeads)") }
         let dimension = try arguments.int("head-dim", minimum: 1) ?? 64
-        guard let gbps = try arguments.positiveFloat("link-gbps") else { throw .usage("give --link-gbps B (GB/s per direction)") }
-        guard let gflops = try arguments.positiveFloat("compute-gflops") else { throw .usage("give --compute-gflops C") }
-        let latency = Double(arguments.string("latency-us").flatMap(Double.init) ?? 0) * 1e-6
-        guard latency >= 0 else { throw .usage("--latency-us must be zero or more") }
-        let problem = RingReplay.Problem(tokens: tokens, ranks: ranks, causal: arguments.flag("causal"), heads: heads, keyHeads: keyHeads,
-                                         headDimension: dimension)
+        let network: Network, ranks: Int
+        if let topology {
+            network = topology.network
+            ranks = topology.ranks
+            guard ranks >= 2, ranks <= 4096 else { throw .usage("the topology has \(ranks) ranks; the simulator takes 2…4096 (set --workers)") }
+        } else {
+            guard let gbps = try arguments.positiveFloat("link-gbps") else { throw .usage("give --topology T, or --link-gbps B (GB/s per direction) for a ring") }
+            guard let workers else { throw .usage("give --workers P (2 or more) for a ring of --link-gbps links") }
+            let latency = Double(arguments.string("latency-us").flatMap(Double.init) ?? 0) * 1e-6
+            guard latency >= 0, latency.isFinite else { throw .usage("--latency-us must be zero or more") }
+            do { network = try Network.ring(workers, bandwidth: Double(gbps) * 1e9, latency: latency) } catch { throw .failure(error.description) }
+            ranks = workers
+        }
+        let rate: Double
+        if let gflops = try arguments.positiveFloat("compute-gflops") {
+            rate = Double(gflops) * 1e9
+        } else if let compute = topology?.compute {
+            rate = compute.forwardRate
+        } else {
+            throw .usage("give --compute-gflops C (each rank's attention rate; 'loom bench sp' measures this machine's), or a topology with compute")
+        }
+        let elementBytes: Int
+        switch arguments.string("dtype") ?? "float32" {
+        case "float32": elementBytes = 4
+        case "bf16", "fp16": elementBytes = 2
+        case let other: throw .usage("--dtype \(other): use float32, bf16 or fp16")
+        }
+        let problem = ScheduleReplay.Problem(tokens: tokens, ranks: ranks, causal: arguments.flag("causal"), heads: heads, keyHeads: keyHeads,
+                                             headDimension: dimension, elementBytes: elementBytes)
+        if let shape = ScheduleReplay.shapeProblem(algorithm, problem) { throw .usage(shape) }
         let start = ContinuousClock.now
-        let result: RingReplay.Result
-        do {
-            let network = try Network.ring(ranks, bandwidth: Double(gbps) * 1e9, latency: latency)
-            result = try RingReplay(algorithm: algorithm, problem: problem, computeRate: Double(gflops) * 1e9, network: network).run()
-        } catch {
+        let result: ScheduleReplay.Result
+        do { result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network).run() } catch {
             throw .failure(error.description)
         }
-        let elapsed = ContinuousClock.now - start
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let wall = (ContinuousClock.now - start).inSeconds
+        let where_ = topology.map { "\($0.name) (\($0.kind.rawValue))" } ?? "a ring of links"
         if arguments.flag("json") {
             Console.output(JSONValue.object([
                 ("algorithm", .string(algorithm.rawValue)), ("workers", .integer(ranks)), ("tokens", .integer(tokens)),
                 ("heads", .integer(heads)), ("kv_heads", .integer(keyHeads)), ("head_dim", .integer(dimension)),
-                ("causal", .bool(problem.causal)), ("link_gbps", .number(Double(gbps))), ("latency_us", .number(latency * 1e6)),
-                ("compute_gflops", .number(Double(gflops))), ("predicted_s", .number(result.total)),
+                ("causal", .bool(problem.causal)), ("element_bytes", .integer(elementBytes)), ("topology", .string(topology?.name ?? "ring")),
+                ("topology_source", topology.map { .string($0.source) } ?? .null),
+                ("compute_gflops", .number(rate / 1e9)), ("predicted_s", .number(result.total)),
+                ("step_ends_rank0_s", .array(result.stepEnds[0].map { .number($0) })),
                 ("compute_fraction", .number(result.computeFraction)), ("bytes_sent", .integer(result.bytes)),
-                ("simulated_in_s", .number(wall)),
+                ("transfers", .integer(result.transfers)), ("simulated_in_s", .number(wall)),
             ]).rendered())
             return
         }
-        Console.output("\(algorithm.rawValue) on \(ranks) ranks, N = \(tokens), H = \(heads) (\(keyHeads) K/V), d = \(dimension)"
-                       + (problem.causal ? ", causal" : "") + String(format: ": predicted %.6f s, rank 0 computing %.1f %% of it, ", result.total, 100 * result.computeFraction)
-                       + "\(result.bytes) bytes sent in all")
+        Console.output("\(algorithm.rawValue) on \(ranks) ranks of \(where_), N = \(tokens), H = \(heads) (\(keyHeads) K/V), d = \(dimension)"
+                       + (problem.causal ? ", causal" : "") + String(format: ", %.0f GFLOP/s per rank: predicted %.6f s, rank 0 computing %.1f %% of it, ", rate / 1e9, result.total, 100 * result.computeFraction)
+                       + "\(result.bytes) bytes in \(result.transfers) transfers")
+        if let topology { Console.output("parameters: \(topology.source)") }
         Console.progress(String(format: "simulated in %.3f s", wall))
     }
 }

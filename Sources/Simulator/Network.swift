@@ -29,6 +29,8 @@ public struct Network: Sendable {
     let capacities: [Double]
     /// For each link, its resource for each direction (from→to, to→from).
     let resources: [(forward: Int, backward: Int)]
+    /// For each node, its links in link order and the node at each one's other end.
+    let adjacency: [[(link: Int, other: Int)]]
 
     /// - Throws: `Problem` for a link to a node that does not exist, a bandwidth that is not
     ///   positive and finite, or a negative latency.
@@ -54,7 +56,12 @@ public struct Network: Sendable {
                 resources.append((forward, forward))
             }
         }
-        self.nodes = nodes; self.links = links; self.capacities = capacities; self.resources = resources
+        var adjacency = [[(link: Int, other: Int)]](repeating: [], count: nodes)
+        for (index, link) in links.enumerated() {
+            adjacency[link.from].append((index, link.to))
+            adjacency[link.to].append((index, link.from))
+        }
+        self.nodes = nodes; self.links = links; self.capacities = capacities; self.resources = resources; self.adjacency = adjacency
     }
 
     /// The resources a flow from `a` to `b` crosses, by a shortest path (fewest links; ties go to
@@ -68,9 +75,8 @@ public struct Network: Sendable {
         while !frontier.isEmpty && !visited[b] {
             var next: [Int] = []
             for node in frontier {
-                for (index, link) in links.enumerated() {
-                    let other = link.from == node ? link.to : (link.to == node ? link.from : nil)
-                    guard let other, !visited[other] else { continue }
+                // Each node's links in link order: the same routes as scanning every link, in O(links).
+                for (index, other) in adjacency[node] where !visited[other] {
                     visited[other] = true
                     previous[other] = index
                     next.append(other)
@@ -119,5 +125,13 @@ public struct Network: Sendable {
             }
         }
         return rates
+    }
+}
+
+extension Network {
+    /// P nodes in a ring: link r joins r and r + 1 (mod P), each `bandwidth` bytes/s per direction
+    /// with latency `latency`.
+    public static func ring(_ nodes: Int, bandwidth: Double, latency: Double) throws(Problem) -> Network {
+        try Topology.network(.ring, ranks: max(1, nodes), link: .init(bandwidth: bandwidth, latency: latency))
     }
 }

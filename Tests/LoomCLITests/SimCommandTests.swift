@@ -16,11 +16,30 @@ import Testing
     }
 
     @Test func badSettingsAreRefused() throws {
-        let ulysses = try LoomProcess.run(["sim", "--algorithm", "ulysses", "--workers", "4", "--tokens", "64", "--link-gbps", "1", "--compute-gflops", "1"])
-        #expect(ulysses.status == 2 && ulysses.standardError.contains("ring and zigzag_ring so far"), "\(ulysses)")
+        let ulysses = try LoomProcess.run(["sim", "--algorithm", "ulysses", "--workers", "4", "--tokens", "64", "--heads", "6", "--link-gbps", "1", "--compute-gflops", "1"])
+        #expect(ulysses.status == 2 && ulysses.standardError.contains("must divide heads"), "\(ulysses)")
+        let unknown = try LoomProcess.run(["sim", "--algorithm", "hypercube", "--workers", "4", "--tokens", "64", "--link-gbps", "1", "--compute-gflops", "1"])
+        #expect(unknown.status == 2 && unknown.standardError.contains("tokenring or ulysses"), "\(unknown)")
+        let both = try LoomProcess.run(["sim", "--topology", "4xA10-pcie", "--tokens", "64", "--link-gbps", "1"])
+        #expect(both.status == 2 && both.standardError.contains("not both"), "\(both)")
+        let preset = try LoomProcess.run(["sim", "--topology", "8xA100", "--tokens", "64"])
+        #expect(preset.status == 2 && preset.standardError.contains("presets: 4xA10-pcie, 8xA100-nvlink"), "\(preset)")
+        let odd = try LoomProcess.run(["sim", "--topology", "ib-fat-tree", "--workers", "12", "--tokens", "4096"])
+        #expect(odd.status == 2 && odd.standardError.contains("ib-fat-tree.yaml:") && odd.standardError.contains("per_node"), "\(odd)")
         let tiny = try LoomProcess.run(["sim", "--algorithm", "zigzag_ring", "--workers", "4", "--tokens", "7", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(tiny.status == 2 && tiny.standardError.contains("8 chunks"), "\(tiny)")
         let gqa = try LoomProcess.run(["sim", "--workers", "2", "--tokens", "64", "--heads", "6", "--kv-heads", "4", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(gqa.status == 2 && gqa.standardError.contains("multiple"), "\(gqa)")
+    }
+
+    @Test func everyAlgorithmRunsOnAPreset() throws {
+        for algorithm in ["ring", "zigzag_ring", "tokenring", "ulysses"] {
+            let ran = try LoomProcess.run(["sim", "--algorithm", algorithm, "--topology", "8xA100-nvlink", "--tokens", "65536", "--heads", "32",
+                                           "--kv-heads", "8", "--head-dim", "128", "--causal", "--json"])
+            #expect(ran.status == 0, "\(ran)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(ran.standardOutput.utf8)) as? [String: Any])
+            #expect(object["topology"] as? String == "8xA100-nvlink" && object["workers"] as? Int == 8)
+            #expect((object["predicted_s"] as? Double ?? 0) > 0 && (object["transfers"] as? Int ?? 0) > 0)
+        }
     }
 }

@@ -1,0 +1,194 @@
+import SequenceParallel
+
+/// The forward pass of a sequence-parallel schedule (ring, zigzag ring, TokenRing, Ulysses),
+/// replayed on a modelled network from the very schedule values the executor runs: each rank's
+/// steps in order, its blocks' work at a compute rate, and every transfer of
+/// `Algorithm.forwardTransfers` (the executor's own list, bytes included) as a flow.
+///
+/// A transfer is posted at the start of its sender's step, or after that step's compute when it
+/// is a result (TokenRing's partial outputs). A rank moves past step s when its compute is done,
+/// every transfer the step posted at its start has left (the executor reuses those buffers), and
+/// every transfer it takes at step s has arrived; it finishes when its last step is past and all
+/// its transfers, results included, have arrived. Ranks are the network's first P nodes; any
+/// further nodes are switches.
+public struct ScheduleReplay {
+    public struct Problem: Sendable, Equatable {
+        public var tokens: Int, ranks: Int, causal: Bool, heads: Int, keyHeads: Int, headDimension: Int
+        /// Bytes per element on the wire: 4 (float32, the executor's), 2 for bf16 or fp16 on GPUs.
+        public var elementBytes: Int
+        public init(tokens: Int, ranks: Int, causal: Bool, heads: Int, keyHeads: Int, headDimension: Int, elementBytes: Int = 4) {
+            self.tokens = tokens; self.ranks = ranks; self.causal = causal; self.heads = heads
+            self.keyHeads = keyHeads; self.headDimension = headDimension; self.elementBytes = elementBytes
+        }
+    }
+
+    /// What the replay predicts.
+    public struct Result: Sendable {
+        /// When the last rank finished.
+        public var total: Double
+        /// When each rank moved past each step (rank × step); the last is when it finished.
+        public var stepEnds: [[Double]]
+        /// Each rank's time computing.
+        public var computeSeconds: [Double]
+        /// Bytes put on the network (the schedule's formula).
+        public var bytes: Int
+        /// Transfers simulated.
+        public var transfers: Int
+        /// Rank 0's share of its wall time spent computing.
+        public var computeFraction: Double { computeSeconds[0] / stepEnds[0].last! }
+    }
+
+    public let algorithm: SequenceParallelKinds.Algorithm
+    public let problem: Problem
+    /// Useful FLOP/s of one rank's attention blocks (4 FLOPs per visible query–key pair per head
+    /// and head dimension: QKᵀ and PV).
+    public let computeRate: Double
+    public let network: Network
+
+    /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P).
+    public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, computeRate: Double, network: Network) {
+        precondition(network.nodes >= problem.ranks, "one network node per rank")
+        self.algorithm = algorithm; self.problem = problem; self.computeRate = computeRate; self.network = network
+    }
+
+    /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
+    public static func shapeProblem(_ algorithm: SequenceParallelKinds.Algorithm, _ p: Problem) -> String? {
+        let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && p.causal)
+        let chunks = zigzag ? 2 * p.ranks : p.ranks
+        if p.ranks < 1 { return "give at least one rank" }
+        if ![1, 2, 4, 8].contains(p.elementBytes) { return "an element is 1, 2, 4 or 8 bytes, not \(p.elementBytes)" }
+        if p.tokens < chunks { return "\(p.tokens) tokens cannot be cut into \(chunks) chunks for \(algorithm.rawValue) on \(p.ranks) ranks; give tokens ≥ \(chunks)" }
+        if p.heads < 1 || p.keyHeads < 1 || p.heads % p.keyHeads != 0 || p.headDimension < 1 {
+            return "heads (\(p.heads)) must be a positive multiple of kv_heads (\(p.keyHeads)), and the head dimension (\(p.headDimension)) positive"
+        }
+        if algorithm == .ulysses && (p.heads % p.ranks != 0 || p.keyHeads % p.ranks != 0) {
+            return "ulysses splits heads over the ranks: \(p.ranks) ranks must divide heads (\(p.heads)) and kv_heads (\(p.keyHeads)); use ring, zigzag_ring or tokenring"
+        }
+        return nil
+    }
+
+    /// Seconds of compute of each rank's steps.
+    func work() -> [[Double]] {
+        let p = problem, perPair = 4 * Double(p.heads * p.headDimension) / computeRate
+        func pairs(_ q: Int, _ k: Int, _ mask: BlockMask) -> Int { mask == .full ? q * k : q * (q + 1) / 2 }
+        switch algorithm {
+        case .ring, .zigzagRing:
+            let layout = ShardLayout(tokens: p.tokens, ranks: p.ranks, kind: algorithm == .zigzagRing ? .zigzag : .contiguous)
+            return (0..<p.ranks).map { rank in
+                let mine = layout.chunks(ofRank: rank)
+                return RingSchedule(layout: layout, rank: rank, isCausal: p.causal).steps.map { step in
+                    let held = layout.chunks(ofRank: step.keyOwner)
+                    return Double(step.blocks.reduce(0) { sum, block in
+                        sum + pairs(layout.range(ofChunk: mine[block.queryChunk]).count, layout.range(ofChunk: held[block.keyChunk]).count, block.mask)
+                    }) * perPair
+                }
+            }
+        case .tokenring:
+            return (0..<p.ranks).map { rank in
+                let schedule = TokenRingSchedule(tokens: p.tokens, ranks: p.ranks, rank: rank, isCausal: p.causal)
+                let layout = schedule.layout, mine = layout.chunks(ofRank: rank)
+                return schedule.steps.map { step in
+                    let owner = layout.chunks(ofRank: step.queryOwner)
+                    return Double(step.blocks.reduce(0) { sum, block in
+                        sum + pairs(layout.range(ofChunk: owner[block.queryChunk]).count, layout.range(ofChunk: mine[block.keyChunk]).count, block.mask)
+                    }) * perPair
+                }
+            }
+        case .ulysses:
+            // Step 0 sends q | k | v, step 1 is the whole sequence on H/P heads, step 2 sends the results back.
+            let all = p.causal ? p.tokens * (p.tokens + 1) / 2 : p.tokens * p.tokens
+            let seconds = Double(all) * 4 * Double(p.heads / p.ranks * p.headDimension) / computeRate
+            return (0..<p.ranks).map { _ in [0, seconds, 0] }
+        }
+    }
+
+    private enum Event { case computed(rank: Int, step: Int) }
+
+    /// - Throws: `Network.Problem` for a shape the algorithm cannot take, or ranks the network cannot connect.
+    public func run() throws(Network.Problem) -> Result {
+        let p = problem, ranks = p.ranks
+        if let problem = Self.shapeProblem(algorithm, p) { throw Network.Problem(description: problem) }
+        let work = work()
+        // The executor's list, in float32 bytes; another element size scales every transfer.
+        let transfers = algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads,
+                                                   keyHeads: p.keyHeads, headDimension: p.headDimension).map { transfer in
+            var scaled = transfer
+            scaled.bytes = transfer.bytes / 4 * p.elementBytes
+            return scaled
+        }
+        let steps = work.map(\.count)
+        // Per rank and step: the transfers it posts at the start and after the compute; how many it
+        // takes at each step (a receive step past the last, TokenRing's results, counts at the last).
+        var postsAtStart = steps.map { [[Int]](repeating: [], count: $0) }
+        var postsAfter = postsAtStart
+        var expected = steps.map { [Int](repeating: 0, count: $0) }
+        for (index, transfer) in transfers.enumerated() {
+            if transfer.sentAfterCompute { postsAfter[transfer.from][transfer.step].append(index) } else { postsAtStart[transfer.from][transfer.step].append(index) }
+            expected[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
+        }
+        var arrivedCount = steps.map { [Int](repeating: 0, count: $0) }
+        var leftToSend = steps.map { [Int](repeating: 0, count: $0) }   // start-posted sends not yet delivered
+        var unsent = [Int](repeating: 0, count: ranks)                   // every send not yet delivered
+        let live = LiveNetwork(network: network)
+        var events = EventQueue<Event>()
+        var stepEnds = steps.map { [Double](repeating: .nan, count: $0) }
+        var computeSeconds = [Double](repeating: 0, count: ranks)
+        var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
+        var flows: [Int: Int] = [:]          // live flow → transfer
+        var bytes = 0
+
+        func post(_ index: Int) throws(Network.Problem) {
+            let transfer = transfers[index]
+            bytes += transfer.bytes
+            unsent[transfer.from] += 1
+            flows[try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))] = index
+        }
+        func start(_ rank: Int, _ step: Int) throws(Network.Problem) {
+            current[rank] = step
+            computed[rank] = false
+            leftToSend[rank][step] = postsAtStart[rank][step].count
+            for index in postsAtStart[rank][step] { try post(index) }
+            computeSeconds[rank] += work[rank][step]
+            events.schedule(.computed(rank: rank, step: step), at: live.now + work[rank][step])
+        }
+        /// Moves `rank` past its step when it may: starts the next, or finishes.
+        func advance(_ rank: Int) throws(Network.Problem) {
+            let step = current[rank], last = steps[rank] - 1
+            guard computed[rank], stepEnds[rank][step].isNaN, leftToSend[rank][step] == 0,
+                  arrivedCount[rank][step] == expected[rank][step] else { return }
+            if step < last {
+                stepEnds[rank][step] = live.now
+                try start(rank, step + 1)
+            } else if unsent[rank] == 0 {
+                stepEnds[rank][step] = live.now
+            }
+        }
+
+        for rank in 0..<ranks { try start(rank, 0) }
+        while true {
+            let computeAt = events.nextTime ?? .infinity, networkAt = live.nextChange ?? .infinity
+            let at = min(computeAt, networkAt)
+            guard at.isFinite else { break }
+            var touched: [Int] = []
+            for flow in live.advance(to: at) {
+                let transfer = transfers[flows.removeValue(forKey: flow)!]
+                unsent[transfer.from] -= 1
+                if !transfer.sentAfterCompute { leftToSend[transfer.from][transfer.step] -= 1 }
+                arrivedCount[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
+                touched += [transfer.from, transfer.to]
+            }
+            while let time = events.nextTime, time <= at, case let .computed(rank, step)? = events.next()?.payload {
+                computed[rank] = true
+                for index in postsAfter[rank][step] { try post(index) }
+                touched.append(rank)
+            }
+            // Another rank can only be freed by a transfer, which arrives in a later round.
+            for rank in Set(touched).sorted() { try advance(rank) }
+        }
+        guard stepEnds.allSatisfy({ !$0.last!.isNaN }) else {
+            throw Network.Problem(description: "the replay of \(algorithm.rawValue) stalled: a rank waits for a transfer no rank posts")
+        }
+        return Result(total: stepEnds.map { $0.last! }.max() ?? 0, stepEnds: stepEnds, computeSeconds: computeSeconds,
+                      bytes: bytes, transfers: transfers.count)
+    }
+}

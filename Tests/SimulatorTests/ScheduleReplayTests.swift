@@ -1,0 +1,99 @@
+import SequenceParallel
+import Simulator
+import Testing
+
+/// Schedules replayed on modelled links: the compute-bound and comm-bound limits come out as their
+/// formulas, the bytes and transfers are the executor's, and the zigzag layout balances causal work.
+@Suite struct ScheduleReplayTests {
+    static func problem(_ tokens: Int, _ ranks: Int, causal: Bool = false, heads: Int = 8, keyHeads: Int = 8) -> ScheduleReplay.Problem {
+        ScheduleReplay.Problem(tokens: tokens, ranks: ranks, causal: causal, heads: heads, keyHeads: keyHeads, headDimension: 64)
+    }
+
+    /// Relative difference, within which a formula holds (float64 sums of a few terms).
+    static func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-9) -> Bool { abs(a - b) / abs(b) <= tolerance }
+
+    @Test(arguments: [2, 3, 4, 8])
+    func computeBoundTakesEveryStepsComputeOneAfterAnother(ranks: Int) throws {
+        let rate = 50e9, tokens = 1024 * ranks
+        let replay = ScheduleReplay(algorithm: .ring, problem: Self.problem(tokens, ranks), computeRate: rate,
+                                network: try .ring(ranks, bandwidth: 1e18, latency: 0))
+        let result = try replay.run()
+        let perStep = 4 * 1024.0 * 1024 * 8 * 64 / rate
+        #expect(Self.close(result.total, Double(ranks) * perStep, 1e-6), "\(result.total) vs \(Double(ranks) * perStep)")
+        #expect(result.computeFraction > 0.999)
+    }
+
+    @Test(arguments: [2, 3, 4, 8])
+    func commBoundWaitsForEveryHandOff(ranks: Int) throws {
+        let bandwidth = 1e8, latency = 20e-6, tokens = 512 * ranks
+        let replay = ScheduleReplay(algorithm: .ring, problem: Self.problem(tokens, ranks), computeRate: 1e18,
+                                network: try .ring(ranks, bandwidth: bandwidth, latency: latency))
+        let result = try replay.run()
+        let chunkBytes = 2.0 * 512 * 8 * 64 * 4
+        #expect(Self.close(result.total, Double(ranks - 1) * (latency + chunkBytes / bandwidth), 1e-6), "\(result.total)")
+        #expect(result.computeFraction < 0.01)
+    }
+
+    @Test func theBytesAreTheExecutorsAndZigzagBalancesCausalWork() throws {
+        let ranks = 4, tokens = 4096
+        let network = try Network.ring(ranks, bandwidth: 1e18, latency: 0)
+        for algorithm in [SequenceParallelKinds.Algorithm.ring, .zigzagRing] {
+            let result = try ScheduleReplay(algorithm: algorithm, problem: Self.problem(tokens, ranks, causal: true), computeRate: 50e9, network: network).run()
+            let expected = algorithm.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: true, heads: 8, keyHeads: 8, headDimension: 64)
+                .reduce(0) { $0 + $1.bytes }
+            #expect(result.bytes == expected, "\(algorithm): \(result.bytes) vs \(expected)")
+        }
+        let plain = try ScheduleReplay(algorithm: .ring, problem: Self.problem(tokens, ranks, causal: true), computeRate: 50e9, network: network).run()
+        let zigzag = try ScheduleReplay(algorithm: .zigzagRing, problem: Self.problem(tokens, ranks, causal: true), computeRate: 50e9, network: network).run()
+        // Contiguous causal: the last rank sees every earlier chunk, the first only its own diagonal.
+        #expect(plain.computeSeconds.last! > 3 * plain.computeSeconds.first!)
+        #expect(zigzag.total < 0.7 * plain.total, "zigzag \(zigzag.total) against ring \(plain.total)")
+        let spread = (zigzag.computeSeconds.max()! - zigzag.computeSeconds.min()!) / zigzag.computeSeconds.max()!
+        #expect(spread < 0.01, "zigzag gives every rank the same causal work: \(zigzag.computeSeconds)")
+    }
+
+    @Test(arguments: [(SequenceParallelKinds.Algorithm.ring, false), (.zigzagRing, true), (.tokenring, false), (.tokenring, true),
+                      (.ulysses, false), (.ulysses, true)])
+    func everyAlgorithmSendsTheExecutorsTransfers(algorithm: SequenceParallelKinds.Algorithm, causal: Bool) throws {
+        let ranks = 4, tokens = 2048
+        let network = try Topology.network(.switch, ranks: ranks, link: .init(bandwidth: 20e9, latency: 2e-6))
+        let result = try ScheduleReplay(algorithm: algorithm, problem: Self.problem(tokens, ranks, causal: causal, keyHeads: 4),
+                                        computeRate: 50e9, network: network).run()
+        let expected = algorithm.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: 8, keyHeads: 4, headDimension: 64)
+        #expect(result.bytes == expected.reduce(0) { $0 + $1.bytes } && result.transfers == expected.count)
+        #expect(result.total > 0 && result.stepEnds.allSatisfy { $0.allSatisfy(\.isFinite) })
+        // Work is conserved: every visible pair is computed once, on some rank.
+        let pairs = causal ? Double(tokens * (tokens + 1) / 2) : Double(tokens * tokens)
+        #expect(Self.close(result.computeSeconds.reduce(0, +), 4 * pairs * 8 * 64 / 50e9, 1e-9))
+    }
+
+    @Test func tokenRingComputeBoundTakesEveryStepsCompute() throws {
+        let ranks = 4, tokens = 4096, rate = 50e9
+        let network = try Topology.network(.mesh, ranks: ranks, link: .init(bandwidth: 1e18, latency: 0))
+        let result = try ScheduleReplay(algorithm: .tokenring, problem: Self.problem(tokens, ranks), computeRate: rate, network: network).run()
+        let perStep = 4 * 1024.0 * 1024 * 8 * 64 / rate
+        #expect(Self.close(result.total, Double(ranks) * perStep, 1e-6), "\(result.total) vs \(Double(ranks) * perStep)")
+    }
+
+    @Test(arguments: [2, 4, 8])
+    func ulyssesAllToAllsShareEachSwitchPort(ranks: Int) throws {
+        // Compute is free: two all-to-alls, each (P − 1) equal flows per port at β/(P − 1) each,
+        // after the path's two hops of latency.
+        let tokens = 256 * ranks, heads = 8, bandwidth = 1e9, latency = 5e-6
+        let network = try Topology.network(.switch, ranks: ranks, link: .init(bandwidth: bandwidth, latency: latency))
+        let result = try ScheduleReplay(algorithm: .ulysses, problem: Self.problem(tokens, ranks, heads: heads), computeRate: 1e30,
+                                        network: network).run()
+        let inbound = 256.0 * Double(heads / ranks + 2 * (heads / ranks)) * 64 * 4, outbound = 256.0 * Double(heads / ranks) * 65 * 4
+        let expected = 2 * (2 * latency) + Double(ranks - 1) * (inbound + outbound) / bandwidth
+        #expect(Self.close(result.total, expected, 1e-6), "\(result.total) vs \(expected)")
+    }
+
+    @Test func theSameInputGivesTheSameTimeline() throws {
+        let network = try Topology.network(.pcieTree, ranks: 8, link: .init(bandwidth: 32e9, latency: 5e-6),
+                                           uplink: .init(bandwidth: 32e9, latency: 5e-6), group: 2)
+        let runs = try (0..<2).map { _ in
+            try ScheduleReplay(algorithm: .tokenring, problem: Self.problem(8192, 8, causal: true), computeRate: 60e12, network: network).run()
+        }
+        #expect(runs[0].stepEnds == runs[1].stepEnds && runs[0].total == runs[1].total)
+    }
+}
