@@ -1,5 +1,6 @@
 import Cluster
 import SequenceParallel
+import Simulator
 
 /// The per-step timeline of a sharded run, read back from every rank's metrics.
 struct ShardedTimeline {
@@ -22,6 +23,25 @@ struct ShardedTimeline {
 
     let steps: [Step]
     let setups: [Setup]
+
+    init(steps: [Step], setups: [Setup]) {
+        self.steps = steps
+        self.setups = setups
+    }
+
+    /// A simulated pass's timeline (`loom sim --trace`): each step's start, its compute, and the
+    /// rest until the rank moved on as waiting; sends are posted in no time, and there is no setup.
+    init(replay: ScheduleReplay.Result) {
+        var steps: [Step] = []
+        for (rank, starts) in replay.stepStarts.enumerated() {
+            for (step, start) in starts.enumerated() {
+                let compute = replay.stepCompute[rank][step]
+                steps.append(Step(rank: rank, step: step, start: start, send: 0, compute: compute,
+                                  wait: max(0, replay.stepEnds[rank][step] - start - compute), bytesSent: nil, bytesReceived: nil))
+            }
+        }
+        self.init(steps: steps, setups: replay.stepStarts.map { _ in Setup(startUnix: nil, seconds: 0, bytesTo: [:], bytesFrom: [:]) })
+    }
 
     init(result: TaskResult, ranks: Int) {
         var steps: [Step] = []

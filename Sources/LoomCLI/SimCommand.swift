@@ -6,8 +6,8 @@ import Simulator
 enum SimCommand: Command {
     static let words = ["sim"]
     static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
-    static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--dtype float32|bf16|fp16] "
-        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--json]"
+    static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
+        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--trace FILE] [--json]"
     static let options: [Option] = [
         .value("algorithm", "A", "ring, zigzag_ring, tokenring or ulysses (default ring)"),
         .value("workers", "P", "ranks, 2…4096 (default: the topology's; required with --link-gbps)"),
@@ -16,10 +16,12 @@ enum SimCommand: Command {
         .value("kv-heads", "G", "key/value heads (default: H)"),
         .value("head-dim", "D", "head dimension (default 64)"),
         .flag("causal", "the causal mask"),
+        .flag("backward", "also replay the backward pass after the forward (each rank's backward blocks at the topology's backward efficiency)"),
         .value("dtype", "T", "the elements on the wire: float32 (default, the executor's), bf16 or fp16"),
         .value("topology", "T", "a preset (8xA100-nvlink, 8xH800-nvlink, 4xA10-pcie, 8xL20-pcie, ib-fat-tree) or a topology .yaml file"),
         .value("link-gbps", "B", "without --topology: a ring of links of B GB/s per direction"),
         .value("latency-us", "A", "with --link-gbps: each link's latency in µs (default 0)"),
+        .value("trace", "FILE", "write the forward pass's timeline as Chrome trace JSON (Perfetto), as 'loom attention --algorithm A --trace' does for a measured run"),
         .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (default: the topology's peak × forward efficiency)"),
         .flag("json", "one JSON object"),
     ]
@@ -64,11 +66,13 @@ enum SimCommand: Command {
             do { network = try Network.ring(workers, bandwidth: Double(gbps) * 1e9, latency: latency) } catch { throw .failure(error.description) }
             ranks = workers
         }
-        let rate: Double
+        let rate: Double, backwardRate: Double
         if let gflops = try arguments.positiveFloat("compute-gflops") {
             rate = Double(gflops) * 1e9
+            backwardRate = rate
         } else if let compute = topology?.compute {
             rate = compute.forwardRate
+            backwardRate = compute.backwardRate
         } else {
             throw .usage("give --compute-gflops C (each rank's attention rate; 'loom bench sp' measures this machine's), or a topology with compute")
         }
@@ -81,11 +85,26 @@ enum SimCommand: Command {
         let problem = ScheduleReplay.Problem(tokens: tokens, ranks: ranks, causal: arguments.flag("causal"), heads: heads, keyHeads: keyHeads,
                                              headDimension: dimension, elementBytes: elementBytes)
         if let shape = ScheduleReplay.shapeProblem(algorithm, problem) { throw .usage(shape) }
+        if let path = arguments.string("trace") {
+            try TensorFile.checkWritable(path, option: "trace")
+        }
         let start = ContinuousClock.now
-        let result: ScheduleReplay.Result
-        do { result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network).run() } catch {
+        let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
+        do {
+            result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network).run()
+            backward = arguments.flag("backward")
+                ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network).run() : nil
+        } catch {
             throw .failure(error.description)
         }
+        if let path = arguments.string("trace") {
+            let trace = ShardedTrace(timeline: ShardedTimeline(replay: result), algorithm: algorithm, transfers: result.transferList, submitted: 0)
+            do { try trace.json().write(toFile: path, atomically: true, encoding: .utf8) } catch {
+                throw .failure("cannot write the trace \(path): \(error.localizedDescription)")
+            }
+        }
+        // The backward pass starts once every rank's forward has ended (no overlap between them).
+        let total = result.total + (backward?.total ?? 0)
         let wall = (ContinuousClock.now - start).inSeconds
         let where_ = topology.map { "\($0.name) (\($0.kind.rawValue))" } ?? "a ring of links"
         if arguments.flag("json") {
@@ -94,7 +113,8 @@ enum SimCommand: Command {
                 ("heads", .integer(heads)), ("kv_heads", .integer(keyHeads)), ("head_dim", .integer(dimension)),
                 ("causal", .bool(problem.causal)), ("element_bytes", .integer(elementBytes)), ("topology", .string(topology?.name ?? "ring")),
                 ("topology_source", topology.map { .string($0.source) } ?? .null),
-                ("compute_gflops", .number(rate / 1e9)), ("predicted_s", .number(result.total)),
+                ("compute_gflops", .number(rate / 1e9)), ("predicted_s", .number(total)), ("forward_s", .number(result.total)),
+                ("backward_s", backward.map { .number($0.total) } ?? .null), ("backward_bytes_sent", backward.map { .integer($0.bytes) } ?? .null),
                 ("step_ends_rank0_s", .array(result.stepEnds[0].map { .number($0) })),
                 ("compute_fraction", .number(result.computeFraction)), ("bytes_sent", .integer(result.bytes)),
                 ("transfers", .integer(result.transfers)), ("simulated_in_s", .number(wall)),
@@ -104,6 +124,10 @@ enum SimCommand: Command {
         Console.output("\(algorithm.rawValue) on \(ranks) ranks of \(where_), N = \(tokens), H = \(heads) (\(keyHeads) K/V), d = \(dimension)"
                        + (problem.causal ? ", causal" : "") + String(format: ", %.0f GFLOP/s per rank: predicted %.6f s, rank 0 computing %.1f %% of it, ", rate / 1e9, result.total, 100 * result.computeFraction)
                        + "\(result.bytes) bytes in \(result.transfers) transfers")
+        if let backward {
+            Console.output(String(format: "backward at %.0f GFLOP/s per rank: predicted %.6f s, %d bytes in %d transfers; forward and backward %.6f s",
+                                  backwardRate / 1e9, backward.total, backward.bytes, backward.transfers, total))
+        }
         if let topology { Console.output("parameters: \(topology.source)") }
         Console.progress(String(format: "simulated in %.3f s", wall))
     }

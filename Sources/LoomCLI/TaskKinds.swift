@@ -3,6 +3,7 @@ import Cluster
 import DuoLLM
 import Octopus
 import SequenceParallel
+import Simulator
 
 /// Every task kind `loom` knows: the runtime's own and those of the studies. Workers run them;
 /// coordinators and `loom submit` check submissions against them.
@@ -17,6 +18,7 @@ enum LoomTasks {
         registry.register(TrainKind.kind)
         for kind in [TrainDuoKind.kind, OracleKind.kind, RouterKind.kind] { registry.register(kind) }
         for kind in [TrainNodeKind.kind, GenerateKind.kind, EvaluateGraphKind.kind] { registry.register(kind) }
+        registry.register(SimRunKind.kind)
         return registry
     }
 }

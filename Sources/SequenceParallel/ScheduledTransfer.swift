@@ -68,4 +68,56 @@ extension SequenceParallelKinds.Algorithm {
         }
         return transfers
     }
+
+    /// Every transfer of this algorithm's backward pass on `ranks` ranks, all ranks together, as
+    /// `RingExecutor.backward` and `UlyssesExecutor.backward` make them:
+    /// - ring and zigzag: K/V round the ring as in the forward pass (posted at each step's start),
+    ///   and after each step's compute the dK/dV accumulators of the held block to the next rank,
+    ///   which takes them before its next step (from the last step, one hop home);
+    /// - TokenRing: K/V round the ring on its layout, and after each step's compute the dK/dV
+    ///   partial of a foreign block straight to its owner, taken at the end;
+    /// - Ulysses: ∂L/∂out through the first all-to-all, then dq | dk | dv through the second.
+    /// The bytes are the executor's formulas (`backwardBytesSent`, `directBackwardBytesSent`).
+    /// - Precondition: the shape suits the algorithm.
+    public func backwardTransfers(tokens: Int, ranks: Int, isCausal: Bool, heads: Int, keyHeads: Int,
+                                  headDimension d: Int) -> [ScheduledTransfer] {
+        var transfers: [ScheduledTransfer] = []
+        switch self {
+        case .ring, .zigzagRing, .tokenring:
+            let zigzag = self == .zigzagRing || (self == .tokenring && isCausal)
+            let layout = ShardLayout(tokens: tokens, ranks: ranks, kind: zigzag ? .zigzag : .contiguous)
+            guard ranks > 1 else { return [] }
+            for rank in 0..<ranks {
+                for step in RingSchedule(layout: layout, rank: rank, isCausal: isCausal).steps {
+                    let block = 2 * layout.tokenCount(ofRank: step.keyOwner) * keyHeads * d * 4
+                    if let next = step.sendTo {
+                        transfers.append(ScheduledTransfer(what: "k/v", from: rank, to: next, step: step.step, receiveStep: step.step,
+                                                           bytes: block, sentAfterCompute: false))
+                    }
+                    if self == .tokenring {
+                        if step.keyOwner != rank {
+                            transfers.append(ScheduledTransfer(what: "dk/dv", from: rank, to: step.keyOwner, step: step.step,
+                                                               receiveStep: ranks, bytes: block, sentAfterCompute: true))
+                        }
+                    } else {
+                        transfers.append(ScheduledTransfer(what: "dk/dv", from: rank, to: (rank + 1) % ranks, step: step.step,
+                                                           receiveStep: step.step, bytes: block, sentAfterCompute: true))
+                    }
+                }
+            }
+        case .ulysses:
+            let layout = ShardLayout(tokens: tokens, ranks: ranks, kind: .contiguous)
+            for rank in 0..<ranks {
+                let schedule = UlyssesSchedule(layout: layout, rank: rank, heads: heads, keyHeads: keyHeads, isCausal: isCausal)
+                for peer in schedule.peers {
+                    transfers.append(ScheduledTransfer(what: "dout", from: rank, to: peer, step: 0, receiveStep: 0,
+                                                       bytes: layout.tokenCount(ofRank: rank) * (heads / ranks) * d * 4, sentAfterCompute: false))
+                    transfers.append(ScheduledTransfer(what: "dq/dk/dv", from: rank, to: peer, step: 2, receiveStep: 2,
+                                                       bytes: layout.tokenCount(ofRank: peer) * (heads / ranks + 2 * (keyHeads / ranks)) * d * 4,
+                                                       sentAfterCompute: false))
+                }
+            }
+        }
+        return transfers
+    }
 }

@@ -1,9 +1,10 @@
 import SequenceParallel
 
-/// The forward pass of a sequence-parallel schedule (ring, zigzag ring, TokenRing, Ulysses),
-/// replayed on a modelled network from the very schedule values the executor runs: each rank's
-/// steps in order, its blocks' work at a compute rate, and every transfer of
-/// `Algorithm.forwardTransfers` (the executor's own list, bytes included) as a flow.
+/// The forward or backward pass of a sequence-parallel schedule (ring, zigzag ring, TokenRing,
+/// Ulysses), replayed on a modelled network from the very schedule values the executor runs: each
+/// rank's steps in order, its blocks' work at a compute rate, and every transfer of
+/// `Algorithm.forwardTransfers` or `backwardTransfers` (the executor's own lists, bytes
+/// included) as a flow.
 ///
 /// A transfer is posted at the start of its sender's step, or after that step's compute when it
 /// is a result (TokenRing's partial outputs). A rank moves past step s when its compute is done,
@@ -28,6 +29,10 @@ public struct ScheduleReplay {
         public var total: Double
         /// When each rank moved past each step (rank × step); the last is when it finished.
         public var stepEnds: [[Double]]
+        /// When each rank began each step, and its compute in it (rank × step).
+        public var stepStarts: [[Double]], stepCompute: [[Double]]
+        /// The transfers replayed (the executor's list, in this problem's element size).
+        public var transferList: [ScheduledTransfer]
         /// Each rank's time computing.
         public var computeSeconds: [Double]
         /// Bytes put on the network (the schedule's formula).
@@ -38,17 +43,22 @@ public struct ScheduleReplay {
         public var computeFraction: Double { computeSeconds[0] / stepEnds[0].last! }
     }
 
+    /// The forward pass, or the backward pass (as the executor runs it after a forward).
+    public enum Pass: String, Sendable { case forward, backward }
+
     public let algorithm: SequenceParallelKinds.Algorithm
     public let problem: Problem
-    /// Useful FLOP/s of one rank's attention blocks (4 FLOPs per visible query–key pair per head
-    /// and head dimension: QKᵀ and PV).
+    public let pass: Pass
+    /// Useful FLOP/s of one rank's attention blocks: 4 FLOPs per visible query–key pair per head
+    /// and head dimension forward (QKᵀ and PV), 2.5× that backward (the recomputed scores, dP,
+    /// dV, dQ and dK), as `loom bench attention` counts them.
     public let computeRate: Double
     public let network: Network
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P).
-    public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, computeRate: Double, network: Network) {
+    public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
-        self.algorithm = algorithm; self.problem = problem; self.computeRate = computeRate; self.network = network
+        self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
     }
 
     /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
@@ -69,11 +79,14 @@ public struct ScheduleReplay {
 
     /// Seconds of compute of each rank's steps.
     func work() -> [[Double]] {
-        let p = problem, perPair = 4 * Double(p.heads * p.headDimension) / computeRate
+        let p = problem, perPair = (pass == .forward ? 4 : 10) * Double(p.heads * p.headDimension) / computeRate
         func pairs(_ q: Int, _ k: Int, _ mask: BlockMask) -> Int { mask == .full ? q * k : q * (q + 1) / 2 }
+        // Backward, TokenRing runs the ring's steps on its own layout (K/V travel, partials go home).
+        let ringSteps = algorithm == .ring || algorithm == .zigzagRing || (algorithm == .tokenring && pass == .backward)
         switch algorithm {
-        case .ring, .zigzagRing:
-            let layout = ShardLayout(tokens: p.tokens, ranks: p.ranks, kind: algorithm == .zigzagRing ? .zigzag : .contiguous)
+        case _ where ringSteps:
+            let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && p.causal)
+            let layout = ShardLayout(tokens: p.tokens, ranks: p.ranks, kind: zigzag ? .zigzag : .contiguous)
             return (0..<p.ranks).map { rank in
                 let mine = layout.chunks(ofRank: rank)
                 return RingSchedule(layout: layout, rank: rank, isCausal: p.causal).steps.map { step in
@@ -95,10 +108,13 @@ public struct ScheduleReplay {
                 }
             }
         case .ulysses:
-            // Step 0 sends q | k | v, step 1 is the whole sequence on H/P heads, step 2 sends the results back.
+            // Step 0 sends q | k | v (backward: ∂L/∂out), step 1 is the whole sequence on H/P heads,
+            // step 2 sends the results back.
             let all = p.causal ? p.tokens * (p.tokens + 1) / 2 : p.tokens * p.tokens
-            let seconds = Double(all) * 4 * Double(p.heads / p.ranks * p.headDimension) / computeRate
+            let seconds = Double(all) * perPair / Double(p.ranks)
             return (0..<p.ranks).map { _ in [0, seconds, 0] }
+        default:
+            preconditionFailure("every algorithm is covered above")
         }
     }
 
@@ -110,8 +126,12 @@ public struct ScheduleReplay {
         if let problem = Self.shapeProblem(algorithm, p) { throw Network.Problem(description: problem) }
         let work = work()
         // The executor's list, in float32 bytes; another element size scales every transfer.
-        let transfers = algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads,
-                                                   keyHeads: p.keyHeads, headDimension: p.headDimension).map { transfer in
+        let list = pass == .forward
+            ? algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
+                                         headDimension: p.headDimension)
+            : algorithm.backwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
+                                          headDimension: p.headDimension)
+        let transfers = list.map { transfer in
             var scaled = transfer
             scaled.bytes = transfer.bytes / 4 * p.elementBytes
             return scaled
@@ -131,7 +151,7 @@ public struct ScheduleReplay {
         var unsent = [Int](repeating: 0, count: ranks)                   // every send not yet delivered
         let live = LiveNetwork(network: network)
         var events = EventQueue<Event>()
-        var stepEnds = steps.map { [Double](repeating: .nan, count: $0) }
+        var stepEnds = steps.map { [Double](repeating: .nan, count: $0) }, stepStarts = stepEnds
         var computeSeconds = [Double](repeating: 0, count: ranks)
         var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
         var flows: [Int: Int] = [:]          // live flow → transfer
@@ -146,6 +166,7 @@ public struct ScheduleReplay {
         func start(_ rank: Int, _ step: Int) throws(Network.Problem) {
             current[rank] = step
             computed[rank] = false
+            stepStarts[rank][step] = live.now
             leftToSend[rank][step] = postsAtStart[rank][step].count
             for index in postsAtStart[rank][step] { try post(index) }
             computeSeconds[rank] += work[rank][step]
@@ -188,7 +209,7 @@ public struct ScheduleReplay {
         guard stepEnds.allSatisfy({ !$0.last!.isNaN }) else {
             throw Network.Problem(description: "the replay of \(algorithm.rawValue) stalled: a rank waits for a transfer no rank posts")
         }
-        return Result(total: stepEnds.map { $0.last! }.max() ?? 0, stepEnds: stepEnds, computeSeconds: computeSeconds,
-                      bytes: bytes, transfers: transfers.count)
+        return Result(total: stepEnds.map { $0.last! }.max() ?? 0, stepEnds: stepEnds, stepStarts: stepStarts, stepCompute: work,
+                      transferList: transfers, computeSeconds: computeSeconds, bytes: bytes, transfers: transfers.count)
     }
 }

@@ -35,11 +35,41 @@ import Testing
     @Test func everyAlgorithmRunsOnAPreset() throws {
         for algorithm in ["ring", "zigzag_ring", "tokenring", "ulysses"] {
             let ran = try LoomProcess.run(["sim", "--algorithm", algorithm, "--topology", "8xA100-nvlink", "--tokens", "65536", "--heads", "32",
-                                           "--kv-heads", "8", "--head-dim", "128", "--causal", "--json"])
+                                           "--kv-heads", "8", "--head-dim", "128", "--causal", "--backward", "--dtype", "bf16", "--json"])
             #expect(ran.status == 0, "\(ran)")
             let object = try #require(try JSONSerialization.jsonObject(with: Data(ran.standardOutput.utf8)) as? [String: Any])
             #expect(object["topology"] as? String == "8xA100-nvlink" && object["workers"] as? Int == 8)
-            #expect((object["predicted_s"] as? Double ?? 0) > 0 && (object["transfers"] as? Int ?? 0) > 0)
+            let forward = object["forward_s"] as? Double ?? 0, backward = object["backward_s"] as? Double ?? 0
+            #expect(forward > 0 && backward > forward && (object["transfers"] as? Int ?? 0) > 0, "\(object)")
+            #expect(abs((object["predicted_s"] as? Double ?? 0) - (forward + backward)) <= 1e-5 * (forward + backward))   // JSON keeps 6–7 digits
+            #expect(object["element_bytes"] as? Int == 2)
         }
+    }
+
+    @Test func theTraceHasARankTrackAndAnArrowPerTransfer() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.url.appendingPathComponent("sim.json").path
+        let ran = try LoomProcess.run(["sim", "--algorithm", "tokenring", "--workers", "3", "--tokens", "3000", "--causal", "--link-gbps", "2",
+                                       "--latency-us", "10", "--compute-gflops", "40", "--trace", path])
+        #expect(ran.status == 0, "\(ran)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        let events = try #require(object["traceEvents"] as? [[String: Any]])
+        #expect(Set(events.compactMap { $0["tid"] as? Int }) == [0, 1, 2])
+        #expect(events.contains { $0["name"] as? String == "compute" } && events.contains { $0["name"] as? String == "q" })
+        let missing = try LoomProcess.run(["sim", "--workers", "2", "--tokens", "64", "--link-gbps", "1", "--compute-gflops", "1",
+                                           "--trace", "/nonexistent-directory/t.json"])
+        #expect(missing.status == 2, "\(missing)")
+    }
+
+    @Test func aSimRunWithoutLinksOrTopologyIsRefusedWhenTheFileIsRead() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("sim.yaml")
+        try "name: sim-bad\ntask: sim.run\nparams: {workers: 4, tokens: 4096}\n".write(to: file, atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", file.path, "--dry-run"], in: directory.url)
+        #expect(ran.status != 0 && ran.standardError.contains("link_gbps"), "\(ran)")
+        try "name: sim-good\ntask: sim.run\nparams: {workers: 4, tokens: 4096, link_gbps: 5, compute_gflops: 100, algorithm: [ring, ulysses]}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let good = try LoomProcess.run(["run", file.path, "--workers", "1", "--quiet", "--no-report"], in: directory.url)
+        #expect(good.status == 0 && good.standardOutput.contains("2 succeeded"), "\(good)")
     }
 }

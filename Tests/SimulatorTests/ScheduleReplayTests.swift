@@ -96,4 +96,40 @@ import Testing
         }
         #expect(runs[0].stepEnds == runs[1].stepEnds && runs[0].total == runs[1].total)
     }
+
+    @Test(arguments: [(SequenceParallelKinds.Algorithm.ring, false), (.zigzagRing, true), (.tokenring, false), (.tokenring, true),
+                      (.ulysses, true)])
+    func backwardSendsTheExecutorsBytes(algorithm: SequenceParallelKinds.Algorithm, causal: Bool) throws {
+        let ranks = 4, tokens = 2048, keyHeads = 4
+        let network = try Topology.network(.switch, ranks: ranks, link: .init(bandwidth: 20e9, latency: 2e-6))
+        let result = try ScheduleReplay(algorithm: algorithm, problem: Self.problem(tokens, ranks, causal: causal, keyHeads: keyHeads),
+                                        pass: .backward, computeRate: 50e9, network: network).run()
+        let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && causal)
+        let layout = ShardLayout(tokens: tokens, ranks: ranks, kind: zigzag ? .zigzag : .contiguous)
+        let expected = (0..<ranks).reduce(0) { total, rank in
+            switch algorithm {
+            case .ulysses:
+                return total + UlyssesSchedule(layout: layout, rank: rank, heads: 8, keyHeads: keyHeads, isCausal: causal).backwardBytesSent(headDimension: 64)
+            case .tokenring:
+                return total + RingSchedule(layout: layout, rank: rank, isCausal: causal).directBackwardBytesSent(keyHeads: keyHeads, headDimension: 64)
+            default:
+                return total + RingSchedule(layout: layout, rank: rank, isCausal: causal).backwardBytesSent(keyHeads: keyHeads, headDimension: 64)
+            }
+        }
+        #expect(result.bytes == expected, "\(algorithm): \(result.bytes) vs \(expected)")
+        let pairs = causal ? Double(tokens * (tokens + 1) / 2) : Double(tokens * tokens)
+        #expect(Self.close(result.computeSeconds.reduce(0, +), 10 * pairs * 8 * 64 / 50e9, 1e-9), "2.5× the forward's work")
+    }
+
+    @Test(arguments: [2, 3, 4])
+    func ringBackwardWaitsForEachAccumulator(ranks: Int) throws {
+        // Free compute: each step's K/V and the accumulators share the link to the next rank
+        // (two equal flows), and the last step sends only the accumulators home.
+        let bandwidth = 1e8, latency = 20e-6, tokens = 512 * ranks
+        let result = try ScheduleReplay(algorithm: .ring, problem: Self.problem(tokens, ranks), pass: .backward, computeRate: 1e30,
+                                        network: try .ring(ranks, bandwidth: bandwidth, latency: latency)).run()
+        let block = 2.0 * 512 * 8 * 64 * 4
+        let expected = Double(ranks - 1) * (latency + 2 * block / bandwidth) + latency + block / bandwidth
+        #expect(Self.close(result.total, expected, 1e-6), "\(result.total) vs \(expected)")
+    }
 }
