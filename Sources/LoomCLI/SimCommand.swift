@@ -125,8 +125,8 @@ enum SimCommand: Command {
                        + (problem.causal ? ", causal" : "") + String(format: ", %.0f GFLOP/s per rank: predicted %.6f s, rank 0 computing %.1f %% of it, ", rate / 1e9, result.total, 100 * result.computeFraction)
                        + "\(result.bytes) bytes in \(result.transfers) transfers")
         if let backward {
-            Console.output(String(format: "backward at %.0f GFLOP/s per rank: predicted %.6f s, %d bytes in %d transfers; forward and backward %.6f s",
-                                  backwardRate / 1e9, backward.total, backward.bytes, backward.transfers, total))
+            Console.output(String(format: "backward at %.0f GFLOP/s per rank: predicted %.6f s, ", backwardRate / 1e9, backward.total)
+                           + "\(backward.bytes) bytes in \(backward.transfers) transfers; " + String(format: "forward and backward %.6f s", total))
         }
         if let topology { Console.output("parameters: \(topology.source)") }
         Console.progress(String(format: "simulated in %.3f s", wall))

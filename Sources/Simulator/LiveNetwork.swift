@@ -20,10 +20,17 @@ final class LiveNetwork {
     private var users: [Set<Int>]
     private(set) var now = 0.0
     private var routeCache: [Int: (resources: [Int], latency: Double)] = [:]
+    /// −1 per resource: `Network.fairRates`'s numbering of a group's resources.
+    private var scratch: [Int]
+    /// `reshare`'s marks of the flows and resources its walk has seen: equal to `stamp` when seen.
+    private var flowSeen: [Int] = [], resourceSeen: [Int]
+    private var stamp = 0
 
     init(network: Network) {
         self.network = network
         users = [Set<Int>](repeating: [], count: network.capacities.count)
+        scratch = [Int](repeating: -1, count: network.capacities.count)
+        resourceSeen = [Int](repeating: 0, count: network.capacities.count)
     }
 
     /// Adds a transfer posted at the current time; returns its id.
@@ -36,7 +43,7 @@ final class LiveNetwork {
         }
         let id = routes.count
         routes.append(route.resources)
-        left.append(max(0, bytes)); rate.append(0); updated.append(now); version.append(0); isActive.append(false)
+        left.append(max(0, bytes)); rate.append(0); updated.append(now); version.append(0); isActive.append(false); flowSeen.append(0)
         pending.schedule(id, at: now + route.latency)
         return id
     }
@@ -57,7 +64,9 @@ final class LiveNetwork {
     }
 
     /// Moves time to `time` (not past `nextChange`) and returns the flows that arrived by then,
-    /// in the order they did.
+    /// in the order they did. Every start and end at one instant is applied before the rates are
+    /// shared again, once: the rates depend only on which flows are active, and an all-to-all
+    /// starts P(P − 1) flows at once (one resharing each made Ulysses at P = 128 take minutes).
     func advance(to time: Double) -> [Int] {
         var arrived: [Int] = []
         while true {
@@ -66,28 +75,31 @@ final class LiveNetwork {
             let until = min(drainAt, beginAt)
             guard until <= time else { break }
             now = until
-            if drainAt <= beginAt, let entry = drains.next() {
+            var changed: [Int] = []          // resources whose flows changed at this instant
+            while currentDrainTime() == now, let entry = drains.next() {
                 let flow = entry.payload.flow
                 isActive[flow] = false
                 left[flow] = 0
-                for resource in Set(routes[flow]) { users[resource].remove(flow) }
+                for resource in routes[flow] { users[resource].remove(flow) }   // a shortest path: each resource once
                 arrived.append(flow)
-                reshare(around: routes[flow])
-            } else if let begin = pending.next() {
+                changed += routes[flow]
+            }
+            while pending.nextTime == now, let begin = pending.next() {
                 let flow = begin.payload
                 if left[flow] <= 0 { arrived.append(flow); continue }
                 isActive[flow] = true
                 updated[flow] = now
-                for resource in Set(routes[flow]) { users[resource].insert(flow) }
+                for resource in routes[flow] { users[resource].insert(flow) }
                 if routes[flow].isEmpty {
                     // Source and destination on one node: no link limits it.
                     rate[flow] = .infinity
                     version[flow] += 1
                     drains.schedule((flow, version[flow]), at: now)
                 } else {
-                    reshare(around: routes[flow])
+                    changed += routes[flow]
                 }
             }
+            if !changed.isEmpty { reshare(around: changed) }
         }
         now = max(now, time)
         return arrived
@@ -95,17 +107,20 @@ final class LiveNetwork {
 
     /// Recomputes the fair rates of the flows connected (through shared resources) to `resources`.
     private func reshare(around resources: [Int]) {
-        var group: [Int] = [], seenFlows = Set<Int>(), seenResources = Set<Int>(), frontier = Array(Set(resources))
+        stamp += 1
+        var group: [Int] = [], frontier = resources
         while let resource = frontier.popLast() {
-            guard seenResources.insert(resource).inserted else { continue }
-            for flow in users[resource] where seenFlows.insert(flow).inserted {
+            guard resourceSeen[resource] != stamp else { continue }
+            resourceSeen[resource] = stamp
+            for flow in users[resource] where flowSeen[flow] != stamp {
+                flowSeen[flow] = stamp
                 group.append(flow)
-                frontier += routes[flow].filter { !seenResources.contains($0) }
+                for next in routes[flow] where resourceSeen[next] != stamp { frontier.append(next) }
             }
         }
         guard !group.isEmpty else { return }
         group.sort()
-        let rates = network.fairRates(group.map { routes[$0] })
+        let rates = network.fairRates(group.map { routes[$0] }, scratch: &scratch)
         for (flow, newRate) in zip(group, rates) {
             // Bytes moved at the old rate up to now, then the new rate from now.
             if rate[flow].isFinite { left[flow] = max(0, left[flow] - rate[flow] * (now - updated[flow])) }

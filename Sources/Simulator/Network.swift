@@ -97,31 +97,44 @@ public struct Network: Sendable {
     }
 
     /// Max-min fair rates for flows crossing `paths` (resource lists), by progressive filling.
-    func fairRates(_ paths: [[Int]]) -> [Double] {
+    /// `scratch` holds −1 for every resource and is left so: it numbers the resources these paths
+    /// cross, so the work is proportional to the group, not to the network (a ring of 1,024 links
+    /// once spent most of its time clearing tables of 2,048 resources per change).
+    func fairRates(_ paths: [[Int]], scratch: inout [Int]) -> [Double] {
+        var resources: [Int] = []
+        let local = paths.map { path in
+            path.map { resource -> Int in
+                if scratch[resource] < 0 { scratch[resource] = resources.count; resources.append(resource) }
+                return scratch[resource]
+            }
+        }
+        defer { for resource in resources { scratch[resource] = -1 } }
         var rates = [Double](repeating: 0, count: paths.count)
         var frozen = [Bool](repeating: false, count: paths.count)
-        var remaining = capacities
+        var remaining = resources.map { capacities[$0] }
         // A flow that crosses no resource (source and destination on one node) is not limited.
-        for (index, path) in paths.enumerated() where path.isEmpty { rates[index] = .infinity; frozen[index] = true }
+        for (index, path) in local.enumerated() where path.isEmpty { rates[index] = .infinity; frozen[index] = true }
+        var users = [Int](repeating: 0, count: resources.count), saturated = [Bool](repeating: false, count: resources.count)
         while frozen.contains(false) {
-            var users = [Int](repeating: 0, count: capacities.count)
-            for (index, path) in paths.enumerated() where !frozen[index] { for resource in Set(path) { users[resource] += 1 } }
-            var bottleneck = -1, share = Double.infinity
+            for r in users.indices { users[r] = 0 }
+            // A route is a shortest path: it crosses each resource once.
+            for (index, path) in local.enumerated() where !frozen[index] { for resource in path { users[resource] += 1 } }
+            // The bottleneck share: the smallest fair share of any resource in use (the same value
+            // whatever the numbering, so the rates do not depend on it).
+            var share = Double.infinity
             for resource in users.indices where users[resource] > 0 {
-                let candidate = remaining[resource] / Double(users[resource])
-                if candidate < share { share = candidate; bottleneck = resource }
+                share = min(share, remaining[resource] / Double(users[resource]))
             }
-            guard bottleneck >= 0 else { break }
+            guard share.isFinite else { break }
             // Every resource at the bottleneck's share saturates now: freeze all their flows in
             // one round (a ring of equal links takes one round, not one per link).
-            var saturated = [Bool](repeating: false, count: capacities.count)
-            for resource in users.indices where users[resource] > 0 && remaining[resource] / Double(users[resource]) <= share * (1 + 1e-12) {
-                saturated[resource] = true
+            for resource in users.indices {
+                saturated[resource] = users[resource] > 0 && remaining[resource] / Double(users[resource]) <= share * (1 + 1e-12)
             }
-            for (index, path) in paths.enumerated() where !frozen[index] && path.contains(where: { saturated[$0] }) {
+            for (index, path) in local.enumerated() where !frozen[index] && path.contains(where: { saturated[$0] }) {
                 rates[index] = share
                 frozen[index] = true
-                for resource in Set(path) { remaining[resource] -= share }
+                for resource in path { remaining[resource] -= share }
             }
         }
         return rates
