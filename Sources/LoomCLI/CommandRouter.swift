@@ -9,6 +9,7 @@ enum CommandRouter {
         BenchAttentionCommand.self,
         BenchWireCommand.self,
         BenchSPCommand.self,
+        BenchSimCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
         BenchGEMMCommand.self,

@@ -7,7 +7,7 @@ enum SimCommand: Command {
     static let words = ["sim"]
     static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
     static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
-        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--trace FILE] [--json]"
+        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C] [--trace FILE] [--json]"
     static let options: [Option] = [
         .value("algorithm", "A", "ring, zigzag_ring, tokenring or ulysses (default ring)"),
         .value("workers", "P", "ranks, 2…4096 (default: the topology's; required with --link-gbps)"),
@@ -21,6 +21,7 @@ enum SimCommand: Command {
         .value("topology", "T", "a preset (8xA100-nvlink, 8xH800-nvlink, 4xA10-pcie, 8xL20-pcie, ib-fat-tree) or a topology .yaml file"),
         .value("link-gbps", "B", "without --topology: a ring of links of B GB/s per direction"),
         .value("latency-us", "A", "with --link-gbps: each link's latency in µs (default 0)"),
+        .value("cores", "C", "the ranks share C cores (local workers on one machine), each computing at most at its own rate; default a core per rank"),
         .value("trace", "FILE", "write the forward pass's timeline as Chrome trace JSON (Perfetto), as 'loom attention --algorithm A --trace' does for a measured run"),
         .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (default: the topology's peak × forward efficiency)"),
         .flag("json", "one JSON object"),
@@ -88,12 +89,14 @@ enum SimCommand: Command {
         if let path = arguments.string("trace") {
             try TensorFile.checkWritable(path, option: "trace")
         }
+        let cores = try arguments.int("cores", minimum: 1)
         let start = ContinuousClock.now
         let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
         do {
-            result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network).run()
+            result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores).run()
             backward = arguments.flag("backward")
-                ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network).run() : nil
+                ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network,
+                                     cores: cores).run() : nil
         } catch {
             throw .failure(error.description)
         }

@@ -1,28 +1,31 @@
 /// Events ordered by time, ties broken by the order they were scheduled: a run of the simulator
 /// is a pure function of its inputs, whatever the heap does internally.
 public struct EventQueue<Payload> {
-    private struct Entry {
-        var time: Double
-        var sequence: UInt64
-        var payload: Payload
-        func precedes(_ other: Entry) -> Bool { time < other.time || (time == other.time && sequence < other.sequence) }
+    // Inlinable, so a queue of another module's payload is specialised there rather than run
+    // through generic metadata (the simulator's own queues are specialised in this module).
+    @usableFromInline struct Entry {
+        @usableFromInline var time: Double
+        @usableFromInline var sequence: UInt64
+        @usableFromInline var payload: Payload
+        @inlinable init(time: Double, sequence: UInt64, payload: Payload) { self.time = time; self.sequence = sequence; self.payload = payload }
+        @inlinable func precedes(_ other: Entry) -> Bool { time < other.time || (time == other.time && sequence < other.sequence) }
     }
 
-    private var heap: [Entry] = []
-    private var nextSequence: UInt64 = 0
+    @usableFromInline var heap: [Entry] = []
+    @usableFromInline var nextSequence: UInt64 = 0
 
-    public init() {}
+    @inlinable public init() {}
 
-    public var isEmpty: Bool { heap.isEmpty }
-    public var count: Int { heap.count }
+    @inlinable public var isEmpty: Bool { heap.isEmpty }
+    @inlinable public var count: Int { heap.count }
     /// The time of the next event, if any.
-    public var nextTime: Double? { heap.first?.time }
+    @inlinable public var nextTime: Double? { heap.first?.time }
     /// The next event, left in the queue.
-    public var first: (time: Double, payload: Payload)? { heap.first.map { ($0.time, $0.payload) } }
+    @inlinable public var first: (time: Double, payload: Payload)? { heap.first.map { ($0.time, $0.payload) } }
 
     /// Schedules `payload` at `time` (seconds).
     /// - Precondition: `time` is finite.
-    public mutating func schedule(_ payload: Payload, at time: Double) {
+    @inlinable public mutating func schedule(_ payload: Payload, at time: Double) {
         precondition(time.isFinite, "an event needs a finite time, got \(time)")
         heap.append(Entry(time: time, sequence: nextSequence, payload: payload))
         nextSequence += 1
@@ -36,7 +39,7 @@ public struct EventQueue<Payload> {
     }
 
     /// Removes and returns the earliest event.
-    public mutating func next() -> (time: Double, payload: Payload)? {
+    @inlinable public mutating func next() -> (time: Double, payload: Payload)? {
         guard !heap.isEmpty else { return nil }
         heap.swapAt(0, heap.count - 1)
         let first = heap.removeLast()

@@ -54,11 +54,26 @@ public struct ScheduleReplay {
     /// dV, dQ and dK), as `loom bench attention` counts them.
     public let computeRate: Double
     public let network: Network
+    /// Cores the ranks share (local workers on one machine: P = 4 on 2 cores), or nil for a core
+    /// (a GPU) per rank. Computing ranks share them fairly, none faster than one core.
+    public let cores: Int?
 
-    /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P).
-    public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network) {
+    /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
+    public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
+                cores: Int? = nil) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
+        precondition((cores ?? 1) >= 1, "at least one core")
         self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
+        self.cores = cores
+    }
+
+    /// Compute as flows of work (in seconds of one core) from each rank through its own core
+    /// (capacity 1) and a pool of `cores` (capacity `cores`): max-min fair sharing is then
+    /// processor sharing with no rank above one core.
+    static func coreNetwork(ranks: Int, cores: Int) throws(Network.Problem) -> Network {
+        let pool = ranks, sink = ranks + 1
+        return try Network(nodes: ranks + 2, links: (0..<ranks).map { Network.Link(from: $0, to: pool, bandwidth: 1, latency: 0) }
+                                                    + [Network.Link(from: pool, to: sink, bandwidth: Double(cores), latency: 0)])
     }
 
     /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
@@ -151,6 +166,10 @@ public struct ScheduleReplay {
         var unsent = [Int](repeating: 0, count: ranks)                   // every send not yet delivered
         let live = LiveNetwork(network: network)
         var events = EventQueue<Event>()
+        // With shared cores, each step's compute is a flow on the cores' network instead of an event.
+        let shared = cores.map { $0 < ranks } ?? false
+        let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!)) : nil
+        var computing: [Int: (rank: Int, step: Int)] = [:]
         var stepEnds = steps.map { [Double](repeating: .nan, count: $0) }, stepStarts = stepEnds
         var computeSeconds = [Double](repeating: 0, count: ranks)
         var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
@@ -170,7 +189,11 @@ public struct ScheduleReplay {
             leftToSend[rank][step] = postsAtStart[rank][step].count
             for index in postsAtStart[rank][step] { try post(index) }
             computeSeconds[rank] += work[rank][step]
-            events.schedule(.computed(rank: rank, step: step), at: live.now + work[rank][step])
+            if let cpu {
+                computing[try cpu.add(from: rank, to: ranks + 1, bytes: work[rank][step])] = (rank, step)
+            } else {
+                events.schedule(.computed(rank: rank, step: step), at: live.now + work[rank][step])
+            }
         }
         /// Moves `rank` past its step when it may: starts the next, or finishes.
         func advance(_ rank: Int) throws(Network.Problem) {
@@ -187,7 +210,7 @@ public struct ScheduleReplay {
 
         for rank in 0..<ranks { try start(rank, 0) }
         while true {
-            let computeAt = events.nextTime ?? .infinity, networkAt = live.nextChange ?? .infinity
+            let computeAt = min(events.nextTime ?? .infinity, cpu?.nextChange ?? .infinity), networkAt = live.nextChange ?? .infinity
             let at = min(computeAt, networkAt)
             guard at.isFinite else { break }
             var touched: [Int] = []
@@ -197,6 +220,13 @@ public struct ScheduleReplay {
                 if !transfer.sentAfterCompute { leftToSend[transfer.from][transfer.step] -= 1 }
                 arrivedCount[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
                 touched += [transfer.from, transfer.to]
+            }
+            // After the network has reached `at`, so results posted now start now.
+            for flow in cpu?.advance(to: at) ?? [] {
+                let (rank, step) = computing.removeValue(forKey: flow)!
+                computed[rank] = true
+                for index in postsAfter[rank][step] { try post(index) }
+                touched.append(rank)
             }
             while let time = events.nextTime, time <= at, case let .computed(rank, step)? = events.next()?.payload {
                 computed[rank] = true

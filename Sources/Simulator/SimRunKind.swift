@@ -11,10 +11,12 @@ public enum SimRunKind {
             let (topology, network) = try params.cluster()
             let problem = params.problem(ranks: topology?.ranks ?? params.workers)
             let rates = try params.rates(topology)
-            let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward, network: network).run()
+            let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward, network: network,
+                                             cores: params.cores).run()
             try context.checkCancellation()
             let backward = params.backward
-                ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward, network: network).run()
+                ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward, network: network,
+                                     cores: params.cores).run()
                 : nil
             var metrics: [String: ParameterValue] = [
                 SimMetric.predicted.name: .double(forward.total + (backward?.total ?? 0)),
@@ -64,6 +66,7 @@ public struct SimRunParameters: TaskParameters {
         ParameterSpec("dtype", .string, default: .string("float32"), "elements on the wire", choices: ["float32", "bf16", "fp16"]),
         ParameterSpec("link_gbps", .double, default: .double(0), "without a topology: each ring link's GB/s per direction", minimum: 0, maximum: 1e6),
         ParameterSpec("latency_us", .double, default: .double(0), "without a topology: each link's latency in µs", minimum: 0, maximum: 1e6),
+        ParameterSpec("cores", .int, default: .int(0), "cores the ranks share (local workers on one machine); 0: one per rank", minimum: 0, maximum: 65_536),
         ParameterSpec("compute_gflops", .double, default: .double(0), "each rank's attention rate (0: the topology's peak × efficiency)",
                       minimum: 0, maximum: 1e9),
     ]
@@ -73,6 +76,7 @@ public struct SimRunParameters: TaskParameters {
     let workers: Int, tokens: Int, heads: Int, keyHeads: Int, headDimension: Int
     let causal: Bool, backward: Bool, elementBytes: Int
     let linkGbps: Double, latencyMicroseconds: Double, computeGflops: Double
+    let cores: Int?
 
     public init(_ values: ResolvedParameters) {
         algorithm = SequenceParallelKinds.Algorithm(rawValue: values.string("algorithm")) ?? .ring
@@ -88,6 +92,7 @@ public struct SimRunParameters: TaskParameters {
         linkGbps = values.double("link_gbps")
         latencyMicroseconds = values.double("latency_us")
         computeGflops = values.double("compute_gflops")
+        cores = values.int("cores") > 0 ? values.int("cores") : nil
     }
 
     public func check(gangSize: Int) throws(ParameterProblem) {

@@ -72,4 +72,13 @@ import Testing
         let good = try LoomProcess.run(["run", file.path, "--workers", "1", "--quiet", "--no-report"], in: directory.url)
         #expect(good.status == 0 && good.standardOutput.contains("2 succeeded"), "\(good)")
     }
+
+    @Test func benchSimPrintsARowPerCaseAgainstTheQueue() throws {
+        let ran = try LoomProcess.run(["bench", "sim", "--workers", "4,8", "--algorithms", "zigzag_ring,tokenring", "--repeat", "1"])
+        #expect(ran.status == 0, "\(ran)")
+        let rows = ran.standardOutput.split(separator: "\n").filter { $0.contains("zigzag_ring") || $0.contains("tokenring") }
+        #expect(rows.count == 4 && ran.standardOutput.contains("queue events/s"), "\(ran)")
+        let bad = try LoomProcess.run(["bench", "sim", "--workers", "1"])
+        #expect(bad.status == 2 && bad.standardError.contains("outside 2…4096"), "\(bad)")
+    }
 }

@@ -132,4 +132,20 @@ import Testing
         let expected = Double(ranks - 1) * (latency + 2 * block / bandwidth) + latency + block / bandwidth
         #expect(Self.close(result.total, expected, 1e-6), "\(result.total) vs \(expected)")
     }
+
+    @Test(arguments: [(4, 2), (3, 2), (4, 1), (2, 2), (4, 8)])
+    func ranksSharingCoresComputeAtTheirShare(ranks: Int, cores: Int) throws {
+        // Compute-bound, non-causal: every rank has the same work each step, so each step takes
+        // the work × max(1, P / cores).
+        let rate = 50e9, tokens = 1024 * ranks
+        let network = try Topology.network(.mesh, ranks: ranks, link: .init(bandwidth: 1e18, latency: 0))
+        for algorithm in [SequenceParallelKinds.Algorithm.ring, .tokenring, .ulysses] where algorithm != .ulysses || 8 % ranks == 0 {
+            let result = try ScheduleReplay(algorithm: algorithm, problem: Self.problem(tokens, ranks), computeRate: rate, network: network,
+                                            cores: cores).run()
+            let alone = try ScheduleReplay(algorithm: algorithm, problem: Self.problem(tokens, ranks), computeRate: rate, network: network).run()
+            let expected = alone.total * max(1, Double(ranks) / Double(cores))
+            #expect(Self.close(result.total, expected, 1e-6), "\(algorithm) P = \(ranks) on \(cores) cores: \(result.total) vs \(expected)")
+            #expect(result.computeSeconds == alone.computeSeconds, "the work itself does not change")
+        }
+    }
 }
