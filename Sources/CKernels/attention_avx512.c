@@ -10,11 +10,8 @@
 #include "loom_kernels.h"
 
 #if defined(__x86_64__)
-#include <immintrin.h>
 #include <string.h>
-
-#define LOOM_AVX512 __attribute__((target("avx512f,fma")))
-#define LOOM_INLINE static inline __attribute__((always_inline))
+#include "tiles_avx512.h"
 
 // TensorCore's expCore for x in [−87.33, 0], operation for operation.
 LOOM_INLINE LOOM_AVX512 __m512 exp_core(__m512 x) {
@@ -36,20 +33,14 @@ LOOM_INLINE LOOM_AVX512 __m512 exp_core(__m512 x) {
     return _mm512_mul_ps(_mm512_mul_ps(er, low), high);
 }
 
-// Lanes of the 16 from `start` that lie before `end`.
-LOOM_INLINE __mmask16 lanes_before(int start, int end) {
-    const int n = end - start;
-    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
-}
-
 // maxps/minps return their second operand unless the first is strictly greater (smaller): the
 // `a > b ? a : b` of CausalRows.maximum, NaN and ±0 included.
 LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, float *max_out, float *sum_out) {
     __m512 maxima = _mm512_set1_ps(-__builtin_inff());
     int start = 0;
     for (; start < visible; start += 16) {
-        __m512 x = _mm512_maskz_loadu_ps(lanes_before(start, length), row + start);
-        x = _mm512_mask_blend_ps(lanes_before(start, visible), _mm512_set1_ps(-__builtin_inff()), x);
+        __m512 x = _mm512_maskz_loadu_ps(loom_lanes_before(start, length), row + start);
+        x = _mm512_mask_blend_ps(loom_lanes_before(start, visible), _mm512_set1_ps(-__builtin_inff()), x);
         maxima = _mm512_max_ps(maxima, x);
     }
     const __m256 eight = _mm256_max_ps(_mm512_castps512_ps256(maxima),
@@ -63,10 +54,10 @@ LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, fl
     const __m512 shift = _mm512_set1_ps(row_max), zero = _mm512_setzero_ps();
     __m512 sums = _mm512_setzero_ps();
     for (start = 0; start < visible; start += 16) {
-        const __mmask16 in_row = lanes_before(start, length);
+        const __mmask16 in_row = loom_lanes_before(start, length);
         const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift);
         const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
-        const __m512 e = _mm512_mask_blend_ps(lanes_before(start, visible), zero, exp_core(clamped));
+        const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible), zero, exp_core(clamped));
         _mm512_mask_storeu_ps(row + start, in_row, e);
         sums = _mm512_add_ps(sums, e);
     }
@@ -77,7 +68,7 @@ LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, fl
     const float total = (s[0] + s[2]) + (s[1] + s[3]);
     const __m512 inverse = _mm512_set1_ps(1.0f / total);
     for (start = 0; start < visible; start += 16) {
-        const __mmask16 in_row = lanes_before(start, length);
+        const __mmask16 in_row = loom_lanes_before(start, length);
         _mm512_mask_storeu_ps(row + start, in_row, _mm512_mul_ps(_mm512_maskz_loadu_ps(in_row, row + start), inverse));
     }
     if (start < length) memset(row + start, 0, (size_t)(length - start) * sizeof(float));
@@ -98,10 +89,10 @@ LOOM_INLINE LOOM_AVX512 void softmax_rows4(float *first, ptrdiff_t stride, int v
     const int end = visible + R - 1;    // the last row's visible keys: the vectors all rows span
     int start = 0;
     for (; start < end; start += 16) {
-        const __mmask16 in_row = lanes_before(start, length);
+        const __mmask16 in_row = loom_lanes_before(start, length);
         for (int r = 0; r < R; r++) {
             __m512 x = _mm512_maskz_loadu_ps(in_row, first + r * stride + start);
-            x = _mm512_mask_blend_ps(lanes_before(start, visible + r), minus_infinity, x);
+            x = _mm512_mask_blend_ps(loom_lanes_before(start, visible + r), minus_infinity, x);
             maxima[r] = _mm512_max_ps(maxima[r], x);
         }
     }
@@ -116,12 +107,12 @@ LOOM_INLINE LOOM_AVX512 void softmax_rows4(float *first, ptrdiff_t stride, int v
         sums[r] = zero;
     }
     for (start = 0; start < end; start += 16) {
-        const __mmask16 in_row = lanes_before(start, length);
+        const __mmask16 in_row = loom_lanes_before(start, length);
         for (int r = 0; r < R; r++) {
             float *row = first + r * stride;
             const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift[r]);
             const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
-            const __m512 e = _mm512_mask_blend_ps(lanes_before(start, visible + r), zero, exp_core(clamped));
+            const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible + r), zero, exp_core(clamped));
             _mm512_mask_storeu_ps(row + start, in_row, e);
             sums[r] = _mm512_add_ps(sums[r], e);
         }
@@ -134,7 +125,7 @@ LOOM_INLINE LOOM_AVX512 void softmax_rows4(float *first, ptrdiff_t stride, int v
         inverse[r] = _mm512_set1_ps(1.0f / ((s[0] + s[2]) + (s[1] + s[3])));
     }
     for (start = 0; start < end; start += 16) {
-        const __mmask16 in_row = lanes_before(start, length);
+        const __mmask16 in_row = loom_lanes_before(start, length);
         for (int r = 0; r < R; r++) {
             float *row = first + r * stride;
             _mm512_mask_storeu_ps(row + start, in_row, _mm512_mul_ps(_mm512_maskz_loadu_ps(in_row, row + start), inverse[r]));
@@ -149,51 +140,6 @@ LOOM_AVX512 void loom_softmax_row_avx512(float *row, int visible, int length, fl
     softmax_row(row, visible, length, max_out, sum_out);
 }
 
-// The tiles of tile_avx512.c, repeated here so they inline into the item's loops.
-LOOM_INLINE LOOM_AVX512 void tile_6x32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
-                                       const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
-                                       float *c, ptrdiff_t ldc, float alpha) {
-    __m512 low[6], high[6];
-    for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
-    for (ptrdiff_t p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * ldb), b1 = _mm512_loadu_ps(b + p * ldb + panel_stride);
-        for (int r = 0; r < rows; r++) {
-            const __m512 x = _mm512_set1_ps(a[r * row_stride + p]);
-            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
-            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
-        }
-    }
-    const __m512 scale = _mm512_set1_ps(alpha);
-    for (int r = 0; r < rows; r++) {
-        _mm512_storeu_ps(c + r * ldc, _mm512_mul_ps(low[r], scale));
-        _mm512_storeu_ps(c + r * ldc + 16, _mm512_mul_ps(high[r], scale));
-    }
-}
-
-// One panel of 16 columns; `width` < 16 stores only the first `width`.
-LOOM_INLINE LOOM_AVX512 void tile_6x16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
-                                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int width) {
-    __m512 sum[6];
-    for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
-    for (ptrdiff_t p = 0; p < k; p++) {
-        const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-        for (int r = 0; r < rows; r++) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * row_stride + p]), b0, sum[r]);
-    }
-    const __m512 scale = _mm512_set1_ps(alpha);
-    const __mmask16 kept = lanes_before(0, width);
-    for (int r = 0; r < rows; r++) _mm512_mask_storeu_ps(c + r * ldc, kept, _mm512_mul_ps(sum[r], scale));
-}
-
-#define LOOM_FOR_ROWS(rows, body) \
-    switch (rows) { \
-    case 6: body(6); break; \
-    case 5: body(5); break; \
-    case 4: body(4); break; \
-    case 3: body(3); break; \
-    case 2: body(2); break; \
-    default: body(1); break; \
-    }
-
 // C[r, 0..<n] = alpha·Σ_p A[r, p]·B[p, 0..<n] for `rows` ≤ 6 rows: B's 16-column panels are 16
 // floats apart within a row of B (row p at b + p·ldb), so they are read in place; pairs of full
 // panels take the 6 × 32 tile.
@@ -201,13 +147,13 @@ LOOM_INLINE LOOM_AVX512 void strip_product(int rows, ptrdiff_t k, const float *a
                                            const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
     int j = 0;
     for (; j + 32 <= n; j += 32) {
-#define LOOM_ROWS(R) tile_6x32(R, k, a, row_stride, b + j, ldb, 16, c + j, ldc, alpha)
+#define LOOM_ROWS(R) loom_block_6x32(R, k, a, row_stride, 1, b + j, ldb, 16, c + j, ldc, alpha, 0, 0)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }
     for (; j < n; j += 16) {
         const int width = n - j < 16 ? n - j : 16;
-#define LOOM_ROWS(R) tile_6x16(R, k, a, row_stride, b + j, ldb, c + j, ldc, alpha, width)
+#define LOOM_ROWS(R) loom_block_6x16(R, k, a, row_stride, 1, b + j, ldb, c + j, ldc, alpha, 0, 0, width)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }

@@ -1,0 +1,85 @@
+// The AVX-512 register tiles shared by CKernels' files (private to the target): one body per
+// row count (LOOM_FOR_ROWS), each block's accumulators in zmm registers.
+#ifndef LOOM_TILES_AVX512_H
+#define LOOM_TILES_AVX512_H
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <stddef.h>
+
+#define LOOM_AVX512 __attribute__((target("avx512f,fma")))
+#define LOOM_INLINE static inline __attribute__((always_inline))
+
+// Lanes of the 16 from `start` that lie before `end`.
+LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
+    const int n = end - start;
+    return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1u);
+}
+
+// `rows` is a constant at every call (LOOM_FOR_ROWS), so the loops over rows unroll and the
+// accumulators stay in registers.
+LOOM_INLINE LOOM_AVX512 void loom_block_6x32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                              const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
+    __m512 low[6], high[6];
+    for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
+    const float *pa = a, *pb = b;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + panel_stride);
+        for (int r = 0; r < rows; r++) {
+            const __m512 x = _mm512_set1_ps(pa[r * row_stride]);
+            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
+        }
+        pa += k_stride;
+        pb += ldb;
+    }
+    const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
+    for (int r = 0; r < rows; r++) {
+        float *out = c + r * ldc;
+        __m512 x0 = _mm512_mul_ps(low[r], scale), x1 = _mm512_mul_ps(high[r], scale);
+        if (accumulate) { x0 = _mm512_add_ps(_mm512_loadu_ps(out), x0); x1 = _mm512_add_ps(_mm512_loadu_ps(out + 16), x1); }
+        // maxps returns its second operand when either is NaN: (0, x) keeps a NaN x, and -0 stays -0.
+        if (relu) { x0 = _mm512_max_ps(zero, x0); x1 = _mm512_max_ps(zero, x1); }
+        _mm512_storeu_ps(out, x0);
+        _mm512_storeu_ps(out + 16, x1);
+    }
+}
+
+// One panel; only the first `width` (≤ 16) columns of C are read and written.
+LOOM_INLINE LOOM_AVX512 void loom_block_6x16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                              const float *b, ptrdiff_t ldb,
+                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu, int width) {
+    __m512 sum[6];
+    for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
+    const float *pa = a, *pb = b;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const __m512 b0 = _mm512_loadu_ps(pb);
+        for (int r = 0; r < rows; r++) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(pa[r * row_stride]), b0, sum[r]);
+        pa += k_stride;
+        pb += ldb;
+    }
+    const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
+    const __mmask16 kept = loom_lanes_before(0, width);
+    for (int r = 0; r < rows; r++) {
+        float *out = c + r * ldc;
+        __m512 x = _mm512_mul_ps(sum[r], scale);
+        if (accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(kept, out), x);
+        if (relu) x = _mm512_max_ps(zero, x);
+        _mm512_mask_storeu_ps(out, kept, x);
+    }
+}
+
+// One specialised body per row count, so each keeps its accumulators in registers.
+#define LOOM_FOR_ROWS(rows, body) \
+    switch (rows) { \
+    case 6: body(6); break; \
+    case 5: body(5); break; \
+    case 4: body(4); break; \
+    case 3: body(3); break; \
+    case 2: body(2); break; \
+    default: body(1); break; \
+    }
+
+#endif
+#endif
