@@ -10,6 +10,7 @@ enum CommandRouter {
         BenchWireCommand.self,
         BenchSPCommand.self,
         BenchSimCommand.self,
+        SimCalibrateCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
         BenchGEMMCommand.self,

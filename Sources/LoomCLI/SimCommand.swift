@@ -89,7 +89,7 @@ enum SimCommand: Command {
         if let path = arguments.string("trace") {
             try TensorFile.checkWritable(path, option: "trace")
         }
-        let cores = try arguments.int("cores", minimum: 1)
+        let cores = try arguments.int("cores", minimum: 1) ?? topology?.cores
         let start = ContinuousClock.now
         let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
         do {

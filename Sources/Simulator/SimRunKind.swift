@@ -12,11 +12,11 @@ public enum SimRunKind {
             let problem = params.problem(ranks: topology?.ranks ?? params.workers)
             let rates = try params.rates(topology)
             let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward, network: network,
-                                             cores: params.cores).run()
+                                             cores: params.cores ?? topology?.cores).run()
             try context.checkCancellation()
             let backward = params.backward
                 ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward, network: network,
-                                     cores: params.cores).run()
+                                     cores: params.cores ?? topology?.cores).run()
                 : nil
             var metrics: [String: ParameterValue] = [
                 SimMetric.predicted.name: .double(forward.total + (backward?.total ?? 0)),

@@ -48,6 +48,8 @@ public struct Topology: Sendable {
     public var ranks: Int
     public var network: Network
     public var compute: Compute?
+    /// Cores the ranks share (a profile of one machine's local workers), or nil: one per rank.
+    public var cores: Int?
 
     /// Throws unless every rank can reach every other (a rank on no link, or an island).
     public static func checkConnected(_ network: Network, ranks: Int) throws(Network.Problem) {

@@ -12,12 +12,13 @@ import Foundation
 ///     link:   {gbytes_per_s: 32, latency_us: 5}            # duplex: full (default) or half
 ///     uplink: {gbytes_per_s: 32, latency_us: 5}
 ///     compute: {tflops: 125, forward: 0.5, backward: 0.4}  # peak and each family's fraction of it
+///     cores: 2                   # optional: the ranks share this many cores (local workers)
 ///
 /// Every problem is an error at `file:line:column` that says what to write instead.
 public enum TopologyFile {
     /// The keys a topology file may hold.
     static let keys = ["name", "source", "kind", "ranks", "per_switch", "per_node", "nodes_per_leaf", "oversubscription",
-                       "link", "uplink", "nic", "compute", "nodes", "links"]
+                       "link", "uplink", "nic", "compute", "nodes", "links", "cores"]
 
     /// Reads and checks a topology file.
     /// - Parameter ranks: overrides the file's `ranks` (the CLI's `--workers`).
@@ -138,7 +139,8 @@ public enum TopologyFile {
         if kind == .custom {
             guard override == nil || override == written else { throw at(ranksNode, "a custom topology has the \(written) ranks its links give; drop --workers or write another file") }
             let network = try customNetwork(root, ranks: ranks, file: file, at: at, number: number, integer: integer, text: text)
-            return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network, compute: try computeSpec(root, at: at, number: number, file: file))
+            return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network,
+                            compute: try computeSpec(root, at: at, number: number, file: file), cores: try cores(root, integer))
         }
         guard let rankLink = try link("link") else { throw ExperimentError(file: file, line: root.mark.line, column: root.mark.column, "the topology has no 'link'; add {gbytes_per_s: B, latency_us: A}") }
         let groupKey = kind == .pcieTree ? "per_switch" : "per_node"
@@ -154,7 +156,12 @@ public enum TopologyFile {
         } catch {
             throw ExperimentError(file: file, line: kindNode.mark.line, column: kindNode.mark.column, error.description)
         }
-        return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network, compute: compute)
+        return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network, compute: compute, cores: try cores(root, integer))
+    }
+
+    /// The optional `cores` the ranks share.
+    static func cores(_ root: YAMLNode, _ integer: (YAMLNode, String, ClosedRange<Int>) throws(ExperimentError) -> Int) throws(ExperimentError) -> Int? {
+        try root["cores"].map { (node: YAMLNode) throws(ExperimentError) in try integer(node, "cores", 1...65_536) }
     }
 
     typealias At = (YAMLNode, String) -> ExperimentError
@@ -220,6 +227,22 @@ public enum TopologyFile {
         } catch {
             throw at(list, error.description + "; every rank needs a path to every other")
         }
+    }
+
+    /// `text` as a double-quoted YAML scalar, for writing a topology file: backslashes and quotes
+    /// escaped, control characters (newlines included) replaced by spaces, so nothing in it (a
+    /// host name, a CPU model) can end the scalar or start a key.
+    public static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case _ where scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value): out += " "
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
     }
 
     /// Edit distance, for "did you mean".

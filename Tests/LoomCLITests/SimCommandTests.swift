@@ -81,4 +81,19 @@ import Testing
         let bad = try LoomProcess.run(["bench", "sim", "--workers", "1"])
         #expect(bad.status == 2 && bad.standardError.contains("outside 2…4096"), "\(bad)")
     }
+
+    @Test func calibrateWritesAProfileThatLoomSimReads() throws {
+        let directory = try TemporaryDirectory()
+        let profile = directory.url.appendingPathComponent("this.yaml").path
+        let ran = try LoomProcess.run(["sim", "calibrate", "--quick", "--chunk", "128", "--heads", "2", "--out", profile], deadline: .seconds(300))
+        #expect(ran.status == 0 && ran.standardOutput.contains("GFLOP/s per rank"), "\(ran)")
+        let text = try String(contentsOfFile: profile, encoding: .utf8)
+        #expect(text.contains("cores: \(ProcessInfo.processInfo.activeProcessorCount)") && text.contains("kind: mesh"), "\(text)")
+        let predicted = try LoomProcess.run(["sim", "--topology", profile, "--workers", "3", "--algorithm", "tokenring", "--tokens", "3072", "--json"])
+        #expect(predicted.status == 0, "\(predicted)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(predicted.standardOutput.utf8)) as? [String: Any])
+        #expect((object["predicted_s"] as? Double ?? 0) > 0 && object["workers"] as? Int == 3)
+        let missing = try LoomProcess.run(["sim", "calibrate"])
+        #expect(missing.status == 2 && missing.standardError.contains("--out"), "\(missing)")
+    }
 }

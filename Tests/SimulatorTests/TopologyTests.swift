@@ -89,4 +89,15 @@ import Testing
         let outside = try #require(try Self.problem(connected.replacingOccurrences(of: "to: 3, gbytes_per_s: 5}", with: "to: 9, gbytes_per_s: 5}")))
         #expect(outside.line == 7 && outside.message.contains("'to' must be a whole number in 0…3"), "\(outside)")
     }
+
+    @Test func aQuotedSourceReadsBackAsItsText() throws {
+        for text in ["plain", "a \"quoted\" host: #1 {x} [y] & *z !w %v @u `t` |s >r", "back\\slash\\", "new\nline\tand\u{7F}del", "ünïcødé ≥ 2"] {
+            let yaml = "name: n\nsource: \(TopologyFile.quoted(text))\nkind: ring\nranks: 2\nlink: {gbytes_per_s: 1}\n"
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("loom-quoted-\(UUID().uuidString).yaml")
+            try yaml.write(to: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: file) }
+            let expected = String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
+            #expect(try TopologyFile.load(path: file.path).source == expected, "\(text)")
+        }
+    }
 }
