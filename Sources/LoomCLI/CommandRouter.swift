@@ -11,6 +11,7 @@ enum CommandRouter {
         BenchSPCommand.self,
         BenchSimCommand.self,
         SimCalibrateCommand.self,
+        SimValidateCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
         BenchGEMMCommand.self,

@@ -43,6 +43,8 @@ enum ShardedBenchmark {
         var heads: Int
         var keyHeads: Int
         var headDimension: Int
+        /// Cases to leave out (a shape the algorithm cannot take).
+        var excluded: (Case) -> Bool = { _ in false }
     }
 
     static func run(_ configuration: Configuration, progress: (String) -> Void) throws(CommandError) -> [Row] {
@@ -68,6 +70,7 @@ enum ShardedBenchmark {
                     for workers in configuration.workerCounts {
                         for link in configuration.links {
                             let setting = Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: causal, linkGbps: link)
+                            if configuration.excluded(setting) { continue }
                             progress("\(algorithm.rawValue) P = \(workers) n = \(tokens)\(causal ? " causal" : "")\(link.map { " link \($0) GB/s" } ?? "") …")
                             rows.append(try sharded(setting, cluster: cluster, singleSeconds: single[key]!, configuration: configuration))
                         }

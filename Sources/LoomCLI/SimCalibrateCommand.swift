@@ -75,16 +75,18 @@ enum SimCalibrateCommand: Command {
         Console.output("wrote \(out): use it as 'loom sim --topology \(out) …'")
     }
 
-    /// Useful FLOP/s of one block forward and backward on one thread, medians of `samples`.
-    static func attentionRates(chunk: Int, heads: Int, dimension: Int, samples: Int) throws(CommandError) -> (Double, Double) {
-        let inputs = ShardedInputs(seed: 1, heads: heads, keyHeads: heads, headDimension: dimension)
+    /// Useful FLOP/s of one block forward and backward on one thread, medians of `samples`; a
+    /// causal block counts its visible pairs, C(C + 1)/2.
+    static func attentionRates(chunk: Int, heads: Int, keyHeads: Int? = nil, dimension: Int, samples: Int,
+                               causal: Bool = false) throws(CommandError) -> (Double, Double) {
+        let inputs = ShardedInputs(seed: 1, heads: heads, keyHeads: keyHeads ?? heads, headDimension: dimension)
         let q = inputs.tensor(.query, tokens: 0..<chunk), k = inputs.tensor(.key, tokens: 0..<chunk), v = inputs.tensor(.value, tokens: 0..<chunk)
-        let attention = BlockwiseAttention(mask: .none, threads: 1)
-        let flops = 4 * Double(chunk) * Double(chunk) * Double(heads * dimension)
+        let attention = BlockwiseAttention(mask: causal ? .causal() : .none, threads: 1)
+        let flops = 4 * Double(causal ? chunk * (chunk + 1) / 2 : chunk * chunk) * Double(heads * dimension)
         return try BLAS.withThreadCount(1) { () throws(CommandError) -> (Double, Double) in
             do {
                 let result = try attention.forward(query: q, key: k, value: v)
-                let gradient = inputs.tensor(.value, tokens: chunk..<(2 * chunk))
+                let gradient = inputs.tensor(.query, tokens: chunk..<(2 * chunk))   // shaped as the output
                 _ = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: gradient)   // warm-up
                 var forward: [Double] = [], backward: [Double] = []
                 for _ in 0..<samples {

@@ -57,14 +57,17 @@ public struct ScheduleReplay {
     /// Cores the ranks share (local workers on one machine: P = 4 on 2 cores), or nil for a core
     /// (a GPU) per rank. Computing ranks share them fairly, none faster than one core.
     public let cores: Int?
+    /// Useful FLOP/s of the causal diagonal blocks (counted by their visible pairs), when measured
+    /// apart: their masked tiles run slower per useful FLOP than full blocks. Nil: `computeRate`.
+    public let diagonalRate: Double?
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
-                cores: Int? = nil) {
+                cores: Int? = nil, diagonalRate: Double? = nil) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
         self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
-        self.cores = cores
+        self.cores = cores; self.diagonalRate = diagonalRate
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
@@ -94,8 +97,12 @@ public struct ScheduleReplay {
 
     /// Seconds of compute of each rank's steps.
     func work() -> [[Double]] {
-        let p = problem, perPair = (pass == .forward ? 4 : 10) * Double(p.heads * p.headDimension) / computeRate
-        func pairs(_ q: Int, _ k: Int, _ mask: BlockMask) -> Int { mask == .full ? q * k : q * (q + 1) / 2 }
+        let p = problem, flopsPerPair = (pass == .forward ? 4 : 10) * Double(p.heads * p.headDimension)
+        let perPair = flopsPerPair / computeRate, perDiagonalPair = flopsPerPair / (diagonalRate ?? computeRate)
+        // Seconds of a block: its visible pairs at the rate of its kind.
+        func pairs(_ q: Int, _ k: Int, _ mask: BlockMask) -> Double {
+            mask == .full ? Double(q * k) * perPair : Double(q * (q + 1) / 2) * perDiagonalPair
+        }
         // Backward, TokenRing runs the ring's steps on its own layout (K/V travel, partials go home).
         let ringSteps = algorithm == .ring || algorithm == .zigzagRing || (algorithm == .tokenring && pass == .backward)
         switch algorithm {
@@ -106,9 +113,9 @@ public struct ScheduleReplay {
                 let mine = layout.chunks(ofRank: rank)
                 return RingSchedule(layout: layout, rank: rank, isCausal: p.causal).steps.map { step in
                     let held = layout.chunks(ofRank: step.keyOwner)
-                    return Double(step.blocks.reduce(0) { sum, block in
+                    return step.blocks.reduce(0.0) { sum, block in
                         sum + pairs(layout.range(ofChunk: mine[block.queryChunk]).count, layout.range(ofChunk: held[block.keyChunk]).count, block.mask)
-                    }) * perPair
+                    }
                 }
             }
         case .tokenring:
@@ -117,16 +124,15 @@ public struct ScheduleReplay {
                 let layout = schedule.layout, mine = layout.chunks(ofRank: rank)
                 return schedule.steps.map { step in
                     let owner = layout.chunks(ofRank: step.queryOwner)
-                    return Double(step.blocks.reduce(0) { sum, block in
+                    return step.blocks.reduce(0.0) { sum, block in
                         sum + pairs(layout.range(ofChunk: owner[block.queryChunk]).count, layout.range(ofChunk: mine[block.keyChunk]).count, block.mask)
-                    }) * perPair
+                    }
                 }
             }
         case .ulysses:
             // Step 0 sends q | k | v (backward: ∂L/∂out), step 1 is the whole sequence on H/P heads,
             // step 2 sends the results back.
-            let all = p.causal ? p.tokens * (p.tokens + 1) / 2 : p.tokens * p.tokens
-            let seconds = Double(all) * perPair / Double(p.ranks)
+            let seconds = pairs(p.tokens, p.tokens, p.causal ? .causal : .full) / Double(p.ranks)
             return (0..<p.ranks).map { _ in [0, seconds, 0] }
         default:
             preconditionFailure("every algorithm is covered above")

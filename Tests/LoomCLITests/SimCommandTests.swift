@@ -96,4 +96,17 @@ import Testing
         let missing = try LoomProcess.run(["sim", "calibrate"])
         #expect(missing.status == 2 && missing.standardError.contains("--out"), "\(missing)")
     }
+
+    /// The validation's plumbing on a tiny case (its errors are timings, so they are not asserted:
+    /// `loom sim validate` in BENCHMARKS.md is the measurement).
+    @Test func validateRunsEachCaseAndPredictsIt() throws {
+        let ran = try LoomProcess.run(["sim", "validate", "--workers", "2", "--sizes", "256", "--links", "0,2", "--kv-heads", "8"],
+                                      deadline: .seconds(600))
+        #expect(ran.status == 0, "\(ran)")
+        // 4 schedules × causal or not × 2 links.
+        let rows = ran.standardOutput.split(separator: "\n").filter { $0.contains(" %") && !$0.contains(" runs") }
+        #expect(rows.count == 16 && ran.standardOutput.contains("16 runs: mean |error|"), "\(ran)")
+        let bad = try LoomProcess.run(["sim", "validate", "--kv-heads", "3"])
+        #expect(bad.status == 2 && bad.standardError.contains("must divide the 8 heads"), "\(bad)")
+    }
 }
