@@ -29,6 +29,8 @@ enum ShardedBenchmark {
         var maxWaitSeconds: Double
         /// The busiest modelled link's transmission time per step (throttled cases).
         var linkSecondsPerStep: Double?
+        /// Rank 0's time in each step (send, compute and wait), from its timeline.
+        var rankZeroSteps: [Double] = []
 
         /// Wall time against a perfect split of the single-process time over the ranks.
         var overhead: Double { wallSeconds / (singleSeconds / Double(setting.workers)) }
@@ -123,6 +125,8 @@ enum ShardedBenchmark {
                    expectedBytes: ranks.map { Int(metric($0, ShardedMetric.expectedBytesSent)) },
                    computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
                    maxWaitSeconds: ranks.map { metric($0, ShardedMetric.wait) }.max() ?? 0,
-                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, ShardedMetric.linkBusyPerStep) }.max())
+                   linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, ShardedMetric.linkBusyPerStep) }.max(),
+                   rankZeroSteps: ShardedTimeline(result: result, ranks: setting.workers).steps.filter { $0.rank == 0 }
+                    .map { $0.send + $0.compute + $0.wait })
     }
 }

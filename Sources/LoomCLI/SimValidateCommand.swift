@@ -25,12 +25,24 @@ enum SimValidateCommand: Command {
         and not; ulysses only where P divides the heads), and the simulator predicts it on a mesh of \
         those links with the ranks sharing this machine's cores; throttled cases use the throttle's \
         bandwidth. The table gives the slowest rank's measured wall time, the prediction and the \
-        error; then the mean and largest absolute error. One sample per case: noise on a shared \
+        error, and rank 0's steps compared one by one ('step error': the mean absolute difference \
+        over the mean measured step); then the mean and largest absolute error. One sample per case: noise on a shared \
         machine is part of what is measured.
         """
 
-    struct Row { var setting: ShardedBenchmark.Case, keyHeads: Int, measured: Double, predicted: Double
-        var error: Double { (predicted - measured) / measured } }
+    struct Row {
+        var setting: ShardedBenchmark.Case, keyHeads: Int, measured: Double, predicted: Double
+        /// Rank 0's step times, measured and predicted.
+        var measuredSteps: [Double], predictedSteps: [Double]
+        var error: Double { (predicted - measured) / measured }
+        /// Mean |predicted − measured| over rank 0's steps, over the mean measured step (nil when
+        /// the step counts differ).
+        var stepError: Double? {
+            guard measuredSteps.count == predictedSteps.count, !measuredSteps.isEmpty else { return nil }
+            let mean = measuredSteps.reduce(0, +) / Double(measuredSteps.count)
+            return zip(predictedSteps, measuredSteps).reduce(0) { $0 + abs($1.0 - $1.1) } / Double(measuredSteps.count) / mean
+        }
+    }
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let json = arguments.flag("json")
@@ -99,22 +111,29 @@ enum SimValidateCommand: Command {
                     // Zigzag chunks are half a rank's tokens: their diagonal blocks, calibrated at the rank's size, are close.
                     let predicted = try ScheduleReplay(algorithm: s.algorithm, problem: problem, computeRate: rates[name]!,
                                                        network: network, cores: cores, diagonalRate: rates[name + "c"]).run()
-                    rows.append(Row(setting: s, keyHeads: keyHeads, measured: row.wallSeconds, predicted: predicted.total))
+                    let steps = zip(predicted.stepStarts[0], predicted.stepEnds[0]).map { $1 - $0 }
+                    rows.append(Row(setting: s, keyHeads: keyHeads, measured: row.wallSeconds, predicted: predicted.total,
+                                    measuredSteps: row.rankZeroSteps, predictedSteps: steps))
                 } catch { throw .failure("sim validate: \(error)") }
             }
         }
         let errors = rows.map { abs($0.error) }
         let mean = errors.reduce(0, +) / Double(max(1, errors.count)), worst = errors.max() ?? 0
+        let stepErrors = rows.compactMap(\.stepError)
+        let stepMean = stepErrors.reduce(0, +) / Double(max(1, stepErrors.count))
         if json {
             Console.output(JSONValue.object([
                 ("benchmark", .string("sim-validate")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),
                 ("cores", .integer(cores)), ("latency_us", .number(latency * 1e6)), ("bandwidth_gbps", .number(bandwidth)),
-                ("mean_abs_error", .number(mean)), ("max_abs_error", .number(worst)),
+                ("mean_abs_error", .number(mean)), ("max_abs_error", .number(worst)), ("mean_step_error", .number(stepMean)),
                 ("results", .array(rows.map { row in
                     .object([("algorithm", .string(row.setting.algorithm.rawValue)), ("workers", .integer(row.setting.workers)),
                              ("n", .integer(row.setting.tokens)), ("causal", .bool(row.setting.isCausal)), ("kv_heads", .integer(row.keyHeads)),
                              ("link_gbps", .number(row.setting.linkGbps)), ("measured_s", .number(row.measured)),
-                             ("predicted_s", .number(row.predicted)), ("error", .number(row.error))])
+                             ("predicted_s", .number(row.predicted)), ("error", .number(row.error)),
+                             ("measured_steps_s", .array(row.measuredSteps.map { .number($0) })),
+                             ("predicted_steps_s", .array(row.predictedSteps.map { .number($0) })),
+                             ("step_error", row.stepError.map { .number($0) } ?? .null)])
                 })),
             ]).rendered())
             return
@@ -124,13 +143,14 @@ enum SimValidateCommand: Command {
         Console.output(String(format: "calibration: α %.1f µs, β %.2f GB/s; attention, one thread, GFLOP/s: ", latency * 1e6, bandwidth)
                        + rates.keys.sorted().map { "\($0.hasSuffix("c") ? String($0.dropLast()) + " causal" : $0) \(String(format: "%.1f", rates[$0]! / 1e9))" }
                         .joined(separator: ", "))
-        let header = ["algorithm", "P", "n", "causal", "Hkv", "link", "measured s", "predicted s", "error"]
+        let header = ["algorithm", "P", "n", "causal", "Hkv", "link", "measured s", "predicted s", "error", "step error"]
         Console.output(header.map { $0.leftPadding(12) }.joined())
         for row in rows {
             let s = row.setting
             Console.output([s.algorithm.rawValue, String(s.workers), String(s.tokens), s.isCausal ? "yes" : "no", String(row.keyHeads),
                             s.linkGbps.map { "\($0) GB/s" } ?? "—", String(format: "%.4f", row.measured), String(format: "%.4f", row.predicted),
-                            String(format: "%+.1f %%", 100 * row.error)].map { $0.leftPadding(12) }.joined())
+                            String(format: "%+.1f %%", 100 * row.error), row.stepError.map { String(format: "%.1f %%", 100 * $0) } ?? "—"]
+                .map { $0.leftPadding(12) }.joined())
         }
         for p in workers {
             let mine = rows.filter { $0.setting.workers == p }.map { abs($0.error) }
@@ -139,6 +159,7 @@ enum SimValidateCommand: Command {
                                   p <= cores ? "a core per rank" : "\(p) ranks on \(cores) cores", mine.count,
                                   100 * mine.reduce(0, +) / Double(mine.count), 100 * (mine.max() ?? 0)))
         }
-        Console.output(String(format: "%d runs: mean |error| %.1f %%, largest %.1f %% (goal: mean ≤ 10 %%, largest ≤ 20 %%)", rows.count, 100 * mean, 100 * worst))
+        Console.output(String(format: "%d runs: mean |error| %.1f %%, largest %.1f %% (goal: mean ≤ 10 %%, largest ≤ 20 %%); ", rows.count, 100 * mean, 100 * worst)
+                       + String(format: "rank 0's steps: mean |error| %.1f %% of a step", 100 * stepMean))
     }
 }
