@@ -119,6 +119,8 @@ public struct ScheduleReplay {
                 }
             }
         case .tokenring:
+            // After its P steps a rank takes its queries' partial results and merges them: a tail
+            // step P, as the executor's timeline has (the merge's arithmetic is not counted).
             return (0..<p.ranks).map { rank in
                 let schedule = TokenRingSchedule(tokens: p.tokens, ranks: p.ranks, rank: rank, isCausal: p.causal)
                 let layout = schedule.layout, mine = layout.chunks(ofRank: rank)
@@ -127,7 +129,7 @@ public struct ScheduleReplay {
                     return step.blocks.reduce(0.0) { sum, block in
                         sum + pairs(layout.range(ofChunk: owner[block.queryChunk]).count, layout.range(ofChunk: mine[block.keyChunk]).count, block.mask)
                     }
-                }
+                } + [0]
             }
         case .ulysses:
             // Step 0 sends q | k | v (backward: ∂L/∂out), step 1 is the whole sequence on H/P heads,
