@@ -42,19 +42,13 @@ enum SimCalibrateCommand: Command {
         Console.progress("sim calibrate: attention, \(chunk) × \(chunk), H = \(heads), d = \(dimension), one thread …")
         let (forward, backward) = try attentionRates(chunk: chunk, heads: heads, dimension: dimension, samples: quick ? 3 : 7)
         Console.progress("sim calibrate: transport (loom bench wire) …")
-        let report = try WireBenchmark.run(WireBenchmark.Configuration(sizes: [16 << 20], repeatCount: quick ? 3 : 10, pingCount: quick ? 200 : 1000)) {
-            Console.progress("sim calibrate: \($0)")
-        }
-        guard let bandwidth = report.rows.first?.rates[.localCopy] ?? report.rows.first?.rates[.ipc], bandwidth > 0 else {
-            throw .failure("the transport measurement gave no rate for 16 MiB")
-        }
-        let latency = report.pingMicrosecondsIPC / 2
+        let (latency, bandwidth, roundTrip) = try transport(quick: quick) { Console.progress("sim calibrate: \($0)") }
         let peak = max(forward, backward), cores = ProcessInfo.processInfo.activeProcessorCount
         let date = ISO8601DateFormatter().string(from: Date())
         let source = "loom sim calibrate on \(Provenance.host) (\(Provenance.cpuModel), \(cores) cores), \(date), commit \(Provenance.commit): "
             + String(format: "attention %d × %d, H = %d, d = %d, one thread: forward %.1f, backward %.1f GFLOP/s; ", chunk, chunk, heads, dimension,
                      forward / 1e9, backward / 1e9)
-            + String(format: "ipc round trip %.1f µs, 16 MiB through shared memory %.2f GB/s", report.pingMicrosecondsIPC, bandwidth)
+            + String(format: "ipc round trip %.1f µs, 16 MiB through shared memory %.2f GB/s", roundTrip, bandwidth)
         let text = """
             # This machine, measured by 'loom sim calibrate' (see source). Local workers: a full mesh of
             # links at the measured transport, sharing the machine's cores.
@@ -73,6 +67,17 @@ enum SimCalibrateCommand: Command {
         Console.output(String(format: "forward %.1f GFLOP/s, backward %.1f GFLOP/s per rank; α %.1f µs, β %.2f GB/s; %d cores", forward / 1e9,
                               backward / 1e9, latency, bandwidth, cores))
         Console.output("wrote \(out): use it as 'loom sim --topology \(out) …'")
+    }
+
+    /// The local transport through 'loom bench wire': α (µs, half an ipc round trip of 4 bytes),
+    /// β (GB/s of 16 MiB through shared memory, copied out by the peer) and the round trip (µs).
+    static func transport(quick: Bool, progress: (String) -> Void) throws(CommandError) -> (latency: Double, bandwidth: Double, roundTrip: Double) {
+        let report = try WireBenchmark.run(WireBenchmark.Configuration(sizes: [16 << 20], repeatCount: quick ? 3 : 10,
+                                                                       pingCount: quick ? 200 : 1000), progress: progress)
+        guard let bandwidth = report.rows.first?.rates[.localCopy] ?? report.rows.first?.rates[.ipc], bandwidth > 0 else {
+            throw .failure("the transport measurement gave no rate for 16 MiB")
+        }
+        return (report.pingMicrosecondsIPC / 2, bandwidth, report.pingMicrosecondsIPC)
     }
 
     /// Useful FLOP/s of one block forward and backward on one thread, medians of `samples`; a

@@ -88,11 +88,8 @@ enum SimValidateCommand: Command {
             }
         }
         if !json { Console.progress("sim validate: calibrating the transport …") }
-        let wire = try WireBenchmark.run(WireBenchmark.Configuration(sizes: [16 << 20], repeatCount: 5, pingCount: 500)) { _ in }
-        guard let bandwidth = wire.rows.first?.rates[.localCopy] ?? wire.rows.first?.rates[.ipc], bandwidth > 0 else {
-            throw .failure("the transport measurement gave no rate for 16 MiB")
-        }
-        let latency = wire.pingMicrosecondsIPC / 2 * 1e-6, cores = ProcessInfo.processInfo.activeProcessorCount
+        let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
+        let latency = microseconds * 1e-6, cores = ProcessInfo.processInfo.activeProcessorCount
 
         var rows: [Row] = []
         for keyHeads in keyHeadsList {

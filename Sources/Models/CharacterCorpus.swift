@@ -1,4 +1,5 @@
 import Foundation
+import Tasks
 
 /// A text as a character-level token stream: the vocabulary is the text's Unicode scalars (the
 /// most frequent first), and the last `validationFraction` of the text is held out.
@@ -95,23 +96,8 @@ public struct CharacterCorpus: Sendable {
     /// docs edited since, and a run's corpus is the same on every machine of a checkout.
     public static let documentationSnapshot = "loom-docs.txt"
 
-    /// The Loom checkout: the first directory holding Package.swift and docs/, walking up from the
-    /// current directory, else from this source file's path at build time.
-    public static func loomRoot() -> URL? {
-        let starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), URL(fileURLWithPath: #filePath)]
-        for start in starts {
-            var directory = start.standardizedFileURL
-            for _ in 0..<12 {
-                let package = directory.appendingPathComponent("Package.swift").path
-                let docs = directory.appendingPathComponent("docs").path
-                if FileManager.default.fileExists(atPath: package) && FileManager.default.fileExists(atPath: docs) { return directory }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
-    }
+    /// The Loom checkout (the directory holding Package.swift and docs/).
+    public static func loomRoot() -> URL? { LoomCheckout.root(holding: "docs") }
 
     static func readText(path: String) throws(ModelError) -> String {
         var isDirectory: ObjCBool = false

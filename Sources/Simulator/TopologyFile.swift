@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Tasks
 
 /// Topologies described in YAML (`topologies/*.yaml`, or any file), and the built-in presets,
 /// which are the files of the checkout's `topologies/` directory.
@@ -46,7 +47,7 @@ public enum TopologyFile {
     /// Preset name → file, from `topologies/` of the checkout (`root`, else found from the current
     /// directory or this build's sources).
     public static func presets(root: URL? = nil) -> [String: String] {
-        guard let root = root ?? checkoutRoot() else { return [:] }
+        guard let root = root ?? LoomCheckout.root(holding: "topologies") else { return [:] }
         let directory = root.appendingPathComponent("topologies")
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         var result: [String: String] = [:]
@@ -54,22 +55,6 @@ public enum TopologyFile {
             result[String(file.dropLast(5))] = directory.appendingPathComponent(file).path
         }
         return result
-    }
-
-    /// The first directory holding Package.swift and topologies/, walking up from the current
-    /// directory, else from this source file's path at build time.
-    static func checkoutRoot() -> URL? {
-        for start in [URL(fileURLWithPath: FileManager.default.currentDirectoryPath), URL(fileURLWithPath: #filePath)] {
-            var directory = start.standardizedFileURL
-            for _ in 0..<12 {
-                if FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path),
-                   FileManager.default.fileExists(atPath: directory.appendingPathComponent("topologies").path) { return directory }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
     }
 
     // MARK: - Checking
