@@ -12,6 +12,7 @@ enum CommandRouter {
         BenchSimCommand.self,
         SimCalibrateCommand.self,
         SimValidateCommand.self,
+        SimPublishedCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
         BenchGEMMCommand.self,

@@ -93,10 +93,12 @@ enum SimCommand: Command {
         let start = ContinuousClock.now
         let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
         do {
-            result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores).run()
+            let merge = topology?.compute?.mergeRate
+            result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores,
+                                        mergeRate: merge).run()
             backward = arguments.flag("backward")
                 ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network,
-                                     cores: cores).run() : nil
+                                     cores: cores, mergeRate: merge).run() : nil
         } catch {
             throw .failure(error.description)
         }
@@ -108,6 +110,8 @@ enum SimCommand: Command {
         }
         // The backward pass starts once every rank's forward has ended (no overlap between them).
         let total = result.total + (backward?.total ?? 0)
+        let ideal = ScheduleReplay.idealSeconds(problem, pass: .forward, rate: rate)
+            + (backward == nil ? 0 : ScheduleReplay.idealSeconds(problem, pass: .backward, rate: backwardRate))
         let wall = (ContinuousClock.now - start).inSeconds
         let where_ = topology.map { "\($0.name) (\($0.kind.rawValue))" } ?? "a ring of links"
         if arguments.flag("json") {
@@ -120,7 +124,8 @@ enum SimCommand: Command {
                 ("backward_s", backward.map { .number($0.total) } ?? .null), ("backward_bytes_sent", backward.map { .integer($0.bytes) } ?? .null),
                 ("step_ends_rank0_s", .array(result.stepEnds[0].map { .number($0) })),
                 ("compute_fraction", .number(result.computeFraction)), ("bytes_sent", .integer(result.bytes)),
-                ("transfers", .integer(result.transfers)), ("simulated_in_s", .number(wall)),
+                ("transfers", .integer(result.transfers)), ("ideal_s", .number(ideal)), ("of_ideal", .number(ideal / total)),
+                ("simulated_in_s", .number(wall)),
             ]).rendered())
             return
         }
@@ -131,6 +136,7 @@ enum SimCommand: Command {
             Console.output(String(format: "backward at %.0f GFLOP/s per rank: predicted %.6f s, ", backwardRate / 1e9, backward.total)
                            + "\(backward.bytes) bytes in \(backward.transfers) transfers; " + String(format: "forward and backward %.6f s", total))
         }
+        Console.output(String(format: "ideal (the work split evenly, no communication or merges) %.6f s: %.1f %% of it", ideal, 100 * ideal / total))
         if let topology { Console.output("parameters: \(topology.source)") }
         Console.progress(String(format: "simulated in %.3f s", wall))
     }

@@ -60,14 +60,16 @@ public struct ScheduleReplay {
     /// Useful FLOP/s of the causal diagonal blocks (counted by their visible pairs), when measured
     /// apart: their masked tiles run slower per useful FLOP than full blocks. Nil: `computeRate`.
     public let diagonalRate: Double?
+    /// Bytes/s of the merges (`Topology.Compute.mergeRate`), or nil: merges cost nothing.
+    public let mergeRate: Double?
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
-                cores: Int? = nil, diagonalRate: Double? = nil) {
+                cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
         self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
-        self.cores = cores; self.diagonalRate = diagonalRate
+        self.cores = cores; self.diagonalRate = diagonalRate; self.mergeRate = mergeRate
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
@@ -147,7 +149,8 @@ public struct ScheduleReplay {
     public func run() throws(Network.Problem) -> Result {
         let p = problem, ranks = p.ranks
         if let problem = Self.shapeProblem(algorithm, p) { throw Network.Problem(description: problem) }
-        let work = work()
+        let blocks = work(), merges = mergeSeconds(shape: blocks.map(\.count))
+        let work = zip(blocks, merges).map { zip($0, $1).map(+) }
         // The executor's list, in float32 bytes; another element size scales every transfer.
         let list = pass == .forward
             ? algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,

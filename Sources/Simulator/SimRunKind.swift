@@ -7,25 +7,33 @@ import Tasks
 public enum SimRunKind {
     public static var kind: TaskKind {
         TaskKind(name: "sim.run", summary: "predicts a sequence-parallel schedule's time on a modelled cluster (the simulator)",
-                 parameters: SimRunParameters.self, metrics: SimMetric.all, version: 1) { context, params in
-            let (topology, network) = try params.cluster()
+                 parameters: SimRunParameters.self, metrics: SimMetric.all, version: 2) { context, params in
+            let (topology, clean) = try params.cluster()
             let problem = params.problem(ranks: topology?.ranks ?? params.workers)
+            let scale = params.perturbation.factors.compute
+            let network = params.perturbation.apply(to: clean)
             let rates = try params.rates(topology)
-            let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward, network: network,
-                                             cores: params.cores ?? topology?.cores).run()
+            let merge = topology?.compute?.mergeRate.map { $0 * scale }
+            let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward * scale, network: network,
+                                             cores: params.cores ?? topology?.cores, mergeRate: merge).run()
             try context.checkCancellation()
             let backward = params.backward
-                ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward, network: network,
-                                     cores: params.cores ?? topology?.cores).run()
+                ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward * scale,
+                                     network: network, cores: params.cores ?? topology?.cores, mergeRate: merge).run()
                 : nil
+            let predicted = forward.total + (backward?.total ?? 0)
+            let ideal = ScheduleReplay.idealSeconds(problem, pass: .forward, rate: rates.forward * scale)
+                + (params.backward ? ScheduleReplay.idealSeconds(problem, pass: .backward, rate: rates.backward * scale) : 0)
             var metrics: [String: ParameterValue] = [
-                SimMetric.predicted.name: .double(forward.total + (backward?.total ?? 0)),
+                SimMetric.predicted.name: .double(predicted),
                 SimMetric.forward.name: .double(forward.total),
                 SimMetric.computeFraction.name: .double(forward.computeFraction),
                 SimMetric.bytes.name: .int(forward.bytes + (backward?.bytes ?? 0)),
                 SimMetric.transfers.name: .int(forward.transfers + (backward?.transfers ?? 0)),
                 SimMetric.ranks.name: .int(problem.ranks),
-                SimMetric.computeGflops.name: .double(rates.forward / 1e9),
+                SimMetric.computeGflops.name: .double(rates.forward * scale / 1e9),
+                SimMetric.ideal.name: .double(ideal),
+                SimMetric.ofIdeal.name: .double(ideal / predicted),
             ]
             if let backward { metrics[SimMetric.backward.name] = .double(backward.total) }
             if let topology { metrics[SimMetric.topology.name] = .string(topology.name) }
@@ -48,7 +56,9 @@ public enum SimMetric {
     public static let computeGflops = MetricSpec("sim.compute_gflops", "each rank's forward attention rate", unit: "GFLOP/s")
     public static let topology = MetricSpec("sim.topology", "the topology's name")
     public static let stepEnd = MetricSpec("sim.step_end_s", "when rank 0 moved past each forward step", unit: "s", stepped: true)
-    public static let all = [predicted, forward, backward, computeFraction, bytes, transfers, ranks, computeGflops, topology, stepEnd]
+    public static let ideal = MetricSpec("sim.ideal_s", "the work split evenly at the kernels' rate, no communication or merges", unit: "s")
+    public static let ofIdeal = MetricSpec("sim.of_ideal", "the ideal time over the predicted (ring-flash-attention's % of theoretic)")
+    public static let all = [predicted, forward, backward, computeFraction, bytes, transfers, ranks, computeGflops, topology, stepEnd, ideal, ofIdeal]
 }
 
 /// The parameters of `sim.run`, checked when the experiment file is read.
@@ -69,6 +79,8 @@ public struct SimRunParameters: TaskParameters {
         ParameterSpec("cores", .int, default: .int(0), "cores the ranks share (local workers on one machine); 0: one per rank", minimum: 0, maximum: 65_536),
         ParameterSpec("compute_gflops", .double, default: .double(0), "each rank's attention rate (0: the topology's peak × efficiency)",
                       minimum: 0, maximum: 1e9),
+        ParameterSpec("perturb", .string, default: .string("none"), "move one parameter by 20 %: every link's latency, bandwidth, or every compute rate",
+                      choices: Perturbation.allCases.map(\.rawValue)),
     ]
 
     let algorithm: SequenceParallelKinds.Algorithm
@@ -77,6 +89,7 @@ public struct SimRunParameters: TaskParameters {
     let causal: Bool, backward: Bool, elementBytes: Int
     let linkGbps: Double, latencyMicroseconds: Double, computeGflops: Double
     let cores: Int?
+    let perturbation: Perturbation
 
     public init(_ values: ResolvedParameters) {
         algorithm = SequenceParallelKinds.Algorithm(rawValue: values.string("algorithm")) ?? .ring
@@ -93,6 +106,7 @@ public struct SimRunParameters: TaskParameters {
         latencyMicroseconds = values.double("latency_us")
         computeGflops = values.double("compute_gflops")
         cores = values.int("cores") > 0 ? values.int("cores") : nil
+        perturbation = Perturbation(rawValue: values.string("perturb")) ?? .none
     }
 
     public func check(gangSize: Int) throws(ParameterProblem) {

@@ -28,12 +28,22 @@ public struct Topology: Sendable {
         }
     }
 
-    /// A rank's attention rate: peak FLOP/s and the fraction each kernel family reaches.
+    /// A rank's attention rate: peak FLOP/s and the fraction each kernel family reaches; and,
+    /// when given, its memory bandwidth and the fraction of it the merges reach (the elementwise
+    /// passes that fold each block's partial result into the accumulators).
     public struct Compute: Sendable, Equatable {
         public var peak: Double
         public var forward: Double, backward: Double
-        public init(peak: Double, forward: Double, backward: Double) {
+        /// Bytes/s of the rank's memory, and the merge family's fraction of it; nil: merges are free.
+        public var memoryBandwidth: Double?, merge: Double?
+        public init(peak: Double, forward: Double, backward: Double, memoryBandwidth: Double? = nil, merge: Double? = nil) {
             self.peak = peak; self.forward = forward; self.backward = backward
+            self.memoryBandwidth = memoryBandwidth; self.merge = merge
+        }
+        /// Bytes/s the merges move, or nil when the topology does not model them.
+        public var mergeRate: Double? {
+            guard let memoryBandwidth, let merge else { return nil }
+            return memoryBandwidth * merge
         }
         /// Useful FLOP/s of forward blocks.
         public var forwardRate: Double { peak * forward }

@@ -13,6 +13,7 @@ import Tasks
 ///     link:   {gbytes_per_s: 32, latency_us: 5}            # duplex: full (default) or half
 ///     uplink: {gbytes_per_s: 32, latency_us: 5}
 ///     compute: {tflops: 125, forward: 0.5, backward: 0.4}  # peak and each family's fraction of it
+///     # optional in compute: memory_gbytes_per_s: 600, merge: 0.3 (the merges' fraction of it)
 ///     cores: 2                   # optional: the ranks share this many cores (local workers)
 ///
 /// Every problem is an error at `file:line:column` that says what to write instead.
@@ -156,9 +157,10 @@ public enum TopologyFile {
     static func computeSpec(_ root: YAMLNode, at: At, number: NumberReader, file: String) throws(ExperimentError) -> Topology.Compute? {
         guard let node = root["compute"] else { return nil }
         guard case let .mapping(fields, _) = node else { throw at(node, "'compute' is a mapping: {tflops: T, forward: F, backward: B}") }
-        for field in fields where !["tflops", "forward", "backward"].contains(field.key) {
+        let keys = ["tflops", "forward", "backward", "memory_gbytes_per_s", "merge"]
+        for field in fields where !keys.contains(field.key) {
             throw ExperimentError(file: file, line: field.keyMark.line, column: field.keyMark.column,
-                                  "unknown key '\(field.key)' in 'compute'; it has tflops, forward and backward")
+                                  "unknown key '\(field.key)' in 'compute'; it has tflops, forward, backward, memory_gbytes_per_s and merge")
         }
         func fraction(_ key: String) throws(ExperimentError) -> Double {
             guard let n = node[key] else { throw at(node, "'compute' has no \(key) (the fraction of peak its kernels reach); add it") }
@@ -167,7 +169,14 @@ public enum TopologyFile {
             return value
         }
         guard let peak = node["tflops"] else { throw at(node, "'compute' has no tflops (the rank's peak); add it") }
-        return .init(peak: try number(peak, "compute.tflops", 0, true) * 1e12, forward: try fraction("forward"), backward: try fraction("backward"))
+        // Merges are modelled only with both the memory's bandwidth and the merges' fraction of it.
+        let memory = try node["memory_gbytes_per_s"].map { (n: YAMLNode) throws(ExperimentError) in try number(n, "compute.memory_gbytes_per_s", 0, true) * 1e9 }
+        let merge = node["merge"] == nil ? nil : try fraction("merge")
+        if (memory == nil) != (merge == nil) {
+            throw at(node, "'compute' models merges with both memory_gbytes_per_s (the memory's bandwidth) and merge (the fraction the merges reach); give both or neither")
+        }
+        return .init(peak: try number(peak, "compute.tflops", 0, true) * 1e12, forward: try fraction("forward"), backward: try fraction("backward"),
+                     memoryBandwidth: memory, merge: merge)
     }
 
     /// A custom topology's network: `nodes` (ranks first, then switches) and `links`, a list of

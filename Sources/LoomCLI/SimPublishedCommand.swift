@@ -1,0 +1,57 @@
+import Foundation
+import Simulator
+
+/// `loom sim published`: the simulator against published GPU measurements, each beside Loom's
+/// prediction with its error, and which points calibrated the model.
+enum SimPublishedCommand: Command {
+    static let words = ["sim", "published"]
+    static let summary = "compare the simulator with published GPU numbers (ring-flash-attention, TokenRing), calibrating on one point per kernel family"
+    static let usage = "loom sim published [--json]"
+    static let options: [Option] = [.flag("json", "one JSON object")]
+    static let discussion = """
+        The networks are the presets' spec-sheet links (topologies/). One point per family \
+        calibrates: each GPU's forward and backward efficiency from ring-flash-attention's \
+        single-GPU flash_attn column, the merges' fraction of memory bandwidth from its H800 \
+        zigzag forward, the PCIe uplinks' efficiency from TokenRing's ring step. Every other \
+        number is predicted without being seen. docs/simulator.md discusses the errors.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        let rows: [PublishedComparison.Row], calibration: PublishedComparison.Calibration
+        do { (rows, calibration) = try PublishedComparison.run() } catch { throw .failure("\(error)") }
+        let heldOut = rows.filter { $0.role == .heldOut }.map { abs($0.error) }
+        let mean = heldOut.reduce(0, +) / Double(max(1, heldOut.count)), largest = heldOut.max() ?? 0
+        if arguments.flag("json") {
+            Console.output(JSONValue.object([
+                ("rows", .array(rows.map { row in
+                    .object([("source", .string(row.source)), ("setting", .string(row.setting)), ("unit", .string(row.unit)),
+                             ("published", .number(row.published)), ("predicted", .number(row.predicted)),
+                             ("error", .number(row.error)), ("role", .string(row.role.rawValue))])
+                })),
+                ("calibration", .object([
+                    ("forward", .object(calibration.forward.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
+                    ("backward", .object(calibration.backward.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
+                    ("merge", .number(calibration.merge)), ("pcie_uplink_efficiency", .number(calibration.pcieUplinkEfficiency)),
+                ])),
+                ("held_out_mean_abs_error", .number(mean)), ("held_out_max_abs_error", .number(largest)),
+            ]).rendered())
+            return
+        }
+        var source = ""
+        for row in rows {
+            if row.source != source {
+                source = row.source
+                Console.output("\n\(source)")
+            }
+            let shown = { (value: Double) in row.unit == "ms" ? String(format: "%.2f ms", value) : String(format: "%.1f %%", 100 * value) }
+            Console.output("  \(row.setting)\n    published \(shown(row.published)), predicted \(shown(row.predicted)), "
+                           + String(format: "%+.1f %%", 100 * row.error) + " (\(row.role.rawValue))")
+        }
+        let efficiencies = calibration.forward.keys.sorted().map { gpu in
+            String(format: "%@ forward %.3f, backward %.3f of peak", gpu, calibration.forward[gpu]!, calibration.backward[gpu] ?? 0)
+        }
+        Console.output("\ncalibrated: " + efficiencies.joined(separator: "; ")
+                       + String(format: "; merges %.3f of memory bandwidth; PCIe uplinks %.3f of spec", calibration.merge, calibration.pcieUplinkEfficiency))
+        Console.output(String(format: "held out: %d numbers, mean |error| %.1f %%, largest %.1f %%", heldOut.count, 100 * mean, 100 * largest))
+    }
+}
