@@ -7,13 +7,14 @@ import Simulator
 enum SimValidateCommand: Command {
     static let words = ["sim", "validate"]
     static let summary = "predict sharded attention runs from a calibration of this machine, run them on local workers, and print the errors"
-    static let usage = "loom sim validate [--workers P,P,…] [--sizes N,N,…] [--links G,G,…] [--kv-heads G,G,…] [--quick] [--json]"
+    static let usage = "loom sim validate [--workers P,P,…] [--sizes N,N,…] [--links G,G,…] [--kv-heads G,G,…] [--quick] [--report DIR] [--json]"
     static let options: [Option] = [
         .value("workers", "P,P,…", "gang sizes (default 2,3,4)"),
         .value("sizes", "N,N,…", "sequence lengths (default 4096,8192)"),
         .value("links", "G,G,…", "link speeds in GB/s, 0 unthrottled (default 0,1)"),
         .value("kv-heads", "G,G,…", "key/value heads with H = 8 (default 8,2: MHA and GQA)"),
         .flag("quick", "P = 2 and 4, N = 8192, unthrottled, MHA: 16 runs"),
+        .value("report", "DIR", "also write a report there: predicted against measured, and the error by P (svg, pdf, index.html)"),
         .flag("json", "one JSON object (release builds only)"),
     ]
     static let discussion = """
@@ -50,6 +51,13 @@ enum SimValidateCommand: Command {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
         }
         let quick = arguments.flag("quick")
+        let report = arguments.string("report").map { URL(fileURLWithPath: $0) }
+        if let report {
+            // Before the long measurement, so a bad place fails at once.
+            do { try FileManager.default.createDirectory(at: report, withIntermediateDirectories: true) } catch {
+                throw .usage("--report \(report.path): cannot create the directory: \(error.localizedDescription)")
+            }
+        }
         let workers = try arguments.intList("workers") ?? (quick ? [2, 4] : [2, 3, 4])
         let sizes = try arguments.intList("sizes") ?? (quick ? [8192] : [4096, 8192])
         let keyHeadsList = try arguments.intList("kv-heads") ?? (quick ? [8] : [8, 2])
@@ -118,6 +126,14 @@ enum SimValidateCommand: Command {
         let mean = errors.reduce(0, +) / Double(max(1, errors.count)), worst = errors.max() ?? 0
         let stepErrors = rows.compactMap(\.stepError)
         let stepMean = stepErrors.reduce(0, +) / Double(max(1, stepErrors.count))
+        if let report {
+            try writeReport(rows, calibration: [
+                ("host", Provenance.host), ("commit", Provenance.commit), ("cores", String(cores)),
+                ("α (µs)", String(format: "%.1f", latency * 1e6)), ("β (GB/s)", String(format: "%.2f", bandwidth)),
+                ("runs", String(rows.count)), ("mean |error|", String(format: "%.1f %%", 100 * mean)),
+                ("largest |error|", String(format: "%.1f %%", 100 * worst)),
+            ], to: report)
+        }
         if json {
             Console.output(JSONValue.object([
                 ("benchmark", .string("sim-validate")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),

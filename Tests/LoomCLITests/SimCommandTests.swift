@@ -97,12 +97,31 @@ import Testing
         #expect(missing.status == 2 && missing.standardError.contains("--out"), "\(missing)")
     }
 
+    /// The published comparison prints every number with its role and the held-out summary.
+    @Test func publishedPrintsEachNumberBesideItsPrediction() throws {
+        let ran = try LoomProcess.run(["sim", "published"])
+        #expect(ran.status == 0, "\(ran)")
+        #expect(ran.standardOutput.contains("ring-flash-attention") && ran.standardOutput.contains("TokenRing README"), "\(ran)")
+        #expect(ran.standardOutput.contains("(calibration)") && ran.standardOutput.contains("held out: 9 numbers"), "\(ran)")
+        let json = try LoomProcess.run(["sim", "published", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
+        #expect((object["rows"] as? [Any])?.count == 11 && (object["held_out_max_abs_error"] as? Double ?? 1) <= 0.2, "\(json)")
+    }
+
     /// The validation's plumbing on a tiny case (its errors are timings, so they are not asserted:
     /// `loom sim validate` in BENCHMARKS.md is the measurement).
     @Test func validateRunsEachCaseAndPredictsIt() throws {
-        let ran = try LoomProcess.run(["sim", "validate", "--workers", "2", "--sizes", "256", "--links", "0,2", "--kv-heads", "8"],
-                                      deadline: .seconds(600))
+        let report = FileManager.default.temporaryDirectory.appendingPathComponent("loom-validate-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: report) }
+        let ran = try LoomProcess.run(["sim", "validate", "--workers", "2", "--sizes", "256", "--links", "0,2", "--kv-heads", "8",
+                                       "--report", report.path], deadline: .seconds(600))
         #expect(ran.status == 0, "\(ran)")
+        // The report: both figures drawn by gnuplot, every run in the scatter's data.
+        for file in ["scatter.svg", "scatter.pdf", "error.svg", "index.html", "index.md"] {
+            #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(file).path), "\(file)")
+        }
+        let scatter = try String(contentsOf: report.appendingPathComponent("scatter.dat"), encoding: .utf8)
+        #expect(scatter.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.count >= 16, "\(scatter)")
         // 4 schedules × causal or not × 2 links.
         let rows = ran.standardOutput.split(separator: "\n").filter { $0.contains(" %") && !$0.contains(" runs") }
         #expect(rows.count == 16 && ran.standardOutput.contains("16 runs: mean |error|"), "\(ran)")
