@@ -107,7 +107,8 @@ public struct Topology: Sendable {
             guard group >= 1, ranks % group == 0 else {
                 throw Network.Problem(description: "a fat_tree of \(ranks) ranks cannot have \(group) per node; give per_node dividing ranks")
             }
-            let nodes = ranks / group, perLeaf = nodesPerLeaf > 0 ? nodesPerLeaf : nodes
+            // A fat tree resized below one leaf (`--workers`) is that one leaf.
+            let nodes = ranks / group, perLeaf = nodesPerLeaf > 0 ? min(nodesPerLeaf, nodes) : nodes
             guard nodes % perLeaf == 0 else {
                 throw Network.Problem(description: "a fat_tree of \(nodes) nodes cannot have \(perLeaf) per leaf; give nodes_per_leaf dividing the nodes")
             }
