@@ -176,8 +176,8 @@ struct CellRunner {
         }
         switch outcome.state {
         case .drawn: break
-        case .noData: throw NotebookInputError("no finished run of '\(experiment)' has a number for \(spec.figures[0].y)")
-        case let .unknownName(message), let .failed(message): throw NotebookInputError(message)
+        case .noData: throw NotebookInputError("no finished run of '\(experiment)' has a number for \(spec.figures[0].objective?.metric ?? spec.figures[0].y)")
+        case let .unknownName(message), let .mixedRuns(message), let .failed(message): throw NotebookInputError(message)
         }
         let svg = spec.figures[0].name + ".svg"
         return figure(cell, svg: svg, files: outcome.files, notes: outcome.notes)

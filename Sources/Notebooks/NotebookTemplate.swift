@@ -26,6 +26,7 @@ public enum NotebookTemplate {
                       figure.alsoY.isEmpty ? "y: \(quoted(figure.y))" : "y: [\(figure.ys.map(quoted).joined(separator: ", "))]"]
             if let series = figure.series { lines.append("series: \(quoted(series))") }
             if let facet = figure.facet { lines.append("facet: \(quoted(facet))") }
+            if let objective = figure.objective { lines.append("\(objective.direction.rawValue): \(quoted(objective.metric))") }
             if figure.logX { lines.append("logx: true") }
             if figure.logY { lines.append("logy: true") }
             if let label = figure.xLabel { lines.append("xlabel: \(quoted(label))") }

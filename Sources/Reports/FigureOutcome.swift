@@ -9,6 +9,9 @@ public struct FigureOutcome: Sendable {
         /// `x`, `y`, `series` or `facet` names nothing the runs have; the message says which and
         /// the nearest known name. Nothing was written for it.
         case unknownName(String)
+        /// The runs of one cell of a `winner` figure differ in a parameter it does not show, so
+        /// no winner is meaningful; the message names the parameters and the fix. Nothing was written for it.
+        case mixedRuns(String)
         /// The `.gp` and `.dat` were written but gnuplot failed; the message names the script and what gnuplot said.
         case failed(String)
     }

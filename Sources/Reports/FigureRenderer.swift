@@ -22,13 +22,25 @@ struct FigureRenderer {
         if let problem = data.unknownName(in: figure, number: number) {
             return FigureOutcome(figure: figure, state: .unknownName(problem), files: [])
         }
-        let points = FigureData(figure: figure, runs: data.runs, metrics: metrics)
-        guard !points.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
         let name = figure.name
-        try write(points.datText(for: figure), to: "\(name).dat")
-        let script = GnuplotScript(figure: figure, data: points, experiment: data.experiment, metrics: metrics)
-        try write(script.text, to: "\(name).gp")
-        let notes = [points.pooledWarning(), script.referenceNote].compactMap { $0 }
+        let notes: [String]
+        if figure.kind == .winner {
+            let map: WinnerMap
+            do { map = try WinnerMap(figure: figure, runs: data.runs) } catch {
+                return FigureOutcome(figure: figure, state: .mixedRuns(error.message(figure: figure, number: number)), files: [])
+            }
+            guard !map.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
+            try write(map.datText(for: figure), to: "\(name).dat")
+            try write(GnuplotScript.winnerText(figure: figure, map: map, experiment: data.experiment, metrics: metrics), to: "\(name).gp")
+            notes = []
+        } else {
+            let points = FigureData(figure: figure, runs: data.runs, metrics: metrics)
+            guard !points.isEmpty else { return FigureOutcome(figure: figure, state: .noData, files: []) }
+            try write(points.datText(for: figure), to: "\(name).dat")
+            let script = GnuplotScript(figure: figure, data: points, experiment: data.experiment, metrics: metrics)
+            try write(script.text, to: "\(name).gp")
+            notes = [points.pooledWarning(), script.referenceNote].compactMap { $0 }
+        }
         var files = ["\(name).dat", "\(name).gp"]
         for old in ["\(name).svg", "\(name).pdf"] {                 // a stale drawing must not pass for a new one
             try? FileManager.default.removeItem(at: directory.appendingPathComponent(old))

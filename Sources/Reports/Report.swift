@@ -23,7 +23,7 @@ public enum Report {
     /// - Returns: the files written and the index paths.
     /// - Throws: `ReportError.unknownExperiment` (with the known names), `.store`, `.write`,
     ///   `.unknownNames` for a figure naming a metric or parameter no run has (with the nearest
-    ///   name), or `.figuresFailed` naming each script and what gnuplot said; the last two after the rest is written.
+    ///   name) or a winner figure whose cells mix settings, or `.figuresFailed` naming each script and what gnuplot said; the last two after the rest is written.
     public static func render(experiment: String, spec: ReportSpec, store: ResultsStore, to directory: URL,
                               notes: [String] = [], metrics: MetricCatalog = MetricCatalog()) throws(ReportError) -> ReportOutput {
         var data: ReportData
@@ -75,7 +75,10 @@ public enum Report {
         let names = outcomes.flatMap(\.files) + graphs.flatMap { [$0.svg] + ($0.pdf.map { [$0] } ?? []) } + ["index.md", "index.html"]
         try? Data((names.joined(separator: "\n") + "\n").utf8).write(to: manifest, options: .atomic)
         let unknownNames = outcomes.compactMap { outcome -> String? in
-            if case let .unknownName(message) = outcome.state { message } else { nil }
+            switch outcome.state {
+            case let .unknownName(message), let .mixedRuns(message): message
+            default: nil
+            }
         }
         if !unknownNames.isEmpty { throw .unknownNames(index: indexHTML.path, problems: unknownNames) }
         let failures = outcomes.compactMap { outcome -> String? in

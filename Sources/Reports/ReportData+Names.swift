@@ -19,7 +19,8 @@ extension ReportData {
 
     /// Why `figure` cannot be drawn from these runs because a name in it is none of theirs, or nil.
     ///
-    /// `x` and `y` name a parameter or a metric (`x: step` too), `series` and `facet` a parameter.
+    /// `x` and `y` name a parameter or a metric (`x: step` too), `series` and `facet` a parameter;
+    /// a winner figure's `x` and `y` name parameters and its `minimize`/`maximize` a metric.
     /// A metric is judged only once `reportsMetrics`; a figure whose metric exists but whose runs
     /// all failed is "no data", not an error.
     /// - Parameter number: the figure's 1-based position in `report:`, to name it.
@@ -28,8 +29,12 @@ extension ReportData {
     func unknownName(in figure: FigureSpec, number: Int) -> String? {
         let parameters = parameterNames, metrics = metricNames
         var checks: [(key: String, name: String, parameterOnly: Bool)] = []
-        if figure.x != FigureData.stepAxis { checks.append(("x", figure.x, false)) }
-        for y in figure.ys { checks.append(("y", y, false)) }
+        if let objective = figure.objective {                      // a winner figure: x and y are parameters (its cells)
+            checks += [("x", figure.x, true), ("y", figure.y, true), (objective.direction.rawValue, objective.metric, false)]
+        } else {
+            if figure.x != FigureData.stepAxis { checks.append(("x", figure.x, false)) }
+            for y in figure.ys { checks.append(("y", y, false)) }
+        }
         if let series = figure.series { checks.append(("series", series, true)) }
         if let facet = figure.facet { checks.append(("facet", facet, true)) }
         for (key, name, parameterOnly) in checks {

@@ -13,7 +13,8 @@ public enum ReportError: Error, CustomStringConvertible {
     case figuresFailed(index: String, failures: [String])
     /// The report was written (`index` names its index.html), but some figures name a metric or
     /// parameter the runs do not have (a typo in `report:`); each problem names the figure, the
-    /// key, the nearest known name and the known ones. Bad input, not a failure at run time.
+    /// key, the nearest known name and the known ones; or a winner figure's cells mix settings of a
+    /// parameter it does not show (`FigureOutcome.State.mixedRuns`). Bad input, not a failure at run time.
     case unknownNames(index: String, problems: [String])
 
     public var description: String {
@@ -31,7 +32,7 @@ public enum ReportError: Error, CustomStringConvertible {
             return "report written to \(index), but \(failures.count) figure(s) could not be drawn:\n"
                 + failures.map { "  " + $0.replacingOccurrences(of: "\n", with: "\n    ") }.joined(separator: "\n")
         case let .unknownNames(index, problems):
-            return "report written to \(index) without \(problems.count) figure(s); fix their names in the experiment file's 'report:':\n"
+            return "report written to \(index) without \(problems.count) figure(s); fix them in the experiment file's 'report:':\n"
                 + problems.map { "  " + $0 }.joined(separator: "\n")
         }
     }

@@ -37,7 +37,12 @@ extension ReportIndex {
                 body.append("<p class=\"files\">" + outcome.files.filter { !$0.hasSuffix(".svg") }
                     .map { "<a href=\"\(link($0))\">\(escaped($0))</a>" }.joined(separator: " · ") + "</p>")
             }
-            if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) { body.append(html(table)) }
+            if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) {
+                body.append(html(caption: table.caption, header: table.header, rows: table.rows, class: "reference"))
+            }
+            if let table = WinnerTable(figure: outcome.figure, runs: data.runs) {
+                body.append(html(caption: table.caption, header: table.header, rows: table.rows, class: "winners"))
+            }
         }
         if !graphs.isEmpty {
             body.append("<h2>Graphs</h2>")
@@ -92,16 +97,17 @@ extension ReportIndex {
         return "<div class=\"picture\"><img \(attributes)></div>"
     }
 
-    /// A figure's "published vs Loom" table.
-    private func html(_ table: ReferenceTable) -> String {
-        let header: String = "<tr>" + table.header.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"
-        let rows: [String] = table.rows.map { row in
+    /// A figure's table of text cells under it ("published vs Loom", a winner figure's winners).
+    /// - Parameter class: the table's CSS class, a fixed name.
+    private func html(caption text: String, header names: [String], rows cells: [[String]], class name: String) -> String {
+        let header: String = "<tr>" + names.map { "<th>\(escaped($0))</th>" }.joined() + "</tr>"
+        let rows: [String] = cells.map { row in
             let cells: [String] = row.map { cell in (Double(cell) != nil ? "<td class=\"number\">" : "<td>") + escaped(cell) + "</td>" }
             return "<tr>" + cells.joined() + "</tr>"
         }
         // A paragraph, not a <caption>: a caption is only as wide as the small table.
-        let caption: String = "<p class=\"files\">" + escaped(table.caption) + "</p>"
-        return ([caption, "<table class=\"reference\">", header] + rows + ["</table>"]).joined(separator: "\n")
+        let caption: String = "<p class=\"files\">" + escaped(text) + "</p>"
+        return ([caption, "<table class=\"\(escaped(name))\">", header] + rows + ["</table>"]).joined(separator: "\n")
     }
 
     /// Text safe inside HTML elements and attribute values (`Escaping.html`).

@@ -14,10 +14,12 @@ extension ReportIndex {
             lines.append(escaped(ReportIndex.caption(outcome.figure)))
             if !outcome.files.isEmpty { lines.append("Files: " + outcome.files.map { "[\(escaped($0))](\(link($0)))" }.joined(separator: " · ")) }
             lines.append("")
-            if let table = ReferenceTable(figure: outcome.figure, runs: data.runs) {
-                lines += [escaped(table.caption), "", "| " + table.header.map(cell).joined(separator: " | ") + " |",
-                          "|" + String(repeating: "---|", count: table.header.count)]
-                lines += table.rows.map { "| " + $0.map(cell).joined(separator: " | ") + " |" } + [""]
+            let reference = ReferenceTable(figure: outcome.figure, runs: data.runs).map { ($0.caption, $0.header, $0.rows) }
+            let winners = WinnerTable(figure: outcome.figure, runs: data.runs).map { ($0.caption, $0.header, $0.rows) }
+            for (caption, header, rows) in [reference, winners].compactMap({ $0 }) {
+                lines += [escaped(caption), "", "| " + header.map(cell).joined(separator: " | ") + " |",
+                          "|" + String(repeating: "---|", count: header.count)]
+                lines += rows.map { "| " + $0.map(cell).joined(separator: " | ") + " |" } + [""]
             }
         }
         if !graphs.isEmpty {

@@ -12,5 +12,5 @@ extension ReportIndex {
     }
 
     /// The metric and parameter names the figures plot: their columns come first in the run table.
-    var figureNames: Set<String> { Set(figures.flatMap { [$0.figure.x] + $0.figure.ys }) }
+    var figureNames: Set<String> { Set(figures.flatMap { [$0.figure.x] + $0.figure.ys + ($0.figure.objective.map { [$0.metric] } ?? []) }) }
 }

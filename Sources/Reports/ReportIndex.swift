@@ -33,6 +33,11 @@ struct ReportIndex {
 
     /// What the figure shows, for its caption.
     static func caption(_ figure: FigureSpec) -> String {
+        if let objective = figure.objective {
+            return "per (\(figure.xLabel ?? figure.x), \(figure.yLabel ?? figure.y)) cell, the \(figure.series ?? "series") value with the "
+                + "\(objective.phrase) (median over repeats) and its margin over the runner-up"
+                + (figure.facet.map { ", one panel per \($0)" } ?? "") + "; cells without runs are blank."
+        }
         var text = "\(figure.yLabel ?? figure.ys.joined(separator: " and ")) against \(figure.xLabel ?? figure.x)"
         if let series = figure.series { text += ", one line per \(series)" }
         if let facet = figure.facet { text += ", one panel per \(facet)" }
@@ -50,9 +55,15 @@ struct ReportIndex {
     private static func stateProblem(_ outcome: FigureOutcome) -> String? {
         switch outcome.state {
         case .drawn: nil
-        case .noData: "No SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
+        case .noData:
+            if let objective = outcome.figure.objective {
+                "No SUCCEEDED or CACHED run has a numeric '\(objective.metric)' and all of '\(outcome.figure.x)', '\(outcome.figure.y)' and "
+                    + "'\(outcome.figure.series ?? "")', so there is nothing to draw."
+            } else {
+                "No SUCCEEDED or CACHED run (or, for a curve, RUNNING run) has a numeric '\(outcome.figure.y)' (and a '\(outcome.figure.x)'), so there is nothing to draw."
+            }
         case let .failed(message): "gnuplot could not draw it: \(message)"
-        case let .unknownName(message): "Not drawn: \(message)."
+        case let .unknownName(message), let .mixedRuns(message): "Not drawn: \(message)."
         }
     }
 }

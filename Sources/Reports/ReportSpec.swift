@@ -10,7 +10,7 @@ public struct ReportSpec: Sendable, Equatable {
     public init(figures: [FigureSpec] = []) { self.figures = figures }
 
     /// The keys a figure takes.
-    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel", "reference", "size"]
+    public static let figureKeys = ["name", "kind", "x", "y", "series", "facet", "logx", "logy", "title", "xlabel", "ylabel", "reference", "size", "minimize", "maximize"]
 
     /// At most this many metrics in one figure's `y` list (each is a line and a key entry).
     public static let maximumMetrics = 8
@@ -18,7 +18,8 @@ public struct ReportSpec: Sendable, Equatable {
     /// Parses an experiment's `report:` node, as kept in `Experiment.report`.
     ///
     /// Any x or y name is accepted (metrics are not declared anywhere before a run), but `series`
-    /// and `facet` must be parameters, since they split runs by parameter values.
+    /// and `facet` must be parameters, since they split runs by parameter values; so must a
+    /// `winner` figure's x and y, its columns and rows (`parseObjective`).
     /// - Parameters:
     ///   - node: the `report:` value; nil or an empty list means no figures.
     ///   - file: the experiment file, for error messages.
@@ -93,7 +94,7 @@ public struct ReportSpec: Sendable, Equatable {
             size = value
         }
         let ys = try metrics(item, figure: name, fail: fail)
-        let figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: ys[0],
+        var figure = FigureSpec(name: name, kind: kind, x: try required("x", "n"), y: ys[0],
                                 series: try text("series"), facet: try text("facet"), logX: try flag("logx"), logY: try flag("logy"),
                                 title: try text("title"), xLabel: try text("xlabel"), yLabel: try text("ylabel"),
                                 reference: try item["reference"].map { node throws(ExperimentError) in
@@ -113,6 +114,7 @@ public struct ReportSpec: Sendable, Equatable {
         if figure.series != nil && figure.series == figure.facet {
             throw fail("figure '\(name)' uses '\(figure.series!)' for both series and facet; pick one", item["facet"]!)
         }
+        figure.objective = try parseObjective(item, figure: figure, parameters: parameters, fail: fail)
         return figure
     }
 }

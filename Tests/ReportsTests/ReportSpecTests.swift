@@ -51,7 +51,7 @@ import Testing
     @Test func aBadKindIsRefusedWithTheChoices() {
         let error = #expect(throws: ExperimentError.self) { try parse("report:\n  - {name: a, x: n, y: g, kind: lines}\n") }
         #expect(error?.description.contains("x.yaml:2:") == true, "\(String(describing: error))")
-        #expect(error?.description.contains("one of line, scatter; did you mean 'line'?") == true, "\(String(describing: error))")
+        #expect(error?.description.contains("one of line, scatter, winner; did you mean 'line'?") == true, "\(String(describing: error))")
     }
 
     @Test func aSeriesThatIsNotAParameterIsRefused() {
