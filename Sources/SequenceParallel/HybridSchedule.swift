@@ -20,13 +20,14 @@ public struct HybridSchedule: Sendable, Equatable {
 
     /// Why `ulyssesDegree` does not suit this gang and head layout (the message names the fix), or nil.
     public static func degreeProblem(_ u: Int, ranks: Int, heads: Int, keyHeads: Int) -> String? {
-        let divisors = (1...max(1, ranks)).filter { ranks % $0 == 0 }.map(String.init).joined(separator: ", ")
+        let candidates: [Int] = Array(1...max(1, ranks)).filter { ranks % $0 == 0 }
+        let divisors = candidates.map(String.init).joined(separator: ", ")
         if u < 1 || ranks % u != 0 {
             return "usp needs ulysses_degree U ≥ 1 dividing the gang size: got \(u) on \(ranks) ranks; give ulysses_degree = one of \(divisors)"
         }
         if heads % u != 0 || keyHeads % u != 0 {
-            let fitting = (1...ranks).filter { ranks % $0 == 0 && heads % $0 == 0 && keyHeads % $0 == 0 }.map(String.init)
-            return "usp splits heads over the \(u) ranks of a group: ulysses_degree (\(u)) must divide heads (\(heads)) and kv_heads (\(keyHeads)); give ulysses_degree = one of \(fitting.joined(separator: ", "))"
+            let fitting = candidates.filter { heads % $0 == 0 && keyHeads % $0 == 0 }.map(String.init).joined(separator: ", ")
+            return "usp splits heads over the \(u) ranks of a group: ulysses_degree (\(u)) must divide heads (\(heads)) and kv_heads (\(keyHeads)); give ulysses_degree = one of \(fitting)"
         }
         return nil
     }
