@@ -29,6 +29,7 @@ enum AttentionCommand: Command {
         .value("algorithm", "A", "shard the sequence over local worker processes: "
                + (sharded("algorithm").choices ?? []).joined(separator: ", ")),
         .value("workers", "P", "with --algorithm: the number of worker processes (default 2)"),
+        .value("ulysses-degree", "U", "with --algorithm usp (required): ranks per Ulysses group; U divides P, H and Hkv"),
         .flag("json", "with --algorithm: print the run's measurements as one JSON object"),
         .value("trace", "FILE", "with --algorithm: write the timeline as a Chrome trace (open it in Perfetto)"),
         .parameter(sharded("link_gbps"), help: "with --algorithm: " + sharded("link_gbps").help),
@@ -58,13 +59,16 @@ enum AttentionCommand: Command {
         that do not fit, or a NaN or ±inf element (the error names the file and the first bad \
         index) stop with exit status 2. Outputs are written as little-endian float32 .npy.
 
-        Sharded: --algorithm ring|zigzag_ring|ulysses|tokenring --workers P computes the same forward \
-        pass on P local worker processes that pass K/V blocks round a ring (zigzag_ring balances \
-        causal work), exchange heads all-to-all (ulysses: P must divide H and Hkv), or pass queries \
-        round the ring with results sent straight home (tokenring), and writes the same files; --threads is then per worker (default 1). It needs n = m, softmax, \
-        and no --window or --scale. --backward works with every algorithm: the rings send dK/dV \
-        round with their blocks, ulysses reverses its all-to-alls, tokenring sends dK/dV partials \
-        straight to their owners.
+        Sharded: --algorithm ring|zigzag_ring|ulysses|tokenring|usp --workers P computes the same \
+        forward pass on P local worker processes that pass K/V blocks round a ring (zigzag_ring \
+        balances causal work), exchange heads all-to-all (ulysses: P must divide H and Hkv), pass \
+        queries round the ring with results sent straight home (tokenring), or exchange heads \
+        all-to-all inside groups of --ulysses-degree U consecutive workers and run the ring across \
+        the P/U groups (usp: U must divide P, H and Hkv; U = P is ulysses, U = 1 the ring, zigzag \
+        when causal), and writes the same files; --threads is then per worker (default 1). It needs \
+        n = m, softmax, and no --window or --scale. --backward works with every algorithm: the rings \
+        send dK/dV round with their blocks, ulysses reverses its all-to-alls, tokenring sends dK/dV \
+        partials straight to their owners, usp does both inside and across its groups.
 
         Example:
           loom attention --q q.npy --k k.npy --v v.npy --causal --out out.npy --lse lse.npy
@@ -103,7 +107,7 @@ enum AttentionCommand: Command {
         }
 
         let algorithm = try arguments.choice("algorithm", as: SequenceParallelKinds.Algorithm.self)
-        if algorithm == nil, let stray = ["workers", "json", "trace", "link-gbps", "link-latency-us"]
+        if algorithm == nil, let stray = ["workers", "ulysses-degree", "json", "trace", "link-gbps", "link-latency-us"]
             .first(where: { arguments.string($0) != nil || arguments.flag($0) }) {
             throw .usage("--\(stray) is used only with --algorithm; add --algorithm ring or drop --\(stray)")
         }
@@ -130,7 +134,14 @@ enum AttentionCommand: Command {
             } else if arguments.string("link-latency-us") != nil {
                 throw .usage("--link-latency-us needs --link-gbps")
             }
-            try ShardedAttentionRun.run(algorithm: algorithm, workers: try arguments.int("workers", minimum: 1) ?? 2,
+            let degree = try arguments.int("ulysses-degree", minimum: 1)
+            if algorithm == .usp && degree == nil {
+                throw .usage("--algorithm usp needs --ulysses-degree U: the workers per Ulysses group, dividing --workers, H and Hkv")
+            }
+            if algorithm != .usp && degree != nil {
+                throw .usage("--ulysses-degree is used only with --algorithm usp; drop it or use --algorithm usp")
+            }
+            try ShardedAttentionRun.run(algorithm: algorithm, workers: try arguments.int("workers", minimum: 1) ?? 2, ulyssesDegree: degree ?? 1,
                                         query: query, key: key, value: value, isCausal: arguments.flag("causal"),
                                         threads: try arguments.int("threads", minimum: 1) ?? 1,
                                         link: link,

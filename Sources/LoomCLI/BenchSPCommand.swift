@@ -7,7 +7,8 @@ enum BenchSPCommand: Command {
     static let summary = "time sharded attention schedules on local workers against single-process attention"
     static let usage = "loom bench sp [options]"
     static let options: [Option] = [
-        .value("algorithms", "A,A,…", "ring, zigzag_ring, ulysses, tokenring (default all)"),
+        .value("algorithms", "A,A,…", "ring, zigzag_ring, ulysses, tokenring, usp (default all but usp)"),
+        .value("ulysses-degree", "U", "usp's workers per Ulysses group; U divides every P, H and Hkv (default 2)"),
         .value("workers", "P,P,…", "gang sizes (default 2,4)"),
         .value("sizes", "N,N,…", "sequence lengths (default 4096,16384)"),
         .value("causal", "both|yes|no", "mask (default both)"),
@@ -25,7 +26,7 @@ enum BenchSPCommand: Command {
         rank does P − ½ blocks of work against P/2 on average). 'imbalance' is the ranks' max over \
         min compute time. Bytes are tensor payload per rank, against the schedule's closed form \
         ((P − 1)·2·c·Hkv·d·4 for the rings; the all-to-all volume for ulysses; queries out and \
-        results back for tokenring). Links are modelled at the receiver: each message \
+        results back for tokenring; for usp the group all-to-alls plus (P/U − 1)·2·c·Hkv·d·4 of ring). Links are modelled at the receiver: each message \
         arrives latency + bytes/bandwidth after it was sent and after the previous one on that link; \
         'link s/step' is the busiest incoming link's transmission time per step, the communication \
         a step needs whether or not compute hides it.
@@ -37,7 +38,8 @@ enum BenchSPCommand: Command {
         if wantsJSON && !Provenance.isRelease {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
         }
-        var algorithms = SequenceParallelKinds.Algorithm.allCases
+        // usp needs a group size that suits every gang size: run it when asked for.
+        var algorithms = SequenceParallelKinds.Algorithm.allCases.filter { $0 != .usp }
         if let text = arguments.string("algorithms") {
             algorithms = []
             for name in text.split(separator: ",") {
@@ -67,7 +69,8 @@ enum BenchSPCommand: Command {
             algorithms: algorithms, workerCounts: try arguments.intList("workers") ?? [2, 4],
             sizes: try arguments.intList("sizes") ?? [4096, 16384], causality: causality, links: links,
             heads: heads, keyHeads: try arguments.int("kv-heads", minimum: 1) ?? heads,
-            headDimension: try arguments.int("head-dim", minimum: 1) ?? 64)
+            headDimension: try arguments.int("head-dim", minimum: 1) ?? 64,
+            ulyssesDegree: try arguments.int("ulysses-degree", minimum: 1) ?? 2)
         guard configuration.heads % configuration.keyHeads == 0 else { throw .usage("--heads must be a multiple of --kv-heads") }
         let rows = try ShardedBenchmark.run(configuration) { Console.progress($0) }
         Console.output(wantsJSON ? json(rows, configuration).rendered() : table(rows, configuration))

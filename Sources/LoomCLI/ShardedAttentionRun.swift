@@ -9,7 +9,8 @@ import Tasks
 /// worker processes, assembled into the same outputs.
 enum ShardedAttentionRun {
     /// Runs the sharded forward pass and writes `out` (and `lse`) like the single-process command.
-    static func run(algorithm: SequenceParallelKinds.Algorithm, workers: Int, query: Tensor, key: Tensor, value: Tensor,
+    /// - Parameter ulyssesDegree: usp's ranks per Ulysses group (1 for the other algorithms).
+    static func run(algorithm: SequenceParallelKinds.Algorithm, workers: Int, ulyssesDegree: Int = 1, query: Tensor, key: Tensor, value: Tensor,
                     isCausal: Bool, threads: Int, link: (gbps: Double, latencyMicroseconds: Double)?, outPath: String?,
                     lsePath: String?, backward: (dout: Tensor, dq: String, dk: String, dv: String)?, tracePath: String?,
                     json: Bool) throws(CommandError) {
@@ -20,7 +21,7 @@ enum ShardedAttentionRun {
         guard shape.queries == shape.keys else {
             throw .usage("--algorithm shards one sequence: q and k must have the same length (got n = \(shape.queries), m = \(shape.keys))")
         }
-        let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && isCausal)
+        let zigzag = algorithm == .zigzagRing || ((algorithm == .tokenring || algorithm == .usp) && isCausal)
         let chunks = zigzag ? 2 * workers : workers
         guard shape.queries >= chunks else {
             throw .usage("\(shape.queries) tokens cannot be cut into \(chunks) chunks for \(algorithm.rawValue) on \(workers) workers; use fewer --workers")
@@ -45,6 +46,7 @@ enum ShardedAttentionRun {
         parameters.kvHeads = shape.keyHeads
         parameters.headDim = shape.headDimension
         parameters.causal = isCausal
+        if algorithm == .usp { parameters.ulyssesDegree = ulyssesDegree }
         parameters.threads = threads
         parameters.inputDirectory = scratch.path
         parameters.outputDirectory = scratch.path
@@ -71,7 +73,6 @@ enum ShardedAttentionRun {
             throw .failure("the sharded run did not finish")
         }
         guard result.succeeded else { throw .failure("the sharded run failed: \(result.error)") }
-        let layout = ShardLayout(tokens: shape.queries, ranks: workers, kind: zigzag ? .zigzag : .contiguous)
         var assembled: [String: Tensor] = ["out": Tensor(uncheckedZeros: query.shape),
                                            "lse": Tensor(uncheckedZeros: [shape.queries, shape.heads])]
         var parts = [("out", shape.heads * shape.headDimension), ("lse", shape.heads)]
@@ -83,8 +84,9 @@ enum ShardedAttentionRun {
                       ("dv", shape.keyHeads * shape.headDimension)]
         }
         for rank in 0..<workers {
-            for (index, chunk) in layout.chunks(ofRank: rank).enumerated() {
-                let range = layout.range(ofChunk: chunk)
+            let ranges = algorithm.tokenRanges(ofRank: rank, tokens: shape.queries, ranks: workers, isCausal: isCausal, heads: shape.heads,
+                                               keyHeads: shape.keyHeads, ulyssesDegree: ulyssesDegree)
+            for (index, range) in ranges.enumerated() {
                 for (name, width) in parts {
                     let path = scratch.appendingPathComponent("\(name).r\(rank).c\(index).npy").path
                     let part: Tensor
@@ -109,7 +111,8 @@ enum ShardedAttentionRun {
         let timeline = ShardedTimeline(result: result, ranks: workers)
         if let tracePath {
             let transfers = algorithm.forwardTransfers(tokens: shape.queries, ranks: workers, isCausal: isCausal, heads: shape.heads,
-                                                       keyHeads: shape.keyHeads, headDimension: shape.headDimension)
+                                                       keyHeads: shape.keyHeads, headDimension: shape.headDimension,
+                                                       ulyssesDegree: ulyssesDegree)
             let trace = ShardedTrace(timeline: timeline, algorithm: algorithm, transfers: transfers, submitted: submitted)
             do { try Data(trace.json().utf8).write(to: URL(fileURLWithPath: tracePath)) } catch {
                 throw .failure("cannot write --trace \(tracePath): \(error.localizedDescription)")

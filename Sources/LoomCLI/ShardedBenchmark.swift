@@ -45,6 +45,8 @@ enum ShardedBenchmark {
         var heads: Int
         var keyHeads: Int
         var headDimension: Int
+        /// usp's ranks per Ulysses group; nil leaves usp's cases out (a caller that has no group size).
+        var ulyssesDegree: Int? = nil
         /// Cases to leave out (a shape the algorithm cannot take).
         var excluded: (Case) -> Bool = { _ in false }
     }
@@ -72,7 +74,7 @@ enum ShardedBenchmark {
                     for workers in configuration.workerCounts {
                         for link in configuration.links {
                             let setting = Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: causal, linkGbps: link)
-                            if configuration.excluded(setting) { continue }
+                            if configuration.excluded(setting) || (algorithm == .usp && configuration.ulyssesDegree == nil) { continue }
                             progress("\(algorithm.rawValue) P = \(workers) n = \(tokens)\(causal ? " causal" : "")\(link.map { " link \($0) GB/s" } ?? "") …")
                             rows.append(try sharded(setting, cluster: cluster, singleSeconds: single[key]!, configuration: configuration))
                         }
@@ -106,6 +108,7 @@ enum ShardedBenchmark {
         parameters.kvHeads = configuration.keyHeads
         parameters.headDim = configuration.headDimension
         parameters.causal = setting.isCausal
+        if setting.algorithm == .usp, let degree = configuration.ulyssesDegree { parameters.ulyssesDegree = degree }
         if let link = setting.linkGbps { parameters.linkGbps = link }
         let ids: [UInt64]
         do { ids = try cluster.coordinator.submit(kind: SequenceParallelKinds.shardedAttention.name, params: parameters.values, gang: setting.workers) } catch {

@@ -19,6 +19,7 @@ extension RingExecutor {
     /// - Parameters:
     ///   - forward: this rank's forward outputs (the global out and lse of its queries).
     ///   - outputGradient: ∂L/∂out for this rank's chunks.
+    ///   - gangRanks: the gang rank at each ring position (nil: the same), as in `run`.
     ///   - partialsGoHome: TokenRing's backward: each holder sends its dK/dV partial straight to
     ///     the K/V owner over the mesh at once, instead of adding it to an accumulator that
     ///     travels with the block; (P − 1)·2·c·Hkv·d·4 of partials instead of P·2·c·Hkv·d·4, and
@@ -26,8 +27,9 @@ extension RingExecutor {
     public static func backward(_ schedule: RingSchedule, query: [Tensor], key: [Tensor], value: [Tensor],
                                 forward: [PartialAttention], outputGradient: [Tensor], gang: GangMembership?,
                                 threads: Int, forceFrames: Bool = false,
-                                partialsGoHome: Bool = false) throws -> (ShardedGradients, [StepTiming], Double) {
+                                partialsGoHome: Bool = false, gangRanks: [Int]? = nil) throws -> (ShardedGradients, [StepTiming], Double) {
         let layout = schedule.layout
+        let peer: (Int) -> Int = { gangRanks?[$0] ?? $0 }
         let mine = layout.chunks(ofRank: schedule.rank)
         var dq = query.map { Tensor(uncheckedZeros: $0.shape) }
         var heldKey = key, heldValue = value
@@ -40,8 +42,8 @@ extension RingExecutor {
             let next = (schedule.rank + 1) % layout.ranks
             if let target = step.sendTo, let gang {
                 for index in heldKey.indices {
-                    try gang.send(heldKey[index], to: target, tag: "bk\(step.step).\(index)", forceFrames: forceFrames)
-                    try gang.send(heldValue[index], to: target, tag: "bv\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(heldKey[index], to: peer(target), tag: "bk\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(heldValue[index], to: peer(target), tag: "bv\(step.step).\(index)", forceFrames: forceFrames)
                 }
             }
             let sent = clock.now
@@ -61,31 +63,31 @@ extension RingExecutor {
                     for index in heldDK.indices { ownDK[index].add(heldDK[index]); ownDV[index].add(heldDV[index]) }
                 } else if let gang {
                     for index in heldDK.indices {
-                        try gang.send(heldDK[index], to: step.keyOwner, tag: "tdk\(step.step).\(index)", forceFrames: forceFrames)
-                        try gang.send(heldDV[index], to: step.keyOwner, tag: "tdv\(step.step).\(index)", forceFrames: forceFrames)
+                        try gang.send(heldDK[index], to: peer(step.keyOwner), tag: "tdk\(step.step).\(index)", forceFrames: forceFrames)
+                        try gang.send(heldDV[index], to: peer(step.keyOwner), tag: "tdv\(step.step).\(index)", forceFrames: forceFrames)
                     }
                 }
                 if let gang, let previous = step.receiveFrom {
                     let incoming = layout.chunks(ofRank: (step.keyOwner - 1 + layout.ranks) % layout.ranks).count
-                    heldKey = try (0..<incoming).map { try gang.receiveTensor("bk\(step.step).\($0)", from: previous) }
-                    heldValue = try (0..<incoming).map { try gang.receiveTensor("bv\(step.step).\($0)", from: previous) }
+                    heldKey = try (0..<incoming).map { try gang.receiveTensor("bk\(step.step).\($0)", from: peer(previous)) }
+                    heldValue = try (0..<incoming).map { try gang.receiveTensor("bv\(step.step).\($0)", from: peer(previous)) }
                     heldDK = heldKey.map { Tensor(uncheckedZeros: $0.shape) }
                     heldDV = heldValue.map { Tensor(uncheckedZeros: $0.shape) }
                 }
             } else if let gang, layout.ranks > 1 {
                 // The accumulators move on after this rank's share; from the last step they go home.
                 for index in heldDK.indices {
-                    try gang.send(heldDK[index], to: next, tag: "bdk\(step.step).\(index)", forceFrames: forceFrames)
-                    try gang.send(heldDV[index], to: next, tag: "bdv\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(heldDK[index], to: peer(next), tag: "bdk\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(heldDV[index], to: peer(next), tag: "bdv\(step.step).\(index)", forceFrames: forceFrames)
                 }
                 let previous = (schedule.rank - 1 + layout.ranks) % layout.ranks
                 let incoming = layout.chunks(ofRank: (step.keyOwner - 1 + layout.ranks) % layout.ranks).count
                 if step.receiveFrom != nil {
-                    heldKey = try (0..<incoming).map { try gang.receiveTensor("bk\(step.step).\($0)", from: previous) }
-                    heldValue = try (0..<incoming).map { try gang.receiveTensor("bv\(step.step).\($0)", from: previous) }
+                    heldKey = try (0..<incoming).map { try gang.receiveTensor("bk\(step.step).\($0)", from: peer(previous)) }
+                    heldValue = try (0..<incoming).map { try gang.receiveTensor("bv\(step.step).\($0)", from: peer(previous)) }
                 }
-                heldDK = try (0..<incoming).map { try gang.receiveTensor("bdk\(step.step).\($0)", from: previous) }
-                heldDV = try (0..<incoming).map { try gang.receiveTensor("bdv\(step.step).\($0)", from: previous) }
+                heldDK = try (0..<incoming).map { try gang.receiveTensor("bdk\(step.step).\($0)", from: peer(previous)) }
+                heldDV = try (0..<incoming).map { try gang.receiveTensor("bdv\(step.step).\($0)", from: peer(previous)) }
             }
             timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,
                                       computeSeconds: (computed - sent).inSeconds, waitSeconds: (clock.now - computed).inSeconds,
@@ -97,8 +99,8 @@ extension RingExecutor {
                 for step in 1..<layout.ranks {
                     let holder = (schedule.rank + step) % layout.ranks
                     for index in ownDK.indices {
-                        ownDK[index].add(try gang.receiveTensor("tdk\(step).\(index)", from: holder))
-                        ownDV[index].add(try gang.receiveTensor("tdv\(step).\(index)", from: holder))
+                        ownDK[index].add(try gang.receiveTensor("tdk\(step).\(index)", from: peer(holder)))
+                        ownDV[index].add(try gang.receiveTensor("tdv\(step).\(index)", from: peer(holder)))
                     }
                 }
             }

@@ -36,10 +36,14 @@ public enum RingExecutor {
     ///   - gang: the rank's gang; nil only for a single rank.
     ///   - threads: attention threads (0: as many as the machine has).
     ///   - forceFrames: send plain frames even to a rank on this host.
+    ///   - gangRanks: the gang rank at each ring position, when the ring is a subset of the gang
+    ///     (USP's ring across groups); nil when ring position and gang rank agree.
     /// - Throws: `ClusterError` from the gang, `AttentionError` from a block.
     public static func run(_ schedule: RingSchedule, query: [Tensor], key: [Tensor], value: [Tensor],
-                           gang: GangMembership?, threads: Int, forceFrames: Bool = false) throws -> ShardedRun {
+                           gang: GangMembership?, threads: Int, forceFrames: Bool = false,
+                           gangRanks: [Int]? = nil) throws -> ShardedRun {
         let layout = schedule.layout
+        let peer: (Int) -> Int = { gangRanks?[$0] ?? $0 }
         let mine = layout.chunks(ofRank: schedule.rank)
         precondition(query.count == mine.count && key.count == mine.count && value.count == mine.count,
                      "rank \(schedule.rank) needs \(mine.count) chunk(s) of q, k and v")
@@ -57,8 +61,8 @@ public enum RingExecutor {
             // Post this step's sends first, so the transfer overlaps the compute below.
             if let next = step.sendTo, let gang {
                 for (index, (k, v)) in zip(heldKey, heldValue).enumerated() {
-                    try gang.send(k, to: next, tag: "k\(step.step).\(index)", forceFrames: forceFrames)
-                    try gang.send(v, to: next, tag: "v\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(k, to: peer(next), tag: "k\(step.step).\(index)", forceFrames: forceFrames)
+                    try gang.send(v, to: peer(next), tag: "v\(step.step).\(index)", forceFrames: forceFrames)
                 }
             }
             let sent = clock.now
@@ -72,8 +76,8 @@ public enum RingExecutor {
             let computed = clock.now
             if let previous = step.receiveFrom, let gang {
                 let count = layout.chunks(ofRank: (step.keyOwner - 1 + layout.ranks) % layout.ranks).count
-                heldKey = try (0..<count).map { index in try gang.receiveTensor("k\(step.step).\(index)", from: previous) }
-                heldValue = try (0..<count).map { index in try gang.receiveTensor("v\(step.step).\(index)", from: previous) }
+                heldKey = try (0..<count).map { index in try gang.receiveTensor("k\(step.step).\(index)", from: peer(previous)) }
+                heldValue = try (0..<count).map { index in try gang.receiveTensor("v\(step.step).\(index)", from: peer(previous)) }
             }
             let received = clock.now
             timings.append(StepTiming(step: step.step, start: (stepStart - begin).inSeconds, sendSeconds: (sent - stepStart).inSeconds,

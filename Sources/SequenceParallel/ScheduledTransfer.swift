@@ -3,7 +3,7 @@
 /// formula (float32), so a sum over a rank's transfers is its `expected_bytes_sent`.
 public struct ScheduledTransfer: Sendable, Equatable {
     /// What travels: "k/v", "q", "result" (TokenRing's partial out and lse), "q/k/v" and
-    /// "out/lse" (Ulysses's two all-to-alls).
+    /// "out/lse" (the all-to-alls of Ulysses and usp).
     public var what: String
     public var from: Int
     public var to: Int
@@ -18,9 +18,11 @@ public struct ScheduledTransfer: Sendable, Equatable {
 
 extension SequenceParallelKinds.Algorithm {
     /// Every transfer of this algorithm's forward pass on `ranks` ranks, all ranks together.
+    /// usp: step 0 the group all-to-all, steps 1 … r the ring's K/V (rank g·u + i to
+    /// ((g + 1) mod r)·u + i), step r + 1 the all-to-all back; `ulyssesDegree` is its u.
     /// - Precondition: the shape suits the algorithm (`ShardedProblem` checks it).
     public func forwardTransfers(tokens: Int, ranks: Int, isCausal: Bool, heads: Int, keyHeads: Int,
-                                 headDimension d: Int) -> [ScheduledTransfer] {
+                                 headDimension d: Int, ulyssesDegree: Int = 1) -> [ScheduledTransfer] {
         var transfers: [ScheduledTransfer] = []
         switch self {
         case .ring, .zigzagRing:
@@ -65,6 +67,11 @@ extension SequenceParallelKinds.Algorithm {
                                                        sentAfterCompute: false))
                 }
             }
+        case .usp:
+            for rank in 0..<ranks {
+                transfers += HybridSchedule(tokens: tokens, ranks: ranks, ulyssesDegree: ulyssesDegree, rank: rank, heads: heads,
+                                            keyHeads: keyHeads, isCausal: isCausal).forwardTransfers(headDimension: d)
+            }
         }
         return transfers
     }
@@ -76,11 +83,13 @@ extension SequenceParallelKinds.Algorithm {
     ///   which takes them before its next step (from the last step, one hop home);
     /// - TokenRing: K/V round the ring on its layout, and after each step's compute the dK/dV
     ///   partial of a foreign block straight to its owner, taken at the end;
-    /// - Ulysses: ∂L/∂out through the first all-to-all, then dq | dk | dv through the second.
+    /// - Ulysses: ∂L/∂out through the first all-to-all, then dq | dk | dv through the second;
+    /// - usp: ∂L/∂out through the group all-to-all at step 0, the ring's K/V and dK/dV
+    ///   accumulators among equal member indices at steps 1 … r, dq | dk | dv back at r + 1.
     /// The bytes are the executor's formulas (`backwardBytesSent`, `directBackwardBytesSent`).
     /// - Precondition: the shape suits the algorithm.
     public func backwardTransfers(tokens: Int, ranks: Int, isCausal: Bool, heads: Int, keyHeads: Int,
-                                  headDimension d: Int) -> [ScheduledTransfer] {
+                                  headDimension d: Int, ulyssesDegree: Int = 1) -> [ScheduledTransfer] {
         var transfers: [ScheduledTransfer] = []
         switch self {
         case .ring, .zigzagRing, .tokenring:
@@ -116,6 +125,11 @@ extension SequenceParallelKinds.Algorithm {
                                                        bytes: layout.tokenCount(ofRank: peer) * (heads / ranks + 2 * (keyHeads / ranks)) * d * 4,
                                                        sentAfterCompute: false))
                 }
+            }
+        case .usp:
+            for rank in 0..<ranks {
+                transfers += HybridSchedule(tokens: tokens, ranks: ranks, ulyssesDegree: ulyssesDegree, rank: rank, heads: heads,
+                                            keyHeads: keyHeads, isCausal: isCausal).backwardTransfers(headDimension: d)
             }
         }
         return transfers

@@ -14,14 +14,30 @@ public enum SequenceParallelKinds {
         case zigzagRing = "zigzag_ring"
         case ulysses
         case tokenring
+        /// Ulysses inside groups of `ulysses_degree` ranks, a ring across the groups (USP).
+        case usp
 
         /// The peer links the algorithm needs.
-        var topology: String { self == .ulysses || self == .tokenring ? "mesh" : "ring" }
+        var topology: String { self == .ring || self == .zigzagRing ? "ring" : "mesh" }
+
+        /// The global token ranges rank `rank` holds as input and output, in the order its shard
+        /// stores them (its chunks; for usp its sub-ranges of its group's chunks).
+        /// - Precondition: the shape suits the algorithm (`ShardedProblem` checks it).
+        public func tokenRanges(ofRank rank: Int, tokens: Int, ranks: Int, isCausal: Bool, heads: Int, keyHeads: Int,
+                                ulyssesDegree: Int = 1) -> [Range<Int>] {
+            if self == .usp {
+                return HybridSchedule(tokens: tokens, ranks: ranks, ulyssesDegree: ulyssesDegree, rank: rank, heads: heads,
+                                      keyHeads: keyHeads, isCausal: isCausal).ranges(ofRank: rank)
+            }
+            let zigzag = self == .zigzagRing || (self == .tokenring && isCausal)
+            let layout = ShardLayout(tokens: tokens, ranks: ranks, kind: zigzag ? .zigzag : .contiguous)
+            return layout.chunks(ofRank: rank).map { layout.range(ofChunk: $0) }
+        }
     }
 
     /// `attention.sharded`: one attention problem over a gang, inputs from the seed.
     public static let shardedAttention = TaskKind(
-        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring)",
+        name: "attention.sharded", summary: "attention of one sequence sharded over a gang (ring, zigzag_ring, ulysses, tokenring, usp)",
         parameters: ShardedAttentionParameters.self,
         metrics: ShardedMetric.all,
         isGang: true,
@@ -41,14 +57,14 @@ public enum SequenceParallelKinds {
         do throws(ParameterProblem) { problem = try ShardedProblem(params, ranks: gang.size) } catch {
             throw ClusterError.invalidTask(error.description)
         }
-        let chunks = problem.layout.chunks(ofRank: gang.rank).map { problem.layout.range(ofChunk: $0) }
+        let chunks = problem.ranges(ofRank: gang.rank)
         let (query, key, value) = try problem.shard(chunks)
         // A worker runs many tasks: the next one must start from the worker's own setting.
         return try BLAS.withThreadCount(problem.threads) {
             gang.throttle = problem.throttle
             let run: ShardedRun
             let expectedBytes: Int, work: Int
-            var headShard: UlyssesHeadShard?
+            var headShard: UlyssesHeadShard?, hybridShard: HybridHeadShard?
             switch problem.algorithm {
             case .ring, .zigzagRing:
                 let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
@@ -71,10 +87,21 @@ public enum SequenceParallelKinds {
                                                 threads: problem.threads, forceFrames: problem.forceFrames)
                 expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
                 work = schedule.visiblePairs
+            case .usp:
+                let schedule = problem.hybridSchedule(rank: gang.rank)
+                (run, hybridShard) = try HybridExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                                            threads: problem.threads, forceFrames: problem.forceFrames)
+                expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
+                work = schedule.visiblePairs
             }
             // The executors time from their first step; the rest of the body so far was setup.
             let setup = max(0, (clock.now - bodyStart).inSeconds - run.wallSeconds)
-            let transferSteps = problem.algorithm == .ulysses ? 2 : gang.size - 1
+            let transferSteps: Int
+            switch problem.algorithm {
+            case .ulysses: transferSteps = 2
+            case .usp: transferSteps = (problem.ulyssesDegree > 1 ? 2 : 0) + gang.size / problem.ulyssesDegree - 1
+            case .ring, .zigzagRing, .tokenring: transferSteps = gang.size - 1
+            }
             var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
                                                  gang: gang)
             // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
@@ -93,6 +120,12 @@ public enum SequenceParallelKinds {
                                                    keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
                     (result, timings, wall) = try UlyssesExecutor.backward(
                         schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
+                        forceFrames: problem.forceFrames)
+                    expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
+                } else if let hybridShard {
+                    let schedule = problem.hybridSchedule(rank: gang.rank)
+                    (result, timings, wall) = try HybridExecutor.backward(
+                        schedule, shard: hybridShard, outputGradient: outputGradient, gang: gang, threads: problem.threads,
                         forceFrames: problem.forceFrames)
                     expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
                 } else {
@@ -142,8 +175,13 @@ public enum SequenceParallelKinds {
 /// The checked parameters of one sharded attention problem.
 struct ShardedProblem {
     let algorithm: SequenceParallelKinds.Algorithm
+    /// The layout of the chunks; for usp the ring's, over the P/u groups.
     let layout: ShardLayout
+    /// usp's group size u (1 for the other algorithms).
+    let ulyssesDegree: Int
     let inputs: ShardedInputs
+    /// The gang size P.
+    let ranks: Int
     let isCausal: Bool
     let threads: Int
     let verify: Bool
@@ -159,9 +197,10 @@ struct ShardedProblem {
         let algorithm = p.algorithm
         let tokens = p.tokens, heads = p.heads, d = p.headDim
         let keyHeads = p.kvHeads == 0 ? heads : p.kvHeads
-        // TokenRing's causal variant uses the zigzag layout (its non-causal one, contiguous shards).
+        // TokenRing and usp causal use the zigzag layout (non-causal, contiguous shards).
         let isCausal = p.causal
-        let kind: ShardLayout.Kind = algorithm == .zigzagRing || (algorithm == .tokenring && isCausal) ? .zigzag : .contiguous
+        let kind: ShardLayout.Kind = algorithm == .zigzagRing || ((algorithm == .tokenring || algorithm == .usp) && isCausal)
+            ? .zigzag : .contiguous
         let chunkCount = kind == .zigzag ? 2 * ranks : ranks
         guard tokens >= chunkCount else {
             throw ParameterProblem("\(tokens) tokens cannot be cut into \(chunkCount) chunks for \(algorithm.rawValue) on \(ranks) ranks; give tokens ≥ \(chunkCount)")
@@ -172,8 +211,14 @@ struct ShardedProblem {
         if algorithm == .ulysses && (heads % ranks != 0 || keyHeads % ranks != 0) {
             throw ParameterProblem("ulysses splits heads over the ranks: \(ranks) ranks must divide heads (\(heads)) and kv_heads (\(keyHeads)); use ring or zigzag_ring, or a gang size that divides both")
         }
+        if algorithm == .usp, let problem = HybridSchedule.degreeProblem(p.ulyssesDegree, ranks: ranks, heads: heads, keyHeads: keyHeads) {
+            throw ParameterProblem(problem)
+        }
         self.algorithm = algorithm
-        layout = ShardLayout(tokens: tokens, ranks: ranks, kind: kind)
+        ulyssesDegree = algorithm == .usp ? p.ulyssesDegree : 1
+        // usp: the ring runs over the groups; each chunk is cut among a group's u ranks.
+        layout = ShardLayout(tokens: tokens, ranks: ranks / ulyssesDegree, kind: kind)
+        self.ranks = ranks
         inputs = ShardedInputs(seed: UInt64(truncatingIfNeeded: p.seed), heads: heads, keyHeads: keyHeads, headDimension: d)
         self.isCausal = isCausal
         threads = max(1, p.threads)
@@ -190,6 +235,20 @@ struct ShardedProblem {
         if verify && inputDirectory != nil {
             throw ParameterProblem("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
         }
+    }
+
+    /// The token ranges rank `rank` holds as input and output.
+    func ranges(ofRank rank: Int) -> [Range<Int>] {
+        algorithm.tokenRanges(ofRank: rank, tokens: layout.tokens, ranks: ranks, isCausal: isCausal, heads: inputs.heads,
+                              keyHeads: inputs.keyHeads, ulyssesDegree: ulyssesDegree)
+    }
+
+    /// usp's schedule for rank `rank`.
+    /// - Precondition: the algorithm is usp.
+    func hybridSchedule(rank: Int) -> HybridSchedule {
+        precondition(algorithm == .usp, "a hybrid schedule for \(algorithm.rawValue)")
+        return HybridSchedule(tokens: layout.tokens, ranks: ranks, ulyssesDegree: ulyssesDegree, rank: rank, heads: inputs.heads,
+                              keyHeads: inputs.keyHeads, isCausal: isCausal)
     }
 
     /// This rank's ∂L/∂out chunks: from the seed, or sliced from `dout.npy` in `inputDirectory`.

@@ -3,12 +3,13 @@ import Tasks
 /// The parameters of `attention.sharded`, decoded once per run.
 public struct ShardedAttentionParameters: TaskParameters, Equatable {
     public static let declaration: [ParameterSpec] = [
-        ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses or tokenring",
+        ParameterSpec("algorithm", .string, default: .string("ring"), "ring, zigzag_ring, ulysses, tokenring or usp (Ulysses in groups, ring across them)",
                           choices: SequenceParallelKinds.Algorithm.allCases.map(\.rawValue)),
         ParameterSpec("tokens", .int, "sequence length N"),
         ParameterSpec("heads", .int, default: .int(8), "query heads H"),
         ParameterSpec("kv_heads", .int, default: .int(0), "key/value heads Hkv (0: same as heads)"),
         ParameterSpec("head_dim", .int, default: .int(64), "head dimension d"),
+        ParameterSpec("ulysses_degree", .int, default: .int(0), "usp only: ranks per Ulysses group U (U divides the gang size, heads and kv_heads); the ring runs across the P/U groups"),
         ParameterSpec("causal", .bool, default: .bool(false), "causal mask"),
         ParameterSpec("seed", .int, default: .int(1), "seed of the inputs (each rank makes its own shard)"),
         ParameterSpec("threads", .int, default: .int(1), "BLAS and attention threads per rank"),
@@ -23,6 +24,8 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
 
     public var algorithm: SequenceParallelKinds.Algorithm
     public var tokens: Int, heads: Int, kvHeads: Int, headDim: Int
+    /// USP's group size u (0: not given, which usp refuses).
+    public var ulyssesDegree: Int
     public var causal: Bool
     public var seed: Int, threads: Int
     public var backward: Bool, verify: Bool, frames: Bool
@@ -39,7 +42,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
     /// The values to submit: what the wire and the store carry, decoded again on each rank.
     public var values: [String: ParameterValue] {
         ["algorithm": .string(algorithm.rawValue), "tokens": .int(tokens), "heads": .int(heads), "kv_heads": .int(kvHeads),
-         "head_dim": .int(headDim), "causal": .bool(causal), "seed": .int(seed), "threads": .int(threads),
+         "head_dim": .int(headDim), "ulysses_degree": .int(ulyssesDegree), "causal": .bool(causal), "seed": .int(seed), "threads": .int(threads),
          "backward": .bool(backward), "verify": .bool(verify), "frames": .bool(frames), "link_gbps": .double(linkGbps),
          "link_latency_us": .double(linkLatencyMicroseconds), "input_dir": .string(inputDirectory),
          "output_dir": .string(outputDirectory)]
@@ -51,6 +54,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
         }
         self.algorithm = algorithm
         tokens = values.int("tokens"); heads = values.int("heads"); kvHeads = values.int("kv_heads"); headDim = values.int("head_dim")
+        ulyssesDegree = values.int("ulysses_degree")
         causal = values.bool("causal")
         seed = values.int("seed"); threads = values.int("threads")
         backward = values.bool("backward"); verify = values.bool("verify"); frames = values.bool("frames")

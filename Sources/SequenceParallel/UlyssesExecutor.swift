@@ -22,7 +22,7 @@ public enum UlyssesExecutor {
             let largest = (0..<layout.ranks).map { layout.tokenCount(ofRank: $0) }.max() ?? 0
             try gang.reserveSharedMemory(bytesPerTensor: largest * max(schedule.heads, schedule.keyHeads) / layout.ranks * query.shape[2] * 4)
         }
-        let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
+        let exchange = AllToAllExchange(rank: schedule.rank, members: Array(0..<schedule.layout.ranks), gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
         // All-to-all #1: my tokens of each peer's heads out; each peer's tokens of my heads in.
         let parts = try exchange.allToAll(tags: ["uq", "uk", "uv"], step: 0, timings: &timings) { peer in
@@ -53,7 +53,7 @@ public enum UlyssesExecutor {
     public static func backward(_ schedule: UlyssesSchedule, shard: UlyssesHeadShard, outputGradient: Tensor,
                                 gang: GangMembership?, threads: Int,
                                 forceFrames: Bool = false) throws -> (ShardedGradients, [StepTiming], Double) {
-        let exchange = Exchange(schedule: schedule, gang: gang, forceFrames: forceFrames)
+        let exchange = AllToAllExchange(rank: schedule.rank, members: Array(0..<schedule.layout.ranks), gang: gang, forceFrames: forceFrames)
         var timings: [StepTiming] = []
         let parts = try exchange.allToAll(tags: ["ud"], step: 0, timings: &timings) { peer in
             [outputGradient.heads(schedule.queryHeads(of: peer))]
@@ -70,57 +70,5 @@ public enum UlyssesExecutor {
         let result = ShardedGradients(query: [Tensor.concatenatingHeads(back[0])], key: [Tensor.concatenatingHeads(back[1])],
                                       value: [Tensor.concatenatingHeads(back[2])])
         return (result, timings, exchange.elapsed)
-    }
-
-    /// One rank's side of the all-to-alls, timed on one clock from the start of the pass.
-    private struct Exchange {
-        let schedule: UlyssesSchedule
-        let gang: GangMembership?
-        let forceFrames: Bool
-        let clock = ContinuousClock()
-        let begin: ContinuousClock.Instant
-
-        init(schedule: UlyssesSchedule, gang: GangMembership?, forceFrames: Bool) {
-            self.schedule = schedule
-            self.gang = gang
-            self.forceFrames = forceFrames
-            begin = clock.now
-        }
-
-        var elapsed: Double { (clock.now - begin).inSeconds }
-
-        /// Sends each peer its tensors (one per tag), keeps this rank's own, and receives every
-        /// peer's. - Returns: per tag, the parts by owner rank.
-        func allToAll(tags: [String], step: Int, timings: inout [StepTiming],
-                      _ outgoing: (_ peer: Int) -> [Tensor]) throws -> [[Tensor]] {
-            let start = clock.now, bytesBefore = gang?.byteTotals
-            if let gang {
-                for peer in schedule.peers {
-                    for (tensor, tag) in zip(outgoing(peer), tags) { try gang.send(tensor, to: peer, tag: tag, forceFrames: forceFrames) }
-                }
-            }
-            let sent = clock.now
-            var parts = Array(repeating: [Tensor](), count: tags.count)
-            for owner in 0..<schedule.layout.ranks {
-                if owner == schedule.rank {
-                    for (index, tensor) in outgoing(owner).enumerated() { parts[index].append(tensor) }
-                } else if let gang {
-                    for (index, tag) in tags.enumerated() { parts[index].append(try gang.receiveTensor(tag, from: owner)) }
-                }
-            }
-            timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: (sent - start).inSeconds,
-                                      computeSeconds: 0, waitSeconds: (clock.now - sent).inSeconds, blocks: 0)
-                .counting(since: bytesBefore, gang))
-            return parts
-        }
-
-        /// Runs `work` as one compute step of the timeline.
-        func compute<T>(step: Int, timings: inout [StepTiming], _ work: () throws -> T) throws -> T {
-            let start = clock.now
-            let result = try work()
-            timings.append(StepTiming(step: step, start: (start - begin).inSeconds, sendSeconds: 0,
-                                      computeSeconds: (clock.now - start).inSeconds, waitSeconds: 0, blocks: 1))
-            return result
-        }
     }
 }

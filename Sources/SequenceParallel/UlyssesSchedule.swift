@@ -36,9 +36,6 @@ public struct UlyssesSchedule: Sendable, Equatable {
     /// no two ranks wait on the same peer first.
     public var peers: [Int] { (1..<layout.ranks).map { (rank + $0) % layout.ranks } }
 
-    /// Float32 bytes this rank sends: its tokens of every other rank's q, k and v heads, then
-    /// every other rank's tokens of its own output and log-sum-exp heads. With c tokens per rank,
-    /// (P − 1)·c·(H + 2·Hkv)·d·4/P + (P − 1)·c·H·(d + 1)·4/P.
     /// Float32 bytes this rank sends in the backward pass: its tokens of every other rank's
     /// ∂L/∂out heads, then every other rank's tokens of dq, dk and dv of its own heads,
     /// (P − 1)·c·(2H + 2Hkv)·d·4/P with c tokens per rank.
@@ -51,6 +48,9 @@ public struct UlyssesSchedule: Sendable, Equatable {
         }
     }
 
+    /// Float32 bytes this rank sends: its tokens of every other rank's q, k and v heads, then
+    /// every other rank's tokens of its own output and log-sum-exp heads. With c tokens per rank,
+    /// (P − 1)·c·(H + 2·Hkv)·d·4/P + (P − 1)·c·H·(d + 1)·4/P.
     public func bytesSent(headDimension d: Int) -> Int {
         let mine = layout.tokenCount(ofRank: rank)
         return peers.reduce(0) { total, peer in

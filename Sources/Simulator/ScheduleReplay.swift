@@ -1,7 +1,7 @@
 import SequenceParallel
 
 /// The forward or backward pass of a sequence-parallel schedule (ring, zigzag ring, TokenRing,
-/// Ulysses), replayed on a modelled network from the very schedule values the executor runs: each
+/// Ulysses, USP), replayed on a modelled network from the very schedule values the executor runs: each
 /// rank's steps in order, its blocks' work at a compute rate, and every transfer of
 /// `Algorithm.forwardTransfers` or `backwardTransfers` (the executor's own lists, bytes
 /// included) as a flow.
@@ -17,9 +17,13 @@ public struct ScheduleReplay {
         public var tokens: Int, ranks: Int, causal: Bool, heads: Int, keyHeads: Int, headDimension: Int
         /// Bytes per element on the wire: 4 (float32, the executor's), 2 for bf16 or fp16 on GPUs.
         public var elementBytes: Int
-        public init(tokens: Int, ranks: Int, causal: Bool, heads: Int, keyHeads: Int, headDimension: Int, elementBytes: Int = 4) {
+        /// usp's ranks per Ulysses group u (`ulysses_degree`); the other algorithms ignore it.
+        public var ulyssesDegree: Int
+        public init(tokens: Int, ranks: Int, causal: Bool, heads: Int, keyHeads: Int, headDimension: Int, elementBytes: Int = 4,
+                    ulyssesDegree: Int = 1) {
             self.tokens = tokens; self.ranks = ranks; self.causal = causal; self.heads = heads
             self.keyHeads = keyHeads; self.headDimension = headDimension; self.elementBytes = elementBytes
+            self.ulyssesDegree = ulyssesDegree
         }
     }
 
@@ -83,8 +87,8 @@ public struct ScheduleReplay {
 
     /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
     public static func shapeProblem(_ algorithm: SequenceParallelKinds.Algorithm, _ p: Problem) -> String? {
-        let zigzag = algorithm == .zigzagRing || (algorithm == .tokenring && p.causal)
-        let chunks = zigzag ? 2 * p.ranks : p.ranks
+        let zigzag = algorithm == .zigzagRing || ((algorithm == .tokenring || algorithm == .usp) && p.causal)
+        let chunks = zigzag ? 2 * p.ranks : p.ranks   // usp: sub-ranges, one or two per rank
         if p.ranks < 1 { return "give at least one rank" }
         if ![1, 2, 4, 8].contains(p.elementBytes) { return "an element is 1, 2, 4 or 8 bytes, not \(p.elementBytes)" }
         if p.tokens < chunks { return "\(p.tokens) tokens cannot be cut into \(chunks) chunks for \(algorithm.rawValue) on \(p.ranks) ranks; give tokens ≥ \(chunks)" }
@@ -93,6 +97,9 @@ public struct ScheduleReplay {
         }
         if algorithm == .ulysses && (p.heads % p.ranks != 0 || p.keyHeads % p.ranks != 0) {
             return "ulysses splits heads over the ranks: \(p.ranks) ranks must divide heads (\(p.heads)) and kv_heads (\(p.keyHeads)); use ring, zigzag_ring or tokenring"
+        }
+        if algorithm == .usp, let problem = HybridSchedule.degreeProblem(p.ulyssesDegree, ranks: p.ranks, heads: p.heads, keyHeads: p.keyHeads) {
+            return problem
         }
         return nil
     }
@@ -138,6 +145,21 @@ public struct ScheduleReplay {
             // step 2 sends the results back.
             let seconds = pairs(p.tokens, p.tokens, p.causal ? .causal : .full) / Double(p.ranks)
             return (0..<p.ranks).map { _ in [0, seconds, 0] }
+        case .usp:
+            // Step 0 the group all-to-all, steps 1 … r the group's ring steps on H/u heads, step
+            // r + 1 the all-to-all back; forward and backward have the same steps.
+            return (0..<p.ranks).map { rank in
+                let schedule = HybridSchedule(tokens: p.tokens, ranks: p.ranks, ulyssesDegree: p.ulyssesDegree, rank: rank, heads: p.heads,
+                                              keyHeads: p.keyHeads, isCausal: p.causal)
+                let layout = schedule.ringLayout, mine = layout.chunks(ofRank: schedule.group)
+                let ring = schedule.ring.steps.map { step in
+                    let held = layout.chunks(ofRank: step.keyOwner)
+                    return step.blocks.reduce(0.0) { sum, block in
+                        sum + pairs(layout.range(ofChunk: mine[block.queryChunk]).count, layout.range(ofChunk: held[block.keyChunk]).count, block.mask)
+                    } / Double(p.ulyssesDegree)
+                }
+                return [0] + ring + [0]
+            }
         default:
             preconditionFailure("every algorithm is covered above")
         }
@@ -154,9 +176,9 @@ public struct ScheduleReplay {
         // The executor's list, in float32 bytes; another element size scales every transfer.
         let list = pass == .forward
             ? algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
-                                         headDimension: p.headDimension)
+                                         headDimension: p.headDimension, ulyssesDegree: p.ulyssesDegree)
             : algorithm.backwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
-                                          headDimension: p.headDimension)
+                                          headDimension: p.headDimension, ulyssesDegree: p.ulyssesDegree)
         let transfers = list.map { transfer in
             var scaled = transfer
             scaled.bytes = transfer.bytes / 4 * p.elementBytes

@@ -22,7 +22,7 @@ import Testing
         let (outcome, error) = try RunDiagnosticsTests.run(file, ["--dry-run"])
         #expect(outcome.status == 2, "\(outcome)")
         #expect(error.hasPrefix("error: 3 problems:\nx.yaml:6:11: parameter 'causal' must be bool; got 'yes'; use true or false"), "\(outcome)")
-        #expect(error.contains("\nx.yaml:7:14: parameter 'algorithm' must be one of ring, zigzag_ring, ulysses, tokenring; got 'zigzag'; did you mean 'zigzag_ring'?\n"), "\(outcome)")
+        #expect(error.contains("\nx.yaml:7:14: parameter 'algorithm' must be one of ring, zigzag_ring, ulysses, tokenring, usp; got 'zigzag'; did you mean 'zigzag_ring'?\n"), "\(outcome)")
         #expect(error.contains("\nx.yaml:8:3: unknown key 'head' in params of task 'attention.sharded'; did you mean 'heads'?"), "\(outcome)")
     }
 

@@ -76,6 +76,43 @@ import Tasks
         }
     }
 
+    @Test(arguments: [(2, 1), (2, 2), (4, 1), (4, 2), (4, 4)])
+    func uspIsExactForEveryDegreeMaskAndHeadLayout(ranks: Int, degree: Int) throws {
+        let cluster = try TestCluster(workers: ranks, registry: ShardedAttentionTests.registry)
+        // N = 101 divides by no 2P; H = 4 with Hkv = 4 (MHA) and 2 (GQA) where u divides both.
+        for causal in [false, true] {
+            for keyHeads in [4, 2] where keyHeads % degree == 0 {
+                let metrics = try ShardedAttentionTests.run(cluster, ranks: ranks, [
+                    "algorithm": .string("usp"), "ulysses_degree": .int(degree), "tokens": .int(101), "heads": .int(4),
+                    "kv_heads": .int(keyHeads), "head_dim": .int(16), "causal": .bool(causal), "seed": .int(ranks * 10 + keyHeads),
+                    "backward": .bool(true)])
+                let name = "usp P=\(ranks) u=\(degree) causal=\(causal) Hkv=\(keyHeads)"
+                for rank in 0..<ranks {
+                    let out = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_out") ?? .infinity
+                    let lse = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_lse") ?? .infinity
+                    // Float32 blockwise attention against float64: 1e-5 (DESIGN.md).
+                    #expect(out <= 1e-5 && lse <= 1e-5, "\(name) rank \(rank): out \(out), lse \(lse)")
+                    for gradient in ["dq", "dk", "dv"] {
+                        let error = ShardedAttentionTests.rankMetric(metrics, rank, "rel_error_\(gradient)") ?? .infinity
+                        // Float32 backward against float64: 1e-4 (DESIGN.md).
+                        #expect(error <= 1e-4, "\(name) rank \(rank): \(gradient) \(error)")
+                    }
+                    for prefix in ["", "bwd_"] {
+                        let sent = ShardedAttentionTests.rankMetric(metrics, rank, prefix + "bytes_sent")
+                        let expected = ShardedAttentionTests.rankMetric(metrics, rank, prefix + "expected_bytes_sent")
+                        #expect(sent == expected && sent != nil, "\(name) rank \(rank): \(prefix)sent \(sent ?? -1), formula \(expected ?? -1)")
+                    }
+                    // The all-to-alls stay inside the group; the ring reaches only the same member of the other groups.
+                    for peer in 0..<ranks where peer != rank {
+                        let sameGroup = peer / degree == rank / degree, sameMember = peer % degree == rank % degree
+                        let bytes = ShardedAttentionTests.rankMetric(metrics, rank, "bytes_to_r\(peer)") ?? 0
+                        #expect(sameGroup || sameMember || bytes == 0, "\(name): rank \(rank) sent \(bytes) bytes to rank \(peer)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func bytesPerRankEqualTheRingFormulaOverBothPaths() throws {
         let cluster = try TestCluster(workers: 4, registry: ShardedAttentionTests.registry)
         let (ranks, tokens, keyHeads, d) = (4, 256, 2, 32)
@@ -124,6 +161,15 @@ import Tasks
         }
         #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("ulysses"), "heads": .int(6), "kv_heads": .int(3)], gang: 4) } throws: {
             "\($0)".contains("must divide heads (6) and kv_heads (3)")
+        }
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("usp")], gang: 4) } throws: {
+            "\($0)".contains("got 0 on 4 ranks; give ulysses_degree = one of 1, 2, 4")
+        }
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("usp"), "ulysses_degree": .int(3)], gang: 4) } throws: {
+            "\($0)".contains("got 3 on 4 ranks")
+        }
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("usp"), "ulysses_degree": .int(4), "heads": .int(6), "kv_heads": .int(2)], gang: 4) } throws: {
+            "\($0)".contains("ulysses_degree (4) must divide heads (6) and kv_heads (2); give ulysses_degree = one of 1, 2")
         }
     }
 }

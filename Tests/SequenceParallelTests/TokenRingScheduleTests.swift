@@ -47,7 +47,9 @@ import Testing
 @Test(arguments: SequenceParallelKinds.Algorithm.allCases, [false, true])
 func scheduledTransfersSumToTheFormula(algorithm: SequenceParallelKinds.Algorithm, causal: Bool) {
     let ranks = 4, tokens = 103, heads = 8, keyHeads = 4, d = 16
-    let transfers = algorithm.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: heads, keyHeads: keyHeads, headDimension: d)
+    let u = 2   // usp: two groups of two
+    let transfers = algorithm.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: heads, keyHeads: keyHeads, headDimension: d,
+                                               ulyssesDegree: u)
     for rank in 0..<ranks {
         let expected: Int
         switch algorithm {
@@ -59,6 +61,9 @@ func scheduledTransfersSumToTheFormula(algorithm: SequenceParallelKinds.Algorith
         case .ulysses:
             expected = UlyssesSchedule(layout: ShardLayout(tokens: tokens, ranks: ranks, kind: .contiguous), rank: rank, heads: heads,
                                        keyHeads: keyHeads, isCausal: causal).bytesSent(headDimension: d)
+        case .usp:
+            expected = HybridSchedule(tokens: tokens, ranks: ranks, ulyssesDegree: u, rank: rank, heads: heads, keyHeads: keyHeads,
+                                      isCausal: causal).bytesSent(headDimension: d)
         }
         #expect(transfers.filter { $0.from == rank }.reduce(0) { $0 + $1.bytes } == expected, "\(algorithm) rank \(rank)")
         #expect(transfers.allSatisfy { $0.from != $0.to && $0.receiveStep >= $0.step })

@@ -67,6 +67,59 @@ import Testing
         #expect(Self.close(result.computeSeconds.reduce(0, +), 4 * pairs * 8 * 64 / 50e9, 1e-9))
     }
 
+    @Test(arguments: [1, 2, 4], [false, true])
+    func uspSendsTheExecutorsTransfersBothWays(degree: Int, causal: Bool) throws {
+        let ranks = 4, tokens = 2048, keyHeads = 4
+        let network = try Topology.network(.switch, ranks: ranks, link: .init(bandwidth: 20e9, latency: 2e-6))
+        var problem = Self.problem(tokens, ranks, causal: causal, keyHeads: keyHeads)
+        problem.ulyssesDegree = degree
+        for pass in [ScheduleReplay.Pass.forward, .backward] {
+            let result = try ScheduleReplay(algorithm: .usp, problem: problem, pass: pass, computeRate: 50e9, network: network).run()
+            let expected = pass == .forward
+                ? SequenceParallelKinds.Algorithm.usp.forwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: 8, keyHeads: keyHeads,
+                                                                       headDimension: 64, ulyssesDegree: degree)
+                : SequenceParallelKinds.Algorithm.usp.backwardTransfers(tokens: tokens, ranks: ranks, isCausal: causal, heads: 8, keyHeads: keyHeads,
+                                                                        headDimension: 64, ulyssesDegree: degree)
+            #expect(result.bytes == expected.reduce(0) { $0 + $1.bytes } && result.transfers == expected.count, "u = \(degree) \(pass)")
+            // The executor's per-rank formulas, summed.
+            let formula = (0..<ranks).reduce(0) { total, rank in
+                let schedule = HybridSchedule(tokens: tokens, ranks: ranks, ulyssesDegree: degree, rank: rank, heads: 8, keyHeads: keyHeads,
+                                              isCausal: causal)
+                return total + (pass == .forward ? schedule.bytesSent(headDimension: 64) : schedule.backwardBytesSent(headDimension: 64))
+            }
+            #expect(result.bytes == formula, "u = \(degree) \(pass): \(result.bytes) vs \(formula)")
+            // Steps: the all-to-all in, the r ring steps, the all-to-all back.
+            #expect(result.stepEnds.allSatisfy { $0.count == ranks / degree + 2 && $0.allSatisfy(\.isFinite) })
+            let pairs = causal ? Double(tokens * (tokens + 1) / 2) : Double(tokens * tokens)
+            let flops = (pass == .forward ? 4.0 : 10.0) * pairs * 8 * 64
+            #expect(Self.close(result.computeSeconds.reduce(0, +), flops / 50e9, 1e-9), "every visible pair once, on some rank")
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func uspOfDegreeOneReplaysAsTheRingAndOfDegreePAsUlysses(causal: Bool) throws {
+        let ranks = 4, tokens = 4096
+        let network = try Topology.network(.mesh, ranks: ranks, link: .init(bandwidth: 5e9, latency: 2e-6))
+        func total(_ algorithm: SequenceParallelKinds.Algorithm, degree: Int = 1) throws -> Double {
+            var problem = Self.problem(tokens, ranks, causal: causal, keyHeads: 4)
+            problem.ulyssesDegree = degree
+            return try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: 50e9, network: network).run().total
+        }
+        // u = 1 adds two empty all-to-all steps to the ring (zigzag when causal).
+        #expect(Self.close(try total(.usp, degree: 1), try total(causal ? .zigzagRing : .ring), 1e-12))
+        // u = P: one ring step over the whole sequence on H/P heads, between Ulysses's two all-to-alls.
+        #expect(Self.close(try total(.usp, degree: ranks), try total(.ulysses), 1e-9))
+    }
+
+    @Test func uspWithABadDegreeIsRefusedWithTheFix() throws {
+        let network = try Topology.network(.mesh, ranks: 4, link: .init(bandwidth: 5e9, latency: 2e-6))
+        var problem = Self.problem(4096, 4)
+        problem.ulyssesDegree = 3
+        #expect { _ = try ScheduleReplay(algorithm: .usp, problem: problem, computeRate: 50e9, network: network).run() } throws: {
+            "\($0)".contains("give ulysses_degree = one of 1, 2, 4")
+        }
+    }
+
     @Test func tokenRingComputeBoundTakesEveryStepsCompute() throws {
         let ranks = 4, tokens = 4096, rate = 50e9
         let network = try Topology.network(.mesh, ranks: ranks, link: .init(bandwidth: 1e18, latency: 0))
