@@ -6,10 +6,11 @@ import Simulator
 enum SimCommand: Command {
     static let words = ["sim"]
     static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
-    static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
+    static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses|usp [--ulysses-degree U] --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
         + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C] [--trace FILE] [--json]"
     static let options: [Option] = [
-        .value("algorithm", "A", "ring, zigzag_ring, tokenring or ulysses (default ring)"),
+        .value("algorithm", "A", "ring, zigzag_ring, tokenring, ulysses or usp (default ring)"),
+        .value("ulysses-degree", "U", "usp: ranks per Ulysses group, dividing the ranks, heads and K/V heads (the ring runs across the P/U groups)"),
         .value("workers", "P", "ranks, 2…4096 (default: the topology's; required with --link-gbps)"),
         .value("tokens", "N", "sequence length, at least one token per chunk (required)"),
         .value("heads", "H", "query heads (default 8)"),
@@ -38,7 +39,7 @@ enum SimCommand: Command {
     static func run(_ arguments: Arguments) throws(CommandError) {
         let name = arguments.string("algorithm") ?? "ring"
         guard let algorithm = SequenceParallelKinds.Algorithm(rawValue: name) else {
-            throw .usage("--algorithm \(name): use ring, zigzag_ring, tokenring or ulysses")
+            throw .usage("--algorithm \(name): use ring, zigzag_ring, tokenring, ulysses or usp")
         }
         var topology: Topology?
         let workers = try arguments.int("workers", minimum: 2)
@@ -84,7 +85,8 @@ enum SimCommand: Command {
         case let other: throw .usage("--dtype \(other): use float32, bf16 or fp16")
         }
         let problem = ScheduleReplay.Problem(tokens: tokens, ranks: ranks, causal: arguments.flag("causal"), heads: heads, keyHeads: keyHeads,
-                                             headDimension: dimension, elementBytes: elementBytes)
+                                             headDimension: dimension, elementBytes: elementBytes,
+                                             ulyssesDegree: try arguments.int("ulysses-degree", minimum: 1) ?? (algorithm == .usp ? 0 : 1))
         if let shape = ScheduleReplay.shapeProblem(algorithm, problem) { throw .usage(shape) }
         if let path = arguments.string("trace") {
             try TensorFile.checkWritable(path, option: "trace")

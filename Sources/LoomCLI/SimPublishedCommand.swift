@@ -5,7 +5,7 @@ import Simulator
 /// prediction with its error, and which points calibrated the model.
 enum SimPublishedCommand: Command {
     static let words = ["sim", "published"]
-    static let summary = "compare the simulator with published GPU numbers (ring-flash-attention, TokenRing), calibrating on one point per kernel family"
+    static let summary = "compare the simulator with published GPU numbers (ring-flash-attention, TokenRing, USP), calibrating on one point per kernel family"
     static let usage = "loom sim published [--json]"
     static let options: [Option] = [.flag("json", "one JSON object")]
     static let discussion = """
@@ -17,8 +17,8 @@ enum SimPublishedCommand: Command {
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
-        let rows: [PublishedComparison.Row], calibration: PublishedComparison.Calibration
-        do { (rows, calibration) = try PublishedComparison.run() } catch { throw .failure("\(error)") }
+        let rows: [PublishedComparison.Row], calibration: PublishedComparison.Calibration, claims: [PublishedComparison.Claim]
+        do { (rows, calibration, claims) = try PublishedComparison.run() } catch { throw .failure("\(error)") }
         let heldOut = rows.filter { $0.role == .heldOut }.map { abs($0.error) }
         let mean = heldOut.reduce(0, +) / Double(max(1, heldOut.count)), largest = heldOut.max() ?? 0
         if arguments.flag("json") {
@@ -33,6 +33,10 @@ enum SimPublishedCommand: Command {
                     ("backward", .object(calibration.backward.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
                     ("merge", .number(calibration.merge)), ("pcie_uplink_efficiency", .number(calibration.pcieUplinkEfficiency)),
                 ])),
+                ("claims", .array(claims.map { claim in
+                    .object([("source", .string(claim.source)), ("setting", .string(claim.setting)), ("claim", .string(claim.claim)),
+                             ("predicted_ratio", .number(claim.ratio)), ("holds", .bool(claim.holds))])
+                })),
                 ("held_out_mean_abs_error", .number(mean)), ("held_out_max_abs_error", .number(largest)),
             ]).rendered())
             return
@@ -46,6 +50,11 @@ enum SimPublishedCommand: Command {
             let shown = { (value: Double) in row.unit == "ms" ? String(format: "%.2f ms", value) : String(format: "%.1f %%", 100 * value) }
             Console.output("  \(row.setting)\n    published \(shown(row.published)), predicted \(shown(row.predicted)), "
                            + String(format: "%+.1f %%", 100 * row.error) + " (\(row.role.rawValue))")
+        }
+        if let first = claims.first { Console.output("\n\(first.source)") }
+        for claim in claims {
+            Console.output("  \(claim.setting)\n    published: \(claim.claim); predicted ratio "
+                           + String(format: "%.2f", claim.ratio) + (claim.holds ? " (holds)" : " (not met)"))
         }
         let efficiencies = calibration.forward.keys.sorted().map { gpu in
             String(format: "%@ forward %.3f, backward %.3f of peak", gpu, calibration.forward[gpu]!, calibration.backward[gpu] ?? 0)

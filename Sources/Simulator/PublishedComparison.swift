@@ -29,6 +29,16 @@ public enum PublishedComparison {
         public var error: Double { (predicted - published) / published }
     }
 
+    /// A published comparison of two schedules (long-context-attention's README gives figures, not
+    /// a table): the claim, the predicted ratio of their times, and whether it holds.
+    public struct Claim: Sendable {
+        public var source: String, setting: String, claim: String
+        /// Predicted time of the first schedule over the second's.
+        public var ratio: Double
+        public var range: ClosedRange<Double>
+        public var holds: Bool { range.contains(ratio) }
+    }
+
     /// The calibrated parameters, for the record.
     public struct Calibration: Sendable {
         public var forward: [String: Double] = [:], backward: [String: Double] = [:]
@@ -55,7 +65,8 @@ public enum PublishedComparison {
 
     /// Runs the calibration and every comparison.
     /// - Parameter root: the checkout holding `topologies/` (nil: found as the CLI finds it).
-    public static func run(root: URL? = nil) throws -> (rows: [Row], calibration: Calibration) {
+    /// - Returns: the compared numbers, the calibration, and USP's claims.
+    public static func run(root: URL? = nil) throws -> (rows: [Row], calibration: Calibration, claims: [Claim]) {
         var rows: [Row] = [], calibration = Calibration()
         let problem = ScheduleReplay.Problem(tokens: 8 * 8192, ranks: 8, causal: true, heads: 32, keyHeads: 8, headDimension: 128, elementBytes: 2)
         let local = ScheduleReplay.Problem(tokens: 8192, ranks: 1, causal: true, heads: 32, keyHeads: 8, headDimension: 128)
@@ -104,7 +115,28 @@ public enum PublishedComparison {
             }
         }
         try tokenRingRows(&rows, &calibration, root: root)
-        return (rows, calibration)
+        return (rows, calibration, try uspClaims(root: root))
+    }
+
+    static let usp = "long-context-attention README (feifeibear/long-context-attention, USP)"
+
+    /// USP's two comparisons at 128K tokens, 32 heads, d = 128, causal, bf16, forward, on the
+    /// presets with their calibrated compute.
+    static func uspClaims(root: URL?) throws -> [Claim] {
+        func seconds(_ preset: String, _ algorithm: SequenceParallelKinds.Algorithm, u: Int = 1) throws -> Double {
+            let topology = try TopologyFile.named(preset, root: root)
+            let problem = ScheduleReplay.Problem(tokens: 131_072, ranks: topology.ranks, causal: true, heads: 32, keyHeads: 32, headDimension: 128,
+                                                 elementBytes: 2, ulyssesDegree: u)
+            return try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: topology.compute!.forwardRate, network: topology.network,
+                                      mergeRate: topology.compute?.mergeRate).run().total
+        }
+        let setting = "N = 128K, H = 32, d = 128, causal, forward"
+        return [
+            Claim(source: usp, setting: "8×A100 NVLink, \(setting)", claim: "Ulysses at least as fast as the (zigzag) ring: time ratio ≤ 1",
+                  ratio: try seconds("8xA100-nvlink", .ulysses) / seconds("8xA100-nvlink", .zigzagRing), range: 0...1),
+            Claim(source: usp, setting: "8×L20 PCIe, \(setting)", claim: "Ulysses-8 2–4× slower than the hybrid u = 2, r = 4",
+                  ratio: try seconds("8xL20-pcie", .ulysses) / seconds("8xL20-pcie", .usp, u: 2), range: 2...4),
+        ]
     }
 
     /// The TokenRing README's A10 step times.

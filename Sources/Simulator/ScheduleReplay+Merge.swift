@@ -17,7 +17,7 @@ extension ScheduleReplay {
     /// - backward (ring steps): dq of each query chunk with a block (tokens × H × d) and dK, dV
     ///   of each held chunk with a block (2 × tokens × Hkv × d); TokenRing's foreign dK/dV
     ///   partials at the owner's last step;
-    /// - Ulysses: none, each rank runs one whole attention.
+    /// - Ulysses: none, each rank runs one whole attention; usp: its ring steps' merges on H/u heads.
     /// The first merge into each accumulator is a copy (`copyBytesPerElement`).
     func mergeSeconds(shape: [Int]) -> [[Double]] {
         var seconds = shape.map { [Double](repeating: 0, count: $0) }
@@ -41,6 +41,30 @@ extension ScheduleReplay {
                         let cost = Double(layout.range(ofChunk: owner[chunk]).count) * outputWidth * perElement * scale(step.queryOwner, 0, owner[chunk])
                         // Foreign partials are merged when they come home, in the owner's tail step.
                         if step.queryOwner == rank { seconds[rank][step.step] += cost } else { seconds[step.queryOwner][p.ranks] += cost }
+                    }
+                }
+            }
+            return seconds
+        }
+        if algorithm == .usp {
+            // The ring's merges among the ranks of one member index, on H/u heads, steps 1 … r.
+            let u = Double(p.ulyssesDegree)
+            let schedules = (0..<p.ranks).map {
+                HybridSchedule(tokens: p.tokens, ranks: p.ranks, ulyssesDegree: p.ulyssesDegree, rank: $0, heads: p.heads, keyHeads: p.keyHeads,
+                               isCausal: p.causal)
+            }
+            for index in 0..<(schedules.first?.groups ?? 0) {
+                for (rank, schedule) in schedules.enumerated() {
+                    let layout = schedule.ringLayout, step = schedule.ring.steps[index]
+                    let mine = layout.chunks(ofRank: schedule.group), held = layout.chunks(ofRank: step.keyOwner)
+                    for chunk in Set(step.blocks.map(\.queryChunk)).sorted() {
+                        let tokens = Double(layout.range(ofChunk: mine[chunk]).count)
+                        seconds[rank][index + 1] += tokens * (pass == .forward ? outputWidth : queryWidth) / u * perElement * scale(rank, 0, mine[chunk])
+                    }
+                    guard pass == .backward else { continue }
+                    for chunk in Set(step.blocks.map(\.keyChunk)).sorted() {
+                        let owner = step.keyOwner * p.ulyssesDegree + schedule.member
+                        seconds[rank][index + 1] += Double(layout.range(ofChunk: held[chunk]).count) * keyWidth / u * perElement * scale(owner, 1, held[chunk])
                     }
                 }
             }

@@ -79,6 +79,8 @@ public struct SimRunParameters: TaskParameters {
         ParameterSpec("cores", .int, default: .int(0), "cores the ranks share (local workers on one machine); 0: one per rank", minimum: 0, maximum: 65_536),
         ParameterSpec("compute_gflops", .double, default: .double(0), "each rank's attention rate (0: the topology's peak × efficiency)",
                       minimum: 0, maximum: 1e9),
+        ParameterSpec("ulysses_degree", .int, default: .int(0), "usp: ranks per Ulysses group (dividing the ranks, heads and kv_heads); the others ignore it",
+                      minimum: 0, maximum: 4096),
         ParameterSpec("perturb", .string, default: .string("none"), "move one parameter by 20 %: every link's latency, bandwidth, or every compute rate",
                       choices: Perturbation.allCases.map(\.rawValue)),
     ]
@@ -90,6 +92,7 @@ public struct SimRunParameters: TaskParameters {
     let linkGbps: Double, latencyMicroseconds: Double, computeGflops: Double
     let cores: Int?
     let perturbation: Perturbation
+    let ulyssesDegree: Int
 
     public init(_ values: ResolvedParameters) {
         algorithm = SequenceParallelKinds.Algorithm(rawValue: values.string("algorithm")) ?? .ring
@@ -107,6 +110,7 @@ public struct SimRunParameters: TaskParameters {
         computeGflops = values.double("compute_gflops")
         cores = values.int("cores") > 0 ? values.int("cores") : nil
         perturbation = Perturbation(rawValue: values.string("perturb")) ?? .none
+        ulyssesDegree = values.int("ulysses_degree")
     }
 
     public func check(gangSize: Int) throws(ParameterProblem) {
@@ -123,7 +127,7 @@ public struct SimRunParameters: TaskParameters {
 
     func problem(ranks: Int) -> ScheduleReplay.Problem {
         ScheduleReplay.Problem(tokens: tokens, ranks: ranks, causal: causal, heads: heads, keyHeads: keyHeads, headDimension: headDimension,
-                               elementBytes: elementBytes)
+                               elementBytes: elementBytes, ulyssesDegree: ulyssesDegree)
     }
 
     /// The topology (nil for a plain ring) and the network to replay on.

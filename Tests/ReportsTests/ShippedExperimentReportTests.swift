@@ -28,7 +28,34 @@ import Testing
                 && data.contains("causal=true algorithm=zigzag_ring\n"), "\(data)")
     }
 
-    /// The simulator's sweep of every schedule on the presets (`sim.run`): 36 simulated runs in
+    /// The crossover and sensitivity maps (winner figures) on shortened sweeps: each cell names a
+    /// schedule, and usp (groups of one node) beats the plain ring wherever both ran.
+    @Test(.enabled(if: gnuplotIsInstalled))
+    func theSimulatorCrossoverAndSensitivityMapsDraw() throws {
+        let scratch = try TemporaryDirectory()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let crossover = root.appendingPathComponent("experiments/simulator/crossover.yaml").path
+        let ran = try LoomProcess.run(["run", crossover, "workers=[8,16]", "tokens=[16384,65536]", "--workers", "2", "--quiet"],
+                                      in: scratch.url, deadline: .seconds(300))
+        try #require(ran.status == 0, "\(ran)")
+        // 5 schedules × 3 clusters × 2 × 2, less Ulysses on 16 ranks (8 K/V heads).
+        #expect(ran.standardOutput.contains("54 succeeded") && ran.standardOutput.contains("(figures: 1"), "\(ran)")
+        let out = scratch.url.appendingPathComponent("reports/sim-crossover")
+        #expect(try Data(contentsOf: out.appendingPathComponent("crossover.pdf")).starts(with: Array("%PDF".utf8)))
+        let index = try String(contentsOf: out.appendingPathComponent("index.md"), encoding: .utf8)
+        let cells = index.split(separator: "\n").filter { $0.hasPrefix("| 8xA100-nvlink |") || $0.hasPrefix("| 8xL20-pcie |") || $0.hasPrefix("| ib-fat-tree |") }
+        #expect(cells.count == 12, "\(index)")
+        #expect(cells.allSatisfy { !$0.contains("| ring |") }, "the plain causal ring never wins: \(cells)")
+        let sensitivity = root.appendingPathComponent("experiments/simulator/sensitivity.yaml").path
+        let perturbed = try LoomProcess.run(["run", sensitivity, "workers=[8]", "tokens=[4096]", "--workers", "2", "--quiet"],
+                                            in: scratch.url, deadline: .seconds(300))
+        try #require(perturbed.status == 0, "\(perturbed)")
+        #expect(perturbed.standardOutput.contains("35 succeeded"), "\(perturbed)")
+        let panels = try String(contentsOf: scratch.url.appendingPathComponent("reports/sim-sensitivity/sensitivity.gp"), encoding: .utf8)
+        for value in ["none", "alpha-20%", "beta+20%", "compute+20%"] { #expect(panels.contains(value), "\(value)") }
+    }
+
+    /// The simulator's sweep of every schedule on the presets (`sim.run`): 45 simulated runs in
     /// about a second, its three figures drawn, the zigzag ring ahead of the plain causal ring.
     @Test(.enabled(if: gnuplotIsInstalled))
     func theSimulatorPresetsSweepRunsAndDraws() throws {
@@ -37,7 +64,7 @@ import Testing
         let file = root.appendingPathComponent("experiments/simulator/presets.yaml").path
         let ran = try LoomProcess.run(["run", file, "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
         try #require(ran.status == 0, "\(ran)")
-        #expect(ran.standardOutput.contains("36 succeeded") && ran.standardOutput.contains("(figures: 3"), "\(ran)")
+        #expect(ran.standardOutput.contains("45 succeeded") && ran.standardOutput.contains("(figures: 3"), "\(ran)")
         let data = try String(contentsOf: scratch.url.appendingPathComponent("reports/sim-presets/forward.dat"), encoding: .utf8)
         func largest(_ block: String) -> Double? {
             guard let range = data.range(of: block + "\n") else { return nil }

@@ -65,6 +65,22 @@ import Testing
         #expect(abs(seconds - Double(ranks) * (Double(ranks - 1) + 2.0 / 3) * perStep) <= 1e-9 * seconds)
     }
 
+    @Test(arguments: [false, true])
+    func uspMergesAsTheRingOfItsGroupsOnItsHeads(causal: Bool) throws {
+        // u = 2 on 4 ranks: two rings of two groups, each rank on half the heads: together the
+        // merges of a 2-rank ring over all heads, twice (one ring per member index).
+        let tokens = 2048, rate = 1e9
+        let usp = ScheduleReplay.Problem(tokens: tokens, ranks: 4, causal: causal, heads: Self.heads, keyHeads: Self.heads, headDimension: Self.d,
+                                         ulyssesDegree: 2)
+        let (_, seconds) = try Self.mergeTotal(.usp, usp, mergeRate: rate)
+        let ring = try Self.mergeTotal(causal ? .zigzagRing : .ring, Self.problem(tokens, 2, causal: causal), mergeRate: rate).seconds
+        #expect(abs(seconds - ring) <= 1e-9 * ring, "\(seconds) vs \(ring)")
+        let (_, backward) = try Self.mergeTotal(.usp, usp, pass: .backward, mergeRate: rate)
+        let ringBackward = try Self.mergeTotal(causal ? .zigzagRing : .ring, Self.problem(tokens, 2, causal: causal), pass: .backward,
+                                               mergeRate: rate).seconds
+        #expect(abs(backward - ringBackward) <= 1e-9 * ringBackward, "\(backward) vs \(ringBackward)")
+    }
+
     @Test func ulyssesHasNothingToMerge() throws {
         let (_, seconds) = try Self.mergeTotal(.ulysses, Self.problem(1024, 4, causal: true), mergeRate: 1e9)
         #expect(seconds == 0)
