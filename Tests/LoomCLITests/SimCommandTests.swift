@@ -19,7 +19,10 @@ import Testing
         let ulysses = try LoomProcess.run(["sim", "--algorithm", "ulysses", "--workers", "4", "--tokens", "64", "--heads", "6", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(ulysses.status == 2 && ulysses.standardError.contains("must divide heads"), "\(ulysses)")
         let unknown = try LoomProcess.run(["sim", "--algorithm", "hypercube", "--workers", "4", "--tokens", "64", "--link-gbps", "1", "--compute-gflops", "1"])
-        #expect(unknown.status == 2 && unknown.standardError.contains("tokenring or ulysses"), "\(unknown)")
+        #expect(unknown.status == 2 && unknown.standardError.contains("tokenring, ulysses or usp"), "\(unknown)")
+        let degree = try LoomProcess.run(["sim", "--algorithm", "usp", "--ulysses-degree", "3", "--workers", "4", "--tokens", "64",
+                                          "--link-gbps", "1", "--compute-gflops", "1"])
+        #expect(degree.status == 2 && degree.standardError.contains("ulysses_degree = one of 1, 2, 4"), "\(degree)")
         let both = try LoomProcess.run(["sim", "--topology", "4xA10-pcie", "--tokens", "64", "--link-gbps", "1"])
         #expect(both.status == 2 && both.standardError.contains("not both"), "\(both)")
         let preset = try LoomProcess.run(["sim", "--topology", "8xA100", "--tokens", "64"])
