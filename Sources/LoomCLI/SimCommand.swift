@@ -95,12 +95,12 @@ enum SimCommand: Command {
         let start = ContinuousClock.now
         let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
         do {
-            let merge = topology?.compute?.mergeRate
+            let merge = topology?.compute?.mergeRate, slowdown = topology?.compute?.transferSlowdown ?? 0
             result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores,
-                                        mergeRate: merge).run()
+                                        mergeRate: merge, transferSlowdown: slowdown).run()
             backward = arguments.flag("backward")
                 ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network,
-                                     cores: cores, mergeRate: merge).run() : nil
+                                     cores: cores, mergeRate: merge, transferSlowdown: slowdown).run() : nil
         } catch {
             throw .failure(error.description)
         }

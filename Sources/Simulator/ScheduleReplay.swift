@@ -66,14 +66,20 @@ public struct ScheduleReplay {
     public let diagonalRate: Double?
     /// Bytes/s of the merges (`Topology.Compute.mergeRate`), or nil: merges cost nothing.
     public let mergeRate: Double?
+    /// While a rank has a transfer in flight (sent or received), its compute runs 1/(1 + s) as
+    /// fast: GPU kernels and communication share the SMs and memory. 0: no slowdown. Ranks that
+    /// share cores (`cores`) do not take it.
+    public let transferSlowdown: Double
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
-                cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil) {
+                cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil, transferSlowdown: Double = 0) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
+        precondition(transferSlowdown >= 0 && transferSlowdown.isFinite, "a slowdown is zero or more")
         self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
         self.cores = cores; self.diagonalRate = diagonalRate; self.mergeRate = mergeRate
+        self.transferSlowdown = transferSlowdown
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
@@ -165,7 +171,8 @@ public struct ScheduleReplay {
         }
     }
 
-    private enum Event { case computed(rank: Int, step: Int) }
+    /// A step's compute ends, unless its rank's compute was rescheduled since (`stamp` is older).
+    private enum Event { case computed(rank: Int, step: Int, stamp: Int) }
 
     /// - Throws: `Network.Problem` for a shape the algorithm cannot take, or ranks the network cannot connect.
     public func run() throws(Network.Problem) -> Result {
@@ -208,12 +215,32 @@ public struct ScheduleReplay {
         var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
         var flows: [Int: Int] = [:]          // live flow → transfer
         var bytes = 0
+        // The slowdown: each rank's transfers in flight, its compute left (seconds at full speed)
+        // as of `since`, whether it computes, and the stamp of its pending end.
+        let slowdown = cpu == nil ? transferSlowdown : 0
+        var inFlight = [Int](repeating: 0, count: ranks), left = [Double](repeating: 0, count: ranks)
+        var since = left, began = left, busy = [Bool](repeating: false, count: ranks), stamps = [Int](repeating: 0, count: ranks)
+        func rate(_ rank: Int) -> Double { inFlight[rank] > 0 ? 1 / (1 + slowdown) : 1 }
+        func reschedule(_ rank: Int) {
+            stamps[rank] += 1
+            events.schedule(.computed(rank: rank, step: current[rank], stamp: stamps[rank]), at: live.now + left[rank] / rate(rank))
+        }
+        /// Counts a transfer starting (+1) or ending (−1) at `rank`, re-timing its compute.
+        func flight(_ rank: Int, _ change: Int) {
+            guard slowdown > 0 else { return }
+            if busy[rank] { left[rank] = max(0, left[rank] - (live.now - since[rank]) * rate(rank)); since[rank] = live.now }
+            let wasSlow = inFlight[rank] > 0
+            inFlight[rank] += change
+            if busy[rank] && wasSlow != (inFlight[rank] > 0) { reschedule(rank) }
+        }
 
         func post(_ index: Int) throws(Network.Problem) {
             let transfer = transfers[index]
             bytes += transfer.bytes
             unsent[transfer.from] += 1
             flows[try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))] = index
+            flight(transfer.from, 1)
+            flight(transfer.to, 1)
         }
         func start(_ rank: Int, _ step: Int) throws(Network.Problem) {
             current[rank] = step
@@ -221,11 +248,15 @@ public struct ScheduleReplay {
             stepStarts[rank][step] = live.now
             leftToSend[rank][step] = postsAtStart[rank][step].count
             for index in postsAtStart[rank][step] { try post(index) }
-            computeSeconds[rank] += work[rank][step]
             if let cpu {
+                computeSeconds[rank] += work[rank][step]
                 computing[try cpu.add(from: rank, to: ranks + 1, bytes: work[rank][step])] = (rank, step)
             } else {
-                events.schedule(.computed(rank: rank, step: step), at: live.now + work[rank][step])
+                busy[rank] = true
+                left[rank] = work[rank][step]
+                since[rank] = live.now
+                began[rank] = live.now
+                reschedule(rank)
             }
         }
         /// Moves `rank` past its step when it may: starts the next, or finishes.
@@ -252,6 +283,8 @@ public struct ScheduleReplay {
                 unsent[transfer.from] -= 1
                 if !transfer.sentAfterCompute { leftToSend[transfer.from][transfer.step] -= 1 }
                 arrivedCount[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
+                flight(transfer.from, -1)
+                flight(transfer.to, -1)
                 touched += [transfer.from, transfer.to]
             }
             // After the network has reached `at`, so results posted now start now.
@@ -261,7 +294,10 @@ public struct ScheduleReplay {
                 for index in postsAfter[rank][step] { try post(index) }
                 touched.append(rank)
             }
-            while let time = events.nextTime, time <= at, case let .computed(rank, step)? = events.next()?.payload {
+            while let time = events.nextTime, time <= at, case let .computed(rank, step, stamp)? = events.next()?.payload {
+                guard stamp == stamps[rank] else { continue }   // re-timed since
+                busy[rank] = false
+                computeSeconds[rank] += live.now - began[rank]
                 computed[rank] = true
                 for index in postsAfter[rank][step] { try post(index) }
                 touched.append(rank)

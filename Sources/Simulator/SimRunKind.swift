@@ -14,12 +14,13 @@ public enum SimRunKind {
             let network = params.perturbation.apply(to: clean)
             let rates = try params.rates(topology)
             let merge = topology?.compute?.mergeRate.map { $0 * scale }
+            let slowdown = topology?.compute?.transferSlowdown ?? 0
             let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward * scale, network: network,
-                                             cores: params.cores ?? topology?.cores, mergeRate: merge).run()
+                                             cores: params.cores ?? topology?.cores, mergeRate: merge, transferSlowdown: slowdown).run()
             try context.checkCancellation()
             let backward = params.backward
                 ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward * scale,
-                                     network: network, cores: params.cores ?? topology?.cores, mergeRate: merge).run()
+                                     network: network, cores: params.cores ?? topology?.cores, mergeRate: merge, transferSlowdown: slowdown).run()
                 : nil
             let predicted = forward.total + (backward?.total ?? 0)
             let ideal = ScheduleReplay.idealSeconds(problem, pass: .forward, rate: rates.forward * scale)

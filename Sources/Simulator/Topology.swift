@@ -36,9 +36,12 @@ public struct Topology: Sendable {
         public var forward: Double, backward: Double
         /// Bytes/s of the rank's memory, and the merge family's fraction of it; nil: merges are free.
         public var memoryBandwidth: Double?, merge: Double?
-        public init(peak: Double, forward: Double, backward: Double, memoryBandwidth: Double? = nil, merge: Double? = nil) {
+        /// Compute runs 1/(1 + s) as fast while its rank has a transfer in flight (0: unaffected).
+        public var transferSlowdown: Double
+        public init(peak: Double, forward: Double, backward: Double, memoryBandwidth: Double? = nil, merge: Double? = nil,
+                    transferSlowdown: Double = 0) {
             self.peak = peak; self.forward = forward; self.backward = backward
-            self.memoryBandwidth = memoryBandwidth; self.merge = merge
+            self.memoryBandwidth = memoryBandwidth; self.merge = merge; self.transferSlowdown = transferSlowdown
         }
         /// Bytes/s the merges move, or nil when the topology does not model them.
         public var mergeRate: Double? {

@@ -13,7 +13,8 @@ import Tasks
 ///     link:   {gbytes_per_s: 32, latency_us: 5}            # duplex: full (default) or half
 ///     uplink: {gbytes_per_s: 32, latency_us: 5}
 ///     compute: {tflops: 125, forward: 0.5, backward: 0.4}  # peak and each family's fraction of it
-///     # optional in compute: memory_gbytes_per_s: 600, merge: 0.3 (the merges' fraction of it)
+///     # optional in compute: memory_gbytes_per_s: 600, merge: 0.3 (the merges' fraction of it),
+///     # transfer_slowdown: 0.1 (compute at 1/1.1 of its rate while the rank has a transfer in flight)
 ///     cores: 2                   # optional: the ranks share this many cores (local workers)
 ///
 /// Every problem is an error at `file:line:column` that says what to write instead.
@@ -157,10 +158,10 @@ public enum TopologyFile {
     static func computeSpec(_ root: YAMLNode, at: At, number: NumberReader, file: String) throws(ExperimentError) -> Topology.Compute? {
         guard let node = root["compute"] else { return nil }
         guard case let .mapping(fields, _) = node else { throw at(node, "'compute' is a mapping: {tflops: T, forward: F, backward: B}") }
-        let keys = ["tflops", "forward", "backward", "memory_gbytes_per_s", "merge"]
+        let keys = ["tflops", "forward", "backward", "memory_gbytes_per_s", "merge", "transfer_slowdown"]
         for field in fields where !keys.contains(field.key) {
             throw ExperimentError(file: file, line: field.keyMark.line, column: field.keyMark.column,
-                                  "unknown key '\(field.key)' in 'compute'; it has tflops, forward, backward, memory_gbytes_per_s and merge")
+                                  "unknown key '\(field.key)' in 'compute'; it has tflops, forward, backward, memory_gbytes_per_s, merge and transfer_slowdown")
         }
         func fraction(_ key: String) throws(ExperimentError) -> Double {
             guard let n = node[key] else { throw at(node, "'compute' has no \(key) (the fraction of peak its kernels reach); add it") }
@@ -175,8 +176,13 @@ public enum TopologyFile {
         if (memory == nil) != (merge == nil) {
             throw at(node, "'compute' models merges with both memory_gbytes_per_s (the memory's bandwidth) and merge (the fraction the merges reach); give both or neither")
         }
+        var slowdown = 0.0
+        if let n = node["transfer_slowdown"] {
+            slowdown = try number(n, "compute.transfer_slowdown", 0, false)
+            guard slowdown <= 10 else { throw at(n, "'compute.transfer_slowdown' is s in 1/(1 + s), the compute's pace while a transfer is in flight; give 0…10, got \(slowdown)") }
+        }
         return .init(peak: try number(peak, "compute.tflops", 0, true) * 1e12, forward: try fraction("forward"), backward: try fraction("backward"),
-                     memoryBandwidth: memory, merge: merge)
+                     memoryBandwidth: memory, merge: merge, transferSlowdown: slowdown)
     }
 
     /// A custom topology's network: `nodes` (ranks first, then switches) and `links`, a list of
