@@ -67,7 +67,7 @@ enum BenchSimCommand: Command {
                         for pass in passes {
                             let result = try ScheduleReplay(algorithm: algorithm, problem: problem, pass: pass,
                                                             computeRate: topology.compute?.forwardRate ?? 1e14, network: topology.network).run()
-                            events += 2 * result.transfers + result.stepEnds.reduce(0) { $0 + $1.count }
+                            events += 2 * result.transfers + result.stepsReplayed
                             predicted += result.total
                         }
                     } catch { throw .failure("\(error)") }

@@ -44,22 +44,26 @@ public struct RingSchedule: Sendable, Equatable {
         self.layout = layout
         self.rank = rank
         self.isCausal = isCausal
+        steps = (0..<layout.ranks).map { RingSchedule.step($0, rank: rank, layout: layout, isCausal: isCausal) }
+    }
+
+    /// Step `step` of `rank`'s schedule, made alone: a replay of thousands of ranks makes each
+    /// step when it starts rather than holding every rank's P steps.
+    public static func step(_ step: Int, rank: Int, layout: ShardLayout, isCausal: Bool) -> RingStep {
         let p = layout.ranks
         let mine = layout.chunks(ofRank: rank)
-        steps = (0..<p).map { step in
-            let owner = (rank - step + p) % p
-            let held = layout.chunks(ofRank: owner)
-            var blocks: [BlockPair] = []
-            for (qi, q) in mine.enumerated() {
-                for (ki, k) in held.enumerated() {
-                    if !isCausal || k < q { blocks.append(BlockPair(queryChunk: qi, keyChunk: ki, mask: .full)) }
-                    else if k == q { blocks.append(BlockPair(queryChunk: qi, keyChunk: ki, mask: .causal)) }
-                }
+        let owner = (rank - step + p) % p
+        let held = layout.chunks(ofRank: owner)
+        var blocks: [BlockPair] = []
+        for (qi, q) in mine.enumerated() {
+            for (ki, k) in held.enumerated() {
+                if !isCausal || k < q { blocks.append(BlockPair(queryChunk: qi, keyChunk: ki, mask: .full)) }
+                else if k == q { blocks.append(BlockPair(queryChunk: qi, keyChunk: ki, mask: .causal)) }
             }
-            let last = step == p - 1
-            return RingStep(step: step, keyOwner: owner, sendTo: last ? nil : (rank + 1) % p,
-                            receiveFrom: last ? nil : (rank - 1 + p) % p, blocks: blocks)
         }
+        let last = step == p - 1
+        return RingStep(step: step, keyOwner: owner, sendTo: last ? nil : (rank + 1) % p,
+                        receiveFrom: last ? nil : (rank - 1 + p) % p, blocks: blocks)
     }
 
     /// Float32 bytes this rank sends in the forward pass: the K and V chunks it forwards,

@@ -31,11 +31,13 @@ public struct ScheduleReplay {
     public struct Result: Sendable {
         /// When the last rank finished.
         public var total: Double
-        /// When each rank moved past each step (rank × step); the last is when it finished.
+        /// When each rank moved past each step (rank × step); the last is when it finished. Beyond
+        /// `timelineRanks` ranks, every rank but 0 holds its last step only.
         public var stepEnds: [[Double]]
-        /// When each rank began each step, and its compute in it (rank × step).
+        /// When each rank began each step, and its compute in it (rank × step), kept as `stepEnds`.
         public var stepStarts: [[Double]], stepCompute: [[Double]]
-        /// The transfers replayed (the executor's list, in this problem's element size).
+        /// The transfers replayed (the executor's list, in this problem's element size); empty
+        /// beyond `timelineRanks` ranks.
         public var transferList: [ScheduledTransfer]
         /// Each rank's time computing.
         public var computeSeconds: [Double]
@@ -43,6 +45,8 @@ public struct ScheduleReplay {
         public var bytes: Int
         /// Transfers simulated.
         public var transfers: Int
+        /// Steps simulated, over all ranks.
+        public var stepsReplayed: Int
         /// Rank 0's share of its wall time spent computing.
         public var computeFraction: Double { computeSeconds[0] / stepEnds[0].last! }
     }
@@ -174,47 +178,38 @@ public struct ScheduleReplay {
     /// A step's compute ends, unless its rank's compute was rescheduled since (`stamp` is older).
     private enum Event { case computed(rank: Int, step: Int, stamp: Int) }
 
+    /// Up to this many ranks, `Result` holds every rank's steps and the transfer list (a trace
+    /// needs them); beyond, rank 0's steps and each rank's finish only, so memory stays ∝ P.
+    public static let timelineRanks = 512
+
     /// - Throws: `Network.Problem` for a shape the algorithm cannot take, or ranks the network cannot connect.
-    public func run() throws(Network.Problem) -> Result {
+    public func run() throws(Network.Problem) -> Result { try run(table: false) }
+
+    /// - Parameter table: make every step up front even for the ring schedules (tests compare both).
+    func run(table: Bool) throws(Network.Problem) -> Result {
         let p = problem, ranks = p.ranks
         if let problem = Self.shapeProblem(algorithm, p) { throw Network.Problem(description: problem) }
-        let blocks = work(), merges = mergeSeconds(shape: blocks.map(\.count))
-        let work = zip(blocks, merges).map { zip($0, $1).map(+) }
-        // The executor's list, in float32 bytes; another element size scales every transfer.
-        let list = pass == .forward
-            ? algorithm.forwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
-                                         headDimension: p.headDimension, ulyssesDegree: p.ulyssesDegree)
-            : algorithm.backwardTransfers(tokens: p.tokens, ranks: ranks, isCausal: p.causal, heads: p.heads, keyHeads: p.keyHeads,
-                                          headDimension: p.headDimension, ulyssesDegree: p.ulyssesDegree)
-        let transfers = list.map { transfer in
-            var scaled = transfer
-            scaled.bytes = transfer.bytes / 4 * p.elementBytes
-            return scaled
-        }
-        let steps = work.map(\.count)
-        // Per rank and step: the transfers it posts at the start and after the compute; how many it
-        // takes at each step (a receive step past the last, TokenRing's results, counts at the last).
-        var postsAtStart = steps.map { [[Int]](repeating: [], count: $0) }
-        var postsAfter = postsAtStart
-        var expected = steps.map { [Int](repeating: 0, count: $0) }
-        for (index, transfer) in transfers.enumerated() {
-            if transfer.sentAfterCompute { postsAfter[transfer.from][transfer.step].append(index) } else { postsAtStart[transfer.from][transfer.step].append(index) }
-            expected[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
-        }
-        var arrivedCount = steps.map { [Int](repeating: 0, count: $0) }
-        var leftToSend = steps.map { [Int](repeating: 0, count: $0) }   // start-posted sends not yet delivered
+        let source = stepSource(table: table)
+        let keep = ranks <= Self.timelineRanks
+        let steps = (0..<ranks).map { source.stepCount(of: $0) }
+        let stride = (steps.max() ?? 0) + 1
+        var arrived: [Int: Int] = [:]                                    // rank × stride + step → transfers taken
+        var plans: [PlannedStep] = []
+        plans.reserveCapacity(ranks)
+        var leftToSend = [Int](repeating: 0, count: ranks)              // the current step's start-posted sends in flight
         var unsent = [Int](repeating: 0, count: ranks)                   // every send not yet delivered
         let live = LiveNetwork(network: network)
         var events = EventQueue<Event>()
         // With shared cores, each step's compute is a flow on the cores' network instead of an event.
         let shared = cores.map { $0 < ranks } ?? false
         let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!)) : nil
-        var computing: [Int: (rank: Int, step: Int)] = [:]
-        var stepEnds = steps.map { [Double](repeating: .nan, count: $0) }, stepStarts = stepEnds
+        var computing: [Int: Int] = [:]                                  // live compute flow → rank
+        var stepEnds = [[Double]](repeating: [], count: ranks), stepStarts = stepEnds, stepCompute = stepEnds
         var computeSeconds = [Double](repeating: 0, count: ranks)
         var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
-        var flows: [Int: Int] = [:]          // live flow → transfer
-        var bytes = 0
+        var finished = [Bool](repeating: false, count: ranks)
+        var flows: [Int: PlannedTransfer] = [:]                          // live flow → transfer
+        var bytes = 0, transferCount = 0, stepsReplayed = 0
         // The slowdown: each rank's transfers in flight, its compute left (seconds at full speed)
         // as of `since`, whether it computes, and the stamp of its pending end.
         let slowdown = cpu == nil ? transferSlowdown : 0
@@ -233,42 +228,54 @@ public struct ScheduleReplay {
             inFlight[rank] += change
             if busy[rank] && wasSlow != (inFlight[rank] > 0) { reschedule(rank) }
         }
-
-        func post(_ index: Int) throws(Network.Problem) {
-            let transfer = transfers[index]
+        func post(_ transfer: PlannedTransfer) throws(Network.Problem) {
             bytes += transfer.bytes
+            transferCount += 1
             unsent[transfer.from] += 1
-            flows[try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))] = index
+            flows[try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))] = transfer
             flight(transfer.from, 1)
             flight(transfer.to, 1)
         }
         func start(_ rank: Int, _ step: Int) throws(Network.Problem) {
+            let plan = source.plan(rank, step)
+            if rank < plans.count { plans[rank] = plan } else { plans.append(plan) }
+            stepsReplayed += 1
             current[rank] = step
             computed[rank] = false
-            stepStarts[rank][step] = live.now
-            leftToSend[rank][step] = postsAtStart[rank][step].count
-            for index in postsAtStart[rank][step] { try post(index) }
+            if keep || rank == 0 { stepStarts[rank].append(live.now); stepCompute[rank].append(plan.work) }
+            leftToSend[rank] = plan.atStart.count
+            for transfer in plan.atStart { try post(transfer) }
             if let cpu {
-                computeSeconds[rank] += work[rank][step]
-                computing[try cpu.add(from: rank, to: ranks + 1, bytes: work[rank][step])] = (rank, step)
+                computeSeconds[rank] += plan.work
+                computing[try cpu.add(from: rank, to: ranks + 1, bytes: plan.work)] = rank
             } else {
                 busy[rank] = true
-                left[rank] = work[rank][step]
+                left[rank] = plan.work
                 since[rank] = live.now
                 began[rank] = live.now
                 reschedule(rank)
             }
         }
+        func computeDone(_ rank: Int) throws(Network.Problem) {
+            computed[rank] = true
+            for transfer in plans[rank].afterCompute { try post(transfer) }
+        }
         /// Moves `rank` past its step when it may: starts the next, or finishes.
         func advance(_ rank: Int) throws(Network.Problem) {
-            let step = current[rank], last = steps[rank] - 1
-            guard computed[rank], stepEnds[rank][step].isNaN, leftToSend[rank][step] == 0,
-                  arrivedCount[rank][step] == expected[rank][step] else { return }
+            let step = current[rank], last = steps[rank] - 1, key = rank * stride + step
+            guard computed[rank], !finished[rank], leftToSend[rank] == 0, (arrived[key] ?? 0) == source.expected(rank, step) else { return }
             if step < last {
-                stepEnds[rank][step] = live.now
+                arrived[key] = nil
+                if keep || rank == 0 { stepEnds[rank].append(live.now) }
                 try start(rank, step + 1)
             } else if unsent[rank] == 0 {
-                stepEnds[rank][step] = live.now
+                arrived[key] = nil
+                finished[rank] = true
+                if keep || rank == 0 {
+                    stepEnds[rank].append(live.now)
+                } else {
+                    stepStarts[rank] = [stepStarts[rank].last ?? live.now]; stepEnds[rank] = [live.now]; stepCompute[rank] = [plans[rank].work]
+                }
             }
         }
 
@@ -279,36 +286,39 @@ public struct ScheduleReplay {
             guard at.isFinite else { break }
             var touched: [Int] = []
             for flow in live.advance(to: at) {
-                let transfer = transfers[flows.removeValue(forKey: flow)!]
+                let transfer = flows.removeValue(forKey: flow)!
                 unsent[transfer.from] -= 1
-                if !transfer.sentAfterCompute { leftToSend[transfer.from][transfer.step] -= 1 }
-                arrivedCount[transfer.to][min(transfer.receiveStep, steps[transfer.to] - 1)] += 1
+                if !transfer.afterCompute { leftToSend[transfer.from] -= 1 }
+                arrived[transfer.to * stride + transfer.receiveStep, default: 0] += 1
                 flight(transfer.from, -1)
                 flight(transfer.to, -1)
                 touched += [transfer.from, transfer.to]
             }
             // After the network has reached `at`, so results posted now start now.
             for flow in cpu?.advance(to: at) ?? [] {
-                let (rank, step) = computing.removeValue(forKey: flow)!
-                computed[rank] = true
-                for index in postsAfter[rank][step] { try post(index) }
+                let rank = computing.removeValue(forKey: flow)!
+                try computeDone(rank)
                 touched.append(rank)
             }
-            while let time = events.nextTime, time <= at, case let .computed(rank, step, stamp)? = events.next()?.payload {
+            while let time = events.nextTime, time <= at, case let .computed(rank, _, stamp)? = events.next()?.payload {
                 guard stamp == stamps[rank] else { continue }   // re-timed since
                 busy[rank] = false
                 computeSeconds[rank] += live.now - began[rank]
-                computed[rank] = true
-                for index in postsAfter[rank][step] { try post(index) }
+                try computeDone(rank)
                 touched.append(rank)
             }
             // Another rank can only be freed by a transfer, which arrives in a later round.
             for rank in Set(touched).sorted() { try advance(rank) }
         }
-        guard stepEnds.allSatisfy({ !$0.last!.isNaN }) else {
+        guard finished.allSatisfy({ $0 }) else {
             throw Network.Problem(description: "the replay of \(algorithm.rawValue) stalled: a rank waits for a transfer no rank posts")
         }
-        return Result(total: stepEnds.map { $0.last! }.max() ?? 0, stepEnds: stepEnds, stepStarts: stepStarts, stepCompute: work,
-                      transferList: transfers, computeSeconds: computeSeconds, bytes: bytes, transfers: transfers.count)
+        let list: [ScheduledTransfer] = keep ? executorTransfers().map { (transfer: ScheduledTransfer) -> ScheduledTransfer in
+            var scaled = transfer
+            scaled.bytes = transfer.bytes / 4 * p.elementBytes
+            return scaled
+        } : []
+        return Result(total: stepEnds.map { $0.last! }.max() ?? 0, stepEnds: stepEnds, stepStarts: stepStarts, stepCompute: stepCompute,
+                      transferList: list, computeSeconds: computeSeconds, bytes: bytes, transfers: transferCount, stepsReplayed: stepsReplayed)
     }
 }

@@ -1,0 +1,44 @@
+@testable import Simulator
+import SequenceParallel
+import Testing
+
+/// The ring schedules replayed step by step (memory ∝ P) give the very timeline of the table made
+/// from the executor's lists, and a large replay keeps rank 0's steps and every rank's finish.
+@Suite struct StreamedStepsTests {
+    static let cases: [(SequenceParallelKinds.Algorithm, ScheduleReplay.Pass, Bool)] = [
+        (.ring, .forward, false), (.ring, .forward, true), (.zigzagRing, .forward, true), (.ring, .backward, false),
+        (.zigzagRing, .backward, true), (.tokenring, .backward, false), (.tokenring, .backward, true),
+    ]
+
+    @Test(arguments: [3, 4])
+    func streamedStepsAreTheTables(ranks: Int) throws {
+        let network = try Topology.network(.pcieTree, ranks: 4, link: .init(bandwidth: 2e9, latency: 3e-6),
+                                           uplink: .init(bandwidth: 1e9, latency: 5e-6), group: 2)
+        for (algorithm, pass, causal) in Self.cases {
+            let problem = ScheduleReplay.Problem(tokens: 8 * 97, ranks: ranks, causal: causal, heads: 4, keyHeads: 2, headDimension: 32)
+            for (cores, slowdown) in [(nil, 0.0), (nil, 0.3), (2, 0.0)] as [(Int?, Double)] {
+                let replay = ScheduleReplay(algorithm: algorithm, problem: problem, pass: pass, computeRate: 2e9, network: network, cores: cores,
+                                            diagonalRate: 1.5e9, mergeRate: 4e9, transferSlowdown: slowdown)
+                let streamed = try replay.run(), table = try replay.run(table: true)
+                let name = "\(algorithm) \(pass) causal \(causal) cores \(String(describing: cores)) slowdown \(slowdown) P = \(ranks)"
+                // The same sums in another order: equal to rounding.
+                func same(_ a: [[Double]], _ b: [[Double]]) -> Bool {
+                    a.map(\.count) == b.map(\.count) && zip(a.joined(), b.joined()).allSatisfy { abs($0 - $1) <= 1e-12 * max(abs($1), 1e-6) }
+                }
+                #expect(same(streamed.stepEnds, table.stepEnds) && same(streamed.stepStarts, table.stepStarts), "\(name)")
+                #expect(same(streamed.stepCompute, table.stepCompute) && same([streamed.computeSeconds], [table.computeSeconds]), "\(name)")
+                #expect(streamed.bytes == table.bytes && streamed.transfers == table.transfers, "\(name)")
+            }
+        }
+    }
+
+    @Test func beyondTheTimelineLimitRankZeroKeepsItsSteps() throws {
+        let ranks = ScheduleReplay.timelineRanks + 8
+        let problem = ScheduleReplay.Problem(tokens: 4 * ranks, ranks: ranks, causal: true, heads: 2, keyHeads: 2, headDimension: 16)
+        let result = try ScheduleReplay(algorithm: .zigzagRing, problem: problem, computeRate: 1e9,
+                                        network: try Topology.network(.switch, ranks: ranks, link: .init(bandwidth: 1e9, latency: 1e-6))).run()
+        #expect(result.stepEnds[0].count == ranks && result.stepEnds[1].count == 1 && result.transferList.isEmpty)
+        #expect(result.stepsReplayed == ranks * ranks && result.transfers == ranks * (ranks - 1))
+        #expect(result.total == result.stepEnds.map { $0.last! }.max())
+    }
+}
