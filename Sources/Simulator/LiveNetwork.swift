@@ -16,8 +16,10 @@ final class LiveNetwork {
     private var isActive: [Bool] = []
     private var pending = EventQueue<Int>()                 // flows waiting out their path's latency
     private var drains = EventQueue<(flow: Int, version: Int)>()
-    /// The active flows on each resource.
-    private var users: [Set<Int>]
+    /// The active flows on each resource, in no order; `places[flow][i]` is the flow's index in
+    /// the list of `routes[flow][i]` (arrays, not sets: hashing was a tenth of a replay).
+    private var users: [[Int]]
+    private var places: [[Int]] = []
     private(set) var now = 0.0
     private var routeCache: [Int: (resources: [Int], latency: Double)] = [:]
     /// −1 per resource: `Network.fairRates`'s numbering of a group's resources.
@@ -25,10 +27,14 @@ final class LiveNetwork {
     /// `reshare`'s marks of the flows and resources its walk has seen: equal to `stamp` when seen.
     private var flowSeen: [Int] = [], resourceSeen: [Int]
     private var stamp = 0
+    /// Ids of flows that have arrived, reused by `add` so memory follows the flows in flight, not
+    /// every flow of the run (P² of them for a ring). A caller is done with an id once `advance`
+    /// has returned it.
+    private var free: [Int] = []
 
     init(network: Network) {
         self.network = network
-        users = [Set<Int>](repeating: [], count: network.capacities.count)
+        users = [[Int]](repeating: [], count: network.capacities.count)
         scratch = [Int](repeating: -1, count: network.capacities.count)
         resourceSeen = [Int](repeating: 0, count: network.capacities.count)
     }
@@ -41,9 +47,19 @@ final class LiveNetwork {
             route = try network.route(from: from, to: to)
             routeCache[key] = route
         }
-        let id = routes.count
-        routes.append(route.resources)
-        left.append(max(0, bytes)); rate.append(0); updated.append(now); version.append(0); isActive.append(false); flowSeen.append(0)
+        let id: Int
+        if let reused = free.popLast() {
+            // The version goes on counting, so drain entries of its earlier life stay stale.
+            id = reused
+            routes[id] = route.resources
+            places[id] = [Int](repeating: 0, count: route.resources.count)
+            left[id] = max(0, bytes); rate[id] = 0; updated[id] = now; isActive[id] = false
+        } else {
+            id = routes.count
+            routes.append(route.resources)
+            places.append([Int](repeating: 0, count: route.resources.count))
+            left.append(max(0, bytes)); rate.append(0); updated.append(now); version.append(0); isActive.append(false); flowSeen.append(0)
+        }
         pending.schedule(id, at: now + route.latency)
         return id
     }
@@ -80,7 +96,7 @@ final class LiveNetwork {
                 let flow = entry.payload.flow
                 isActive[flow] = false
                 left[flow] = 0
-                for resource in routes[flow] { users[resource].remove(flow) }   // a shortest path: each resource once
+                leave(flow)
                 arrived.append(flow)
                 changed += routes[flow]
             }
@@ -89,7 +105,10 @@ final class LiveNetwork {
                 if left[flow] <= 0 { arrived.append(flow); continue }
                 isActive[flow] = true
                 updated[flow] = now
-                for resource in routes[flow] { users[resource].insert(flow) }
+                for (index, resource) in routes[flow].enumerated() {
+                    places[flow][index] = users[resource].count
+                    users[resource].append(flow)
+                }
                 if routes[flow].isEmpty {
                     // Source and destination on one node: no link limits it.
                     rate[flow] = .infinity
@@ -102,7 +121,20 @@ final class LiveNetwork {
             if !changed.isEmpty { reshare(around: changed) }
         }
         now = max(now, time)
+        free += arrived
         return arrived
+    }
+
+    /// Takes `flow` off each resource of its path (a shortest path: each resource once), moving
+    /// each list's last flow into its place.
+    private func leave(_ flow: Int) {
+        for (index, resource) in routes[flow].enumerated() {
+            let place = places[flow][index], moved = users[resource].removeLast()
+            guard moved != flow else { continue }
+            users[resource][place] = moved
+            let at = routes[moved].firstIndex(of: resource)!
+            places[moved][at] = place
+        }
     }
 
     /// Recomputes the fair rates of the flows connected (through shared resources) to `resources`.
@@ -125,7 +157,7 @@ final class LiveNetwork {
             // Bytes moved at the old rate up to now, then the new rate from now.
             if rate[flow].isFinite { left[flow] = max(0, left[flow] - rate[flow] * (now - updated[flow])) }
             updated[flow] = now
-            guard newRate != rate[flow] || version[flow] == 0 else { continue }
+            guard newRate != rate[flow] || rate[flow] == 0 else { continue }
             rate[flow] = newRate
             version[flow] += 1
             drains.schedule((flow, version[flow]), at: newRate.isInfinite ? now : now + left[flow] / newRate)

@@ -208,7 +208,7 @@ public struct ScheduleReplay {
         var computeSeconds = [Double](repeating: 0, count: ranks)
         var current = [Int](repeating: 0, count: ranks), computed = [Bool](repeating: false, count: ranks)
         var finished = [Bool](repeating: false, count: ranks)
-        var flows: [Int: PlannedTransfer] = [:]                          // live flow → transfer
+        var flows: [PlannedTransfer?] = []                               // live flow (ids are reused) → transfer
         var bytes = 0, transferCount = 0, stepsReplayed = 0
         // The slowdown: each rank's transfers in flight, its compute left (seconds at full speed)
         // as of `since`, whether it computes, and the stamp of its pending end.
@@ -232,7 +232,8 @@ public struct ScheduleReplay {
             bytes += transfer.bytes
             transferCount += 1
             unsent[transfer.from] += 1
-            flows[try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))] = transfer
+            let flow = try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))
+            if flow == flows.count { flows.append(transfer) } else { flows[flow] = transfer }
             flight(transfer.from, 1)
             flight(transfer.to, 1)
         }
@@ -286,7 +287,8 @@ public struct ScheduleReplay {
             guard at.isFinite else { break }
             var touched: [Int] = []
             for flow in live.advance(to: at) {
-                let transfer = flows.removeValue(forKey: flow)!
+                let transfer = flows[flow]!
+                flows[flow] = nil
                 unsent[transfer.from] -= 1
                 if !transfer.afterCompute { leftToSend[transfer.from] -= 1 }
                 arrived[transfer.to * stride + transfer.receiveStep, default: 0] += 1
