@@ -89,6 +89,9 @@ enum SimCommand: Command {
                                              ulyssesDegree: try arguments.int("ulysses-degree", minimum: 1) ?? (algorithm == .usp ? 0 : 1))
         if let shape = ScheduleReplay.shapeProblem(algorithm, problem) { throw .usage(shape) }
         if let path = arguments.string("trace") {
+            guard ranks <= ScheduleReplay.timelineRanks else {
+                throw .usage("--trace draws every rank's steps, kept up to \(ScheduleReplay.timelineRanks) ranks; this has \(ranks) (a trace of more would not open in Perfetto either)")
+            }
             try TensorFile.checkWritable(path, option: "trace")
         }
         let cores = try arguments.int("cores", minimum: 1) ?? topology?.cores

@@ -23,6 +23,9 @@ import Testing
         let degree = try LoomProcess.run(["sim", "--algorithm", "usp", "--ulysses-degree", "3", "--workers", "4", "--tokens", "64",
                                           "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(degree.status == 2 && degree.standardError.contains("ulysses_degree = one of 1, 2, 4"), "\(degree)")
+        let trace = try LoomProcess.run(["sim", "--algorithm", "ring", "--workers", "600", "--tokens", "6000", "--link-gbps", "1",
+                                         "--compute-gflops", "1", "--trace", "/tmp/loom-never-written.json"])
+        #expect(trace.status == 2 && trace.standardError.contains("kept up to 512 ranks"), "\(trace)")
         let both = try LoomProcess.run(["sim", "--topology", "4xA10-pcie", "--tokens", "64", "--link-gbps", "1"])
         #expect(both.status == 2 && both.standardError.contains("not both"), "\(both)")
         let preset = try LoomProcess.run(["sim", "--topology", "8xA100", "--tokens", "64"])
