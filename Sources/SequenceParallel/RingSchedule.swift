@@ -32,7 +32,7 @@ public struct RingStep: Sendable, Equatable {
 ///
 /// `ring` uses contiguous shards; `zigzag_ring` the zigzag layout, which gives every rank the
 /// same causal work. Blocks wholly in a query chunk's future are skipped; the diagonal gets the
-/// causal mask; everything else is computed in full. (No simulator replays these values yet.)
+/// causal mask; everything else is computed in full.
 public struct RingSchedule: Sendable, Equatable {
     public let layout: ShardLayout
     public let rank: Int
