@@ -47,6 +47,8 @@ enum ShardedBenchmark {
         var headDimension: Int
         /// usp's ranks per Ulysses group; nil leaves usp's cases out (a caller that has no group size).
         var ulyssesDegree: Int? = nil
+        /// Runs per case; the row kept is the run of median wall time (its steps with it).
+        var repeats = 1
         /// Cases to leave out (a shape the algorithm cannot take).
         var excluded: (Case) -> Bool = { _ in false }
     }
@@ -76,7 +78,11 @@ enum ShardedBenchmark {
                             let setting = Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: causal, linkGbps: link)
                             if configuration.excluded(setting) || (algorithm == .usp && configuration.ulyssesDegree == nil) { continue }
                             progress("\(algorithm.rawValue) P = \(workers) n = \(tokens)\(causal ? " causal" : "")\(link.map { " link \($0) GB/s" } ?? "") …")
-                            rows.append(try sharded(setting, cluster: cluster, singleSeconds: single[key]!, configuration: configuration))
+                            var samples: [Row] = []
+                            for _ in 0..<max(1, configuration.repeats) {
+                                samples.append(try sharded(setting, cluster: cluster, singleSeconds: single[key]!, configuration: configuration))
+                            }
+                            rows.append(samples.sorted { $0.wallSeconds < $1.wallSeconds }[samples.count / 2])
                         }
                     }
                 }

@@ -7,13 +7,14 @@ import Simulator
 enum SimValidateCommand: Command {
     static let words = ["sim", "validate"]
     static let summary = "predict sharded attention runs from a calibration of this machine, run them on local workers, and print the errors"
-    static let usage = "loom sim validate [--workers P,P,…] [--sizes N,N,…] [--links G,G,…] [--kv-heads G,G,…] [--quick] [--report DIR] [--json]"
+    static let usage = "loom sim validate [--workers P,P,…] [--sizes N,N,…] [--links G,G,…] [--kv-heads G,G,…] [--repeat R] [--quick] [--report DIR] [--json]"
     static let options: [Option] = [
         .value("workers", "P,P,…", "gang sizes (default 2,3,4)"),
         .value("sizes", "N,N,…", "sequence lengths (default 4096,8192)"),
         .value("links", "G,G,…", "link speeds in GB/s, 0 unthrottled (default 0,1)"),
         .value("kv-heads", "G,G,…", "key/value heads with H = 8 (default 8,2: MHA and GQA)"),
         .flag("quick", "P = 2 and 4, N = 8192, unthrottled, MHA: 16 runs"),
+        .value("repeat", "R", "runs per case, the median kept (default 3; 1 with --quick)"),
         .value("report", "DIR", "also write a report there: predicted against measured, and the error by P (svg, pdf, index.html)"),
         .flag("json", "one JSON object (release builds only)"),
     ]
@@ -27,8 +28,9 @@ enum SimValidateCommand: Command {
         those links with the ranks sharing this machine's cores; throttled cases use the throttle's \
         bandwidth. The table gives the slowest rank's measured wall time, the prediction and the \
         error, and rank 0's steps compared one by one ('step error': the mean absolute difference \
-        over the mean measured step); then the mean and largest absolute error. One sample per case: noise on a shared \
-        machine is part of what is measured.
+        over the mean measured step); then the mean and largest absolute error. Each case runs R \
+        times and the run of median wall time is kept: one sample on a shared machine varies by \
+        ±20 % from run to run.
         """
 
     struct Row {
@@ -51,6 +53,8 @@ enum SimValidateCommand: Command {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
         }
         let quick = arguments.flag("quick")
+        let repeats = try arguments.int("repeat", minimum: 1) ?? (quick ? 1 : 3)
+        guard repeats <= 101 else { throw .usage("--repeat \(repeats): at most 101 runs per case") }
         let report = arguments.string("report").map { URL(fileURLWithPath: $0) }
         if let report {
             // Before the long measurement, so a bad place fails at once.
@@ -97,13 +101,30 @@ enum SimValidateCommand: Command {
         }
         if !json { Console.progress("sim validate: calibrating the transport …") }
         let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
-        let latency = microseconds * 1e-6, cores = ProcessInfo.processInfo.activeProcessorCount
-
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // More ranks than cores: how much of the cores' fair share P blocks of each shape get
+        // when they run at once (time-slicing costs caches and switches).
+        var sharing: [String: Double] = [:]
+        for n in sizes {
+            for p in workers where p > cores {
+                for kv in keyHeadsList {
+                    for algorithm in algorithms where algorithm != .ulysses || (heads % p == 0 && kv % p == 0) {
+                        let (tokens, h) = shape(algorithm, p, n), g = algorithm == .ulysses ? kv / p : kv, name = key(tokens, h, g) + "@\(p)"
+                        guard sharing[name] == nil else { continue }
+                        if !json { Console.progress("sim validate: \(p) ranks of \(tokens) × \(tokens), H = \(h) sharing \(cores) cores …") }
+                        sharing[name] = try SimCalibrateCommand.sharingEfficiency(ranks: p, cores: cores, chunk: tokens, heads: h, keyHeads: g,
+                                                                                  dimension: dimension)
+                    }
+                }
+            }
+        }
+        let latency = microseconds * 1e-6
         var rows: [Row] = []
         for keyHeads in keyHeadsList {
             var configuration = ShardedBenchmark.Configuration(algorithms: algorithms, workerCounts: workers, sizes: sizes, causality: [false, true],
                                                                links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
             configuration.excluded = { $0.algorithm == .ulysses && (heads % $0.workers != 0 || keyHeads % $0.workers != 0) }
+            configuration.repeats = repeats
             let measured = try ShardedBenchmark.run(configuration) { if !json { Console.progress("sim validate: \($0)") } }
             for row in measured {
                 let s = row.setting, (tokens, h) = shape(s.algorithm, s.workers, s.tokens)
@@ -115,7 +136,8 @@ enum SimValidateCommand: Command {
                                                        link: .init(bandwidth: (s.linkGbps ?? bandwidth) * 1e9, latency: latency))
                     // Zigzag chunks are half a rank's tokens: their diagonal blocks, calibrated at the rank's size, are close.
                     let predicted = try ScheduleReplay(algorithm: s.algorithm, problem: problem, computeRate: rates[name]!,
-                                                       network: network, cores: cores, diagonalRate: rates[name + "c"]).run()
+                                                       network: network, cores: cores, diagonalRate: rates[name + "c"],
+                                                       coreEfficiency: sharing[name + "@\(s.workers)"] ?? 1).run()
                     let steps = zip(predicted.stepStarts[0], predicted.stepEnds[0]).map { $1 - $0 }
                     rows.append(Row(setting: s, keyHeads: keyHeads, measured: row.wallSeconds, predicted: predicted.total,
                                     measuredSteps: row.rankZeroSteps, predictedSteps: steps))
@@ -138,6 +160,7 @@ enum SimValidateCommand: Command {
             Console.output(JSONValue.object([
                 ("benchmark", .string("sim-validate")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),
                 ("cores", .integer(cores)), ("latency_us", .number(latency * 1e6)), ("bandwidth_gbps", .number(bandwidth)),
+                ("core_sharing", .object(sharing.sorted { $0.key < $1.key }.map { ($0.key, .number($0.value)) })),
                 ("mean_abs_error", .number(mean)), ("max_abs_error", .number(worst)), ("mean_step_error", .number(stepMean)),
                 ("results", .array(rows.map { row in
                     .object([("algorithm", .string(row.setting.algorithm.rawValue)), ("workers", .integer(row.setting.workers)),
@@ -153,7 +176,10 @@ enum SimValidateCommand: Command {
         }
         Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.host), \(cores) cores")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
-        Console.output(String(format: "calibration: α %.1f µs, β %.2f GB/s; attention, one thread, GFLOP/s: ", latency * 1e6, bandwidth)
+        Console.output(String(format: "calibration: α %.1f µs, β %.2f GB/s; ", latency * 1e6, bandwidth)
+                       + "sharing \(cores) cores, of a fair share: "
+                       + sharing.keys.sorted().map { "\($0) \(String(format: "%.2f", sharing[$0]!))" }.joined(separator: ", ") + "; "
+                       + "attention, one thread, GFLOP/s: "
                        + rates.keys.sorted().map { "\($0.hasSuffix("c") ? String($0.dropLast()) + " causal" : $0) \(String(format: "%.1f", rates[$0]! / 1e9))" }
                         .joined(separator: ", "))
         let header = ["algorithm", "P", "n", "causal", "Hkv", "link", "measured s", "predicted s", "error", "step error"]

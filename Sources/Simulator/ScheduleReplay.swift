@@ -74,25 +74,31 @@ public struct ScheduleReplay {
     /// fast: GPU kernels and communication share the SMs and memory. 0: no slowdown. Ranks that
     /// share cores (`cores`) do not take it.
     public let transferSlowdown: Double
+    /// With ranks sharing cores: the fraction of the cores' fair share they reach together when
+    /// more ranks than cores compute (time-slicing costs caches and switches); measured, ≤ 1.
+    public let coreEfficiency: Double
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
-                cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil, transferSlowdown: Double = 0) {
+                cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil, transferSlowdown: Double = 0,
+                coreEfficiency: Double = 1) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
         precondition(transferSlowdown >= 0 && transferSlowdown.isFinite, "a slowdown is zero or more")
         self.algorithm = algorithm; self.problem = problem; self.pass = pass; self.computeRate = computeRate; self.network = network
         self.cores = cores; self.diagonalRate = diagonalRate; self.mergeRate = mergeRate
         self.transferSlowdown = transferSlowdown
+        precondition(coreEfficiency > 0 && coreEfficiency <= 1, "a core efficiency is in (0, 1]")
+        self.coreEfficiency = coreEfficiency
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
     /// (capacity 1) and a pool of `cores` (capacity `cores`): max-min fair sharing is then
     /// processor sharing with no rank above one core.
-    static func coreNetwork(ranks: Int, cores: Int) throws(Network.Problem) -> Network {
+    static func coreNetwork(ranks: Int, cores: Int, efficiency: Double = 1) throws(Network.Problem) -> Network {
         let pool = ranks, sink = ranks + 1
         return try Network(nodes: ranks + 2, links: (0..<ranks).map { Network.Link(from: $0, to: pool, bandwidth: 1, latency: 0) }
-                                                    + [Network.Link(from: pool, to: sink, bandwidth: Double(cores), latency: 0)])
+                                                    + [Network.Link(from: pool, to: sink, bandwidth: Double(cores) * efficiency, latency: 0)])
     }
 
     /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
@@ -202,7 +208,7 @@ public struct ScheduleReplay {
         var events = EventQueue<Event>()
         // With shared cores, each step's compute is a flow on the cores' network instead of an event.
         let shared = cores.map { $0 < ranks } ?? false
-        let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!)) : nil
+        let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!, efficiency: coreEfficiency)) : nil
         var computing: [Int: Int] = [:]                                  // live compute flow → rank
         var stepEnds = [[Double]](repeating: [], count: ranks), stepStarts = stepEnds, stepCompute = stepEnds
         var computeSeconds = [Double](repeating: 0, count: ranks)
