@@ -201,4 +201,14 @@ import Testing
             #expect(result.computeSeconds == alone.computeSeconds, "the work itself does not change")
         }
     }
+
+    @Test func oversubscribedCoresDeliverTheirMeasuredShare() throws {
+        // Four ranks on two cores at 0.8 of the fair share: every step takes work × 2 / 0.8.
+        let ranks = 4, rate = 50e9
+        let network = try Topology.network(.mesh, ranks: ranks, link: .init(bandwidth: 1e18, latency: 0))
+        let alone = try ScheduleReplay(algorithm: .ring, problem: Self.problem(1024 * ranks, ranks), computeRate: rate, network: network).run()
+        let shared = try ScheduleReplay(algorithm: .ring, problem: Self.problem(1024 * ranks, ranks), computeRate: rate, network: network,
+                                        cores: 2, coreEfficiency: 0.8).run()
+        #expect(Self.close(shared.total, alone.total * 2 / 0.8, 1e-6), "\(shared.total) vs \(alone.total * 2 / 0.8)")
+    }
 }
