@@ -51,19 +51,7 @@ extension GnuplotScript {
             "# Fill density below 1 lightens the colours so the black cell labels stay readable.",
             "set style fill solid 0.45 noborder",
             "",
-            "do for [format in \"svg pdf\"] {",
-            "    if (format eq \"svg\") {",
-            "        set terminal svg enhanced size \(pixels(width)),\(pixels(height)) font \(FigureStyle.font(points: size.points, svg: true)) "
-                + "linewidth 1.5 background rgb \"white\"",
-            "        set output \(quoted("\(name).svg"))",
-            "        labelfont = \(FigureStyle.font(points: size.points - 1, svg: true))",
-            "    } else {",
-            "        set terminal pdfcairo enhanced size \(FigureData.number(width))in,\(FigureData.number(height))in "
-                + "font \(FigureStyle.font(points: size.points, svg: false)) linewidth 1.5",
-            "        set output \(quoted("\(name).pdf"))",
-            "        labelfont = \(FigureStyle.font(points: size.points - 1, svg: false))",
-            "    }",
-        ]
+        ] + formatLoopHead(name: name, width: width, height: height, size: size) { svg in ["        labelfont = \(FigureStyle.font(points: size.points - 1, svg: svg))"] }
         if figure.facet != nil {
             lines.append("    set multiplot layout \(panelRows),\(columns)" + (figure.title.map { " title \(quoted($0)) noenhanced" } ?? ""))
         } else {

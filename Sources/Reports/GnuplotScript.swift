@@ -62,17 +62,7 @@ struct GnuplotScript {
         }
         lines += [
             "",
-            "do for [format in \"svg pdf\"] {",
-            "    if (format eq \"svg\") {",
-            "        set terminal svg enhanced size \(pixels(width)),\(pixels(height)) font \(FigureStyle.font(points: size.points, svg: true)) "
-                + "linewidth 1.5 background rgb \"white\"",
-            "        set output \(quoted("\(name).svg"))",
-            "    } else {",
-            "        set terminal pdfcairo enhanced size \(FigureData.number(width))in,\(FigureData.number(height))in "
-                + "font \(FigureStyle.font(points: size.points, svg: false)) linewidth 1.5",
-            "        set output \(quoted("\(name).pdf"))",
-            "    }",
-        ]
+        ] + Self.formatLoopHead(name: name, width: width, height: height, size: size)
         let faceted = figure.facet != nil
         if faceted {
             lines.append("    set multiplot layout \(rows),\(columns)" + (figure.title.map { " title \(quoted($0)) noenhanced" } ?? ""))
@@ -161,4 +151,25 @@ struct GnuplotScript {
 
     /// A `#` comment line of the script; `text` may hold user names (`Escaping.gnuplotComment`).
     func comment(_ text: String) -> String { "# " + Escaping.gnuplotComment(text) }
+}
+
+extension GnuplotScript {
+    /// The opening of the loop that draws a figure once as SVG and once as PDF: each format's
+    /// terminal (`width` × `height` inches) and output, and `perFormat(svg)` lines after each.
+    static func formatLoopHead(name: String, width: Double, height: Double, size: FigureSize,
+                               _ perFormat: (_ svg: Bool) -> [String] = { _ in [] }) -> [String] {
+        let pixels = { (inches: Double) in Int((inches * FigureStyle.svgPixelsPerInch).rounded()) }
+        return ["do for [format in \"svg pdf\"] {",
+                "    if (format eq \"svg\") {",
+                "        set terminal svg enhanced size \(pixels(width)),\(pixels(height)) font \(FigureStyle.font(points: size.points, svg: true)) "
+                    + "linewidth 1.5 background rgb \"white\"",
+                "        set output \(Escaping.gnuplot("\(name).svg"))"]
+            + perFormat(true)
+            + ["    } else {",
+               "        set terminal pdfcairo enhanced size \(FigureData.number(width))in,\(FigureData.number(height))in "
+                + "font \(FigureStyle.font(points: size.points, svg: false)) linewidth 1.5",
+               "        set output \(Escaping.gnuplot("\(name).pdf"))"]
+            + perFormat(false)
+            + ["    }"]
+    }
 }
