@@ -49,6 +49,9 @@ extension KeyedDecodingContainer where K == FieldKey {
 extension SimValidateRecord: Decodable {
     init(from decoder: any Decoder) throws {
         let fields = try decoder.container(keyedBy: FieldKey.self)
+        if let format = try fields.decodeIfPresent(String.self, forKey: FieldKey("format")), format != "loom-sim-validate" {
+            throw fields.outside("format", "'\(format)' is not a file 'loom sim validate --save' wrote (loom-sim-validate)")
+        }
         let version = try fields.decode(Int.self, forKey: FieldKey("version"))
         guard version == Self.version else {
             throw fields.outside("version", "version \(version); this loom reads version \(Self.version) (write it again with 'loom sim validate --save')")
