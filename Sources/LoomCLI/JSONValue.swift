@@ -5,6 +5,9 @@ import Foundation
 enum JSONValue {
     case string(String)
     case number(Double)
+    /// A number with every digit (Swift's shortest form that reads back to the same `Double`), for
+    /// files loom reads again: `number`'s 6 digits would change what is recomputed from them.
+    case exactNumber(Double)
     case integer(Int)
     case bool(Bool)
     case null
@@ -25,6 +28,7 @@ enum JSONValue {
         case let .number(value):
             // Up to 6 significant digits: timings and rates are not more precise than that.
             return String(format: "%.6g", value)
+        case let .exactNumber(value): return value.isFinite ? value.description : "null"
         case let .integer(value): return String(value)
         case let .bool(value): return value ? "true" : "false"
         case .null: return "null"

@@ -31,6 +31,8 @@ enum ShardedBenchmark {
         var linkSecondsPerStep: Double?
         /// Rank 0's time in each step (send, compute and wait), from its timeline.
         var rankZeroSteps: [Double] = []
+        /// Every rank's steps with their send, compute and wait, from the timeline.
+        var steps: [ShardedTimeline.Step] = []
 
         /// Wall time against a perfect split of the single-process time over the ranks.
         var overhead: Double { wallSeconds / (singleSeconds / Double(setting.workers)) }
@@ -129,13 +131,13 @@ enum ShardedBenchmark {
         func metric(_ rank: Int, _ spec: MetricSpec) -> Double { result.metrics[rank == 0 ? spec.name : "rank\(rank).\(spec.name)"]?.number ?? 0 }
         let ranks = 0..<setting.workers
         let compute = ranks.map { metric($0, ShardedMetric.compute) }
+        let timeline = ShardedTimeline(result: result, ranks: setting.workers)
         return Row(setting: setting, wallSeconds: ranks.map { metric($0, ShardedMetric.wall) }.max() ?? 0, singleSeconds: singleSeconds,
                    bytesSent: ranks.map { Int(metric($0, ShardedMetric.bytesSent)) },
                    expectedBytes: ranks.map { Int(metric($0, ShardedMetric.expectedBytesSent)) },
                    computeImbalance: (compute.max() ?? 0) / max(compute.min() ?? 1, 1e-9),
                    maxWaitSeconds: ranks.map { metric($0, ShardedMetric.wait) }.max() ?? 0,
                    linkSecondsPerStep: setting.linkGbps == nil ? nil : ranks.map { metric($0, ShardedMetric.linkBusyPerStep) }.max(),
-                   rankZeroSteps: ShardedTimeline(result: result, ranks: setting.workers).steps.filter { $0.rank == 0 }
-                    .map { $0.send + $0.compute + $0.wait })
+                   rankZeroSteps: timeline.steps.filter { $0.rank == 0 }.map { $0.send + $0.compute + $0.wait }, steps: timeline.steps)
     }
 }

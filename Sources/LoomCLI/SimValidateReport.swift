@@ -12,6 +12,7 @@ extension SimValidateCommand {
             return ReportData.Run(id: Int64(index + 1), params: [
                 "algorithm": .string(s.algorithm.rawValue), "workers": .int(s.workers), "tokens": .int(s.tokens),
                 "causal": .bool(s.isCausal), "kv_heads": .int(row.keyHeads), "link_gbps": .double(s.linkGbps ?? 0),
+                "ulysses_degree": .int(row.ulyssesDegree ?? 0),
             ], metrics: [
                 "measured_s": .double(row.measured), "predicted_s": .double(row.predicted), "error_pct": .double(100 * row.error),
                 "step_error_pct": row.stepError.map { .double(100 * $0) } ?? .double(.nan),

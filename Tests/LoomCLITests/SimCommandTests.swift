@@ -115,23 +115,64 @@ import Testing
     }
 
     /// The validation's plumbing on a tiny case (its errors are timings, so they are not asserted:
-    /// `loom sim validate` in BENCHMARKS.md is the measurement).
+    /// `loom sim validate` in BENCHMARKS.md is the measurement); `--from` on the saved measurements
+    /// prints the very same rows.
     @Test func validateRunsEachCaseAndPredictsIt() throws {
-        let report = FileManager.default.temporaryDirectory.appendingPathComponent("loom-validate-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: report) }
+        let directory = try TemporaryDirectory()
+        let report = directory.url.appendingPathComponent("report"), saved = directory.url.appendingPathComponent("measured.json").path
         let ran = try LoomProcess.run(["sim", "validate", "--workers", "2", "--sizes", "256", "--links", "0,2", "--kv-heads", "8",
-                                       "--report", report.path], deadline: .seconds(600))
+                                       "--ulysses-degree", "2", "--save", saved, "--report", report.path], deadline: .seconds(600))
         #expect(ran.status == 0, "\(ran)")
         // The report: both figures drawn by gnuplot, every run in the scatter's data.
         for file in ["scatter.svg", "scatter.pdf", "error.svg", "index.html", "index.md"] {
             #expect(FileManager.default.fileExists(atPath: report.appendingPathComponent(file).path), "\(file)")
         }
         let scatter = try String(contentsOf: report.appendingPathComponent("scatter.dat"), encoding: .utf8)
-        #expect(scatter.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.count >= 16, "\(scatter)")
-        // 4 schedules × causal or not × 2 links.
-        let rows = ran.standardOutput.split(separator: "\n").filter { $0.contains(" %") && !$0.contains(" runs") }
-        #expect(rows.count == 16 && ran.standardOutput.contains("16 runs: mean |error|"), "\(ran)")
+        #expect(scatter.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.isEmpty }.count >= 20, "\(scatter)")
+        // 5 schedules (usp with u = 2) × causal or not × 2 links.
+        func rows(_ text: String) -> [Substring] { text.split(separator: "\n").filter { $0.contains(" %") && !$0.contains(" runs") } }
+        #expect(rows(ran.standardOutput).count == 20 && ran.standardOutput.contains("20 runs: mean |error|"), "\(ran)")
+        #expect(rows(ran.standardOutput).filter { $0.contains("usp u=2") }.count == 4, "\(ran)")
+        // The same measurements predicted again: every row, predicted column included, identical.
+        let again = try LoomProcess.run(["sim", "validate", "--from", saved], deadline: .seconds(120))
+        #expect(again.status == 0 && again.standardOutput.contains("measurements from \(saved)"), "\(again)")
+        #expect(rows(again.standardOutput) == rows(ran.standardOutput), "\(again)\n\(ran)")
         let bad = try LoomProcess.run(["sim", "validate", "--kv-heads", "3"])
         #expect(bad.status == 2 && bad.standardError.contains("must divide the 8 heads"), "\(bad)")
+    }
+
+    /// `--from` reads its file as input: a hand-written file predicts, and a truncated file, a
+    /// wrong type or a value out of range is refused with the file and the field named.
+    @Test func validateFromRefusesAMalformedFile() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("measured.json").path
+        let good = """
+            {"format": "loom-sim-validate", "version": 1,
+             "calibration": {"host": "h", "cpu": "c", "commit": "abc", "build": "debug", "date": "2026-01-01T00:00:00Z", "cores": 2,
+                             "latency_s": 5e-05, "bandwidth_gbps": 4.0, "heads": 8, "head_dim": 64,
+                             "rates": [{"tokens": 128, "heads": 8, "kv_heads": 8, "full_flops_per_s": 4e10, "causal_flops_per_s": 2.5e10},
+                                       {"tokens": 256, "heads": 4, "kv_heads": 4, "full_flops_per_s": 5e10, "causal_flops_per_s": 4e10}]},
+             "cases": [{"algorithm": "ring", "workers": 2, "tokens": 256, "causal": true, "kv_heads": 8, "link_gbps": null,
+                        "ulysses_degree": null, "measured_s": 0.005, "rank0_steps_s": [0.002, 0.003], "ranks": []},
+                       {"algorithm": "usp", "workers": 2, "tokens": 256, "causal": false, "kv_heads": 8, "link_gbps": 2,
+                        "ulysses_degree": 2, "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
+            """
+        func from(_ text: String) throws -> LoomProcess.Outcome {
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            return try LoomProcess.run(["sim", "validate", "--from", file])
+        }
+        let ran = try from(good)
+        #expect(ran.status == 0 && ran.standardOutput.contains("2 runs: mean |error|") && ran.standardOutput.contains("usp u=2"), "\(ran)")
+        let refusals = [
+            (String(good.prefix(good.count / 2)), "not valid JSON"),
+            (good.replacingOccurrences(of: "\"workers\": 2, \"tokens\": 256, \"causal\": true", with: "\"workers\": \"2\", \"tokens\": 256, \"causal\": true"),
+             "cases[0].workers: expected a whole number"),
+            (good.replacingOccurrences(of: "\"cores\": 2", with: "\"cores\": 0"), "calibration.cores: 0 is outside 1…4096"),
+            (good.replacingOccurrences(of: "\"version\": 1", with: "\"version\": 2"), "this loom reads version 1"),
+        ]
+        for (text, message) in refusals {
+            let refused = try from(text)
+            #expect(refused.status == 2 && refused.standardError.contains(file) && refused.standardError.contains(message), "\(message): \(refused)")
+        }
     }
 }
