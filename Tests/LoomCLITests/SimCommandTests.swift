@@ -175,4 +175,35 @@ import Testing
             #expect(refused.status == 2 && refused.standardError.contains(file) && refused.standardError.contains(message), "\(message): \(refused)")
         }
     }
+
+    /// A saved shared-core efficiency slows the prediction of the cases with more ranks than
+    /// cores, and an efficiency outside (0, 1] is refused.
+    @Test func validateFromUsesTheSavedCoreSharing() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("shared.json").path
+        func record(_ efficiency: String) -> String {
+            """
+            {"format": "loom-sim-validate", "version": 1,
+             "calibration": {"host": "h", "cpu": "c", "commit": "abc", "build": "debug", "date": "2026-01-01T00:00:00Z", "cores": 2,
+                             "latency_s": 5e-05, "bandwidth_gbps": 4.0, "heads": 8, "head_dim": 64,
+                             "rates": [{"tokens": 128, "heads": 8, "kv_heads": 8, "full_flops_per_s": 4e10, "causal_flops_per_s": 2.5e10,
+                                        "sharing": [{"ranks": 4, "efficiency": \(efficiency)}]}]},
+             "cases": [{"algorithm": "ring", "workers": 4, "tokens": 512, "causal": false, "kv_heads": 8, "link_gbps": null,
+                        "ulysses_degree": null, "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
+            """
+        }
+        func predicted(_ efficiency: String) throws -> Double? {
+            try record(efficiency).write(toFile: file, atomically: true, encoding: .utf8)
+            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
+            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
+            // Numbers in the row: P, n, Hkv, measured, predicted, error.
+            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+        }
+        let full = try #require(try predicted("1")), half = try #require(try predicted("0.5"))
+        // Compute-bound on four ranks: the cores at half their fair share take twice as long.
+        #expect(half > 1.9 * full && half < 2.1 * full, "\(full) \(half)")
+        try record("2").write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try LoomProcess.run(["sim", "validate", "--from", file])
+        #expect(refused.status == 2 && refused.standardError.contains("efficiency"), "\(refused)")
+    }
 }
