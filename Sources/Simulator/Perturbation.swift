@@ -23,15 +23,14 @@ public enum Perturbation: String, Sendable, CaseIterable {
     }
 
     /// `network` with every link's latency and bandwidth scaled.
-    public func apply(to network: Network) -> Network {
+    public func apply(to network: Network) throws(Network.Problem) -> Network {
         let (latency, bandwidth, _) = factors
         guard latency != 1 || bandwidth != 1 else { return network }
         let links = network.links.map { link in
             Network.Link(from: link.from, to: link.to, bandwidth: link.bandwidth * bandwidth, latency: link.latency * latency,
                          fullDuplex: link.fullDuplex)
         }
-        // Positive factors keep every link valid.
-        return try! Network(nodes: network.nodes, links: links)
+        return try Network(nodes: network.nodes, links: links)
     }
 }
 

@@ -11,7 +11,7 @@ public enum SimRunKind {
             let (topology, clean) = try params.cluster()
             let problem = params.problem(ranks: topology?.ranks ?? params.workers)
             let scale = params.perturbation.factors.compute
-            let network = params.perturbation.apply(to: clean)
+            let network = try params.perturbation.apply(to: clean)
             let rates = try params.rates(topology)
             let merge = topology?.compute?.mergeRate.map { $0 * scale }
             let slowdown = topology?.compute?.transferSlowdown ?? 0

@@ -87,15 +87,7 @@ import Testing
     }
 
     @Test func aTopologyFileGivesMergesBothNumbersOrNeither() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-merge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        func load(_ compute: String) throws -> Topology {
-            let path = directory.appendingPathComponent("t.yaml").path
-            try "name: t\nsource: test\nkind: switch\nranks: 4\nlink: {gbytes_per_s: 100, latency_us: 1}\ncompute: \(compute)\n"
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            return try TopologyFile.load(path: path)
-        }
+        let load = topology(withCompute:)
         let both = try load("{tflops: 100, forward: 0.5, backward: 0.4, memory_gbytes_per_s: 2000, merge: 0.25}")
         #expect(both.compute?.mergeRate == 500e9)
         #expect(try load("{tflops: 100, forward: 0.5, backward: 0.4}").compute?.mergeRate == nil)

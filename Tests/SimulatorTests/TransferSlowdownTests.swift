@@ -47,14 +47,8 @@ import Testing
     }
 
     @Test func aTopologyFileGivesTheSlowdownWithinItsBounds() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-slowdown-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         func load(_ slowdown: String) throws -> Topology {
-            let path = directory.appendingPathComponent("t.yaml").path
-            try "name: t\nsource: test\nkind: switch\nranks: 2\nlink: {gbytes_per_s: 100, latency_us: 1}\ncompute: {tflops: 100, forward: 0.5, backward: 0.4, transfer_slowdown: \(slowdown)}\n"
-                .write(toFile: path, atomically: true, encoding: .utf8)
-            return try TopologyFile.load(path: path)
+            try topology(withCompute: "{tflops: 100, forward: 0.5, backward: 0.4, transfer_slowdown: \(slowdown)}")
         }
         #expect(try load("0.2").compute?.transferSlowdown == 0.2)
         for bad in ["11", "-0.1", "fast"] {
