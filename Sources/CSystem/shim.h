@@ -88,3 +88,12 @@ extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *
 static inline int loom_spawn_close_from(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
+
+// The calling thread's CPU affinity by raw system call: glibc's sched_[gs]etaffinity and
+// cpu_set_t sit behind _GNU_SOURCE. `getaffinity` returns the bytes of mask the kernel wrote.
+static inline long loom_thread_getaffinity(unsigned char *mask, size_t bytes) {
+    return syscall(SYS_sched_getaffinity, 0, bytes, mask);
+}
+static inline long loom_thread_setaffinity(const unsigned char *mask, size_t bytes) {
+    return syscall(SYS_sched_setaffinity, 0, bytes, mask);
+}

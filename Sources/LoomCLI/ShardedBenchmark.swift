@@ -51,6 +51,8 @@ enum ShardedBenchmark {
         var ulyssesDegree: Int? = nil
         /// Runs per case; the row kept is the run of median wall time (its steps with it).
         var repeats = 1
+        /// Runs with `pin_cores`: rank r on core r mod C.
+        var pinCores = false
         /// Cases to leave out (a shape the algorithm cannot take).
         var excluded: (Case) -> Bool = { _ in false }
     }
@@ -118,6 +120,7 @@ enum ShardedBenchmark {
         parameters.causal = setting.isCausal
         if setting.algorithm == .usp, let degree = configuration.ulyssesDegree { parameters.ulyssesDegree = degree }
         if let link = setting.linkGbps { parameters.linkGbps = link }
+        parameters.pinCores = configuration.pinCores
         let ids: [UInt64]
         do { ids = try cluster.coordinator.submit(kind: SequenceParallelKinds.shardedAttention.name, params: parameters.values, gang: setting.workers) } catch {
             throw .usage("bench sp: \(error)")

@@ -3,6 +3,7 @@ import Foundation
 import SequenceParallel
 import Simulator
 import TensorCore
+import Wire
 
 /// `loom sim calibrate`: this machine as a topology profile for the simulator: the local transport's
 /// α and β, and one rank's attention rate forward and backward, measured now.
@@ -17,6 +18,7 @@ enum SimCalibrateCommand: Command {
         .value("heads", "H", "heads of the timed block (default 8)"),
         .value("head-dim", "D", "head dimension of the timed block (default 64)"),
         .flag("quick", "fewer samples (a few seconds)"),
+        .value("block", "T,H,HKV,D,R", "internal: run as one process of the sharing benchmark"),
     ]
     static let discussion = """
         Compute: one C × C attention block with H heads of D on one thread (the executor's ranks run \
@@ -30,6 +32,7 @@ enum SimCalibrateCommand: Command {
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
+        if let block = arguments.string("block") { return try serveBlock(block) }
         guard let out = arguments.string("out") else { throw .usage("give --out FILE.yaml: where to write the profile") }
         try TensorFile.checkWritable(out, option: "out")
         let ranks = try BenchOracleCommand.bounded(arguments, "workers", 4, 2...256)
@@ -82,23 +85,32 @@ enum SimCalibrateCommand: Command {
 
     /// Useful FLOP/s of one block forward and backward on one thread, medians of `samples`; a
     /// causal block counts its visible pairs, C(C + 1)/2.
+    /// Without `backward`, the backward rate is not measured (0).
     static func attentionRates(chunk: Int, heads: Int, keyHeads: Int? = nil, dimension: Int, samples: Int,
-                               causal: Bool = false) throws(CommandError) -> (Double, Double) {
+                               causal: Bool = false, backward timesBackward: Bool = true) throws(CommandError) -> (Double, Double) {
+        // With the workers' allocator settings: glibc's default maps and faults in each large
+        // block anew, which made a 1,365-token block 8 % slower than the same block on a worker.
+        LargeMessageMemory.configure()
         let inputs = ShardedInputs(seed: 1, heads: heads, keyHeads: keyHeads ?? heads, headDimension: dimension)
         let q = inputs.tensor(.query, tokens: 0..<chunk), k = inputs.tensor(.key, tokens: 0..<chunk), v = inputs.tensor(.value, tokens: 0..<chunk)
         let attention = BlockwiseAttention(mask: causal ? .causal() : .none, threads: 1)
         let flops = 4 * Double(causal ? chunk * (chunk + 1) / 2 : chunk * chunk) * Double(heads * dimension)
         return try BLAS.withThreadCount(1) { () throws(CommandError) -> (Double, Double) in
             do {
-                let result = try attention.forward(query: q, key: k, value: v)
-                let gradient = inputs.tensor(.query, tokens: chunk..<(2 * chunk))   // shaped as the output
-                _ = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: gradient)   // warm-up
+                // Each pass timed back to back after its own warm-up, as a rank runs its steps:
+                // forward samples taken between backward ones ran 5–20 % slower (small blocks most).
+                let result = try attention.forward(query: q, key: k, value: v)   // warm-up
                 var forward: [Double] = [], backward: [Double] = []
                 for _ in 0..<samples {
-                    var start = ContinuousClock.now
+                    let start = ContinuousClock.now
                     _ = try attention.forward(query: q, key: k, value: v)
                     forward.append((ContinuousClock.now - start).inSeconds)
-                    start = ContinuousClock.now
+                }
+                guard timesBackward else { return (flops / BenchOracleCommand.median(forward), 0) }
+                let gradient = inputs.tensor(.query, tokens: chunk..<(2 * chunk))   // shaped as the output
+                _ = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: gradient)   // warm-up
+                for _ in 0..<samples {
+                    let start = ContinuousClock.now
                     _ = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: gradient)
                     backward.append((ContinuousClock.now - start).inSeconds)
                 }

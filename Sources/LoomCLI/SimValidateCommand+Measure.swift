@@ -24,6 +24,7 @@ extension SimValidateCommand {
         let degree = try arguments.int("ulysses-degree", minimum: 0) ?? 2
         guard degree <= 8 else { throw .usage("--ulysses-degree \(degree): a group is at most the 8 workers") }
         let u: Int? = degree == 0 ? nil : degree
+        let pinned = !arguments.flag("unpinned")
         let heads = 8, dimension = 64
         let algorithms = SequenceParallelKinds.Algorithm.allCases
         // The executor's rules: ulysses splits the heads over the ranks, usp over a group's u ranks.
@@ -35,47 +36,18 @@ extension SimValidateCommand {
             }
         }
 
-        // Calibration: one rate per block shape (tokens, heads, K/V heads), then the transport.
-        var rates: [SimValidateRecord.Rate] = []
+        var needs: [CalibrationNeed] = []
         for n in sizes {
             for p in workers {
                 for kv in keyHeadsList {
                     for algorithm in algorithms where runs(algorithm, p, kv) {
                         let shape = blockShape(algorithm, workers: p, tokens: n, heads: heads, keyHeads: kv, ulyssesDegree: u)
-                        guard !rates.contains(where: { $0.tokens == shape.tokens && $0.heads == shape.heads && $0.keyHeads == shape.keyHeads }) else { continue }
-                        if !json { Console.progress("sim validate: calibrating attention \(shape.tokens) × \(shape.tokens), H = \(shape.heads), Hkv = \(shape.keyHeads), full and causal …") }
-                        let full = try SimCalibrateCommand.attentionRates(chunk: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads,
-                                                                          dimension: dimension, samples: 3).0
-                        let causal = try SimCalibrateCommand.attentionRates(chunk: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads,
-                                                                            dimension: dimension, samples: 3, causal: true).0
-                        rates.append(.init(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, full: full, causal: causal))
+                        needs.append(CalibrationNeed(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, ranks: p, pinned: pinned))
                     }
                 }
             }
         }
-        // More ranks than cores: how much of the cores' fair share P blocks of each shape get at
-        // once (time-slicing costs caches and switches).
-        let cores = ProcessInfo.processInfo.activeProcessorCount
-        for n in sizes {
-            for p in workers where p > cores {
-                for kv in keyHeadsList {
-                    for algorithm in algorithms where runs(algorithm, p, kv) {
-                        let shape = blockShape(algorithm, workers: p, tokens: n, heads: heads, keyHeads: kv, ulyssesDegree: u)
-                        guard let index = rates.firstIndex(where: { $0.tokens == shape.tokens && $0.heads == shape.heads && $0.keyHeads == shape.keyHeads }),
-                              rates[index].sharing[p] == nil else { continue }
-                        if !json { Console.progress("sim validate: \(p) blocks of \(shape.tokens) × \(shape.tokens), H = \(shape.heads) at once on \(cores) cores …") }
-                        rates[index].sharing[p] = try SimCalibrateCommand.sharingEfficiency(ranks: p, cores: cores, chunk: shape.tokens, heads: shape.heads,
-                                                                                            keyHeads: shape.keyHeads, dimension: dimension)
-                    }
-                }
-            }
-        }
-        if !json { Console.progress("sim validate: calibrating the transport …") }
-        let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
-        let calibration = SimValidateRecord.Calibration(
-            host: Provenance.host, cpuModel: Provenance.cpuModel, commit: Provenance.commit, build: Provenance.build,
-            date: ISO8601DateFormatter().string(from: Date()), cores: cores,
-            latency: microseconds * 1e-6, bandwidthGBps: bandwidth, heads: heads, headDimension: dimension, rates: rates)
+        let calibration = try calibrate(needs, heads: heads, dimension: dimension, quick: quick, json: json)
 
         var cases: [SimValidateRecord.Case] = []
         for keyHeads in keyHeadsList {
@@ -83,6 +55,7 @@ extension SimValidateCommand {
                                                                links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
             configuration.ulyssesDegree = u
             configuration.repeats = repeats
+            configuration.pinCores = pinned
             configuration.excluded = { !runs($0.algorithm, $0.workers, keyHeads) }
             for row in try ShardedBenchmark.run(configuration, progress: { if !json { Console.progress("sim validate: \($0)") } }) {
                 let s = row.setting
@@ -92,9 +65,63 @@ extension SimValidateCommand {
                 }
                 cases.append(.init(algorithm: s.algorithm, workers: s.workers, tokens: s.tokens, isCausal: s.isCausal, keyHeads: keyHeads,
                                    linkGbps: s.linkGbps, ulyssesDegree: s.algorithm == .usp ? u : nil, wallSeconds: row.wallSeconds,
-                                   rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps))
+                                   rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps, pinned: pinned))
             }
         }
         return SimValidateRecord(calibration: calibration, cases: cases)
+    }
+
+    /// A block shape to calibrate, and the ranks that run it at once.
+    struct CalibrationNeed: Equatable {
+        var tokens: Int, heads: Int, keyHeads: Int, ranks: Int
+        /// The ranks run pinned, rank r on core r mod C (`pin_cores`).
+        var pinned: Bool
+    }
+
+    /// What the cases of `record` need calibrated.
+    static func needs(of record: SimValidateRecord) -> [CalibrationNeed] {
+        let c = record.calibration
+        return record.cases.map { item in
+            let shape = blockShape(item.algorithm, workers: item.workers, tokens: item.tokens, heads: c.heads, keyHeads: item.keyHeads,
+                                   ulyssesDegree: item.ulyssesDegree)
+            return CalibrationNeed(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, ranks: item.workers, pinned: item.pinned)
+        }
+    }
+
+    /// Measures this machine for `needs`, from microbenchmarks only: one thread's rate for each
+    /// block shape, full and causal; where more ranks than cores run a shape, the fraction of a
+    /// fair share they get at once; and the local transport's α and β.
+    static func calibrate(_ needs: [CalibrationNeed], heads: Int, dimension: Int, quick: Bool,
+                          json: Bool) throws(CommandError) -> SimValidateRecord.Calibration {
+        var rates: [SimValidateRecord.Rate] = []
+        for need in needs where !rates.contains(where: { $0.tokens == need.tokens && $0.heads == need.heads && $0.keyHeads == need.keyHeads }) {
+            if !json { Console.progress("sim validate: calibrating attention \(need.tokens) × \(need.tokens), H = \(need.heads), Hkv = \(need.keyHeads), full and causal …") }
+            let full = try SimCalibrateCommand.attentionRates(chunk: need.tokens, heads: need.heads, keyHeads: need.keyHeads,
+                                                              dimension: dimension, samples: 3, backward: false).0
+            let causal = try SimCalibrateCommand.attentionRates(chunk: need.tokens, heads: need.heads, keyHeads: need.keyHeads,
+                                                                dimension: dimension, samples: 3, causal: true, backward: false).0
+            rates.append(.init(tokens: need.tokens, heads: need.heads, keyHeads: need.keyHeads, full: full, causal: causal))
+        }
+        // More ranks than cores: how much of the cores' fair share P blocks of each shape get at
+        // once (time-slicing costs caches and switches).
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        for need in needs where need.ranks > cores {
+            guard let index = rates.firstIndex(where: { $0.tokens == need.tokens && $0.heads == need.heads && $0.keyHeads == need.keyHeads }),
+                  rates[index].sharing[need.ranks] == nil else { continue }
+            if !json { Console.progress("sim validate: \(need.ranks) blocks of \(need.tokens) × \(need.tokens), H = \(need.heads) at once on \(cores) cores …") }
+            rates[index].sharing[need.ranks] = try SimCalibrateCommand.sharingEfficiency(ranks: need.ranks, cores: cores, chunk: need.tokens,
+                                                                                         heads: need.heads, keyHeads: need.keyHeads, dimension: dimension,
+                                                                                         pinned: need.pinned)
+        }
+        // What a transfer costs the cores at each end: a K/V block of the largest chunk.
+        let largest = needs.map { $0.tokens * $0.keyHeads * dimension * 4 }.max() ?? (1 << 20)
+        if !json { Console.progress("sim validate: calibrating the copies of a \(largest >> 10) KiB transfer …") }
+        let copy = try SimCalibrateCommand.hostCopyRate(bytes: largest)
+        if !json { Console.progress("sim validate: calibrating the transport …") }
+        let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
+        return SimValidateRecord.Calibration(
+            host: Provenance.host, cpuModel: Provenance.cpuModel, commit: Provenance.commit, build: Provenance.build,
+            date: ISO8601DateFormatter().string(from: Date()), cores: cores,
+            latency: microseconds * 1e-6, bandwidthGBps: bandwidth, heads: heads, headDimension: dimension, rates: rates, copyGBps: copy / 1e9)
     }
 }

@@ -23,7 +23,8 @@ extension SimValidateCommand {
                                                    link: .init(bandwidth: (item.linkGbps ?? c.bandwidthGBps) * 1e9, latency: c.latency))
                 let predicted = try ScheduleReplay(algorithm: item.algorithm, problem: problem, computeRate: rate.full, network: network,
                                                    cores: c.cores, diagonalRate: rate.causal,
-                                                   coreEfficiency: rate.sharing[item.workers] ?? 1).run()
+                                                   coreEfficiency: rate.sharing[item.workers] ?? 1, hostCopyRate: c.copyGBps.map { $0 * 1e9 },
+                                                   pinned: item.pinned).run()
                 let steps = zip(predicted.stepStarts[0], predicted.stepEnds[0]).map { $1 - $0 }
                 rows.append(Row(setting: item.setting, keyHeads: item.keyHeads, ulyssesDegree: item.ulyssesDegree, measured: item.wallSeconds,
                                 predicted: predicted.total, measuredSteps: item.rankZeroSteps, predictedSteps: steps))
@@ -79,7 +80,8 @@ extension SimValidateCommand {
             Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(c.host), \(c.cores) cores")
             if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         }
-        Console.output(String(format: "calibration: α %.1f µs, β %.2f GB/s; attention, one thread, GFLOP/s: ", c.latency * 1e6, c.bandwidthGBps)
+        Console.output(String(format: "calibration: α %.1f µs, β %.2f GB/s", c.latency * 1e6, c.bandwidthGBps)
+                       + (c.copyGBps.map { String(format: ", copies %.2f GB/s at each end", $0) } ?? "") + "; attention, one thread, GFLOP/s: "
                        + c.rates.sorted { ($0.tokens, $0.heads, $0.keyHeads) < ($1.tokens, $1.heads, $1.keyHeads) }
                         .map { rate in "\(rate.tokens)x\(rate.heads)/\(rate.keyHeads) " + String(format: "%.1f, causal %.1f", rate.full / 1e9, rate.causal / 1e9)
                             + rate.sharing.sorted { $0.key < $1.key }.map { String(format: ", %d ranks on the cores get %.2f of a fair share", $0.key, $0.value) }.joined() }
@@ -93,10 +95,11 @@ extension SimValidateCommand {
                             String(format: "%+.1f %%", 100 * row.error), row.stepError.map { String(format: "%.1f %%", 100 * $0) } ?? "—"]
                 .map { $0.leftPadding(12) }.joined())
         }
+        let pinned = record.cases.contains(where: \.pinned)
         for p in Set(rows.map(\.setting.workers)).sorted() {
             let mine = rows.filter { $0.setting.workers == p }.map { abs($0.error) }
             Console.output(String(format: "P = %d (%@): %d runs, mean |error| %.1f %%, largest %.1f %%", p,
-                                  p <= c.cores ? "a core per rank" : "\(p) ranks on \(c.cores) cores", mine.count,
+                                  p <= c.cores ? "a core per rank" : "\(p) ranks on \(c.cores) cores\(pinned ? ", pinned" : "")", mine.count,
                                   100 * mine.reduce(0, +) / Double(mine.count), 100 * (mine.max() ?? 0)))
         }
         Console.output(String(format: "%d runs: mean |error| %.1f %%, largest %.1f %% (goal: mean ≤ 10 %%, largest ≤ 20 %%); ", rows.count, 100 * mean, 100 * worst)

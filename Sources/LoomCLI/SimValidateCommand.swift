@@ -17,8 +17,10 @@ enum SimValidateCommand: Command {
         .value("ulysses-degree", "U", "usp's ranks per Ulysses group; usp runs where U divides P, the heads and the K/V heads (default 2; 0 leaves usp out)"),
         .value("repeat", "R", "runs per case, the median kept (default 3; 1 with --quick)"),
         .flag("quick", "P = 2 and 4, N = 8192, unthrottled, MHA: 20 runs (16 with --ulysses-degree 0)"),
-        .value("save", "FILE", "also write the calibration and every measurement there (JSON), for --from"),
+        .value("save", "FILE", "also write the calibration and every measurement there (JSON), for --from; with --from and --recalibrate, the runs with the new calibration"),
         .value("from", "FILE", "measure nothing: predict the cases a --save wrote, with the current model, and print the same errors"),
+        .flag("unpinned", "let the scheduler place the ranks (default: rank r pinned to core r mod C, a placement the model follows)"),
+        .flag("recalibrate", "with --from: calibrate this machine again and predict the saved runs with the new calibration"),
         .value("report", "DIR", "also write a report there: predicted against measured, and the error by P (svg, pdf, index.html)"),
         .flag("json", "one JSON object (release builds only; with --from, measurements from a release build only)"),
     ]
@@ -27,7 +29,8 @@ enum SimValidateCommand: Command {
         every block shape the cases use (a rank's chunk against itself with H heads; Ulysses's whole \
         sequence on H/P heads; usp's group ring chunk, N/r tokens on H/U heads with r = P/U), full \
         and causal (the diagonal blocks' rate); where the ranks outnumber the cores, the fraction of \
-        a fair share P such blocks get when they run at once on threads; and the local \
+        a fair share P such blocks get when they run at once, one process each, as the workers do; \
+        and the local \
         transport's α and β ('loom bench wire'). Then every \
         case runs for real (attention.sharded on local worker processes, forward, d = 64, causal \
         and not; ulysses only where P divides the heads), and the simulator predicts it on a mesh of \
@@ -38,7 +41,8 @@ enum SimValidateCommand: Command {
         times and the run of median wall time is kept: one sample on a shared machine varies by \
         ±20 % from run to run. --save keeps the calibration and the measurements \
         (every rank's steps too); --from predicts them again, so a change to the model is judged \
-        on the very same runs.
+        on the very same runs, and --from with --recalibrate measures the calibration again here \
+        and now, so a change to the calibration is judged on them too.
         """
 
     struct Row {
@@ -67,16 +71,36 @@ enum SimValidateCommand: Command {
             }
         }
         if let file = arguments.string("from") {
-            for name in ["workers", "sizes", "links", "kv-heads", "ulysses-degree", "repeat", "save"] where arguments.string(name) != nil {
+            for name in ["workers", "sizes", "links", "kv-heads", "ulysses-degree", "repeat"] where arguments.string(name) != nil {
                 throw .usage("--from predicts the cases in \(file) as they were measured: --\(name) does not apply")
             }
-            if arguments.flag("quick") { throw .usage("--from predicts the cases in \(file) as they were measured: --quick does not apply") }
-            let record = try SimValidateRecord.read(file)
+            for name in ["quick", "unpinned"] where arguments.flag(name) {
+                throw .usage("--from predicts the cases in \(file) as they were measured: --\(name) does not apply")
+            }
+            var record = try SimValidateRecord.read(file)
             if json && record.calibration.build != "release" {
                 throw .usage("--json needs measurements from a release build; \(file) was measured by a \(record.calibration.build) build")
             }
+            if arguments.flag("recalibrate") {
+                if json && !Provenance.isRelease {
+                    throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
+                }
+                if let save = arguments.string("save") { try TensorFile.checkWritable(save, option: "save") }
+                // The runs stay as measured; only the microbenchmarks are taken again, here and now.
+                record.calibration = try calibrate(needs(of: record), heads: record.calibration.heads,
+                                                   dimension: record.calibration.headDimension, quick: false, json: json)
+                if let save = arguments.string("save") {
+                    try record.write(to: save)
+                    if !json { Console.progress("sim validate: the saved runs with the new calibration written to \(save)") }
+                }
+            } else if arguments.string("save") != nil {
+                throw .usage("--from predicts the cases in \(file) as they were measured: --save does not apply (except with --recalibrate)")
+            }
             try present(record, from: file, json: json, report: report)
             return
+        }
+        if arguments.flag("recalibrate") {
+            throw .usage("--recalibrate calibrates again for runs saved before: give it with --from FILE")
         }
         if json && !Provenance.isRelease {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")

@@ -69,6 +69,7 @@ extension SimValidateRecord.Calibration {
         cores = try fields.int("cores", 1...4096)
         latency = try fields.number("latency_s", 0...1)
         bandwidthGBps = try fields.number("bandwidth_gbps", 1e-6...1e6)
+        copyGBps = try fields.decodeIfPresent(Double.self, forKey: FieldKey("copy_gbps")) == nil ? nil : try fields.number("copy_gbps", 1e-6...1e6)
         heads = try fields.int("heads", 1...256)
         headDimension = try fields.int("head_dim", 1...1024)
         let heads = heads
@@ -111,6 +112,7 @@ extension SimValidateRecord.Case {
                 throw fields.outside("ulysses_degree", "\(u) must divide the workers (\(workers)), heads (\(heads)) and kv_heads (\(keyHeads))")
             }
         }
+        pinned = try fields.decodeIfPresent(Bool.self, forKey: FieldKey("pinned")) ?? false
         wallSeconds = try fields.number("measured_s", 1e-9...1e6)
         rankZeroSteps = try fields.list("rank0_steps_s", atMost: SimValidateRecord.maximumSteps) { items in
             let value = try items.decode(Double.self)

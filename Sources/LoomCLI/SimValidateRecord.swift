@@ -24,6 +24,9 @@ struct SimValidateRecord {
         var latency: Double, bandwidthGBps: Double
         var heads: Int, headDimension: Int
         var rates: [Rate]
+        /// GB/s at which a transfer occupies its sender's and its receiver's cores
+        /// (`SimCalibrateCommand.hostCopyRate`); nil in files saved before it was measured.
+        var copyGBps: Double? = nil
 
         func rate(tokens: Int, heads: Int, keyHeads: Int) -> Rate? {
             rates.first { $0.tokens == tokens && $0.heads == heads && $0.keyHeads == keyHeads }
@@ -45,6 +48,8 @@ struct SimValidateRecord {
         var rankZeroSteps: [Double]
         /// Every rank's steps (rank × step); empty when not recorded.
         var rankSteps: [[Step]]
+        /// Ran with `pin_cores` (rank r on core r mod C); false in files saved before pinning.
+        var pinned = false
 
         var setting: ShardedBenchmark.Case {
             ShardedBenchmark.Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: isCausal, linkGbps: linkGbps)
@@ -61,7 +66,8 @@ struct SimValidateRecord {
             ("calibration", .object([
                 ("host", .string(c.host)), ("cpu", .string(c.cpuModel)), ("commit", .string(c.commit)), ("build", .string(c.build)),
                 ("date", .string(c.date)), ("cores", .integer(c.cores)), ("latency_s", .exactNumber(c.latency)),
-                ("bandwidth_gbps", .exactNumber(c.bandwidthGBps)), ("heads", .integer(c.heads)), ("head_dim", .integer(c.headDimension)),
+                ("bandwidth_gbps", .exactNumber(c.bandwidthGBps)), ("copy_gbps", c.copyGBps.map { .exactNumber($0) } ?? .null),
+                ("heads", .integer(c.heads)), ("head_dim", .integer(c.headDimension)),
                 ("rates", .array(c.rates.map {
                     .object([("tokens", .integer($0.tokens)), ("heads", .integer($0.heads)), ("kv_heads", .integer($0.keyHeads)),
                              ("full_flops_per_s", .exactNumber($0.full)), ("causal_flops_per_s", .exactNumber($0.causal)),
@@ -76,7 +82,7 @@ struct SimValidateRecord {
                     ("causal", .bool(item.isCausal)), ("kv_heads", .integer(item.keyHeads)),
                     ("link_gbps", item.linkGbps.map { .exactNumber($0) } ?? .null),
                     ("ulysses_degree", item.ulyssesDegree.map { .integer($0) } ?? .null),
-                    ("measured_s", .exactNumber(item.wallSeconds)),
+                    ("pinned", .bool(item.pinned)), ("measured_s", .exactNumber(item.wallSeconds)),
                     ("rank0_steps_s", .array(item.rankZeroSteps.map { .exactNumber($0) })),
                     ("ranks", .array(item.rankSteps.map { steps in
                         .array(steps.map {

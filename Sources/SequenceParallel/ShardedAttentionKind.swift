@@ -3,6 +3,7 @@ import Cluster
 import Foundation
 import TensorCore
 import Tasks
+import Wire
 
 /// The task kinds of sequence-parallel attention, for the registry of `loom worker`.
 public enum SequenceParallelKinds {
@@ -59,115 +60,124 @@ public enum SequenceParallelKinds {
         }
         let chunks = problem.ranges(ofRank: gang.rank)
         let (query, key, value) = try problem.shard(chunks)
+        // Ranks that share a core make their shards one after another; every rank's clock starts
+        // at one barrier after that (and after its shared-memory slots are made, the largest
+        // tensor any schedule sends being a chunk on every head), so the ranks begin together.
+        let widest = max(problem.inputs.heads, problem.inputs.keyHeads) * problem.inputs.headDimension * 4
+        try gang.reserveSharedMemory(bytesPerTensor: (chunks.map(\.count).max() ?? 0) * problem.ulyssesDegree * widest)
+        try gang.barrier(round: -2, context: context)
         // A worker runs many tasks: the next one must start from the worker's own setting.
-        return try BLAS.withThreadCount(problem.threads) {
-            gang.throttle = problem.throttle
-            let run: ShardedRun
-            let expectedBytes: Int, work: Int
-            var headShard: UlyssesHeadShard?, hybridShard: HybridHeadShard?
-            switch problem.algorithm {
-            case .ring, .zigzagRing:
-                let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
-                run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
-                                           threads: problem.threads, forceFrames: problem.forceFrames)
-                expectedBytes = schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
-                work = schedule.visiblePairs
-            case .ulysses:
-                let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
-                                               keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
-                (run, headShard) = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
-                                                           threads: problem.threads, forceFrames: problem.forceFrames)
-                expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
-                let n = problem.layout.tokens
-                work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
-            case .tokenring:
-                let schedule = TokenRingSchedule(tokens: problem.layout.tokens, ranks: gang.size, rank: gang.rank,
-                                                 isCausal: problem.isCausal)
-                run = try TokenRingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
-                                                threads: problem.threads, forceFrames: problem.forceFrames)
-                expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
-                work = schedule.visiblePairs
-            case .usp:
-                let schedule = problem.hybridSchedule(rank: gang.rank)
-                (run, hybridShard) = try HybridExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
-                                                            threads: problem.threads, forceFrames: problem.forceFrames)
-                expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
-                work = schedule.visiblePairs
-            }
-            // The executors time from their first step; the rest of the body so far was setup.
-            let setup = max(0, (clock.now - bodyStart).inSeconds - run.wallSeconds)
-            let transferSteps: Int
-            switch problem.algorithm {
-            case .ulysses: transferSteps = 2
-            case .usp: transferSteps = (problem.ulyssesDegree > 1 ? 2 : 0) + gang.size / problem.ulyssesDegree - 1
-            case .ring, .zigzagRing, .tokenring: transferSteps = gang.size - 1
-            }
-            var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
-                                                 gang: gang)
-            // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
-            let n = problem.layout.tokens
-            let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
-            metrics[ShardedMetric.usefulFlops] = .double(4 * Double(problem.inputs.headDimension) * pairs)
-            metrics[ShardedMetric.setup] = .double(setup)
-            metrics[ShardedMetric.startUnix] = .double(startUnix)
-            var gradients: ShardedGradients?
-            if problem.backward {
-                let outputGradient = try problem.outputGradient(chunks)
-                let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
-                let result: ShardedGradients, timings: [StepTiming], wall: Double, expected: Int
-                if let headShard {
+        // Pinned (pin_cores): rank r on the (r mod C)-th allowed CPU for the run, then as before.
+        return try CorePinning.run(slot: problem.pinCores ? gang.rank : nil) { (_: Int?) throws -> TaskOutcome in
+            try BLAS.withThreadCount(problem.threads) {
+                gang.throttle = problem.throttle
+                let run: ShardedRun
+                let expectedBytes: Int, work: Int
+                var headShard: UlyssesHeadShard?, hybridShard: HybridHeadShard?
+                switch problem.algorithm {
+                case .ring, .zigzagRing:
+                    let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+                    run = try RingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                               threads: problem.threads, forceFrames: problem.forceFrames)
+                    expectedBytes = schedule.bytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                    work = schedule.visiblePairs
+                case .ulysses:
                     let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
                                                    keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
-                    (result, timings, wall) = try UlyssesExecutor.backward(
-                        schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
-                        forceFrames: problem.forceFrames)
-                    expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
-                } else if let hybridShard {
+                    (run, headShard) = try UlyssesExecutor.run(schedule, query: query[0], key: key[0], value: value[0], gang: gang,
+                                                               threads: problem.threads, forceFrames: problem.forceFrames)
+                    expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
+                    let n = problem.layout.tokens
+                    work = (problem.isCausal ? n * (n + 1) / 2 : n * n) / gang.size   // all pairs, 1/P of the heads
+                case .tokenring:
+                    let schedule = TokenRingSchedule(tokens: problem.layout.tokens, ranks: gang.size, rank: gang.rank,
+                                                     isCausal: problem.isCausal)
+                    run = try TokenRingExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                                    threads: problem.threads, forceFrames: problem.forceFrames)
+                    expectedBytes = schedule.bytesSent(heads: problem.inputs.heads, headDimension: problem.inputs.headDimension)
+                    work = schedule.visiblePairs
+                case .usp:
                     let schedule = problem.hybridSchedule(rank: gang.rank)
-                    (result, timings, wall) = try HybridExecutor.backward(
-                        schedule, shard: hybridShard, outputGradient: outputGradient, gang: gang, threads: problem.threads,
-                        forceFrames: problem.forceFrames)
-                    expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
-                } else {
-                    // Ring and zigzag: accumulators travel with K/V. TokenRing mirrors its forward
-                    // pass: K/V travel on its layout, dq stays home, dK/dV partials go straight home.
-                    let direct = problem.algorithm == .tokenring
-                    let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
-                    (result, timings, wall) = try RingExecutor.backward(
-                        schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
-                        gang: gang, threads: problem.threads, forceFrames: problem.forceFrames, partialsGoHome: direct)
-                    expected = direct
-                        ? schedule.directBackwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
-                        : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                    (run, hybridShard) = try HybridExecutor.run(schedule, query: query, key: key, value: value, gang: gang,
+                                                                threads: problem.threads, forceFrames: problem.forceFrames)
+                    expectedBytes = schedule.bytesSent(headDimension: problem.inputs.headDimension)
+                    work = schedule.visiblePairs
                 }
-                gradients = result
-                metrics[ShardedMetric.backwardWall] = .double(wall)
-                metrics[ShardedMetric.backwardCompute] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
-                metrics[ShardedMetric.backwardWait] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
-                metrics[ShardedMetric.backwardBytesSent] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
-                metrics[ShardedMetric.backwardExpectedBytesSent] = .int(expected)
-            }
-            if problem.verify {
-                for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
-                if let gradients {
-                    for (name, value) in try ShardedVerification.gradientErrors(gradients, chunks: chunks, problem: problem) {
-                        metrics[name] = value
+                // The executors time from their first step; the rest of the body so far was setup.
+                let setup = max(0, (clock.now - bodyStart).inSeconds - run.wallSeconds)
+                let transferSteps: Int
+                switch problem.algorithm {
+                case .ulysses: transferSteps = 2
+                case .usp: transferSteps = (problem.ulyssesDegree > 1 ? 2 : 0) + gang.size / problem.ulyssesDegree - 1
+                case .ring, .zigzagRing, .tokenring: transferSteps = gang.size - 1
+                }
+                var metrics = ShardedMetrics.metrics(of: run, expectedBytes: expectedBytes, work: work, transferSteps: transferSteps,
+                                                     gang: gang)
+                // The whole gang's useful forward work: 4·d FLOPs per visible pair and query head.
+                let n = problem.layout.tokens
+                let pairs = Double(problem.isCausal ? n * (n + 1) / 2 : n * n) * Double(problem.inputs.heads)
+                metrics[ShardedMetric.usefulFlops] = .double(4 * Double(problem.inputs.headDimension) * pairs)
+                metrics[ShardedMetric.setup] = .double(setup)
+                metrics[ShardedMetric.startUnix] = .double(startUnix)
+                var gradients: ShardedGradients?
+                if problem.backward {
+                    let outputGradient = try problem.outputGradient(chunks)
+                    let sentBefore = gang.tensorBytesSent.values.reduce(0, +)
+                    let result: ShardedGradients, timings: [StepTiming], wall: Double, expected: Int
+                    if let headShard {
+                        let schedule = UlyssesSchedule(layout: problem.layout, rank: gang.rank, heads: problem.inputs.heads,
+                                                       keyHeads: problem.inputs.keyHeads, isCausal: problem.isCausal)
+                        (result, timings, wall) = try UlyssesExecutor.backward(
+                            schedule, shard: headShard, outputGradient: outputGradient[0], gang: gang, threads: problem.threads,
+                            forceFrames: problem.forceFrames)
+                        expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
+                    } else if let hybridShard {
+                        let schedule = problem.hybridSchedule(rank: gang.rank)
+                        (result, timings, wall) = try HybridExecutor.backward(
+                            schedule, shard: hybridShard, outputGradient: outputGradient, gang: gang, threads: problem.threads,
+                            forceFrames: problem.forceFrames)
+                        expected = schedule.backwardBytesSent(headDimension: problem.inputs.headDimension)
+                    } else {
+                        // Ring and zigzag: accumulators travel with K/V. TokenRing mirrors its forward
+                        // pass: K/V travel on its layout, dq stays home, dK/dV partials go straight home.
+                        let direct = problem.algorithm == .tokenring
+                        let schedule = RingSchedule(layout: problem.layout, rank: gang.rank, isCausal: problem.isCausal)
+                        (result, timings, wall) = try RingExecutor.backward(
+                            schedule, query: query, key: key, value: value, forward: run.outputs, outputGradient: outputGradient,
+                            gang: gang, threads: problem.threads, forceFrames: problem.forceFrames, partialsGoHome: direct)
+                        expected = direct
+                            ? schedule.directBackwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                            : schedule.backwardBytesSent(keyHeads: problem.inputs.keyHeads, headDimension: problem.inputs.headDimension)
+                    }
+                    gradients = result
+                    metrics[ShardedMetric.backwardWall] = .double(wall)
+                    metrics[ShardedMetric.backwardCompute] = .double(timings.reduce(0) { $0 + $1.computeSeconds })
+                    metrics[ShardedMetric.backwardWait] = .double(timings.reduce(0) { $0 + $1.waitSeconds })
+                    metrics[ShardedMetric.backwardBytesSent] = .int(gang.tensorBytesSent.values.reduce(0, +) - sentBefore)
+                    metrics[ShardedMetric.backwardExpectedBytesSent] = .int(expected)
+                }
+                if problem.verify {
+                    for (name, value) in try ShardedVerification.errors(of: run, chunks: chunks, problem: problem) { metrics[name] = value }
+                    if let gradients {
+                        for (name, value) in try ShardedVerification.gradientErrors(gradients, chunks: chunks, problem: problem) {
+                            metrics[name] = value
+                        }
                     }
                 }
-            }
-            var artifacts: [String] = []
-            if let directory = problem.outputDirectory {
-                for (index, output) in run.outputs.enumerated() {
-                    var named = [("out", output.output), ("lse", output.logSumExp)]
-                    if let gradients { named += [("dq", gradients.query[index]), ("dk", gradients.key[index]), ("dv", gradients.value[index])] }
-                    for (name, tensor) in named {
-                        let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
-                        try tensor.writeNPY(toFile: path)
-                        artifacts.append(path)
+                var artifacts: [String] = []
+                if let directory = problem.outputDirectory {
+                    for (index, output) in run.outputs.enumerated() {
+                        var named = [("out", output.output), ("lse", output.logSumExp)]
+                        if let gradients { named += [("dq", gradients.query[index]), ("dk", gradients.key[index]), ("dv", gradients.value[index])] }
+                        for (name, tensor) in named {
+                            let path = directory + "/\(name).r\(gang.rank).c\(index).npy"
+                            try tensor.writeNPY(toFile: path)
+                            artifacts.append(path)
+                        }
                     }
                 }
+                return TaskOutcome(metrics: metrics, artifacts: artifacts)
             }
-            return TaskOutcome(metrics: metrics, artifacts: artifacts)
         }
     }
 }
@@ -187,6 +197,7 @@ struct ShardedProblem {
     let verify: Bool
     let backward: Bool
     let forceFrames: Bool
+    let pinCores: Bool
     let throttle: LinkThrottle?
     let inputDirectory: String?
     let outputDirectory: String?
@@ -224,6 +235,7 @@ struct ShardedProblem {
         threads = max(1, p.threads)
         verify = p.verify
         forceFrames = p.frames
+        pinCores = p.pinCores
         backward = p.backward
         let gbps = p.linkGbps, latency = p.linkLatencyMicroseconds
         guard gbps >= 0, latency >= 0, gbps.isFinite, latency.isFinite else {

@@ -18,6 +18,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
         ParameterSpec("frames", .bool, default: .bool(false), "send plain frames even between ranks on one host"),
         ParameterSpec("link_gbps", .double, default: .double(0), "model each link at this many GB/s (0: unthrottled)"),
         ParameterSpec("link_latency_us", .double, default: .double(0), "with link_gbps: latency per message in µs"),
+        ParameterSpec("pin_cores", .bool, default: .bool(false), "pin rank r's thread to the (r mod C)-th of the C CPUs it may use, for the run: a placement loom sim validate follows when ranks outnumber cores"),
         ParameterSpec("input_dir", .string, default: .string(""), "read q.npy, k.npy, v.npy ([N, H, d], [N, Hkv, d], float32) from here instead of the seed", input: true),
         ParameterSpec("output_dir", .string, default: .string(""), "write each rank's output chunks here (out.r<rank>.c<i>.npy, lse.…)"),
     ]
@@ -30,6 +31,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
     public var seed: Int, threads: Int
     public var backward: Bool, verify: Bool, frames: Bool
     public var linkGbps: Double, linkLatencyMicroseconds: Double
+    public var pinCores: Bool
     public var inputDirectory: String, outputDirectory: String
 
     /// A problem of `tokens` tokens with the declared defaults for the rest (set fields to change them).
@@ -44,7 +46,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
         ["algorithm": .string(algorithm.rawValue), "tokens": .int(tokens), "heads": .int(heads), "kv_heads": .int(kvHeads),
          "head_dim": .int(headDim), "ulysses_degree": .int(ulyssesDegree), "causal": .bool(causal), "seed": .int(seed), "threads": .int(threads),
          "backward": .bool(backward), "verify": .bool(verify), "frames": .bool(frames), "link_gbps": .double(linkGbps),
-         "link_latency_us": .double(linkLatencyMicroseconds), "input_dir": .string(inputDirectory),
+         "link_latency_us": .double(linkLatencyMicroseconds), "pin_cores": .bool(pinCores), "input_dir": .string(inputDirectory),
          "output_dir": .string(outputDirectory)]
     }
 
@@ -59,6 +61,7 @@ public struct ShardedAttentionParameters: TaskParameters, Equatable {
         seed = values.int("seed"); threads = values.int("threads")
         backward = values.bool("backward"); verify = values.bool("verify"); frames = values.bool("frames")
         linkGbps = values.double("link_gbps"); linkLatencyMicroseconds = values.double("link_latency_us")
+        pinCores = values.bool("pin_cores")
         inputDirectory = values.string("input_dir"); outputDirectory = values.string("output_dir")
     }
 

@@ -15,6 +15,8 @@ struct PlannedTransfer: Sendable {
 struct PlannedStep {
     var work: Double
     var atStart: [PlannedTransfer], afterCompute: [PlannedTransfer]
+    /// Bytes of the transfers the rank takes at this step (what it copies out, with `hostCopyRate`).
+    var received = 0
 }
 
 /// Where a replay's steps come from, one at a time.
@@ -30,25 +32,26 @@ protocol StepSource {
 struct TableSource: StepSource {
     let work: [[Double]]
     let atStart: [[[PlannedTransfer]]], afterCompute: [[[PlannedTransfer]]]
-    let arrivals: [[Int]]
+    let arrivals: [[Int]], received: [[Int]]
 
     init(work: [[Double]], transfers: [ScheduledTransfer], elementBytes: Int) {
         self.work = work
         var atStart = work.map { [[PlannedTransfer]](repeating: [], count: $0.count) }, afterCompute = atStart
-        var arrivals = work.map { [Int](repeating: 0, count: $0.count) }
+        var arrivals = work.map { [Int](repeating: 0, count: $0.count) }, received = arrivals
         for transfer in transfers {
             let receive = min(transfer.receiveStep, work[transfer.to].count - 1)
             let planned = PlannedTransfer(from: transfer.from, to: transfer.to, step: transfer.step, receiveStep: receive,
                                           bytes: transfer.bytes / 4 * elementBytes, afterCompute: transfer.sentAfterCompute)
             if transfer.sentAfterCompute { afterCompute[transfer.from][transfer.step].append(planned) } else { atStart[transfer.from][transfer.step].append(planned) }
             arrivals[transfer.to][receive] += 1
+            received[transfer.to][receive] += planned.bytes
         }
-        self.atStart = atStart; self.afterCompute = afterCompute; self.arrivals = arrivals
+        self.atStart = atStart; self.afterCompute = afterCompute; self.arrivals = arrivals; self.received = received
     }
 
     func stepCount(of rank: Int) -> Int { work[rank].count }
     func plan(_ rank: Int, _ step: Int) -> PlannedStep {
-        PlannedStep(work: work[rank][step], atStart: atStart[rank][step], afterCompute: afterCompute[rank][step])
+        PlannedStep(work: work[rank][step], atStart: atStart[rank][step], afterCompute: afterCompute[rank][step], received: received[rank][step])
     }
     func expected(_ rank: Int, _ step: Int) -> Int { arrivals[rank][step] }
 }
@@ -116,7 +119,24 @@ struct RingSource: StepSource {
                 afterCompute.append(PlannedTransfer(from: rank, to: step.keyOwner, step: index, receiveStep: ranks - 1, bytes: bytes, afterCompute: true))
             }
         }
-        return PlannedStep(work: work, atStart: atStart, afterCompute: afterCompute)
+        return PlannedStep(work: work, atStart: atStart, afterCompute: afterCompute, received: received(rank, index))
+    }
+
+    /// Bytes `rank` takes at step `index`: the next K/V block from the rank before, and backward
+    /// that rank's dK/dV partial (TokenRing: every foreign partial of its own chunk, at the end).
+    private func received(_ rank: Int, _ index: Int) -> Int {
+        guard ranks > 1 else { return 0 }
+        let previous = (rank - 1 + ranks) % ranks
+        let theirs = RingSchedule.step(index, rank: previous, layout: layout, isCausal: causal)
+        var bytes = index < ranks - 1 ? layout.tokenCount(ofRank: theirs.keyOwner) * keyBytesPerToken : 0
+        if backward {
+            if !partialsGoHome {
+                bytes += layout.tokenCount(ofRank: theirs.keyOwner) * keyBytesPerToken
+            } else if index == ranks - 1 {
+                bytes += (ranks - 1) * layout.tokenCount(ofRank: rank) * keyBytesPerToken
+            }
+        }
+        return bytes
     }
 }
 

@@ -77,11 +77,20 @@ public struct ScheduleReplay {
     /// With ranks sharing cores: the fraction of the cores' fair share they reach together when
     /// more ranks than cores compute (time-slicing costs caches and switches); measured, ≤ 1.
     public let coreEfficiency: Double
+    /// Bytes/s at which a rank copies a transfer in or out on its own core (local workers: the
+    /// sender copies a tensor into a shared-memory slot, the receiver copies it out into fresh
+    /// memory), or nil: transfers cost no compute (GPUs: DMA engines move them). The sender pays
+    /// at the step that posts a transfer, the receiver at the step that takes it.
+    public let hostCopyRate: Double?
+    /// With `cores`: each rank pinned to core `rank mod cores` and sharing only that core with
+    /// the other computing ranks pinned there (local workers run with `pin_cores`), instead of
+    /// all ranks sharing all cores.
+    public let pinned: Bool
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
                 cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil, transferSlowdown: Double = 0,
-                coreEfficiency: Double = 1) {
+                coreEfficiency: Double = 1, hostCopyRate: Double? = nil, pinned: Bool = false) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
         precondition(transferSlowdown >= 0 && transferSlowdown.isFinite, "a slowdown is zero or more")
@@ -90,15 +99,20 @@ public struct ScheduleReplay {
         self.transferSlowdown = transferSlowdown
         precondition(coreEfficiency > 0 && coreEfficiency <= 1, "a core efficiency is in (0, 1]")
         self.coreEfficiency = coreEfficiency
+        precondition(hostCopyRate.map { $0 > 0 && $0.isFinite } ?? true, "a host copy rate is positive")
+        self.hostCopyRate = hostCopyRate
+        self.pinned = pinned
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
     /// (capacity 1) and a pool of `cores` (capacity `cores`): max-min fair sharing is then
-    /// processor sharing with no rank above one core.
-    static func coreNetwork(ranks: Int, cores: Int, efficiency: Double = 1) throws(Network.Problem) -> Network {
-        let pool = ranks, sink = ranks + 1
-        return try Network(nodes: ranks + 2, links: (0..<ranks).map { Network.Link(from: $0, to: pool, bandwidth: 1, latency: 0) }
-                                                    + [Network.Link(from: pool, to: sink, bandwidth: Double(cores) * efficiency, latency: 0)])
+    /// processor sharing with no rank above one core. Pinned, each core is its own pool (capacity
+    /// 1) and rank r reaches only pool r mod `cores`.
+    static func coreNetwork(ranks: Int, cores: Int, efficiency: Double = 1, pinned: Bool = false) throws(Network.Problem) -> Network {
+        let pools = pinned ? cores : 1, sink = ranks + pools
+        return try Network(nodes: ranks + pools + 1,
+                           links: (0..<ranks).map { Network.Link(from: $0, to: ranks + $0 % pools, bandwidth: 1, latency: 0) }
+                               + (0..<pools).map { Network.Link(from: ranks + $0, to: sink, bandwidth: Double(cores / pools) * efficiency, latency: 0) })
     }
 
     /// Why the problem's shape does not suit the algorithm (the executor's own rules), or nil.
@@ -208,7 +222,8 @@ public struct ScheduleReplay {
         var events = EventQueue<Event>()
         // With shared cores, each step's compute is a flow on the cores' network instead of an event.
         let shared = cores.map { $0 < ranks } ?? false
-        let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!, efficiency: coreEfficiency)) : nil
+        let sink = ranks + (pinned ? cores ?? 1 : 1)
+        let cpu = shared ? LiveNetwork(network: try Self.coreNetwork(ranks: ranks, cores: cores!, efficiency: coreEfficiency, pinned: pinned)) : nil
         var computing: [Int: Int] = [:]                                  // live compute flow → rank
         var stepEnds = [[Double]](repeating: [], count: ranks), stepStarts = stepEnds, stepCompute = stepEnds
         var computeSeconds = [Double](repeating: 0, count: ranks)
@@ -252,12 +267,17 @@ public struct ScheduleReplay {
             if keep || rank == 0 { stepStarts[rank].append(live.now); stepCompute[rank].append(plan.work) }
             leftToSend[rank] = plan.atStart.count
             for transfer in plan.atStart { try post(transfer) }
+            var work = plan.work
+            if let hostCopyRate {
+                let sent = plan.atStart.reduce(0) { $0 + $1.bytes } + plan.afterCompute.reduce(0) { $0 + $1.bytes }
+                work += Double(sent + plan.received) / hostCopyRate
+            }
             if let cpu {
-                computeSeconds[rank] += plan.work
-                computing[try cpu.add(from: rank, to: ranks + 1, bytes: plan.work)] = rank
+                computeSeconds[rank] += work
+                computing[try cpu.add(from: rank, to: sink, bytes: work)] = rank
             } else {
                 busy[rank] = true
-                left[rank] = plan.work
+                left[rank] = work
                 since[rank] = live.now
                 began[rank] = live.now
                 reschedule(rank)

@@ -206,4 +206,38 @@ import Testing
         let refused = try LoomProcess.run(["sim", "validate", "--from", file])
         #expect(refused.status == 2 && refused.standardError.contains("efficiency"), "\(refused)")
     }
+
+    /// Runs saved as pinned are predicted with each rank on its own core's share, and a saved copy
+    /// rate charges every transfer to the cores at both ends; the flags that change what is
+    /// measured are refused with --from, and --recalibrate needs it.
+    @Test func validateFromFollowsThePinnedPlacementAndTheCopies() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("pinned.json").path
+        func predicted(pinned: Bool, copy: String) throws -> Double? {
+            let text = """
+                {"format": "loom-sim-validate", "version": 1,
+                 "calibration": {"host": "h", "cpu": "c", "commit": "abc", "build": "debug", "date": "2026-01-01T00:00:00Z", "cores": 2,
+                                 "latency_s": 5e-05, "bandwidth_gbps": 4.0, "copy_gbps": \(copy), "heads": 8, "head_dim": 64,
+                                 "rates": [{"tokens": 128, "heads": 8, "kv_heads": 8, "full_flops_per_s": 4e10, "causal_flops_per_s": 2.5e10}]},
+                 "cases": [{"algorithm": "ring", "workers": 3, "tokens": 384, "causal": false, "kv_heads": 8, "link_gbps": null,
+                            "ulysses_degree": null, "pinned": \(pinned), "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
+                """
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
+            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
+            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+        }
+        let shared = try #require(try predicted(pinned: false, copy: "null")), pinned = try #require(try predicted(pinned: true, copy: "null"))
+        // Compute-bound, three ranks on two cores: 1.5 × the work per step shared, 2 × pinned.
+        #expect(pinned > 1.25 * shared && pinned < 1.4 * shared, "\(shared) \(pinned)")
+        let copying = try #require(try predicted(pinned: false, copy: "1"))
+        // Two steps send and take 512 KiB each: 2 MiB of copies at 1 GB/s, shared by 3 ranks on 2 cores.
+        #expect(copying > shared + 0.001, "\(shared) \(copying)")
+        for flags in [["--unpinned"], ["--quick"], ["--save", directory.url.appendingPathComponent("x.json").path]] {
+            let refused = try LoomProcess.run(["sim", "validate", "--from", file] + flags)
+            #expect(refused.status == 2 && refused.standardError.contains("does not apply"), "\(flags): \(refused)")
+        }
+        let alone = try LoomProcess.run(["sim", "validate", "--recalibrate"])
+        #expect(alone.status == 2 && alone.standardError.contains("give it with --from"), "\(alone)")
+    }
 }

@@ -16,11 +16,12 @@ import Testing
                                            uplink: .init(bandwidth: 1e9, latency: 5e-6), group: 2)
         for (algorithm, pass, causal) in Self.cases {
             let problem = ScheduleReplay.Problem(tokens: 8 * 97, ranks: ranks, causal: causal, heads: 4, keyHeads: 2, headDimension: 32)
-            for (cores, slowdown) in [(nil, 0.0), (nil, 0.3), (2, 0.0)] as [(Int?, Double)] {
+            // Copies on the cores check each streamed step's bytes taken against the table's.
+            for (cores, slowdown, copy) in [(nil, 0.0, nil), (nil, 0.3, nil), (2, 0.0, nil), (nil, 0.0, 3e9), (2, 0.0, 3e9)] as [(Int?, Double, Double?)] {
                 let replay = ScheduleReplay(algorithm: algorithm, problem: problem, pass: pass, computeRate: 2e9, network: network, cores: cores,
-                                            diagonalRate: 1.5e9, mergeRate: 4e9, transferSlowdown: slowdown)
+                                            diagonalRate: 1.5e9, mergeRate: 4e9, transferSlowdown: slowdown, hostCopyRate: copy, pinned: copy != nil)
                 let streamed = try replay.run(), table = try replay.run(table: true)
-                let name = "\(algorithm) \(pass) causal \(causal) cores \(String(describing: cores)) slowdown \(slowdown) P = \(ranks)"
+                let name = "\(algorithm) \(pass) causal \(causal) cores \(String(describing: cores)) slowdown \(slowdown) copy \(String(describing: copy)) P = \(ranks)"
                 // The same sums in another order: equal to rounding.
                 func same(_ a: [[Double]], _ b: [[Double]]) -> Bool {
                     a.map(\.count) == b.map(\.count) && zip(a.joined(), b.joined()).allSatisfy { abs($0 - $1) <= 1e-12 * max(abs($1), 1e-6) }
