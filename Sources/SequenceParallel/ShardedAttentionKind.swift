@@ -61,10 +61,15 @@ public enum SequenceParallelKinds {
         let chunks = problem.ranges(ofRank: gang.rank)
         let (query, key, value) = try problem.shard(chunks)
         // Ranks that share a core make their shards one after another; every rank's clock starts
-        // at one barrier after that (and after its shared-memory slots are made, the largest
-        // tensor any schedule sends being a chunk on every head), so the ranks begin together.
-        let widest = max(problem.inputs.heads, problem.inputs.keyHeads) * problem.inputs.headDimension * 4
-        try gang.reserveSharedMemory(bytesPerTensor: (chunks.map(\.count).max() ?? 0) * problem.ulyssesDegree * widest)
+        // at one barrier after that, and after its shared-memory slots are made and its peers'
+        // segments mapped, so the ranks begin together and no timed step pays for the set-up.
+        // The slots hold any schedule's largest tensor: at most the rank's tokens (times u, a
+        // usp group's) on every head, with the log-sum-exp column.
+        let widest = max(problem.inputs.heads, problem.inputs.keyHeads) * (problem.inputs.headDimension + 1) * 4
+        if !problem.forceFrames {
+            try gang.reserveSharedMemory(bytesPerTensor: chunks.reduce(0) { $0 + $1.count } * problem.ulyssesDegree * widest)
+            try gang.mapPeersSharedMemory()
+        }
         try gang.barrier(round: -2, context: context)
         // A worker runs many tasks: the next one must start from the worker's own setting.
         // Pinned (pin_cores): rank r on the (r mod C)-th allowed CPU for the run, then as before.
