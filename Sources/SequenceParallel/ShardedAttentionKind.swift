@@ -63,11 +63,8 @@ public enum SequenceParallelKinds {
         // Ranks that share a core make their shards one after another; every rank's clock starts
         // at one barrier after that, and after its shared-memory slots are made and its peers'
         // segments mapped, so the ranks begin together and no timed step pays for the set-up.
-        // The slots hold any schedule's largest tensor: at most the rank's tokens (times u, a
-        // usp group's) on every head, with the log-sum-exp column.
-        let widest = max(problem.inputs.heads, problem.inputs.keyHeads) * (problem.inputs.headDimension + 1) * 4
         if !problem.forceFrames {
-            try gang.reserveSharedMemory(bytesPerTensor: chunks.reduce(0) { $0 + $1.count } * problem.ulyssesDegree * widest)
+            try gang.reserveSharedMemory(bytesPerTensor: problem.largestTensorBytes(rank: gang.rank))
             try gang.mapPeersSharedMemory()
         }
         try gang.barrier(round: -2, context: context)
@@ -255,6 +252,24 @@ struct ShardedProblem {
     }
 
     /// The token ranges rank `rank` holds as input and output.
+    /// The largest tensor a rank sends, as each executor sizes its shared-memory slots: a K/V
+    /// chunk (rings), a query chunk on every head (TokenRing), a rank's tokens on H/P heads
+    /// (Ulysses), or a group chunk on H/u heads with the log-sum-exp column (usp). Slots made
+    /// this size before the clock are not made again by the executor.
+    func largestTensorBytes(rank: Int) -> Int {
+        let h = inputs.heads, kv = inputs.keyHeads, d = inputs.headDimension
+        let largestChunk = (0..<layout.chunkCount).map { layout.range(ofChunk: $0).count }.max() ?? 0
+        switch algorithm {
+        case .ring, .zigzagRing: return largestChunk * kv * d * 4
+        case .tokenring: return largestChunk * h * d * 4
+        case .ulysses: return ((0..<layout.ranks).map { layout.tokenCount(ofRank: $0) }.max() ?? 0) * max(h, kv) / ranks * d * 4
+        case .usp:
+            let schedule = HybridSchedule(tokens: layout.tokens, ranks: ranks, ulyssesDegree: ulyssesDegree, rank: rank, heads: h,
+                                          keyHeads: kv, isCausal: isCausal)
+            return (schedule.groupChunks.map(\.count).max() ?? 0) * max(h, kv) / ulyssesDegree * (d + 1) * 4
+        }
+    }
+
     func ranges(ofRank rank: Int) -> [Range<Int>] {
         algorithm.tokenRanges(ofRank: rank, tokens: layout.tokens, ranks: ranks, isCausal: isCausal, heads: inputs.heads,
                               keyHeads: inputs.keyHeads, ulyssesDegree: ulyssesDegree)
