@@ -35,12 +35,12 @@ public struct TokenRingSchedule: Sendable, Equatable {
     }
 
     /// The rank holding `owner`'s queries at `step`.
-    static func holder(of owner: Int, at step: Int, ranks: Int, isCausal: Bool) -> Int {
+    public static func holder(of owner: Int, at step: Int, ranks: Int, isCausal: Bool) -> Int {
         isCausal ? (owner - step + ranks) % ranks : (owner + step) % ranks
     }
 
     /// The blocks of `owner`'s query chunks on `holder`'s local key chunks.
-    static func blocks(owner: Int, holder: Int, layout: ShardLayout, isCausal: Bool) -> [BlockPair] {
+    public static func blocks(owner: Int, holder: Int, layout: ShardLayout, isCausal: Bool) -> [BlockPair] {
         var blocks: [BlockPair] = []
         for (qi, q) in layout.chunks(ofRank: owner).enumerated() {
             for (ki, k) in layout.chunks(ofRank: holder).enumerated() {
@@ -51,8 +51,18 @@ public struct TokenRingSchedule: Sendable, Equatable {
         return blocks
     }
 
-    /// The owner's chunks that some holder from `step` on has work for.
-    static func neededChunks(owner: Int, from step: Int, layout: ShardLayout, isCausal: Bool) -> [Int] {
+    /// The owner's chunks that some holder from `step` on has work for. Non-causal: its one
+    /// chunk, while steps remain. Causal (zigzag): the late chunk 2P − 1 − owner meets a lower key
+    /// chunk at every holder; the early chunk `owner` only at holders h ≤ owner, which are the
+    /// steps t ≤ owner (h = owner − t before the wrap). O(1): the simulator asks at every step.
+    public static func neededChunks(owner: Int, from step: Int, layout: ShardLayout, isCausal: Bool) -> [Int] {
+        guard step < layout.ranks else { return [] }
+        guard isCausal else { return [0] }
+        return step <= owner ? [0, 1] : [1]
+    }
+
+    /// `neededChunks` by scanning every later holder's blocks: the definition, kept for tests.
+    static func neededChunksByScan(owner: Int, from step: Int, layout: ShardLayout, isCausal: Bool) -> [Int] {
         var needed = Set<Int>()
         for later in step..<layout.ranks {
             let holder = holder(of: owner, at: later, ranks: layout.ranks, isCausal: isCausal)

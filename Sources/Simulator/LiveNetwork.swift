@@ -45,6 +45,8 @@ final class LiveNetwork {
         let route: (resources: [Int], latency: Double)
         if let cached = routeCache[key] { route = cached } else {
             route = try network.route(from: from, to: to)
+            // Bounded, so memory stays ∝ the network: a mesh schedule meets all P² pairs in a run.
+            if routeCache.count >= max(4096, 16 * network.nodes) { routeCache.removeAll(keepingCapacity: true) }
             routeCache[key] = route
         }
         let id: Int

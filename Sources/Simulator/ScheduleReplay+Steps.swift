@@ -27,8 +27,8 @@ protocol StepSource {
     func expected(_ rank: Int, _ step: Int) -> Int
 }
 
-/// Every rank's steps made up front from the schedules and the executor's transfer list: P²
-/// entries for the mesh schedules (TokenRing's forward, Ulysses, USP).
+/// Every rank's steps made up front from the schedules and the executor's transfer list (P²
+/// entries for the mesh schedules): the reference the streamed sources are tested against.
 struct TableSource: StepSource {
     let work: [[Double]]
     let atStart: [[[PlannedTransfer]]], afterCompute: [[[PlannedTransfer]]]
@@ -141,7 +141,7 @@ struct RingSource: StepSource {
 }
 
 extension ScheduleReplay {
-    /// The steps of this replay: made one at a time for the ring schedules, else a table.
+    /// The steps of this replay, made one at a time (`table`: all up front, as tests compare).
     func stepSource(table: Bool) -> any StepSource {
         let p = problem
         let ringSteps = algorithm == .ring || algorithm == .zigzagRing || (algorithm == .tokenring && pass == .backward)
@@ -155,6 +155,27 @@ extension ScheduleReplay {
                               merge: perElement.map { (Double(p.heads * (p.headDimension + 1)) * $0, Double(p.heads * p.headDimension) * $0,
                                                        Double(2 * p.keyHeads * p.headDimension) * $0) },
                               keyBytesPerToken: 2 * p.keyHeads * p.headDimension * p.elementBytes)
+        }
+        if !table {
+            let flopsPerPair = (pass == .forward ? 4 : 10) * Double(p.heads * p.headDimension)
+            let cost = BlockCost(perPair: flopsPerPair / computeRate, perDiagonalPair: flopsPerPair / (diagonalRate ?? computeRate))
+            let perElement = mergeRate.map { Self.mergeBytesPerElement / $0 }
+            switch algorithm {
+            case .tokenring where pass == .forward:
+                return TokenRingForwardSource(layout: ShardLayout(tokens: p.tokens, ranks: p.ranks, kind: p.causal ? .zigzag : .contiguous),
+                                              causal: p.causal, heads: p.heads, headDimension: p.headDimension, elementBytes: p.elementBytes,
+                                              cost: cost, mergePerToken: perElement.map { Double(p.heads * (p.headDimension + 1)) * $0 })
+            case .ulysses:
+                return UlyssesSource(layout: ShardLayout(tokens: p.tokens, ranks: p.ranks, kind: .contiguous), backward: pass == .backward,
+                                     heads: p.heads, keyHeads: p.keyHeads, headDimension: p.headDimension, elementBytes: p.elementBytes,
+                                     seconds: cost(p.tokens, p.tokens, p.causal ? .causal : .full) / Double(p.ranks))
+            case .usp:
+                let width = Double(p.heads * (pass == .forward ? p.headDimension + 1 : p.headDimension))
+                return HybridSource(tokens: p.tokens, ranks: p.ranks, degree: p.ulyssesDegree, causal: p.causal, backward: pass == .backward,
+                                    heads: p.heads, keyHeads: p.keyHeads, headDimension: p.headDimension, elementBytes: p.elementBytes, cost: cost,
+                                    merge: perElement.map { (width * $0, Double(2 * p.keyHeads * p.headDimension) * $0) })
+            default: break
+            }
         }
         let blocks = work(), merges = mergeSeconds(shape: blocks.map(\.count))
         return TableSource(work: zip(blocks, merges).map { zip($0, $1).map(+) }, transfers: executorTransfers(), elementBytes: p.elementBytes)

@@ -68,4 +68,23 @@ func scheduledTransfersSumToTheFormula(algorithm: SequenceParallelKinds.Algorith
         #expect(transfers.filter { $0.from == rank }.reduce(0) { $0 + $1.bytes } == expected, "\(algorithm) rank \(rank)")
         #expect(transfers.allSatisfy { $0.from != $0.to && $0.receiveStep >= $0.step })
     }
+
+}
+
+/// The closed form of the chunks a query owner still needs, against its definition.
+@Suite struct TokenRingNeededChunksTests {
+    @Test func neededChunksInClosedFormAreTheScansResult() {
+        for ranks in 1...9 {
+            for causal in [false, true] {
+                let layout = ShardLayout(tokens: 4 * ranks, ranks: ranks, kind: causal ? .zigzag : .contiguous)
+                for owner in 0..<ranks {
+                    for step in 0...ranks {
+                        #expect(TokenRingSchedule.neededChunks(owner: owner, from: step, layout: layout, isCausal: causal)
+                                    == TokenRingSchedule.neededChunksByScan(owner: owner, from: step, layout: layout, isCausal: causal),
+                                "P = \(ranks) causal \(causal) owner \(owner) step \(step)")
+                    }
+                }
+            }
+        }
+    }
 }

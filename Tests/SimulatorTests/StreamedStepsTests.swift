@@ -2,12 +2,14 @@
 import SequenceParallel
 import Testing
 
-/// The ring schedules replayed step by step (memory ∝ P) give the very timeline of the table made
+/// Every schedule replayed step by step (memory ∝ P) gives the very timeline of the table made
 /// from the executor's lists, and a large replay keeps rank 0's steps and every rank's finish.
 @Suite struct StreamedStepsTests {
     static let cases: [(SequenceParallelKinds.Algorithm, ScheduleReplay.Pass, Bool)] = [
         (.ring, .forward, false), (.ring, .forward, true), (.zigzagRing, .forward, true), (.ring, .backward, false),
         (.zigzagRing, .backward, true), (.tokenring, .backward, false), (.tokenring, .backward, true),
+        (.tokenring, .forward, false), (.tokenring, .forward, true), (.ulysses, .forward, false), (.ulysses, .forward, true),
+        (.ulysses, .backward, true), (.usp, .forward, false), (.usp, .forward, true), (.usp, .backward, false), (.usp, .backward, true),
     ]
 
     @Test(arguments: [3, 4])
@@ -15,7 +17,10 @@ import Testing
         let network = try Topology.network(.pcieTree, ranks: 4, link: .init(bandwidth: 2e9, latency: 3e-6),
                                            uplink: .init(bandwidth: 1e9, latency: 5e-6), group: 2)
         for (algorithm, pass, causal) in Self.cases {
-            let problem = ScheduleReplay.Problem(tokens: 8 * 97, ranks: ranks, causal: causal, heads: 4, keyHeads: 2, headDimension: 32)
+            // Ulysses splits the heads over the ranks, usp over groups of u (2 on 4 ranks, 3 on 3).
+            let mesh = algorithm == .ulysses || algorithm == .usp
+            let problem = ScheduleReplay.Problem(tokens: 8 * 97, ranks: ranks, causal: causal, heads: mesh ? 2 * ranks : 4,
+                                                 keyHeads: mesh ? ranks : 2, headDimension: 32, ulyssesDegree: ranks == 4 ? 2 : 3)
             // Copies on the cores check each streamed step's bytes taken against the table's.
             for (cores, slowdown, copy) in [(nil, 0.0, nil), (nil, 0.3, nil), (2, 0.0, nil), (nil, 0.0, 3e9), (2, 0.0, 3e9)] as [(Int?, Double, Double?)] {
                 let replay = ScheduleReplay(algorithm: algorithm, problem: problem, pass: pass, computeRate: 2e9, network: network, cores: cores,
