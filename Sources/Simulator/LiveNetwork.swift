@@ -22,6 +22,8 @@ final class LiveNetwork {
     private var places: [[Int]] = []
     private(set) var now = 0.0
     private var routeCache: [Int: (resources: [Int], latency: Double)] = [:]
+    /// The search tree of the last source routed from (`Network.routeTree`).
+    private var tree: [Int?] = [], treeSource = -1, lastSource = -1
     /// −1 per resource: `Network.fairRates`'s numbering of a group's resources.
     private var scratch: [Int]
     /// `reshare`'s marks of the flows and resources its walk has seen: equal to `stamp` when seen.
@@ -44,7 +46,11 @@ final class LiveNetwork {
         let key = from * network.nodes + to
         let route: (resources: [Int], latency: Double)
         if let cached = routeCache[key] { route = cached } else {
-            route = try network.route(from: from, to: to)
+            // A source routed twice in a row (a rank posting an all-to-all) gets one whole search
+            // tree for all its routes; otherwise a search stops at its destination.
+            if treeSource != from && lastSource == from { tree = network.routeTree(from: from); treeSource = from }
+            route = try treeSource == from ? network.route(from: from, to: to, tree: tree) : network.route(from: from, to: to)
+            lastSource = from
             // Bounded, so memory stays ∝ the network: a mesh schedule meets all P² pairs in a run.
             if routeCache.count >= max(4096, 16 * network.nodes) { routeCache.removeAll(keepingCapacity: true) }
             routeCache[key] = route

@@ -68,11 +68,18 @@ public struct Network: Sendable {
     /// lower link numbers, so routes are deterministic), and the path's total latency.
     public func route(from a: Int, to b: Int) throws(Problem) -> (resources: [Int], latency: Double) {
         guard a != b else { return ([], 0) }
+        return try route(from: a, to: b, tree: routeTree(from: a, until: b))
+    }
+
+    /// The link by which breadth-first search from `a` first reaches each node (nil: not
+    /// reached), stopping once `b` is reached (nil: every node): one search serves all of a
+    /// source's routes, as an all-to-all needs.
+    func routeTree(from a: Int, until b: Int? = nil) -> [Int?] {
         var previous = [Int?](repeating: nil, count: nodes)   // the link index used to reach a node
         var visited = [Bool](repeating: false, count: nodes)
         visited[a] = true
         var frontier = [a]
-        while !frontier.isEmpty && !visited[b] {
+        while !frontier.isEmpty && !(b.map { visited[$0] } ?? false) {
             var next: [Int] = []
             for node in frontier {
                 // Each node's links in link order: the same routes as scanning every link, in O(links).
@@ -84,7 +91,13 @@ public struct Network: Sendable {
             }
             frontier = next
         }
-        guard visited[b] else { throw Problem(description: "node \(b) cannot be reached from node \(a): the network is not connected") }
+        return previous
+    }
+
+    /// The route from `a` to `b` along `tree` (`routeTree(from: a)`).
+    func route(from a: Int, to b: Int, tree previous: [Int?]) throws(Problem) -> (resources: [Int], latency: Double) {
+        guard a != b else { return ([], 0) }
+        guard previous[b] != nil else { throw Problem(description: "node \(b) cannot be reached from node \(a): the network is not connected") }
         var path: [Int] = [], latency = 0.0, node = b
         while node != a, let index = previous[node] {
             let link = links[index]
