@@ -68,6 +68,8 @@ struct RingSource: StepSource {
     let merge: (output: Double, query: Double, key: Double)?
     /// Bytes of a K/V block per token on the wire.
     let keyBytesPerToken: Int
+    /// Whether plans carry the bytes taken (only host copies need them; they cost a step's look-up).
+    var countsReceived = true
 
     var ranks: Int { layout.ranks }
     func stepCount(of rank: Int) -> Int { ranks }
@@ -119,7 +121,7 @@ struct RingSource: StepSource {
                 afterCompute.append(PlannedTransfer(from: rank, to: step.keyOwner, step: index, receiveStep: ranks - 1, bytes: bytes, afterCompute: true))
             }
         }
-        return PlannedStep(work: work, atStart: atStart, afterCompute: afterCompute, received: received(rank, index))
+        return PlannedStep(work: work, atStart: atStart, afterCompute: afterCompute, received: countsReceived ? received(rank, index) : 0)
     }
 
     /// Bytes `rank` takes at step `index`: the next K/V block from the rank before, and backward
@@ -154,7 +156,7 @@ extension ScheduleReplay {
                               perPair: flopsPerPair / computeRate, perDiagonalPair: flopsPerPair / (diagonalRate ?? computeRate),
                               merge: perElement.map { (Double(p.heads * (p.headDimension + 1)) * $0, Double(p.heads * p.headDimension) * $0,
                                                        Double(2 * p.keyHeads * p.headDimension) * $0) },
-                              keyBytesPerToken: 2 * p.keyHeads * p.headDimension * p.elementBytes)
+                              keyBytesPerToken: 2 * p.keyHeads * p.headDimension * p.elementBytes, countsReceived: hostCopyRate != nil)
         }
         if !table {
             let flopsPerPair = (pass == .forward ? 4 : 10) * Double(p.heads * p.headDimension)
