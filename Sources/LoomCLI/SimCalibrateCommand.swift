@@ -86,8 +86,10 @@ enum SimCalibrateCommand: Command {
     /// Useful FLOP/s of one block forward and backward on one thread, medians of `samples`; a
     /// causal block counts its visible pairs, C(C + 1)/2.
     /// Without `backward`, the backward rate is not measured (0).
+    /// With a `budget` (seconds), forward samples are taken until they fill it, at least
+    /// `samples` and at most 15: a short block's median then rides out a moment's noise.
     static func attentionRates(chunk: Int, heads: Int, keyHeads: Int? = nil, dimension: Int, samples: Int,
-                               causal: Bool = false, backward timesBackward: Bool = true) throws(CommandError) -> (Double, Double) {
+                               causal: Bool = false, backward timesBackward: Bool = true, budget: Double? = nil) throws(CommandError) -> (Double, Double) {
         // With the workers' allocator settings: glibc's default maps and faults in each large
         // block anew, which made a 1,365-token block 8 % slower than the same block on a worker.
         LargeMessageMemory.configure()
@@ -99,9 +101,12 @@ enum SimCalibrateCommand: Command {
             do {
                 // Each pass timed back to back after its own warm-up, as a rank runs its steps:
                 // forward samples taken between backward ones ran 5–20 % slower (small blocks most).
+                let warmStart = ContinuousClock.now
                 let result = try attention.forward(query: q, key: k, value: v)   // warm-up
+                let once = max(1e-6, (ContinuousClock.now - warmStart).inSeconds)
+                let count = budget.map { min(15, max(samples, Int($0 / once))) } ?? samples
                 var forward: [Double] = [], backward: [Double] = []
-                for _ in 0..<samples {
+                for _ in 0..<count {
                     let start = ContinuousClock.now
                     _ = try attention.forward(query: q, key: k, value: v)
                     forward.append((ContinuousClock.now - start).inSeconds)

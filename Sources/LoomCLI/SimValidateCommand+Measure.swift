@@ -47,26 +47,45 @@ extension SimValidateCommand {
                 }
             }
         }
-        let calibration = try calibrate(needs, heads: heads, dimension: dimension, quick: quick, json: json)
+        // The transport and the copies now; each group's block rates just before it runs (below).
+        var calibration = try calibrate(needs, heads: heads, dimension: dimension, quick: quick, json: json, rates: false)
 
+        // Each group of cases (one P, N and K/V head count) runs right after its block shapes are
+        // timed again: this VM's speed drifts by 10–15 % over a full run, and a rate taken
+        // minutes earlier predicted the later cases too fast.
         var cases: [SimValidateRecord.Case] = []
         for keyHeads in keyHeadsList {
-            var configuration = ShardedBenchmark.Configuration(algorithms: algorithms, workerCounts: workers, sizes: sizes, causality: [false, true],
-                                                               links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
-            configuration.ulyssesDegree = u
-            configuration.repeats = repeats
-            configuration.pinCores = pinned
-            configuration.excluded = { !runs($0.algorithm, $0.workers, keyHeads) }
-            for row in try ShardedBenchmark.run(configuration, progress: { if !json { Console.progress("sim validate: \($0)") } }) {
-                let s = row.setting
-                let rankSteps = (0..<s.workers).map { rank in
-                    row.steps.filter { $0.rank == rank }.sorted { $0.step < $1.step }
-                        .map { SimValidateRecord.Step(start: $0.start, send: $0.send, compute: $0.compute, wait: $0.wait) }
+            for n in sizes {
+                for p in workers {
+                    let group = algorithms.filter { runs($0, p, keyHeads) }.map { algorithm in
+                        let shape = blockShape(algorithm, workers: p, tokens: n, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
+                        return CalibrationNeed(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, ranks: p, pinned: pinned)
+                    }
+                    let fresh = try measureRates(group, dimension: dimension, json: json)
+                    var configuration = ShardedBenchmark.Configuration(algorithms: algorithms, workerCounts: [p], sizes: [n], causality: [false, true],
+                                                                       links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
+                    configuration.ulyssesDegree = u
+                    configuration.repeats = repeats
+                    configuration.pinCores = pinned
+                    configuration.excluded = { !runs($0.algorithm, $0.workers, keyHeads) }
+                    for row in try ShardedBenchmark.run(configuration, progress: { if !json { Console.progress("sim validate: \($0)") } }) {
+                        let s = row.setting
+                        let rankSteps = (0..<s.workers).map { rank in
+                            row.steps.filter { $0.rank == rank }.sorted { $0.step < $1.step }
+                                .map { SimValidateRecord.Step(start: $0.start, send: $0.send, compute: $0.compute, wait: $0.wait) }
+                        }
+                        let shape = blockShape(s.algorithm, workers: s.workers, tokens: s.tokens, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
+                        cases.append(.init(algorithm: s.algorithm, workers: s.workers, tokens: s.tokens, isCausal: s.isCausal, keyHeads: keyHeads,
+                                           linkGbps: s.linkGbps, ulyssesDegree: s.algorithm == .usp ? u : nil, wallSeconds: row.wallSeconds,
+                                           rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps, pinned: pinned,
+                                           rate: fresh.first { $0.tokens == shape.tokens && $0.heads == shape.heads && $0.keyHeads == shape.keyHeads }))
+                    }
                 }
-                cases.append(.init(algorithm: s.algorithm, workers: s.workers, tokens: s.tokens, isCausal: s.isCausal, keyHeads: keyHeads,
-                                   linkGbps: s.linkGbps, ulyssesDegree: s.algorithm == .usp ? u : nil, wallSeconds: row.wallSeconds,
-                                   rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps, pinned: pinned))
             }
+        }
+        // The calibration's own table: each shape's latest rates, for files read by older code paths.
+        for rate in cases.compactMap(\.rate) where calibration.rate(tokens: rate.tokens, heads: rate.heads, keyHeads: rate.keyHeads) == nil {
+            calibration.rates.append(rate)
         }
         return SimValidateRecord(calibration: calibration, cases: cases)
     }
@@ -91,15 +110,33 @@ extension SimValidateCommand {
     /// Measures this machine for `needs`, from microbenchmarks only: one thread's rate for each
     /// block shape, full and causal; where more ranks than cores run a shape, the fraction of a
     /// fair share they get at once; and the local transport's α and β.
+    /// Without `rates`, the block rates are left to the caller (empty).
     static func calibrate(_ needs: [CalibrationNeed], heads: Int, dimension: Int, quick: Bool,
-                          json: Bool) throws(CommandError) -> SimValidateRecord.Calibration {
+                          json: Bool, rates measuresRates: Bool = true) throws(CommandError) -> SimValidateRecord.Calibration {
+        let rates = measuresRates ? try measureRates(needs, dimension: dimension, json: json) : []
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        // What a transfer costs the cores at each end: a K/V block of the largest chunk.
+        let largest = needs.map { $0.tokens * $0.keyHeads * dimension * 4 }.max() ?? (1 << 20)
+        if !json { Console.progress("sim validate: calibrating the copies of a \(largest >> 10) KiB transfer …") }
+        let copy = try SimCalibrateCommand.hostCopyRate(bytes: largest)
+        if !json { Console.progress("sim validate: calibrating the transport …") }
+        let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
+        return SimValidateRecord.Calibration(
+            host: Provenance.host, cpuModel: Provenance.cpuModel, commit: Provenance.commit, build: Provenance.build,
+            date: ISO8601DateFormatter().string(from: Date()), cores: cores,
+            latency: microseconds * 1e-6, bandwidthGBps: bandwidth, heads: heads, headDimension: dimension, rates: rates, copyGBps: copy / 1e9)
+    }
+
+    /// One thread's rate for each block shape of `needs`, full and causal, and where more ranks
+    /// than cores run it, the fraction of a fair share they get at once.
+    static func measureRates(_ needs: [CalibrationNeed], dimension: Int, json: Bool) throws(CommandError) -> [SimValidateRecord.Rate] {
         var rates: [SimValidateRecord.Rate] = []
         for need in needs where !rates.contains(where: { $0.tokens == need.tokens && $0.heads == need.heads && $0.keyHeads == need.keyHeads }) {
             if !json { Console.progress("sim validate: calibrating attention \(need.tokens) × \(need.tokens), H = \(need.heads), Hkv = \(need.keyHeads), full and causal …") }
             let full = try SimCalibrateCommand.attentionRates(chunk: need.tokens, heads: need.heads, keyHeads: need.keyHeads,
-                                                              dimension: dimension, samples: 3, backward: false).0
+                                                              dimension: dimension, samples: 3, backward: false, budget: 0.5).0
             let causal = try SimCalibrateCommand.attentionRates(chunk: need.tokens, heads: need.heads, keyHeads: need.keyHeads,
-                                                                dimension: dimension, samples: 3, causal: true, backward: false).0
+                                                                dimension: dimension, samples: 3, causal: true, backward: false, budget: 0.5).0
             rates.append(.init(tokens: need.tokens, heads: need.heads, keyHeads: need.keyHeads, full: full, causal: causal))
         }
         // More ranks than cores: how much of the cores' fair share P blocks of each shape get at
@@ -113,15 +150,6 @@ extension SimValidateCommand {
                                                                                          heads: need.heads, keyHeads: need.keyHeads, dimension: dimension,
                                                                                          pinned: need.pinned)
         }
-        // What a transfer costs the cores at each end: a K/V block of the largest chunk.
-        let largest = needs.map { $0.tokens * $0.keyHeads * dimension * 4 }.max() ?? (1 << 20)
-        if !json { Console.progress("sim validate: calibrating the copies of a \(largest >> 10) KiB transfer …") }
-        let copy = try SimCalibrateCommand.hostCopyRate(bytes: largest)
-        if !json { Console.progress("sim validate: calibrating the transport …") }
-        let (microseconds, bandwidth, _) = try SimCalibrateCommand.transport(quick: quick) { _ in }
-        return SimValidateRecord.Calibration(
-            host: Provenance.host, cpuModel: Provenance.cpuModel, commit: Provenance.commit, build: Provenance.build,
-            date: ISO8601DateFormatter().string(from: Date()), cores: cores,
-            latency: microseconds * 1e-6, bandwidthGBps: bandwidth, heads: heads, headDimension: dimension, rates: rates, copyGBps: copy / 1e9)
+        return rates
     }
 }

@@ -12,7 +12,7 @@ extension SimValidateCommand {
             let place = file.map { "\($0): cases[\(index)]" } ?? "sim validate: \(item.algorithm.rawValue) P = \(item.workers) n = \(item.tokens)"
             let shape = blockShape(item.algorithm, workers: item.workers, tokens: item.tokens, heads: c.heads, keyHeads: item.keyHeads,
                                    ulyssesDegree: item.ulyssesDegree)
-            guard let rate = c.rate(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads) else {
+            guard let rate = item.rate ?? c.rate(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads) else {
                 let text = "\(place): no calibrated rate for its block, \(shape.tokens) tokens, H = \(shape.heads), Hkv = \(shape.keyHeads)"
                 throw file == nil ? .failure(text) : .usage(text)
             }

@@ -89,6 +89,7 @@ enum SimValidateCommand: Command {
                 // The runs stay as measured; only the microbenchmarks are taken again, here and now.
                 record.calibration = try calibrate(needs(of: record), heads: record.calibration.heads,
                                                    dimension: record.calibration.headDimension, quick: false, json: json)
+                for index in record.cases.indices { record.cases[index].rate = nil }   // the new rates, not those saved
                 if let save = arguments.string("save") {
                     try record.write(to: save)
                     if !json { Console.progress("sim validate: the saved runs with the new calibration written to \(save)") }

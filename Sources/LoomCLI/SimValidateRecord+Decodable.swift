@@ -74,18 +74,22 @@ extension SimValidateRecord.Calibration {
         headDimension = try fields.int("head_dim", 1...1024)
         let heads = heads
         rates = try fields.list("rates", atMost: SimValidateRecord.maximumCases) { items in
-            let rate = try items.nestedContainer(keyedBy: FieldKey.self)
-            var result = SimValidateRecord.Rate(tokens: try rate.int("tokens", 1...65_536), heads: try rate.int("heads", 1...heads),
-                                                keyHeads: try rate.int("kv_heads", 1...heads), full: try rate.number("full_flops_per_s", 1...1e15),
-                                                causal: try rate.number("causal_flops_per_s", 1...1e15))
-            // Optional: files saved before the shared-core measurement have none.
-            if rate.contains(FieldKey("sharing")) {
-                for (ranks, efficiency) in try rate.list("sharing", atMost: 16, { items in
-                    let entry = try items.nestedContainer(keyedBy: FieldKey.self)
-                    return (try entry.int("ranks", 2...8), try entry.number("efficiency", 0.01...1))
-                }) { result.sharing[ranks] = efficiency }
-            }
-            return result
+            try SimValidateRecord.Rate(items.nestedContainer(keyedBy: FieldKey.self), heads: heads)
+        }
+    }
+}
+
+extension SimValidateRecord.Rate {
+    fileprivate init(_ rate: KeyedDecodingContainer<FieldKey>, heads: Int) throws {
+        self.init(tokens: try rate.int("tokens", 1...65_536), heads: try rate.int("heads", 1...heads),
+                  keyHeads: try rate.int("kv_heads", 1...heads), full: try rate.number("full_flops_per_s", 1...1e15),
+                  causal: try rate.number("causal_flops_per_s", 1...1e15))
+        // Optional: files saved before the shared-core measurement have none.
+        if rate.contains(FieldKey("sharing")) {
+            for (ranks, efficiency) in try rate.list("sharing", atMost: 16, { items in
+                let entry = try items.nestedContainer(keyedBy: FieldKey.self)
+                return (try entry.int("ranks", 2...8), try entry.number("efficiency", 0.01...1))
+            }) { sharing[ranks] = efficiency }
         }
     }
 }
@@ -113,6 +117,9 @@ extension SimValidateRecord.Case {
             }
         }
         pinned = try fields.decodeIfPresent(Bool.self, forKey: FieldKey("pinned")) ?? false
+        if fields.contains(FieldKey("rate")), try !fields.decodeNil(forKey: FieldKey("rate")) {
+            rate = try SimValidateRecord.Rate(fields.nestedContainer(keyedBy: FieldKey.self, forKey: FieldKey("rate")), heads: heads)
+        }
         wallSeconds = try fields.number("measured_s", 1e-9...1e6)
         rankZeroSteps = try fields.list("rank0_steps_s", atMost: SimValidateRecord.maximumSteps) { items in
             let value = try items.decode(Double.self)

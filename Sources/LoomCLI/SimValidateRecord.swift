@@ -50,6 +50,8 @@ struct SimValidateRecord {
         var rankSteps: [[Step]]
         /// Ran with `pin_cores` (rank r on core r mod C); false in files saved before pinning.
         var pinned = false
+        /// Its block shape's rates, timed just before its group of cases ran; nil: the calibration's.
+        var rate: Rate? = nil
 
         var setting: ShardedBenchmark.Case {
             ShardedBenchmark.Case(algorithm: algorithm, workers: workers, tokens: tokens, isCausal: isCausal, linkGbps: linkGbps)
@@ -68,13 +70,7 @@ struct SimValidateRecord {
                 ("date", .string(c.date)), ("cores", .integer(c.cores)), ("latency_s", .exactNumber(c.latency)),
                 ("bandwidth_gbps", .exactNumber(c.bandwidthGBps)), ("copy_gbps", c.copyGBps.map { .exactNumber($0) } ?? .null),
                 ("heads", .integer(c.heads)), ("head_dim", .integer(c.headDimension)),
-                ("rates", .array(c.rates.map {
-                    .object([("tokens", .integer($0.tokens)), ("heads", .integer($0.heads)), ("kv_heads", .integer($0.keyHeads)),
-                             ("full_flops_per_s", .exactNumber($0.full)), ("causal_flops_per_s", .exactNumber($0.causal)),
-                             ("sharing", .array($0.sharing.sorted { $0.key < $1.key }.map {
-                                 .object([("ranks", .integer($0.key)), ("efficiency", .exactNumber($0.value))])
-                             }))])
-                })),
+                ("rates", .array(c.rates.map(Self.json))),
             ])),
             ("cases", .array(cases.map { item in
                 .object([
@@ -82,7 +78,7 @@ struct SimValidateRecord {
                     ("causal", .bool(item.isCausal)), ("kv_heads", .integer(item.keyHeads)),
                     ("link_gbps", item.linkGbps.map { .exactNumber($0) } ?? .null),
                     ("ulysses_degree", item.ulyssesDegree.map { .integer($0) } ?? .null),
-                    ("pinned", .bool(item.pinned)), ("measured_s", .exactNumber(item.wallSeconds)),
+                    ("pinned", .bool(item.pinned)), ("rate", item.rate.map(Self.json) ?? .null), ("measured_s", .exactNumber(item.wallSeconds)),
                     ("rank0_steps_s", .array(item.rankZeroSteps.map { .exactNumber($0) })),
                     ("ranks", .array(item.rankSteps.map { steps in
                         .array(steps.map {
@@ -93,6 +89,14 @@ struct SimValidateRecord {
                 ])
             })),
         ])
+    }
+
+    static func json(_ rate: Rate) -> JSONValue {
+        .object([("tokens", .integer(rate.tokens)), ("heads", .integer(rate.heads)), ("kv_heads", .integer(rate.keyHeads)),
+                 ("full_flops_per_s", .exactNumber(rate.full)), ("causal_flops_per_s", .exactNumber(rate.causal)),
+                 ("sharing", .array(rate.sharing.sorted { $0.key < $1.key }.map {
+                     .object([("ranks", .integer($0.key)), ("efficiency", .exactNumber($0.value))])
+                 }))])
     }
 
     func write(to path: String) throws(CommandError) {

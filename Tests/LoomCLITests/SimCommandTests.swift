@@ -240,4 +240,39 @@ import Testing
         let alone = try LoomProcess.run(["sim", "validate", "--recalibrate"])
         #expect(alone.status == 2 && alone.standardError.contains("give it with --from"), "\(alone)")
     }
+
+    /// A case's own rate (timed just before its group ran) predicts it, not the calibration's;
+    /// --recalibrate replaces both.
+    @Test func validateFromPrefersACasesOwnRate() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("rates.json").path
+        func predicted(caseRate: String) throws -> Double? {
+            let text = """
+                {"format": "loom-sim-validate", "version": 1,
+                 "calibration": {"host": "h", "cpu": "c", "commit": "abc", "build": "debug", "date": "2026-01-01T00:00:00Z", "cores": 2,
+                                 "latency_s": 5e-05, "bandwidth_gbps": 4.0, "heads": 8, "head_dim": 64,
+                                 "rates": [{"tokens": 128, "heads": 8, "kv_heads": 8, "full_flops_per_s": 4e10, "causal_flops_per_s": 2.5e10}]},
+                 "cases": [{"algorithm": "ring", "workers": 2, "tokens": 256, "causal": false, "kv_heads": 8, "link_gbps": null,
+                            "ulysses_degree": null, "rate": \(caseRate), "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
+                """
+            try text.write(toFile: file, atomically: true, encoding: .utf8)
+            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
+            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
+            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+        }
+        let calibrated = try #require(try predicted(caseRate: "null"))
+        let own = try #require(try predicted(caseRate: """
+            {"tokens": 128, "heads": 8, "kv_heads": 8, "full_flops_per_s": 2e10, "causal_flops_per_s": 1.25e10}
+            """))
+        // Compute-bound: half the rate, about twice the time.
+        #expect(own > 1.8 * calibrated && own < 2.1 * calibrated, "\(calibrated) \(own)")
+        try predictedRefusal(file: file)
+    }
+
+    private func predictedRefusal(file: String) throws {
+        let text = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "\"full_flops_per_s\": 2e10", with: "\"full_flops_per_s\": -1")
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        let refused = try LoomProcess.run(["sim", "validate", "--from", file])
+        #expect(refused.status == 2 && refused.standardError.contains("cases[0].rate.full_flops_per_s"), "\(refused)")
+    }
 }
