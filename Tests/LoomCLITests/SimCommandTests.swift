@@ -194,10 +194,7 @@ import Testing
         }
         func predicted(_ efficiency: String) throws -> Double? {
             try record(efficiency).write(toFile: file, atomically: true, encoding: .utf8)
-            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
-            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
-            // Numbers in the row: P, n, Hkv, measured, predicted, error.
-            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+            return try Self.predictedRing(from: file)
         }
         let full = try #require(try predicted("1")), half = try #require(try predicted("0.5"))
         // Compute-bound on four ranks: the cores at half their fair share take twice as long.
@@ -223,9 +220,7 @@ import Testing
                             "ulysses_degree": null, "pinned": \(pinned), "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
                 """
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
-            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
-            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+            return try Self.predictedRing(from: file)
         }
         let shared = try #require(try predicted(pinned: false, copy: "null")), pinned = try #require(try predicted(pinned: true, copy: "null"))
         // Compute-bound, three ranks on two cores: 1.5 × the work per step shared, 2 × pinned.
@@ -256,9 +251,7 @@ import Testing
                             "ulysses_degree": null, "rate": \(caseRate), "measured_s": 0.01, "rank0_steps_s": [], "ranks": []}]}
                 """
             try text.write(toFile: file, atomically: true, encoding: .utf8)
-            let ran = try LoomProcess.run(["sim", "validate", "--from", file])
-            let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
-            return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
+            return try Self.predictedRing(from: file)
         }
         let calibrated = try #require(try predicted(caseRate: "null"))
         let own = try #require(try predicted(caseRate: """
@@ -274,5 +267,13 @@ import Testing
         try text.write(toFile: file, atomically: true, encoding: .utf8)
         let refused = try LoomProcess.run(["sim", "validate", "--from", file])
         #expect(refused.status == 2 && refused.standardError.contains("cases[0].rate.full_flops_per_s"), "\(refused)")
+    }
+
+    /// The prediction of the one ring case in a file `--from` reads (numbers in its row: P, n,
+    /// Hkv, measured, predicted, error).
+    static func predictedRing(from file: String) throws -> Double? {
+        let ran = try LoomProcess.run(["sim", "validate", "--from", file])
+        let row = ran.standardOutput.split(separator: "\n").first { $0.hasPrefix("        ring") }
+        return row.flatMap { line in line.split(separator: " ").compactMap { Double($0) }.dropFirst(4).first }
     }
 }
