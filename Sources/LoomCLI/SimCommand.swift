@@ -7,7 +7,7 @@ enum SimCommand: Command {
     static let words = ["sim"]
     static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
     static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses|usp [--ulysses-degree U] --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
-        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C] [--trace FILE] [--json]"
+        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C [--pinned]] [--copy-gbps G] [--trace FILE] [--json]"
     static let options: [Option] = [
         .value("algorithm", "A", "ring, zigzag_ring, tokenring, ulysses or usp (default ring)"),
         .value("ulysses-degree", "U", "usp: ranks per Ulysses group, dividing the ranks, heads and K/V heads (the ring runs across the P/U groups)"),
@@ -23,6 +23,8 @@ enum SimCommand: Command {
         .value("link-gbps", "B", "without --topology: a ring of links of B GB/s per direction"),
         .value("latency-us", "A", "with --link-gbps: each link's latency in µs (default 0)"),
         .value("cores", "C", "the ranks share C cores (local workers on one machine), each computing at most at its own rate; default a core per rank"),
+        .flag("pinned", "with cores: rank r pinned to core r mod C, sharing only that core (attention.sharded's pin_cores)"),
+        .value("copy-gbps", "G", "each transfer costs its sender's and its receiver's cores bytes / G GB/s (local workers' copies; default none)"),
         .value("trace", "FILE", "write the forward pass's timeline as Chrome trace JSON (Perfetto), as 'loom attention --algorithm A --trace' does for a measured run"),
         .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (default: the topology's peak × forward efficiency)"),
         .flag("json", "one JSON object"),
@@ -95,15 +97,22 @@ enum SimCommand: Command {
             try TensorFile.checkWritable(path, option: "trace")
         }
         let cores = try arguments.int("cores", minimum: 1) ?? topology?.cores
+        let pinned = arguments.flag("pinned")
+        if pinned && cores == nil { throw .usage("--pinned pins ranks to cores: give --cores C (or a topology with cores:)") }
+        var copyRate: Double?
+        if let text = arguments.string("copy-gbps") {
+            guard let value = Double(text), value > 0, value.isFinite, value <= 1e6 else { throw .usage("--copy-gbps expects GB/s above 0, such as 2; got '\(text)'") }
+            copyRate = value * 1e9
+        }
         let start = ContinuousClock.now
         let result: ScheduleReplay.Result, backward: ScheduleReplay.Result?
         do {
             let merge = topology?.compute?.mergeRate, slowdown = topology?.compute?.transferSlowdown ?? 0
             result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores,
-                                        mergeRate: merge, transferSlowdown: slowdown).run()
+                                        mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned).run()
             backward = arguments.flag("backward")
                 ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network,
-                                     cores: cores, mergeRate: merge, transferSlowdown: slowdown).run() : nil
+                                     cores: cores, mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned).run() : nil
         } catch {
             throw .failure(error.description)
         }

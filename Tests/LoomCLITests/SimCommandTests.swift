@@ -15,6 +15,26 @@ import Testing
         #expect(object["bytes_sent"] as? Int == 4 * 3 * 2 * 1024 * 8 * 64 * 4)
     }
 
+    /// `--pinned` and `--copy-gbps` on the command line: three compute-bound ranks on two cores
+    /// take 2 × the work per step pinned (1.5 × shared), and copies add to that.
+    @Test func pinnedRanksAndCopiesOnTheCommandLine() throws {
+        func predicted(_ extra: [String]) throws -> Double? {
+            let ran = try LoomProcess.run(["sim", "--algorithm", "ring", "--workers", "3", "--tokens", "3072", "--link-gbps", "1000000",
+                                           "--compute-gflops", "50", "--cores", "2", "--json"] + extra)
+            let object = try JSONSerialization.jsonObject(with: Data(ran.standardOutput.utf8)) as? [String: Any]
+            return object?["predicted_s"] as? Double
+        }
+        let shared = try #require(try predicted([])), pinned = try #require(try predicted(["--pinned"]))
+        #expect(abs(pinned / shared - 2 / 1.5) < 1e-3, "\(shared) \(pinned)")
+        let copying = try #require(try predicted(["--copy-gbps", "1"]))
+        #expect(copying > shared, "\(shared) \(copying)")
+        let lone = try LoomProcess.run(["sim", "--algorithm", "ring", "--workers", "3", "--tokens", "3072", "--link-gbps", "1", "--compute-gflops", "50", "--pinned"])
+        #expect(lone.status == 2 && lone.standardError.contains("give --cores"), "\(lone)")
+        let bad = try LoomProcess.run(["sim", "--algorithm", "ring", "--workers", "3", "--tokens", "3072", "--link-gbps", "1", "--compute-gflops", "50",
+                                       "--copy-gbps", "-1"])
+        #expect(bad.status == 2 && bad.standardError.contains("--copy-gbps"), "\(bad)")
+    }
+
     @Test func badSettingsAreRefused() throws {
         let ulysses = try LoomProcess.run(["sim", "--algorithm", "ulysses", "--workers", "4", "--tokens", "64", "--heads", "6", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(ulysses.status == 2 && ulysses.standardError.contains("must divide heads"), "\(ulysses)")
