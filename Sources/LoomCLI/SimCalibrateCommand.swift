@@ -46,20 +46,24 @@ enum SimCalibrateCommand: Command {
         let (forward, backward) = try attentionRates(chunk: chunk, heads: heads, dimension: dimension, samples: quick ? 3 : 7)
         Console.progress("sim calibrate: transport (loom bench wire) …")
         let (latency, bandwidth, roundTrip) = try transport(quick: quick) { Console.progress("sim calibrate: \($0)") }
+        Console.progress("sim calibrate: copies of a transfer at each end …")
+        let copy = try hostCopyRate(bytes: 2 * chunk * heads * dimension * 4)   // a K/V block of the chunk
         let peak = max(forward, backward), cores = ProcessInfo.processInfo.activeProcessorCount
         let date = ISO8601DateFormatter().string(from: Date())
         let source = "loom sim calibrate on \(Provenance.host) (\(Provenance.cpuModel), \(cores) cores), \(date), commit \(Provenance.commit): "
             + String(format: "attention %d × %d, H = %d, d = %d, one thread: forward %.1f, backward %.1f GFLOP/s; ", chunk, chunk, heads, dimension,
                      forward / 1e9, backward / 1e9)
-            + String(format: "ipc round trip %.1f µs, 16 MiB through shared memory %.2f GB/s", roundTrip, bandwidth)
+            + String(format: "ipc round trip %.1f µs, 16 MiB through shared memory %.2f GB/s; copies at each end %.2f GB/s", roundTrip, bandwidth, copy / 1e9)
         let text = """
             # This machine, measured by 'loom sim calibrate' (see source). Local workers: a full mesh of
-            # links at the measured transport, sharing the machine's cores.
+            # links at the measured transport, sharing the machine's cores, each transfer copied in and
+            # out on the ranks' cores. Add 'pinned: true' to predict runs with pin_cores.
             name: this-machine
             source: \(TopologyFile.quoted(source))
             kind: mesh
             ranks: \(ranks)
             cores: \(cores)
+            copy_gbytes_per_s: \(String(format: "%.4g", copy / 1e9))
             link: {gbytes_per_s: \(String(format: "%.4g", bandwidth)), latency_us: \(String(format: "%.4g", latency))}
             compute: {tflops: \(String(format: "%.6g", peak / 1e12)), forward: \(String(format: "%.4f", forward / peak)), backward: \(String(format: "%.4f", backward / peak))}
 
@@ -67,8 +71,8 @@ enum SimCalibrateCommand: Command {
         do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
             throw .failure("cannot write \(out): \(error.localizedDescription)")
         }
-        Console.output(String(format: "forward %.1f GFLOP/s, backward %.1f GFLOP/s per rank; α %.1f µs, β %.2f GB/s; %d cores", forward / 1e9,
-                              backward / 1e9, latency, bandwidth, cores))
+        Console.output(String(format: "forward %.1f GFLOP/s, backward %.1f GFLOP/s per rank; α %.1f µs, β %.2f GB/s; copies %.2f GB/s; %d cores",
+                              forward / 1e9, backward / 1e9, latency, bandwidth, copy / 1e9, cores))
         Console.output("wrote \(out): use it as 'loom sim --topology \(out) …'")
     }
 

@@ -7,7 +7,7 @@ enum SimCommand: Command {
     static let words = ["sim"]
     static let summary = "predict a sequence-parallel schedule's forward time on a modelled cluster (the simulator)"
     static let usage = "loom sim --algorithm ring|zigzag_ring|tokenring|ulysses|usp [--ulysses-degree U] --tokens N [--workers P] [--heads H] [--kv-heads G] [--head-dim D] [--causal] [--backward] [--dtype float32|bf16|fp16] "
-        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C [--pinned]] [--copy-gbps G] [--trace FILE] [--json]"
+        + "(--topology NAME|FILE.yaml | --link-gbps B [--latency-us A]) [--compute-gflops C] [--cores C [--pinned]] [--copy-gbps G] [--all-to-all-efficiency E] [--trace FILE] [--json]"
     static let options: [Option] = [
         .value("algorithm", "A", "ring, zigzag_ring, tokenring, ulysses or usp (default ring)"),
         .value("ulysses-degree", "U", "usp: ranks per Ulysses group, dividing the ranks, heads and K/V heads (the ring runs across the P/U groups)"),
@@ -25,6 +25,7 @@ enum SimCommand: Command {
         .value("cores", "C", "the ranks share C cores (local workers on one machine), each computing at most at its own rate; default a core per rank"),
         .flag("pinned", "with cores: rank r pinned to core r mod C, sharing only that core (attention.sharded's pin_cores)"),
         .value("copy-gbps", "G", "each transfer costs its sender's and its receiver's cores bytes / G GB/s (local workers' copies; default none)"),
+        .value("all-to-all-efficiency", "E", "the fraction of the links' bandwidth an all-to-all reaches (Ulysses, usp's group exchanges), 0 < E ≤ 1 (default: the topology's, else 1)"),
         .value("trace", "FILE", "write the forward pass's timeline as Chrome trace JSON (Perfetto), as 'loom attention --algorithm A --trace' does for a measured run"),
         .value("compute-gflops", "C", "each rank's attention rate in useful GFLOP/s (default: the topology's peak × forward efficiency)"),
         .flag("json", "one JSON object"),
@@ -97,9 +98,16 @@ enum SimCommand: Command {
             try TensorFile.checkWritable(path, option: "trace")
         }
         let cores = try arguments.int("cores", minimum: 1) ?? topology?.cores
-        let pinned = arguments.flag("pinned")
+        let pinned = arguments.flag("pinned") || (arguments.string("cores") == nil && topology?.pinned == true)
         if pinned && cores == nil { throw .usage("--pinned pins ranks to cores: give --cores C (or a topology with cores:)") }
-        var copyRate: Double?
+        var copyRate = topology?.hostCopyRate
+        var allToAll = topology?.allToAllEfficiency ?? 1
+        if let text = arguments.string("all-to-all-efficiency") {
+            guard let value = Double(text), value > 0, value <= 1 else {
+                throw .usage("--all-to-all-efficiency expects a fraction above 0 and at most 1, such as 0.25; got '\(text)'")
+            }
+            allToAll = value
+        }
         if let text = arguments.string("copy-gbps") {
             guard let value = Double(text), value > 0, value.isFinite, value <= 1e6 else { throw .usage("--copy-gbps expects GB/s above 0, such as 2; got '\(text)'") }
             copyRate = value * 1e9
@@ -109,10 +117,12 @@ enum SimCommand: Command {
         do {
             let merge = topology?.compute?.mergeRate, slowdown = topology?.compute?.transferSlowdown ?? 0
             result = try ScheduleReplay(algorithm: algorithm, problem: problem, computeRate: rate, network: network, cores: cores,
-                                        mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned).run()
+                                        mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned,
+                                        allToAllEfficiency: allToAll).run()
             backward = arguments.flag("backward")
                 ? try ScheduleReplay(algorithm: algorithm, problem: problem, pass: .backward, computeRate: backwardRate, network: network,
-                                     cores: cores, mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned).run() : nil
+                                     cores: cores, mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: copyRate, pinned: pinned,
+                                     allToAllEfficiency: allToAll).run() : nil
         } catch {
             throw .failure(error.description)
         }

@@ -35,7 +35,9 @@ enum SimPublishedCommand: Command {
                 ])),
                 ("claims", .array(claims.map { claim in
                     .object([("source", .string(claim.source)), ("setting", .string(claim.setting)), ("claim", .string(claim.claim)),
-                             ("predicted_ratio", .number(claim.ratio)), ("holds", .bool(claim.holds))])
+                             ("predicted_ratio", .number(claim.ratio)), ("holds", .bool(claim.holds)),
+                             ("all_to_all_efficiency_at_most", claim.allToAllAtMost.map { .number($0) } ?? .null),
+                             ("all_to_all_efficiency_above", claim.allToAllAtLeast.map { .number($0) } ?? .null)])
                 })),
                 ("held_out_mean_abs_error", .number(mean)), ("held_out_max_abs_error", .number(largest)),
             ]).rendered())
@@ -55,6 +57,11 @@ enum SimPublishedCommand: Command {
         for claim in claims {
             Console.output("  \(claim.setting)\n    published: \(claim.claim); predicted ratio "
                            + String(format: "%.2f", claim.ratio) + (claim.holds ? " (holds)" : " (not met)"))
+            if let most = claim.allToAllAtMost {
+                Console.output(String(format: "    holds if the all-to-all reaches at most %.3f of its links' bandwidth", most)
+                               + (claim.allToAllAtLeast.map { String(format: " and more than %.4f", $0) } ?? "")
+                               + " (all_to_all_efficiency; not calibrated: no published all-to-all figure for these GPUs)")
+            }
         }
         let efficiencies = calibration.forward.keys.sorted().map { gpu in
             String(format: "%@ forward %.3f, backward %.3f of peak", gpu, calibration.forward[gpu]!, calibration.backward[gpu] ?? 0)

@@ -52,42 +52,73 @@ extension SimValidateCommand {
 
         // Each group of cases (one P, N and K/V head count) runs right after its block shapes are
         // timed again: this VM's speed drifts by 10–15 % over a full run, and a rate taken
-        // minutes earlier predicted the later cases too fast.
-        var cases: [SimValidateRecord.Case] = []
-        for keyHeads in keyHeadsList {
-            for n in sizes {
-                for p in workers {
-                    let group = algorithms.filter { runs($0, p, keyHeads) }.map { algorithm in
-                        let shape = blockShape(algorithm, workers: p, tokens: n, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
-                        return CalibrationNeed(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, ranks: p, pinned: pinned)
-                    }
-                    let fresh = try measureRates(group, dimension: dimension, json: json)
-                    var configuration = ShardedBenchmark.Configuration(algorithms: algorithms, workerCounts: [p], sizes: [n], causality: [false, true],
-                                                                       links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
-                    configuration.ulyssesDegree = u
-                    configuration.repeats = repeats
-                    configuration.pinCores = pinned
-                    configuration.excluded = { !runs($0.algorithm, $0.workers, keyHeads) }
-                    for row in try ShardedBenchmark.run(configuration, progress: { if !json { Console.progress("sim validate: \($0)") } }) {
-                        let s = row.setting
-                        let rankSteps = (0..<s.workers).map { rank in
-                            row.steps.filter { $0.rank == rank }.sorted { $0.step < $1.step }
-                                .map { SimValidateRecord.Step(start: $0.start, send: $0.send, compute: $0.compute, wait: $0.wait) }
+        // minutes earlier predicted the later cases too fast. The R runs of a case are spread
+        // over R rounds of the whole set, not made back to back: a slow minute of the shared host
+        // then spoils one run of several cases (the median drops it), not every run of a group
+        // and its calibration with them.
+        var order: [String] = []
+        var samples: [String: [(item: SimValidateRecord.Case, rate: SimValidateRecord.Rate?)]] = [:]
+        for round in 0..<repeats {
+            if !json && repeats > 1 { Console.progress("sim validate: round \(round + 1) of \(repeats) …") }
+            for keyHeads in keyHeadsList {
+                for n in sizes {
+                    for p in workers {
+                        let group = algorithms.filter { runs($0, p, keyHeads) }.map { algorithm in
+                            let shape = blockShape(algorithm, workers: p, tokens: n, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
+                            return CalibrationNeed(tokens: shape.tokens, heads: shape.heads, keyHeads: shape.keyHeads, ranks: p, pinned: pinned)
                         }
-                        let shape = blockShape(s.algorithm, workers: s.workers, tokens: s.tokens, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
-                        cases.append(.init(algorithm: s.algorithm, workers: s.workers, tokens: s.tokens, isCausal: s.isCausal, keyHeads: keyHeads,
-                                           linkGbps: s.linkGbps, ulyssesDegree: s.algorithm == .usp ? u : nil, wallSeconds: row.wallSeconds,
-                                           rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps, pinned: pinned,
-                                           rate: fresh.first { $0.tokens == shape.tokens && $0.heads == shape.heads && $0.keyHeads == shape.keyHeads }))
+                        let fresh = try measureRates(group, dimension: dimension, json: json)
+                        var configuration = ShardedBenchmark.Configuration(algorithms: algorithms, workerCounts: [p], sizes: [n], causality: [false, true],
+                                                                           links: links, heads: heads, keyHeads: keyHeads, headDimension: dimension)
+                        configuration.ulyssesDegree = u
+                        configuration.pinCores = pinned
+                        configuration.excluded = { !runs($0.algorithm, $0.workers, keyHeads) }
+                        for row in try ShardedBenchmark.run(configuration, progress: { if !json { Console.progress("sim validate: \($0)") } }) {
+                            let s = row.setting
+                            let rankSteps = (0..<s.workers).map { rank in
+                                row.steps.filter { $0.rank == rank }.sorted { $0.step < $1.step }
+                                    .map { SimValidateRecord.Step(start: $0.start, send: $0.send, compute: $0.compute, wait: $0.wait) }
+                            }
+                            let shape = blockShape(s.algorithm, workers: s.workers, tokens: s.tokens, heads: heads, keyHeads: keyHeads, ulyssesDegree: u)
+                            let item = SimValidateRecord.Case(
+                                algorithm: s.algorithm, workers: s.workers, tokens: s.tokens, isCausal: s.isCausal, keyHeads: keyHeads,
+                                linkGbps: s.linkGbps, ulyssesDegree: s.algorithm == .usp ? u : nil, wallSeconds: row.wallSeconds,
+                                rankZeroSteps: row.rankZeroSteps, rankSteps: rankSteps, pinned: pinned,
+                                rate: nil)
+                            let key = "\(s.algorithm.rawValue) \(s.workers) \(s.tokens) \(s.isCausal) \(keyHeads) \(s.linkGbps ?? 0)"
+                            if samples[key] == nil { order.append(key) }
+                            samples[key, default: []].append((item, fresh.first { $0.tokens == shape.tokens && $0.heads == shape.heads && $0.keyHeads == shape.keyHeads }))
+                        }
                     }
                 }
             }
+        }
+        // Each case: its run of median wall time, predicted from the median of its rounds' rates.
+        let cases: [SimValidateRecord.Case] = order.map { key in
+            let runs = samples[key]!
+            var kept = runs.sorted { $0.item.wallSeconds < $1.item.wallSeconds }[runs.count / 2].item
+            kept.rate = medianRate(runs.compactMap(\.rate))
+            return kept
         }
         // The calibration's own table: each shape's latest rates, for files read by older code paths.
         for rate in cases.compactMap(\.rate) where calibration.rate(tokens: rate.tokens, heads: rate.heads, keyHeads: rate.keyHeads) == nil {
             calibration.rates.append(rate)
         }
         return SimValidateRecord(calibration: calibration, cases: cases)
+    }
+
+    /// The median of each field of `rates` (one block shape's rates from several rounds), or nil
+    /// for none.
+    static func medianRate(_ rates: [SimValidateRecord.Rate]) -> SimValidateRecord.Rate? {
+        guard var median = rates.first else { return nil }
+        func middle(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        median.full = middle(rates.map(\.full))
+        median.causal = middle(rates.map(\.causal))
+        for ranks in median.sharing.keys { median.sharing[ranks] = middle(rates.compactMap { $0.sharing[ranks] }) }
+        return median
     }
 
     /// A block shape to calibrate, and the ranks that run it at once.

@@ -15,7 +15,7 @@ enum SimValidateCommand: Command {
         .value("links", "G,G,…", "link speeds in GB/s, 0 unthrottled (default 0,1)"),
         .value("kv-heads", "G,G,…", "key/value heads with H = 8 (default 8,2: MHA and GQA)"),
         .value("ulysses-degree", "U", "usp's ranks per Ulysses group; usp runs where U divides P, the heads and the K/V heads (default 2; 0 leaves usp out)"),
-        .value("repeat", "R", "runs per case, the median kept (default 3; 1 with --quick)"),
+        .value("repeat", "R", "runs per case, spread over R rounds of all cases; the median kept (default 3; 1 with --quick)"),
         .flag("quick", "P = 2 and 4, N = 8192, unthrottled, MHA: 20 runs (16 with --ulysses-degree 0)"),
         .value("save", "FILE", "also write the calibration and every measurement there (JSON), for --from; with --from and --recalibrate, the runs with the new calibration"),
         .value("from", "FILE", "measure nothing: predict the cases a --save wrote, with the current model, and print the same errors"),

@@ -86,11 +86,17 @@ public struct ScheduleReplay {
     /// the other computing ranks pinned there (local workers run with `pin_cores`), instead of
     /// all ranks sharing all cores.
     public let pinned: Bool
+    /// The fraction of the links' point-to-point bandwidth an all-to-all gets (Ulysses' two
+    /// exchanges, usp's group exchanges): 1 moves them as any transfer; below 1 each of their
+    /// flows takes bytes/e of link time, for collectives that run below their links (an
+    /// all-to-all staged through host memory on PCIe without peer access). Bytes counted stay
+    /// the schedule's.
+    public let allToAllEfficiency: Double
 
     /// - Precondition: the network has a node for every rank (ranks are nodes 0 ..< P); cores ≥ 1.
     public init(algorithm: SequenceParallelKinds.Algorithm, problem: Problem, pass: Pass = .forward, computeRate: Double, network: Network,
                 cores: Int? = nil, diagonalRate: Double? = nil, mergeRate: Double? = nil, transferSlowdown: Double = 0,
-                coreEfficiency: Double = 1, hostCopyRate: Double? = nil, pinned: Bool = false) {
+                coreEfficiency: Double = 1, hostCopyRate: Double? = nil, pinned: Bool = false, allToAllEfficiency: Double = 1) {
         precondition(network.nodes >= problem.ranks, "one network node per rank")
         precondition((cores ?? 1) >= 1, "at least one core")
         precondition(transferSlowdown >= 0 && transferSlowdown.isFinite, "a slowdown is zero or more")
@@ -102,6 +108,18 @@ public struct ScheduleReplay {
         precondition(hostCopyRate.map { $0 > 0 && $0.isFinite } ?? true, "a host copy rate is positive")
         self.hostCopyRate = hostCopyRate
         self.pinned = pinned
+        precondition(allToAllEfficiency > 0 && allToAllEfficiency <= 1, "an all-to-all efficiency is in (0, 1]")
+        self.allToAllEfficiency = allToAllEfficiency
+    }
+
+    /// Whether `transfer` belongs to an all-to-all: every transfer of Ulysses, and usp's at its
+    /// first and last steps (the group exchanges; its ring steps lie between).
+    func isAllToAll(_ transfer: PlannedTransfer) -> Bool {
+        switch algorithm {
+        case .ulysses: true
+        case .usp: transfer.step == 0 || transfer.step == problem.ranks / max(1, problem.ulyssesDegree) + 1
+        default: false
+        }
     }
 
     /// Compute as flows of work (in seconds of one core) from each rank through its own core
@@ -253,7 +271,8 @@ public struct ScheduleReplay {
             bytes += transfer.bytes
             transferCount += 1
             unsent[transfer.from] += 1
-            let flow = try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes))
+            let scale = allToAllEfficiency < 1 && isAllToAll(transfer) ? 1 / allToAllEfficiency : 1
+            let flow = try live.add(from: transfer.from, to: transfer.to, bytes: Double(transfer.bytes) * scale)
             if flow == flows.count { flows.append(transfer) } else { flows[flow] = transfer }
             flight(transfer.from, 1)
             flight(transfer.to, 1)

@@ -15,12 +15,15 @@ public enum SimRunKind {
             let rates = try params.rates(topology)
             let merge = topology?.compute?.mergeRate.map { $0 * scale }
             let slowdown = topology?.compute?.transferSlowdown ?? 0
+            let host = try params.host(topology)
             let forward = try ScheduleReplay(algorithm: params.algorithm, problem: problem, computeRate: rates.forward * scale, network: network,
-                                             cores: params.cores ?? topology?.cores, mergeRate: merge, transferSlowdown: slowdown).run()
+                                             cores: host.cores, mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: host.copyRate,
+                                             pinned: host.pinned, allToAllEfficiency: host.allToAll).run()
             try context.checkCancellation()
             let backward = params.backward
                 ? try ScheduleReplay(algorithm: params.algorithm, problem: problem, pass: .backward, computeRate: rates.backward * scale,
-                                     network: network, cores: params.cores ?? topology?.cores, mergeRate: merge, transferSlowdown: slowdown).run()
+                                     network: network, cores: host.cores, mergeRate: merge, transferSlowdown: slowdown, hostCopyRate: host.copyRate,
+                                     pinned: host.pinned, allToAllEfficiency: host.allToAll).run()
                 : nil
             let predicted = forward.total + (backward?.total ?? 0)
             let ideal = ScheduleReplay.idealSeconds(problem, pass: .forward, rate: rates.forward * scale)
@@ -78,6 +81,12 @@ public struct SimRunParameters: TaskParameters {
         ParameterSpec("link_gbps", .double, default: .double(0), "without a topology: each ring link's GB/s per direction", minimum: 0, maximum: 1e6),
         ParameterSpec("latency_us", .double, default: .double(0), "without a topology: each link's latency in µs", minimum: 0, maximum: 1e6),
         ParameterSpec("cores", .int, default: .int(0), "cores the ranks share (local workers on one machine); 0: one per rank", minimum: 0, maximum: 65_536),
+        ParameterSpec("pinned", .string, default: .string("auto"), "with cores: rank r pinned to core r mod cores (auto: the topology's)",
+                      choices: ["auto", "true", "false"]),
+        ParameterSpec("copy_gbps", .double, default: .double(0), "each transfer copied in and out on the ranks' cores at this GB/s (0: the topology's, else none)",
+                      minimum: 0, maximum: 1e6),
+        ParameterSpec("all_to_all_efficiency", .double, default: .double(0),
+                      "the fraction of the links' bandwidth an all-to-all reaches, at most 1 (0: the topology's, else 1)", minimum: 0, maximum: 1),
         ParameterSpec("compute_gflops", .double, default: .double(0), "each rank's attention rate (0: the topology's peak × efficiency)",
                       minimum: 0, maximum: 1e9),
         ParameterSpec("ulysses_degree", .int, default: .int(0), "usp: ranks per Ulysses group (dividing the ranks, heads and kv_heads); the others ignore it",
@@ -92,6 +101,7 @@ public struct SimRunParameters: TaskParameters {
     let causal: Bool, backward: Bool, elementBytes: Int
     let linkGbps: Double, latencyMicroseconds: Double, computeGflops: Double
     let cores: Int?
+    let pinned: Bool?, copyGbps: Double, allToAllEfficiency: Double
     let perturbation: Perturbation
     let ulyssesDegree: Int
 
@@ -110,6 +120,9 @@ public struct SimRunParameters: TaskParameters {
         latencyMicroseconds = values.double("latency_us")
         computeGflops = values.double("compute_gflops")
         cores = values.int("cores") > 0 ? values.int("cores") : nil
+        pinned = ["true": true, "false": false][values.string("pinned")]
+        copyGbps = values.double("copy_gbps")
+        allToAllEfficiency = values.double("all_to_all_efficiency")
         perturbation = Perturbation(rawValue: values.string("perturb")) ?? .none
         ulyssesDegree = values.int("ulysses_degree")
     }
@@ -120,6 +133,7 @@ public struct SimRunParameters: TaskParameters {
             guard linkGbps > 0 else { throw ParameterProblem("sim.run without a topology needs link_gbps > 0 (or give topology)") }
             guard computeGflops > 0 else { throw ParameterProblem("sim.run without a topology needs compute_gflops > 0") }
         }
+        if pinned == true && cores == nil && topology.isEmpty { throw ParameterProblem("pinned: true pins ranks to cores; set cores (or a topology with cores)") }
         if workers == 1 { throw ParameterProblem("workers is 1; a schedule needs 2 or more ranks (or 0 for the topology's)") }
         if let shape = ScheduleReplay.shapeProblem(algorithm, problem(ranks: max(workers, 2))), workers > 0 {
             throw ParameterProblem(shape)
@@ -137,6 +151,16 @@ public struct SimRunParameters: TaskParameters {
         let loaded = try TopologyFile.named(topology, ranks: workers > 0 ? workers : nil)
         guard loaded.ranks >= 2 else { throw ParameterProblem("the topology \(loaded.name) has \(loaded.ranks) rank; set workers ≥ 2") }
         return (loaded, loaded.network)
+    }
+
+    /// The ranks' cores, pinning, host copies and all-to-all efficiency: each parameter, else the
+    /// topology's.
+    func host(_ topology: Topology?) throws -> (cores: Int?, pinned: Bool, copyRate: Double?, allToAll: Double) {
+        let cores = self.cores ?? topology?.cores
+        let pinned = self.pinned ?? (topology?.pinned ?? false)
+        if pinned && cores == nil { throw ParameterProblem("pinned pins ranks to cores, and neither cores nor the topology \(topology?.name ?? "") gives them; set cores") }
+        return (cores, pinned, copyGbps > 0 ? copyGbps * 1e9 : topology?.hostCopyRate,
+                allToAllEfficiency > 0 ? allToAllEfficiency : topology?.allToAllEfficiency ?? 1)
     }
 
     /// Forward and backward FLOP/s per rank.

@@ -63,6 +63,13 @@ public struct Topology: Sendable {
     public var compute: Compute?
     /// Cores the ranks share (a profile of one machine's local workers), or nil: one per rank.
     public var cores: Int?
+    /// With `cores`: rank r pinned to core r mod `cores` (local workers run with `pin_cores`).
+    public var pinned = false
+    /// Bytes/s at which a rank copies each transfer in or out on its own core (local workers'
+    /// shared-memory slots), or nil: DMA engines move transfers (GPUs).
+    public var hostCopyRate: Double?
+    /// The fraction of point-to-point bandwidth an all-to-all reaches (`ScheduleReplay`'s).
+    public var allToAllEfficiency = 1.0
 
     /// Throws unless every rank can reach every other (a rank on no link, or an island).
     public static func checkConnected(_ network: Network, ranks: Int) throws(Network.Problem) {

@@ -16,12 +16,16 @@ import Tasks
 ///     # optional in compute: memory_gbytes_per_s: 600, merge: 0.3 (the merges' fraction of it),
 ///     # transfer_slowdown: 0.1 (compute at 1/1.1 of its rate while the rank has a transfer in flight)
 ///     cores: 2                   # optional: the ranks share this many cores (local workers)
+///     pinned: true               # optional, with cores: rank r pinned to core r mod cores
+///     copy_gbytes_per_s: 12      # optional: each transfer is copied in and out on the ranks' cores
+///     all_to_all_efficiency: 0.3 # optional: an all-to-all's fraction of its links' bandwidth (default 1)
 ///
 /// Every problem is an error at `file:line:column` that says what to write instead.
 public enum TopologyFile {
     /// The keys a topology file may hold.
     static let keys = ["name", "source", "kind", "ranks", "per_switch", "per_node", "nodes_per_leaf", "oversubscription",
-                       "link", "uplink", "nic", "compute", "nodes", "links", "cores"]
+                       "link", "uplink", "nic", "compute", "nodes", "links", "cores",
+                       "pinned", "copy_gbytes_per_s", "all_to_all_efficiency"]
 
     /// Reads and checks a topology file.
     /// - Parameter ranks: overrides the file's `ranks` (the CLI's `--workers`).
@@ -126,8 +130,9 @@ public enum TopologyFile {
         if kind == .custom {
             guard override == nil || override == written else { throw at(ranksNode, "a custom topology has the \(written) ranks its links give; drop --workers or write another file") }
             let network = try customNetwork(root, ranks: ranks, file: file, at: at, number: number, integer: integer, text: text)
-            return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network,
-                            compute: try computeSpec(root, at: at, number: number, file: file), cores: try cores(root, integer))
+            return try hostModel(root, Topology(name: name, source: source, kind: kind, ranks: ranks, network: network,
+                                                compute: try computeSpec(root, at: at, number: number, file: file), cores: try cores(root, integer)),
+                                 at: at, number: number, text: text)
         }
         guard let rankLink = try link("link") else { throw ExperimentError(file: file, line: root.mark.line, column: root.mark.column, "the topology has no 'link'; add {gbytes_per_s: B, latency_us: A}") }
         let groupKey = kind == .pcieTree ? "per_switch" : "per_node"
@@ -143,7 +148,33 @@ public enum TopologyFile {
         } catch {
             throw ExperimentError(file: file, line: kindNode.mark.line, column: kindNode.mark.column, error.description)
         }
-        return Topology(name: name, source: source, kind: kind, ranks: ranks, network: network, compute: compute, cores: try cores(root, integer))
+        return try hostModel(root, Topology(name: name, source: source, kind: kind, ranks: ranks, network: network, compute: compute,
+                                            cores: try cores(root, integer)), at: at, number: number, text: text)
+    }
+
+    /// `topology` with the optional `pinned`, `copy_gbytes_per_s` and `all_to_all_efficiency`.
+    static func hostModel(_ root: YAMLNode, _ topology: Topology, at: At, number: NumberReader,
+                          text: (YAMLNode, String) throws(ExperimentError) -> String) throws(ExperimentError) -> Topology {
+        var result = topology
+        if let node = root["pinned"] {
+            switch try text(node, "pinned") {
+            case "true": result.pinned = true
+            case "false": result.pinned = false
+            case let other: throw at(node, "'pinned' is true or false, got '\(other)'")
+            }
+            if result.pinned && result.cores == nil { throw at(node, "'pinned' pins ranks to cores; add cores: C (the cores they share)") }
+        }
+        if let node = root["copy_gbytes_per_s"] {
+            let value = try number(node, "copy_gbytes_per_s", 0, true)
+            guard value <= 1e6 else { throw at(node, "'copy_gbytes_per_s' is \(value) GB/s; give at most 1000000") }
+            result.hostCopyRate = value * 1e9
+        }
+        if let node = root["all_to_all_efficiency"] {
+            let value = try number(node, "all_to_all_efficiency", 0, true)
+            guard value <= 1 else { throw at(node, "'all_to_all_efficiency' is a fraction of the links' bandwidth, at most 1, got \(value)") }
+            result.allToAllEfficiency = value
+        }
+        return result
     }
 
     /// The optional `cores` the ranks share.

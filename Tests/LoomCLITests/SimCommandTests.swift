@@ -35,6 +35,37 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("--copy-gbps"), "\(bad)")
     }
 
+    /// `--all-to-all-efficiency` slows Ulysses' exchanges only; `sim.run` takes it (and the
+    /// pinning) as parameters, and refuses a value above 1 when the file is read.
+    @Test func anAllToAllBelowItsLinks() throws {
+        func predicted(_ algorithm: String, _ extra: [String]) throws -> Double? {
+            let ran = try LoomProcess.run(["sim", "--algorithm", algorithm, "--workers", "4", "--tokens", "4096", "--link-gbps", "1",
+                                           "--compute-gflops", "1000000", "--json"] + extra)
+            let object = try JSONSerialization.jsonObject(with: Data(ran.standardOutput.utf8)) as? [String: Any]
+            return object?["predicted_s"] as? Double
+        }
+        let ulysses = try #require(try predicted("ulysses", [])), slow = try #require(try predicted("ulysses", ["--all-to-all-efficiency", "0.5"]))
+        #expect(slow / ulysses > 1.9, "\(ulysses) \(slow)")
+        #expect(try predicted("ring", ["--all-to-all-efficiency", "0.5"]) == predicted("ring", []))
+        let bad = try LoomProcess.run(["sim", "--workers", "4", "--tokens", "64", "--link-gbps", "1", "--compute-gflops", "1", "--all-to-all-efficiency", "2"])
+        #expect(bad.status == 2 && bad.standardError.contains("at most 1"), "\(bad)")
+
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("sim.yaml")
+        try "name: sim-a2a\ntask: sim.run\nparams: {workers: 4, tokens: 4096, link_gbps: 1, compute_gflops: 1000000, algorithm: ulysses, all_to_all_efficiency: [1, 0.5]}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let good = try LoomProcess.run(["run", file.path, "--workers", "1", "--quiet", "--no-report"], in: directory.url)
+        #expect(good.status == 0 && good.standardOutput.contains("2 succeeded"), "\(good)")
+        try "name: sim-a2a-bad\ntask: sim.run\nparams: {workers: 4, tokens: 4096, link_gbps: 1, compute_gflops: 1, all_to_all_efficiency: 1.5}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let refused = try LoomProcess.run(["run", file.path, "--dry-run"], in: directory.url)
+        #expect(refused.status != 0 && refused.standardError.contains("all_to_all_efficiency"), "\(refused)")
+        try "name: sim-pin-bad\ntask: sim.run\nparams: {workers: 4, tokens: 4096, link_gbps: 1, compute_gflops: 1, pinned: \"true\"}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let unpinnable = try LoomProcess.run(["run", file.path, "--dry-run"], in: directory.url)
+        #expect(unpinnable.status != 0 && unpinnable.standardError.contains("set cores"), "\(unpinnable)")
+    }
+
     @Test func badSettingsAreRefused() throws {
         let ulysses = try LoomProcess.run(["sim", "--algorithm", "ulysses", "--workers", "4", "--tokens", "64", "--heads", "6", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(ulysses.status == 2 && ulysses.standardError.contains("must divide heads"), "\(ulysses)")
@@ -114,7 +145,7 @@ import Testing
         let ran = try LoomProcess.run(["sim", "calibrate", "--quick", "--chunk", "128", "--heads", "2", "--out", profile], deadline: .seconds(300))
         #expect(ran.status == 0 && ran.standardOutput.contains("GFLOP/s per rank"), "\(ran)")
         let text = try String(contentsOfFile: profile, encoding: .utf8)
-        #expect(text.contains("cores: \(ProcessInfo.processInfo.activeProcessorCount)") && text.contains("kind: mesh"), "\(text)")
+        #expect(text.contains("cores: \(ProcessInfo.processInfo.activeProcessorCount)") && text.contains("kind: mesh") && text.contains("copy_gbytes_per_s:"), "\(text)")
         let predicted = try LoomProcess.run(["sim", "--topology", profile, "--workers", "3", "--algorithm", "tokenring", "--tokens", "3072", "--json"])
         #expect(predicted.status == 0, "\(predicted)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(predicted.standardOutput.utf8)) as? [String: Any])
