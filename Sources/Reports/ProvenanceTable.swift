@@ -1,6 +1,7 @@
 import Foundation
 
-/// An invocation's provenance with readable names, in a fixed order.
+/// An invocation's provenance with readable names, in a fixed order; any other pairs (a report
+/// made from data in memory: a calibration, a summary) follow in the order given.
 struct ProvenanceTable {
     let rows: [(String, String)]
 
@@ -13,7 +14,7 @@ struct ProvenanceTable {
         rows = order.compactMap { key in
             guard let value = values[key] else { return nil }
             return (names[key]!, key == "libraries" ? ProvenanceTable.libraries(value) : value)
-        }
+        } + pairs.filter { names[$0.0] == nil }
     }
 
     /// `{"SQLite":"3.40.1",…}` as `SQLite 3.40.1, …`.

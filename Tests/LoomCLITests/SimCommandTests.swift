@@ -163,6 +163,12 @@ import Testing
         let json = try LoomProcess.run(["sim", "published", "--json"])
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.standardOutput.utf8)) as? [String: Any])
         #expect((object["rows"] as? [Any])?.count == 11 && (object["held_out_max_abs_error"] as? Double ?? 1) <= 0.2, "\(json)")
+        let directory = try TemporaryDirectory()
+        let report = try LoomProcess.run(["sim", "published", "--report", directory.url.path])
+        #expect(report.status == 0, "\(report)")
+        let index = try String(contentsOf: directory.url.appendingPathComponent("index.html"), encoding: .utf8)
+        #expect(index.contains("sim-published") && index.contains("TokenRing README") && index.contains("not met"), "\(index.prefix(400))")
+        #expect(FileManager.default.fileExists(atPath: directory.url.appendingPathComponent("published.svg").path))
     }
 
     /// The validation's plumbing on a tiny case (its errors are timings, so they are not asserted:

@@ -108,6 +108,20 @@ import Testing
         #expect(html.contains("gnuplot could not draw it") && !html.contains("loss.svg"))
     }
 
+    /// A report made from data in memory keeps provenance pairs of its own (a calibration, a
+    /// summary) after the known ones, escaped for HTML and Markdown.
+    @Test func ownProvenancePairsFollowTheKnownOnesEscaped() throws {
+        let directory = try TemporaryDirectory()
+        let data = ReportData(experiment: "mem", description: "in memory", runs: [ReportData.Run(id: 1, params: ["n": .int(1)], metrics: ["t": .double(1)])],
+                              provenance: [("α <µs>", "58 & <script>x</script>"), ("host", "vm"), ("note | *bold*", "a|b")])
+        let output = try Report.render(data, spec: ReportSpec(), to: directory.url)
+        let html = try String(contentsOf: output.indexHTML, encoding: .utf8)
+        #expect(html.contains("<dt>host</dt><dd>vm</dd>\n<dt>α &lt;µs&gt;</dt><dd>58 &amp; &lt;script&gt;x&lt;/script&gt;</dd>"), "\(html)")
+        #expect(!html.contains("<script>x"))
+        let markdown = try String(contentsOf: directory.url.appendingPathComponent("index.md"), encoding: .utf8)
+        #expect(markdown.contains("- host: vm") && markdown.contains("note \\| \\*bold\\*"), "\(markdown)")
+    }
+
     @Test func anUnknownExperimentNamesTheKnownOnes() throws {
         let fixture = try ReportFixture()
         let error = #expect(throws: ReportError.self) {
