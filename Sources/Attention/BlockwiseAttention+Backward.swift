@@ -39,14 +39,11 @@ extension BlockwiseAttention {
         // D_i = dO_i · out_i, per row and head: the softmax Jacobian's diagonal correction.
         var rowDot = Tensor(uncheckedZeros: [shape.queries, shape.heads])
         let d = shape.headDimension
+        let passes = BackwardPasses(threads: resolvedThreads)
         outputGradient.withUnsafeBufferPointer { dO in
             result.output.withUnsafeBufferPointer { o in
                 rowDot.withUnsafeMutableBufferPointer { rd in
-                    for row in 0..<(shape.queries * shape.heads) {
-                        var sum: Float = 0
-                        for c in 0..<d { sum += dO[row * d + c] * o[row * d + c] }
-                        rd[row] = sum
-                    }
+                    passes.rowDots(dO.baseAddress!, o.baseAddress!, into: rd.baseAddress!, rows: shape.queries * shape.heads, d: d)
                 }
             }
         }
@@ -69,8 +66,8 @@ extension BlockwiseAttention {
             // per head (`[H, padded d, n]`), the left operands of dKᵀ += Qᵀ·dS and dVᵀ += dOᵀ·P.
             let keys = PackedKeyValues(keyPanelsAndRows: k.baseAddress!, shape: shape, threads: threads)
             let values = PackedKeyValues(valuePanels: v.baseAddress!, shape: shape, threads: threads)
-            let queryColumns = TransposedHeads(q.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
-            let gradientColumns = TransposedHeads(dO.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
+            let queryColumns = TransposedHeads(q.baseAddress!, rows: n, heads: heads, d: d, padded: padded, threads: passes.threads)
+            let gradientColumns = TransposedHeads(dO.baseAddress!, rows: n, heads: heads, d: d, padded: padded, threads: passes.threads)
             defer {
                 keys.deallocate(); values.deallocate()
                 queryColumns.deallocate(); gradientColumns.deallocate()
@@ -85,18 +82,8 @@ extension BlockwiseAttention {
             kernel.run(threads: threads)
         }}}}}}}}
         // Sum the workers' dq and return it to the `[n, H, d]` layout.
-        let slice = heads * n * padded
-        for t in 1..<threads {
-            let part = dqT + t * slice
-            for index in 0..<slice { dqT[index] += part[index] }
-        }
         dq.withUnsafeMutableBufferPointer { dqb in
-            let target = dqb.baseAddress!
-            for h in 0..<heads {
-                for i in 0..<n {
-                    (target + (i * heads + h) * d).update(from: dqT + (h * n + i) * padded, count: d)
-                }
-            }
+            passes.sumWorkers(dqT, workers: threads, into: dqb.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
         }
         return AttentionGradients(query: dq, key: dk, value: dv)
     }
@@ -315,13 +302,16 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
 struct TransposedHeads {
     let pointer: UnsafeMutablePointer<Float>
 
-    init(_ source: UnsafePointer<Float>, rows: Int, heads: Int, d: Int, padded: Int) {
-        pointer = .allocate(capacity: max(1, heads * padded * rows))
-        pointer.initialize(repeating: 0, count: heads * padded * rows)
-        // Blocks of 64 rows keep the written lines of each coordinate in cache while rows stream in.
+    init(_ source: UnsafePointer<Float>, rows: Int, heads: Int, d: Int, padded: Int, threads: Int = 1) {
+        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, heads * padded * rows))
+        self.pointer = pointer
+        let passes = BackwardPasses.Pointers(a: source, b: source, target: pointer)
+        // A head per item, each on the threads; blocks of 64 rows keep the written lines of each
+        // coordinate in cache while rows stream in.
         let block = 64
-        for h in 0..<heads {
-            let head = pointer + h * padded * rows
+        Parallel.forEach(heads, threads: threads, setup: { _ in () }, body: { h, _ in
+            let source = passes.a, head = passes.target + h * padded * rows
+            head.initialize(repeating: 0, count: padded * rows)
             var r0 = 0
             while r0 < rows {
                 let r1 = min(r0 + block, rows)
@@ -331,7 +321,7 @@ struct TransposedHeads {
                 }
                 r0 = r1
             }
-        }
+        })
     }
 
     func deallocate() { pointer.deallocate() }
