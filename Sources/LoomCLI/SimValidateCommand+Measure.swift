@@ -118,6 +118,8 @@ extension SimValidateCommand {
         median.full = middle(rates.map(\.full))
         median.causal = middle(rates.map(\.causal))
         for ranks in median.sharing.keys { median.sharing[ranks] = middle(rates.compactMap { $0.sharing[ranks] }) }
+        let merges = rates.compactMap(\.merge)
+        median.merge = merges.isEmpty ? nil : middle(merges)
         return median
     }
 
@@ -168,7 +170,8 @@ extension SimValidateCommand {
                                                               dimension: dimension, samples: 3, backward: false, budget: 0.5).0
             let causal = try SimCalibrateCommand.attentionRates(chunk: need.tokens, heads: need.heads, keyHeads: need.keyHeads,
                                                                 dimension: dimension, samples: 3, causal: true, backward: false, budget: 0.5).0
-            rates.append(.init(tokens: need.tokens, heads: need.heads, keyHeads: need.keyHeads, full: full, causal: causal))
+            let merge = try SimCalibrateCommand.mergeRate(tokens: need.tokens, heads: need.heads, dimension: dimension)
+            rates.append(.init(tokens: need.tokens, heads: need.heads, keyHeads: need.keyHeads, full: full, causal: causal, merge: merge))
         }
         // More ranks than cores: how much of the cores' fair share P blocks of each shape get at
         // once (time-slicing costs caches and switches).

@@ -23,7 +23,8 @@ extension SimValidateCommand {
                                                    link: .init(bandwidth: (item.linkGbps ?? c.bandwidthGBps) * 1e9, latency: c.latency))
                 let predicted = try ScheduleReplay(algorithm: item.algorithm, problem: problem, computeRate: rate.full, network: network,
                                                    cores: c.cores, diagonalRate: rate.causal,
-                                                   coreEfficiency: rate.sharing[item.workers] ?? 1, hostCopyRate: c.copyGBps.map { $0 * 1e9 },
+                                                   mergeRate: rate.merge, coreEfficiency: rate.sharing[item.workers] ?? 1,
+                                                   hostCopyRate: c.copyGBps.map { $0 * 1e9 },
                                                    pinned: item.pinned).run()
                 let steps = zip(predicted.stepStarts[0], predicted.stepEnds[0]).map { $1 - $0 }
                 rows.append(Row(setting: item.setting, keyHeads: item.keyHeads, ulyssesDegree: item.ulyssesDegree, measured: item.wallSeconds,
@@ -84,6 +85,7 @@ extension SimValidateCommand {
                        + (c.copyGBps.map { String(format: ", copies %.2f GB/s at each end", $0) } ?? "") + "; attention, one thread, GFLOP/s: "
                        + c.rates.sorted { ($0.tokens, $0.heads, $0.keyHeads) < ($1.tokens, $1.heads, $1.keyHeads) }
                         .map { rate in "\(rate.tokens)x\(rate.heads)/\(rate.keyHeads) " + String(format: "%.1f, causal %.1f", rate.full / 1e9, rate.causal / 1e9)
+                            + (rate.merge.map { String(format: ", merges %.1f GB/s", $0 / 1e9) } ?? "")
                             + rate.sharing.sorted { $0.key < $1.key }.map { String(format: ", %d ranks on the cores get %.2f of a fair share", $0.key, $0.value) }.joined() }
                         .joined(separator: "; "))
         let header = ["algorithm", "P", "n", "causal", "Hkv", "link", "measured s", "predicted s", "error", "step error"]

@@ -91,6 +91,8 @@ extension SimValidateRecord.Rate {
                 return (try entry.int("ranks", 2...8), try entry.number("efficiency", 0.01...1))
             }) { sharing[ranks] = efficiency }
         }
+        let mergeKey = FieldKey("merge_bytes_per_s")
+        if rate.contains(mergeKey), try !rate.decodeNil(forKey: mergeKey) { merge = try rate.number("merge_bytes_per_s", 1...1e14) }
     }
 }
 

@@ -16,6 +16,9 @@ struct SimValidateRecord {
         var tokens: Int, heads: Int, keyHeads: Int, full: Double, causal: Double
         /// Ranks (more than the cores) → the fraction of a fair share that many blocks get at once.
         var sharing: [Int: Double] = [:]
+        /// Bytes/s of the merges of partial results of this shape (`ScheduleReplay`'s merge family,
+        /// 12 bytes per element); nil in files saved before it was measured.
+        var merge: Double? = nil
     }
 
     struct Calibration {
@@ -96,7 +99,7 @@ struct SimValidateRecord {
                  ("full_flops_per_s", .exactNumber(rate.full)), ("causal_flops_per_s", .exactNumber(rate.causal)),
                  ("sharing", .array(rate.sharing.sorted { $0.key < $1.key }.map {
                      .object([("ranks", .integer($0.key)), ("efficiency", .exactNumber($0.value))])
-                 }))])
+                 })), ("merge_bytes_per_s", rate.merge.map { .exactNumber($0) } ?? .null)])
     }
 
     func write(to path: String) throws(CommandError) {

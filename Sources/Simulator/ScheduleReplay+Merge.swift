@@ -3,7 +3,7 @@ import SequenceParallel
 extension ScheduleReplay {
     /// Bytes one merged element costs: the accumulator read and written, the partial read, each as
     /// float32 (GPU schedules accumulate in float32 whatever travels on the wire).
-    static let mergeBytesPerElement = 12.0
+    public static let mergeBytesPerElement = 12.0
     /// The first merge into an accumulator is a copy: nothing to read from it.
     static let copyBytesPerElement = 8.0
 

@@ -191,6 +191,10 @@ import Testing
         #expect(rows(ran.standardOutput).count == 20 && ran.standardOutput.contains("20 runs: mean |error|"), "\(ran)")
         #expect(rows(ran.standardOutput).filter { $0.contains("usp u=2") }.count == 4, "\(ran)")
         // The same measurements predicted again: every row, predicted column included, identical.
+        // The merges' rate is measured with each block shape and saved with it.
+        let file = try String(contentsOfFile: saved, encoding: .utf8)
+        #expect(file.contains("\"merge_bytes_per_s\"") && !file.contains("\"merge_bytes_per_s\": null") && ran.standardOutput.contains("merges"),
+                "\(file.prefix(600))")
         let again = try LoomProcess.run(["sim", "validate", "--from", saved], deadline: .seconds(120))
         #expect(again.status == 0 && again.standardOutput.contains("measurements from \(saved)"), "\(again)")
         #expect(rows(again.standardOutput) == rows(ran.standardOutput), "\(again)\n\(ran)")
