@@ -140,22 +140,37 @@ LOOM_AVX512 void loom_softmax_row_avx512(float *row, int visible, int length, fl
     softmax_row(row, visible, length, max_out, sum_out);
 }
 
-// C[r, 0..<n] = alpha·Σ_p A[r, p]·B[p, 0..<n] for `rows` ≤ 6 rows: B's 16-column panels are 16
-// floats apart within a row of B (row p at b + p·ldb), so they are read in place; pairs of full
-// panels take the 6 × 32 tile.
-LOOM_INLINE LOOM_AVX512 void strip_product(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
-                                           const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
+// C[r, 0..<n] = alpha·Σ_p A[r, p]·B[p, 0..<n] for `rows` ≤ 6 rows, A(r, p) at
+// a[r·row_stride + p·k_stride]: B's 16-column panels are 16 floats apart within a row of B (row p
+// at b + p·ldb), so they are read in place; pairs of full panels take the 6 × 32 tile.
+LOOM_INLINE LOOM_AVX512 void strided_strip_product(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                                   const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
     int j = 0;
     for (; j + 32 <= n; j += 32) {
-#define LOOM_ROWS(R) loom_block_6x32(R, k, a, row_stride, 1, b + j, ldb, 16, c + j, ldc, alpha, 0, 0)
+#define LOOM_ROWS(R) loom_block_6x32(R, k, a, row_stride, k_stride, b + j, ldb, 16, c + j, ldc, alpha, 0, 0)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }
     for (; j < n; j += 16) {
         const int width = n - j < 16 ? n - j : 16;
-#define LOOM_ROWS(R) loom_block_6x16(R, k, a, row_stride, 1, b + j, ldb, c + j, ldc, alpha, 0, 0, width)
+#define LOOM_ROWS(R) loom_block_6x16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, width)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
+    }
+}
+
+// The same with A row-major (k_stride 1).
+LOOM_INLINE LOOM_AVX512 void strip_product(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride,
+                                           const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
+    strided_strip_product(rows, k, a, row_stride, 1, b, ldb, n, c, ldc, alpha);
+}
+
+// The t × dh block x (rows ld apart) transposed into dh rows of tp floats, zeros past t.
+LOOM_INLINE LOOM_AVX512 void transpose_rows(int t, int tp, int dh, const float *x, ptrdiff_t ld, float *xt) {
+    for (int c = 0; c < dh; c++) {
+        float *row = xt + (ptrdiff_t)c * tp;
+        for (int j = 0; j < t; j++) row[j] = x[(ptrdiff_t)j * ld + c];
+        for (int j = t; j < tp; j++) row[j] = 0;
     }
 }
 
@@ -163,11 +178,7 @@ LOOM_AVX512 void loom_causal_attention_avx512(int t, int dh, const float *q, con
                                               float scale, float *p, float *out, ptrdiff_t ldo, float *kt) {
     const int tp = (t + 15) & ~15;
     // Kᵀ as dh rows of tp keys (zeros past t), so a query's scores are 16-key vectors.
-    for (int c = 0; c < dh; c++) {
-        float *row = kt + (ptrdiff_t)c * tp;
-        for (int j = 0; j < t; j++) row[j] = k[(ptrdiff_t)j * ld + c];
-        for (int j = t; j < tp; j++) row[j] = 0;
-    }
+    transpose_rows(t, tp, dh, k, ld, kt);
     for (int r0 = 0; r0 < t; r0 += 16) {
         const int r1 = r0 + 16 < t ? r0 + 16 : t;    // the block's queries, and the keys they see
         for (int i = r0; i < r1; i += 6) {
@@ -187,7 +198,68 @@ LOOM_AVX512 void loom_causal_attention_avx512(int t, int dh, const float *q, con
     }
 }
 
+// CausalRows.softmaxBackward on the first `length` floats of a row (lanes past it read as 0):
+// g[j] ← p[j]·(g[j] − Σ_k p[k]·g[k]), the sum as one 16-lane chain of FMAs reduced by halves.
+LOOM_INLINE LOOM_AVX512 void softmax_backward_row(const float *p, float *g, int length) {
+    __m512 dots = _mm512_setzero_ps();
+    for (int start = 0; start < length; start += 16) {
+        const __mmask16 in_row = loom_lanes_before(start, length);
+        dots = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(in_row, p + start), _mm512_maskz_loadu_ps(in_row, g + start), dots);
+    }
+    const __m256 s8 = _mm256_add_ps(_mm512_castps512_ps256(dots), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(dots), 1)));
+    const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
+    float s[4];
+    _mm_storeu_ps(s, s4);
+    const __m512 dot = _mm512_set1_ps((s[0] + s[2]) + (s[1] + s[3]));
+    for (int start = 0; start < length; start += 16) {
+        const __mmask16 in_row = loom_lanes_before(start, length);
+        const __m512 w = _mm512_maskz_loadu_ps(in_row, p + start);
+        const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, g + start), dot);
+        _mm512_mask_storeu_ps(g + start, in_row, _mm512_mul_ps(w, x));
+    }
+}
+
+LOOM_AVX512 void loom_causal_attention_backward_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                                       float scale, const float *p, const float *dout, ptrdiff_t ldo,
+                                                       float *dq, float *dk, float *dv, float *ds, float *vt) {
+    const int tp = (t + 15) & ~15;
+    // Vᵀ as dh rows of tp keys, so a query's dP = dO·Vᵀ is 16-key vectors.
+    transpose_rows(t, tp, dh, v, ld, vt);
+    for (int r0 = 0; r0 < t; r0 += 16) {
+        const int r1 = r0 + 16 < t ? r0 + 16 : t;    // the block's queries, and the keys they see
+        for (int i = r0; i < r1; i += 6) {
+            const int rows = r1 - i < 6 ? r1 - i : 6;
+            strip_product(rows, dh, dout + (ptrdiff_t)i * ldo, ldo, vt, tp, r1, ds + (ptrdiff_t)i * t, t, 1.0f);
+        }
+        for (int i = r0; i < r1; i++) softmax_backward_row(p + (ptrdiff_t)i * t, ds + (ptrdiff_t)i * t, r1);
+        // dQ = scale·dS·K over the keys the block sees.
+        for (int i = r0; i < r1; i += 6) {
+            const int rows = r1 - i < 6 ? r1 - i : 6;
+            strip_product(rows, r1, ds + (ptrdiff_t)i * t, t, k, ld, dh, dq + (ptrdiff_t)i * ld, ld, scale);
+        }
+    }
+    // dV = Pᵀ·dO and dK = scale·dSᵀ·Q: key j sums over the queries from its block's first on,
+    // P and dS read down their columns in place.
+    for (int j0 = 0; j0 < t; j0 += 16) {
+        const int j1 = j0 + 16 < t ? j0 + 16 : t;
+        for (int j = j0; j < j1; j += 6) {
+            const int rows = j1 - j < 6 ? j1 - j : 6;
+            strided_strip_product(rows, t - j0, p + (ptrdiff_t)j0 * t + j, 1, t, dout + (ptrdiff_t)j0 * ldo, ldo, dh,
+                                  dv + (ptrdiff_t)j * ld, ld, 1.0f);
+            strided_strip_product(rows, t - j0, ds + (ptrdiff_t)j0 * t + j, 1, t, q + (ptrdiff_t)j0 * ld, ld, dh,
+                                  dk + (ptrdiff_t)j * ld, ld, scale);
+        }
+    }
+}
+
 #else
+void loom_causal_attention_backward_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                           float scale, const float *p, const float *dout, ptrdiff_t ldo,
+                                           float *dq, float *dk, float *dv, float *ds, float *vt) {
+    (void)t; (void)dh; (void)q; (void)k; (void)v; (void)ld; (void)scale; (void)p; (void)dout; (void)ldo;
+    (void)dq; (void)dk; (void)dv; (void)ds; (void)vt;
+    __builtin_trap();
+}
 void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out) {
     (void)row; (void)visible; (void)length; (void)max_out; (void)sum_out;
     __builtin_trap();

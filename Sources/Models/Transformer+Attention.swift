@@ -202,6 +202,15 @@ struct AttentionKernel: @unchecked Sendable {
             }
             return
         }
+        if fuses(item: b * heads + h, head: h, scores: nil) {
+            // The same bits as below, in one call (no packing or per-block driver).
+            let transposedValues = scratch.pack.reserve(FusedKernels.causalAttentionScratch(context: t, headDimension: dh))
+            FusedKernels.causalAttentionBackward(context: t, headDimension: dh, q: q + input, k: k + input, v: v + input, ld: ld,
+                                                 scale: scale, weights: p, outputGradient: dO + block, ldo: d,
+                                                 dq: dq + input, dk: dk + input, dv: dv + input, scoreGradient: tile,
+                                                 scratch: transposedValues)
+            return
+        }
         rowsTimesRows(alpha: 1, a: dO + block, lda: d, b: v + input, ldb: ld, c: tile, scratch: scratch)       // dP
         tileColumnsTimesRows(alpha: 1, w: p, b: dO + block, ldb: d, c: dv + input, ldc: ld, scratch: scratch)  // dV = Pᵀ·dO
         let forced = forcedKeys?[b * heads + h]

@@ -35,7 +35,22 @@ public enum FusedKernels {
         loom_causal_attention_avx512(Int32(context), Int32(headDimension), q, k, v, ld, scale, weights, output, ldo, scratch)
     }
 
-    /// Floats of scratch `causalAttention` needs.
+    /// The backward of `causalAttention` for one item, from its P (`weights`) and dL/dO
+    /// (`outputGradient`, rows `ldo` apart): writes dQ, dK and dV (rows `ld` apart, laid out like
+    /// q, k, v) and leaves dS in `scoreGradient` (context × context, up to the end of each row's
+    /// 16-query block), with the bits of TiledGEMM per 16-query block and `CausalRows.softmaxBackward`.
+    /// `scratch` holds `causalAttentionScratch` floats.
+    /// - Precondition: `TileKernel.avx512.isSupported` and `fitsCausalAttention`.
+    public static func causalAttentionBackward(context: Int, headDimension: Int, q: UnsafePointer<Float>, k: UnsafePointer<Float>,
+                                               v: UnsafePointer<Float>, ld: Int, scale: Float, weights: UnsafePointer<Float>,
+                                               outputGradient: UnsafePointer<Float>, ldo: Int,
+                                               dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                                               scoreGradient: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        loom_causal_attention_backward_avx512(Int32(context), Int32(headDimension), q, k, v, ld, scale, weights, outputGradient, ldo,
+                                              dq, dk, dv, scoreGradient, scratch)
+    }
+
+    /// Floats of scratch `causalAttention` (and its backward) needs.
     public static func causalAttentionScratch(context: Int, headDimension: Int) -> Int {
         headDimension * ((context + 15) / 16 * 16)
     }

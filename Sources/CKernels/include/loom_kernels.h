@@ -60,6 +60,15 @@ void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out
 void loom_causal_attention_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
                                   float scale, float *p, float *out, ptrdiff_t ldo, float *kt);
 
+/// The backward of `loom_causal_attention_avx512` for one item, from its P and dO (t rows of dh,
+/// `ldo` apart): writes dQ = scale·dS·K, dK = scale·dSᵀ·Q and dV = Pᵀ·dO (t rows of dh, `ld`
+/// apart, like q, k, v), with dS = P ⊙ (dP − rowsum(P ⊙ dP)), dP = dO·Vᵀ, left in `ds` (t × t, up
+/// to the end of each row's 16-query block), with the bits of Models' AttentionKernel on
+/// TiledGEMM. `vt` is scratch for dh × ⌈t/16⌉·16 floats. Requires what the forward requires.
+void loom_causal_attention_backward_avx512(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                           float scale, const float *p, const float *dout, ptrdiff_t ldo,
+                                           float *dq, float *dk, float *dv, float *ds, float *vt);
+
 #ifdef __cplusplus
 }
 #endif
