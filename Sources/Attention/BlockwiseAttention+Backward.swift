@@ -76,7 +76,7 @@ extension BlockwiseAttention {
                 setup: KernelSetup(shape: shape, mask: mask, score: score, scale: scale ?? 1 / Float(d).squareRoot(),
                                    queryBlock: min(backwardQueryBlock, shape.queries), keyBlock: keyBlock), padded: padded,
                 q: q.baseAddress!, dO: dO.baseAddress!, keys: keys, values: values,
-                queryColumns: queryColumns.pointer, gradientColumns: gradientColumns.pointer,
+                queryColumns: queryColumns.pointer, gradientColumns: gradientColumns.pointer, columnStride: queryColumns.stride,
                 lse: lse.baseAddress!, rowDot: rd.baseAddress!,
                 dq: dqT, dk: dkb.baseAddress!, dv: dvb.baseAddress!)
             kernel.run(threads: threads)
@@ -105,8 +105,9 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
     let dO: UnsafePointer<Float>         // [n, H, d]
     let keys: PackedKeyValues            // K panels and padded K rows
     let values: PackedKeyValues          // V panels
-    let queryColumns: UnsafePointer<Float>     // [H, padded, n]
-    let gradientColumns: UnsafePointer<Float>  // [H, padded, n]
+    let queryColumns: UnsafePointer<Float>     // [H, padded, columnStride]
+    let gradientColumns: UnsafePointer<Float>  // [H, padded, columnStride]
+    let columnStride: Int                      // TransposedHeads.stride(rows: n)
     let lse: UnsafePointer<Float>        // [n, H]
     let rowDot: UnsafePointer<Float>     // [n, H]
     let dq: UnsafeMutablePointer<Float>  // [T, H, n, padded], one slice per worker
@@ -250,8 +251,9 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
                 }
                 // Key side: dVᵀ += dOᵀ·P and dKᵀ += Qᵀ·(scale·dS), 6 coordinates at a time, one
                 // 16-key panel of P and dS at a time so that panel stays in L1 across the strips.
-                let gradientBlock = gradientColumns + h * padded * n + i0
-                let queryColumnBlock = queryColumns + h * padded * n + i0
+                let ldt = columnStride
+                let gradientBlock = gradientColumns + h * padded * ldt + i0
+                let queryColumnBlock = queryColumns + h * padded * ldt + i0
                 // The rows that see a key of panel p: contiguous, since every mask's key range
                 // moves forward with the query; the others have zero P and dS there.
                 func seeing(_ p: Int) -> Range<Int> {
@@ -276,10 +278,10 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
                     while c < d {
                         let R = min(strip, d - c)
                         defer { c += R }
-                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: gradientBlock + c * n + r0, lda: n,
+                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: gradientBlock + c * ldt + r0, lda: ldt,
                                                b: P + r0 * tw + p * lanes, ldb: tw, count: count,
                                                into: dVT + c * tw + p * lanes, ldc: tw)
-                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: queryColumnBlock + c * n + r0, lda: n,
+                        MicroKernel.accumulate(rows: R, k: r1 - r0, a: queryColumnBlock + c * ldt + r0, lda: ldt,
                                                b: dS + r0 * tw + p * lanes, ldb: tw, count: count,
                                                into: dKT + c * tw + p * lanes, ldc: tw)
                     }
@@ -297,27 +299,39 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
     }
 }
 
-/// Per head, the transpose of a `[rows, heads, d]` tensor: `[heads, padded, rows]`, coordinates
-/// d ..< padded zero. Gives the key-side products of the backward pass a contiguous left operand.
+/// Per head, the transpose of a `[rows, heads, d]` tensor: `[heads, padded, stride]`, coordinates
+/// d ..< padded and columns rows ..< stride zero. Gives the key-side products of the backward pass
+/// a contiguous left operand.
 struct TransposedHeads {
     let pointer: UnsafeMutablePointer<Float>
+    /// Floats from one coordinate's row to the next: `rows` rounded up to 16, plus 16 when that
+    /// is an even number of 16s. The key-side products read 6 of these rows at once; at a power
+    /// of two (n = 8192: 32 KB apart) all six fall in one set of the L1 cache.
+    let stride: Int
+
+    static func stride(rows: Int) -> Int {
+        let rounded = (rows + 15) / 16 * 16
+        return rounded / 16 % 2 == 0 ? rounded + 16 : rounded
+    }
 
     init(_ source: UnsafePointer<Float>, rows: Int, heads: Int, d: Int, padded: Int, threads: Int = 1) {
-        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, heads * padded * rows))
+        let stride = Self.stride(rows: rows)
+        let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(1, heads * padded * stride))
         self.pointer = pointer
+        self.stride = stride
         let passes = BackwardPasses.Pointers(a: source, b: source, target: pointer)
         // A head per item, each on the threads; blocks of 64 rows keep the written lines of each
         // coordinate in cache while rows stream in.
         let block = 64
         Parallel.forEach(heads, threads: threads, setup: { _ in () }, body: { h, _ in
-            let source = passes.a, head = passes.target + h * padded * rows
-            head.initialize(repeating: 0, count: padded * rows)
+            let source = passes.a, head = passes.target + h * padded * stride
+            head.initialize(repeating: 0, count: padded * stride)
             var r0 = 0
             while r0 < rows {
                 let r1 = min(r0 + block, rows)
                 for r in r0..<r1 {
                     let row = source + (r * heads + h) * d
-                    for c in 0..<d { head[c * rows + r] = row[c] }
+                    for c in 0..<d { head[c * stride + r] = row[c] }
                 }
                 r0 = r1
             }

@@ -44,7 +44,9 @@ extension BlockwiseAttention {
     /// ran equal within noise at d = 128 on one thread (0.88–0.90 of sgemm).
     static let forwardBlocks = (query: 384, key: 512)
     /// The backward pass keeps two tiles (P and dS) and two key-block accumulators per thread.
-    static let backwardBlocks = (query: 512, key: 256)
+    /// 384 × 384 ran 2–6 % ahead of 512 × 256 (as a fraction of sgemm in the same run) at
+    /// n = 8192, d = 64 and 128, causal and not, on the AVX-512 tile (Zen 4, BENCHMARKS.md).
+    static let backwardBlocks = (query: 384, key: 384)
 
     /// The forward pass's tile (query rows × key rows) when none is given.
     public static var defaultForwardBlocks: (query: Int, key: Int) { forwardBlocks }
