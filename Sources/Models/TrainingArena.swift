@@ -28,8 +28,8 @@ final class TrainingArena: @unchecked Sendable {
     let layers: [Layer]
     /// Final LayerNorm output (N, d), row mean and 1/std (N).
     let finalLN: UnsafeMutablePointer<Float>, finalMean: UnsafeMutablePointer<Float>, finalRstd: UnsafeMutablePointer<Float>
-    /// Logits (N, V) and their softmax (N, V).
-    let logits: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
+    /// Logits (N, V).
+    let logits: UnsafeMutablePointer<Float>
     /// Per-position losses (N); 0 where the target is ignored.
     let losses: UnsafeMutablePointer<Float>
 
@@ -45,7 +45,7 @@ final class TrainingArena: @unchecked Sendable {
     let packedWeights: UnsafeMutablePointer<Float>, packedGradient: UnsafeMutablePointer<Float>
     /// dL/d(FFN hidden) after and before the activation, (N, hidden).
     let dPost: UnsafeMutablePointer<Float>, dPre: UnsafeMutablePointer<Float>
-    /// dL/dlogits, (N, V).
+    /// dL/dlogits, (N, V), written by the forward pass with the loss.
     let dLogits: UnsafeMutablePointer<Float>
     /// One (T, T) tile per worker for dP and dS.
     let tiles: UnsafeMutablePointer<Float>
@@ -73,7 +73,7 @@ final class TrainingArena: @unchecked Sendable {
                 take(mlp ? n * hidden : 0), take(mlp ? n * hidden : 0),
             ])
         }
-        let finalSlots = [take(n * d), take(n), take(n), take(n * v), take(n * v), take(n)]
+        let finalSlots = [take(n * d), take(n), take(n), take(n * v), take(n)]
         let scratchSlots = [take(n * d), take(n * d), take(n * d), take(3 * n * d), take(3 * d * d), take(3 * d * d),
                             take(n * hidden), take(n * hidden), take(n * v), take(threads * t * t),
                             take(threads * 2 * d), take(threads * 2)]
@@ -91,7 +91,7 @@ final class TrainingArena: @unchecked Sendable {
                   preActivation: at(s[9]), postActivation: at(s[10]))
         }
         finalLN = at(finalSlots[0]); finalMean = at(finalSlots[1]); finalRstd = at(finalSlots[2])
-        logits = at(finalSlots[3]); probabilities = at(finalSlots[4]); losses = at(finalSlots[5])
+        logits = at(finalSlots[3]); losses = at(finalSlots[4])
         dStream = at(scratchSlots[0]); dNormed = at(scratchSlots[1]); dHeads = at(scratchSlots[2])
         dqkv = at(scratchSlots[3]); packedWeights = at(scratchSlots[4]); packedGradient = at(scratchSlots[5])
         dPost = at(scratchSlots[6]); dPre = at(scratchSlots[7]); dLogits = at(scratchSlots[8])

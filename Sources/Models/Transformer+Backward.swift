@@ -16,7 +16,7 @@ extension Transformer {
     private func runBackward(batch: Int) {
         let t = config.context, d = config.dModel, n = batch * t, v = config.vocabulary
         parameters.zeroGradients()
-        logitGradients(rows: n)
+        // dL/dlogits: written by the forward pass's cross-entropy (`crossEntropy`).
         split.gemm(.transposed, .none, m: d, n: v, k: n, a: arena.finalLN, lda: d, b: arena.dLogits, ldb: v,
                    beta: 0, c: parameters.gradient("unembed"), ldc: v)
         split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
@@ -80,24 +80,6 @@ extension Transformer {
             }
         }
         embeddingGradients(rows: n)
-    }
-
-    /// dL/dlogits = (softmax − onehot(target)) / targets, and 0 on ignored positions.
-    private func logitGradients(rows n: Int) {
-        let v = config.vocabulary
-        let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
-        nonisolated(unsafe) let p = arena.probabilities, dLogits = arena.dLogits  // disjoint rows per worker
-        lastTargets.withUnsafeBufferPointer { targets in
-            nonisolated(unsafe) let targets = targets.baseAddress!
-            split.rows(n) { range, _ in
-                for r in range {
-                    let row = dLogits + r * v, target = Int(targets[r])
-                    guard target >= 0 else { row.update(repeating: 0, count: v); continue }
-                    for j in 0..<v { row[j] = p[r * v + j] * inverse }
-                    row[target] -= inverse
-                }
-            }
-        }
     }
 
     /// dL/dx of the FFN nonlinearity into `output` (overwritten).

@@ -154,24 +154,35 @@ extension Transformer {
         split.rows(count) { range, _ in (target + range.lowerBound).update(from: source + range.lowerBound, count: range.count) }
     }
 
-    /// Softmax of the logits into `probabilities`, each position's loss `lse − logit[target]`, and their mean.
+    /// Each position's loss `lse − logit[target]` and their mean; and, in the same pass over each
+    /// row, the loss's gradient with respect to the logits into `arena.dLogits`:
+    /// `(softmax − onehot(target)) / targets`, 0 on ignored positions. The backward pass starts
+    /// from it; written here, the softmax row is still in L1 when it is scaled, and no separate
+    /// pass reads it back (one (N, V) buffer fewer).
     func crossEntropy(rows n: Int) -> Float {
         let v = config.vocabulary, threads = self.threads
-        nonisolated(unsafe) let logits = arena.logits, probabilities = arena.probabilities, losses = arena.losses, sums = arena.lossScratch
+        let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
+        nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses, sums = arena.lossScratch
         sums.update(repeating: 0, count: threads)
         lastTargets.withUnsafeBufferPointer { targets in
             nonisolated(unsafe) let targets = targets.baseAddress!
             split.rows(n) { range, piece in
                 var sum: Float = 0
                 for r in range {
-                    let row = logits + r * v, p = probabilities + r * v
-                    p.update(from: row, count: v)
-                    let (rowMax, rowSum) = CausalRows.softmax(p, visible: v, length: v)
+                    let row = logits + r * v, g = gradients + r * v
                     let target = Int(targets[r])
-                    guard target >= 0 else { losses[r] = 0; continue }
+                    guard target >= 0 else {
+                        losses[r] = 0
+                        g.update(repeating: 0, count: v)
+                        continue
+                    }
+                    g.update(from: row, count: v)
+                    let (rowMax, rowSum) = CausalRows.softmax(g, visible: v, length: v)
                     let loss = rowMax + logf(rowSum) - row[target]
                     losses[r] = loss
                     sum += loss
+                    Self.scale(g, count: v, by: inverse)
+                    g[target] -= inverse
                 }
                 sums[piece] = sum
             }
@@ -180,6 +191,20 @@ extension Transformer {
         var total: Float = 0
         for piece in 0..<threads { total += sums[piece] }
         return total / Float(lastTargetCount)
+    }
+
+    /// `x[j] ← x[j]·factor` for j < count, 16 lanes at a time (each product rounded once, as
+    /// the scalar loop would).
+    @inline(__always)
+    static func scale(_ x: UnsafeMutablePointer<Float>, count: Int, by factor: Float) {
+        let f = SIMD16<Float>(repeating: factor)
+        var j = 0
+        while j + 16 <= count {
+            let raw = UnsafeMutableRawPointer(x + j)
+            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) * f, as: SIMD16<Float>.self)
+            j += 16
+        }
+        while j < count { x[j] *= factor; j += 1 }
     }
 
     /// A copy of `count` floats as a tensor of `shape`.
