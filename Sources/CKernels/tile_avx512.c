@@ -9,16 +9,18 @@
 
 LOOM_AVX512 void loom_tile_avx512_6x32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                        const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
-                                       float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
-#define LOOM_ROWS(n) loom_block_6x32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu)
+                                       float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                       const float *mask, ptrdiff_t ldm) {
+#define LOOM_ROWS(n) loom_block_6x32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
     LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
 
 LOOM_AVX512 void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                        const float *b, ptrdiff_t ldb,
-                                       float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
-#define LOOM_ROWS(n) loom_block_6x16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, 16)
+                                       float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                       const float *mask, ptrdiff_t ldm) {
+#define LOOM_ROWS(n) loom_block_6x16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16)
     LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
@@ -27,16 +29,18 @@ LOOM_AVX512 void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, pt
 // Not x86-64: `loom_cpu_has_avx512f` is 0, so these are never called.
 void loom_tile_avx512_6x32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                            const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
-                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
+                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                           const float *mask, ptrdiff_t ldm) {
     (void)rows; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)b; (void)ldb; (void)panel_stride;
-    (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu;
+    (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
     __builtin_trap();
 }
 void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                            const float *b, ptrdiff_t ldb,
-                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
+                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                           const float *mask, ptrdiff_t ldm) {
     (void)rows; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)b; (void)ldb;
-    (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu;
+    (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
     __builtin_trap();
 }
 #endif

@@ -20,7 +20,8 @@ LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
 // accumulators stay in registers.
 LOOM_INLINE LOOM_AVX512 void loom_block_6x32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                               const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
-                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu) {
+                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                              const float *mask, ptrdiff_t ldm) {
     __m512 low[6], high[6];
     for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
     const float *pa = a, *pb = b;
@@ -41,6 +42,11 @@ LOOM_INLINE LOOM_AVX512 void loom_block_6x32(const int rows, ptrdiff_t k, const 
         if (accumulate) { x0 = _mm512_add_ps(_mm512_loadu_ps(out), x0); x1 = _mm512_add_ps(_mm512_loadu_ps(out + 16), x1); }
         // maxps returns its second operand when either is NaN: (0, x) keeps a NaN x, and -0 stays -0.
         if (relu) { x0 = _mm512_max_ps(zero, x0); x1 = _mm512_max_ps(zero, x1); }
+        if (mask) {
+            const float *m = mask + r * ldm;
+            x0 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(m), zero, _CMP_GT_OQ), x0);
+            x1 = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_loadu_ps(m + 16), zero, _CMP_GT_OQ), x1);
+        }
         _mm512_storeu_ps(out, x0);
         _mm512_storeu_ps(out + 16, x1);
     }
@@ -49,7 +55,8 @@ LOOM_INLINE LOOM_AVX512 void loom_block_6x32(const int rows, ptrdiff_t k, const 
 // One panel; only the first `width` (≤ 16) columns of C are read and written.
 LOOM_INLINE LOOM_AVX512 void loom_block_6x16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                               const float *b, ptrdiff_t ldb,
-                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu, int width) {
+                                              float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                              const float *mask, ptrdiff_t ldm, int width) {
     __m512 sum[6];
     for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
     const float *pa = a, *pb = b;
@@ -66,6 +73,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_6x16(const int rows, ptrdiff_t k, const 
         __m512 x = _mm512_mul_ps(sum[r], scale);
         if (accumulate) x = _mm512_add_ps(_mm512_maskz_loadu_ps(kept, out), x);
         if (relu) x = _mm512_max_ps(zero, x);
+        if (mask) x = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(_mm512_maskz_loadu_ps(kept, mask + r * ldm), zero, _CMP_GT_OQ), x);
         _mm512_mask_storeu_ps(out, kept, x);
     }
 }

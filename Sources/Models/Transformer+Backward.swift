@@ -37,11 +37,17 @@ extension Transformer {
             } else if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
                 if layer.ffn == .mlp {
                     let hidden = config.ffnHidden
-                    split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
-                               beta: 0, c: arena.dPost, ldc: hidden)
+                    if fusesReLU {
+                        // dPre = dPost where the activation is > 0: the ReLU's backward in the epilogue.
+                        split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
+                                   beta: 0, c: arena.dPre, ldc: hidden, epilogue: .positiveIn(.init(a.postActivation, ld: hidden)))
+                    } else {
+                        split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
+                                   beta: 0, c: arena.dPost, ldc: hidden)
+                        activationBackward(arena.dPost, input: a.preActivation, into: arena.dPre, count: n * hidden)
+                    }
                     split.gemm(.transposed, .none, m: hidden, n: d, k: n, a: a.postActivation, lda: hidden, b: dStream, ldb: d,
                                beta: 0, c: w.dw2, ldc: d)
-                    activationBackward(arena.dPost, input: fusesReLU ? a.postActivation : a.preActivation, into: arena.dPre, count: n * hidden)
                     split.gemm(.transposed, .none, m: d, n: hidden, k: n, a: a.ln2, lda: d, b: arena.dPre, ldb: hidden,
                                beta: 0, c: w.dw1, ldc: hidden)
                     split.gemm(.none, .transposed, m: n, n: d, k: hidden, a: arena.dPre, lda: hidden, b: w.w1, ldb: hidden,

@@ -49,27 +49,29 @@ struct WorkSplit: Sendable {
         if usesBLASThreads {
             BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
-            if epilogue == .relu { Self.relu(c, rows: m, columns: n, ldc: ldc) }
+            Self.apply(epilogue, c, rows: m, columns: n, ldc: ldc)
             return
         }
         // The pointers outlive this call and each piece writes a disjoint block of C (one piece,
         // called in place, on a single worker).
         nonisolated(unsafe) let a = a, b = b, c = c
         let tiled = !usesOpenBLASProducts, workspaces = workspaces
-        @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, worker: Int) {
+        @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
+                             epilogue: TiledGEMM.Epilogue, worker: Int) {
             if tiled {
                 TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                                    beta: beta, c: c, ldc: ldc, workspace: workspaces[worker], epilogue: epilogue)
             } else {
                 BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                            beta: beta, c: c, ldc: ldc)
-                if epilogue == .relu { Self.relu(c, rows: m, columns: n, ldc: ldc) }
+                Self.apply(epilogue, c, rows: m, columns: n, ldc: ldc)
             }
         }
         if m >= n {
             rows(m) { range, worker in
                 let aStart = transA == .none ? a + range.lowerBound * lda : a + range.lowerBound
-                piece(m: range.count, n: n, a: aStart, b: b, c: c + range.lowerBound * ldc, worker: worker)
+                piece(m: range.count, n: n, a: aStart, b: b, c: c + range.lowerBound * ldc,
+                      epilogue: epilogue.offset(row: range.lowerBound, column: 0), worker: worker)
             }
         } else {
             // Column pieces start on 16-column panels, so only the last one can be partial.
@@ -77,13 +79,23 @@ struct WorkSplit: Sendable {
             rows(panels) { range, worker in
                 let lower = range.lowerBound * RegisterTile.columns, upper = min(n, range.upperBound * RegisterTile.columns)
                 let bStart = transB == .none ? b + lower : b + lower * ldb
-                piece(m: m, n: upper - lower, a: a, b: bStart, c: c + lower, worker: worker)
+                piece(m: m, n: upper - lower, a: a, b: bStart, c: c + lower, epilogue: epilogue.offset(row: 0, column: lower),
+                      worker: worker)
             }
         }
     }
 
-    /// ReLU in place over an m × n block of C (OpenBLAS products have no epilogue).
-    private static func relu(_ c: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int, ldc: Int) {
-        for i in 0..<m { Kernels.relu(c + i * ldc, into: c + i * ldc, count: n) }
+    /// `epilogue` in place over an m × n block of C (OpenBLAS products have none of their own).
+    private static func apply(_ epilogue: TiledGEMM.Epilogue, _ c: UnsafeMutablePointer<Float>, rows m: Int, columns n: Int, ldc: Int) {
+        switch epilogue {
+        case .none: break
+        case .relu:
+            for i in 0..<m { Kernels.relu(c + i * ldc, into: c + i * ldc, count: n) }
+        case .positiveIn(let mask):
+            for i in 0..<m {
+                Kernels.reluBackward(outputGradient: c + i * ldc, input: mask.base + i * mask.ld, count: n,
+                                     inputGradient: c + i * ldc, accumulating: false)
+            }
+        }
     }
 }

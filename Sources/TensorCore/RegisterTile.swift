@@ -13,7 +13,8 @@ public enum RegisterTile {
     public static let columns = 16
 
     /// One R × 16 block over k steps: `C = α·A·B`, or `C += α·A·B` when `accumulating`; with
-    /// `relu`, each result x is stored as max(x, 0) (NaN kept), so a ReLU costs no pass of its own.
+    /// `relu`, each result x is stored as max(x, 0) (NaN kept), so a ReLU costs no pass of its own;
+    /// with `mask` (C's shape, rows `ldm` apart), x is kept where mask > 0 and stored as 0 elsewhere.
     /// A(r, p) is `a[r·rowStride + p·kStride]`; B(p, 0..<16) starts at `b + p·ldb`; C rows are
     /// `ldc` apart. Written out row by row (not as arrays) so that the twelve sums stay in registers.
     /// - Precondition: 1 ≤ R ≤ 6; B rows hold 16 readable floats.
@@ -21,7 +22,8 @@ public enum RegisterTile {
     public static func block(_ R: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                              _ b: UnsafePointer<Float>, _ ldb: Int,
                              _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                             alpha: Float, accumulating: Bool, relu: Bool = false) {
+                             alpha: Float, accumulating: Bool, relu: Bool = false,
+                             mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>(), c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>(), c30 = SIMD8<Float>(), c31 = SIMD8<Float>()
         var c40 = SIMD8<Float>(), c41 = SIMD8<Float>(), c50 = SIMD8<Float>(), c51 = SIMD8<Float>()
@@ -58,6 +60,10 @@ public enum RegisterTile {
             var x0 = low * alpha, x1 = high * alpha
             if accumulating { x0 = load(p) + x0; x1 = load(p + 8) + x1 }
             if relu { x0 = x0.replacing(with: 0, where: x0 .< 0); x1 = x1.replacing(with: 0, where: x1 .< 0) }
+            if let mask {
+                let m = mask + r * ldm, zero = SIMD8<Float>()
+                x0 = zero.replacing(with: x0, where: load(m) .> zero); x1 = zero.replacing(with: x1, where: load(m + 8) .> zero)
+            }
             store(x0, p); store(x1, p + 8)
         }
         put(c00, c01, row: 0)

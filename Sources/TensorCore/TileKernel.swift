@@ -72,12 +72,14 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
     @inline(__always)
     func block(rows: Int, columns: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                _ b: UnsafePointer<Float>, _ ldb: Int, panelStride: Int,
-               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float, accumulating: Bool, relu: Bool) {
+               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float, accumulating: Bool, relu: Bool,
+               mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
         if columns == 2 * RegisterTile.columns {
             loom_tile_avx512_6x32(Int32(rows), k, a, rowStride, kStride, b, ldb, panelStride, c, ldc, alpha,
-                                  accumulating ? 1 : 0, relu ? 1 : 0)
+                                  accumulating ? 1 : 0, relu ? 1 : 0, mask, ldm)
         } else {
-            loom_tile_avx512_6x16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0)
+            loom_tile_avx512_6x16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0,
+                                  mask, ldm)
         }
     }
 

@@ -13,11 +13,31 @@
 /// the group's strips of A (≤ 96 KB) come from L2.
 public enum TiledGEMM {
     /// What a product does to each result before storing it.
-    public enum Epilogue: Sendable {
+    public enum Epilogue: Sendable, Equatable {
         /// Stores `α·op(A)·op(B) + β·C` as it is.
         case none
         /// Stores max(x, 0) of it (NaN kept): an FFN's activation fused into its first product.
         case relu
+        /// Stores it where the same entry of the mask is > 0, and 0 elsewhere: the ReLU's backward
+        /// pass fused into the product that forms its input gradient, masked by the activations
+        /// after the ReLU (x > 0 exactly where relu(x) > 0).
+        case positiveIn(Mask)
+
+        /// A matrix of C's shape, rows `ld` apart. `@unchecked Sendable`: it is only read, and the
+        /// caller keeps it alive and unchanged for the product.
+        public struct Mask: @unchecked Sendable, Equatable {
+            public let base: UnsafePointer<Float>
+            public let ld: Int
+            public init(_ base: UnsafePointer<Float>, ld: Int) { self.base = base; self.ld = ld }
+        }
+
+        /// The epilogue for the block of C from (row, column): a mask moves with it.
+        public func offset(row: Int, column: Int) -> Epilogue {
+            guard case .positiveIn(let mask) = self else { return self }
+            return .positiveIn(Mask(mask.base + row * mask.ld + column, ld: mask.ld))
+        }
+
+        var mask: Mask? { if case .positiveIn(let mask) = self { mask } else { nil } }
     }
 
     /// Steps of the inner dimension per pass over C.
@@ -48,7 +68,7 @@ public enum TiledGEMM {
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
-                         relu: epilogue == .relu && k0 + depth == k, kernel: kernel,
+                         relu: epilogue == .relu && k0 + depth == k, mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
                          c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -85,7 +105,8 @@ public enum TiledGEMM {
             let depth = min(depthChunk, k - k0)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: packedB + (rows.lowerBound + k0) * lanes, panelStride: packedRows * lanes,
-                         accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k, kernel: kernel,
+                         accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k,
+                         mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
                          c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -104,6 +125,9 @@ public enum TiledGEMM {
             if epilogue == .relu {
                 for i in 0..<m { for j in 0..<n where c[i * ldc + j] < 0 { c[i * ldc + j] = 0 } }
             }
+            if let mask = epilogue.mask {
+                for i in 0..<m { for j in 0..<n where !(mask.base[i * mask.ld + j] > 0) { c[i * ldc + j] = 0 } }
+            }
             return false
         }
         return true
@@ -119,7 +143,7 @@ public enum TiledGEMM {
     private static func chunkProduct(_ transA: BLAS.Transpose, m: Int, n: Int, depth: Int, alpha: Float,
                                      a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
-                                     kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     mask: Epilogue.Mask?, kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
@@ -172,12 +196,17 @@ public enum TiledGEMM {
                 while i < groupEnd {
                     let rows = min(strip, groupEnd - i)
                     let cBlock = c + i * ldc + panel * lanes
+                    let maskBlock = mask.map { $0.base + i * $0.ld + panel * lanes }, ldm = mask?.ld ?? 0
                     if kernel == .avx512 && width == lanes {
                         kernel.block(rows: rows, columns: pair ? 2 * lanes : lanes, depth, aStrip, rowStride: rowStride, kStride: kStride,
-                                     bBlock, lanes, panelStride: panelStride, cBlock, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+                                     bBlock, lanes, panelStride: panelStride, cBlock, ldc, alpha: alpha, accumulating: accumulate, relu: relu,
+                                     mask: maskBlock, ldm: ldm)
                     } else if width == lanes {
                         if relu {
                             tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: true)
+                        } else if let maskBlock {
+                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: false,
+                                 mask: maskBlock, ldm: ldm)
                         } else {
                             tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: false)
                         }
@@ -193,7 +222,11 @@ public enum TiledGEMM {
                             for j in 0..<width {
                                 let value = scratch[r * lanes + j]
                                 let x = accumulate ? cBlock[r * ldc + j] + value : value
-                                cBlock[r * ldc + j] = relu && x < 0 ? 0 : x
+                                if let maskBlock {
+                                    cBlock[r * ldc + j] = maskBlock[r * ldm + j] > 0 ? x : 0
+                                } else {
+                                    cBlock[r * ldc + j] = relu && x < 0 ? 0 : x
+                                }
                             }
                         }
                     }
@@ -249,14 +282,15 @@ public enum TiledGEMM {
     @inline(__always)
     private static func tile(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
                              _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                             _ alpha: Float, _ accumulate: Bool, relu: Bool) {
+                             _ alpha: Float, _ accumulate: Bool, relu: Bool,
+                             mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
         switch rows {
-        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
-        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
-        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
-        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
-        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
-        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu)
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
         }
     }
 }

@@ -102,9 +102,11 @@ import Testing
 
     /// One thread and two give the same loss and gradients up to rounding, and a second
     /// backward overwrites rather than accumulates; products on OpenBLAS (its threads, or one
-    /// sgemm piece per worker) agree with Loom's TiledGEMM.
-    @Test func threadsAndRepeatsAgree() throws {
-        let config = TransformerFixture.config(layers: [.init(), .init()], activation: .gelu)
+    /// sgemm piece per worker) agree with Loom's TiledGEMM; with ReLU, the backward's mask is the
+    /// product's epilogue on TiledGEMM and a pass after sgemm on OpenBLAS.
+    @Test(arguments: [ModelConfig.Activation.gelu, .relu])
+    func threadsAndRepeatsAgree(activation: ModelConfig.Activation) throws {
+        let config = TransformerFixture.config(layers: [.init(), .init()], activation: activation)
         let (tokens, targets) = TransformerFixture.inputs(config)
         let one = try TransformerFixture.model(config, threads: 1), two = try TransformerFixture.model(config, threads: 2)
         let a = try one.forward(tokens: tokens, targets: targets, batch: 3)

@@ -144,6 +144,64 @@ import TensorCore
         }
     }
 
+    /// The mask epilogue stores exactly what the ReLU's backward pass makes of the plain product
+    /// (x where the mask is > 0, else 0; NaN x kept where the mask passes it, dropped where not;
+    /// NaN and −0 masks block), applied once after the last 256-step chunk: on full and partial
+    /// panels, ragged strips, β = 0 and 1, k = 0, and packed B, with the mask's own stride.
+    @Test(arguments: [(37, 67, 19, Float(0)), (13, 35, 300, 1), (64, 256, 64, 0), (7, 16, 600, 0), (5, 3, 0, 1), (9, 80, 40, 1)])
+    func maskEpilogueEqualsProductThenReLUBackward(_ shape: (m: Int, n: Int, k: Int, beta: Float)) throws {
+        let (m, n, k, beta) = shape
+        let lda = k + 1, ldb = n + 2, ldc = n + 3, ldm = n + 5
+        var random = TestRandom(seed: UInt64(m * 131 + n * 17 + k))
+        var a = (0..<(m * lda)).map { _ in Float(random.nextNormal()) }
+        let b = (0..<(k * ldb)).map { _ in Float(random.nextNormal()) }
+        let c0 = (0..<(m * ldc)).map { _ in Float(random.nextNormal()) }
+        var mask = (0..<(m * ldm)).map { _ in Float(random.nextNormal()) }
+        if k > 0 { a[0] = .nan }                // row 0 of C is NaN
+        mask[0] = .nan; mask[1] = -0.0; mask[2] = 0; mask[3] = .leastNonzeroMagnitude
+        let workspace = GEMMWorkspace()
+        var plain = c0
+        TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &plain, ldc: ldc,
+                           workspace: workspace, kernel: .avx2)
+        var expected = plain
+        plain.withUnsafeBufferPointer { plain in
+            mask.withUnsafeBufferPointer { mask in
+                expected.withUnsafeMutableBufferPointer { expected in
+                    for i in 0..<m {
+                        Kernels.reluBackward(outputGradient: plain.baseAddress! + i * ldc, input: mask.baseAddress! + i * ldm, count: n,
+                                             inputGradient: expected.baseAddress! + i * ldc, accumulating: false)
+                    }
+                }
+            }
+        }
+        var passed = 0, blocked = 0
+        for i in 0..<m { for j in 0..<n { if mask[i * ldm + j] > 0 { passed += 1 } else { blocked += 1 } } }
+        #expect(passed > 0 && blocked > 0, "the mask should both pass and block entries")
+        try mask.withUnsafeBufferPointer { maskBuffer in
+            let epilogue = TiledGEMM.Epilogue.positiveIn(.init(maskBuffer.baseAddress!, ld: ldm))
+            for kernel in TileKernel.supported {
+                var fused = c0, packedFused = c0
+                TiledGEMM.multiply(.none, .none, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: &fused, ldc: ldc,
+                                   workspace: workspace, epilogue: epilogue, kernel: kernel)
+                var packed = [Float](repeating: .nan, count: max(1, TiledGEMM.packedCount(k: k, n: n)))
+                TiledGEMM.pack(.none, k: k, n: n, b: b, ldb: ldb, into: &packed)
+                packed.withUnsafeBufferPointer { packed in
+                    TiledGEMM.multiply(.none, m: m, n: n, a: a, lda: lda, packedB: packed.baseAddress!, packedRows: k, rows: 0..<k,
+                                       beta: beta, c: &packedFused, ldc: ldc, workspace: workspace, epilogue: epilogue, kernel: kernel)
+                }
+                let same = fused.map(\.bitPattern) == expected.map(\.bitPattern)
+                let samePacked = packedFused.map(\.bitPattern) == expected.map(\.bitPattern)
+                #expect(same, "\(kernel): the mask epilogue differs from the product then reluBackward (or wrote outside C)")
+                #expect(samePacked, "\(kernel), packed B: the mask epilogue differs")
+            }
+            // Blocks of C from (row, column) take the mask from the same place.
+            let shifted = epilogue.offset(row: 1, column: 2)
+            guard case .positiveIn(let moved) = shifted else { Issue.record("offset lost the mask"); return }
+            #expect(moved.base == maskBuffer.baseAddress! + ldm + 2 && moved.ld == ldm)
+            _ = try #require(TiledGEMM.Epilogue.relu.offset(row: 3, column: 4) == .relu)
+        }
+    }
+
     /// The ReLU epilogue stores exactly `max(x, 0)` of the plain product (bit for bit, NaN kept,
     /// applied once after the last 256-step chunk, not per chunk), which is the float64 product
     /// through a ReLU; on full and partial panels, ragged strips, β = 0 and 1, and packed B.
