@@ -19,12 +19,14 @@ extension Transformer {
         // dL/dlogits: written by the forward pass's cross-entropy (`crossEntropy`).
         split.gemm(.transposed, .none, m: d, n: v, k: n, a: arena.finalLN, lda: d, b: arena.dLogits, ldb: v,
                    beta: 0, c: parameters.gradient("unembed"), ldc: v)
-        split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
-                   beta: 0, c: arena.dNormed, ldc: d)
+        // Each LayerNorm's backward runs on the rows of dL/d(its output) as the product forming
+        // them finishes them, while they are in cache (`WorkSplit.gemm`'s `rowsDone`).
         arena.dStream.update(repeating: 0, count: n * d)
-        layerNormBackward(arena.dNormed, input: arena.stream[2 * config.depth], gain: parameters.value("final_ln.gain"),
-                          mean: arena.finalMean, rstd: arena.finalRstd, rows: n,
-                          gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
+        let finalNorm = layerNormBackwardRows(arena.dNormed, input: arena.stream[2 * config.depth], gain: parameters.value("final_ln.gain"),
+                                              mean: arena.finalMean, rstd: arena.finalRstd)
+        split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
+                   beta: 0, c: arena.dNormed, ldc: d, rowsDone: finalNorm)
+        layerNormBackwardSums(gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
         let dStream = arena.dStream, dNormed = arena.dNormed
         for (l, layer) in config.layers.enumerated().reversed() {
             if appliedInterventions.zeroedFirstResiduals.contains(l) {
@@ -35,6 +37,7 @@ extension Transformer {
             if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) && layer.duo {
                 duoBackward(layer: l, rows: n)
             } else if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
+                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd)
                 if layer.ffn == .mlp {
                     let hidden = config.ffnHidden
                     if fusesReLU {
@@ -42,22 +45,27 @@ extension Transformer {
                         split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
                                    beta: 0, c: arena.dPre, ldc: hidden, epilogue: .positiveIn(.init(a.postActivation, ld: hidden)))
                     } else {
+                        // GELU's backward on each group of rows of dPost as the product finishes it.
+                        nonisolated(unsafe) let dPost = arena.dPost, dPre = arena.dPre, pre = a.preActivation
                         split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
-                                   beta: 0, c: arena.dPost, ldc: hidden)
-                        activationBackward(arena.dPost, input: a.preActivation, into: arena.dPre, count: n * hidden)
+                                   beta: 0, c: arena.dPost, ldc: hidden, rowsDone: { rows, _ in
+                            let start = rows.lowerBound * hidden, count = rows.count * hidden
+                            (dPre + start).update(repeating: 0, count: count)   // the kernel accumulates
+                            Kernels.geluBackward(outputGradient: dPost + start, input: pre + start, count: count, inputGradient: dPre + start)
+                        })
                     }
                     split.gemm(.transposed, .none, m: hidden, n: d, k: n, a: a.postActivation, lda: hidden, b: dStream, ldb: d,
                                beta: 0, c: w.dw2, ldc: d)
                     split.gemm(.transposed, .none, m: d, n: hidden, k: n, a: a.ln2, lda: d, b: arena.dPre, ldb: hidden,
                                beta: 0, c: w.dw1, ldc: hidden)
                     split.gemm(.none, .transposed, m: n, n: d, k: hidden, a: arena.dPre, lda: hidden, b: w.w1, ldb: hidden,
-                               beta: 0, c: dNormed, ldc: d)
+                               beta: 0, c: dNormed, ldc: d, rowsDone: norm)
                 } else {
                     split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.ln2, lda: d, b: dStream, ldb: d, beta: 0, c: w.dw1, ldc: d)
-                    split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.w1, ldb: d, beta: 0, c: dNormed, ldc: d)
+                    split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.w1, ldb: d, beta: 0, c: dNormed, ldc: d,
+                               rowsDone: norm)
                 }
-                layerNormBackward(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd,
-                                  rows: n, gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
+                layerNormBackwardSums(gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
             }
             if layer.attention != .none {
                 split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
@@ -73,16 +81,16 @@ extension Transformer {
                 packQKV(w)
                 split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
                            beta: 0, c: arena.packedGradient, ldc: 3 * d)
+                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd)
                 split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
-                           beta: 0, c: dNormed, ldc: d)
+                           beta: 0, c: dNormed, ldc: d, rowsDone: norm)
+                layerNormBackwardSums(gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
                 for r in 0..<d {
                     let row = arena.packedGradient + r * 3 * d
                     (w.dwq + r * d).update(from: row, count: d)
                     (w.dwk + r * d).update(from: row + d, count: d)
                     (w.dwv + r * d).update(from: row + 2 * d, count: d)
                 }
-                layerNormBackward(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd,
-                                  rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
             }
         }
         embeddingGradients(rows: n)
@@ -112,18 +120,34 @@ extension Transformer {
                            rstd: UnsafeMutablePointer<Float>, rows: Int,
                            gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
                            inputGradient: UnsafeMutablePointer<Float>? = nil) {
+        split.rows(rows, layerNormBackwardRows(outputGradient, input: input, gain: gain, mean: mean, rstd: rstd,
+                                               inputGradient: inputGradient))
+        layerNormBackwardSums(gainGradient: gainGradient, biasGradient: biasGradient)
+    }
+
+    /// `layerNormBackward` in two halves, so the rows can run inside the product that forms
+    /// dL/d(output) (`WorkSplit.gemm`'s `rowsDone`): this zeroes the workers' slots and returns
+    /// the body for rows of one piece; `layerNormBackwardSums` adds the slots into the gradients.
+    func layerNormBackwardRows(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
+                               gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
+                               rstd: UnsafeMutablePointer<Float>,
+                               inputGradient: UnsafeMutablePointer<Float>? = nil) -> @Sendable (Range<Int>, Int) -> Void {
         let d = config.dModel
-        let slots = arena.normScratch
-        slots.update(repeating: 0, count: threads * 2 * d)
-        // Each worker reads shared inputs and writes its own rows of dStream and its own slot.
+        arena.normScratch.update(repeating: 0, count: threads * 2 * d)
+        // Each piece reads shared inputs and writes its own rows of dStream and its own slot.
         nonisolated(unsafe) let dy = outputGradient, x = input, gain = gain, mean = mean, rstd = rstd
-        nonisolated(unsafe) let dx = inputGradient ?? arena.dStream, scratch = slots
-        split.rows(rows) { range, piece in
+        nonisolated(unsafe) let dx = inputGradient ?? arena.dStream, scratch = arena.normScratch
+        return { range, piece in
             let r = range.lowerBound
             Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,
                                       rows: range.count, columns: d, inputGradient: dx + r * d,
                                       gammaGradient: scratch + piece * 2 * d, betaGradient: scratch + piece * 2 * d + d)
         }
+    }
+
+    /// Adds the workers' gain and bias slots of the last `layerNormBackwardRows` into the gradients, in worker order.
+    func layerNormBackwardSums(gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
+        let d = config.dModel, slots = arena.normScratch
         for piece in 0..<threads {
             for j in 0..<d {
                 gainGradient[j] += slots[piece * 2 * d + j]
@@ -140,11 +164,22 @@ extension Transformer {
         lastTokens.withUnsafeBufferPointer { ids in
             nonisolated(unsafe) let ids = ids.baseAddress!
             split.rows(d) { columns, _ in
+                // 16 columns at a time where they fit: the same adds, element by element, in row order.
+                let vectorEnd = columns.lowerBound + columns.count / 16 * 16
                 for r in 0..<n {
                     let row = dx + r * d, token = dToken + Int(ids[r]) * d, position = dPosition + (r % t) * d
-                    for j in columns {
+                    var j = columns.lowerBound
+                    while j < vectorEnd {
+                        let g = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let tokenRow = UnsafeMutableRawPointer(token + j), positionRow = UnsafeMutableRawPointer(position + j)
+                        tokenRow.storeBytes(of: tokenRow.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
+                        positionRow.storeBytes(of: positionRow.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
+                        j += 16
+                    }
+                    while j < columns.upperBound {
                         token[j] += row[j]
                         position[j] += row[j]
+                        j += 1
                     }
                 }
             }

@@ -105,9 +105,13 @@ extension Transformer {
                     split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
                                beta: 0, c: a.postActivation, ldc: hidden, epilogue: .relu)
                 } else {
+                    // GELU on each group of rows as the product finishes it, while they are in cache.
+                    nonisolated(unsafe) let pre = a.preActivation, post = a.postActivation
                     split.gemm(.none, .none, m: n, n: hidden, k: d, a: a.ln2, lda: d, b: w.w1, ldb: hidden,
-                               beta: 0, c: a.preActivation, ldc: hidden)
-                    activate(a.preActivation, into: a.postActivation, count: n * hidden)
+                               beta: 0, c: a.preActivation, ldc: hidden, rowsDone: { rows, _ in
+                        let start = rows.lowerBound * hidden
+                        Kernels.gelu(pre + start, into: post + start, count: rows.count * hidden)
+                    })
                 }
                 split.gemm(.none, .none, m: n, n: d, k: hidden, a: a.postActivation, lda: hidden, b: w.w2, ldb: d,
                            beta: 1, c: output, ldc: d)

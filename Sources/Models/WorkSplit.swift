@@ -42,10 +42,27 @@ struct WorkSplit: Sendable {
     }
 
     /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
+    ///
+    /// `rowsDone(rows, piece)`, when given, runs over every row of C once it is final, with the
+    /// piece (0..<threads) of `rows(m)` that holds those rows: on `TiledGEMM` with rows split
+    /// across the workers (m ≥ n), group by group inside each worker's product while the rows are
+    /// in cache; otherwise after the product, over `rows(m)`'s pieces. Either way each piece sees
+    /// its rows in order, so a per-piece sum comes out the same.
     /// - Precondition: OpenBLAS runs single-threaded, or on `threads` threads with `usesBLASThreads`.
     func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: TiledGEMM.Epilogue = .none) {
+              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: TiledGEMM.Epilogue = .none,
+              rowsDone: (@Sendable (Range<Int>, Int) -> Void)? = nil) {
+        let fusesRows = rowsDone != nil && !usesBLASThreads && !usesOpenBLASProducts && m >= n
+        gemmPieces(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+                   epilogue: epilogue, rowsDone: fusesRows ? rowsDone : nil)
+        if let rowsDone, !fusesRows, m > 0 { rows(m, rowsDone) }
+    }
+
+    private func gemmPieces(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
+                            alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: TiledGEMM.Epilogue,
+                            rowsDone: (@Sendable (Range<Int>, Int) -> Void)?) {
         if usesBLASThreads {
             BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                        beta: beta, c: c, ldc: ldc)
@@ -57,10 +74,11 @@ struct WorkSplit: Sendable {
         nonisolated(unsafe) let a = a, b = b, c = c
         let tiled = !usesOpenBLASProducts, workspaces = workspaces
         @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
-                             epilogue: TiledGEMM.Epilogue, worker: Int) {
+                             epilogue: TiledGEMM.Epilogue, worker: Int, firstRow: Int = 0) {
             if tiled {
                 TiledGEMM.multiply(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
-                                   beta: beta, c: c, ldc: ldc, workspace: workspaces[worker], epilogue: epilogue)
+                                   beta: beta, c: c, ldc: ldc, workspace: workspaces[worker], epilogue: epilogue,
+                                   rowsDone: rowsDone.map { done in { done($0.lowerBound + firstRow ..< $0.upperBound + firstRow, worker) } })
             } else {
                 BLAS.sgemm(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                            beta: beta, c: c, ldc: ldc)
@@ -71,7 +89,7 @@ struct WorkSplit: Sendable {
             rows(m) { range, worker in
                 let aStart = transA == .none ? a + range.lowerBound * lda : a + range.lowerBound
                 piece(m: range.count, n: n, a: aStart, b: b, c: c + range.lowerBound * ldc,
-                      epilogue: epilogue.offset(row: range.lowerBound, column: 0), worker: worker)
+                      epilogue: epilogue.offset(row: range.lowerBound, column: 0), worker: worker, firstRow: range.lowerBound)
             }
         } else {
             // Column pieces start on 16-column panels, so only the last one can be partial.

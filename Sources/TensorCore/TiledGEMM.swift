@@ -46,7 +46,11 @@ public enum TiledGEMM {
     static let rowGroup = 96
 
     /// `C ← α·op(A)·op(B) + β·C` with op(A) `m × k` and op(B) `k × n`, like `BLAS.sgemm`.
-    /// - Parameter workspace: scratch for packed panels, reused across calls (one per thread).
+    /// - Parameters:
+    ///   - workspace: scratch for packed panels, reused across calls (one per thread).
+    ///   - rowsDone: called with each group of rows of C (at most `rowGroup`, in order) as soon
+    ///     as they are final, while they are still in cache: an elementwise pass over them (an
+    ///     activation, a LayerNorm backward) then reads no memory the product did not just write.
     /// - Precondition: pointers hold the extents their leading dimensions imply; `workspace` is
     ///   not used by another thread during the call.
     /// - Complexity: 2·m·n·k floating-point operations; O(256·n) extra memory, O(256·(n + m)) with
@@ -55,8 +59,12 @@ public enum TiledGEMM {
                                 alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active) {
-        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active,
+                                rowsDone: ((Range<Int>) -> Void)? = nil) {
+        guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else {
+            if m > 0, n > 0 { rowsDone?(0..<m) }
+            return
+        }
         let lanes = RegisterTile.columns
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
@@ -69,7 +77,8 @@ public enum TiledGEMM {
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
                          relu: epilogue == .relu && k0 + depth == k, mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
-                         c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock)
+                         c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock,
+                         rowsDone: k0 + depth == k ? rowsDone : nil)
             k0 += depth
         }
     }
@@ -144,7 +153,8 @@ public enum TiledGEMM {
                                      a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
                                      mask: Epilogue.Mask?, kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                     aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+                                     aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                     rowsDone: ((Range<Int>) -> Void)? = nil) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
         // A transposed A (a weight gradient, Xᵀ·dY) is read in place by the AVX-512 tile: its 6
@@ -235,6 +245,7 @@ public enum TiledGEMM {
                 }
                 panel += pair ? 2 : 1
             }
+            rowsDone?(i0..<groupEnd)
             i0 = groupEnd
         }
     }

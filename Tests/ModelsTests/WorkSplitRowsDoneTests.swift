@@ -1,0 +1,58 @@
+import Foundation
+import NumericTestSupport
+import TensorCore
+import Testing
+@testable import Models
+
+/// `WorkSplit.gemm`'s `rowsDone`: every row of C is handed over exactly once, by the piece of
+/// `rows(m)` that holds it, in order within the piece, and only once its values are final; on
+/// Loom's tiles with rows split (inside the product, group by group) and on every other path
+/// (after the product).
+@Suite struct WorkSplitRowsDoneTests {
+    /// What the hook saw: per row, the piece and the row's values at that moment.
+    final class Record: @unchecked Sendable {
+        let lock = NSLock()
+        var pieces: [Int: Int] = [:], values: [Int: [Float]] = [:], orders: [Int: [Int]] = [:]
+        var repeats = 0
+    }
+
+    @Test(arguments: [(m: 500, n: 40, k: 300, threads: 2, blas: false), (m: 37, n: 37, k: 5, threads: 1, blas: false),
+                      (m: 24, n: 90, k: 17, threads: 2, blas: false), (m: 300, n: 20, k: 64, threads: 2, blas: true)])
+    func everyRowOnceInOrderWithItsFinalValues(_ shape: (m: Int, n: Int, k: Int, threads: Int, blas: Bool)) {
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        var random = TestRandom(seed: UInt64(m * 31 + n))
+        let a = (0..<(m * k)).map { _ in Float(random.nextNormal()) }
+        let b = (0..<(k * n)).map { _ in Float(random.nextNormal()) }
+        var c = [Float](repeating: .nan, count: m * n)
+        var split = WorkSplit(threads: shape.threads)
+        split.usesOpenBLASProducts = shape.blas
+        let record = Record()
+        c.withUnsafeMutableBufferPointer { cBuffer in
+            nonisolated(unsafe) let c = cBuffer.baseAddress!
+            split.gemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n, rowsDone: { rows, piece in
+                record.lock.lock(); defer { record.lock.unlock() }
+                for r in rows {
+                    if record.pieces[r] != nil { record.repeats += 1 }
+                    record.pieces[r] = piece
+                    record.values[r] = Array(UnsafeBufferPointer(start: c + r * n, count: n))
+                    record.orders[piece, default: []].append(r)
+                }
+            })
+        }
+        #expect(record.repeats == 0, "a row was handed over twice")
+        #expect(record.pieces.count == m, "\(record.pieces.count) of \(m) rows handed over")
+        let pieces = max(1, min(shape.threads, m))
+        for piece in 0..<pieces {
+            let expected = Array(m * piece / pieces ..< m * (piece + 1) / pieces)
+            #expect(record.orders[piece] ?? [] == expected, "piece \(piece) saw its rows out of order or others' rows")
+        }
+        let final = (0..<m).allSatisfy { r in record.values[r]?.map(\.bitPattern) == Array(c[(r * n)..<((r + 1) * n)]).map(\.bitPattern) }
+        #expect(final, "a row was handed over before its values were final")
+        // And the product is right: ‖C − C₆₄‖/‖C₆₄‖ ≤ 1e-5 (float32 sums of ≤ 300 terms).
+        var expected = [Double](repeating: 0, count: m * n)
+        for i in 0..<m { for j in 0..<n { for p in 0..<k { expected[i * n + j] += Double(a[i * k + p]) * Double(b[p * n + j]) } } }
+        let difference = zip(c, expected).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
+        let norm = expected.map { $0 * $0 }.reduce(0, +).squareRoot()
+        #expect(difference / norm <= 1e-5)
+    }
+}
