@@ -61,8 +61,10 @@ public enum TiledGEMM {
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active,
                                 rowsDone: ((Range<Int>) -> Void)? = nil) {
+        // `rowsDone` is unwrapped with if-let and passed whole with a `last` flag: an optional call
+        // and a conditional argument here crashed Swift 6.3.1's release build (SIL verifier).
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else {
-            if m > 0, n > 0 { rowsDone?(0..<m) }
+            if m > 0, n > 0, let rowsDone { rowsDone(0..<m) }
             return
         }
         let lanes = RegisterTile.columns
@@ -78,7 +80,7 @@ public enum TiledGEMM {
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
                          relu: epilogue == .relu && k0 + depth == k, mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
                          c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock,
-                         rowsDone: k0 + depth == k ? rowsDone : nil)
+                         rowsDone: rowsDone, last: k0 + depth == k)
             k0 += depth
         }
     }
@@ -154,7 +156,7 @@ public enum TiledGEMM {
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
                                      mask: Epilogue.Mask?, kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                     rowsDone: ((Range<Int>) -> Void)? = nil) {
+                                     rowsDone: ((Range<Int>) -> Void)? = nil, last: Bool = false) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
         // A transposed A (a weight gradient, Xᵀ·dY) is read in place by the AVX-512 tile: its 6
@@ -245,7 +247,7 @@ public enum TiledGEMM {
                 }
                 panel += pair ? 2 : 1
             }
-            rowsDone?(i0..<groupEnd)
+            if last, let rowsDone { rowsDone(i0..<groupEnd) }
             i0 = groupEnd
         }
     }
