@@ -164,22 +164,11 @@ extension Transformer {
         lastTokens.withUnsafeBufferPointer { ids in
             nonisolated(unsafe) let ids = ids.baseAddress!
             split.rows(d) { columns, _ in
-                // 16 columns at a time where they fit: the same adds, element by element, in row order.
-                let vectorEnd = columns.lowerBound + columns.count / 16 * 16
                 for r in 0..<n {
                     let row = dx + r * d, token = dToken + Int(ids[r]) * d, position = dPosition + (r % t) * d
-                    var j = columns.lowerBound
-                    while j < vectorEnd {
-                        let g = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-                        let tokenRow = UnsafeMutableRawPointer(token + j), positionRow = UnsafeMutableRawPointer(position + j)
-                        tokenRow.storeBytes(of: tokenRow.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
-                        positionRow.storeBytes(of: positionRow.loadUnaligned(as: SIMD16<Float>.self) + g, as: SIMD16<Float>.self)
-                        j += 16
-                    }
-                    while j < columns.upperBound {
+                    for j in columns {
                         token[j] += row[j]
                         position[j] += row[j]
-                        j += 1
                     }
                 }
             }
