@@ -165,6 +165,15 @@ LOOM_INLINE LOOM_AVX512 void strip_product(int rows, ptrdiff_t k, const float *a
     strided_strip_product(rows, k, a, row_stride, 1, b, ldb, n, c, ldc, alpha);
 }
 
+// Rows r0..<r1 of C = alpha·A·B, six at a time (A rows lda apart, C rows ldc apart).
+LOOM_INLINE LOOM_AVX512 void rows_product(int r0, int r1, ptrdiff_t k, const float *a, ptrdiff_t lda,
+                                          const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
+    for (int i = r0; i < r1; i += 6) {
+        const int rows = r1 - i < 6 ? r1 - i : 6;
+        strip_product(rows, k, a + (ptrdiff_t)i * lda, lda, b, ldb, n, c + (ptrdiff_t)i * ldc, ldc, alpha);
+    }
+}
+
 // The t × dh block x (rows ld apart) transposed into dh rows of tp floats, zeros past t.
 LOOM_INLINE LOOM_AVX512 void transpose_rows(int t, int tp, int dh, const float *x, ptrdiff_t ld, float *xt) {
     for (int c = 0; c < dh; c++) {
@@ -181,20 +190,14 @@ LOOM_AVX512 void loom_causal_attention_avx512(int t, int dh, const float *q, con
     transpose_rows(t, tp, dh, k, ld, kt);
     for (int r0 = 0; r0 < t; r0 += 16) {
         const int r1 = r0 + 16 < t ? r0 + 16 : t;    // the block's queries, and the keys they see
-        for (int i = r0; i < r1; i += 6) {
-            const int rows = r1 - i < 6 ? r1 - i : 6;
-            strip_product(rows, dh, q + (ptrdiff_t)i * ld, ld, kt, tp, r1, p + (ptrdiff_t)i * t, t, scale);
-        }
+        rows_product(r0, r1, dh, q, ld, kt, tp, r1, p, t, scale);
         int i = r0;
         for (; i + 4 <= r1; i += 4) softmax_rows4(p + (ptrdiff_t)i * t, t, i + 1, t);
         for (; i < r1; i++) {
             float m, s;
             softmax_row(p + (ptrdiff_t)i * t, i + 1, t, &m, &s);
         }
-        for (int i = r0; i < r1; i += 6) {
-            const int rows = r1 - i < 6 ? r1 - i : 6;
-            strip_product(rows, r1, p + (ptrdiff_t)i * t, t, v, ld, dh, out + (ptrdiff_t)i * ldo, ldo, 1.0f);
-        }
+        rows_product(r0, r1, r1, p, t, v, ld, dh, out, ldo, 1.0f);
     }
 }
 
@@ -227,16 +230,9 @@ LOOM_AVX512 void loom_causal_attention_backward_avx512(int t, int dh, const floa
     transpose_rows(t, tp, dh, v, ld, vt);
     for (int r0 = 0; r0 < t; r0 += 16) {
         const int r1 = r0 + 16 < t ? r0 + 16 : t;    // the block's queries, and the keys they see
-        for (int i = r0; i < r1; i += 6) {
-            const int rows = r1 - i < 6 ? r1 - i : 6;
-            strip_product(rows, dh, dout + (ptrdiff_t)i * ldo, ldo, vt, tp, r1, ds + (ptrdiff_t)i * t, t, 1.0f);
-        }
+        rows_product(r0, r1, dh, dout, ldo, vt, tp, r1, ds, t, 1.0f);
         for (int i = r0; i < r1; i++) softmax_backward_row(p + (ptrdiff_t)i * t, ds + (ptrdiff_t)i * t, r1);
-        // dQ = scale·dS·K over the keys the block sees.
-        for (int i = r0; i < r1; i += 6) {
-            const int rows = r1 - i < 6 ? r1 - i : 6;
-            strip_product(rows, r1, ds + (ptrdiff_t)i * t, t, k, ld, dh, dq + (ptrdiff_t)i * ld, ld, scale);
-        }
+        rows_product(r0, r1, r1, ds, t, k, ld, dh, dq, ld, scale);   // dQ = scale·dS·K over the keys the block sees
     }
     // dV = Pᵀ·dO and dK = scale·dSᵀ·Q: key j sums over the queries from its block's first on,
     // P and dS read down their columns in place.
