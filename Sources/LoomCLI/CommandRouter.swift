@@ -15,6 +15,7 @@ enum CommandRouter {
         SimPublishedCommand.self,
         BenchSchedCommand.self,
         BenchTrainCommand.self,
+        BenchFusionsCommand.self,
         BenchGEMMCommand.self,
         BenchOracleCommand.self,
         BenchServeCommand.self,

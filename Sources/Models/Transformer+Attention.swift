@@ -34,6 +34,8 @@ struct AttentionKernel: @unchecked Sendable {
     /// Whether `weights` must hold every item's P afterwards (backward, hooks); when not, the
     /// fused kernel keeps each item's P in its scratch.
     var keepsWeights = true
+    /// Whether the backward may run fused where the forward does (`TrainingFusion.attentionBackward`).
+    var fusesBackward = true
 
     /// This kernel for a staged pass's block: items from 0, q | k | v in `qkv` and the heads'
     /// output in `output`; P kept only where the fused kernel does not run.
@@ -202,7 +204,7 @@ struct AttentionKernel: @unchecked Sendable {
             }
             return
         }
-        if fuses(item: b * heads + h, head: h, scores: nil) {
+        if fusesBackward && fuses(item: b * heads + h, head: h, scores: nil) {
             // The same bits as below, in one call (no packing or per-block driver).
             let transposedValues = scratch.pack.reserve(FusedKernels.causalAttentionScratch(context: t, headDimension: dh))
             FusedKernels.causalAttentionBackward(context: t, headDimension: dh, q: q + input, k: k + input, v: v + input, ld: ld,

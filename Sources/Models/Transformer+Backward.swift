@@ -16,7 +16,8 @@ extension Transformer {
     private func runBackward(batch: Int) {
         let t = config.context, d = config.dModel, n = batch * t, v = config.vocabulary
         parameters.zeroGradients()
-        // dL/dlogits: written by the forward pass's cross-entropy (`crossEntropy`).
+        // dL/dlogits: written by the forward pass's cross-entropy (`crossEntropy`), or its softmax.
+        if logitsHoldSoftmax { logitGradients(rows: n) }
         split.gemm(.transposed, .none, m: d, n: v, k: n, a: arena.finalLN, lda: d, b: arena.dLogits, ldb: v,
                    beta: 0, c: parameters.gradient("unembed"), ldc: v)
         // Each LayerNorm's backward runs on the rows of dL/d(its output) as the product forming
@@ -40,10 +41,14 @@ extension Transformer {
                 let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd)
                 if layer.ffn == .mlp {
                     let hidden = config.ffnHidden
-                    if fusesReLU {
+                    if fusesReLU && !unfused.contains(.reluMask) {
                         // dPre = dPost where the activation is > 0: the ReLU's backward in the epilogue.
                         split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
                                    beta: 0, c: arena.dPre, ldc: hidden, epilogue: .positiveIn(.init(a.postActivation, ld: hidden)))
+                    } else if fusesReLU {
+                        split.gemm(.none, .transposed, m: n, n: hidden, k: d, a: dStream, lda: d, b: w.w2, ldb: d,
+                                   beta: 0, c: arena.dPost, ldc: hidden)
+                        activationBackward(arena.dPost, input: a.postActivation, into: arena.dPre, count: n * hidden)
                     } else {
                         // GELU's backward on each group of rows of dPost as the product finishes it.
                         nonisolated(unsafe) let dPost = arena.dPost, dPre = arena.dPre, pre = a.preActivation
@@ -94,6 +99,25 @@ extension Transformer {
             }
         }
         embeddingGradients(rows: n)
+    }
+
+    /// The logits' softmax left in `arena.dLogits` turned into dL/dlogits in place:
+    /// `(softmax − onehot(target)) / targets`, the same operations as `crossEntropy`'s.
+    private func logitGradients(rows n: Int) {
+        let v = config.vocabulary
+        let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
+        nonisolated(unsafe) let gradients = arena.dLogits  // disjoint rows per worker
+        lastTargets.withUnsafeBufferPointer { targets in
+            nonisolated(unsafe) let targets = targets.baseAddress!
+            split.rows(n) { range, _ in
+                for r in range {
+                    let target = Int(targets[r])
+                    guard target >= 0 else { continue }       // already zero
+                    Self.scale(gradients + r * v, count: v, by: inverse)
+                    gradients[r * v + target] -= inverse
+                }
+            }
+        }
     }
 
     /// dL/dx of the FFN nonlinearity into `output` (overwritten).

@@ -82,12 +82,14 @@ extension Transformer {
     func attentionKernel(layer l: Int, batch: Int) -> AttentionKernel {
         let a = arena.layers[l]
         let zeroed = appliedInterventions.zeroedHeads.filter { $0.layer == l }
-        return AttentionKernel(
+        var kernel = AttentionKernel(
             batch: batch, context: config.context, heads: config.heads, headDimension: config.headDimension,
             kind: config.layers[l].attention, qkv: a.qkv, weights: a.weights, output: a.heads,
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
             forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l], workspaces: split.workspaces, packs: split.packs,
             usesOpenBLAS: split.usesOpenBLASProducts)
+        kernel.fusesBackward = !unfused.contains(.attentionBackward)
+        return kernel
     }
 
     /// Copies layer `w`'s W_Q, W_K, W_V side by side into `arena.packedWeights`, (d, 3d).
@@ -162,6 +164,10 @@ extension Transformer {
     func crossEntropy(rows n: Int) -> Float {
         let v = config.vocabulary, threads = self.threads
         let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
+        // Unfused (`TrainingFusion.crossEntropy`), the rows keep the softmax and the backward
+        // pass turns them into the gradient.
+        let scales = !unfused.contains(.crossEntropy)
+        logitsHoldSoftmax = !scales
         nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses, sums = arena.lossScratch
         sums.update(repeating: 0, count: threads)
         lastTargets.withUnsafeBufferPointer { targets in
@@ -181,8 +187,10 @@ extension Transformer {
                     let loss = rowMax + logf(rowSum) - row[target]
                     losses[r] = loss
                     sum += loss
-                    Self.scale(g, count: v, by: inverse)
-                    g[target] -= inverse
+                    if scales {
+                        Self.scale(g, count: v, by: inverse)
+                        g[target] -= inverse
+                    }
                 }
                 sums[piece] = sum
             }

@@ -49,6 +49,12 @@ public final class Transformer {
         set { split.usesOpenBLASProducts = newValue }
     }
 
+    /// Fused passes switched off, to measure what each gains (`loom bench fusions`): the
+    /// unfused path runs instead, with the same bits. Empty by default.
+    public var unfused: Set<TrainingFusion> = [] {
+        didSet { split.fusesRowPasses = !unfused.contains(.rowPasses) }
+    }
+
     let arena: TrainingArena
     var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.
@@ -68,6 +74,9 @@ public final class Transformer {
     var lastTokens: [Int32] = []
     /// Number of targets ≥ 0 in the last forward pass.
     var lastTargetCount = 0
+    /// Whether the last forward pass left the logits' softmax in `arena.dLogits` for the
+    /// backward pass to turn into the gradient (`TrainingFusion.crossEntropy` off).
+    var logitsHoldSoftmax = false
     /// The interventions the last forward pass applied, with forced keys resolved per layer.
     var appliedInterventions = Interventions()
     var appliedForcedKeys: [[[Int]]?] = []

@@ -16,6 +16,8 @@ struct WorkSplit: Sendable {
     /// Whether the pieces run on OpenBLAS's sgemm rather than Loom's `TiledGEMM` (the default,
     /// faster at these skinny shapes; kept for `loom bench train --products openblas`).
     var usesOpenBLASProducts = false
+    /// Whether `gemm`'s `rowsDone` runs inside the product (true) or after it (`TrainingFusion.rowPasses`).
+    var fusesRowPasses = true
     /// One `TiledGEMM` scratch per worker, and one for operands packed ahead (attention's).
     let workspaces: [GEMMWorkspace]
     let packs: [GEMMWorkspace]
@@ -53,7 +55,7 @@ struct WorkSplit: Sendable {
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: TiledGEMM.Epilogue = .none,
               rowsDone: (@Sendable (Range<Int>, Int) -> Void)? = nil) {
-        let fusesRows = rowsDone != nil && !usesBLASThreads && !usesOpenBLASProducts && m >= n
+        let fusesRows = fusesRowPasses && rowsDone != nil && !usesBLASThreads && !usesOpenBLASProducts && m >= n
         gemmPieces(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                    epilogue: epilogue, rowsDone: fusesRows ? rowsDone : nil)
         if let rowsDone, !fusesRows, m > 0 { rows(m, rowsDone) }

@@ -1,6 +1,7 @@
 import Attention
 import Foundation
 import ProcessTestSupport
+import TensorCore
 import Testing
 
 /// `loom` as users run it: a real process, its exit status, stdout and stderr (STYLE §1, §7).
@@ -254,6 +255,26 @@ import Testing
         }
         let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
         #expect(bad.status == 2 && bad.standardError.contains("layers×width"), "\(bad)")
+    }
+
+    @Test func benchFusionsTimesEachFusionOffAgainstAllFused() throws {
+        // Head width 16 at T = 16: on an AVX-512 machine the attention backward's fusion applies.
+        let table = try LoomProcess.run(["bench", "fusions", "--models", "1x16", "--context", "16", "--batch", "2", "--rounds", "2"])
+        #expect(table.status == 0, "\(table)")
+        let rows = table.standardOutput.split(separator: "\n").filter { $0.hasPrefix("      1      16") }
+        var expected = ["all fused", "cross-entropy off", "relu-mask off", "row-passes off", "all fused (control)"]
+        if TileKernel.avx512.isSupported { expected.insert("attention-backward off", at: 1) }
+        #expect(rows.count == expected.count, "\(table)")
+        for (row, name) in zip(rows, expected) {
+            #expect(row.contains(name), "row '\(row)' should be '\(name)'")
+        }
+        let gelu = try LoomProcess.run(["bench", "fusions", "--models", "1x16", "--context", "16", "--batch", "2", "--rounds", "1",
+                                        "--activation", "gelu"])
+        #expect(gelu.status == 0 && !gelu.standardOutput.contains("relu-mask off"), "\(gelu)")
+        let bad = try LoomProcess.run(["bench", "fusions", "--activation", "tanh"])
+        #expect(bad.status == 2 && bad.standardError.contains("relu or gelu"), "\(bad)")
+        let many = try LoomProcess.run(["bench", "fusions", "--rounds", "1000000"])
+        #expect(many.status == 2 && many.standardError.contains("at most 100000"), "\(many)")
     }
 
     // MARK: inputs

@@ -1,0 +1,112 @@
+import Foundation
+import Models
+import TensorCore
+
+/// `loom bench fusions`: what each fused pass of a training step gains, measured by interleaving
+/// steps in one process (all fused, then each fusion off in turn, round after round), so a slow
+/// or fast stretch of the machine falls on every configuration alike.
+enum BenchFusionsCommand: Command {
+    static let words = ["bench", "fusions"]
+    static let summary = "time training steps with each fused pass switched off in turn, interleaved, against all fused"
+    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--json]"
+    static let options: [Option] = [
+        .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256; heads: 1)"),
+        .value("activation", "relu|gelu", "the FFN's nonlinearity (default relu)"),
+        .value("context", "T", "tokens per sequence (default 64)"),
+        .value("batch", "B", "sequences per step (default 64)"),
+        .value("rounds", "R", "rounds; each runs one step per configuration (default 200, at most 100000)"),
+        .flag("json", "one JSON object with a results array (release builds only)"),
+    ]
+    static let discussion = """
+        Each round runs one training step (a fresh Bigram-Backcopy batch, forward, backward, \
+        clipping, AdamW) per configuration: all fused, each fusion switched off alone, and all \
+        fused again as a control whose difference from the first is the noise floor. Every \
+        configuration gives the same bits, so the model trains as usual throughout. The table \
+        gives the median ms per step of each and how much slower than all fused it is. Fusions \
+        that do not apply are left out and named: the attention backward's runs only on an \
+        AVX-512 tile where the small-T attention is fused, the ReLU mask only with ReLU.
+        """
+
+    static func run(_ arguments: Arguments) throws(CommandError) {
+        if arguments.flag("json") && !Provenance.isRelease {
+            throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
+        }
+        let cases = try BenchTrainCommand.parseModels(arguments.string("models") ?? "1x64,3x64,1x256")
+        let context = try arguments.int("context", minimum: 1) ?? 64
+        let batch = try arguments.int("batch", minimum: 1) ?? 64
+        let rounds = try arguments.int("rounds", minimum: 1) ?? 200
+        guard rounds <= 100_000 else { throw .usage("--rounds takes at most 100000; got \(rounds)") }
+        let activation: ModelConfig.Activation
+        switch arguments.string("activation") ?? "relu" {
+        case "relu": activation = .relu
+        case "gelu": activation = .gelu
+        case let other: throw .usage("--activation takes relu or gelu; got '\(other)'")
+        }
+        let task: BigramBackcopyTask
+        do { task = BigramBackcopyTask(statistics: try BigramBackcopyStatistics.load()) } catch { throw .failure("\(error)") }
+        var rows: [[String: Any]] = [], skipped: [String] = []
+        for item in cases {
+            var model = ModelConfig(vocabulary: task.vocabulary, context: context, layers: item.layers, dModel: item.width, heads: 1)
+            model.activation = activation
+            var fusions = TrainingFusion.allCases
+            if !(FusedKernels.available && FusedKernels.fitsCausalAttention(context: context, headDimension: item.width)) {
+                fusions.removeAll { $0 == .attentionBackward }
+                skipped.append("\(item.layers)x\(item.width): attention-backward (no AVX-512 tile, or a shape the fused kernel does not take)")
+            }
+            if activation != .relu { fusions.removeAll { $0 == .reluMask } }
+            // Configuration 0 all fused, then one per fusion switched off, then all fused again.
+            let configurations: [(name: String, unfused: Set<TrainingFusion>)] =
+                [("all fused", [])] + fusions.map { ("\($0.rawValue) off", [$0]) } + [("all fused (control)", [])]
+            let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
+                                        schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
+            var seconds = Array(repeating: [Double](), count: configurations.count)
+            do {
+                let transformer = try Transformer(config: model, seed: 1, maxBatch: batch, threads: 0)
+                let trainer = try Trainer(config: config, model: transformer, task: task)
+                for configuration in configurations {                      // warm-up: first touches, packing
+                    transformer.unfused = configuration.unfused
+                    try trainer.trainStep()
+                }
+                for round in 0..<rounds {
+                    for (index, configuration) in configurations.enumerated() {
+                        transformer.unfused = configuration.unfused
+                        let start = ContinuousClock.now
+                        try trainer.trainStep()
+                        seconds[index].append((ContinuousClock.now - start).inSeconds)
+                    }
+                    if !arguments.flag("json") && (round + 1) % max(1, rounds / 4) == 0 {
+                        Console.progress("bench fusions: \(item.layers)x\(item.width) round \(round + 1) of \(rounds)")
+                    }
+                }
+            } catch { throw .failure("\(error)") }
+            let medians = seconds.map { $0.sorted()[$0.count / 2] }
+            for (index, configuration) in configurations.enumerated() {
+                rows.append(["layers": item.layers, "d": item.width, "configuration": configuration.name,
+                             "ms_per_step": medians[index] * 1000, "slower_than_fused": medians[index] / medians[0] - 1])
+            }
+        }
+        if arguments.flag("json") {
+            let object: [String: Any] = ["benchmark": "fusions", "commit": Provenance.commit, "simd": SIMDTarget.name,
+                                         "threads": BLAS.threadCount, "activation": activation == .relu ? "relu" : "gelu",
+                                         "context": context, "batch": batch, "rounds": rounds, "results": rows, "not_applicable": skipped]
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            Console.output(String(decoding: data, as: UTF8.self))
+            return
+        }
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
+        if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+        Console.output("Bigram-Backcopy, context \(context), batch \(batch), \(activation == .relu ? "ReLU" : "GELU") FFN, AdamW; "
+                       + "\(rounds) rounds of one step per configuration, interleaved; median ms per step")
+        for note in skipped { Console.output("not applicable: \(note)") }
+        let widths = [7, 6, 24, 10, 13]
+        func line(_ cells: [String]) -> String { zip(cells, widths).map { $0.leftPadding($1) }.joined(separator: "  ") }
+        Console.output(line(["layers", "d", "configuration", "ms/step", "vs all fused"]))
+        for row in rows {
+            let slower = row["slower_than_fused"] as! Double
+            let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["configuration"] as! String,
+                         String(format: "%.3f", row["ms_per_step"] as! Double),
+                         row["configuration"] as! String == "all fused" ? "—" : String(format: "%+.1f %%", 100 * slower)]
+            Console.output(line(cells))
+        }
+    }
+}

@@ -1,0 +1,13 @@
+/// The fused passes of a training step, each of which can be switched off to measure what it
+/// gains (`Transformer.unfused`, `loom bench fusions`). A step gives the same bits either way.
+public enum TrainingFusion: String, CaseIterable, Sendable {
+    /// Each (sequence, head) item of the attention backward as one AVX-512 call
+    /// (`FusedKernels.causalAttentionBackward`); only where the forward is fused too.
+    case attentionBackward = "attention-backward"
+    /// dL/dlogits written by the forward's cross-entropy, not by a pass of the backward.
+    case crossEntropy = "cross-entropy"
+    /// ReLU's backward as the mask epilogue of the product that forms dL/d(pre-activation).
+    case reluMask = "relu-mask"
+    /// LayerNorm backward and GELU on each group of rows inside the product that forms them.
+    case rowPasses = "row-passes"
+}
