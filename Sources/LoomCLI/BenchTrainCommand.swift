@@ -6,7 +6,7 @@ import TensorCore
 enum BenchTrainCommand: Command {
     static let words = ["bench", "train"]
     static let summary = "time full training steps (forward, backward, AdamW) of small transformers against sgemm"
-    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--products loom|openblas|both] [--compare-torch [--python PATH]] [--json]"
+    static let usage = "loom bench train [--models 1x64,3x64,1x256,3x256] [--context T] [--batch B] [--steps S] [--repeat R] [--products loom|openblas|both] [--phases] [--compare-torch [--python PATH]] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256,3x256; heads: 1)"),
         .value("context", "T", "tokens per sequence (default 64)"),
@@ -14,6 +14,7 @@ enum BenchTrainCommand: Command {
         .value("steps", "S", "steps per timed sample (default 20)"),
         .value("repeat", "R", "timed samples per model (default 3; the median is reported)"),
         .value("products", "WHICH", "the projections on Loom's TiledGEMM (loom, the default), on OpenBLAS sgemm (openblas), or each in turn (both)"),
+        .flag("phases", "after the timed samples, S more steps with each phase of a step timed (where the time goes)"),
         .flag("compare-torch", "also time PyTorch eager training steps of the same model, alternated (bench/torch_peer.py)"),
         .value("python", "PATH", "the Python that has torch, for --compare-torch (default python3 on PATH)"),
         .flag("json", "one JSON object with a results array (release builds only)"),
@@ -35,6 +36,11 @@ enum BenchTrainCommand: Command {
         tokens, whose drawing is not timed) runs S steps in a child process after each of Loom's \
         samples, on the same threads; 'vs torch' is Loom's tokens/s over PyTorch's. Without torch \
         importable it says so and prints the rest.
+
+        With --phases, each model then runs S more steps with a clock read between the passes of \
+        a step (embedding, each layer's LayerNorm and q|k|v, attention, W_O, LayerNorm and FFN, \
+        the head, their backward passes, the optimizer), and a table gives each phase's ms per \
+        step and share; the phases add up to the step.
         """
 
     struct Case { var layers: Int; var width: Int }
@@ -92,13 +98,22 @@ enum BenchTrainCommand: Command {
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
                 let torchStep: Double? = torchSeconds.count == repeats ? torchSeconds.sorted()[repeats / 2] : nil
+                var phaseTimes: [String: Double] = [:]
+                if arguments.flag("phases") {
+                    let phases = StepPhases()
+                    trainer.phases = phases
+                    do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
+                    trainer.phases = nil
+                    for phase in StepPhases.Phase.allCases { phaseTimes[phase.rawValue] = phases[phase] / Double(steps) * 1000 }
+                }
                 let gflops = flopsPerStep(model, batch: batch) / step / 1e9
                 rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
                              "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
                              "ratio": gflops / reference, "ms_per_step": step * 1000,
                              "step_flops": flopsPerStep(model, batch: batch),
                              "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
-                             "ratio_torch": torchStep.map { $0 / step } ?? NSNull()])
+                             "ratio_torch": torchStep.map { $0 / step } ?? NSNull(),
+                             "phases_ms_per_step": phaseTimes.isEmpty ? NSNull() : phaseTimes])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
         }
@@ -139,6 +154,22 @@ enum BenchTrainCommand: Command {
                          String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
                          String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
             Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
+        }
+        if arguments.flag("phases") { printPhases(rows) }
+    }
+
+    /// Per model, each phase's ms per step and share of the step (`--phases`).
+    static func printPhases(_ rows: [[String: Any]]) {
+        for row in rows {
+            guard let phases = row["phases_ms_per_step"] as? [String: Double] else { continue }
+            let total = phases.values.reduce(0, +)
+            Console.output("")
+            Console.output("phases of a step, \(row["layers"] as! Int) layer(s), d = \(row["d"] as! Int), \(row["products"] as! String) products: "
+                           + String(format: "%.2f ms per step", total))
+            for phase in StepPhases.Phase.allCases {
+                let ms = phases[phase.rawValue] ?? 0
+                Console.output(phase.rawValue.leftPadding(36) + String(format: "%10.3f ms %7.1f %%", ms, total > 0 ? 100 * ms / total : 0))
+            }
         }
     }
 

@@ -8,6 +8,11 @@ public final class Trainer {
     public let model: any TrainableModel
     public let task: any TrainingTask
     public let optimizer: any Optimizer
+    /// Wall time per phase of each step, when set (`loom bench train --phases`); a transformer
+    /// model marks its own passes too.
+    public var phases: StepPhases? {
+        didSet { (model as? Transformer)?.phases = phases }
+    }
     /// Steps done (where the next one starts).
     public private(set) var step = 0
     /// Extra measurements at each evaluation (mechanism probes): given the model and the fixed
@@ -79,6 +84,7 @@ public final class Trainer {
     /// One training step; returns the batch's mean loss before the update, and the gradient norm.
     @discardableResult
     public func trainStep() throws(ModelError) -> (loss: Float, gradientNorm: Float) {
+        phases?.start()
         let batch = task.trainingBatch(size: config.batch, length: config.model.context, seed: config.dataSeed, step: step)
         if let routing, let transformer = model as? Transformer {
             transformer.routes = routing.routes(tokens: batch.size * batch.length, layers: config.model.depth, step: step)
@@ -87,6 +93,7 @@ public final class Trainer {
         model.backward()
         let norm = clipGradients(model.parameters, maxNorm: config.clipNorm)
         optimizer.update(model.parameters, learningRate: config.schedule.rate(at: step))
+        phases?.mark(.optimizer)
         step += 1
         return (loss, norm)
     }

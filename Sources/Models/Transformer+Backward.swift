@@ -28,6 +28,7 @@ extension Transformer {
         split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
                    beta: 0, c: arena.dNormed, ldc: d, rowsDone: finalNorm)
         layerNormBackwardSums(gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
+        phases?.mark(.headBackward)
         let dStream = arena.dStream, dNormed = arena.dNormed
         for (l, layer) in config.layers.enumerated().reversed() {
             if appliedInterventions.zeroedFirstResiduals.contains(l) {
@@ -72,13 +73,16 @@ extension Transformer {
                 }
                 layerNormBackwardSums(gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
             }
+            phases?.mark(.ffnBackward)
             if layer.attention != .none {
                 split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
                 split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.wo, ldb: d, beta: 0, c: arena.dHeads, ldc: d)
+                phases?.mark(.attentionOutputBackward)
                 let kernel = attentionKernel(layer: l, batch: batch)
                 itemPass {
                     kernel.backward(threads: threads, outputGradient: arena.dHeads, dqkv: arena.dqkv, tiles: arena.tiles)
                 }
+                phases?.mark(.attentionBackward)
                 if appliedInterventions.zeroedFirstValues.contains(l) {
                     for b in 0..<batch { (arena.dqkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
                 }
@@ -90,6 +94,7 @@ extension Transformer {
                 split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
                            beta: 0, c: dNormed, ldc: d, rowsDone: norm)
                 layerNormBackwardSums(gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
+                phases?.mark(.attentionInputBackward)
                 for r in 0..<d {
                     let row = arena.packedGradient + r * 3 * d
                     (w.dwq + r * d).update(from: row, count: d)
@@ -99,6 +104,7 @@ extension Transformer {
             }
         }
         embeddingGradients(rows: n)
+        phases?.mark(.embeddingBackward)
     }
 
     /// The logits' softmax left in `arena.dLogits` turned into dL/dlogits in place:

@@ -70,12 +70,17 @@ extension Transformer {
     /// The whole pass: the embedding, each layer's two halves, the head. The staged pass
     /// (`Transformer+Staged.swift`) runs the same steps, so both give the same bits.
     private func runForward(batch: Int) -> Float {
+        phases?.mark(.other)
         embedStep(batch: batch)
+        phases?.mark(.embedding)
         for l in 0..<config.depth {
             attentionStep(layer: l, batch: batch)
             ffnStep(layer: l, batch: batch, uniform: nil)
+            phases?.mark(.ffn)
         }
-        return headStep(batch: batch)
+        let loss = headStep(batch: batch)
+        phases?.mark(.head)
+        return loss
     }
 
     /// The attention of layer `l` as the last forward pass set it up.

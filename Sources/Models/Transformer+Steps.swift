@@ -23,9 +23,11 @@ extension Transformer {
         }
         if threads == 1 && blocksRows && !hooks.captures(layer: l) && batch > attentionSequenceBlock {
             blockedAttention(layer: l, batch: batch)
+            phases?.mark(.attention)      // one thread, block by block: all of it
             return
         }
         projectQKV(layer: l, rows: n)
+        phases?.mark(.attentionInput)
         if appliedInterventions.zeroedFirstValues.contains(l) {
             for b in 0..<batch { (a.qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
         }
@@ -38,9 +40,11 @@ extension Transformer {
                 scores.withUnsafeMutableBufferPointer { kernel.forward(threads: threads, scores: $0.baseAddress) }
             }
         }
+        phases?.mark(.attention)
         copy(input, to: middle, count: n * d)
         split.gemm(.none, .none, m: n, n: d, k: d, a: a.heads, lda: d, b: w.wo, ldb: d, beta: 1, c: middle, ldc: d)
         if hooks.captures(layer: l) { captureAttention(layer: l, batch: batch, scores: scores) }
+        phases?.mark(.attentionOutput)
     }
 
     /// Sequences per block of `blockedAttention`: about 256 rows, whose LayerNorm, q | k | v,

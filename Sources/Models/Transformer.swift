@@ -55,6 +55,9 @@ public final class Transformer {
         didSet { split.fusesRowPasses = !unfused.contains(.rowPasses) }
     }
 
+    /// Wall time per phase of each forward and backward pass, when set (`loom bench train --phases`).
+    public var phases: StepPhases?
+
     let arena: TrainingArena
     var split: WorkSplit
     /// Per layer, the parameter pointers (values and gradients), resolved once.

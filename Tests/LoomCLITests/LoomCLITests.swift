@@ -253,6 +253,12 @@ import Testing
             #expect(fraction >= 0 && fraction < 1.5, "\(table)")
             #expect(atPeak > measured, "\(table)")
         }
+        let phases = try LoomProcess.run(["bench", "train", "--models", "1x8", "--context", "8", "--batch", "2",
+                                          "--steps", "2", "--repeat", "1", "--phases"])
+        #expect(phases.status == 0 && phases.standardOutput.contains("phases of a step, 1 layer(s), d = 8"), "\(phases)")
+        for name in ["embedding", "backward: attention", "clipping, optimizer"] {
+            #expect(phases.standardOutput.contains(name), "no '\(name)' phase: \(phases)")
+        }
         let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
         #expect(bad.status == 2 && bad.standardError.contains("layers×width"), "\(bad)")
     }
