@@ -159,7 +159,7 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
 
     func compute(keyBlock kb: Int, keyHead: Int, scratch: Scratch) {
         let d = shape.headDimension, n = shape.queries, m = shape.keys, H = shape.heads
-        let strip = MicroKernel.rows, lanes = MicroKernel.columns
+        let strip = MicroKernel.stripRows, lanes = MicroKernel.columns
         let wide = TileKernel.active == .avx512   // the tile takes two 16-key panels at once
         let ldq = H * d
         let j0 = kb * keyBlock

@@ -193,8 +193,9 @@ struct ForwardKernel: BlockKernel, @unchecked Sendable {
                 last = r + 1
             }
             guard first < last else { continue }
-            for r0 in stride(from: first, to: last, by: MicroKernel.rows) {
-                computeStrip(rows: r0..<min(r0 + MicroKernel.rows, last), keys: j0..<j1, q: qBlock,
+            let height = MicroKernel.stripRows
+            for r0 in stride(from: first, to: last, by: height) {
+                computeStrip(rows: r0..<min(r0 + height, last), keys: j0..<j1, q: qBlock,
                              packed: packed, kvHead: kvHead, scratch: scratch)
             }
         }
@@ -271,7 +272,7 @@ final class ForwardScratch {
     let hi: UnsafeMutablePointer<Int>             // [rows] one past the last visible key
 
     init(rows: Int, maxTileWidth: Int, paddedDimension: Int) {
-        strip = .allocate(capacity: MicroKernel.rows * maxTileWidth)
+        strip = .allocate(capacity: MicroKernel.maxStripRows * maxTileWidth)
         accumulator = .allocate(capacity: rows * paddedDimension)
         rowMax = .allocate(capacity: rows)
         rowSum = .allocate(capacity: rows)

@@ -2,7 +2,7 @@ import TensorCore
 
 /// Register-blocked matrix products of attention, on panels packed 16 columns wide, each block
 /// one `RegisterTile` (6 rows × 16 columns of C in registers), or with the AVX-512 kernel
-/// (`TileKernel`) two panels at once (6 × 32). A is read in place (any row
+/// (`TileKernel`) two panels at once (8 × 32). A is read in place (any row
 /// stride) and never packed: the passes feed it the query rows and the probability strip as
 /// they lie. On the 2-core Zen VM at d = 64, both products of attention
 /// ran at 38–40 GFLOP/s on one core and 36–38 per core with both busy, against about 36 per
@@ -13,10 +13,15 @@ enum MicroKernel {
     static let rows = RegisterTile.rows
     /// Columns of C per block, the width of a packed panel.
     static let columns = RegisterTile.columns
+    /// Query rows per strip in the attention passes: the active tile's block height (8 on
+    /// AVX-512, 6 on AVX2). A row's values do not depend on it, so neither do the bits.
+    static let stripRows = TileKernel.active.rows
+    /// The tallest strip any tile takes, for scratch sizes.
+    static let maxStripRows = TileKernel.allCases.map(\.rows).max()!
 
     /// `S[R × 16·panels] = α · A[R × k] · B`, B stored as `panels` panels of `[k, 16]` one after
     /// the other (the packed keys of a tile), A rows `lda` apart, S rows `ldc` apart.
-    /// - Precondition: 1 ≤ rows ≤ 6.
+    /// - Precondition: 1 ≤ rows ≤ `kernel.rows`.
     static func products(rows: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
                          panels: UnsafePointer<Float>, count: Int,
                          into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
@@ -41,7 +46,7 @@ enum MicroKernel {
 
     /// `C[R × 16·count] += A[R × k] · B`, B rows `ldb` apart with `count` 16-wide panels side by
     /// side (the packed values of a tile, `ldb` = padded d), A rows `lda` apart.
-    /// - Precondition: 1 ≤ rows ≤ 6.
+    /// - Precondition: 1 ≤ rows ≤ `kernel.rows`.
     static func accumulate(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                            b: UnsafePointer<Float>, ldb: Int, count: Int,
                            into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {

@@ -17,9 +17,10 @@ enum TileKernels {
         UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
     }
 
-    /// The largest of `row[lo..<hi]` (−∞ when empty).
+    /// The largest of `row[lo..<hi]` (−∞ when empty); on AVX-512 in C, with the same bits.
     @inline(__always)
-    static func maximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int) -> Float {
+    static func maximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int, kernel: TileKernel = .active) -> Float {
+        if kernel == .avx512 { return FusedKernels.rowMaximum(row, lo, hi) }
         var lanes = SIMD16<Float>(repeating: -.infinity)
         var c = lo
         while c + 16 <= hi {
@@ -76,7 +77,9 @@ enum TileKernels {
     /// `row[c] ← exp(row[c] − shift)` on `lo..<hi`, zero elsewhere in `0..<width`; returns the sum.
     @inline(__always)
     static func exponentiate(_ row: UnsafeMutablePointer<Float>, width: Int, _ lo: Int, _ hi: Int,
-                             shift: Float) -> Float {
+                             shift: Float, kernel: TileKernel = .active) -> Float {
+        // The same operations in 16-lane vectors (the Swift build target splits them in two).
+        if kernel == .avx512 { return FusedKernels.rowExponentiate(row, width: width, lo, hi, shift: shift) }
         zeroOutside(row, width: width, lo, hi)
         let s = SIMD16<Float>(repeating: shift)
         var sums = SIMD16<Float>(), sums2 = SIMD16<Float>()

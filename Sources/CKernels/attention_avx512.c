@@ -13,26 +13,6 @@
 #include <string.h>
 #include "tiles_avx512.h"
 
-// TensorCore's expCore for x in [−87.33, 0], operation for operation.
-LOOM_INLINE LOOM_AVX512 __m512 exp_core(__m512 x) {
-    const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.4426950408889634f), shifter);
-    const __m512 n = _mm512_sub_ps(t, shifter);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.1219444e-4f), r);
-    __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    const __m512 er = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i exponent = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    const __m512i half = _mm512_srai_epi32(exponent, 1);
-    const __m512 high = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(exponent, half), _mm512_set1_epi32(127)), 23));
-    const __m512 low = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(127)), 23));
-    return _mm512_mul_ps(_mm512_mul_ps(er, low), high);
-}
-
 // maxps/minps return their second operand unless the first is strictly greater (smaller): the
 // `a > b ? a : b` of CausalRows.maximum, NaN and ±0 included.
 LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, float *max_out, float *sum_out) {
@@ -57,7 +37,7 @@ LOOM_INLINE LOOM_AVX512 void softmax_row(float *row, int visible, int length, fl
         const __mmask16 in_row = loom_lanes_before(start, length);
         const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift);
         const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
-        const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible), zero, exp_core(clamped));
+        const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible), zero, loom_exp_core(clamped));
         _mm512_mask_storeu_ps(row + start, in_row, e);
         sums = _mm512_add_ps(sums, e);
     }
@@ -112,7 +92,7 @@ LOOM_INLINE LOOM_AVX512 void softmax_rows4(float *first, ptrdiff_t stride, int v
             float *row = first + r * stride;
             const __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(in_row, row + start), shift[r]);
             const __m512 clamped = _mm512_max_ps(_mm512_min_ps(x, zero), _mm512_set1_ps(-87.33f));
-            const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible + r), zero, exp_core(clamped));
+            const __m512 e = _mm512_mask_blend_ps(loom_lanes_before(start, visible + r), zero, loom_exp_core(clamped));
             _mm512_mask_storeu_ps(row + start, in_row, e);
             sums[r] = _mm512_add_ps(sums[r], e);
         }
@@ -147,13 +127,13 @@ LOOM_INLINE LOOM_AVX512 void strided_strip_product(int rows, ptrdiff_t k, const 
                                                    const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
     int j = 0;
     for (; j + 32 <= n; j += 32) {
-#define LOOM_ROWS(R) loom_block_6x32(R, k, a, row_stride, k_stride, b + j, ldb, 16, c + j, ldc, alpha, 0, 0, NULL, 0)
+#define LOOM_ROWS(R) loom_block_32(R, k, a, row_stride, k_stride, b + j, ldb, 16, c + j, ldc, alpha, 0, 0, NULL, 0)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }
     for (; j < n; j += 16) {
         const int width = n - j < 16 ? n - j : 16;
-#define LOOM_ROWS(R) loom_block_6x16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, NULL, 0, width)
+#define LOOM_ROWS(R) loom_block_16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, NULL, 0, width)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }

@@ -18,6 +18,22 @@ public enum FusedKernels {
         return (max, sum)
     }
 
+    /// Attention's `TileKernels.maximum` in 16-lane vectors (same bits): the largest of
+    /// `row[lo..<hi]`, −∞ when empty.
+    /// - Precondition: `TileKernel.avx512.isSupported`.
+    @inline(__always)
+    public static func rowMaximum(_ row: UnsafePointer<Float>, _ lo: Int, _ hi: Int) -> Float {
+        loom_row_maximum_avx512(row, Int32(lo), Int32(hi))
+    }
+
+    /// Attention's `TileKernels.exponentiate` in 16-lane vectors (same bits): `row[c] ← exp(row[c] − shift)`
+    /// on `lo..<hi`, zero elsewhere in `0..<width`; returns the sum.
+    /// - Precondition: `TileKernel.avx512.isSupported`.
+    @inline(__always)
+    public static func rowExponentiate(_ row: UnsafeMutablePointer<Float>, width: Int, _ lo: Int, _ hi: Int, shift: Float) -> Float {
+        loom_row_exponentiate_avx512(row, Int32(width), Int32(lo), Int32(hi), shift)
+    }
+
     /// Whether `causalAttention` takes an item of `context` queries and `headDimension` floats per head.
     public static func fitsCausalAttention(context: Int, headDimension: Int) -> Bool {
         context >= 1 && context <= 256 && headDimension > 0 && headDimension % 16 == 0 && headDimension <= 256

@@ -33,28 +33,36 @@ int loom_cpu_has_avx512f(void);
 /// 1 when the CPU and the OS support AVX2 and FMA, else 0.
 int loom_cpu_has_avx2_fma(void);
 
-/// An R × 32 block of C (1 ≤ R ≤ 6) from two packed 16-column panels of B, the second
+/// An R × 32 block of C (1 ≤ R ≤ 8) from two packed 16-column panels of B, the second
 /// `panel_stride` floats after the first, over k steps: C = α·A·B, or C += α·A·B when
 /// `accumulate`, and max(x, 0) of each result (NaN kept) when `relu`; with `mask` (C's shape,
 /// rows `ldm` apart) not NULL, each result is kept where mask > 0 and stored as 0 elsewhere (the
 /// ReLU's backward pass, masked by the activations after it).
 /// A(r, p) is a[r·row_stride + p·k_stride]; B(p, 0..<16) starts at b + p·ldb; C rows ldc apart.
 /// Call only when `loom_cpu_has_avx512f()` is 1.
-void loom_tile_avx512_6x32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                           const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
-                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                           const float *mask, ptrdiff_t ldm);
+void loom_tile_avx512_32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                         const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                         const float *mask, ptrdiff_t ldm);
 
 /// The same for one 16-column panel (R × 16, one zmm register per row).
-void loom_tile_avx512_6x16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                           const float *b, ptrdiff_t ldb,
-                           float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                           const float *mask, ptrdiff_t ldm);
+void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                         const float *b, ptrdiff_t ldb,
+                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                         const float *mask, ptrdiff_t ldm);
 
 /// Softmax over the first `visible` floats of a row of `length`, zeros after, as Models'
 /// CausalRows.softmax computes it (the same bits); the row's maximum and Σ exp(x − max) out.
 /// Call only when `loom_cpu_has_avx512f()` is 1.
 void loom_softmax_row_avx512(float *row, int visible, int length, float *max_out, float *sum_out);
+
+/// Attention's TileKernels.maximum on AVX-512, the same bits: the largest of row[lo..<hi] (−∞
+/// when empty). Call only when `loom_cpu_has_avx512f()` is 1.
+float loom_row_maximum_avx512(const float *row, int lo, int hi);
+
+/// Attention's TileKernels.exponentiate on AVX-512, the same bits: row[c] ← exp(row[c] − shift)
+/// on lo..<hi, zero elsewhere in 0..<width; returns the sum. Call only when `loom_cpu_has_avx512f()` is 1.
+float loom_row_exponentiate_avx512(float *row, int width, int lo, int hi, float shift);
 
 /// Causal softmax attention of one (sequence, head) item: q, k, v are t rows of dh floats, `ld`
 /// apart; writes P (t × t, row i: softmax of scale·q_i·k_j over j ≤ i, zeros after) and
