@@ -259,17 +259,22 @@ struct AttentionBenchmark {
         // The kernel and its sgemm baseline alternate sample by sample (see `measureAlternately`).
         let size = Self.comparableSgemmSize(flops: item.flops)
         let sgemmCall = sgemmCall(size: size)
+        // A sample times the kernel alone, as PyTorch's and sgemm's samples do: the checksum's sum
+        // over every output (tens of ms at n = 8192) and the outputs' release run untimed after it.
         let kernel: () throws(AttentionError) -> Double
+        var outputs: [Tensor] = []
         switch item.pass {
         case .fwd, .both:
             kernel = { () throws(AttentionError) -> Double in
-                Self.sum(try attention.forward(query: query, key: key, value: value).output)
+                outputs = [try attention.forward(query: query, key: key, value: value).output]
+                return 0
             }
         case .bwd:
             kernel = { () throws(AttentionError) -> Double in
                 let gradients = try attention.backward(query: query, key: key, value: value, result: forward,
                                                        outputGradient: outputGradient)
-                return Self.sum(gradients.query) + Self.sum(gradients.key) + Self.sum(gradients.value)
+                outputs = [gradients.query, gradients.key, gradients.value]
+                return 0
             }
         }
         // PyTorch's scaled_dot_product_attention on inputs of the same shape, its backward alone
@@ -280,7 +285,10 @@ struct AttentionBenchmark {
             return { peer.sample(request) }
         }
         let (samples, sgemmSamples, torchSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples, Samples?) in
-            try Samples.measureInTurn(count: repeatCount, checksum: &checksum, kernel, sgemmCall, third: torchCall)
+            try Samples.measureInTurn(count: repeatCount, checksum: &checksum, kernel, afterFirst: {
+                defer { outputs = [] }
+                return outputs.reduce(0) { $0 + Self.sum($1) }
+            }, sgemmCall, third: torchCall)
         }
         let baseline = SgemmBaseline(size: size, gigaflops: sgemmSamples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
         return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),

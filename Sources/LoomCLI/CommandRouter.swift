@@ -1,5 +1,6 @@
 import TensorCore
 import Tasks
+import Wire
 /// Chooses the command from the words after `loom`, and answers `loom --help` and misspelt commands.
 enum CommandRouter {
     /// Every command `loom` knows, in the order `loom --help` lists them.
@@ -70,6 +71,11 @@ enum CommandRouter {
             Console.error(error.description)
             return 2
         }
+        // Every command runs with the allocator settings of a worker (large blocks kept in the
+        // heap for reuse): a benchmark then measures what workers run, and the kernels' big
+        // buffers (32 MB each for attention's backward at n = 8192, d = 128) are not mapped,
+        // faulted in and unmapped on every call (3 % of that backward on two cores).
+        LargeMessageMemory.configure()
         // The longest command whose words start the arguments: `bench attention` before `bench`.
         let match = commands
             .filter { arguments.starts(with: $0.words) }

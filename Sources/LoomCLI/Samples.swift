@@ -37,12 +37,16 @@ struct Samples {
 
     /// As `measureAlternately`, with a third piece of work in each turn that times itself
     /// (another process's own measurement: PyTorch's, without the round trip to it). Its samples
-    /// are nil when there is no third, or once it returns nil (it stopped).
+    /// are nil when there is no third, or once it returns nil (it stopped). `afterFirst`, when
+    /// given, runs untimed after each call of `first` (a checksum over its outputs, their release)
+    /// and adds to the checksum.
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
                                         _ first: () throws(E) -> Double,
+                                        afterFirst: (() -> Double)? = nil,
                                         _ second: () -> Double,
                                         third: (() -> Duration?)?) throws(E) -> (Samples, Samples, Samples?) {
         checksum += try first()
+        checksum += afterFirst?() ?? 0
         checksum += second()
         var thirdAlive = third?() != nil
         var a = Samples(), b = Samples(), c = Samples()
@@ -51,6 +55,7 @@ struct Samples {
             var start = clock.now
             checksum += try first()
             a.durations.append(clock.now - start)
+            checksum += afterFirst?() ?? 0
             start = clock.now
             checksum += second()
             b.durations.append(clock.now - start)

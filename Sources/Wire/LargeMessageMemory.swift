@@ -17,8 +17,8 @@ internal import CSystem
 /// too: a trim also releases free blocks below the top, and trimming after every 64 MiB frame
 /// halved `loom bench wire` over tcp (4 → 1.1 GB/s).
 public enum LargeMessageMemory {
-    /// Applies the settings once per process (the first `Context` does it; a benchmark that
-    /// times what workers run calls it too, so it measures with the workers' allocator).
+    /// Applies the settings once per process (the first `Context` does it, and every `loom`
+    /// command at its start, so benchmarks measure with the workers' allocator).
     public static func configure() {
         _ = applied
     }
