@@ -127,7 +127,10 @@ extension RunTable {
           }
           var box = table.parentNode;
           if (state.scroll) { box.scrollLeft = state.scroll[0]; box.scrollTop = state.scroll[1]; }
-          box.addEventListener('scroll', function () { state.scroll = [box.scrollLeft, box.scrollTop]; save(); });
+          function keepScroll() { state.scroll = [box.scrollLeft, box.scrollTop]; save(); }
+          box.addEventListener('scroll', keepScroll);
+          // A scroll event waits for the next frame; a reload inside that frame would lose it.
+          window.addEventListener('pagehide', keepScroll);
         })();
         """
 }

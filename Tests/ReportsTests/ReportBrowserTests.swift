@@ -106,19 +106,24 @@ import Testing
               names[column].click(); names[column].click();
               document.getElementById('show-detail').click();
               box.scrollTop = 120;
+              // The scroll event waits for a frame, and a reload can come first: 'pagehide' keeps it.
+              window.dispatchEvent(new Event('pagehide'));
+              var kept = JSON.parse(sessionStorage.getItem('loom-report:' + location.pathname) || '{}').scroll;
+              sessionStorage.setItem('probe-kept', JSON.stringify(kept || null));
               sessionStorage.setItem('probe-reloaded', '1');
-              setTimeout(function () { location.reload(); }, 50);
+              location.reload();
               return {reloaded: false};
             }
             var first = Number(document.querySelector('table.runs tbody tr').cells[column].textContent);
             return {reloaded: true, sort: names[column].getAttribute('aria-sort'), detail: document.getElementById('show-detail').checked,
-                    first: first, scrollTop: box.scrollTop};
+                    first: first, scrollTop: box.scrollTop, keptAtHide: JSON.parse(sessionStorage.getItem('probe-kept'))};
             """
         let result = try chromium.check(page: output.indexHTML, probe: probe)
         #expect(result.probe["reloaded"] as? Bool == true, "\(result.probe)")
         #expect(result.probe["sort"] as? String == "descending" && result.probe["detail"] as? Bool == true, "\(result.probe)")
         #expect(result.probe["first"] as? Double == 100.5, "the largest gflops first: \(result.probe)")
         #expect((result.probe["scrollTop"] as? Double ?? 0) > 100, "\(result.probe)")
+        #expect(result.probe["keptAtHide"] as? [Double] == [0, 120], "the scroll is kept when the page hides: \(result.probe)")
         #expect(result.console.isEmpty, "\(result.console)")
     }
 
