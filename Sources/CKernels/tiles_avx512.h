@@ -1,14 +1,15 @@
 // The AVX-512 register tiles shared by CKernels' files (private to the target): one body per
-// row count (LOOM_FOR_ROWS, LOOM_FOR_ROWS_UP_TO_8), each block's accumulators in zmm registers.
+// row count (row_switch.h), each block's accumulators in zmm registers.
 #ifndef LOOM_TILES_AVX512_H
 #define LOOM_TILES_AVX512_H
 
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <stddef.h>
+#include "row_switch.h"
+#include "exp_core.h"
 
 #define LOOM_AVX512 __attribute__((target("avx512f,fma")))
-#define LOOM_INLINE static inline __attribute__((always_inline))
 
 // Lanes of the 16 from `start` that lie before `end`.
 LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
@@ -78,42 +79,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_16(const int rows, ptrdiff_t k, const fl
     }
 }
 
-// TensorCore's expCore for x in [−87.33, 88.72], operation for operation.
-LOOM_INLINE LOOM_AVX512 __m512 loom_exp_core(__m512 x) {
-    const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    const __m512 t = _mm512_fmadd_ps(x, _mm512_set1_ps(1.4426950408889634f), shifter);
-    const __m512 n = _mm512_sub_ps(t, shifter);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693359375f), x);
-    r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.1219444e-4f), r);
-    __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-    const __m512 er = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-    const __m512i exponent = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    const __m512i half = _mm512_srai_epi32(exponent, 1);
-    const __m512 high = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_sub_epi32(exponent, half), _mm512_set1_epi32(127)), 23));
-    const __m512 low = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(half, _mm512_set1_epi32(127)), 23));
-    return _mm512_mul_ps(_mm512_mul_ps(er, low), high);
-}
-
-// One specialised body per row count, so each keeps its accumulators in registers: up to 8 for
-// the dispatched tiles (attention's strips), up to 6 for the fused kernels.
-// Rows 6 down to 1: shared by both switches below.
-#define LOOM_CASES_6_TO_1(body) \
-    case 6: body(6); break; \
-    case 5: body(5); break; \
-    case 4: body(4); break; \
-    case 3: body(3); break; \
-    case 2: body(2); break; \
-    default: body(1); break;
-
-#define LOOM_FOR_ROWS_UP_TO_8(rows, body) \
-    switch (rows) { case 8: body(8); break; case 7: body(7); break; LOOM_CASES_6_TO_1(body) }
-
-#define LOOM_FOR_ROWS(rows, body) \
-    switch (rows) { LOOM_CASES_6_TO_1(body) }
+LOOM_DEFINE_EXP_CORE(loom_exp_core, 512, LOOM_AVX512)
 
 #endif
 #endif

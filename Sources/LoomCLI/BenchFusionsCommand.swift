@@ -24,8 +24,9 @@ enum BenchFusionsCommand: Command {
         configuration gives the same bits, so the model trains as usual throughout. The table \
         gives the mean ms per step of each (of its fastest 95 % of steps) and how much slower \
         than all fused it is. Fusions \
-        that do not apply are left out and named: the attention backward's runs only on an \
-        AVX-512 tile where the small-T attention is fused, the ReLU mask only with ReLU.
+        that do not apply are left out and named: the attention's (forward and backward, or the \
+        backward alone) only where the fused kernels take the shape (head width a multiple of 16, \
+        T ≤ 256), the ReLU mask only with ReLU.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -51,8 +52,8 @@ enum BenchFusionsCommand: Command {
             model.activation = activation
             var fusions = TrainingFusion.allCases
             if !(FusedKernels.available && FusedKernels.fitsCausalAttention(context: context, headDimension: item.width)) {
-                fusions.removeAll { $0 == .attentionBackward }
-                skipped.append("\(item.layers)x\(item.width): attention-backward (no AVX-512 tile, or a shape the fused kernel does not take)")
+                fusions.removeAll { $0 == .attention || $0 == .attentionBackward }
+                skipped.append("\(item.layers)x\(item.width): attention, attention-backward (a shape the fused kernels do not take)")
             }
             if activation != .relu { fusions.removeAll { $0 == .reluMask } }
             // Configuration 0 all fused, then one per fusion switched off, then all fused again.

@@ -1,8 +1,11 @@
 /// The fused passes of a training step, each of which can be switched off to measure what it
 /// gains (`Transformer.unfused`, `loom bench fusions`). A step gives the same bits either way.
 public enum TrainingFusion: String, CaseIterable, Sendable {
-    /// Each (sequence, head) item of the attention backward as one AVX-512 call
-    /// (`FusedKernels.causalAttentionBackward`); only where the forward is fused too.
+    /// Each (sequence, head) item of the attention, forward and backward, as one call for the
+    /// tile's vector unit (`FusedKernels.causalAttention` and its backward) instead of TiledGEMM
+    /// per 16-query block and the row passes; where the fused kernels take the shape.
+    case attention = "attention"
+    /// The backward's part of that alone: with it off, the forward stays fused.
     case attentionBackward = "attention-backward"
     /// dL/dlogits written by the forward's cross-entropy, not by a pass of the backward.
     case crossEntropy = "cross-entropy"

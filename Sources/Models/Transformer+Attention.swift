@@ -29,8 +29,10 @@ struct AttentionKernel: @unchecked Sendable {
     let packs: [GEMMWorkspace]
     /// Whether the products run on OpenBLAS's sgemm instead (`Transformer.usesOpenBLASProducts`).
     let usesOpenBLAS: Bool
-    /// The products' register tile; on AVX-512 a plain softmax item runs as one fused kernel.
+    /// The products' register tile; a plain softmax item runs as one fused kernel for its vector unit.
     var kernel: TileKernel = .active
+    /// Whether items may run on the fused kernels at all (off: the tiled path, the tests' reference).
+    var fusesItems = true
     /// Whether `weights` must hold every item's P afterwards (backward, hooks); when not, the
     /// fused kernel keeps each item's P in its scratch.
     var keepsWeights = true
@@ -44,6 +46,7 @@ struct AttentionKernel: @unchecked Sendable {
                                    weights: weights, output: output, zeroedHeads: zeroedHeads, forcedKeys: nil,
                                    workspaces: workspaces, packs: packs, usesOpenBLAS: usesOpenBLAS, kernel: kernel)
         copy.keepsWeights = false
+        copy.fusesItems = fusesItems
         return copy
     }
 
@@ -135,7 +138,7 @@ struct AttentionKernel: @unchecked Sendable {
             // Duo-LLM oracle at T = 64, head width 16: see BENCHMARKS.md).
             let transposedKeys = FusedKernels.causalAttentionScratch(context: t, headDimension: headDimension)
             let buffer = scratch.pack.reserve(transposedKeys + (keepsWeights ? 0 : t * t))
-            FusedKernels.causalAttention(context: t, headDimension: headDimension, q: q + input, k: k + input, v: v + input, ld: ld,
+            FusedKernels.causalAttention(kernel: kernel, context: t, headDimension: headDimension, q: q + input, k: k + input, v: v + input, ld: ld,
                                          scale: scale, weights: keepsWeights ? p : buffer + transposedKeys, output: output + block, ldo: d,
                                          scratch: buffer)
             return
@@ -168,10 +171,11 @@ struct AttentionKernel: @unchecked Sendable {
         }
     }
 
-    /// Whether item `item` (head `h`) runs on `FusedKernels.causalAttention`: an AVX-512 tile, a
-    /// plain causal softmax (no recorded scores, forced keys or zeroed head) and a shape it takes.
+    /// Whether item `item` (head `h`) runs on `FusedKernels.causalAttention`: fused kernels for the
+    /// tile's vector unit, a plain causal softmax (no recorded scores, forced keys or zeroed head)
+    /// and a shape it takes.
     func fuses(item: Int, head h: Int, scores: UnsafeMutablePointer<Float>?) -> Bool {
-        kernel == .avx512 && !usesOpenBLAS && kind == .softmax && scores == nil && zeroedHeads?[h] != true
+        fusesItems && FusedKernels.runs(on: kernel) && !usesOpenBLAS && kind == .softmax && scores == nil && zeroedHeads?[h] != true
             && (forcedKeys?[item].isEmpty ?? true) && FusedKernels.fitsCausalAttention(context: context, headDimension: headDimension)
     }
 
@@ -207,7 +211,7 @@ struct AttentionKernel: @unchecked Sendable {
         if fusesBackward && fuses(item: b * heads + h, head: h, scores: nil) {
             // The same bits as below, in one call (no packing or per-block driver).
             let transposedValues = scratch.pack.reserve(FusedKernels.causalAttentionScratch(context: t, headDimension: dh))
-            FusedKernels.causalAttentionBackward(context: t, headDimension: dh, q: q + input, k: k + input, v: v + input, ld: ld,
+            FusedKernels.causalAttentionBackward(kernel: kernel, context: t, headDimension: dh, q: q + input, k: k + input, v: v + input, ld: ld,
                                                  scale: scale, weights: p, outputGradient: dO + block, ldo: d,
                                                  dq: dq + input, dk: dk + input, dv: dv + input, scoreGradient: tile,
                                                  scratch: transposedValues)

@@ -93,6 +93,7 @@ extension Transformer {
             zeroedHeads: zeroed.isEmpty ? nil : (0..<config.heads).map { zeroed.contains(.init(layer: l, head: $0)) },
             forcedKeys: appliedForcedKeys.isEmpty ? nil : appliedForcedKeys[l], workspaces: split.workspaces, packs: split.packs,
             usesOpenBLAS: split.usesOpenBLASProducts)
+        kernel.fusesItems = !unfused.contains(.attention)
         kernel.fusesBackward = !unfused.contains(.attentionBackward)
         return kernel
     }

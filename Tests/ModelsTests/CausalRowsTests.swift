@@ -24,14 +24,16 @@ import Testing
         return (e.enumerated().map { $0.offset < visible ? $0.element * inverse : 0 }, m, total)
     }
 
-    /// The Swift kernel and, where the CPU has AVX-512, the C one (FusedKernels), each called
+    /// The Swift kernel and the C ones (FusedKernels) this CPU runs, AVX2 and AVX-512, each called
     /// directly, whichever `CausalRows.softmax` dispatches to in this process.
     static var softmaxKernels: [(String, (UnsafeMutablePointer<Float>, Int, Int) -> (max: Float, sum: Float))] {
         var kernels: [(String, (UnsafeMutablePointer<Float>, Int, Int) -> (max: Float, sum: Float))] = [
             ("Swift", { CausalRows.portableSoftmax($0, visible: $1, length: $2) }),
             ("dispatched", { CausalRows.softmax($0, visible: $1, length: $2) }),
         ]
-        if TileKernel.avx512.isSupported { kernels.append(("AVX-512 C", { FusedKernels.softmaxRow($0, visible: $1, length: $2) })) }
+        for kernel in TileKernel.allCases where FusedKernels.runs(on: kernel) {
+            kernels.append(("\(kernel.rawValue) C", { FusedKernels.softmaxRow($0, visible: $1, length: $2, kernel: kernel) }))
+        }
         return kernels
     }
 

@@ -3,9 +3,9 @@ import TensorCore
 import Testing
 @testable import Models
 
-/// The fused causal attention of one item (AVX-512, `FusedKernels.causalAttention`) against the
-/// path it replaces (TiledGEMM per 16-query block and the row softmax): the same bits of P and O
-/// for every shape it takes, and O near a float64 reference.
+/// The fused causal attention of one item (`FusedKernels.causalAttention`, on each vector unit this
+/// CPU has: AVX2, AVX-512) against the path it replaces (TiledGEMM per 16-query block and the row
+/// softmax): the same bits of P and O for every shape it takes, and O near a float64 reference.
 @Suite struct FusedAttentionTests {
     /// q | k | v rows of `batch` sequences, each item's P and O, run through `AttentionKernel`.
     struct Case {
@@ -19,8 +19,9 @@ import Testing
             qkv = (0..<(batch * context * 3 * heads * headDimension)).map { _ in random.uniform(in: -2..<2) }
         }
 
-        /// (P, O) of every item with `kernel`; `keepsWeights` false leaves P unread (O only).
-        func run(_ kernel: TileKernel, keepsWeights: Bool = true) -> (weights: [Float], output: [Float]) {
+        /// (P, O) of every item with `kernel`, fused where it takes the item or on the tiled path;
+        /// `keepsWeights` false leaves P unread (O only).
+        func run(_ kernel: TileKernel, fused: Bool = true, keepsWeights: Bool = true) -> (weights: [Float], output: [Float]) {
             var qkv = self.qkv
             var weights = [Float](repeating: .nan, count: batch * heads * context * context)
             var output = [Float](repeating: .nan, count: batch * context * d)
@@ -33,6 +34,7 @@ import Testing
                                                         output: output.baseAddress!, zeroedHeads: nil, forcedKeys: nil,
                                                         workspaces: workspaces, packs: packs, usesOpenBLAS: false, kernel: kernel)
                         attention.keepsWeights = keepsWeights
+                        attention.fusesItems = fused
                         let scratch = AttentionKernel.Scratch(gemm: workspaces[0], pack: packs[0])
                         for b in 0..<batch { for h in 0..<heads { attention.forward(batch: b, head: h, scores: nil, scratch: scratch) } }
                     }
@@ -42,8 +44,8 @@ import Testing
         }
 
         /// dL/d[q | k | v] of every item with `kernel`, from the output gradient `dO` ((B·T, d)),
-        /// after a forward pass with the same kernel.
-        func runBackward(_ kernel: TileKernel, outputGradient dO: [Float]) -> [Float] {
+        /// after a forward pass with the same kernel, fused or on the tiled path.
+        func runBackward(_ kernel: TileKernel, fused: Bool = true, outputGradient dO: [Float]) -> [Float] {
             var qkv = self.qkv, dO = dO
             var weights = [Float](repeating: .nan, count: batch * heads * context * context)
             var output = [Float](repeating: .nan, count: batch * context * d)
@@ -56,11 +58,12 @@ import Testing
                             dqkv.withUnsafeMutableBufferPointer { dqkv in
                                 tile.withUnsafeMutableBufferPointer { tile in
                                     let workspaces = [GEMMWorkspace()], packs = [GEMMWorkspace()]
-                                    let attention = AttentionKernel(
+                                    var attention = AttentionKernel(
                                         batch: batch, context: context, heads: heads, headDimension: headDimension, kind: .softmax,
                                         qkv: qkv.baseAddress!, weights: weights.baseAddress!, output: output.baseAddress!,
                                         zeroedHeads: nil, forcedKeys: nil, workspaces: workspaces, packs: packs, usesOpenBLAS: false,
                                         kernel: kernel)
+                                    attention.fusesItems = fused
                                     let scratch = AttentionKernel.Scratch(gemm: workspaces[0], pack: packs[0])
                                     let dq = dqkv.baseAddress!, dk = dq + d, dv = dq + 2 * d
                                     for b in 0..<batch {
@@ -132,41 +135,50 @@ import Testing
         }
     }
 
+    /// The fused kernels this CPU runs.
+    static let fusedKernels = TileKernel.allCases.filter { FusedKernels.runs(on: $0) }
+
     @Test(arguments: [(1, 16), (16, 16), (37, 16), (64, 16), (100, 32), (64, 64), (256, 16), (48, 48)])
     func fusedGivesTheBitsOfTheTiledPath(context: Int, headDimension: Int) throws {
-        try #require(TileKernel.avx512.isSupported, "needs an AVX-512 CPU: the fused kernel runs nowhere else")
+        try #require(!Self.fusedKernels.isEmpty, "needs a CPU with AVX2 + FMA at least: the fused kernels run nowhere else")
         let test = Case(context: context, heads: 2, headDimension: headDimension, seed: UInt64(context * 1000 + headDimension))
         #expect(FusedKernels.fitsCausalAttention(context: context, headDimension: headDimension))
-        let tiled = test.run(.avx2), fused = test.run(.avx512), transient = test.run(.avx512, keepsWeights: false)
-        // (Compared as Bools: a failing array comparison would print thousands of numbers.)
-        let sameWeights = tiled.weights.map(\.bitPattern) == fused.weights.map(\.bitPattern)
-        let sameOutput = tiled.output.map(\.bitPattern) == fused.output.map(\.bitPattern)
-        #expect(sameWeights, "P differs between the fused kernel and the tiled path")
-        #expect(sameOutput, "O differs between the fused kernel and the tiled path")
-        #expect(transient.output.map(\.bitPattern) == fused.output.map(\.bitPattern), "O differs when P is not kept")
-        let untouched = transient.weights.allSatisfy { $0.isNaN }
-        #expect(untouched, "P was written although the kernel was told not to keep it")
-        // ‖O − O₆₄‖/‖O₆₄‖ ≤ 1e-5: float32 dot products of length ≤ 256 and the exp's 4e-7.
+        let tiled = test.run(.avx2, fused: false)
         let reference = test.reference
-        let difference = zip(fused.output, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
         let norm = reference.map { $0 * $0 }.reduce(0, +).squareRoot()
-        #expect(difference / norm <= 1e-5, "‖Δ‖/‖O‖ = \(difference / norm)")
+        for kernel in Self.fusedKernels {
+            let fused = test.run(kernel), transient = test.run(kernel, keepsWeights: false)
+            // (Compared as Bools: a failing array comparison would print thousands of numbers.)
+            let sameWeights = tiled.weights.map(\.bitPattern) == fused.weights.map(\.bitPattern)
+            let sameOutput = tiled.output.map(\.bitPattern) == fused.output.map(\.bitPattern)
+            #expect(sameWeights, "P differs between the fused \(kernel) kernel and the tiled path")
+            #expect(sameOutput, "O differs between the fused \(kernel) kernel and the tiled path")
+            #expect(transient.output.map(\.bitPattern) == fused.output.map(\.bitPattern), "\(kernel): O differs when P is not kept")
+            let untouched = transient.weights.allSatisfy { $0.isNaN }
+            #expect(untouched, "\(kernel): P was written although the kernel was told not to keep it")
+            // ‖O − O₆₄‖/‖O₆₄‖ ≤ 1e-5: float32 dot products of length ≤ 256 and the exp's 4e-7.
+            let difference = zip(fused.output, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
+            #expect(difference / norm <= 1e-5, "\(kernel): ‖Δ‖/‖O‖ = \(difference / norm)")
+        }
     }
 
     @Test(arguments: [(1, 16), (16, 16), (37, 16), (64, 16), (100, 32), (64, 64), (256, 16), (48, 48)])
     func fusedBackwardGivesTheBitsOfTheTiledPath(context: Int, headDimension: Int) throws {
-        try #require(TileKernel.avx512.isSupported, "needs an AVX-512 CPU: the fused kernel runs nowhere else")
+        try #require(!Self.fusedKernels.isEmpty, "needs a CPU with AVX2 + FMA at least: the fused kernels run nowhere else")
         let test = Case(context: context, heads: 2, headDimension: headDimension, seed: UInt64(context * 7 + headDimension))
         var random = SeededRandom(seed: UInt64(context + 99))
         let dO = (0..<(test.batch * context * test.d)).map { _ in random.uniform(in: Float(-1)..<1) }
-        let tiled = test.runBackward(.avx2, outputGradient: dO), fused = test.runBackward(.avx512, outputGradient: dO)
-        let same = tiled.map(\.bitPattern) == fused.map(\.bitPattern)
-        #expect(same, "dq | dk | dv differ between the fused kernel and the tiled path")
-        // ‖Δ‖/‖grad₆₄‖ ≤ 1e-5: float32 sums of length ≤ 256 (dh, or the keys) and the exp's 4e-7.
+        let tiled = test.runBackward(.avx2, fused: false, outputGradient: dO)
         let reference = test.referenceBackward(outputGradient: dO)
-        let difference = zip(fused, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
         let norm = reference.map { $0 * $0 }.reduce(0, +).squareRoot()
-        #expect(difference / norm <= 1e-5, "‖Δ‖/‖grad‖ = \(difference / norm)")
+        for kernel in Self.fusedKernels {
+            let fused = test.runBackward(kernel, outputGradient: dO)
+            let same = tiled.map(\.bitPattern) == fused.map(\.bitPattern)
+            #expect(same, "dq | dk | dv differ between the fused \(kernel) kernel and the tiled path")
+            // ‖Δ‖/‖grad₆₄‖ ≤ 1e-5: float32 sums of length ≤ 256 (dh, or the keys) and the exp's 4e-7.
+            let difference = zip(fused, reference).map { (Double($0) - $1) * (Double($0) - $1) }.reduce(0, +).squareRoot()
+            #expect(difference / norm <= 1e-5, "\(kernel): ‖Δ‖/‖grad‖ = \(difference / norm)")
+        }
     }
 
     @Test func shapesTheFusedKernelDoesNotTakeStayOnTheTiledPath() {
@@ -174,10 +186,12 @@ import Testing
         #expect(!FusedKernels.fitsCausalAttention(context: 64, headDimension: 8))
         #expect(!FusedKernels.fitsCausalAttention(context: 64, headDimension: 24))
         #expect(!FusedKernels.fitsCausalAttention(context: 0, headDimension: 16))
-        // Head width 8 runs the tiled path even on AVX-512: P is written whatever keepsWeights says.
+        // Head width 8 runs the tiled path on every kernel: P is written whatever keepsWeights says.
         let test = Case(context: 20, heads: 2, headDimension: 8, seed: 3)
-        let run = test.run(.avx512, keepsWeights: false)
-        let written = !run.weights.contains { $0.isNaN } && run.output.allSatisfy { $0.isFinite }
-        #expect(written)
+        for kernel in TileKernel.supported {
+            let run = test.run(kernel, keepsWeights: false)
+            let written = !run.weights.contains { $0.isNaN } && run.output.allSatisfy { $0.isFinite }
+            #expect(written, "\(kernel)")
+        }
     }
 }

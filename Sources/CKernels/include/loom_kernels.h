@@ -81,6 +81,15 @@ void loom_causal_attention_backward_avx512(int t, int dh, const float *q, const 
                                            float scale, const float *p, const float *dout, ptrdiff_t ldo,
                                            float *dq, float *dk, float *dv, float *ds, float *vt);
 
+/// The same three fused attention kernels on AVX2 + FMA (a 6 × 16 tile of ymm registers, each
+/// 16-lane vector as two ymm), with the same bits. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_softmax_row_avx2(float *row, int visible, int length, float *max_out, float *sum_out);
+void loom_causal_attention_avx2(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                float scale, float *p, float *out, ptrdiff_t ldo, float *kt);
+void loom_causal_attention_backward_avx2(int t, int dh, const float *q, const float *k, const float *v, ptrdiff_t ld,
+                                         float scale, const float *p, const float *dout, ptrdiff_t ldo,
+                                         float *dq, float *dk, float *dv, float *ds, float *vt);
+
 #ifdef __cplusplus
 }
 #endif
