@@ -28,7 +28,9 @@ enum BenchTrainCommand: Command {
         baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
         timed in the same run. "Of peak" divides the GFLOP/s by the machine's peak as Loom's \
         products see it (one register tile alone on data in L1, measured before and after the \
-        timed runs with the faster kept, times the cores); "at peak" is \
+        timed runs with the faster kept, times the cores); the tile on all cores at once is \
+        measured too, before and after, and a note says when the cores were slower together than \
+        apart (a VM's virtual CPUs sharing a physical core); "at peak" is \
         the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
 
@@ -69,6 +71,7 @@ enum BenchTrainCommand: Command {
         var checksum = 0.0
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let firstPeak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
+        let firstTogether = TileKernel.best.ceilingTogether(threads: cores)
         let torch = BenchAttentionCommand.compareTorch(arguments, threads: BLAS.threadCount)
         for item in cases {
             for product in products {
@@ -119,6 +122,7 @@ enum BenchTrainCommand: Command {
         }
         // The peak again after the timed runs, the faster kept (`laterCeiling`); then each row's share of it.
         let peak = BenchGEMMCommand.laterCeiling(firstPeak / Double(cores), checksum: &checksum) * Double(cores)
+        let together = [firstTogether, TileKernel.best.ceilingTogether(threads: cores)]
         rows = rows.map { row in
             var row = row
             let gflops = row["gflops"] as! Double, flops = row.removeValue(forKey: "step_flops") as! Double
@@ -129,7 +133,7 @@ enum BenchTrainCommand: Command {
         }
         if arguments.flag("json") {
             let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
-            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows,
                                          "torch": torch.peer?.version ?? NSNull(), "torch_note": torchNote ?? NSNull()]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -141,6 +145,12 @@ enum BenchTrainCommand: Command {
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
         Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores (the faster of its measurements before and after the timed runs)", peak / Double(cores), peak, cores))
+        Console.output(String(format: "together: on all %d cores at once it ran at %.1f GFLOP/s before and %.1f after the timed runs (%.2f and %.2f of the peak)",
+                              cores, together[0], together[1], together[0] / peak, together[1] / peak))
+        if let slowest = together.min(), slowest < 0.75 * peak {
+            Console.output("note: the cores were slower together than apart during this run (a VM's virtual CPUs on one physical core's "
+                           + "two hardware threads, or a busy neighbour); its figures, and its ratios to PyTorch, are of that slowed machine")
+        }
         if let peer = torch.peer { Console.output("PyTorch \(peer.version) (\(peer.capability)), \(peer.threads) threads, eager, in a child process") }
         if let note = torch.peer?.failure.map({ "PyTorch stopped during the run: \($0)" }) ?? torch.note { Console.output(note) }
         let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch"]

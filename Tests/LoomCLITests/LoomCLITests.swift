@@ -243,6 +243,10 @@ import Testing
                                          "--steps", "1", "--repeat", "1"])
         #expect(table.status == 0, "\(table)")
         #expect(table.standardOutput.contains("peak: the register tile alone runs at"), "\(table)")
+        // The tile on every core at once, before and after: two rates, each a share of the peak.
+        let together = table.standardOutput.split(separator: "\n").first { $0.hasPrefix("together: on all ") }
+        let rates = together.map { line in line.split(whereSeparator: { " ()".contains($0) }).compactMap { Double($0) } } ?? []
+        #expect(rates.count == 5 && rates[1] > 0 && rates[2] > 0 && rates[3] > 0 && rates[4] > 0, "cores, two rates, two shares: \(table)")
         let row = table.standardOutput.split(separator: "\n").last { $0.contains("loom") && !$0.contains("commit") }
         let fields = row?.split(separator: " ") ?? []
         #expect(fields.count == 10, "a row of 10 columns: \(table)")
