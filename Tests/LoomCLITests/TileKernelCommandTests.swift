@@ -105,6 +105,22 @@ import Testing
             let b = try Data(contentsOf: URL(fileURLWithPath: directory.path("native-\(name).npy")))
             #expect(a == b && a.count > 1_000, "\(name) differs between the emulated AVX2-only CPU and this one")
         }
+
+        // A few training steps at head width 16: the fused attention on AVX2 there, on this
+        // machine's widest kernel here. The losses and risks after them hold every gradient's bits.
+        let train = ["train", "--layers", "1", "--d-model", "32", "--heads", "2", "--context", "32", "--batch", "4", "--steps", "4",
+                     "--evaluate-every", "2", "--threads", "1", "--probes", "false", "--json"]
+        func measured(_ outcome: LoomProcess.Outcome) -> [String] {
+            outcome.standardOutput.split(separator: "\n").map { line in
+                line.split(separator: ",").filter { !$0.contains("tokens_per_s") }.joined(separator: ",")
+            }
+        }
+        let trainedThere = try emulated(train)
+        try #require(trainedThere.status == 0, "\(trainedThere)")
+        let trainedHere = try LoomProcess.run(train)
+        try #require(trainedHere.status == 0, "\(trainedHere)")
+        #expect(measured(trainedThere).count == 3 && measured(trainedThere) == measured(trainedHere),
+                "training differs between the emulated AVX2-only CPU and this one:\n\(trainedThere.standardOutput)\n\(trainedHere.standardOutput)")
     }
 
     /// Every EVEX-encoded instruction (AVX-512: first byte 0x62 in 64-bit code) in the `loom`
