@@ -97,7 +97,9 @@ enum BenchGEMMCommand: Command {
         }
         let ceiling = tileCeiling(checksum: &checksum)
         if json {
-            let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let measured = TiledGEMM.avx2TransposedA
+            let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling,
+                                         "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
                                          "checksum": checksum, "mismatches": mismatches]
@@ -124,6 +126,7 @@ enum BenchGEMMCommand: Command {
                         String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
         let each = TileKernel.supported.map { "\($0.rawValue) " + String(format: "%.1f", $0.ceiling()) }.joined(separator: ", ")
         Console.output(String(format: "ceiling: the fastest register tile on data in L1 runs at %.1f GFLOP/s", ceiling) + " (\(each))")
+        Console.output(transposedALine)
         Console.output("checksum \(checksum)")
         try checkAgreement(mismatches)
     }
@@ -140,6 +143,13 @@ enum BenchGEMMCommand: Command {
     /// A peak measured once can land on a slow moment of a shared machine (seen: 75 instead of
     /// 117 GFLOP/s), which would inflate every "of peak" after it: benchmarks that divide by it
     /// measure it again after their timed runs and keep the faster (`laterCeiling`).
+    /// How the AVX2 tile reads a weight gradient's transposed A in this process, and why.
+    static var transposedALine: String {
+        let measured = TiledGEMM.avx2TransposedA
+        return "transposed A (weight gradients) on the AVX2 tile: \(measured.choice.rawValue), "
+            + String(format: "in place measured at %.2f× packed's speed here", measured.speedup)
+    }
+
     static func laterCeiling(_ first: Double, checksum: inout Double) -> Double {
         max(first, tileCeiling(checksum: &checksum))
     }

@@ -147,6 +147,7 @@ enum BenchTrainCommand: Command {
         Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores (the faster of its measurements before and after the timed runs)", peak / Double(cores), peak, cores))
         Console.output(String(format: "together: on all %d cores at once it ran at %.1f GFLOP/s before and %.1f after the timed runs (%.2f and %.2f of the peak)",
                               cores, together[0], together[1], together[0] / peak, together[1] / peak))
+        if TileKernel.active == .avx2 { Console.output(BenchGEMMCommand.transposedALine) }
         if let slowest = together.min(), slowest < 0.75 * peak {
             Console.output("note: the cores were slower together than apart during this run (a VM's virtual CPUs on one physical core's "
                            + "two hardware threads, or a busy neighbour); its figures, and its ratios to PyTorch, are of that slowed machine")

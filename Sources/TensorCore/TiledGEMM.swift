@@ -1,3 +1,4 @@
+import Dispatch
 /// Loom's own single-threaded matrix product for the skinny shapes of small-model training:
 /// `C ← α·op(A)·op(B) + β·C`, row-major, every block one `RegisterTile`.
 ///
@@ -45,6 +46,47 @@ public enum TiledGEMM {
     /// Rows of C per group (16 strips of 6).
     static let rowGroup = 96
 
+    /// How a transposed A (a weight gradient's Xᵀ) reaches the tile; the same bits either way.
+    public enum TransposedA: String, Sendable {
+        /// Packed per chunk into contiguous strips of 6 rows.
+        case packed
+        /// Read where it lies: 6 contiguous floats per step, lda apart.
+        case inPlace = "in place"
+    }
+
+    /// The AVX-512 tile reads a transposed A in place: packing stalls on memory with nothing to
+    /// overlap (Zen 4: dW products 80–88 → 93–110 GFLOP/s). For the AVX2 tile the faster way
+    /// differs between machines (packing was faster on the AVX2-only machines measured; in place
+    /// 10–25 % faster on Zen 4), so it is measured once per process: `avx2TransposedA`.
+    public static func transposedA(for kernel: TileKernel) -> TransposedA {
+        kernel == .avx512 ? .inPlace : avx2TransposedA.choice
+    }
+
+    /// The AVX2 tile's way, timed on the first use: a weight gradient's shape (256 × 64 over
+    /// 1,024 rows, FFN-out's at d = 64; about 0.4 ms) both ways, alternated, five samples each
+    /// after a warm-up; in place only when its median is at least 3 % faster. `speedup` is
+    /// packed's median time over in place's.
+    public static let avx2TransposedA: (choice: TransposedA, speedup: Double) = {
+        let m = 256, n = 64, k = 1024
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: k * m), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(k * m) { a[i] = Float(i % 13) / 16 - 0.4 }
+        for i in 0..<(k * n) { b[i] = Float(i % 11) / 16 - 0.3 }
+        let workspace = GEMMWorkspace()
+        func seconds(_ way: TransposedA) -> Double {
+            let start = DispatchTime.now().uptimeNanoseconds
+            multiply(.transposed, .none, m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, beta: 0, c: c, ldc: n,
+                     workspace: workspace, kernel: .avx2, transposedA: way)
+            return Double(DispatchTime.now().uptimeNanoseconds - start)
+        }
+        _ = seconds(.packed); _ = seconds(.inPlace)
+        var packed: [Double] = [], inPlace: [Double] = []
+        for _ in 0..<5 { packed.append(seconds(.packed)); inPlace.append(seconds(.inPlace)) }
+        let speedup = packed.sorted()[2] / inPlace.sorted()[2]
+        return (speedup >= 1.03 ? .inPlace : .packed, speedup)
+    }()
+
     /// `C ← α·op(A)·op(B) + β·C` with op(A) `m × k` and op(B) `k × n`, like `BLAS.sgemm`.
     /// - Parameters:
     ///   - workspace: scratch for packed panels, reused across calls (one per thread).
@@ -60,7 +102,7 @@ public enum TiledGEMM {
                                 b: UnsafePointer<Float>, ldb: Int,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                 workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active,
-                                rowsDone: ((Range<Int>) -> Void)? = nil) {
+                                transposedA: TransposedA? = nil, rowsDone: ((Range<Int>) -> Void)? = nil) {
         // `rowsDone` is unwrapped with if-let and passed whole with a `last` flag: an optional call
         // and a conditional argument here crashed Swift 6.3.1's release build (SIL verifier).
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else {
@@ -71,7 +113,8 @@ public enum TiledGEMM {
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
         // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded).
-        let bPack = workspace.reserve(chunk * panels * lanes + aPackCount(transA, m: m, chunk))
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel)) == .inPlace
+        let bPack = workspace.reserve(chunk * panels * lanes + (inPlaceT ? 0 : aPackCount(transA, m: m, chunk)))
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
@@ -79,7 +122,7 @@ public enum TiledGEMM {
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
                          relu: epilogue == .relu && k0 + depth == k, mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
-                         c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock,
+                         inPlaceT: inPlaceT, c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock,
                          rowsDone: rowsDone, last: k0 + depth == k)
             k0 += depth
         }
@@ -106,18 +149,20 @@ public enum TiledGEMM {
                                 a: UnsafePointer<Float>, lda: Int,
                                 packedB: UnsafePointer<Float>, packedRows: Int, rows: Range<Int>,
                                 beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active) {
+                                workspace: GEMMWorkspace, epilogue: Epilogue = .none, kernel: TileKernel = .active,
+                                transposedA: TransposedA? = nil) {
         let k = rows.count
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
-        let aPack = workspace.reserve(aPackCount(transA, m: m, min(depthChunk, k)))
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel)) == .inPlace
+        let aPack = workspace.reserve(inPlaceT ? 0 : aPackCount(transA, m: m, min(depthChunk, k)))
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: packedB + (rows.lowerBound + k0) * lanes, panelStride: packedRows * lanes,
                          accumulate: k0 > 0 || beta != 0, relu: epilogue == .relu && k0 + depth == k,
-                         mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
+                         mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel, inPlaceT: inPlaceT,
                          c: c, ldc: ldc, aPack: aPack, scratch: workspace.edgeBlock)
             k0 += depth
         }
@@ -154,16 +199,12 @@ public enum TiledGEMM {
     private static func chunkProduct(_ transA: BLAS.Transpose, m: Int, n: Int, depth: Int, alpha: Float,
                                      a: UnsafePointer<Float>, lda: Int, aK0 k0: Int,
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
-                                     mask: Epilogue.Mask?, kernel: TileKernel, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                     mask: Epilogue.Mask?, kernel: TileKernel, inPlaceT: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
                                      rowsDone: ((Range<Int>) -> Void)? = nil, last: Bool = false) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
-        // A transposed A (a weight gradient, Xᵀ·dY) is read in place by the AVX-512 tile: its 6
-        // floats per step are contiguous and the stride lda is regular, and the pass that packs it
-        // stalls on memory with nothing to overlap (Zen 4: dW products 80-88 → 93-110 GFLOP/s).
-        // The AVX2 tile keeps the packing measured faster on the AVX2-only machines.
-        let inPlaceT = transA != .none && kernel == .avx512
+        // A transposed A read in place (`transposedA(for:)`) feeds the tile 6 floats per step, lda apart.
         if transA != .none && !inPlaceT {
             // Read in place, a transposed A's strip would step lda floats per k: packed, it is
             // one contiguous run that stays in L1 across the panels. All m rows of the chunk are

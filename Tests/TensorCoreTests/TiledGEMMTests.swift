@@ -31,20 +31,28 @@ import TensorCore
     ]
 
     /// Every case on every kernel this CPU supports (so the AVX2 tile is still tested on an
-    /// AVX-512 machine), each against float64 and all kernels bit for bit against each other.
+    /// AVX-512 machine), a transposed A both packed and read in place, each against float64 and
+    /// all bit for bit against each other.
     @Test(arguments: cases) func everyKernelMatchesFloat64AndTheOthers(_ c: Case) throws {
-        var results: [TileKernel: [Float]] = [:]
+        let first = try check(c, kernel: TileKernel.supported[0])
         for kernel in TileKernel.supported {
-            results[kernel] = try check(c, kernel: kernel)
-        }
-        let first = results[TileKernel.supported[0]]!
-        for kernel in TileKernel.supported.dropFirst() {
-            #expect(results[kernel]!.map(\.bitPattern) == first.map(\.bitPattern), "\(kernel) differs from \(TileKernel.supported[0]) on \(c)")
+            for way in [TiledGEMM.TransposedA.packed, .inPlace] where c.transA == .transposed || way == .packed {
+                let result = try check(c, kernel: kernel, transposedA: way)
+                #expect(result.map(\.bitPattern) == first.map(\.bitPattern),
+                        "\(kernel), transposed A \(way.rawValue), differs from \(TileKernel.supported[0]) on \(c)")
+            }
         }
     }
 
+    @Test func theAVX2TilesWayOfReadingATransposedAIsMeasured() {
+        let measured = TiledGEMM.avx2TransposedA
+        #expect(measured.speedup.isFinite && measured.speedup > 0)
+        #expect(measured.choice == (measured.speedup >= 1.03 ? .inPlace : .packed))
+        #expect(TiledGEMM.transposedA(for: .avx2) == measured.choice && TiledGEMM.transposedA(for: .avx512) == .inPlace)
+    }
+
     /// C after the product of case `c` on `kernel`, checked against float64.
-    func check(_ c: Case, kernel: TileKernel) throws -> [Float] {
+    func check(_ c: Case, kernel: TileKernel, transposedA: TiledGEMM.TransposedA? = nil) throws -> [Float] {
         // Stored shapes, with 3 extra columns in every leading dimension.
         let (aRows, aColumns) = c.transA == .none ? (c.m, c.k) : (c.k, c.m)
         let (bRows, bColumns) = c.transB == .none ? (c.k, c.n) : (c.n, c.k)
@@ -63,7 +71,8 @@ import TensorCore
                 result.withUnsafeMutableBufferPointer { out in
                     TiledGEMM.multiply(c.transA, c.transB, m: c.m, n: c.n, k: c.k, alpha: c.alpha,
                                        a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
-                                       beta: c.beta, c: out.baseAddress!, ldc: ldc, workspace: workspace, kernel: kernel)
+                                       beta: c.beta, c: out.baseAddress!, ldc: ldc, workspace: workspace, kernel: kernel,
+                                       transposedA: transposedA)
                 }
             }
         }
@@ -81,7 +90,7 @@ import TensorCore
         }
         // float32 sums of ≤ 600 products: ‖error‖/‖C‖ of order 1e-7; a wrong index gives order 1.
         let error = relativeError(actual, expected)
-        #expect(error < 2e-6, "\(c) on \(kernel): ‖a−b‖/‖b‖ = \(error)")
+        #expect(error < 2e-6, "\(c) on \(kernel), transposed A \(transposedA?.rawValue ?? "by kernel"): ‖a−b‖/‖b‖ = \(error)")
         return result
     }
 
@@ -124,11 +133,17 @@ import TensorCore
             let a = (0..<((transA == .none ? m : depth) * lda)).map { _ in Float(random.nextNormal()) }
             func opA(_ i: Int, _ p: Int) -> Double { Double(transA == .none ? a[i * lda + p] : a[p * lda + i]) }
             let ldc = n + 1
-            var c = [Float](repeating: 1, count: m * ldc)
-            packed.withUnsafeBufferPointer { packed in
-                TiledGEMM.multiply(transA, m: m, n: n, alpha: 0.5, a: a, lda: lda, packedB: packed.baseAddress!,
-                                   packedRows: k, rows: rows, beta: 1, c: &c, ldc: ldc, workspace: workspace)
+            var results: [[Float]] = []
+            for way in transA == .none ? [TiledGEMM.TransposedA.packed] : [.packed, .inPlace] {
+                var c = [Float](repeating: 1, count: m * ldc)
+                packed.withUnsafeBufferPointer { packed in
+                    TiledGEMM.multiply(transA, m: m, n: n, alpha: 0.5, a: a, lda: lda, packedB: packed.baseAddress!,
+                                       packedRows: k, rows: rows, beta: 1, c: &c, ldc: ldc, workspace: workspace, transposedA: way)
+                }
+                results.append(c)
             }
+            let c = results[0]
+            #expect(results.allSatisfy { $0.map(\.bitPattern) == c.map(\.bitPattern) }, "a transposed A packed and in place differ")
             var expected: [Double] = [], actual: [Float] = []
             for i in 0..<m {
                 for j in 0..<n {
