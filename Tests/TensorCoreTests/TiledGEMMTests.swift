@@ -44,6 +44,31 @@ import TensorCore
         }
     }
 
+    /// A weight gradient with fewer rows than columns runs as its transpose (up to a row length
+    /// of B, past which the last case stays as written); the packed-B path never does, so the
+    /// two give the same bits only if the transpose changes nothing.
+    @Test(arguments: [(20, 70, 300, Float(0)), (6, 17, 40, 1), (64, 256, 600, 0.25), (1, 2, 1, 1), (8, 600, 40, 1)])
+    func aWideWeightGradientHasTheBitsOfTheProductAsWritten(m: Int, n: Int, k: Int, beta: Float) throws {
+        var random = TestRandom(seed: UInt64(m * 7 + n * 3 + k))
+        let lda = m + 2, ldb = n + 1, ldc = n + 3
+        let a = (0..<(k * lda)).map { _ in Float(random.nextNormal()) }      // op(A) = Aᵀ is m × k
+        let b = (0..<(k * ldb)).map { _ in Float(random.nextNormal()) }      // op(B) = B is k × n
+        let c0 = (0..<(m * ldc)).map { _ in Float(random.nextNormal()) }
+        var packed = [Float](repeating: .nan, count: TiledGEMM.packedCount(k: k, n: n))
+        TiledGEMM.pack(.none, k: k, n: n, b: b, ldb: ldb, into: &packed)
+        let workspace = GEMMWorkspace()
+        for kernel in TileKernel.supported {
+            var direct = c0, viaPacked = c0
+            TiledGEMM.multiply(.transposed, .none, m: m, n: n, k: k, alpha: 0.5, a: a, lda: lda, b: b, ldb: ldb,
+                               beta: beta, c: &direct, ldc: ldc, workspace: workspace, kernel: kernel)
+            packed.withUnsafeBufferPointer { packed in
+                TiledGEMM.multiply(.transposed, m: m, n: n, alpha: 0.5, a: a, lda: lda, packedB: packed.baseAddress!,
+                                   packedRows: k, rows: 0..<k, beta: beta, c: &viaPacked, ldc: ldc, workspace: workspace, kernel: kernel)
+            }
+            #expect(direct.map(\.bitPattern) == viaPacked.map(\.bitPattern), "\(kernel), \(m)×\(n)×\(k) β \(beta)")
+        }
+    }
+
     @Test func theAVX2TilesWayOfReadingATransposedAIsMeasured() {
         let measured = TiledGEMM.avx2TransposedA
         #expect(measured.speedup.isFinite && measured.speedup > 0)
