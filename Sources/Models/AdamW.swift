@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 
 /// AdamW as PyTorch defines it (Loshchilov & Hutter): decoupled weight decay `w ← w·(1 − lr·λ)`
 /// on the parameters that decay, then `w ← w − lr/(1−β1^t) · m / (√v/√(1−β2^t) + ε)`.
@@ -25,17 +26,32 @@ public final class AdamW: Optimizer {
 
     public var state: [(name: String, values: UnsafeMutablePointer<Float>)] { [("m", m), ("v", v)] }
 
+    /// Workers for `update` (the trainer sets its model's): every element's arithmetic is its
+    /// own, so the bits do not depend on it.
+    public var threads = 1
+
+    /// Elements per piece of `update`'s work: a multiple of 8, so each piece starts a SIMD8
+    /// body where the whole entry's would, and only an entry's last piece has a scalar tail.
+    static let piece = 16_384
+
     public func update(_ parameters: ParameterStore, learningRate lr: Float) {
         precondition(parameters.count == count, "an optimiser serves one parameter arena")
         steps += 1
         let t = Float(steps)
         let stepSize = lr / (1 - powf(beta1, t))
         let correction2 = (1 - powf(beta2, t)).squareRoot()
-        let w = parameters.values, g = parameters.gradients
+        var pieces: [(start: Int, end: Int, decay: Float)] = []
         for entry in parameters.entries {
             let decay: Float = entry.decays ? 1 - lr * weightDecay : 1
             let end = entry.offset + entry.count
-            var i = entry.offset
+            for start in stride(from: entry.offset, to: end, by: Self.piece) { pieces.append((start, min(end, start + Self.piece), decay)) }
+        }
+        let work = pieces
+        nonisolated(unsafe) let w = parameters.values, g = parameters.gradients, m = self.m, v = self.v
+        let beta1 = self.beta1, beta2 = self.beta2, epsilon = self.epsilon
+        Parallel.forEach(pieces.count, threads: threads, setup: { _ in () }) { index, _ in
+            let (start, end, decay) = work[index]
+            var i = start
             // SIMD8 over the body; the same arithmetic, element by element, on the tail.
             let b1 = SIMD8<Float>(repeating: beta1), b2 = SIMD8<Float>(repeating: beta2)
             let c1 = SIMD8<Float>(repeating: 1 - beta1), c2 = SIMD8<Float>(repeating: 1 - beta2)

@@ -46,6 +46,7 @@ public final class Trainer {
         self.model = model
         self.task = task
         optimizer = config.optimizer.make(for: model.parameters)
+        if let adamw = optimizer as? AdamW, let transformer = model as? Transformer { adamw.threads = transformer.threads }
         // A fixed evaluation batch, from a seed no training step uses.
         evaluation = task.trainingBatch(size: config.evaluationBatch, length: config.model.context, seed: config.dataSeed &+ 0x9E37_79B9, step: -1)
         let positions = max(config.batch, config.evaluationBatch) * config.model.context

@@ -49,6 +49,25 @@ import Testing
         #expect(optimizer.steps == 5)
     }
 
+    /// On two threads AdamW splits the arena into pieces (of `AdamW.piece` elements, so a 40,000-
+    /// element tensor spans three, the last with a SIMD tail): the same bits as one thread.
+    @Test func adamWOnTwoThreadsGivesTheBitsOfOne() {
+        func run(threads: Int) -> [UInt32] {
+            let store = ParameterStore([("w", [200, 200], true), ("b", [13], false), ("e", [7, 5], true)])
+            for i in 0..<store.count { store.values[i] = Float(sin(Double(i) * 0.7)) }
+            let optimizer = AdamW(count: store.count, beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 0.1)
+            optimizer.threads = threads
+            for step in 1...3 {
+                OptimizerTests.setGradients(store, step: step)
+                optimizer.update(store, learningRate: 3e-3)
+            }
+            return (0..<store.count).map { store.values[$0].bitPattern }
+        }
+        let one = run(threads: 1), two = run(threads: 2)
+        #expect(one == two, "AdamW's result depends on its threads")
+        #expect(one.count >= 40_048 && Set(one).count > 1_000)
+    }
+
     @Test func sgdWithMomentumAndWeightDecay() {
         let store = OptimizerTests.store()
         let optimizer = SGD(count: store.count, momentum: 0.9, weightDecay: 0.01)
