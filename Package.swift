@@ -140,7 +140,7 @@ let package = Package(
                                    "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "SequenceParallelTests",
-                    dependencies: ["SequenceParallel", "Cluster", "Tasks", "Attention", "TensorCore", "ClusterTestSupport",
+                    dependencies: ["SequenceParallel", "Cluster", "Tasks", "Attention", "TensorCore", "ClusterTestSupport", "ProcessTestSupport",
                                    "LoomCLI"],
                     swiftSettings: portableSwift),
         .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Runner", "Cluster", "Tasks", "ProcessTestSupport"],

@@ -18,14 +18,21 @@ public struct WorkerInfo: Sendable {
     /// Where a batch scheduler placed it, as `KEY=VALUE` (Slurm's job, step, task and node),
     /// recorded with the worker in the store; empty outside a scheduler.
     public var scheduler: [String]
+    /// What the worker computes on, as `KEY=VALUE` (`cpu`, `tile`: the register tile it chose,
+    /// `simd`: the build's vector target), recorded with it in the store: in a cluster of mixed
+    /// nodes the results agree bit for bit, but their timings belong to the machine.
+    public var machine: [String]
 
     /// The most scheduler entries a registration may carry, and the longest one.
     public static let schedulerLimits = (entries: 32, bytes: 1024)
+    /// The most machine entries, and the longest one.
+    public static let machineLimits = (entries: 16, bytes: 256)
 
     public init(name: String, host: String, hostID: String, pid: Int, cores: Int, slots: Int, version: String,
-                kinds: [String], publicKey: String = "", scheduler: [String] = []) {
+                kinds: [String], publicKey: String = "", scheduler: [String] = [], machine: [String] = []) {
         self.name = name; self.host = host; self.hostID = hostID; self.pid = pid; self.cores = cores
         self.slots = slots; self.version = version; self.kinds = kinds; self.publicKey = publicKey; self.scheduler = scheduler
+        self.machine = machine
     }
 }
 
@@ -138,7 +145,7 @@ public enum ClusterMessage: Sendable {
         case let .register(info):
             w.write(info.name); w.write(info.host); w.write(info.hostID); w.write(info.pid)
             w.write(info.cores); w.write(info.slots); w.write(info.version); w.write(info.kinds); w.write(info.publicKey)
-            w.write(info.scheduler)
+            w.write(info.scheduler); w.write(info.machine)
         case .heartbeat, .drain, .bye, .reregister, .statusRequest, .eventsRequest: break
         case let .result(result): result.write(to: &w)
         case let .progress(taskID, attempt, points, total):
@@ -184,7 +191,8 @@ public enum ClusterMessage: Sendable {
                 pid: try r.readInt("pid", in: 0...Int(Int32.max)), cores: try r.readInt("cores", in: 1...65536),
                 slots: try r.readInt("slots", in: 1...4096), version: try r.readString("version"),
                 kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key"),
-                scheduler: try WorkerInfo.readScheduler(from: &r)))
+                scheduler: try WorkerInfo.readEntries(from: &r, "scheduler", limits: WorkerInfo.schedulerLimits),
+                machine: try WorkerInfo.readEntries(from: &r, "machine", limits: WorkerInfo.machineLimits)))
         case "heartbeat": self = .heartbeat
         case "result": self = .result(try TaskResult.read(from: &r))
         case "progress":
@@ -324,14 +332,16 @@ extension StepMetric {
 }
 
 extension WorkerInfo {
-    /// The scheduler entries, bounded: a registration from an older worker has none.
-    static func readScheduler(from reader: inout ByteReader) throws(WireError) -> [String] {
+    /// A list of `KEY=VALUE` entries (the scheduler's, the machine's), bounded: a registration
+    /// from an older worker has none.
+    static func readEntries(from reader: inout ByteReader, _ what: String,
+                            limits: (entries: Int, bytes: Int)) throws(WireError) -> [String] {
         guard !reader.isAtEnd else { return [] }
-        let entries = try reader.readStrings("scheduler entries")
-        guard entries.count <= schedulerLimits.entries,
-              entries.allSatisfy({ $0.utf8.count <= schedulerLimits.bytes && $0.contains("=") }) else {
-            throw .malformed("a registration carries \(entries.count) scheduler entries; at most \(schedulerLimits.entries) "
-                             + "KEY=VALUE entries of \(schedulerLimits.bytes) bytes are accepted")
+        let entries = try reader.readStrings("\(what) entries")
+        guard entries.count <= limits.entries,
+              entries.allSatisfy({ $0.utf8.count <= limits.bytes && $0.contains("=") }) else {
+            throw .malformed("a registration carries \(entries.count) \(what) entries; at most \(limits.entries) "
+                             + "KEY=VALUE entries of \(limits.bytes) bytes are accepted")
         }
         return entries
     }

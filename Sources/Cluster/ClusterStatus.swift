@@ -21,6 +21,8 @@ public struct ClusterStatus: Sendable {
         public var silentSeconds: Double
         /// Where a batch scheduler placed it (`KEY=VALUE`), empty outside one.
         public var scheduler: [String] = []
+        /// What it computes on (`KEY=VALUE`: cpu, tile, simd), empty for an older worker.
+        public var machine: [String] = []
     }
 
     public var endpoint: String
@@ -36,11 +38,14 @@ public struct ClusterStatus: Sendable {
     /// The snapshot as one JSON object (stable key order).
     public var json: String {
         func quote(_ text: String) -> String { ParameterValue.string(text).json }
+        func object(_ entries: [String]) -> String {
+            "{" + ClusterStatus.pairs(entries).map { "\(quote($0.key)):\(quote($0.value))" }.joined(separator: ",") + "}"
+        }
         let workerItems = workers.map { w in
             "{\"id\":\(w.id),\"name\":\(quote(w.name)),\"host\":\(quote(w.host)),\"pid\":\(w.pid),\"cores\":\(w.cores),"
                 + "\"slots\":\(w.slots),\"declared_slots\":\(w.declaredSlots),\"version\":\(quote(w.version)),\"running\":\(w.running),"
                 + "\"draining\":\(w.draining),\"silent_s\":\(String(format: "%.3f", w.silentSeconds)),"
-                + "\"scheduler\":{\(ClusterStatus.pairs(w.scheduler).map { "\(quote($0.key)):\(quote($0.value))" }.joined(separator: ","))}}"
+                + "\"scheduler\":\(object(w.scheduler)),\"machine\":\(object(w.machine))}"
         }
         let counterItems = counters.keys.sorted().map { "\(quote($0)):\(counters[$0]!)" }
         return "{\"endpoint\":\(quote(endpoint)),\"workers\":[\(workerItems.joined(separator: ","))],"

@@ -277,7 +277,8 @@ final class CoordinatorState {
             log("worker \(identity) asked for \(info.slots) slots; using \(slots) (at most \(CoordinatorState.slotsPerCore) "
                 + "per declared core, \(info.cores) core(s), and at most \(maxSlotsPerWorker) per worker)")
         }
-        log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(slots) slot(s), loom \(info.version)) registered")
+        let tile = ClusterStatus.pairs(info.machine).first { $0.key == "tile" }.map { ", tile \($0.value)" } ?? ""
+        log("worker \(info.name) (#\(record.id), pid \(info.pid) on \(info.host), \(slots) slot(s), loom \(info.version)\(tile)) registered")
         send(.welcome(workerID: record.id, heartbeatMilliseconds: Int(liveness.interval.wholeMilliseconds), liveness: liveness.misses,
                       coordinatorHost: HostIdentity.current.text),
              to: routingID)
@@ -495,7 +496,8 @@ final class CoordinatorState {
             workers: workers.values.sorted { $0.id < $1.id }.map { w in
                 ClusterStatus.Worker(id: w.id, name: w.info.name, host: w.info.host, pid: w.info.pid, cores: w.info.cores,
                                      slots: w.slots, declaredSlots: w.info.slots, version: w.info.version, running: w.running.count,
-                                     draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds, scheduler: w.info.scheduler)
+                                     draining: w.draining, silentSeconds: (now - w.lastHeard).inSeconds, scheduler: w.info.scheduler,
+                                     machine: w.info.machine)
             },
             queued: queued, running: running, succeeded: succeeded, failed: failed, counters: counters)
     }

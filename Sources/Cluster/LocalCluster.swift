@@ -52,10 +52,14 @@ public final class LocalCluster: Sendable {
         children.withLock { $0.filter { !$0.isRunning }.map { ($0.processIdentifier, $0.terminationStatus) } }
     }
 
-    /// Starts one more worker process.
-    public func spawnWorker(index: Int, executable: URL, arguments: [String]) throws(ClusterError) {
+    /// Starts one more worker process; `environment` adds to (or overrides) this process's own
+    /// for it (a forced `LOOM_KERNEL`, say).
+    public func spawnWorker(index: Int, executable: URL, arguments: [String], environment: [String: String] = [:]) throws(ClusterError) {
         let process = Process()
         process.executableURL = executable
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
         process.arguments = ["worker", "--connect", coordinator.endpoint, "--name", "local-\(index)", "--exit-with-parent"]
             + arguments
         process.standardInput = FileHandle.nullDevice

@@ -29,6 +29,8 @@ public struct WorkerConfiguration: Sendable {
     public var log: ClusterLog
     /// Where a batch scheduler placed this worker (`KEY=VALUE`), sent when it registers.
     public var scheduler: [String] = []
+    /// What this worker computes on (`KEY=VALUE`: cpu, tile, simd), sent when it registers.
+    public var machine: [String] = []
     /// When results carry their artifact files (`CarriedFile`).
     public var carriesArtifacts: ArtifactCarrying = .whenRemote
 
@@ -231,7 +233,8 @@ public final class WorkerAgent {
         WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: HostIdentity.current.text,
                    pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
                    version: configuration.version, kinds: configuration.registry.names,
-                   publicKey: configuration.security?.keys.publicKey.text ?? "", scheduler: configuration.scheduler)
+                   publicKey: configuration.security?.keys.publicKey.text ?? "", scheduler: configuration.scheduler,
+                   machine: configuration.machine)
     }
 
     private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?) {

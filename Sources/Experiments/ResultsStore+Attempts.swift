@@ -143,14 +143,18 @@ extension ResultsStore {
         public var name: String, host: String, pid: Int, slots: Int, version: String
         /// Where a batch scheduler placed it (`SLURM_JOB_ID` → `4242`, …); empty outside one.
         public var scheduler: [String: String]
-        public init(name: String, host: String, pid: Int, slots: Int, version: String, scheduler: [String: String] = [:]) {
+        /// What it computes on (`cpu` → `AMD EPYC`, `tile` → `avx512`, `simd` → `AVX2+FMA`); empty
+        /// for a worker of an older Loom.
+        public var machine: [String: String]
+        public init(name: String, host: String, pid: Int, slots: Int, version: String, scheduler: [String: String] = [:],
+                    machine: [String: String] = [:]) {
             self.name = name; self.host = host; self.pid = pid; self.slots = slots; self.version = version; self.scheduler = scheduler
+            self.machine = machine
         }
 
-        /// The scheduler fields as a JSON object with sorted keys, or nil when there are none.
-        var schedulerJSON: String? {
-            guard !scheduler.isEmpty,
-                  let data = try? JSONSerialization.data(withJSONObject: scheduler, options: [.sortedKeys]) else { return nil }
+        /// Fields as a JSON object with sorted keys, or nil when there are none.
+        static func json(_ fields: [String: String]) -> String? {
+            guard !fields.isEmpty, let data = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]) else { return nil }
             return String(decoding: data, as: UTF8.self)
         }
     }
@@ -167,11 +171,12 @@ extension ResultsStore {
                     try database.query("UPDATE worker SET last_seen_at = ? WHERE id = ?", [.real(now), .integer(id)])
                 } else {
                     try database.query("""
-                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at, scheduler)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        INSERT INTO worker (invocation_id, name, host, pid, slots, version, registered_at, last_seen_at, scheduler, machine)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """, [.integer(invocation), .text(worker.name), .text(worker.host), .integer(Int64(worker.pid)),
                               .integer(Int64(worker.slots)), .text(worker.version), .real(now), .real(now),
-                              worker.schedulerJSON.map { .text($0) } ?? .null])
+                              WorkerSighting.json(worker.scheduler).map { .text($0) } ?? .null,
+                              WorkerSighting.json(worker.machine).map { .text($0) } ?? .null])
                 }
             }
         }
@@ -179,14 +184,26 @@ extension ResultsStore {
 
     /// Where the scheduler placed each worker of an invocation, by name (workers outside a scheduler left out).
     public func workerPlacements(invocation: Int64) throws(StoreError) -> [String: [String: String]] {
-        var placements: [String: [String: String]] = [:]
-        for row in try database.query("SELECT name, scheduler FROM worker WHERE invocation_id = ? AND scheduler IS NOT NULL ORDER BY id",
+        try workerFields("scheduler", invocation: invocation)
+    }
+
+    /// What each worker of an invocation computed on, by name (`cpu`, `tile`, `simd`; workers of
+    /// an older Loom left out). A name registered twice (a restarted worker) gives its last record.
+    public func workerMachines(invocation: Int64) throws(StoreError) -> [String: [String: String]] {
+        try workerFields("machine", invocation: invocation)
+    }
+
+    /// A JSON column of the worker table (`scheduler` or `machine`) by worker name.
+    private func workerFields(_ column: String, invocation: Int64) throws(StoreError) -> [String: [String: String]] {
+        precondition(column == "scheduler" || column == "machine", "a column of the worker table")
+        var fields: [String: [String: String]] = [:]
+        for row in try database.query("SELECT name, \(column) FROM worker WHERE invocation_id = ? AND \(column) IS NOT NULL ORDER BY id",
                                       [.integer(invocation)]) {
             guard case let .text(name) = row[0], case let .text(json) = row[1],
                   let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: String] else { continue }
-            placements[name] = object
+            fields[name] = object
         }
-        return placements
+        return fields
     }
 
     /// The workers recorded for an invocation: name, host, pid.

@@ -78,6 +78,10 @@ public final class ResultsStore {
         """
         ALTER TABLE worker ADD COLUMN scheduler TEXT;
         """,
+        // 6: what each worker computes on (CPU, register tile, build's vector target), as JSON.
+        """
+        ALTER TABLE worker ADD COLUMN machine TEXT;
+        """,
     ]
 
     /// Opens or creates the store at `path` (its directory is created) and applies migrations.

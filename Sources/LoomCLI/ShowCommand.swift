@@ -22,6 +22,7 @@ enum ShowCommand: Command {
         let attempts: [ResultsStore.AttemptRecord]
         let artifacts: [(path: String, sha256: String, bytes: Int)]
         let curves: [String: [StepPoint]]
+        let machines: [String: [String: String]]
         do {
             guard let found = try store.runs().first(where: { $0.id == id }) else { throw CommandError.usage("no run \(id) in \(store.path)") }
             record = found
@@ -30,6 +31,7 @@ enum ShowCommand: Command {
             attempts = try store.attempts(run: id)
             artifacts = try store.artifacts(run: id)
             curves = try store.curves(run: found.status == .cached ? found.cachedFrom ?? id : id)
+            machines = try attemptMachines(attempts, store.workerMachines(invocation: found.invocation))
         } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
         if arguments.flag("json") {
             let fields = provenance.map { "\(ParameterValue.string($0.0).json):\(ParameterValue.string($0.1).json)" }
@@ -46,7 +48,13 @@ enum ShowCommand: Command {
                     + "\"first\":\(ParameterValue.double(s.first).json),\"last\":\(ParameterValue.double(s.last).json),"
                     + "\"min\":\(ParameterValue.double(s.minimum).json),\"max\":\(ParameterValue.double(s.maximum).json)}"
             }
-            Console.output(line + ",\"curves\":{\(summaries.joined(separator: ","))},\"attempts\":[\(tries.joined(separator: ","))],\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
+            let computers = machines.keys.sorted().map { name in
+                ParameterValue.string(name).json + ":{" + machines[name]!.keys.sorted().map {
+                    "\(ParameterValue.string($0).json):\(ParameterValue.string(machines[name]![$0]!).json)"
+                }.joined(separator: ",") + "}"
+            }
+            Console.output(line + ",\"curves\":{\(summaries.joined(separator: ","))},\"attempts\":[\(tries.joined(separator: ","))],"
+                + "\"machines\":{\(computers.joined(separator: ","))},\"artifacts\":[\(files.joined(separator: ","))],\"provenance\":{\(fields.joined(separator: ","))}}")
             return
         }
         func say(_ line: String) { Console.output(RunTable.terminalSafe(line)) }
@@ -76,6 +84,9 @@ enum ShowCommand: Command {
             say("attempt \(attempt.attempt)".padding(13) + (attempt.shard.map { "shard \($0 + 1): " } ?? "") + "\(attempt.status) on \(attempt.workers)"
                            + (attempt.error.map { ": \($0)" } ?? ""))
         }
+        for (description, names) in machineLines(machines) {
+            say("machine".padding(13) + description + " (\(names.joined(separator: ", ")))")
+        }
         for artifact in artifacts {
             say("artifact".padding(13) + "\(artifact.path) (\(artifact.bytes) bytes, sha256 \(artifact.sha256))")
         }
@@ -83,6 +94,30 @@ enum ShowCommand: Command {
         for (name, value) in provenance { say(name.padding(13) + value) }
     }
 
+
+    /// The machines of the workers named in `attempts` (a gang's are joined by commas), from the
+    /// invocation's worker records; workers of an older Loom, or of another invocation, left out.
+    static func attemptMachines(_ attempts: [ResultsStore.AttemptRecord],
+                                _ recorded: [String: [String: String]]) -> [String: [String: String]] {
+        var found: [String: [String: String]] = [:]
+        for attempt in attempts {
+            for name in attempt.workers.split(separator: ",").map(String.init) { found[name] = recorded[name] }
+        }
+        return found
+    }
+
+    /// One line per distinct machine: `AMD EPYC 9R14, tile avx512, AVX2+FMA build, OpenBLAS
+    /// Cooperlake` with the workers that had it, in name order.
+    static func machineLines(_ machines: [String: [String: String]]) -> [(String, [String])] {
+        var lines: [(String, [String])] = []
+        for name in machines.keys.sorted() {
+            let m = machines[name]!
+            let description = [m["cpu"], m["tile"].map { "tile \($0)" }, m["simd"].map { "\($0) build" }, m["blas"].map { "OpenBLAS \($0)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            if let index = lines.firstIndex(where: { $0.0 == description }) { lines[index].1.append(name) } else { lines.append((description, [name])) }
+        }
+        return lines
+    }
 
     /// `12s (started 0.2s after it was queued)`, or how long it has been running so far.
     static func elapsed(_ record: ResultsStore.RunRecord) -> String {

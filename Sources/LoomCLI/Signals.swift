@@ -52,6 +52,6 @@ final class Signals: Sendable {
 func clusterLog(_ component: String) -> @Sendable (String) -> Void {
     { line in
         let time = Date().formatted(.iso8601.time(includingFractionalSeconds: true))
-        Console.progress("\(time) [\(component)] \(line)")
+        Console.progress(RunTable.terminalSafe("\(time) [\(component)] \(line)"))
     }
 }

@@ -42,18 +42,26 @@ enum StatusCommand: Command {
         let counters = object["counters"] as? [String: Any] ?? [:]
         Console.output("coordinator \(object["endpoint"] ?? connect): \(workers.count) worker(s)")
         Console.output("  " + "id".padding(4) + "name".padding(22) + "pid".padding(9) + "slots".padding(10)
-                       + "running".padding(9) + "silent s".padding(10) + "state")
+                       + "running".padding(9) + "silent s".padding(10) + "state".padding(10) + "machine")
         for worker in workers {
             Console.output("  " + "\(worker["id"] ?? "")".padding(4) + "\(worker["name"] ?? "")".padding(22)
                            + "\(worker["pid"] ?? "")".padding(9) + slots(worker).padding(10)
                            + "\(worker["running"] ?? "")".padding(9) + "\(worker["silent_s"] ?? "")".padding(10)
-                           + ((worker["draining"] as? Bool) == true ? "draining" : "live"))
+                           + ((worker["draining"] as? Bool) == true ? "draining" : "live").padding(10) + machine(worker))
         }
         Console.output("tasks: \(tasks["queued"] ?? 0) queued, \(tasks["running"] ?? 0) running, "
                        + "\(tasks["succeeded"] ?? 0) succeeded, \(tasks["failed"] ?? 0) failed")
         if !counters.isEmpty {
             Console.output("counters: " + counters.keys.sorted().map { "\($0)=\(counters[$0]!)" }.joined(separator: " "))
         }
+    }
+
+    /// `tile avx512, AMD EPYC 9R14`: the register tile first (what differs between nodes of one
+    /// build), or `—` for a worker of an older Loom.
+    static func machine(_ worker: [String: Any]) -> String {
+        let fields = worker["machine"] as? [String: String] ?? [:]
+        let text = [fields["tile"].map { "tile \($0)" }, fields["cpu"]].compactMap { $0 }.joined(separator: ", ")
+        return text.isEmpty ? "—" : RunTable.terminalSafe(text)
     }
 
     /// The slots a worker gets, and what it asked for when the coordinator capped it.

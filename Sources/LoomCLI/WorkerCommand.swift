@@ -1,6 +1,7 @@
 import Cluster
 import Foundation
 import Launch
+import TensorCore
 
 /// `loom worker`: a worker agent that serves a coordinator until drained.
 enum WorkerCommand: Command {
@@ -51,6 +52,7 @@ enum WorkerCommand: Command {
             peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         configuration.scheduler = SlurmPlacement.entries(ProcessInfo.processInfo.environment)
+        configuration.machine = machineEntries
         if let carry = arguments.string("carry-artifacts") {
             guard let policy = ArtifactCarrying(rawValue: carry) else {
                 throw .usage("--carry-artifacts must be auto, always or never; got '\(carry)'")
@@ -89,5 +91,17 @@ enum WorkerCommand: Command {
             return "\(environment["SLURMD_NODENAME"] ?? host)/\(job).\(task)"
         }
         return "\(host)-\(getpid())"
+    }
+
+    /// What this worker computes on, for its registration (`WorkerInfo.machine`): the CPU model,
+    /// the register tile chosen at run time, the build's vector target and OpenBLAS's core.
+    static var machineEntries: [String] {
+        let limit = WorkerInfo.machineLimits.bytes
+        return [("cpu", Provenance.cpuModel), ("tile", TileKernel.active.rawValue), ("simd", SIMDTarget.buildTarget),
+                ("blas", BLAS.coreName)].map { key, value in
+            var entry = "\(key)=\(value)"
+            while entry.utf8.count > limit { entry.removeLast() }
+            return entry
+        }
     }
 }

@@ -28,7 +28,8 @@ extension Coordinator: RunDispatcher {
     public func workerSightings() -> [ResultsStore.WorkerSighting] {
         (status(timeout: .seconds(2))?.workers ?? []).map {
             ResultsStore.WorkerSighting(name: $0.name, host: $0.host, pid: $0.pid, slots: $0.slots, version: $0.version,
-                                        scheduler: Dictionary(ClusterStatus.pairs($0.scheduler).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
+                                        scheduler: Dictionary(ClusterStatus.pairs($0.scheduler).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }),
+                                        machine: Dictionary(ClusterStatus.pairs($0.machine).map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a }))
         }
     }
 }
@@ -61,7 +62,8 @@ extension ClusterClient: RunDispatcher {
             guard let name = worker["name"] as? String, let host = worker["host"] as? String, let pid = worker["pid"] as? Int else { return nil }
             return ResultsStore.WorkerSighting(name: name, host: host, pid: pid, slots: worker["slots"] as? Int ?? 1,
                                                version: worker["version"] as? String ?? "",
-                                               scheduler: worker["scheduler"] as? [String: String] ?? [:])
+                                               scheduler: worker["scheduler"] as? [String: String] ?? [:],
+                                               machine: worker["machine"] as? [String: String] ?? [:])
         }
     }
     public var pollInterval: Duration { .milliseconds(200) }

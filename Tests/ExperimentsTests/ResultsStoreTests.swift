@@ -26,6 +26,23 @@ import Testing
         #expect(journal.first?.first == .text("wal"))
     }
 
+    /// Each worker's machine (CPU, tile) is stored as given, SQL and JSON metacharacters included,
+    /// and read back by name; a worker of an older Loom has none.
+    @Test func workersKeepTheirMachines() throws {
+        let directory = try TemporaryDirectory()
+        let store = try ResultsStore(path: directory.path("loom.db"))
+        let experiment = try store.experiment(named: "x", description: "d", file: "x.yaml")
+        let invocation = try store.startInvocation(experiment: experiment, provenance: ResultsStoreTests.provenance)
+        let cpu = "AMD EPYC'); DROP TABLE run; -- \"quoted\" \\ \u{1B}[0m"
+        try store.recordWorkers([
+            .init(name: "fast", host: "a", pid: 1, slots: 1, version: "0.1.0", machine: ["cpu": cpu, "tile": "avx512"]),
+            .init(name: "old", host: "b", pid: 2, slots: 1, version: "0.0.9"),
+        ], invocation: invocation)
+        #expect(try store.workerMachines(invocation: invocation) == ["fast": ["cpu": cpu, "tile": "avx512"]])
+        #expect(try store.workers(invocation: invocation).map(\.name) == ["fast", "old"])
+        #expect(try store.integrityCheck() == "ok" && (try store.database.query("SELECT count(*) FROM run")).count == 1)
+    }
+
     @Test func runsMoveThroughTheirStatusesWithParamsMetricsAndEvents() throws {
         let directory = try TemporaryDirectory()
         let store = try ResultsStore(path: directory.path("loom.db"))

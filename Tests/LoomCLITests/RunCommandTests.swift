@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import TensorCore
 import ProcessTestSupport
 import Testing
 
@@ -67,6 +68,13 @@ import Testing
         #expect(lines[1].contains("\"metrics\":{\"value\":\"b\"}"), "\(runs)")
         let shown = try LoomProcess.run(["show", "2"] + state)
         #expect(shown.status == 0 && shown.standardOutput.contains("metrics      value=b") && shown.standardOutput.contains("loom_version"), "\(shown)")
+        // What its worker computed on: the tile it chose, as this process chooses (or `make test` forces).
+        #expect(shown.standardOutput.contains("machine      ") && shown.standardOutput.contains("tile \(TileKernel.active.rawValue), ")
+                && shown.standardOutput.contains("(local-0)"), "\(shown)")
+        let shownJSON = try LoomProcess.run(["show", "2", "--json"] + state)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(shownJSON.standardOutput.utf8)) as? [String: Any], "\(shownJSON)")
+        let machines = try #require(object["machines"] as? [String: [String: String]], "\(shownJSON)")
+        #expect(machines["local-0"]?["tile"] == TileKernel.active.rawValue && machines["local-0"]?["cpu"]?.isEmpty == false, "\(machines)")
         let csv = try LoomProcess.run(["export", "--format", "csv"] + state)
         let rows = csv.standardOutput.split(separator: "\n")
         #expect(rows.first == "id,experiment,index,repetition,task,status,succeeded,attempt,lost_attempts,cached_from,created_at,"

@@ -17,7 +17,7 @@ RUN_COLUMNS = [
 ]
 
 # The schema versions this reader knows (PRAGMA user_version; docs/store.md).
-SUPPORTED_SCHEMA = 5  # 4 added attempt.shard, 5 worker.scheduler; the reader reads neither
+SUPPORTED_SCHEMA = 6  # 4 added attempt.shard, 5 worker.scheduler, 6 worker.machine; the reader reads none of them
 
 
 class StoreError(Exception):
