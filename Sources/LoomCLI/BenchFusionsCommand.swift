@@ -94,14 +94,14 @@ enum BenchFusionsCommand: Command {
             }
         }
         if arguments.flag("json") {
-            let object: [String: Any] = ["benchmark": "fusions", "commit": Provenance.commit, "simd": SIMDTarget.name,
+            let object: [String: Any] = ["benchmark": "fusions", "cpu": Provenance.cpuModel, "commit": Provenance.commit, "simd": SIMDTarget.name,
                                          "threads": BLAS.threadCount, "activation": activation == .relu ? "relu" : "gelu",
                                          "context": context, "batch": batch, "rounds": rounds, "results": rows, "not_applicable": skipped]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
             return
         }
-        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), \(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), \(activation == .relu ? "ReLU" : "GELU") FFN, AdamW; "
                        + "\(rounds) rounds of one step per configuration, interleaved; mean ms per step of the fastest 95 %")

@@ -99,7 +99,7 @@ enum BenchGEMMCommand: Command {
         if json {
             let measured = TiledGEMM.avx2TransposedA
             let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling,
-                                         "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+                                         "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
                                          "checksum": checksum, "mismatches": mismatches]
@@ -108,7 +108,7 @@ enum BenchGEMMCommand: Command {
             try checkAgreement(mismatches)
             return
         }
-        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), OpenBLAS core \(BLAS.coreName), "
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS core \(BLAS.coreName), "
                        + "1 thread, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("products of one layer's step: d \(d), FFN \(4 * d), \(tokens) tokens, vocabulary \(vocabulary); median of \(repeats)")

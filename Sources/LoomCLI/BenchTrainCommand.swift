@@ -133,14 +133,14 @@ enum BenchTrainCommand: Command {
         }
         if arguments.flag("json") {
             let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
-            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows,
                                          "torch": torch.peer?.version ?? NSNull(), "torch_note": torchNote ?? NSNull()]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
             return
         }
-        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), OpenBLAS core \(BLAS.coreName), "
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS core \(BLAS.coreName), "
                        + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")

@@ -26,14 +26,31 @@ enum Provenance {
     /// The machine's host name.
     static var host: String { ProcessInfo.processInfo.hostName }
 
-    /// The CPU model from /proc/cpuinfo, or `unknown` where that file does not exist.
-    static var cpuModel: String {
+    /// The CPU from /proc/cpuinfo: its model name, family and model, and the widest vector
+    /// extension its flags list, e.g. `AMD EPYC (family 25 model 17, AVX-512F)`: a virtual
+    /// machine's model name alone ("AMD EPYC") does not tell Zen 2 from Zen 4. `unknown` where
+    /// the file does not exist.
+    static let cpuModel: String = {
         guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) else { return "unknown" }
-        for line in info.split(separator: "\n") where line.hasPrefix("model name") {
-            if let colon = line.firstIndex(of: ":") {
-                return line[line.index(after: colon)...].trimmingSpaces
-            }
+        return describeCPU(cpuinfo: info)
+    }()
+
+    /// The description `cpuModel` gives, from the text of /proc/cpuinfo (its first processor).
+    static func describeCPU(cpuinfo: String) -> String {
+        var fields: [String: String] = [:]
+        for line in cpuinfo.split(separator: "\n", omittingEmptySubsequences: false) {
+            func trimmed(_ text: Substring) -> String { text.trimmingCharacters(in: .whitespaces) }
+            if trimmed(line).isEmpty { if !fields.isEmpty { break } else { continue } }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = trimmed(line[..<colon])
+            if fields[key] == nil { fields[key] = trimmed(line[line.index(after: colon)...]) }
         }
-        return "unknown"
+        let flags = Set((fields["flags"] ?? "").split(separator: " ").map(String.init))
+        let vector = flags.contains("avx512f") ? "AVX-512F" : flags.contains("avx2") && flags.contains("fma") ? "AVX2+FMA"
+            : flags.isEmpty ? nil : "no AVX2"
+        let details = [fields["cpu family"].map { "family \($0)" }.map { family in fields["model"].map { "\(family) model \($0)" } ?? family },
+                       vector].compactMap { $0 }
+        let name = fields["model name"] ?? "unknown"
+        return details.isEmpty ? name : "\(name) (\(details.joined(separator: ", ")))"
     }
 }

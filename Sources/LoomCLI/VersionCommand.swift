@@ -1,3 +1,4 @@
+import Foundation
 import Experiments
 import Reports
 import TensorCore
@@ -24,6 +25,7 @@ enum VersionCommand: Command {
             ("libyaml", ExperimentFileInfo.yamlVersion),
             ("SQLite", StoreInfo.sqliteVersion),
             ("SIMD", SIMDTarget.name),
+            ("CPU", "\(Provenance.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores"),
         ]
         Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build)")
         for (name, version) in rows {

@@ -11,6 +11,13 @@ import Testing
         let outcome = try LoomProcess.run(["version"])
         try #require(outcome.status == 0, "\(outcome)")
         #expect(outcome.standardOutput.contains("tile \(TileKernel.active)"), "\(outcome)")
+        // The CPU line names the family and model, and the widest vector extension the flags list.
+        let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }.map { Set($0.split(separator: " ").map(String.init)) } ?? []
+        let vector = flags.contains("avx512f") ? "AVX-512F)" : flags.contains("avx2") ? "AVX2+FMA)" : "no AVX2)"
+        let cpuLine = outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("CPU ") }.map(String.init) ?? ""
+        #expect(cpuLine.contains("family ") && cpuLine.contains(" model ") && cpuLine.contains(vector)
+                && cpuLine.hasSuffix("\(ProcessInfo.processInfo.activeProcessorCount) cores"), "\(outcome)")
         for kernel in TileKernel.supported {
             let forced = try LoomProcess.run(["version"], environment: environment(kernel: kernel.rawValue))
             #expect(forced.status == 0 && forced.standardOutput.contains("tile \(kernel)"), "\(forced)")
