@@ -5,6 +5,8 @@
 #   make cluster-test  Loom on network-namespace hosts and a real Slurm (root only; else it says why
 #               and skips): hostfile launcher, a node killed mid-sweep, USR2 drain and requeue, tc
 #   make bench  deps + release build + the full attention benchmark, then the wire benchmark
+#   make speed  deps + release build + bench/speed_report.py: attention and training against PyTorch,
+#               each goal marked met or short, in speed-report/report.md (SPEED_ARGS='--python PATH')
 #   make build  release build only;  make deps  packages only
 #   make install  release build, then copy loom to $(PREFIX)/bin (default ~/.local/bin; no sudo)
 # Variables: LOOM_TARGET_CPU=native to compile the Swift code for this machine alone (default: the
@@ -35,7 +37,7 @@ PREFIX ?= $(HOME)/.local
 # The release binary, wherever SwiftPM puts it (it depends on SWIFTPM_FLAGS).
 LOOM = "$$($(SWIFT) build -c release $(SWIFTPM_FLAGS) --show-bin-path)/loom"
 
-.PHONY: deps build run test cluster-test bench install corpus
+.PHONY: deps build run test cluster-test bench speed install corpus
 
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1; then \
@@ -88,6 +90,10 @@ cluster-test: deps
 bench: build
 	$(LOOM) bench attention $(BENCH_ARGS)
 	$(LOOM) bench wire
+
+# The speed goals on this machine in one sitting, against PyTorch (bench/speed_report.py).
+speed: build
+	python3 bench/speed_report.py --loom $(LOOM) --out speed-report $(SPEED_ARGS)
 
 # The default Duo-LLM corpus: a snapshot of README.md and docs/*.md (data/loom-docs.txt), taken
 # again only on purpose, so results never depend on docs edited since.

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Loom's speed goals on this machine, in one sitting: attention and training against PyTorch.
+
+Runs `loom bench attention`, `loom bench train` (both with --compare-torch, PyTorch alternated
+sample by sample) and `loom bench fusions`, keeps their JSON, and writes a Markdown report that
+names the CPU and the tile and marks each goal met or short:
+
+  attention at n = 8192, d = 64 and 128, causal and not:
+      forward >= 0.85 and backward >= 0.75 of OpenBLAS sgemm measured in the same run,
+      >= 1.15x PyTorch's CPU flash attention (scaled_dot_product_attention)
+  training (batch 64, context 64):
+      >= 1.5x PyTorch eager at d = 64 (1 and 3 layers), >= 1.2x at d = 256,
+      a fraction of the machine's measured peak >= 0.5 at d = 64, >= 0.7 at d = 256
+
+    python3 bench/speed_report.py --out speed          # about 15 minutes on 2 cores
+    python3 bench/speed_report.py --quick --out speed  # small sizes: checks the pipeline, not the goals
+
+Every ratio is measured within one invocation; a figure from another machine is not evidence.
+PyTorch is looked for in --python (default: this interpreter); without it the torch columns say
+so and the goals against it are left open.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+ATTENTION_GOALS = {"fwd": 0.85, "bwd": 0.75}
+TORCH_ATTENTION_GOAL = 1.15
+TRAIN_GOALS = {64: (1.5, 0.5), 256: (1.2, 0.7)}   # d: (vs PyTorch, fraction of peak)
+
+
+def markdown(text):
+    """Text as a literal in a Markdown table cell: no markup, no HTML, no cell break."""
+    out = []
+    for ch in str(text):
+        if ch in "\\`*_[]|~":
+            out.append("\\" + ch)
+        elif ch in "<>&":
+            out.append({"<": "&lt;", ">": "&gt;", "&": "&amp;"}[ch])
+        elif ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def verdict(value, goal):
+    if value is None:
+        return "open (not measured)"
+    return ("met" if value >= goal else "short") + f" (goal {goal:g})"
+
+
+def number(value, digits=2):
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def commands(loom, python, quick):
+    torch = ["--compare-torch", "--python", python] if python else []
+    if quick:
+        return {
+            "attention": [loom, "bench", "attention", "--sizes", "1024", "--head-dims", "64", "--naive-max", "0",
+                          "--repeat", "1"] + torch + ["--json"],
+            "train": [loom, "bench", "train", "--models", "1x64,1x256", "--repeat", "1", "--steps", "2"] + torch + ["--json"],
+            "fusions": [loom, "bench", "fusions", "--models", "1x64", "--rounds", "4", "--json"],
+        }
+    return {
+        "attention": [loom, "bench", "attention", "--sizes", "8192", "--head-dims", "64,128", "--naive-max", "0",
+                      "--repeat", "3"] + torch + ["--json"],
+        "train": [loom, "bench", "train", "--models", "1x64,3x64,1x256", "--repeat", "5"] + torch + ["--json"],
+        "fusions": [loom, "bench", "fusions", "--models", "1x64,3x64,1x256", "--json"],
+    }
+
+
+def run(name, argv):
+    """One benchmark's JSON; its progress goes to this terminal. No shell sees any argument."""
+    print(f"speed_report: {name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=sys.stderr, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"speed_report: 'loom {' '.join(argv[1:3])}' exited with {done.returncode}")
+    text = done.stdout.decode("utf-8", "replace")
+    start = text.find("{")
+    if start < 0:
+        raise SystemExit(f"speed_report: 'loom {' '.join(argv[1:3])}' printed no JSON")
+    return json.loads(text[start:])
+
+
+def report(attention, train, fusions, quick=False):
+    """The Markdown report and the count of goals met, short and open."""
+    counts = {"met": 0, "short": 0, "open": 0}
+
+    def mark(value, goal):
+        text = verdict(value, goal)
+        counts[text.split(" ")[0]] += 1
+        return text
+
+    lines = ["# Loom's speed goals on this machine", ""]
+    if quick:
+        lines += ["Quick sizes (`--quick`): a check of the pipeline, not the goals' measurement.", ""]
+    lines.append(f"- CPU: {markdown(train.get('cpu') or attention.get('cpu', 'unknown'))}")
+    lines.append(f"- Loom: commit {markdown(train.get('commit', '?'))}, {markdown(train.get('simd', '?'))}")
+    lines.append(f"- OpenBLAS core: {markdown(train.get('openblas_core', '?'))}")
+    torch = train.get("torch") or attention.get("torch")
+    lines.append(f"- PyTorch: {markdown(torch) if torch else 'not found: ' + markdown(train.get('torch_note') or attention.get('torch_note') or '')}")
+    peak, together = train.get("peak_gflops"), train.get("peak_together_gflops") or []
+    if peak and together and min(together) < 0.75 * peak:
+        lines.append(f"- **Slowed machine**: the tile on all cores at once ran at {min(together) / peak:.2f} of the peak "
+                     "during this run; its ratios are of a slowed machine, run again.")
+    lines += ["", "## Attention (same run: OpenBLAS sgemm and PyTorch alternated)", "",
+              "| n | d | mask | pass | Loom GFLOP/s | vs sgemm | goal | PyTorch GFLOP/s | vs PyTorch | goal |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in attention.get("results", []):
+        mask = "causal" if r.get("causal") else "full"
+        lines.append(f"| {r['n']} | {r['head_dim']} | {mask} | {r['pass']} | {number(r.get('gflops'), 1)} | "
+                     f"{number(r.get('ratio'))} | {mark(r.get('ratio'), ATTENTION_GOALS[r['pass']])} | "
+                     f"{number(r.get('torch_gflops'), 1)} | {number(r.get('ratio_torch'))} | "
+                     f"{mark(r.get('ratio_torch'), TORCH_ATTENTION_GOAL)} |")
+    lines += ["", "## Training, batch 64, context 64 (PyTorch eager alternated)", "",
+              "| layers | d | Loom tokens/s | PyTorch tokens/s | vs PyTorch | goal | of peak | goal |",
+              "|---|---|---|---|---|---|---|---|"]
+    for r in train.get("results", []):
+        goals = TRAIN_GOALS.get(r["d"])
+        versus = mark(r.get("ratio_torch"), goals[0]) if goals else "—"
+        peak_mark = mark(r.get("fraction_of_peak"), goals[1]) if goals else "—"
+        torch_rate = r.get("torch_tokens_per_s")
+        lines.append(f"| {r['layers']} | {r['d']} | {r['tokens_per_s']:,.0f} | "
+                     f"{'—' if torch_rate is None else f'{torch_rate:,.0f}'} | {number(r.get('ratio_torch'))} | {versus} | "
+                     f"{number(r.get('fraction_of_peak'))} | {peak_mark} |")
+    lines += ["", "## What each fusion gains (interleaved steps; slower with it off)", "",
+              "| layers | d | switched off | ms per step | vs all fused |", "|---|---|---|---|---|"]
+    for r in fusions.get("results", []):
+        change = None if r.get("configuration") == "all fused" else r.get("slower_than_fused")
+        lines.append(f"| {r.get('layers')} | {r.get('d')} | {markdown(r.get('configuration', '?'))} | "
+                     f"{number(r.get('ms_per_step'), 3)} | {'—' if change is None else f'{100 * change:+.1f} %'} |")
+    lines += ["", f"Goals: {counts['met']} met, {counts['short']} short, {counts['open']} open."]
+    return "\n".join(lines) + "\n", counts
+
+
+def torch_python(requested):
+    """The interpreter to hand loom for PyTorch, or None when torch is not importable there."""
+    python = requested or sys.executable
+    probe = subprocess.run([python, "-c", "import torch"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return python if probe.returncode == 0 else None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--loom", default=os.path.join(ROOT, ".build", "release", "loom"), help="a release build of loom")
+    parser.add_argument("--python", help="the Python that has torch (default: this one)")
+    parser.add_argument("--out", default="speed-report", help="directory for report.md and the JSON (default speed-report)")
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the pipeline, not the goals")
+    args = parser.parse_args()
+    if not os.access(args.loom, os.X_OK):
+        raise SystemExit(f"speed_report: no loom at {args.loom}; build it with 'swift build -c release' or give --loom PATH")
+    python = torch_python(args.python)
+    if python is None:
+        print("speed_report: torch is not importable here; the PyTorch goals stay open "
+              "(pip install torch, or give --python PATH)", file=sys.stderr)
+    os.makedirs(args.out, exist_ok=True)
+    results = {}
+    for name, argv in commands(args.loom, python, args.quick).items():
+        results[name] = run(name, argv)
+        with open(os.path.join(args.out, name + ".json"), "w", encoding="utf-8") as f:
+            json.dump(results[name], f, indent=1, sort_keys=True)
+    text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick)
+    path = os.path.join(args.out, "report.md")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    print(text)
+    print(f"speed_report: wrote {path}" + (" (quick sizes: not the goals' measurement)" if args.quick else ""), file=sys.stderr)
+    return 1 if counts["short"] and not args.quick else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

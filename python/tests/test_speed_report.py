@@ -1,0 +1,92 @@
+"""bench/speed_report.py: goals marked from loom's own JSON (recorded from a real run in
+tests/data/speed), text from the machine kept literal in Markdown, a slowed machine named."""
+import copy
+import importlib.util
+import json
+import os
+import unittest
+
+HERE = os.path.dirname(__file__)
+SPEC = importlib.util.spec_from_file_location("speed_report", os.path.join(HERE, "..", "..", "bench", "speed_report.py"))
+speed_report = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(speed_report)
+
+
+def recorded(name):
+    with open(os.path.join(HERE, "data", "speed", name + ".json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+class SpeedReportTests(unittest.TestCase):
+    def setUp(self):
+        self.attention, self.train, self.fusions = recorded("attention"), recorded("train"), recorded("fusions")
+
+    def test_every_goal_is_marked_against_its_own_value(self):
+        text, counts = speed_report.report(self.attention, self.train, self.fusions)
+        expected = {"met": 0, "short": 0, "open": 0}
+        for r in self.attention["results"]:
+            for value, goal in ((r["ratio"], speed_report.ATTENTION_GOALS[r["pass"]]),
+                                (r["ratio_torch"], speed_report.TORCH_ATTENTION_GOAL)):
+                expected["met" if value >= goal else "short"] += 1
+        for r in self.train["results"]:
+            torch_goal, peak_goal = speed_report.TRAIN_GOALS[r["d"]]
+            expected["met" if r["ratio_torch"] >= torch_goal else "short"] += 1
+            expected["met" if r["fraction_of_peak"] >= peak_goal else "short"] += 1
+            self.assertIn(f"| {r['layers']} | {r['d']} | {r['tokens_per_s']:,.0f} |", text)
+        self.assertEqual(counts, expected)
+        self.assertEqual(sum(counts.values()), 2 * len(self.attention["results"]) + 2 * len(self.train["results"]))
+        self.assertIn(f"Goals: {counts['met']} met, {counts['short']} short, 0 open.", text)
+        # One row per fusion configuration, the baseline without a change.
+        self.assertEqual(text.count("| all fused | "), 1)
+        self.assertEqual(len([line for line in text.splitlines() if line.startswith("| 1 | 64 | ")]),
+                         len(self.fusions["results"]) + 1)
+
+    def test_without_torch_its_goals_stay_open(self):
+        for r in self.attention["results"] + self.train["results"]:
+            r.pop("ratio_torch", None)
+        self.train["torch"], self.train["torch_note"] = None, "torch is not importable"
+        self.attention["torch"] = None
+        text, counts = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertEqual(counts["open"], len(self.attention["results"]) + len(self.train["results"]))
+        self.assertIn("PyTorch: not found: torch is not importable", text)
+
+    def test_machine_text_stays_literal_markdown(self):
+        hostile = "EPYC | x <script>alert(1)</script> `code` *b* _i_ [l](http://e) ~s~ \\ &amp;\n# heading\x1b[31m"
+        self.train["cpu"] = hostile
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        line = next(line for line in text.splitlines() if line.startswith("- CPU: "))
+        self.assertNotIn("<script>", text)
+        self.assertIn("&lt;script&gt;", line)
+        i = len("- CPU: ")
+        while i < len(line):   # every metacharacter after a backslash that escapes it
+            if line[i] == "\\":
+                i += 2
+                continue
+            self.assertNotIn(line[i], "|`*_[]~", f"unescaped at {i}: {line}")
+            i += 1
+        self.assertNotIn("\x1b", text)
+        self.assertFalse(any(l.startswith("# heading") for l in text.splitlines()), "a newline in the CPU name made a heading")
+        self.assertIn("&amp;amp;", line)
+
+    def test_a_slowed_machine_is_named(self):
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertNotIn("Slowed machine", text)
+        slowed = copy.deepcopy(self.train)
+        slowed["peak_together_gflops"] = [0.5 * slowed["peak_gflops"], slowed["peak_gflops"]]
+        text, _ = speed_report.report(self.attention, slowed, self.fusions)
+        self.assertIn("**Slowed machine**: the tile on all cores at once ran at 0.50 of the peak", text)
+
+    def test_the_benchmarks_run_as_argument_lists(self):
+        for quick in (False, True):
+            for argv in speed_report.commands("/opt/loom", "/usr/bin/python3", quick).values():
+                self.assertTrue(all(isinstance(a, str) for a in argv))
+                self.assertEqual(argv[0], "/opt/loom")
+                self.assertIn("--json", argv)
+        full = speed_report.commands("/opt/loom", "/usr/bin/python3", False)
+        self.assertIn("8192", full["attention"])
+        self.assertIn("1x64,3x64,1x256", full["train"])
+        self.assertNotIn("--compare-torch", speed_report.commands("/opt/loom", None, False)["train"])
+
+
+if __name__ == "__main__":
+    unittest.main()
