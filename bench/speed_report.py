@@ -75,10 +75,17 @@ def commands(loom, python, quick):
     }
 
 
-def run(name, argv):
+# `--avx2`: every side on its AVX2 code on a machine that has AVX-512 (Loom's AVX2 tile, OpenBLAS's
+# Haswell kernels, PyTorch's AVX2 kernels, MKL and oneDNN held to AVX2): a preview of the AVX2
+# path, not a measurement of an AVX2-only machine, whose cores and caches differ.
+AVX2_ENVIRONMENT = {"LOOM_KERNEL": "avx2", "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+                    "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+
+
+def run(name, argv, environment=None):
     """One benchmark's JSON; its progress goes to this terminal. No shell sees any argument."""
     print(f"speed_report: {name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
-    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=sys.stderr, check=False)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, stderr=sys.stderr, check=False, env=environment)
     if done.returncode != 0:
         raise SystemExit(f"speed_report: 'loom {' '.join(argv[1:3])}' exited with {done.returncode}")
     text = done.stdout.decode("utf-8", "replace")
@@ -88,7 +95,7 @@ def run(name, argv):
     return json.loads(text[start:])
 
 
-def report(attention, train, fusions, quick=False):
+def report(attention, train, fusions, quick=False, avx2=False):
     """The Markdown report and the count of goals met, short and open."""
     counts = {"met": 0, "short": 0, "open": 0}
 
@@ -100,11 +107,15 @@ def report(attention, train, fusions, quick=False):
     lines = ["# Loom's speed goals on this machine", ""]
     if quick:
         lines += ["Quick sizes (`--quick`): a check of the pipeline, not the goals' measurement.", ""]
+    if avx2:
+        lines += ["Every side on its AVX2 code (`--avx2`) on a CPU with AVX-512: a preview of the AVX2 path, "
+                  "not a measurement of an AVX2-only machine.", ""]
     lines.append(f"- CPU: {markdown(train.get('cpu') or attention.get('cpu', 'unknown'))}")
     lines.append(f"- Loom: commit {markdown(train.get('commit', '?'))}, {markdown(train.get('simd', '?'))}")
     lines.append(f"- OpenBLAS core: {markdown(train.get('openblas_core', '?'))}")
-    torch = train.get("torch") or attention.get("torch")
-    lines.append(f"- PyTorch: {markdown(torch) if torch else 'not found: ' + markdown(train.get('torch_note') or attention.get('torch_note') or '')}")
+    torch, capability = train.get("torch") or attention.get("torch"), attention.get("torch_capability")
+    found = markdown(torch) + (f" ({markdown(capability)})" if capability else "") if torch else None
+    lines.append(f"- PyTorch: {found or 'not found: ' + markdown(train.get('torch_note') or attention.get('torch_note') or '')}")
     peak, together = train.get("peak_gflops"), train.get("peak_together_gflops") or []
     if peak and together and min(together) < 0.75 * peak:
         lines.append(f"- **Slowed machine**: the tile on all cores at once ran at {min(together) / peak:.2f} of the peak "
@@ -152,6 +163,8 @@ def main():
     parser.add_argument("--python", help="the Python that has torch (default: this one)")
     parser.add_argument("--out", default="speed-report", help="directory for report.md and the JSON (default speed-report)")
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the pipeline, not the goals")
+    parser.add_argument("--avx2", action="store_true",
+                        help="Loom, OpenBLAS and PyTorch on their AVX2 code (a preview on an AVX-512 machine)")
     args = parser.parse_args()
     if not os.access(args.loom, os.X_OK):
         raise SystemExit(f"speed_report: no loom at {args.loom}; build it with 'swift build -c release' or give --loom PATH")
@@ -161,11 +174,12 @@ def main():
               "(pip install torch, or give --python PATH)", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     results = {}
+    environment = dict(os.environ, **AVX2_ENVIRONMENT) if args.avx2 else None
     for name, argv in commands(args.loom, python, args.quick).items():
-        results[name] = run(name, argv)
+        results[name] = run(name, argv, environment)
         with open(os.path.join(args.out, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(results[name], f, indent=1, sort_keys=True)
-    text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick)
+    text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick, avx2=args.avx2)
     path = os.path.join(args.out, "report.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

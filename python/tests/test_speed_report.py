@@ -68,6 +68,12 @@ class SpeedReportTests(unittest.TestCase):
         self.assertFalse(any(l.startswith("# heading") for l in text.splitlines()), "a newline in the CPU name made a heading")
         self.assertIn("&amp;amp;", line)
 
+    def test_a_preview_of_the_avx2_path_says_what_it_is(self):
+        text, _ = speed_report.report(self.attention, self.train, self.fusions, avx2=True)
+        self.assertIn("a preview of the AVX2 path, not a measurement of an AVX2-only machine", text)
+        self.assertEqual(speed_report.AVX2_ENVIRONMENT["LOOM_KERNEL"], "avx2")
+        self.assertEqual(speed_report.AVX2_ENVIRONMENT["ATEN_CPU_CAPABILITY"], "avx2")
+
     def test_a_slowed_machine_is_named(self):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertNotIn("Slowed machine", text)
