@@ -27,6 +27,9 @@ static inline void loom_cpu_relax(void) {
 #endif
 }
 
+/// Asks for the cache line holding `p` ahead of its use (no effect on any result).
+static inline void loom_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
+
 /// 1 when the CPU and the OS support AVX-512F, else 0 (also on CPUs that are not x86-64).
 int loom_cpu_has_avx512f(void);
 
