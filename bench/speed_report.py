@@ -115,7 +115,8 @@ def report(attention, train, fusions, quick=False, avx2=False):
     lines.append(f"- OpenBLAS core: {markdown(train.get('openblas_core', '?'))}")
     torch, capability = train.get("torch") or attention.get("torch"), attention.get("torch_capability")
     found = markdown(torch) + (f" ({markdown(capability)})" if capability else "") if torch else None
-    lines.append(f"- PyTorch: {found or 'not found: ' + markdown(train.get('torch_note') or attention.get('torch_note') or '')}")
+    missing = train.get("torch_note") or attention.get("torch_note") or "torch is not importable here (pip install torch, or --python PATH)"
+    lines.append(f"- PyTorch: {found or 'not compared: ' + markdown(missing)}")
     peak, together = train.get("peak_gflops"), train.get("peak_together_gflops") or []
     if peak and together and min(together) < 0.75 * peak:
         lines.append(f"- **Slowed machine**: the tile on all cores at once ran at {min(together) / peak:.2f} of the peak "

@@ -48,7 +48,10 @@ class SpeedReportTests(unittest.TestCase):
         self.attention["torch"] = None
         text, counts = speed_report.report(self.attention, self.train, self.fusions)
         self.assertEqual(counts["open"], len(self.attention["results"]) + len(self.train["results"]))
-        self.assertIn("PyTorch: not found: torch is not importable", text)
+        self.assertIn("PyTorch: not compared: torch is not importable", text)
+        self.train["torch_note"] = None
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertIn("PyTorch: not compared: torch is not importable here (pip install torch, or --python PATH)", text)
 
     def test_machine_text_stays_literal_markdown(self):
         hostile = "EPYC | x <script>alert(1)</script> `code` *b* _i_ [l](http://e) ~s~ \\ &amp;\n# heading\x1b[31m"
