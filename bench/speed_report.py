@@ -12,7 +12,7 @@ names the CPU and the tile and marks each goal met or short:
       >= 1.5x PyTorch eager at d = 64 (1 and 3 layers), >= 1.2x at d = 256,
       a fraction of the machine's measured peak >= 0.5 at d = 64, >= 0.7 at d = 256
 
-    python3 bench/speed_report.py --out speed          # about 15 minutes on 2 cores
+    python3 bench/speed_report.py --out speed          # 7 minutes on a 2-core Zen 4, longer on slower CPUs
     python3 bench/speed_report.py --quick --out speed  # small sizes: checks the pipeline, not the goals
 
 Every ratio is measured within one invocation; a figure from another machine is not evidence.
