@@ -99,7 +99,8 @@ enum BenchGEMMCommand: Command {
         if json {
             let measured = TiledGEMM.avx2TransposedA
             let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling,
-                                         "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+                                         "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup,
+                                         "transposed_a_packed_from_lda": TiledGEMM.packedFromLeadingDimension, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
                                          "checksum": checksum, "mismatches": mismatches]
@@ -137,23 +138,24 @@ enum BenchGEMMCommand: Command {
         throw .failure("\(mismatches) product(s) disagree with sgemm beyond ‖Δ‖/‖C‖ = \(mismatchTolerance)")
     }
 
-    /// The machine's arithmetic peak as Loom's products see it: GFLOP/s of the fastest register
-    /// tile this CPU supports (`TileKernel.ceiling`), alone, k = 256 on operands that stay in L1:
-    /// what a product would reach with no packing, no cache misses and no edges.
-    /// A peak measured once can land on a slow moment of a shared machine (seen: 75 instead of
-    /// 117 GFLOP/s), which would inflate every "of peak" after it: benchmarks that divide by it
-    /// measure it again after their timed runs and keep the faster (`laterCeiling`).
     /// How the AVX2 tile reads a weight gradient's transposed A in this process, and why.
     static var transposedALine: String {
         let measured = TiledGEMM.avx2TransposedA
-        return "transposed A (weight gradients) on the AVX2 tile: \(measured.choice.rawValue), "
-            + String(format: "in place measured at %.2f× packed's speed here", measured.speedup)
+        return "transposed A (weight gradients): packed when its rows are \(TiledGEMM.packedFromLeadingDimension) floats apart or more; "
+            + "narrower, on the AVX2 tile \(measured.choice.rawValue)"
+            + String(format: " (in place measured at %.2f× packed's speed here)", measured.speedup)
     }
 
     static func laterCeiling(_ first: Double, checksum: inout Double) -> Double {
         max(first, tileCeiling(checksum: &checksum))
     }
 
+    /// The machine's arithmetic peak as Loom's products see it: GFLOP/s of the fastest register
+    /// tile this CPU supports (`TileKernel.ceiling`), alone, k = 256 on operands that stay in L1:
+    /// what a product would reach with no packing, no cache misses and no edges.
+    /// A peak measured once can land on a slow moment of a shared machine (seen: 75 instead of
+    /// 117 GFLOP/s), which would inflate every "of peak" after it: benchmarks that divide by it
+    /// measure it again after their timed runs and keep the faster (`laterCeiling`).
     static func tileCeiling(checksum: inout Double) -> Double {
         let rates = TileKernel.supported.map { $0.ceiling() }
         checksum += rates.reduce(0, +) * 0

@@ -59,13 +59,23 @@ public enum TiledGEMM {
         case inPlace = "in place"
     }
 
-    /// The AVX-512 tile reads a transposed A in place: packing stalls on memory with nothing to
-    /// overlap (Zen 4: dW products 80–88 → 93–110 GFLOP/s). For the AVX2 tile the faster way
+    /// How a transposed A with rows `lda` floats apart reaches `kernel`'s tile.
+    ///
+    /// Rows of 512 floats (2 KB) or more are packed on either tile: read in place, the strip then
+    /// steps into another page at nearly every k, where the hardware prefetchers stop (Zen 4, one
+    /// core, d = 256's dW-ffn-out, lda = 1,024: AVX2 tile 0.81–0.83 of sgemm in place, 0.97–0.98
+    /// packed; AVX-512 0.98–1.01 against 1.04–1.05; lda = 768: 0.92–0.93 against 0.98).
+    /// Narrower, the AVX-512 tile reads in place: packing stalls on memory with nothing to overlap
+    /// (Zen 4, d = 64: dW products 80–88 → 93–110 GFLOP/s). For the AVX2 tile the faster way
     /// differs between machines (packing was faster on the AVX2-only machines measured; in place
     /// 10–25 % faster on Zen 4), so it is measured once per process: `avx2TransposedA`.
-    public static func transposedA(for kernel: TileKernel) -> TransposedA {
-        kernel == .avx512 ? .inPlace : avx2TransposedA.choice
+    public static func transposedA(for kernel: TileKernel, lda: Int) -> TransposedA {
+        if lda >= packedFromLeadingDimension { return .packed }
+        return kernel == .avx512 ? .inPlace : avx2TransposedA.choice
     }
+
+    /// The row length (floats) of a transposed A from which it is always packed.
+    public static let packedFromLeadingDimension = 512
 
     /// The AVX2 tile's way, timed on the first use: a weight gradient's shape (256 × 64 over
     /// 1,024 rows, FFN-out's at d = 64; about 0.4 ms) both ways, alternated, five samples each
@@ -131,7 +141,7 @@ public enum TiledGEMM {
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
         // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded).
-        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel)) == .inPlace
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda)) == .inPlace
         let bPack = workspace.reserve(chunk * panels * lanes + (inPlaceT ? 0 : aPackCount(transA, m: m, chunk)))
         var k0 = 0
         while k0 < k {
@@ -172,7 +182,7 @@ public enum TiledGEMM {
         let k = rows.count
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
-        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel)) == .inPlace
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda)) == .inPlace
         let aPack = workspace.reserve(inPlaceT ? 0 : aPackCount(transA, m: m, min(depthChunk, k)))
         var k0 = 0
         while k0 < k {

@@ -73,7 +73,15 @@ import TensorCore
         let measured = TiledGEMM.avx2TransposedA
         #expect(measured.speedup.isFinite && measured.speedup > 0)
         #expect(measured.choice == (measured.speedup >= 1.03 ? .inPlace : .packed))
-        #expect(TiledGEMM.transposedA(for: .avx2) == measured.choice && TiledGEMM.transposedA(for: .avx512) == .inPlace)
+        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256) == measured.choice)
+        #expect(TiledGEMM.transposedA(for: .avx512, lda: 256) == .inPlace)
+        // Rows 2 KB apart or more are packed on either tile (each step would start a new page).
+        for kernel in TileKernel.allCases {
+            let narrower = kernel == .avx512 ? TiledGEMM.TransposedA.inPlace : measured.choice
+            #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension - 1) == narrower)
+            #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension) == .packed)
+            #expect(TiledGEMM.transposedA(for: kernel, lda: 1024) == .packed)
+        }
     }
 
     /// C after the product of case `c` on `kernel`, checked against float64.
