@@ -30,7 +30,10 @@ enum BenchTrainCommand: Command {
         products see it (one register tile alone on data in L1, measured before and after the \
         timed runs with the faster kept, times the cores); the tile on all cores at once is \
         measured too, before and after, and a note says when the cores were slower together than \
-        apart (a VM's virtual CPUs sharing a physical core); "at peak" is \
+        apart (a VM's virtual CPUs sharing a physical core). "Beside" divides each sample's \
+        GFLOP/s by the tile on all cores measured right after that sample (the median of those \
+        ratios): on a machine whose speed changes during a run, the fraction of what its cores \
+        delivered at that moment. "At peak" is \
         the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
 
@@ -91,10 +94,12 @@ enum BenchTrainCommand: Command {
                        "vocabulary": task.vocabulary, "steps": steps] : nil
                 if let torchRequest { _ = torch.peer?.sample(torchRequest.merging(["warm_up": true, "steps": 1]) { $1 }) }
                 var seconds: [Double] = [], sgemm: [Double] = [], torchSeconds: [Double] = []
+                var beside: [Double] = []   // the tile on all cores, right after each sample
                 for _ in 0..<repeats {
                     let start = ContinuousClock.now
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
+                    beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
                     sgemm.append(sgemmRate(rows: batch * context, width: item.width))
                     if let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
                 }
@@ -110,10 +115,15 @@ enum BenchTrainCommand: Command {
                     for phase in StepPhases.Phase.allCases { phaseTimes[phase.rawValue] = phases[phase] / Double(steps) * 1000 }
                 }
                 let gflops = flopsPerStep(model, batch: batch) / step / 1e9
+                // Each sample over the tile measured beside it: the fraction of what the cores
+                // delivered at that moment, whatever phase a shared machine was in.
+                let besideFractions = zip(seconds, beside).map { flopsPerStep(model, batch: batch) / $0 / 1e9 / $1 }
                 rows.append(["layers": item.layers, "d": item.width, "context": context, "batch": batch, "products": product,
                              "tokens_per_s": Double(batch * context) / step, "gflops": gflops, "sgemm_gflops": reference,
                              "ratio": gflops / reference, "ms_per_step": step * 1000,
                              "step_flops": flopsPerStep(model, batch: batch),
+                             "fraction_of_peak_beside": besideFractions.sorted()[besideFractions.count / 2],
+                             "peak_beside_gflops": beside.sorted()[beside.count / 2],
                              "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
                              "ratio_torch": torchStep.map { $0 / step } ?? NSNull(),
                              "phases_ms_per_step": phaseTimes.isEmpty ? NSNull() : phaseTimes])
@@ -155,7 +165,7 @@ enum BenchTrainCommand: Command {
         if let peer = torch.peer { Console.output("PyTorch \(peer.version) (\(peer.capability)), \(peer.threads) threads, eager, in a child process") }
         if let note = torch.peer?.failure.map({ "PyTorch stopped during the run: \($0)" }) ?? torch.note { Console.output(note) }
         let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch"]
-        Console.output((["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "at peak"] + torchColumns)
+        Console.output((["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "beside", "at peak"] + torchColumns)
             .map { $0.leftPadding(14) }.joined())
         for row in rows {
             let torchCells = torch.peer == nil ? [] : [(row["torch_tokens_per_s"] as? Double).map { String(format: "%.0f", $0) } ?? "—",
@@ -163,7 +173,8 @@ enum BenchTrainCommand: Command {
             let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
                          String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
                          String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
-                         String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
+                         String(format: "%.2f", row["fraction_of_peak"] as! Double), String(format: "%.2f", row["fraction_of_peak_beside"] as! Double),
+                         String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
             Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
         }
         if arguments.flag("phases") { printPhases(rows) }

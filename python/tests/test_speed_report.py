@@ -85,6 +85,23 @@ class SpeedReportTests(unittest.TestCase):
         text, _ = speed_report.report(self.attention, slowed, self.fusions)
         self.assertIn("**Slowed machine**: the tile on all cores at once ran at 0.50 of the peak", text)
 
+    def test_a_fraction_short_of_peak_but_met_beside_asks_for_another_run(self):
+        rows = self.train["results"]
+        goal = speed_report.TRAIN_GOALS[rows[0]["d"]][1]
+        rows[0]["fraction_of_peak"], rows[0]["fraction_of_peak_beside"] = goal - 0.1, goal + 0.05
+        rows[1]["fraction_of_peak"], rows[1]["fraction_of_peak_beside"] = 0.1, 0.2   # short either way
+        text, counts = speed_report.report(self.attention, self.train, self.fusions)
+        name = f"{rows[0]['layers']}x{rows[0]['d']}"
+        self.assertIn(f"Short of peak but met beside ({name}): ", text)
+        self.assertNotIn(f"{rows[1]['layers']}x{rows[1]['d']}", text.split("Short of peak but met beside")[1].split(")")[0])
+        self.assertIn(f"| {goal - 0.1:.2f} | short (goal {goal}) | {goal + 0.05:.2f} |", text)
+        # The goal stays on the fraction of the fastest peak.
+        self.assertGreaterEqual(counts["short"], 2)
+        for r in rows:
+            r["fraction_of_peak_beside"] = None
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertNotIn("Short of peak but met beside", text)
+
     def test_the_benchmarks_run_as_argument_lists(self):
         for quick in (False, True):
             for argv in speed_report.commands("/opt/loom", "/usr/bin/python3", quick).values():
