@@ -49,10 +49,9 @@ final class TrainingArena: @unchecked Sendable {
     let dLogits: UnsafeMutablePointer<Float>
     /// One (T, T) tile per worker for dP and dS.
     let tiles: UnsafeMutablePointer<Float>
-    /// One (2, d) slot per worker for LayerNorm gain and bias gradients, summed after the rows.
+    /// One (2, d) slot per block of `WorkSplit.reductionBlock` rows for LayerNorm gain and bias
+    /// gradients, summed in block order after the rows.
     let normScratch: UnsafeMutablePointer<Float>
-    /// One loss sum and one target count per worker.
-    let lossScratch: UnsafeMutablePointer<Float>
 
     private let base: UnsafeMutablePointer<Float>
 
@@ -76,7 +75,7 @@ final class TrainingArena: @unchecked Sendable {
         let finalSlots = [take(n * d), take(n), take(n), take(n * v), take(n)]
         let scratchSlots = [take(n * d), take(n * d), take(n * d), take(3 * n * d), take(3 * d * d), take(3 * d * d),
                             take(n * hidden), take(n * hidden), take(n * v), take(threads * t * t),
-                            take(threads * 2 * d), take(threads * 2)]
+                            take(WorkSplit.reductionBlocks(n) * 2 * d)]
         var offsets: [Int] = [], total = 0
         for size in sizes { offsets.append(total); total += size }
         base = .allocate(capacity: max(total, 16))
@@ -95,7 +94,7 @@ final class TrainingArena: @unchecked Sendable {
         dStream = at(scratchSlots[0]); dNormed = at(scratchSlots[1]); dHeads = at(scratchSlots[2])
         dqkv = at(scratchSlots[3]); packedWeights = at(scratchSlots[4]); packedGradient = at(scratchSlots[5])
         dPost = at(scratchSlots[6]); dPre = at(scratchSlots[7]); dLogits = at(scratchSlots[8])
-        tiles = at(scratchSlots[9]); normScratch = at(scratchSlots[10]); lossScratch = at(scratchSlots[11])
+        tiles = at(scratchSlots[9]); normScratch = at(scratchSlots[10])
     }
 
     deinit { base.deallocate() }

@@ -24,7 +24,7 @@ extension Transformer {
         // them finishes them, while they are in cache (`WorkSplit.gemm`'s `rowsDone`).
         arena.dStream.update(repeating: 0, count: n * d)
         let finalNorm = layerNormBackwardRows(arena.dNormed, input: arena.stream[2 * config.depth], gain: parameters.value("final_ln.gain"),
-                                              mean: arena.finalMean, rstd: arena.finalRstd)
+                                              mean: arena.finalMean, rstd: arena.finalRstd, rows: n)
         split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
                    beta: 0, c: arena.dNormed, ldc: d, rowsDone: finalNorm)
         layerNormBackwardSums(gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
@@ -39,7 +39,7 @@ extension Transformer {
             if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) && layer.duo {
                 duoBackward(layer: l, rows: n)
             } else if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
-                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd)
+                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: n)
                 if layer.ffn == .mlp {
                     let hidden = config.ffnHidden
                     if fusesReLU && !unfused.contains(.reluMask) {
@@ -90,7 +90,7 @@ extension Transformer {
                 packQKV(w)
                 split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
                            beta: 0, c: arena.packedGradient, ldc: 3 * d)
-                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd)
+                let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: n)
                 split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
                            beta: 0, c: dNormed, ldc: d, rowsDone: norm)
                 layerNormBackwardSums(gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
@@ -144,44 +144,54 @@ extension Transformer {
     }
 
     /// Adds LayerNorm's input gradient into `arena.dStream` and its gain and bias gradients into
-    /// the parameters; each worker sums its rows' gain and bias gradients in its own slot first.
+    /// the parameters; each block of `WorkSplit.reductionBlock` rows is summed in its own slot
+    /// first, then the blocks in order (the same bits on any number of threads).
     func layerNormBackward(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
                            gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                            rstd: UnsafeMutablePointer<Float>, rows: Int,
                            gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
                            inputGradient: UnsafeMutablePointer<Float>? = nil) {
-        split.rows(rows, layerNormBackwardRows(outputGradient, input: input, gain: gain, mean: mean, rstd: rstd,
-                                               inputGradient: inputGradient))
+        split.rows(rows, aligned: WorkSplit.reductionBlock,
+                   layerNormBackwardRows(outputGradient, input: input, gain: gain, mean: mean, rstd: rstd, rows: rows,
+                                         inputGradient: inputGradient))
         layerNormBackwardSums(gainGradient: gainGradient, biasGradient: biasGradient)
     }
 
     /// `layerNormBackward` in two halves, so the rows can run inside the product that forms
-    /// dL/d(output) (`WorkSplit.gemm`'s `rowsDone`): this zeroes the workers' slots and returns
-    /// the body for rows of one piece; `layerNormBackwardSums` adds the slots into the gradients.
+    /// dL/d(output) (`WorkSplit.gemm`'s `rowsDone`): this zeroes the block slots of `rows` rows
+    /// and returns the body for a range of them; `layerNormBackwardSums` adds the slots into the
+    /// gradients. The ranges must keep each block of `WorkSplit.reductionBlock` rows on one
+    /// worker, in order (`WorkSplit.rows(aligned:)`); a block split over several calls is the
+    /// same chain of sums, since the kernel adds row by row into its slot.
     func layerNormBackwardRows(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
                                gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-                               rstd: UnsafeMutablePointer<Float>,
+                               rstd: UnsafeMutablePointer<Float>, rows: Int,
                                inputGradient: UnsafeMutablePointer<Float>? = nil) -> @Sendable (Range<Int>, Int) -> Void {
-        let d = config.dModel
-        arena.normScratch.update(repeating: 0, count: threads * 2 * d)
-        // Each piece reads shared inputs and writes its own rows of dStream and its own slot.
+        let d = config.dModel, block = WorkSplit.reductionBlock
+        normRows = rows
+        arena.normScratch.update(repeating: 0, count: WorkSplit.reductionBlocks(rows) * 2 * d)
+        // Each piece reads shared inputs and writes its own rows of dStream and its blocks' slots.
         nonisolated(unsafe) let dy = outputGradient, x = input, gain = gain, mean = mean, rstd = rstd
         nonisolated(unsafe) let dx = inputGradient ?? arena.dStream, scratch = arena.normScratch
-        return { range, piece in
-            let r = range.lowerBound
-            Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,
-                                      rows: range.count, columns: d, inputGradient: dx + r * d,
-                                      gammaGradient: scratch + piece * 2 * d, betaGradient: scratch + piece * 2 * d + d)
+        return { range, _ in
+            var r = range.lowerBound
+            while r < range.upperBound {
+                let slot = scratch + r / block * 2 * d, end = min(range.upperBound, (r / block + 1) * block)
+                Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,
+                                          rows: end - r, columns: d, inputGradient: dx + r * d,
+                                          gammaGradient: slot, betaGradient: slot + d)
+                r = end
+            }
         }
     }
 
-    /// Adds the workers' gain and bias slots of the last `layerNormBackwardRows` into the gradients, in worker order.
+    /// Adds the block slots of the last `layerNormBackwardRows` into the gradients, in block order.
     func layerNormBackwardSums(gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
         let d = config.dModel, slots = arena.normScratch
-        for piece in 0..<threads {
+        for block in 0..<WorkSplit.reductionBlocks(normRows) {
             for j in 0..<d {
-                gainGradient[j] += slots[piece * 2 * d + j]
-                biasGradient[j] += slots[piece * 2 * d + d + j]
+                gainGradient[j] += slots[block * 2 * d + j]
+                biasGradient[j] += slots[block * 2 * d + d + j]
             }
         }
     }

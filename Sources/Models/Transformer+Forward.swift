@@ -168,18 +168,16 @@ extension Transformer {
     /// from it; written here, the softmax row is still in L1 when it is scaled, and no separate
     /// pass reads it back (one (N, V) buffer fewer).
     func crossEntropy(rows n: Int) -> Float {
-        let v = config.vocabulary, threads = self.threads
+        let v = config.vocabulary
         let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
         // Unfused (`TrainingFusion.crossEntropy`), the rows keep the softmax and the backward
         // pass turns them into the gradient.
         let scales = !unfused.contains(.crossEntropy)
         logitsHoldSoftmax = !scales
-        nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses, sums = arena.lossScratch
-        sums.update(repeating: 0, count: threads)
+        nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses
         lastTargets.withUnsafeBufferPointer { targets in
             nonisolated(unsafe) let targets = targets.baseAddress!
-            split.rows(n) { range, piece in
-                var sum: Float = 0
+            split.rows(n) { range, _ in
                 for r in range {
                     let row = logits + r * v, g = gradients + r * v
                     let target = Int(targets[r])
@@ -192,18 +190,17 @@ extension Transformer {
                     let (rowMax, rowSum) = CausalRows.softmax(g, visible: v, length: v)
                     let loss = rowMax + logf(rowSum) - row[target]
                     losses[r] = loss
-                    sum += loss
                     if scales {
                         Self.scale(g, count: v, by: inverse)
                         g[target] -= inverse
                     }
                 }
-                sums[piece] = sum
             }
         }
         guard lastTargetCount > 0 else { return 0 }
+        // In row order over all rows (ignored ones hold 0): the same bits on any number of threads.
         var total: Float = 0
-        for piece in 0..<threads { total += sums[piece] }
+        for r in 0..<n { total += losses[r] }
         return total / Float(lastTargetCount)
     }
 

@@ -30,23 +30,42 @@ struct WorkSplit: Sendable {
         packs = (0..<max(1, threads)).map { _ in GEMMWorkspace() }
     }
 
+    /// Rows per block of a sum over rows (LayerNorm's gain and bias gradients): each block is
+    /// summed in row order by one worker, then the blocks in order, so the sum has the same bits
+    /// on any number of threads (a node with more cores trains to the same parameters).
+    static let reductionBlock = 64
+
+    /// Blocks of `reductionBlock` rows in `rows` rows.
+    static func reductionBlocks(_ rows: Int) -> Int { (rows + reductionBlock - 1) / reductionBlock }
+
     /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes
-    /// per-worker scratch.
-    func rows(_ count: Int, _ body: @Sendable (Range<Int>, Int) -> Void) {
+    /// per-worker scratch. With `aligned` > 1, every piece but the last starts and ends on a
+    /// multiple of it (pieces that would be empty are left out).
+    func rows(_ count: Int, aligned: Int = 1, _ body: @Sendable (Range<Int>, Int) -> Void) {
         let pieces = max(1, min(threads, count))
         if pieces == 1 {
             body(0..<count, 0)
             return
         }
         Parallel.forEach(pieces, threads: pieces, setup: { _ in () }, body: { piece, _ in
-            body(count * piece / pieces ..< count * (piece + 1) / pieces, piece)
+            let range = Self.cut(count, piece: piece, of: pieces, aligned: aligned)
+                ..< Self.cut(count, piece: piece + 1, of: pieces, aligned: aligned)
+            if !range.isEmpty { body(range, piece) }
         })
+    }
+
+    /// Where piece `piece` of `pieces` starts in `0..<count`: the even cut, rounded to the
+    /// nearest multiple of `aligned`; the end of the last piece is `count`.
+    static func cut(_ count: Int, piece: Int, of pieces: Int, aligned: Int = 1) -> Int {
+        if piece >= pieces { return count }
+        let even = count * piece / pieces
+        return aligned > 1 ? min(count, (even + aligned / 2) / aligned * aligned) : even
     }
 
     /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
     ///
     /// `rowsDone(rows, piece)`, when given, runs over every row of C once it is final, with the
-    /// piece (0..<threads) of `rows(m)` that holds those rows: on `TiledGEMM` with rows split
+    /// piece (0..<threads) of `rows(m, aligned: reductionBlock)` that holds those rows: on `TiledGEMM` with rows split
     /// across the workers (m ≥ n), group by group inside each worker's product while the rows are
     /// in cache; otherwise after the product, over `rows(m)`'s pieces. Either way each piece sees
     /// its rows in order, so a per-piece sum comes out the same.
@@ -58,7 +77,7 @@ struct WorkSplit: Sendable {
         let fusesRows = fusesRowPasses && rowsDone != nil && !usesBLASThreads && !usesOpenBLASProducts && m >= n
         gemmPieces(transA, transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
                    epilogue: epilogue, rowsDone: fusesRows ? rowsDone : nil)
-        if let rowsDone, !fusesRows, m > 0 { rows(m, rowsDone) }
+        if let rowsDone, !fusesRows, m > 0 { rows(m, aligned: Self.reductionBlock, rowsDone) }
     }
 
     private func gemmPieces(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
@@ -88,7 +107,8 @@ struct WorkSplit: Sendable {
             }
         }
         if m >= n {
-            rows(m) { range, worker in
+            // Pieces on whole blocks of a row sum, for the row passes that run inside them.
+            rows(m, aligned: rowsDone == nil ? 1 : Self.reductionBlock) { range, worker in
                 let aStart = transA == .none ? a + range.lowerBound * lda : a + range.lowerBound
                 piece(m: range.count, n: n, a: aStart, b: b, c: c + range.lowerBound * ldc,
                       epilogue: epilogue.offset(row: range.lowerBound, column: 0), worker: worker, firstRow: range.lowerBound)

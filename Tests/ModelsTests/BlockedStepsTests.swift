@@ -5,7 +5,7 @@ import Testing
 
 /// On one thread the attention and duo FFN steps run in blocks of rows that stay in L2, with the
 /// weights packed once; unblocked, each step is one pass (as on several threads). The two must
-/// give the same bits, forward and backward, and the forward bits of two threads.
+/// give the same bits, forward and backward, and the bits of two threads.
 @Suite struct BlockedStepsTests {
     @Test func blockedStepsGiveTheBitsOfUnblockedOnes() throws {
         // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the FFN (256 + 128);
@@ -39,9 +39,10 @@ import Testing
                 gradients.append(Array(UnsafeBufferPointer(start: model.parameters.gradients, count: model.parameters.count)))
             }
             // (Compared as Bools: a failing array comparison would print thousands of numbers.)
-            let sameLosses = losses[0] == losses[1] && losses[0] == losses[2], sameGradients = gradients[0] == gradients[1]
+            let sameLosses = losses[0] == losses[1] && losses[0] == losses[2]
+            let sameGradients = gradients[0] == gradients[1] && gradients[0] == gradients[2]
             #expect(sameLosses, "forward losses differ between blocked, unblocked and two threads")
-            #expect(sameGradients, "gradients differ between blocked and unblocked")
+            #expect(sameGradients, "gradients differ between blocked, unblocked and two threads")
             #expect(losses[0].allSatisfy(\.isFinite) && gradients[0].contains { $0 != 0 })
         }
         // Uniform routes through the staged pass take the in-place path: the same bits again.

@@ -5,7 +5,7 @@ import Testing
 @testable import Models
 
 /// `WorkSplit.gemm`'s `rowsDone`: every row of C is handed over exactly once, by the piece of
-/// `rows(m)` that holds it, in order within the piece, and only once its values are final; on
+/// `rows(m, aligned: reductionBlock)` that holds it, in order within the piece, and only once its values are final; on
 /// Loom's tiles with rows split (inside the product, group by group) and on every other path
 /// (after the product).
 @Suite struct WorkSplitRowsDoneTests {
@@ -43,7 +43,9 @@ import Testing
         #expect(record.pieces.count == m, "\(record.pieces.count) of \(m) rows handed over")
         let pieces = max(1, min(shape.threads, m))
         for piece in 0..<pieces {
-            let expected = Array(m * piece / pieces ..< m * (piece + 1) / pieces)
+            // Pieces on whole blocks of a row sum (`WorkSplit.reductionBlock`): an empty one sees nothing.
+            let block = WorkSplit.reductionBlock
+            let expected = Array(WorkSplit.cut(m, piece: piece, of: pieces, aligned: block) ..< WorkSplit.cut(m, piece: piece + 1, of: pieces, aligned: block))
             #expect(record.orders[piece] ?? [] == expected, "piece \(piece) saw its rows out of order or others' rows")
         }
         let final = (0..<m).allSatisfy { r in record.values[r]?.map(\.bitPattern) == Array(c[(r * n)..<((r + 1) * n)]).map(\.bitPattern) }

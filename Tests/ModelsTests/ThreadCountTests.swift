@@ -1,0 +1,62 @@
+import Foundation
+import TensorCore
+import Testing
+@testable import Models
+
+/// Training gives the same bits on any number of threads: the one sum over rows that crosses the
+/// workers' pieces (LayerNorm's gain and bias gradients) goes by fixed blocks of rows, and the
+/// loss by rows in order. A run resumed on a node with another core count continues exactly.
+@Suite struct ThreadCountTests {
+    /// Steps of a model with a plain and a duo FFN, on 1, 2 and 3 threads, at a row count that is
+    /// a multiple of the reduction block and one that is not.
+    @Test(arguments: [(context: 32, batch: 8), (context: 24, batch: 5)])
+    func trainingOnAnyNumberOfThreadsGivesTheSameBits(shape: (context: Int, batch: Int)) throws {
+        let corpus = try CharacterCorpus(text: String(repeating: "a node with more cores trains to the same weights. ", count: 30),
+                                         source: "test text")
+        var model = ModelConfig(vocabulary: corpus.vocabulary, context: shape.context, layers: 2, dModel: 32, heads: 2)
+        model.layers[1].duo = true
+        let task = try CharacterCorpusTask(corpus: corpus, context: shape.context)
+        let settings = TrainingConfig(model: model, schedule: .constant(3e-3), steps: 3, batch: shape.batch, evaluationBatch: 2)
+        var parameters: [[UInt32]] = [], losses: [[UInt32]] = []
+        for threads in [1, 2, 3] {
+            let trainer = try Trainer(config: settings, model: try Transformer(config: model, seed: 4, maxBatch: shape.batch, threads: threads),
+                                      task: task)
+            trainer.routing = try RandomRouting(pBig: 0.5, pSkip: 0.25, seed: 2)
+            var stepLosses: [UInt32] = []
+            for _ in 0..<3 {
+                let step = try trainer.trainStep()
+                stepLosses += [step.loss.bitPattern, step.gradientNorm.bitPattern]
+            }
+            parameters.append(CheckpointTests.bits(trainer.model.parameters))
+            losses.append(stepLosses)
+        }
+        let rows = shape.context * shape.batch
+        // Compared as Bools: a failing array comparison would print every parameter.
+        let sameParameters = parameters[0] == parameters[1] && parameters[0] == parameters[2]
+        #expect(sameParameters, "parameters after 3 steps differ between 1, 2 and 3 threads (\(rows) rows)")
+        #expect(losses[0] == losses[1] && losses[0] == losses[2], "losses and gradient norms: \(losses)")
+        let finite = losses[0].allSatisfy { Float(bitPattern: $0).isFinite }
+        #expect(finite)
+    }
+
+    /// Pieces aligned to a block keep every block on one worker, cover every row once, in order.
+    @Test func alignedPiecesKeepBlocksWhole() {
+        for threads in 1...5 {
+            let split = WorkSplit(threads: threads)
+            for count in [1, 63, 64, 65, 120, 256, 1000] {
+                let seen = Seen()
+                split.rows(count, aligned: 64) { range, piece in seen.add(range, piece) }
+                let pieces = seen.ranges.sorted { $0.lowerBound < $1.lowerBound }
+                #expect(pieces.first?.lowerBound == 0 && pieces.last?.upperBound == count, "\(threads) threads, \(count) rows: \(pieces)")
+                #expect(zip(pieces, pieces.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+                #expect(pieces.dropLast().allSatisfy { $0.upperBound % 64 == 0 && !$0.isEmpty }, "\(pieces)")
+            }
+        }
+    }
+
+    final class Seen: @unchecked Sendable {
+        private let lock = NSLock()
+        private(set) var ranges: [Range<Int>] = []
+        func add(_ range: Range<Int>, _ piece: Int) { lock.lock(); ranges.append(range); lock.unlock() }
+    }
+}
