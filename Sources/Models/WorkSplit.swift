@@ -65,10 +65,11 @@ struct WorkSplit: Sendable {
     /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
     ///
     /// `rowsDone(rows, piece)`, when given, runs over every row of C once it is final, with the
-    /// piece (0..<threads) of `rows(m, aligned: reductionBlock)` that holds those rows: on `TiledGEMM` with rows split
-    /// across the workers (m ≥ n), group by group inside each worker's product while the rows are
-    /// in cache; otherwise after the product, over `rows(m)`'s pieces. Either way each piece sees
-    /// its rows in order, so a per-piece sum comes out the same.
+    /// piece (0..<threads) of `rows(m, aligned: reductionBlock)` that holds those rows: on
+    /// `TiledGEMM` with rows split across the workers (m ≥ n), group by group inside each
+    /// worker's product while the rows are in cache; otherwise after the product, over the same
+    /// pieces. Either way each piece sees its rows in order and every block of `reductionBlock`
+    /// rows lies in one piece, so a sum by blocks comes out the same.
     /// - Precondition: OpenBLAS runs single-threaded, or on `threads` threads with `usesBLASThreads`.
     func gemm(_ transA: BLAS.Transpose, _ transB: BLAS.Transpose, m: Int, n: Int, k: Int,
               alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
