@@ -14,9 +14,9 @@ extension BlockwiseAttention {
     ///   - result: the forward pass's `(output, logSumExp)` for these inputs and this operator.
     ///   - outputGradient: `[n, H, d]`.
     /// - Throws: `AttentionError.shape` when a tensor does not fit the others.
-    /// - Complexity: 10·n·m·H·d floating-point operations (fewer under a mask); O(T·n·H·d +
-    ///   m·Hkv·d) memory for T threads (each thread accumulates its own dq; packed K and V, and
-    ///   transposed Q and dO).
+    /// - Complexity: 10·n·m·H·d floating-point operations (fewer under a mask); O(n·H·d + m·Hkv·d)
+    ///   memory when the threads divide the key/value heads (one dq; packed K and V, transposed Q
+    ///   and dO), O(T·n·H·d + m·Hkv·d) otherwise (a dq per thread).
     public func backward(query: Tensor, key: Tensor, value: Tensor, result: PartialAttention,
                          outputGradient: Tensor) throws(AttentionError) -> AttentionGradients {
         let shape = try AttentionShape(query: query.shape, key: key.shape, value: value.shape)
@@ -49,10 +49,12 @@ extension BlockwiseAttention {
         }
         let padded = (d + MicroKernel.columns - 1) / MicroKernel.columns * MicroKernel.columns
         let n = shape.queries, heads = shape.heads
-        // dq per worker, head-major with padded rows (`[T, H, n, padded d]`): the micro-kernel
+        let byHead = BackwardKernel.takesWholeHeads(keyHeads: shape.keyHeads, threads: threads)
+        let slices = byHead ? 1 : threads
+        // dq per slice, head-major with padded rows (`[slices, H, n, padded d]`): the micro-kernel
         // writes 16 columns at a time, which would run into the next head in `[n, H, d]`.
-        let dqT = UnsafeMutablePointer<Float>.allocate(capacity: threads * heads * n * padded)
-        dqT.initialize(repeating: 0, count: threads * heads * n * padded)
+        let dqT = UnsafeMutablePointer<Float>.allocate(capacity: slices * heads * n * padded)
+        dqT.initialize(repeating: 0, count: slices * heads * n * padded)
         defer { dqT.deallocate() }
         query.withUnsafeBufferPointer { q in
         key.withUnsafeBufferPointer { k in
@@ -79,11 +81,11 @@ extension BlockwiseAttention {
                 queryColumns: queryColumns.pointer, gradientColumns: gradientColumns.pointer, columnStride: queryColumns.stride,
                 lse: lse.baseAddress!, rowDot: rd.baseAddress!,
                 dq: dqT, dk: dkb.baseAddress!, dv: dvb.baseAddress!)
-            kernel.run(threads: threads)
+            kernel.run(threads: threads, byHead: byHead)
         }}}}}}}}
-        // Sum the workers' dq and return it to the `[n, H, d]` layout.
+        // Sum the slices' dq and return it to the `[n, H, d]` layout.
         dq.withUnsafeMutableBufferPointer { dqb in
-            passes.sumWorkers(dqT, workers: threads, into: dqb.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
+            passes.sumWorkers(dqT, workers: slices, into: dqb.baseAddress!, rows: n, heads: heads, d: d, padded: padded)
         }
         return AttentionGradients(query: dq, key: dk, value: dv)
     }
@@ -145,8 +147,26 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
 
     var tileWidth: Int { (keyBlock + MicroKernel.columns - 1) / MicroKernel.columns * MicroKernel.columns }
 
-    func run(threads: Int) {
+    /// Whether each key/value head is one work item (all its key blocks in order, on one
+    /// thread): when the heads divide evenly among the threads. Its query heads' dq rows are then
+    /// written by that item alone, so dq is one buffer with the bits of one thread, the same from
+    /// run to run and on any such thread count; otherwise items are (key block, head) pairs handed
+    /// out on demand into one dq slice per worker, summed after (bits vary in the last place).
+    /// Same speed at n = 8192, 8 heads, 2 threads, both tiles (BENCHMARKS.md).
+    static func takesWholeHeads(keyHeads: Int, threads: Int) -> Bool {
+        threads <= 1 || keyHeads % threads == 0
+    }
+
+    func run(threads: Int, byHead: Bool) {
         let keyBlocks = (shape.keys + keyBlock - 1) / keyBlock
+        if byHead {
+            Parallel.forEach(shape.keyHeads, threads: threads, setup: { _ in
+                Scratch(worker: 0, queryBlock: queryBlock, tileWidth: tileWidth, padded: padded, keepScores: score != .softmax)
+            }, body: { head, scratch in
+                for block in 0..<keyBlocks { compute(keyBlock: block, keyHead: head, scratch: scratch) }
+            })
+            return
+        }
         let items = keyBlocks * shape.keyHeads
         Parallel.forEach(items, threads: threads, setup: { worker in
             Scratch(worker: worker, queryBlock: queryBlock, tileWidth: tileWidth, padded: padded,

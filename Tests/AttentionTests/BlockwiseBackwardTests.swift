@@ -32,6 +32,25 @@ struct BlockwiseBackwardTests {
         try Self.check(c)
     }
 
+    /// When the key/value heads divide evenly among the threads, each head is one work item and
+    /// dq has the bits of one thread: the same in every run and on 1, 2 and 4 threads. Small key
+    /// blocks make many items, so a slice per worker handed items on demand would differ.
+    @Test(arguments: [AttentionMask.none, .causal()])
+    func gradientsAreTheSameBitsOnThreadsThatDivideTheHeads(mask: AttentionMask) throws {
+        let (n, heads, d) = (96, 4, 24)
+        let q = makeRandomTensor(shape: [n, heads, d], seed: 1).tensor, k = makeRandomTensor(shape: [n, heads, d], seed: 2).tensor
+        let v = makeRandomTensor(shape: [n, heads, d], seed: 3).tensor, dO = makeRandomTensor(shape: [n, heads, d], seed: 4).tensor
+        var runs: [[[UInt32]]] = []
+        for threads in [1, 2, 2, 2, 4, 4] {
+            let attention = BlockwiseAttention(mask: mask, threads: threads, queryBlock: 16, keyBlock: 16)
+            let result = try attention.forward(query: q, key: k, value: v)
+            let gradients = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: dO)
+            runs.append([gradients.query, gradients.key, gradients.value].map { $0.storage.map(\.bitPattern) })
+        }
+        let same = runs.allSatisfy { $0 == runs[0] }
+        #expect(same, "dq, dk or dv differ between runs on 1, 2 and 4 threads")
+    }
+
     static func check(_ c: KernelCase) throws {
         let inputs = c.makeInputs()
         let attention = c.attention
