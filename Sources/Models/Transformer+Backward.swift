@@ -27,7 +27,7 @@ extension Transformer {
                                               mean: arena.finalMean, rstd: arena.finalRstd, rows: n)
         split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
                    beta: 0, c: arena.dNormed, ldc: d, rowsDone: finalNorm)
-        layerNormBackwardSums(gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
+        layerNormBackwardSums(rows: n, gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
         phases?.mark(.headBackward)
         let dStream = arena.dStream, dNormed = arena.dNormed
         for (l, layer) in config.layers.enumerated().reversed() {
@@ -71,7 +71,7 @@ extension Transformer {
                     split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.w1, ldb: d, beta: 0, c: dNormed, ldc: d,
                                rowsDone: norm)
                 }
-                layerNormBackwardSums(gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
+                layerNormBackwardSums(rows: n, gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
             }
             phases?.mark(.ffnBackward)
             if layer.attention != .none {
@@ -93,7 +93,7 @@ extension Transformer {
                 let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean, rstd: a.ln1Rstd, rows: n)
                 split.gemm(.none, .transposed, m: n, n: d, k: 3 * d, a: arena.dqkv, lda: 3 * d, b: arena.packedWeights, ldb: 3 * d,
                            beta: 0, c: dNormed, ldc: d, rowsDone: norm)
-                layerNormBackwardSums(gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
+                layerNormBackwardSums(rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
                 phases?.mark(.attentionInputBackward)
                 for r in 0..<d {
                     let row = arena.packedGradient + r * 3 * d
@@ -154,7 +154,7 @@ extension Transformer {
         split.rows(rows, aligned: WorkSplit.reductionBlock,
                    layerNormBackwardRows(outputGradient, input: input, gain: gain, mean: mean, rstd: rstd, rows: rows,
                                          inputGradient: inputGradient))
-        layerNormBackwardSums(gainGradient: gainGradient, biasGradient: biasGradient)
+        layerNormBackwardSums(rows: rows, gainGradient: gainGradient, biasGradient: biasGradient)
     }
 
     /// `layerNormBackward` in two halves, so the rows can run inside the product that forms
@@ -168,7 +168,6 @@ extension Transformer {
                                rstd: UnsafeMutablePointer<Float>, rows: Int,
                                inputGradient: UnsafeMutablePointer<Float>? = nil) -> @Sendable (Range<Int>, Int) -> Void {
         let d = config.dModel, block = WorkSplit.reductionBlock
-        normRows = rows
         arena.normScratch.update(repeating: 0, count: WorkSplit.reductionBlocks(rows) * 2 * d)
         // Each piece reads shared inputs and writes its own rows of dStream and its blocks' slots.
         nonisolated(unsafe) let dy = outputGradient, x = input, gain = gain, mean = mean, rstd = rstd
@@ -185,10 +184,11 @@ extension Transformer {
         }
     }
 
-    /// Adds the block slots of the last `layerNormBackwardRows` into the gradients, in block order.
-    func layerNormBackwardSums(gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
+    /// Adds the block slots of the last `layerNormBackwardRows` (over `rows` rows) into the
+    /// gradients, in block order.
+    func layerNormBackwardSums(rows: Int, gainGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>) {
         let d = config.dModel, slots = arena.normScratch
-        for block in 0..<WorkSplit.reductionBlocks(normRows) {
+        for block in 0..<WorkSplit.reductionBlocks(rows) {
             for j in 0..<d {
                 gainGradient[j] += slots[block * 2 * d + j]
                 biasGradient[j] += slots[block * 2 * d + d + j]

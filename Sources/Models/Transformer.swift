@@ -77,8 +77,6 @@ public final class Transformer {
     var lastTokens: [Int32] = []
     /// Number of targets ≥ 0 in the last forward pass.
     var lastTargetCount = 0
-    /// Rows of the LayerNorm backward whose block slots `layerNormBackwardSums` adds next.
-    var normRows = 0
     /// Whether the last forward pass left the logits' softmax in `arena.dLogits` for the
     /// backward pass to turn into the gradient (`TrainingFusion.crossEntropy` off).
     var logitsHoldSoftmax = false
