@@ -64,9 +64,9 @@ extension BlockwiseAttention {
         rowDot.withUnsafeBufferPointer { rd in
         dk.withUnsafeMutableBufferPointer { dkb in
         dv.withUnsafeMutableBufferPointer { dvb in
-            // K as panels (scores) and padded rows (dq); V as panels (dP); Q and dO transposed
+            // K as panels (scores) and column panels (dq); V as panels (dP); Q and dO transposed
             // per head (`[H, padded d, n]`), the left operands of dKᵀ += Qᵀ·dS and dVᵀ += dOᵀ·P.
-            let keys = PackedKeyValues(keyPanelsAndRows: k.baseAddress!, shape: shape, threads: threads)
+            let keys = PackedKeyValues(keyPanelsAndColumns: k.baseAddress!, shape: shape, threads: threads)
             let values = PackedKeyValues(valuePanels: v.baseAddress!, shape: shape, threads: threads)
             let queryColumns = TransposedHeads(q.baseAddress!, rows: n, heads: heads, d: d, padded: padded, threads: passes.threads)
             let gradientColumns = TransposedHeads(dO.baseAddress!, rows: n, heads: heads, d: d, padded: padded, threads: passes.threads)
@@ -124,6 +124,8 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
         let scores: UnsafeMutablePointer<Float>         // [queryBlock, tileWidth], relu/softplus only
         let keyGradient: UnsafeMutablePointer<Float>    // [padded, tileWidth]: dKᵀ of the key block
         let valueGradient: UnsafeMutablePointer<Float>  // [padded, tileWidth]: dVᵀ
+        let panelP: UnsafeMutablePointer<Float>         // [queryBlock, 16]: one panel of P, contiguous
+        let panelS: UnsafeMutablePointer<Float>         // [queryBlock, 16]: the same panel of dS
         let lo: UnsafeMutablePointer<Int>               // [queryBlock]
         let hi: UnsafeMutablePointer<Int>               // [queryBlock]
 
@@ -136,12 +138,15 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
             valueGradient = .allocate(capacity: padded * tileWidth)
             lo = .allocate(capacity: queryBlock)
             hi = .allocate(capacity: queryBlock)
+            panelP = .allocate(capacity: queryBlock * MicroKernel.columns)
+            panelS = .allocate(capacity: queryBlock * MicroKernel.columns)
         }
 
         deinit {
             weights.deallocate(); scoreGradient.deallocate(); scores.deallocate()
             keyGradient.deallocate(); valueGradient.deallocate()
             lo.deallocate(); hi.deallocate()
+            panelP.deallocate(); panelS.deallocate()
         }
     }
 
@@ -187,7 +192,6 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
         let panels = (width + lanes - 1) / lanes, tw = panels * lanes  // tw: this tile's row stride
         let keyPanels = keys.panel(head: keyHead, firstKey: j0)
         let valuePanels = values.panel(head: keyHead, firstKey: j0)
-        let keyRows = keys.paddedRow(head: keyHead, key: j0)            // [width, padded]
         let dKT = scratch.keyGradient, dVT = scratch.valueGradient      // [padded, tw]
         dKT.update(repeating: 0, count: padded * tw)
         dVT.update(repeating: 0, count: padded * tw)
@@ -263,8 +267,9 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
                         }
                     }
                     if keyEnd > pLo * lanes {
+                        let keyRows = keys.rows(head: keyHead, key: j0 + pLo * lanes)
                         MicroKernel.accumulate(rows: R, k: keyEnd - pLo * lanes, a: dS + s * tw + pLo * lanes,
-                                               lda: tw, b: keyRows + pLo * lanes * padded, ldb: padded,
+                                               lda: tw, b: keyRows.start, ldb: keyRows.ldb, panelStride: keyRows.panelStride,
                                                count: padded / lanes,
                                                into: dqBase + (h * n + i0 + s) * padded, ldc: padded)
                     }
@@ -294,15 +299,30 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
                     defer { p += count }
                     guard !range.isEmpty else { continue }
                     let r0 = range.lowerBound, r1 = range.upperBound
+                    // On the 6 × 16 tile the panel is first copied out of its tile rows (tw
+                    // floats apart), so that every accumulation below streams it from contiguous
+                    // memory: the rows 1.5 KB apart fell in a few L1 sets and were read from L2
+                    // at each of the d/6 passes (AVX2 tile, d = 128: the backward 7 % faster).
+                    // The AVX-512 tile's panel pairs, read in place, ran as fast (BENCHMARKS.md).
+                    var bP = UnsafePointer(P + r0 * tw + p * lanes), bS = UnsafePointer(dS + r0 * tw + p * lanes)
+                    var ldb = tw
+                    if !wide {
+                        let packedP = scratch.panelP, packedS = scratch.panelS
+                        for r in 0..<(r1 - r0) {
+                            (packedP + r * lanes).update(from: bP + r * tw, count: lanes)
+                            (packedS + r * lanes).update(from: bS + r * tw, count: lanes)
+                        }
+                        bP = UnsafePointer(packedP); bS = UnsafePointer(packedS); ldb = lanes
+                    }
                     var c = 0
                     while c < d {
                         let R = min(strip, d - c)
                         defer { c += R }
                         MicroKernel.accumulate(rows: R, k: r1 - r0, a: gradientBlock + c * ldt + r0, lda: ldt,
-                                               b: P + r0 * tw + p * lanes, ldb: tw, count: count,
+                                               b: bP, ldb: ldb, count: count,
                                                into: dVT + c * tw + p * lanes, ldc: tw)
                         MicroKernel.accumulate(rows: R, k: r1 - r0, a: queryColumnBlock + c * ldt + r0, lda: ldt,
-                                               b: dS + r0 * tw + p * lanes, ldb: tw, count: count,
+                                               b: bS, ldb: ldb, count: count,
                                                into: dKT + c * tw + p * lanes, ldc: tw)
                     }
                 }

@@ -69,7 +69,7 @@ struct ForwardKernel: BlockKernel, @unchecked Sendable {
     let lse: UnsafeMutablePointer<Float>  // [n, H]
 
     func run(threads: Int) {
-        let packed = PackedKeyValues(keyPanels: k, valueRows: v, shape: shape, threads: threads)
+        let packed = PackedKeyValues(keyPanels: k, valueColumns: v, shape: shape, threads: threads)
         defer { packed.deallocate() }
         let queryBlocks = (shape.queries + queryBlock - 1) / queryBlock
         let items = queryBlocks * shape.heads
@@ -253,8 +253,9 @@ struct ForwardKernel: BlockKernel, @unchecked Sendable {
             }
         }
         // O_acc[rows] += P_strip · V_window   (rows.count × padded d)
+        let values = packed.rows(head: kvHead, key: j0)
         MicroKernel.accumulate(rows: rows.count, k: width, a: strip, lda: width,
-                               b: packed.paddedRow(head: kvHead, key: j0), ldb: dp,
+                               b: values.start, ldb: values.ldb, panelStride: values.panelStride,
                                count: dp / unit, into: acc + rows.lowerBound * dp, ldc: dp)
     }
 

@@ -44,27 +44,27 @@ enum MicroKernel {
         }
     }
 
-    /// `C[R × 16·count] += A[R × k] · B`, B rows `ldb` apart with `count` 16-wide panels side by
-    /// side (the packed values of a tile, `ldb` = padded d), A rows `lda` apart.
+    /// `C[R × 16·count] += A[R × k] · B`, B rows `ldb` apart in `count` 16-wide panels
+    /// `panelStride` floats apart (side by side when it is 16), A rows `lda` apart.
     /// - Precondition: 1 ≤ rows ≤ `kernel.rows`.
     static func accumulate(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
-                           b: UnsafePointer<Float>, ldb: Int, count: Int,
+                           b: UnsafePointer<Float>, ldb: Int, panelStride: Int = columns, count: Int,
                            into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
         if kernel == .avx512 {
             inPairs(count) { p, width in
                 kernel.dispatchedBlock(rows: rows, columns: width, k, a, rowStride: lda, kStride: 1,
-                                       b + p * columns, ldb, panelStride: columns, c + p * columns, ldc,
+                                       b + p * panelStride, ldb, panelStride: panelStride, c + p * columns, ldc,
                                        alpha: 1, accumulating: true)
             }
             return
         }
         switch rows {
-        case 6: accumulateLoop(6, k, a, lda, b, ldb, count, c, ldc)
-        case 5: accumulateLoop(5, k, a, lda, b, ldb, count, c, ldc)
-        case 4: accumulateLoop(4, k, a, lda, b, ldb, count, c, ldc)
-        case 3: accumulateLoop(3, k, a, lda, b, ldb, count, c, ldc)
-        case 2: accumulateLoop(2, k, a, lda, b, ldb, count, c, ldc)
-        default: accumulateLoop(1, k, a, lda, b, ldb, count, c, ldc)
+        case 6: accumulateLoop(6, k, a, lda, b, ldb, panelStride, count, c, ldc)
+        case 5: accumulateLoop(5, k, a, lda, b, ldb, panelStride, count, c, ldc)
+        case 4: accumulateLoop(4, k, a, lda, b, ldb, panelStride, count, c, ldc)
+        case 3: accumulateLoop(3, k, a, lda, b, ldb, panelStride, count, c, ldc)
+        case 2: accumulateLoop(2, k, a, lda, b, ldb, panelStride, count, c, ldc)
+        default: accumulateLoop(1, k, a, lda, b, ldb, panelStride, count, c, ldc)
         }
     }
 
@@ -92,10 +92,10 @@ enum MicroKernel {
 
     @inline(__always)
     private static func accumulateLoop(_ R: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
-                                       _ b: UnsafePointer<Float>, _ ldb: Int, _ count: Int,
+                                       _ b: UnsafePointer<Float>, _ ldb: Int, _ panelStride: Int, _ count: Int,
                                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         for p in 0..<count {
-            RegisterTile.block(R, k, a, rowStride: lda, kStride: 1, b + p * columns, ldb, c + p * columns, ldc,
+            RegisterTile.block(R, k, a, rowStride: lda, kStride: 1, b + p * panelStride, ldb, c + p * columns, ldc,
                                alpha: 1, accumulating: true)
         }
     }
