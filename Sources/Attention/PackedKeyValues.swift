@@ -10,7 +10,7 @@ import TensorCore
 ///   multiple of 16. The right operand of O += P·V and, in the backward pass, dq += dS·K: a product
 ///   over a run of keys reads each panel as one contiguous stream, where rows of the padded
 ///   dimension (256–512 B apart) made a stride per step (AVX2 tile: the forward 1–6 % and the
-///   backward up to 4 % faster at n = 4096; level on AVX-512; BENCHMARKS.md).
+///   backward 3–5 % faster at n = 4096 on one thread; level on AVX-512; BENCHMARKS.md).
 ///
 /// Each initialiser says which tensor goes into which layout: the forward pass packs K as panels
 /// and V as column panels; the backward pass packs K both ways and V as panels only. Padding rows
@@ -93,12 +93,12 @@ struct PackedKeyValues: @unchecked Sendable {
                     for c in 0..<d { panel[c * width + lane] = 0 }
                 }
                 guard hasColumnPanels else { continue }
+                // Row j's coordinates q·16 ..< q·16 + 16 go to panel q; zeros past d and past m.
                 for q in 0..<(paddedDimension / width) {
-                    let target = columnPanels + (head * paddedDimension * paddedKeys + q * width * paddedKeys + j * width)
-                    for lane in 0..<width {
-                        let c = q * width + lane
-                        target[lane] = j < m && c < d ? rowSource[j * ldk + head * d + c] : 0
-                    }
+                    let target = columnPanels + ((head * paddedDimension + q * width) * paddedKeys + j * width)
+                    let copied = j < m ? min(width, d - q * width) : 0
+                    if copied > 0 { target.update(from: rowSource + j * ldk + head * d + q * width, count: copied) }
+                    (target + copied).update(repeating: 0, count: width - copied)
                 }
             }
         }
