@@ -99,7 +99,7 @@ extension BlockwiseAttention {
 /// (Through OpenBLAS the same pass ran at 0.58–0.86 of sgemm on one machine depending only on
 /// which threads had called OpenBLAS first; BENCHMARKS.md.)
 /// `@unchecked Sendable`: inputs are only read; each item owns the dk/dv rows of its key block
-/// and head; worker t writes only slice t of `dq`.
+/// and head; slice t of `dq` is written by one thread at a time.
 struct BackwardKernel: BlockKernel, @unchecked Sendable {
     let setup: KernelSetup
     let padded: Int                      // d rounded up to a multiple of 16
@@ -112,13 +112,12 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
     let columnStride: Int                      // TransposedHeads.stride(rows: n)
     let lse: UnsafePointer<Float>        // [n, H]
     let rowDot: UnsafePointer<Float>     // [n, H]
-    let dq: UnsafeMutablePointer<Float>  // [T, H, n, padded], one slice per worker
+    let dq: UnsafeMutablePointer<Float>  // [T, H, n, padded], one slice per thread
     let dk: UnsafeMutablePointer<Float>  // [m, Hkv, d]
     let dv: UnsafeMutablePointer<Float>  // [m, Hkv, d]
 
     /// One thread's tiles, allocated once per call.
     final class Scratch {
-        let worker: Int
         let weights: UnsafeMutablePointer<Float>        // [queryBlock, tileWidth]: P (or A)
         let scoreGradient: UnsafeMutablePointer<Float>  // [queryBlock, tileWidth]: dP, then scale·dS
         let scores: UnsafeMutablePointer<Float>         // [queryBlock, tileWidth], relu/softplus only
@@ -129,8 +128,7 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
         let lo: UnsafeMutablePointer<Int>               // [queryBlock]
         let hi: UnsafeMutablePointer<Int>               // [queryBlock]
 
-        init(worker: Int, queryBlock: Int, tileWidth: Int, padded: Int, keepScores: Bool) {
-            self.worker = worker
+        init(queryBlock: Int, tileWidth: Int, padded: Int, keepScores: Bool) {
             weights = .allocate(capacity: queryBlock * tileWidth)
             scoreGradient = .allocate(capacity: queryBlock * tileWidth)
             scores = .allocate(capacity: keepScores ? queryBlock * tileWidth : 1)
@@ -155,34 +153,46 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
     /// Whether each key/value head is one work item (all its key blocks in order, on one
     /// thread): when the heads divide evenly among the threads. Its query heads' dq rows are then
     /// written by that item alone, so dq is one buffer with the bits of one thread, the same from
-    /// run to run and on any such thread count; otherwise items are (key block, head) pairs handed
-    /// out on demand into one dq slice per worker, summed after (bits vary in the last place).
-    /// Same speed at n = 8192, 8 heads, 2 threads, both tiles (BENCHMARKS.md).
+    /// run to run and on any such thread count. Otherwise the (key block, head) pairs are dealt
+    /// to one dq slice per thread (`slice(ofItem:slices:)`), summed after: the same bits from run
+    /// to run on a given number of threads. Same speed at n = 8192, 8 heads, 2 threads, both
+    /// tiles (BENCHMARKS.md).
     static func takesWholeHeads(keyHeads: Int, threads: Int) -> Bool {
         threads <= 1 || keyHeads % threads == 0
     }
 
+    /// The dq slice that work item `item` (heaviest first) adds to: dealt in a snake, 0, 1, …,
+    /// T−1, T−1, …, 1, 0, 0, 1, …, so under a causal mask, where an item's work falls off
+    /// linearly with its key block, every slice gets the same total to within one item's step.
+    /// Fixed by the item, not by which thread is free first (an earlier version handed items out
+    /// on demand, and dq then varied in its last bits from run to run).
+    static func slice(ofItem item: Int, slices: Int) -> Int {
+        let round = item / slices, place = item % slices
+        return round % 2 == 0 ? place : slices - 1 - place
+    }
+
     func run(threads: Int, byHead: Bool) {
         let keyBlocks = (shape.keys + keyBlock - 1) / keyBlock
+        let setup: @Sendable (Int) -> Scratch = { _ in
+            Scratch(queryBlock: queryBlock, tileWidth: tileWidth, padded: padded, keepScores: score != .softmax)
+        }
         if byHead {
-            Parallel.forEach(shape.keyHeads, threads: threads, setup: { _ in
-                Scratch(worker: 0, queryBlock: queryBlock, tileWidth: tileWidth, padded: padded, keepScores: score != .softmax)
-            }, body: { head, scratch in
-                for block in 0..<keyBlocks { compute(keyBlock: block, keyHead: head, scratch: scratch) }
+            Parallel.forEach(shape.keyHeads, threads: threads, setup: setup, body: { head, scratch in
+                for block in 0..<keyBlocks { compute(keyBlock: block, keyHead: head, slice: 0, scratch: scratch) }
             })
             return
         }
+        // One work item per slice, each slice's items in order; early key blocks, seen by the
+        // most queries under a causal mask, come first.
         let items = keyBlocks * shape.keyHeads
-        Parallel.forEach(items, threads: threads, setup: { worker in
-            Scratch(worker: worker, queryBlock: queryBlock, tileWidth: tileWidth, padded: padded,
-                    keepScores: score != .softmax)
-        }, body: { item, scratch in
-            // Early key blocks are seen by the most queries under a causal mask: first.
-            compute(keyBlock: item / shape.keyHeads, keyHead: item % shape.keyHeads, scratch: scratch)
+        Parallel.forEach(threads, threads: threads, setup: setup, body: { slice, scratch in
+            for item in 0..<items where Self.slice(ofItem: item, slices: threads) == slice {
+                compute(keyBlock: item / shape.keyHeads, keyHead: item % shape.keyHeads, slice: slice, scratch: scratch)
+            }
         })
     }
 
-    func compute(keyBlock kb: Int, keyHead: Int, scratch: Scratch) {
+    func compute(keyBlock kb: Int, keyHead: Int, slice: Int, scratch: Scratch) {
         let d = shape.headDimension, n = shape.queries, m = shape.keys, H = shape.heads
         let strip = MicroKernel.stripRows, lanes = MicroKernel.columns
         let wide = TileKernel.active == .avx512   // the tile takes two 16-key panels at once
@@ -195,7 +205,7 @@ struct BackwardKernel: BlockKernel, @unchecked Sendable {
         let dKT = scratch.keyGradient, dVT = scratch.valueGradient      // [padded, tw]
         dKT.update(repeating: 0, count: padded * tw)
         dVT.update(repeating: 0, count: padded * tw)
-        let dqBase = dq + scratch.worker * H * n * padded
+        let dqBase = dq + slice * H * n * padded
         let P = scratch.weights, dS = scratch.scoreGradient
         let rowLo = scratch.lo, rowHi = scratch.hi
 

@@ -1,4 +1,4 @@
-import Attention
+@testable import Attention
 import NumericTestSupport
 import TensorCore
 import Testing
@@ -49,6 +49,35 @@ struct BlockwiseBackwardTests {
         }
         let same = runs.allSatisfy { $0 == runs[0] }
         #expect(same, "dq, dk or dv differ between runs on 1, 2 and 4 threads")
+    }
+
+    /// When they do not (3 heads on 2 or 4 threads, one key/value head shared by 4 query heads on
+    /// 2), the (key block, head) items are dealt to the threads' dq slices by a fixed rule, so a
+    /// given number of threads gives the same bits in every run. Items handed to whichever thread
+    /// was free first made dq differ in its last bits from run to run.
+    @Test(arguments: [AttentionMask.none, .causal()])
+    func gradientsAreTheSameBitsFromRunToRunOnOtherThreadCounts(mask: AttentionMask) throws {
+        for (heads, keyHeads, threads) in [(3, 3, 2), (3, 3, 4), (4, 1, 2)] {
+            let n = 96, d = 24
+            let q = makeRandomTensor(shape: [n, heads, d], seed: 1).tensor, dO = makeRandomTensor(shape: [n, heads, d], seed: 4).tensor
+            let k = makeRandomTensor(shape: [n, keyHeads, d], seed: 2).tensor, v = makeRandomTensor(shape: [n, keyHeads, d], seed: 3).tensor
+            var runs: [[[UInt32]]] = []
+            for _ in 0..<4 {
+                let attention = BlockwiseAttention(mask: mask, threads: threads, queryBlock: 16, keyBlock: 16)
+                let result = try attention.forward(query: q, key: k, value: v)
+                let gradients = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: dO)
+                runs.append([gradients.query, gradients.key, gradients.value].map { $0.storage.map(\.bitPattern) })
+            }
+            let same = runs.allSatisfy { $0 == runs[0] }
+            #expect(same, "\(heads) heads, \(keyHeads) key heads, \(threads) threads: dq, dk or dv differ between runs")
+        }
+    }
+
+    /// The snake deal: each slice gets one item per round, and slices take turns at the heavy end.
+    @Test func itemsAreDealtToSlicesInASnake() {
+        #expect((0..<8).map { BackwardKernel.slice(ofItem: $0, slices: 2) } == [0, 1, 1, 0, 0, 1, 1, 0])
+        #expect((0..<7).map { BackwardKernel.slice(ofItem: $0, slices: 3) } == [0, 1, 2, 2, 1, 0, 0])
+        #expect((0..<3).map { BackwardKernel.slice(ofItem: $0, slices: 1) } == [0, 0, 0])
     }
 
     static func check(_ c: KernelCase) throws {
