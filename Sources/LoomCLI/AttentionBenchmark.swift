@@ -233,6 +233,14 @@ struct AttentionBenchmark {
         return results
     }
 
+    /// Bytes a case allocates, about, for `MemoryBound` (nil past Int): q, k, v and dO, the
+    /// forward's output kept for the backward, the three gradients, and the kernel's copies (K and
+    /// V packed, Q and dO transposed, a dq per thread), each n·H·d floats; with the materialised
+    /// baseline, its n × n score matrix too.
+    static func bytes(_ item: Case, threads: Int, naive: Bool) -> Int? {
+        MemoryBound.floatBytes([[14 + max(1, threads), item.n, item.heads, item.headDimension]] + (naive ? [[item.n, item.n]] : []))
+    }
+
     /// Measures one case: the naive kernel first (forward, small n), then the blockwise kernel,
     /// whose output is checked against it, alternating sample by sample with the sgemm baseline.
     private mutating func measure(_ item: Case, query: Tensor, key: Tensor, value: Tensor,

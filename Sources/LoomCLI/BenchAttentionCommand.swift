@@ -44,6 +44,9 @@ enum BenchAttentionCommand: Command {
         alone, after an untimed forward); 'vs torch' is Loom's rate over PyTorch's. Without torch \
         importable it says so and prints the rest.
 
+        A case whose tensors (or materialised score matrix) would need more than 80 % of the \
+        machine's memory is refused before anything is allocated, with the flags to lower.
+
         The header names OpenBLAS's kernel core (OPENBLAS_CORETYPE may pin it) and the SIMD target \
         Loom was built for: read every ratio against them. Progress goes to stderr, so stdout is \
         only the table or the JSON. Quote speedups only against baselines of the same run.
@@ -66,6 +69,12 @@ enum BenchAttentionCommand: Command {
             queryBlock: try arguments.int("query-block", minimum: 1),
             keyBlock: try arguments.int("key-block", minimum: 1))
 
+        for item in configuration.cases {
+            let naive = item.pass == .fwd && item.n <= configuration.naiveMax
+            try MemoryBound.check(AttentionBenchmark.bytes(item, threads: configuration.threads, naive: naive),
+                                  "the case \(item.label)" + (naive ? " with its materialised baseline" : ""),
+                                  fix: "lower --sizes, --heads or --head-dims" + (naive ? ", or --naive-max" : ""))
+        }
         // Every OpenBLAS call of the run (the sgemm baseline, the materialised kernel, any sgemm
         // inside the blockwise kernel) uses the requested threads; the header prints the setting.
         // A plain set, not `withThreadCount`: this process runs one command and then exits.

@@ -23,7 +23,8 @@ enum BenchGEMMCommand: Command {
         shapes a training step gives them. Each is timed on one thread, Loom's and OpenBLAS's \
         samples alternated so both see the same drift of the machine; OpenBLAS is set to one \
         thread for the run. The total row adds the medians: the product time of one layer's step \
-        on one core.
+        on one core. A product whose matrices would need more than 80 % of the machine's memory \
+        is refused before anything is allocated (--d at most 2^20, --vocabulary 2^30).
         """
 
     /// One product: `C[m, n] = op(A)·op(B)` with inner dimension k.
@@ -80,6 +81,15 @@ enum BenchGEMMCommand: Command {
         let tokens = try arguments.int("tokens", minimum: 1) ?? 4096
         let vocabulary = try arguments.int("vocabulary", minimum: 1) ?? 67
         let repeats = try arguments.int("repeat", minimum: 1) ?? 9
+        for (name, value, limit) in [("d", d, 1 << 20), ("tokens", tokens, 1 << 40), ("vocabulary", vocabulary, 1 << 30)] where value > limit {
+            throw .usage("--\(name) must be at most \(limit), got \(value)")
+        }
+        // A, B, C and sgemm's reference C of each product, before any is allocated.
+        for shape in shapes(d: d, tokens: tokens, vocabulary: vocabulary) {
+            try MemoryBound.check(MemoryBound.floatBytes([[shape.m, shape.k], [shape.k, shape.n], [2, shape.m, shape.n]]),
+                                  "the \(shape.name) product (\(shape.m) × \(shape.n) × \(shape.k))",
+                                  fix: "lower --tokens, --d or --vocabulary")
+        }
 
         let workspace = GEMMWorkspace()
         var rows: [[String: Any]] = [], checksum = 0.0

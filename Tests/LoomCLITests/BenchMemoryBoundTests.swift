@@ -1,0 +1,31 @@
+import ProcessTestSupport
+import Testing
+@testable import LoomCLI
+
+/// A benchmark asked for more memory than the machine has stops with a usage error naming the
+/// flags to lower, before it allocates anything (it aborted in the allocator before).
+@Suite struct BenchMemoryBoundTests {
+    @Test(arguments: [
+        (["bench", "attention", "--sizes", "100000000", "--head-dims", "64", "--naive-max", "0"], "lower --sizes, --heads or --head-dims"),
+        (["bench", "attention", "--sizes", "300000", "--head-dims", "16", "--heads", "1", "--pass", "fwd", "--naive-max", "300000"],
+         "with its materialised baseline needs"),
+        (["bench", "attention", "--sizes", "9223372036854775807"], "more than 2^63 bytes"),
+        (["bench", "gemm", "--tokens", "100000000", "--d", "1024"], "lower --tokens, --d or --vocabulary"),
+        (["bench", "gemm", "--d", "9223372036854775807"], "--d must be at most 1048576"),
+    ])
+    func anOversizedCaseIsAUsageError(arguments: [String], names: String) throws {
+        let outcome = try LoomProcess.run(arguments, deadline: .seconds(60))
+        #expect(outcome.status == 2, "\(outcome)")
+        #expect(outcome.standardError.contains(names), "\(outcome)")
+        #expect(!outcome.standardError.contains("Fatal error"), "\(outcome)")
+    }
+
+    @Test func bytesAreCountedWithoutOverflow() throws {
+        #expect(MemoryBound.floatBytes([[2, 3], [4]]) == 40)
+        #expect(MemoryBound.floatBytes([[Int.max, 2]]) == nil)
+        #expect(MemoryBound.floatBytes([[Int.max / 4 + 1]]) == nil)
+        #expect(throws: CommandError.self) { try MemoryBound.check(nil, "x", fix: "y") }
+        #expect(throws: CommandError.self) { try MemoryBound.check(101, "x", fix: "y", budget: 100) }
+        try MemoryBound.check(100, "x", fix: "y", budget: 100)
+    }
+}
