@@ -23,8 +23,14 @@ public final class LocalCluster: Sendable {
     ///   - bindsPrivately: bind `ipc://` in a new `PrivateSocketDirectory` instead of
     ///     `configuration.bind`, so no other local user can connect; the directory goes on `stop()`.
     /// - Throws: `ClusterError` when the coordinator cannot bind or a worker cannot start.
+    /// The most worker processes one machine starts (a host's slots in a hostfile are bounded alike).
+    public static let maximumWorkers = 256
+
     public init(configuration: CoordinatorConfiguration, workers: Int, executable: URL, workerArguments: [String] = [],
                 logDirectory: URL? = nil, bindsPrivately: Bool = false) throws(ClusterError) {
+        guard (0...Self.maximumWorkers).contains(workers) else {
+            throw .refused("\(workers) local workers is more than the \(Self.maximumWorkers) one machine may start; give \(Self.maximumWorkers) or fewer")
+        }
         var configuration = configuration
         let directory = bindsPrivately ? try PrivateSocketDirectory() : nil
         if let directory { configuration.bind = directory.endpoint(named: "coordinator") }

@@ -29,6 +29,12 @@ enum BenchSchedCommand: Command {
         let count = try arguments.int("runs", minimum: 1) ?? 1000
         let workers = try arguments.int("workers", minimum: 1) ?? 2
         let repeats = try arguments.int("repeat", minimum: 1) ?? 3
+        guard count <= SweepSize.defaultLimit else {
+            throw .usage("--runs must be at most \(SweepSize.defaultLimit) (an experiment file's default bound on its runs), got \(count)")
+        }
+        guard workers <= LocalCluster.maximumWorkers else {
+            throw .usage("--workers must be at most \(LocalCluster.maximumWorkers), got \(workers)")
+        }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-sched-\(getpid())")
         try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
