@@ -15,6 +15,9 @@ public final class LocalCluster: Sendable {
     private let workerArguments: [String]
     private let replaced = Mutex(0)
 
+    /// The most worker processes one machine starts (a host's slots in a hostfile are bounded alike).
+    public static let maximumWorkers = 256
+
     /// Starts the coordinator, then spawns `workers` copies of `executable worker …`.
     /// - Parameters:
     ///   - executable: the `loom` binary to spawn (usually this process's own).
@@ -22,10 +25,8 @@ public final class LocalCluster: Sendable {
     ///   - logDirectory: where each worker's stderr goes (`worker-N.log`); nil inherits stderr.
     ///   - bindsPrivately: bind `ipc://` in a new `PrivateSocketDirectory` instead of
     ///     `configuration.bind`, so no other local user can connect; the directory goes on `stop()`.
-    /// - Throws: `ClusterError` when the coordinator cannot bind or a worker cannot start.
-    /// The most worker processes one machine starts (a host's slots in a hostfile are bounded alike).
-    public static let maximumWorkers = 256
-
+    /// - Throws: `ClusterError` when the coordinator cannot bind or a worker cannot start, or
+    ///   `workers` is past `maximumWorkers`.
     public init(configuration: CoordinatorConfiguration, workers: Int, executable: URL, workerArguments: [String] = [],
                 logDirectory: URL? = nil, bindsPrivately: Bool = false) throws(ClusterError) {
         guard (0...Self.maximumWorkers).contains(workers) else {

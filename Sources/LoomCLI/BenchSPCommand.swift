@@ -1,5 +1,4 @@
 import Foundation
-import Cluster
 import SequenceParallel
 
 /// `loom bench sp`: sequence-parallel schedules on local workers against one process.
@@ -73,9 +72,6 @@ enum BenchSPCommand: Command {
             headDimension: try arguments.int("head-dim", minimum: 1) ?? 64,
             ulyssesDegree: try arguments.int("ulysses-degree", minimum: 1) ?? 2)
         guard configuration.heads % configuration.keyHeads == 0 else { throw .usage("--heads must be a multiple of --kv-heads") }
-        if let most = configuration.workerCounts.max(), most > LocalCluster.maximumWorkers {
-            throw .usage("--workers must be at most \(LocalCluster.maximumWorkers) each, got \(most)")
-        }
         // The single-process reference and every rank's shards, buffers and received blocks live
         // on this machine: about 16 copies of q's n·H·d floats, checked before any is allocated.
         for tokens in configuration.sizes {

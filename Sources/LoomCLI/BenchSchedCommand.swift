@@ -32,9 +32,6 @@ enum BenchSchedCommand: Command {
         guard count <= SweepSize.defaultLimit else {
             throw .usage("--runs must be at most \(SweepSize.defaultLimit) (an experiment file's default bound on its runs), got \(count)")
         }
-        guard workers <= LocalCluster.maximumWorkers else {
-            throw .usage("--workers must be at most \(LocalCluster.maximumWorkers), got \(workers)")
-        }
         let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("loom-bench-sched-\(getpid())")
         try? FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }

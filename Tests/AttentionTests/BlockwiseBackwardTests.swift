@@ -40,13 +40,7 @@ struct BlockwiseBackwardTests {
         let (n, heads, d) = (96, 4, 24)
         let q = makeRandomTensor(shape: [n, heads, d], seed: 1).tensor, k = makeRandomTensor(shape: [n, heads, d], seed: 2).tensor
         let v = makeRandomTensor(shape: [n, heads, d], seed: 3).tensor, dO = makeRandomTensor(shape: [n, heads, d], seed: 4).tensor
-        var runs: [[[UInt32]]] = []
-        for threads in [1, 2, 2, 2, 4, 4] {
-            let attention = BlockwiseAttention(mask: mask, threads: threads, queryBlock: 16, keyBlock: 16)
-            let result = try attention.forward(query: q, key: k, value: v)
-            let gradients = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: dO)
-            runs.append([gradients.query, gradients.key, gradients.value].map { $0.storage.map(\.bitPattern) })
-        }
+        let runs = try [1, 2, 2, 2, 4, 4].map { try Self.gradientBits(mask: mask, threads: $0, q, k, v, dO) }
         let same = runs.allSatisfy { $0 == runs[0] }
         #expect(same, "dq, dk or dv differ between runs on 1, 2 and 4 threads")
     }
@@ -61,13 +55,7 @@ struct BlockwiseBackwardTests {
             let n = 96, d = 24
             let q = makeRandomTensor(shape: [n, heads, d], seed: 1).tensor, dO = makeRandomTensor(shape: [n, heads, d], seed: 4).tensor
             let k = makeRandomTensor(shape: [n, keyHeads, d], seed: 2).tensor, v = makeRandomTensor(shape: [n, keyHeads, d], seed: 3).tensor
-            var runs: [[[UInt32]]] = []
-            for _ in 0..<4 {
-                let attention = BlockwiseAttention(mask: mask, threads: threads, queryBlock: 16, keyBlock: 16)
-                let result = try attention.forward(query: q, key: k, value: v)
-                let gradients = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: dO)
-                runs.append([gradients.query, gradients.key, gradients.value].map { $0.storage.map(\.bitPattern) })
-            }
+            let runs = try (0..<4).map { _ in try Self.gradientBits(mask: mask, threads: threads, q, k, v, dO) }
             let same = runs.allSatisfy { $0 == runs[0] }
             #expect(same, "\(heads) heads, \(keyHeads) key heads, \(threads) threads: dq, dk or dv differ between runs")
         }
@@ -78,6 +66,14 @@ struct BlockwiseBackwardTests {
         #expect((0..<8).map { BackwardKernel.slice(ofItem: $0, slices: 2) } == [0, 1, 1, 0, 0, 1, 1, 0])
         #expect((0..<7).map { BackwardKernel.slice(ofItem: $0, slices: 3) } == [0, 1, 2, 2, 1, 0, 0])
         #expect((0..<3).map { BackwardKernel.slice(ofItem: $0, slices: 1) } == [0, 0, 0])
+    }
+
+    /// dq, dk and dv's bits from one forward and backward on `threads` threads, 16 × 16 tiles.
+    static func gradientBits(mask: AttentionMask, threads: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor) throws -> [[UInt32]] {
+        let attention = BlockwiseAttention(mask: mask, threads: threads, queryBlock: 16, keyBlock: 16)
+        let result = try attention.forward(query: q, key: k, value: v)
+        let gradients = try attention.backward(query: q, key: k, value: v, result: result, outputGradient: dO)
+        return [gradients.query, gradients.key, gradients.value].map { $0.storage.map(\.bitPattern) }
     }
 
     static func check(_ c: KernelCase) throws {
