@@ -238,7 +238,7 @@ struct AttentionBenchmark {
     /// V packed, Q and dO transposed, a dq per thread), each n·H·d floats; with the materialised
     /// baseline, its n × n score matrix too.
     static func bytes(_ item: Case, threads: Int, naive: Bool) -> Int? {
-        MemoryBound.floatBytes([[14 + max(1, threads), item.n, item.heads, item.headDimension]] + (naive ? [[item.n, item.n]] : []))
+        MemoryBudget.floatBytes([[14 + max(1, threads), item.n, item.heads, item.headDimension]] + (naive ? [[item.n, item.n]] : []))
     }
 
     /// Measures one case: the naive kernel first (forward, small n), then the blockwise kernel,

@@ -86,7 +86,7 @@ enum BenchGEMMCommand: Command {
         }
         // A, B, C and sgemm's reference C of each product, before any is allocated.
         for shape in shapes(d: d, tokens: tokens, vocabulary: vocabulary) {
-            try MemoryBound.check(MemoryBound.floatBytes([[shape.m, shape.k], [shape.k, shape.n], [2, shape.m, shape.n]]),
+            try MemoryBound.check(MemoryBudget.floatBytes([[shape.m, shape.k], [shape.k, shape.n], [2, shape.m, shape.n]]),
                                   "the \(shape.name) product (\(shape.m) × \(shape.n) × \(shape.k))",
                                   fix: "lower --tokens, --d or --vocabulary")
         }

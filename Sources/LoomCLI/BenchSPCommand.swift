@@ -1,5 +1,6 @@
 import Foundation
 import SequenceParallel
+import TensorCore
 
 /// `loom bench sp`: sequence-parallel schedules on local workers against one process.
 enum BenchSPCommand: Command {
@@ -75,7 +76,7 @@ enum BenchSPCommand: Command {
         // The single-process reference and every rank's shards, buffers and received blocks live
         // on this machine: about 16 copies of q's n·H·d floats, checked before any is allocated.
         for tokens in configuration.sizes {
-            try MemoryBound.check(MemoryBound.floatBytes([[16, tokens, configuration.heads, configuration.headDimension]]),
+            try MemoryBound.check(MemoryBudget.floatBytes([[16, tokens, configuration.heads, configuration.headDimension]]),
                                   "n = \(tokens) (H = \(configuration.heads), d = \(configuration.headDimension))",
                                   fix: "lower --sizes, --heads or --head-dim")
         }

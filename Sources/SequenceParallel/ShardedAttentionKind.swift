@@ -55,7 +55,10 @@ public enum SequenceParallelKinds {
         // The body starts once the gang has connected and passed its start barrier.
         let startUnix = Date().timeIntervalSince1970, clock = ContinuousClock(), bodyStart = clock.now
         let problem: ShardedProblem
-        do throws(ParameterProblem) { problem = try ShardedProblem(params, ranks: gang.size) } catch {
+        do throws(ParameterProblem) {
+            problem = try ShardedProblem(params, ranks: gang.size)
+            try problem.checkMemory(rank: gang.rank)
+        } catch {
             throw ClusterError.invalidTask(error.description)
         }
         let chunks = problem.ranges(ofRank: gang.rank)
@@ -221,6 +224,12 @@ struct ShardedProblem {
         guard heads >= 1, keyHeads >= 1, heads % keyHeads == 0, d >= 1 else {
             throw ParameterProblem("heads (\(heads)) must be a positive multiple of kv_heads (\(keyHeads)), and head_dim (\(d)) positive")
         }
+        // The whole sequence's q (or out) is the largest tensor any rank may rebuild (verify,
+        // input_dir); bounded here so that every size below is counted without overflow.
+        guard let floats = MemoryBudget.product([tokens, heads, d]), floats <= Self.largestTensorFloats else {
+            throw ParameterProblem("tokens × heads × head_dim = \(tokens) × \(heads) × \(d) is past the 2^36 floats (256 GiB) "
+                                   + "of the largest sequence attention.sharded takes; give fewer tokens, heads or head_dim")
+        }
         if algorithm == .ulysses && (heads % ranks != 0 || keyHeads % ranks != 0) {
             throw ParameterProblem("ulysses splits heads over the ranks: \(ranks) ranks must divide heads (\(heads)) and kv_heads (\(keyHeads)); use ring or zigzag_ring, or a gang size that divides both")
         }
@@ -248,6 +257,33 @@ struct ShardedProblem {
         outputDirectory = p.outputDirectory.isEmpty ? nil : p.outputDirectory
         if verify && inputDirectory != nil {
             throw ParameterProblem("verify rebuilds the inputs from the seed; it cannot check inputs read from input_dir")
+        }
+    }
+
+    /// The floats of the largest whole-sequence tensor (`tokens × heads × head_dim`) accepted.
+    static let largestTensorFloats = 1 << 36
+
+    /// The bytes rank `rank` allocates, counted from above: its tokens' q, k, v and output four
+    /// times over (the shard, peers' blocks in flight, shared-memory slots, the partial results
+    /// being merged), twice that with the backward pass; with verify, the whole sequence rebuilt
+    /// from the seed, its float64 copy and the float64 reference's results. nil past Int.
+    func rankBytes(rank: Int) -> Int? {
+        let h = inputs.heads, kv = inputs.keyHeads, d = inputs.headDimension
+        let held = ranges(ofRank: rank).reduce(0) { $0 + $1.count }
+        // Ulysses and usp hold every token of their chunks' groups on a share of the heads:
+        // the same floats as their share of the tokens on every head.
+        var terms = [[backward ? 8 : 4, held, 2 * h + 2 * kv, d]]
+        if verify { terms.append([layout.tokens, 8 * h + 10 * kv, d]) }
+        return MemoryBudget.floatBytes(terms)
+    }
+
+    /// Throws when rank `rank`'s tensors would not fit in this machine's memory budget: checked
+    /// on the worker before anything is allocated, where the machine is the one that runs it.
+    func checkMemory(rank: Int) throws(ParameterProblem) {
+        let what = "attention.sharded rank \(rank) (tokens \(layout.tokens), heads \(inputs.heads), kv_heads \(inputs.keyHeads), "
+            + "head_dim \(inputs.headDimension)\(backward ? ", backward" : "")\(verify ? ", verify" : ""))"
+        if let excess = MemoryBudget.excess(rankBytes(rank: rank), what, taker: "a task") {
+            throw ParameterProblem("\(excess); give fewer tokens, heads or head_dim, a larger gang\(verify ? ", or verify: false" : "")")
         }
     }
 

@@ -2,6 +2,7 @@ import Cluster
 import Foundation
 import ProcessTestSupport
 import Testing
+import TensorCore
 @testable import LoomCLI
 
 /// A benchmark asked for more memory than the machine has stops with a usage error naming the
@@ -40,9 +41,9 @@ import Testing
     }
 
     @Test func bytesAreCountedWithoutOverflow() throws {
-        #expect(MemoryBound.floatBytes([[2, 3], [4]]) == 40)
-        #expect(MemoryBound.floatBytes([[Int.max, 2]]) == nil)
-        #expect(MemoryBound.floatBytes([[Int.max / 4 + 1]]) == nil)
+        #expect(MemoryBudget.floatBytes([[2, 3], [4]]) == 40)
+        #expect(MemoryBudget.floatBytes([[Int.max, 2]]) == nil)
+        #expect(MemoryBudget.floatBytes([[Int.max / 4 + 1]]) == nil)
         #expect(throws: CommandError.self) { try MemoryBound.check(nil, "x", fix: "y") }
         #expect(throws: CommandError.self) { try MemoryBound.check(101, "x", fix: "y", budget: 100) }
         try MemoryBound.check(100, "x", fix: "y", budget: 100)

@@ -171,6 +171,29 @@ import Tasks
         #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("usp"), "ulysses_degree": .int(4), "heads": .int(6), "kv_heads": .int(2)], gang: 4) } throws: {
             "\($0)".contains("ulysses_degree (4) must divide heads (6) and kv_heads (2); give ulysses_degree = one of 1, 2")
         }
+        // Past any machine: refused whole, and the product never overflows on the way.
+        for tokens in [1 << 40, Int.max / 2] {
+            #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(tokens)], gang: 2) } throws: {
+                "\($0)".contains("past the 2^36 floats (256 GiB)") && "\($0)".contains("give fewer tokens, heads or head_dim")
+            }
+        }
+    }
+
+    /// A problem within the absolute bound but past the worker's memory fails on each rank
+    /// before it allocates, saying how much it needs and what to lower; the worker lives on.
+    @Test func aProblemPastTheWorkersMemoryFailsWithTheSizeAndTheFix() throws {
+        let cluster = try TestCluster(workers: 2, registry: ShardedAttentionTests.registry)
+        // 2^24 tokens × 16 heads × d 64: 2^34 floats whole; each rank would hold 2^23 tokens of
+        // q, k, v and out four times over, 512 GiB.
+        let big: [String: ParameterValue] = ["algorithm": .string("ring"), "tokens": .int(1 << 24), "heads": .int(16), "head_dim": .int(64)]
+        let ids = try cluster.coordinator.submit(kind: "attention.sharded", params: big, gang: 2)
+        let result = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(60))?.first, "\(cluster.logText)")
+        #expect(!result.succeeded)
+        #expect(result.error.contains("attention.sharded rank") && result.error.contains("needs 512.0 GiB"), "\(result.error)")
+        #expect(result.error.contains("% of its memory); give fewer tokens, heads or head_dim, a larger gang"), "\(result.error)")
+        // The same workers then run a problem that fits.
+        let metrics = try ShardedAttentionTests.run(cluster, ranks: 2, ["algorithm": .string("ring"), "tokens": .int(64), "heads": .int(2), "head_dim": .int(8)])
+        #expect((metrics["rel_error_out"]?.number ?? 1) < 1e-5)
     }
 }
 
