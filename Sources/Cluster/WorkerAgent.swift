@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import Synchronization
 import Wire
 import Tasks
@@ -231,7 +232,7 @@ public final class WorkerAgent {
 
     private var info: WorkerInfo {
         WorkerInfo(name: configuration.name, host: ProcessInfo.processInfo.hostName, hostID: HostIdentity.current.text,
-                   pid: Int(getpid()), cores: ProcessInfo.processInfo.activeProcessorCount, slots: configuration.slots,
+                   pid: Int(getpid()), cores: Parallel.activeCores, slots: configuration.slots,
                    version: configuration.version, kinds: configuration.registry.names,
                    publicKey: configuration.security?.keys.publicKey.text ?? "", scheduler: configuration.scheduler,
                    machine: configuration.machine)

@@ -56,7 +56,7 @@ enum BenchOracleCommand: Command {
         defer { try? FileManager.default.removeItem(at: scratch) }
         let setup = try OracleBenchmark.prepare(layers: layers, width: width, heads: heads, context: context, batch: batch,
                                                 skip: arguments.flag("skip"), in: scratch)
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallel.activeCores
         let loadBefore = loadAverage()
         var checksum = 0.0
         let firstCeiling = BenchGEMMCommand.tileCeiling(checksum: &checksum)

@@ -72,7 +72,7 @@ enum BenchTrainCommand: Command {
         // The machine's arithmetic peak as Loom's products see it: the register tile alone, per
         // core, times the cores a step uses.
         var checksum = 0.0
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallel.activeCores
         let firstPeak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
         let firstTogether = TileKernel.best.ceilingTogether(threads: cores)
         let torch = BenchAttentionCommand.compareTorch(arguments, threads: BLAS.threadCount)

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import Wire
 
 /// `loom bench wire`: tensor transfer rates between two processes on this host — shared memory,
@@ -90,7 +91,7 @@ enum BenchWireCommand: Command {
         [
             ("build", Provenance.build),
             ("commit", Provenance.commit),
-            ("host", "\(Provenance.host) (\(Provenance.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores)"),
+            ("host", "\(Provenance.host) (\(Provenance.cpuModel), \(Parallel.activeCores) cores)"),
             ("libzmq", WireInfo.zeroMQVersion),
             ("shared memory", report.sharesMemory ? "yes (peer's HostIdentity matches)" : "no: the peer's HostIdentity differs"),
             ("samples", "1 warm-up discarded, then \(configuration.repeatCount) timed (10× for ≤ 1 MiB, half for ≥ 256 MiB); rates at the median"),

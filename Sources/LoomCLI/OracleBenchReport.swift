@@ -46,7 +46,7 @@ extension BenchOracleCommand {
             .object([
                 ("benchmark", .string("oracle")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),
                 ("cpu", .string(Provenance.cpuModel)), ("openblas_core", .string(BLAS.coreName)), ("simd", .string(SIMDTarget.name)),
-                ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)),
+                ("cores", .integer(Parallel.activeCores)),
                 ("layers", .integer(config.depth)), ("d", .integer(config.dModel)), ("heads", .integer(config.heads)),
                 ("context", .integer(config.context)), ("batch", .integer(batch)), ("vocabulary", .integer(config.vocabulary)),
                 ("skip", .bool(routes.skip)), ("routes", .integer(routes.count)), ("repeat", .integer(repeats)),
@@ -68,7 +68,7 @@ extension BenchOracleCommand {
 
         func printTable() {
             Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), "
-                           + "\(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS core \(BLAS.coreName), SIMD \(SIMDTarget.name)")
+                           + "\(Parallel.activeCores) cores, OpenBLAS core \(BLAS.coreName), SIMD \(SIMDTarget.name)")
             if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
             Console.output("duo model L = \(config.depth), d = \(config.dModel), \(config.heads) heads, V = \(config.vocabulary), "
                            + "context \(config.context), batch \(batch): \(routes.count) routes (\(routes.skip ? "big/small/skip" : "big/small")) "

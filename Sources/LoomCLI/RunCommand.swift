@@ -2,6 +2,7 @@ import Cluster
 import Experiments
 import Runner
 import Foundation
+import TensorCore
 import Reports
 import Tasks
 
@@ -138,7 +139,7 @@ enum RunCommand: Command {
                 dispatcher = client
             } catch let error as CommandError { throw error } catch { throw .failure("\(error)") }
         } else {
-            let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? ProcessInfo.processInfo.activeProcessorCount,
+            let workers = max(try arguments.int("workers", minimum: 1) ?? experiment.workers ?? Parallel.activeCores,
                               experiment.gang)
             let logs = URL(fileURLWithPath: state).appendingPathComponent("logs")
             try? FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)

@@ -92,7 +92,7 @@ enum ServeBenchmark {
             .object([
                 ("benchmark", .string("serve")), ("commit", .string(Provenance.commit)), ("host", .string(Provenance.host)),
                 ("cpu", .string(Provenance.cpuModel)), ("simd", .string(SIMDTarget.name)),
-                ("cores", .integer(ProcessInfo.processInfo.activeProcessorCount)), ("queries", .integer(setup.routePrompts.count)),
+                ("cores", .integer(Parallel.activeCores)), ("queries", .integer(setup.routePrompts.count)),
                 ("batch", .integer(setup.batch)), ("repeat", .integer(repeats)), ("identical", .bool(identical)),
                 ("results", .array(rows.map { row in
                     .object([("case", .string(row.name)), ("queries_per_s", .number(row.queriesPerSecond)),
@@ -104,7 +104,7 @@ enum ServeBenchmark {
 
         func printTable() {
             Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), "
-                           + "\(ProcessInfo.processInfo.activeProcessorCount) cores, SIMD \(SIMDTarget.name)")
+                           + "\(Parallel.activeCores) cores, SIMD \(SIMDTarget.name)")
             if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
             Console.output("graph: master L2 d64 T96 (\(Setup.masterTokens) tokens per query), workers REV and SORT L2 d64 T32 "
                            + "(\(Setup.workerTokens) tokens); \(setup.routePrompts.count) queries in batches of \(setup.batch), median of \(repeats)")

@@ -48,7 +48,7 @@ enum SimCalibrateCommand: Command {
         let (latency, bandwidth, roundTrip) = try transport(quick: quick) { Console.progress("sim calibrate: \($0)") }
         Console.progress("sim calibrate: copies of a transfer at each end …")
         let copy = try hostCopyRate(bytes: 2 * chunk * heads * dimension * 4)   // a K/V block of the chunk
-        let peak = max(forward, backward), cores = ProcessInfo.processInfo.activeProcessorCount
+        let peak = max(forward, backward), cores = Parallel.activeCores
         let date = ISO8601DateFormatter().string(from: Date())
         let source = "loom sim calibrate on \(Provenance.host) (\(Provenance.cpuModel), \(cores) cores), \(date), commit \(Provenance.commit): "
             + String(format: "attention %d × %d, H = %d, d = %d, one thread: forward %.1f, backward %.1f GFLOP/s; ", chunk, chunk, heads, dimension,

@@ -1,4 +1,5 @@
 import Foundation
+import TensorCore
 import SequenceParallel
 
 extension SimValidateCommand {
@@ -147,7 +148,7 @@ extension SimValidateCommand {
     static func calibrate(_ needs: [CalibrationNeed], heads: Int, dimension: Int, quick: Bool,
                           json: Bool, rates measuresRates: Bool = true) throws(CommandError) -> SimValidateRecord.Calibration {
         let rates = measuresRates ? try measureRates(needs, dimension: dimension, json: json) : []
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallel.activeCores
         // What a transfer costs the cores at each end: a K/V block of the largest chunk.
         let largest = needs.map { $0.tokens * $0.keyHeads * dimension * 4 }.max() ?? (1 << 20)
         if !json { Console.progress("sim validate: calibrating the copies of a \(largest >> 10) KiB transfer …") }
@@ -175,7 +176,7 @@ extension SimValidateCommand {
         }
         // More ranks than cores: how much of the cores' fair share P blocks of each shape get at
         // once (time-slicing costs caches and switches).
-        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let cores = Parallel.activeCores
         for need in needs where need.ranks > cores {
             guard let index = rates.firstIndex(where: { $0.tokens == need.tokens && $0.heads == need.heads && $0.keyHeads == need.keyHeads }),
                   rates[index].sharing[need.ranks] == nil else { continue }

@@ -1,5 +1,6 @@
 import Cluster
 import Foundation
+import TensorCore
 
 /// `loom up`: the embedded default, a coordinator in this process and N local workers.
 enum UpCommand: Command {
@@ -29,7 +30,7 @@ enum UpCommand: Command {
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
-        let workers = try arguments.int("workers", minimum: 1) ?? ProcessInfo.processInfo.activeProcessorCount
+        let workers = try arguments.int("workers", minimum: 1) ?? Parallel.activeCores
         let bind = arguments.string("bind")
         if let bind { try ClusterOptions.checkEndpoint(bind, option: "bind") }
         let testKinds = arguments.flag("test-kinds")

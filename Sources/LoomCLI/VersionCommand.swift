@@ -25,7 +25,8 @@ enum VersionCommand: Command {
             ("libyaml", ExperimentFileInfo.yamlVersion),
             ("SQLite", StoreInfo.sqliteVersion),
             ("SIMD", SIMDTarget.name),
-            ("CPU", "\(Provenance.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores"),
+            ("CPU", "\(Provenance.cpuModel), \(Parallel.activeCores) core\(Parallel.activeCores == 1 ? "" : "s")"
+                + (Parallel.activeCores < Parallel.onlineCores ? " allowed of \(Parallel.onlineCores) online" : "")),
         ]
         Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build)")
         for (name, version) in rows {

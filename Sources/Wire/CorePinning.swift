@@ -1,4 +1,5 @@
 internal import CSystem
+import TensorCore
 
 /// Runs work with the calling thread pinned to one CPU, then gives the thread back its own set:
 /// local runs whose ranks outnumber the cores get a placement a model can follow (rank r on the
@@ -15,6 +16,8 @@ public enum CorePinning {
     /// - Returns: `body`'s result, and the CPU the thread was pinned to (nil: not pinned).
     public static func run<R, E: Error>(slot: Int?, _ body: (_ cpu: Int?) throws(E) -> R) throws(E) -> R {
         guard let slot, slot >= 0, let saved = currentMask() else { return try body(nil) }
+        // The process's core count is read once; read it now, before this thread's set shrinks.
+        _ = Parallel.activeCores
         let cpus = (0..<(saved.count * 8)).filter { saved[$0 / 8] & (1 << ($0 % 8)) != 0 }
         guard !cpus.isEmpty else { return try body(nil) }
         let cpu = cpus[slot % cpus.count]

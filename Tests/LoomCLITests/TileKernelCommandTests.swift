@@ -1,6 +1,7 @@
 import Foundation
 import ProcessTestSupport
 import TensorCore
+import Wire
 import Testing
 
 /// The register tile chosen at run time, through the built `loom`: named by `loom version`,
@@ -17,11 +18,24 @@ import Testing
         let vector = flags.contains("avx512f") ? "AVX-512F)" : flags.contains("avx2") ? "AVX2+FMA)" : "no AVX2)"
         let cpuLine = outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("CPU ") }.map(String.init) ?? ""
         #expect(cpuLine.contains("family ") && cpuLine.contains(" model ") && cpuLine.contains(vector)
-                && cpuLine.hasSuffix("\(ProcessInfo.processInfo.activeProcessorCount) cores"), "\(outcome)")
+                && cpuLine.contains(", \(Parallel.activeCores) core"), "\(outcome)")
         for kernel in TileKernel.supported {
             let forced = try LoomProcess.run(["version"], environment: environment(kernel: kernel.rawValue))
             #expect(forced.status == 0 && forced.standardOutput.contains("tile \(kernel)"), "\(forced)")
         }
+    }
+
+    /// Confined to one CPU (as by a Slurm or container cpuset), loom counts the one core it may
+    /// use, not the machine's online cores, and sizes its threads by it.
+    @Test func oneAllowedCPUIsOneCore() throws {
+        let taskset = URL(fileURLWithPath: "/usr/bin/taskset")
+        try #require(FileManager.default.isExecutableFile(atPath: taskset.path), "taskset (util-linux) is missing")
+        let cpu = try #require(CorePinning.allowedCPUs().last)
+        let outcome = try LoomProcess.run(["-c", "\(cpu)", try LoomProcess.executable().path, "version"], program: taskset)
+        try #require(outcome.status == 0, "\(outcome)")
+        let cpuLine = outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("CPU ") }.map(String.init) ?? ""
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        #expect(cpuLine.hasSuffix(online > 1 ? ", 1 core allowed of \(online) online" : ", 1 core"), "\(outcome)")
     }
 
     @Test func aKernelThisCPULacksOrAnUnknownOneExitsTwoWithTheFix() throws {

@@ -63,3 +63,20 @@ import TensorCore
         #expect(concurrent.total == 4 * 200 * 5)
     }
 }
+
+/// The core count Loom sizes its threads by is the process's allowed CPUs, checked against the
+/// kernel's own list in /proc/self/status.
+@Suite struct AllowedCoresTests {
+    @Test func activeCoresCountsTheAllowedCPUs() throws {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") })
+        // "0-3,8,10-11": ranges and single CPUs.
+        var count = 0
+        for part in line.dropFirst("Cpus_allowed_list:".count).trimmingCharacters(in: .whitespaces).split(separator: ",") {
+            let ends = part.split(separator: "-").compactMap { Int($0) }
+            count += ends.count == 2 ? ends[1] - ends[0] + 1 : 1
+        }
+        #expect(Parallel.activeCores == count)
+        #expect(Parallel.activeCores <= Parallel.onlineCores)
+    }
+}

@@ -33,6 +33,9 @@ static inline void loom_prefetch(const void *p) { __builtin_prefetch(p, 0, 3); }
 /// 1 when the CPU and the OS support AVX-512F, else 0 (also on CPUs that are not x86-64).
 int loom_cpu_has_avx512f(void);
 
+/// The CPUs this process may run on (its affinity mask; the online count if unknown), at least 1.
+int loom_cpus_allowed(void);
+
 /// 1 when the CPU and the OS support AVX2 and FMA, else 0.
 int loom_cpu_has_avx2_fma(void);
 
