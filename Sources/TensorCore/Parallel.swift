@@ -6,11 +6,12 @@ import Synchronization
 /// so uneven items (causal tiles) balance themselves.
 public enum Parallel {
     /// The number of cores the process may use: its affinity mask (taskset, a Slurm or container
-    /// cpuset), not the machine's online count, which can be many times more. Read once, at first
-    /// use: threads pinned later (`CorePinning`) do not change it. A pool sized by the online count
-    /// under `taskset -c 0` on 2 cores ran a training step 5× slower, its threads spinning on one
-    /// CPU (BENCHMARKS.md).
-    public static let activeCores: Int = max(1, Int(loom_cpus_allowed()))
+    /// cpuset), lowered to its cgroup's CPU quota (`docker --cpus`) when one is set; not the
+    /// machine's online count, which can be many times more. Read once, at first use: threads
+    /// pinned later (`CorePinning`) do not change it. A pool sized by the online count under
+    /// `taskset -c 0` on 2 cores ran a training step 2× slower than one thread, its threads
+    /// spinning on one CPU (BENCHMARKS.md).
+    public static let activeCores: Int = max(1, min(Int(loom_cpus_allowed()), CPUQuota.current() ?? .max))
 
     /// The machine's online cores, for reports next to `activeCores`.
     public static var onlineCores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }

@@ -38,6 +38,27 @@ import Testing
         #expect(cpuLine.hasSuffix(online > 1 ? ", 1 core allowed of \(online) online" : ", 1 core"), "\(outcome)")
     }
 
+    /// In a cgroup whose CPU quota is one CPU's time (`docker --cpus=1`), loom counts one core,
+    /// though its affinity mask has them all. Needs a writable cgroup v1 cpu controller (root, as
+    /// on the machines CI runs on); the process joins the cgroup itself, then becomes loom.
+    @Test(.enabled(if: FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cpu/cpu.cfs_quota_us")))
+    func aOneCPUQuotaIsOneCore() throws {
+        let group = "/sys/fs/cgroup/cpu/loom-quota-\(getpid())"
+        try FileManager.default.createDirectory(atPath: group, withIntermediateDirectories: false)
+        defer { rmdir(group) }
+        try "100000".write(toFile: group + "/cpu.cfs_period_us", atomically: false, encoding: .utf8)
+        try "100000".write(toFile: group + "/cpu.cfs_quota_us", atomically: false, encoding: .utf8)
+        let join = "import os, sys; open(sys.argv[1], 'w').write(str(os.getpid())); os.execv(sys.argv[2], sys.argv[2:])"
+        let loom = try LoomProcess.executable().path
+        let python = try #require((ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":")
+            .map { "\($0)/python3" }.first { FileManager.default.isExecutableFile(atPath: $0) }, "python3 is not on PATH")
+        let outcome = try LoomProcess.run(["-c", join, group + "/cgroup.procs", loom, "version"], program: URL(fileURLWithPath: python))
+        try #require(outcome.status == 0, "\(outcome)")
+        let cpuLine = outcome.standardOutput.split(separator: "\n").first { $0.hasPrefix("CPU ") }.map(String.init) ?? ""
+        let online = ProcessInfo.processInfo.activeProcessorCount
+        #expect(cpuLine.hasSuffix(online > 1 ? ", 1 core allowed of \(online) online" : ", 1 core"), "\(outcome)")
+    }
+
     @Test func aKernelThisCPULacksOrAnUnknownOneExitsTwoWithTheFix() throws {
         var values = ["sse9"]
         if !TileKernel.avx512.isSupported { values.append("avx512") }

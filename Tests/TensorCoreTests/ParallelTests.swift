@@ -1,7 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
-import TensorCore
+@testable import TensorCore
 
 /// `Parallel.forEach` on Loom's kept threads: every item exactly once, worker numbers in range and
 /// stable per thread, many short loops in a row (a training step's phases), and nested or
@@ -65,7 +65,7 @@ import TensorCore
 }
 
 /// The core count Loom sizes its threads by is the process's allowed CPUs, checked against the
-/// kernel's own list in /proc/self/status.
+/// kernel's own list in /proc/self/status (and the cgroup's quota, if any).
 @Suite struct AllowedCoresTests {
     @Test func activeCoresCountsTheAllowedCPUs() throws {
         let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
@@ -76,7 +76,29 @@ import TensorCore
             let ends = part.split(separator: "-").compactMap { Int($0) }
             count += ends.count == 2 ? ends[1] - ends[0] + 1 : 1
         }
-        #expect(Parallel.activeCores == count)
+        #expect(Parallel.activeCores == min(count, CPUQuota.current() ?? .max))
         #expect(Parallel.activeCores <= Parallel.onlineCores)
+    }
+}
+
+/// The cgroup CPU quota, read from the kernel's own formats.
+@Suite struct CPUQuotaTests {
+    @Test func quotasAreWholeCPUsRoundedUp() {
+        #expect(CPUQuota.cores(cpuMax: "max 100000\n") == nil)
+        #expect(CPUQuota.cores(cpuMax: "200000 100000\n") == 2)
+        #expect(CPUQuota.cores(cpuMax: "150000 100000") == 2)
+        #expect(CPUQuota.cores(cpuMax: "50000 100000") == 1)
+        #expect(CPUQuota.cores(cpuMax: "") == nil && CPUQuota.cores(cpuMax: "1 2 3") == nil)
+        #expect(CPUQuota.cores(quota: -1, period: 100000) == nil)
+        #expect(CPUQuota.cores(quota: 100000, period: 0) == nil)
+    }
+
+    @Test func cgroupPathsAndTheirAncestors() {
+        let hybrid = "9:name=systemd:/\n4:memory:/x\n1:cpu,cpuacct:/docker/abc\n0::/user.slice/session\n"
+        #expect(CPUQuota.paths(procCgroup: hybrid).unified == "/user.slice/session")
+        #expect(CPUQuota.paths(procCgroup: hybrid).cpu == "/docker/abc")
+        #expect(CPUQuota.paths(procCgroup: "0::/\n").cpu == nil)
+        #expect(CPUQuota.lineage("/a/b") == ["/a/b", "/a", ""])
+        #expect(CPUQuota.lineage("/") == [""])
     }
 }
