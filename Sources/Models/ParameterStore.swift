@@ -32,15 +32,16 @@ public final class ParameterStore: @unchecked Sendable {
             let count = tensor.shape.reduce(1, *)
             index[tensor.name] = entries.count
             entries.append(Entry(name: tensor.name, shape: tensor.shape, offset: offset, count: count, decays: tensor.decays))
-            // Each tensor starts on a 64-byte line, so SIMD loads stay aligned and tensors never share a line.
+            // Each tensor starts on a 64-byte line (the buffers are line-aligned), so SIMD loads stay
+            // aligned and tensors never share a line.
             offset += (count + 15) / 16 * 16
         }
         self.entries = entries
         self.index = index
         self.count = offset
-        values = .allocate(capacity: max(1, offset))
+        values = .allocateLines(offset)
         values.initialize(repeating: 0, count: max(1, offset))
-        gradients = .allocate(capacity: max(1, offset))
+        gradients = .allocateLines(offset)
         gradients.initialize(repeating: 0, count: max(1, offset))
     }
 

@@ -78,7 +78,7 @@ final class TrainingArena: @unchecked Sendable {
                             take(WorkSplit.reductionBlocks(n) * 2 * d)]
         var offsets: [Int] = [], total = 0
         for size in sizes { offsets.append(total); total += size }
-        base = .allocate(capacity: max(total, 16))
+        base = .allocateLines(max(total, 16))   // every slot on a line of its own
         base.initialize(repeating: 0, count: max(total, 16))
         let base = self.base
         func at(_ slot: Int) -> UnsafeMutablePointer<Float> { base + offsets[slot] }

@@ -197,13 +197,15 @@ extension Transformer {
     }
 
     /// Token and position embedding gradients from dL/dstream[0]; workers split the d columns, so
-    /// repeated tokens never race.
+    /// repeated tokens never race. The pieces are whole 64-byte lines: split mid-line, the two
+    /// workers wrote one line of the same row at each of the n rows (3 layers at d = 64 on 2
+    /// cores: 0.62 ms, against 0.10 on one).
     private func embeddingGradients(rows n: Int) {
         let d = config.dModel, t = config.context
         nonisolated(unsafe) let dx = arena.dStream, dToken = parameters.gradient("embed.token"), dPosition = parameters.gradient("embed.position")
         lastTokens.withUnsafeBufferPointer { ids in
             nonisolated(unsafe) let ids = ids.baseAddress!
-            split.rows(d) { columns, _ in
+            split.rows(d, aligned: 16) { columns, _ in
                 for r in 0..<n {
                     let row = dx + r * d, token = dToken + Int(ids[r]) * d, position = dPosition + (r % t) * d
                     for j in columns {
