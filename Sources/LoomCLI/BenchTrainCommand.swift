@@ -188,9 +188,14 @@ enum BenchTrainCommand: Command {
             Console.output("")
             Console.output("phases of a step, \(row["layers"] as! Int) layer(s), d = \(row["d"] as! Int), \(row["products"] as! String) products: "
                            + String(format: "%.2f ms per step", total))
+            // Attention run block by block (`Transformer.blockedAttention`) marks its LayerNorm,
+            // projections and output projection with it, as one phase.
+            func ms(_ phase: StepPhases.Phase) -> Double { phases[phase.rawValue] ?? 0 }
+            let blocked = ms(.attentionInput) == 0 && ms(.attentionOutput) == 0 && ms(.attention) > 0
             for phase in StepPhases.Phase.allCases {
-                let ms = phases[phase.rawValue] ?? 0
-                Console.output(phase.rawValue.leftPadding(36) + String(format: "%10.3f ms %7.1f %%", ms, total > 0 ? 100 * ms / total : 0))
+                if blocked && (phase == .attentionInput || phase == .attentionOutput) { continue }
+                let name = blocked && phase == .attention ? "LayerNorm 1, q|k|v, attention, W_O" : phase.rawValue
+                Console.output(name.leftPadding(36) + String(format: "%10.3f ms %7.1f %%", ms(phase), total > 0 ? 100 * ms(phase) / total : 0))
             }
         }
     }

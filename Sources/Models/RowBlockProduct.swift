@@ -15,11 +15,12 @@ struct RowBlockProduct {
     let packed: UnsafePointer<Float>?
 
     /// One product per `(k, n, B, ldb)`, packed together in `split.ahead` when `blocks` says the
-    /// rows come in several blocks and one thread runs them. The packings live until the next
-    /// call of `packed` on the same split.
+    /// rows come in several blocks, each run by one thread (the only thread, or a worker that
+    /// passes its index), on Loom's own products. The packings live until the next call of
+    /// `packed` on the same split.
     static func packed(_ products: [(k: Int, n: Int, b: UnsafeMutablePointer<Float>, ldb: Int)], split: WorkSplit,
                        blocks: Bool) -> [RowBlockProduct] {
-        guard blocks, split.threads == 1, !split.usesOpenBLASProducts, !split.usesBLASThreads else {
+        guard blocks, !split.usesOpenBLASProducts, !split.usesBLASThreads else {
             return products.map { RowBlockProduct(split: split, k: $0.k, n: $0.n, b: $0.b, ldb: $0.ldb, packed: nil) }
         }
         let counts = products.map { TiledGEMM.packedCount(k: $0.k, n: $0.n) }
@@ -34,13 +35,17 @@ struct RowBlockProduct {
     }
 
     /// `C = A·B + β·C` for `rows` rows of A (lda) and C (ldc), through `epilogue`; β is 0 or 1.
+    /// `worker`: the worker running this block alone (its workspace), or nil for a product split
+    /// across the workers (or run on the only one).
+    /// - Precondition: with a worker given, B was packed (`packed` with `blocks`).
     func callAsFunction(rows: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                        epilogue: TiledGEMM.Epilogue = .none) {
-        guard let packed else {
+                        epilogue: TiledGEMM.Epilogue = .none, worker: Int? = nil) {
+        guard let packed, worker != nil || split.threads == 1 else {
+            precondition(worker == nil, "a worker's block product needs its weights packed ahead")
             split.gemm(.none, .none, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
             return
         }
         TiledGEMM.multiply(.none, m: rows, n: n, a: a, lda: lda, packedB: packed, packedRows: k, rows: 0..<k,
-                           beta: beta, c: c, ldc: ldc, workspace: split.workspaces[0], epilogue: epilogue)
+                           beta: beta, c: c, ldc: ldc, workspace: split.workspaces[worker ?? 0], epilogue: epilogue)
     }
 }

@@ -21,9 +21,9 @@ extension Transformer {
             copy(input, to: middle, count: n * d)
             return
         }
-        if threads == 1 && blocksRows && !hooks.captures(layer: l) && batch > attentionSequenceBlock {
+        if blocksAttention(layer: l, batch: batch) {
             blockedAttention(layer: l, batch: batch)
-            phases?.mark(.attention)      // one thread, block by block: all of it
+            phases?.mark(.attention)      // block by block: all of it
             return
         }
         projectQKV(layer: l, rows: n)
@@ -52,41 +52,62 @@ extension Transformer {
     /// that writes them to the one that reads them.
     var attentionSequenceBlock: Int { max(1, 256 / config.context) }
 
-    /// `attentionStep` on one thread, a block of sequences at a time: each block's LayerNorm,
-    /// Q, K, V projection, attention items and output projection, with W_QKV and W_O packed once.
+    /// Whether `attentionStep` runs `blockedAttention`. On one thread when the batch makes more
+    /// than one block; on several when every worker gets a sequence, Loom's own products run
+    /// and no staged pass is under way (its blocks share one block's scratch).
+    func blocksAttention(layer l: Int, batch: Int) -> Bool {
+        guard blocksRows && !hooks.captures(layer: l) else { return false }
+        if threads == 1 { return batch > attentionSequenceBlock }
+        return batch >= threads && stagedStreams == 0 && !split.usesOpenBLASProducts && !split.usesBLASThreads
+    }
+
+    /// `attentionStep` a block of sequences at a time: each block's LayerNorm, Q, K, V
+    /// projection, attention items and output projection, with W_QKV and W_O packed once. On
+    /// several threads each worker takes a contiguous share of the sequences and runs its blocks
+    /// alone: the four passes of a block then stay in that core's L2, where split pass by pass
+    /// every pass streamed the whole batch through memory and the workers met at every pass.
     /// Row by row and item by item the arithmetic is `attentionStep`'s, so the bits are too.
     func blockedAttention(layer l: Int, batch: Int) {
         let t = config.context, d = config.dModel, heads = config.heads
         let w = layerWeights[l], a = arena.layers[l]
         let input = arena.stream[2 * l], middle = arena.stream[2 * l + 1]
         packQKV(w)
-        let products = RowBlockProduct.packed([(d, 3 * d, arena.packedWeights, 3 * d), (d, d, w.wo, d)], split: split, blocks: true)
-        let scratch = AttentionKernel.Scratch(gemm: split.workspaces[0], pack: split.packs[0])
+        // The packed weights are only read; the workers share them.
+        nonisolated(unsafe) let products = RowBlockProduct.packed([(d, 3 * d, arena.packedWeights, 3 * d), (d, d, w.wo, d)],
+                                                                  split: split, blocks: true)
         let zeroesFirstValues = appliedInterventions.zeroedFirstValues.contains(l)
         // A staged pass keeps nothing of this step but its output stream (no backward follows and
         // no hook reads it here), so every block reuses one block's worth of the backward's
         // scratch and the (T, T) weights stay in per-item scratch: a block's intermediates stay
         // in L2 instead of each layer's streaming to memory (the Duo-LLM oracle's evaluation).
+        // Only one thread gets here with a staged pass (`blocksAttention`).
         let transient = stagedStreams > 0 && (appliedForcedKeys.isEmpty || appliedForcedKeys[l] == nil)
-        var kernel = attentionKernel(layer: l, batch: transient ? min(batch, attentionSequenceBlock) : batch)
-        if transient { kernel = kernel.transient(qkv: arena.dqkv, output: arena.dHeads) }
-        for b0 in stride(from: 0, to: batch, by: attentionSequenceBlock) {
-            let b1 = min(batch, b0 + attentionSequenceBlock), r0 = b0 * t, rows = (b1 - b0) * t
-            // Where the block's rows (and items) start in the buffers it writes.
-            let row = transient ? 0 : r0, item = transient ? 0 : b0
-            let normed = transient ? arena.dNormed : a.ln1, qkv = transient ? arena.dqkv : a.qkv, outputs = transient ? arena.dHeads : a.heads
-            let mean = transient ? arena.dStream : a.ln1Mean, rstd = transient ? arena.dStream + rows : a.ln1Rstd
-            layerNorm(input + r0 * d, rows: rows, gain: w.ln1Gain, bias: w.ln1Bias, into: normed + row * d,
-                      mean: mean + row, rstd: rstd + row)
-            products[0](rows: rows, a: normed + row * d, lda: d, beta: 0, c: qkv + row * 3 * d, ldc: 3 * d)
-            if zeroesFirstValues {
-                for b in item..<(item + b1 - b0) { (qkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+        let full = attentionKernel(layer: l, batch: transient ? min(batch, attentionSequenceBlock) : batch)
+        let kernel = transient ? full.transient(qkv: arena.dqkv, output: arena.dHeads) : full
+        let block = attentionSequenceBlock, split = split, usesBLASThreads = split.usesBLASThreads
+        // Each worker reads the shared inputs and writes only its own sequences' rows and items.
+        nonisolated(unsafe) let input_ = input, middle_ = middle, gain = w.ln1Gain, bias = w.ln1Bias
+        nonisolated(unsafe) let normedBase = transient ? arena.dNormed : a.ln1, qkvBase = transient ? arena.dqkv : a.qkv
+        nonisolated(unsafe) let outputBase = transient ? arena.dHeads : a.heads
+        nonisolated(unsafe) let meanBase = transient ? arena.dStream : a.ln1Mean, rstdBase = transient ? arena.dStream : a.ln1Rstd
+        split.rows(batch) { sequences, worker in
+            let scratch = AttentionKernel.Scratch(gemm: split.workspaces[worker], pack: split.packs[worker])
+            for b0 in stride(from: sequences.lowerBound, to: sequences.upperBound, by: block) {
+                let b1 = min(sequences.upperBound, b0 + block), r0 = b0 * t, rows = (b1 - b0) * t
+                // Where the block's rows (and items) start in the buffers it writes.
+                let row = transient ? 0 : r0, item = transient ? 0 : b0
+                let rstd = transient ? rstdBase + rows : rstdBase
+                Kernels.layerNorm(input_ + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
+                                  into: normedBase + row * d, mean: meanBase + row, rstd: rstd + row)
+                products[0](rows: rows, a: normedBase + row * d, lda: d, beta: 0, c: qkvBase + row * 3 * d, ldc: 3 * d, worker: worker)
+                if zeroesFirstValues {
+                    for b in item..<(item + b1 - b0) { (qkvBase + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+                }
+                let items = { for b in item..<(item + b1 - b0) { for h in 0..<heads { kernel.forward(batch: b, head: h, scores: nil, scratch: scratch) } } }
+                if usesBLASThreads { BLASThreading.singleThreaded(items) } else { items() }
+                (middle_ + r0 * d).update(from: input_ + r0 * d, count: rows * d)
+                products[1](rows: rows, a: outputBase + row * d, lda: d, beta: 1, c: middle_ + r0 * d, ldc: d, worker: worker)
             }
-            itemPass {
-                for b in item..<(item + b1 - b0) { for h in 0..<heads { kernel.forward(batch: b, head: h, scores: nil, scratch: scratch) } }
-            }
-            (middle + r0 * d).update(from: input + r0 * d, count: rows * d)
-            products[1](rows: rows, a: outputs + row * d, lda: d, beta: 1, c: middle + r0 * d, ldc: d)
         }
     }
 

@@ -3,9 +3,10 @@ import TensorCore
 import Testing
 @testable import Models
 
-/// On one thread the attention and duo FFN steps run in blocks of rows that stay in L2, with the
-/// weights packed once; unblocked, each step is one pass (as on several threads). The two must
-/// give the same bits, forward and backward, and the bits of two threads.
+/// The attention step runs in blocks of sequences that stay in L2 (on several threads, each
+/// worker its own share of blocks), and on one thread the duo FFN steps in blocks of rows, with
+/// the weights packed once; unblocked, each step is one pass. All must give the same bits,
+/// forward and backward, on one thread and on two.
 @Suite struct BlockedStepsTests {
     @Test func blockedStepsGiveTheBitsOfUnblockedOnes() throws {
         // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the FFN (256 + 128);
@@ -18,6 +19,9 @@ import Testing
         let unblocked = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 1)
         unblocked.blocksRows = false
         let two = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
+        let twoUnblocked = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
+        twoUnblocked.blocksRows = false
+        #expect(two.blocksAttention(layer: 0, batch: batch) && !twoUnblocked.blocksAttention(layer: 0, batch: batch))
         #expect(one.duoRowBlock(hidden: 256, rows: n) == 256 && one.attentionSequenceBlock == 8)
         #expect(two.duoRowBlock(hidden: 256, rows: n) == n && unblocked.duoRowBlock(hidden: 256, rows: n) == n)
         var random = SeededRandom(seed: 21)
@@ -26,7 +30,7 @@ import Testing
         let choices = (0..<(n * 3)).map { _ in DuoRoute(rawValue: UInt8(random.next() % 3))! }
         for interventions in [Interventions(), Self.someInterventions()] {
             var losses: [[Float]] = [], gradients: [[Float]] = []
-            for model in [one, unblocked, two] {
+            for model in [one, unblocked, two, twoUnblocked] {
                 model.interventions = interventions
                 model.routes = DuoRoutes(layers: 3, choices: choices)
                 var positions = [Float](repeating: 0, count: n)
@@ -39,8 +43,8 @@ import Testing
                 gradients.append(Array(UnsafeBufferPointer(start: model.parameters.gradients, count: model.parameters.count)))
             }
             // (Compared as Bools: a failing array comparison would print thousands of numbers.)
-            let sameLosses = losses[0] == losses[1] && losses[0] == losses[2]
-            let sameGradients = gradients[0] == gradients[1] && gradients[0] == gradients[2]
+            let sameLosses = losses.allSatisfy { $0 == losses[0] }
+            let sameGradients = gradients.allSatisfy { $0 == gradients[0] }
             #expect(sameLosses, "forward losses differ between blocked, unblocked and two threads")
             #expect(sameGradients, "gradients differ between blocked, unblocked and two threads")
             #expect(losses[0].allSatisfy(\.isFinite) && gradients[0].contains { $0 != 0 })
