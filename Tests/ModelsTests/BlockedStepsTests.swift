@@ -8,10 +8,12 @@ import Testing
 /// the weights packed once; unblocked, each step is one pass. All must give the same bits,
 /// forward and backward, on one thread and on two.
 @Suite struct BlockedStepsTests {
-    @Test func blockedStepsGiveTheBitsOfUnblockedOnes() throws {
-        // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the FFN (256 + 128);
-        // context 32: 8 sequences per attention block, so a batch of 12 makes 8 + 4.
-        var config = ModelConfig(vocabulary: 11, context: 32, layers: 3, dModel: 64, heads: 4)
+    @Test(arguments: ModelConfig.Activation.allCases)
+    func blockedStepsGiveTheBitsOfUnblockedOnes(activation: ModelConfig.Activation) throws {
+        // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the duo FFN
+        // (256 + 128) and three of layer 0's MLP (128 rows, 2 + 1 on two workers); context 32:
+        // 8 sequences per attention block, so a batch of 12 makes 8 + 4 (6 per worker on two).
+        var config = ModelConfig(vocabulary: 11, context: 32, layers: 3, dModel: 64, heads: 4, activation: activation)
         config.layers[1].duo = true
         config.layers[2].duo = true
         let batch = 12, n = batch * 32
@@ -22,6 +24,8 @@ import Testing
         let twoUnblocked = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
         twoUnblocked.blocksRows = false
         #expect(two.blocksAttention(layer: 0, batch: batch) && !twoUnblocked.blocksAttention(layer: 0, batch: batch))
+        #expect(one.ffnRowBlock == 128 && one.blocksFFN(rows: n) && two.blocksFFN(rows: n))
+        #expect(!unblocked.blocksFFN(rows: n) && !twoUnblocked.blocksFFN(rows: n))
         #expect(one.duoRowBlock(hidden: 256, rows: n) == 256 && one.attentionSequenceBlock == 8)
         #expect(two.duoRowBlock(hidden: 256, rows: n) == n && unblocked.duoRowBlock(hidden: 256, rows: n) == n)
         var random = SeededRandom(seed: 21)
