@@ -192,9 +192,12 @@ enum BenchTrainCommand: Command {
             // projections and output projection with it, as one phase.
             func ms(_ phase: StepPhases.Phase) -> Double { phases[phase.rawValue] ?? 0 }
             let blocked = ms(.attentionInput) == 0 && ms(.attentionOutput) == 0 && ms(.attention) > 0
+            let blockedBackward = ms(.attentionInputBackward) == 0 && ms(.attentionOutputBackward) == 0 && ms(.attentionBackward) > 0
             for phase in StepPhases.Phase.allCases {
                 if blocked && (phase == .attentionInput || phase == .attentionOutput) { continue }
-                let name = blocked && phase == .attention ? "LayerNorm 1, q|k|v, attention, W_O" : phase.rawValue
+                if blockedBackward && (phase == .attentionInputBackward || phase == .attentionOutputBackward) { continue }
+                let name = blocked && phase == .attention ? "LayerNorm 1, q|k|v, attention, W_O"
+                    : blockedBackward && phase == .attentionBackward ? "backward: attention, W_O, q|k|v, LN1" : phase.rawValue
                 Console.output(name.leftPadding(36) + String(format: "%10.3f ms %7.1f %%", ms(phase), total > 0 ? 100 * ms(phase) / total : 0))
             }
         }

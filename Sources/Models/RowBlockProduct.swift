@@ -1,6 +1,6 @@
 import TensorCore
 
-/// `C = A·B + β·C` for one weight matrix B applied to several blocks of A's rows in turn (a step
+/// `C = A·op(B) + β·C` for one weight matrix B applied to several blocks of A's rows in turn (a step
 /// cut into blocks that stay in L2). On one thread with Loom's products, B is packed once for all
 /// blocks, where each ordinary call would pack it again; otherwise each block is an ordinary
 /// split product. A product's rows do not depend on how its rows are cut or on whether B was
@@ -8,7 +8,8 @@ import TensorCore
 /// same bits as one product over all rows.
 struct RowBlockProduct {
     let split: WorkSplit
-    /// op(B) is k × n, row-major with leading dimension ldb.
+    /// op(B) is k × n: B row-major with leading dimension ldb, transposed or not.
+    let transB: BLAS.Transpose
     let k: Int, n: Int
     let b: UnsafePointer<Float>, ldb: Int
     /// B packed for `TiledGEMM.multiply(packedB:)`, or nil for ordinary calls.
@@ -19,16 +20,17 @@ struct RowBlockProduct {
     /// passes its index), on Loom's own products. The packings live until the next call of
     /// `packed` on the same split.
     static func packed(_ products: [(k: Int, n: Int, b: UnsafeMutablePointer<Float>, ldb: Int)], split: WorkSplit,
-                       blocks: Bool) -> [RowBlockProduct] {
+                       blocks: Bool, transB: BLAS.Transpose = .none) -> [RowBlockProduct] {
         guard blocks, !split.usesOpenBLASProducts, !split.usesBLASThreads else {
-            return products.map { RowBlockProduct(split: split, k: $0.k, n: $0.n, b: $0.b, ldb: $0.ldb, packed: nil) }
+            return products.map { RowBlockProduct(split: split, transB: transB, k: $0.k, n: $0.n, b: $0.b, ldb: $0.ldb, packed: nil) }
         }
         let counts = products.map { TiledGEMM.packedCount(k: $0.k, n: $0.n) }
         var space = split.ahead.reserve(counts.reduce(0, +))
         var result: [RowBlockProduct] = []
         for (product, count) in zip(products, counts) {
-            TiledGEMM.pack(.none, k: product.k, n: product.n, b: product.b, ldb: product.ldb, into: space)
-            result.append(RowBlockProduct(split: split, k: product.k, n: product.n, b: product.b, ldb: product.ldb, packed: space))
+            TiledGEMM.pack(transB, k: product.k, n: product.n, b: product.b, ldb: product.ldb, into: space)
+            result.append(RowBlockProduct(split: split, transB: transB, k: product.k, n: product.n, b: product.b, ldb: product.ldb,
+                                          packed: space))
             space += count
         }
         return result
@@ -42,7 +44,7 @@ struct RowBlockProduct {
                         epilogue: TiledGEMM.Epilogue = .none, worker: Int? = nil) {
         guard let packed, worker != nil || split.threads == 1 else {
             precondition(worker == nil, "a worker's block product needs its weights packed ahead")
-            split.gemm(.none, .none, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
+            split.gemm(.none, transB, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
             return
         }
         TiledGEMM.multiply(.none, m: rows, n: n, a: a, lda: lda, packedB: packed, packedRows: k, rows: 0..<k,

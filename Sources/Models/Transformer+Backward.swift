@@ -38,6 +38,8 @@ extension Transformer {
             let w = layerWeights[l], a = arena.layers[l]
             if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) && layer.duo {
                 duoBackward(layer: l, rows: n)
+            } else if layer.ffn == .mlp && !appliedInterventions.removedFFNs.contains(l) && blocksFFN(rows: n) {
+                blockedFFNBackward(layer: l, rows: n)
             } else if layer.ffn != .none && !appliedInterventions.removedFFNs.contains(l) {
                 let norm = layerNormBackwardRows(dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean, rstd: a.ln2Rstd, rows: n)
                 if layer.ffn == .mlp {
@@ -74,7 +76,10 @@ extension Transformer {
                 layerNormBackwardSums(rows: n, gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
             }
             phases?.mark(.ffnBackward)
-            if layer.attention != .none {
+            if layer.attention != .none && blocksAttention(layer: l, batch: batch) {
+                blockedAttentionBackward(layer: l, batch: batch)
+                phases?.mark(.attentionBackward)   // block by block: W_O, attention and q|k|v
+            } else if layer.attention != .none {
                 split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
                 split.gemm(.none, .transposed, m: n, n: d, k: d, a: dStream, lda: d, b: w.wo, ldb: d, beta: 0, c: arena.dHeads, ldc: d)
                 phases?.mark(.attentionOutputBackward)
@@ -105,6 +110,106 @@ extension Transformer {
         }
         embeddingGradients(rows: n)
         phases?.mark(.embeddingBackward)
+    }
+
+    /// The attention half's backward with its row passes block by block, each worker its share
+    /// of the sequences (`blockedAttention`'s blocks): dL/dheads = dY·W_Oᵀ, the attention items'
+    /// backward into d[q | k | v], then dL/dLN₁ = d[q | k | v]·[W_Q | W_K | W_V]ᵀ and LayerNorm 1's
+    /// backward, while the block is in L2. The weight gradients stay whole products cut by
+    /// columns: dW_O = headsᵀ·dY before the blocks (which add LayerNorm 1's backward into dY),
+    /// [dW_Q | dW_K | dW_V] = LN₁ᵀ·d[q | k | v] after them. Row by row and item by item the
+    /// arithmetic is the unblocked pass's, and pieces start on LayerNorm's 64-row sum blocks, so
+    /// the bits are too.
+    private func blockedAttentionBackward(layer l: Int, batch: Int) {
+        let t = config.context, d = config.dModel, heads = config.heads, n = batch * t
+        let w = layerWeights[l], a = arena.layers[l]
+        split.gemm(.transposed, .none, m: d, n: d, k: n, a: a.heads, lda: d, b: arena.dStream, ldb: d, beta: 0, c: w.dwo, ldc: d)
+        packQKV(w)
+        let norm = layerNormBackwardRows(arena.dNormed, input: arena.stream[2 * l], gain: w.ln1Gain, mean: a.ln1Mean,
+                                         rstd: a.ln1Rstd, rows: n)
+        // The packed weights and inputs are only read; each worker writes its own rows and items.
+        nonisolated(unsafe) let products = RowBlockProduct.packed([(d, d, w.wo, d), (3 * d, d, arena.packedWeights, 3 * d)],
+                                                                  split: split, blocks: true, transB: .transposed)
+        nonisolated(unsafe) let dY = arena.dStream, dHeads = arena.dHeads, dqkv = arena.dqkv, dNormed = arena.dNormed
+        nonisolated(unsafe) let tiles = arena.tiles
+        let kernel = attentionKernel(layer: l, batch: batch), split = split
+        let block = attentionSequenceBlock, zeroesFirstValues = appliedInterventions.zeroedFirstValues.contains(l)
+        // Sequences per piece in multiples that start on a 64-row block of LayerNorm's sums.
+        var aligned = 1
+        while aligned * t % WorkSplit.reductionBlock != 0 && aligned < WorkSplit.reductionBlock { aligned *= 2 }
+        split.rows(batch, aligned: aligned) { sequences, worker in
+            let scratch = AttentionKernel.Scratch(gemm: split.workspaces[worker], pack: split.packs[worker])
+            let tile = tiles + worker * t * t
+            for b0 in stride(from: sequences.lowerBound, to: sequences.upperBound, by: block) {
+                let b1 = min(sequences.upperBound, b0 + block), r0 = b0 * t, rows = (b1 - b0) * t
+                products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dHeads + r0 * d, ldc: d, worker: worker)
+                let items = {
+                    for b in b0..<b1 {
+                        for h in 0..<heads {
+                            kernel.backward(batch: b, head: h, dO: dHeads, dq: dqkv, dk: dqkv + d, dv: dqkv + 2 * d, tile: tile, scratch: scratch)
+                        }
+                    }
+                }
+                if split.usesBLASThreads { BLASThreading.singleThreaded(items) } else { items() }
+                if zeroesFirstValues {
+                    for b in b0..<b1 { (dqkv + b * t * 3 * d + 2 * d).update(repeating: 0, count: d) }
+                }
+                products[1](rows: rows, a: dqkv + r0 * 3 * d, lda: 3 * d, beta: 0, c: dNormed + r0 * d, ldc: d, worker: worker)
+                norm(r0..<(r0 + rows), worker)
+            }
+        }
+        split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
+                   beta: 0, c: arena.packedGradient, ldc: 3 * d)
+        layerNormBackwardSums(rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
+        for r in 0..<d {
+            let row = arena.packedGradient + r * 3 * d
+            (w.dwq + r * d).update(from: row, count: d)
+            (w.dwk + r * d).update(from: row + d, count: d)
+            (w.dwv + r * d).update(from: row + 2 * d, count: d)
+        }
+    }
+
+    /// An MLP layer's backward with its row passes block by block, each worker its share of the
+    /// rows (`blockedFFN`'s blocks): dPre = dY·W₂ᵀ through the ReLU mask or GELU's backward, then
+    /// dL/dLN₂ = dPre·W₁ᵀ and LayerNorm 2's backward on the block while it is in L2. The weight
+    /// gradients sum over all rows and stay whole products cut by columns: dW₂ = postᵀ·dY before
+    /// the blocks (which add LayerNorm 2's backward into dY), dW₁ = LN₂ᵀ·dPre after them. Row by
+    /// row the arithmetic is the unblocked pass's, and each 64-row block of LayerNorm's sums stays
+    /// on one worker in order (pieces start on those blocks), so the bits are too.
+    private func blockedFFNBackward(layer l: Int, rows n: Int) {
+        let d = config.dModel, hidden = config.ffnHidden
+        let w = layerWeights[l], a = arena.layers[l]
+        split.gemm(.transposed, .none, m: hidden, n: d, k: n, a: a.postActivation, lda: hidden, b: arena.dStream, ldb: d,
+                   beta: 0, c: w.dw2, ldc: d)
+        let norm = layerNormBackwardRows(arena.dNormed, input: arena.stream[2 * l + 1], gain: w.ln2Gain, mean: a.ln2Mean,
+                                         rstd: a.ln2Rstd, rows: n)
+        // The packed weights and inputs are only read; each worker writes its own rows.
+        nonisolated(unsafe) let products = RowBlockProduct.packed([(d, hidden, w.w2, d), (hidden, d, w.w1, hidden)],
+                                                                  split: split, blocks: true, transB: .transposed)
+        nonisolated(unsafe) let dY = arena.dStream, post = a.postActivation, pre = a.preActivation
+        nonisolated(unsafe) let dPost = arena.dPost, dPre = arena.dPre, dNormed = arena.dNormed
+        let relu = fusesReLU, block = ffnRowBlock
+        split.rows(n, aligned: WorkSplit.reductionBlock) { range, worker in
+            var r0 = range.lowerBound
+            while r0 < range.upperBound {
+                let rows = min(block, range.upperBound - r0)
+                defer { r0 += rows }
+                let start = r0 * hidden, count = rows * hidden
+                if relu {
+                    products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPre + start, ldc: hidden,
+                                epilogue: .positiveIn(.init(post + start, ld: hidden)), worker: worker)
+                } else {
+                    products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPost + start, ldc: hidden, worker: worker)
+                    (dPre + start).update(repeating: 0, count: count)   // the kernel accumulates
+                    Kernels.geluBackward(outputGradient: dPost + start, input: pre + start, count: count, inputGradient: dPre + start)
+                }
+                products[1](rows: rows, a: dPre + start, lda: hidden, beta: 0, c: dNormed + r0 * d, ldc: d, worker: worker)
+                norm(r0..<(r0 + rows), worker)
+            }
+        }
+        split.gemm(.transposed, .none, m: d, n: hidden, k: n, a: a.ln2, lda: d, b: arena.dPre, ldb: hidden,
+                   beta: 0, c: w.dw1, ldc: hidden)
+        layerNormBackwardSums(rows: n, gainGradient: w.dLn2Gain, biasGradient: w.dLn2Bias)
     }
 
     /// The logits' softmax left in `arena.dLogits` turned into dL/dlogits in place:

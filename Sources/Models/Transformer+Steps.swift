@@ -162,10 +162,12 @@ extension Transformer {
     /// (32 K floats: 128 rows at d = 64, where blocks of 256 rows gained less on Zen 3.)
     var ffnRowBlock: Int { max(16, (1 << 15) / max(1, config.ffnHidden)) }
 
-    /// Whether an MLP layer's forward runs `blockedFFN`: on Loom's own products, with every
-    /// worker given at least one block.
+    /// Whether an MLP layer runs `blockedFFN` and `blockedFFNBackward`: on Loom's own products,
+    /// with every worker given at least one block, and its row passes and ReLU mask fused (with
+    /// either switched off for `loom bench fusions`, the passes run whole, as it measures).
     func blocksFFN(rows: Int) -> Bool {
         blocksRows && !split.usesOpenBLASProducts && !split.usesBLASThreads && rows >= threads * ffnRowBlock
+            && split.fusesRowPasses && !unfused.contains(.reluMask)
     }
 
     /// An MLP layer's forward a block of rows at a time, each worker its own share of the rows:
