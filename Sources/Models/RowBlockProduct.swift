@@ -38,12 +38,11 @@ struct RowBlockProduct {
 
     /// `C = A·B + β·C` for `rows` rows of A (lda) and C (ldc), through `epilogue`; β is 0 or 1.
     /// `worker`: the worker running this block alone (its workspace), or nil for a product split
-    /// across the workers (or run on the only one).
-    /// - Precondition: with a worker given, B was packed (`packed` with `blocks`).
+    /// across the workers (or run on the only one). Unpacked (OpenBLAS products, one thread),
+    /// the block is an ordinary product.
     func callAsFunction(rows: Int, a: UnsafePointer<Float>, lda: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                         epilogue: TiledGEMM.Epilogue = .none, worker: Int? = nil) {
         guard let packed, worker != nil || split.threads == 1 else {
-            precondition(worker == nil, "a worker's block product needs its weights packed ahead")
             split.gemm(.none, transB, m: rows, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, epilogue: epilogue)
             return
         }

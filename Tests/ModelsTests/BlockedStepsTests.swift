@@ -1,4 +1,5 @@
 import Foundation
+import NumericTestSupport
 import TensorCore
 import Testing
 @testable import Models
@@ -68,6 +69,22 @@ import Testing
         }
         let sameStaged = staged[0] == staged[1] && staged[0] == staged[2]
         #expect(sameStaged, "staged losses differ")
+
+        // On one thread with OpenBLAS's products the attention still runs in blocks, each block's
+        // products ordinary calls (nothing packed ahead): other sums, close results.
+        let openBLAS = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 1)
+        openBLAS.usesOpenBLASProducts = true
+        #expect(openBLAS.blocksAttention(layer: 0, batch: batch) && !openBLAS.blocksFFN(rows: n))
+        var losses: [Float] = []
+        for model in [one, openBLAS] {
+            model.routes = DuoRoutes(layers: 3, choices: choices)
+            losses.append(try model.forward(tokens: tokens, targets: targets, batch: batch))
+            model.backward()
+        }
+        #expect(abs(losses[1] - losses[0]) <= 1e-5 * abs(losses[0]), "\(losses)")
+        let expected = TransformerFixture.gradient(one, "layers.0.attn.wq").map(Double.init)
+        let report = ErrorReport(TransformerFixture.gradient(openBLAS, "layers.0.attn.wq"), expected)
+        #expect(report.relative <= 1e-4, "\(report)")
     }
 
     static func someInterventions() -> Interventions {
