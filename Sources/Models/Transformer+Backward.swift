@@ -100,12 +100,7 @@ extension Transformer {
                            beta: 0, c: dNormed, ldc: d, rowsDone: norm)
                 layerNormBackwardSums(rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
                 phases?.mark(.attentionInputBackward)
-                for r in 0..<d {
-                    let row = arena.packedGradient + r * 3 * d
-                    (w.dwq + r * d).update(from: row, count: d)
-                    (w.dwk + r * d).update(from: row + d, count: d)
-                    (w.dwv + r * d).update(from: row + 2 * d, count: d)
-                }
+                unpackQKVGradient(w)
             }
         }
         embeddingGradients(rows: n)
@@ -161,12 +156,7 @@ extension Transformer {
         split.gemm(.transposed, .none, m: d, n: 3 * d, k: n, a: a.ln1, lda: d, b: arena.dqkv, ldb: 3 * d,
                    beta: 0, c: arena.packedGradient, ldc: 3 * d)
         layerNormBackwardSums(rows: n, gainGradient: w.dLn1Gain, biasGradient: w.dLn1Bias)
-        for r in 0..<d {
-            let row = arena.packedGradient + r * 3 * d
-            (w.dwq + r * d).update(from: row, count: d)
-            (w.dwk + r * d).update(from: row + d, count: d)
-            (w.dwv + r * d).update(from: row + 2 * d, count: d)
-        }
+        unpackQKVGradient(w)
     }
 
     /// An MLP layer's backward with its row passes block by block, each worker its share of the

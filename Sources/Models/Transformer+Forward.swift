@@ -108,6 +108,18 @@ extension Transformer {
         }
     }
 
+    /// Copies [dW_Q | dW_K | dW_V] from `arena.packedGradient`, (d, 3d), into layer `w`'s three
+    /// gradients: `packQKV`'s inverse for the backward pass.
+    func unpackQKVGradient(_ w: LayerWeights) {
+        let d = config.dModel
+        for r in 0..<d {
+            let row = arena.packedGradient + r * 3 * d
+            (w.dwq + r * d).update(from: row, count: d)
+            (w.dwk + r * d).update(from: row + d, count: d)
+            (w.dwv + r * d).update(from: row + 2 * d, count: d)
+        }
+    }
+
     /// `stream[0] = embed.token[token] + embed.position[position]`, row by row.
     func embed(rows n: Int) {
         let d = config.dModel, t = config.context
