@@ -1,7 +1,7 @@
 import TensorCore
 
 /// Register-blocked matrix products of attention, on panels packed 16 columns wide, each block
-/// one `RegisterTile` (6 rows × 16 columns of C in registers), or with the AVX-512 kernel
+/// one AVX2 tile (6 rows × 16 columns of C in registers, `TileKernel.avx2Strip`), or with the AVX-512 kernel
 /// (`TileKernel`) two panels at once (8 × 32). A is read in place (any row
 /// stride) and never packed: the passes feed it the query rows and the probability strip as
 /// they lie. On the 2-core Zen VM at d = 64, both products of attention
@@ -33,15 +33,8 @@ enum MicroKernel {
             }
             return
         }
-        // One specialised loop per row count: `block` folds its row tests for a constant R.
-        switch rows {
-        case 6: productLoop(6, k, alpha, a, lda, panels, count, c, ldc)
-        case 5: productLoop(5, k, alpha, a, lda, panels, count, c, ldc)
-        case 4: productLoop(4, k, alpha, a, lda, panels, count, c, ldc)
-        case 3: productLoop(3, k, alpha, a, lda, panels, count, c, ldc)
-        case 2: productLoop(2, k, alpha, a, lda, panels, count, c, ldc)
-        default: productLoop(1, k, alpha, a, lda, panels, count, c, ldc)
-        }
+        TileKernel.avx2Strip(rows: rows, k: k, a: a, lda: lda, b: panels, ldb: columns, panelStride: k * columns,
+                             count: count, c: c, ldc: ldc, alpha: alpha, accumulating: false)
     }
 
     /// `C[R × 16·count] += A[R × k] · B`, B rows `ldb` apart in `count` 16-wide panels
@@ -58,14 +51,8 @@ enum MicroKernel {
             }
             return
         }
-        switch rows {
-        case 6: accumulateLoop(6, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        case 5: accumulateLoop(5, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        case 4: accumulateLoop(4, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        case 3: accumulateLoop(3, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        case 2: accumulateLoop(2, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        default: accumulateLoop(1, k, a, lda, b, ldb, panelStride, count, c, ldc)
-        }
+        TileKernel.avx2Strip(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, panelStride: panelStride,
+                             count: count, c: c, ldc: ldc, alpha: 1, accumulating: true)
     }
 
     /// Calls `block(first panel, columns)` over `count` panels two at a time (32 columns), the
@@ -77,26 +64,6 @@ enum MicroKernel {
             let pair = p + 1 < count
             block(p, pair ? 2 * columns : columns)
             p += pair ? 2 : 1
-        }
-    }
-
-    @inline(__always)
-    private static func productLoop(_ R: Int, _ k: Int, _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int,
-                                    _ panels: UnsafePointer<Float>, _ count: Int,
-                                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        for p in 0..<count {
-            RegisterTile.block(R, k, a, rowStride: lda, kStride: 1, panels + p * k * columns, columns, c + p * columns, ldc,
-                               alpha: alpha, accumulating: false)
-        }
-    }
-
-    @inline(__always)
-    private static func accumulateLoop(_ R: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
-                                       _ b: UnsafePointer<Float>, _ ldb: Int, _ panelStride: Int, _ count: Int,
-                                       _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        for p in 0..<count {
-            RegisterTile.block(R, k, a, rowStride: lda, kStride: 1, b + p * panelStride, ldb, c + p * columns, ldc,
-                               alpha: 1, accumulating: true)
         }
     }
 }

@@ -8,8 +8,8 @@ import Foundation
 /// Both tiles compute every element of C as the same chain of fused multiply-adds in the same
 /// order, so they give the same bits: a result does not depend on which node's CPU ran it.
 public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// Swift's `RegisterTile` (6 × 16 in pairs of 8-lane vectors), compiled for the build target:
-    /// AVX2 + FMA with the default `x86-64-v3`.
+    /// The 6 × 16 tile in pairs of 8-lane vectors: on x86-64 the C kernel with AVX2 + FMA target
+    /// attributes (`avx2Block`), elsewhere Swift's `RegisterTile` compiled for the build target.
     case avx2
     /// The C kernels of CKernels with AVX-512 target attributes: up to 8 × 32 over two packed
     /// panels at once (up to sixteen zmm accumulators, half the broadcasts of A per multiply-add),
@@ -42,7 +42,12 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
     /// e.g. `AVX-512 8×32 (C, dispatched)`.
     public var description: String {
         switch self {
-        case .avx2: return "6×16 Swift tile (\(SIMDTarget.buildTarget))"
+        case .avx2:
+            #if arch(x86_64)
+            return "AVX2 6×16 (C)"
+            #else
+            return "6×16 Swift tile (\(SIMDTarget.buildTarget))"
+            #endif
         case .avx512: return "AVX-512 8×32 (C, dispatched)"
         }
     }
@@ -112,7 +117,7 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
             let start = DispatchTime.now().uptimeNanoseconds
             for _ in 0..<calls {
                 if self == .avx2 {
-                    RegisterTile.block(6, k, a, rowStride: 1, kStride: 6, b, 16, c, 16, alpha: 1, accumulating: false)
+                    Self.avx2Block(rows: 6, k, a, rowStride: 1, kStride: 6, b, 16, c, 16, alpha: 1, accumulating: false, relu: false)
                 } else {
                     block(rows: 6, columns: width, k, a, rowStride: 1, kStride: 6, b, 16, panelStride: 16 * k, c, width,
                           alpha: 1, accumulating: false, relu: false)
@@ -157,5 +162,49 @@ public enum TileKernelError: Error, CustomStringConvertible, Equatable {
             return "\(TileKernel.environmentVariable)=\(kernel.rawValue), but this CPU (or its OS) has no \(kernel == .avx512 ? "AVX-512F" : "AVX2 + FMA"); "
                 + "use \(TileKernel.supported.map(\.rawValue).joined(separator: " or ")) or auto"
         }
+    }
+}
+
+extension TileKernel {
+    /// `count` blocks of up to 6 rows × 16 columns on the AVX2 tile, one per 16-column panel of B
+    /// (`panelStride` floats apart, rows `ldb` apart), C's blocks side by side: `C = α·A·B`, or
+    /// `C += α·A·B` when `accumulating`; A rows `lda` apart, read in place. Attention's strips: one
+    /// call per strip instead of one per panel. On x86-64 the C tile (`loom_strip_avx2`), elsewhere
+    /// Swift's `RegisterTile`; the same bits either way.
+    /// - Precondition: 1 ≤ rows ≤ 6; on x86-64, a CPU with AVX2 and FMA.
+    public static func avx2Strip(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                 panelStride: Int, count: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                 alpha: Float, accumulating: Bool) {
+        #if arch(x86_64)
+        loom_strip_avx2(Int32(rows), k, a, lda, b, ldb, panelStride, Int32(count), c, ldc, alpha, accumulating ? 1 : 0)
+        #else
+        for p in 0..<count {
+            avx2Block(rows: rows, k, a, rowStride: lda, kStride: 1, b + p * panelStride, ldb, c + p * RegisterTile.columns, ldc,
+                      alpha: alpha, accumulating: accumulating, relu: false)
+        }
+        #endif
+    }
+
+    /// One block of up to 6 rows × 16 columns on the AVX2 tile, as `RegisterTile.block`: on x86-64
+    /// the C tile (`loom_tile_avx2_16`, its loop unrolled by four with fixed row pointers, which
+    /// Swift's loop could not be made to do), elsewhere `RegisterTile` itself. The same bits.
+    /// - Precondition: 1 ≤ rows ≤ 6; on x86-64, a CPU with AVX2 and FMA.
+    @inline(__always)
+    public static func avx2Block(rows: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                                 _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                                 alpha: Float, accumulating: Bool, relu: Bool,
+                                 mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
+        #if arch(x86_64)
+        loom_tile_avx2_16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0, mask, ldm)
+        #else
+        switch rows {
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        }
+        #endif
     }
 }

@@ -283,17 +283,6 @@ public enum TiledGEMM {
                                      bBlock, lanes, panelStride: panelStride, cBlock, ldc, alpha: alpha, accumulating: accumulate, relu: relu,
                                      mask: maskBlock, ldm: ldm)
                     } else if width == lanes {
-                        if let mask, i + strip < groupEnd {
-                            // The next block's rows of the mask, read at that block's end: the
-                            // Swift tile cannot ask for them from inside its loop, as the AVX-512
-                            // tile does (the mask epilogue gained 2 % of a 3-layer d = 64 step on
-                            // the AVX2 tile of Zen 4 with it, nothing without).
-                            let m = mask.base + (i + strip) * mask.ld + panel * lanes
-                            for r in 0..<min(strip, groupEnd - i - strip) {
-                                loom_prefetch(m + r * mask.ld)
-                                loom_prefetch(m + r * mask.ld + lanes - 1)
-                            }
-                        }
                         if relu {
                             tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: true)
                         } else if let maskBlock {
@@ -371,20 +360,14 @@ public enum TiledGEMM {
         }
     }
 
-    /// One block, specialised per row count.
+    /// One block on the AVX2 tile.
     @inline(__always)
     private static func tile(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
                              _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                              _ alpha: Float, _ accumulate: Bool, relu: Bool,
                              mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
-        switch rows {
-        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
-        }
+        TileKernel.avx2Block(rows: rows, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha,
+                             accumulating: accumulate, relu: relu, mask: mask, ldm: ldm)
     }
 }
 

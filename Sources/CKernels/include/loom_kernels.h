@@ -96,6 +96,18 @@ void loom_causal_attention_backward_avx2(int t, int dh, const float *q, const fl
                                          float scale, const float *p, const float *dout, ptrdiff_t ldo,
                                          float *dq, float *dk, float *dv, float *ds, float *vt);
 
+/// The AVX2 6 × 16 tile in C (1 ≤ rows ≤ 6, one 16-column panel of B): as `loom_tile_avx512_16`,
+/// the bits of Swift's RegisterTile. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_tile_avx2_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                       const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,
+                       int relu, const float *mask, ptrdiff_t ldm);
+
+/// Attention's strip products on the AVX2 tile: for each of `count` panels (`panel_stride` floats
+/// apart, rows `ldb` apart), the rows × 16 block of C = α·A·B (or C += α·A·B when `accumulate`),
+/// A rows `lda` apart; the bits of Swift's RegisterTile. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_strip_avx2(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                     ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate);
+
 #ifdef __cplusplus
 }
 #endif

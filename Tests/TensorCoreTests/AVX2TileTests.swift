@@ -1,0 +1,106 @@
+import Testing
+import TensorCore
+
+/// The AVX2 tile's C kernel (`TileKernel.avx2Block`, `avx2Strip`) against Swift's `RegisterTile`,
+/// bit for bit: every row count, inner dimensions around the unrolling by four, A read along its
+/// rows, packed in strips or transposed, every epilogue, and values that test the edges (NaN,
+/// −0, negatives under the ReLU, a NaN mask). A product that agreed only to rounding would fail.
+@Suite struct AVX2TileTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var rowStride: Int, kStride: Int, k: Int
+        var description: String { "A(r, p) at r·\(rowStride) + p·\(kStride), k \(k)" }
+    }
+
+    // In place along rows (attention's strips, NN products), packed strips of 6, transposed in place.
+    static let cases: [Case] = [0, 1, 3, 4, 5, 7, 64, 67, 130].flatMap { k in
+        [Case(rowStride: max(k, 1) + 3, kStride: 1, k: k), Case(rowStride: 1, kStride: 6, k: k),
+         Case(rowStride: 1, kStride: 23, k: k)]
+    }
+
+    enum Epilogue: CaseIterable { case plain, accumulate, relu, mask }
+
+    /// Values with sign changes, a few exact zeros of either sign and one NaN in A.
+    static func values(_ count: Int, seed: Int, nan: Int? = nil) -> [Float] {
+        var x = (0..<count).map { i in Float((i * 37 + seed * 11) % 29 - 14) / 8 + Float(i % 3) / 1024 }
+        if count > 5 { x[5] = -0.0 }
+        if let nan, nan < count { x[nan] = .nan }
+        return x
+    }
+
+    @Test(arguments: cases) func theCTileHasTheSwiftTilesBits(_ c: Case) {
+        let ldc = 21, ldm = 19
+        let aCount = 6 * c.rowStride + max(c.k, 1) * c.kStride + 8
+        let a = Self.values(aCount, seed: 1, nan: c.k > 3 ? c.rowStride * 2 + 3 * c.kStride : nil)
+        let b = Self.values(max(c.k, 1) * 16 + 16, seed: 2)
+        let start = Self.values(6 * ldc, seed: 3)
+        var mask = Self.values(6 * ldm, seed: 4)
+        mask[ldm + 2] = .nan
+        for rows in 1...6 {
+            for epilogue in Epilogue.allCases {
+                for alpha: Float in [1, -0.75] {
+                    var swift = start, viaC = start
+                    a.withUnsafeBufferPointer { a in
+                        b.withUnsafeBufferPointer { b in
+                            mask.withUnsafeBufferPointer { m in
+                                let accumulate = epilogue == .accumulate, relu = epilogue == .relu
+                                let maskBase = epilogue == .mask ? m.baseAddress : nil
+                                swift.withUnsafeMutableBufferPointer { out in
+                                    Self.swiftBlock(rows, c.k, a.baseAddress!, c.rowStride, c.kStride, b.baseAddress!, out.baseAddress!, ldc,
+                                                    alpha, accumulate, relu, maskBase, ldm)
+                                }
+                                viaC.withUnsafeMutableBufferPointer { out in
+                                    TileKernel.avx2Block(rows: rows, c.k, a.baseAddress!, rowStride: c.rowStride, kStride: c.kStride,
+                                                         b.baseAddress!, 16, out.baseAddress!, ldc, alpha: alpha,
+                                                         accumulating: accumulate, relu: relu, mask: maskBase, ldm: ldm)
+                                }
+                            }
+                        }
+                    }
+                    #expect(swift.map(\.bitPattern) == viaC.map(\.bitPattern), "\(c), \(rows) rows, \(epilogue), α \(alpha)")
+                }
+            }
+        }
+    }
+
+    /// The strip entry attention calls: several panels per call, each its own block of C.
+    @Test(arguments: [(6, 64, 3), (5, 130, 2), (1, 7, 4), (4, 0, 1)])
+    func aStripIsItsPanelsBlockByBlock(rows: Int, k: Int, count: Int) {
+        let lda = k + 5, ldc = 16 * count + 3, panelStride = max(k, 1) * 16 + 16
+        let a = Self.values(6 * lda + 8, seed: 5)
+        let b = Self.values(count * panelStride, seed: 6)
+        let start = Self.values(6 * ldc, seed: 7)
+        for accumulating in [false, true] {
+            var expected = start, strip = start
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    expected.withUnsafeMutableBufferPointer { out in
+                        for p in 0..<count {
+                            Self.swiftBlock(rows, k, a.baseAddress!, lda, 1, b.baseAddress! + p * panelStride, out.baseAddress! + 16 * p, ldc,
+                                            0.125, accumulating, false, nil, 0)
+                        }
+                    }
+                    strip.withUnsafeMutableBufferPointer { out in
+                        TileKernel.avx2Strip(rows: rows, k: k, a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: 16,
+                                             panelStride: panelStride, count: count, c: out.baseAddress!, ldc: ldc,
+                                             alpha: 0.125, accumulating: accumulating)
+                    }
+                }
+            }
+            #expect(expected.map(\.bitPattern) == strip.map(\.bitPattern), "\(rows) rows, k \(k), \(count) panels, accumulating \(accumulating)")
+        }
+    }
+
+    /// Swift's tile for a run-time row count.
+    static func swiftBlock(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
+                           _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float,
+                           _ accumulating: Bool, _ relu: Bool, _ mask: UnsafePointer<Float>?, _ ldm: Int) {
+        switch rows {
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        }
+    }
+}
