@@ -43,11 +43,7 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .avx2:
-            #if arch(x86_64)
-            return "AVX2 6×16 (C)"
-            #else
-            return "6×16 Swift tile (\(SIMDTarget.buildTarget))"
-            #endif
+            return Self.hasCTile ? "AVX2 6×16 (C)" : "6×16 Swift tile (\(SIMDTarget.buildTarget))"
         case .avx512: return "AVX-512 8×32 (C, dispatched)"
         }
     }
@@ -169,34 +165,39 @@ extension TileKernel {
     /// `count` blocks of up to 6 rows × 16 columns on the AVX2 tile, one per 16-column panel of B
     /// (`panelStride` floats apart, rows `ldb` apart), C's blocks side by side: `C = α·A·B`, or
     /// `C += α·A·B` when `accumulating`; A rows `lda` apart, read in place. Attention's strips: one
-    /// call per strip instead of one per panel. On x86-64 the C tile (`loom_strip_avx2`), elsewhere
-    /// Swift's `RegisterTile`; the same bits either way.
-    /// - Precondition: 1 ≤ rows ≤ 6; on x86-64, a CPU with AVX2 and FMA.
+    /// call per strip instead of one per panel. The C tile (`loom_strip_avx2`) where `hasCTile`,
+    /// else Swift's `RegisterTile`; the same bits either way.
+    /// - Precondition: 1 ≤ rows ≤ 6.
     public static func avx2Strip(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                  panelStride: Int, count: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
                                  alpha: Float, accumulating: Bool) {
         #if arch(x86_64)
-        loom_strip_avx2(Int32(rows), k, a, lda, b, ldb, panelStride, Int32(count), c, ldc, alpha, accumulating ? 1 : 0)
-        #else
+        if hasCTile {
+            loom_strip_avx2(Int32(rows), k, a, lda, b, ldb, panelStride, Int32(count), c, ldc, alpha, accumulating ? 1 : 0)
+            return
+        }
+        #endif
         for p in 0..<count {
             avx2Block(rows: rows, k, a, rowStride: lda, kStride: 1, b + p * panelStride, ldb, c + p * RegisterTile.columns, ldc,
                       alpha: alpha, accumulating: accumulating, relu: false)
         }
-        #endif
     }
 
-    /// One block of up to 6 rows × 16 columns on the AVX2 tile, as `RegisterTile.block`: on x86-64
-    /// the C tile (`loom_tile_avx2_16`, its loop unrolled by four with fixed row pointers, which
-    /// Swift's loop could not be made to do), elsewhere `RegisterTile` itself. The same bits.
-    /// - Precondition: 1 ≤ rows ≤ 6; on x86-64, a CPU with AVX2 and FMA.
+    /// One block of up to 6 rows × 16 columns on the AVX2 tile, as `RegisterTile.block`: the C tile
+    /// (`loom_tile_avx2_16`, its loop unrolled by four with fixed row pointers, which Swift's loop
+    /// could not be made to do) where `hasCTile`, else `RegisterTile` itself. The same bits.
+    /// - Precondition: 1 ≤ rows ≤ 6.
     @inline(__always)
     public static func avx2Block(rows: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
                                  _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                                  alpha: Float, accumulating: Bool, relu: Bool,
                                  mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
         #if arch(x86_64)
-        loom_tile_avx2_16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0, mask, ldm)
-        #else
+        if hasCTile {
+            loom_tile_avx2_16(Int32(rows), k, a, rowStride, kStride, b, ldb, c, ldc, alpha, accumulating ? 1 : 0, relu ? 1 : 0, mask, ldm)
+            return
+        }
+        #endif
         switch rows {
         case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
         case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
@@ -205,6 +206,9 @@ extension TileKernel {
         case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
         default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
         }
-        #endif
     }
+
+    /// Whether the C tile may run: a CPU with AVX2 and FMA. Only a build for an older target
+    /// (`LOOM_TARGET_CPU=x86-64`) can meet one without, and it then runs `RegisterTile`.
+    public static let hasCTile: Bool = loom_cpu_has_avx2_fma() != 0
 }
