@@ -7,14 +7,16 @@ import TensorCore
 /// −0, negatives under the ReLU, a NaN mask). A product that agreed only to rounding would fail.
 @Suite struct AVX2TileTests {
     struct Case: CustomStringConvertible, Sendable {
-        var rowStride: Int, kStride: Int, k: Int
-        var description: String { "A(r, p) at r·\(rowStride) + p·\(kStride), k \(k)" }
+        var rowStride: Int, kStride: Int, k: Int, ldb = 16
+        var description: String { "A(r, p) at r·\(rowStride) + p·\(kStride), B rows \(ldb) apart, k \(k)" }
     }
 
-    // In place along rows (attention's strips, NN products), packed strips of 6, transposed in place.
+    // In place along rows (attention's strips, NN products), packed strips of 6, transposed in
+    // place: the C tile's loops with constant strides, and its general loop (B rows 24 apart).
     static let cases: [Case] = [0, 1, 3, 4, 5, 7, 64, 67, 130].flatMap { k in
         [Case(rowStride: max(k, 1) + 3, kStride: 1, k: k), Case(rowStride: 1, kStride: 6, k: k),
-         Case(rowStride: 1, kStride: 23, k: k)]
+         Case(rowStride: 1, kStride: 23, k: k), Case(rowStride: max(k, 1) + 3, kStride: 1, k: k, ldb: 24),
+         Case(rowStride: 1, kStride: 6, k: k, ldb: 24)]
     }
 
     enum Epilogue: CaseIterable { case plain, accumulate, relu, mask }
@@ -31,7 +33,7 @@ import TensorCore
         let ldc = 21, ldm = 19
         let aCount = 6 * c.rowStride + max(c.k, 1) * c.kStride + 8
         let a = Self.values(aCount, seed: 1, nan: c.k > 3 ? c.rowStride * 2 + 3 * c.kStride : nil)
-        let b = Self.values(max(c.k, 1) * 16 + 16, seed: 2)
+        let b = Self.values(max(c.k, 1) * c.ldb + 16, seed: 2)
         let start = Self.values(6 * ldc, seed: 3)
         var mask = Self.values(6 * ldm, seed: 4)
         mask[ldm + 2] = .nan
@@ -45,12 +47,12 @@ import TensorCore
                                 let accumulate = epilogue == .accumulate, relu = epilogue == .relu
                                 let maskBase = epilogue == .mask ? m.baseAddress : nil
                                 swift.withUnsafeMutableBufferPointer { out in
-                                    Self.swiftBlock(rows, c.k, a.baseAddress!, c.rowStride, c.kStride, b.baseAddress!, out.baseAddress!, ldc,
+                                    Self.swiftBlock(rows, c.k, a.baseAddress!, c.rowStride, c.kStride, b.baseAddress!, c.ldb, out.baseAddress!, ldc,
                                                     alpha, accumulate, relu, maskBase, ldm)
                                 }
                                 viaC.withUnsafeMutableBufferPointer { out in
                                     TileKernel.avx2Block(rows: rows, c.k, a.baseAddress!, rowStride: c.rowStride, kStride: c.kStride,
-                                                         b.baseAddress!, 16, out.baseAddress!, ldc, alpha: alpha,
+                                                         b.baseAddress!, c.ldb, out.baseAddress!, ldc, alpha: alpha,
                                                          accumulating: accumulate, relu: relu, mask: maskBase, ldm: ldm)
                                 }
                             }
@@ -63,9 +65,9 @@ import TensorCore
     }
 
     /// The strip entry attention calls: several panels per call, each its own block of C.
-    @Test(arguments: [(6, 64, 3), (5, 130, 2), (1, 7, 4), (4, 0, 1)])
-    func aStripIsItsPanelsBlockByBlock(rows: Int, k: Int, count: Int) {
-        let lda = k + 5, ldc = 16 * count + 3, panelStride = max(k, 1) * 16 + 16
+    @Test(arguments: [(6, 64, 3, 16), (5, 130, 2, 16), (1, 7, 4, 16), (4, 0, 1, 16), (6, 67, 2, 40), (3, 9, 3, 17)])
+    func aStripIsItsPanelsBlockByBlock(rows: Int, k: Int, count: Int, ldb: Int) {
+        let lda = k + 5, ldc = 16 * count + 3, panelStride = max(k, 1) * ldb + 16
         let a = Self.values(6 * lda + 8, seed: 5)
         let b = Self.values(count * panelStride, seed: 6)
         let start = Self.values(6 * ldc, seed: 7)
@@ -75,32 +77,32 @@ import TensorCore
                 b.withUnsafeBufferPointer { b in
                     expected.withUnsafeMutableBufferPointer { out in
                         for p in 0..<count {
-                            Self.swiftBlock(rows, k, a.baseAddress!, lda, 1, b.baseAddress! + p * panelStride, out.baseAddress! + 16 * p, ldc,
+                            Self.swiftBlock(rows, k, a.baseAddress!, lda, 1, b.baseAddress! + p * panelStride, ldb, out.baseAddress! + 16 * p, ldc,
                                             0.125, accumulating, false, nil, 0)
                         }
                     }
                     strip.withUnsafeMutableBufferPointer { out in
-                        TileKernel.avx2Strip(rows: rows, k: k, a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: 16,
+                        TileKernel.avx2Strip(rows: rows, k: k, a: a.baseAddress!, lda: lda, b: b.baseAddress!, ldb: ldb,
                                              panelStride: panelStride, count: count, c: out.baseAddress!, ldc: ldc,
                                              alpha: 0.125, accumulating: accumulating)
                     }
                 }
             }
-            #expect(expected.map(\.bitPattern) == strip.map(\.bitPattern), "\(rows) rows, k \(k), \(count) panels, accumulating \(accumulating)")
+            #expect(expected.map(\.bitPattern) == strip.map(\.bitPattern), "\(rows) rows, k \(k), \(count) panels, B rows \(ldb) apart, accumulating \(accumulating)")
         }
     }
 
     /// Swift's tile for a run-time row count.
     static func swiftBlock(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
-                           _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float,
+                           _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float,
                            _ accumulating: Bool, _ relu: Bool, _ mask: UnsafePointer<Float>?, _ ldm: Int) {
         switch rows {
-        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
-        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
-        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
-        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
-        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
-        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, 16, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 6: RegisterTile.block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 5: RegisterTile.block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 4: RegisterTile.block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 3: RegisterTile.block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 2: RegisterTile.block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        default: RegisterTile.block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
         }
     }
 }
