@@ -1,5 +1,5 @@
 // The fused small-T causal attention on AVX2: attention_body.h over a pair of ymm registers per
-// 16-key vector and products on tile_avx2.h's 6 × 16 ymm tile (twelve accumulators), the same bits as the
+// 16-key vector and products on a 6 × 16 ymm tile (twelve accumulators), the same bits as the
 // AVX-512 kernels and the Swift path. Full vectors take plain loads and stores; only a row's
 // last partial vector takes vmaskmov, which is slow on several Zen generations.
 #include "loom_kernels.h"
@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include "row_switch.h"
 #include "exp_core.h"
-#include "tile_avx2.h"
 
 #define LOOM_AVX2 __attribute__((target("avx2,fma")))
 #define LOOM_TARGET LOOM_AVX2
@@ -69,11 +68,32 @@ LOOM_INLINE LOOM_AVX2 void v_halves_sum(vec16 x, float out[4]) {
     _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1)));
 }
 
+// `rows` (≤ 6) × 16 of C = alpha·A·B over k steps, as Swift's RegisterTile: each element one
+// chain of FMAs from 0, then × alpha; only the first `width` columns are written.
+LOOM_INLINE LOOM_AVX2 void block_16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                    const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int width) {
+    __m256 low[6], high[6];
+    for (int r = 0; r < rows; r++) { low[r] = _mm256_setzero_ps(); high[r] = _mm256_setzero_ps(); }
+    const float *pa = a, *pb = b;
+    for (ptrdiff_t p = 0; p < k; p++) {
+        const __m256 b0 = _mm256_loadu_ps(pb), b1 = _mm256_loadu_ps(pb + 8);
+        for (int r = 0; r < rows; r++) {
+            const __m256 x = _mm256_set1_ps(pa[r * row_stride]);
+            low[r] = _mm256_fmadd_ps(x, b0, low[r]);
+            high[r] = _mm256_fmadd_ps(x, b1, high[r]);
+        }
+        pa += k_stride;
+        pb += ldb;
+    }
+    const __m256 scale = _mm256_set1_ps(alpha);
+    for (int r = 0; r < rows; r++) v_store_before(c + r * ldc, 0, width, pair(_mm256_mul_ps(low[r], scale), _mm256_mul_ps(high[r], scale)));
+}
+
 LOOM_INLINE LOOM_AVX2 void strided_strip_product(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                                  const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
     for (int j = 0; j < n; j += 16) {
         const int width = n - j < 16 ? n - j : 16;
-#define LOOM_ROWS(R) avx2_block(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, NULL, 0, width)
+#define LOOM_ROWS(R) block_16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, width)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }

@@ -10,14 +10,95 @@
 #include "loom_kernels.h"
 
 #if defined(__x86_64__)
-#include "tile_avx2.h"
+#include <immintrin.h>
+#include <stddef.h>
+#include "row_switch.h"
 
-#define LOOM_AVX2 LOOM_AVX2_TILE
+#define LOOM_AVX2 __attribute__((target("avx2,fma")))
+
+// Steps before the block's end at which it asks for the rows of C it adds to (and of the mask),
+// as the AVX-512 tiles do (tiles_avx512.h).
+#define LOOM_AVX2_C_AHEAD 64
+
+// One step of the inner dimension: A(r, p) at rows[r] + off, B's 16 floats at bp.
+#define LOOM_AVX2_STEP(off, bp) { \
+        const __m256 b0_ = _mm256_loadu_ps(bp), b1_ = _mm256_loadu_ps((bp) + 8); \
+        for (int r_ = 0; r_ < rows; r_++) { \
+            const __m256 x_ = _mm256_broadcast_ss(row[r_] + (off)); \
+            low[r_] = _mm256_fmadd_ps(x_, b0_, low[r_]); \
+            high[r_] = _mm256_fmadd_ps(x_, b1_, high[r_]); \
+        } }
+
+// `rows` is a constant at every call (LOOM_FOR_ROWS), so the loops over rows unroll and the
+// accumulators stay in registers. k_stride == 1 (A's rows in place) and row_stride == 1 (A packed
+// in strips, or transposed in place) each get a loop whose addresses are constant offsets.
+LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,
+                                      int relu, const float *mask, ptrdiff_t ldm) {
+    __m256 low[6], high[6];
+    const float *row[6];
+    for (int r = 0; r < rows; r++) {
+        low[r] = _mm256_setzero_ps();
+        high[r] = _mm256_setzero_ps();
+        row[r] = a + r * row_stride;
+    }
+    const float *pb = b;
+    const ptrdiff_t ahead = k > LOOM_AVX2_C_AHEAD ? k - LOOM_AVX2_C_AHEAD : 0;
+    ptrdiff_t p = 0;
+    if (k_stride == 1) {
+        for (; p + 4 <= k; p += 4) {
+            if (p <= ahead && ahead < p + 4) {
+                for (int r = 0; r < rows; r++) {
+                    if (accumulate) { _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0); }
+                    if (mask) { _mm_prefetch((const char *)(mask + r * ldm), _MM_HINT_T0); _mm_prefetch((const char *)(mask + r * ldm + 15), _MM_HINT_T0); }
+                }
+            }
+            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(1, pb + ldb) LOOM_AVX2_STEP(2, pb + 2 * ldb) LOOM_AVX2_STEP(3, pb + 3 * ldb)
+            for (int r = 0; r < rows; r++) row[r] += 4;
+            pb += 4 * ldb;
+        }
+    } else {
+        for (; p + 4 <= k; p += 4) {
+            if (p <= ahead && ahead < p + 4) {
+                for (int r = 0; r < rows; r++) {
+                    if (accumulate) { _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0); }
+                    if (mask) { _mm_prefetch((const char *)(mask + r * ldm), _MM_HINT_T0); _mm_prefetch((const char *)(mask + r * ldm + 15), _MM_HINT_T0); }
+                }
+            }
+            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(k_stride, pb + ldb)
+            LOOM_AVX2_STEP(2 * k_stride, pb + 2 * ldb) LOOM_AVX2_STEP(3 * k_stride, pb + 3 * ldb)
+            for (int r = 0; r < rows; r++) row[r] += 4 * k_stride;
+            pb += 4 * ldb;
+        }
+    }
+    for (; p < k; p++) {
+        LOOM_AVX2_STEP(0, pb)
+        for (int r = 0; r < rows; r++) row[r] += k_stride;
+        pb += ldb;
+    }
+    const __m256 scale = _mm256_set1_ps(alpha), zero = _mm256_setzero_ps();
+    for (int r = 0; r < rows; r++) {
+        float *out = c + r * ldc;
+        __m256 x0 = _mm256_mul_ps(low[r], scale), x1 = _mm256_mul_ps(high[r], scale);
+        if (accumulate) { x0 = _mm256_add_ps(_mm256_loadu_ps(out), x0); x1 = _mm256_add_ps(_mm256_loadu_ps(out + 8), x1); }
+        // maxps returns its second operand when either is NaN: (0, x) keeps a NaN x, and -0 stays -0,
+        // as Swift's `x.replacing(with: 0, where: x .< 0)`.
+        if (relu) { x0 = _mm256_max_ps(zero, x0); x1 = _mm256_max_ps(zero, x1); }
+        if (mask) {
+            const float *m = mask + r * ldm;
+            x0 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(m), zero, _CMP_GT_OQ), x0);
+            x1 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(m + 8), zero, _CMP_GT_OQ), x1);
+        }
+        _mm256_storeu_ps(out, x0);
+        _mm256_storeu_ps(out + 8, x1);
+    }
+}
+#undef LOOM_AVX2_STEP
 
 LOOM_AVX2 void loom_tile_avx2_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,
                                  int relu, const float *mask, ptrdiff_t ldm) {
-#define LOOM_ROWS(n) avx2_block(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16)
+#define LOOM_ROWS(n) avx2_block(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm)
     LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
@@ -26,7 +107,7 @@ LOOM_AVX2 void loom_strip_avx2(int rows, ptrdiff_t k, const float *a, ptrdiff_t 
                                ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
 #define LOOM_ROWS(n) \
     for (int p = 0; p < count; p++) \
-        avx2_block(n, k, a, lda, 1, b + p * panel_stride, ldb, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0, 16)
+        avx2_block(n, k, a, lda, 1, b + p * panel_stride, ldb, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0)
     LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
