@@ -20,6 +20,13 @@
 // as the AVX-512 tiles do (tiles_avx512.h).
 #define LOOM_AVX2_C_AHEAD 64
 
+// Asks for the rows of C the block will add to, and of its mask.
+#define LOOM_AVX2_PREFETCH_C \
+    for (int r_ = 0; r_ < rows; r_++) { \
+        if (accumulate) { _mm_prefetch((const char *)(c + r_ * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + r_ * ldc + 15), _MM_HINT_T0); } \
+        if (mask) { _mm_prefetch((const char *)(mask + r_ * ldm), _MM_HINT_T0); _mm_prefetch((const char *)(mask + r_ * ldm + 15), _MM_HINT_T0); } \
+    }
+
 // One step of the inner dimension: A(r, p) at rows[r] + off, B's 16 floats at bp.
 #define LOOM_AVX2_STEP(off, bp) { \
         const __m256 b0_ = _mm256_loadu_ps(bp), b1_ = _mm256_loadu_ps((bp) + 8); \
@@ -47,24 +54,14 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
     ptrdiff_t p = 0;
     if (k_stride == 1) {
         for (; p + 4 <= k; p += 4) {
-            if (p <= ahead && ahead < p + 4) {
-                for (int r = 0; r < rows; r++) {
-                    if (accumulate) { _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0); }
-                    if (mask) { _mm_prefetch((const char *)(mask + r * ldm), _MM_HINT_T0); _mm_prefetch((const char *)(mask + r * ldm + 15), _MM_HINT_T0); }
-                }
-            }
+            if (p <= ahead && ahead < p + 4) LOOM_AVX2_PREFETCH_C
             LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(1, pb + ldb) LOOM_AVX2_STEP(2, pb + 2 * ldb) LOOM_AVX2_STEP(3, pb + 3 * ldb)
             for (int r = 0; r < rows; r++) row[r] += 4;
             pb += 4 * ldb;
         }
     } else {
         for (; p + 4 <= k; p += 4) {
-            if (p <= ahead && ahead < p + 4) {
-                for (int r = 0; r < rows; r++) {
-                    if (accumulate) { _mm_prefetch((const char *)(c + r * ldc), _MM_HINT_T0); _mm_prefetch((const char *)(c + r * ldc + 15), _MM_HINT_T0); }
-                    if (mask) { _mm_prefetch((const char *)(mask + r * ldm), _MM_HINT_T0); _mm_prefetch((const char *)(mask + r * ldm + 15), _MM_HINT_T0); }
-                }
-            }
+            if (p <= ahead && ahead < p + 4) LOOM_AVX2_PREFETCH_C
             LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(k_stride, pb + ldb)
             LOOM_AVX2_STEP(2 * k_stride, pb + 2 * ldb) LOOM_AVX2_STEP(3 * k_stride, pb + 3 * ldb)
             for (int r = 0; r < rows; r++) row[r] += 4 * k_stride;
@@ -94,6 +91,7 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
     }
 }
 #undef LOOM_AVX2_STEP
+#undef LOOM_AVX2_PREFETCH_C
 
 LOOM_AVX2 void loom_tile_avx2_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,

@@ -74,6 +74,22 @@ public enum RegisterTile {
         if R > 5 { put(c50, c51, row: 5) }
     }
 
+    /// `block` for a row count known only at run time (1 ≤ rows ≤ 6): one specialised body per count.
+    @inlinable @inline(__always)
+    public static func block(rows: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
+                             _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                             alpha: Float, accumulating: Bool, relu: Bool = false,
+                             mask: UnsafePointer<Float>? = nil, ldm: Int = 0) {
+        switch rows {
+        case 6: block(6, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 5: block(5, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 4: block(4, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 3: block(3, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        case 2: block(2, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        default: block(1, k, a, rowStride: rowStride, kStride: kStride, b, ldb, c, ldc, alpha: alpha, accumulating: accumulating, relu: relu, mask: mask, ldm: ldm)
+        }
+    }
+
     @inlinable @inline(__always)
     static func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
