@@ -90,7 +90,7 @@ extension Transformer {
         nonisolated(unsafe) let normedBase = transient ? arena.dNormed : a.ln1, qkvBase = transient ? arena.dqkv : a.qkv
         nonisolated(unsafe) let outputBase = transient ? arena.dHeads : a.heads
         nonisolated(unsafe) let meanBase = transient ? arena.dStream : a.ln1Mean, rstdBase = transient ? arena.dStream : a.ln1Rstd
-        split.rows(batch) { sequences, worker in
+        split.rows(batch, balanced: true) { sequences, worker in
             let scratch = AttentionKernel.Scratch(gemm: split.workspaces[worker], pack: split.packs[worker])
             for b0 in stride(from: sequences.lowerBound, to: sequences.upperBound, by: block) {
                 let b1 = min(sequences.upperBound, b0 + block), r0 = b0 * t, rows = (b1 - b0) * t
@@ -185,7 +185,7 @@ extension Transformer {
         nonisolated(unsafe) let gain = w.ln2Gain, bias = w.ln2Bias, normed = a.ln2, mean = a.ln2Mean, rstd = a.ln2Rstd
         nonisolated(unsafe) let pre = a.preActivation, post = a.postActivation
         let relu = fusesReLU, block = ffnRowBlock
-        split.rows(n, aligned: block) { range, worker in
+        split.rows(n, aligned: block, balanced: true) { range, worker in
             var r0 = range.lowerBound
             while r0 < range.upperBound {
                 let rows = min(block, range.upperBound - r0)

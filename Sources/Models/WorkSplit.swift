@@ -1,7 +1,9 @@
 import TensorCore
 
 /// How the transformer spreads one step over its threads: every matrix product and row kernel is
-/// cut into one piece per worker, each piece a plain single-threaded call.
+/// cut into pieces, each a plain single-threaded call: one per worker for a whole product (each
+/// piece packs its own operands), shrinking pieces pulled by free workers for the blocked phases
+/// of a step (their weights are packed once), so a slowed core does not hold the other up.
 ///
 /// Splitting ourselves rather than letting OpenBLAS thread each call keeps one thread pool busy
 /// (attention's per-(batch, head) items run on the same workers), and no split needs a reduction:
@@ -38,20 +40,49 @@ struct WorkSplit: Sendable {
     /// Blocks of `reductionBlock` rows in `rows` rows.
     static func reductionBlocks(_ rows: Int) -> Int { (rows + reductionBlock - 1) / reductionBlock }
 
-    /// Calls `body(range, piece)` for `threads` contiguous pieces of `0..<count`; `piece` indexes
-    /// per-worker scratch. With `aligned` > 1, every piece but the last starts and ends on a
-    /// multiple of it (pieces that would be empty are left out).
-    func rows(_ count: Int, aligned: Int = 1, _ body: @Sendable (Range<Int>, Int) -> Void) {
+    /// Calls `body(range, worker)` for contiguous pieces of `0..<count`: `threads` even ones, or
+    /// with `balanced`, pieces that shrink as the work runs out (`guidedCuts`), each pulled by
+    /// whichever worker is free. `worker` (0..<threads) indexes per-worker scratch. With `aligned`
+    /// > 1, every piece but the last starts and ends on a multiple of it (pieces that would be
+    /// empty are left out).
+    ///
+    /// Balanced, a core slowed by a neighbour (a shared VM, an interrupt) takes less of the work;
+    /// with even halves the other core waited for it at the end of every phase.
+    func rows(_ count: Int, aligned: Int = 1, balanced: Bool = false, _ body: @Sendable (Range<Int>, Int) -> Void) {
+        if balanced && threads > 1 && count > 1 {
+            let cuts = Self.guidedCuts(count, threads: threads, aligned: aligned)
+            Parallel.forEach(cuts.count - 1, threads: min(threads, cuts.count - 1), setup: { $0 }, body: { piece, worker in
+                body(cuts[piece]..<cuts[piece + 1], worker)
+            })
+            return
+        }
         let pieces = max(1, min(threads, count))
         if pieces == 1 {
             body(0..<count, 0)
             return
         }
-        Parallel.forEach(pieces, threads: pieces, setup: { _ in () }, body: { piece, _ in
+        Parallel.forEach(pieces, threads: pieces, setup: { $0 }, body: { piece, worker in
             let range = Self.cut(count, piece: piece, of: pieces, aligned: aligned)
                 ..< Self.cut(count, piece: piece + 1, of: pieces, aligned: aligned)
-            if !range.isEmpty { body(range, piece) }
+            if !range.isEmpty { body(range, worker) }
         })
+    }
+
+    /// Piece boundaries for a balanced `rows`, from 0 to `count`: each piece a 1/(2·threads)
+    /// share of what is left, rounded up to `aligned`, the largest first, none smaller than
+    /// `aligned` except the last. The wait at the end of a phase is then at most about the
+    /// smallest piece, and most of the rows still go in large pieces.
+    static func guidedCuts(_ count: Int, threads: Int, aligned: Int) -> [Int] {
+        let unit = max(1, aligned)
+        var cuts = [0]
+        var start = 0
+        while start < count {
+            let share = (count - start) / (2 * max(1, threads))
+            let size = max(unit, (share + unit - 1) / unit * unit)
+            start = min(count, start + size)
+            cuts.append(start)
+        }
+        return cuts
     }
 
     /// Where piece `piece` of `pieces` starts in `0..<count`: the even cut, rounded to the
@@ -64,8 +95,8 @@ struct WorkSplit: Sendable {
 
     /// `C ← α·op(A)·op(B) + β·C` (row-major, op(A) `m × k`, op(B) `k × n`) split across the workers.
     ///
-    /// `rowsDone(rows, piece)`, when given, runs over every row of C once it is final, with the
-    /// piece (0..<threads) of `rows(m, aligned: reductionBlock)` that holds those rows: on
+    /// `rowsDone(rows, worker)`, when given, runs over every row of C once it is final, on the
+    /// worker (0..<threads) that runs the piece of `rows(m, aligned: reductionBlock)` holding them: on
     /// `TiledGEMM` with rows split across the workers (m ≥ n), group by group inside each
     /// worker's product while the rows are in cache; otherwise after the product, over the same
     /// pieces. Either way each piece sees its rows in order and every block of `reductionBlock`

@@ -39,24 +39,45 @@ import Testing
         #expect(finite)
     }
 
-    /// Pieces aligned to a block keep every block on one worker, cover every row once, in order.
-    @Test func alignedPiecesKeepBlocksWhole() {
+    /// Pieces aligned to a block keep every block on one worker, cover every row once, in order,
+    /// even or balanced; every piece names a worker that exists.
+    @Test(arguments: [false, true])
+    func alignedPiecesKeepBlocksWhole(balanced: Bool) {
         for threads in 1...5 {
             let split = WorkSplit(threads: threads)
-            for count in [1, 63, 64, 65, 120, 256, 1000] {
+            for count in [1, 63, 64, 65, 120, 256, 1000, 4096] {
                 let seen = Seen()
-                split.rows(count, aligned: 64) { range, piece in seen.add(range, piece) }
+                split.rows(count, aligned: 64, balanced: balanced) { range, worker in seen.add(range, worker) }
                 let pieces = seen.ranges.sorted { $0.lowerBound < $1.lowerBound }
                 #expect(pieces.first?.lowerBound == 0 && pieces.last?.upperBound == count, "\(threads) threads, \(count) rows: \(pieces)")
                 #expect(zip(pieces, pieces.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
                 #expect(pieces.dropLast().allSatisfy { $0.upperBound % 64 == 0 && !$0.isEmpty }, "\(pieces)")
+                #expect(seen.workers.allSatisfy { (0..<threads).contains($0) }, "workers \(seen.workers) on \(threads) threads")
             }
         }
+    }
+
+    /// Balanced pieces shrink as the work runs out: the first is 1/(2·threads) of the rows
+    /// (rounded up to the alignment), none is larger than the one before, and the wait at the end
+    /// is at most the smallest.
+    @Test func balancedPiecesShrink() {
+        let cuts = WorkSplit.guidedCuts(4096, threads: 2, aligned: 32)
+        let sizes = zip(cuts, cuts.dropFirst()).map { $1 - $0 }
+        #expect(cuts.first == 0 && cuts.last == 4096)
+        #expect(sizes.first == 1024, "\(sizes)")
+        #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $0 >= $1 }, "\(sizes)")
+        #expect(sizes.allSatisfy { $0 % 32 == 0 } && sizes.last == 32, "\(sizes)")
+        #expect(sizes.count < 40, "\(sizes.count) pieces")
+        // Unaligned, down to single rows; never an empty piece.
+        let small = WorkSplit.guidedCuts(7, threads: 3, aligned: 1)
+        #expect(small == [0, 1, 2, 3, 4, 5, 6, 7], "\(small)")
+        #expect(WorkSplit.guidedCuts(0, threads: 2, aligned: 8) == [0])
     }
 
     final class Seen: @unchecked Sendable {
         private let lock = NSLock()
         private(set) var ranges: [Range<Int>] = []
-        func add(_ range: Range<Int>, _ piece: Int) { lock.lock(); ranges.append(range); lock.unlock() }
+        private(set) var workers: [Int] = []
+        func add(_ range: Range<Int>, _ worker: Int) { lock.lock(); ranges.append(range); workers.append(worker); lock.unlock() }
     }
 }

@@ -4,15 +4,15 @@ import TensorCore
 import Testing
 @testable import Models
 
-/// `WorkSplit.gemm`'s `rowsDone`: every row of C is handed over exactly once, by the piece of
-/// `rows(m, aligned: reductionBlock)` that holds it, in order within the piece, and only once its values are final; on
+/// `WorkSplit.gemm`'s `rowsDone`: every row of C is handed over exactly once, each piece of
+/// `rows(m, aligned: reductionBlock)` by one worker, in order, and only once its values are final; on
 /// Loom's tiles with rows split (inside the product, group by group) and on every other path
 /// (after the product).
 @Suite struct WorkSplitRowsDoneTests {
-    /// What the hook saw: per row, the piece and the row's values at that moment.
+    /// What the hook saw: per row, the worker and the row's values at that moment.
     final class Record: @unchecked Sendable {
         let lock = NSLock()
-        var pieces: [Int: Int] = [:], values: [Int: [Float]] = [:], orders: [Int: [Int]] = [:]
+        var workers: [Int: Int] = [:], values: [Int: [Float]] = [:], orders: [Int: [Int]] = [:]
         var repeats = 0
     }
 
@@ -29,24 +29,29 @@ import Testing
         let record = Record()
         c.withUnsafeMutableBufferPointer { cBuffer in
             nonisolated(unsafe) let c = cBuffer.baseAddress!
-            split.gemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n, rowsDone: { rows, piece in
+            split.gemm(.none, .none, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: n, beta: 0, c: c, ldc: n, rowsDone: { rows, worker in
                 record.lock.lock(); defer { record.lock.unlock() }
                 for r in rows {
-                    if record.pieces[r] != nil { record.repeats += 1 }
-                    record.pieces[r] = piece
+                    if record.workers[r] != nil { record.repeats += 1 }
+                    record.workers[r] = worker
                     record.values[r] = Array(UnsafeBufferPointer(start: c + r * n, count: n))
-                    record.orders[piece, default: []].append(r)
+                    record.orders[worker, default: []].append(r)
                 }
             })
         }
         #expect(record.repeats == 0, "a row was handed over twice")
-        #expect(record.pieces.count == m, "\(record.pieces.count) of \(m) rows handed over")
+        #expect(record.workers.count == m, "\(record.workers.count) of \(m) rows handed over")
+        #expect(record.workers.values.allSatisfy { (0..<shape.threads).contains($0) }, "a worker outside 0..<\(shape.threads)")
         let pieces = max(1, min(shape.threads, m))
         for piece in 0..<pieces {
-            // Pieces on whole blocks of a row sum (`WorkSplit.reductionBlock`): an empty one sees nothing.
+            // Pieces on whole blocks of a row sum (`WorkSplit.reductionBlock`), each on one worker.
             let block = WorkSplit.reductionBlock
-            let expected = Array(WorkSplit.cut(m, piece: piece, of: pieces, aligned: block) ..< WorkSplit.cut(m, piece: piece + 1, of: pieces, aligned: block))
-            #expect(record.orders[piece] ?? [] == expected, "piece \(piece) saw its rows out of order or others' rows")
+            let rows = WorkSplit.cut(m, piece: piece, of: pieces, aligned: block) ..< WorkSplit.cut(m, piece: piece + 1, of: pieces, aligned: block)
+            #expect(Set(rows.map { record.workers[$0] }).count <= 1, "piece \(piece) was split between workers")
+        }
+        // A worker sees its rows in order (pieces are handed out in order).
+        for (worker, order) in record.orders {
+            #expect(order == order.sorted() && Set(order).count == order.count, "worker \(worker) saw its rows out of order")
         }
         let final = (0..<m).allSatisfy { r in record.values[r]?.map(\.bitPattern) == Array(c[(r * n)..<((r + 1) * n)]).map(\.bitPattern) }
         #expect(final, "a row was handed over before its values were final")
