@@ -13,4 +13,7 @@ public enum TrainingFusion: String, CaseIterable, Sendable {
     case reluMask = "relu-mask"
     /// LayerNorm backward and GELU on each group of rows inside the product that forms them.
     case rowPasses = "row-passes"
+    /// Not a fused pass but measured like one: the blocked phases' rows in shrinking pieces
+    /// pulled by whichever worker is free (`WorkSplit.rows(balanced:)`), not in even halves.
+    case balancedPieces = "balanced-pieces"
 }

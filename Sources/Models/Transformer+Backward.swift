@@ -132,7 +132,7 @@ extension Transformer {
         // Sequences per piece in multiples that start on a 64-row block of LayerNorm's sums.
         var aligned = 1
         while aligned * t % WorkSplit.reductionBlock != 0 && aligned < WorkSplit.reductionBlock { aligned *= 2 }
-        split.rows(batch, aligned: aligned, balanced: true) { sequences, worker in
+        split.rows(batch, aligned: Self.wholeBlocks(aligned, block, of: batch), balanced: true, grain: block) { sequences, worker in
             let scratch = AttentionKernel.Scratch(gemm: split.workspaces[worker], pack: split.packs[worker])
             let tile = tiles + worker * t * t
             for b0 in stride(from: sequences.lowerBound, to: sequences.upperBound, by: block) {
@@ -179,7 +179,7 @@ extension Transformer {
         nonisolated(unsafe) let dY = arena.dStream, post = a.postActivation, pre = a.preActivation
         nonisolated(unsafe) let dPost = arena.dPost, dPre = arena.dPre, dNormed = arena.dNormed
         let relu = fusesReLU, block = ffnRowBlock
-        split.rows(n, aligned: WorkSplit.reductionBlock, balanced: true) { range, worker in
+        split.rows(n, aligned: WorkSplit.reductionBlock, balanced: true, grain: block) { range, worker in
             var r0 = range.lowerBound
             while r0 < range.upperBound {
                 let rows = min(block, range.upperBound - r0)

@@ -47,6 +47,15 @@ extension Transformer {
         phases?.mark(.attentionOutput)
     }
 
+    /// The alignment of a balanced split of `count` sequences: a multiple of `aligned` that also
+    /// holds whole blocks of `block` when that leaves at least eight pieces' worth, so no piece
+    /// runs a partial block's smaller products; else `aligned`.
+    static func wholeBlocks(_ aligned: Int, _ block: Int, of count: Int) -> Int {
+        var multiple = aligned
+        while multiple % block != 0 { multiple += aligned }
+        return multiple * 8 <= count ? multiple : aligned
+    }
+
     /// Sequences per block of `blockedAttention`: about 256 rows, whose LayerNorm, q | k | v,
     /// (T, T) tiles and head outputs (≈ 600 KiB at d = 64, T = 64) stay in L2 from the product
     /// that writes them to the one that reads them.
@@ -90,7 +99,7 @@ extension Transformer {
         nonisolated(unsafe) let normedBase = transient ? arena.dNormed : a.ln1, qkvBase = transient ? arena.dqkv : a.qkv
         nonisolated(unsafe) let outputBase = transient ? arena.dHeads : a.heads
         nonisolated(unsafe) let meanBase = transient ? arena.dStream : a.ln1Mean, rstdBase = transient ? arena.dStream : a.ln1Rstd
-        split.rows(batch, balanced: true) { sequences, worker in
+        split.rows(batch, aligned: Self.wholeBlocks(1, block, of: batch), balanced: true, grain: block) { sequences, worker in
             let scratch = AttentionKernel.Scratch(gemm: split.workspaces[worker], pack: split.packs[worker])
             for b0 in stride(from: sequences.lowerBound, to: sequences.upperBound, by: block) {
                 let b1 = min(sequences.upperBound, b0 + block), r0 = b0 * t, rows = (b1 - b0) * t

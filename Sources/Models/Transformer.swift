@@ -52,7 +52,10 @@ public final class Transformer {
     /// Fused passes switched off, to measure what each gains (`loom bench fusions`): the
     /// unfused path runs instead, with the same bits. Empty by default.
     public var unfused: Set<TrainingFusion> = [] {
-        didSet { split.fusesRowPasses = !unfused.contains(.rowPasses) }
+        didSet {
+            split.fusesRowPasses = !unfused.contains(.rowPasses)
+            split.balancesPieces = !unfused.contains(.balancedPieces)
+        }
     }
 
     /// Wall time per phase of each forward and backward pass, when set (`loom bench train --phases`).

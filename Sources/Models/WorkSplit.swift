@@ -20,6 +20,8 @@ struct WorkSplit: Sendable {
     var usesOpenBLASProducts = false
     /// Whether `gemm`'s `rowsDone` runs inside the product (true) or after it (`TrainingFusion.rowPasses`).
     var fusesRowPasses = true
+    /// Whether `rows(balanced: true)` cuts shrinking pieces (true) or even halves (`TrainingFusion.balancedPieces`).
+    var balancesPieces = true
     /// One `TiledGEMM` scratch per worker, and one for operands packed ahead (attention's).
     let workspaces: [GEMMWorkspace]
     let packs: [GEMMWorkspace]
@@ -48,9 +50,11 @@ struct WorkSplit: Sendable {
     ///
     /// Balanced, a core slowed by a neighbour (a shared VM, an interrupt) takes less of the work;
     /// with even halves the other core waited for it at the end of every phase.
-    func rows(_ count: Int, aligned: Int = 1, balanced: Bool = false, _ body: @Sendable (Range<Int>, Int) -> Void) {
-        if balanced && threads > 1 && count > 1 {
-            let cuts = Self.guidedCuts(count, threads: threads, aligned: aligned)
+    /// `grain` is the smallest balanced piece worth its own call (a block of the phase's rows).
+    func rows(_ count: Int, aligned: Int = 1, balanced: Bool = false, grain: Int = 1,
+              _ body: @Sendable (Range<Int>, Int) -> Void) {
+        if balanced && balancesPieces && threads > 1 && count > 1 {
+            let cuts = Self.guidedCuts(count, threads: threads, aligned: aligned, grain: grain)
             Parallel.forEach(cuts.count - 1, threads: min(threads, cuts.count - 1), setup: { $0 }, body: { piece, worker in
                 body(cuts[piece]..<cuts[piece + 1], worker)
             })
@@ -69,15 +73,15 @@ struct WorkSplit: Sendable {
     }
 
     /// Piece boundaries for a balanced `rows`, from 0 to `count`: each piece a 1/(2·threads)
-    /// share of what is left, rounded up to `aligned`, the largest first, none smaller than
-    /// `aligned` except the last. The wait at the end of a phase is then at most about the
+    /// share of what is left but at least `grain`, rounded up to `aligned`, the largest first;
+    /// only the last can be smaller. The wait at the end of a phase is then at most about the
     /// smallest piece, and most of the rows still go in large pieces.
-    static func guidedCuts(_ count: Int, threads: Int, aligned: Int) -> [Int] {
+    static func guidedCuts(_ count: Int, threads: Int, aligned: Int, grain: Int = 1) -> [Int] {
         let unit = max(1, aligned)
         var cuts = [0]
         var start = 0
         while start < count {
-            let share = (count - start) / (2 * max(1, threads))
+            let share = max(grain, (count - start) / (2 * max(1, threads)))
             let size = max(unit, (share + unit - 1) / unit * unit)
             start = min(count, start + size)
             cuts.append(start)

@@ -72,6 +72,19 @@ import Testing
         let small = WorkSplit.guidedCuts(7, threads: 3, aligned: 1)
         #expect(small == [0, 1, 2, 3, 4, 5, 6, 7], "\(small)")
         #expect(WorkSplit.guidedCuts(0, threads: 2, aligned: 8) == [0])
+        // A grain: 64 sequences in blocks of 4, no piece below a block but the last.
+        let grained = WorkSplit.guidedCuts(64, threads: 2, aligned: 1, grain: 4)
+        let grainSizes = zip(grained, grained.dropFirst()).map { $1 - $0 }
+        #expect(grained.last == 64 && grainSizes.first == 16 && grainSizes.dropLast().allSatisfy { $0 >= 4 }, "\(grainSizes)")
+    }
+
+    /// Balanced attention pieces hold whole blocks of sequences when the batch has room for
+    /// eight such pieces, on the alignment LayerNorm's sums need.
+    @Test func attentionPiecesHoldWholeBlocks() {
+        #expect(Transformer.wholeBlocks(1, 4, of: 64) == 4)
+        #expect(Transformer.wholeBlocks(2, 8, of: 64) == 8)
+        #expect(Transformer.wholeBlocks(8, 10, of: 64) == 8)   // 40 would leave fewer than 8 pieces
+        #expect(Transformer.wholeBlocks(1, 4, of: 16) == 1)
     }
 
     final class Seen: @unchecked Sendable {
