@@ -92,6 +92,51 @@ import TensorCore
         }
     }
 
+    /// `TiledGEMM` on the AVX2 tile, whose row groups go to the C kernel one panel column at a
+    /// time (`loom_column_avx2`), against Swift's tile block by block: the same bits for row counts
+    /// across a group's end and a short last strip, every epilogue, and A read in place or transposed.
+    @Test(arguments: [(m: 100, n: 48, k: 70), (m: 97, n: 32, k: 256), (m: 13, n: 16, k: 5), (m: 6, n: 64, k: 1)])
+    func aProductIsItsBlocks(m: Int, n: Int, k: Int) {
+        let a = Self.values(m * k, seed: 8, nan: m * k > 40 ? 40 : nil), b = Self.values(k * n, seed: 9)
+        var mask = Self.values(m * n, seed: 10)
+        mask[min(7, m * n - 1)] = .nan
+        let workspace = GEMMWorkspace()
+        for epilogue in Epilogue.allCases {
+            for transposed in [false, true] {
+                // op(A) is m × k either way; stored transposed it is k × m.
+                let stored = transposed ? (0..<(k * m)).map { a[($0 % m) * k + $0 / m] } : a
+                let start = Self.values(m * n, seed: 11)
+                var expected = start, product = start
+                stored.withUnsafeBufferPointer { sa in
+                    b.withUnsafeBufferPointer { b in
+                        mask.withUnsafeBufferPointer { mk in
+                            let maskBase = epilogue == .mask ? mk.baseAddress : nil
+                            expected.withUnsafeMutableBufferPointer { out in
+                                for i in stride(from: 0, to: m, by: 6) {
+                                    for p in stride(from: 0, to: n, by: 16) {
+                                        let aStart = transposed ? sa.baseAddress! + i : sa.baseAddress! + i * k
+                                        Self.swiftBlock(min(6, m - i), k, aStart, transposed ? 1 : k, transposed ? m : 1,
+                                                        b.baseAddress! + p, n, out.baseAddress! + i * n + p, n, 0.5,
+                                                        epilogue == .accumulate, epilogue == .relu, maskBase.map { $0 + i * n + p }, n)
+                                    }
+                                }
+                            }
+                            product.withUnsafeMutableBufferPointer { out in
+                                let tiled: TiledGEMM.Epilogue = epilogue == .relu ? .relu
+                                    : epilogue == .mask ? .positiveIn(.init(mk.baseAddress!, ld: n)) : .none
+                                TiledGEMM.multiply(transposed ? .transposed : .none, .none, m: m, n: n, k: k, alpha: 0.5,
+                                                   a: sa.baseAddress!, lda: transposed ? m : k, b: b.baseAddress!, ldb: n,
+                                                   beta: epilogue == .accumulate ? 1 : 0, c: out.baseAddress!, ldc: n,
+                                                   workspace: workspace, epilogue: tiled, kernel: .avx2, transposedA: .inPlace)
+                            }
+                        }
+                    }
+                }
+                #expect(expected.map(\.bitPattern) == product.map(\.bitPattern), "m \(m), n \(n), k \(k), \(epilogue), transposed \(transposed)")
+            }
+        }
+    }
+
     /// Swift's tile for a run-time row count.
     static func swiftBlock(_ rows: Int, _ k: Int, _ a: UnsafePointer<Float>, _ rowStride: Int, _ kStride: Int,
                            _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float,

@@ -108,6 +108,13 @@ void loom_tile_avx2_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stri
 void loom_strip_avx2(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                      ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate);
 
+/// A column of AVX2 blocks: rows 0..<m of A, in strips of 6 `strip_stride` floats apart (the
+/// last one shorter), against one 16-wide panel of B into C's rows 0..<m (and the mask's), each
+/// block as loom_tile_avx2_16 computes it. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_column_avx2(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                      ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                      float alpha, int accumulate, int relu, const float *mask, ptrdiff_t ldm);
+
 #ifdef __cplusplus
 }
 #endif
