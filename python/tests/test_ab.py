@@ -1,22 +1,14 @@
 """bench/ab.py: cases named from loom's own JSON (recorded from a real run in tests/data/speed),
 ratios paired round by round, bad arguments refused, and a real loom binary run end to end."""
 import contextlib
-import copy
-import importlib.util
 import io
 import json
 import os
 import unittest
 
-HERE = os.path.dirname(__file__)
-SPEC = importlib.util.spec_from_file_location("ab", os.path.join(HERE, "..", "..", "bench", "ab.py"))
-ab = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(ab)
+from bench_support import bench_script, recorded
 
-
-def recorded(name):
-    with open(os.path.join(HERE, "data", "speed", name + ".json"), encoding="utf-8") as f:
-        return json.load(f)
+ab = bench_script("ab")
 
 
 class ValuesTests(unittest.TestCase):
@@ -98,7 +90,7 @@ class EndToEndTests(unittest.TestCase):
                 "--repeat", "1", "--naive-max", "0", "--threads", "1"]
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = ab.main(copy.copy(argv))
+            code = ab.main(argv)
         if code == 1:
             self.assertIn("release build", err.getvalue())
             return

@@ -1,20 +1,11 @@
 """bench/speed_report.py: goals marked from loom's own JSON (recorded from a real run in
 tests/data/speed), text from the machine kept literal in Markdown, a slowed machine named."""
 import copy
-import importlib.util
-import json
-import os
 import unittest
 
-HERE = os.path.dirname(__file__)
-SPEC = importlib.util.spec_from_file_location("speed_report", os.path.join(HERE, "..", "..", "bench", "speed_report.py"))
-speed_report = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(speed_report)
+from bench_support import bench_script, recorded
 
-
-def recorded(name):
-    with open(os.path.join(HERE, "data", "speed", name + ".json"), encoding="utf-8") as f:
-        return json.load(f)
+speed_report = bench_script("speed_report")
 
 
 class SpeedReportTests(unittest.TestCase):
