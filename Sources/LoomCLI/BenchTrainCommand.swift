@@ -45,7 +45,10 @@ enum BenchTrainCommand: Command {
         With --phases, each model then runs S more steps with a clock read between the passes of \
         a step (embedding, each layer's LayerNorm and q|k|v, attention, W_O, LayerNorm and FFN, \
         the head, their backward passes, the optimizer), and a table gives each phase's ms per \
-        step and share; the phases add up to the step.
+        step and share; the phases add up to the step. Its "waiting" column is the share of the \
+        workers' time in the phase that they waited: inside parallel loops, for the part of a \
+        loop's span they did not spend on their own pieces (a slower partner, a late start), and \
+        outside loops for every worker but the caller, which then runs alone.
         """
 
     struct Case { var layers: Int; var width: Int }
@@ -106,13 +109,16 @@ enum BenchTrainCommand: Command {
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
                 let torchStep: Double? = torchSeconds.count == repeats ? torchSeconds.sorted()[repeats / 2] : nil
-                var phaseTimes: [String: Double] = [:]
+                var phaseTimes: [String: Double] = [:], phaseWaiting: [String: Double] = [:]
                 if arguments.flag("phases") {
-                    let phases = StepPhases()
+                    let phases = StepPhases(workers: (trainer.model as? Transformer)?.threads ?? 1)
                     trainer.phases = phases
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     trainer.phases = nil
-                    for phase in StepPhases.Phase.allCases { phaseTimes[phase.rawValue] = phases[phase] / Double(steps) * 1000 }
+                    for phase in StepPhases.Phase.allCases {
+                        phaseTimes[phase.rawValue] = phases[phase] / Double(steps) * 1000
+                        phaseWaiting[phase.rawValue] = phases.waitingShare(phase)
+                    }
                 }
                 let gflops = flopsPerStep(model, batch: batch) / step / 1e9
                 // Each sample over the tile measured beside it: the fraction of what the cores
@@ -126,7 +132,8 @@ enum BenchTrainCommand: Command {
                              "peak_beside_gflops": beside.sorted()[beside.count / 2],
                              "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
                              "ratio_torch": torchStep.map { $0 / step } ?? NSNull(),
-                             "phases_ms_per_step": phaseTimes.isEmpty ? NSNull() : phaseTimes])
+                             "phases_ms_per_step": phaseTimes.isEmpty ? NSNull() : phaseTimes,
+                             "phases_waiting_share": phaseWaiting.isEmpty ? NSNull() : phaseWaiting])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
             }
         }
@@ -180,14 +187,17 @@ enum BenchTrainCommand: Command {
         if arguments.flag("phases") { printPhases(rows) }
     }
 
-    /// Per model, each phase's ms per step and share of the step (`--phases`).
+    /// Per model, each phase's ms per step, share of the step, and the share of the workers'
+    /// time in it spent waiting (`--phases`).
     static func printPhases(_ rows: [[String: Any]]) {
         for row in rows {
-            guard let phases = row["phases_ms_per_step"] as? [String: Double] else { continue }
+            guard let phases = row["phases_ms_per_step"] as? [String: Double],
+                  let waiting = row["phases_waiting_share"] as? [String: Double] else { continue }
             let total = phases.values.reduce(0, +)
             Console.output("")
             Console.output("phases of a step, \(row["layers"] as! Int) layer(s), d = \(row["d"] as! Int), \(row["products"] as! String) products: "
                            + String(format: "%.2f ms per step", total))
+            Console.output("phase".leftPadding(36) + "ms/step".leftPadding(13) + "of step".leftPadding(10) + "waiting".leftPadding(10))
             // Attention run block by block (`Transformer.blockedAttention`) marks its LayerNorm,
             // projections and output projection with it, as one phase.
             func ms(_ phase: StepPhases.Phase) -> Double { phases[phase.rawValue] ?? 0 }
@@ -198,8 +208,12 @@ enum BenchTrainCommand: Command {
                 if blockedBackward && (phase == .attentionInputBackward || phase == .attentionOutputBackward) { continue }
                 let name = blocked && phase == .attention ? "LayerNorm 1, q|k|v, attention, W_O"
                     : blockedBackward && phase == .attentionBackward ? "backward: attention, W_O, q|k|v, LN1" : phase.rawValue
-                Console.output(name.leftPadding(36) + String(format: "%10.3f ms %7.1f %%", ms(phase), total > 0 ? 100 * ms(phase) / total : 0))
+                Console.output(name.leftPadding(36) + String(format: "%10.3f ms %7.1f %% %7.1f %%", ms(phase), total > 0 ? 100 * ms(phase) / total : 0,
+                                                             100 * (waiting[phase.rawValue] ?? 0)))
             }
+            // The step's waiting: each phase's share weighted by its time.
+            let waited = StepPhases.Phase.allCases.map { ms($0) * (waiting[$0.rawValue] ?? 0) }.reduce(0, +)
+            Console.output(String(format: "waiting: the workers' time in parallel loops not spent on their own pieces, and every worker's but the caller's outside them; %.1f %% of the step", total > 0 ? 100 * waited / total : 0))
         }
     }
 

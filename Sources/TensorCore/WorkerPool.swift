@@ -28,6 +28,8 @@ final class WorkerPool: @unchecked Sendable {
     // see it move (acquire); cleared only after every helper has reported (`pending` is 0).
     private var job: ((Int) -> Void)?
     private var jobWorkers = 0
+    /// The workers' summed time in the current job, while `ParallelUsage` records.
+    private let busyNanoseconds = Atomic<Int>(0)
 
     init(helpers: Int) {
         self.helpers = max(0, helpers)
@@ -45,21 +47,33 @@ final class WorkerPool: @unchecked Sendable {
     func run(workers: Int, _ body: (Int) -> Void) -> Bool {
         guard workers - 1 <= helpers, workers > 1,
               busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else { return false }
+        // While the caller records (`ParallelUsage`): each worker's time in the body, summed, and the span.
+        let usage = ParallelUsage.current, recording = usage != nil
+        let start = recording ? DispatchTime.now().uptimeNanoseconds : 0
+        busyNanoseconds.store(0, ordering: .relaxed)
         withoutActuallyEscaping(body) { body in
-            job = body
+            job = recording ? { worker in
+                let began = DispatchTime.now().uptimeNanoseconds
+                body(worker)
+                self.busyNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - began), ordering: .relaxed)
+            } : body
             jobWorkers = workers
             pending.store(helpers, ordering: .relaxed)
             condition.lock()
             generation.add(1, ordering: .releasing)
             condition.broadcast()
             condition.unlock()
-            body(0)
+            job!(0)
             var polls = 0
             while pending.load(ordering: .acquiring) > 0 {
                 polls += 1
                 if polls < Self.spinLimit { loom_cpu_relax() } else { sched_yield() }
             }
             job = nil
+        }
+        if let usage {
+            usage.record(spanNanoseconds: Int(DispatchTime.now().uptimeNanoseconds - start),
+                                 busyNanoseconds: busyNanoseconds.load(ordering: .relaxed), workers: workers)
         }
         busy.store(false, ordering: .releasing)
         return true

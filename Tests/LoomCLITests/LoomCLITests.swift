@@ -264,6 +264,11 @@ import Testing
         for name in ["embedding", "backward: attention", "clipping, optimizer"] {
             #expect(phases.standardOutput.contains(name), "no '\(name)' phase: \(phases)")
         }
+        // Each phase row ends with the workers' waiting share, a percentage.
+        let embedding = phases.standardOutput.split(separator: "\n").first { $0.hasSuffix("%") && $0.contains(" embedding ") }
+        let waiting = embedding.flatMap { Double($0.split(separator: " ").dropLast().last ?? "") }
+        #expect(waiting.map { $0 >= 0 && $0 <= 100 } == true, "\(phases)")
+        #expect(phases.standardOutput.contains("% of the step"), "\(phases)")
         let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
         #expect(bad.status == 2 && bad.standardError.contains("layers×width"), "\(bad)")
     }

@@ -14,7 +14,7 @@ import Testing
         transformer.blocksRows = false   // blocked, attention marks its projections with it
         let trainer = try Trainer(config: settings, model: transformer, task: task)
         try trainer.trainStep()
-        let phases = StepPhases()
+        let phases = StepPhases(workers: 2)
         trainer.phases = phases
         #expect(transformer.phases === phases, "the trainer hands its phases to the transformer")
         let start = ContinuousClock.now
@@ -25,6 +25,14 @@ import Testing
         }
         let total = phases.seconds.reduce(0, +)
         #expect(total <= wall, "the phases (\(total) s) exceed the steps' wall time (\(wall) s)")
+        // Waiting is a share of the two workers' time in each phase; the batch is drawn on the
+        // caller alone, so its helper waits throughout (one worker of two: half).
+        for phase in StepPhases.Phase.allCases {
+            let share = phases.waitingShare(phase)
+            #expect(share >= 0 && share <= 1.000_001, "\(phase.rawValue): waiting share \(share)")
+        }
+        #expect(abs(phases.waitingShare(.other) - 0.5) < 1e-9, "batch and checks: \(phases.waitingShare(.other))")
+        #expect(phases.waitingSeconds.reduce(0, +) > 0)
         trainer.phases = nil
         #expect(transformer.phases == nil)
         try trainer.trainStep()
