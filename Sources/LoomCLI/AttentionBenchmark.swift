@@ -163,6 +163,7 @@ struct AttentionBenchmark {
     mutating func sgemm(size: Int) -> SgemmBaseline {
         let call = sgemmCall(size: size)
         let samples = Samples.measure(count: configuration.repeatCount, checksum: &checksum, call)
+        BLAS.releaseThreads()
         return SgemmBaseline(size: size, gigaflops: samples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
     }
 
@@ -296,7 +297,7 @@ struct AttentionBenchmark {
             try Samples.measureInTurn(count: repeatCount, checksum: &checksum, kernel, afterFirst: {
                 defer { outputs = [] }
                 return outputs.reduce(0) { $0 + Self.sum($1) }
-            }, sgemmCall, third: torchCall)
+            }, sgemmCall, afterSecond: { BLAS.releaseThreads() }, third: torchCall)
         }
         let baseline = SgemmBaseline(size: size, gigaflops: sgemmSamples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
         return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),

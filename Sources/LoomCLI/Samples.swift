@@ -39,15 +39,18 @@ struct Samples {
     /// (another process's own measurement: PyTorch's, without the round trip to it). Its samples
     /// are nil when there is no third, or once it returns nil (it stopped). `afterFirst`, when
     /// given, runs untimed after each call of `first` (a checksum over its outputs, their release)
-    /// and adds to the checksum.
+    /// and adds to the checksum; `afterSecond` runs untimed after each call of `second` (putting
+    /// OpenBLAS's threads to sleep, `BLAS.releaseThreads`, before the next sample).
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
                                         _ first: () throws(E) -> Double,
                                         afterFirst: (() -> Double)? = nil,
                                         _ second: () -> Double,
+                                        afterSecond: (() -> Void)? = nil,
                                         third: (() -> Duration?)?) throws(E) -> (Samples, Samples, Samples?) {
         checksum += try first()
         checksum += afterFirst?() ?? 0
         checksum += second()
+        afterSecond?()
         var thirdAlive = third?() != nil
         var a = Samples(), b = Samples(), c = Samples()
         let clock = ContinuousClock()
@@ -59,6 +62,7 @@ struct Samples {
             start = clock.now
             checksum += second()
             b.durations.append(clock.now - start)
+            afterSecond?()
             if thirdAlive, let third {
                 if let duration = third() { c.durations.append(duration) } else { thirdAlive = false }
             }

@@ -1,4 +1,5 @@
 internal import CBLAS
+import Foundation
 
 /// Loom's door to OpenBLAS: raw-pointer sgemm for kernels, and the library's own settings.
 ///
@@ -54,6 +55,31 @@ public enum BLAS {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
     }
+
+    /// Stops OpenBLAS's worker threads now; its next threaded call starts them again.
+    ///
+    /// After each threaded call they stay awake for about 2^28 cycles (a tenth of a second),
+    /// calling `sched_yield` in a loop, on the CPUs whatever runs next needs. A benchmark that
+    /// alternates an sgemm baseline with Loom (or with PyTorch in its own process) would time that
+    /// next sample beside a spinning thread: Loom's 1-layer d = 64 steps, timed over 10 steps right
+    /// after the baseline, ran 26 % more tokens/s with the threads asleep (BENCHMARKS.md). Loom's
+    /// benchmarks call this after each threaded baseline sample. It uses OpenBLAS's own
+    /// `blas_thread_shutdown_` (what it runs before a fork), looked up at run time: a library
+    /// without it is left as it is.
+    /// - Precondition: no other thread is inside an OpenBLAS call.
+    /// - Returns: whether the library had the entry point.
+    @discardableResult
+    public static func releaseThreads() -> Bool {
+        guard let shutdown = threadShutdown else { return false }
+        _ = shutdown()
+        return true
+    }
+
+    /// OpenBLAS's `blas_thread_shutdown_`, where the loaded library exports it.
+    private static let threadShutdown: (@convention(c) () -> Int32)? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return nil }
+        return unsafeBitCast(symbol, to: (@convention(c) () -> Int32).self)
+    }()
 
     /// Runs `body` with OpenBLAS on `count` threads, then restores the previous count, also when
     /// `body` throws.
