@@ -52,18 +52,19 @@ final class WorkerPool: @unchecked Sendable {
         let start = recording ? DispatchTime.now().uptimeNanoseconds : 0
         busyNanoseconds.store(0, ordering: .relaxed)
         withoutActuallyEscaping(body) { body in
-            job = recording ? { worker in
+            let work: (Int) -> Void = recording ? { worker in
                 let began = DispatchTime.now().uptimeNanoseconds
                 body(worker)
                 self.busyNanoseconds.add(Int(DispatchTime.now().uptimeNanoseconds - began), ordering: .relaxed)
             } : body
+            job = work
             jobWorkers = workers
             pending.store(helpers, ordering: .relaxed)
             condition.lock()
             generation.add(1, ordering: .releasing)
             condition.broadcast()
             condition.unlock()
-            job!(0)
+            work(0)
             var polls = 0
             while pending.load(ordering: .acquiring) > 0 {
                 polls += 1
@@ -73,7 +74,7 @@ final class WorkerPool: @unchecked Sendable {
         }
         if let usage {
             usage.record(spanNanoseconds: Int(DispatchTime.now().uptimeNanoseconds - start),
-                                 busyNanoseconds: busyNanoseconds.load(ordering: .relaxed), workers: workers)
+                         busyNanoseconds: busyNanoseconds.load(ordering: .relaxed), workers: workers)
         }
         busy.store(false, ordering: .releasing)
         return true
