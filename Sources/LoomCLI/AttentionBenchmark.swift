@@ -51,6 +51,8 @@ struct AttentionBenchmark {
         /// Tile sizes for tuning; nil keeps each pass's tuned default.
         var queryBlock: Int? = nil
         var keyBlock: Int? = nil
+        /// Other tiles to time against these, turn by turn in the same process (`--compare-blocks`).
+        var compareBlocks: Blocks? = nil
         /// Seeds the inputs; case (n, d) uses `seed + n + d` for q, k, v, dout in turn.
         var seed: UInt64 = 20_240_601
 
@@ -64,6 +66,27 @@ struct AttentionBenchmark {
                 }
             }
         }
+    }
+
+    /// A tile shape: query rows × key rows.
+    struct Blocks: Equatable {
+        var query: Int
+        var key: Int
+
+        /// The largest side accepted: the kernels clamp a side to n anyway, and this keeps a typo
+        /// from reading as a request.
+        static let largest = 65_536
+
+        /// Parses `QxK` (or `Q×K`), each side 1 … `largest`; nil when it is not that.
+        init?(_ text: String) {
+            let parts = text.split(separator: text.contains("×") ? "×" : "x", omittingEmptySubsequences: false)
+            guard parts.count == 2, let query = Int(parts[0]), let key = Int(parts[1]),
+                  (1...Self.largest).contains(query), (1...Self.largest).contains(key) else { return nil }
+            self.query = query
+            self.key = key
+        }
+
+        var label: String { "\(query)×\(key)" }
     }
 
     /// One row of the table: n = m, H, d, mask, pass.
@@ -117,6 +140,22 @@ struct AttentionBenchmark {
         var naiveRelativeError: Double?
         /// PyTorch's samples of the case, with `--compare-torch` while its peer answered.
         var torch: TorchResult? = nil
+        /// The kernel on the `--compare-blocks` tiles, when asked for.
+        var compared: ComparedBlocks? = nil
+    }
+
+    /// The kernel on other tiles (`--compare-blocks`), a fourth sample in each turn.
+    struct ComparedBlocks {
+        var blocks: Blocks
+        var samples: Samples
+        /// Median over turns of the configured tiles' time over these tiles' (above 1: these
+        /// are faster), and in how many turns these were faster.
+        var speedup: Double
+        var faster: Int
+        var turns: Int
+        /// The largest `‖other − configured‖₂ / ‖configured‖₂` over the outputs (the gradients
+        /// of a backward case): other tiles sum in another order, so a few 1e-7, not 0.
+        var relativeError: Double
     }
 
     /// An sgemm rate at one square size.
@@ -237,9 +276,11 @@ struct AttentionBenchmark {
     /// Bytes a case allocates, about, for `MemoryBound` (nil past Int): q, k, v and dO, the
     /// forward's output kept for the backward, the three gradients, and the kernel's copies (K and
     /// V packed, Q and dO transposed, a dq per thread), each n·H·d floats; with the materialised
-    /// baseline, its n × n score matrix too.
-    static func bytes(_ item: Case, threads: Int, naive: Bool) -> Int? {
-        MemoryBudget.floatBytes([[14 + max(1, threads), item.n, item.heads, item.headDimension]] + (naive ? [[item.n, item.n]] : []))
+    /// baseline, its n × n score matrix too; with `--compare-blocks`, six more (the configured
+    /// tiles' outputs kept as the reference, and the compared tiles' own).
+    static func bytes(_ item: Case, threads: Int, naive: Bool, compared: Bool = false) -> Int? {
+        MemoryBudget.floatBytes([[14 + max(1, threads) + (compared ? 6 : 0), item.n, item.heads, item.headDimension]]
+                                + (naive ? [[item.n, item.n]] : []))
     }
 
     /// Measures one case: the naive kernel first (forward, small n), then the blockwise kernel,
@@ -293,18 +334,60 @@ struct AttentionBenchmark {
                                           "causal": item.isCausal, "pass": item.pass == .bwd ? "bwd" : "fwd"]
             return { peer.sample(request) }
         }
-        let (samples, sgemmSamples, torchSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples, Samples?) in
+        // The kernel on the compared tiles, timed by itself as the fourth of each turn; its outputs
+        // are checked against the configured tiles' first ones, untimed.
+        var reference: [Tensor] = []
+        var comparedError = 0.0, comparedChecksum = 0.0
+        let comparedCall: (() -> Duration?)? = configuration.compareBlocks.map { blocks in
+            let other = BlockwiseAttention(mask: item.mask, score: .softmax, threads: configuration.threads,
+                                           queryBlock: blocks.query, keyBlock: blocks.key)
+            return {
+                let clock = ContinuousClock(), start = clock.now
+                let produced: [Tensor]
+                do {
+                    switch item.pass {
+                    case .fwd, .both:
+                        produced = [try other.forward(query: query, key: key, value: value).output]
+                    case .bwd:
+                        let gradients = try other.backward(query: query, key: key, value: value, result: forward,
+                                                           outputGradient: outputGradient)
+                        produced = [gradients.query, gradients.key, gradients.value]
+                    }
+                } catch {
+                    return nil
+                }
+                let elapsed = clock.now - start
+                for (index, tensor) in produced.enumerated() where index < reference.count {
+                    comparedError = max(comparedError, Self.relativeError(tensor, reference[index]))
+                }
+                comparedChecksum += produced.reduce(0) { $0 + Self.sum($1) }
+                return elapsed
+            }
+        }
+        let (samples, sgemmSamples, torchSamples, comparedSamples) = try Self.mapError(item) { () throws(AttentionError) -> (Samples, Samples, Samples?, Samples?) in
             try Samples.measureInTurn(count: repeatCount, checksum: &checksum, kernel, afterFirst: {
                 defer { outputs = [] }
+                if comparedCall != nil && reference.isEmpty { reference = outputs }
                 return outputs.reduce(0) { $0 + Self.sum($1) }
-            }, sgemmCall, afterSecond: { BLAS.releaseThreads() }, third: torchCall)
+            }, sgemmCall, afterSecond: { BLAS.releaseThreads() }, third: torchCall, fourth: comparedCall)
+        }
+        checksum += comparedChecksum
+        if configuration.compareBlocks != nil && comparedSamples == nil {
+            throw .failure("bench attention: \(item.label): the kernel refused the tiles of --compare-blocks")
+        }
+        var compared: ComparedBlocks?
+        if let blocks = configuration.compareBlocks, let other = comparedSamples {
+            let paired = samples.pairedSpeedup(of: other)
+            compared = ComparedBlocks(blocks: blocks, samples: other, speedup: paired.median, faster: paired.faster,
+                                      turns: paired.turns, relativeError: comparedError)
         }
         let baseline = SgemmBaseline(size: size, gigaflops: sgemmSamples.gigaflopsPerSecond(2 * pow(Double(size), 3)))
         return Result(item: item, samples: samples, gigaflops: samples.gigaflopsPerSecond(item.flops),
                       sgemm: baseline, naive: naive,
                       naiveGigaflops: naive.map { $0.gigaflopsPerSecond(item.flops) },
                       naiveRelativeError: naiveRelativeError,
-                      torch: torchSamples.map { TorchResult(samples: $0, gigaflops: $0.gigaflopsPerSecond(item.flops)) })
+                      torch: torchSamples.map { TorchResult(samples: $0, gigaflops: $0.gigaflopsPerSecond(item.flops)) },
+                      compared: compared)
     }
 
     /// Runs `body`, turning a kernel's refusal into a run-time failure that names the case.

@@ -18,6 +18,7 @@ enum BenchAttentionCommand: Command {
         .value("naive-max", "N", "largest n for the materialised baseline, O(n²) memory (default 4096)"),
         .value("query-block", "B", "query rows per tile, for tuning (default: each pass's tuned size)"),
         .value("key-block", "B", "key rows per tile, for tuning (default: each pass's tuned size)"),
+        .value("compare-blocks", "QxK", "also time the kernel on Q query × K key rows per tile, turn by turn, and report the paired speed-up"),
         .flag("compare-torch", "also time PyTorch's CPU flash attention (scaled_dot_product_attention), alternated"),
         .value("python", "PATH", "the Python that has torch, for --compare-torch (default python3 on PATH)"),
         .flag("json", "print one JSON object instead of the table (release builds only)"),
@@ -44,6 +45,15 @@ enum BenchAttentionCommand: Command {
         alone, after an untimed forward); 'vs torch' is Loom's rate over PyTorch's. Without torch \
         importable it says so and prints the rest.
 
+        With --compare-blocks QxK, the kernel also runs on tiles of Q query rows × K key rows, a \
+        fourth sample in each turn, on the same inputs: for tuning the tiles on a noisy machine, \
+        where two runs one after the other compare the machine's drift rather than the tiles. \
+        'QxK speed-up' is the median over turns of the configured tiles' time over the compared \
+        ones' (above 1: the compared tiles are faster), with the turns they were faster in; their \
+        outputs must match the configured tiles' to 1e-4 relative (they sum in another order, so \
+        not bit for bit), or the row is flagged. The tiles fix the bits of the result, so a \
+        faster choice is a default to change for every machine, not per run.
+
         A case whose tensors (or materialised score matrix) would need more than 80 % of the \
         machine's memory is refused before anything is allocated, with the flags to lower.
 
@@ -67,11 +77,13 @@ enum BenchAttentionCommand: Command {
             repeatCount: try arguments.int("repeat", minimum: 1) ?? 5,
             naiveMax: try arguments.int("naive-max", minimum: 0) ?? 4096,
             queryBlock: try arguments.int("query-block", minimum: 1),
-            keyBlock: try arguments.int("key-block", minimum: 1))
+            keyBlock: try arguments.int("key-block", minimum: 1),
+            compareBlocks: try compareBlocks(arguments))
 
         for item in configuration.cases {
             let naive = item.pass == .fwd && item.n <= configuration.naiveMax
-            try MemoryBound.check(AttentionBenchmark.bytes(item, threads: configuration.threads, naive: naive),
+            try MemoryBound.check(AttentionBenchmark.bytes(item, threads: configuration.threads, naive: naive,
+                                                           compared: configuration.compareBlocks != nil),
                                   "the case \(item.label)" + (naive ? " with its materialised baseline" : ""),
                                   fix: "lower --sizes, --heads or --head-dims" + (naive ? ", or --naive-max" : ""))
         }
@@ -91,6 +103,11 @@ enum BenchAttentionCommand: Command {
                 line += String(format: ", rel. error vs naive %.1e", error)
                 if !(error <= AttentionBenchmark.matchTolerance) { line += " — MISMATCH" }
             }
+            if let compared = result.compared {
+                line += "; \(compared.blocks.label) tiles " + String(format: "%.2f× (faster in %d of %d turns)",
+                                                                          compared.speedup, compared.faster, compared.turns)
+                if !(compared.relativeError <= AttentionBenchmark.matchTolerance) { line += " — MISMATCH" }
+            }
             Console.progress(line)
         }
         let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
@@ -101,6 +118,15 @@ enum BenchAttentionCommand: Command {
             Console.output(table(configuration, reference: reference, results: results, checksum: benchmark.checksum,
                                  torch: torch.peer, torchNote: torchNote))
         }
+    }
+
+    /// `--compare-blocks QxK`, parsed and bounded, or nil when not given.
+    static func compareBlocks(_ arguments: Arguments) throws(CommandError) -> AttentionBenchmark.Blocks? {
+        guard let text = arguments.string("compare-blocks") else { return nil }
+        guard let blocks = AttentionBenchmark.Blocks(text) else {
+            throw .usage("--compare-blocks must be QxK, query rows × key rows per tile, each 1 … \(AttentionBenchmark.Blocks.largest) (got '\(text)'); for example --compare-blocks 192x384")
+        }
+        return blocks
     }
 
     /// The PyTorch peer when `--compare-torch` asks for one, or why there is none (said on stderr
@@ -131,6 +157,7 @@ enum BenchAttentionCommand: Command {
             ("host", "\(Provenance.host) (\(Provenance.cpuModel))"),
             ("samples", "1 warm-up discarded, then \(configuration.repeatCount) timed; rates at the median"),
             ("tiles", tiles(configuration)),
+        ] + (configuration.compareBlocks.map { [("compared tiles", "\($0.label) (query × key rows), a fourth sample in each turn")] } ?? []) + [
             ("sgemm \(reference.size)³", String(format: "%.1f GFLOP/s", reference.gigaflops)),
         ]
     }
@@ -159,6 +186,7 @@ enum BenchAttentionCommand: Command {
         lines.append("")
         let columns = ["n", "H", "d", "causal", "pass", "ms median", "ms min", "GFLOP/s", "vs sgemm",
                        "sgemm GFLOP/s", "naive GFLOP/s", "naive vs sgemm", "vs naive"] + (torch == nil ? [] : ["torch GFLOP/s", "vs torch"])
+            + (configuration.compareBlocks.map { ["\($0.label) ms", "\($0.label) speed-up"] } ?? [])
         var cells: [[String]] = [columns]
         for result in results {
             let item = result.item
@@ -178,7 +206,7 @@ enum BenchAttentionCommand: Command {
                 naiveCell,
                 naive.map { String(format: "%.2f×", $0 / result.sgemm.gigaflops) } ?? "—",
                 naive.map { String(format: "%.2f×", result.gigaflops / $0) } ?? "—",
-            ] + torchCells(result, shown: torch != nil))
+            ] + torchCells(result, shown: torch != nil) + comparedCells(result, shown: configuration.compareBlocks != nil))
         }
         let widths = columns.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
         for row in cells {
@@ -199,6 +227,15 @@ enum BenchAttentionCommand: Command {
         guard shown else { return [] }
         guard let torch = result.torch else { return ["—", "—"] }
         return [String(format: "%.1f", torch.gigaflops), String(format: "%.2f×", result.gigaflops / torch.gigaflops)]
+    }
+
+    /// The compared tiles' columns of a row: their median time and the paired speed-up.
+    private static func comparedCells(_ result: AttentionBenchmark.Result, shown: Bool) -> [String] {
+        guard shown else { return [] }
+        guard let compared = result.compared else { return ["—", "—"] }
+        var speedup = String(format: "%.2f× (%d/%d)", compared.speedup, compared.faster, compared.turns)
+        if !(compared.relativeError <= AttentionBenchmark.matchTolerance) { speedup += " MISMATCH" }
+        return [String(format: "%.2f", compared.samples.medianMilliseconds), speedup]
     }
 
     /// The report as one JSON object: configuration, the reference sgemm rate, one object per case.
@@ -232,6 +269,12 @@ enum BenchAttentionCommand: Command {
                 ("torch_gflops", .number(result.torch?.gigaflops)),
                 ("torch_ms_median", .number(result.torch?.samples.medianMilliseconds)),
                 ("ratio_torch", .number(result.torch.map { result.gigaflops / $0.gigaflops })),
+                ("compared_ms_median", .number(result.compared?.samples.medianMilliseconds)),
+                ("compared_speedup", .number(result.compared?.speedup)),
+                ("compared_faster_turns", result.compared.map { .integer($0.faster) } ?? .null),
+                ("compared_turns", result.compared.map { .integer($0.turns) } ?? .null),
+                ("compared_rel_error", .number(result.compared?.relativeError)),
+                ("compared_matches", result.compared.map { .bool($0.relativeError <= AttentionBenchmark.matchTolerance) } ?? .null),
             ])
         }
         return .object([
@@ -251,6 +294,7 @@ enum BenchAttentionCommand: Command {
             ("naive_max", .integer(configuration.naiveMax)),
             ("query_block", configuration.queryBlock.map { .integer($0) } ?? .null),
             ("key_block", configuration.keyBlock.map { .integer($0) } ?? .null),
+            ("compare_blocks", configuration.compareBlocks.map { .object([("query", .integer($0.query)), ("key", .integer($0.key))]) } ?? .null),
             ("sgemm_gflops", .number(reference.gigaflops)),
             ("sgemm_size", .integer(reference.size)),
             ("checksum", .number(checksum)),

@@ -3,6 +3,9 @@ struct Samples {
     /// Each kept sample's wall-clock time, in the order taken.
     private(set) var durations: [Duration] = []
 
+    /// Adds one sample, taken after the ones already kept.
+    mutating func append(_ duration: Duration) { durations.append(duration) }
+
     /// Runs `body` once untimed (caches, page faults, thread start-up), then `count` timed times.
     /// - Parameters:
     ///   - count: timed samples to keep (at least 1).
@@ -31,7 +34,7 @@ struct Samples {
     static func measureAlternately<E: Error>(count: Int, checksum: inout Double,
                                              _ first: () throws(E) -> Double,
                                              _ second: () -> Double) throws(E) -> (Samples, Samples) {
-        let (a, b, _) = try measureInTurn(count: count, checksum: &checksum, first, second, third: nil)
+        let (a, b, _, _) = try measureInTurn(count: count, checksum: &checksum, first, second, third: nil)
         return (a, b)
     }
 
@@ -40,19 +43,23 @@ struct Samples {
     /// are nil when there is no third, or once it returns nil (it stopped). `afterFirst`, when
     /// given, runs untimed after each call of `first` (a checksum over its outputs, their release)
     /// and adds to the checksum; `afterSecond` runs untimed after each call of `second` (putting
-    /// OpenBLAS's threads to sleep, `BLAS.releaseThreads`, before the next sample).
+    /// OpenBLAS's threads to sleep, `BLAS.releaseThreads`, before the next sample). `fourth`, when
+    /// given, is a fourth piece of work in each turn that times itself as `third` does (the kernel
+    /// on other tiles, `--compare-blocks`).
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
                                         _ first: () throws(E) -> Double,
                                         afterFirst: (() -> Double)? = nil,
                                         _ second: () -> Double,
                                         afterSecond: (() -> Void)? = nil,
-                                        third: (() -> Duration?)?) throws(E) -> (Samples, Samples, Samples?) {
+                                        third: (() -> Duration?)?,
+                                        fourth: (() -> Duration?)? = nil) throws(E) -> (Samples, Samples, Samples?, Samples?) {
         checksum += try first()
         checksum += afterFirst?() ?? 0
         checksum += second()
         afterSecond?()
         var thirdAlive = third?() != nil
-        var a = Samples(), b = Samples(), c = Samples()
+        var fourthAlive = fourth?() != nil
+        var a = Samples(), b = Samples(), c = Samples(), d = Samples()
         let clock = ContinuousClock()
         for _ in 0..<max(1, count) {
             var start = clock.now
@@ -66,8 +73,11 @@ struct Samples {
             if thirdAlive, let third {
                 if let duration = third() { c.durations.append(duration) } else { thirdAlive = false }
             }
+            if fourthAlive, let fourth {
+                if let duration = fourth() { d.durations.append(duration) } else { fourthAlive = false }
+            }
         }
-        return (a, b, thirdAlive ? c : nil)
+        return (a, b, thirdAlive ? c : nil, fourthAlive ? d : nil)
     }
 
     /// The median sample in milliseconds (the mean of the middle two for an even count).
@@ -76,6 +86,16 @@ struct Samples {
         guard !sorted.isEmpty else { return .nan }
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
+
+    /// Turn by turn, `self`'s time over `other`'s (samples taken in the same turns): the median
+    /// of those ratios, and in how many turns `other` was faster. Above 1: `other` is faster.
+    func pairedSpeedup(of other: Samples) -> (median: Double, faster: Int, turns: Int) {
+        let ratios = zip(durations, other.durations).map { $0.0.inMilliseconds / $0.1.inMilliseconds }.sorted()
+        guard !ratios.isEmpty else { return (.nan, 0, 0) }
+        let middle = ratios.count / 2
+        let median = ratios.count % 2 == 1 ? ratios[middle] : (ratios[middle - 1] + ratios[middle]) / 2
+        return (median, ratios.filter { $0 > 1 }.count, ratios.count)
     }
 
     /// The fastest sample in milliseconds.
