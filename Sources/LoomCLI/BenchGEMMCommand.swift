@@ -107,9 +107,11 @@ enum BenchGEMMCommand: Command {
         }
         let ceiling = tileCeiling(checksum: &checksum)
         if json {
-            let measured = TiledGEMM.avx2TransposedA
+            let measured = TiledGEMM.avx2TransposedA, wide = TiledGEMM.avx2TransposedAWide
             let object: [String: Any] = ["benchmark": "gemm", "tile_ceiling_gflops": ceiling,
                                          "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup,
+                                         "avx2_transposed_a_wide": wide.choice.rawValue, "avx2_transposed_a_wide_speedup": wide.speedup,
+                                         "transposed_a_wide_from_columns": TiledGEMM.wideFromColumns,
                                          "transposed_a_packed_from_lda": TiledGEMM.packedFromLeadingDimension, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
@@ -150,10 +152,12 @@ enum BenchGEMMCommand: Command {
 
     /// How the AVX2 tile reads a weight gradient's transposed A in this process, and why.
     static var transposedALine: String {
-        let measured = TiledGEMM.avx2TransposedA
+        let measured = TiledGEMM.avx2TransposedA, wide = TiledGEMM.avx2TransposedAWide
         return "transposed A (weight gradients): packed when its rows are \(TiledGEMM.packedFromLeadingDimension) floats apart or more; "
-            + "narrower, on the AVX2 tile \(measured.choice.rawValue)"
+            + "narrower, on the AVX2 tile \(measured.choice.rawValue) below \(TiledGEMM.wideFromColumns) columns"
             + String(format: " (in place measured at %.2f× packed's speed here)", measured.speedup)
+            + " and \(wide.choice.rawValue) from there"
+            + String(format: " (%.2f×)", wide.speedup)
     }
 
     static func laterCeiling(_ first: Double, checksum: inout Double) -> Double {

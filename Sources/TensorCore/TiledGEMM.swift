@@ -59,7 +59,8 @@ public enum TiledGEMM {
         case inPlace = "in place"
     }
 
-    /// How a transposed A with rows `lda` floats apart reaches `kernel`'s tile.
+    /// How a transposed A with rows `lda` floats apart reaches `kernel`'s tile, for a product
+    /// `columns` wide (C's n).
     ///
     /// Rows of 512 floats (2 KB) or more are packed on either tile: read in place, the strip then
     /// steps into another page at nearly every k, where the hardware prefetchers stop (Zen 4, one
@@ -68,21 +69,35 @@ public enum TiledGEMM {
     /// Narrower, the AVX-512 tile reads in place: packing stalls on memory with nothing to overlap
     /// (Zen 4, d = 64: dW products 80–88 → 93–110 GFLOP/s). For the AVX2 tile the faster way
     /// differs between machines (packing was faster on the AVX2-only machines measured; in place
-    /// 10–25 % faster on Zen 4), so it is measured once per process: `avx2TransposedA`.
-    public static func transposedA(for kernel: TileKernel, lda: Int) -> TransposedA {
+    /// 10–25 % faster on Zen 4) and with the width: on Zen 3, in place was ahead on d = 64's
+    /// weight gradients (64 to 192 columns) and 2–24 % behind on d = 256's (256 to 1,024), in
+    /// 12 of 12 paired rounds (BENCHMARKS.md). So it is measured once per process for each:
+    /// `avx2TransposedA` below `wideFromColumns`, `avx2TransposedAWide` from there on.
+    public static func transposedA(for kernel: TileKernel, lda: Int, columns: Int) -> TransposedA {
         if lda >= packedFromLeadingDimension { return .packed }
-        return kernel == .avx512 ? .inPlace : avx2TransposedA.choice
+        guard kernel != .avx512 else { return .inPlace }
+        return columns >= wideFromColumns ? avx2TransposedAWide.choice : avx2TransposedA.choice
     }
+
+    /// The width (C's columns, 16 panels) from which a transposed A's way on the AVX2 tile is
+    /// the one measured on a wide product.
+    public static let wideFromColumns = 256
 
     /// The row length (floats) of a transposed A from which it is always packed.
     public static let packedFromLeadingDimension = 512
 
-    /// The AVX2 tile's way, timed on the first use: a weight gradient's shape (256 × 64 over
-    /// 1,024 rows, FFN-out's at d = 64; about 0.4 ms) both ways, alternated, five samples each
-    /// after a warm-up; in place only when its median is at least 3 % faster. `speedup` is
-    /// packed's median time over in place's.
-    public static let avx2TransposedA: (choice: TransposedA, speedup: Double) = {
-        let m = 256, n = 64, k = 1024
+    /// The AVX2 tile's way for narrow products, timed on the first use: a weight gradient's
+    /// shape (256 × 64 over 1,024 rows, FFN-out's at d = 64; about 0.4 ms) both ways, alternated,
+    /// five samples each after a warm-up; in place only when its median is at least 3 % faster.
+    /// `speedup` is packed's median time over in place's.
+    public static let avx2TransposedA = measureTransposedA(m: 256, n: 64, k: 1024)
+
+    /// The same for products `wideFromColumns` wide or more, timed on d = 256's output
+    /// projection gradient (256 × 256, here over 512 rows; about 1 ms).
+    public static let avx2TransposedAWide = measureTransposedA(m: 256, n: 256, k: 512)
+
+    /// Times `Xᵀ·Y` (`m × n` over `k` rows, `lda = m`) on the AVX2 tile with A packed and in place.
+    static func measureTransposedA(m: Int, n: Int, k: Int) -> (choice: TransposedA, speedup: Double) {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: k * m), b = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { a.deallocate(); b.deallocate(); c.deallocate() }
@@ -100,7 +115,7 @@ public enum TiledGEMM {
         for _ in 0..<5 { packed.append(seconds(.packed)); inPlace.append(seconds(.inPlace)) }
         let speedup = packed.sorted()[2] / inPlace.sorted()[2]
         return (speedup >= 1.03 ? .inPlace : .packed, speedup)
-    }()
+    }
 
     /// `C ← α·op(A)·op(B) + β·C` with op(A) `m × k` and op(B) `k × n`, like `BLAS.sgemm`.
     /// - Parameters:
@@ -141,7 +156,7 @@ public enum TiledGEMM {
         let panels = (n + lanes - 1) / lanes
         let chunk = min(depthChunk, k)
         // Per chunk of the inner dimension: op(B) as contiguous [panel][step][16] (zero-padded).
-        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda)) == .inPlace
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda, columns: n)) == .inPlace
         let bPack = workspace.reserve(chunk * panels * lanes + (inPlaceT ? 0 : aPackCount(transA, m: m, chunk)))
         var k0 = 0
         while k0 < k {
@@ -182,7 +197,7 @@ public enum TiledGEMM {
         let k = rows.count
         guard prepare(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, epilogue: epilogue) else { return }
         let lanes = RegisterTile.columns
-        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda)) == .inPlace
+        let inPlaceT = transA != .none && (transposedA ?? Self.transposedA(for: kernel, lda: lda, columns: n)) == .inPlace
         let aPack = workspace.reserve(inPlaceT ? 0 : aPackCount(transA, m: m, min(depthChunk, k)))
         var k0 = 0
         while k0 < k {
@@ -232,7 +247,7 @@ public enum TiledGEMM {
                                      rowsDone: ((Range<Int>) -> Void)? = nil, last: Bool = false) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
-        // A transposed A read in place (`transposedA(for:)`) feeds the tile 6 floats per step, lda apart.
+        // A transposed A read in place (`transposedA(for:lda:columns:)`) feeds the tile 6 floats per step, lda apart.
         if transA != .none && !inPlaceT {
             // Read in place, a transposed A's strip would step lda floats per k: packed, it is
             // one contiguous run that stays in L1 across the panels. All m rows of the chunk are

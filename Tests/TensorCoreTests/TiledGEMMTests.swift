@@ -69,18 +69,29 @@ import TensorCore
         }
     }
 
-    @Test func theAVX2TilesWayOfReadingATransposedAIsMeasured() {
-        let measured = TiledGEMM.avx2TransposedA
-        #expect(measured.speedup.isFinite && measured.speedup > 0)
-        #expect(measured.choice == (measured.speedup >= 1.03 ? .inPlace : .packed))
-        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256) == measured.choice)
-        #expect(TiledGEMM.transposedA(for: .avx512, lda: 256) == .inPlace)
+    @Test func theAVX2TilesWayOfReadingATransposedAIsMeasuredForNarrowAndWideProducts() {
+        let narrow = TiledGEMM.avx2TransposedA, wide = TiledGEMM.avx2TransposedAWide
+        let wideFrom = TiledGEMM.wideFromColumns
+        for measured in [narrow, wide] {
+            #expect(measured.speedup.isFinite && measured.speedup > 0)
+            #expect(measured.choice == (measured.speedup >= 1.03 ? .inPlace : .packed))
+        }
+        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256, columns: 64) == narrow.choice)
+        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256, columns: wideFrom - 1) == narrow.choice)
+        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256, columns: wideFrom) == wide.choice)
+        #expect(TiledGEMM.transposedA(for: .avx2, lda: 256, columns: 1024) == wide.choice)
+        for columns in [16, 64, wideFrom, 1024] {
+            #expect(TiledGEMM.transposedA(for: .avx512, lda: 256, columns: columns) == .inPlace)
+        }
         // Rows 2 KB apart or more are packed on either tile (each step would start a new page).
         for kernel in TileKernel.allCases {
-            let narrower = kernel == .avx512 ? TiledGEMM.TransposedA.inPlace : measured.choice
-            #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension - 1) == narrower)
-            #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension) == .packed)
-            #expect(TiledGEMM.transposedA(for: kernel, lda: 1024) == .packed)
+            for columns in [64, wideFrom] {
+                let measured = columns >= wideFrom ? wide : narrow
+                let narrower = kernel == .avx512 ? TiledGEMM.TransposedA.inPlace : measured.choice
+                #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension - 1, columns: columns) == narrower)
+                #expect(TiledGEMM.transposedA(for: kernel, lda: TiledGEMM.packedFromLeadingDimension, columns: columns) == .packed)
+                #expect(TiledGEMM.transposedA(for: kernel, lda: 1024, columns: columns) == .packed)
+            }
         }
     }
 
