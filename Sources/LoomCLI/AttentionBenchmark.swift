@@ -311,21 +311,21 @@ struct AttentionBenchmark {
         let sgemmCall = sgemmCall(size: size)
         // A sample times the kernel alone, as PyTorch's and sgemm's samples do: the checksum's sum
         // over every output (tens of ms at n = 8192) and the outputs' release run untimed after it.
-        let kernel: () throws(AttentionError) -> Double
+        // The case's pass on some tiles: the forward's output, or the three gradients.
+        func pass(_ kernel: BlockwiseAttention) throws(AttentionError) -> [Tensor] {
+            switch item.pass {
+            case .fwd, .both:
+                return [try kernel.forward(query: query, key: key, value: value).output]
+            case .bwd:
+                let gradients = try kernel.backward(query: query, key: key, value: value, result: forward,
+                                                    outputGradient: outputGradient)
+                return [gradients.query, gradients.key, gradients.value]
+            }
+        }
         var outputs: [Tensor] = []
-        switch item.pass {
-        case .fwd, .both:
-            kernel = { () throws(AttentionError) -> Double in
-                outputs = [try attention.forward(query: query, key: key, value: value).output]
-                return 0
-            }
-        case .bwd:
-            kernel = { () throws(AttentionError) -> Double in
-                let gradients = try attention.backward(query: query, key: key, value: value, result: forward,
-                                                       outputGradient: outputGradient)
-                outputs = [gradients.query, gradients.key, gradients.value]
-                return 0
-            }
+        let kernel = { () throws(AttentionError) -> Double in
+            outputs = try pass(attention)
+            return 0
         }
         // PyTorch's scaled_dot_product_attention on inputs of the same shape, its backward alone
         // after an untimed forward, as the third of each turn.
@@ -343,19 +343,7 @@ struct AttentionBenchmark {
                                            queryBlock: blocks.query, keyBlock: blocks.key)
             return {
                 let clock = ContinuousClock(), start = clock.now
-                let produced: [Tensor]
-                do {
-                    switch item.pass {
-                    case .fwd, .both:
-                        produced = [try other.forward(query: query, key: key, value: value).output]
-                    case .bwd:
-                        let gradients = try other.backward(query: query, key: key, value: value, result: forward,
-                                                           outputGradient: outputGradient)
-                        produced = [gradients.query, gradients.key, gradients.value]
-                    }
-                } catch {
-                    return nil
-                }
+                guard let produced = try? pass(other) else { return nil }
                 let elapsed = clock.now - start
                 for (index, tensor) in produced.enumerated() where index < reference.count {
                     // A NaN stays (Swift's max would drop it), so the row is flagged.
