@@ -58,6 +58,27 @@ def number(value, digits=2):
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def turn_values(turns):
+    """The per-turn values of a `*_turns` object from loom's JSON, or [] when it has none."""
+    if not isinstance(turns, dict):
+        return []
+    values = turns.get("values")
+    return [v for v in values if isinstance(v, (int, float))] if isinstance(values, list) else []
+
+
+def with_turns(value, turns, digits=2):
+    """A ratio and, when loom gave it turn by turn, its lowest and highest turn: `0.83 [0.78–0.88]`."""
+    values = turn_values(turns)
+    text = number(value, digits)
+    return text + (f" [{min(values):.{digits}f}–{max(values):.{digits}f}]" if values and value is not None else "")
+
+
+def turns_reaching(turns, goal):
+    """`, 3/5 turns`: how many turns reached the goal; empty without per-turn values."""
+    values = turn_values(turns)
+    return f", {sum(1 for v in values if v >= goal)}/{len(values)} turns" if values else ""
+
+
 def commands(loom, python, quick):
     torch = ["--compare-torch", "--python", python] if python else []
     if quick:
@@ -69,7 +90,7 @@ def commands(loom, python, quick):
         }
     return {
         "attention": [loom, "bench", "attention", "--sizes", "8192", "--head-dims", "64,128", "--naive-max", "0",
-                      "--repeat", "3"] + torch + ["--json"],
+                      "--repeat", "5"] + torch + ["--json"],
         "train": [loom, "bench", "train", "--models", "1x64,3x64,1x256", "--repeat", "5"] + torch + ["--json"],
         "fusions": [loom, "bench", "fusions", "--models", "1x64,3x64,1x256", "--json"],
     }
@@ -99,10 +120,10 @@ def report(attention, train, fusions, quick=False, avx2=False):
     """The Markdown report and the count of goals met, short and open."""
     counts = {"met": 0, "short": 0, "open": 0}
 
-    def mark(value, goal):
+    def mark(value, goal, turns=None):
         text = verdict(value, goal)
         counts[text.split(" ")[0]] += 1
-        return text
+        return text + (turns_reaching(turns, goal) if value is not None else "")
 
     lines = ["# Loom's speed goals on this machine", ""]
     if quick:
@@ -127,23 +148,28 @@ def report(attention, train, fusions, quick=False, avx2=False):
     for r in attention.get("results", []):
         mask = "causal" if r.get("causal") else "full"
         lines.append(f"| {r['n']} | {r['head_dim']} | {mask} | {r['pass']} | {number(r.get('gflops'), 1)} | "
-                     f"{number(r.get('ratio'))} | {mark(r.get('ratio'), ATTENTION_GOALS[r['pass']])} | "
-                     f"{number(r.get('torch_gflops'), 1)} | {number(r.get('ratio_torch'))} | "
-                     f"{mark(r.get('ratio_torch'), TORCH_ATTENTION_GOAL)} |")
+                     f"{with_turns(r.get('ratio'), r.get('ratio_turns'))} | "
+                     f"{mark(r.get('ratio'), ATTENTION_GOALS[r['pass']], r.get('ratio_turns'))} | "
+                     f"{number(r.get('torch_gflops'), 1)} | {with_turns(r.get('ratio_torch'), r.get('ratio_torch_turns'))} | "
+                     f"{mark(r.get('ratio_torch'), TORCH_ATTENTION_GOAL, r.get('ratio_torch_turns'))} |")
+    lines += ["", "A goal is judged on the ratio of the medians. In brackets, the lowest and highest of the same "
+              "ratio turn by turn (each turn runs Loom and its baselines back to back), and how many turns "
+              "reached the goal: a verdict whose turns straddle the goal can flip in the next sitting."]
     lines += ["", "## Training, batch 64, context 64 (PyTorch eager alternated)", "",
               "| layers | d | Loom tokens/s | PyTorch tokens/s | vs PyTorch | goal | of peak | goal | beside |",
               "|---|---|---|---|---|---|---|---|---|"]
     slowed = []
     for r in train.get("results", []):
         goals = TRAIN_GOALS.get(r["d"])
-        versus = mark(r.get("ratio_torch"), goals[0]) if goals else "—"
+        versus = mark(r.get("ratio_torch"), goals[0], r.get("ratio_torch_turns")) if goals else "—"
         peak_mark = mark(r.get("fraction_of_peak"), goals[1]) if goals else "—"
         beside = r.get("fraction_of_peak_beside")
         if goals and peak_mark.startswith("short") and beside is not None and beside >= goals[1]:
             slowed.append(f"{r['layers']}x{r['d']}")
         torch_rate = r.get("torch_tokens_per_s")
         lines.append(f"| {r['layers']} | {r['d']} | {r['tokens_per_s']:,.0f} | "
-                     f"{'—' if torch_rate is None else f'{torch_rate:,.0f}'} | {number(r.get('ratio_torch'))} | {versus} | "
+                     f"{'—' if torch_rate is None else f'{torch_rate:,.0f}'} | "
+                     f"{with_turns(r.get('ratio_torch'), r.get('ratio_torch_turns'))} | {versus} | "
                      f"{number(r.get('fraction_of_peak'))} | {peak_mark} | {number(beside)} |")
     lines += ["", "\"Of peak\" divides by the fastest the tile ran in this run; \"beside\" by the tile on all cores "
               "measured right after each sample (the median of those ratios), the machine's speed at that moment. "

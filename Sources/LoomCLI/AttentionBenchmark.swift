@@ -142,6 +142,10 @@ struct AttentionBenchmark {
         var torch: TorchResult? = nil
         /// The kernel on the `--compare-blocks` tiles, when asked for.
         var compared: ComparedBlocks? = nil
+        /// The kernel's rate over sgemm's turn by turn (each turn runs both back to back).
+        var sgemmTurns = TurnRatios([])
+        /// The kernel's rate over PyTorch's turn by turn, with `--compare-torch`.
+        var torchTurns: TurnRatios? = nil
     }
 
     /// The kernel on other tiles (`--compare-blocks`), a fourth sample in each turn.
@@ -377,7 +381,9 @@ struct AttentionBenchmark {
                       naiveGigaflops: naive.map { $0.gigaflopsPerSecond(item.flops) },
                       naiveRelativeError: naiveRelativeError,
                       torch: torchSamples.map { TorchResult(samples: $0, gigaflops: $0.gigaflopsPerSecond(item.flops)) },
-                      compared: compared)
+                      compared: compared,
+                      sgemmTurns: samples.turnRatios(over: sgemmSamples, scale: item.flops / (2 * pow(Double(size), 3))),
+                      torchTurns: torchSamples.map { samples.turnRatios(over: $0) })
     }
 
     /// Runs `body`, turning a kernel's refusal into a run-time failure that names the case.

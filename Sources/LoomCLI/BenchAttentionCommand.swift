@@ -45,6 +45,11 @@ enum BenchAttentionCommand: Command {
         alone, after an untimed forward); 'vs torch' is Loom's rate over PyTorch's. Without torch \
         importable it says so and prints the rest.
 
+        Each ratio is that of the medians, followed by [lowest–highest] of the same ratio taken \
+        turn by turn: on a machine whose speed changes from minute to minute, the spread shows \
+        how far one sitting's verdict can be trusted. The JSON gives both (ratio_turns, \
+        ratio_torch_turns: median, min, max, turns).
+
         With --compare-blocks QxK, the kernel also runs on tiles of Q query rows × K key rows, a \
         fourth sample in each turn, on the same inputs: for tuning the tiles on a noisy machine, \
         where two runs one after the other compare the machine's drift rather than the tiles. \
@@ -201,7 +206,7 @@ enum BenchAttentionCommand: Command {
                 String(format: "%.2f", result.samples.medianMilliseconds),
                 String(format: "%.2f", result.samples.minimumMilliseconds),
                 String(format: "%.1f", result.gigaflops),
-                String(format: "%.2f×", result.gigaflops / result.sgemm.gigaflops),
+                String(format: "%.2f× ", result.gigaflops / result.sgemm.gigaflops) + result.sgemmTurns.rangeText,
                 String(format: "%.1f (%d³)", result.sgemm.gigaflops, result.sgemm.size),
                 naiveCell,
                 naive.map { String(format: "%.2f×", $0 / result.sgemm.gigaflops) } ?? "—",
@@ -218,6 +223,7 @@ enum BenchAttentionCommand: Command {
         }
         lines.append("")
         lines.append("FLOPs: forward 4·H·d·(visible pairs), backward 2.5× forward; naive is forward only, n ≤ \(configuration.naiveMax)")
+        lines.append("vs sgemm\(torch == nil ? "" : ", vs torch"): the ratio of the medians, then [lowest–highest] of the same ratio turn by turn (each turn times the kernel and its baselines back to back)")
         lines.append(String(format: "checksum %.9e", checksum))
         return lines.joined(separator: "\n")
     }
@@ -226,7 +232,8 @@ enum BenchAttentionCommand: Command {
     private static func torchCells(_ result: AttentionBenchmark.Result, shown: Bool) -> [String] {
         guard shown else { return [] }
         guard let torch = result.torch else { return ["—", "—"] }
-        return [String(format: "%.1f", torch.gigaflops), String(format: "%.2f×", result.gigaflops / torch.gigaflops)]
+        return [String(format: "%.1f", torch.gigaflops),
+                String(format: "%.2f× ", result.gigaflops / torch.gigaflops) + (result.torchTurns?.rangeText ?? "")]
     }
 
     /// The compared tiles' columns of a row: their median time and the paired speed-up.
@@ -260,6 +267,7 @@ enum BenchAttentionCommand: Command {
                 ("sgemm_gflops", .number(result.sgemm.gigaflops)),
                 ("sgemm_size", .integer(result.sgemm.size)),
                 ("ratio", .number(result.gigaflops / result.sgemm.gigaflops)),
+                ("ratio_turns", result.sgemmTurns.json),
                 ("naive_gflops", .number(naive)),
                 ("naive_ms_median", .number(result.naive?.medianMilliseconds)),
                 ("naive_ratio", .number(naive.map { $0 / result.sgemm.gigaflops })),
@@ -269,6 +277,7 @@ enum BenchAttentionCommand: Command {
                 ("torch_gflops", .number(result.torch?.gigaflops)),
                 ("torch_ms_median", .number(result.torch?.samples.medianMilliseconds)),
                 ("ratio_torch", .number(result.torch.map { result.gigaflops / $0.gigaflops })),
+                ("ratio_torch_turns", result.torchTurns?.json ?? .null),
                 ("compared_ms_median", .number(result.compared?.samples.medianMilliseconds)),
                 ("compared_speedup", .number(result.compared?.speedup)),
                 ("compared_faster_turns", result.compared.map { .integer($0.faster) } ?? .null),

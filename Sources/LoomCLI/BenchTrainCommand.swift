@@ -39,8 +39,9 @@ enum BenchTrainCommand: Command {
 
         With --compare-torch, PyTorch (eager, the same architecture, AdamW and clipping; random \
         tokens, whose drawing is not timed) runs S steps in a child process after each of Loom's \
-        samples, on the same threads; 'vs torch' is Loom's tokens/s over PyTorch's. Without torch \
-        importable it says so and prints the rest.
+        samples, on the same threads; 'vs torch' is Loom's tokens/s over PyTorch's (the medians), \
+        and 'turn by turn' the lowest and highest of that ratio sample by sample (JSON: \
+        ratio_torch_turns). Without torch importable it says so and prints the rest.
 
         With --phases, each model then runs S more steps with a clock read between the passes of \
         a step (embedding, each layer's LayerNorm and q|k|v, attention, W_O, LayerNorm and FFN, \
@@ -109,6 +110,8 @@ enum BenchTrainCommand: Command {
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
                 let torchStep: Double? = torchSeconds.count == repeats ? torchSeconds.sorted()[repeats / 2] : nil
+                // PyTorch's S steps right after each of Loom's samples: the ratio turn by turn.
+                let torchTurns = torchStep == nil ? nil : TurnRatios(zip(seconds, torchSeconds).map { $0.1 / $0.0 })
                 var phaseTimes: [String: Double] = [:], phaseWaiting: [String: Double] = [:]
                 if arguments.flag("phases") {
                     let phases = StepPhases(workers: (trainer.model as? Transformer)?.threads ?? 1)
@@ -132,6 +135,7 @@ enum BenchTrainCommand: Command {
                              "peak_beside_gflops": beside.sorted()[beside.count / 2],
                              "torch_tokens_per_s": torchStep.map { Double(batch * context) / $0 } ?? NSNull(),
                              "ratio_torch": torchStep.map { $0 / step } ?? NSNull(),
+                             "ratio_torch_turns": torchTurns.map(\.dictionary) ?? NSNull(),
                              "phases_ms_per_step": phaseTimes.isEmpty ? NSNull() : phaseTimes,
                              "phases_waiting_share": phaseWaiting.isEmpty ? NSNull() : phaseWaiting])
                 if !arguments.flag("json") { Console.progress("bench train: \(item.layers)x\(item.width) (\(product)) done") }
@@ -171,12 +175,13 @@ enum BenchTrainCommand: Command {
         }
         if let peer = torch.peer { Console.output("PyTorch \(peer.version) (\(peer.capability)), \(peer.threads) threads, eager, in a child process") }
         if let note = torch.peer?.failure.map({ "PyTorch stopped during the run: \($0)" }) ?? torch.note { Console.output(note) }
-        let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch"]
+        let torchColumns = torch.peer == nil ? [] : ["torch tok/s", "vs torch", "turn by turn"]
         Console.output((["layers", "d", "products", "tokens/s", "ms/step", "GFLOP/s", "sgemm GFLOP/s", "vs sgemm", "of peak", "beside", "at peak"] + torchColumns)
             .map { $0.leftPadding(14) }.joined())
         for row in rows {
             let torchCells = torch.peer == nil ? [] : [(row["torch_tokens_per_s"] as? Double).map { String(format: "%.0f", $0) } ?? "—",
-                                                       (row["ratio_torch"] as? Double).map { String(format: "%.2f×", $0) } ?? "—"]
+                                                       (row["ratio_torch"] as? Double).map { String(format: "%.2f×", $0) } ?? "—",
+                                                       (row["ratio_torch_turns"] as? [String: Any]).map(Self.rangeText) ?? "—"]
             let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
                          String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
                          String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
@@ -184,7 +189,15 @@ enum BenchTrainCommand: Command {
                          String(format: "%.0f", row["tokens_per_s_at_peak"] as! Double)]
             Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
         }
+        if torch.peer != nil {
+            Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps run right after it")
+        }
         if arguments.flag("phases") { printPhases(rows) }
+    }
+
+    /// `[lowest–highest]` of a `ratio_torch_turns` dictionary.
+    private static func rangeText(_ turns: [String: Any]) -> String {
+        String(format: "[%.2f–%.2f]", turns["min"] as? Double ?? .nan, turns["max"] as? Double ?? .nan)
     }
 
     /// Per model, each phase's ms per step, share of the step, and the share of the workers'

@@ -209,6 +209,10 @@ import Testing
         #expect(table.standardOutput.contains("OpenBLAS core"), "\(table)")
         #expect(table.standardOutput.contains("checksum"), "\(table)")
         #expect(!table.standardOutput.contains("MISMATCH"), "\(table)")
+        // Each ratio with its spread turn by turn: one turn here, so [x–x].
+        let rows = table.standardOutput.split(separator: "\n").filter { $0.hasPrefix("  64") || $0.hasPrefix("64") }
+        #expect(rows.count == 4 && rows.allSatisfy { $0.contains("× [") && $0.contains("–") }, "\(table)")
+        #expect(table.standardOutput.contains("[lowest–highest] of the same ratio turn by turn"), "\(table)")
         let json = try LoomProcess.run(small + ["--json"])
         if isDebug {
             #expect(json.status == 2, "\(json)")
@@ -223,6 +227,8 @@ import Testing
                         "ms_median", "ms_min", "naive_gflops"] {
                 #expect(results?.first?[key] != nil, "results[0] lacks \(key): \(json)")
             }
+            let turns = results?.first?["ratio_turns"] as? [String: Any]
+            #expect(turns?["turns"] as? Int == 1 && (turns?["values"] as? [Any])?.count == 1, "\(json)")
         }
     }
 

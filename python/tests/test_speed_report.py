@@ -93,6 +93,29 @@ class SpeedReportTests(unittest.TestCase):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertNotIn("Short of peak but met beside", text)
 
+    def test_turn_by_turn_spreads_are_shown_but_the_verdict_stays_on_the_medians(self):
+        r = self.attention["results"][0]
+        goal = speed_report.ATTENTION_GOALS[r["pass"]]
+        r["ratio"] = goal + 0.01
+        r["ratio_turns"] = {"median": goal + 0.02, "min": goal - 0.2, "max": goal + 0.1, "turns": 5,
+                            "values": [goal - 0.2, goal - 0.05, goal + 0.02, goal + 0.05, goal + 0.1]}
+        t = self.train["results"][0]
+        torch_goal = speed_report.TRAIN_GOALS[t["d"]][0]
+        t["ratio_torch"] = torch_goal - 0.01
+        t["ratio_torch_turns"] = {"values": [torch_goal - 0.3, torch_goal + 0.2, torch_goal - 0.01]}
+        text, counts = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertIn(f"| {goal + 0.01:.2f} [{goal - 0.2:.2f}–{goal + 0.1:.2f}] | met (goal {goal:g}), 3/5 turns |", text)
+        self.assertIn(f"| {torch_goal - 0.01:.2f} [{torch_goal - 0.3:.2f}–{torch_goal + 0.2:.2f}] | "
+                      f"short (goal {torch_goal:g}), 1/3 turns |", text)
+        self.assertIn("a verdict whose turns straddle the goal can flip", text)
+        plain, plain_counts = speed_report.report(recorded("attention"), recorded("train"), self.fusions)
+        self.assertEqual(counts["met"] + counts["short"], plain_counts["met"] + plain_counts["short"])
+        # Malformed turns from a hand-edited file are ignored, not trusted.
+        r["ratio_turns"] = {"values": "0.9"}
+        t["ratio_torch_turns"] = ["x"]
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertIn(f"| {goal + 0.01:.2f} | met (goal {goal:g}) |", text)
+
     def test_the_benchmarks_run_as_argument_lists(self):
         for quick in (False, True):
             for argv in speed_report.commands("/opt/loom", "/usr/bin/python3", quick).values():
