@@ -93,7 +93,7 @@ class SpeedReportTests(unittest.TestCase):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertNotIn("Short of peak but met beside", text)
 
-    def test_turn_by_turn_spreads_are_shown_but_the_verdict_stays_on_the_medians(self):
+    def test_goals_are_judged_turn_by_turn_where_the_turns_are_given(self):
         r = self.attention["results"][0]
         goal = speed_report.ATTENTION_GOALS[r["pass"]]
         r["ratio"] = goal + 0.01
@@ -104,12 +104,19 @@ class SpeedReportTests(unittest.TestCase):
         t["ratio_torch"] = torch_goal - 0.01
         t["ratio_torch_turns"] = {"values": [torch_goal - 0.3, torch_goal + 0.2, torch_goal - 0.01]}
         text, counts = speed_report.report(self.attention, self.train, self.fusions)
-        self.assertIn(f"| {goal + 0.01:.2f} [{goal - 0.2:.2f}–{goal + 0.1:.2f}] | met (goal {goal:g}), 3/5 turns |", text)
+        self.assertIn(f"| {goal + 0.01:.2f} [{goal - 0.2:.2f}–{goal + 0.1:.2f}] | "
+                      f"met (goal {goal:g}; median turn {goal + 0.02:.2f}, 3/5 turns) |", text)
         self.assertIn(f"| {torch_goal - 0.01:.2f} [{torch_goal - 0.3:.2f}–{torch_goal + 0.2:.2f}] | "
-                      f"short (goal {torch_goal:g}), 1/3 turns |", text)
+                      f"short (goal {torch_goal:g}; median turn {torch_goal - 0.01:.2f}, 1/3 turns) |", text)
         self.assertIn("a verdict whose turns straddle the goal can flip", text)
         plain, plain_counts = speed_report.report(recorded("attention"), recorded("train"), self.fusions)
         self.assertEqual(counts["met"] + counts["short"], plain_counts["met"] + plain_counts["short"])
+        # The median turn decides, not the ratio of the medians: here they fall either side of the goal.
+        r["ratio"] = goal + 0.01
+        r["ratio_turns"] = {"values": [goal - 0.1, goal - 0.05, goal - 0.02, goal + 0.1, goal + 0.2]}
+        text, counts_after = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertIn(f"short (goal {goal:g}; median turn {goal - 0.02:.2f}, 2/5 turns)", text)
+        self.assertEqual(counts_after["short"], counts["short"] + 1)
         # Malformed turns from a hand-edited file are ignored, not trusted.
         r["ratio_turns"] = {"values": "0.9"}
         t["ratio_torch_turns"] = ["x"]
