@@ -1,9 +1,9 @@
 /// One ratio taken turn by turn: a kernel against a baseline that ran right before or after it
 /// in the same turn (`Samples.measureInTurn`), so each value sees one moment of the machine.
 ///
-/// The ratio of the two medians is the figure a report quotes; these values give its spread. On
-/// a shared VM whose speed changes from one minute to the next, a goal met in 2 turns of 5 and a
-/// goal met in 5 of 5 read the same as a median, and differ here.
+/// The tables quote the ratio of the two medians, which can come from different turns; these
+/// values give its spread, and `make speed` judges a goal on their median. On a shared VM whose
+/// speed changes from one minute to the next, the two can fall either side of a goal.
 struct TurnRatios: Equatable {
     /// The values, smallest first.
     let sorted: [Double]
@@ -20,9 +20,6 @@ struct TurnRatios: Equatable {
         let middle = sorted.count / 2
         return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
-
-    /// The turns whose value reached `goal`.
-    func reaching(_ goal: Double) -> Int { sorted.filter { $0 >= goal }.count }
 
     /// `[lowest–highest]` with two decimals, for a table cell; empty when there are no turns.
     var rangeText: String {

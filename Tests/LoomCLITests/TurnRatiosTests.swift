@@ -1,12 +1,11 @@
 import Testing
 @testable import LoomCLI
 
-/// A ratio taken turn by turn: its median, spread and the turns that reached a goal.
+/// A ratio taken turn by turn: its median, spread and JSON.
 @Suite struct TurnRatiosTests {
     @Test func summarisesTheTurns() {
         let odd = TurnRatios([0.9, 0.7, 0.8])
         #expect(odd.median == 0.8 && odd.lowest == 0.7 && odd.highest == 0.9 && odd.count == 3)
-        #expect(odd.reaching(0.8) == 2 && odd.reaching(0.95) == 0)
         #expect(odd.rangeText == "[0.70–0.90]")
         let even = TurnRatios([1.0, 2.0, 4.0, 3.0])
         #expect(even.median == 2.5)
