@@ -11,9 +11,12 @@ one JSON object per line on stdout (nothing else is printed there):
       -> {"seconds": 0.41}: torch.nn.functional.scaled_dot_product_attention, forward alone, or
          the backward alone after an untimed forward with autograd
   {"op": "train", "layers": 1, "d": 64, "heads": 1, "context": 64, "batch": 64, "vocabulary": 67, "steps": 5}
-      -> {"seconds": 0.012}: seconds per full training step (compare_torch_train.py's model)
+      -> {"seconds": 0.012, "steps_before": 1}: seconds per full training step
+         (compare_torch_train.py's model), and how many steps that model had run before them
 
-A case's tensors or model are built on its first request, which also runs one untimed warm-up.
+A case's tensors or model are built on its first request; a request with "warm_up": true runs
+one untimed step (or attention call) first. A training model is kept across requests that differ
+only in "steps", so a one-step warm-up request warms the model the timed requests then run.
 Sizes are checked against bounds before anything is allocated.
 """
 import json
@@ -92,14 +95,16 @@ def main():
                 shape = {name: positive_int(request, name, limit) for name, limit in MAX_TRAIN.items()}
                 if shape["d"] % shape["heads"] != 0:
                     raise ValueError(f"heads {shape['heads']} must divide d {shape['d']}")
-                key = ("train",) + tuple(sorted(shape.items()))
+                # The model, not the step count: the one-step warm-up must warm the model the
+                # timed steps then run (keyed with `steps`, it built a second, cold one).
+                key = ("train",) + tuple(sorted((name, value) for name, value in shape.items() if name != "steps"))
                 if key not in cases:
                     cases.clear()
                     model = Model(shape["vocabulary"], shape["context"], shape["layers"], shape["d"], shape["heads"])
                     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-4, betas=(0.9, 0.99), weight_decay=1e-4)
                     tokens = torch.randint(0, shape["vocabulary"], (shape["batch"], shape["context"] + 1))
-                    cases[key] = (model, optimizer, tokens)
-                model, optimizer, tokens = cases[key]
+                    cases[key] = [model, optimizer, tokens, 0]
+                model, optimizer, tokens, taken = cases[key]
                 vocabulary = shape["vocabulary"]
 
                 def step():
@@ -112,10 +117,13 @@ def main():
 
                 if request.get("warm_up", False):
                     step()
+                    taken += 1
                 start = time.perf_counter()
                 for _ in range(shape["steps"]):
                     step()
-                reply({"seconds": (time.perf_counter() - start) / shape["steps"]})
+                seconds = (time.perf_counter() - start) / shape["steps"]
+                cases[key][3] = taken + shape["steps"]
+                reply({"seconds": seconds, "steps_before": taken})
             else:
                 raise ValueError(f"unknown op {op!r}; use hello, attention or train")
         except Exception as error:          # one bad request answers with its reason, the peer goes on

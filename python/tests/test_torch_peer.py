@@ -48,6 +48,24 @@ class TorchPeerTests(unittest.TestCase):
         self.assertIn("unknown op", answers[5]["error"])
         self.assertGreaterEqual(answers[6]["seconds"], 0)
 
+    def test_the_warm_up_warms_the_model_that_is_timed(self):
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            self.skipTest("torch is not importable here")
+        shape = '"layers": 1, "d": 8, "heads": 1, "context": 4, "batch": 2, "vocabulary": 5'
+        answers = exchange([
+            '{"op": "hello", "threads": 1}',
+            '{"op": "train", ' + shape + ', "steps": 1, "warm_up": true}',
+            '{"op": "train", ' + shape + ', "steps": 3}',
+            '{"op": "train", ' + shape + ', "steps": 2}',
+            '{"op": "train", "layers": 2, "d": 8, "heads": 1, "context": 4, "batch": 2, "vocabulary": 5, "steps": 2}',
+        ])
+        # Loom's warm-up asks for one step; the timed requests ask for more and must find the
+        # same model, already stepped (a key with "steps" in it once made them build a cold one).
+        self.assertEqual([a["steps_before"] for a in answers[1:]], [1, 2, 5, 0])
+        self.assertTrue(all(a["seconds"] > 0 for a in answers[1:]))
+
 
 if __name__ == "__main__":
     unittest.main()
