@@ -181,7 +181,7 @@ enum BenchTrainCommand: Command {
         for row in rows {
             let torchCells = torch.peer == nil ? [] : [(row["torch_tokens_per_s"] as? Double).map { String(format: "%.0f", $0) } ?? "—",
                                                        (row["ratio_torch"] as? Double).map { String(format: "%.2f×", $0) } ?? "—",
-                                                       (row["ratio_torch_turns"] as? [String: Any]).map(Self.rangeText) ?? "—"]
+                                                       (row["ratio_torch_turns"] as? [String: Any]).map { TurnRatios($0["values"] as? [Double] ?? []).rangeText } ?? "—"]
             let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["products"] as! String, String(format: "%.0f", row["tokens_per_s"] as! Double),
                          String(format: "%.2f", row["ms_per_step"] as! Double), String(format: "%.1f", row["gflops"] as! Double),
                          String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
@@ -193,11 +193,6 @@ enum BenchTrainCommand: Command {
             Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps run right after it")
         }
         if arguments.flag("phases") { printPhases(rows) }
-    }
-
-    /// `[lowest–highest]` of a `ratio_torch_turns` dictionary.
-    private static func rangeText(_ turns: [String: Any]) -> String {
-        String(format: "[%.2f–%.2f]", turns["min"] as? Double ?? .nan, turns["max"] as? Double ?? .nan)
     }
 
     /// Per model, each phase's ms per step, share of the step, and the share of the workers'
