@@ -45,8 +45,9 @@ enum BenchAttentionCommand: Command {
         alone, after an untimed forward); 'vs torch' is Loom's rate over PyTorch's. Without torch \
         importable it says so and prints the rest.
 
-        Each ratio is that of the medians, followed by [lowest–highest] of the same ratio taken \
-        turn by turn: on a machine whose speed changes from minute to minute, the spread shows \
+        A turn runs the kernel, sgemm, PyTorch and the compared tiles in that order, and the next \
+        turn in the reverse order, so that no side always goes first. Each ratio is that of the \
+        medians, followed by [lowest–highest] of the same ratio taken turn by turn: on a machine whose speed changes from minute to minute, the spread shows \
         how far one sitting's verdict can be trusted. The JSON gives both (ratio_turns, \
         ratio_torch_turns: median, min, max, turns).
 

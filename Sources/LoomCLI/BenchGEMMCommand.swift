@@ -23,7 +23,10 @@ enum BenchGEMMCommand: Command {
         shapes a training step gives them. Each is timed on one thread, Loom's and OpenBLAS's \
         samples alternated so both see the same drift of the machine; OpenBLAS is set to one \
         thread for the run. The total row adds the medians: the product time of one layer's step \
-        on one core. A product whose matrices would need more than 80 % of the machine's memory \
+        on one core. 'Loom speed-up' is sgemm's median time over Loom's; 'turn by turn' gives the \
+        lowest and highest of the same ratio taken turn by turn, each turn one Loom sample and one \
+        sgemm sample back to back, Loom first in every other turn (JSON: ratio_turns), since on a shared machine the two \
+        medians can come from different moments. A product whose matrices would need more than 80 % of the machine's memory \
         is refused before anything is allocated (--d at most 2^20, --vocabulary 2^30).
         """
 
@@ -93,16 +96,17 @@ enum BenchGEMMCommand: Command {
 
         let workspace = GEMMWorkspace()
         var rows: [[String: Any]] = [], checksum = 0.0
-        var loomTotal = 0.0, blasTotal = 0.0, mismatches = 0
+        var loomTotal = 0.0, blasTotal = 0.0, mismatches = 0, turnRatios: [TurnRatios] = []
         for shape in shapes(d: d, tokens: tokens, vocabulary: vocabulary) {
-            let (loom, blas, error) = time(shape, repeats: repeats, workspace: workspace, checksum: &checksum)
+            let (loom, blas, error, turns) = time(shape, repeats: repeats, workspace: workspace, checksum: &checksum)
             mismatches += error > mismatchTolerance ? 1 : 0
             loomTotal += loom
+            turnRatios.append(turns)
             blasTotal += blas
             rows.append(["name": shape.name, "op": shape.kind, "m": shape.m, "n": shape.n, "k": shape.k,
                          "loom_ms": loom, "sgemm_ms": blas,
                          "loom_gflops": shape.flops / loom / 1e6, "sgemm_gflops": shape.flops / blas / 1e6,
-                         "ratio": blas / loom, "relative_error": error])
+                         "ratio": blas / loom, "ratio_turns": turns.dictionary, "relative_error": error])
             if !json { Console.progress("bench gemm: \(shape.name) done") }
         }
         let ceiling = tileCeiling(checksum: &checksum)
@@ -125,18 +129,20 @@ enum BenchGEMMCommand: Command {
                        + "1 thread, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("products of one layer's step: d \(d), FFN \(4 * d), \(tokens) tokens, vocabulary \(vocabulary); median of \(repeats)")
-        let header = ["product", "op", "m", "n", "k", "Loom ms", "sgemm ms", "Loom GFLOP/s", "sgemm GFLOP/s", "Loom speed-up", "vs sgemm ‖Δ‖"]
+        let header = ["product", "op", "m", "n", "k", "Loom ms", "sgemm ms", "Loom GFLOP/s", "sgemm GFLOP/s", "Loom speed-up",
+                      "turn by turn", "vs sgemm ‖Δ‖"]
         Console.output(header.map { $0.leftPadding(14) }.joined())
-        for row in rows {
+        for (row, turns) in zip(rows, turnRatios) {
             Console.output([row["name"] as! String, row["op"] as! String, String(row["m"] as! Int), String(row["n"] as! Int),
                             String(row["k"] as! Int), String(format: "%.3f", row["loom_ms"] as! Double),
                             String(format: "%.3f", row["sgemm_ms"] as! Double), String(format: "%.1f", row["loom_gflops"] as! Double),
                             String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
-                            Self.agreement(row["relative_error"] as! Double)]
+                            turns.rangeText, Self.agreement(row["relative_error"] as! Double)]
                 .map { $0.leftPadding(14) }.joined())
         }
         Console.output(["total", "", "", "", "", String(format: "%.3f", loomTotal), String(format: "%.3f", blasTotal), "", "",
                         String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
+        Console.output("turn by turn: [lowest–highest] of Loom's speed-up turn by turn, each turn one Loom and one sgemm sample back to back (Loom first every other turn)")
         let each = TileKernel.supported.map { "\($0.rawValue) " + String(format: "%.1f", $0.ceiling()) }.joined(separator: ", ")
         Console.output(String(format: "ceiling: the fastest register tile on data in L1 runs at %.1f GFLOP/s", ceiling) + " (\(each))")
         Console.output(transposedALine)
@@ -183,8 +189,10 @@ enum BenchGEMMCommand: Command {
         error > mismatchTolerance ? String(format: "MISMATCH %.1e", error) : String(format: "%.1e", error)
     }
 
-    /// Median milliseconds of `shape` on `TiledGEMM` and on sgemm, alternated, and ‖C_loom − C_sgemm‖/‖C_sgemm‖.
-    static func time(_ shape: Shape, repeats: Int, workspace: GEMMWorkspace, checksum: inout Double) -> (Double, Double, Double) {
+    /// Median milliseconds of `shape` on `TiledGEMM` and on sgemm, alternated,
+    /// ‖C_loom − C_sgemm‖/‖C_sgemm‖, and Loom's speed-up turn by turn.
+    static func time(_ shape: Shape, repeats: Int, workspace: GEMMWorkspace,
+                     checksum: inout Double) -> (Double, Double, Double, TurnRatios) {
         // Stored shapes: A is m × k (k × m transposed), B is k × n (n × k transposed).
         let lda = shape.transA == .none ? shape.k : shape.m, ldb = shape.transB == .none ? shape.n : shape.k
         var random = SeededRandom(seed: 7)
@@ -216,7 +224,8 @@ enum BenchGEMMCommand: Command {
                         difference += Double(c[i] - reference[i]) * Double(c[i] - reference[i])
                         norm += Double(reference[i]) * Double(reference[i])
                     }
-                    return (loom.medianMilliseconds, blas.medianMilliseconds, (difference / max(norm, .leastNormalMagnitude)).squareRoot())
+                    return (loom.medianMilliseconds, blas.medianMilliseconds, (difference / max(norm, .leastNormalMagnitude)).squareRoot(),
+                            loom.turnRatios(over: blas))
 
                 }
             }

@@ -38,8 +38,9 @@ enum BenchTrainCommand: Command {
         OpenBLAS, right after the run on Loom's own, so the two can be compared in one sitting.
 
         With --compare-torch, PyTorch (eager, the same architecture, AdamW and clipping; random \
-        tokens, whose drawing is not timed) runs S steps in a child process after each of Loom's \
-        samples, on the same threads; 'vs torch' is Loom's tokens/s over PyTorch's (the medians), \
+        tokens, whose drawing is not timed) runs S steps in a child process beside each of Loom's \
+        samples, on the same threads: after it in one turn, before it in the next, so that neither \
+        always goes first; 'vs torch' is Loom's tokens/s over PyTorch's (the medians), \
         and 'turn by turn' the lowest and highest of that ratio sample by sample (JSON: \
         ratio_torch_turns). Without torch importable it says so and prints the rest.
 
@@ -99,18 +100,20 @@ enum BenchTrainCommand: Command {
                 if let torchRequest { _ = torch.peer?.sample(torchRequest.merging(["warm_up": true, "steps": 1]) { $1 }) }
                 var seconds: [Double] = [], sgemm: [Double] = [], torchSeconds: [Double] = []
                 var beside: [Double] = []   // the tile on all cores, right after each sample
-                for _ in 0..<repeats {
+                for turn in 0..<repeats {
+                    // PyTorch before Loom's sample in odd turns, after it in even ones (`Samples.measureInTurn`).
+                    if turn % 2 == 1, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
                     let start = ContinuousClock.now
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
                     beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
                     sgemm.append(sgemmRate(rows: batch * context, width: item.width))
-                    if let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                    if turn % 2 == 0, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
                 }
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
                 let torchStep: Double? = torchSeconds.count == repeats ? torchSeconds.sorted()[repeats / 2] : nil
-                // PyTorch's S steps right after each of Loom's samples: the ratio turn by turn.
+                // PyTorch's S steps beside each of Loom's samples: the ratio turn by turn.
                 let torchTurns = torchStep == nil ? nil : TurnRatios(zip(seconds, torchSeconds).map { $0.1 / $0.0 })
                 var phaseTimes: [String: Double] = [:], phaseWaiting: [String: Double] = [:]
                 if arguments.flag("phases") {
@@ -190,7 +193,7 @@ enum BenchTrainCommand: Command {
             Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
         }
         if torch.peer != nil {
-            Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps run right after it")
+            Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps run beside it (after it, then before it, turn by turn)")
         }
         if arguments.flag("phases") { printPhases(rows) }
     }

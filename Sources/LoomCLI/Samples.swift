@@ -26,7 +26,8 @@ struct Samples {
         return samples
     }
 
-    /// Runs `first` and `second` once each untimed, then alternately `count` times each.
+    /// Runs `first` and `second` once each untimed, then alternately `count` times each (in
+    /// reverse order every other turn, `measureInTurn`).
     ///
     /// For a kernel and its baseline: this machine's speed drifts by ±10 % over minutes, and
     /// alternating makes both see the same drift, so their ratio stays honest.
@@ -46,6 +47,13 @@ struct Samples {
     /// OpenBLAS's threads to sleep, `BLAS.releaseThreads`, before the next sample). `fourth`, when
     /// given, is a fourth piece of work in each turn that times itself as `third` does (the kernel
     /// on other tiles, `--compare-blocks`).
+    ///
+    /// Even turns run first, second, third, fourth; odd turns the reverse. With one fixed order,
+    /// a drift within each turn, or what one piece leaves behind for the next (its caches,
+    /// OpenBLAS's threads, the PyTorch child's), would favour the same side in every turn; in
+    /// both orders each side is first as often as last, so those effects cancel in the medians.
+    /// The warm-up runs in the even order, so `afterFirst` has seen `first`'s outputs before any
+    /// `fourth` runs.
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
                                         _ first: () throws(E) -> Double,
                                         afterFirst: (() -> Double)? = nil,
@@ -61,20 +69,28 @@ struct Samples {
         var fourthAlive = fourth?() != nil
         var a = Samples(), b = Samples(), c = Samples(), d = Samples()
         let clock = ContinuousClock()
-        for _ in 0..<max(1, count) {
-            var start = clock.now
-            checksum += try first()
-            a.durations.append(clock.now - start)
-            checksum += afterFirst?() ?? 0
-            start = clock.now
-            checksum += second()
-            b.durations.append(clock.now - start)
-            afterSecond?()
-            if thirdAlive, let third {
-                if let duration = third() { c.durations.append(duration) } else { thirdAlive = false }
-            }
-            if fourthAlive, let fourth {
-                if let duration = fourth() { d.durations.append(duration) } else { fourthAlive = false }
+        for turn in 0..<max(1, count) {
+            for piece in turn % 2 == 0 ? [0, 1, 2, 3] : [3, 2, 1, 0] {
+                switch piece {
+                case 0:
+                    let start = clock.now
+                    checksum += try first()
+                    a.durations.append(clock.now - start)
+                    checksum += afterFirst?() ?? 0
+                case 1:
+                    let start = clock.now
+                    checksum += second()
+                    b.durations.append(clock.now - start)
+                    afterSecond?()
+                case 2:
+                    if thirdAlive, let third {
+                        if let duration = third() { c.durations.append(duration) } else { thirdAlive = false }
+                    }
+                default:
+                    if fourthAlive, let fourth {
+                        if let duration = fourth() { d.durations.append(duration) } else { fourthAlive = false }
+                    }
+                }
             }
         }
         return (a, b, thirdAlive ? c : nil, fourthAlive ? d : nil)

@@ -233,12 +233,22 @@ import Testing
     }
 
     @Test func benchGEMMTimesEveryProductAndChecksIt() throws {
-        let small = ["bench", "gemm", "--d", "8", "--tokens", "40", "--vocabulary", "11", "--repeat", "1"]
+        let small = ["bench", "gemm", "--d", "8", "--tokens", "40", "--vocabulary", "11", "--repeat", "2"]
         let table = try LoomProcess.run(small)
         #expect(table.status == 0, "\(table)")
         for product in ["qkv", "ffn-out", "d-final", "dW-ffn-in", "dW-unembed", "total", "checksum"] {
             #expect(table.standardOutput.contains(product), "no \(product) row: \(table)")
         }
+        // Every product's row: the speed-up of the medians, then its two turns' range, lowest first.
+        let productRows = table.standardOutput.split(separator: "\n").filter { $0.contains(" NN ") || $0.contains(" NT ") || $0.contains(" TN ") }
+        #expect(productRows.count == 15, "\(table)")
+        for row in productRows {
+            let fields = row.split(separator: " ")
+            let range = fields.first { $0.hasPrefix("[") && $0.hasSuffix("]") }
+            let bounds = range.map { $0.dropFirst().dropLast().split(separator: "–").compactMap { Double($0) } } ?? []
+            #expect(bounds.count == 2 && bounds[0] > 0 && bounds[0] <= bounds[1], "no turn range in: \(row)")
+        }
+        #expect(table.standardOutput.contains("turn by turn: [lowest–highest] of Loom's speed-up"), "\(table)")
         #expect(!table.standardOutput.contains("MISMATCH"), "\(table)")
         let bad = try LoomProcess.run(["bench", "gemm", "--d", "0"])
         #expect(bad.status == 2, "\(bad)")
