@@ -74,6 +74,21 @@ def with_turns(value, turns, digits=2):
     return text + (f" [{min(values):.{digits}f}–{max(values):.{digits}f}]" if values and value is not None else "")
 
 
+def order_effects(rows, key):
+    """Per case, the median of its odd turns over that of its even turns. loom runs Loom first in
+    the even turns (0, 2, ...) and last in the odd ones; a case needs two turns, all numbers."""
+    effects = []
+    for r in rows:
+        turns = r.get(key)
+        values = turns.get("values") if isinstance(turns, dict) else None
+        if not isinstance(values, list) or len(values) < 2 or len(turn_values(turns)) != len(values):
+            continue
+        first, last = turn_median(values[0::2]), turn_median(values[1::2])
+        if first > 0:
+            effects.append(last / first)
+    return effects
+
+
 def turn_median(values):
     ordered, middle = sorted(values), len(values) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
@@ -186,6 +201,21 @@ def report(attention, train, fusions, quick=False, avx2=False):
     if slowed:
         lines += ["", f"Short of peak but met beside ({', '.join(slowed)}): the machine was slower during those steps "
                   "than at its fastest (a shared VM's phases); run `make speed` again for the goal's measurement."]
+    checks = [(label, order_effects(rows, key)) for label, rows, key in [
+        ("attention vs sgemm", attention.get("results", []), "ratio_turns"),
+        ("attention vs PyTorch", attention.get("results", []), "ratio_torch_turns"),
+        ("training vs PyTorch", train.get("results", []), "ratio_torch_turns")]]
+    checks = [(label, effects) for label, effects in checks if effects]
+    if checks:
+        lines += ["", "## Turn order", "",
+                  "Loom runs first in the even turns and last in the odd ones (its baselines in the reverse order), "
+                  "so the order of the samples cancels in the medians above. Per case, the median ratio of the "
+                  "Loom-last turns over that of the Loom-first turns, then the median of the cases: far from 1.00, "
+                  "the order moves the ratios on this machine and only such balanced medians should be quoted.", "",
+                  "| ratio | Loom last over Loom first (median of the cases) | lowest–highest case | cases |",
+                  "|---|---|---|---|"]
+        for label, effects in checks:
+            lines.append(f"| {label} | {turn_median(effects):.3f} | {min(effects):.3f}–{max(effects):.3f} | {len(effects)} |")
     lines += ["", "## What each fusion gains (interleaved steps; slower with it off)", "",
               "| layers | d | switched off | ms per step | vs all fused |", "|---|---|---|---|---|"]
     for r in fusions.get("results", []):

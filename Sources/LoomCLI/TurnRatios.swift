@@ -5,10 +5,16 @@
 /// values give its spread, and `make speed` judges a goal on their median. On a shared VM whose
 /// speed changes from one minute to the next, the two can fall either side of a goal.
 struct TurnRatios: Equatable {
-    /// The values, smallest first.
+    /// The values in turn order: with `Samples.measureInTurn`, Loom ran first in the even turns
+    /// (0, 2, …) and last in the odd ones, so the two halves show whether the order mattered.
+    let values: [Double]
+    /// The same, smallest first.
     let sorted: [Double]
 
-    init(_ values: [Double]) { sorted = values.sorted() }
+    init(_ values: [Double]) {
+        self.values = values
+        sorted = values.sorted()
+    }
 
     var count: Int { sorted.count }
     var lowest: Double { sorted.first ?? .nan }
@@ -28,15 +34,15 @@ struct TurnRatios: Equatable {
 
     /// The same as a dictionary, for `JSONSerialization`.
     var dictionary: [String: Any] {
-        ["median": median, "min": lowest, "max": highest, "turns": count, "values": sorted]
+        ["median": median, "min": lowest, "max": highest, "turns": count, "values": values]
     }
 
-    /// The JSON object `{"median", "min", "max", "turns", "values"}` (values smallest first), or
+    /// The JSON object `{"median", "min", "max", "turns", "values"}` (values in turn order), or
     /// null without turns.
     var json: JSONValue {
         guard count > 0 else { return .null }
         return .object([("median", .number(median)), ("min", .number(lowest)), ("max", .number(highest)),
-                        ("turns", .integer(count)), ("values", .array(sorted.map { .number($0) }))])
+                        ("turns", .integer(count)), ("values", .array(values.map { .number($0) }))])
     }
 }
 

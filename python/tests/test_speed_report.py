@@ -123,6 +123,22 @@ class SpeedReportTests(unittest.TestCase):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertIn(f"| {goal + 0.01:.2f} | met (goal {goal:g}) |", text)
 
+    def test_the_turn_order_is_checked_where_the_turns_are_given(self):
+        for r in self.attention["results"]:
+            r["ratio_turns"] = {"values": [0.80, 0.88, 0.80, 0.88]}     # Loom last: 10 % higher
+            r["ratio_torch_turns"] = {"values": [1.0, 1.0, 1.0]}
+        self.attention["results"][0]["ratio_torch_turns"] = {"values": [1.0, "x"]}  # malformed: skipped
+        for t in self.train["results"]:
+            t["ratio_torch_turns"] = {"values": [2.0]}                  # one turn: no order to compare
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        cases = len(self.attention["results"])
+        self.assertIn(f"| attention vs sgemm | 1.100 | 1.100–1.100 | {cases} |", text)
+        self.assertIn(f"| attention vs PyTorch | 1.000 | 1.000–1.000 | {cases - 1} |", text)
+        self.assertNotIn("| training vs PyTorch |", text)
+        # Without turns (an older loom's JSON) there is no such section.
+        plain, _ = speed_report.report(recorded("attention"), recorded("train"), self.fusions)
+        self.assertNotIn("## Turn order", plain)
+
     def test_the_benchmarks_run_as_argument_lists(self):
         for quick in (False, True):
             for argv in speed_report.commands("/opt/loom", "/usr/bin/python3", quick).values():
