@@ -196,7 +196,7 @@ def report(attention, train, fusions, quick=False, avx2=False):
                      f"{with_turns(r.get('ratio_torch'), r.get('ratio_torch_turns'))} | {versus} | "
                      f"{number(r.get('fraction_of_peak'))} | {peak_mark} | {number(beside)} |")
     lines += ["", "\"Of peak\" divides by the fastest the tile ran in this run; \"beside\" by the tile on all cores "
-              "measured right after each sample (the median of those ratios), the machine's speed at that moment. "
+              "measured beside each sample (the median of those ratios), the machine's speed at that moment. "
               "The goal is on \"of peak\"."]
     if slowed:
         lines += ["", f"Short of peak but met beside ({', '.join(slowed)}): the machine was slower during those steps "

@@ -31,7 +31,7 @@ enum BenchTrainCommand: Command {
         timed runs with the faster kept, times the cores); the tile on all cores at once is \
         measured too, before and after, and a note says when the cores were slower together than \
         apart (a VM's virtual CPUs sharing a physical core). "Beside" divides each sample's \
-        GFLOP/s by the tile on all cores measured right after that sample (the median of those \
+        GFLOP/s by the tile on all cores measured beside that sample, right after or right before it (the median of those \
         ratios): on a machine whose speed changes during a run, the fraction of what its cores \
         delivered at that moment. "At peak" is \
         the tokens/s a step would reach if every FLOP ran at that peak with no other work. With --products both, each model also runs with every product on \
@@ -39,8 +39,8 @@ enum BenchTrainCommand: Command {
 
         With --compare-torch, PyTorch (eager, the same architecture, AdamW and clipping; random \
         tokens, whose drawing is not timed) runs S steps in a child process beside each of Loom's \
-        samples, on the same threads: after it in one turn, before it in the next, so that neither \
-        always goes first; 'vs torch' is Loom's tokens/s over PyTorch's (the medians), \
+        samples, on the same threads: Loom, the tile and sgemm, then PyTorch in one turn, the \
+        reverse in the next, so that each side follows itself as often as the other work; 'vs torch' is Loom's tokens/s over PyTorch's (the medians), \
         and 'turn by turn' the lowest and highest of that ratio sample by sample (JSON: \
         ratio_torch_turns). Without torch importable it says so and prints the rest.
 
@@ -99,16 +99,26 @@ enum BenchTrainCommand: Command {
                        "vocabulary": task.vocabulary, "steps": steps] : nil
                 if let torchRequest { _ = torch.peer?.sample(torchRequest.merging(["warm_up": true, "steps": 1]) { $1 }) }
                 var seconds: [Double] = [], sgemm: [Double] = [], torchSeconds: [Double] = []
-                var beside: [Double] = []   // the tile on all cores, right after each sample
+                var beside: [Double] = []   // the tile on all cores, beside each sample
+                // Even turns: Loom, the tile and sgemm, PyTorch; odd turns the reverse, as
+                // `Samples.measureInTurn`. Each side then runs right after itself in one turn of
+                // two and right after the tile and sgemm in the other. PyTorch always after sgemm
+                // or always after itself moved its speed by 15 % at 1 × 64 (BENCHMARKS.md).
                 for turn in 0..<repeats {
-                    // PyTorch before Loom's sample in odd turns, after it in even ones (`Samples.measureInTurn`).
-                    if turn % 2 == 1, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                    let loomFirst = turn % 2 == 0
+                    if !loomFirst, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                    if !loomFirst {
+                        beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
+                        sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+                    }
                     let start = ContinuousClock.now
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
-                    beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
-                    sgemm.append(sgemmRate(rows: batch * context, width: item.width))
-                    if turn % 2 == 0, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                    if loomFirst {
+                        beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
+                        sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+                    }
+                    if loomFirst, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
                 }
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
@@ -193,7 +203,7 @@ enum BenchTrainCommand: Command {
             Console.output((cells + torchCells).map { $0.leftPadding(14) }.joined())
         }
         if torch.peer != nil {
-            Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps run beside it (after it, then before it, turn by turn)")
+            Console.output("turn by turn: [lowest–highest] of Loom's tokens/s over PyTorch's, each sample against the PyTorch steps of the same turn (after it, then before it)")
         }
         if arguments.flag("phases") { printPhases(rows) }
     }

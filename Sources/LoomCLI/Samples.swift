@@ -49,9 +49,12 @@ struct Samples {
     /// on other tiles, `--compare-blocks`).
     ///
     /// Even turns run first, second, third, fourth; odd turns the reverse. With one fixed order,
-    /// a drift within each turn, or what one piece leaves behind for the next (its caches,
-    /// OpenBLAS's threads, the PyTorch child's), would favour the same side in every turn; in
-    /// both orders each side is first as often as last, so those effects cancel in the medians.
+    /// what one piece leaves behind for the next (its caches, OpenBLAS's threads, the PyTorch
+    /// child's) would favour or slow the same side in every turn. In both orders the first and
+    /// the last piece each follow themselves (across the turn's boundary) once in two turns and
+    /// another piece in the other, and every side is first as often as last, so such effects
+    /// cancel in the medians (PyTorch's training steps ran 15 % faster right after its own than
+    /// right after sgemm, BENCHMARKS.md).
     /// The warm-up runs in the even order, so `afterFirst` has seen `first`'s outputs before any
     /// `fourth` runs.
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
