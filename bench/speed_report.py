@@ -13,7 +13,7 @@ of the ratios taken turn by turn where loom gives them, with how many turns reac
       >= 1.5x PyTorch eager at d = 64 (1 and 3 layers), >= 1.2x at d = 256,
       a fraction of the machine's measured peak >= 0.5 at d = 64, >= 0.7 at d = 256
 
-    python3 bench/speed_report.py --out speed          # 7 minutes on a 2-core Zen 4, longer on slower CPUs
+    python3 bench/speed_report.py --out speed          # about 17 minutes on a 2-core Zen 3 VM
     python3 bench/speed_report.py --quick --out speed  # small sizes: checks the pipeline, not the goals
 
 Every ratio is measured within one invocation; a figure from another machine is not evidence.
@@ -103,10 +103,12 @@ def commands(loom, python, quick):
             "train": [loom, "bench", "train", "--models", "1x64,1x256", "--repeat", "1", "--steps", "2"] + torch + ["--json"],
             "fusions": [loom, "bench", "fusions", "--models", "1x64", "--rounds", "4", "--json"],
         }
+    # Six turns: as many with Loom first as with Loom last (loom reverses the order every other
+    # turn), so neither order decides the median turn.
     return {
         "attention": [loom, "bench", "attention", "--sizes", "8192", "--head-dims", "64,128", "--naive-max", "0",
-                      "--repeat", "5"] + torch + ["--json"],
-        "train": [loom, "bench", "train", "--models", "1x64,3x64,1x256", "--repeat", "5"] + torch + ["--json"],
+                      "--repeat", "6"] + torch + ["--json"],
+        "train": [loom, "bench", "train", "--models", "1x64,3x64,1x256", "--repeat", "6"] + torch + ["--json"],
         "fusions": [loom, "bench", "fusions", "--models", "1x64,3x64,1x256", "--json"],
     }
 
