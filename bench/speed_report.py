@@ -13,7 +13,7 @@ of the ratios taken turn by turn where loom gives them, with how many turns reac
       >= 1.5x PyTorch eager at d = 64 (1 and 3 layers), >= 1.2x at d = 256,
       a fraction of the machine's measured peak >= 0.5 at d = 64, >= 0.7 at d = 256
 
-    python3 bench/speed_report.py --out speed          # about 17 minutes on a 2-core Zen 3 VM
+    python3 bench/speed_report.py --out speed          # about 14 minutes on a 2-core Zen 3 VM
     python3 bench/speed_report.py --quick --out speed  # small sizes: checks the pipeline, not the goals
 
 Every ratio is measured within one invocation; a figure from another machine is not evidence.
