@@ -102,8 +102,8 @@ enum BenchTrainCommand: Command {
                 var beside: [Double] = []   // the tile on all cores, beside each sample
                 // Even turns: Loom, the tile and sgemm, PyTorch; odd turns the reverse, as
                 // `Samples.measureInTurn`. Each side then runs right after itself in one turn of
-                // two and right after the tile and sgemm in the other. PyTorch always after sgemm
-                // or always after itself moved its speed by 15 % at 1 × 64 (BENCHMARKS.md).
+                // two and right after the tile and sgemm in the other (on the Zen 3 VM the order
+                // moved single sittings' ratios at 1 × 64 by up to a quarter; BENCHMARKS.md).
                 for turn in 0..<repeats {
                     let loomFirst = turn % 2 == 0
                     if !loomFirst, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }

@@ -53,8 +53,8 @@ struct Samples {
     /// child's) would favour or slow the same side in every turn. In both orders the first and
     /// the last piece each follow themselves (across the turn's boundary) once in two turns and
     /// another piece in the other, and every side is first as often as last, so such effects
-    /// cancel in the medians (PyTorch's training steps ran 15 % faster right after its own than
-    /// right after sgemm, BENCHMARKS.md).
+    /// cancel in the medians (on the Zen 3 VM the order moved single sittings' ratios by up to a
+    /// quarter, in either direction from one sitting to the next; BENCHMARKS.md).
     /// The warm-up runs in the even order, so `afterFirst` has seen `first`'s outputs before any
     /// `fourth` runs.
     static func measureInTurn<E: Error>(count: Int, checksum: inout Double,
