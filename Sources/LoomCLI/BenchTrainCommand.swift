@@ -104,21 +104,20 @@ enum BenchTrainCommand: Command {
                 // `Samples.measureInTurn`. Each side then runs right after itself in one turn of
                 // two and right after the tile and sgemm in the other (on the Zen 3 VM the order
                 // moved single sittings' ratios at 1 × 64 by up to a quarter; BENCHMARKS.md).
+                func tileAndSgemm() {
+                    beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
+                    sgemm.append(sgemmRate(rows: batch * context, width: item.width))
+                }
+                func torchSample() {
+                    if let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                }
                 for turn in 0..<repeats {
                     let loomFirst = turn % 2 == 0
-                    if !loomFirst, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
-                    if !loomFirst {
-                        beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
-                        sgemm.append(sgemmRate(rows: batch * context, width: item.width))
-                    }
+                    if !loomFirst { torchSample(); tileAndSgemm() }
                     let start = ContinuousClock.now
                     do { for _ in 0..<steps { try trainer.trainStep() } } catch { throw .failure("\(error)") }
                     seconds.append((ContinuousClock.now - start).inSeconds / Double(steps))
-                    if loomFirst {
-                        beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
-                        sgemm.append(sgemmRate(rows: batch * context, width: item.width))
-                    }
-                    if loomFirst, let torchRequest, let sample = torch.peer?.sample(torchRequest) { torchSeconds.append(sample.inSeconds) }
+                    if loomFirst { tileAndSgemm(); torchSample() }
                 }
                 let step = seconds.sorted()[seconds.count / 2], reference = sgemm.sorted()[sgemm.count / 2]
                 // Only a full set of PyTorch samples counts (the peer may stop mid-way).
