@@ -8,13 +8,14 @@ import TensorCore
 enum BenchFusionsCommand: Command {
     static let words = ["bench", "fusions"]
     static let summary = "time training steps with each fused pass switched off in turn, interleaved, against all fused"
-    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--json]"
+    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--ffn-blocks R,R,…] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256; heads: 1)"),
         .value("activation", "relu|gelu", "the FFN's nonlinearity (default relu)"),
         .value("context", "T", "tokens per sequence (default 64)"),
         .value("batch", "B", "sequences per step (default 64)"),
         .value("rounds", "R", "rounds; each runs one step per configuration (default 200, at most 100000)"),
+        .value("ffn-blocks", "R,R,…", "instead of the fusions, time the FFN's blocks of R rows against the default size (at most 8 sizes, each ≤ 65536)"),
         .flag("json", "one JSON object with a results array (release builds only)"),
     ]
     static let discussion = """
@@ -27,6 +28,13 @@ enum BenchFusionsCommand: Command {
         that do not apply are left out and named: the attention's (forward and backward, or the \
         backward alone) only where the fused kernels take the shape (head width a multiple of 16, \
         T ≤ 256), the ReLU mask only with ReLU.
+
+        With --ffn-blocks, the configurations are instead the FFN's default block of rows (the \
+        rows whose hidden activations stay in L2 between its two products), each size given, and \
+        the default again as the control, each row then compared with the default: for tuning the \
+        block on a new machine, where two runs one after the other compare the machine's drift \
+        (JSON: ffn_rows, and slower_than_fused against the default). Every size gives the same bits; a size \
+        that leaves a worker without a whole block runs the FFN unblocked.
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -37,6 +45,13 @@ enum BenchFusionsCommand: Command {
         let context = try arguments.int("context", minimum: 1) ?? 64
         let batch = try arguments.int("batch", minimum: 1) ?? 64
         let rounds = try arguments.int("rounds", minimum: 1) ?? 200
+        let blockSizes = try arguments.intList("ffn-blocks")
+        if let blockSizes {
+            guard blockSizes.count <= 8 else { throw .usage("--ffn-blocks takes at most 8 sizes; got \(blockSizes.count)") }
+            if let large = blockSizes.first(where: { $0 > 65_536 }) {
+                throw .usage("--ffn-blocks takes sizes of at most 65536 rows; got \(large)")
+            }
+        }
         guard rounds <= 100_000 else { throw .usage("--rounds takes at most 100000; got \(rounds)") }
         let activation: ModelConfig.Activation
         switch arguments.string("activation") ?? "relu" {
@@ -56,9 +71,8 @@ enum BenchFusionsCommand: Command {
                 skipped.append("\(item.layers)x\(item.width): attention, attention-backward (a shape the fused kernels do not take)")
             }
             if activation != .relu { fusions.removeAll { $0 == .reluMask } }
-            // Configuration 0 all fused, then one per fusion switched off, then all fused again.
-            let configurations: [(name: String, unfused: Set<TrainingFusion>)] =
-                [("all fused", [])] + fusions.map { ("\($0.rawValue) off", [$0]) } + [("all fused (control)", [])]
+            let configurations = Self.configurations(fusions: fusions, blockSizes: blockSizes,
+                                                     defaultBlock: Transformer.defaultFFNRowBlock(ffnHidden: model.ffnHidden))
             let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
                                         schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
             var seconds = Array(repeating: [Double](), count: configurations.count)
@@ -67,11 +81,13 @@ enum BenchFusionsCommand: Command {
                 let trainer = try Trainer(config: config, model: transformer, task: task)
                 for configuration in configurations {                      // warm-up: first touches, packing
                     transformer.unfused = configuration.unfused
+                    transformer.ffnRowBlockOverride = configuration.ffnRows
                     try trainer.trainStep()
                 }
                 for round in 0..<rounds {
                     for (index, configuration) in configurations.enumerated() {
                         transformer.unfused = configuration.unfused
+                        transformer.ffnRowBlockOverride = configuration.ffnRows
                         let start = ContinuousClock.now
                         try trainer.trainStep()
                         seconds[index].append((ContinuousClock.now - start).inSeconds)
@@ -89,8 +105,10 @@ enum BenchFusionsCommand: Command {
                 return kept.reduce(0, +) / Double(kept.count)
             }
             for (index, configuration) in configurations.enumerated() {
-                rows.append(["layers": item.layers, "d": item.width, "configuration": configuration.name,
-                             "ms_per_step": means[index] * 1000, "slower_than_fused": means[index] / means[0] - 1])
+                var row: [String: Any] = ["layers": item.layers, "d": item.width, "configuration": configuration.name,
+                                          "ms_per_step": means[index] * 1000, "slower_than_fused": means[index] / means[0] - 1]
+                if blockSizes != nil { row["ffn_rows"] = configuration.ffnRows ?? Transformer.defaultFFNRowBlock(ffnHidden: model.ffnHidden) }
+                rows.append(row)
             }
         }
         if arguments.flag("json") {
@@ -108,13 +126,35 @@ enum BenchFusionsCommand: Command {
         for note in skipped { Console.output("not applicable: \(note)") }
         let widths = [7, 6, 24, 10, 13]
         func line(_ cells: [String]) -> String { zip(cells, widths).map { $0.leftPadding($1) }.joined(separator: "  ") }
-        Console.output(line(["layers", "d", "configuration", "ms/step", "vs all fused"]))
+        Console.output(line(["layers", "d", "configuration", "ms/step", blockSizes == nil ? "vs all fused" : "vs default"]))
         for row in rows {
             let slower = row["slower_than_fused"] as! Double
             let cells = [String(row["layers"] as! Int), String(row["d"] as! Int), row["configuration"] as! String,
                          String(format: "%.3f", row["ms_per_step"] as! Double),
-                         row["configuration"] as! String == "all fused" ? "—" : String(format: "%+.1f %%", 100 * slower)]
+                         Self.isBaseline(row["configuration"] as! String) ? "—" : String(format: "%+.1f %%", 100 * slower)]
             Console.output(line(cells))
         }
+    }
+
+    /// Whether a configuration is the one the others are compared with.
+    static func isBaseline(_ name: String) -> Bool { name == "all fused" || name.hasSuffix("(default)") }
+
+    /// One way of running a step: fusions switched off, and the FFN's rows per block (nil: the default).
+    struct Configuration: Equatable {
+        let name: String
+        var unfused: Set<TrainingFusion> = []
+        var ffnRows: Int? = nil
+    }
+
+    /// All fused, one per fusion switched off, all fused again as the control; or with
+    /// `blockSizes`, the default block (`defaultBlock` rows), each size, the default again.
+    static func configurations(fusions: [TrainingFusion], blockSizes: [Int]?, defaultBlock: Int) -> [Configuration] {
+        if let blockSizes {
+            return [Configuration(name: "ffn rows \(defaultBlock) (default)")]
+                + blockSizes.map { Configuration(name: "ffn rows \($0)", ffnRows: $0) }
+                + [Configuration(name: "ffn rows \(defaultBlock) (control)")]
+        }
+        return [Configuration(name: "all fused")] + fusions.map { Configuration(name: "\($0.rawValue) off", unfused: [$0]) }
+            + [Configuration(name: "all fused (control)")]
     }
 }

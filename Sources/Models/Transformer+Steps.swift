@@ -166,10 +166,18 @@ extension Transformer {
         }
     }
 
-    /// Rows per block of `blockedFFN`: the block's hidden activations (before and after the
-    /// nonlinearity) stay in L2 between the two products.
-    /// (32 K floats: 128 rows at d = 64, where blocks of 256 rows gained less on Zen 3.)
-    var ffnRowBlock: Int { max(16, (1 << 15) / max(1, config.ffnHidden)) }
+    /// Rows per block of `blockedFFN` by default: the block's hidden activations (before and after the
+    /// nonlinearity) stay in L2 between the two products. About 32 K floats (128 rows at d = 64,
+    /// where blocks of 256 rows gained less on Zen 3), rounded up to whole strips of the tile's
+    /// rows: 32 rows left a 2-row strip, four accumulators at half the tile's speed, and at
+    /// d = 256 blocks of 36 made a Zen 3 step 1.3–2.7 % faster (`loom bench fusions --ffn-blocks`).
+    public static func defaultFFNRowBlock(ffnHidden: Int) -> Int {
+        let strip = RegisterTile.rows, rows = max(16, (1 << 15) / max(1, ffnHidden))
+        return (rows + strip - 1) / strip * strip
+    }
+
+    /// The rows per block the blocked FFN uses: `ffnRowBlockOverride` when set, else the default.
+    var ffnRowBlock: Int { ffnRowBlockOverride.map { max(1, $0) } ?? Self.defaultFFNRowBlock(ffnHidden: config.ffnHidden) }
 
     /// Whether an MLP layer runs `blockedFFN` and `blockedFFNBackward`: on Loom's own products,
     /// with every worker given at least one block, and its row passes and ReLU mask fused (with

@@ -58,6 +58,11 @@ public final class Transformer {
         }
     }
 
+    /// Rows per block of the blocked FFN in place of the default (`ffnRowBlock`), for tuning it
+    /// in one process (`loom bench fusions --ffn-blocks`); nil for the default. Any size gives
+    /// the same bits; one that leaves a worker without a whole block runs the FFN unblocked.
+    public var ffnRowBlockOverride: Int?
+
     /// Wall time per phase of each forward and backward pass, when set (`loom bench train --phases`).
     public var phases: StepPhases?
 

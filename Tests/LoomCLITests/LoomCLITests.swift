@@ -307,6 +307,22 @@ import Testing
         #expect(bad.status == 2 && bad.standardError.contains("relu or gelu"), "\(bad)")
         let many = try LoomProcess.run(["bench", "fusions", "--rounds", "1000000"])
         #expect(many.status == 2 && many.standardError.contains("at most 100000"), "\(many)")
+        // The FFN's row blocks instead of the fusions: the default (hidden 64: 512 rows rounded up
+        // to whole 6-row strips, 516), each size, the control; each compared with the default.
+        let blocks = try LoomProcess.run(["bench", "fusions", "--models", "1x16", "--context", "16", "--batch", "2", "--rounds", "1",
+                                          "--ffn-blocks", "6,10"])
+        #expect(blocks.status == 0 && blocks.standardOutput.contains("vs default"), "\(blocks)")
+        let blockRows = blocks.standardOutput.split(separator: "\n").filter { $0.hasPrefix("      1      16") }
+        let names = ["ffn rows 516 (default)", "ffn rows 6", "ffn rows 10", "ffn rows 516 (control)"]
+        #expect(blockRows.count == names.count, "\(blocks)")
+        for (row, name) in zip(blockRows, names) { #expect(row.contains(name), "row '\(row)' should be '\(name)'") }
+        #expect(blockRows.first?.hasSuffix("—") == true && blockRows.dropFirst().allSatisfy { $0.hasSuffix("%") }, "\(blocks)")
+        let tooMany = try LoomProcess.run(["bench", "fusions", "--ffn-blocks", "1,2,3,4,5,6,7,8,9"])
+        #expect(tooMany.status == 2 && tooMany.standardError.contains("at most 8 sizes"), "\(tooMany)")
+        let huge = try LoomProcess.run(["bench", "fusions", "--ffn-blocks", "36,100000"])
+        #expect(huge.status == 2 && huge.standardError.contains("at most 65536 rows"), "\(huge)")
+        let zero = try LoomProcess.run(["bench", "fusions", "--ffn-blocks", "36,0"])
+        #expect(zero.status == 2 && zero.standardError.contains("positive whole numbers"), "\(zero)")
     }
 
     // MARK: inputs

@@ -12,7 +12,7 @@ import Testing
     @Test(arguments: ModelConfig.Activation.allCases)
     func blockedStepsGiveTheBitsOfUnblockedOnes(activation: ModelConfig.Activation) throws {
         // d = 64: a big module's hidden is 256, so 384 rows make two blocks of the duo FFN
-        // (256 + 128) and three of layer 0's MLP (128 rows, 2 + 1 on two workers); context 32:
+        // (256 + 128) and three of layer 0's MLP (132 rows, 2 + 1 on two workers); context 32:
         // 8 sequences per attention block, so a batch of 12 makes 8 + 4 (6 per worker on two).
         var config = ModelConfig(vocabulary: 11, context: 32, layers: 3, dModel: 64, heads: 4, activation: activation)
         config.layers[1].duo = true
@@ -24,8 +24,14 @@ import Testing
         let two = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
         let twoUnblocked = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
         twoUnblocked.blocksRows = false
+        // Blocks of any size give the same bits: 20 rows (not whole 6-row strips), on two workers.
+        let twentyRows = try Transformer(config: config, seed: 9, maxBatch: batch, threads: 2)
+        twentyRows.ffnRowBlockOverride = 20
         #expect(two.blocksAttention(layer: 0, batch: batch) && !twoUnblocked.blocksAttention(layer: 0, batch: batch))
-        #expect(one.ffnRowBlock == 128 && one.blocksFFN(rows: n) && two.blocksFFN(rows: n))
+        // The default block rounded up to whole strips of the tile (128 → 132 at hidden 256).
+        #expect(one.ffnRowBlock == 132 && one.blocksFFN(rows: n) && two.blocksFFN(rows: n))
+        #expect(Transformer.defaultFFNRowBlock(ffnHidden: 1024) == 36 && Transformer.defaultFFNRowBlock(ffnHidden: 512) == 66)
+        #expect(twentyRows.ffnRowBlock == 20 && twentyRows.blocksFFN(rows: n))
         #expect(!unblocked.blocksFFN(rows: n) && !twoUnblocked.blocksFFN(rows: n))
         #expect(one.duoRowBlock(hidden: 256, rows: n) == 256 && one.attentionSequenceBlock == 8)
         #expect(two.duoRowBlock(hidden: 256, rows: n) == n && unblocked.duoRowBlock(hidden: 256, rows: n) == n)
@@ -35,7 +41,7 @@ import Testing
         let choices = (0..<(n * 3)).map { _ in DuoRoute(rawValue: UInt8(random.next() % 3))! }
         for interventions in [Interventions(), Self.someInterventions()] {
             var losses: [[Float]] = [], gradients: [[Float]] = []
-            for model in [one, unblocked, two, twoUnblocked] {
+            for model in [one, unblocked, two, twoUnblocked, twentyRows] {
                 model.interventions = interventions
                 model.routes = DuoRoutes(layers: 3, choices: choices)
                 var positions = [Float](repeating: 0, count: n)
@@ -50,8 +56,8 @@ import Testing
             // (Compared as Bools: a failing array comparison would print thousands of numbers.)
             let sameLosses = losses.allSatisfy { $0 == losses[0] }
             let sameGradients = gradients.allSatisfy { $0 == gradients[0] }
-            #expect(sameLosses, "forward losses differ between blocked, unblocked and two threads")
-            #expect(sameGradients, "gradients differ between blocked, unblocked and two threads")
+            #expect(sameLosses, "forward losses differ between blocked, unblocked, two threads and 20-row blocks")
+            #expect(sameGradients, "gradients differ between blocked, unblocked, two threads and 20-row blocks")
             #expect(losses[0].allSatisfy(\.isFinite) && gradients[0].contains { $0 != 0 })
         }
         // Uniform routes through the staged pass take the in-place path: the same bits again.
