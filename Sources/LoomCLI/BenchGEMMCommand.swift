@@ -26,7 +26,13 @@ enum BenchGEMMCommand: Command {
         on one core. 'Loom speed-up' is sgemm's median time over Loom's; 'turn by turn' gives the \
         lowest and highest of the same ratio taken turn by turn, each turn one Loom sample and one \
         sgemm sample back to back, Loom first in every other turn (JSON: ratio_turns), since on a shared machine the two \
-        medians can come from different moments. A product whose matrices would need more than 80 % of the machine's memory \
+        medians can come from different moments. 'of tile' is Loom's rate over that of the \
+        register tile alone on data in L1 (the ceiling below), timed as a third sample in the same \
+        turns on about a quarter of the product's work, the median over turns (JSON: of_tile, \
+        of_tile_turns): how far a product is from what the tile can do at that moment, a yardstick \
+        that a machine's changes of speed do not move (a short tile sample can read a little low, \
+        so a product near the tile can show slightly above 1). \
+        A product whose matrices would need more than 80 % of the machine's memory \
         is refused before anything is allocated (--d at most 2^20, --vocabulary 2^30).
         """
 
@@ -96,17 +102,19 @@ enum BenchGEMMCommand: Command {
 
         let workspace = GEMMWorkspace()
         var rows: [[String: Any]] = [], checksum = 0.0
-        var loomTotal = 0.0, blasTotal = 0.0, mismatches = 0, turnRatios: [TurnRatios] = []
+        var loomTotal = 0.0, blasTotal = 0.0, mismatches = 0, turnRatios: [TurnRatios] = [], tileRatios: [TurnRatios] = []
         for shape in shapes(d: d, tokens: tokens, vocabulary: vocabulary) {
-            let (loom, blas, error, turns) = time(shape, repeats: repeats, workspace: workspace, checksum: &checksum)
+            let (loom, blas, error, turns, ofTile) = time(shape, repeats: repeats, workspace: workspace, checksum: &checksum)
             mismatches += error > mismatchTolerance ? 1 : 0
             loomTotal += loom
             turnRatios.append(turns)
+            tileRatios.append(ofTile)
             blasTotal += blas
             rows.append(["name": shape.name, "op": shape.kind, "m": shape.m, "n": shape.n, "k": shape.k,
                          "loom_ms": loom, "sgemm_ms": blas,
                          "loom_gflops": shape.flops / loom / 1e6, "sgemm_gflops": shape.flops / blas / 1e6,
-                         "ratio": blas / loom, "ratio_turns": turns.dictionary, "relative_error": error])
+                         "ratio": blas / loom, "ratio_turns": turns.dictionary, "of_tile": ofTile.median,
+                         "of_tile_turns": ofTile.dictionary, "relative_error": error])
             if !json { Console.progress("bench gemm: \(shape.name) done") }
         }
         let ceiling = tileCeiling(checksum: &checksum)
@@ -130,19 +138,20 @@ enum BenchGEMMCommand: Command {
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
         Console.output("products of one layer's step: d \(d), FFN \(4 * d), \(tokens) tokens, vocabulary \(vocabulary); median of \(repeats)")
         let header = ["product", "op", "m", "n", "k", "Loom ms", "sgemm ms", "Loom GFLOP/s", "sgemm GFLOP/s", "Loom speed-up",
-                      "turn by turn", "vs sgemm ‖Δ‖"]
+                      "turn by turn", "of tile", "vs sgemm ‖Δ‖"]
         Console.output(header.map { $0.leftPadding(14) }.joined())
-        for (row, turns) in zip(rows, turnRatios) {
+        for ((row, turns), ofTile) in zip(zip(rows, turnRatios), tileRatios) {
             Console.output([row["name"] as! String, row["op"] as! String, String(row["m"] as! Int), String(row["n"] as! Int),
                             String(row["k"] as! Int), String(format: "%.3f", row["loom_ms"] as! Double),
                             String(format: "%.3f", row["sgemm_ms"] as! Double), String(format: "%.1f", row["loom_gflops"] as! Double),
                             String(format: "%.1f", row["sgemm_gflops"] as! Double), String(format: "%.2f", row["ratio"] as! Double),
-                            turns.rangeText, Self.agreement(row["relative_error"] as! Double)]
+                            turns.rangeText, String(format: "%.2f", ofTile.median), Self.agreement(row["relative_error"] as! Double)]
                 .map { $0.leftPadding(14) }.joined())
         }
         Console.output(["total", "", "", "", "", String(format: "%.3f", loomTotal), String(format: "%.3f", blasTotal), "", "",
                         String(format: "%.2f", blasTotal / loomTotal)].map { $0.leftPadding(14) }.joined())
         Console.output("turn by turn: [lowest–highest] of Loom's speed-up turn by turn, each turn one Loom and one sgemm sample back to back (Loom first every other turn)")
+        Console.output("of tile: Loom's GFLOP/s over the \(TileKernel.active.rawValue) tile's alone on data in L1, timed in the same turn (the median over turns)")
         let each = TileKernel.supported.map { "\($0.rawValue) " + String(format: "%.1f", $0.ceiling()) }.joined(separator: ", ")
         Console.output(String(format: "ceiling: the fastest register tile on data in L1 runs at %.1f GFLOP/s", ceiling) + " (\(each))")
         Console.output(transposedALine)
@@ -190,9 +199,11 @@ enum BenchGEMMCommand: Command {
     }
 
     /// Median milliseconds of `shape` on `TiledGEMM` and on sgemm, alternated,
-    /// ‖C_loom − C_sgemm‖/‖C_sgemm‖, and Loom's speed-up turn by turn.
+    /// ‖C_loom − C_sgemm‖/‖C_sgemm‖, Loom's speed-up turn by turn, and turn by turn Loom's rate
+    /// over the active tile's alone on data in L1 (a third sample in each turn, about a quarter
+    /// of the product's work).
     static func time(_ shape: Shape, repeats: Int, workspace: GEMMWorkspace,
-                     checksum: inout Double) -> (Double, Double, Double, TurnRatios) {
+                     checksum: inout Double) -> (Double, Double, Double, TurnRatios, TurnRatios) {
         // Stored shapes: A is m × k (k × m transposed), B is k × n (n × k transposed).
         let lda = shape.transA == .none ? shape.k : shape.m, ldb = shape.transB == .none ? shape.n : shape.k
         var random = SeededRandom(seed: 7)
@@ -207,7 +218,9 @@ enum BenchGEMMCommand: Command {
                         BLAS.sgemm(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, alpha: 1, a: a, lda: lda,
                                    b: b, ldb: ldb, beta: 0, c: $0.baseAddress!, ldc: shape.n)
                     }
-                    let (loom, blas) = Samples.measureAlternately(count: repeats, checksum: &checksum, {
+                    let tile = TileKernel.active, blockFlops = tile.ceilingSample(calls: 1).flops
+                    let calls = max(16, Int(shape.flops / blockFlops / 4)), tileFlops = blockFlops * Double(calls)
+                    let (loom, blas, tileSamples, _) = Samples.measureInTurn(count: repeats, checksum: &checksum, {
                         TiledGEMM.multiply(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, a: a, lda: lda,
                                            b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n, workspace: workspace)
                         return Double(c[0])
@@ -215,7 +228,7 @@ enum BenchGEMMCommand: Command {
                         BLAS.sgemm(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, alpha: 1, a: a, lda: lda,
                                    b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n)
                         return Double(c[0])
-                    })
+                    }, third: { tile.ceilingSample(calls: calls).duration })
                     // The timed calls ended on sgemm: one more of Loom's for the comparison.
                     TiledGEMM.multiply(shape.transA, shape.transB, m: shape.m, n: shape.n, k: shape.k, a: a, lda: lda,
                                        b: b, ldb: ldb, beta: 0, c: c, ldc: shape.n, workspace: workspace)
@@ -225,7 +238,7 @@ enum BenchGEMMCommand: Command {
                         norm += Double(reference[i]) * Double(reference[i])
                     }
                     return (loom.medianMilliseconds, blas.medianMilliseconds, (difference / max(norm, .leastNormalMagnitude)).squareRoot(),
-                            loom.turnRatios(over: blas))
+                            loom.turnRatios(over: blas), loom.turnRatios(over: tileSamples ?? Samples(), scale: shape.flops / tileFlops))
 
                 }
             }

@@ -125,6 +125,31 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
         return 2 * 6 * Double(width) * Double(k) * Double(calls) / best
     }
 
+    /// One timed run of `ceiling`'s block, `calls` times over: its wall time and its
+    /// floating-point operations, for a benchmark that times the tile beside each of its own
+    /// samples (`loom bench gemm`'s "of tile"), so both see the same moment of the machine.
+    /// - Precondition: `isSupported`; calls ≥ 1.
+    public func ceilingSample(calls: Int) -> (duration: Duration, flops: Double) {
+        let k = 256, width = columns
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: 6 * k), b = UnsafeMutablePointer<Float>.allocate(capacity: width * k)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: 6 * width)
+        defer { a.deallocate(); b.deallocate(); c.deallocate() }
+        for i in 0..<(6 * k) { a[i] = Float(i % 7) / 64 }
+        for i in 0..<(width * k) { b[i] = Float(i % 5) / 64 }
+        let clock = ContinuousClock(), start = clock.now
+        for _ in 0..<max(1, calls) {
+            if self == .avx2 {
+                Self.avx2Block(rows: 6, k, a, rowStride: 1, kStride: 6, b, 16, c, 16, alpha: 1, accumulating: false, relu: false)
+            } else {
+                block(rows: 6, columns: width, k, a, rowStride: 1, kStride: 6, b, 16, panelStride: 16 * k, c, width,
+                      alpha: 1, accumulating: false, relu: false)
+            }
+        }
+        let duration = clock.now - start
+        // c feeds the result, so the loop cannot be optimised away.
+        return (c[0].isNaN ? .zero : duration, 2 * 6 * Double(width) * Double(k) * Double(max(1, calls)))
+    }
+
     /// GFLOP/s of `ceiling`'s block on `threads` threads at once, summed: what the cores deliver
     /// together. On a VM whose virtual CPUs the host has put on one physical core's two hardware
     /// threads, or beside a busy neighbour, this is well below `threads` × `ceiling()`.

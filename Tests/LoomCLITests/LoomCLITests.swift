@@ -247,8 +247,13 @@ import Testing
             let range = fields.first { $0.hasPrefix("[") && $0.hasSuffix("]") }
             let bounds = range.map { $0.dropFirst().dropLast().split(separator: "–").compactMap { Double($0) } } ?? []
             #expect(bounds.count == 2 && bounds[0] > 0 && bounds[0] <= bounds[1], "no turn range in: \(row)")
+            // Then Loom's rate over the tile's alone, timed in the same turns: a positive number.
+            let index = fields.firstIndex { $0.hasPrefix("[") && $0.hasSuffix("]") }
+            let ofTile = index.flatMap { fields.index(after: $0) < fields.endIndex ? Double(fields[fields.index(after: $0)]) : nil }
+            #expect(ofTile.map { $0 > 0 && $0.isFinite } == true, "no 'of tile' in: \(row)")
         }
         #expect(table.standardOutput.contains("turn by turn: [lowest–highest] of Loom's speed-up"), "\(table)")
+        #expect(table.standardOutput.contains("of tile: Loom's GFLOP/s over the"), "\(table)")
         #expect(!table.standardOutput.contains("MISMATCH"), "\(table)")
         let bad = try LoomProcess.run(["bench", "gemm", "--d", "0"])
         #expect(bad.status == 2, "\(bad)")
