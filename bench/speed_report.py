@@ -2,7 +2,9 @@
 """Loom's speed goals on this machine, in one sitting: attention and training against PyTorch.
 
 Runs `loom bench attention`, `loom bench train` (both with --compare-torch, PyTorch alternated
-sample by sample) and `loom bench fusions`, keeps their JSON, and writes a Markdown report that
+sample by sample), `loom bench fusions` and `loom bench gemm` (a step's products at d = 64 and
+256, each against the register tile timed in the same turns: not a goal, but where the products
+stand), keeps their JSON, and writes a Markdown report that
 names the CPU and the tile and marks each goal met or short (against a baseline, on the median
 of the ratios taken turn by turn where loom gives them, with how many turns reached the goal):
 
@@ -102,6 +104,8 @@ def commands(loom, python, quick):
                           "--repeat", "1"] + torch + ["--json"],
             "train": [loom, "bench", "train", "--models", "1x64,1x256", "--repeat", "1", "--steps", "2"] + torch + ["--json"],
             "fusions": [loom, "bench", "fusions", "--models", "1x64", "--rounds", "4", "--json"],
+            "gemm64": [loom, "bench", "gemm", "--d", "16", "--tokens", "256", "--repeat", "2", "--json"],
+            "gemm256": [loom, "bench", "gemm", "--d", "32", "--tokens", "256", "--repeat", "2", "--json"],
         }
     # Six turns: as many with Loom first as with Loom last (loom reverses the order every other
     # turn), so neither order decides the median turn.
@@ -110,6 +114,8 @@ def commands(loom, python, quick):
                       "--repeat", "6"] + torch + ["--json"],
         "train": [loom, "bench", "train", "--models", "1x64,3x64,1x256", "--repeat", "6"] + torch + ["--json"],
         "fusions": [loom, "bench", "fusions", "--models", "1x64,3x64,1x256", "--json"],
+        "gemm64": [loom, "bench", "gemm", "--d", "64", "--repeat", "9", "--json"],
+        "gemm256": [loom, "bench", "gemm", "--d", "256", "--repeat", "9", "--json"],
     }
 
 
@@ -133,7 +139,7 @@ def run(name, argv, environment=None):
     return json.loads(text[start:])
 
 
-def report(attention, train, fusions, quick=False, avx2=False):
+def report(attention, train, fusions, quick=False, avx2=False, gemm=()):
     """The Markdown report and the count of goals met, short and open."""
     counts = {"met": 0, "short": 0, "open": 0}
 
@@ -224,8 +230,28 @@ def report(attention, train, fusions, quick=False, avx2=False):
         change = None if r.get("configuration") == "all fused" else r.get("slower_than_fused")
         lines.append(f"| {r.get('layers')} | {r.get('d')} | {markdown(r.get('configuration', '?'))} | "
                      f"{number(r.get('ms_per_step'), 3)} | {'—' if change is None else f'{100 * change:+.1f} %'} |")
+    lines += products_section(gemm)
     lines += ["", f"Goals: {counts['met']} met, {counts['short']} short, {counts['open']} open."]
     return "\n".join(lines) + "\n", counts
+
+
+def products_section(runs):
+    """`loom bench gemm` runs as a table of each product against sgemm and the tile; no goal."""
+    runs = [run for run in runs if run and run.get("results")]
+    if not runs:
+        return []
+    lines = ["", "## Each product of a step, one thread (bench gemm; not a goal)", "",
+             "Loom's TiledGEMM against OpenBLAS sgemm and against the register tile alone on data in L1, both "
+             "timed in the same turns: \"of tile\" is where a product stands against what the tile did at that "
+             "moment, so the weakest products are the next work on this machine.", "",
+             "| d | product | op | m × n × k | Loom GFLOP/s | vs sgemm | of tile |", "|---|---|---|---|---|---|---|"]
+    for run in runs:
+        for r in run["results"]:
+            shape = markdown(f"{r.get('m')} × {r.get('n')} × {r.get('k')}")
+            lines.append(f"| {markdown(run.get('d'))} | {markdown(r.get('name', '?'))} | {markdown(r.get('op', '?'))} | {shape} | "
+                         f"{number(r.get('loom_gflops'), 1)} | {with_turns(r.get('ratio'), r.get('ratio_turns'))} | "
+                         f"{number(r.get('of_tile'))} |")
+    return lines
 
 
 def torch_python(requested):
@@ -257,7 +283,8 @@ def main():
         results[name] = run(name, argv, environment)
         with open(os.path.join(args.out, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(results[name], f, indent=1, sort_keys=True)
-    text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick, avx2=args.avx2)
+    text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick, avx2=args.avx2,
+                          gemm=[results["gemm64"], results["gemm256"]])
     path = os.path.join(args.out, "report.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

@@ -139,6 +139,24 @@ class SpeedReportTests(unittest.TestCase):
         plain, _ = speed_report.report(recorded("attention"), recorded("train"), self.fusions)
         self.assertNotIn("## Turn order", plain)
 
+    def test_each_product_is_listed_against_sgemm_and_the_tile_without_a_goal(self):
+        gemm = recorded("gemm")
+        text, counts = speed_report.report(self.attention, self.train, self.fusions, gemm=[gemm])
+        _, without = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertEqual(counts, without)                  # informational: no goal counted
+        self.assertIn("## Each product of a step, one thread", text)
+        rows = [line for line in text.splitlines() if line.startswith(f"| {gemm['d']} | ")]
+        self.assertEqual(len(rows), len(gemm["results"]))
+        first = gemm["results"][0]
+        self.assertIn(f"| {first['name']} | {first['op']} | {first['m']} × {first['n']} × {first['k']} |", rows[0])
+        self.assertTrue(rows[0].endswith(f"| {first['of_tile']:.2f} |"), rows[0])
+        self.assertNotIn("## Each product", without)
+        hostile = copy.deepcopy(gemm)
+        hostile["results"][0]["name"] = "dW|<b>*x*</b>"
+        text, _ = speed_report.report(self.attention, self.train, self.fusions, gemm=[hostile])
+        self.assertIn("dW\\|&lt;b&gt;\\*x\\*&lt;/b&gt;", text)
+        self.assertNotIn("<b>", text)
+
     def test_the_benchmarks_run_as_argument_lists(self):
         for quick in (False, True):
             for argv in speed_report.commands("/opt/loom", "/usr/bin/python3", quick).values():
@@ -148,6 +166,8 @@ class SpeedReportTests(unittest.TestCase):
         full = speed_report.commands("/opt/loom", "/usr/bin/python3", False)
         self.assertIn("8192", full["attention"])
         self.assertIn("1x64,3x64,1x256", full["train"])
+        self.assertEqual(full["gemm64"][2:5], ["gemm", "--d", "64"])
+        self.assertEqual(full["gemm256"][2:5], ["gemm", "--d", "256"])
         self.assertNotIn("--compare-torch", speed_report.commands("/opt/loom", None, False)["train"])
 
 
