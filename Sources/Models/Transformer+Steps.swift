@@ -170,7 +170,7 @@ extension Transformer {
     /// nonlinearity) stay in L2 between the two products. About 32 K floats (128 rows at d = 64,
     /// where blocks of 256 rows gained less on Zen 3), rounded up to whole strips of the tile's
     /// rows: 32 rows left a 2-row strip, four accumulators at half the tile's speed, and at
-    /// d = 256 blocks of 36 made a Zen 3 step 1.3–2.7 % faster (`loom bench fusions --ffn-blocks`).
+    /// d = 256 blocks of 36 made a Zen 3 step 1.3–1.8 % faster (`loom bench fusions --ffn-blocks`).
     public static func defaultFFNRowBlock(ffnHidden: Int) -> Int {
         let strip = RegisterTile.rows, rows = max(16, (1 << 15) / max(1, ffnHidden))
         return (rows + strip - 1) / strip * strip
