@@ -8,14 +8,14 @@ import TensorCore
 enum BenchFusionsCommand: Command {
     static let words = ["bench", "fusions"]
     static let summary = "time training steps with each fused pass switched off in turn, interleaved, against all fused"
-    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--ffn-blocks R,R,…] [--json]"
+    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--ffn-blocks ROWS,…] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256; heads: 1)"),
         .value("activation", "relu|gelu", "the FFN's nonlinearity (default relu)"),
         .value("context", "T", "tokens per sequence (default 64)"),
         .value("batch", "B", "sequences per step (default 64)"),
         .value("rounds", "R", "rounds; each runs one step per configuration (default 200, at most 100000)"),
-        .value("ffn-blocks", "R,R,…", "instead of the fusions, time the FFN's blocks of R rows against the default size (at most 8 sizes, each ≤ 65536)"),
+        .value("ffn-blocks", "ROWS,…", "instead of the fusions, time the FFN's blocks of each number of rows against the default size (at most 8 sizes, each ≤ 65536)"),
         .flag("json", "one JSON object with a results array (release builds only)"),
     ]
     static let discussion = """
