@@ -264,7 +264,7 @@ public final class Coordinator: Sendable {
                 state.queueHeartbeats(now: ContinuousClock.now)
                 state.dispatch()
                 flush(now: now)
-                // Events first: a reader that takes events, then results, sees a start before its end.
+                // Events first: a reader that takes results, then events, has every result's start.
                 if !state.attemptEvents.isEmpty {
                     shared.attemptEvents.withLock { $0.append(contentsOf: state.attemptEvents) }
                     state.attemptEvents = []

@@ -189,6 +189,9 @@ public enum ExperimentRunner {
                 break
             }
             tick()
+            // Results before events: the coordinator queues an attempt's start before its result,
+            // so every result taken here has its start among the events taken next.
+            let ended = try dispatcher.results(for: Array(pending.keys))
             for event in dispatcher.takeAttemptEvents() {
                 guard let runID = pending[event.taskID] else { continue }
                 if shardTasks[event.taskID] != nil {
@@ -218,7 +221,7 @@ public enum ExperimentRunner {
                                          requeued: true)
                 }
             }
-            for carried in try dispatcher.results(for: Array(pending.keys)) {
+            for carried in ended {
                 guard let runID = pending.removeValue(forKey: carried.taskID) else { continue }
                 let result = try staging.map { try CarriedArtifacts.materialize(carried, staging: $0) } ?? carried
                 stepsDone[result.taskID] = nil
