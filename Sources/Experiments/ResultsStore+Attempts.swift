@@ -9,8 +9,9 @@ extension ResultsStore {
     /// Records that attempt `attempt` of `run` started on `workers` (a gang lists its ranks):
     /// the run is RUNNING, leased to them, with a fresh heartbeat. `shard` names the shard the
     /// attempt runs when the run is split (its attempts are then numbered across all shards).
-    public func startAttempt(_ run: Int64, attempt: Int, workers: [String], shard: Int? = nil) throws(StoreError) {
-        let now = ResultsStore.now, names = workers.joined(separator: ",")
+    /// `time` is when it started (default: now), for an attempt known only from its result.
+    public func startAttempt(_ run: Int64, attempt: Int, workers: [String], shard: Int? = nil, at time: Double? = nil) throws(StoreError) {
+        let now = time ?? ResultsStore.now, names = workers.joined(separator: ",")
         try database.transaction { () throws(StoreError) in
             try database.query("""
                 INSERT OR REPLACE INTO attempt (run_id, attempt, workers, status, started_at, shard) VALUES (?, ?, ?, 'RUNNING', ?, ?)
@@ -118,7 +119,7 @@ extension ResultsStore {
                 throw StoreError(path: self.path, step: "copy artifact \(path)", code: 0, message: error.localizedDescription)
             }
             var isDirectory: ObjCBool = false
-            FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
             let (hash, bytes) = isDirectory.boolValue ? ResultsStore.digest(directory: target) : ResultsStore.digest(file: input)
             try database.query("INSERT INTO artifact (run_id, path, sha256, bytes) VALUES (?, ?, ?, ?)",
                                [.integer(run), .text(target.path), .text(hash), .integer(Int64(bytes))])

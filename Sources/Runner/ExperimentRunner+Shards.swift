@@ -40,13 +40,21 @@ extension ExperimentRunner {
                             store: ResultsStore, artifacts: URL?) throws -> Bool? {
         guard var run = split[shard.run] else { return nil }
         let total = run.outcomes.count
-        if let number = shard.attempt {
+        var attempt = shard.attempt
+        if attempt == nil && !result.worker.isEmpty {
+            // Its start was not seen: stored from the result (see `execute`).
+            let number = run.nextAttempt()
+            try store.startAttempt(shard.run, attempt: number, workers: result.worker.split(separator: ",").map(String.init), shard: shard.shard,
+                                   at: ResultsStore.now - max(0, result.seconds))
+            attempt = number
+        }
+        if let number = attempt {
             try store.endAttempt(shard.run, attempt: number, outcome: result.succeeded ? .succeeded : .failed,
                                  error: result.succeeded ? nil : result.error)
         }
         guard result.succeeded else {
             split[shard.run] = nil
-            try store.setStatus(shard.run, .failed, attempt: shard.attempt ?? run.lastAttempt,
+            try store.setStatus(shard.run, .failed, attempt: attempt ?? run.lastAttempt,
                                 worker: result.worker.isEmpty ? nil : result.worker,
                                 error: "shard \(shard.shard + 1) of \(total) failed: \(result.error)")
             return false

@@ -237,7 +237,15 @@ public enum ExperimentRunner {
                     state.executed += 1
                     continue
                 }
-                if let attempt = attempts.removeValue(forKey: result.taskID) {
+                var attempt = attempts.removeValue(forKey: result.taskID)
+                if attempt == nil && !result.worker.isEmpty {
+                    // Its start was not seen (a remote coordinator sends events in slices, an older
+                    // one none): the result names the attempt, its workers and how long it ran.
+                    try store.startAttempt(runID, attempt: result.attempt, workers: result.worker.split(separator: ",").map(String.init),
+                                           at: ResultsStore.now - max(0, result.seconds))
+                    attempt = result.attempt
+                }
+                if let attempt {
                     try store.endAttempt(runID, attempt: attempt, outcome: result.succeeded ? .succeeded : .failed,
                                          error: result.succeeded ? nil : result.error)
                 }

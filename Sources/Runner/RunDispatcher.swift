@@ -12,7 +12,8 @@ public protocol RunDispatcher {
     /// The finished results among `ids`.
     func results(for ids: [UInt64]) throws -> [TaskResult]
     /// Starts, losses and failures of attempts since the last call; empty when the dispatcher
-    /// cannot see them (then only final results are stored).
+    /// cannot see them (then only each result's own attempt is stored, dated from its run time).
+    /// Asked after `results(for:)`: an attempt's start is queued before its result.
     func takeAttemptEvents() -> [AttemptEvent]
     /// How often to ask for results: a remote coordinator costs a round trip per question.
     var pollInterval: Duration { get }
