@@ -52,22 +52,29 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
     const float *pb = b;
     const ptrdiff_t ahead = k > LOOM_AVX2_C_AHEAD ? k - LOOM_AVX2_C_AHEAD : 0;
     ptrdiff_t p = 0;
+    // The loop in two at the prefetch of C, rather than a test in every step: steps 3–5 % faster
+    // at k = 64 and 256 in a C harness, a training step 1–5 % (BENCHMARKS.md).
+    const ptrdiff_t split = ahead / 4 * 4;
+#define LOOM_FOUR_IN_PLACE \
+            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(1, pb + ldb) LOOM_AVX2_STEP(2, pb + 2 * ldb) LOOM_AVX2_STEP(3, pb + 3 * ldb) \
+            for (int r = 0; r < rows; r++) row[r] += 4; \
+            pb += 4 * ldb;
+#define LOOM_FOUR_STRIDED \
+            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(k_stride, pb + ldb) \
+            LOOM_AVX2_STEP(2 * k_stride, pb + 2 * ldb) LOOM_AVX2_STEP(3 * k_stride, pb + 3 * ldb) \
+            for (int r = 0; r < rows; r++) row[r] += 4 * k_stride; \
+            pb += 4 * ldb;
     if (k_stride == 1) {
-        for (; p + 4 <= k; p += 4) {
-            if (p <= ahead && ahead < p + 4) LOOM_AVX2_PREFETCH_C
-            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(1, pb + ldb) LOOM_AVX2_STEP(2, pb + 2 * ldb) LOOM_AVX2_STEP(3, pb + 3 * ldb)
-            for (int r = 0; r < rows; r++) row[r] += 4;
-            pb += 4 * ldb;
-        }
+        for (; p + 4 <= split; p += 4) { LOOM_FOUR_IN_PLACE }
+        LOOM_AVX2_PREFETCH_C
+        for (; p + 4 <= k; p += 4) { LOOM_FOUR_IN_PLACE }
     } else {
-        for (; p + 4 <= k; p += 4) {
-            if (p <= ahead && ahead < p + 4) LOOM_AVX2_PREFETCH_C
-            LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(k_stride, pb + ldb)
-            LOOM_AVX2_STEP(2 * k_stride, pb + 2 * ldb) LOOM_AVX2_STEP(3 * k_stride, pb + 3 * ldb)
-            for (int r = 0; r < rows; r++) row[r] += 4 * k_stride;
-            pb += 4 * ldb;
-        }
+        for (; p + 4 <= split; p += 4) { LOOM_FOUR_STRIDED }
+        LOOM_AVX2_PREFETCH_C
+        for (; p + 4 <= k; p += 4) { LOOM_FOUR_STRIDED }
     }
+#undef LOOM_FOUR_IN_PLACE
+#undef LOOM_FOUR_STRIDED
     for (; p < k; p++) {
         LOOM_AVX2_STEP(0, pb)
         for (int r = 0; r < rows; r++) row[r] += k_stride;
@@ -98,7 +105,8 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
 // body with those strides as literals, so each step's addresses become fixed offsets and the
 // block's setup shrinks: on Zen 3 (a C harness, one block per call, against an FMA loop) the tile
 // went from 0.63 to 0.79 of the FMA peak at k = 64 with A packed, from 0.71 to 0.77 in place, and
-// 2–3 % at k = 256 (BENCHMARKS.md). The same operations in the same order: the same bits.
+// 2–3 % at k = 256; a training step 1–6 % (BENCHMARKS.md). The same operations in the same order:
+// the same bits.
 #define LOOM_AVX2_BY_STRIDES(call, row_stride, k_stride, ldb) \
     if ((ldb) == 16 && (k_stride) == 1) call(row_stride, 1, 16); \
     else if ((ldb) == 16 && (row_stride) == 1 && (k_stride) == 6) call(1, 6, 16); \
