@@ -67,6 +67,8 @@ final class ProgressDisplay {
 
     /// `m:ss`, or `h:mm:ss` past an hour.
     static func clock(_ seconds: Double) -> String {
+        // A time no clock gives (a damaged store): a dash, not a trap converting it to Int.
+        guard seconds.isFinite, abs(seconds) < 1e12 else { return "—" }
         let total = Int(seconds.rounded(.up))
         let (h, m, s) = (total / 3600, total / 60 % 60, total % 60)
         return h > 0 ? String(format: "%d:%02d:%02d", h, m, s) : String(format: "%d:%02d", m, s)

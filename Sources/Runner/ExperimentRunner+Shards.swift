@@ -37,7 +37,7 @@ extension ExperimentRunner {
     /// when this was the last shard and the joined result is stored, false when the run failed
     /// (this shard failed for good, or the join refused the shards' outcomes).
     static func shardResult(_ result: TaskResult, shard: ShardTask, kind: TaskKind?, split: inout [Int64: ShardedRun],
-                            store: ResultsStore, artifacts: URL?) throws -> Bool? {
+                            store: ResultsStore, artifacts: URL?, invocationStarted: Double) throws -> Bool? {
         guard var run = split[shard.run] else { return nil }
         let total = run.outcomes.count
         var attempt = shard.attempt
@@ -45,7 +45,7 @@ extension ExperimentRunner {
             // Its start was not seen: stored from the result (see `execute`).
             let number = run.nextAttempt()
             try store.startAttempt(shard.run, attempt: number, workers: result.worker.split(separator: ",").map(String.init), shard: shard.shard,
-                                   at: ResultsStore.now - max(0, result.seconds))
+                                   at: startOfAttempt(ranFor: result.seconds, invocationStarted: invocationStarted))
             attempt = number
         }
         if let number = attempt {

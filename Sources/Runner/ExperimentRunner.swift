@@ -115,7 +115,7 @@ public enum ExperimentRunner {
                                 force: Bool, rerunFailed: Bool, acceptCodeChange: Bool, artifacts: URL?, progressInterval: Duration,
                                 shouldStop: () -> Bool, tick: () -> Void, progress: (Progress) -> Void, note: (String) -> Void,
                                 summary: inout Summary) throws -> Summary {
-        let start = ContinuousClock.now
+        let start = ContinuousClock.now, startedAt = ResultsStore.now
         let interrupted = try store.markInterruptedRunsLost(experiment: experimentID)
         // Planned before this invocation's rows exist, so they never match themselves.
         let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
@@ -227,7 +227,8 @@ public enum ExperimentRunner {
                 stepsDone[result.taskID] = nil
                 if let shard = shardTasks.removeValue(forKey: result.taskID) {
                     attempts[result.taskID] = nil
-                    let finished = try shardResult(result, shard: shard, kind: kind, split: &split, store: store, artifacts: artifacts)
+                    let finished = try shardResult(result, shard: shard, kind: kind, split: &split, store: store, artifacts: artifacts,
+                                                   invocationStarted: startedAt)
                     guard let finished else { continue }
                     // A failed shard fails its run: the run's other shards are no longer waited for.
                     for (task, other) in shardTasks where other.run == runID {
@@ -242,7 +243,7 @@ public enum ExperimentRunner {
                     // Its start was not seen (a remote coordinator sends events in slices, an older
                     // one none): the result names the attempt, its workers and how long it ran.
                     try store.startAttempt(runID, attempt: result.attempt, workers: result.worker.split(separator: ",").map(String.init),
-                                           at: ResultsStore.now - max(0, result.seconds))
+                                           at: startOfAttempt(ranFor: result.seconds, invocationStarted: startedAt))
                     attempt = result.attempt
                 }
                 if let attempt {
@@ -290,6 +291,14 @@ public enum ExperimentRunner {
         state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
         return summary
+    }
+
+    /// When an attempt known only from its result started: its arrival less the seconds it ran,
+    /// never before this invocation began (a worker's message cannot place it earlier, nor
+    /// make it infinite).
+    static func startOfAttempt(ranFor seconds: Double, invocationStarted: Double) -> Double {
+        let ran = seconds.isFinite ? max(0, seconds) : 0
+        return max(invocationStarted, ResultsStore.now - ran)
     }
 
     /// What becomes of the runs an interrupted invocation left unfinished, by this plan:

@@ -2,7 +2,7 @@ import Cluster
 import Experiments
 import Foundation
 import ProcessTestSupport
-import Runner
+@testable import Runner
 import Tasks
 import Testing
 
@@ -12,7 +12,11 @@ import Testing
 private final class RacingDispatcher: RunDispatcher {
     /// Whether attempt events are given at all (a coordinator of an older Loom gives none).
     let tellsEvents: Bool
-    init(tellsEvents: Bool = true) { self.tellsEvents = tellsEvents }
+    /// The run time each result reports (a worker's word, not checked by the coordinator).
+    let seconds: Double
+    /// When each task's start was queued, by task id.
+    private(set) var startQueued: [UInt64: Double] = [:]
+    init(tellsEvents: Bool, seconds: Double) { self.tellsEvents = tellsEvents; self.seconds = seconds }
     private var queued: [UInt64] = [], next: UInt64 = 1
     private var events: [AttemptEvent] = [], results: [UInt64: TaskResult] = [:]
 
@@ -35,9 +39,10 @@ private final class RacingDispatcher: RunDispatcher {
     private func step() {
         guard !queued.isEmpty else { return }
         let id = queued.removeFirst()
+        startQueued[id] = ResultsStore.now
         events.append(AttemptEvent(taskID: id, attempt: 1, kind: .started(workers: ["w"])))
         results[id] = TaskResult(taskID: id, attempt: 1, succeeded: true, metrics: ["value": .string("\(id)")], artifacts: [],
-                                 error: "", seconds: 2.5, worker: "w")
+                                 error: "", seconds: seconds, worker: "w")
     }
 }
 
@@ -54,16 +59,35 @@ private final class RacingDispatcher: RunDispatcher {
         let store = try ResultsStore(path: directory.path("state/loom.db"))
         let provenance = ResultsStore.Provenance(command: "test", gitCommit: nil, gitDirty: nil, loomVersion: "0", loomBuild: "test",
                                                  host: "test", libraries: [:])
-        let summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: 1, store: store, dispatcher: RacingDispatcher(tellsEvents: tellsEvents),
+        // Each result claims 1000 s, longer than this invocation has existed.
+        let dispatcher = RacingDispatcher(tellsEvents: tellsEvents, seconds: 1000)
+        let before = ResultsStore.now
+        let summary = try ExperimentRunner.run(experiment, runs: runs, kindVersion: 1, store: store, dispatcher: dispatcher,
                                                provenance: provenance, force: false, progressInterval: .seconds(60),
                                                shouldStop: { false }, progress: { _ in })
         #expect(summary.succeeded == 4)
-        for run in try store.runs(experiment: "echoes") {
+        for (index, run) in try store.runs(experiment: "echoes").enumerated() {
             #expect(try store.attempts(run: run.id) == [ResultsStore.AttemptRecord(attempt: 1, workers: "w", status: "SUCCEEDED", error: nil)],
                     "run \(run.id)")
-            // Without the start event, the start is the result's arrival less the 2.5 s it ran.
-            let elapsed = (run.finishedAt ?? 0) - (run.startedAt ?? .infinity)
-            #expect(tellsEvents ? elapsed >= 0 && elapsed < 2 : elapsed >= 2.5 && elapsed < 4.5, "run \(run.id): \(elapsed) s")
+            let started = try #require(run.startedAt), finished = try #require(run.finishedAt)
+            let queued = try #require(dispatcher.startQueued[UInt64(index + 1)])
+            if tellsEvents {
+                // The start event itself, taken after it was queued (never the result's guess).
+                #expect(started >= queued && finished >= started, "run \(run.id)")
+            } else {
+                // From the result: 1000 s before its arrival is before the invocation began.
+                #expect(started >= before && started <= queued && finished >= started, "run \(run.id)")
+            }
+        }
+    }
+
+    @Test func aResultsRunTimeCannotPlaceItsStartBeforeTheInvocationOrNowhere() {
+        let began = ResultsStore.now - 60
+        #expect(abs(ExperimentRunner.startOfAttempt(ranFor: 2.5, invocationStarted: began) - (ResultsStore.now - 2.5)) < 1)
+        #expect(ExperimentRunner.startOfAttempt(ranFor: 1e300, invocationStarted: began) == began)
+        for hostile in [Double.infinity, -.infinity, .nan, -5] {
+            let start = ExperimentRunner.startOfAttempt(ranFor: hostile, invocationStarted: began)
+            #expect(start.isFinite && start >= began && start <= ResultsStore.now, "\(hostile)")
         }
     }
 }
