@@ -52,8 +52,8 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
     const float *pb = b;
     const ptrdiff_t ahead = k > LOOM_AVX2_C_AHEAD ? k - LOOM_AVX2_C_AHEAD : 0;
     ptrdiff_t p = 0;
-    // The loop in two at the prefetch of C, rather than a test in every step: steps 3–5 % faster
-    // at k = 64 and 256 in a C harness, a training step 1–5 % (BENCHMARKS.md).
+    // The loop in two at the prefetch of C, rather than a test in every step: ahead in 22 of 24
+    // paired cases of a C harness (k = 64 to 512), a training step 1–5 % (BENCHMARKS.md).
     const ptrdiff_t split = ahead / 4 * 4;
 #define LOOM_FOUR_IN_PLACE \
             LOOM_AVX2_STEP(0, pb) LOOM_AVX2_STEP(1, pb + ldb) LOOM_AVX2_STEP(2, pb + 2 * ldb) LOOM_AVX2_STEP(3, pb + 3 * ldb) \
