@@ -26,11 +26,8 @@ enum MicroKernel {
                          panels: UnsafePointer<Float>, count: Int,
                          into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
         if kernel == .avx512 {
-            inPairs(count) { p, width in
-                kernel.dispatchedBlock(rows: rows, columns: width, k, a, rowStride: lda, kStride: 1,
-                                       panels + p * k * columns, columns, panelStride: k * columns, c + p * columns, ldc,
-                                       alpha: alpha, accumulating: false)
-            }
+            TileKernel.avx512Strip(rows: rows, k: k, a: a, lda: lda, b: panels, ldb: columns, panelStride: k * columns,
+                                   count: count, c: c, ldc: ldc, alpha: alpha, accumulating: false)
             return
         }
         TileKernel.avx2Strip(rows: rows, k: k, a: a, lda: lda, b: panels, ldb: columns, panelStride: k * columns,
@@ -44,26 +41,11 @@ enum MicroKernel {
                            b: UnsafePointer<Float>, ldb: Int, panelStride: Int = columns, count: Int,
                            into c: UnsafeMutablePointer<Float>, ldc: Int, kernel: TileKernel = .active) {
         if kernel == .avx512 {
-            inPairs(count) { p, width in
-                kernel.dispatchedBlock(rows: rows, columns: width, k, a, rowStride: lda, kStride: 1,
-                                       b + p * panelStride, ldb, panelStride: panelStride, c + p * columns, ldc,
-                                       alpha: 1, accumulating: true)
-            }
+            TileKernel.avx512Strip(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, panelStride: panelStride,
+                                   count: count, c: c, ldc: ldc, alpha: 1, accumulating: true)
             return
         }
         TileKernel.avx2Strip(rows: rows, k: k, a: a, lda: lda, b: b, ldb: ldb, panelStride: panelStride,
                              count: count, c: c, ldc: ldc, alpha: 1, accumulating: true)
-    }
-
-    /// Calls `block(first panel, columns)` over `count` panels two at a time (32 columns), the
-    /// last one alone when the count is odd: the AVX-512 tile's blocks.
-    @inline(__always)
-    private static func inPairs(_ count: Int, _ block: (Int, Int) -> Void) {
-        var p = 0
-        while p < count {
-            let pair = p + 1 < count
-            block(p, pair ? 2 * columns : columns)
-            p += pair ? 2 : 1
-        }
     }
 }

@@ -9,7 +9,16 @@
 #if defined(__x86_64__)
 #include "tiles_avx512.h"
 
-LOOM_AVX512 void loom_tile_avx512_32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+// B is packed in panels (16 floats a step) at every product of TiledGEMM and attention's
+// products, and A is read in place (k stride 1) or packed in strips of 6 (row stride 1, k stride
+// 6): each entry point calls its body with those strides as literals, so each step's addresses
+// are fixed offsets. The same operations in the same order: the same bits (BENCHMARKS.md).
+#define LOOM_AVX512_BY_STRIDES(call, row_stride, k_stride, ldb) \
+    if ((ldb) == 16 && (k_stride) == 1) call(row_stride, 1, 16); \
+    else if ((ldb) == 16 && (row_stride) == 1 && (k_stride) == 6) call(1, 6, 16); \
+    else call(row_stride, k_stride, ldb);
+
+LOOM_INLINE LOOM_AVX512 void rows_32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                      const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
@@ -18,13 +27,83 @@ LOOM_AVX512 void loom_tile_avx512_32(int rows, ptrdiff_t k, const float *a, ptrd
 #undef LOOM_ROWS
 }
 
-LOOM_AVX512 void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+LOOM_INLINE LOOM_AVX512 void rows_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                      const float *b, ptrdiff_t ldb,
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
 #define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16)
     LOOM_FOR_ROWS_UP_TO_8(rows, LOOM_ROWS)
 #undef LOOM_ROWS
+}
+
+LOOM_AVX512 void loom_tile_avx512_32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                     const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                                     float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                     const float *mask, ptrdiff_t ldm) {
+#define LOOM_CALL(rs, ks, lb) rows_32(rows, k, a, rs, ks, b, lb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
+    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+#undef LOOM_CALL
+}
+
+LOOM_AVX512 void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                     const float *b, ptrdiff_t ldb,
+                                     float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                     const float *mask, ptrdiff_t ldm) {
+#define LOOM_CALL(rs, ks, lb) rows_16(rows, k, a, rs, ks, b, lb, c, ldc, alpha, accumulate, relu, mask, ldm)
+    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+#undef LOOM_CALL
+}
+
+// One strip of rows against `count` panels (`panel_stride` floats apart), two at a time and a
+// last odd one alone: attention's products in one call per strip rather than one per block.
+LOOM_INLINE LOOM_AVX512 void strip_pairs(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, ptrdiff_t k_stride,
+                                         const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int count,
+                                         float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+#define LOOM_ROWS(n) { \
+        int p = 0; \
+        for (; p + 2 <= count; p += 2) \
+            loom_block_32(n, k, a, lda, k_stride, b + p * panel_stride, ldb, panel_stride, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0); \
+        if (p < count) loom_block_16(n, k, a, lda, k_stride, b + p * panel_stride, ldb, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0, 16); }
+    LOOM_FOR_ROWS_UP_TO_8(rows, LOOM_ROWS)
+#undef LOOM_ROWS
+}
+
+LOOM_AVX512 void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                                   ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+#define LOOM_CALL(rs, ks, lb) strip_pairs(rows, k, a, rs, ks, b, lb, panel_stride, count, c, ldc, alpha, accumulate)
+    LOOM_AVX512_BY_STRIDES(LOOM_CALL, lda, 1, ldb)
+#undef LOOM_CALL
+}
+
+// Rows 0..<m in strips of 6 against one panel or two (`pair`), all but a last short strip.
+LOOM_INLINE LOOM_AVX512 int full_strips(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                        const float *mask, ptrdiff_t ldm) {
+    int i = 0;
+    if (pair) {
+        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL)
+            loom_block_32(6, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm);
+    } else {
+        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL)
+            loom_block_16(6, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16);
+    }
+    return i;
+}
+
+LOOM_AVX512 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                    ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                                    float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                    const float *mask, ptrdiff_t ldm) {
+    int i = 0;
+#define LOOM_CALL(rs, ks, lb) i = full_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, pair, c, ldc, alpha, accumulate, relu, mask, ldm)
+    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+#undef LOOM_CALL
+    if (i == m) return;
+    const float *rest = a + (i / 6) * strip_stride;
+    const float *mb = mask ? mask + i * ldm : NULL;
+    if (pair) loom_tile_avx512_32(m - i, k, rest, row_stride, k_stride, b, ldb, panel_stride, c + i * ldc, ldc, alpha, accumulate, relu, mb, ldm);
+    else loom_tile_avx512_16(m - i, k, rest, row_stride, k_stride, b, ldb, c + i * ldc, ldc, alpha, accumulate, relu, mb, ldm);
 }
 
 #else
@@ -43,6 +122,20 @@ void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_st
                          const float *mask, ptrdiff_t ldm) {
     (void)rows; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)b; (void)ldb;
     (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
+    __builtin_trap();
+}
+void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                       ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
+    (void)rows; (void)k; (void)a; (void)lda; (void)b; (void)ldb; (void)panel_stride; (void)count; (void)c; (void)ldc;
+    (void)alpha; (void)accumulate;
+    __builtin_trap();
+}
+void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                        const float *mask, ptrdiff_t ldm) {
+    (void)m; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)strip_stride; (void)b; (void)ldb; (void)panel_stride;
+    (void)pair; (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
     __builtin_trap();
 }
 #endif

@@ -31,7 +31,8 @@ LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
 }
 
 // `rows` (≤ 8) is a constant at every call (LOOM_FOR_ROWS…), so the loops over rows unroll and the
-// accumulators stay in registers.
+// accumulators stay in registers. The loop is in two at the prefetch of C rather than testing in
+// every step whether this is the step to ask (BENCHMARKS.md: the same change in the AVX2 tile).
 LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                             const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                             float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
@@ -40,20 +41,21 @@ LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const fl
     for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
     const float *pa = a, *pb = b;
     const ptrdiff_t ahead = k > LOOM_C_AHEAD ? k - LOOM_C_AHEAD : 0;
-    for (ptrdiff_t p = 0; p < k; p++) {
-        if (p == ahead) {
-            if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 32)
-            if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 32)
-        }
-        const __m512 b0 = _mm512_loadu_ps(pb), b1 = _mm512_loadu_ps(pb + panel_stride);
-        for (int r = 0; r < rows; r++) {
-            const __m512 x = _mm512_set1_ps(pa[r * row_stride]);
-            low[r] = _mm512_fmadd_ps(x, b0, low[r]);
-            high[r] = _mm512_fmadd_ps(x, b1, high[r]);
-        }
-        pa += k_stride;
-        pb += ldb;
-    }
+#define LOOM_STEP_32 { \
+        const __m512 b0_ = _mm512_loadu_ps(pb), b1_ = _mm512_loadu_ps(pb + panel_stride); \
+        for (int r_ = 0; r_ < rows; r_++) { \
+            const __m512 x_ = _mm512_set1_ps(pa[r_ * row_stride]); \
+            low[r_] = _mm512_fmadd_ps(x_, b0_, low[r_]); \
+            high[r_] = _mm512_fmadd_ps(x_, b1_, high[r_]); \
+        } \
+        pa += k_stride; \
+        pb += ldb; }
+    ptrdiff_t p = 0;
+    for (; p < ahead; p++) LOOM_STEP_32
+    if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 32)
+    if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 32)
+    for (; p < k; p++) LOOM_STEP_32
+#undef LOOM_STEP_32
     const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     for (int r = 0; r < rows; r++) {
         float *out = c + r * ldc;
@@ -80,16 +82,17 @@ LOOM_INLINE LOOM_AVX512 void loom_block_16(const int rows, ptrdiff_t k, const fl
     for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
     const float *pa = a, *pb = b;
     const ptrdiff_t ahead = k > LOOM_C_AHEAD ? k - LOOM_C_AHEAD : 0;
-    for (ptrdiff_t p = 0; p < k; p++) {
-        if (p == ahead) {
-            if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 16)
-            if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 16)
-        }
-        const __m512 b0 = _mm512_loadu_ps(pb);
-        for (int r = 0; r < rows; r++) sum[r] = _mm512_fmadd_ps(_mm512_set1_ps(pa[r * row_stride]), b0, sum[r]);
-        pa += k_stride;
-        pb += ldb;
-    }
+#define LOOM_STEP_16 { \
+        const __m512 b0_ = _mm512_loadu_ps(pb); \
+        for (int r_ = 0; r_ < rows; r_++) sum[r_] = _mm512_fmadd_ps(_mm512_set1_ps(pa[r_ * row_stride]), b0_, sum[r_]); \
+        pa += k_stride; \
+        pb += ldb; }
+    ptrdiff_t p = 0;
+    for (; p < ahead; p++) LOOM_STEP_16
+    if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 16)
+    if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 16)
+    for (; p < k; p++) LOOM_STEP_16
+#undef LOOM_STEP_16
     const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     const __mmask16 kept = loom_lanes_before(0, width);
     for (int r = 0; r < rows; r++) {

@@ -88,16 +88,6 @@ public enum TileKernel: String, Sendable, CaseIterable, CustomStringConvertible 
         }
     }
 
-    /// The dispatched block for other modules' micro-kernels (attention): `block` behind one
-    /// call, since the C kernels are imported into TensorCore alone.
-    /// - Precondition: as `block`.
-    public func dispatchedBlock(rows: Int, columns: Int, _ k: Int, _ a: UnsafePointer<Float>, rowStride: Int, kStride: Int,
-                                _ b: UnsafePointer<Float>, _ ldb: Int, panelStride: Int,
-                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float, accumulating: Bool) {
-        block(rows: rows, columns: columns, k, a, rowStride: rowStride, kStride: kStride, b, ldb, panelStride: panelStride,
-              c, ldc, alpha: alpha, accumulating: accumulating, relu: false)
-    }
-
     /// GFLOP/s of this kernel's widest block alone (6 rows, k = 256) on operands that stay in L1:
     /// what a product would reach with no packing, no cache misses and no edges.
     /// - Precondition: `isSupported`.
@@ -189,6 +179,16 @@ extension TileKernel {
             avx2Block(rows: rows, k, a, rowStride: lda, kStride: 1, b + p * panelStride, ldb, c + p * RegisterTile.columns, ldc,
                       alpha: alpha, accumulating: accumulating, relu: false)
         }
+    }
+
+    /// `count` 16-column panels on the AVX-512 tiles, two at a time (rows × 32) and a last odd one
+    /// alone, as `avx2Strip` lays them out: one call per strip of attention instead of one per
+    /// block. The same bits as `block`.
+    /// - Precondition: the CPU supports AVX-512; 1 ≤ rows ≤ 8.
+    public static func avx512Strip(rows: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                                   panelStride: Int, count: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                                   alpha: Float, accumulating: Bool) {
+        loom_strip_avx512(Int32(rows), k, a, lda, b, ldb, panelStride, Int32(count), c, ldc, alpha, accumulating ? 1 : 0)
     }
 
     /// One block of up to 6 rows × 16 columns on the AVX2 tile, as `RegisterTile.block`: the C tile

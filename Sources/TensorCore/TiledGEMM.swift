@@ -287,6 +287,15 @@ public enum TiledGEMM {
                 let bBlock = bPack + panel * panelStride
                 let width = min(lanes, n - panel * lanes)
                 #if arch(x86_64)
+                if kernel == .avx512 && width == lanes {
+                    // Two full panels per block where they exist; the group's strips in one call.
+                    let pair = n - panel * lanes >= 2 * lanes
+                    loom_column_avx512(Int32(groupEnd - i0), depth, aGroup, rowStride, kStride, stripStride, bBlock, lanes,
+                                       panelStride, pair ? 1 : 0, c + i0 * ldc + panel * lanes, ldc, alpha, accumulate ? 1 : 0,
+                                       relu ? 1 : 0, mask.map { $0.base + i0 * $0.ld + panel * lanes }, mask?.ld ?? 0)
+                    panel += pair ? 2 : 1
+                    continue
+                }
                 if kernel != .avx512 && width == lanes && TileKernel.hasCTile {
                     // The group's strips on this panel in one call: one call per 6 × 16 block
                     // cost about 3 % of a d = 256 step (perf) in argument passing alone.
@@ -297,18 +306,12 @@ public enum TiledGEMM {
                     continue
                 }
                 #endif
-                // AVX-512 takes two full panels per block where they exist.
-                let pair = kernel == .avx512 && n - panel * lanes >= 2 * lanes
                 var i = i0, aStrip = aGroup
                 while i < groupEnd {
                     let rows = min(strip, groupEnd - i)
                     let cBlock = c + i * ldc + panel * lanes
                     let maskBlock = mask.map { $0.base + i * $0.ld + panel * lanes }, ldm = mask?.ld ?? 0
-                    if kernel == .avx512 && width == lanes {
-                        kernel.block(rows: rows, columns: pair ? 2 * lanes : lanes, depth, aStrip, rowStride: rowStride, kStride: kStride,
-                                     bBlock, lanes, panelStride: panelStride, cBlock, ldc, alpha: alpha, accumulating: accumulate, relu: relu,
-                                     mask: maskBlock, ldm: ldm)
-                    } else if width == lanes {
+                    if width == lanes {
                         if relu {
                             tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, cBlock, ldc, alpha, accumulate, relu: true)
                         } else if let maskBlock {
@@ -340,7 +343,7 @@ public enum TiledGEMM {
                     i += strip
                     aStrip += stripStride
                 }
-                panel += pair ? 2 : 1
+                panel += 1
             }
             if last, let rowsDone { rowsDone(i0..<groupEnd) }
             i0 = groupEnd

@@ -57,6 +57,22 @@ void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_st
                          float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                          const float *mask, ptrdiff_t ldm);
 
+/// Attention's strip products on the AVX-512 tiles: `count` panels (`panel_stride` floats apart,
+/// rows `ldb` apart) two at a time as loom_tile_avx512_32, a last odd one as loom_tile_avx512_16;
+/// C = α·A·B (or C += α·A·B when `accumulate`), A rows `lda` apart, 1 ≤ rows ≤ 8.
+/// Call only when `loom_cpu_has_avx512f()` is 1.
+void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
+                       ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate);
+
+/// A column of AVX-512 blocks: rows 0..<m of A, in strips of 6 `strip_stride` floats apart (the
+/// last one shorter), against one panel of B (`pair` 0) or two `panel_stride` apart (`pair` 1),
+/// into C's rows 0..<m (and the mask's), each block as loom_tile_avx512_16 or _32 computes it.
+/// Call only when `loom_cpu_has_avx512f()` is 1.
+void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                        const float *mask, ptrdiff_t ldm);
+
 /// Softmax over the first `visible` floats of a row of `length`, zeros after, as Models'
 /// CausalRows.softmax computes it (the same bits); the row's maximum and Σ exp(x − max) out.
 /// Call only when `loom_cpu_has_avx512f()` is 1.
