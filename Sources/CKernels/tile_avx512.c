@@ -75,35 +75,34 @@ LOOM_AVX512 void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdif
 #undef LOOM_CALL
 }
 
-// Rows 0..<m in strips of 6 against one panel or two (`pair`), all but a last short strip.
-LOOM_INLINE LOOM_AVX512 int full_strips(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
-                                        float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                                        const float *mask, ptrdiff_t ldm) {
+// Rows 0..<m in strips of 6 (the last one shorter) against two panels (`columns` 32) or one, of
+// which only the first `columns` are written: a product's last, partial panel takes the masked
+// loads and stores of loom_block_16 rather than a scratch block copied out by Swift.
+LOOM_INLINE LOOM_AVX512 void column_strips(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
+                                           ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
+                                           int columns, float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
+                                           const float *mask, ptrdiff_t ldm) {
     int i = 0;
-    if (pair) {
-        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL)
-            loom_block_32(6, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm);
+    if (columns == 32) {
+#define LOOM_ROWS(n) loom_block_32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
+        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL) LOOM_ROWS(6);
+        if (i < m) LOOM_FOR_ROWS(m - i, LOOM_ROWS)
+#undef LOOM_ROWS
     } else {
-        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL)
-            loom_block_16(6, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16);
+#define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, columns)
+        for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL) LOOM_ROWS(6);
+        if (i < m) LOOM_FOR_ROWS(m - i, LOOM_ROWS)
+#undef LOOM_ROWS
     }
-    return i;
 }
 
 LOOM_AVX512 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                                    ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                                    ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                                     float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                     const float *mask, ptrdiff_t ldm) {
-    int i = 0;
-#define LOOM_CALL(rs, ks, lb) i = full_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, pair, c, ldc, alpha, accumulate, relu, mask, ldm)
+#define LOOM_CALL(rs, ks, lb) column_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, columns, c, ldc, alpha, accumulate, relu, mask, ldm)
     LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
-    if (i == m) return;
-    const float *rest = a + (i / 6) * strip_stride;
-    const float *mb = mask ? mask + i * ldm : NULL;
-    if (pair) loom_tile_avx512_32(m - i, k, rest, row_stride, k_stride, b, ldb, panel_stride, c + i * ldc, ldc, alpha, accumulate, relu, mb, ldm);
-    else loom_tile_avx512_16(m - i, k, rest, row_stride, k_stride, b, ldb, c + i * ldc, ldc, alpha, accumulate, relu, mb, ldm);
 }
 
 #else
@@ -131,11 +130,11 @@ void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, con
     __builtin_trap();
 }
 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                         const float *mask, ptrdiff_t ldm) {
     (void)m; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)strip_stride; (void)b; (void)ldb; (void)panel_stride;
-    (void)pair; (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
+    (void)columns; (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
     __builtin_trap();
 }
 #endif

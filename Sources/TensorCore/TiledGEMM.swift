@@ -287,16 +287,17 @@ public enum TiledGEMM {
                 let bBlock = bPack + panel * panelStride
                 let width = min(lanes, n - panel * lanes)
                 #if arch(x86_64)
-                if kernel == .avx512 && width == lanes {
-                    // Two full panels per block where they exist; the group's strips in one call.
-                    let pair = n - panel * lanes >= 2 * lanes
+                if kernel == .avx512 {
+                    // Two full panels per block where they exist; the group's strips in one call;
+                    // a last partial panel written through the tile's masked stores.
+                    let pair = width == lanes && n - panel * lanes >= 2 * lanes
                     loom_column_avx512(Int32(groupEnd - i0), depth, aGroup, rowStride, kStride, stripStride, bBlock, lanes,
-                                       panelStride, pair ? 1 : 0, c + i0 * ldc + panel * lanes, ldc, alpha, accumulate ? 1 : 0,
-                                       relu ? 1 : 0, mask.map { $0.base + i0 * $0.ld + panel * lanes }, mask?.ld ?? 0)
+                                       panelStride, Int32(pair ? 2 * lanes : width), c + i0 * ldc + panel * lanes, ldc, alpha,
+                                       accumulate ? 1 : 0, relu ? 1 : 0, mask.map { $0.base + i0 * $0.ld + panel * lanes }, mask?.ld ?? 0)
                     panel += pair ? 2 : 1
                     continue
                 }
-                if kernel != .avx512 && width == lanes && TileKernel.hasCTile {
+                if width == lanes && TileKernel.hasCTile {
                     // The group's strips on this panel in one call: one call per 6 × 16 block
                     // cost about 3 % of a d = 256 step (perf) in argument passing alone.
                     loom_column_avx2(Int32(groupEnd - i0), depth, aGroup, rowStride, kStride, stripStride, bBlock, lanes,
@@ -322,12 +323,7 @@ public enum TiledGEMM {
                         }
                     } else {
                         // A partial panel goes through a full-width scratch block.
-                        if kernel == .avx512 {
-                            kernel.block(rows: rows, columns: lanes, depth, aStrip, rowStride: rowStride, kStride: kStride,
-                                         bBlock, lanes, panelStride: panelStride, scratch, lanes, alpha: alpha, accumulating: false, relu: false)
-                        } else {
-                            tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false, relu: false)
-                        }
+                        tile(rows, depth, aStrip, rowStride, kStride, bBlock, lanes, scratch, lanes, alpha, false, relu: false)
                         for r in 0..<rows {
                             for j in 0..<width {
                                 let value = scratch[r * lanes + j]

@@ -65,11 +65,11 @@ void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, con
                        ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate);
 
 /// A column of AVX-512 blocks: rows 0..<m of A, in strips of 6 `strip_stride` floats apart (the
-/// last one shorter), against one panel of B (`pair` 0) or two `panel_stride` apart (`pair` 1),
-/// into C's rows 0..<m (and the mask's), each block as loom_tile_avx512_16 or _32 computes it.
-/// Call only when `loom_cpu_has_avx512f()` is 1.
+/// last one shorter), against two panels of B `panel_stride` apart (`columns` 32) or one of which
+/// only the first `columns` (1 … 16) are written, into C's rows 0..<m (and the mask's); each block
+/// as loom_tile_avx512_32 or _16 computes it. Call only when `loom_cpu_has_avx512f()` is 1.
 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
-                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int pair,
+                        ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                         const float *mask, ptrdiff_t ldm);
 
