@@ -125,8 +125,8 @@ enum ExternalCommand {
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let scratch = try TemporaryDirectory()
         let out = scratch.path("out"), err = scratch.path("err")
-        FileManager.default.createFile(atPath: out, contents: nil)
-        FileManager.default.createFile(atPath: err, contents: nil)
+        #expect(FileManager.default.createFile(atPath: out, contents: nil))
+        #expect(FileManager.default.createFile(atPath: err, contents: nil))
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
         process.standardInput = FileHandle.nullDevice
