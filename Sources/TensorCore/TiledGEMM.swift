@@ -42,6 +42,25 @@ public enum TiledGEMM {
         var mask: Mask? { if case .positiveIn(let mask) = self { mask } else { nil } }
     }
 
+    /// Whether a weight gradient of m × n runs as its transpose: when that computes at least 5 %
+    /// fewer padded elements (`transposeComputesLess`), or when it has fewer rows than columns and
+    /// the transpose computes no more than 5 % beyond it. Never both a shape and its transpose, so
+    /// the transposed call runs as written.
+    static func runsAsTranspose(m: Int, n: Int) -> Bool {
+        transposeComputesLess(m: m, n: n) || (m < n && !transposeComputesLess(m: n, n: m))
+    }
+
+    /// Whether C of m × n computes at least 5 % fewer padded elements as its transpose (n × m):
+    /// rows in strips of 6, columns in panels of 16. A weight gradient into 67 logits computes 80
+    /// columns for 67 as written, 72 rows for 67 transposed.
+    static func transposeComputesLess(m: Int, n: Int) -> Bool {
+        let strip = RegisterTile.rows, lanes = RegisterTile.columns
+        func padded(_ rows: Int, _ columns: Int) -> Int {
+            (rows + strip - 1) / strip * strip * ((columns + lanes - 1) / lanes * lanes)
+        }
+        return 20 * padded(n, m) < 19 * padded(m, n)
+    }
+
     /// Steps of the inner dimension per pass over C.
     static let depthChunk = 256
     /// Rows of C per group (16 strips of 6).
@@ -139,10 +158,12 @@ public enum TiledGEMM {
             if m > 0, n > 0, let rowsDone { rowsDone(0..<m) }
             return
         }
-        if transA != .none && transB == .none && m < n && ldb < Self.widestTransposedB && epilogue == .none && rowsDone == nil {
+        if transA != .none && transB == .none && Self.runsAsTranspose(m: m, n: n) && ldb < Self.widestTransposedB
+            && epilogue == .none && rowsDone == nil {
             // A weight gradient with fewer rows than columns (Xᵀ·dY at d < 4d: dW-ffn-in, dW-qkv)
             // runs as its transpose, dYᵀ·X, into scratch: the wide dY is then read in place as A
             // and only the narrow X is packed (Zen 4, d = 64, one core: 87–92 → 102–110 GFLOP/s).
+            // So does one whose last panel would be mostly padding (dW-unembed: 67 columns).
             // The same bits: each element is the same chain of fused multiply-adds (a·b = b·a)
             // over the same chunks, with C brought in and out.
             let transposed = workspace.reserveTransposedC(m * n)

@@ -1,6 +1,6 @@
 import NumericTestSupport
 import Testing
-import TensorCore
+@testable import TensorCore
 
 /// Loom's own product against a float64 reference, for every transpose, shapes that are not whole
 /// 6 × 16 blocks, inner dimensions past one 256-step chunk, every kind of β, and leading
@@ -44,10 +44,26 @@ import TensorCore
         }
     }
 
+    /// Which weight gradients run as their transpose: fewer rows than columns (unless that
+    /// computes 5 % more padding), or a last panel mostly padding (67 logits); never a shape and
+    /// its transpose both, or the transposed call would transpose again.
+    @Test func weightGradientsRunAsTheirTransposeWhenThatComputesLess() {
+        #expect(TiledGEMM.runsAsTranspose(m: 64, n: 256))     // dW-ffn-in at d = 64
+        #expect(TiledGEMM.runsAsTranspose(m: 64, n: 67))      // dW-unembed at d = 64
+        #expect(TiledGEMM.runsAsTranspose(m: 256, n: 67))     // dW-unembed at d = 256: 80 columns for 67
+        #expect(!TiledGEMM.runsAsTranspose(m: 1024, n: 256))  // dW-ffn-out: whole strips and panels
+        #expect(!TiledGEMM.runsAsTranspose(m: 256, n: 256))
+        let both = (1...200).flatMap { m in
+            (1...200).filter { n in TiledGEMM.runsAsTranspose(m: m, n: n) && TiledGEMM.runsAsTranspose(m: n, n: m) }.map { (m, $0) }
+        }
+        #expect(both.isEmpty, "shapes whose transpose would transpose again: \(both.prefix(5))")
+    }
+
     /// A weight gradient with fewer rows than columns runs as its transpose (up to a row length
     /// of B, past which the last case stays as written); the packed-B path never does, so the
     /// two give the same bits only if the transpose changes nothing.
-    @Test(arguments: [(20, 70, 300, Float(0)), (6, 17, 40, 1), (64, 256, 600, 0.25), (1, 2, 1, 1), (8, 600, 40, 1)])
+    @Test(arguments: [(20, 70, 300, Float(0)), (6, 17, 40, 1), (64, 256, 600, 0.25), (1, 2, 1, 1), (8, 600, 40, 1),
+                      (256, 67, 300, 0.5), (128, 67, 40, 0)])
     func aWideWeightGradientHasTheBitsOfTheProductAsWritten(m: Int, n: Int, k: Int, beta: Float) throws {
         var random = TestRandom(seed: UInt64(m * 7 + n * 3 + k))
         let lda = m + 2, ldb = n + 1, ldc = n + 3
