@@ -100,17 +100,10 @@ LOOM_INLINE LOOM_AVX2 void avx2_block(const int rows, ptrdiff_t k, const float *
 #undef LOOM_AVX2_STEP
 #undef LOOM_AVX2_PREFETCH_C
 
-// B is a packed panel (16 floats a step) at every call Loom makes, and A is read in place (k
-// stride 1) or packed in strips of 6 (row stride 1, k stride 6). Each entry point below calls its
-// body with those strides as literals, so each step's addresses become fixed offsets and the
-// block's setup shrinks: on Zen 3 (a C harness, one block per call, against an FMA loop) the tile
-// went from 0.63 to 0.79 of the FMA peak at k = 64 with A packed, from 0.71 to 0.77 in place, and
-// 2–3 % at k = 256; a training step 1–6 % (BENCHMARKS.md). The same operations in the same order:
-// the same bits.
-#define LOOM_AVX2_BY_STRIDES(call, row_stride, k_stride, ldb) \
-    if ((ldb) == 16 && (k_stride) == 1) call(row_stride, 1, 16); \
-    else if ((ldb) == 16 && (row_stride) == 1 && (k_stride) == 6) call(1, 6, 16); \
-    else call(row_stride, k_stride, ldb);
+// Each entry point below calls its body with the strides Loom passes as literals (LOOM_BY_STRIDES,
+// row_switch.h): on Zen 3 (a C harness, one block per call, against an FMA loop) the tile went
+// from 0.63 to 0.79 of the FMA peak at k = 64 with A packed, from 0.71 to 0.77 in place, and 2–3 %
+// at k = 256; a training step 1–6 % (BENCHMARKS.md).
 
 LOOM_INLINE LOOM_AVX2 void avx2_rows(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                      const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,
@@ -124,7 +117,7 @@ LOOM_AVX2 void loom_tile_avx2_16(int rows, ptrdiff_t k, const float *a, ptrdiff_
                                  const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha, int accumulate,
                                  int relu, const float *mask, ptrdiff_t ldm) {
 #define LOOM_CALL(rs, ks, lb) avx2_rows(rows, k, a, rs, ks, b, lb, c, ldc, alpha, accumulate, relu, mask, ldm)
-    LOOM_AVX2_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
 }
 
@@ -141,7 +134,7 @@ LOOM_INLINE LOOM_AVX2 void avx2_strip(int rows, ptrdiff_t k, const float *a, ptr
 LOOM_AVX2 void loom_strip_avx2(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                                ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
 #define LOOM_CALL(rs, ks, lb) avx2_strip(rows, k, a, rs, ks, b, lb, panel_stride, count, c, ldc, alpha, accumulate)
-    LOOM_AVX2_BY_STRIDES(LOOM_CALL, lda, 1, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, lda, 1, ldb)
 #undef LOOM_CALL
 }
 
@@ -163,7 +156,7 @@ LOOM_AVX2 void loom_column_avx2(int m, ptrdiff_t k, const float *a, ptrdiff_t ro
                                 float alpha, int accumulate, int relu, const float *mask, ptrdiff_t ldm) {
     int i;
 #define LOOM_CALL(rs, ks, lb) i = avx2_full_strips(m, k, a, rs, ks, strip_stride, b, lb, c, ldc, alpha, accumulate, relu, mask, ldm)
-    LOOM_AVX2_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
     const ptrdiff_t strips = i / 6;
     if (i < m) loom_tile_avx2_16(m - i, k, a + strips * strip_stride, row_stride, k_stride, b, ldb, c + i * ldc, ldc, alpha,

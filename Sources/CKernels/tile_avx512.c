@@ -9,14 +9,8 @@
 #if defined(__x86_64__)
 #include "tiles_avx512.h"
 
-// B is packed in panels (16 floats a step) at every product of TiledGEMM and attention's
-// products, and A is read in place (k stride 1) or packed in strips of 6 (row stride 1, k stride
-// 6): each entry point calls its body with those strides as literals, so each step's addresses
-// are fixed offsets. The same operations in the same order: the same bits (BENCHMARKS.md).
-#define LOOM_AVX512_BY_STRIDES(call, row_stride, k_stride, ldb) \
-    if ((ldb) == 16 && (k_stride) == 1) call(row_stride, 1, 16); \
-    else if ((ldb) == 16 && (row_stride) == 1 && (k_stride) == 6) call(1, 6, 16); \
-    else call(row_stride, k_stride, ldb);
+// Each entry point calls its body with the strides Loom passes as literals (LOOM_BY_STRIDES,
+// row_switch.h).
 
 LOOM_INLINE LOOM_AVX512 void rows_32(int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                      const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
@@ -41,7 +35,7 @@ LOOM_AVX512 void loom_tile_avx512_32(int rows, ptrdiff_t k, const float *a, ptrd
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
 #define LOOM_CALL(rs, ks, lb) rows_32(rows, k, a, rs, ks, b, lb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
-    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
 }
 
@@ -50,7 +44,7 @@ LOOM_AVX512 void loom_tile_avx512_16(int rows, ptrdiff_t k, const float *a, ptrd
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
 #define LOOM_CALL(rs, ks, lb) rows_16(rows, k, a, rs, ks, b, lb, c, ldc, alpha, accumulate, relu, mask, ldm)
-    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
 }
 
@@ -71,7 +65,7 @@ LOOM_INLINE LOOM_AVX512 void strip_pairs(int rows, ptrdiff_t k, const float *a, 
 LOOM_AVX512 void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, const float *b, ptrdiff_t ldb,
                                    ptrdiff_t panel_stride, int count, float *c, ptrdiff_t ldc, float alpha, int accumulate) {
 #define LOOM_CALL(rs, ks, lb) strip_pairs(rows, k, a, rs, ks, b, lb, panel_stride, count, c, ldc, alpha, accumulate)
-    LOOM_AVX512_BY_STRIDES(LOOM_CALL, lda, 1, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, lda, 1, ldb)
 #undef LOOM_CALL
 }
 
@@ -101,7 +95,7 @@ LOOM_AVX512 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_
                                     float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                     const float *mask, ptrdiff_t ldm) {
 #define LOOM_CALL(rs, ks, lb) column_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, columns, c, ldc, alpha, accumulate, relu, mask, ldm)
-    LOOM_AVX512_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
+    LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
 }
 

@@ -24,6 +24,15 @@
         if ((width) > 16) _mm_prefetch((const char *)((base) + r_ * (ld) + 16), _MM_HINT_T0); \
     }
 
+// A block's k steps in two loops around the prefetch of C's rows (and the mask's) `ahead` steps
+// before the end, rather than a test in every step (BENCHMARKS.md: the same change in the AVX2 tile).
+#define LOOM_STEPS_AROUND_PREFETCH(step, width) { \
+        ptrdiff_t p_ = 0; \
+        for (; p_ < ahead; p_++) step \
+        if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, width) \
+        if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, width) \
+        for (; p_ < k; p_++) step }
+
 // Lanes of the 16 from `start` that lie before `end`.
 LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
     const int n = end - start;
@@ -31,8 +40,7 @@ LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
 }
 
 // `rows` (≤ 8) is a constant at every call (LOOM_FOR_ROWS…), so the loops over rows unroll and the
-// accumulators stay in registers. The loop is in two at the prefetch of C rather than testing in
-// every step whether this is the step to ask (BENCHMARKS.md: the same change in the AVX2 tile).
+// accumulators stay in registers.
 LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                             const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                             float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
@@ -50,11 +58,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const fl
         } \
         pa += k_stride; \
         pb += ldb; }
-    ptrdiff_t p = 0;
-    for (; p < ahead; p++) LOOM_STEP_32
-    if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 32)
-    if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 32)
-    for (; p < k; p++) LOOM_STEP_32
+    LOOM_STEPS_AROUND_PREFETCH(LOOM_STEP_32, 32)
 #undef LOOM_STEP_32
     const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     for (int r = 0; r < rows; r++) {
@@ -87,11 +91,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_16(const int rows, ptrdiff_t k, const fl
         for (int r_ = 0; r_ < rows; r_++) sum[r_] = _mm512_fmadd_ps(_mm512_set1_ps(pa[r_ * row_stride]), b0_, sum[r_]); \
         pa += k_stride; \
         pb += ldb; }
-    ptrdiff_t p = 0;
-    for (; p < ahead; p++) LOOM_STEP_16
-    if (accumulate) LOOM_PREFETCH_ROWS(c, ldc, rows, 16)
-    if (mask) LOOM_PREFETCH_ROWS(mask, ldm, rows, 16)
-    for (; p < k; p++) LOOM_STEP_16
+    LOOM_STEPS_AROUND_PREFETCH(LOOM_STEP_16, 16)
 #undef LOOM_STEP_16
     const __m512 scale = _mm512_set1_ps(alpha), zero = _mm512_setzero_ps();
     const __mmask16 kept = loom_lanes_before(0, width);
