@@ -28,12 +28,35 @@ struct RowBlockProduct {
         var space = split.ahead.reserve(counts.reduce(0, +))
         var result: [RowBlockProduct] = []
         for (product, count) in zip(products, counts) {
-            TiledGEMM.pack(transB, k: product.k, n: product.n, b: product.b, ldb: product.ldb, into: space)
+            pack(product, transB: transB, into: space, split: split)
             result.append(RowBlockProduct(split: split, transB: transB, k: product.k, n: product.n, b: product.b, ldb: product.ldb,
                                           packed: space))
             space += count
         }
         return result
+    }
+
+    /// Floats of a packing from which its panels are shared out among the workers: d = 256's
+    /// weights (256 × 1,024, packed every step) rather than d = 64's (64 × 256, some 10 µs).
+    static let parallelPackFrom = 32 * 1024
+
+    /// One product's op(B) packed, its panels shared out among the workers when it is large: the
+    /// packed layout is panel after panel, so each worker's run of panels is its own stretch.
+    private static func pack(_ product: (k: Int, n: Int, b: UnsafeMutablePointer<Float>, ldb: Int), transB: BLAS.Transpose,
+                             into space: UnsafeMutablePointer<Float>, split: WorkSplit) {
+        let lanes = RegisterTile.columns, panels = (product.n + lanes - 1) / lanes
+        guard split.threads > 1, product.k * product.n >= parallelPackFrom else {
+            TiledGEMM.pack(transB, k: product.k, n: product.n, b: product.b, ldb: product.ldb, into: space)
+            return
+        }
+        // B is only read; each piece writes its own panels.
+        nonisolated(unsafe) let b = UnsafePointer(product.b), space = space
+        let k = product.k, n = product.n, ldb = product.ldb
+        split.rows(panels) { range, _ in
+            let first = range.lowerBound * lanes, end = min(n, range.upperBound * lanes)
+            TiledGEMM.pack(transB, k: k, n: end - first, b: transB == .none ? b + first : b + first * ldb, ldb: ldb,
+                           into: space + range.lowerBound * k * lanes)
+        }
     }
 
     /// `C = A·B + β·C` for `rows` rows of A (lda) and C (ldc), through `epilogue`; β is 0 or 1.

@@ -393,6 +393,18 @@ public enum TiledGEMM {
             }
             return
         }
+        #if arch(x86_64)
+        if TileKernel.hasCTile {
+            // 8 × 8 blocks transposed in registers rather than the scalar gather below: the blocked
+            // backward passes pack their transposed weights every step (d = 256: 1 MB each).
+            for panel in 0..<panels {
+                let first = panel * lanes
+                loom_pack_panel_transposed_avx2(b + first * ldb + rows.lowerBound, ldb, depth, Int32(min(lanes, n - first)),
+                                                packed + panel * depth * lanes)
+            }
+            return
+        }
+        #endif
         for panel in 0..<panels {
             let first = panel * lanes, width = min(lanes, n - first)
             let target = packed + panel * depth * lanes

@@ -16,6 +16,26 @@ import Testing
         var repeats = 0
     }
 
+    /// Weights packed ahead for the blocked phases are the same floats whether their panels are
+    /// shared out among the workers (large packings) or packed by one thread.
+    @Test(arguments: [BLAS.Transpose.none, .transposed])
+    func weightsPackedAheadOnTwoWorkersAreThoseOfOne(transB: BLAS.Transpose) {
+        let (k, n) = (200, 170)    // past `parallelPackFrom`; 11 panels, the last partial
+        #expect(k * n >= RowBlockProduct.parallelPackFrom)
+        var random = TestRandom(seed: 5)
+        let ldb = (transB == .none ? n : k) + 1
+        var b = (0..<((transB == .none ? k : n) * ldb)).map { _ in Float(random.nextNormal()) }
+        var packings: [[Float]] = []
+        for threads in [1, 2] {
+            let split = WorkSplit(threads: threads)
+            b.withUnsafeMutableBufferPointer { b in
+                let product = RowBlockProduct.packed([(k, n, b.baseAddress!, ldb)], split: split, blocks: true, transB: transB)[0]
+                packings.append(Array(UnsafeBufferPointer(start: product.packed!, count: TiledGEMM.packedCount(k: k, n: n))))
+            }
+        }
+        #expect(packings[0].map(\.bitPattern) == packings[1].map(\.bitPattern))
+    }
+
     @Test(arguments: [(m: 500, n: 40, k: 300, threads: 2, blas: false), (m: 37, n: 37, k: 5, threads: 1, blas: false),
                       (m: 24, n: 90, k: 17, threads: 2, blas: false), (m: 300, n: 20, k: 64, threads: 2, blas: true)])
     func everyRowOnceInOrderWithItsFinalValues(_ shape: (m: Int, n: Int, k: Int, threads: Int, blas: Bool)) {

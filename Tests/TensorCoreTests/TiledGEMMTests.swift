@@ -176,6 +176,31 @@ import Testing
         }
     }
 
+    /// `pack` lays op(B) out as `[panel][k][16]`, zero past n, exactly (a copy): op(B) stored and
+    /// transposed, with panels whole, ragged and narrower than 8 (the transposed one goes through
+    /// 8 × 8 blocks in registers on AVX2 machines), depths that are and are not multiples of 8,
+    /// and B's rows wider than op(B) needs.
+    @Test(arguments: [BLAS.Transpose.none, .transposed])
+    func packLaysOutEveryPanelExactly(transB: BLAS.Transpose) {
+        var random = TestRandom(seed: 41)
+        for (k, n) in [(1, 1), (7, 5), (8, 8), (13, 9), (16, 16), (64, 17), (29, 40), (300, 67)] {
+            let ldb = (transB == .none ? n : k) + 3
+            let b = (0..<((transB == .none ? k : n) * ldb)).map { _ in Float(random.nextNormal()) }
+            var packed = [Float](repeating: .nan, count: TiledGEMM.packedCount(k: k, n: n))
+            TiledGEMM.pack(transB, k: k, n: n, b: b, ldb: ldb, into: &packed)
+            var expected: [Float] = []
+            for panel in 0..<((n + 15) / 16) {
+                for p in 0..<k {
+                    for lane in 0..<16 {
+                        let j = panel * 16 + lane
+                        expected.append(j >= n ? 0 : transB == .none ? b[p * ldb + j] : b[j * ldb + p])
+                    }
+                }
+            }
+            #expect(packed.map(\.bitPattern) == expected.map(\.bitPattern), "k \(k), n \(n), \(transB)")
+        }
+    }
+
     /// One packing of B serves products on a range of its rows and a prefix of its columns, with
     /// A as stored or transposed, and matches the float64 product of those slices.
     @Test(arguments: [BLAS.Transpose.none, .transposed], [BLAS.Transpose.none, .transposed])

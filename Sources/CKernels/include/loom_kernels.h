@@ -131,6 +131,10 @@ void loom_column_avx2(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, 
                       ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, float *c, ptrdiff_t ldc,
                       float alpha, int accumulate, int relu, const float *mask, ptrdiff_t ldm);
 
+/// One 16-column panel of op(B) = Bᵀ for TiledGEMM: target[p·16 + j] = b[j·ldb + p] for p < k and
+/// j < width (1 … 16 rows of B), 0 for j ≥ width. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_pack_panel_transposed_avx2(const float *b, ptrdiff_t ldb, ptrdiff_t k, int width, float *target);
+
 #ifdef __cplusplus
 }
 #endif
