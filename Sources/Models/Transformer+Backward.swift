@@ -291,37 +291,58 @@ extension Transformer {
         }
     }
 
-    /// Token and position embedding gradients from dL/dstream[0]; workers split the d columns, so
-    /// repeated tokens never race. The pieces are whole 64-byte lines: split mid-line, the two
-    /// workers wrote one line of the same row at each of the n rows (3 layers at d = 64 on 2
-    /// cores: 0.62 ms, against 0.10 on one).
+    /// Token and position embedding gradients from dL/dstream[0]. Worker w of T owns the token rows
+    /// with id % T == w and the position rows with position % T == w: each scans the ids and adds
+    /// the whole rows of dL/dstream[0] that fall to it, in row order, so every gradient element
+    /// is the same chain of additions as on one thread (the same bits), no two workers write one
+    /// row, and each reads whole rows (at most two workers read a row). Split by columns instead,
+    /// each worker read part of every row, and a 2-core step was 0.2–1.4 % slower (Zen 4,
+    /// interleaved steps, BENCHMARKS.md).
     private func embeddingGradients(rows n: Int) {
         let d = config.dModel, t = config.context
         nonisolated(unsafe) let dx = arena.dStream, dToken = parameters.gradient("embed.token"), dPosition = parameters.gradient("embed.position")
         lastTokens.withUnsafeBufferPointer { ids in
             nonisolated(unsafe) let ids = ids.baseAddress!
-            split.rows(d, aligned: 16) { columns, _ in
-                for r in 0..<n {
-                    let row = dx + r * d, token = dToken + Int(ids[r]) * d, position = dPosition + (r % t) * d
-                    // 16 columns at a time: the pointers may alias as far as the compiler knows,
-                    // so the scalar loop stayed scalar. Each element is the same single addition,
-                    // in the same row order, so the bits are the same.
-                    var j = columns.lowerBound
-                    while j + 16 <= columns.upperBound {
-                        let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-                        let tokenSum = UnsafeRawPointer(token + j).loadUnaligned(as: SIMD16<Float>.self) + x
-                        let positionSum = UnsafeRawPointer(position + j).loadUnaligned(as: SIMD16<Float>.self) + x
-                        UnsafeMutableRawPointer(token + j).storeBytes(of: tokenSum, as: SIMD16<Float>.self)
-                        UnsafeMutableRawPointer(position + j).storeBytes(of: positionSum, as: SIMD16<Float>.self)
-                        j += 16
-                    }
-                    while j < columns.upperBound {
-                        token[j] += row[j]
-                        position[j] += row[j]
-                        j += 1
+            let owners = split.threads
+            split.rows(owners) { range, _ in
+                for w in range {
+                    for r in 0..<n {
+                        let token = Int(ids[r]), position = r % t
+                        let ownsToken = token % owners == w, ownsPosition = position % owners == w
+                        if ownsToken && ownsPosition {
+                            Self.addRow(dx + r * d, into: dToken + token * d, and: dPosition + position * d, count: d)
+                        } else if ownsToken {
+                            Self.addRow(dx + r * d, into: dToken + token * d, count: d)
+                        } else if ownsPosition {
+                            Self.addRow(dx + r * d, into: dPosition + position * d, count: d)
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// `first[j] += row[j]` (and `second[j] += row[j]`) for j < count, 16 floats at a time: the
+    /// pointers may alias as far as the compiler knows, so a scalar loop stayed scalar. Each
+    /// element is one addition either way, so the bits are those of the scalar loop.
+    @inline(__always)
+    private static func addRow(_ row: UnsafePointer<Float>, into first: UnsafeMutablePointer<Float>,
+                               and second: UnsafeMutablePointer<Float>? = nil, count: Int) {
+        var j = 0
+        while j + 16 <= count {
+            let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
+            let a = UnsafeRawPointer(first + j).loadUnaligned(as: SIMD16<Float>.self) + x
+            UnsafeMutableRawPointer(first + j).storeBytes(of: a, as: SIMD16<Float>.self)
+            if let second {
+                let b = UnsafeRawPointer(second + j).loadUnaligned(as: SIMD16<Float>.self) + x
+                UnsafeMutableRawPointer(second + j).storeBytes(of: b, as: SIMD16<Float>.self)
+            }
+            j += 16
+        }
+        while j < count {
+            first[j] += row[j]
+            second?[j] += row[j]
+            j += 1
         }
     }
 }
