@@ -6,9 +6,9 @@ import TensorCore
 /// of a step (their weights are packed once), so a slowed core does not hold the other up.
 ///
 /// Splitting ourselves rather than letting OpenBLAS thread each call keeps one thread pool busy
-/// (attention's per-(batch, head) items run on the same workers), and no split needs a reduction:
-/// a product is cut along the rows of C when it has more rows than columns, else along C's columns
-/// (a weight gradient `Aᵀ·dY` is cut by dY's columns, so each worker owns whole entries of dW).
+/// (attention's per-(batch, head) items run on the same workers). A product is cut along the rows
+/// of C when it has more rows than columns, else along C's columns; a small weight gradient
+/// `Aᵀ·dY` is cut along its depth instead, in blocks fixed by its shape (`splitsDepth`).
 struct WorkSplit: Sendable {
     /// Workers, ≥ 1.
     let threads: Int
@@ -27,6 +27,8 @@ struct WorkSplit: Sendable {
     let packs: [GEMMWorkspace]
     /// Weights packed once for a step's blocks of rows (`RowBlockProduct`).
     let ahead = GEMMWorkspace()
+    /// Each depth block's share of a small weight gradient (`splitsDepth`).
+    let partials = GEMMWorkspace()
 
     init(threads: Int) {
         self.threads = threads
@@ -130,6 +132,10 @@ struct WorkSplit: Sendable {
         // called in place, on a single worker).
         nonisolated(unsafe) let a = a, b = b, c = c
         let tiled = !usesOpenBLASProducts, workspaces = workspaces
+        if tiled && Self.splitsDepth(transA, transB, m: m, n: n, k: k, beta: beta, epilogue: epilogue) && rowsDone == nil {
+            depthBlocks(m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc)
+            return
+        }
         @Sendable func piece(m: Int, n: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>,
                              epilogue: TiledGEMM.Epilogue, worker: Int, firstRow: Int = 0) {
             if tiled {

@@ -50,6 +50,13 @@ public enum TiledGEMM {
         transposeComputesLess(m: m, n: n) || (m < n && !transposeComputesLess(m: n, n: m))
     }
 
+    /// Whether `multiply` runs the weight gradient `Aᵀ·B` (C m × n, B's rows `ldb` apart) as
+    /// its transpose `Bᵀ·A`, into scratch: a caller cutting the product can do so itself and
+    /// bring the transposed C out once.
+    public static func weightGradientRunsAsTranspose(m: Int, n: Int, ldb: Int) -> Bool {
+        runsAsTranspose(m: m, n: n) && ldb < widestTransposedB
+    }
+
     /// Whether C of m × n computes at least 5 % fewer padded elements as its transpose (n × m):
     /// rows in strips of 6, columns in panels of 16. A weight gradient into 67 logits computes 80
     /// columns for 67 as written, 72 rows for 67 transposed.
@@ -158,7 +165,7 @@ public enum TiledGEMM {
             if m > 0, n > 0, let rowsDone { rowsDone(0..<m) }
             return
         }
-        if transA != .none && transB == .none && Self.runsAsTranspose(m: m, n: n) && ldb < Self.widestTransposedB
+        if transA != .none && transB == .none && Self.weightGradientRunsAsTranspose(m: m, n: n, ldb: ldb)
             && epilogue == .none && rowsDone == nil {
             // A weight gradient with fewer rows than columns (Xᵀ·dY at d < 4d: dW-ffn-in, dW-qkv)
             // runs as its transpose, dYᵀ·X, into scratch: the wide dY is then read in place as A

@@ -8,8 +8,9 @@ import Testing
 /// loss by rows in order. A run resumed on a node with another core count continues exactly.
 @Suite struct ThreadCountTests {
     /// Steps of a model with a plain and a duo FFN, on 1, 2 and 3 threads, at a row count that is
-    /// a multiple of the reduction block and one that is not.
-    @Test(arguments: [(context: 32, batch: 8), (context: 24, batch: 5)])
+    /// a multiple of the reduction block and one that is not, and at 2,304 rows, where the
+    /// weight gradients are cut along their depth (`WorkSplit.splitsDepth`, three blocks).
+    @Test(arguments: [(context: 32, batch: 8), (context: 24, batch: 5), (context: 32, batch: 72)])
     func trainingOnAnyNumberOfThreadsGivesTheSameBits(shape: (context: Int, batch: Int)) throws {
         let corpus = try CharacterCorpus(text: String(repeating: "a node with more cores trains to the same weights. ", count: 30),
                                          source: "test text")
