@@ -20,6 +20,7 @@
 // softmax in 16-lane vectors, max and sum reduced by halves, exp as TensorCore's expCore;
 // O[i] = Σ_j P[i, j]·v[j] as one chain over j < the end of i's 16-query block.
 #include <string.h>
+#include "transpose8.h"
 
 // Swift.max(x, y) is `y >= x ? y : x`; maxps returns its second operand unless the first is
 // strictly greater: the `a > b ? a : b` of CausalRows.maximum, NaN and ±0 included.
@@ -123,11 +124,22 @@ LOOM_INLINE LOOM_TARGET void rows_product(int r0, int r1, ptrdiff_t k, const flo
     }
 }
 
-// The t × dh block x (rows ld apart) transposed into dh rows of tp floats, zeros past t.
+// The t × dh block x (rows ld apart) transposed into dh rows of tp floats, zeros past t: 8 × 8
+// blocks through registers, the edges one float at a time (scalar, it was a tenth of the forward).
 LOOM_INLINE LOOM_TARGET void transpose_rows(int t, int tp, int dh, const float *x, ptrdiff_t ld, float *xt) {
+    const int whole = t & ~7;
+    int c0 = 0;
+    for (; c0 + 8 <= dh; c0 += 8) {
+        for (int j0 = 0; j0 < whole; j0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++) r[i] = _mm256_loadu_ps(x + (ptrdiff_t)(j0 + i) * ld + c0);
+            loom_transpose8(r);
+            for (int i = 0; i < 8; i++) _mm256_storeu_ps(xt + (ptrdiff_t)(c0 + i) * tp + j0, r[i]);
+        }
+    }
     for (int c = 0; c < dh; c++) {
         float *row = xt + (ptrdiff_t)c * tp;
-        for (int j = 0; j < t; j++) row[j] = x[(ptrdiff_t)j * ld + c];
+        for (int j = c < c0 ? whole : 0; j < t; j++) row[j] = x[(ptrdiff_t)j * ld + c];
         for (int j = t; j < tp; j++) row[j] = 0;
     }
 }
