@@ -16,4 +16,7 @@ public enum TrainingFusion: String, CaseIterable, Sendable {
     /// Not a fused pass but measured like one: the blocked phases' rows in shrinking pieces
     /// pulled by whichever worker is free (`WorkSplit.rows(balanced:)`), not in even halves.
     case balancedPieces = "balanced-pieces"
+    /// The final LayerNorm, the logits and the cross-entropy a block of rows at a time, in one
+    /// parallel loop (`Transformer.blockedHead`), not three passes over all rows.
+    case headBlocks = "head-blocks"
 }

@@ -180,39 +180,51 @@ extension Transformer {
     /// from it; written here, the softmax row is still in L1 when it is scaled, and no separate
     /// pass reads it back (one (N, V) buffer fewer).
     func crossEntropy(rows n: Int) -> Float {
+        lastTargets.withUnsafeBufferPointer { targets in
+            let rows = crossEntropyRows(targets: targets.baseAddress!)
+            split.rows(n) { range, _ in rows(range) }
+        }
+        return meanLoss(rows: n)
+    }
+
+    /// `crossEntropy`'s pass over some rows, for the workers to share (each its own rows);
+    /// `targets` must outlive the returned function's calls.
+    func crossEntropyRows(targets: UnsafePointer<Int32>) -> @Sendable (Range<Int>) -> Void {
         let v = config.vocabulary
         let inverse: Float = lastTargetCount > 0 ? 1 / Float(lastTargetCount) : 0
         // Unfused (`TrainingFusion.crossEntropy`), the rows keep the softmax and the backward
         // pass turns them into the gradient.
         let scales = !unfused.contains(.crossEntropy)
         logitsHoldSoftmax = !scales
-        nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses
-        lastTargets.withUnsafeBufferPointer { targets in
-            nonisolated(unsafe) let targets = targets.baseAddress!
-            split.rows(n) { range, _ in
-                for r in range {
-                    let row = logits + r * v, g = gradients + r * v
-                    let target = Int(targets[r])
-                    guard target >= 0 else {
-                        losses[r] = 0
-                        g.update(repeating: 0, count: v)
-                        continue
-                    }
-                    g.update(from: row, count: v)
-                    let (rowMax, rowSum) = CausalRows.softmax(g, visible: v, length: v)
-                    let loss = rowMax + logf(rowSum) - row[target]
-                    losses[r] = loss
-                    if scales {
-                        Self.scale(g, count: v, by: inverse)
-                        g[target] -= inverse
-                    }
+        // Each call writes only its own rows; `lastTargets` is not changed during the step.
+        nonisolated(unsafe) let logits = arena.logits, gradients = arena.dLogits, losses = arena.losses, targets = targets
+        return { range in
+            for r in range {
+                let row = logits + r * v, g = gradients + r * v
+                let target = Int(targets[r])
+                guard target >= 0 else {
+                    losses[r] = 0
+                    g.update(repeating: 0, count: v)
+                    continue
+                }
+                g.update(from: row, count: v)
+                let (rowMax, rowSum) = CausalRows.softmax(g, visible: v, length: v)
+                let loss = rowMax + logf(rowSum) - row[target]
+                losses[r] = loss
+                if scales {
+                    Self.scale(g, count: v, by: inverse)
+                    g[target] -= inverse
                 }
             }
         }
+    }
+
+    /// The mean of the positions' losses, in row order over all rows (ignored ones hold 0): the
+    /// same bits on any number of threads.
+    func meanLoss(rows n: Int) -> Float {
         guard lastTargetCount > 0 else { return 0 }
-        // In row order over all rows (ignored ones hold 0): the same bits on any number of threads.
         var total: Float = 0
-        for r in 0..<n { total += losses[r] }
+        for r in 0..<n { total += arena.losses[r] }
         return total / Float(lastTargetCount)
     }
 

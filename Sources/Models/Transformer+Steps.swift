@@ -225,6 +225,7 @@ extension Transformer {
     /// The final LayerNorm, the unembedding and the cross-entropy of the last stream.
     func headStep(batch: Int) -> Float {
         let d = config.dModel, n = batch * config.context
+        if blocksHead(rows: n) { return blockedHead(rows: n) }
         layerNorm(arena.stream[2 * config.depth], rows: n, gain: parameters.value("final_ln.gain"),
                   bias: parameters.value("final_ln.bias"), into: arena.finalLN, mean: arena.finalMean, rstd: arena.finalRstd)
         split.gemm(.none, .none, m: n, n: config.vocabulary, k: d, a: arena.finalLN, lda: d,
@@ -240,5 +241,45 @@ extension Transformer {
         packQKV(w)
         split.gemm(.none, .none, m: n, n: 3 * d, k: d, a: a.ln1, lda: d, b: arena.packedWeights, ldb: 3 * d,
                    beta: 0, c: a.qkv, ldc: 3 * d)
+    }
+
+    /// Rows per block of `blockedHead`: a block's normalised rows and logits together take about
+    /// 32 K floats, as the FFN's blocks (d = 64, 67 logits: 252 rows).
+    var headRowBlock: Int { Self.defaultFFNRowBlock(ffnHidden: config.vocabulary + config.dModel) }
+
+    /// Whether the head runs `blockedHead`: on Loom's own products, with every worker given at
+    /// least one block (`TrainingFusion.headBlocks` off: three passes over all rows).
+    func blocksHead(rows: Int) -> Bool {
+        blocksRows && !split.usesOpenBLASProducts && !split.usesBLASThreads && !unfused.contains(.headBlocks)
+            && rows >= threads * headRowBlock
+    }
+
+    /// `headStep` a block of rows at a time, each worker its own share of the rows: the final
+    /// LayerNorm, the logits (the unembedding packed once) and the cross-entropy, so a block's
+    /// normalised rows and logits are read back from L2, not memory, and the three passes need
+    /// one parallel loop instead of three. Row by row the arithmetic is the unblocked passes', so
+    /// the bits are too.
+    func blockedHead(rows n: Int) -> Float {
+        let d = config.dModel, v = config.vocabulary, block = headRowBlock
+        // The packed weights and inputs are only read; each worker writes its own rows.
+        nonisolated(unsafe) let products = RowBlockProduct.packed([(d, v, parameters.value("unembed"), v)], split: split, blocks: true)
+        nonisolated(unsafe) let input = arena.stream[2 * config.depth], normed = arena.finalLN, logits = arena.logits
+        nonisolated(unsafe) let gain = parameters.value("final_ln.gain"), bias = parameters.value("final_ln.bias")
+        nonisolated(unsafe) let mean = arena.finalMean, rstd = arena.finalRstd
+        lastTargets.withUnsafeBufferPointer { targets in
+            let crossEntropy = crossEntropyRows(targets: targets.baseAddress!)
+            split.rows(n, aligned: block, balanced: true) { range, worker in
+                var r0 = range.lowerBound
+                while r0 < range.upperBound {
+                    let rows = min(block, range.upperBound - r0)
+                    defer { r0 += rows }
+                    Kernels.layerNorm(input + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
+                                      into: normed + r0 * d, mean: mean + r0, rstd: rstd + r0)
+                    products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: logits + r0 * v, ldc: v, worker: worker)
+                    crossEntropy(r0..<(r0 + rows))
+                }
+            }
+        }
+        return meanLoss(rows: n)
     }
 }
