@@ -13,8 +13,9 @@ public enum TrainingFusion: String, CaseIterable, Sendable {
     case reluMask = "relu-mask"
     /// LayerNorm backward and GELU on each group of rows inside the product that forms them.
     case rowPasses = "row-passes"
-    /// Not a fused pass but measured like one: the blocked phases' rows in shrinking pieces
-    /// pulled by whichever worker is free (`WorkSplit.rows(balanced:)`), not in even halves.
+    /// Not a fused pass but measured like one: the blocked phases' rows in units, each worker
+    /// taking its own stretch's first and then what a slower one left (`WorkSplit.rows(balanced:)`),
+    /// not in even halves.
     case balancedPieces = "balanced-pieces"
     /// The final LayerNorm, the logits and the cross-entropy a block of rows at a time, in one
     /// parallel loop (`Transformer.blockedHead`), not three passes over all rows.

@@ -2,7 +2,7 @@ import TensorCore
 
 /// How the transformer spreads one step over its threads: every matrix product and row kernel is
 /// cut into pieces, each a plain single-threaded call: one per worker for a whole product (each
-/// piece packs its own operands), shrinking pieces pulled by free workers for the blocked phases
+/// piece packs its own operands), units of rows each worker takes from its own stretch first for
 /// of a step (their weights are packed once), so a slowed core does not hold the other up.
 ///
 /// Splitting ourselves rather than letting OpenBLAS thread each call keeps one thread pool busy
@@ -20,7 +20,7 @@ struct WorkSplit: Sendable {
     var usesOpenBLASProducts = false
     /// Whether `gemm`'s `rowsDone` runs inside the product (true) or after it (`TrainingFusion.rowPasses`).
     var fusesRowPasses = true
-    /// Whether `rows(balanced: true)` cuts shrinking pieces (true) or even halves (`TrainingFusion.balancedPieces`).
+    /// Whether `rows(balanced: true)` cuts units taken from each worker's stretch (true) or even halves (`TrainingFusion.balancedPieces`).
     var balancesPieces = true
     /// One `TiledGEMM` scratch per worker, and one for operands packed ahead (attention's).
     let workspaces: [GEMMWorkspace]
@@ -45,10 +45,10 @@ struct WorkSplit: Sendable {
     static func reductionBlocks(_ rows: Int) -> Int { (rows + reductionBlock - 1) / reductionBlock }
 
     /// Calls `body(range, worker)` for contiguous pieces of `0..<count`: `threads` even ones, or
-    /// with `balanced`, pieces that shrink as the work runs out (`guidedCuts`), each pulled by
-    /// whichever worker is free. `worker` (0..<threads) indexes per-worker scratch. With `aligned`
-    /// > 1, every piece but the last starts and ends on a multiple of it (pieces that would be
-    /// empty are left out).
+    /// with `balanced`, units of a stretch per worker, each worker taking its own stretch's units
+    /// front to back and then what the others left from their ends (`homeUnitRows`). `worker`
+    /// (0..<threads) indexes per-worker scratch. With `aligned` > 1, every piece but the last
+    /// starts and ends on a multiple of it (pieces that would be empty are left out).
     ///
     /// Balanced, a core slowed by a neighbour (a shared VM, an interrupt) takes less of the work;
     /// with even halves the other core waited for it at the end of every phase.
@@ -56,10 +56,7 @@ struct WorkSplit: Sendable {
     func rows(_ count: Int, aligned: Int = 1, balanced: Bool = false, grain: Int = 1,
               _ body: @Sendable (Range<Int>, Int) -> Void) {
         if balanced && balancesPieces && threads > 1 && count > 1 {
-            let cuts = Self.guidedCuts(count, threads: threads, aligned: aligned, grain: grain)
-            Parallel.forEach(cuts.count - 1, threads: min(threads, cuts.count - 1), setup: { $0 }, body: { piece, worker in
-                body(cuts[piece]..<cuts[piece + 1], worker)
-            })
+            homeUnitRows(count, aligned: aligned, grain: grain, body)
             return
         }
         let pieces = max(1, min(threads, count))
@@ -72,23 +69,6 @@ struct WorkSplit: Sendable {
                 ..< Self.cut(count, piece: piece + 1, of: pieces, aligned: aligned)
             if !range.isEmpty { body(range, worker) }
         })
-    }
-
-    /// Piece boundaries for a balanced `rows`, from 0 to `count`: each piece a 1/(2·threads)
-    /// share of what is left but at least `grain`, rounded up to `aligned`, the largest first;
-    /// only the last can be smaller. The wait at the end of a phase is then at most about the
-    /// smallest piece, and most of the rows still go in large pieces.
-    static func guidedCuts(_ count: Int, threads: Int, aligned: Int, grain: Int = 1) -> [Int] {
-        let unit = max(1, aligned)
-        var cuts = [0]
-        var start = 0
-        while start < count {
-            let share = max(grain, (count - start) / (2 * max(1, threads)))
-            let size = max(unit, (share + unit - 1) / unit * unit)
-            start = min(count, start + size)
-            cuts.append(start)
-        }
-        return cuts
     }
 
     /// Where piece `piece` of `pieces` starts in `0..<count`: the even cut, rounded to the

@@ -58,25 +58,18 @@ import Testing
         }
     }
 
-    /// Balanced pieces shrink as the work runs out: the first is 1/(2·threads) of the rows
-    /// (rounded up to the alignment), none is larger than the one before, and the wait at the end
-    /// is at most the smallest.
-    @Test func balancedPiecesShrink() {
-        let cuts = WorkSplit.guidedCuts(4096, threads: 2, aligned: 32)
-        let sizes = zip(cuts, cuts.dropFirst()).map { $1 - $0 }
-        #expect(cuts.first == 0 && cuts.last == 4096)
-        #expect(sizes.first == 1024, "\(sizes)")
-        #expect(zip(sizes, sizes.dropFirst()).allSatisfy { $0 >= $1 }, "\(sizes)")
-        #expect(sizes.allSatisfy { $0 % 32 == 0 } && sizes.last == 32, "\(sizes)")
-        #expect(sizes.count < 40, "\(sizes.count) pieces")
-        // Unaligned, down to single rows; never an empty piece.
-        let small = WorkSplit.guidedCuts(7, threads: 3, aligned: 1)
-        #expect(small == [0, 1, 2, 3, 4, 5, 6, 7], "\(small)")
-        #expect(WorkSplit.guidedCuts(0, threads: 2, aligned: 8) == [0])
-        // A grain: 64 sequences in blocks of 4, no piece below a block but the last.
-        let grained = WorkSplit.guidedCuts(64, threads: 2, aligned: 1, grain: 4)
-        let grainSizes = zip(grained, grained.dropFirst()).map { $1 - $0 }
-        #expect(grained.last == 64 && grainSizes.first == 16 && grainSizes.dropLast().allSatisfy { $0 >= 4 }, "\(grainSizes)")
+    /// Balanced units: about count / (16·threads) rows, at least the grain, on the alignment;
+    /// a stretch's owner takes from its front and the others from its end, each unit once.
+    @Test func balancedUnitsAndTheirStretches() {
+        let (unit, units) = WorkSplit.homeUnits(4096, threads: 2, aligned: 64, grain: 132)
+        #expect(unit == 192 && units == 22, "\(unit) rows × \(units)")
+        #expect(WorkSplit.homeUnits(4096, threads: 2, aligned: 132, grain: 1) == (132, 32))
+        #expect(WorkSplit.homeUnits(64, threads: 2, aligned: 8, grain: 8) == (8, 8))
+        #expect(WorkSplit.homeUnits(7, threads: 3, aligned: 1, grain: 1) == (1, 7))
+        #expect(WorkSplit.homeUnits(0, threads: 2, aligned: 8, grain: 1).units == 0)
+        let stretch = UnitStretch(first: 3, end: 7)
+        let taken = [stretch.takeFirst(), stretch.takeLast(), stretch.takeFirst(), stretch.takeLast(), stretch.takeFirst(), stretch.takeLast()]
+        #expect(taken == [3, 6, 4, 5, nil, nil], "\(taken)")
     }
 
     /// Balanced attention pieces hold whole blocks of sequences when the batch has room for
