@@ -20,8 +20,8 @@ extension WorkSplit {
     }
 
     /// `C ← α·Aᵀ·B` (A k × m, B k × n): each block of rows of A and B into its own partial C,
-    /// pulled by whichever worker is free, then C = the partials added in block order, its rows
-    /// shared out. With more workers than blocks, each block's C is cut too, by rows or 16-column
+    /// the blocks shared out as balanced rows (`rows(balanced:)`), then C = the partials added in
+    /// block order, its rows shared out. With more workers than blocks, each block's C is cut too, by rows or 16-column
     /// panels like `gemm`'s pieces (where C is cut changes no bits). A product that `TiledGEMM`
     /// runs as its transpose is computed as Cᵀ = Bᵀ·A here, block by block, and brought out of
     /// that layout once, in the sum (the same bits: a·b = b·a).
