@@ -179,23 +179,18 @@ extension Transformer {
         nonisolated(unsafe) let dY = arena.dStream, post = a.postActivation, pre = a.preActivation
         nonisolated(unsafe) let dPost = arena.dPost, dPre = arena.dPre, dNormed = arena.dNormed
         let relu = fusesReLU, block = ffnRowBlock
-        split.rows(n, aligned: WorkSplit.reductionBlock, balanced: true, grain: block) { range, worker in
-            var r0 = range.lowerBound
-            while r0 < range.upperBound {
-                let rows = min(block, range.upperBound - r0)
-                defer { r0 += rows }
-                let start = r0 * hidden, count = rows * hidden
-                if relu {
-                    products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPre + start, ldc: hidden,
-                                epilogue: .positiveIn(.init(post + start, ld: hidden)), worker: worker)
-                } else {
-                    products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPost + start, ldc: hidden, worker: worker)
-                    (dPre + start).update(repeating: 0, count: count)   // the kernel accumulates
-                    Kernels.geluBackward(outputGradient: dPost + start, input: pre + start, count: count, inputGradient: dPre + start)
-                }
-                products[1](rows: rows, a: dPre + start, lda: hidden, beta: 0, c: dNormed + r0 * d, ldc: d, worker: worker)
-                norm(r0..<(r0 + rows), worker)
+        split.rowBlocks(n, block: block, aligned: WorkSplit.reductionBlock) { r0, rows, worker in
+            let start = r0 * hidden, count = rows * hidden
+            if relu {
+                products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPre + start, ldc: hidden,
+                            epilogue: .positiveIn(.init(post + start, ld: hidden)), worker: worker)
+            } else {
+                products[0](rows: rows, a: dY + r0 * d, lda: d, beta: 0, c: dPost + start, ldc: hidden, worker: worker)
+                (dPre + start).update(repeating: 0, count: count)   // the kernel accumulates
+                Kernels.geluBackward(outputGradient: dPost + start, input: pre + start, count: count, inputGradient: dPre + start)
             }
+            products[1](rows: rows, a: dPre + start, lda: hidden, beta: 0, c: dNormed + r0 * d, ldc: d, worker: worker)
+            norm(r0..<(r0 + rows), worker)
         }
         split.gemm(.transposed, .none, m: d, n: hidden, k: n, a: a.ln2, lda: d, b: arena.dPre, ldb: hidden,
                    beta: 0, c: w.dw1, ldc: hidden)

@@ -202,23 +202,18 @@ extension Transformer {
         nonisolated(unsafe) let gain = w.ln2Gain, bias = w.ln2Bias, normed = a.ln2, mean = a.ln2Mean, rstd = a.ln2Rstd
         nonisolated(unsafe) let pre = a.preActivation, post = a.postActivation
         let relu = fusesReLU, block = ffnRowBlock
-        split.rows(n, aligned: block, balanced: true) { range, worker in
-            var r0 = range.lowerBound
-            while r0 < range.upperBound {
-                let rows = min(block, range.upperBound - r0)
-                defer { r0 += rows }
-                Kernels.layerNorm(middle + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
-                                  into: normed + r0 * d, mean: mean + r0, rstd: rstd + r0)
-                (output + r0 * d).update(from: middle + r0 * d, count: rows * d)
-                if relu {
-                    products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: post + r0 * hidden, ldc: hidden,
-                                epilogue: .relu, worker: worker)
-                } else {
-                    products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: pre + r0 * hidden, ldc: hidden, worker: worker)
-                    Kernels.gelu(pre + r0 * hidden, into: post + r0 * hidden, count: rows * hidden)
-                }
-                products[1](rows: rows, a: post + r0 * hidden, lda: hidden, beta: 1, c: output + r0 * d, ldc: d, worker: worker)
+        split.rowBlocks(n, block: block, aligned: block) { r0, rows, worker in
+            Kernels.layerNorm(middle + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
+                              into: normed + r0 * d, mean: mean + r0, rstd: rstd + r0)
+            (output + r0 * d).update(from: middle + r0 * d, count: rows * d)
+            if relu {
+                products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: post + r0 * hidden, ldc: hidden,
+                            epilogue: .relu, worker: worker)
+            } else {
+                products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: pre + r0 * hidden, ldc: hidden, worker: worker)
+                Kernels.gelu(pre + r0 * hidden, into: post + r0 * hidden, count: rows * hidden)
             }
+            products[1](rows: rows, a: post + r0 * hidden, lda: hidden, beta: 1, c: output + r0 * d, ldc: d, worker: worker)
         }
     }
 
@@ -268,16 +263,11 @@ extension Transformer {
         nonisolated(unsafe) let mean = arena.finalMean, rstd = arena.finalRstd
         lastTargets.withUnsafeBufferPointer { targets in
             let crossEntropy = crossEntropyRows(targets: targets.baseAddress!)
-            split.rows(n, aligned: block, balanced: true) { range, worker in
-                var r0 = range.lowerBound
-                while r0 < range.upperBound {
-                    let rows = min(block, range.upperBound - r0)
-                    defer { r0 += rows }
-                    Kernels.layerNorm(input + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
-                                      into: normed + r0 * d, mean: mean + r0, rstd: rstd + r0)
-                    products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: logits + r0 * v, ldc: v, worker: worker)
-                    crossEntropy(r0..<(r0 + rows))
-                }
+            split.rowBlocks(n, block: block, aligned: block) { r0, rows, worker in
+                Kernels.layerNorm(input + r0 * d, rows: rows, columns: d, gamma: gain, beta: bias, epsilon: 1e-5,
+                                  into: normed + r0 * d, mean: mean + r0, rstd: rstd + r0)
+                products[0](rows: rows, a: normed + r0 * d, lda: d, beta: 0, c: logits + r0 * v, ldc: v, worker: worker)
+                crossEntropy(r0..<(r0 + rows))
             }
         }
         return meanLoss(rows: n)

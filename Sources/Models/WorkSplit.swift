@@ -71,6 +71,20 @@ struct WorkSplit: Sendable {
         })
     }
 
+    /// `rows(balanced: true)` walked in blocks: `body(firstRow, rows, worker)` for each run of at
+    /// most `block` rows of each piece, in order (the blocked phases' loop). Pieces start on
+    /// `aligned` and are at least one block long.
+    func rowBlocks(_ count: Int, block: Int, aligned: Int, _ body: @Sendable (Int, Int, Int) -> Void) {
+        rows(count, aligned: aligned, balanced: true, grain: block) { range, worker in
+            var r0 = range.lowerBound
+            while r0 < range.upperBound {
+                let rows = min(block, range.upperBound - r0)
+                body(r0, rows, worker)
+                r0 += rows
+            }
+        }
+    }
+
     /// Where piece `piece` of `pieces` starts in `0..<count`: the even cut, rounded to the
     /// nearest multiple of `aligned`; the end of the last piece is `count`.
     static func cut(_ count: Int, piece: Int, of pieces: Int, aligned: Int = 1) -> Int {
