@@ -22,9 +22,10 @@ extension Transformer {
                    beta: 0, c: parameters.gradient("unembed"), ldc: v)
         // Each LayerNorm's backward runs on the rows of dL/d(its output) as the product forming
         // them finishes them, while they are in cache (`WorkSplit.gemm`'s `rowsDone`).
-        arena.dStream.update(repeating: 0, count: n * d)
+        // dL/dstream starts as the final LayerNorm's input gradient: its rows are zeroed by the
+        // workers that write them, not all at once beforehand on one thread.
         let finalNorm = layerNormBackwardRows(arena.dNormed, input: arena.stream[2 * config.depth], gain: parameters.value("final_ln.gain"),
-                                              mean: arena.finalMean, rstd: arena.finalRstd, rows: n)
+                                              mean: arena.finalMean, rstd: arena.finalRstd, rows: n, zeroingFirst: true)
         split.gemm(.none, .transposed, m: n, n: d, k: v, a: arena.dLogits, lda: v, b: parameters.value("unembed"), ldb: v,
                    beta: 0, c: arena.dNormed, ldc: d, rowsDone: finalNorm)
         layerNormBackwardSums(rows: n, gainGradient: parameters.gradient("final_ln.gain"), biasGradient: parameters.gradient("final_ln.bias"))
@@ -252,11 +253,12 @@ extension Transformer {
     /// and returns the body for a range of them; `layerNormBackwardSums` adds the slots into the
     /// gradients. The ranges must keep each block of `WorkSplit.reductionBlock` rows on one
     /// worker, in order (`WorkSplit.rows(aligned:)`); a block split over several calls is the
-    /// same chain of sums, since the kernel adds row by row into its slot.
+    /// same chain of sums, since the kernel adds row by row into its slot. With `zeroingFirst`,
+    /// each range's rows of the input gradient are zeroed just before they are added into.
     func layerNormBackwardRows(_ outputGradient: UnsafeMutablePointer<Float>, input: UnsafeMutablePointer<Float>,
                                gain: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
                                rstd: UnsafeMutablePointer<Float>, rows: Int,
-                               inputGradient: UnsafeMutablePointer<Float>? = nil) -> @Sendable (Range<Int>, Int) -> Void {
+                               inputGradient: UnsafeMutablePointer<Float>? = nil, zeroingFirst: Bool = false) -> @Sendable (Range<Int>, Int) -> Void {
         let d = config.dModel, block = WorkSplit.reductionBlock
         arena.normScratch.update(repeating: 0, count: WorkSplit.reductionBlocks(rows) * 2 * d)
         // Each piece reads shared inputs and writes its own rows of dStream and its blocks' slots.
@@ -266,6 +268,7 @@ extension Transformer {
             var r = range.lowerBound
             while r < range.upperBound {
                 let slot = scratch + r / block * 2 * d, end = min(range.upperBound, (r / block + 1) * block)
+                if zeroingFirst { (dx + r * d).update(repeating: 0, count: (end - r) * d) }
                 Kernels.layerNormBackward(outputGradient: dy + r * d, input: x + r * d, gamma: gain, mean: mean + r, rstd: rstd + r,
                                           rows: end - r, columns: d, inputGradient: dx + r * d,
                                           gammaGradient: slot, betaGradient: slot + d)
@@ -283,61 +286,6 @@ extension Transformer {
                 gainGradient[j] += slots[block * 2 * d + j]
                 biasGradient[j] += slots[block * 2 * d + d + j]
             }
-        }
-    }
-
-    /// Token and position embedding gradients from dL/dstream[0]. Worker w of T owns the token rows
-    /// with id % T == w and the position rows with position % T == w: each scans the ids and adds
-    /// the whole rows of dL/dstream[0] that fall to it, in row order, so every gradient element
-    /// is the same chain of additions as on one thread (the same bits), no two workers write one
-    /// row, and each reads whole rows (at most two workers read a row). Split by columns instead,
-    /// each worker read part of every row, and a 2-core step was 0.2–1.4 % slower (Zen 4,
-    /// interleaved steps, BENCHMARKS.md).
-    private func embeddingGradients(rows n: Int) {
-        let d = config.dModel, t = config.context
-        nonisolated(unsafe) let dx = arena.dStream, dToken = parameters.gradient("embed.token"), dPosition = parameters.gradient("embed.position")
-        lastTokens.withUnsafeBufferPointer { ids in
-            nonisolated(unsafe) let ids = ids.baseAddress!
-            let owners = split.threads
-            split.rows(owners) { range, _ in
-                for w in range {
-                    for r in 0..<n {
-                        let token = Int(ids[r]), position = r % t
-                        let ownsToken = token % owners == w, ownsPosition = position % owners == w
-                        if ownsToken && ownsPosition {
-                            Self.addRow(dx + r * d, into: dToken + token * d, and: dPosition + position * d, count: d)
-                        } else if ownsToken {
-                            Self.addRow(dx + r * d, into: dToken + token * d, count: d)
-                        } else if ownsPosition {
-                            Self.addRow(dx + r * d, into: dPosition + position * d, count: d)
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// `first[j] += row[j]` (and `second[j] += row[j]`) for j < count, 16 floats at a time: the
-    /// pointers may alias as far as the compiler knows, so a scalar loop stayed scalar. Each
-    /// element is one addition either way, so the bits are those of the scalar loop.
-    @inline(__always)
-    private static func addRow(_ row: UnsafePointer<Float>, into first: UnsafeMutablePointer<Float>,
-                               and second: UnsafeMutablePointer<Float>? = nil, count: Int) {
-        var j = 0
-        while j + 16 <= count {
-            let x = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD16<Float>.self)
-            let a = UnsafeRawPointer(first + j).loadUnaligned(as: SIMD16<Float>.self) + x
-            UnsafeMutableRawPointer(first + j).storeBytes(of: a, as: SIMD16<Float>.self)
-            if let second {
-                let b = UnsafeRawPointer(second + j).loadUnaligned(as: SIMD16<Float>.self) + x
-                UnsafeMutableRawPointer(second + j).storeBytes(of: b, as: SIMD16<Float>.self)
-            }
-            j += 16
-        }
-        while j < count {
-            first[j] += row[j]
-            second?[j] += row[j]
-            j += 1
         }
     }
 }
