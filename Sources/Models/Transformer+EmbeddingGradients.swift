@@ -42,7 +42,7 @@ extension Transformer {
         split.rows(v + t) { rows, _ in
             for row in rows {
                 let target = row < v ? dToken + row * d : dPosition + (row - v) * d
-                Self.addPartials(partials + row * d, count: d, blocks: blocks, stride: size, into: target)
+                WorkSplit.addPartials(partials + row * d, count: d, blocks: blocks, stride: size, into: target, adding: true)
             }
         }
     }
@@ -83,25 +83,6 @@ extension Transformer {
                     }
                 }
             }
-        }
-    }
-
-    /// `target[j] += ((p₀[j] + p₁[j]) + …)` for j < count, over `blocks` partials `stride` floats apart.
-    private static func addPartials(_ first: UnsafePointer<Float>, count: Int, blocks: Int, stride: Int,
-                                    into target: UnsafeMutablePointer<Float>) {
-        var j = 0
-        while j + 16 <= count {
-            var sum = UnsafeRawPointer(first + j).loadUnaligned(as: SIMD16<Float>.self)
-            for block in 1..<blocks { sum += UnsafeRawPointer(first + block * stride + j).loadUnaligned(as: SIMD16<Float>.self) }
-            let raw = UnsafeMutableRawPointer(target + j)
-            raw.storeBytes(of: raw.loadUnaligned(as: SIMD16<Float>.self) + sum, as: SIMD16<Float>.self)
-            j += 16
-        }
-        while j < count {
-            var sum = first[j]
-            for block in 1..<blocks { sum += first[block * stride + j] }
-            target[j] += sum
-            j += 1
         }
     }
 

@@ -67,20 +67,22 @@ extension WorkSplit {
         }
     }
 
-    /// `out[j] = ((p₀[j] + p₁[j]) + p₂[j]) + …` for `blocks` partials `stride` floats apart.
-    private static func addPartials(_ first: UnsafePointer<Float>, count: Int, blocks: Int, stride: Int,
-                                    into out: UnsafeMutablePointer<Float>) {
+    /// `out[j] = ((p₀[j] + p₁[j]) + p₂[j]) + …` for `blocks` partials `stride` floats apart, or
+    /// with `adding`, `out[j] +=` that sum.
+    static func addPartials(_ first: UnsafePointer<Float>, count: Int, blocks: Int, stride: Int,
+                            into out: UnsafeMutablePointer<Float>, adding: Bool = false) {
         var j = 0
         while j + 8 <= count {
             var sum = UnsafeRawPointer(first + j).loadUnaligned(as: SIMD8<Float>.self)
             for block in 1..<blocks { sum += UnsafeRawPointer(first + block * stride + j).loadUnaligned(as: SIMD8<Float>.self) }
+            if adding { sum = UnsafeRawPointer(out + j).loadUnaligned(as: SIMD8<Float>.self) + sum }
             UnsafeMutableRawPointer(out + j).storeBytes(of: sum, as: SIMD8<Float>.self)
             j += 8
         }
         while j < count {
             var sum = first[j]
             for block in 1..<blocks { sum += first[block * stride + j] }
-            out[j] = sum
+            out[j] = adding ? out[j] + sum : sum
             j += 1
         }
     }
