@@ -8,7 +8,7 @@ import TensorCore
 enum BenchFusionsCommand: Command {
     static let words = ["bench", "fusions"]
     static let summary = "time training steps with each fused pass switched off in turn, interleaved, against all fused"
-    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--ffn-blocks ROWS,…] [--json]"
+    static let usage = "loom bench fusions [--models 1x64,3x64,1x256] [--activation relu|gelu] [--context T] [--batch B] [--rounds R] [--ffn-blocks ROWS,…] [--phases] [--json]"
     static let options: [Option] = [
         .value("models", "LxD,…", "layers × width of each model (default 1x64,3x64,1x256; heads: 1)"),
         .value("activation", "relu|gelu", "the FFN's nonlinearity (default relu)"),
@@ -16,6 +16,7 @@ enum BenchFusionsCommand: Command {
         .value("batch", "B", "sequences per step (default 64)"),
         .value("rounds", "R", "rounds; each runs one step per configuration (default 200, at most 100000)"),
         .value("ffn-blocks", "ROWS,…", "instead of the fusions, time the FFN's blocks of each number of rows against the default size (at most 8 sizes, each ≤ 65536)"),
+        .flag("phases", "also time each phase of every step, and give each configuration's difference phase by phase"),
         .flag("json", "one JSON object with a results array (release builds only)"),
     ]
     static let discussion = """
@@ -35,6 +36,12 @@ enum BenchFusionsCommand: Command {
         block on a new machine, where two runs one after the other compare the machine's drift \
         (JSON: ffn_rows, and slower_than_fused against the default). Every size gives the same bits; a size \
         that leaves a worker without a whole block runs the FFN unblocked.
+
+        With --phases, a clock is also read between the passes of every step (as `loom bench \
+        train --phases` does), and a second table gives, phase by phase, the first \
+        configuration's ms per step and each other's difference from it in ms, over the same \
+        fastest 95 % of steps: the differences add up to the step's, so they show where a change \
+        gains or loses (JSON: phases_ms_per_step).
         """
 
     static func run(_ arguments: Arguments) throws(CommandError) {
@@ -46,6 +53,7 @@ enum BenchFusionsCommand: Command {
         let batch = try arguments.int("batch", minimum: 1) ?? 64
         let rounds = try arguments.int("rounds", minimum: 1) ?? 200
         let blockSizes = try arguments.intList("ffn-blocks")
+        let timesPhases = arguments.flag("phases")
         if let blockSizes {
             guard blockSizes.count <= 8 else { throw .usage("--ffn-blocks takes at most 8 sizes; got \(blockSizes.count)") }
             if let large = blockSizes.first(where: { $0 > 65_536 }) {
@@ -76,9 +84,13 @@ enum BenchFusionsCommand: Command {
             let config = TrainingConfig(model: model, optimizer: .adamw(beta1: 0.9, beta2: 0.99, epsilon: 1e-8, weightDecay: 1e-4),
                                         schedule: .constant(3e-4), steps: .max, batch: batch, evaluationBatch: 1)
             var seconds = Array(repeating: [Double](), count: configurations.count)
+            // With --phases: each step's seconds per phase, in `StepPhases.Phase.allCases` order.
+            var phaseSeconds = Array(repeating: [[Double]](), count: configurations.count)
             do {
                 let transformer = try Transformer(config: model, seed: 1, maxBatch: batch, threads: 0)
                 let trainer = try Trainer(config: config, model: transformer, task: task)
+                let phases = timesPhases ? StepPhases(workers: transformer.threads) : nil
+                trainer.phases = phases
                 for configuration in configurations {                      // warm-up: first touches, packing
                     transformer.unfused = configuration.unfused
                     transformer.ffnRowBlockOverride = configuration.ffnRows
@@ -88,9 +100,10 @@ enum BenchFusionsCommand: Command {
                     for (index, configuration) in configurations.enumerated() {
                         transformer.unfused = configuration.unfused
                         transformer.ffnRowBlockOverride = configuration.ffnRows
-                        let start = ContinuousClock.now
+                        let before = phases?.seconds, start = ContinuousClock.now
                         try trainer.trainStep()
                         seconds[index].append((ContinuousClock.now - start).inSeconds)
+                        if let phases, let before { phaseSeconds[index].append(zip(phases.seconds, before).map { $0 - $1 }) }
                     }
                     if !arguments.flag("json") && (round + 1) % max(1, rounds / 4) == 0 {
                         Console.progress("bench fusions: \(item.layers)x\(item.width) round \(round + 1) of \(rounds)")
@@ -100,14 +113,19 @@ enum BenchFusionsCommand: Command {
             // The mean of the fastest 95 %: this VM switches between a fast and a slow phase, and
             // a median then jumps between the two with the mix, while the mean follows it smoothly
             // (the slowest 5 % are interrupts and page faults).
-            let means = seconds.map { samples in
-                let kept = samples.sorted().prefix(max(1, samples.count * 95 / 100))
-                return kept.reduce(0, +) / Double(kept.count)
-            }
+            let kept = seconds.map { Self.fastest(95, of: $0) }
+            let means = zip(seconds, kept).map { samples, kept in kept.reduce(0) { $0 + samples[$1] } / Double(kept.count) }
             for (index, configuration) in configurations.enumerated() {
                 var row: [String: Any] = ["layers": item.layers, "d": item.width, "configuration": configuration.name,
                                           "ms_per_step": means[index] * 1000, "slower_than_fused": means[index] / means[0] - 1]
                 if blockSizes != nil { row["ffn_rows"] = configuration.ffnRows ?? Transformer.defaultFFNRowBlock(ffnHidden: model.ffnHidden) }
+                if timesPhases {
+                    var perPhase: [String: Double] = [:]
+                    for (p, phase) in StepPhases.Phase.allCases.enumerated() {
+                        perPhase[phase.rawValue] = kept[index].reduce(0) { $0 + phaseSeconds[index][$1][p] } / Double(kept[index].count) * 1000
+                    }
+                    row["phases_ms_per_step"] = perPhase
+                }
                 rows.append(row)
             }
         }
@@ -133,6 +151,41 @@ enum BenchFusionsCommand: Command {
                          String(format: "%.3f", row["ms_per_step"] as! Double),
                          Self.isBaseline(row["configuration"] as! String) ? "—" : String(format: "%+.1f %%", 100 * slower)]
             Console.output(line(cells))
+        }
+        if timesPhases { printPhases(rows) }
+    }
+
+    /// The indices of the fastest `percent` % of `samples` (at least one), in the order taken.
+    static func fastest(_ percent: Int, of samples: [Double]) -> [Int] {
+        let count = max(1, samples.count * percent / 100)
+        return samples.indices.sorted { samples[$0] < samples[$1] }.prefix(count).sorted()
+    }
+
+    /// `--phases`: per model, each phase's ms per step in the first configuration and every other
+    /// configuration's difference from it, columns numbered with a legend (names are long).
+    static func printPhases(_ rows: [[String: Any]]) {
+        let models = rows.reduce(into: [String]()) { models, row in
+            let name = "\(row["layers"] as! Int)x\(row["d"] as! Int)"
+            if models.last != name { models.append(name) }
+        }
+        for model in models {
+            let group = rows.filter { "\($0["layers"] as! Int)x\($0["d"] as! Int)" == model }
+            guard let base = group.first?["phases_ms_per_step"] as? [String: Double] else { continue }
+            let others = group.dropFirst().compactMap { $0["phases_ms_per_step"] as? [String: Double] }
+            Console.output("")
+            Console.output("phases of a step, \(model): ms per step in [1], and each other configuration's difference from it in ms")
+            let header = ["phase".leftPadding(36), "[1]".leftPadding(8)] + others.indices.map { "[\($0 + 2)]".leftPadding(8) }
+            Console.output(header.joined(separator: " "))
+            for phase in StepPhases.Phase.allCases {
+                let value = base[phase.rawValue] ?? 0
+                // Phases a model never enters (a fused pass's parts) stay out of the table.
+                guard value > 0 || others.contains(where: { ($0[phase.rawValue] ?? 0) > 0 }) else { continue }
+                let cells = [phase.rawValue.leftPadding(36), String(format: "%.3f", value).leftPadding(8)]
+                    + others.map { String(format: "%+.3f", ($0[phase.rawValue] ?? 0) - value).leftPadding(8) }
+                Console.output(cells.joined(separator: " "))
+            }
+            let legend = group.enumerated().map { "[\($0.offset + 1)] \($0.element["configuration"] as! String)" }
+            Console.output(legend.joined(separator: ", "))
         }
     }
 

@@ -322,6 +322,23 @@ import Testing
         #expect(blockRows.count == names.count, "\(blocks)")
         for (row, name) in zip(blockRows, names) { #expect(row.contains(name), "row '\(row)' should be '\(name)'") }
         #expect(blockRows.first?.hasSuffix("—") == true && blockRows.dropFirst().allSatisfy { $0.hasSuffix("%") }, "\(blocks)")
+        // --phases: each phase's ms in the first configuration, every other's difference from it,
+        // over the same steps as the table; the phases add up to about the step.
+        let phased = try LoomProcess.run(["bench", "fusions", "--models", "1x16", "--context", "16", "--batch", "2", "--rounds", "4",
+                                          "--ffn-blocks", "6", "--phases"])
+        #expect(phased.status == 0 && phased.standardOutput.contains("phases of a step, 1x16"), "\(phased)")
+        let lines = phased.standardOutput.split(separator: "\n").map(String.init)
+        let step = lines.first { $0.hasPrefix("      1      16") }.flatMap { line in Double(line.split(separator: " ").dropLast().last ?? "") }
+        // The rows between the table's header (after the title) and its legend: a phase's name in 36
+        // columns, then [1] and the two differences.
+        let title = lines.firstIndex { $0.hasPrefix("phases of a step, 1x16") } ?? lines.count
+        let legend = lines.firstIndex { $0.hasPrefix("[1] ") } ?? lines.count
+        let phaseRows = title + 2 < legend ? lines[(title + 2)..<legend].map { $0.dropFirst(36).split(separator: " ") } : []
+        #expect(phaseRows.count >= 8 && phaseRows.allSatisfy { $0.count == 3 && $0.dropFirst().allSatisfy { $0.hasPrefix("+") || $0.hasPrefix("-") } },
+                "\(phased)")
+        let phaseSum = phaseRows.compactMap { $0.first.flatMap { Double($0) } }.reduce(0, +)
+        #expect(step.map { phaseSum <= $0 * 1.01 + 0.002 && phaseSum >= $0 * 0.5 } == true, "phases \(phaseSum) ms, step \(String(describing: step))")
+        #expect(lines.contains("[1] ffn rows 516 (default), [2] ffn rows 6, [3] ffn rows 516 (control)"), "\(phased)")
         let tooMany = try LoomProcess.run(["bench", "fusions", "--ffn-blocks", "1,2,3,4,5,6,7,8,9"])
         #expect(tooMany.status == 2 && tooMany.standardError.contains("at most 8 sizes"), "\(tooMany)")
         let huge = try LoomProcess.run(["bench", "fusions", "--ffn-blocks", "36,100000"])
