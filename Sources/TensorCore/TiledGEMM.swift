@@ -189,6 +189,11 @@ public enum TiledGEMM {
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
+            if inPlaceT {
+                // The chunk's rows of a transposed A read in place, asked for at once: the tile's
+                // steps of lda floats took them from L3 a few lines at a time (loom_prefetch_rows).
+                loom_prefetch_rows(a + k0 * lda, depth, lda, m)
+            }
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,

@@ -135,6 +135,10 @@ void loom_column_avx2(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, 
 /// j < width (1 … 16 rows of B), 0 for j ≥ width. Call only when `loom_cpu_has_avx2_fma()` is 1.
 void loom_pack_panel_transposed_avx2(const float *b, ptrdiff_t ldb, ptrdiff_t k, int width, float *target);
 
+/// Asks for `rows` runs of `count` floats, `stride` floats apart from `first`, a cache line at a
+/// time, without waiting for them (any CPU; a hint, never a fault).
+void loom_prefetch_rows(const float *first, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count);
+
 #ifdef __cplusplus
 }
 #endif
