@@ -44,13 +44,13 @@ LOOM_INLINE LOOM_AVX512 void strided_strip_product(int rows, ptrdiff_t k, const 
                                                    const float *b, ptrdiff_t ldb, int n, float *c, ptrdiff_t ldc, float alpha) {
     int j = 0;
     for (; j + 32 <= n; j += 32) {
-#define LOOM_ROWS(R) loom_block_32(R, k, a, row_stride, k_stride, b + j, ldb, 16, c + j, ldc, alpha, 0, 0, NULL, 0)
+#define LOOM_ROWS(R) loom_block_32(R, k, a, row_stride, k_stride, b + j, ldb, 16, c + j, ldc, alpha, 0, 0, NULL, 0, 0)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }
     for (; j < n; j += 16) {
         const int width = n - j < 16 ? n - j : 16;
-#define LOOM_ROWS(R) loom_block_16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, NULL, 0, width)
+#define LOOM_ROWS(R) loom_block_16(R, k, a, row_stride, k_stride, b + j, ldb, c + j, ldc, alpha, 0, 0, NULL, 0, width, 0)
         LOOM_FOR_ROWS(rows, LOOM_ROWS)
 #undef LOOM_ROWS
     }

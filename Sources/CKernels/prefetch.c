@@ -1,7 +1,8 @@
 // Operands asked for ahead of the tiles that read them where they lie: a weight gradient's
-// transposed A read in place on the AVX-512 tile steps a row (1 KB at d = 64) per multiply-add
-// step, a stride its first pass over a chunk took from L3 at a fraction of the bandwidth that
-// lines asked for all at once get (BENCHMARKS.md, twenty-ninth session).
+// transposed A read in place steps a row (1 KB at d = 64) per multiply-add step, a stride its
+// first pass over a chunk took from L3 at a fraction of the bandwidth that lines asked for all
+// at once get (BENCHMARKS.md, twenty-ninth session). The AVX-512 tile asks for the chunks after
+// the first itself, step by step (tiles_avx512.h, `pf`).
 #include "loom_kernels.h"
 #include <stdint.h>
 

@@ -16,7 +16,7 @@ LOOM_INLINE LOOM_AVX512 void rows_32(int rows, ptrdiff_t k, const float *a, ptrd
                                      const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
-#define LOOM_ROWS(n) loom_block_32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
+#define LOOM_ROWS(n) loom_block_32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm, 0)
     LOOM_FOR_ROWS_UP_TO_8(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
@@ -25,7 +25,7 @@ LOOM_INLINE LOOM_AVX512 void rows_16(int rows, ptrdiff_t k, const float *a, ptrd
                                      const float *b, ptrdiff_t ldb,
                                      float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
                                      const float *mask, ptrdiff_t ldm) {
-#define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16)
+#define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, 16, 0)
     LOOM_FOR_ROWS_UP_TO_8(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
@@ -56,8 +56,8 @@ LOOM_INLINE LOOM_AVX512 void strip_pairs(int rows, ptrdiff_t k, const float *a, 
 #define LOOM_ROWS(n) { \
         int p = 0; \
         for (; p + 2 <= count; p += 2) \
-            loom_block_32(n, k, a, lda, k_stride, b + p * panel_stride, ldb, panel_stride, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0); \
-        if (p < count) loom_block_16(n, k, a, lda, k_stride, b + p * panel_stride, ldb, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0, 16); }
+            loom_block_32(n, k, a, lda, k_stride, b + p * panel_stride, ldb, panel_stride, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0, 0); \
+        if (p < count) loom_block_16(n, k, a, lda, k_stride, b + p * panel_stride, ldb, c + p * 16, ldc, alpha, accumulate, 0, NULL, 0, 16, 0); }
     LOOM_FOR_ROWS_UP_TO_8(rows, LOOM_ROWS)
 #undef LOOM_ROWS
 }
@@ -75,15 +75,15 @@ LOOM_AVX512 void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdif
 LOOM_INLINE LOOM_AVX512 void column_strips(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                            ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                            int columns, float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                                           const float *mask, ptrdiff_t ldm) {
+                                           const float *mask, ptrdiff_t ldm, ptrdiff_t pf) {
     int i = 0;
     if (columns == 32) {
-#define LOOM_ROWS(n) loom_block_32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm)
+#define LOOM_ROWS(n) loom_block_32(n, k, a, row_stride, k_stride, b, ldb, panel_stride, c, ldc, alpha, accumulate, relu, mask, ldm, pf)
         for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL) LOOM_ROWS(6);
         if (i < m) LOOM_FOR_ROWS(m - i, LOOM_ROWS)
 #undef LOOM_ROWS
     } else {
-#define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, columns)
+#define LOOM_ROWS(n) loom_block_16(n, k, a, row_stride, k_stride, b, ldb, c, ldc, alpha, accumulate, relu, mask, ldm, columns, pf)
         for (; i + 6 <= m; i += 6, a += strip_stride, c += 6 * ldc, mask = mask ? mask + 6 * ldm : NULL) LOOM_ROWS(6);
         if (i < m) LOOM_FOR_ROWS(m - i, LOOM_ROWS)
 #undef LOOM_ROWS
@@ -93,8 +93,15 @@ LOOM_INLINE LOOM_AVX512 void column_strips(int m, ptrdiff_t k, const float *a, p
 LOOM_AVX512 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                     ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                                     float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                                    const float *mask, ptrdiff_t ldm) {
-#define LOOM_CALL(rs, ks, lb) column_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, columns, c, ldc, alpha, accumulate, relu, mask, ldm)
+                                    const float *mask, ptrdiff_t ldm, ptrdiff_t prefetch_ahead) {
+    // A transposed A read in place asks, step by step, for the row `prefetch_ahead` floats on:
+    // the next chunk's, while this one runs (0: none; the other strides never ask).
+    if (prefetch_ahead != 0 && !(ldb == 16 && (k_stride == 1 || (row_stride == 1 && k_stride == 6)))) {
+        column_strips(m, k, a, row_stride, k_stride, strip_stride, b, ldb, panel_stride, columns, c, ldc, alpha, accumulate, relu,
+                      mask, ldm, prefetch_ahead);
+        return;
+    }
+#define LOOM_CALL(rs, ks, lb) column_strips(m, k, a, rs, ks, strip_stride, b, lb, panel_stride, columns, c, ldc, alpha, accumulate, relu, mask, ldm, 0)
     LOOM_BY_STRIDES(LOOM_CALL, row_stride, k_stride, ldb)
 #undef LOOM_CALL
 }
@@ -126,9 +133,9 @@ void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, con
 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                         ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                        const float *mask, ptrdiff_t ldm) {
+                        const float *mask, ptrdiff_t ldm, ptrdiff_t prefetch_ahead) {
     (void)m; (void)k; (void)a; (void)row_stride; (void)k_stride; (void)strip_stride; (void)b; (void)ldb; (void)panel_stride;
-    (void)columns; (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm;
+    (void)columns; (void)c; (void)ldc; (void)alpha; (void)accumulate; (void)relu; (void)mask; (void)ldm; (void)prefetch_ahead;
     __builtin_trap();
 }
 #endif

@@ -40,11 +40,13 @@ LOOM_INLINE __mmask16 loom_lanes_before(int start, int end) {
 }
 
 // `rows` (≤ 8) is a constant at every call (LOOM_FOR_ROWS…), so the loops over rows unroll and the
-// accumulators stay in registers.
+// accumulators stay in registers. `pf` ≠ 0: each step also asks for A `pf` floats past the one
+// it reads (a transposed A read in place: the next chunk's row); 0 at every other call, where
+// the test folds away.
 LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                             const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride,
                                             float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                                            const float *mask, ptrdiff_t ldm) {
+                                            const float *mask, ptrdiff_t ldm, ptrdiff_t pf) {
     __m512 low[8], high[8];
     for (int r = 0; r < rows; r++) { low[r] = _mm512_setzero_ps(); high[r] = _mm512_setzero_ps(); }
     const float *pa = a, *pb = b;
@@ -56,6 +58,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const fl
             low[r_] = _mm512_fmadd_ps(x_, b0_, low[r_]); \
             high[r_] = _mm512_fmadd_ps(x_, b1_, high[r_]); \
         } \
+        if (pf) _mm_prefetch((const char *)(pa + pf), _MM_HINT_T0); \
         pa += k_stride; \
         pb += ldb; }
     LOOM_STEPS_AROUND_PREFETCH(LOOM_STEP_32, 32)
@@ -81,7 +84,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_32(const int rows, ptrdiff_t k, const fl
 LOOM_INLINE LOOM_AVX512 void loom_block_16(const int rows, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                                             const float *b, ptrdiff_t ldb,
                                             float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                                            const float *mask, ptrdiff_t ldm, int width) {
+                                            const float *mask, ptrdiff_t ldm, int width, ptrdiff_t pf) {
     __m512 sum[8];
     for (int r = 0; r < rows; r++) sum[r] = _mm512_setzero_ps();
     const float *pa = a, *pb = b;
@@ -89,6 +92,7 @@ LOOM_INLINE LOOM_AVX512 void loom_block_16(const int rows, ptrdiff_t k, const fl
 #define LOOM_STEP_16 { \
         const __m512 b0_ = _mm512_loadu_ps(pb); \
         for (int r_ = 0; r_ < rows; r_++) sum[r_] = _mm512_fmadd_ps(_mm512_set1_ps(pa[r_ * row_stride]), b0_, sum[r_]); \
+        if (pf) _mm_prefetch((const char *)(pa + pf), _MM_HINT_T0); \
         pa += k_stride; \
         pb += ldb; }
     LOOM_STEPS_AROUND_PREFETCH(LOOM_STEP_16, 16)

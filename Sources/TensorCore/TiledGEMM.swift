@@ -189,17 +189,19 @@ public enum TiledGEMM {
         var k0 = 0
         while k0 < k {
             let depth = min(depthChunk, k - k0)
-            if inPlaceT {
-                // The chunk's rows of a transposed A read in place, asked for at once: the tile's
-                // steps of lda floats took them from L3 a few lines at a time (loom_prefetch_rows).
-                loom_prefetch_rows(a + k0 * lda, depth, lda, m)
-            }
+            // A transposed A read in place: the tile's steps of lda floats took its rows from L3 a
+            // few lines at a time. The first chunk's rows are asked for at once (loom_prefetch_rows);
+            // on the AVX-512 tile each chunk's first pass then asks, step by step, for the next
+            // chunk's (`prefetchAhead`), so they arrive while it runs.
+            let spread = inPlaceT && kernel == .avx512
+            if inPlaceT && (!spread || k0 == 0) { loom_prefetch_rows(a + k0 * lda, depth, lda, m) }
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
                          relu: epilogue == .relu && k0 + depth == k, mask: k0 + depth == k ? epilogue.mask : nil, kernel: kernel,
                          inPlaceT: inPlaceT, c: c, ldc: ldc, aPack: bPack + chunk * panels * lanes, scratch: workspace.edgeBlock,
-                         rowsDone: rowsDone, last: k0 + depth == k)
+                         rowsDone: rowsDone, last: k0 + depth == k,
+                         prefetchAhead: spread && k0 + 2 * depth <= k ? depth * lda : 0)
             k0 += depth
         }
     }
@@ -277,7 +279,7 @@ public enum TiledGEMM {
                                      b bPack: UnsafePointer<Float>, panelStride: Int, accumulate: Bool, relu: Bool,
                                      mask: Epilogue.Mask?, kernel: TileKernel, inPlaceT: Bool, c: UnsafeMutablePointer<Float>, ldc: Int,
                                      aPack: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-                                     rowsDone: ((Range<Int>) -> Void)? = nil, last: Bool = false) {
+                                     rowsDone: ((Range<Int>) -> Void)? = nil, last: Bool = false, prefetchAhead: Int = 0) {
         let lanes = RegisterTile.columns, strip = RegisterTile.rows
         let panels = (n + lanes - 1) / lanes, span = depth * strip + 8
         // A transposed A read in place (`transposedA(for:lda:columns:)`) feeds the tile 6 floats per step, lda apart.
@@ -326,7 +328,8 @@ public enum TiledGEMM {
                     let pair = width == lanes && n - panel * lanes >= 2 * lanes
                     loom_column_avx512(Int32(groupEnd - i0), depth, aGroup, rowStride, kStride, stripStride, bBlock, lanes,
                                        panelStride, Int32(pair ? 2 * lanes : width), c + i0 * ldc + panel * lanes, ldc, alpha,
-                                       accumulate ? 1 : 0, relu ? 1 : 0, mask.map { $0.base + i0 * $0.ld + panel * lanes }, mask?.ld ?? 0)
+                                       accumulate ? 1 : 0, relu ? 1 : 0, mask.map { $0.base + i0 * $0.ld + panel * lanes }, mask?.ld ?? 0,
+                                       panel == 0 ? prefetchAhead : 0)
                     panel += pair ? 2 : 1
                     continue
                 }

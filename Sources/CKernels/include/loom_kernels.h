@@ -71,7 +71,7 @@ void loom_strip_avx512(int rows, ptrdiff_t k, const float *a, ptrdiff_t lda, con
 void loom_column_avx512(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, ptrdiff_t k_stride,
                         ptrdiff_t strip_stride, const float *b, ptrdiff_t ldb, ptrdiff_t panel_stride, int columns,
                         float *c, ptrdiff_t ldc, float alpha, int accumulate, int relu,
-                        const float *mask, ptrdiff_t ldm);
+                        const float *mask, ptrdiff_t ldm, ptrdiff_t prefetch_ahead);
 
 /// Softmax over the first `visible` floats of a row of `length`, zeros after, as Models'
 /// CausalRows.softmax computes it (the same bits); the row's maximum and Σ exp(x − max) out.
