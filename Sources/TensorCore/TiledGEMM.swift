@@ -190,11 +190,11 @@ public enum TiledGEMM {
         while k0 < k {
             let depth = min(depthChunk, k - k0)
             // A transposed A read in place: the tile's steps of lda floats took its rows from L3 a
-            // few lines at a time. The first chunk's rows are asked for at once (loom_prefetch_rows);
-            // on the AVX-512 tile each chunk's first pass then asks, step by step, for the next
-            // chunk's (`prefetchAhead`), so they arrive while it runs.
+            // few lines at a time. A chunk's rows are asked for at once (loom_prefetch_rows), except
+            // on the AVX-512 tile where the chunk before asked for them step by step while it ran
+            // (`prefetchAhead`: a whole chunk after a whole chunk).
             let spread = inPlaceT && kernel == .avx512
-            if inPlaceT && (!spread || k0 == 0) { loom_prefetch_rows(a + k0 * lda, depth, lda, m) }
+            if inPlaceT && (!spread || k0 == 0 || depth < depthChunk) { loom_prefetch_rows(a + k0 * lda, depth, lda, m) }
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,
