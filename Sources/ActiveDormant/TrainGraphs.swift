@@ -2,6 +2,7 @@ import Foundation
 import Mechanisms
 import Models
 import Reports
+import Tasks
 
 /// The mechanism graphs of a trained model, drawn with Graphviz as artifacts of a train.bb run:
 /// a circuit graph labelled with the final measurements, one token-attention graph per head on
@@ -17,8 +18,13 @@ enum TrainGraphs {
     /// directory. - Returns: the files, for the run's artifacts.
     static func write(_ model: Transformer, session: TrainingSession, measurements: [String: Double],
                       active: [String: Set<Int>], effects: [InterventionStudy.Effect]) throws -> [String] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-train-graphs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try TaskScratch.filling("train-graphs") { directory in
+            try write(model, session: session, measurements: measurements, active: active, effects: effects, into: directory)
+        }
+    }
+
+    private static func write(_ model: Transformer, session: TrainingSession, measurements: [String: Double],
+                              active: [String: Set<Int>], effects: [InterventionStudy.Effect], into directory: URL) throws -> [String] {
         let config = model.config, task = session.task, vocabulary = task.statistics.vocabulary
         var files: [String] = []
         func keep(_ names: [String]) { files += names.map { directory.appendingPathComponent($0).path } }

@@ -43,9 +43,13 @@ struct FailParameters: TaskParameters {
 struct ArtifactParameters: TaskParameters {
     static let declaration = [ParameterSpec("path", .string, "the file to write"),
                               ParameterSpec("bytes", .int, default: .int(4096), "its size", minimum: 0, maximum: 67_108_864),
-                              ParameterSpec("seed", .int, default: .int(0), "seed of its bytes")]
-    let path: String, bytes: Int, seed: Int
-    init(_ values: ResolvedParameters) { path = values.string("path"); bytes = values.int("bytes"); seed = values.int("seed") }
+                              ParameterSpec("seed", .int, default: .int(0), "seed of its bytes"),
+                              ParameterSpec("in_scratch", .bool, default: .bool(false),
+                                            "path is a file name inside a fresh task scratch folder (TaskScratch)")]
+    let path: String, bytes: Int, seed: Int, inScratch: Bool
+    init(_ values: ResolvedParameters) {
+        path = values.string("path"); bytes = values.int("bytes"); seed = values.int("seed"); inScratch = values.bool("in_scratch")
+    }
 }
 
 struct CrashParameters: TaskParameters {

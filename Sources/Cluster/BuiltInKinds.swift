@@ -19,14 +19,18 @@ enum BuiltInKinds {
     ) { context, params in
         var random = SeededRandom(seed: UInt64(truncatingIfNeeded: params.seed))
         let contents = Data((0..<params.bytes).map { _ in UInt8(truncatingIfNeeded: random.next()) })
-        let url = URL(fileURLWithPath: params.path)
+        if params.inScratch && (params.path.isEmpty || params.path.contains("/") || params.path.hasPrefix(".")) {
+            throw ClusterError.invalidTask("path: with in_scratch, give a plain file name, not \(params.path)")
+        }
+        let url: URL
         do {
+            url = params.inScratch ? try TaskScratch.make("artifact").appendingPathComponent(params.path) : URL(fileURLWithPath: params.path)
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try contents.write(to: url)
         } catch {
             throw ClusterError.refused("cannot write \(params.path): \(error.localizedDescription)")
         }
-        return TaskOutcome(metrics: ["bytes": .int(params.bytes)], artifacts: [params.path])
+        return TaskOutcome(metrics: ["bytes": .int(params.bytes)], artifacts: [url.path])
     }
 
     static let append = TaskKind(

@@ -290,7 +290,14 @@ public final class WorkerAgent {
                 result.files = []
                 bytes = ClusterMessage.result(result).message.frames.reduce(0) { $0 + $1.count }
             }
+            if !result.files.isEmpty {
+                // What the result carries is read from the result: the scratch folders it came
+                // from go, save those holding a file it could not carry (a shared filesystem's).
+                let carried = Set(result.files.map(\.path))
+                TaskScratch.release(result.artifacts, keeping: result.artifacts.filter { !carried.contains($0) })
+            }
             if bytes + MessageLimit.routingIDAllowance > MessageLimit.control.maximumBytes {
+                TaskScratch.release(result.artifacts)   // the failure names no artifact
                 result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
                                     error: "the result is \(bytes) bytes (\(result.series.count) stepped metrics), past the "
                                         + "\(MessageLimit.control) limit of a control message; report fewer points "

@@ -51,47 +51,47 @@ enum OracleRun {
         var result = TaskOutcome(metrics: [
             DuoMetric.routes.name: .int(any.count), DuoMetric.firstRoute.name: .int(any.first), DuoMetric.tokens.name: .int(any.tokens),
         ])
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-oracle-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        /// Stores one reading's matrix and, for the whole set, its summaries behind `prefix`.
-        func record(_ losses: RouteLosses, file: String, prefix: String) throws -> OracleSummary? {
-            let path = directory.appendingPathComponent("\(file)-\(losses.first)-\(losses.first + losses.count).npy").path
-            try losses.writeNPY(toFile: path)
-            result.artifacts.append(path)
-            guard losses.isComplete else { return nil }
-            let summary = try OracleSummary(losses, randomRoutes: settings.randomRoutes, seed: UInt64(settings.routeSeed))
-            var perplexities: [String: Double] = [:]
-            for (letters, index) in fixed {
-                perplexities[letters] = exp((0..<losses.tokens).reduce(0.0) { $0 + Double(losses.values[index * losses.tokens + $1]) }
-                                            / Double(losses.tokens))
+        return try TaskScratch.filling("duo-oracle") { directory in
+            /// Stores one reading's matrix and, for the whole set, its summaries behind `prefix`.
+            func record(_ losses: RouteLosses, file: String, prefix: String) throws -> OracleSummary? {
+                let path = directory.appendingPathComponent("\(file)-\(losses.first)-\(losses.first + losses.count).npy").path
+                try losses.writeNPY(toFile: path)
+                result.artifacts.append(path)
+                guard losses.isComplete else { return nil }
+                let summary = try OracleSummary(losses, randomRoutes: settings.randomRoutes, seed: UInt64(settings.routeSeed))
+                var perplexities: [String: Double] = [:]
+                for (letters, index) in fixed {
+                    perplexities[letters] = exp((0..<losses.tokens).reduce(0.0) { $0 + Double(losses.values[index * losses.tokens + $1]) }
+                                                / Double(losses.tokens))
+                }
+                result.metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: perplexities, prefix: prefix)) { $1 }
+                let difficulty = try TokenDifficulty(losses, context: context)
+                let table = directory.appendingPathComponent(prefix.isEmpty ? "token-difficulty.csv" : "fc-token-difficulty.csv")
+                try difficulty.csv.write(to: table, atomically: true, encoding: .utf8)
+                result.artifacts.append(table.path)
+                let (metrics, series) = DuoMetric.values(difficulty, prefix: prefix)
+                result.metrics.merge(metrics) { $1 }
+                result.series += series
+                return summary
             }
-            result.metrics.merge(DuoMetric.values(summary, set: set, budgets: budgets, fixed: perplexities, prefix: prefix)) { $1 }
-            let difficulty = try TokenDifficulty(losses, context: context)
-            let table = directory.appendingPathComponent(prefix.isEmpty ? "token-difficulty.csv" : "fc-token-difficulty.csv")
-            try difficulty.csv.write(to: table, atomically: true, encoding: .utf8)
-            result.artifacts.append(table.path)
-            let (metrics, series) = DuoMetric.values(difficulty, prefix: prefix)
-            result.metrics.merge(metrics) { $1 }
-            result.series += series
-            return summary
-        }
-        if let shared {
-            result.metrics[DuoMetric.reading.name] = .string("shared_route")
-            if let summary = try record(shared, file: "ce-routes", prefix: "") {
-                result.artifacts += try OracleFigures.graphs(summary, losses: shared, into: directory)
-                result.series += OracleFigures.budgetSeries(summary, set: set)
-            }
-        }
-        if let fixedContext {
-            result.metrics[DuoMetric.fixedContextReading.name] = .string("fixed_context")
-            result.metrics[DuoMetric.defaultRoute.name] = .string(String(try settings.defaultRouteChoices(layers: set.layers).map(\.letter)))
-            if let summary = try record(fixedContext, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix) {
-                result.series += OracleFigures.budgetSeries(summary, set: set).map {
-                    StepMetric(name: DuoMetric.fixedContextPrefix + $0.name, step: $0.step, value: $0.value)
+            if let shared {
+                result.metrics[DuoMetric.reading.name] = .string("shared_route")
+                if let summary = try record(shared, file: "ce-routes", prefix: "") {
+                    result.artifacts += try OracleFigures.graphs(summary, losses: shared, into: directory)
+                    result.series += OracleFigures.budgetSeries(summary, set: set)
                 }
             }
+            if let fixedContext {
+                result.metrics[DuoMetric.fixedContextReading.name] = .string("fixed_context")
+                result.metrics[DuoMetric.defaultRoute.name] = .string(String(try settings.defaultRouteChoices(layers: set.layers).map(\.letter)))
+                if let summary = try record(fixedContext, file: "ce-fixed-context", prefix: DuoMetric.fixedContextPrefix) {
+                    result.series += OracleFigures.budgetSeries(summary, set: set).map {
+                        StepMetric(name: DuoMetric.fixedContextPrefix + $0.name, step: $0.step, value: $0.value)
+                    }
+                }
+            }
+            return result
         }
-        return result
     }
 
     /// The corpus named by a `corpus` parameter (empty: Loom's documentation), kept by the

@@ -62,10 +62,10 @@ public enum RouterKind {
             .init(condition: "router", fractions: router), .init(condition: "oracle@\(k)", fractions: oracle),
             .init(condition: "best random route", fractions: fixed),
         ], title: "the trained router beside the oracle and the best random fixed route with \(k) big layer\(k == 1 ? "" : "s")")
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-router-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try GraphRenderer.write(dot: dot, name: "routes-router", into: directory)
-            .filter { !$0.hasSuffix(".dot") }.map { directory.appendingPathComponent($0).path }
+        return try TaskScratch.filling("duo-router") { directory in
+            try GraphRenderer.write(dot: dot, name: "routes-router", into: directory)
+                .filter { !$0.hasSuffix(".dot") }.map { directory.appendingPathComponent($0).path }
+        }
     }
 
     /// The checkpoint's model (built for the larger of the two batches) and its corpus task.

@@ -18,9 +18,12 @@ public enum TrainDuoKind {
                                         threads: params.threads)
             let trainer = try Trainer(config: config, model: model, task: task)
             trainer.routing = try params.routing()
-            let checkpoints = params.checkpointDir.isEmpty
-                ? FileManager.default.temporaryDirectory.appendingPathComponent("loom-duo-\(UUID().uuidString)/checkpoint")
-                : URL(fileURLWithPath: params.checkpointDir)
+            // Without a checkpoint_dir the checkpoint goes to a scratch folder, released by whoever
+            // stores it, or here when the attempt fails.
+            let scratch = params.checkpointDir.isEmpty ? try TaskScratch.make("duo") : nil
+            var finished = false
+            defer { if !finished, let scratch { try? FileManager.default.removeItem(at: scratch) } }
+            let checkpoints = scratch?.appendingPathComponent("checkpoint") ?? URL(fileURLWithPath: params.checkpointDir)
             if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
                 try trainer.resume(from: checkpoints)
             }
@@ -41,6 +44,7 @@ public enum TrainDuoKind {
             metrics[DuoMetric.steps.name] = .int(trainer.step)
             metrics[DuoMetric.parameters.name] = .int(config.model.parameterCount)
             metrics[DuoMetric.resumedFrom.name] = .int(resumedFrom)
+            finished = true
             return TaskOutcome(metrics: metrics, artifacts: artifacts, series: series)
         }
     }

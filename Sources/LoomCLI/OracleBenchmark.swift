@@ -124,14 +124,13 @@ enum OracleBenchmark {
         return results
     }
 
-    /// The rows of the slices' files in order, and removes the temporary directories the workers
-    /// wrote them in (only directories named as `duo.oracle` names them).
+    /// The rows of the slices' files in order, and removes the scratch folders the workers wrote
+    /// them in.
     static func collect(_ files: [String]) throws(CommandError) -> [Float] {
         var values: [Float] = []
         for file in files {
             do { values += try Tensor(contentsOfNPYFile: file).storage } catch { throw .failure("cannot read \(file): \(error)") }
-            let directory = URL(fileURLWithPath: file).deletingLastPathComponent()
-            if directory.lastPathComponent.hasPrefix("loom-duo-oracle-") { try? FileManager.default.removeItem(at: directory) }
+            TaskScratch.release([file])
         }
         return values
     }

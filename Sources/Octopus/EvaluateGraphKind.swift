@@ -81,8 +81,14 @@ public enum EvaluateGraphKind {
         TaskKind(name: "octopus.eval", summary: "evaluates a trained Octopus graph under each condition; the routing confusion; the drawn graph",
                  parameters: Parameters.self, metrics: metrics, version: 2) { context, params in
             let graph = try ModelGraphFile.load(params.graph)
-            let cluster = params.serve == "cluster" ? try servingCluster(workers: params.serveWorkers) : nil
-            defer { cluster?.stop() }
+            let serving = params.serve == "cluster" ? try servingCluster(workers: params.serveWorkers) : nil
+            let cluster = serving?.cluster
+            // The workers' logs are kept when the task fails (its error may point at them).
+            var finished = false
+            defer {
+                cluster?.stop()
+                if finished, let logs = serving?.logs { try? FileManager.default.removeItem(at: logs) }
+            }
             let decoding: any Generator = try cluster.map { ClusterGenerator(client: try ClusterClient(connect: $0.coordinator.endpoint)) }
                 ?? InProcessGenerator(models: ResidentModels(capacity: 32))
             var server = try GraphServer(graph: graph, generator: decoding)
@@ -134,19 +140,19 @@ public enum EvaluateGraphKind {
             }
             var artifacts: [String] = []
             if let drawn {
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-eval-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-                let files = try ModelGraphDrawing.write(graph, measurements: measurements(drawn, graph: graph), name: "\(graph.name)-evaluated",
-                                                        into: directory)
-                artifacts = files.map { directory.appendingPathComponent($0).path }
+                artifacts = try TaskScratch.filling("octopus-eval") { directory in
+                    try ModelGraphDrawing.write(graph, measurements: measurements(drawn, graph: graph), name: "\(graph.name)-evaluated",
+                                                into: directory).map { directory.appendingPathComponent($0).path }
+                }
             }
+            finished = true
             return TaskOutcome(metrics: metrics, artifacts: artifacts)
         }
     }
 
     /// Worker processes of this `loom` (the task's own executable) behind a private coordinator
     /// that knows `octopus.generate`, for serving the graph through the cluster.
-    static func servingCluster(workers: Int) throws -> LocalCluster {
+    static func servingCluster(workers: Int) throws -> (cluster: LocalCluster, logs: URL) {
         var registry = TaskRegistry.builtIn(includingTestKinds: false)
         registry.register(GenerateKind.kind)
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-serve-\(UUID().uuidString)")
@@ -158,7 +164,7 @@ public enum EvaluateGraphKind {
             cluster.stop()
             throw OctopusError.configuration("\(workers) serving worker processes did not register within 60 s (their logs: \(logs.path))")
         }
-        return cluster
+        return (cluster, logs)
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -37,6 +37,9 @@ public enum TrainNodeKind {
             trainer.dataDescription = "octopus data v\(NodeData.generatorVersion): \(params.data) of \(node.name), \(params.examples) examples, "
                 + "\(params.testExamples) test, chain share \(params.chainShare)"
             let checkpoints = try directory(params, node: node)
+            // A scratch checkpoint (no checkpoint_dir) is removed here when the attempt fails.
+            var finished = false
+            defer { if !finished, let scratch = TaskScratch.folder(holding: checkpoints.path) { try? FileManager.default.removeItem(at: scratch) } }
             if FileManager.default.fileExists(atPath: checkpoints.appendingPathComponent("checkpoint.json").path) {
                 try trainer.resume(from: checkpoints)
             }
@@ -51,14 +54,15 @@ public enum TrainNodeKind {
             metrics[Self.chains.name] = .int(trainChains.count)
             metrics[Self.parameters.name] = .int(config.model.parameterCount)
             metrics[Self.steps.name] = .int(trainer.step)
+            finished = true
             return TaskOutcome(metrics: metrics, artifacts: [checkpoints.path], series: series)
         }
     }
 
-    /// Where the node's checkpoint goes: `checkpoint_dir`, else the graph's `checkpoint:`, else a temporary directory.
+    /// Where the node's checkpoint goes: `checkpoint_dir`, else the graph's `checkpoint:`, else a scratch folder (`TaskScratch`).
     static func directory(_ params: TrainNodeParameters, node: ModelGraph.Node) throws -> URL {
         if !params.checkpointDir.isEmpty { return URL(fileURLWithPath: params.checkpointDir) }
         if let path = node.checkpoint { return URL(fileURLWithPath: path) }
-        return FileManager.default.temporaryDirectory.appendingPathComponent("loom-octopus-\(UUID().uuidString)/\(node.name)")
+        return try TaskScratch.make("octopus").appendingPathComponent(node.name)
     }
 }

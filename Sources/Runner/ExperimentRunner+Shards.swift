@@ -38,7 +38,10 @@ extension ExperimentRunner {
     /// (this shard failed for good, or the join refused the shards' outcomes).
     static func shardResult(_ result: TaskResult, shard: ShardTask, kind: TaskKind?, split: inout [Int64: ShardedRun],
                             store: ResultsStore, artifacts: URL?, invocationStarted: Double) throws -> Bool? {
-        guard var run = split[shard.run] else { return nil }
+        guard var run = split[shard.run] else {
+            TaskScratch.release(result.artifacts)
+            return nil
+        }
         let total = run.outcomes.count
         var attempt = shard.attempt
         if attempt == nil && !result.worker.isEmpty {
@@ -54,6 +57,7 @@ extension ExperimentRunner {
         }
         guard result.succeeded else {
             split[shard.run] = nil
+            TaskScratch.release(run.outcomes.flatMap { $0?.artifacts ?? [] })
             try store.setStatus(shard.run, .failed, attempt: attempt ?? run.lastAttempt,
                                 worker: result.worker.isEmpty ? nil : result.worker,
                                 error: "shard \(shard.shard + 1) of \(total) failed: \(result.error)")
@@ -67,6 +71,8 @@ extension ExperimentRunner {
         }
         split[shard.run] = nil
         let workers = run.workers.sorted().joined(separator: ",")
+        // The shards' files are read by the join; the join's own by the store.
+        defer { TaskScratch.release(run.outcomes.flatMap { $0?.artifacts ?? [] }) }
         let outcome: TaskOutcome
         do {
             guard let sharding = kind?.sharding else { throw ClusterError.invalidTask("the kind no longer shards runs") }
@@ -82,6 +88,7 @@ extension ExperimentRunner {
         if let artifacts, !outcome.artifacts.isEmpty {
             try store.collectArtifacts(shard.run, paths: outcome.artifacts, into: artifacts)
         }
+        TaskScratch.release(outcome.artifacts)
         try store.setStatus(shard.run, .succeeded, attempt: run.lastAttempt, worker: workers)
         return true
     }

@@ -186,6 +186,7 @@ public enum ExperimentRunner {
                     if cancelled.insert(runID).inserted { try store.setStatus(runID, .cancelled, error: "the invocation was interrupted") }
                 }
                 try store.addEvent(invocation: invocation, kind: "interrupted", detail: "\(cancelled.count) run(s) cancelled")
+                for run in split.values { TaskScratch.release(run.outcomes.flatMap { $0?.artifacts ?? [] }) }
                 break
             }
             tick()
@@ -258,6 +259,8 @@ public enum ExperimentRunner {
                     if let artifacts, !result.artifacts.isEmpty {
                         try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
                     }
+                    // Stored (or, with no artifacts folder, not wanted): the task's scratch goes.
+                    TaskScratch.release(result.artifacts)
                     try store.setStatus(runID, .succeeded, attempt: result.attempt, worker: result.worker)
                     summary.succeeded += 1
                 } else {

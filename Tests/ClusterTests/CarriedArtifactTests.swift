@@ -2,6 +2,7 @@ import Cluster
 import ClusterTestSupport
 import Foundation
 import ProcessTestSupport
+import Tasks
 import Testing
 
 /// A worker whose coordinator is on another machine sends its artifact files inside the result;
@@ -17,6 +18,32 @@ import Testing
         let written = try #require(FileManager.default.contents(atPath: path))
         #expect(written.count == 200_000)
         #expect(results[0].files == [CarriedFile(path: path, contents: written)])
+    }
+
+    @Test func aWorkerRemovesTheScratchFolderOfCarriedFilesOnly() throws {
+        let carrying = try TestCluster(workers: 1, extraWorkerArguments: ["--carry-artifacts", "always"])
+        let ids = try carrying.coordinator.submit(kind: "artifact", params: ["path": .string("c.bin"), "bytes": .int(5000), "in_scratch": .bool(true)])
+        let carried = try #require(carrying.coordinator.waitForResults(ids, timeout: .seconds(30)), "\(carrying.logText)")[0]
+        #expect(carried.succeeded, "\(carried.error)")
+        let written = try #require(carried.artifacts.first)
+        #expect(carried.files.map(\.path) == [written] && carried.files.first?.contents.count == 5000)
+        #expect(written.hasSuffix("/c.bin") && URL(fileURLWithPath: written).deletingLastPathComponent().lastPathComponent.hasPrefix("loom-artifact-"))
+        #expect(!FileManager.default.fileExists(atPath: URL(fileURLWithPath: written).deletingLastPathComponent().path),
+                "carried: the worker's scratch folder is gone")
+
+        // Not carried (the coordinator's machine): the files are read from their folder, so it stays
+        // until whoever stores them releases it.
+        let local = try TestCluster(workers: 1)
+        let second = try local.coordinator.submit(kind: "artifact", params: ["path": .string("d.bin"), "bytes": .int(100), "in_scratch": .bool(true)])
+        let result = try #require(local.coordinator.waitForResults(second, timeout: .seconds(30)), "\(local.logText)")[0]
+        let path = try #require(result.artifacts.first)
+        #expect(result.succeeded && result.files.isEmpty && FileManager.default.contents(atPath: path)?.count == 100)
+        let folder = try #require(TaskScratch.folder(holding: path))
+        #expect(TaskScratch.release(result.artifacts) == [folder] && !FileManager.default.fileExists(atPath: folder.path))
+
+        let refused = try local.coordinator.submit(kind: "artifact", params: ["path": .string("../e.bin"), "in_scratch": .bool(true)])
+        let failure = try #require(local.coordinator.waitForResults(refused, timeout: .seconds(30)))[0]
+        #expect(!failure.succeeded && failure.error.contains("plain file name"), "\(failure.error)")
     }
 
     @Test func aWorkerOnTheCoordinatorsMachineSendsOnlyThePath() throws {

@@ -25,10 +25,20 @@ import Testing
             params: {checkpoint: "\(scratch.path("model"))", corpus: "\(scratch.path("corpus.txt"))", evaluation_batch: 2,
                      skip_routes: true, threads: 1, route_count: [0, 4], first_route: 2}
             """.write(toFile: scratch.path("oracle.yaml"), atomically: true, encoding: .utf8)
+        // The workers' temporary directory is the test's own, to see what they leave in it.
+        let temporary = scratch.url.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = temporary.path
         for file in ["train.yaml", "oracle.yaml"] {
-            let ran = try LoomProcess.run(["run", scratch.path(file), "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300))
+            let ran = try LoomProcess.run(["run", scratch.path(file), "--workers", "2", "--quiet"], in: scratch.url, deadline: .seconds(300),
+                                          environment: environment)
             try #require(ran.status == 0, "\(ran)")
         }
+        // Every artifact was written to a task's scratch folder, and each went once stored.
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary.path).filter { $0.hasPrefix("loom-") }
+        #expect(left.isEmpty, "scratch folders left behind: \(left)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("model/checkpoint.json")), "the checkpoint_dir given is the user's: kept")
         let store = try ResultsStore(readingAt: scratch.path(".loom/loom.db"))
         let catalog = MetricCatalog(DuoMetric.all)
         let runs = try store.runs()

@@ -43,14 +43,20 @@ import Testing
                 """.write(toFile: file, atomically: true, encoding: .utf8)
             return file
         }
+        // The workers' temporary directory is the test's own, to see what they leave in it.
+        let temporary = scratch.url.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = temporary.path
         let whole = try LoomProcess.run(["run", try write("whole", shards: 1), "--workers", "1", "--quiet", "--no-report"],
-                                        in: scratch.url, deadline: .seconds(300))
+                                        in: scratch.url, deadline: .seconds(300), environment: environment)
         try #require(whole.status == 0, "\(whole)")
 
         let process = Process()
         process.executableURL = try LoomProcess.executable()
         process.arguments = ["run", try write("sharded", shards: 12), "--workers", "2", "--quiet", "--no-report"]
         process.currentDirectoryURL = scratch.url
+        process.environment = environment
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
@@ -86,6 +92,10 @@ import Testing
         #expect(Set(lostShards).isSubset(of: killed), "only killed workers' shards are lost: \(attempts), killed \(killed)")
         #expect(Set(attempts.filter { $0.status == "SUCCEEDED" }.compactMap(\.shard)) == Set(0..<12), "every shard once: \(attempts)")
         #expect(try store.attempts(run: one.id).allSatisfy { $0.shard == nil })
+        // Each shard's files, and the join's, went once read and stored; a worker killed while
+        // writing its files cannot remove them.
+        let left = try FileManager.default.contentsOfDirectory(atPath: temporary.path).filter { $0.hasPrefix("loom-") }
+        #expect(left.count <= killed.count, "scratch folders left behind: \(left), \(killed.count) worker(s) killed")
 
         let expected = try store.finalMetrics(run: one.id), got = try store.finalMetrics(run: split.id)
         #expect(expected.count > 20 && expected["ppl.oracle.k2"] != nil && expected["ppl.route.BSKB"] != nil)
