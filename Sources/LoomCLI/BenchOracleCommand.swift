@@ -2,6 +2,7 @@ import Cluster
 import DuoLLM
 import Foundation
 import Models
+import Tasks
 import TensorCore
 
 /// `loom bench oracle`: Duo-LLM's route search, forward only, against the machine's peak.
@@ -84,6 +85,7 @@ enum BenchOracleCommand: Command {
                 let serial = try OracleBenchmark.collect(whole.files)
                 identical = reference == parallel && serial == parallel
             }
+            TaskScratch.release(whole.files + halves.files + fixed.files)   // read above, or not needed
             if round > 0 {
                 one.append(whole.seconds); two.append(halves.seconds); oneTask.append(whole.task); twoTask.append(halves.task)
                 fixedCost.append(fixed.seconds)

@@ -48,7 +48,9 @@ import TensorCore
     @Test func largeFramesTravelIntactWithoutCopy() throws {
         let context = try Context()
         let a = try Socket(context, kind: .pair)
-        try a.bind("ipc:///tmp/loom-test-\(UUID().uuidString)")
+        let path = "/tmp/loom-test-\(UUID().uuidString)"
+        defer { unlink(path) }   // libzmq leaves an ipc socket's file behind
+        try a.bind("ipc://\(path)")
         let b = try Socket(context, kind: .pair)
         try b.connect(a.lastEndpoint)
         var random = SeededRandom(seed: 3)
