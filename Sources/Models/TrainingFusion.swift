@@ -20,4 +20,8 @@ public enum TrainingFusion: String, CaseIterable, Sendable {
     /// The final LayerNorm, the logits and the cross-entropy a block of rows at a time, in one
     /// parallel loop (`Transformer.blockedHead`), not three passes over all rows.
     case headBlocks = "head-blocks"
+    /// Not a fused pass but measured like one: a weight gradient's transposed operand, read in
+    /// place by the tile, asked for ahead of it (`TiledGEMM.asksAhead`). Switched off for the
+    /// whole process while this model's forward or backward pass runs.
+    case operandPrefetch = "operand-prefetch"
 }

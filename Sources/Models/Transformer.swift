@@ -133,6 +133,9 @@ public final class Transformer {
     /// Runs one pass with OpenBLAS set up for `split`: single-threaded when the products are cut
     /// into pieces, else on `threads` threads; the caller's setting is restored afterwards.
     func pass<R>(_ body: () -> R) -> R {
+        // The operand prefetch switched off for this pass only (a process-wide switch, put back).
+        let restoresPrefetch = unfused.contains(.operandPrefetch) && TiledGEMM.asksAhead.exchange(false, ordering: .relaxed)
+        defer { if restoresPrefetch { TiledGEMM.asksAhead.store(true, ordering: .relaxed) } }
         guard split.usesBLASThreads else { return BLASThreading.singleThreaded(body) }
         return BLAS.withThreadCount(threads, body)
     }

@@ -1,5 +1,6 @@
 internal import CKernels
 import Dispatch
+import Synchronization
 /// Loom's own single-threaded matrix product for the skinny shapes of small-model training:
 /// `C ← α·op(A)·op(B) + β·C`, row-major, every block one `RegisterTile`.
 ///
@@ -70,6 +71,11 @@ public enum TiledGEMM {
 
     /// Steps of the inner dimension per pass over C.
     static let depthChunk = 256
+
+    /// Whether a transposed A read in place is asked for ahead of the tile (`loom_prefetch_rows`
+    /// per chunk and, on the AVX-512 tile, `prefetchAhead`). On unless switched off for the whole
+    /// process to measure what it gains (`TrainingFusion.operandPrefetch`); the same bits either way.
+    public static let asksAhead = Atomic<Bool>(true)
     /// Rows of C per group (16 strips of 6).
     static let rowGroup = 96
     /// dY's row length (floats) from which a wide weight gradient is no longer run as its
@@ -193,8 +199,8 @@ public enum TiledGEMM {
             // few lines at a time. A chunk's rows are asked for at once (loom_prefetch_rows), except
             // on the AVX-512 tile where the chunk before asked for them step by step while it ran
             // (`prefetchAhead`: a whole chunk after a whole chunk).
-            let spread = inPlaceT && kernel == .avx512
-            if inPlaceT && (!spread || k0 == 0 || depth < depthChunk) { loom_prefetch_rows(a + k0 * lda, depth, lda, m) }
+            let ahead = inPlaceT && asksAhead.load(ordering: .relaxed), spread = ahead && kernel == .avx512
+            if ahead && (!spread || k0 == 0 || depth < depthChunk) { loom_prefetch_rows(a + k0 * lda, depth, lda, m) }
             packB(transB, b, ldb, rows: k0..<(k0 + depth), columns: n, into: bPack)
             chunkProduct(transA, m: m, n: n, depth: depth, alpha: alpha, a: a, lda: lda, aK0: k0,
                          b: bPack, panelStride: depth * lanes, accumulate: k0 > 0 || beta != 0,

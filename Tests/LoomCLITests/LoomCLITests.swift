@@ -302,7 +302,7 @@ import Testing
         #expect(table.status == 0, "\(table)")
         let rows = table.standardOutput.split(separator: "\n").filter { $0.hasPrefix("      1      16") }
         let expected = ["all fused", "attention off", "attention-backward off", "cross-entropy off", "relu-mask off", "row-passes off",
-                        "balanced-pieces off", "head-blocks off", "all fused (control)"]
+                        "balanced-pieces off", "head-blocks off", "operand-prefetch off", "all fused (control)"]
         #expect(rows.count == expected.count, "\(table)")
         for (row, name) in zip(rows, expected) {
             #expect(row.contains(name), "row '\(row)' should be '\(name)'")
