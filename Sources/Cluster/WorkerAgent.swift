@@ -94,6 +94,9 @@ public final class WorkerAgent {
     ///   - shouldDrain: polled each tick; once true, the worker drains (SIGTERM).
     ///   - shouldStop: polled each tick; once true, the worker cancels its tasks and leaves at once.
     public func run(shouldDrain: () -> Bool, shouldStop: () -> Bool) -> Exit {
+        // What a killed worker wrote before it died is nobody's now.
+        let swept = TaskScratch.sweep()
+        if !swept.isEmpty { configuration.log("removed \(swept.count) scratch folder(s) of processes that died (\(swept[0].path), …)") }
         var backoff = liveness.interval
         while true {
             let outcome = serveConnection(shouldDrain: shouldDrain, shouldStop: shouldStop)

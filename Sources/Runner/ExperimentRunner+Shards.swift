@@ -64,6 +64,7 @@ extension ExperimentRunner {
             return false
         }
         run.outcomes[shard.shard] = TaskOutcome(metrics: result.metrics, artifacts: result.artifacts, series: result.series)
+        TaskScratch.adopt(result.artifacts)   // kept until the join, perhaps past the worker's life
         if !run.workers.contains(result.worker) { run.workers.append(result.worker) }
         guard run.isComplete else {
             split[shard.run] = run

@@ -81,6 +81,64 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: kept.path))
     }
 
+    /// This process's PID namespace, as markers name it.
+    static func namespace() throws -> String {
+        let link = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/pid")
+        return String(link.drop { $0 != "[" }.dropFirst().prefix { $0 != "]" })
+    }
+
+    /// The id of a process that has exited.
+    static func deadProcess() throws -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/true")
+        try process.run()
+        process.waitUntilExit()
+        return process.processIdentifier
+    }
+
+    @Test func aSweepRemovesOnlyOldFoldersWhoseHolderDied() throws {
+        let directory = try plainFolder()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let dead = try Self.deadProcess(), namespace = try Self.namespace()
+        let old = Date().addingTimeInterval(-7200)
+        func folder(_ name: String, marker: String?, changed: Date) throws -> URL {
+            let url = directory.appendingPathComponent(name)
+            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            try Data([1]).write(to: url.appendingPathComponent("ce.npy"))
+            if let marker {
+                let mark = url.appendingPathComponent(TaskScratch.marker)
+                try Data(marker.utf8).write(to: mark)
+                try FileManager.default.setAttributes([.modificationDate: changed], ofItemAtPath: mark.path)
+            }
+            return url
+        }
+        let orphan = try folder("loom-duo-oracle-1", marker: "holder \(dead) 12345 \(namespace)\n", changed: old)
+        let fresh = try folder("loom-duo-oracle-2", marker: "holder \(dead) 12345 \(namespace)\n", changed: Date())
+        let elsewhere = try folder("loom-duo-oracle-3", marker: "holder \(dead) 12345 1\n", changed: old)
+        let unreadable = try folder("loom-duo-oracle-4", marker: "holder \(dead)\n", changed: old)
+        let unmarked = try folder("loom-duo-oracle-5", marker: nil, changed: old)
+        let other = try folder("checkpoints", marker: "holder \(dead) 12345 \(namespace)\n", changed: old)
+        // Made by this process, which lives: kept however old.
+        let mine = try TaskScratch.make("duo")
+        defer { try? FileManager.default.removeItem(at: mine) }
+        let moved = directory.appendingPathComponent("loom-duo-6")
+        try FileManager.default.moveItem(at: mine, to: moved)
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: moved.appendingPathComponent(TaskScratch.marker).path)
+
+        #expect(TaskScratch.sweep(olderThan: .seconds(3600), in: directory).map(\.lastPathComponent) == [orphan.lastPathComponent])
+        for kept in [fresh, elsewhere, unreadable, unmarked, other, moved] {
+            #expect(FileManager.default.fileExists(atPath: kept.path), "\(kept.lastPathComponent) should stay")
+        }
+        #expect(!FileManager.default.fileExists(atPath: orphan.path))
+
+        // Adopted by this process, a dead worker's folder is no longer an orphan.
+        try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: fresh.appendingPathComponent(TaskScratch.marker).path)
+        TaskScratch.adopt([fresh.appendingPathComponent("ce.npy").path])
+        let marker = try String(contentsOf: fresh.appendingPathComponent(TaskScratch.marker), encoding: .utf8)
+        #expect(marker.hasPrefix("holder \(getpid()) ") && marker.hasSuffix(" \(namespace)\n"), "\(marker)")
+        #expect(TaskScratch.sweep(olderThan: .zero, in: directory).isEmpty)
+    }
+
     @Test func aPurposeCannotLeaveTheTemporaryDirectory() throws {
         let folder = try TaskScratch.make("../../etc/x y;$(z)")
         defer { try? FileManager.default.removeItem(at: folder) }
