@@ -124,4 +124,18 @@ import Testing
         #expect(rows[0].sha256 != empty.hexDigest(), "not the digest of nothing")
         #expect(FileManager.default.fileExists(atPath: rows[0].path + "/sub/weights.bin"), "the tree is copied")
     }
+
+    @Test func aFileNotOnThisMachineIsAnEventThatNamesTheFix() throws {
+        let directory = try TemporaryDirectory()
+        let store = try ResultsStore(path: directory.path("state/loom.db"))
+        let experiment = try store.experiment(named: "x", description: "", file: "x.yaml")
+        let invocation = try store.startInvocation(experiment: experiment, provenance: ResultsStoreTests.provenance)
+        let run = try store.addRuns(ResultsStoreTests.runs(1), task: "gemm", cacheKeys: ["a"], experiment: experiment, invocation: invocation)[0]
+        let stored = try store.collectArtifacts(run, paths: [directory.path("elsewhere/ce.npy")], into: directory.url.appendingPathComponent("artifacts"))
+        let recorded = try store.artifacts(run: run)
+        #expect(stored.isEmpty && recorded.isEmpty, "nothing is recorded as stored")
+        let events = try store.database.query("SELECT detail FROM event WHERE run_id = ? AND kind = 'artifact'", [.integer(run)])
+        let detail = events.first.flatMap { if case let .text(text) = $0[0] { text } else { nil } } ?? ""
+        #expect(events.count == 1 && detail.contains("elsewhere/ce.npy") && detail.contains("--carry-artifacts always"), "\(events)")
+    }
 }
