@@ -45,10 +45,13 @@ struct ArtifactParameters: TaskParameters {
                               ParameterSpec("bytes", .int, default: .int(4096), "its size", minimum: 0, maximum: 67_108_864),
                               ParameterSpec("seed", .int, default: .int(0), "seed of its bytes"),
                               ParameterSpec("in_scratch", .bool, default: .bool(false),
-                                            "path is a file name inside a fresh task scratch folder (TaskScratch)")]
-    let path: String, bytes: Int, seed: Int, inScratch: Bool
+                                            "path is a file name inside a fresh task scratch folder (TaskScratch)"),
+                              ParameterSpec("write", .bool, default: .bool(true),
+                                            "false: report path without writing it, as a file on another machine")]
+    let path: String, bytes: Int, seed: Int, inScratch: Bool, writes: Bool
     init(_ values: ResolvedParameters) {
         path = values.string("path"); bytes = values.int("bytes"); seed = values.int("seed"); inScratch = values.bool("in_scratch")
+        writes = values.bool("write")
     }
 }
 

@@ -19,6 +19,7 @@ enum BuiltInKinds {
     ) { context, params in
         var random = SeededRandom(seed: UInt64(truncatingIfNeeded: params.seed))
         let contents = Data((0..<params.bytes).map { _ in UInt8(truncatingIfNeeded: random.next()) })
+        if !params.writes { return TaskOutcome(metrics: ["bytes": .int(0)], artifacts: [params.path]) }
         if params.inScratch && (params.path.isEmpty || params.path.contains("/") || params.path.hasPrefix(".")) {
             throw ClusterError.invalidTask("path: with in_scratch, give a plain file name, not \(params.path)")
         }

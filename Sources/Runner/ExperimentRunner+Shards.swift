@@ -37,7 +37,8 @@ extension ExperimentRunner {
     /// when this was the last shard and the joined result is stored, false when the run failed
     /// (this shard failed for good, or the join refused the shards' outcomes).
     static func shardResult(_ result: TaskResult, shard: ShardTask, kind: TaskKind?, split: inout [Int64: ShardedRun],
-                            store: ResultsStore, artifacts: URL?, invocationStarted: Double) throws -> Bool? {
+                            store: ResultsStore, artifacts: URL?, invocationStarted: Double,
+                            note: (String) -> Void = { _ in }) throws -> Bool? {
         guard var run = split[shard.run] else {
             TaskScratch.release(result.artifacts)
             return nil
@@ -87,7 +88,8 @@ extension ExperimentRunner {
         try store.removeSeries(shard.run)
         try store.addSeries(shard.run, outcome.series)
         if let artifacts, !outcome.artifacts.isEmpty {
-            try store.collectArtifacts(shard.run, paths: outcome.artifacts, into: artifacts)
+            let stored = try store.collectArtifacts(shard.run, paths: outcome.artifacts, into: artifacts)
+            if stored.count < outcome.artifacts.count { note(notCopiedNote(run: shard.run, missing: outcome.artifacts.count - stored.count)) }
         }
         TaskScratch.release(outcome.artifacts)
         try store.setStatus(shard.run, .succeeded, attempt: run.lastAttempt, worker: workers)

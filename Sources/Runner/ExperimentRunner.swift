@@ -229,7 +229,7 @@ public enum ExperimentRunner {
                 if let shard = shardTasks.removeValue(forKey: result.taskID) {
                     attempts[result.taskID] = nil
                     let finished = try shardResult(result, shard: shard, kind: kind, split: &split, store: store, artifacts: artifacts,
-                                                   invocationStarted: startedAt)
+                                                   invocationStarted: startedAt, note: note)
                     guard let finished else { continue }
                     // A failed shard fails its run: the run's other shards are no longer waited for.
                     for (task, other) in shardTasks where other.run == runID {
@@ -257,7 +257,8 @@ public enum ExperimentRunner {
                     try store.removeSeries(runID)
                     try store.addSeries(runID, result.series)
                     if let artifacts, !result.artifacts.isEmpty {
-                        try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
+                        let stored = try store.collectArtifacts(runID, paths: result.artifacts, into: artifacts)
+                        if stored.count < result.artifacts.count { note(notCopiedNote(run: runID, missing: result.artifacts.count - stored.count)) }
                     }
                     // Stored (or, with no artifacts folder, not wanted): the task's scratch goes.
                     TaskScratch.release(result.artifacts)
@@ -294,6 +295,13 @@ public enum ExperimentRunner {
         state.totalSteps = 0
         progress(snapshot(&state, summary, running: 0, start: start))
         return summary
+    }
+
+    /// What the user is told when a run's artifact files could not be copied into the store.
+    static func notCopiedNote(run: Int64, missing: Int) -> String {
+        "run \(run): \(missing) artifact file(s) are not on this machine and did not come in the result, so the store has no copy; "
+            + "a worker on the coordinator's machine sends only paths: run loom run there, or start the workers with "
+            + "--carry-artifacts always (the store's artifact events name each file)"
     }
 
     /// When an attempt known only from its result started: its arrival less the seconds it ran,

@@ -298,6 +298,22 @@ import Testing
         #expect(artifacts.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) }, "its artifact files go with it")
     }
 
+    @Test func anArtifactThatCannotBeCopiedIsToldWithItsFix() throws {
+        let scratch = try TemporaryDirectory()
+        // `write: false` reports a path nothing wrote, as a worker on another machine would.
+        try """
+            name: remote
+            task: artifact
+            params: {path: "\(scratch.path("on-another-host/ce.npy"))", write: false}
+            """.write(toFile: scratch.path("x.yaml"), atomically: true, encoding: .utf8)
+        let ran = try LoomProcess.run(["run", scratch.path("x.yaml"), "--workers", "1", "--state", scratch.path("state"), "--test-kinds"],
+                                      deadline: .seconds(120))
+        #expect(ran.status == 0, "the run's result stands: \(ran)")
+        #expect(ran.standardError.contains("run 1: 1 artifact file(s) are not on this machine")
+                && ran.standardError.contains("--carry-artifacts always"), "\(ran)")
+        #expect(try ResultsStore(path: scratch.path("state/loom.db")).artifacts(run: 1).isEmpty)
+    }
+
     @Test func sha256MatchesTheStandardVectors() {
         func digest(_ text: String) -> String { var hash = SHA256(); hash.update(Array(text.utf8)); return hash.hexDigest() }
         #expect(digest("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
