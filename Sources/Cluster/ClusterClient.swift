@@ -13,6 +13,9 @@ public final class ClusterClient {
     public let endpoint: String
     /// Set once a coordinator has left `events?` unanswered (a Loom from before it existed).
     private var eventsUnanswered = false
+    /// The machine this client reads results on, sent with each submission: a worker elsewhere
+    /// then carries its artifact files in the result. This process's by default.
+    public var host = HostIdentity.current
 
     /// Connects to `endpoint` (libzmq connects in the background; requests wait for it).
     public init(connect endpoint: String, security: CurveClientSecurity? = nil) throws(ClusterError) {
@@ -82,7 +85,8 @@ public final class ClusterClient {
             milliseconds = max(1, Int(wanted))
         }
         guard case let .submitted(ids) = try request(.submit(kind: kind, params: params, count: count, gang: gang,
-                                                             maxAttempts: maxAttempts, timeoutMilliseconds: milliseconds),
+                                                             maxAttempts: maxAttempts, timeoutMilliseconds: milliseconds,
+                                                             clientHost: host.text),
                                                      timeout: timeout) else {
             throw .refused("the coordinator answered 'submit' with something else")
         }

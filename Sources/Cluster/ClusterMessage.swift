@@ -90,14 +90,18 @@ public enum ClusterMessage: Sendable {
     /// `coordinatorHost` is the coordinator's `HostIdentity`: a worker on another machine carries
     /// its artifact files in its results.
     case welcome(workerID: Int, heartbeatMilliseconds: Int, liveness: Int, coordinatorHost: String)
-    case task(taskID: UInt64, attempt: Int, kind: String, params: [String: ParameterValue], gang: GangSlot?)
+    /// `carryFiles`: the task's client is on another machine than this worker, so the result
+    /// carries its artifact files whatever the coordinator's host (absent from older senders: false).
+    case task(taskID: UInt64, attempt: Int, kind: String, params: [String: ParameterValue], gang: GangSlot?, carryFiles: Bool)
     case gangStart(taskID: UInt64, attempt: Int, endpoints: [String], hosts: [String])
     case cancel(taskID: UInt64, attempt: Int, reason: String)
     case reregister
     case refused(String)
     // client ↔ coordinator
     /// `timeoutMilliseconds`: an attempt running longer fails; 0 leaves the coordinator's lease.
-    case submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int, maxAttempts: Int, timeoutMilliseconds: Int)
+    /// `clientHost`: the submitting client's host identity (absent from older clients: empty).
+    case submit(kind: String, params: [String: ParameterValue], count: Int, gang: Int, maxAttempts: Int, timeoutMilliseconds: Int,
+                clientHost: String)
     case submitted([UInt64])
     case statusRequest
     case status(json: String)
@@ -155,16 +159,17 @@ public enum ClusterMessage: Sendable {
             w.write(taskID); w.write(attempt); w.write(endpoint); w.write(host)
         case let .handBack(taskID, attempt): w.write(taskID); w.write(attempt)
         case let .welcome(workerID, heartbeat, liveness, host): w.write(workerID); w.write(heartbeat); w.write(liveness); w.write(host)
-        case let .task(taskID, attempt, kind, params, gang):
+        case let .task(taskID, attempt, kind, params, gang, carryFiles):
             w.write(taskID); w.write(attempt); w.write(kind); w.write(params)
             w.write(gang != nil)
             if let gang { w.write(gang.rank); w.write(gang.size); w.write(gang.keys) }
+            w.write(carryFiles)
         case let .gangStart(taskID, attempt, endpoints, hosts):
             w.write(taskID); w.write(attempt); w.write(endpoints); w.write(hosts)
         case let .cancel(taskID, attempt, reason): w.write(taskID); w.write(attempt); w.write(reason)
         case let .refused(text), let .status(text), let .error(text): w.write(text)
-        case let .submit(kind, params, count, gang, maxAttempts, timeout):
-            w.write(kind); w.write(params); w.write(count); w.write(gang); w.write(maxAttempts); w.write(timeout)
+        case let .submit(kind, params, count, gang, maxAttempts, timeout, clientHost):
+            w.write(kind); w.write(params); w.write(count); w.write(gang); w.write(maxAttempts); w.write(timeout); w.write(clientHost)
         case let .submitted(ids), let .resultsRequest(ids):
             w.write(UInt32(ids.count))
             for id in ids { w.write(id) }
@@ -221,7 +226,8 @@ public enum ClusterMessage: Sendable {
                 guard keys.count == size else { throw .malformed("\(keys.count) gang keys for a gang of \(size)") }
                 gang = GangSlot(rank: rank, size: size, keys: keys)
             }
-            self = .task(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
+            self = .task(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang,
+                         carryFiles: r.isAtEnd ? false : try r.readBool("carry files"))
         case "gang.start":
             self = .gangStart(taskID: try r.readUInt64("task id"), attempt: try r.readInt("attempt", in: 1...1_000_000),
                               endpoints: try r.readStrings("endpoints"), hosts: try r.readStrings("host identities"))
@@ -234,7 +240,8 @@ public enum ClusterMessage: Sendable {
             self = .submit(kind: try r.readString("kind"), params: try r.readValues("params"),
                            count: try r.readInt("count", in: 1...1_000_000), gang: try r.readInt("gang", in: 0...65536),
                            maxAttempts: try r.readInt("max attempts", in: 1...1000),
-                           timeoutMilliseconds: try r.readInt("attempt timeout (ms)", in: 0...ClusterMessage.longestTimeoutMilliseconds))
+                           timeoutMilliseconds: try r.readInt("attempt timeout (ms)", in: 0...ClusterMessage.longestTimeoutMilliseconds),
+                           clientHost: r.isAtEnd ? "" : try r.readString("client host"))
         case "submitted", "results?":
             let count = try r.readCount("number of ids", minimumItemBytes: 8)
             var ids: [UInt64] = []

@@ -306,13 +306,13 @@ public final class Coordinator: Sendable {
                 return
             }
             switch message {
-            case let .submit(kind, params, count, gang, maxAttempts, timeout):
+            case let .submit(kind, params, count, gang, maxAttempts, timeout, clientHost):
                 do {
                     let resolved = try Coordinator.validate(kind: kind, params: params, gang: gang, registry: state.registry)
                     let first = shared.nextTaskID.add(UInt64(count), ordering: .relaxed).oldValue
                     let ids = (0..<UInt64(count)).map { first + $0 }
                     state.enqueue(ids: ids, kind: kind, params: resolved, gang: gang, maxAttempts: maxAttempts,
-                                  timeout: timeout > 0 ? .milliseconds(timeout) : nil)
+                                  timeout: timeout > 0 ? .milliseconds(timeout) : nil, clientHost: clientHost)
                     for id in ids { state.taskClients[id] = routingID }
                     state.outbox.append((routingID, .submitted(ids)))
                 } catch {

@@ -20,6 +20,8 @@ final class CoordinatorState {
         let gangSize: Int                       // 0: a single-worker task
         let maxAttempts: Int
         let timeout: Duration?
+        /// The submitting client's host identity; empty for a task submitted in this process.
+        let clientHost: String
         var startedAt: ContinuousClock.Instant?
         var attempt = 1
         var state = TaskState.queued
@@ -32,9 +34,10 @@ final class CoordinatorState {
         var rankResults: [TaskResult?] = []
         var result: TaskResult?
 
-        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int, timeout: Duration?) {
+        init(id: UInt64, kind: String, params: [String: ParameterValue], gangSize: Int, maxAttempts: Int, timeout: Duration?,
+             clientHost: String = "") {
             self.id = id; self.kind = kind; self.params = params; self.gangSize = gangSize; self.maxAttempts = maxAttempts
-            self.timeout = timeout
+            self.timeout = timeout; self.clientHost = clientHost
         }
     }
 
@@ -142,9 +145,10 @@ final class CoordinatorState {
 
     /// Queues `count` copies of a validated task under the ids given.
     func enqueue(ids: [UInt64], kind: String, params: [String: ParameterValue], gang: Int, maxAttempts: Int,
-                 timeout: Duration? = nil) {
+                 timeout: Duration? = nil, clientHost: String = "") {
         for id in ids {
-            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts, timeout: timeout)
+            tasks[id] = TaskRecord(id: id, kind: kind, params: params, gangSize: gang, maxAttempts: maxAttempts, timeout: timeout,
+                                   clientHost: clientHost)
             queue.append(id)
         }
     }
@@ -481,7 +485,9 @@ final class CoordinatorState {
         for (rank, worker) in members.enumerated() {
             worker.running.insert(key)
             let slot = task.gangSize > 0 ? GangSlot(rank: rank, size: members.count, keys: members.map(\.info.publicKey)) : nil
-            send(.task(taskID: task.id, attempt: task.attempt, kind: task.kind, params: task.params, gang: slot),
+            // A client on another machine than the worker reads no path of the worker's: the files come in the result.
+            let carry = !task.clientHost.isEmpty && !HostIdentity(task.clientHost).sharesMemory(with: HostIdentity(worker.info.hostID))
+            send(.task(taskID: task.id, attempt: task.attempt, kind: task.kind, params: task.params, gang: slot, carryFiles: carry),
                  to: worker.routingID)
         }
     }

@@ -176,9 +176,9 @@ public final class WorkerAgent {
                 case let .refused(reason):
                     configuration.log("the coordinator refused this worker: \(reason)")
                     return .exit(.refused(reason))
-                case let .task(taskID, attempt, kind, params, gang):
+                case let .task(taskID, attempt, kind, params, gang, carryFiles):
                     if configuration.logsEveryTask { configuration.log("task \(taskID) attempt \(attempt) (\(kind)\(gang.map { ", rank \($0.rank) of \($0.size)" } ?? "")) started") }
-                    start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang)
+                    start(taskID: taskID, attempt: attempt, kind: kind, params: params, gang: gang, carryFiles: carryFiles)
                 case let .gangStart(taskID, attempt, endpoints, hosts):
                     running[Attempt(taskID: taskID, number: attempt)]?.context.gang?.deliver(endpoints: endpoints, hosts: hosts)
                 case let .cancel(taskID, attempt, reason):
@@ -241,7 +241,10 @@ public final class WorkerAgent {
                    machine: configuration.machine)
     }
 
-    private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?) {
+    /// - Parameter carryFiles: the coordinator asks for the artifact files in the result (its
+    ///   client is on another machine); `--carry-artifacts never` still refuses.
+    private func start(taskID: UInt64, attempt: Int, kind name: String, params: [String: ParameterValue], gang: GangSlot?,
+                       carryFiles: Bool = false) {
         let key = Attempt(taskID: taskID, number: attempt)
         guard running[key] == nil else { return }
         let security = configuration.security, zap = self.zap
@@ -256,6 +259,7 @@ public final class WorkerAgent {
         })
         running[key] = RunningTask(context: taskContext)
         let registry = configuration.registry, workerName = configuration.name, carriesFiles = self.carriesFiles
+        let asked = carryFiles && configuration.carriesArtifacts != .never
         let thread = Thread {
             let start = ContinuousClock.now
             var result = TaskResult(taskID: taskID, attempt: attempt, succeeded: false, metrics: [:], artifacts: [],
@@ -279,7 +283,7 @@ public final class WorkerAgent {
                 result.metrics = outcome.metrics
                 result.artifacts = outcome.artifacts
                 result.series = outcome.series
-                if carriesFiles.value.load(ordering: .relaxed) { result.files = CarriedFile.read(outcome.artifacts) }
+                if asked || carriesFiles.value.load(ordering: .relaxed) { result.files = CarriedFile.read(outcome.artifacts) }
             } catch {
                 result.error = "\(error)"
             }

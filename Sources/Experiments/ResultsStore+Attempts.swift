@@ -108,8 +108,8 @@ extension ResultsStore {
             guard let input = InputStream(url: source), FileManager.default.isReadableFile(atPath: path) else {
                 try database.query("INSERT INTO event (time, run_id, kind, detail) VALUES (?, ?, 'artifact', ?)",
                                    [.real(ResultsStore.now), .integer(run), .text("not on this machine and not carried in the result (directories, and files past the 48 MiB a result carries, "
-                                                 + "need a shared filesystem; a worker on the coordinator's machine sends only paths, so run `loom run` "
-                                                 + "there or start that worker with --carry-artifacts always), not copied: \(path)")])
+                                                 + "need a shared filesystem, as does a worker started with --carry-artifacts never), "
+                                                 + "not copied: \(path)")])
                 continue
             }
             do {

@@ -300,8 +300,8 @@ public enum ExperimentRunner {
     /// What the user is told when a run's artifact files could not be copied into the store.
     static func notCopiedNote(run: Int64, missing: Int) -> String {
         "run \(run): \(missing) artifact file(s) are not on this machine and did not come in the result, so the store has no copy; "
-            + "a worker on the coordinator's machine sends only paths: run loom run there, or start the workers with "
-            + "--carry-artifacts always (the store's artifact events name each file)"
+            + "directories and files past 48 MiB need a shared filesystem, and a worker started with --carry-artifacts never "
+            + "sends only paths (the store's artifact events name each file)"
     }
 
     /// When an attempt known only from its result started: its arrival less the seconds it ran,

@@ -3,6 +3,7 @@ import ClusterTestSupport
 import Foundation
 import ProcessTestSupport
 import Tasks
+import Wire
 import Testing
 
 /// A worker whose coordinator is on another machine sends its artifact files inside the result;
@@ -44,6 +45,38 @@ import Testing
         let refused = try local.coordinator.submit(kind: "artifact", params: ["path": .string("../e.bin"), "in_scratch": .bool(true)])
         let failure = try #require(local.coordinator.waitForResults(refused, timeout: .seconds(30)))[0]
         #expect(!failure.succeeded && failure.error.contains("plain file name"), "\(failure.error)")
+    }
+
+    @Test func aClientOnAnotherMachineGetsTheFilesFromAWorkerBesideTheCoordinator() throws {
+        let cluster = try TestCluster(workers: 1)
+        let client = try ClusterClient(connect: cluster.coordinator.endpoint)
+        // As if this client ran on a laptop: the worker shares the coordinator's host, not the client's.
+        client.host = HostIdentity("boot=another;host=laptop")
+        let ids = try client.submit(kind: "artifact", params: ["path": .string("e.bin"), "bytes": .int(3000), "in_scratch": .bool(true)],
+                                    count: 1, gang: 0, maxAttempts: 1)
+        var results: [TaskResult] = []
+        let end = ContinuousClock.now + .seconds(30)
+        while results.isEmpty && ContinuousClock.now < end {
+            results = try client.results(ids)
+            if results.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let result = try #require(results.first, "\(cluster.logText)")
+        #expect(result.succeeded && result.files.count == 1 && result.files.first?.contents.count == 3000, "\(result.error)")
+        let written = try #require(result.artifacts.first)
+        #expect(!FileManager.default.fileExists(atPath: URL(fileURLWithPath: written).deletingLastPathComponent().path),
+                "carried: the worker's scratch folder is gone")
+        // A client on this machine: paths only, as before.
+        client.host = HostIdentity.current
+        let local = try client.submit(kind: "artifact", params: ["path": .string("f.bin"), "bytes": .int(10), "in_scratch": .bool(true)],
+                                      count: 1, gang: 0, maxAttempts: 1)
+        var plain: [TaskResult] = []
+        while plain.isEmpty && ContinuousClock.now < end + .seconds(30) {
+            plain = try client.results(local)
+            if plain.isEmpty { Thread.sleep(forTimeInterval: 0.02) }
+        }
+        let here = try #require(plain.first)
+        #expect(here.succeeded && here.files.isEmpty)
+        TaskScratch.release(here.artifacts)
     }
 
     @Test func aWorkerOnTheCoordinatorsMachineSendsOnlyThePath() throws {

@@ -32,7 +32,7 @@ import Tasks
                     while !shared.stopping.load(ordering: .acquiring) {
                         if let received = try socket.receive(timeout: .milliseconds(20)),
                            let message = try? ClusterMessage(Message(frames: received.frames[...])),
-                           case let .task(taskID, attempt, _, _, _) = message {
+                           case let .task(taskID, attempt, _, _, _, _) = message {
                             var result = TaskResult(taskID: taskID, attempt: attempt, succeeded: true, metrics: ["steps": .int(curve.count)],
                                                     artifacts: [], error: "", seconds: 0, worker: "bulky")
                             result.series = curve

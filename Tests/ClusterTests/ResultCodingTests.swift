@@ -21,6 +21,33 @@ import Tasks
         #expect(back.series == series && back.metrics == result.metrics && back.attempt == 2 && back.artifacts == ["a.npy"])
     }
 
+    /// A task's carry flag and a submission's client host travel last, so a message from an
+    /// older sender (without them) still decodes: no carrying asked, no client host known.
+    @Test func theCarryFlagAndTheClientHostRoundTripAndMayBeAbsent() throws {
+        let task = ClusterMessage.task(taskID: 9, attempt: 2, kind: "artifact", params: ["path": .string("a.bin")], gang: nil, carryFiles: true)
+        guard case let .task(_, _, _, _, _, carry) = try ClusterMessage(task.message) else { Issue.record("not a task"); return }
+        #expect(carry)
+        var older = [UInt8](task.message.header)
+        older.removeLast()   // the flag: one byte
+        guard case let .task(id, _, _, params, _, carried) = try ClusterMessage(Message(task.message.command, header: Data(older))) else {
+            Issue.record("an older task message did not decode"); return
+        }
+        #expect(id == 9 && params["path"] == .string("a.bin") && !carried)
+
+        let submit = ClusterMessage.submit(kind: "echo", params: [:], count: 2, gang: 0, maxAttempts: 1, timeoutMilliseconds: 0,
+                                           clientHost: "boot=b;host=laptop")
+        guard case let .submit(_, _, count, _, _, _, host) = try ClusterMessage(submit.message) else { Issue.record("not a submit"); return }
+        #expect(count == 2 && host == "boot=b;host=laptop")
+        var before = [UInt8](submit.message.header)
+        before.removeLast(4 + "boot=b;host=laptop".utf8.count)   // the string: a 4-byte length, then its bytes
+        guard case let .submit(_, _, _, _, _, _, none) = try ClusterMessage(Message(submit.message.command, header: Data(before))) else {
+            Issue.record("an older submission did not decode"); return
+        }
+        #expect(none.isEmpty)
+        before.removeLast(2)   // cut into the timeout: malformed, not misread
+        #expect(throws: WireError.self) { _ = try ClusterMessage(Message(submit.message.command, header: Data(before))) }
+    }
+
     @Test func aTruncatedOrInflatedCurveIsMalformed() throws {
         let result = TaskResult(taskID: 1, attempt: 1, succeeded: true, metrics: [:], artifacts: [], error: "", seconds: 0,
                                 worker: "", series: [StepMetric(name: "loss", step: 1, value: 2)])

@@ -136,6 +136,6 @@ import Testing
         #expect(stored.isEmpty && recorded.isEmpty, "nothing is recorded as stored")
         let events = try store.database.query("SELECT detail FROM event WHERE run_id = ? AND kind = 'artifact'", [.integer(run)])
         let detail = events.first.flatMap { if case let .text(text) = $0[0] { text } else { nil } } ?? ""
-        #expect(events.count == 1 && detail.contains("elsewhere/ce.npy") && detail.contains("--carry-artifacts always"), "\(events)")
+        #expect(events.count == 1 && detail.contains("elsewhere/ce.npy") && detail.contains("shared filesystem"), "\(events)")
     }
 }
