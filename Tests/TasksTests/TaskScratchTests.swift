@@ -38,8 +38,11 @@ import Testing
         #expect(TaskScratch.release([file.path, plain.path, "relative/x.npy", "", "/"]).isEmpty)
         #expect(FileManager.default.fileExists(atPath: file.path))
 
-        // A marker that is a folder, not a file, does not make a scratch folder.
+        // A marker that is a folder, or a link to a file, does not make a scratch folder.
         try FileManager.default.createDirectory(at: plain.appendingPathComponent(TaskScratch.marker), withIntermediateDirectories: true)
+        #expect(TaskScratch.release([file.path]).isEmpty && FileManager.default.fileExists(atPath: file.path))
+        let linked = file.deletingLastPathComponent()
+        try FileManager.default.createSymbolicLink(at: linked.appendingPathComponent(TaskScratch.marker), withDestinationURL: file)
         #expect(TaskScratch.release([file.path]).isEmpty && FileManager.default.fileExists(atPath: file.path))
     }
 
