@@ -23,11 +23,16 @@ enum BuiltInKinds {
         if params.inScratch && (params.path.isEmpty || params.path.contains("/") || params.path.hasPrefix(".")) {
             throw ClusterError.invalidTask("path: with in_scratch, give a plain file name, not \(params.path)")
         }
-        let url: URL
-        do {
-            url = params.inScratch ? try TaskScratch.make("artifact").appendingPathComponent(params.path) : URL(fileURLWithPath: params.path)
+        func write(_ url: URL) throws -> URL {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try contents.write(to: url)
+            return url
+        }
+        let url: URL
+        do {
+            // A scratch folder whose write failed is removed here: no result names it.
+            url = params.inScratch ? try TaskScratch.filling("artifact") { try write($0.appendingPathComponent(params.path)) }
+                                   : try write(URL(fileURLWithPath: params.path))
         } catch {
             throw ClusterError.refused("cannot write \(params.path): \(error.localizedDescription)")
         }

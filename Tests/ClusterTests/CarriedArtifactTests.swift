@@ -47,6 +47,22 @@ import Testing
         #expect(!failure.succeeded && failure.error.contains("plain file name"), "\(failure.error)")
     }
 
+    @Test func aWriteThatFailsLeavesNoScratchFolder() throws {
+        // The worker inherits this process's TMPDIR; only this serialized suite writes in_scratch.
+        let temporary = FileManager.default.temporaryDirectory.path
+        func folders() throws -> Set<String> {
+            Set(try FileManager.default.contentsOfDirectory(atPath: temporary).filter { $0.hasPrefix("loom-artifact-") })
+        }
+        let before = try folders()
+        let cluster = try TestCluster(workers: 1)
+        // A name past the file system's 255 bytes: the folder is made, the write fails.
+        let ids = try cluster.coordinator.submit(kind: "artifact", params: ["path": .string(String(repeating: "n", count: 300)),
+                                                                             "bytes": .int(10), "in_scratch": .bool(true)])
+        let failure = try #require(cluster.coordinator.waitForResults(ids, timeout: .seconds(30)), "\(cluster.logText)")[0]
+        #expect(!failure.succeeded && failure.error.contains("cannot write"), "\(failure.error)")
+        #expect(try folders().subtracting(before).isEmpty, "the failed attempt's scratch folder is gone")
+    }
+
     @Test func aClientOnAnotherMachineGetsTheFilesFromAWorkerBesideTheCoordinator() throws {
         let cluster = try TestCluster(workers: 1)
         let client = try ClusterClient(connect: cluster.coordinator.endpoint)
