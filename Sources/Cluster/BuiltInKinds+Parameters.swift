@@ -2,10 +2,14 @@ import Tasks
 
 // The parameters of the runtime's own kinds (BuiltInKinds.swift), one type each.
 
+/// The longest wait a kind's parameter may ask for: a year. Its milliseconds must fit `Int64`,
+/// or a submitted `seconds: 1e300` would stop the worker that converts it.
+private let longestWait: Double = 365 * 24 * 3600
+
 struct AppendParameters: TaskParameters {
     static let declaration = [ParameterSpec("path", .string, "the file to append to"),
                               ParameterSpec("line", .string, default: .string(""), "the text of the line"),
-                              ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards", minimum: 0)]
+                              ParameterSpec("seconds", .double, default: .double(0), "how long to wait afterwards", minimum: 0, maximum: longestWait)]
     let path: String, line: String, seconds: Double
     init(_ values: ResolvedParameters) {
         path = values.string("path"); line = values.string("line"); seconds = values.double("seconds")
@@ -13,14 +17,14 @@ struct AppendParameters: TaskParameters {
 }
 
 struct SleepParameters: TaskParameters {
-    static let declaration = [ParameterSpec("seconds", .double, default: .double(1), "how long to wait", minimum: 0)]
+    static let declaration = [ParameterSpec("seconds", .double, default: .double(1), "how long to wait", minimum: 0, maximum: longestWait)]
     let seconds: Double
     init(_ values: ResolvedParameters) { seconds = values.double("seconds") }
 }
 
 struct StepsParameters: TaskParameters {
     static let declaration = [ParameterSpec("steps", .int, default: .int(10), "how many steps", minimum: 1, maximum: 1_000_000),
-                              ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes", minimum: 0)]
+                              ParameterSpec("seconds", .double, default: .double(0.1), "how long each step takes", minimum: 0, maximum: longestWait)]
     let steps: Int, seconds: Double
     init(_ values: ResolvedParameters) { steps = values.int("steps"); seconds = values.double("seconds") }
 }
@@ -56,7 +60,7 @@ struct ArtifactParameters: TaskParameters {
 }
 
 struct CrashParameters: TaskParameters {
-    static let declaration = [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying", minimum: 0)]
+    static let declaration = [ParameterSpec("after", .double, default: .double(0), "seconds to run before dying", minimum: 0, maximum: longestWait)]
     let after: Double
     init(_ values: ResolvedParameters) { after = values.double("after") }
 }
@@ -77,7 +81,7 @@ struct GEMMParameters: TaskParameters {
 
 struct GangBarrierParameters: TaskParameters {
     static let declaration = [ParameterSpec("rounds", .int, default: .int(3), "barriers to pass"),
-                              ParameterSpec("pause", .double, default: .double(0), "seconds between barriers", minimum: 0),
+                              ParameterSpec("pause", .double, default: .double(0), "seconds between barriers", minimum: 0, maximum: longestWait),
                               ParameterSpec("topology", .string, default: .string("mesh"), "mesh or ring", choices: ["mesh", "ring"])]
     let rounds: Int, pause: Double, topology: String
     init(_ values: ResolvedParameters) {

@@ -107,7 +107,10 @@ struct ExperimentParser {
         if let node = resources["retries"] { experiment.retries = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.retries", minimum: 0) } ?? 0 }
         if let node = resources["timeout"] {
             experiment.timeoutSeconds = try log.attempt { () throws(ExperimentError) -> Double in
-                guard case let .double(v) = try number(node, "resources.timeout"), v > 0 else { throw fail("resources.timeout must be positive seconds", at: node) }
+                // At most 30 days, the longest attempt timeout a coordinator accepts (the wire's bound).
+                guard case let .double(v) = try number(node, "resources.timeout"), v > 0, v <= 30 * 24 * 3600 else {
+                    throw fail("resources.timeout must be positive seconds, at most 30 days (2592000)", at: node)
+                }
                 return v
             }
         }
@@ -247,6 +250,11 @@ struct ExperimentParser {
                 }
                 for (bound, value) in [(low, a), (high, b)] {
                     if let problem = spec.problem(with: .double(value)) { throw fail(problem, at: bound) }
+                    // Sampled as a double and rounded: past 2^53 the integers are not all there,
+                    // and near 2^63 the rounded sample would not fit an Int.
+                    if spec.type == .int && abs(value) > 9_007_199_254_740_992 {
+                        throw fail("the range of '\(spec.name)' must lie within ±2^53 (9007199254740992) to be sampled", at: bound)
+                    }
                 }
                 return .range(min: a, max: b, isInteger: spec.type == .int)
             }

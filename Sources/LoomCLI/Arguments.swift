@@ -151,6 +151,22 @@ struct Arguments {
         return list
     }
 
+    /// The longest wait, timeout or grace any option takes: a year, far past any run and far
+    /// from overflowing the `Duration` it becomes.
+    static let longestSeconds: Double = 365 * 24 * 3600
+
+    /// The seconds `--name` gives (finite, positive, at most `longestSeconds`), or nil when not given.
+    func seconds(_ name: String) throws(CommandError) -> Double? {
+        guard let text = values[name] else { return nil }
+        guard let value = Double(text), value.isFinite, value > 0 else {
+            throw .usage("--\(name) expects a positive number of seconds, got '\(text)'")
+        }
+        guard value <= Self.longestSeconds else {
+            throw .usage("--\(name) \(text) is longer than a year; give at most \(Int(Self.longestSeconds)) seconds")
+        }
+        return value
+    }
+
     /// The finite, positive float value of `--name`, or nil when not given.
     func positiveFloat(_ name: String) throws(CommandError) -> Float? {
         guard let text = values[name] else { return nil }

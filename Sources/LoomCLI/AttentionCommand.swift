@@ -130,7 +130,12 @@ enum AttentionCommand: Command {
             }
             var link: (gbps: Double, latencyMicroseconds: Double)?
             if let gbps = try arguments.positiveFloat("link-gbps") {
-                link = (Double(gbps), Double(try arguments.positiveFloat("link-latency-us") ?? 0))
+                let latency = try arguments.positiveFloat("link-latency-us") ?? 0
+                // The task's own bounds (link_gbps, link_latency_us), said here as options.
+                guard gbps <= 1e6, latency <= 1e6 else {
+                    throw .usage("--link-gbps and --link-latency-us take at most 1000000 (GB/s, µs); got \(gbps), \(latency)")
+                }
+                link = (Double(gbps), Double(latency))
             } else if arguments.string("link-latency-us") != nil {
                 throw .usage("--link-latency-us needs --link-gbps")
             }

@@ -44,7 +44,7 @@ struct ClusterLauncher {
         directory = URL(fileURLWithPath: arguments.string("state") ?? ClusterLauncher.defaultState).standardizedFileURL.path
         remoteLoom = arguments.string("remote-loom") ?? ClusterOptions.executable.path
         remoteDirectory = arguments.string("remote-dir") ?? ClusterLauncher.defaultState
-        timeout = Double(try arguments.positiveFloat("timeout") ?? 60)
+        timeout = try arguments.seconds("timeout") ?? 60
         var shared: [String] = []
         if let beat = try arguments.int("heartbeat-ms", minimum: 10) { shared += ["--heartbeat-ms", String(beat)] }
         if let misses = try arguments.int("liveness", minimum: 1) { shared += ["--liveness", String(misses)] }
@@ -277,7 +277,7 @@ struct ClusterLauncher {
         return state
     }
 
-    static func down(directory: String, grace: Float) throws(CommandError) {
+    static func down(directory: String, grace: Double) throws(CommandError) {
         var state = try loadState(directory)
         let shell = RemoteShell(program: state.rsh, timeout: .seconds(Int64(grace) + 60))
         var kept: [ClusterState.Worker] = []

@@ -107,7 +107,7 @@ enum ClusterNodeStopCommand: Command {
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let connect = try arguments.required("connect", "the coordinator's endpoint")
-        let grace = try arguments.positiveFloat("grace") ?? 15
+        let grace = try arguments.seconds("grace") ?? 15
         let workers = try ClusterNode.workers(arguments.positionals)
         let outcomes = RemoteShell.forEach(workers) { worker in
             LocalProcesses.stop(worker.pid, grace: .milliseconds(Int64(grace * 1000))) {

@@ -60,7 +60,7 @@ enum ClusterDownCommand: Command {
 
     static func run(_ arguments: Arguments) throws(CommandError) {
         let directory = arguments.string("state") ?? ClusterLauncher.defaultState
-        let grace = try arguments.positiveFloat("grace") ?? 15
+        let grace = try arguments.seconds("grace") ?? 15
         try ClusterLauncher.down(directory: directory, grace: grace)
     }
 }

@@ -68,16 +68,10 @@ enum CoordinatorCommand: Command {
         .value("max-expired", "N", "leases expired in a row after which a worker is dropped and refused (default 2)"),
     ]
 
-    /// The longest lease accepted: a year, far past any run, and far from overflowing `Duration`.
-    static let longestLease: Float = 365 * 24 * 3600
-
     /// Sets the lease, slot cap and expiry limit from `--attempt-lease`, `--max-slots`, `--max-expired`.
     static func applyWorkerLimits(_ arguments: Arguments, to configuration: inout CoordinatorConfiguration) throws(CommandError) {
-        if let lease = try arguments.positiveFloat("attempt-lease") {
-            guard lease <= longestLease else {
-                throw .usage("--attempt-lease \(lease) is longer than a year; give at most \(Int(longestLease)) seconds")
-            }
-            configuration.defaultAttemptTimeout = .milliseconds(Int64((Double(lease) * 1000).rounded(.up)))
+        if let lease = try arguments.seconds("attempt-lease") {
+            configuration.defaultAttemptTimeout = .milliseconds(Int64((lease * 1000).rounded(.up)))
         }
         if let slots = try arguments.int("max-slots", minimum: 1) { configuration.maxSlotsPerWorker = slots }
         if let expired = try arguments.int("max-expired", minimum: 1) { configuration.maxExpiredAttempts = expired }

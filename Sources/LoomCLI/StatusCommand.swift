@@ -23,7 +23,7 @@ enum StatusCommand: Command {
     static func run(_ arguments: Arguments) throws(CommandError) {
         let connect = try arguments.required("connect", "the coordinator's endpoint")
         try ClusterOptions.checkEndpoint(connect, option: "connect")
-        let timeout = try arguments.positiveFloat("timeout") ?? 5
+        let timeout = try arguments.seconds("timeout") ?? 5
         let json: String
         do {
             json = try ClusterClient(connect: connect, security: try CurveOptions.client(arguments, endpoint: connect)).status(timeout: .milliseconds(Int64(timeout * 1000)))

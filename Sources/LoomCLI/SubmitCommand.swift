@@ -38,6 +38,7 @@ enum SubmitCommand: Command {
         let count = try arguments.int("count", minimum: 1) ?? 1
         let gang = try arguments.int("gang", minimum: 1) ?? 0
         let attempts = try arguments.int("attempts", minimum: 1) ?? 1
+        let timeout = try arguments.seconds("timeout") ?? 600    // read before anything is queued
         // Checked here too, so a typo is a usage error before anything is sent.
         do {
             let registry = LoomTasks.registry(testKinds: arguments.flag("test-kinds"))
@@ -61,7 +62,6 @@ enum SubmitCommand: Command {
             for id in ids { Console.output(String(id)) }
             return
         }
-        let timeout = try arguments.positiveFloat("timeout") ?? 600
         let end = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         var done: [UInt64: TaskResult] = [:]
         while done.count < ids.count {

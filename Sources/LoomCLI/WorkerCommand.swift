@@ -39,7 +39,7 @@ enum WorkerCommand: Command {
         try ClusterOptions.checkEndpoint(connect, option: "connect")
         let slots = try arguments.int("slots", minimum: 1) ?? 1
         let name = arguments.string("name") ?? defaultName(ProcessInfo.processInfo.environment)
-        let drain = try arguments.positiveFloat("drain-timeout") ?? 10
+        let drain = try arguments.seconds("drain-timeout") ?? 10
         let advertise = arguments.string("advertise") ?? defaultAdvertisedHost(connect)
         let security = try CurveOptions.client(arguments, endpoint: connect)
         let signals = Signals()
@@ -49,7 +49,7 @@ enum WorkerCommand: Command {
             connect: connect, name: name, slots: slots, liveness: try ClusterOptions.liveness(arguments),
             registry: LoomTasks.registry(testKinds: arguments.flag("test-kinds")),
             security: security, advertisedHost: advertise, drainTimeout: .milliseconds(Int64(drain * 1000)),
-            peerTimeout: .milliseconds(Int64((try arguments.positiveFloat("peer-timeout") ?? 3600) * 1000)),
+            peerTimeout: .milliseconds(Int64((try arguments.seconds("peer-timeout") ?? 3600) * 1000)),
             version: Provenance.loomVersion, logsEveryTask: arguments.flag("verbose"), log: clusterLog("worker \(name)"))
         configuration.scheduler = SlurmPlacement.entries(ProcessInfo.processInfo.environment)
         configuration.machine = machineEntries

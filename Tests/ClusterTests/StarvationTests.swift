@@ -226,7 +226,7 @@ import Wire
                 && status.counters["attempts_expired"] == nil && status.counters["attempts_lost"] == nil, "\(status.json)")
     }
 
-    @Test(arguments: [(["--attempt-lease", "0"], "--attempt-lease expects a finite positive number"),
+    @Test(arguments: [(["--attempt-lease", "0"], "--attempt-lease expects a positive number of seconds"),
                       (["--attempt-lease", "1e30"], "give at most 31536000 seconds"),
                       (["--max-slots", "0"], "--max-slots must be at least 1"),
                       (["--max-expired", "many"], "--max-expired expects a whole number")])

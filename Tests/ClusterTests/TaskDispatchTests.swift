@@ -48,5 +48,11 @@ import Testing
             "\($0)".contains("must be double")
         }
         #expect { _ = try cluster.coordinator.submit(kind: "gang.barrier") } throws: { "\($0)".contains("gang") }
+        // Its milliseconds would not fit Int64, and converting them would stop the worker.
+        for (kind, name) in [("sleep", "seconds"), ("steps", "seconds"), ("crash", "after")] {
+            #expect { _ = try cluster.coordinator.submit(kind: kind, params: [name: .double(1e30)]) } throws: {
+                "\($0)".contains("must be in 0…31536000")
+            }
+        }
     }
 }

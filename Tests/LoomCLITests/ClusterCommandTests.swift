@@ -138,4 +138,20 @@ import Testing
         let down = try LoomProcess.run(["cluster", "down", "--state", scratch.path("nothing")])
         #expect(down.status == 2 && down.standardError.contains("no cluster is recorded"), "\(down)")
     }
+
+    /// A wait past Int64's milliseconds once stopped the process that converted it; each option
+    /// that becomes a Duration now takes at most a year, and says so before anything starts.
+    @Test(arguments: [["status", "--connect", "tcp://127.0.0.1:9", "--timeout"],
+                      ["submit", "--kind", "sleep", "--connect", "tcp://127.0.0.1:9", "--wait", "--timeout"],
+                      ["worker", "--connect", "tcp://127.0.0.1:9", "--drain-timeout"],
+                      ["worker", "--connect", "tcp://127.0.0.1:9", "--peer-timeout"],
+                      ["cluster", "down", "--state", "/nonexistent", "--grace"],
+                      ["cluster", "node", "stop", "--connect", "tcp://127.0.0.1:9", "--grace"]])
+    func aWaitLongerThanAYearIsRefused(arguments: [String]) throws {
+        for (value, expected) in [("1e30", "longer than a year; give at most 31536000 seconds"),
+                                  ("nan", "expects a positive number of seconds"), ("-1", "expects a positive number of seconds")] {
+            let outcome = try LoomProcess.run(arguments + [value], deadline: .seconds(30))
+            #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(arguments) \(value): \(outcome)")
+        }
+    }
 }

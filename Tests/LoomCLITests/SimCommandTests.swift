@@ -87,6 +87,11 @@ import Testing
         #expect(tiny.status == 2 && tiny.standardError.contains("8 chunks"), "\(tiny)")
         let gqa = try LoomProcess.run(["sim", "--workers", "2", "--tokens", "64", "--heads", "6", "--kv-heads", "4", "--link-gbps", "1", "--compute-gflops", "1"])
         #expect(gqa.status == 2 && gqa.standardError.contains("multiple"), "\(gqa)")
+        // A latency that is not a number was once taken as 0 without a word.
+        for latency in ["ten", "-1", "nan", "1e30"] {
+            let bad = try LoomProcess.run(["sim", "--workers", "2", "--tokens", "64", "--link-gbps", "1", "--latency-us", latency, "--compute-gflops", "1"])
+            #expect(bad.status == 2 && bad.standardError.contains("--latency-us expects microseconds in 0…1000000, got '\(latency)'"), "\(bad)")
+        }
     }
 
     @Test func everyAlgorithmRunsOnAPreset() throws {

@@ -171,6 +171,11 @@ import Tasks
         #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "algorithm": .string("usp"), "ulysses_degree": .int(4), "heads": .int(6), "kv_heads": .int(2)], gang: 4) } throws: {
             "\($0)".contains("ulysses_degree (4) must divide heads (6) and kv_heads (2); give ulysses_degree = one of 1, 2")
         }
+        // A latency whose nanoseconds overflow Int64 once stopped every rank that converted it.
+        #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(64), "link_gbps": .double(1),
+                                                                                          "link_latency_us": .double(1e30)], gang: 2) } throws: {
+            "\($0)".contains("link_latency_us") && "\($0)".contains("1000000")
+        }
         // Past any machine: refused whole, and the product never overflows on the way.
         for tokens in [1 << 40, Int.max / 2] {
             #expect { _ = try cluster.coordinator.submit(kind: "attention.sharded", params: ["tokens": .int(tokens)], gang: 2) } throws: {
