@@ -3,7 +3,7 @@ import Tasks
 /// The parameters of `train.bb` (and the options of `loom train`), decoded once.
 public struct TrainParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
-        ParameterSpec("layers", .int, default: .int(1), "transformer layers"),
+        ParameterSpec("layers", .int, default: .int(1), "transformer layers", minimum: 1, maximum: 64),
         ParameterSpec("d_model", .int, default: .int(64), "model width d"),
         ParameterSpec("heads", .int, default: .int(1), "attention heads (must divide d_model)"),
         ParameterSpec("context", .int, default: .int(64), "tokens per sequence (the paper: 256)"),
@@ -18,23 +18,23 @@ public struct TrainParameters: TaskParameters {
         ParameterSpec("optimizer", .string, default: .string("adamw"), "adamw, adam or sgd"),
         ParameterSpec("lr", .double, default: .double(3e-4), "learning rate (the peak with a cosine schedule)"),
         ParameterSpec("schedule", .string, default: .string("constant"), "constant or cosine"),
-        ParameterSpec("warmup", .int, default: .int(0), "cosine: warm-up steps"),
+        ParameterSpec("warmup", .int, default: .int(0), "cosine: warm-up steps", minimum: 0, maximum: 10_000_000),
         ParameterSpec("min_lr", .double, default: .double(0), "cosine: the final rate"),
         ParameterSpec("beta1", .double, default: .double(0.9), "AdamW β1"),
         ParameterSpec("beta2", .double, default: .double(0.99), "AdamW β2 (the paper: 0.99)"),
         ParameterSpec("weight_decay", .double, default: .double(1e-4), "weight decay (the paper: 1e-4)"),
         ParameterSpec("momentum", .double, default: .double(0.9), "SGD momentum"),
         ParameterSpec("clip", .double, default: .double(1), "clip the global gradient norm (0: off)"),
-        ParameterSpec("steps", .int, default: .int(1000), "training steps"),
+        ParameterSpec("steps", .int, default: .int(1000), "training steps", minimum: 1, maximum: 10_000_000),
         ParameterSpec("batch", .int, default: .int(64), "sequences per step"),
         ParameterSpec("seed", .int, default: .int(0), "seed of the initial weights"),
         ParameterSpec("data_seed", .int, default: .int(1), "seed of the batches (batch k depends on it and k only)"),
-        ParameterSpec("evaluate_every", .int, default: .int(100), "measure on a fixed evaluation batch every N steps"),
+        ParameterSpec("evaluate_every", .int, default: .int(100), "measure on a fixed evaluation batch every N steps", minimum: 1),
         ParameterSpec("evaluation_batch", .int, default: .int(64), "sequences in the evaluation batch"),
         ParameterSpec("checkpoint_dir", .string, default: .string(""), "checkpoint here and resume from it if present"),
         ParameterSpec("checkpoint_every", .int, default: .int(0), "checkpoint every N steps (a multiple of evaluate_every; 0: at the end)"),
         ParameterSpec("data", .string, default: .string(""), "task statistics: a bigram-backcopy JSON or a text corpus (default: the shipped Tiny Shakespeare statistics)", input: true),
-        ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)"),
+        ParameterSpec("threads", .int, default: .int(0), "threads (0: all cores)", minimum: 0, maximum: 256),
         ParameterSpec("probes", .bool, default: .bool(true), "measure attn_sink, attn_prev, sink_logit_margin, value_drain and residual norms per layer and head at each evaluation"),
     ]
 

@@ -255,6 +255,9 @@ public final class WorkerAgent {
         membership?.peerDirectory = GangPeerEndpoint.directory(coordinator: configuration.connect)
         let mailbox = self.mailbox
         let taskContext = TaskContext(taskID: taskID, attempt: attempt, gang: membership, progress: { points, total in
+            // The wire takes a total up to Int32.max: past it the coordinator drops the whole
+            // message, and a worker whose every message is dropped is soon judged dead.
+            let total = min(max(total, 0), Int(Int32.max))
             mailbox.post(.progress(taskID: taskID, attempt: attempt, points: points, total: total))
         })
         running[key] = RunningTask(context: taskContext)

@@ -126,13 +126,16 @@ struct Arguments {
     }
 
     /// The integer value of `--name`, at least `minimum`, or nil when not given.
-    func int(_ name: String, minimum: Int) throws(CommandError) -> Int? {
+    func int(_ name: String, minimum: Int, maximum: Int = .max) throws(CommandError) -> Int? {
         guard let text = values[name] else { return nil }
         guard let value = Int(text) else {
             throw .usage("--\(name) expects a whole number, got '\(text)'")
         }
         guard value >= minimum else {
             throw .usage("--\(name) must be at least \(minimum), got \(value)")
+        }
+        guard value <= maximum else {
+            throw .usage("--\(name) must be at most \(maximum), got \(value)")
         }
         return value
     }

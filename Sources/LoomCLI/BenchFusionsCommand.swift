@@ -49,8 +49,11 @@ enum BenchFusionsCommand: Command {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
         }
         let cases = try BenchTrainCommand.parseModels(arguments.string("models") ?? "1x64,3x64,1x256")
-        let context = try arguments.int("context", minimum: 1) ?? 64
-        let batch = try arguments.int("batch", minimum: 1) ?? 64
+        let context = try arguments.int("context", minimum: 1, maximum: 1 << 24) ?? 64
+        let batch = try arguments.int("batch", minimum: 1, maximum: 1 << 24) ?? 64
+        guard batch * context <= 1 << 24 else {
+            throw .usage("--batch \(batch) × --context \(context) is more than the 2^24 rows a model takes; lower either")
+        }
         let rounds = try arguments.int("rounds", minimum: 1) ?? 200
         let blockSizes = try arguments.intList("ffn-blocks")
         let timesPhases = arguments.flag("phases")

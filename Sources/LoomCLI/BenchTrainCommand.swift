@@ -60,8 +60,11 @@ enum BenchTrainCommand: Command {
             throw .usage("--json needs a release build: build with 'swift build -c release' and use .build/release/loom")
         }
         let cases = try parseModels(arguments.string("models") ?? "1x64,3x64,1x256,3x256")
-        let context = try arguments.int("context", minimum: 1) ?? 64
-        let batch = try arguments.int("batch", minimum: 1) ?? 64
+        let context = try arguments.int("context", minimum: 1, maximum: 1 << 24) ?? 64
+        let batch = try arguments.int("batch", minimum: 1, maximum: 1 << 24) ?? 64
+        guard batch * context <= 1 << 24 else {
+            throw .usage("--batch \(batch) × --context \(context) is more than the 2^24 rows a model takes; lower either")
+        }
         let steps = try arguments.int("steps", minimum: 1) ?? 20
         let repeats = try arguments.int("repeat", minimum: 1) ?? 3
         let products: [String]
@@ -243,6 +246,10 @@ enum BenchTrainCommand: Command {
             let parts = word.split(separator: "x")
             guard parts.count == 2, let layers = Int(parts[0]), let width = Int(parts[1]), layers >= 1, width >= 1 else {
                 throw .usage("--models takes layers×width pairs like 1x64,3x256; got '\(word)'")
+            }
+            // The models' own bounds (ModelConfig), before a layer list is built from them.
+            guard layers <= 64, width <= 1 << 16 else {
+                throw .usage("--models: '\(word)' is past 64 layers or a width of 65536; these are small models")
             }
             cases.append(Case(layers: layers, width: width))
         }

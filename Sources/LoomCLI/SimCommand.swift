@@ -13,9 +13,9 @@ enum SimCommand: Command {
         .value("ulysses-degree", "U", "usp: ranks per Ulysses group, dividing the ranks, heads and K/V heads (the ring runs across the P/U groups)"),
         .value("workers", "P", "ranks, 2…4096 (default: the topology's; required with --link-gbps)"),
         .value("tokens", "N", "sequence length, at least one token per chunk (required)"),
-        .value("heads", "H", "query heads (default 8)"),
-        .value("kv-heads", "G", "key/value heads (default: H)"),
-        .value("head-dim", "D", "head dimension (default 64)"),
+        .value("heads", "H", "query heads, at most 4096 (default 8)"),
+        .value("kv-heads", "G", "key/value heads, at most 4096 (default: H)"),
+        .value("head-dim", "D", "head dimension, at most 4096 (default 64)"),
         .flag("causal", "the causal mask"),
         .flag("backward", "also replay the backward pass after the forward (each rank's backward blocks at the topology's backward efficiency)"),
         .value("dtype", "T", "the elements on the wire: float32 (default, the executor's), bf16 or fp16"),
@@ -55,9 +55,10 @@ enum SimCommand: Command {
         }
         guard let tokens = try arguments.int("tokens", minimum: 1) else { throw .usage("give --tokens N") }
         guard tokens <= 1 << 30 else { throw .usage("--tokens \(tokens) is more than 2^30") }
-        let heads = try arguments.int("heads", minimum: 1) ?? 8
-        let keyHeads = try arguments.int("kv-heads", minimum: 1) ?? heads
-        let dimension = try arguments.int("head-dim", minimum: 1) ?? 64
+        // sim.run's bounds, so the byte counts stay far from overflowing.
+        let heads = try arguments.int("heads", minimum: 1, maximum: 4096) ?? 8
+        let keyHeads = try arguments.int("kv-heads", minimum: 1, maximum: 4096) ?? heads
+        let dimension = try arguments.int("head-dim", minimum: 1, maximum: 4096) ?? 64
         let network: Network, ranks: Int
         if let topology {
             network = topology.network

@@ -66,9 +66,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         try require(vocabulary >= 2, "vocabulary must be at least 2 tokens (got \(vocabulary))")
         try require(context >= 1, "context must be at least 1 token (got \(context))")
         try require(dModel >= 1, "d_model must be positive (got \(dModel))")
+        // Each size bounded before any product of them (the FFN's 4·d first): this module is built
+        // without overflow checks, so a wrapped count would pass and corrupt memory.
+        try require(dModel <= 1 << 16, "d_model must be at most 65536 (got \(dModel)); these are small models")
         try require(heads >= 1, "heads must be at least 1 (got \(heads))")
         try require(dModel % heads == 0, "heads (\(heads)) must divide d_model (\(dModel)); d_model \(dModel) takes heads \(Self.divisors(of: dModel).filter { $0 <= 16 }.map(String.init).joined(separator: ", "))")
         try require(ffnHidden >= 1, "ffn_hidden must be positive (got \(ffnHidden))")
+        try require(vocabulary <= 1 << 24, "vocabulary must be at most 2^24 tokens (got \(vocabulary))")
+        try require(context <= 1 << 24, "context must be at most 2^24 tokens (got \(context))")
+        try require(ffnHidden <= 1 << 20, "ffn_hidden must be at most 2^20 (got \(ffnHidden))")
         try require(!layers.isEmpty, "a model needs at least 1 layer (got \(layers.count))")
         try require(layers.count <= 64, "at most 64 layers (got \(layers.count)); these are small models")
         for (l, layer) in layers.enumerated() where layer.duo {

@@ -33,6 +33,13 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         guard steps >= 1 else { throw .configuration("steps must be at least 1 (got \(steps))") }
         guard batch >= 1 else { throw .configuration("batch must be at least 1 (got \(batch))") }
         guard evaluationBatch >= 1 else { throw .configuration("evaluation batch must be at least 1 (got \(evaluationBatch))") }
+        // The model's rows (Transformer's bound), checked before the batches are allocated;
+        // the context is at most 2^24, so the products below cannot overflow once each batch is.
+        for (name, sequences) in [("batch", batch), ("evaluation batch", evaluationBatch)] {
+            guard sequences <= 1 << 24, sequences * model.context <= 1 << 24 else {
+                throw .configuration("\(name)·context = \(sequences)·\(model.context) rows is more than Loom's 2^24; lower the \(name) or the context")
+            }
+        }
         guard evaluateEvery >= 1 else { throw .configuration("evaluate_every must be at least 1 (got \(evaluateEvery))") }
         guard checkpointEvery >= 0 else { throw .configuration("checkpoint_every must be ≥ 0 (got \(checkpointEvery))") }
         // Checkpoints fall on measurement steps, so a resumed run's averaged train loss covers

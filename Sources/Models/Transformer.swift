@@ -116,8 +116,10 @@ public final class Transformer {
     init(config: ModelConfig, initialSeed: UInt64?, maxBatch: Int, threads: Int) throws(ModelError) {
         try config.validate()
         guard maxBatch >= 1 else { throw .configuration("maxBatch must be at least 1 (got \(maxBatch))") }
-        guard maxBatch * config.context <= 1 << 24 else {
-            throw .configuration("maxBatch·context = \(maxBatch * config.context) rows is more than Loom's 2^24; use a smaller maxBatch")
+        // Without overflow checks here, a huge maxBatch would wrap the product and pass.
+        let (rows, overflow) = maxBatch.multipliedReportingOverflow(by: config.context)
+        guard !overflow, rows <= 1 << 24 else {
+            throw .configuration("maxBatch·context = \(maxBatch)·\(config.context) rows is more than Loom's 2^24; use a smaller batch or context")
         }
         self.config = config
         self.maxBatch = maxBatch

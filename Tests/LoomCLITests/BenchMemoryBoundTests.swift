@@ -18,6 +18,12 @@ import TensorCore
         (["bench", "gemm", "--d", "9223372036854775807"], "--d must be at most 1048576"),
         (["bench", "sp", "--sizes", "100000000000", "--workers", "2"], "lower --sizes, --heads or --head-dim"),
         (["bench", "sched", "--runs", "100000000000"], "--runs must be at most 1000000"),
+        (["bench", "train", "--models", "9223372036854775807x64"], "past 64 layers or a width of 65536"),
+        (["bench", "fusions", "--models", "1x9223372036854775807"], "past 64 layers or a width of 65536"),
+        (["bench", "train", "--models", "1x64", "--batch", "9223372036854775807"], "--batch must be at most 16777216"),
+        (["bench", "fusions", "--models", "1x64", "--batch", "65536", "--context", "65536"], "more than the 2^24 rows"),
+        (["sim", "--workers", "2", "--tokens", "1024", "--heads", "1000000000", "--head-dim", "1000000000", "--link-gbps", "1",
+          "--compute-gflops", "1"], "--heads must be at most 4096"),
     ])
     func anOversizedCaseIsAUsageError(arguments: [String], names: String) throws {
         let outcome = try LoomProcess.run(arguments, deadline: .seconds(60))

@@ -22,7 +22,15 @@ import Testing
                                     (["--d-model", "-8"], "d_model must be positive"), (["--steps", "ten"], "--steps must be int"),
                                     (["--checkpoint-every", "7"], "multiple of evaluate_every"), (["--attention", "linear"], "attention must be one of"),
                                     (["--layer-attention", "none,softmax"], "names 2 layer(s) but layers is 1"),
-                                    (["--layers", "2", "--layer-ffn", "mlp,big"], "layer 1 is 'big'")] {
+                                    (["--layers", "2", "--layer-ffn", "mlp,big"], "layer 1 is 'big'"),
+                                    // Sizes past Int's range once wrapped in the unchecked arithmetic and crashed.
+                                    (["--batch", "\(Int.max)"], "rows is more than Loom's 2^24"),
+                                    (["--evaluation-batch", "\(Int.max)"], "rows is more than Loom's 2^24"),
+                                    (["--context", "\(Int.max)"], "context must be at most 2^24"),
+                                    (["--d-model", "\(Int.max)"], "d_model must be at most 65536"),
+                                    (["--ffn-hidden", "\(Int.max)"], "ffn_hidden must be at most 2^20"),
+                                    (["--steps", "\(Int.max)"], "must be in 1…10000000"),
+                                    (["--threads", "100000"], "must be in 0…256")] {
             let outcome = try LoomProcess.run(["train"] + arguments)
             #expect(outcome.status == 2 && outcome.standardError.contains(phrase), "\(arguments): \(outcome)")
             #expect(!outcome.standardOutput.contains("step"), "nothing trained")
