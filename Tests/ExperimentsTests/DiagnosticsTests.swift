@@ -97,19 +97,19 @@ import Testing
     /// (what, file, override, the error's start) for numbers the kind cannot run.
     static let numbers: [(String, String, [String], String)] = [
         ("negative in the file", "name: x\ntask: sleep\nparams:\n  seconds: -1\n", [],
-         "DIR/x.yaml:4:12: parameter 'seconds' must be at least 0; got -1.0"),
+         "DIR/x.yaml:4:12: parameter 'seconds' must be in 0…31536000; got -1.0"),
         ("nan in the file", "name: x\ntask: sleep\nparams:\n  seconds: nan\n", [],
          "DIR/x.yaml:4:12: parameter 'seconds' must be a finite number; got nan"),
         ("1e400 in a list", "name: x\ntask: sleep\nparams:\n  seconds: [1, 1e400]\n", [],
          "DIR/x.yaml:4:16: parameter 'seconds' must be a finite number; got inf"),
         ("negative override", "name: x\ntask: sleep\n", ["seconds=-1"],
-         "override 'seconds=-1': parameter 'seconds' must be at least 0; got -1.0"),
+         "override 'seconds=-1': parameter 'seconds' must be in 0…31536000; got -1.0"),
         ("inf override", "name: x\ntask: sleep\nparams: {seconds: 2}\n", ["seconds=inf"],
          "override 'seconds=inf': parameter 'seconds' must be a finite number; got inf"),
         ("out of range", "name: x\ntask: fail\nparams: {probability: 1.5}\n", [],
          "DIR/x.yaml:3:23: parameter 'probability' must be in 0…1; got 1.5"),
         ("a range bound", "name: x\ntask: sleep\nparams: {seconds: {min: -2, max: 1}}\nsweep: {random: {n: 3}}\n", [],
-         "DIR/x.yaml:3:25: parameter 'seconds' must be at least 0; got -2.0"),
+         "DIR/x.yaml:3:25: parameter 'seconds' must be in 0…31536000; got -2.0"),
     ]
 
     @Test(arguments: numbers)
