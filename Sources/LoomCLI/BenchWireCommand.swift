@@ -1,3 +1,4 @@
+import Cluster
 import Foundation
 import TensorCore
 import Wire
@@ -54,16 +55,22 @@ enum BenchWireCommand: Command {
             throw .usage("--json needs a release build: debug timings are not comparable with anything. Build with 'swift build -c release' (or run 'make bench') and use .build/release/loom")
         }
         let defaultSizes = arguments.flag("quick") ? "64K,64M" : "1K,64K,1M,16M,64M,256M"
+        // Every option read before anything runs; the counts bounded, as each sizes an array.
         let configuration = WireBenchmark.Configuration(
             sizes: try sizes(arguments.string("sizes") ?? defaultSizes),
-            repeatCount: try arguments.int("repeat", minimum: 1) ?? 10,
-            pingCount: try arguments.int("pings", minimum: 1) ?? 1000)
+            repeatCount: try arguments.int("repeat", minimum: 1, maximum: 100_000) ?? 10,
+            pingCount: try arguments.int("pings", minimum: 1, maximum: 10_000_000) ?? 1000)
+        let dispatchWorkers = arguments.string("dispatch-workers") == "0" ? [] : try arguments.intList("dispatch-workers") ?? [1, 2, 4]
+        if let many = dispatchWorkers.first(where: { $0 > LocalCluster.maximumWorkers }) {
+            throw .usage("--dispatch-workers \(many): give \(LocalCluster.maximumWorkers) or fewer local workers")
+        }
+        let dispatchSlots = try arguments.int("dispatch-slots", minimum: 1, maximum: 1024) ?? 16
+        let dispatchTasks = try arguments.int("dispatch-tasks", minimum: 1, maximum: 1_000_000) ?? 10_000
         Console.progress("bench wire: sizes \(configuration.sizes.map(WireBenchmark.sizeLabel).joined(separator: ", ")), peer process starting …")
         let report = try WireBenchmark.run(configuration) { Console.progress($0) }
-        let dispatchWorkers = arguments.string("dispatch-workers") == "0" ? [] : try arguments.intList("dispatch-workers") ?? [1, 2, 4]
-        let dispatch = try DispatchBenchmark.run(
-            workerCounts: dispatchWorkers, slots: try arguments.int("dispatch-slots", minimum: 1) ?? 16,
-            tasks: try arguments.int("dispatch-tasks", minimum: 1) ?? 10_000, repeats: 3) { Console.progress($0) }
+        let dispatch = try DispatchBenchmark.run(workerCounts: dispatchWorkers, slots: dispatchSlots, tasks: dispatchTasks, repeats: 3) {
+            Console.progress($0)
+        }
         Console.output(wantsJSON ? json(configuration, report, dispatch).rendered() : table(configuration, report, dispatch))
     }
 

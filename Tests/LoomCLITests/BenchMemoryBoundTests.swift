@@ -18,6 +18,8 @@ import TensorCore
         (["bench", "gemm", "--d", "9223372036854775807"], "--d must be at most 1048576"),
         (["bench", "sp", "--sizes", "100000000000", "--workers", "2"], "lower --sizes, --heads or --head-dim"),
         (["bench", "sched", "--runs", "100000000000"], "--runs must be at most 1000000"),
+        (["bench", "wire", "--dispatch-tasks", "1000000000000"], "--dispatch-tasks must be at most 1000000"),
+        (["bench", "wire", "--pings", "1000000000000"], "--pings must be at most 10000000"),
         (["bench", "train", "--models", "9223372036854775807x64"], "past 64 layers or a width of 65536"),
         (["bench", "fusions", "--models", "1x9223372036854775807"], "past 64 layers or a width of 65536"),
         (["bench", "train", "--models", "1x64", "--batch", "9223372036854775807"], "--batch must be at most 16777216"),
