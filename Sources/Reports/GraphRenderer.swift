@@ -24,6 +24,13 @@ public enum GraphRenderer {
                 throw Failure(message: "Graphviz cannot parse the graph: \(lastError() ?? "syntax error")")
             }
             defer { agclose(graph) }
+            // A notebook's DOT is the notebook author's: it must not read the reader's files.
+            if let attribute = loom_dot_file_reference(graph) {
+                let name = String(cString: attribute)
+                throw Failure(message: "the graph uses '\(name)'"
+                              + (["image", "shapefile", "imagepath", "fontpath"].contains(name) ? "" : " with an HTML-like <IMG>")
+                              + ", which reads a file from this machine; Loom draws graphs that read no files: remove it")
+            }
             guard gvLayout(context, graph, "dot") == 0 else {
                 throw Failure(message: "Graphviz cannot lay out the graph: \(lastError() ?? "layout failed")")
             }

@@ -47,4 +47,29 @@ import Testing
         #expect { _ = try GraphRenderer.render(dot: "digraph { a -> ", format: "svg") } throws: { "\($0)".contains("cannot parse") }
         #expect { _ = try GraphRenderer.render(dot: "digraph { a }", format: "nonsense") } throws: { "\($0)".contains("cannot render") }
     }
+
+    /// Graphviz reads a file for a node's image (and embeds a PNG's pixels in the PDF), a shape
+    /// file, the folders of `imagepath` and `fontpath`, and an IMG in an HTML-like label: a
+    /// notebook's raw DOT using any of them is refused before layout.
+    @Test(arguments: [
+        ("digraph { a [image=\"/etc/hostname\"] }", "'image'"),
+        ("digraph { node [image=\"\"]; a }", "'image'"),
+        ("digraph { a [shape=custom, shapefile=\"/etc/hostname\"] }", "'shapefile'"),
+        ("digraph { imagepath=\"/etc\"; a }", "'imagepath'"),
+        ("digraph { subgraph cluster_s { fontpath=\"/etc\"; a } }", "'fontpath'"),
+        ("digraph { a [label=<<TABLE><TR><TD><iMg SRC=\"/etc/hostname\"/></TD></TR></TABLE>>] }", "'label' with an HTML-like <IMG>"),
+        ("digraph { a -> b [xlabel=<<IMG SRC=\"/etc/hostname\"/>>] }", "'xlabel' with an HTML-like <IMG>"),
+        ("digraph { subgraph cluster_s { label=<<IMG SRC=\"/etc/hostname\"/>>; a } }", "'label' with an HTML-like <IMG>"),
+    ])
+    func aGraphThatReadsAFileIsRefused(dot: String, names: String) {
+        #expect { _ = try GraphRenderer.render(dot: dot, format: "svg") } throws: {
+            "\($0)".contains("the graph uses \(names)") && "\($0)".contains("reads a file")
+        }
+    }
+
+    @Test func htmlLabelsWithoutImagesAndTheWordImgStillDraw() throws {
+        let svg = try GraphRenderer.render(dot: "digraph { subgraph cluster_s { label=<<B>bold</B>>; a } b [label=\"<img>\"]; a -> b [label=<<I>x</I>>] }",
+                                           format: "svg")
+        #expect(String(decoding: svg, as: UTF8.self).contains("&lt;img&gt;"))
+    }
 }
