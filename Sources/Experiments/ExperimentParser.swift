@@ -88,7 +88,8 @@ struct ExperimentParser {
             try log.finish()
             throw fail("the experiment needs a known 'task'", at: root)      // not reached: the task's problem is logged
         }
-        if kind.isGang && experiment.gang == 0 {
+        // A gang size that was given but refused has its own problem already.
+        if kind.isGang && experiment.gang == 0 && root["resources"]?["gang"] == nil {
             try log.record(fail("task '\(taskName)' runs as a gang: give 'resources: {gang: P}'", at: taskNode))
         }
         if !kind.isGang && experiment.gang > 0 {
@@ -102,9 +103,9 @@ struct ExperimentParser {
 
     private func parseResources(_ resources: YAMLNode, into experiment: inout Experiment) throws(ExperimentError) {
         guard try checkKeys(resources, allowed: ExperimentLoader.resourceKeys, in: "resources") else { return }
-        if let node = resources["workers"] { experiment.workers = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.workers", minimum: 1) } }
-        if let node = resources["gang"] { experiment.gang = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.gang", minimum: 1) } ?? 0 }
-        if let node = resources["retries"] { experiment.retries = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.retries", minimum: 0) } ?? 0 }
+        if let node = resources["workers"] { experiment.workers = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.workers", minimum: 1, maximum: 4096) } }
+        if let node = resources["gang"] { experiment.gang = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.gang", minimum: 1, maximum: 65536) } ?? 0 }
+        if let node = resources["retries"] { experiment.retries = try log.attempt { () throws(ExperimentError) in try integer(node, "resources.retries", minimum: 0, maximum: 999) } ?? 0 }
         if let node = resources["timeout"] {
             experiment.timeoutSeconds = try log.attempt { () throws(ExperimentError) -> Double in
                 // At most 30 days, the longest attempt timeout a coordinator accepts (the wire's bound).

@@ -44,19 +44,27 @@ extension ResultsStore {
                 }
             }
         }
-        // Files: everything under the artifact directory that no remaining row names.
-        var named = Set<String>()
-        for row in try database.query("SELECT path FROM artifact") { if case let .text(path) = row[0] { named.insert(path) } }
-        named.subtract(doomed)
+        // Files: everything under the artifact directory that no remaining row names. A row is
+        // matched by where it lies in the folder (`<run id>/<name>`, as `collectArtifacts` stores
+        // it), not by its absolute path: a store that was moved, copied or reached through a link
+        // still names its files, and a directory artifact (a checkpoint) names every file in it.
+        var named: [String: String] = [:]      // key → the path the row holds
+        for row in try database.query("SELECT path FROM artifact") {
+            if case let .text(path) = row[0], let key = Self.artifactKey(path) { named[key] = path }
+        }
+        for path in doomed { if let key = Self.artifactKey(path) { named[key] = nil } }
         let manager = FileManager.default
+        let depth = directory.standardizedFileURL.pathComponents.count
         if let walker = manager.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey]) {
             for case let url as URL in walker {
-                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true, !named.contains(url.path) else { continue }
+                guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+                let inside = url.standardizedFileURL.pathComponents.dropFirst(depth)
+                if inside.count >= 2 && named[inside.prefix(2).joined(separator: "/")] != nil { continue }
                 result.orphanFiles.append(url.path)
                 result.bytesFreed += (try? url.resourceValues(forKeys: [.fileSizeKey]))?.fileSize ?? 0
             }
         }
-        result.missingFiles = named.filter { !manager.fileExists(atPath: $0) }.sorted()
+        result.missingFiles = named.filter { !manager.fileExists(atPath: directory.appendingPathComponent($0.key).path) }.map(\.value).sorted()
         if !dryRun {
             for file in result.orphanFiles { try? manager.removeItem(atPath: file) }
             // Run directories left empty.
@@ -70,6 +78,12 @@ extension ResultsStore {
             result.bytesFreed += max(0, before - fileSize)
         }
         return result
+    }
+
+    /// Where a stored artifact lies inside the artifact folder: its run's folder and its name.
+    static func artifactKey(_ path: String) -> String? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: true)
+        return parts.count >= 2 ? parts.suffix(2).joined(separator: "/") : nil
     }
 
     private var fileSize: Int {

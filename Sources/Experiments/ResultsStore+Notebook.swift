@@ -2,8 +2,9 @@ import Foundation
 
 extension ResultsStore {
     /// A user's read-only query (a notebook's `sql` cell) on this store; see `SQLiteDatabase.readOnlyQuery`.
-    public func readOnlyQuery(_ sql: String, maximumRows: Int = 10_000) throws(StoreError) -> (columns: [String], rows: [[String?]], truncated: Bool) {
-        try database.readOnlyQuery(sql, maximumRows: maximumRows)
+    public func readOnlyQuery(_ sql: String, maximumRows: Int = 10_000, maximumBytes: Int = 8 << 20,
+                              timeout: Duration = .seconds(10)) throws(StoreError) -> (columns: [String], rows: [[String?]], truncated: Bool) {
+        try database.readOnlyQuery(sql, maximumRows: maximumRows, maximumBytes: maximumBytes, timeout: timeout)
     }
 
     /// A digest of everything a notebook cell reads about `experiment`: its runs (status, cache

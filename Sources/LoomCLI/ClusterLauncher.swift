@@ -46,11 +46,11 @@ struct ClusterLauncher {
         remoteDirectory = arguments.string("remote-dir") ?? ClusterLauncher.defaultState
         timeout = try arguments.seconds("timeout") ?? 60
         var shared: [String] = []
-        if let beat = try arguments.int("heartbeat-ms", minimum: 10) { shared += ["--heartbeat-ms", String(beat)] }
-        if let misses = try arguments.int("liveness", minimum: 1) { shared += ["--liveness", String(misses)] }
+        if let beat = try arguments.int("heartbeat-ms", minimum: 10, maximum: 3_600_000) { shared += ["--heartbeat-ms", String(beat)] }
+        if let misses = try arguments.int("liveness", minimum: 1, maximum: 1000) { shared += ["--liveness", String(misses)] }
         if arguments.flag("test-kinds") { shared.append("--test-kinds") }
         coordinatorOptions = shared
-        workerOptions = ["--slots", String(try arguments.int("slots", minimum: 1) ?? 1)] + shared
+        workerOptions = ["--slots", String(try arguments.int("slots", minimum: 1, maximum: 4096) ?? 1)] + shared
         if let bad = RemoteCommand.untransmittable([remoteLoom, remoteDirectory]) {
             throw .usage("'\(bad.debugDescription)' holds a NUL byte and cannot be sent to a host")
         }
@@ -59,6 +59,9 @@ struct ClusterLauncher {
     /// A host that failed a step, and why.
     struct Failure { var destination: String; var reason: String }
 
+    /// Marks a state's keys folder as cluster up's, so a later up may make its keys again.
+    static let keysMarker = ".made-by-cluster-up"
+
     func up() throws(CommandError) {
         let clock = ContinuousClock.now
         if let existing = try ClusterLauncher.loadStateIfAny(directory) {
@@ -66,9 +69,22 @@ struct ClusterLauncher {
                          + "\(existing.workers.count) worker(s)); run 'loom cluster down --state \(directory)' first, or give another --state")
         }
         let keysDirectory = directory + "/keys"
+        // The state's keys are cluster up's own, made again each time; keys it did not make (a
+        // --state of ~/.loom holds the user's coordinator pair) are never replaced.
+        let madeHere = keysDirectory + "/" + Self.keysMarker
+        let theirs = ["coordinator.key", "coordinator.pub", KeyStore.allowListFileName].filter {
+            FileManager.default.fileExists(atPath: keysDirectory + "/" + $0)
+        }
+        if !theirs.isEmpty && !FileManager.default.fileExists(atPath: madeHere) {
+            throw .usage("\(keysDirectory) holds \(theirs.joined(separator: ", ")), which 'loom cluster up' did not make and would replace; "
+                         + "give --state a folder of its own (the default is \(ClusterLauncher.defaultState))")
+        }
         let pair: CurveKeyPair
         do {
             try FileManager.default.createDirectory(atPath: keysDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            guard FileManager.default.createFile(atPath: madeHere, contents: Data("made by loom cluster up\n".utf8)) else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: madeHere])
+            }
             pair = try KeyStore(directory: keysDirectory).generate(name: "coordinator", overwrite: true)
         } catch {
             throw .failure("cannot make the coordinator's keys in \(keysDirectory): \(error)")

@@ -67,10 +67,10 @@ enum ClusterNodeStartCommand: Command {
         do { try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) } catch {
             throw .failure("cannot create the log folder \(logs): \(error.localizedDescription)")
         }
-        var shared = ["--connect", connect, "--slots", String(try arguments.int("slots", minimum: 1) ?? 1),
+        var shared = ["--connect", connect, "--slots", String(try arguments.int("slots", minimum: 1, maximum: 4096) ?? 1),
                       "--curve", "--keys", keys, "--key", key, "--server-key", serverKey]
-        if let beat = try arguments.int("heartbeat-ms", minimum: 10) { shared += ["--heartbeat-ms", String(beat)] }
-        if let misses = try arguments.int("liveness", minimum: 1) { shared += ["--liveness", String(misses)] }
+        if let beat = try arguments.int("heartbeat-ms", minimum: 10, maximum: 3_600_000) { shared += ["--heartbeat-ms", String(beat)] }
+        if let misses = try arguments.int("liveness", minimum: 1, maximum: 1000) { shared += ["--liveness", String(misses)] }
         if arguments.flag("test-kinds") { shared.append("--test-kinds") }
         let executable = ClusterOptions.executable.path
         for index in 0..<count {

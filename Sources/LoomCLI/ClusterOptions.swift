@@ -14,8 +14,10 @@ enum ClusterOptions {
 
     /// The liveness rule from `--heartbeat-ms` and `--liveness`.
     static func liveness(_ arguments: Arguments) throws(CommandError) -> Liveness {
-        let interval = try arguments.int("heartbeat-ms", minimum: 10) ?? 1000
-        let misses = try arguments.int("liveness", minimum: 1) ?? 3
+        // The wire's bounds on a welcome (an hour, 1000 misses): past them workers drop it, and
+        // their product once overflowed the deadline and stopped the process.
+        let interval = try arguments.int("heartbeat-ms", minimum: 10, maximum: 3_600_000) ?? 1000
+        let misses = try arguments.int("liveness", minimum: 1, maximum: 1000) ?? 3
         return Liveness(interval: .milliseconds(Int64(interval)), misses: misses)
     }
 
@@ -23,8 +25,13 @@ enum ClusterOptions {
     static func isLoopback(_ endpoint: String) -> Bool {
         if endpoint.hasPrefix("ipc://") || endpoint.hasPrefix("inproc://") { return true }
         guard endpoint.hasPrefix("tcp://") else { return false }
-        let host = endpoint.dropFirst(6).split(separator: ":").first.map(String.init) ?? ""
-        return host.hasPrefix("127.") || host == "localhost" || host == "[::1]"
+        let address = endpoint.dropFirst(6)
+        if address.hasPrefix("[") { return address.hasPrefix("[::1]") }
+        let host = address.split(separator: ":", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        // An IPv4 literal in 127.0.0.0/8, not any name that starts with "127." (a DNS name can).
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackAddress = octets.count == 4 && octets.allSatisfy { UInt8($0) != nil } && octets[0] == "127"
+        return isLoopbackAddress || host == "localhost"
     }
 
     /// Checks an endpoint's shape before libzmq sees it, with an example of a good one.

@@ -35,9 +35,10 @@ enum SubmitCommand: Command {
         try ClusterOptions.checkEndpoint(connect, option: "connect")
         let kind = try arguments.required("kind", "the task kind")
         let params = try ClusterOptions.parameters(arguments.strings("param"))
-        let count = try arguments.int("count", minimum: 1) ?? 1
-        let gang = try arguments.int("gang", minimum: 1) ?? 0
-        let attempts = try arguments.int("attempts", minimum: 1) ?? 1
+        // The bounds a coordinator reads a submit with: past them it drops the message unanswered.
+        let count = try arguments.int("count", minimum: 1, maximum: 1_000_000) ?? 1
+        let gang = try arguments.int("gang", minimum: 1, maximum: 65536) ?? 0
+        let attempts = try arguments.int("attempts", minimum: 1, maximum: 1000) ?? 1
         let timeout = try arguments.seconds("timeout") ?? 600    // read before anything is queued
         // Checked here too, so a typo is a usage error before anything is sent.
         do {

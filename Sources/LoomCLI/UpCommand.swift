@@ -35,8 +35,8 @@ enum UpCommand: Command {
         if let bind { try ClusterOptions.checkEndpoint(bind, option: "bind") }
         let testKinds = arguments.flag("test-kinds")
         let liveness = try ClusterOptions.liveness(arguments)
-        var workerArguments = ["--slots", String(try arguments.int("slots", minimum: 1) ?? 1),
-                               "--heartbeat-ms", String(try arguments.int("heartbeat-ms", minimum: 10) ?? 1000), "--liveness", String(liveness.misses)]
+        var workerArguments = ["--slots", String(try arguments.int("slots", minimum: 1, maximum: 4096) ?? 1),
+                               "--heartbeat-ms", String(try arguments.int("heartbeat-ms", minimum: 10, maximum: 3_600_000) ?? 1000), "--liveness", String(liveness.misses)]
         if let bind, !ClusterOptions.isLoopback(bind) { workerArguments += ["--advertise", ProcessInfo.processInfo.hostName] }
         if testKinds { workerArguments.append("--test-kinds") }
         let security = try CurveOptions.server(arguments, endpoint: bind ?? "ipc:// (private)")

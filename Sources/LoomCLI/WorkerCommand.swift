@@ -37,7 +37,7 @@ enum WorkerCommand: Command {
     static func run(_ arguments: Arguments) throws(CommandError) {
         let connect = try arguments.required("connect", "the coordinator's endpoint, e.g. tcp://127.0.0.1:5555")
         try ClusterOptions.checkEndpoint(connect, option: "connect")
-        let slots = try arguments.int("slots", minimum: 1) ?? 1
+        let slots = try arguments.int("slots", minimum: 1, maximum: 4096) ?? 1
         let name = arguments.string("name") ?? defaultName(ProcessInfo.processInfo.environment)
         let drain = try arguments.seconds("drain-timeout") ?? 10
         let advertise = arguments.string("advertise") ?? defaultAdvertisedHost(connect)

@@ -1,3 +1,5 @@
+import Reports
+
 /// What a cell rendered: its Markdown and HTML, the files it wrote beside the index, and, when it
 /// failed, why (shown in place; the render then exits non-zero).
 struct CellOutput: Codable, Sendable, Equatable {
@@ -14,7 +16,9 @@ struct CellTable {
     var note: String?
 
     var markdown: String {
-        func cell(_ text: String) -> String { text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+        // Values come from the store (a run's parameters, metrics, a query's rows): escaped, so
+        // none becomes Markdown or raw HTML in index.md, as the report's tables do.
+        func cell(_ text: String) -> String { Escaping.markdown(text) }
         var lines = ["| " + columns.map(cell).joined(separator: " | ") + " |", "|" + columns.map { _ in "---" }.joined(separator: "|") + "|"]
         lines += rows.map { "| " + $0.map(cell).joined(separator: " | ") + " |" }
         if let note { lines += ["", "*\(note)*"] }

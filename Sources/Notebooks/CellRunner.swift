@@ -8,6 +8,8 @@ struct CellRunner {
     let notebook: Notebook
     /// Opened again after a `loom-run` cell (which may have created the store).
     var store: ResultsStore?
+    /// Why the store file that exists could not be opened (damaged, newer), for the cells' errors.
+    var storeProblem: String?
     let storePath: String
     let directory: URL
     let metrics: MetricCatalog
@@ -74,8 +76,14 @@ struct CellRunner {
         }
     }
 
+    /// Why there is no store to read: the file is absent, or it exists and cannot be opened.
+    var missingStore: String {
+        storeProblem.map { "the store at \(storePath) cannot be read: \($0)" }
+            ?? "no store at \(storePath); run the experiments first (loom run), or set 'state:' in the front matter"
+    }
+
     private func requireStore() throws(NotebookInputError) -> ResultsStore {
-        guard let store else { throw NotebookInputError("no store at \(storePath); run the experiments first (loom run), or set 'state:' in the front matter") }
+        guard let store else { throw NotebookInputError(missingStore) }
         return store
     }
 

@@ -56,9 +56,18 @@ public struct NotebookRenderer {
         self.notebook = notebook; self.directory = directory; self.storePath = storePath
     }
 
+    /// Opens the store if its file exists, keeping why it could not be (a damaged or newer store
+    /// is not "no store").
+    private func openStore(into runner: inout CellRunner) {
+        runner.store = nil
+        runner.storeProblem = nil
+        guard FileManager.default.fileExists(atPath: storePath) else { return }
+        do { runner.store = try ResultsStore(readingAt: storePath) } catch { runner.storeProblem = "\(error)" }
+    }
+
     public func render(_ options: Options = Options()) throws(NotebookError) -> Outcome {
-        let store = FileManager.default.fileExists(atPath: storePath) ? try? ResultsStore(readingAt: storePath) : nil
-        var runner = CellRunner(notebook: notebook, store: store, storePath: storePath, directory: directory, metrics: MetricCatalog())
+        var runner = CellRunner(notebook: notebook, store: nil, storePath: storePath, directory: directory, metrics: MetricCatalog())
+        openStore(into: &runner)
         runner.loom = options.loom
         let cachePath = directory.appendingPathComponent(Self.cacheName)
         var cache = (try? JSONDecoder().decode(Cache.self, from: Data(contentsOf: cachePath))) ?? Cache()
@@ -86,7 +95,7 @@ public struct NotebookRenderer {
             }
             let output = runner.run(cell)
             if cell.kind == .run {
-                if FileManager.default.fileExists(atPath: storePath) { runner.store = try? ResultsStore(readingAt: storePath) }
+                openStore(into: &runner)
                 // Keyed by the plan after the run (every run in the store), which the next render
                 // finds unchanged: it then does not run the file again.
                 key = Self.key(cell, input: runner.inputDigest(cell))
@@ -164,7 +173,7 @@ public struct NotebookRenderer {
             cursor = occurrence.range.upperBound
             do throws(NotebookInputError) {
                 let value = try occurrence.value.get()
-                guard let store = runner.store else { throw NotebookInputError("no store at \(storePath)") }
+                guard let store = runner.store else { throw NotebookInputError(runner.missingStore) }
                 let data: ReportData?
                 do { data = try ReportData.load(experiment: value.experiment, from: store) } catch { throw NotebookInputError("\(error)") }
                 guard let data else { throw NotebookInputError("no experiment '\(value.experiment)' in the store") }

@@ -28,6 +28,8 @@ struct RunCell {
             throw NotebookInputError("line \(entry.keyMark.line): unknown key '\(entry.key)' (known: file, overrides, workers)")
         }
         guard let file = node["file"]?.scalarText, !file.isEmpty else { throw NotebookInputError("a loom-run cell needs 'file:' (an experiment file)") }
+        // It becomes an argument of `loom run`: one starting with '-' would be read as an option.
+        guard !file.hasPrefix("-") else { throw NotebookInputError("file: '\(file)' starts with '-'; write ./\(file) for a file of that name") }
         var overrides: [String] = []
         switch node["overrides"] {
         case let .sequence(items, _)?: overrides = items.compactMap(\.scalarText)

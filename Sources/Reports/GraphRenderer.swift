@@ -51,10 +51,11 @@ public enum GraphRenderer {
     public static func write(dot: String, name: String, into directory: URL) throws(Failure) -> [String] {
         var names: [String] = []
         do {
-            try Data(dot.utf8).write(to: directory.appendingPathComponent("\(name).dot"))
+            // Atomic: the file is replaced, never written through a link left in its place.
+            try Data(dot.utf8).write(to: directory.appendingPathComponent("\(name).dot"), options: .atomic)
             names.append("\(name).dot")
             for format in ["svg", "pdf"] {
-                try render(dot: dot, format: format).write(to: directory.appendingPathComponent("\(name).\(format)"))
+                try render(dot: dot, format: format).write(to: directory.appendingPathComponent("\(name).\(format)"), options: .atomic)
                 names.append("\(name).\(format)")
             }
         } catch let failure as Failure {

@@ -133,7 +133,22 @@ public struct KeyStore: Sendable {
     /// Reads an allow-list: `path`, or `allowed_keys` in the directory when nil.
     /// - Throws: `WireError.keys` naming the file, or `path:line` for a bad line.
     public func loadAllowList(path: String? = nil) throws(WireError) -> AllowList {
-        try AllowList(contentsOf: path ?? allowListPath)
+        let file = path ?? allowListPath
+        // Whoever can write the list, or replace it in its folder, decides who may connect.
+        try checkNotWritableByOthers(file, what: "the allow-list")
+        try checkNotWritableByOthers(URL(fileURLWithPath: file).deletingLastPathComponent().path, what: "the allow-list's folder")
+        return try AllowList(contentsOf: file)
+    }
+
+    /// Refuses a file or folder that group or others can write (a missing one is named later).
+    private func checkNotWritableByOthers(_ path: String, what: String) throws(WireError) {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+              let mode = (attributes[.posixPermissions] as? NSNumber)?.uint16Value else { return }
+        let sticky = mode & 0o1000 != 0 && (attributes[.type] as? FileAttributeType) == .typeDirectory
+        if mode & 0o022 != 0 && !sticky {
+            throw .keys("\(what) \(path) can be written by group or others (mode \(String(mode & 0o777, radix: 8))), so anyone could "
+                        + "add a key and run tasks as you; run 'chmod go-w \(path)'")
+        }
     }
 
     /// Refuses a secret key file that group or others can read or write.

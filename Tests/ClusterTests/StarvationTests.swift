@@ -229,7 +229,10 @@ import Wire
     @Test(arguments: [(["--attempt-lease", "0"], "--attempt-lease expects a positive number of seconds"),
                       (["--attempt-lease", "1e30"], "give at most 31536000 seconds"),
                       (["--max-slots", "0"], "--max-slots must be at least 1"),
-                      (["--max-expired", "many"], "--max-expired expects a whole number")])
+                      (["--max-expired", "many"], "--max-expired expects a whole number"),
+                      // Their product once overflowed the liveness deadline and stopped the process.
+                      (["--heartbeat-ms", "9223372036854775807"], "--heartbeat-ms must be at most 3600000"),
+                      (["--liveness", "20000"], "--liveness must be at most 1000")])
     func badLimitsExitTwoWithTheFix(arguments: [String], expected: String) throws {
         let outcome = try LoomProcess.run(["coordinator", "--bind", "tcp://127.0.0.1:*", "--insecure-loopback"] + arguments,
                                           deadline: .seconds(30))

@@ -44,6 +44,8 @@ import Testing
         ("test-only-kind", "name: x\ntask: append\nparams: {path: /tmp/x}\n", 2, "'append' is a test-only kind"),
         ("gang-on-single", "name: x\ntask: gemm\nresources: {gang: 2}\n", 3, "runs on one worker"),
         ("resources-typo", "name: x\ntask: gemm\nresources: {wokers: 2}\n", 3, "did you mean 'workers'"),
+        ("retries-huge", "name: x\ntask: gemm\nresources: {retries: 9223372036854775807}\n", 3, "'resources.retries' must be at most 999"),
+        ("gang-huge", "name: x\ntask: gang.barrier\nresources: {gang: 100000}\n", 3, "'resources.gang' must be at most 65536"),
         ("timeout-huge", "name: x\ntask: gemm\nresources: {timeout: 1e30}\n", 3, "at most 30 days"),
         ("sleep-huge", "name: x\ntask: sleep\nparams: {seconds: 1e300}\n", 3, "must be in 0…31536000"),
         ("kind-check", "name: x\ntask: gemm\nparams: {n: 0}\n", 0, "gemm needs 1 ≤ n"),

@@ -3,6 +3,7 @@ import Foundation
 import Launch
 import ProcessTestSupport
 import Testing
+@testable import LoomCLI
 
 /// `loom cluster up/down/status` with real processes: a remote shell with ssh's calling
 /// convention that runs the command on this machine stands in for ssh, so hosts are names and
@@ -137,6 +138,40 @@ import Testing
         #expect(noShell.status == 2, "\(noShell)")
         let down = try LoomProcess.run(["cluster", "down", "--state", scratch.path("nothing")])
         #expect(down.status == 2 && down.standardError.contains("no cluster is recorded"), "\(down)")
+    }
+
+    /// `--state ~/.loom` once made cluster up replace the user's own coordinator keys (even when
+    /// no host came up); keys it did not make are now left alone.
+    @Test func upNeverReplacesKeysItDidNotMake() throws {
+        let scratch = try Scratch(hostfile: "node-a\n")
+        let keys = scratch.path("state/keys")
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try "mine\n".write(toFile: keys + "/coordinator.key", atomically: true, encoding: .utf8)
+        let up = try LoomProcess.run(scratch.upArguments, deadline: .seconds(60))
+        #expect(up.status == 2 && up.standardError.contains("which 'loom cluster up' did not make"), "\(up)")
+        #expect(try String(contentsOfFile: keys + "/coordinator.key", encoding: .utf8) == "mine\n")
+        #expect(try scratch.state() == nil)
+    }
+
+    /// Values a coordinator's wire refuses are refused here, with the bound, instead of a
+    /// submit the coordinator drops unanswered ("no answer … is it running?").
+    @Test(arguments: [(["--count", "1000001"], "--count must be at most 1000000"), (["--gang", "65537"], "--gang must be at most 65536"),
+                      (["--attempts", "1001"], "--attempts must be at most 1000"), (["--slots", "5000"], "--slots must be at most 4096")])
+    func valuesTheWireRefusesAreUsageErrors(arguments: [String], expected: String) throws {
+        let command = arguments[0] == "--slots" ? ["worker", "--connect", "tcp://127.0.0.1:9"] : ["submit", "--kind", "sleep", "--connect", "tcp://127.0.0.1:9"]
+        let outcome = try LoomProcess.run(command + arguments, deadline: .seconds(30))
+        #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
+    }
+
+    /// Loopback is an address in 127.0.0.0/8, `localhost` or `[::1]`, never a name that starts
+    /// with "127." (a DNS name can, and would then get traffic without CURVE).
+    @Test func loopbackIsAnAddressNotAPrefix() {
+        for endpoint in ["tcp://127.0.0.1:5555", "tcp://127.1.2.3:1", "tcp://localhost:5", "tcp://[::1]:5555", "ipc:///tmp/x"] {
+            #expect(ClusterOptions.isLoopback(endpoint), "\(endpoint)")
+        }
+        for endpoint in ["tcp://127.attacker.example:5555", "tcp://127.0.0.1.example:5", "tcp://127.0.0:5", "tcp://128.0.0.1:5", "tcp://[::2]:5"] {
+            #expect(!ClusterOptions.isLoopback(endpoint), "\(endpoint)")
+        }
     }
 
     /// A wait past Int64's milliseconds once stopped the process that converted it; each option

@@ -133,6 +133,71 @@ import Testing
         let quoted = try fixture.render("```{sql}\nSELECT 'a;b' AS text;\n```\n")
         #expect(quoted.failures.isEmpty && fixture.markdown.contains("| a;b |"), "\(quoted.failures)")
     }
+
+    /// ATTACH behind a space or a comment once passed a prefix check and read another SQLite
+    /// file; BEGIN left the connection in a transaction; a recursive WITH without a stop ran
+    /// forever. Each is refused or stopped, with the fix.
+    @Test func aQueryCannotAttachHoldATransactionOrRunForever() throws {
+        let fixture = try Fixture()
+        let other = fixture.scratch.path("other.db")
+        _ = try ResultsStore(path: other)
+        for sql in [" ATTACH '\(other)' AS e", "/* c */ ATTACH '\(other)' AS e", "BEGIN", "SAVEPOINT s", "DETACH main"] {
+            let outcome = try fixture.render("```{sql}\n\(sql)\n```\n")
+            #expect(outcome.failures.first?.contains("ATTACH, DETACH and transactions are not allowed") == true, "\(sql): \(outcome.failures)")
+        }
+        #expect(try fixture.render("```{sql}\nSELECT count(*) AS n FROM run\n```\n").failures.isEmpty, "the connection is still usable")
+        let store = try ResultsStore(readingAt: fixture.store)
+        let endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c"
+        let start = ContinuousClock.now
+        #expect { _ = try store.readOnlyQuery(endless, maximumRows: 10, timeout: .milliseconds(300)) } throws: {
+            "\($0)".contains("the query ran past") && "\($0)".contains("needs a stop")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect { _ = try store.readOnlyQuery("SELECT printf('%.*c', 2000000, 'x') FROM run", maximumRows: 10, maximumBytes: 1 << 20) } throws: {
+            "\($0)".contains("passes 1 MiB of text")
+        }
+    }
+
+    /// A value from the store (here a query's text) is escaped in index.md, as in index.html.
+    @Test func storeValuesAreEscapedInTheMarkdown() throws {
+        let fixture = try Fixture()
+        let outcome = try fixture.render("```{sql}\nSELECT '<script>alert(1)</script> *x* |y' AS v\n```\n")
+        #expect(outcome.failures.isEmpty, "\(outcome.failures)")
+        #expect(!fixture.markdown.contains("<script>") && fixture.markdown.contains("\\<script\\>"), "\(fixture.markdown)")
+        #expect(fixture.markdown.contains("\\*x\\* \\|y"), "\(fixture.markdown)")
+    }
+
+    /// A link left in the output folder in place of a graph's file is replaced, not written through.
+    @Test func aGraphReplacesALinkInsteadOfWritingThroughIt() throws {
+        let fixture = try Fixture()
+        let victim = fixture.scratch.path("victim.svg")
+        try "keep".write(toFile: victim, atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: fixture.out, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: fixture.out.appendingPathComponent("g.svg").path, withDestinationPath: victim)
+        let outcome = try fixture.render("```{dot}\n#| label: fig-g\ndigraph { a -> b }\n```\n")
+        #expect(outcome.failures.isEmpty, "\(outcome.failures)")
+        #expect(try String(contentsOfFile: victim, encoding: .utf8) == "keep")
+        let written = fixture.out.appendingPathComponent("g.svg").path
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: written)) == nil && FileManager.default.fileExists(atPath: written))
+    }
+
+    /// `file:` becomes an argument of `loom run`: one that starts with '-' would be an option.
+    @Test func aRunCellsFileCannotBeAnOption() throws {
+        let fixture = try Fixture()
+        let outcome = try fixture.render("```{loom-run}\nfile: --force\noverrides: [\"k=v/sl.yaml\"]\n```\n")
+        #expect(outcome.failures.first?.contains("starts with '-'; write ./--force") == true, "\(outcome.failures)")
+    }
+
+    /// A store that exists but cannot be read is named as such, not as a missing store.
+    @Test func aDamagedStoreIsNotCalledMissing() throws {
+        let scratch = try TemporaryDirectory()
+        try Data(repeating: 0x5A, count: 4096).write(to: scratch.url.appendingPathComponent("loom.db"))
+        let notebook = try NotebookParser.parse("```{sql}\nSELECT 1\n```\n", file: "nb.md")
+        let outcome = try NotebookRenderer(notebook: notebook, directory: scratch.url.appendingPathComponent("out"),
+                                           storePath: scratch.path("loom.db")).render()
+        #expect(outcome.failures.first?.contains("cannot be read") == true && outcome.failures.first?.contains("no store at") == false,
+                "\(outcome.failures)")
+    }
 }
 
 /// `loom notebook new` writes a notebook that renders: a table of the runs and the report's figures.

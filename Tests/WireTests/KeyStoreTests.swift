@@ -114,6 +114,25 @@ struct KeyStoreTests {
         }
     }
 
+    /// Whoever can write the allow-list, or its folder, decides who may connect: refused as
+    /// OpenSSH refuses such an authorized_keys.
+    @Test func anAllowListOthersCanWriteIsRefused() throws {
+        try withStore { store in
+            let a = try CurveKeyPair.generate()
+            try FileManager.default.createDirectory(atPath: store.directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            try "\(a.publicKey) a\n".write(toFile: store.allowListPath, atomically: true, encoding: .utf8)
+            chmod(store.allowListPath, 0o644)
+            #expect(try store.loadAllowList().contains(a.publicKey))
+            chmod(store.allowListPath, 0o666)
+            #expect { try store.loadAllowList() } throws: { "\($0)".contains("can be written by group or others") && "\($0)".contains("chmod go-w") }
+            chmod(store.allowListPath, 0o644)
+            chmod(store.directory, 0o777)
+            #expect { try store.loadAllowList() } throws: { "\($0)".contains("the allow-list's folder") }
+            chmod(store.directory, 0o700)
+        }
+    }
+
     @Test func missingAllowListNamesThePath() throws {
         try withStore { store in
             #expect { try store.loadAllowList() } throws: { "\($0)".contains(store.allowListPath) }
