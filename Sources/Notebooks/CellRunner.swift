@@ -8,6 +8,8 @@ struct CellRunner {
     let notebook: Notebook
     /// Opened again after a `loom-run` cell (which may have created the store).
     var store: ResultsStore?
+    /// Each output file stem and the first cell that writes it (`stemOwners`), set by the renderer.
+    var stemOwners: [String: Int] = [:]
     /// Why the store file that exists could not be opened (damaged, newer), for the cells' errors.
     var storeProblem: String?
     let storePath: String
@@ -60,8 +62,32 @@ struct CellRunner {
         return "cell-\(cell.line)"
     }
 
+    /// The stem of the files a cell writes beside the page (`NAME.svg`, `.pdf`, …), or nil for a
+    /// cell that writes none: a plot's own `name:`, else `stem`.
+    func outputStem(_ cell: Notebook.Cell) -> String? {
+        switch cell.kind {
+        case .table, .sql, .run: return nil
+        case .plot: return (try? settings(cell))?["name"]?.scalarText ?? Self.stem(cell)
+        case .dot, .graph, .gnuplot: return Self.stem(cell)
+        }
+    }
+
+    /// Each file stem and the line of the first cell that writes it.
+    func stemOwners(_ cells: [Notebook.Cell]) -> [String: Int] {
+        var owners: [String: Int] = [:]
+        for cell in cells { if let stem = outputStem(cell), owners[stem] == nil { owners[stem] = cell.line } }
+        return owners
+    }
+
     func run(_ cell: Notebook.Cell) -> CellOutput {
         do throws(NotebookInputError) {
+            // Two cells writing one file would show the same figure twice; `index` is the page's.
+            if let stem = outputStem(cell) {
+                if stem == "index" { throw NotebookInputError("the files index.* are the page's own; give this cell another label or name") }
+                if let owner = stemOwners[stem], owner != cell.line {
+                    throw NotebookInputError("the cell at line \(owner) already writes \(stem).svg; give this cell another label or name")
+                }
+            }
             switch cell.kind {
             case .table: return try table(cell)
             case .plot: return try plot(cell)
@@ -116,6 +142,12 @@ struct CellRunner {
         }
         var filters: [(String, String)] = []
         if case let .mapping(pairs, _)? = node["where"] { filters = pairs.map { ($0.key, $0.value.scalarText ?? "") } }
+        // A misspelt parameter would match no run and leave the table silently empty.
+        let parameters = Set(data.runs.flatMap { Array($0.params.keys) })
+        for (key, _) in filters where !parameters.contains(key) {
+            let near = NotebookParser.nearest(key, among: parameters.sorted()).map { "; did you mean '\($0)'?" } ?? ""
+            throw NotebookInputError("where: no run of '\(experiment)' has a parameter '\(key)'\(near)")
+        }
         let runs = data.runs.filter { run in
             (run.status == .succeeded || run.status == .cached) && filters.allSatisfy { key, value in run.params[key].map { InlineValue.matches($0, value) } ?? false }
         }

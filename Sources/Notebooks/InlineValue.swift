@@ -51,6 +51,13 @@ struct InlineValue: Equatable {
 
     /// The value, formatted with `digits` significant digits (a count as an integer).
     func evaluate(_ data: ReportData) throws(NotebookInputError) -> String {
+        // A misspelt name or filter would count 0 or match nothing, silently.
+        let parameters = Set(data.runs.flatMap { Array($0.params.keys) })
+        let names = parameters.union(data.runs.flatMap { Array($0.metrics.keys) })
+        for (key, known) in [(name, names)] + filters.map({ ($0.key, parameters) }) where !known.contains(key) {
+            let near = NotebookParser.nearest(key, among: known.sorted()).map { "; did you mean '\($0)'?" } ?? ""
+            throw NotebookInputError("experiment '\(experiment)': no run has \(key == name ? "'\(key)'" : "a parameter '\(key)'")\(near)")
+        }
         let runs = data.runs.filter { run in
             (run.status == .succeeded || run.status == .cached)
                 && filters.allSatisfy { filter in run.params[filter.key].map { InlineValue.matches($0, filter.value) } ?? false }

@@ -68,6 +68,7 @@ public struct NotebookRenderer {
     public func render(_ options: Options = Options()) throws(NotebookError) -> Outcome {
         var runner = CellRunner(notebook: notebook, store: nil, storePath: storePath, directory: directory, metrics: MetricCatalog())
         openStore(into: &runner)
+        runner.stemOwners = runner.stemOwners(notebook.cells)
         runner.loom = options.loom
         let cachePath = directory.appendingPathComponent(Self.cacheName)
         var cache = (try? JSONDecoder().decode(Cache.self, from: Data(contentsOf: cachePath))) ?? Cache()

@@ -181,6 +181,53 @@ import Testing
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: written)) == nil && FileManager.default.fileExists(atPath: written))
     }
 
+    /// Two cells writing one file once showed one figure twice, silently; `fig-index` overwrote
+    /// the page's own index.pdf.
+    @Test func twoCellsCannotWriteOneFile() throws {
+        let fixture = try Fixture()
+        let outcome = try fixture.render("""
+            ```{dot}
+            #| label: fig-alpha
+            digraph { a -> b }
+            ```
+
+            ```{loom-plot}
+            experiment: alpha
+            name: alpha
+            x: seconds
+            y: slept_s
+            ```
+
+            ```{dot}
+            #| label: fig-index
+            digraph { c }
+            ```
+            """)
+        #expect(outcome.failures.count == 2, "\(outcome.failures)")
+        #expect(outcome.failures.first?.contains("the cell at line 1 already writes alpha.svg") == true, "\(outcome.failures)")
+        #expect(outcome.failures.last?.contains("index.* are the page's own") == true, "\(outcome.failures)")
+    }
+
+    /// A misspelt metric once counted 0 and a misspelt filter left a table empty, both silently.
+    @Test func misspeltNamesAreNamedWithTheNearest() throws {
+        let fixture = try Fixture()
+        let outcome = try fixture.render("""
+            Slept `{loom} metric(experiment=alpha, name=slept_z, stat=count)` times, \
+            `{loom} metric(experiment=alpha, name=slept_s, secnds=0.01)` s.
+
+            ```{loom-table}
+            experiment: alpha
+            columns: [seconds]
+            where: {secnds: 0.01}
+            ```
+            """)
+        let text = outcome.failures.joined(separator: "\n")
+        #expect(outcome.failures.count == 3, "\(outcome.failures)")
+        #expect(text.contains("no run has 'slept_z'; did you mean 'slept_s'?"), "\(text)")
+        #expect(text.contains("no run has a parameter 'secnds'; did you mean 'seconds'?"), "\(text)")
+        #expect(text.contains("where: no run of 'alpha' has a parameter 'secnds'; did you mean 'seconds'?"), "\(text)")
+    }
+
     /// `file:` becomes an argument of `loom run`: one that starts with '-' would be an option.
     @Test func aRunCellsFileCannotBeAnOption() throws {
         let fixture = try Fixture()
