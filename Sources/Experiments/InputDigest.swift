@@ -2,7 +2,7 @@ import Foundation
 
 /// The contents of a file or directory a run reads (a parameter declared as an input), for its
 /// cache key: the same path with other contents is another run.
-enum InputDigest {
+public enum InputDigest {
     /// Inputs larger than this are identified by their files' sizes and modification times
     /// instead of their contents, so a key never costs more than reading a gigabyte.
     static let contentLimit = 1 << 30
@@ -13,6 +13,8 @@ enum InputDigest {
         let url = URL(fileURLWithPath: path)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return "missing" }
+        // A device or a pipe has no contents to hash: /dev/urandom would be read forever.
+        if !isDirectory.boolValue && (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile != true { return "special" }
         let files = isDirectory.boolValue ? regularFiles(under: url) : [(relative: "", url: url)]
         var total = 0
         var metadata = SHA256()
@@ -26,6 +28,15 @@ enum InputDigest {
         if isDirectory.boolValue { return "sha256:" + ResultsStore.digest(directory: url).0 }
         guard let input = InputStream(url: url) else { return "missing" }
         return "sha256:" + ResultsStore.digest(file: input).0
+    }
+
+    /// Why `path` cannot be an input: it exists and is neither a regular file nor a folder (a
+    /// device, a pipe, a socket), which a run would read forever or block on; nil otherwise.
+    public static func problem(with path: String) -> String? {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { return nil }
+        guard (try? URL(fileURLWithPath: path).resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile != true else { return nil }
+        return "\(path) is not a regular file or a folder (a device, a pipe or a socket); give a file"
     }
 
     private static func regularFiles(under directory: URL) -> [(relative: String, url: URL)] {

@@ -43,14 +43,17 @@ public struct RunPlan: Sendable {
     ///     change does not matter to them); the reason names the commit they came from.
     ///   - inputs: the parameters that name files or directories the runs read
     ///     (`TaskDeclaration.inputs`): their contents' digests join the key.
+    ///   - inputPath: the file an input's value reads (`TaskDeclaration.inputPath`: a preset's file).
     public init(_ experiment: Experiment, runs: [ExperimentRun], kindVersion: Int, code: CodeIdentity, store: ResultsStore?,
-                force: Bool, rerunFailed: Bool, acceptCodeChange: Bool = false, inputs: [String] = []) throws(StoreError) {
+                force: Bool, rerunFailed: Bool, acceptCodeChange: Bool = false, inputs: [String] = [],
+                inputPath: (_ name: String, _ value: String) -> String = { $1 }) throws(StoreError) {
         entries = []
         var digests: [String: String] = [:]       // path → digest, each input read once per plan
         for run in runs {
             var identity = run.params
             for name in inputs {
-                guard case let .string(path)? = run.params[name], !path.isEmpty else { continue }
+                guard case let .string(value)? = run.params[name], !value.isEmpty else { continue }
+                let path = inputPath(name, value)
                 if digests[path] == nil { digests[path] = InputDigest.of(path) }
                 identity["\u{1}input." + name] = .string(digests[path]!)
             }

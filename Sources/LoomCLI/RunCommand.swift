@@ -78,6 +78,14 @@ enum RunCommand: Command {
         } catch {
             throw .usage(error.description)
         }
+        let declaration = (try? registry.kind(named: experiment.task))?.declaration
+        for run in runs {
+            for name in declaration?.inputs ?? [] {
+                guard case let .string(value)? = run.params[name],
+                      let problem = InputDigest.problem(with: declaration?.inputPath(name, value) ?? value) else { continue }
+                throw .usage("run \(run.index + 1): parameter '\(name)': \(problem)")
+            }
+        }
         let state = arguments.string("state") ?? ".loom"
         if arguments.flag("dry-run") {
             try dryRun(experiment, runs: runs, storePath: state + "/loom.db", arguments: arguments)
@@ -90,12 +98,13 @@ enum RunCommand: Command {
     private static func dryRun(_ experiment: Experiment, runs: [ExperimentRun], storePath: String,
                                arguments: Arguments) throws(CommandError) {
         let plan: RunPlan
+        let declaration = (try? LoomTasks.registry(testKinds: true).kind(named: experiment.task))?.declaration
         do {
             let store = FileManager.default.fileExists(atPath: storePath) ? try ResultsStore(readingAt: storePath) : nil
             plan = try RunPlan(experiment, runs: runs, kindVersion: try kindVersion(of: experiment), code: RunProvenance.code,
                                store: store, force: arguments.flag("force"), rerunFailed: arguments.flag("rerun-failed"),
                                acceptCodeChange: arguments.flag("accept-code-change"),
-                               inputs: (try? LoomTasks.registry(testKinds: true).kind(named: experiment.task))?.declaration.inputs ?? [])
+                               inputs: declaration?.inputs ?? [], inputPath: { declaration?.inputPath($0, $1) ?? $1 })
         } catch let error as CommandError { throw error } catch { throw .failure("cannot read the store \(storePath): \(error)") }
         if arguments.flag("json") {
             for entry in plan.entries {

@@ -120,7 +120,8 @@ public enum ExperimentRunner {
         // Planned before this invocation's rows exist, so they never match themselves.
         let plan = try RunPlan(experiment, runs: runs, kindVersion: kindVersion, code: provenance.code, store: store,
                                force: force, rerunFailed: rerunFailed, acceptCodeChange: acceptCodeChange,
-                               inputs: kind?.declaration.inputs ?? [])
+                               inputs: kind?.declaration.inputs ?? [],
+                               inputPath: { kind?.declaration.inputPath($0, $1) ?? $1 })
         if !interrupted.isEmpty { note(lostNote(interrupted, plan: plan)) }
         let invocation = try store.startInvocation(experiment: experimentID, provenance: provenance)
         // Files carried in results are staged per invocation (runners of other experiments may

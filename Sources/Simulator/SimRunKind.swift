@@ -69,7 +69,8 @@ public enum SimMetric {
 public struct SimRunParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
         ParameterSpec("algorithm", .string, default: .string("ring"), "the schedule", choices: SequenceParallelKinds.Algorithm.allCases.map(\.rawValue)),
-        ParameterSpec("topology", .string, default: .string(""), "a preset (topologies/*.yaml) or a topology file; empty: a ring of link_gbps links", input: true),
+        ParameterSpec("topology", .string, default: .string(""), "a preset (topologies/*.yaml) or a topology file; empty: a ring of link_gbps links", input: true,
+                      inputPath: { name in name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") ? nil : TopologyFile.presets()[name] }),
         ParameterSpec("workers", .int, default: .int(0), "ranks (0: the topology's; required without one)", minimum: 0, maximum: 4096),
         ParameterSpec("tokens", .int, default: .int(65_536), "sequence length", minimum: 1, maximum: 1_073_741_824),
         ParameterSpec("heads", .int, default: .int(8), "query heads", minimum: 1, maximum: 4096),

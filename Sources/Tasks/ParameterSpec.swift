@@ -22,13 +22,18 @@ public struct ParameterSpec: Sendable {
     /// A string parameter naming a file or directory the run reads (a corpus, a checkpoint):
     /// the contents' digest is part of the run's cache key, so a changed input is a new run.
     public let isInput: Bool
+    /// For an input whose value may be a name rather than a path (a topology preset): the file
+    /// the name stands for, so its contents, not a missing path, join the cache key.
+    public let inputPath: (@Sendable (String) -> String?)?
 
     /// - Parameters:
     ///   - minimum, maximum: inclusive bounds for an int or double parameter.
     ///   - choices: the values a string parameter may take.
     ///   - input: the value names a file or directory the run reads (see `isInput`).
+    ///   - inputPath: an input's file for a value that is a name (see `inputPath`).
     public init(_ name: String, _ type: ValueType, default defaultValue: ParameterValue? = nil, _ help: String,
-                minimum: Double? = nil, maximum: Double? = nil, choices: [String]? = nil, input: Bool = false) {
+                minimum: Double? = nil, maximum: Double? = nil, choices: [String]? = nil, input: Bool = false,
+                inputPath: (@Sendable (String) -> String?)? = nil) {
         self.name = name
         self.type = type
         self.defaultValue = defaultValue
@@ -37,6 +42,7 @@ public struct ParameterSpec: Sendable {
         self.maximum = maximum
         self.choices = choices
         self.isInput = input
+        self.inputPath = inputPath
     }
 
     /// What is wrong with a value already of this parameter's type, or nil if it is acceptable:

@@ -10,6 +10,12 @@ public struct TaskDeclaration: Sendable {
     public let parameters: [ParameterSpec]
     /// The parameters that name files or directories the run reads (`ParameterSpec.isInput`).
     public var inputs: [String] { parameters.filter(\.isInput).map(\.name) }
+
+    /// The file or directory an input parameter's value reads: the value, or the file a name
+    /// stands for (`ParameterSpec.inputPath`).
+    public func inputPath(_ name: String, _ value: String) -> String {
+        parameters.first { $0.name == name }?.inputPath?(value) ?? value
+    }
     /// Whether the kind runs as a gang of several workers (it needs `gang` ≥ 1 at submission).
     public let isGang: Bool
     /// The kind's semantic version, part of every run's cache key: bump it when the same

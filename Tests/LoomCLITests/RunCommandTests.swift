@@ -298,6 +298,43 @@ import Testing
         #expect(artifacts.allSatisfy { !FileManager.default.fileExists(atPath: $0.path) }, "its artifact files go with it")
     }
 
+    /// An input naming a device was hashed for the cache key forever (/dev/urandom), ignoring
+    /// Ctrl-C; it is refused before anything runs, naming the run and the parameter.
+    @Test func anInputThatIsADeviceIsRefused() throws {
+        let scratch = try TemporaryDirectory()
+        try "name: d\ntask: sim.run\nparams: {algorithm: ring, topology: /dev/zero, tokens: 4096}\n"
+            .write(toFile: scratch.path("d.yaml"), atomically: true, encoding: .utf8)
+        for extra in [["--dry-run"], ["--workers", "1"]] {
+            let outcome = try LoomProcess.run(["run", scratch.path("d.yaml")] + extra, in: scratch.url, deadline: .seconds(30))
+            #expect(outcome.status == 2 && outcome.standardError.contains("run 1: parameter 'topology': /dev/zero is not a regular file or a folder"),
+                    "\(outcome)")
+        }
+    }
+
+    /// A preset named by its name (not a path) is an input too: editing its file makes a new run
+    /// (its cache key once held only the name, so an edited preset gave stale cached results).
+    @Test func editingAPresetChangesTheCacheKey() throws {
+        let scratch = try TemporaryDirectory()
+        // A checkout of its own: the presets are read from ./topologies beside a Package.swift.
+        try FileManager.default.createDirectory(atPath: scratch.path("topologies"), withIntermediateDirectories: true)
+        try Data().write(to: URL(fileURLWithPath: scratch.path("Package.swift")))
+        let preset = "name: mine\nkind: ring\nranks: 4\nlink: {gbytes_per_s: 32, latency_us: 5}\ncompute: {tflops: 125, forward: 0.5, backward: 0.5, memory_gbytes_per_s: 600, merge: 0.4}\n"
+        try preset.write(toFile: scratch.path("topologies/mine.yaml"), atomically: true, encoding: .utf8)
+        try "name: p\ntask: sim.run\nparams: {algorithm: ring, topology: mine, tokens: 4096}\n"
+            .write(toFile: scratch.path("p.yaml"), atomically: true, encoding: .utf8)
+        func key() throws -> String {
+            let outcome = try LoomProcess.run(["run", "p.yaml", "--dry-run", "--json"], in: scratch.url, deadline: .seconds(30))
+            try #require(outcome.status == 0, "\(outcome)")
+            let object = try JSONSerialization.jsonObject(with: Data(outcome.standardOutput.split(separator: "\n")[0].utf8)) as? [String: Any]
+            return try #require(object?["cache_key"] as? String)
+        }
+        let before = try key()
+        #expect(try key() == before, "the same preset, the same key")
+        try preset.replacingOccurrences(of: "gbytes_per_s: 32", with: "gbytes_per_s: 0.5")
+            .write(toFile: scratch.path("topologies/mine.yaml"), atomically: true, encoding: .utf8)
+        #expect(try key() != before)
+    }
+
     @Test func anArtifactThatCannotBeCopiedIsToldWithItsFix() throws {
         let scratch = try TemporaryDirectory()
         // `write: false` reports a path nothing wrote, as a worker on another machine would.
