@@ -177,6 +177,13 @@ enum AttentionCommand: Command {
         } catch {
             throw error.asCommandError(context: "forward")
         }
+        // Finite inputs can still overflow float32 in a score (3e38 values, or a huge --scale):
+        // refused, rather than a file of NaN written with exit 0. lse is −inf for a query that
+        // sees no key, so only NaN and +inf count there.
+        guard result.output.storage.allSatisfy(\.isFinite), result.logSumExp.storage.allSatisfy({ !$0.isNaN && $0 != .infinity }) else {
+            throw .failure("the scores overflowed float32 (scale·q·k past 3.4e38), so the output is not finite; scale q or k down, "
+                           + "or give a smaller --scale (nothing was written)")
+        }
         if let outPath { try TensorFile.write(result.output, to: outPath, option: "out") }
         if let lsePath { try TensorFile.write(result.logSumExp, to: lsePath, option: "lse") }
         var summary = "attention \(score) q \(Tensor.describe(query.shape)) k \(Tensor.describe(key.shape)), " +
@@ -193,6 +200,9 @@ enum AttentionCommand: Command {
                                                    outputGradient: outputGradient)
             } catch {
                 throw error.asCommandError(context: "backward")
+            }
+            guard [gradients.query, gradients.key, gradients.value].allSatisfy({ $0.storage.allSatisfy(\.isFinite) }) else {
+                throw .failure("the gradients overflowed float32, so dq, dk and dv are not finite; scale q, k or dout down (they were not written)")
             }
             try TensorFile.write(gradients.query, to: gradientPaths.dq, option: "dq")
             try TensorFile.write(gradients.key, to: gradientPaths.dk, option: "dk")

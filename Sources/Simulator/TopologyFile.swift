@@ -89,6 +89,11 @@ public enum TopologyFile {
             guard let value = node.scalarText.flatMap(Double.init), value.isFinite, strict ? value > minimum : value >= minimum else {
                 throw at(node, "'\(key)' must be a number \(strict ? "above" : "of at least") \(minimum.formatted()), got \(node.scalarText.map { "'\($0)'" } ?? node.kindName)")
             }
+            // Every quantity here (GB/s, µs, TFLOPS, fractions, factors) within 1e-6…1e6, as the
+            // options of loom sim: 1e308 TFLOPS became inf, 1e-308 GB/s a 300-digit prediction.
+            guard value <= 1e6, !strict || value >= 1e-6 else {
+                throw at(node, "'\(key)' is \(value); give \(strict ? "1e-6 to " : "at most ")1000000")
+            }
             return value
         }
         func integer(_ node: YAMLNode, _ key: String, range: ClosedRange<Int>) throws(ExperimentError) -> Int {

@@ -80,6 +80,21 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: directory.path("out.npy")), "no output after bad input")
     }
 
+    /// Finite inputs whose scores overflow float32 once wrote a file of NaN and exited 0.
+    @Test func scoresThatOverflowAreRefusedAndNothingIsWritten() throws {
+        let directory = try TemporaryDirectory()
+        let shape = [4, 2, 8]
+        try NPYTestFile.write(Array(repeating: 3e38, count: 64), shape: shape, to: directory.path("big.npy"), asFloat32: true)
+        try NPYTestFile.write((0..<64).map { Double($0) / 64 }, shape: shape, to: directory.path("v.npy"))
+        let outcome = try LoomProcess.run(["attention", "--q", directory.path("big.npy"), "--k", directory.path("big.npy"),
+                                           "--v", directory.path("v.npy"), "--out", directory.path("out.npy")])
+        #expect(outcome.status == 1 && outcome.standardError.contains("the scores overflowed float32"), "\(outcome)")
+        #expect(!FileManager.default.fileExists(atPath: directory.path("out.npy")))
+        let scaled = try LoomProcess.run(["attention", "--q", directory.path("v.npy"), "--k", directory.path("v.npy"),
+                                          "--v", directory.path("v.npy"), "--out", directory.path("out.npy"), "--scale", "1e38"])
+        #expect(scaled.status == 1 && scaled.standardError.contains("smaller --scale"), "\(scaled)")
+    }
+
     @Test func missingInputFileIsNamed() throws {
         let directory = try TemporaryDirectory()
         let outcome = try LoomProcess.run(["attention", "--q", directory.path("absent.npy"), "--k", "k.npy",

@@ -69,6 +69,14 @@ import Testing
         #expect(duplex.line == 5 && duplex.message.contains("full or half"))
         let shape = try #require(try Self.problem(Self.good.replacingOccurrences(of: "kind: ring", with: "kind: pcie_tree\nper_switch: 3\nuplink: {gbytes_per_s: 1}")))
         #expect(shape.message.contains("per_switch dividing ranks"), "\(shape)")
+        // Within 1e-6…1e6 like loom sim's options, at the key written (1e308 GB/s was named at kind:).
+        for (from, to, line) in [("gbytes_per_s: 10", "gbytes_per_s: 1e308", 5), ("gbytes_per_s: 10", "gbytes_per_s: 1e-308", 5),
+                                 ("latency_us: 1", "latency_us: 1e308", 5)] {
+            let huge = try #require(try Self.problem(Self.good.replacingOccurrences(of: from, with: to)))
+            #expect(huge.line == line && huge.message.contains("1000000"), "\(to): \(huge)")
+        }
+        let compute = try #require(try Self.problem(Self.good + "\ncompute: {tflops: 1e308, forward: 0.5, backward: 0.5, memory_gbytes_per_s: 600, merge: 0.4}"))
+        #expect(compute.message.contains("'compute.tflops' is 1e+308; give 1e-6 to 1000000"), "\(compute)")
     }
 
     @Test func aCustomTopologyWithADisconnectedRankIsRefused() throws {
