@@ -79,7 +79,7 @@ let package = Package(
         .target(name: "Cluster", dependencies: ["Tasks", "Wire", "TensorCore"], swiftSettings: portableSwift),
         // Starting workers on other hosts (issue: cluster/ launchers): hostfiles and remote command lines.
         .target(name: "Launch", dependencies: ["CSystem"], swiftSettings: portableSwift),
-        .target(name: "Simulator", dependencies: ["SequenceParallel", "Experiments", "Tasks"], swiftSettings: simulatorSwift),
+        .target(name: "Simulator", dependencies: ["SequenceParallel", "Experiments", "Tasks", "TensorCore"], swiftSettings: simulatorSwift),
         .target(name: "Notebooks", dependencies: ["Experiments", "Reports", "Tasks"], swiftSettings: portableSwift),
         .target(name: "SequenceParallel", dependencies: ["Attention", "Cluster", "Tasks", "TensorCore", "Wire"],
                 swiftSettings: portableSwift),

@@ -1,4 +1,5 @@
 import SequenceParallel
+import TensorCore
 
 /// The forward or backward pass of a sequence-parallel schedule (ring, zigzag ring, TokenRing,
 /// Ulysses, USP), replayed on a modelled network from the very schedule values the executor runs: each
@@ -223,10 +224,32 @@ public struct ScheduleReplay {
     /// - Throws: `Network.Problem` for a shape the algorithm cannot take, or ranks the network cannot connect.
     public func run() throws(Network.Problem) -> Result { try run(table: false) }
 
+    /// About the most memory the flows in flight hold at once (nil past Int): an all-to-all posts
+    /// every pair of its group together, and each flow keeps its route (two Ints a hop, in
+    /// `LiveNetwork`) and about half a kilobyte of state and queue entries. The routes are
+    /// measured from rank 0. An all-to-all of 1,024 ranks on a line once grew past 7 GB.
+    func flowBytes() throws(Network.Problem) -> Int? {
+        let ranks = problem.ranks
+        let flows: Int? = switch algorithm {
+        case .ulysses: MemoryBudget.product([ranks, max(0, ranks - 1)])
+        case .usp: MemoryBudget.product([ranks, max(1, problem.ulyssesDegree)])
+        case .ring, .zigzagRing, .tokenring: MemoryBudget.product([ranks, 2])
+        }
+        let tree = network.routeTree(from: 0)
+        var hops = 0
+        for rank in 1..<max(2, ranks) where rank < network.nodes { hops = max(hops, try network.route(from: 0, to: rank, tree: tree).resources.count) }
+        guard let flows else { return nil }
+        return MemoryBudget.product([flows, 512 + 16 * hops])
+    }
+
     /// - Parameter table: make every step up front even for the ring schedules (tests compare both).
     func run(table: Bool) throws(Network.Problem) -> Result {
         let p = problem, ranks = p.ranks
         if let problem = Self.shapeProblem(algorithm, p) { throw Network.Problem(description: problem) }
+        if let excess = MemoryBudget.excess(try flowBytes(), "replaying \(algorithm.rawValue) on \(ranks) ranks (the transfers in flight at once)",
+                                            taker: "the simulator") {
+            throw Network.Problem(description: excess + "; give fewer ranks, or a topology with shorter routes")
+        }
         let source = stepSource(table: table)
         let keep = ranks <= Self.timelineRanks
         let steps = (0..<ranks).map { source.stepCount(of: $0) }

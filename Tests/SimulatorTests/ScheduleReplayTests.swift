@@ -1,5 +1,5 @@
 import SequenceParallel
-import Simulator
+@testable import Simulator
 import Testing
 
 /// Schedules replayed on modelled links: the compute-bound and comm-bound limits come out as their
@@ -118,6 +118,23 @@ import Testing
         #expect { _ = try ScheduleReplay(algorithm: .usp, problem: problem, computeRate: 50e9, network: network).run() } throws: {
             "\($0)".contains("give ulysses_degree = one of 1, 2, 4")
         }
+    }
+
+    /// An all-to-all of 4,096 ranks on a line holds 16.8 M flows of up to 4,095 hops at once,
+    /// about a terabyte: refused before the replay starts (1,024 such ranks once grew past 7 GB
+    /// and on). A ring on the same line keeps 2 flows a rank and runs.
+    @Test func aReplayPastTheMachinesMemoryIsRefusedBeforeItStarts() throws {
+        let ranks = 4096
+        let line = try Network(nodes: ranks, links: (0..<ranks - 1).map { .init(from: $0, to: $0 + 1, bandwidth: 1e10, latency: 0) })
+        let problem = Self.problem(ranks, ranks, heads: ranks, keyHeads: ranks)
+        let start = ContinuousClock.now
+        #expect { _ = try ScheduleReplay(algorithm: .ulysses, problem: problem, computeRate: 1e12, network: line).run() } throws: {
+            "\($0)".contains("replaying ulysses on 4096 ranks") && "\($0)".contains("give fewer ranks")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        let ring = try ScheduleReplay(algorithm: .ring, problem: Self.problem(8, 8), computeRate: 1e12,
+                                      network: try Network(nodes: 8, links: (0..<7).map { .init(from: $0, to: $0 + 1, bandwidth: 1e10, latency: 0) }))
+        #expect(try ring.flowBytes() ?? .max < 1 << 20)
     }
 
     @Test func tokenRingComputeBoundTakesEveryStepsCompute() throws {
