@@ -192,7 +192,8 @@ public enum ClusterMessage: Sendable {
         switch command {
         case "register":
             self = .register(WorkerInfo(
-                name: try r.readString("name"), host: try r.readString("host"), hostID: try r.readString("host id"),
+                name: WorkerInfo.printable(try r.readString("name")), host: WorkerInfo.printable(try r.readString("host")),
+                hostID: try r.readString("host id"),
                 pid: try r.readInt("pid", in: 0...Int(Int32.max)), cores: try r.readInt("cores", in: 1...65536),
                 slots: try r.readInt("slots", in: 1...4096), version: try r.readString("version"),
                 kinds: try r.readStrings("kinds"), publicKey: try r.readString("public key"),
@@ -339,6 +340,12 @@ extension StepMetric {
 }
 
 extension WorkerInfo {
+    /// A peer's text as the logs and `loom status` print it: control characters (a newline, an
+    /// escape sequence) become U+FFFD, so a registration cannot forge log lines or move a terminal.
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "\u{FFFD}" : $0 }))
+    }
+
     /// A list of `KEY=VALUE` entries (the scheduler's, the machine's), bounded: a registration
     /// from an older worker has none.
     static func readEntries(from reader: inout ByteReader, _ what: String,

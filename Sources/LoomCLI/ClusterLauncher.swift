@@ -77,7 +77,8 @@ struct ClusterLauncher {
         }
         if !theirs.isEmpty && !FileManager.default.fileExists(atPath: madeHere) {
             throw .usage("\(keysDirectory) holds \(theirs.joined(separator: ", ")), which 'loom cluster up' did not make and would replace; "
-                         + "give --state a folder of its own (the default is \(ClusterLauncher.defaultState))")
+                         + "give --state a folder of its own (the default is \(ClusterLauncher.defaultState)), "
+                         + "or remove \(keysDirectory) if an earlier loom's cluster up made them")
         }
         let pair: CurveKeyPair
         do {

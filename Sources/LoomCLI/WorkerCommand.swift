@@ -39,6 +39,9 @@ enum WorkerCommand: Command {
         try ClusterOptions.checkEndpoint(connect, option: "connect")
         let slots = try arguments.int("slots", minimum: 1, maximum: 4096) ?? 1
         let name = arguments.string("name") ?? defaultName(ProcessInfo.processInfo.environment)
+        guard !name.isEmpty, name.count <= 128, !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .usage("--name must be 1 to 128 characters without control characters (a newline, an escape); got \(name.debugDescription)")
+        }
         let drain = try arguments.seconds("drain-timeout") ?? 10
         let advertise = arguments.string("advertise") ?? defaultAdvertisedHost(connect)
         let security = try CurveOptions.client(arguments, endpoint: connect)

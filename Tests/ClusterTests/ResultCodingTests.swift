@@ -7,6 +7,18 @@ import Tasks
 /// Results carry stepped metrics (training curves) through the wire intact, and a hostile
 /// count of them is refused, not allocated.
 @Suite struct ResultCodingTests {
+    /// A registration's name and host reach logs and `loom status`: a newline or an escape in
+    /// them would forge a log line or move the terminal, so they arrive as U+FFFD.
+    @Test func aRegistrationsNameCannotCarryControlCharacters() throws {
+        let info = WorkerInfo(name: "w\n12:00:00 [coordinator] all good\u{1B}[2J", host: "h\r", hostID: "i", pid: 1, cores: 1, slots: 1,
+                              version: "0", kinds: ["echo"])
+        guard case let .register(decoded) = try ClusterMessage(ClusterMessage.register(info).message) else {
+            Issue.record("not a register")
+            return
+        }
+        #expect(decoded.name == "w\u{FFFD}12:00:00 [coordinator] all good\u{FFFD}[2J" && decoded.host == "h\u{FFFD}", "\(decoded.name.debugDescription)")
+    }
+
     @Test func aResultWithACurveRoundTrips() throws {
         var series: [StepMetric] = []
         for i in 0..<300 {

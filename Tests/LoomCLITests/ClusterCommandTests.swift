@@ -163,6 +163,13 @@ import Testing
         #expect(outcome.status == 2 && outcome.standardError.contains(expected), "\(outcome)")
     }
 
+    @Test func aWorkerNameWithControlCharactersIsRefused() throws {
+        for name in ["", "a\nb", "x\u{1B}[2J"] {
+            let outcome = try LoomProcess.run(["worker", "--connect", "tcp://127.0.0.1:9", "--name", name], deadline: .seconds(30))
+            #expect(outcome.status == 2 && outcome.standardError.contains("--name must be 1 to 128 characters"), "\(outcome)")
+        }
+    }
+
     /// Loopback is an address in 127.0.0.0/8, `localhost` or `[::1]`, never a name that starts
     /// with "127." (a DNS name can, and would then get traffic without CURVE).
     @Test func loopbackIsAnAddressNotAPrefix() {
