@@ -14,7 +14,7 @@ public enum InputDigest {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else { return "missing" }
         // A device or a pipe has no contents to hash: /dev/urandom would be read forever.
-        if !isDirectory.boolValue && (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile != true { return "special" }
+        if problem(with: path) != nil { return "special" }
         let files = isDirectory.boolValue ? regularFiles(under: url) : [(relative: "", url: url)]
         var total = 0
         var metadata = SHA256()

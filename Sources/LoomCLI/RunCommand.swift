@@ -79,10 +79,12 @@ enum RunCommand: Command {
             throw .usage(error.description)
         }
         let declaration = (try? registry.kind(named: experiment.task))?.declaration
+        var checked = Set<String>()                  // each input path looked at once, however many runs name it
         for run in runs {
             for name in declaration?.inputs ?? [] {
-                guard case let .string(value)? = run.params[name],
-                      let problem = InputDigest.problem(with: declaration?.inputPath(name, value) ?? value) else { continue }
+                guard case let .string(value)? = run.params[name] else { continue }
+                let path = declaration?.inputPath(name, value) ?? value
+                guard checked.insert(path).inserted, let problem = InputDigest.problem(with: path) else { continue }
                 throw .usage("run \(run.index + 1): parameter '\(name)': \(problem)")
             }
         }
