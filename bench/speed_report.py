@@ -126,6 +126,33 @@ AVX2_ENVIRONMENT = {"LOOM_KERNEL": "avx2", "OPENBLAS_CORETYPE": "Haswell", "ATEN
                     "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
+# OpenBLAS's cores with AVX-512 kernels; a pin to any other on an AVX-512 CPU halves sgemm there
+# (Zen 5: 245 against 470 GFLOP/s), which would flatter every "vs sgemm" of the AVX-512 sitting.
+AVX512_CORES = {"skylakex", "cooperlake", "sapphirerapids"}
+
+
+def cpu_has_avx512():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            return any(line.startswith("flags") and "avx512f" in line.split() for line in f)
+    except OSError:
+        return False
+
+
+def sitting_environment(avx2):
+    """The benchmarks' environment, and a note when a pinned OpenBLAS core was dropped from it."""
+    if avx2:
+        return dict(os.environ, **AVX2_ENVIRONMENT), None
+    pinned = os.environ.get("OPENBLAS_CORETYPE")
+    if not pinned or pinned.lower() in AVX512_CORES or not cpu_has_avx512():
+        return None, None
+    if os.environ.get("LOOM_KERNEL", "auto").lower() not in ("", "auto", "avx512"):
+        return None, None
+    environment = {key: value for key, value in os.environ.items() if key != "OPENBLAS_CORETYPE"}
+    return environment, (f"OPENBLAS_CORETYPE={pinned} in the environment was dropped: it pins OpenBLAS to kernels "
+                         "without AVX-512 beside Loom's AVX-512 tile (use --avx2 to hold every side to AVX2)")
+
+
 def run(name, argv, environment=None):
     """One benchmark's JSON; its progress goes to this terminal. No shell sees any argument."""
     print(f"speed_report: {name}: {' '.join(argv[1:])}", file=sys.stderr, flush=True)
@@ -139,7 +166,7 @@ def run(name, argv, environment=None):
     return json.loads(text[start:])
 
 
-def report(attention, train, fusions, quick=False, avx2=False, gemm=()):
+def report(attention, train, fusions, quick=False, avx2=False, gemm=(), dropped=None):
     """The Markdown report and the count of goals met, short and open."""
     counts = {"met": 0, "short": 0, "open": 0}
 
@@ -164,7 +191,11 @@ def report(attention, train, fusions, quick=False, avx2=False, gemm=()):
                   "not a measurement of an AVX2-only machine.", ""]
     lines.append(f"- CPU: {markdown(train.get('cpu') or attention.get('cpu', 'unknown'))}")
     lines.append(f"- Loom: commit {markdown(train.get('commit', '?'))}, {markdown(train.get('simd', '?'))}")
-    lines.append(f"- OpenBLAS core: {markdown(train.get('openblas_core', '?'))}")
+    lines.append(f"- OpenBLAS core: {markdown(train.get('openblas_core', '?'))}"
+                 + (f" ({markdown(dropped)})" if dropped else ""))
+    warning = train.get("baseline_warning") or attention.get("baseline_warning")
+    if warning:
+        lines.append(f"- Warning: {markdown(warning)}")
     torch, capability = train.get("torch") or attention.get("torch"), attention.get("torch_capability")
     found = markdown(torch) + (f" ({markdown(capability)})" if capability else "") if torch else None
     missing = train.get("torch_note") or attention.get("torch_note") or "torch is not importable here (pip install torch, or --python PATH)"
@@ -278,13 +309,15 @@ def main():
               "(pip install torch, or give --python PATH)", file=sys.stderr)
     os.makedirs(args.out, exist_ok=True)
     results = {}
-    environment = dict(os.environ, **AVX2_ENVIRONMENT) if args.avx2 else None
+    environment, dropped = sitting_environment(args.avx2)
+    if dropped:
+        print(f"speed_report: {dropped}", file=sys.stderr)
     for name, argv in commands(args.loom, python, args.quick).items():
         results[name] = run(name, argv, environment)
         with open(os.path.join(args.out, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(results[name], f, indent=1, sort_keys=True)
     text, counts = report(results["attention"], results["train"], results["fusions"], quick=args.quick, avx2=args.avx2,
-                          gemm=[results["gemm64"], results["gemm256"]])
+                          gemm=[results["gemm64"], results["gemm256"]], dropped=dropped)
     path = os.path.join(args.out, "report.md")
     with open(path, "w", encoding="utf-8") as f:
         f.write(text)

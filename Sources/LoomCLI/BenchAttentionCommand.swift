@@ -153,8 +153,9 @@ enum BenchAttentionCommand: Command {
     /// The header lines: what ran, on what, built how.
     private static func header(_ configuration: AttentionBenchmark.Configuration,
                                reference: AttentionBenchmark.SgemmBaseline) -> [(String, String)] {
-        [
-            ("OpenBLAS core", "\(BLAS.coreName) (OpenBLAS \(BLAS.version))"),
+        let pinned: String = BLASCore.forced == nil ? "" : ", pinned by \(BLASCore.coreTypeVariable)"
+        return [
+            ("OpenBLAS core", "\(BLAS.coreName) (OpenBLAS \(BLAS.version)\(pinned))"),
             ("OpenBLAS threads", String(BLAS.threadCount)),
             ("Loom SIMD target", SIMDTarget.name),
             ("threads", String(configuration.threads)),
@@ -189,6 +190,7 @@ enum BenchAttentionCommand: Command {
         if !Provenance.isRelease {
             lines.append("warning: debug build — these timings are not meaningful; run 'make bench'")
         }
+        if let warning = BLASCore.narrowBaselineWarningHere { lines.append("warning: " + warning) }
         lines.append("")
         let columns = ["n", "H", "d", "causal", "pass", "ms median", "ms min", "GFLOP/s", "vs sgemm",
                        "sgemm GFLOP/s", "naive GFLOP/s", "naive vs sgemm", "vs naive"] + (torch == nil ? [] : ["torch GFLOP/s", "vs torch"])
@@ -292,6 +294,8 @@ enum BenchAttentionCommand: Command {
             ("loom_version", .string(Provenance.loomVersion)),
             ("threads", .integer(configuration.threads)),
             ("openblas_core", .string(BLAS.coreName)),
+            ("openblas_coretype", BLASCore.forced.map(JSONValue.string) ?? .null),
+            ("baseline_warning", BLASCore.narrowBaselineWarningHere.map(JSONValue.string) ?? .null),
             ("openblas_version", .string(BLAS.version)),
             ("openblas_threads", .integer(BLAS.threadCount)),
             ("simd", .string(SIMDTarget.name)),

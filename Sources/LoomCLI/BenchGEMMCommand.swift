@@ -124,7 +124,7 @@ enum BenchGEMMCommand: Command {
                                          "avx2_transposed_a": measured.choice.rawValue, "avx2_transposed_a_speedup": measured.speedup,
                                          "avx2_transposed_a_wide": wide.choice.rawValue, "avx2_transposed_a_wide_speedup": wide.speedup,
                                          "transposed_a_wide_from_columns": TiledGEMM.wideFromColumns,
-                                         "transposed_a_packed_from_lda": TiledGEMM.packedFromLeadingDimension, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+                                         "transposed_a_packed_from_lda": TiledGEMM.packedFromLeadingDimension, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName, "openblas_coretype": BLASCore.forced ?? NSNull(), "baseline_warning": BLASCore.narrowBaselineWarningHere ?? NSNull(),
                                          "simd": SIMDTarget.name, "d": d, "tokens": tokens, "vocabulary": vocabulary,
                                          "total_loom_ms": loomTotal, "total_sgemm_ms": blasTotal, "results": rows,
                                          "checksum": checksum, "mismatches": mismatches]
@@ -133,9 +133,10 @@ enum BenchGEMMCommand: Command {
             try checkAgreement(mismatches)
             return
         }
-        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS core \(BLAS.coreName), "
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS \(BLASCore.summary), "
                        + "1 thread, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+        if let warning = BLASCore.narrowBaselineWarningHere { Console.output("warning: " + warning) }
         Console.output("products of one layer's step: d \(d), FFN \(4 * d), \(tokens) tokens, vocabulary \(vocabulary); median of \(repeats)")
         let header = ["product", "op", "m", "n", "k", "Loom ms", "sgemm ms", "Loom GFLOP/s", "sgemm GFLOP/s", "Loom speed-up",
                       "turn by turn", "of tile", "vs sgemm ‖Δ‖"]

@@ -169,16 +169,17 @@ enum BenchTrainCommand: Command {
         }
         if arguments.flag("json") {
             let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
-            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName,
+            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName, "openblas_coretype": BLASCore.forced ?? NSNull(), "baseline_warning": BLASCore.narrowBaselineWarningHere ?? NSNull(),
                                          "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows,
                                          "torch": torch.peer?.version ?? NSNull(), "torch_note": torchNote ?? NSNull()]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
             Console.output(String(decoding: data, as: UTF8.self))
             return
         }
-        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS core \(BLAS.coreName), "
+        Console.output("loom \(Provenance.loomVersion) (commit \(Provenance.commit), \(Provenance.build) build), \(Provenance.cpuModel), OpenBLAS \(BLASCore.summary), "
                        + "\(BLAS.threadCount) threads, SIMD \(SIMDTarget.name)")
         if !Provenance.isRelease { Console.output("warning: debug build — these timings are not meaningful") }
+        if let warning = BLASCore.narrowBaselineWarningHere { Console.output("warning: " + warning) }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
         Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores (the faster of its measurements before and after the timed runs)", peak / Double(cores), peak, cores))
         Console.output(String(format: "together: on all %d cores at once it ran at %.1f GFLOP/s before and %.1f after the timed runs (%.2f and %.2f of the peak)",

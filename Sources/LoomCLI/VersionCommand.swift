@@ -20,7 +20,7 @@ enum VersionCommand: Command {
     static func run(_ arguments: Arguments) throws(CommandError) {
         let rows: [(String, String)] = [
             ("libzmq", WireInfo.zeroMQVersion),
-            ("OpenBLAS", "\(BLAS.version) (core \(BLAS.coreName), \(BLAS.threadCount) threads)"),
+            ("OpenBLAS", "\(BLAS.version) (\(BLASCore.summary), \(BLAS.threadCount) threads)"),
             ("Graphviz", GraphInfo.graphvizVersion),
             ("libyaml", ExperimentFileInfo.yamlVersion),
             ("SQLite", StoreInfo.sqliteVersion),

@@ -214,6 +214,23 @@ import Testing
         }
     }
 
+    /// An sgemm baseline pinned to AVX2 kernels beside Loom's AVX-512 tile is named in the header,
+    /// and only then: an AVX2 tile against Haswell's kernels is a fair comparison.
+    @Test func aPinnedNarrowBaselineIsWarnedAbout() throws {
+        let small = ["bench", "attention", "--sizes", "64", "--head-dims", "16", "--heads", "2", "--repeat", "1",
+                     "--threads", "1", "--pass", "fwd", "--causal", "no"]
+        func with(_ kernel: String) -> [String: String] {
+            ProcessInfo.processInfo.environment.merging(["OPENBLAS_CORETYPE": "Haswell", "LOOM_KERNEL": kernel]) { $1 }
+        }
+        let pinned = try LoomProcess.run(small, environment: with("auto"))
+        #expect(pinned.status == 0, "\(pinned)")
+        #expect(pinned.standardOutput.contains("pinned by OPENBLAS_CORETYPE"), "\(pinned)")
+        let warned = pinned.standardOutput.contains("warning: OPENBLAS_CORETYPE=Haswell pins OpenBLAS")
+        #expect(warned == (TileKernel.best == .avx512), "\(pinned)")
+        let fair = try LoomProcess.run(small, environment: with("avx2"))
+        #expect(fair.status == 0 && !fair.standardOutput.contains("warning: OPENBLAS_CORETYPE"), "\(fair)")
+    }
+
     @Test func benchRunsASmallCaseOrRefusesJSONInDebug() throws {
         let version = try LoomProcess.run(["version"])
         let isDebug = version.standardOutput.contains("debug build")

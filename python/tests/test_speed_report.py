@@ -68,6 +68,38 @@ class SpeedReportTests(unittest.TestCase):
         self.assertEqual(speed_report.AVX2_ENVIRONMENT["LOOM_KERNEL"], "avx2")
         self.assertEqual(speed_report.AVX2_ENVIRONMENT["ATEN_CPU_CAPABILITY"], "avx2")
 
+    def test_a_pinned_narrow_openblas_core_is_dropped_and_named(self):
+        saved = dict(speed_report.os.environ)
+        has_avx512 = speed_report.cpu_has_avx512
+        try:
+            speed_report.cpu_has_avx512 = lambda: True
+            speed_report.os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+            speed_report.os.environ.pop("LOOM_KERNEL", None)
+            environment, dropped = speed_report.sitting_environment(avx2=False)
+            self.assertNotIn("OPENBLAS_CORETYPE", environment)
+            self.assertIn("OPENBLAS_CORETYPE=Haswell in the environment was dropped", dropped)
+            # The AVX2 preview keeps every side on AVX2; an AVX-512 pin and an AVX2-only CPU are left alone.
+            environment, dropped = speed_report.sitting_environment(avx2=True)
+            self.assertEqual((environment["OPENBLAS_CORETYPE"], dropped), ("Haswell", None))
+            speed_report.os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+            self.assertEqual(speed_report.sitting_environment(avx2=False), (None, None))
+            speed_report.os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+            speed_report.os.environ["LOOM_KERNEL"] = "avx2"
+            self.assertEqual(speed_report.sitting_environment(avx2=False), (None, None))
+            speed_report.os.environ.pop("LOOM_KERNEL")
+            speed_report.cpu_has_avx512 = lambda: False
+            self.assertEqual(speed_report.sitting_environment(avx2=False), (None, None))
+        finally:
+            speed_report.cpu_has_avx512 = has_avx512
+            speed_report.os.environ.clear()
+            speed_report.os.environ.update(saved)
+        text, _ = speed_report.report(self.attention, self.train, self.fusions, dropped="OPENBLAS_CORETYPE=Haswell <x> was dropped")
+        self.assertIn("(OPENBLAS\\_CORETYPE=Haswell &lt;x&gt; was dropped)", text)
+        self.assertNotIn("- Warning:", text)
+        self.train["baseline_warning"] = "OPENBLAS_CORETYPE=Zen pins OpenBLAS"
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertIn("- Warning: OPENBLAS\\_CORETYPE=Zen pins OpenBLAS", text)
+
     def test_a_slowed_machine_is_named(self):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertNotIn("Slowed machine", text)
