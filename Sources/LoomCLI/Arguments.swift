@@ -159,10 +159,13 @@ struct Arguments {
     static let longestSeconds: Double = 365 * 24 * 3600
 
     /// The seconds `--name` gives (finite, positive, at most `longestSeconds`), or nil when not given.
-    func seconds(_ name: String) throws(CommandError) -> Double? {
+    func seconds(_ name: String, minimum: Double? = nil) throws(CommandError) -> Double? {
         guard let text = values[name] else { return nil }
         guard let value = Double(text), value.isFinite, value > 0 else {
             throw .usage("--\(name) expects a positive number of seconds, got '\(text)'")
+        }
+        if let minimum, value < minimum {
+            throw .usage("--\(name) \(text) is shorter than \(minimum.formatted()) s; give at least \(minimum.formatted()) seconds")
         }
         guard value <= Self.longestSeconds else {
             throw .usage("--\(name) \(text) is longer than a year; give at most \(Int(Self.longestSeconds)) seconds")

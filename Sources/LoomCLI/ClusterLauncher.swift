@@ -36,7 +36,11 @@ struct ClusterLauncher {
             throw .usage("\(error)")
         }
         address = arguments.string("address") ?? ProcessInfo.processInfo.hostName
-        guard !address.isEmpty, !address.contains("/"), RemoteCommand.untransmittable([address]) == nil else {
+        // A host name, IPv4 or IPv6 address (brackets and a %zone allowed): it becomes the workers'
+        // tcp:// endpoint, where a space or a shell character could only fail later, on each host.
+        let hostCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]%")
+        guard !address.isEmpty, address.count <= 255, address.allSatisfy(hostCharacters.contains),
+              RemoteCommand.untransmittable([address]) == nil else {
             throw .usage("--address '\(address)' is not a host name or address")
         }
         port = try arguments.int("port", minimum: 1)

@@ -63,14 +63,16 @@ enum CoordinatorCommand: Command {
     /// What bounds the work one worker can hold; `loom up` takes the same options.
     static let workerLimitOptions: [Option] = [
         .value("attempt-lease", "S", "seconds an attempt may run when its task sets no timeout; past it the attempt "
-               + "is cancelled and requeued on another worker (default 86400, a day)"),
+               + "is cancelled and requeued on another worker (default 86400, a day; at least 0.1)"),
         .value("max-slots", "N", "the most slots one worker gets, whatever it asks for (default 64; also at most 8 per core it declares)"),
         .value("max-expired", "N", "leases expired in a row after which a worker is dropped and refused (default 2)"),
     ]
 
     /// Sets the lease, slot cap and expiry limit from `--attempt-lease`, `--max-slots`, `--max-expired`.
     static func applyWorkerLimits(_ arguments: Arguments, to configuration: inout CoordinatorConfiguration) throws(CommandError) {
-        if let lease = try arguments.seconds("attempt-lease") {
+        // A lease of a millisecond expires before any attempt can report back: every attempt was
+        // cancelled and requeued, and each worker dropped after --max-expired. Tests use 0.5 s.
+        if let lease = try arguments.seconds("attempt-lease", minimum: 0.1) {
             configuration.defaultAttemptTimeout = .milliseconds(Int64((lease * 1000).rounded(.up)))
         }
         if let slots = try arguments.int("max-slots", minimum: 1) { configuration.maxSlotsPerWorker = slots }

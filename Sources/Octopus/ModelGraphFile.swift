@@ -20,6 +20,9 @@ public enum ModelGraphFile {
     /// Limits on what a file may ask for, checked before anything is built.
     public static let maximumNodes = 256, maximumEdges = 4096, maximumHopLimit = 16, maximumNameLength = 64
 
+    /// Problems listed in one error; a file of thousands of bad edges names the first ones and a count.
+    static let maximumProblemsShown = 50
+
     static let topKeys = ["graph", "vocabulary", "hop_limit", "nodes", "edges"]
     static let nodeKeys = ["name", "role", "model", "domain", "corpus", "checkpoint"]
     static let modelKeys = ["layers", "d_model", "heads", "context"]
@@ -44,7 +47,9 @@ public enum ModelGraphFile {
     static func finish(_ graph: ModelGraph?, reader: GraphReader, path: String) throws(OctopusError) -> ModelGraph {
         guard reader.problems.isEmpty, var graph else {
             let lines = reader.problems.sorted { ($0.line, $0.column) < ($1.line, $1.column) }.map(\.description)
-            throw .graph(lines.joined(separator: "\n"))
+            let shown = lines.prefix(maximumProblemsShown)
+            let rest = lines.count - shown.count
+            throw .graph((shown + (rest > 0 ? ["… and \(rest) more problems like these"] : [])).joined(separator: "\n"))
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         for i in graph.nodes.indices {
@@ -129,6 +134,8 @@ struct GraphReader {
         let fileVocabulary = top["vocabulary"].flatMap { integer($0.1, "vocabulary", 2...65_536) }
         let hopLimit = top["hop_limit"].flatMap { integer($0.1, "hop_limit", 1...ModelGraphFile.maximumHopLimit) }
         var nodes: [(ModelGraph.Node, YAMLNode)] = []
+        // Whether the list of nodes was read: without it every edge would name an "unknown node".
+        var nodesRead = false
         if let (_, list) = top["nodes"] {
             if case let .sequence(items, mark) = list {
                 if items.isEmpty { problem("nodes is empty; a graph needs a master and at least one worker", at: mark) }
@@ -136,6 +143,7 @@ struct GraphReader {
                     problem("\(items.count) nodes; at most \(ModelGraphFile.maximumNodes)", at: mark)
                 } else {
                     for item in items { if let node = node(item) { nodes.append((node, item)) } }
+                    nodesRead = true
                 }
             } else {
                 problem("nodes must be a list of nodes, not \(list.kindName)", at: list.mark)
@@ -155,10 +163,12 @@ struct GraphReader {
                 problem("edges must be a list of edges, not \(list.kindName)", at: list.mark)
             }
         }
-        var check = GraphChecks(reader: self, nodes: nodes, edges: edges, hopLimit: hopLimit, hopLimitMark: top["hop_limit"]?.1.mark,
-                                root: root)
-        check.run()
-        self = check.reader
+        if nodesRead {
+            var check = GraphChecks(reader: self, nodes: nodes, edges: edges, hopLimit: hopLimit,
+                                    hopLimitMark: top["hop_limit"]?.1.mark, root: root)
+            check.run()
+            self = check.reader
+        }
         guard let name, problems.isEmpty else { return nil }
         // Without one given: the study's vocabulary for K = one more than the largest <nexa_i> used.
         let count = (edges.compactMap { FunctionalToken.index($0.0.token) }.max() ?? 0) + 1

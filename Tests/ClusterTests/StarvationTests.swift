@@ -228,6 +228,7 @@ import Wire
 
     @Test(arguments: [(["--attempt-lease", "0"], "--attempt-lease expects a positive number of seconds"),
                       (["--attempt-lease", "1e30"], "give at most 31536000 seconds"),
+                      (["--attempt-lease", "1e-9"], "--attempt-lease 1e-9 is shorter than 0.1 s"),
                       (["--max-slots", "0"], "--max-slots must be at least 1"),
                       (["--max-expired", "many"], "--max-expired expects a whole number"),
                       // Their product once overflowed the liveness deadline and stopped the process.

@@ -136,6 +136,13 @@ import Testing
         #expect(try scratch.state() == nil)
         let noShell = try LoomProcess.run(["cluster", "up", "--hostfile", scratch.path("hosts"), "--rsh", "no-such-remote-shell"])
         #expect(noShell.status == 2, "\(noShell)")
+        let good = try Scratch(hostfile: "node-a\n")
+        for address in ["a b", "host;id", "$(id)", ""] {
+            let arguments = good.upArguments.map { $0 == "127.0.0.1" ? address : $0 }
+            let bad = try LoomProcess.run(arguments)
+            #expect(bad.status == 2 && bad.standardError.contains("is not a host name or address"), "\(address): \(bad)")
+        }
+        #expect(try good.state() == nil)
         let down = try LoomProcess.run(["cluster", "down", "--state", scratch.path("nothing")])
         #expect(down.status == 2 && down.standardError.contains("no cluster is recorded"), "\(down)")
     }

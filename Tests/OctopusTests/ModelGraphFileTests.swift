@@ -122,6 +122,34 @@ import Testing
         #expect(throws: OctopusError.self) { try ModelGraphFile.load(directory.path("missing.yaml")) }
     }
 
+    /// Too many nodes is one problem, not one more per edge naming them; and a file of thousands
+    /// of bad edges lists the first problems and a count.
+    @Test func aCountErrorIsNotFollowedByOneErrorPerEdge() throws {
+        let directory = try TemporaryDirectory()
+        let count = ModelGraphFile.maximumNodes + 1
+        let nodes = (0..<count).map { "  - {name: n\($0), role: worker, domain: ADD, model: \(Self.model)}" }
+        let edges = (1..<count).map { "  - {from: n0, to: n\($0), token: \"<nexa_\($0 - 1)>\"}" }
+        let tooMany = "graph: big\nnodes:\n" + nodes.joined(separator: "\n") + "\nedges:\n" + edges.joined(separator: "\n")
+        do {
+            _ = try Self.load(tooMany, in: directory)
+            Issue.record("loaded")
+        } catch {
+            #expect(error.description == "\(directory.path("g.yaml")):3:3: \(count) nodes; at most \(ModelGraphFile.maximumNodes)",
+                    "\(error.description.prefix(400))")
+        }
+        let bad = (0..<300).map { "  - {from: master, to: nowhere\($0), token: \"<nexa_0>\"}" }
+        let unknown = Self.valid.components(separatedBy: "edges:")[0] + "edges:\n" + bad.joined(separator: "\n")
+        do {
+            _ = try Self.load(unknown, in: directory)
+            Issue.record("loaded")
+        } catch {
+            let lines = error.description.components(separatedBy: "\n")
+            #expect(lines.count == ModelGraphFile.maximumProblemsShown + 1, "\(lines.count)")
+            #expect(lines.first?.contains("unknown node 'nowhere0'") == true && lines.last == "… and 250 more problems like these",
+                    "\(error.description.suffix(300))")
+        }
+    }
+
     @Test func theDrawingIsEscapedAndRenders() throws {
         let directory = try TemporaryDirectory()
         let graph = try Self.load(Self.valid, in: directory)
