@@ -237,6 +237,11 @@ def report(attention, train, fusions, quick=False, avx2=False, gemm=(), dropped=
     lines += ["", "\"Of peak\" divides by the fastest the tile ran in this run; \"beside\" by the tile on all cores "
               "measured beside each sample (the median of those ratios), the machine's speed at that moment. "
               "The goal is on \"of peak\"."]
+    fastest, fastest_peak = train.get("fastest_tile"), train.get("fastest_tile_peak_gflops")
+    if fastest and fastest_peak and peak:
+        lines += ["", f"The peak is that of the {markdown(train.get('peak_tile', '?'))} tile the products ran on, "
+                      f"{peak:.1f} GFLOP/s, as on a machine without a faster one; this CPU's {markdown(fastest)} tile "
+                      f"reached {fastest_peak:.1f} ({fastest_peak / peak:.2f}× it)."]
     if slowed:
         lines += ["", f"Short of peak but met beside ({', '.join(slowed)}): the machine was slower during those steps "
                   "than at its fastest (a shared VM's phases); run `make speed` again for the goal's measurement."]

@@ -26,9 +26,11 @@ enum BenchTrainCommand: Command {
         projections and FFN, 2·d·T·(T+1) per layer for the causal scores and weighted sums, and \
         2·T·d·V for the output layer, per sequence; a training step is 3× the forward. The \
         baseline is OpenBLAS sgemm of the FFN's shape ([B·T, d] × [d, 4d]) on the same threads, \
-        timed in the same run. "Of peak" divides the GFLOP/s by the machine's peak as Loom's \
-        products see it (one register tile alone on data in L1, measured before and after the \
-        timed runs with the faster kept, times the cores); the tile on all cores at once is \
+        timed in the same run. "Of peak" divides the GFLOP/s by the peak as Loom's products see it \
+        (the register tile they run on alone on data in L1, measured before and after the timed \
+        runs with the faster kept, times the cores; with LOOM_KERNEL=avx2 on an AVX-512 CPU the \
+        AVX2 tile's, as on an AVX2-only machine, and the header names the faster tile's peak); \
+        the tile on all cores at once is \
         measured too, before and after, and a note says when the cores were slower together than \
         apart (a VM's virtual CPUs sharing a physical core). "Beside" divides each sample's \
         GFLOP/s by the tile on all cores measured beside that sample, right after or right before it (the median of those \
@@ -82,7 +84,7 @@ enum BenchTrainCommand: Command {
         var checksum = 0.0
         let cores = Parallel.activeCores
         let firstPeak = BenchGEMMCommand.tileCeiling(checksum: &checksum) * Double(cores)
-        let firstTogether = TileKernel.best.ceilingTogether(threads: cores)
+        let firstTogether = TileKernel.active.ceilingTogether(threads: cores)
         let torch = BenchAttentionCommand.compareTorch(arguments, threads: BLAS.threadCount)
         for item in cases {
             for product in products {
@@ -108,7 +110,7 @@ enum BenchTrainCommand: Command {
                 // two and right after the tile and sgemm in the other (on the Zen 3 VM the order
                 // moved single sittings' ratios at 1 × 64 by up to a quarter; BENCHMARKS.md).
                 func tileAndSgemm() {
-                    beside.append(TileKernel.best.ceilingTogether(threads: cores, samples: 2))
+                    beside.append(TileKernel.active.ceilingTogether(threads: cores, samples: 2))
                     sgemm.append(sgemmRate(rows: batch * context, width: item.width))
                 }
                 func torchSample() {
@@ -158,7 +160,8 @@ enum BenchTrainCommand: Command {
         }
         // The peak again after the timed runs, the faster kept (`laterCeiling`); then each row's share of it.
         let peak = BenchGEMMCommand.laterCeiling(firstPeak / Double(cores), checksum: &checksum) * Double(cores)
-        let together = [firstTogether, TileKernel.best.ceilingTogether(threads: cores)]
+        let together = [firstTogether, TileKernel.active.ceilingTogether(threads: cores)]
+        let fastest = BenchGEMMCommand.fastestTileCeiling().map { (tile: $0.tile, gflops: $0.gflops * Double(cores)) }
         rows = rows.map { row in
             var row = row
             let gflops = row["gflops"] as! Double, flops = row.removeValue(forKey: "step_flops") as! Double
@@ -169,7 +172,9 @@ enum BenchTrainCommand: Command {
         }
         if arguments.flag("json") {
             let torchNote = torch.peer?.failure.map { "PyTorch stopped during the run: \($0)" } ?? torch.note
-            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_together_gflops": together, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName, "openblas_coretype": BLASCore.forced ?? NSNull(), "baseline_warning": BLASCore.narrowBaselineWarningHere ?? NSNull(),
+            let object: [String: Any] = ["benchmark": "train", "peak_gflops": peak, "peak_tile": TileKernel.active.rawValue,
+                                         "fastest_tile": fastest.map { $0.tile.rawValue } ?? NSNull(), "fastest_tile_peak_gflops": fastest?.gflops ?? NSNull(),
+                                         "peak_together_gflops": together, "cpu": Provenance.cpuModel, "commit": Provenance.commit, "openblas_core": BLAS.coreName, "openblas_coretype": BLASCore.forced ?? NSNull(), "baseline_warning": BLASCore.narrowBaselineWarningHere ?? NSNull(),
                                          "threads": BLAS.threadCount, "simd": SIMDTarget.name, "results": rows,
                                          "torch": torch.peer?.version ?? NSNull(), "torch_note": torchNote ?? NSNull()]
             let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
@@ -182,6 +187,10 @@ enum BenchTrainCommand: Command {
         if let warning = BLASCore.narrowBaselineWarningHere { Console.output("warning: " + warning) }
         Console.output("Bigram-Backcopy, context \(context), batch \(batch), AdamW, \(steps) steps per sample, median of \(repeats)")
         Console.output(String(format: "peak: the register tile alone runs at %.1f GFLOP/s per core, %.1f on %d cores (the faster of its measurements before and after the timed runs)", peak / Double(cores), peak, cores))
+        if let fastest {
+            Console.output(String(format: "the products run on the %@ tile (LOOM_KERNEL); this CPU's %@ tile reaches %.1f GFLOP/s on %d cores (%.2f× this peak)",
+                                  TileKernel.active.rawValue, fastest.tile.rawValue, fastest.gflops, cores, fastest.gflops / peak))
+        }
         Console.output(String(format: "together: on all %d cores at once it ran at %.1f GFLOP/s before and %.1f after the timed runs (%.2f and %.2f of the peak)",
                               cores, together[0], together[1], together[0] / peak, together[1] / peak))
         if TileKernel.active == .avx2 { Console.output(BenchGEMMCommand.transposedALine) }

@@ -324,6 +324,13 @@ import Testing
         let waiting = embedding.flatMap { Double($0.split(separator: " ").dropLast().last ?? "") }
         #expect(waiting.map { $0 >= 0 && $0 <= 100 } == true, "\(phases)")
         #expect(phases.standardOutput.contains("% of the step"), "\(phases)")
+        // With the tile forced narrower than the CPU's best, the peak is the forced tile's and the
+        // faster one's is named beside it (on an AVX2-only CPU there is nothing to name).
+        let forced = try LoomProcess.run(["bench", "train", "--models", "1x8", "--context", "8", "--batch", "2", "--steps", "1", "--repeat", "1"],
+                                         environment: ProcessInfo.processInfo.environment.merging(["LOOM_KERNEL": "avx2"]) { $1 })
+        #expect(forced.status == 0, "\(forced)")
+        #expect(forced.standardOutput.contains("the products run on the avx2 tile (LOOM_KERNEL); this CPU's avx512 tile reaches")
+                == (TileKernel.best == .avx512), "\(forced)")
         let bad = try LoomProcess.run(["bench", "train", "--models", "1y8"])
         #expect(bad.status == 2 && bad.standardError.contains("layers×width"), "\(bad)")
     }

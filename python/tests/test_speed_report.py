@@ -100,6 +100,14 @@ class SpeedReportTests(unittest.TestCase):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertIn("- Warning: OPENBLAS\\_CORETYPE=Zen pins OpenBLAS", text)
 
+    def test_a_forced_narrower_tile_names_the_faster_ones_peak(self):
+        text, _ = speed_report.report(self.attention, self.train, self.fusions)
+        self.assertNotIn("this CPU's", text)
+        self.train.update({"peak_tile": "avx2", "fastest_tile": "avx512", "peak_gflops": 250.0, "fastest_tile_peak_gflops": 500.0})
+        text, _ = speed_report.report(self.attention, self.train, self.fusions, avx2=True)
+        self.assertIn("The peak is that of the avx2 tile the products ran on, 250.0 GFLOP/s, as on a machine without a "
+                      "faster one; this CPU's avx512 tile reached 500.0 (2.00× it).", text)
+
     def test_a_slowed_machine_is_named(self):
         text, _ = speed_report.report(self.attention, self.train, self.fusions)
         self.assertNotIn("Slowed machine", text)
