@@ -75,19 +75,28 @@ public struct Hostfile: Sendable, Equatable {
                 continue
             }
             var slots = defaultSlots
+            var slotsGiven = false
             for field in fields.dropFirst() {
                 let at = content.distance(from: content.startIndex, to: field.startIndex) + 1
                 guard field.hasPrefix("slots="), let n = Int(field.dropFirst(6)), (1...maximumSlots).contains(n) else {
                     problem(number, at, "'\(field.prefix(40))' is not slots=N with N in 1...\(maximumSlots); a line is a host and optionally slots=N")
                     continue
                 }
+                if slotsGiven {
+                    problem(number, at, "slots= is given twice on this line; give it once")
+                    continue
+                }
+                slotsGiven = true
                 slots = n
             }
-            if let first = seen[String(name)] {
+            // Host names are case-blind (node01 and NODE01 are one machine): each once, or its
+            // workers would start twice as many times as asked.
+            let key = duplicateKey(String(name))
+            if let first = seen[key] {
                 problem(number, column, "\(name) is listed again (first on line \(first)); give one line per host with slots=N")
                 continue
             }
-            seen[String(name)] = number
+            seen[key] = number
             hosts.append(Host(destination: String(name), slots: slots, line: number))
             if hosts.count > maximumHosts {
                 throw HostfileError(problems: problems + [Problem(file: file, line: number, column: 1, message: "more than \(maximumHosts) hosts; split the cluster")])
@@ -115,7 +124,17 @@ public struct Hostfile: Sendable, Equatable {
         guard !host.isEmpty, host.count <= 253 else { return "a host name has 1 to 253 characters" }
         guard host.first != "-" else { return "a host name cannot start with '-'" }
         guard host.unicodeScalars.allSatisfy(isNameScalar) else { return "a host name is letters, digits, '.', '-', '_' and ':'" }
+        // An IPv6 address has two colons or more; one colon is a host:port, which ssh would take as a name.
+        if host.filter({ $0 == ":" }).count == 1 {
+            return "host:port is not taken; set the port for that host in ~/.ssh/config (Host NAME, Port N)"
+        }
         return nil
+    }
+
+    /// `user@host` with the host lowercased: two lines with the same key name one destination.
+    static func duplicateKey(_ destination: String) -> String {
+        guard let at = destination.lastIndex(of: "@") else { return destination.lowercased() }
+        return String(destination[...at]) + destination[destination.index(after: at)...].lowercased()
     }
 
     private static func isNameScalar(_ s: Unicode.Scalar) -> Bool {

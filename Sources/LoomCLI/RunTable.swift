@@ -46,7 +46,7 @@ struct RunTable {
         return line.count <= width ? line : String(line.prefix(max(0, width - 1))) + "…"
     }
 
-    /// `text` with every control character (C0 but line breaks, DEL, C1) shown as `�`: a value
+    /// `text` with every control character (C0 but line breaks and tabs, DEL, C1) shown as `�`: a value
     /// from a run or an experiment file must not move the cursor, recolour or retitle the
     /// terminal (`ESC [`, `ESC ]`) when it is printed.
     static func terminalSafe(_ text: String) -> String {
@@ -57,7 +57,7 @@ struct RunTable {
     }
 
     private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        (scalar.value < 0x20 && scalar != "\n") || (0x7F...0x9F).contains(scalar.value)
+        (scalar.value < 0x20 && scalar != "\n" && scalar != "\t") || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// A metric or parameter value for a cell: numbers with four significant digits.

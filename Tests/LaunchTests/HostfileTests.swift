@@ -50,6 +50,32 @@ import Testing
         #expect(throws: HostfileError.self) { try Hostfile.parse("a", defaultSlots: 0) }
     }
 
+    /// A host named twice in different case, slots= given twice, and host:port (which ssh would
+    /// take as a host name) are each refused at their place; IPv6 addresses still pass.
+    @Test func duplicatesInAnyCaseRepeatedSlotsAndPortsAreRefused() throws {
+        let text = """
+            Node01 slots=2
+            node01
+            alice@NODE02 slots=1 slots=3
+            alice@node02
+            bob@node02
+            carol@node03:22
+            node04:2222
+            """
+        do {
+            _ = try Hostfile.parse(text, file: "hosts.txt")
+            Issue.record("a bad hostfile was accepted")
+        } catch {
+            let places = error.problems.map { "\($0.line):\($0.column)" }
+            #expect(places == ["2:1", "3:22", "4:1", "6:1", "7:1"], "\(error)")
+            #expect(error.description.contains("hosts.txt:2:1: node01 is listed again (first on line 1)"), "\(error)")
+            #expect(error.description.contains("hosts.txt:3:22: slots= is given twice"), "\(error)")
+            #expect(error.description.contains("hosts.txt:6:1: 'carol@node03:22' is not a host: host:port is not taken"), "\(error)")
+        }
+        let fine = try Hostfile.parse("fe80::1\n2001:db8::7 slots=2\nalice@n1\nbob@n1\n")
+        #expect(fine.hosts.map(\.destination) == ["fe80::1", "2001:db8::7", "alice@n1", "bob@n1"])
+    }
+
     @Test func sizesAreBoundedBeforeReading() throws {
         let scratch = try TemporaryDirectory()
         let many = (0...Hostfile.maximumHosts).map { "h\($0)" }.joined(separator: "\n")

@@ -214,6 +214,16 @@ import Testing
         }
     }
 
+    /// Text from elsewhere (here a file name) reaches stderr with its control characters shown
+    /// as U+FFFD: an escape sequence in a name or a worker's error cannot drive the terminal.
+    @Test func diagnosticsCannotCarryEscapeSequences() throws {
+        let name = "/nonexistent/run\u{1B}]0;owned\u{07}\u{1B}[31m.yaml"
+        let outcome = try LoomProcess.run(["run", name])
+        #expect(outcome.status != 0, "\(outcome)")
+        #expect(!outcome.standardError.contains("\u{1B}") && !outcome.standardError.contains("\u{07}"), "\(outcome.standardError.debugDescription)")
+        #expect(outcome.standardError.contains("run\u{FFFD}]0;owned\u{FFFD}\u{FFFD}[31m.yaml"), "\(outcome.standardError.debugDescription)")
+    }
+
     /// An sgemm baseline pinned to AVX2 kernels beside Loom's AVX-512 tile is named in the header,
     /// and only then: an AVX2 tile against Haswell's kernels is a fair comparison.
     @Test func aPinnedNarrowBaselineIsWarnedAbout() throws {
