@@ -136,7 +136,15 @@ public struct SimRunParameters: TaskParameters {
         }
         if pinned == true && cores == nil && topology.isEmpty { throw ParameterProblem("pinned: true pins ranks to cores; set cores (or a topology with cores)") }
         if workers == 1 { throw ParameterProblem("workers is 1; a schedule needs 2 or more ranks (or 0 for the topology's)") }
-        if let shape = ScheduleReplay.shapeProblem(algorithm, problem(ranks: max(workers, 2))), workers > 0 {
+        // With workers 0 the ranks are the topology's: it is loaded here, so `--dry-run` names a
+        // missing topology or a shape its ranks cannot split, not the first run.
+        var ranks = workers
+        if workers == 0 && !topology.isEmpty {
+            let loaded: Topology
+            do { loaded = try TopologyFile.named(topology) } catch { throw ParameterProblem("topology: \(error.description)") }
+            ranks = loaded.ranks
+        }
+        if ranks >= 2, let shape = ScheduleReplay.shapeProblem(algorithm, problem(ranks: ranks)) {
             throw ParameterProblem(shape)
         }
     }

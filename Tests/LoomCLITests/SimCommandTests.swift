@@ -135,6 +135,24 @@ import Testing
         #expect(good.status == 0 && good.standardOutput.contains("2 succeeded"), "\(good)")
     }
 
+    /// With workers 0 the topology's ranks decide the shape, and `--dry-run` checks it (it once
+    /// skipped the check and left a missing topology to the first run).
+    @Test func aSimRunOnATopologysRanksIsCheckedAtDryRun() throws {
+        let directory = try TemporaryDirectory()
+        let file = directory.url.appendingPathComponent("sim.yaml")
+        try "name: sim-shape\ntask: sim.run\nparams: {topology: 4xA10-pcie, tokens: 4096, heads: 6, algorithm: ulysses}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let shape = try LoomProcess.run(["run", file.path, "--dry-run"])
+        #expect(shape.status != 0 && shape.standardError.contains("heads"), "\(shape)")
+        try "name: sim-missing\ntask: sim.run\nparams: {topology: no-such-cluster, tokens: 4096}\n".write(to: file, atomically: true, encoding: .utf8)
+        let missing = try LoomProcess.run(["run", file.path, "--dry-run"])
+        #expect(missing.status != 0 && missing.standardError.contains("no preset named 'no-such-cluster'"), "\(missing)")
+        try "name: sim-fine\ntask: sim.run\nparams: {topology: 4xA10-pcie, tokens: 4096, heads: 8, algorithm: ulysses}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let fine = try LoomProcess.run(["run", file.path, "--dry-run"])
+        #expect(fine.status == 0, "\(fine)")
+    }
+
     @Test func benchSimPrintsARowPerCaseAgainstTheQueue() throws {
         let ran = try LoomProcess.run(["bench", "sim", "--workers", "4,8", "--algorithms", "zigzag_ring,tokenring", "--repeat", "1"])
         #expect(ran.status == 0, "\(ran)")
