@@ -1,4 +1,5 @@
 import Cluster
+import Experiments
 import SequenceParallel
 import Tasks
 
@@ -139,7 +140,10 @@ public struct SimRunParameters: TaskParameters {
         // With workers 0 the ranks are the topology's: it is loaded here, so `--dry-run` names a
         // missing topology or a shape its ranks cannot split, not the first run.
         var ranks = workers
-        if workers == 0 && !topology.isEmpty {
+        let isPath = topology.contains("/") || topology.hasSuffix(".yaml") || topology.hasSuffix(".yml")
+        let path = topology.isEmpty ? nil : isPath ? topology : TopologyFile.presets()[topology]
+        // A device or a pipe is never read here: `loom run`'s input check refuses it by name.
+        if workers == 0 && !topology.isEmpty && (path.map { InputDigest.problem(with: $0) == nil } ?? true) {
             let loaded: Topology
             do { loaded = try TopologyFile.named(topology) } catch { throw ParameterProblem("topology: \(error.description)") }
             ranks = loaded.ranks

@@ -318,7 +318,7 @@ import Testing
         // A checkout of its own: the presets are read from ./topologies beside a Package.swift.
         try FileManager.default.createDirectory(atPath: scratch.path("topologies"), withIntermediateDirectories: true)
         try Data().write(to: URL(fileURLWithPath: scratch.path("Package.swift")))
-        let preset = "name: mine\nkind: ring\nranks: 4\nlink: {gbytes_per_s: 32, latency_us: 5}\ncompute: {tflops: 125, forward: 0.5, backward: 0.5, memory_gbytes_per_s: 600, merge: 0.4}\n"
+        let preset = "name: mine\nsource: a test's own\nkind: ring\nranks: 4\nlink: {gbytes_per_s: 32, latency_us: 5}\ncompute: {tflops: 125, forward: 0.5, backward: 0.5, memory_gbytes_per_s: 600, merge: 0.4}\n"
         try preset.write(toFile: scratch.path("topologies/mine.yaml"), atomically: true, encoding: .utf8)
         try "name: p\ntask: sim.run\nparams: {algorithm: ring, topology: mine, tokens: 4096}\n"
             .write(toFile: scratch.path("p.yaml"), atomically: true, encoding: .utf8)
