@@ -165,7 +165,7 @@ struct Arguments {
             throw .usage("--\(name) expects a positive number of seconds, got '\(text)'")
         }
         if let minimum, value < minimum {
-            throw .usage("--\(name) \(text) is shorter than \(minimum.formatted()) s; give at least \(minimum.formatted()) seconds")
+            throw .usage("--\(name) \(text) is shorter than \(String(format: "%g", minimum)) s; give at least \(String(format: "%g", minimum)) seconds")
         }
         guard value <= Self.longestSeconds else {
             throw .usage("--\(name) \(text) is longer than a year; give at most \(Int(Self.longestSeconds)) seconds")
