@@ -71,7 +71,7 @@ public struct SimRunParameters: TaskParameters {
     public static let declaration: [ParameterSpec] = [
         ParameterSpec("algorithm", .string, default: .string("ring"), "the schedule", choices: SequenceParallelKinds.Algorithm.allCases.map(\.rawValue)),
         ParameterSpec("topology", .string, default: .string(""), "a preset (topologies/*.yaml) or a topology file; empty: a ring of link_gbps links", input: true,
-                      inputPath: { name in name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") ? nil : TopologyFile.presets()[name] }),
+                      inputPath: { name in TopologyFile.file(named: name) }),
         ParameterSpec("workers", .int, default: .int(0), "ranks (0: the topology's; required without one)", minimum: 0, maximum: 4096),
         ParameterSpec("tokens", .int, default: .int(65_536), "sequence length", minimum: 1, maximum: 1_073_741_824),
         ParameterSpec("heads", .int, default: .int(8), "query heads", minimum: 1, maximum: 4096),
@@ -140,10 +140,8 @@ public struct SimRunParameters: TaskParameters {
         // With workers 0 the ranks are the topology's: it is loaded here, so `--dry-run` names a
         // missing topology or a shape its ranks cannot split, not the first run.
         var ranks = workers
-        let isPath = topology.contains("/") || topology.hasSuffix(".yaml") || topology.hasSuffix(".yml")
-        let path = topology.isEmpty ? nil : isPath ? topology : TopologyFile.presets()[topology]
         // A device or a pipe is never read here: `loom run`'s input check refuses it by name.
-        if workers == 0 && !topology.isEmpty && (path.map { InputDigest.problem(with: $0) == nil } ?? true) {
+        if workers == 0 && !topology.isEmpty && (TopologyFile.file(named: topology).map { InputDigest.problem(with: $0) == nil } ?? true) {
             let loaded: Topology
             do { loaded = try TopologyFile.named(topology) } catch { throw ParameterProblem("topology: \(error.description)") }
             ranks = loaded.ranks

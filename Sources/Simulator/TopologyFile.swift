@@ -35,11 +35,22 @@ public enum TopologyFile {
         return try topology(root, file: path, ranks: ranks)
     }
 
+    /// Whether `name` is a file path (it holds a "/" or ends in .yaml or .yml), not a preset's name.
+    static func isPath(_ name: String) -> Bool {
+        name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml")
+    }
+
+    /// The file `name` stands for: itself when it is a path, else the preset's file, or nil for
+    /// no such preset.
+    public static func file(named name: String, root: URL? = nil) -> String? {
+        isPath(name) ? name : presets(root: root)[name]
+    }
+
     /// The preset `name` (a file of `topologies/` in the checkout), or the file at `name` when it
-    /// is a path (it holds a "/" or ends in .yaml).
+    /// is a path (`isPath`).
     /// - Throws: `ExperimentError` for an unknown preset (naming them all) or a bad file.
     public static func named(_ name: String, ranks: Int? = nil, root: URL? = nil) throws(ExperimentError) -> Topology {
-        if name.contains("/") || name.hasSuffix(".yaml") || name.hasSuffix(".yml") { return try load(path: name, ranks: ranks) }
+        if isPath(name) { return try load(path: name, ranks: ranks) }
         let known = presets(root: root)
         guard let path = known[name] else {
             let list = known.keys.sorted().joined(separator: ", ")
