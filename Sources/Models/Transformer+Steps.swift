@@ -171,6 +171,8 @@ extension Transformer {
     /// where blocks of 256 rows gained less on Zen 3), rounded up to whole strips of the tile's
     /// rows: 32 rows left a 2-row strip, four accumulators at half the tile's speed, and at
     /// d = 256 blocks of 36 made a Zen 3 step 1.3–1.8 % faster (`loom bench fusions --ffn-blocks`).
+    /// On Zen 3 (512 KB of L2) blocks of 512–1,024 rows at d = 64 were 1–2.4 % slower; on Zen 4
+    /// and Zen 5 (1 MB) 1–3 % faster, a gain found in the weight gradients outside the blocks.
     public static func defaultFFNRowBlock(ffnHidden: Int) -> Int {
         let strip = RegisterTile.rows, rows = max(16, (1 << 15) / max(1, ffnHidden))
         return (rows + strip - 1) / strip * strip
