@@ -28,6 +28,10 @@ import Testing
         Case(transA: .none, transB: .none, m: 31, n: 90, k: 64, alpha: 1, beta: 0),
         Case(transA: .transposed, transB: .none, m: 20, n: 64, k: 270, alpha: 0.5, beta: 1),
         Case(transA: .none, transB: .none, m: 5, n: 16, k: 0, alpha: 1, beta: 0.5),
+        // A transposed A's strips where the packing's 8-float copies stop short (m − 6s < 8).
+        Case(transA: .transposed, transB: .none, m: 8, n: 16, k: 9, alpha: 1, beta: 0),
+        Case(transA: .transposed, transB: .none, m: 14, n: 33, k: 257, alpha: 1, beta: 1),
+        Case(transA: .transposed, transB: .none, m: 3, n: 20, k: 5, alpha: 1, beta: 0),
     ]
 
     /// Every case on every kernel this CPU supports (so the AVX2 tile is still tested on an

@@ -135,6 +135,17 @@ void loom_column_avx2(int m, ptrdiff_t k, const float *a, ptrdiff_t row_stride, 
 /// j < width (1 … 16 rows of B), 0 for j ≥ width. Call only when `loom_cpu_has_avx2_fma()` is 1.
 void loom_pack_panel_transposed_avx2(const float *b, ptrdiff_t ldb, ptrdiff_t k, int width, float *target);
 
+/// A transposed A's chunk packed for TiledGEMM: rows 0..<m of op(A) = Aᵀ over `depth` steps into
+/// strips of 6, strip s at target + s·span, step p's 6 floats at p·6 (zeros past m):
+/// target[s·span + p·6 + r] = a[p·lda + 6s + r]. `span` ≥ 6·depth + 2 (each step stores 8 floats).
+/// Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_pack_strips_avx2(const float *a, ptrdiff_t lda, ptrdiff_t depth, int m, float *target, ptrdiff_t span);
+
+/// Rows 0..<depth of B (`n` wide, rows `ldb` apart) packed for TiledGEMM as 16-column panels,
+/// panel j at target + j·depth·16, row p's 16 floats at p·16 (zeros past n): row by row, so B is
+/// read as one forward stream. Call only when `loom_cpu_has_avx2_fma()` is 1.
+void loom_pack_rows_avx2(const float *b, ptrdiff_t ldb, ptrdiff_t depth, int n, float *target);
+
 /// Asks for `rows` runs of `count` floats, `stride` floats apart from `first`, a cache line at a
 /// time, without waiting for them (any CPU; a hint, never a fault).
 void loom_prefetch_rows(const float *first, ptrdiff_t rows, ptrdiff_t stride, ptrdiff_t count);
